@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { walkFolders } from './walk.ts';
+import { inside } from './paths.ts';
+import { spent, walkFolders, type WalkBudget } from './walk.ts';
 
 export interface Hidden {
   path: string;
@@ -324,6 +325,15 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
   }));
   const out: Hidden[] = [];
   let folders = 0;
+  let outputs = 0;
+  const outputBudget: WalkBudget = { left: OUTPUT_ENTRIES, until: Date.now() + OUTPUT_MS, sure: OUTPUT_SURE };
+  const loose = new Map<string, string[]>();
+  const looseCount = new Map<string, number>();
+  const addLoose = (file: string): void => {
+    const at = path.dirname(file);
+    loose.set(at, [...(loose.get(at) ?? []), file].slice(0, 4));
+    looseCount.set(at, (looseCount.get(at) ?? 0) + 1);
+  };
   for (const rel of r.stdout.toString('latin1').split('\0').slice(0, MAX_ENTRIES)) {
     const slash = rel.lastIndexOf('/', rel.length - 2);
     const parent = slash < 0 ? '' : rel.slice(0, slash);
@@ -336,14 +346,43 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
       // A nested repository there is looked into too: the agent can make one (`git init`, a commit)
       // whose own git status is then clean.
       const skip = (d: Buffer, name: string): boolean => BUILT.test(name) || fs.existsSync(Buffer.concat([d, Buffer.from('/pyvenv.cfg')]));
-      const changed = changedUnder(dir, since, (name) => SOURCE.test(name), skip);
-      for (const f of changed.slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
+      // Programs and compiled code there too (twenty-third pass, follow-up: Go's `bin/`), by folder.
+      const changed = changedUnder(dir, since, isCode, skip);
+      for (const f of changed.filter((c) => !SOURCE.test(c))) addLoose(f);
+      for (const f of changed.filter((c) => SOURCE.test(c)).slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
       if (changed.ranOut) out.push({ path: dir.toString('utf8'), why: 'a folder git ignores whole, beside the project\'s tracked sources, too big to check after the run for changed source files (git status and git diff never show them): review it' });
       continue;
     }
-    if (!rel || rel.endsWith('/') || !SOURCE.test(rel)) continue;
-    if (!tracked.has(slash < 0 ? '' : rel.slice(0, slash))) continue;
+    // Build outputs (twenty-third pass, follow-up): a folder git ignores whole that the host runs or
+    // serves later (`dist/cli.js` a package.json's bin names, `target/release/app`, Go's `bin/`,
+    // `.next/`, an `.egg-info`'s entry points): its changed code is named, one line a folder, so
+    // that a build the user asked for reads as one line and an agent's change to it is not unseen.
+    if (rel.endsWith('/')) {
+      const name = rel.slice(slash + 1, -1);
+      if (OUTSIDE_OUTPUTS.test(name) || outputs >= OUTPUT_FOLDERS) continue;
+      const dir = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+      if (fs.existsSync(Buffer.concat([dir, Buffer.from('pyvenv.cfg')]))) continue;
+      outputs++;
+      const found = builtChanged(since, top, parent, dir, outputBudget);
+      if (found) out.push(found);
+      continue;
+    }
+    if (!rel) continue;
     const file = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+    if (!SOURCE.test(rel) || !tracked.has(slash < 0 ? '' : rel.slice(0, slash))) {
+      // An ignored file of code anywhere else (a `go build` binary at the top, a `*.so` or `*.node`
+      // built in place, a compiled `.js` beside its `.ts`): named by the folder holding it.
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(file);
+      } catch {
+        continue;
+      }
+      // Not in a folder of installs, environments, caches or reports (named elsewhere, or not run).
+      if (rel.split('/').slice(0, -1).some((d) => OUTSIDE_OUTPUTS.test(d))) continue;
+      if (st.ctimeMs >= since && isCode(rel.slice(slash + 1), st, file)) addLoose(file.toString('utf8'));
+      continue;
+    }
     try {
       if (fs.lstatSync(file).ctimeMs < since) continue;
     } catch {
@@ -352,7 +391,108 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     if (out.length >= 64) break;
     out.push({ path: file.toString('utf8'), why: 'a source file git ignores, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs load it (an import, a package\'s module); review it' });
   }
+  for (const [at, files] of [...loose].slice(0, 16)) {
+    const n = looseCount.get(at) ?? files.length;
+    const named = entryPoints(path.join(at, 'package.json'), at);
+    const entry = files.map((f) => named.get(path.relative(at, f))).find(Boolean);
+    out.push(n === 1
+      ? { path: files[0]!, why: `a file of code git ignores changed during the run${entry ? ` (${entry} names it)` : ''}: git status and git diff never show it, and it is run or loaded as it is (a program, a native module, compiled code); if no build you asked for made it, remove it and build again` }
+      : { path: at, why: `${n} files of code in this folder that git ignores changed during the run (${files.slice(0, 3).map((f) => path.basename(f)).join(', ')}${n > 3 ? ', …' : ''})${entry ? `, ${entry} naming one` : ''}: git status and git diff never show them, and they are run or loaded as they are; if no build you asked for made them, remove them and build again` });
+  }
   return out;
+}
+
+/**
+ * Ignored folders that are no build output: installs and environments (named by package elsewhere),
+ * tools' caches (removed after the run where they hold code), editors' folders (entry files
+ * elsewhere), reports and scratch the host neither runs nor serves.
+ */
+const OUTSIDE_OUTPUTS = /^(?:\.git|node_modules|bower_components|jspm_packages|site-packages|__pypackages__|__pycache__|\.?venv|\.tox|\.nox|\.eggs|deps|vendor|\.yarn|\.pnpm-store|\.bundle|\.terraform|\.gradle|\.(?:[\w-]+_)?cache|\.[\w-]+-cache|\.hypothesis|\.ipynb_checkpoints|\.idea|\.vscode|coverage|htmlcov|\.nyc_output|tmp|temp|logs?)$/i;
+/** Build output folders looked into per repository, and the walk's bounds over all of them (entries, ms; the first entries whatever the time). */
+const OUTPUT_FOLDERS = 32;
+const OUTPUT_ENTRIES = 50_000;
+const OUTPUT_MS = 1000;
+const OUTPUT_SURE = 5000;
+
+/** Names of files that are code whatever their mode: sources, native and compiled code, web pages, Python entry points. */
+const COMPILED = /\.(?:so(?:\.[\d.]+)?|dylib|node|dll|exe|pyd|wasm|jar|war|class|a|o|rlib|rmeta|bundle|html?|xhtml)$/i;
+
+/**
+ * Whether an ignored file is code the host runs or loads: a source, compiled code, a link, Python
+ * entry points, or a program: an exec bit on a name with no extension (`bin/server`, a shell reads
+ * one with no `#!` as a script) or on a file starting as a script or a binary does (`#!`, ELF,
+ * Mach-O, PE); a `test.log` with the bit set on a filesystem that sets it on all is no program.
+ */
+function isCode(name: string, st: fs.Stats, file?: Buffer | string): boolean {
+  if (SOURCE.test(name) || COMPILED.test(name) || name === 'entry_points.txt' || st.isSymbolicLink()) return true;
+  if (!st.isFile() || (st.mode & 0o111) === 0) return false;
+  if (!/\.[^.]+$/.test(name.replace(/^\.+/, '')) || file === undefined) return true;
+  const head = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fs.readSync(fd, head, 0, 4, 0);
+  } catch {
+    return true;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  const magic = head.readUInt32BE(0);
+  return head.subarray(0, 2).toString('latin1') === '#!' || head.subarray(0, 2).toString('latin1') === 'MZ'
+    || [0x7f454c46, 0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic);
+}
+
+/**
+ * The files a package.json names to run or load (bin, main, module, browser, exports, and paths its
+ * scripts start), as paths relative to `pkgDir`, each with the field naming it. Unreadable: none.
+ */
+function entryPoints(manifest: string, pkgDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let doc: Record<string, unknown>;
+  try {
+    if (fs.statSync(manifest).size > 1024 * 1024) return out;
+    doc = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return out;
+  }
+  const add = (v: unknown, field: string, depth = 0): void => {
+    if (out.size >= 256 || depth > 8) return;
+    if (typeof v === 'string') {
+      const rel = path.relative(pkgDir, path.resolve(pkgDir, v));
+      if (rel && !rel.startsWith('..') && !out.has(rel)) out.set(rel, `package.json's ${field}`);
+    } else if (v && typeof v === 'object') for (const x of Object.values(v).slice(0, 256)) add(x, field, depth + 1);
+  };
+  for (const field of ['bin', 'main', 'module', 'browser', 'exports']) add(doc[field], field);
+  const scripts = doc.scripts && typeof doc.scripts === 'object' ? Object.entries(doc.scripts as Record<string, unknown>).slice(0, 256) : [];
+  for (const [name, cmd] of scripts) {
+    for (const word of typeof cmd === 'string' ? cmd.split(/[\s;&|()'"=]+/).slice(0, 256) : []) if (/^(?:\.\/)?[\w.@-]+\/[\w./@-]+$/.test(word)) add(word, `${name} script`);
+  }
+  return out;
+}
+
+/**
+ * A build output folder's changed code (hiddenIgnored), as one entry naming the folder: the files a
+ * manifest beside it names first (what `npx`, `npm start` run), then the first others the walk finds.
+ */
+function builtChanged(since: number, top: string, parent: string, dir: Buffer, budget: WalkBudget): Hidden | undefined {
+  const pkgDir = path.join(top, parent);
+  const folder = dir.toString('utf8').replace(/\/$/, '');
+  const entries = [...entryPoints(path.join(pkgDir, 'package.json'), pkgDir)].filter(([rel]) => inside(path.join(pkgDir, rel), folder));
+  const named: string[] = [];
+  for (const [rel, field] of entries.slice(0, 64)) {
+    try {
+      if (fs.lstatSync(path.join(pkgDir, rel)).ctimeMs >= since) named.push(`${rel}, which ${field} names`);
+    } catch {
+      /* not built */
+    }
+  }
+  const changed = changedUnder(dir, since, isCode, (_d, name) => name === 'node_modules' || name === '.git', budget, 3);
+  const shown = path.relative(top, folder);
+  if (!named.length && !changed.length) {
+    return changed.ranOut ? { path: folder, why: 'a build output folder git ignores, too big to check after the run for code changed in it (git status and git diff never show it; the host runs or serves what it holds): if no build you asked for wrote it, remove it and build again' } : undefined;
+  }
+  const first = [...named, ...changed.map((f) => path.relative(top, f)).filter((f) => !named.some((n) => n.startsWith(`${path.relative(pkgDir, path.join(top, f))},`)))].slice(0, 3);
+  return { path: folder, why: `a build output folder git ignores, code in it changed during the run (${first.join('; ')}${changed.length >= 3 || changed.ranOut ? '; …' : ''}): git status and git diff never show it, and the host runs or serves what it holds; if a build you asked for wrote it, that is all; if not, remove ${shown} and build again` };
 }
 
 /**
@@ -538,9 +678,9 @@ function forgedTrees(entries: IndexEntry[], ext: Buffer, sha256: boolean): strin
  * Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at
  * most 64 named; only those `pick` takes, in no folder `skip` names. `ranOut` says the bound was met.
  */
-function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolean = () => true, skip: (folder: Buffer, name: string) => boolean = () => false): string[] & { ranOut?: boolean } {
+function changedUnder(dir: Buffer, since: number, pick: (name: string, st: fs.Stats, file: Buffer) => boolean = () => true, skip: (folder: Buffer, name: string) => boolean = () => false,
+  budget: WalkBudget = { left: 20_000, until: Infinity }, most = 64): string[] & { ranOut?: boolean } {
   const out: string[] & { ranOut?: boolean } = [];
-  let left = 20_000;
   const walk = (d: Buffer, depth: number): void => {
     let names: Buffer[];
     try {
@@ -549,8 +689,8 @@ function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolea
       return;
     }
     for (const n of names) {
-      if (out.length >= 64) return;
-      if (--left < 0) {
+      if (out.length >= most || out.ranOut) return;
+      if (spent(budget)) {
         out.ranOut = true;
         return;
       }
@@ -564,7 +704,7 @@ function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolea
       const name = n.toString('latin1');
       if (st.isDirectory()) {
         if (depth < 32 && name !== '.git' && !skip(p, name)) walk(p, depth + 1);
-      } else if (st.ctimeMs >= since && pick(name)) out.push(p.toString('utf8'));
+      } else if (st.ctimeMs >= since && pick(name, st, p)) out.push(p.toString('utf8'));
     }
   };
   const top = dir.at(-1) === 0x2f ? dir.subarray(0, -1) : dir;
