@@ -316,7 +316,7 @@ const BUILT = /^(?:node_modules|bower_components|jspm_packages|dist|build|out|ta
  * package's `__init__` imports; Django's `local_settings.py`); Go compiles every `.go` of a package.
  * Folders git ignores whole (`dist/`, `node_modules/`: builds and installs) are not looked into.
  */
-function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[]): Hidden[] {
+function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[], outputBudget: WalkBudget): Hidden[] {
   const r = untrackedFiles(top, gitDir, ['--ignored', '--directory']);
   if (r.status !== 0 || !Buffer.isBuffer(r.stdout)) return [];
   const tracked = new Set(entries.map((e) => {
@@ -326,7 +326,6 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
   const out: Hidden[] = [];
   let folders = 0;
   let outputs = 0;
-  const outputBudget: WalkBudget = { left: OUTPUT_ENTRIES, until: Date.now() + OUTPUT_MS, sure: OUTPUT_SURE };
   const loose = new Map<string, string[]>();
   const looseCount = new Map<string, number>();
   const addLoose = (file: string): void => {
@@ -408,7 +407,7 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
  * elsewhere), reports and scratch the host neither runs nor serves.
  */
 const OUTSIDE_OUTPUTS = /^(?:\.git|node_modules|bower_components|jspm_packages|site-packages|__pypackages__|__pycache__|\.?venv|\.tox|\.nox|\.eggs|deps|vendor|\.yarn|\.pnpm-store|\.bundle|\.terraform|\.gradle|\.(?:[\w-]+_)?cache|\.[\w-]+-cache|\.hypothesis|\.ipynb_checkpoints|\.idea|\.vscode|coverage|htmlcov|\.nyc_output|tmp|temp|logs?)$/i;
-/** Build output folders looked into per repository, and the walk's bounds over all of them (entries, ms; the first entries whatever the time). */
+/** Build output folders looked into per repository, and the walk's bounds over all of them, in every repository (entries, ms; the first entries whatever the time). */
 const OUTPUT_FOLDERS = 32;
 const OUTPUT_ENTRIES = 50_000;
 const OUTPUT_MS = 1000;
@@ -945,15 +944,17 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
   const out: Hidden[] = [];
   // The object store is shared by a repository's worktrees: checked once per common folder.
   const stores = new Set<string>();
+  // The build output folders of all of them are looked through on one budget (hiddenIgnored).
+  const outputs: WalkBudget = { left: OUTPUT_ENTRIES, until: Date.now() + OUTPUT_MS, sure: OUTPUT_SURE };
   for (const repo of repos.values()) {
     const store = !stores.has(repo.common);
     stores.add(repo.common);
-    for (const h of hiddenIn(since, repo, store)) if (!out.some((o) => o.path === h.path)) out.push(h);
+    for (const h of hiddenIn(since, repo, store, outputs)) if (!out.some((o) => o.path === h.path)) out.push(h);
   }
   return out;
 }
 
-function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean): Hidden[] {
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget): Hidden[] {
   const out: Hidden[] = [];
   let config = '';
   try {
@@ -1006,7 +1007,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
-  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries));
+  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries, outputs));
   if (indexChanged && index.tree) {
     for (const p of forgedTrees(index.entries, index.tree, sha256)) {
       out.push({ path: p ? Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(p.slice(0, -1), 'latin1')]).toString('utf8') : indexFile, why: 'git\'s cache of trees in the index (written during the run) records a tree for this folder that is not what the index holds: git status, git diff HEAD and your next commit take the recorded one and do not show the change staged here; review with git reset (it rebuilds the index from HEAD and keeps your files), then git status' });
@@ -1146,7 +1147,7 @@ function tipsOf(common: string, gitDir: string): Map<string, string> {
  * (`modules/<name>[/modules/…]`) and every `.git` the project holds (nested repositories, submodule
  * checkouts), bounded in count and in the walk that finds them.
  */
-function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> {
+function repositoriesAt(cwd: string, nested: string[] = nestedRepositories(cwd, REPOSITORIES)): Array<{ gitDir: string; common: string }> {
   const out = new Map<string, { gitDir: string; common: string }>();
   const add = (r: { gitDir: string; common: string } | undefined): void => {
     if (r && out.size < REPOSITORIES && !out.has(r.gitDir)) out.set(r.gitDir, { gitDir: r.gitDir, common: r.common });
@@ -1183,7 +1184,7 @@ function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> 
       }
     }
   }
-  for (const dir of nestedRepositories(cwd, REPOSITORIES)) if (out.size < REPOSITORIES) add(gitFoldersIn(dir));
+  for (const dir of nested) if (out.size < REPOSITORIES) add(gitFoldersIn(dir));
   return [...out.values()];
 }
 
@@ -1205,9 +1206,13 @@ export function nestedRepositories(cwd: string, limit: number): string[] {
   return out;
 }
 
-/** The tips of every repository at `cwd` (see repositoriesAt), the working directory's first; a worktree's with its own HEAD. */
-export function refTips(cwd: string): RefTips[] {
-  return repositoriesAt(cwd).map((r) => ({ common: r.common, gitDir: r.gitDir, tips: tipsOf(r.common, r.gitDir) }));
+/**
+ * The tips of every repository at `cwd` (see repositoriesAt), the working directory's first; a
+ * worktree's with its own HEAD. `nested`: the nested repositories found already (nestedRepositories),
+ * so that a run walks the project for them once, not before each of its checks.
+ */
+export function refTips(cwd: string, nested?: string[]): RefTips[] {
+  return repositoriesAt(cwd, nested).map((r) => ({ common: r.common, gitDir: r.gitDir, tips: tipsOf(r.common, r.gitDir) }));
 }
 
 export function rewrittenRefs(before: RefTips[] | undefined): Hidden[] {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { plantedReport, plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
-import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
+import { nestedRepositories, refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
@@ -691,7 +691,11 @@ t.test('twenty-second pass (follow-up): a look-alike commit put in place of the 
   git(path.join(repo, 'sub'), 'commit', '-q', '--allow-empty', '-m', 'agent: empty');
   t.same(rewrittenRefs(before), [], 'control: commits on top are not named');
 
-  const before2 = refTips(repo);
+  // The nested repositories found once for a run (twenty-third pass, follow-up: one walk, shared
+  // with the read-only binds) give the same tips as refTips' own walk.
+  const before2 = refTips(repo, nestedRepositories(repo, 64));
+  t.same(before2.map((r) => r.gitDir), refTips(repo).map((r) => r.gitDir), 'the shared walk finds the same repositories');
+  t.ok(before2.some((r) => r.gitDir === path.join(tool, '.git')), 'the nested one among them');
   const toolLog = git(tool, 'log', '--format=%an %ad %s', '--date=raw');
   lookAlike(tool, 'more.py');
   lookAlike(path.join(repo, 'sub'), 'lib.py');
