@@ -358,11 +358,13 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     // that a build the user asked for reads as one line and an agent's change to it is not unseen.
     if (rel.endsWith('/')) {
       const name = rel.slice(slash + 1, -1);
-      if (OUTSIDE_OUTPUTS.test(name) || outputs >= OUTPUT_FOLDERS) continue;
+      if (outputs >= OUTPUT_FOLDERS) continue;
       const dir = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
-      if (fs.existsSync(Buffer.concat([dir, Buffer.from('pyvenv.cfg')]))) continue;
       outputs++;
-      const found = builtChanged(since, top, parent, dir, outputBudget);
+      // Installs, environments, caches and reports are not walked; what a package.json names in
+      // one (a `bin` in `vendor/`, `tmp/`) is still looked at.
+      const walk = !OUTSIDE_OUTPUTS.test(name) && !fs.existsSync(Buffer.concat([dir, Buffer.from('pyvenv.cfg')]));
+      const found = builtChanged(since, top, parent, dir, outputBudget, walk);
       if (found) out.push(found);
       continue;
     }
@@ -395,8 +397,8 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     const named = entryPoints(path.join(at, 'package.json'), at);
     const entry = files.map((f) => named.get(path.relative(at, f))).find(Boolean);
     out.push(n === 1
-      ? { path: files[0]!, why: `a file of code git ignores changed during the run${entry ? ` (${entry} names it)` : ''}: git status and git diff never show it, and it is run or loaded as it is (a program, a native module, compiled code); if no build you asked for made it, remove it and build again` }
-      : { path: at, why: `${n} files of code in this folder that git ignores changed during the run (${files.slice(0, 3).map((f) => path.basename(f)).join(', ')}${n > 3 ? ', …' : ''})${entry ? `, ${entry} naming one` : ''}: git status and git diff never show them, and they are run or loaded as they are; if no build you asked for made them, remove them and build again` });
+      ? { path: files[0]!, why: `a file of code git ignores changed during the run${entry ? ` (package.json's ${entry} names it)` : ''}: git status and git diff never show it, and it is run or loaded as it is (a program, a native module, compiled code); if no build you asked for made it, remove it and build again` }
+      : { path: at, why: `${n} files of code in this folder that git ignores changed during the run (${files.slice(0, 3).map((f) => path.basename(f)).join(', ')}${n > 3 ? ', …' : ''})${entry ? `, package.json's ${entry} naming one` : ''}: git status and git diff never show them, and they are run or loaded as they are; if no build you asked for made them, remove them and build again` });
   }
   return out;
 }
@@ -413,8 +415,12 @@ const OUTPUT_ENTRIES = 50_000;
 const OUTPUT_MS = 1000;
 const OUTPUT_SURE = 5000;
 
-/** Names of files that are code whatever their mode: sources, native and compiled code, web pages, Python entry points. */
-const COMPILED = /\.(?:so(?:\.[\d.]+)?|dylib|node|dll|exe|pyd|wasm|jar|war|class|a|o|rlib|rmeta|bundle|html?|xhtml)$/i;
+/**
+ * Names of files that are code whatever their mode: native and compiled code (Erlang's `.beam` in
+ * `_build`), archives run as programs (`.pyz`, `.phar`, `.asar`), web pages, and packages the host
+ * installs or publishes next (`twine upload dist/*`, `npm publish` of a `.tgz`, a `.vsix`).
+ */
+const COMPILED = /\.(?:so(?:\.[\d.]+)?|dylib|node|dll|exe|pyd|wasm|jar|war|class|a|o|rlib|rmeta|bundle|html?|xhtml|beam|pyc|pyz|pex|phar|asar|bat|cmd|ps1|whl|egg|tgz|tar\.gz|crate|gem|nupkg|vsix|deb|rpm|apk|AppImage|msi|dmg)$/i;
 
 /**
  * Whether an ignored file is code the host runs or loads: a source, compiled code, a link, Python
@@ -458,7 +464,7 @@ function entryPoints(manifest: string, pkgDir: string): Map<string, string> {
     if (out.size >= 256 || depth > 8) return;
     if (typeof v === 'string') {
       const rel = path.relative(pkgDir, path.resolve(pkgDir, v));
-      if (rel && !rel.startsWith('..') && !out.has(rel)) out.set(rel, `package.json's ${field}`);
+      if (rel && !rel.startsWith('..') && !out.has(rel)) out.set(rel, field);
     } else if (v && typeof v === 'object') for (const x of Object.values(v).slice(0, 256)) add(x, field, depth + 1);
   };
   for (const field of ['bin', 'main', 'module', 'browser', 'exports']) add(doc[field], field);
@@ -473,24 +479,30 @@ function entryPoints(manifest: string, pkgDir: string): Map<string, string> {
  * A build output folder's changed code (hiddenIgnored), as one entry naming the folder: the files a
  * manifest beside it names first (what `npx`, `npm start` run), then the first others the walk finds.
  */
-function builtChanged(since: number, top: string, parent: string, dir: Buffer, budget: WalkBudget): Hidden | undefined {
-  const pkgDir = path.join(top, parent);
+function builtChanged(since: number, top: string, parent: string, dir: Buffer, budget: WalkBudget, walk: boolean): Hidden | undefined {
   const folder = dir.toString('utf8').replace(/\/$/, '');
-  const entries = [...entryPoints(path.join(pkgDir, 'package.json'), pkgDir)].filter(([rel]) => inside(path.join(pkgDir, rel), folder));
+  // The package.json beside the folder and the repository's own (a `bin` of `build/out/cli.js`).
   const named: string[] = [];
-  for (const [rel, field] of entries.slice(0, 64)) {
-    try {
-      if (fs.lstatSync(path.join(pkgDir, rel)).ctimeMs >= since) named.push(`${rel}, which ${field} names`);
-    } catch {
-      /* not built */
+  const files: string[] = [];
+  for (const pkgDir of [...new Set([path.join(top, parent), top])]) {
+    for (const [rel, field] of [...entryPoints(path.join(pkgDir, 'package.json'), pkgDir)].slice(0, 256)) {
+      const file = path.join(pkgDir, rel);
+      if (!inside(file, folder) || files.includes(file) || files.length >= 64) continue;
+      try {
+        if (fs.lstatSync(file).ctimeMs < since) continue;
+      } catch {
+        continue; // not built
+      }
+      files.push(file);
+      named.push(`${path.relative(top, file)}, which ${path.relative(top, path.join(pkgDir, 'package.json'))}'s ${field} names`);
     }
   }
-  const changed = changedUnder(dir, since, isCode, (_d, name) => name === 'node_modules' || name === '.git', budget, 3);
+  const changed = walk ? changedUnder(dir, since, isCode, (_d, name) => name === 'node_modules' || name === '.git', budget, 3) : [];
   const shown = path.relative(top, folder);
   if (!named.length && !changed.length) {
     return changed.ranOut ? { path: folder, why: 'a build output folder git ignores, too big to check after the run for code changed in it (git status and git diff never show it; the host runs or serves what it holds): if no build you asked for wrote it, remove it and build again' } : undefined;
   }
-  const first = [...named, ...changed.map((f) => path.relative(top, f)).filter((f) => !named.some((n) => n.startsWith(`${path.relative(pkgDir, path.join(top, f))},`)))].slice(0, 3);
+  const first = [...named, ...changed.filter((f) => !files.includes(f)).map((f) => path.relative(top, f))].slice(0, 3);
   return { path: folder, why: `a build output folder git ignores, code in it changed during the run (${first.join('; ')}${changed.length >= 3 || changed.ranOut ? '; …' : ''}): git status and git diff never show it, and the host runs or serves what it holds; if a build you asked for wrote it, that is all; if not, remove ${shown} and build again` };
 }
 

@@ -1596,8 +1596,9 @@ t.test('a change to a file the user marked before the run is named, though the a
 t.test('twenty-third pass (follow-up): code changed in build outputs git ignores (a package.json bin in dist/, target/release, Go\'s bin/, .next/, an egg-info\'s entry points, a binary at the top) is named, one line a folder; a build reads as one line, untouched outputs and data as none', async (t) => {
   const repo = tempDir(t, 'hunt23b-outputs-');
   const write = writer(repo);
-  write('.gitignore', 'dist/\ntarget/\n/bin/\n.next/\n*.egg-info/\n/mytool\nout/\ncoverage/\nreports/\n*.node\n');
-  write('package.json', JSON.stringify({ name: 'tool', bin: { tool: 'dist/cli.js' }, main: 'dist/index.js', scripts: { start: 'node ./out/server.js' } }));
+  write('.gitignore', 'dist/\ntarget/\n/bin/\n.next/\n*.egg-info/\n/mytool\nout/\ncoverage/\nreports/\n*.node\n_build/\nwheels/\ntmp/\npackages/web/out/\n');
+  write('package.json', JSON.stringify({ name: 'tool', bin: { tool: 'dist/cli.js', helper: 'tmp/helper.js', web: 'packages/web/out/cli/main.js' }, main: 'dist/index.js', scripts: { start: 'node ./out/server.js' } }));
+  write('packages/web/src/index.ts', 'export {};\n');
   write('src/cli.ts', 'console.log(1)\n');
   write('main.go', 'package main\n');
   write('setup.py', 'from setuptools import setup; setup()\n');
@@ -1616,6 +1617,11 @@ t.test('twenty-third pass (follow-up): code changed in build outputs git ignores
   write('out/server.js', 'require("http")\n');
   write('addon/native.node', '\x7fELF');
   write('coverage/lcov-report/prettify.js', '1\n');
+  write('_build/dev/lib/app/ebin/app.beam', 'FOR1');
+  write('wheels/tool-1.0-py3-none-any.whl', 'PK');
+  write('tmp/helper.js', '1\n');
+  write('tmp/scratch.js', '1\n');
+  write('packages/web/out/cli/main.js', '1\n');
   const since = await tick();
   t.same(plantedSince(since, '', repo).planted, [], 'control: build outputs untouched during the run are not named');
 
@@ -1629,7 +1635,12 @@ t.test('twenty-third pass (follow-up): code changed in build outputs git ignores
   fs.appendFileSync(path.join(repo, 'mytool'), 'x');
   fs.appendFileSync(path.join(repo, 'out/server.js'), AGENT);
   fs.appendFileSync(path.join(repo, 'addon/native.node'), 'x');
-  // Not code the host runs: a coverage report, a source map, data.
+  fs.appendFileSync(path.join(repo, '_build/dev/lib/app/ebin/app.beam'), 'x'); // what mix loads
+  fs.appendFileSync(path.join(repo, 'wheels/tool-1.0-py3-none-any.whl'), 'x'); // what twine uploads next
+  fs.appendFileSync(path.join(repo, 'tmp/helper.js'), AGENT); // a bin in a scratch folder
+  fs.appendFileSync(path.join(repo, 'packages/web/out/cli/main.js'), AGENT); // the top package.json's bin, in a package's output
+  // Not code the host runs: a coverage report, a source map, data, scratch no manifest names.
+  fs.appendFileSync(path.join(repo, 'tmp/scratch.js'), AGENT);
   fs.appendFileSync(path.join(repo, 'coverage/lcov-report/prettify.js'), AGENT);
   write('dist/cli.js.map', '{}\n');
   write('reports/run.json', '{}\n');
@@ -1637,9 +1648,11 @@ t.test('twenty-third pass (follow-up): code changed in build outputs git ignores
   spawnSync('node', ['dist/cli.js'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
   t.ok(fs.existsSync(mark), 'and the host\'s next `npx tool` runs the agent\'s code');
   const found = plantedSince(since, '', repo).planted;
-  t.same(found.map((f) => path.relative(repo, f.path)).sort(), ['.next', 'addon/native.node', 'bin/server', 'dist', 'mytool', 'out', 'target', 'tool.egg-info'], 'each changed output is named by its folder (a loose file by itself); the report, the map and the data are not');
+  t.same(found.map((f) => path.relative(repo, f.path)).sort(), ['.next', '_build', 'addon/native.node', 'bin/server', 'dist', 'mytool', 'out', 'packages/web/out', 'target', 'tmp', 'tool.egg-info', 'wheels/tool-1.0-py3-none-any.whl'], 'each changed output is named by its folder (a loose file by itself); the report, the map and the data are not');
   t.match(found.find((f) => f.path.endsWith('dist'))?.why ?? '', /dist\/cli\.js, which package\.json's bin names/, 'the entry point the manifest names is said');
-  t.match(found.find((f) => f.path.endsWith('out'))?.why ?? '', /out\/server\.js, which package\.json's start script names/, 'and one a script starts');
+  t.match(found.find((f) => f.path === path.join(repo, 'out'))?.why ?? '', /out\/server\.js, which package\.json's start script names/, 'and one a script starts');
+  t.match(found.find((f) => f.path.endsWith('tmp'))?.why ?? '', /tmp\/helper\.js, which package\.json's bin names\)/, 'a bin in a folder not walked is looked at, nothing else there');
+  t.match(found.find((f) => f.path.endsWith('packages/web/out'))?.why ?? '', /packages\/web\/out\/cli\/main\.js, which package\.json's bin names/, 'the repository\'s package.json is read for a package\'s output');
 
   // Control: a whole build the user asked for (hundreds of files) is one line for its folder.
   const build = tempDir(t, 'hunt23b-outputs-build-');
