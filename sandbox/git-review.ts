@@ -328,6 +328,8 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
   let outputs = 0;
   const loose = new Map<string, string[]>();
   const looseCount = new Map<string, number>();
+  let walked = '';
+  let generated = false;
   const addLoose = (file: string): void => {
     const at = path.dirname(file);
     loose.set(at, [...(loose.get(at) ?? []), file].slice(0, 4));
@@ -336,6 +338,10 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
   for (const rel of r.stdout.toString('latin1').split('\0').slice(0, MAX_ENTRIES)) {
     const slash = rel.lastIndexOf('/', rel.length - 2);
     const parent = slash < 0 ? '' : rel.slice(0, slash);
+    // Inside a build output looked through already (git lists `dist/` and, for `dist/*`, `dist/sub/`):
+    // git lists in path order, so what is inside a folder comes right after it. The generated-code
+    // walk below passes over build folders in it (`public/build/`, listed after `public/`).
+    if (walked && rel.startsWith(walked) && !(rel.endsWith('/') && BUILT.test(rel.slice(slash + 1, -1)) && generated)) continue;
     // A folder ignored whole beside tracked sources (twenty-second pass, follow-up): generated code
     // the project imports (`generated/api_pb2.py`, `gen/`), local plugins or settings packages.
     // Its changed sources are named as a file's are; builds, installs, environments and tools'
@@ -347,6 +353,7 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
       const skip = (d: Buffer, name: string): boolean => BUILT.test(name) || fs.existsSync(Buffer.concat([d, Buffer.from('/pyvenv.cfg')]));
       // Programs and compiled code there too (twenty-third pass, follow-up: Go's `bin/`), by folder.
       const changed = changedUnder(dir, since, isCode, skip);
+      [walked, generated] = [rel, true];
       for (const f of changed.filter((c) => !SOURCE.test(c))) addLoose(f);
       for (const f of changed.filter((c) => SOURCE.test(c)).slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
       if (changed.ranOut) out.push({ path: dir.toString('utf8'), why: 'a folder git ignores whole, beside the project\'s tracked sources, too big to check after the run for changed source files (git status and git diff never show them): review it' });
@@ -365,6 +372,7 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
       // one (a `bin` in `vendor/`, `tmp/`) is still looked at.
       const walk = !OUTSIDE_OUTPUTS.test(name) && !fs.existsSync(Buffer.concat([dir, Buffer.from('pyvenv.cfg')]));
       const found = builtChanged(since, top, parent, dir, outputBudget, walk);
+      if (walk) [walked, generated] = [rel, false];
       if (found) out.push(found);
       continue;
     }

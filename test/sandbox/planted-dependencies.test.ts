@@ -1668,3 +1668,30 @@ t.test('twenty-third pass (follow-up): code changed in build outputs git ignores
   t.equal(lines.length, 2, 'the build is one line under the heading');
   t.match(lines[1] ?? '', /^airlock: {3}dist \(a build output folder git ignores.*dist\/index\.js, which package\.json's main names.*if a build you asked for wrote it, that is all/, 'said as a build, with the entry point first');
 });
+
+t.test('property (twenty-third pass, follow-up): code changed in any build output git ignores, under any ignore spelling, is named by a path holding it; untouched, it is not', async (t) => {
+  const base = tempDir(t, 'hunt23b-outputs-prop-');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('dist', 'build', 'out', 'target/release', 'bin', '.next/server', 'public/build', '_site', 'lib-out', 'release'),
+    fc.constantFrom('cli.js', 'app', 'x.so', 'x.node', 'x.wasm', 'x.jar', 'app.beam', 'entry_points.txt', 'index.html', 'run.sh', 'x.cpython-312-x86_64-linux-gnu.so'),
+    fc.constantFrom('%s/', '/%s/', '%s/**', '**/%s/', '%s/*'),
+    fc.boolean(),
+    async (folder, name, spelling, changed) => {
+      const repo = path.join(base, String(n++));
+      const write = writer(repo);
+      write('.gitignore', `${spelling.replace('%s', folder)}\n`);
+      write('src/main.py', 'print(1)\n');
+      git(repo, 'init', '-q');
+      git(repo, 'add', '.');
+      git(repo, 'commit', '-qm', 'init');
+      const file = write(path.join(folder, 'sub', name), name === 'app' ? '\x7fELF' : '1\n');
+      const since = await tick();
+      if (changed) fs.appendFileSync(file, 'x');
+      const named = plantedSince(since, '', repo).planted.map((f) => f.path);
+      const holding = named.filter((p) => file === p || file.startsWith(`${p}${path.sep}`));
+      fs.rmSync(repo, { recursive: true, force: true });
+      return changed ? holding.length === 1 && named.length === 1 : named.length === 0;
+    },
+  ), { numRuns: Math.min(numRuns, 24), ...(seed !== undefined && { seed }) });
+});
