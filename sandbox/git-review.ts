@@ -316,7 +316,7 @@ const BUILT = /^(?:node_modules|bower_components|jspm_packages|dist|build|out|ta
  * package's `__init__` imports; Django's `local_settings.py`); Go compiles every `.go` of a package.
  * Folders git ignores whole (`dist/`, `node_modules/`: builds and installs) are not looked into.
  */
-function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[], outputBudget: WalkBudget): Hidden[] {
+function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[], outputBudget: WalkBudget, scope: string[]): Hidden[] {
   const r = untrackedFiles(top, gitDir, ['--ignored', '--directory']);
   if (r.status !== 0 || !Buffer.isBuffer(r.stdout)) return [];
   const tracked = new Set(entries.map((e) => {
@@ -331,6 +331,7 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
   let walked = '';
   let generated = false;
   const addLoose = (file: string): void => {
+    if (!scope.some((d) => inside(file, d))) return;
     const at = path.dirname(file);
     loose.set(at, [...(loose.get(at) ?? []), file].slice(0, 4));
     looseCount.set(at, (looseCount.get(at) ?? 0) + 1);
@@ -365,8 +366,10 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     // that a build the user asked for reads as one line and an agent's change to it is not unseen.
     if (rel.endsWith('/')) {
       const name = rel.slice(slash + 1, -1);
-      if (outputs >= OUTPUT_FOLDERS) continue;
       const dir = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+      // Only in the project (the working directory, the repositories in it): a dotfiles repository
+      // in the home folder ignoring `*` lists every folder of the home as ignored.
+      if (outputs >= OUTPUT_FOLDERS || !scope.some((d) => inside(dir.toString('utf8').replace(/\/$/, ''), d))) continue;
       outputs++;
       // Installs, environments, caches and reports are not walked; what a package.json names in
       // one (a `bin` in `vendor/`, `tmp/`) is still looked at.
@@ -966,15 +969,16 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
   const stores = new Set<string>();
   // The build output folders of all of them are looked through on one budget (hiddenIgnored).
   const outputs: WalkBudget = { left: OUTPUT_ENTRIES, until: Date.now() + OUTPUT_MS, sure: OUTPUT_SURE };
+  const scope = dirs.map((d) => path.resolve(d));
   for (const repo of repos.values()) {
     const store = !stores.has(repo.common);
     stores.add(repo.common);
-    for (const h of hiddenIn(since, repo, store, outputs)) if (!out.some((o) => o.path === h.path)) out.push(h);
+    for (const h of hiddenIn(since, repo, store, outputs, scope)) if (!out.some((o) => o.path === h.path)) out.push(h);
   }
   return out;
 }
 
-function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget): Hidden[] {
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget, scope: string[]): Hidden[] {
   const out: Hidden[] = [];
   let config = '';
   try {
@@ -1027,7 +1031,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
-  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries, outputs));
+  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries, outputs, scope));
   if (indexChanged && index.tree) {
     for (const p of forgedTrees(index.entries, index.tree, sha256)) {
       out.push({ path: p ? Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(p.slice(0, -1), 'latin1')]).toString('utf8') : indexFile, why: 'git\'s cache of trees in the index (written during the run) records a tree for this folder that is not what the index holds: git status, git diff HEAD and your next commit take the recorded one and do not show the change staged here; review with git reset (it rebuilds the index from HEAD and keeps your files), then git status' });

@@ -1695,3 +1695,21 @@ t.test('property (twenty-third pass, follow-up): code changed in any build outpu
     },
   ), { numRuns: Math.min(numRuns, 24), ...(seed !== undefined && { seed }) });
 });
+
+t.test('twenty-third pass (follow-up): build outputs are looked through in the working directory only, not across a repository holding it (a dotfiles repository in the home folder)', async (t) => {
+  const home = tempDir(t, 'hunt23b-outputs-home-');
+  const write = writer(home);
+  write('.gitignore', 'other/\ndist/\n');
+  write('.bashrc', '# dotfiles\n');
+  write('app/main.js', 'require("./dist/lib")\n');
+  git(home, 'init', '-q');
+  git(home, 'add', '.');
+  git(home, 'commit', '-qm', 'dotfiles');
+  write('other/bin/tool', '\x7fELF');
+  write('app/dist/lib.js', '1\n');
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'other/bin/tool'), 'x'); // the user's own, outside the run's folder
+  t.same(plantedSince(since, '', path.join(home, 'app')).planted, [], 'control: an output outside the working directory is not looked through');
+  fs.appendFileSync(path.join(home, 'app/dist/lib.js'), AGENT);
+  t.same(plantedSince(since, '', path.join(home, 'app')).planted.map((f) => path.relative(home, f.path)), ['app/dist'], 'the project\'s own is named');
+});
