@@ -1693,7 +1693,7 @@ t.test('property (twenty-third pass, follow-up): code changed in any build outpu
       fs.rmSync(repo, { recursive: true, force: true });
       return changed ? holding.length === 1 && named.length === 1 : named.length === 0;
     },
-  ), { numRuns: Math.min(numRuns, 24), ...(seed !== undefined && { seed }) });
+  ), { numRuns: Math.min(numRuns, 12), ...(seed !== undefined && { seed }) });
 });
 
 t.test('twenty-third pass (follow-up): build outputs are looked through in the working directory only, not across a repository holding it (a dotfiles repository in the home folder)', async (t) => {
