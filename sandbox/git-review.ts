@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { walkFolders } from './walk.ts';
+import { inside } from './paths.ts';
+import { spent, walkFolders, type WalkBudget } from './walk.ts';
 
 export interface Hidden {
   path: string;
@@ -315,7 +316,7 @@ const BUILT = /^(?:node_modules|bower_components|jspm_packages|dist|build|out|ta
  * package's `__init__` imports; Django's `local_settings.py`); Go compiles every `.go` of a package.
  * Folders git ignores whole (`dist/`, `node_modules/`: builds and installs) are not looked into.
  */
-function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[]): Hidden[] {
+function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[], outputBudget: WalkBudget, scope: string[]): Hidden[] {
   const r = untrackedFiles(top, gitDir, ['--ignored', '--directory']);
   if (r.status !== 0 || !Buffer.isBuffer(r.stdout)) return [];
   const tracked = new Set(entries.map((e) => {
@@ -324,9 +325,24 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
   }));
   const out: Hidden[] = [];
   let folders = 0;
+  let outputs = 0;
+  const loose = new Map<string, string[]>();
+  const looseCount = new Map<string, number>();
+  let walked = '';
+  let generated = false;
+  const addLoose = (file: string): void => {
+    if (!scope.some((d) => inside(file, d))) return;
+    const at = path.dirname(file);
+    loose.set(at, [...(loose.get(at) ?? []), file].slice(0, 4));
+    looseCount.set(at, (looseCount.get(at) ?? 0) + 1);
+  };
   for (const rel of r.stdout.toString('latin1').split('\0').slice(0, MAX_ENTRIES)) {
     const slash = rel.lastIndexOf('/', rel.length - 2);
     const parent = slash < 0 ? '' : rel.slice(0, slash);
+    // Inside a build output looked through already (git lists `dist/` and, for `dist/*`, `dist/sub/`):
+    // git lists in path order, so what is inside a folder comes right after it. The generated-code
+    // walk below passes over build folders in it (`public/build/`, listed after `public/`).
+    if (walked && rel.startsWith(walked) && !(rel.endsWith('/') && BUILT.test(rel.slice(slash + 1, -1)) && generated)) continue;
     // A folder ignored whole beside tracked sources (twenty-second pass, follow-up): generated code
     // the project imports (`generated/api_pb2.py`, `gen/`), local plugins or settings packages.
     // Its changed sources are named as a file's are; builds, installs, environments and tools'
@@ -336,14 +352,49 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
       // A nested repository there is looked into too: the agent can make one (`git init`, a commit)
       // whose own git status is then clean.
       const skip = (d: Buffer, name: string): boolean => BUILT.test(name) || fs.existsSync(Buffer.concat([d, Buffer.from('/pyvenv.cfg')]));
-      const changed = changedUnder(dir, since, (name) => SOURCE.test(name), skip);
-      for (const f of changed.slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
+      // Programs and compiled code there too (twenty-third pass, follow-up: Go's `bin/`), by folder.
+      const changed = changedUnder(dir, since, isCode, skip);
+      [walked, generated] = [rel, true];
+      for (const f of changed.filter((c) => !SOURCE.test(c))) addLoose(f);
+      for (const f of changed.filter((c) => SOURCE.test(c)).slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
       if (changed.ranOut) out.push({ path: dir.toString('utf8'), why: 'a folder git ignores whole, beside the project\'s tracked sources, too big to check after the run for changed source files (git status and git diff never show them): review it' });
       continue;
     }
-    if (!rel || rel.endsWith('/') || !SOURCE.test(rel)) continue;
-    if (!tracked.has(slash < 0 ? '' : rel.slice(0, slash))) continue;
+    // Build outputs (twenty-third pass, follow-up): a folder git ignores whole that the host runs or
+    // serves later (`dist/cli.js` a package.json's bin names, `target/release/app`, Go's `bin/`,
+    // `.next/`, an `.egg-info`'s entry points): its changed code is named, one line a folder, so
+    // that a build the user asked for reads as one line and an agent's change to it is not unseen.
+    if (rel.endsWith('/')) {
+      const name = rel.slice(slash + 1, -1);
+      const dir = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+      // Only in the project (the working directory, the repositories in it): a dotfiles repository
+      // in the home folder ignoring `*` lists every folder of the home as ignored.
+      if (outputs >= OUTPUT_FOLDERS || !scope.some((d) => inside(dir.toString('utf8').replace(/\/$/, ''), d))) continue;
+      outputs++;
+      // Installs, environments, caches and reports are not walked; what a package.json names in
+      // one (a `bin` in `vendor/`, `tmp/`) is still looked at.
+      const walk = !OUTSIDE_OUTPUTS.test(name) && !fs.existsSync(Buffer.concat([dir, Buffer.from('pyvenv.cfg')]));
+      const found = builtChanged(since, top, parent, dir, outputBudget, walk);
+      if (walk) [walked, generated] = [rel, false];
+      if (found) out.push(found);
+      continue;
+    }
+    if (!rel) continue;
     const file = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+    if (!SOURCE.test(rel) || !tracked.has(slash < 0 ? '' : rel.slice(0, slash))) {
+      // An ignored file of code anywhere else (a `go build` binary at the top, a `*.so` or `*.node`
+      // built in place, a compiled `.js` beside its `.ts`): named by the folder holding it.
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(file);
+      } catch {
+        continue;
+      }
+      // Not in a folder of installs, environments, caches or reports (named elsewhere, or not run).
+      if (rel.split('/').slice(0, -1).some((d) => OUTSIDE_OUTPUTS.test(d))) continue;
+      if (st.ctimeMs >= since && isCode(rel.slice(slash + 1), st, file)) addLoose(file.toString('utf8'));
+      continue;
+    }
     try {
       if (fs.lstatSync(file).ctimeMs < since) continue;
     } catch {
@@ -352,7 +403,118 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     if (out.length >= 64) break;
     out.push({ path: file.toString('utf8'), why: 'a source file git ignores, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs load it (an import, a package\'s module); review it' });
   }
+  for (const [at, files] of [...loose].slice(0, 16)) {
+    const n = looseCount.get(at) ?? files.length;
+    const named = entryPoints(path.join(at, 'package.json'), at);
+    const entry = files.map((f) => named.get(path.relative(at, f))).find(Boolean);
+    out.push(n === 1
+      ? { path: files[0]!, why: `a file of code git ignores changed during the run${entry ? ` (package.json's ${entry} names it)` : ''}: git status and git diff never show it, and it is run or loaded as it is (a program, a native module, compiled code); if no build you asked for made it, remove it and build again` }
+      : { path: at, why: `${n} files of code in this folder that git ignores changed during the run (${files.slice(0, 3).map((f) => path.basename(f)).join(', ')}${n > 3 ? ', …' : ''})${entry ? `, package.json's ${entry} naming one` : ''}: git status and git diff never show them, and they are run or loaded as they are; if no build you asked for made them, remove them and build again` });
+  }
   return out;
+}
+
+/**
+ * Ignored folders that are no build output: installs and environments (named by package elsewhere),
+ * tools' caches (removed after the run where they hold code), editors' folders (entry files
+ * elsewhere), reports and scratch the host neither runs nor serves.
+ */
+const OUTSIDE_OUTPUTS = /^(?:\.git|node_modules|bower_components|jspm_packages|site-packages|__pypackages__|__pycache__|\.?venv|\.tox|\.nox|\.eggs|deps|vendor|\.yarn|\.pnpm-store|\.bundle|\.terraform|\.gradle|\.(?:[\w-]+_)?cache|\.[\w-]+-cache|\.hypothesis|\.ipynb_checkpoints|\.idea|\.vscode|coverage|htmlcov|\.nyc_output|tmp|temp|logs?)$/i;
+/** Build output folders looked into per repository, and the walk's bounds over all of them, in every repository (entries, ms; the first entries whatever the time). */
+const OUTPUT_FOLDERS = 32;
+const OUTPUT_ENTRIES = 50_000;
+const OUTPUT_MS = 1000;
+const OUTPUT_SURE = 5000;
+
+/**
+ * Names of files that are code whatever their mode: native and compiled code (Erlang's `.beam` in
+ * `_build`), archives run as programs (`.pyz`, `.phar`, `.asar`), web pages, and packages the host
+ * installs or publishes next (`twine upload dist/*`, `npm publish` of a `.tgz`, a `.vsix`).
+ */
+const COMPILED = /\.(?:so(?:\.[\d.]+)?|dylib|node|dll|exe|pyd|wasm|jar|war|class|a|o|rlib|rmeta|bundle|html?|xhtml|beam|pyc|pyz|pex|phar|asar|bat|cmd|ps1|whl|egg|tgz|tar\.gz|crate|gem|nupkg|vsix|deb|rpm|apk|AppImage|msi|dmg)$/i;
+
+/**
+ * Whether an ignored file is code the host runs or loads: a source, compiled code, a link, Python
+ * entry points, or a program: an exec bit on a name with no extension (`bin/server`, a shell reads
+ * one with no `#!` as a script) or on a file starting as a script or a binary does (`#!`, ELF,
+ * Mach-O, PE); a `test.log` with the bit set on a filesystem that sets it on all is no program.
+ */
+function isCode(name: string, st: fs.Stats, file?: Buffer | string): boolean {
+  if (SOURCE.test(name) || COMPILED.test(name) || name === 'entry_points.txt' || st.isSymbolicLink()) return true;
+  if (!st.isFile() || (st.mode & 0o111) === 0) return false;
+  if (!/\.[^.]+$/.test(name.replace(/^\.+/, '')) || file === undefined) return true;
+  const head = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fs.readSync(fd, head, 0, 4, 0);
+  } catch {
+    return true;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  const magic = head.readUInt32BE(0);
+  return head.subarray(0, 2).toString('latin1') === '#!' || head.subarray(0, 2).toString('latin1') === 'MZ'
+    || [0x7f454c46, 0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic);
+}
+
+/**
+ * The files a package.json names to run or load (bin, main, module, browser, exports, and paths its
+ * scripts start), as paths relative to `pkgDir`, each with the field naming it. Unreadable: none.
+ */
+function entryPoints(manifest: string, pkgDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let doc: Record<string, unknown>;
+  try {
+    if (fs.statSync(manifest).size > 1024 * 1024) return out;
+    doc = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return out;
+  }
+  const add = (v: unknown, field: string, depth = 0): void => {
+    if (out.size >= 256 || depth > 8) return;
+    if (typeof v === 'string') {
+      const rel = path.relative(pkgDir, path.resolve(pkgDir, v));
+      if (rel && !rel.startsWith('..') && !out.has(rel)) out.set(rel, field);
+    } else if (v && typeof v === 'object') for (const x of Object.values(v).slice(0, 256)) add(x, field, depth + 1);
+  };
+  for (const field of ['bin', 'main', 'module', 'browser', 'exports']) add(doc[field], field);
+  const scripts = doc.scripts && typeof doc.scripts === 'object' ? Object.entries(doc.scripts as Record<string, unknown>).slice(0, 256) : [];
+  for (const [name, cmd] of scripts) {
+    for (const word of typeof cmd === 'string' ? cmd.split(/[\s;&|()'"=]+/).slice(0, 256) : []) if (/^(?:\.\/)?[\w.@-]+\/[\w./@-]+$/.test(word)) add(word, `${name} script`);
+  }
+  return out;
+}
+
+/**
+ * A build output folder's changed code (hiddenIgnored), as one entry naming the folder: the files a
+ * manifest beside it names first (what `npx`, `npm start` run), then the first others the walk finds.
+ */
+function builtChanged(since: number, top: string, parent: string, dir: Buffer, budget: WalkBudget, walk: boolean): Hidden | undefined {
+  const folder = dir.toString('utf8').replace(/\/$/, '');
+  // The package.json beside the folder and the repository's own (a `bin` of `build/out/cli.js`).
+  const named: string[] = [];
+  const files: string[] = [];
+  for (const pkgDir of [...new Set([path.join(top, parent), top])]) {
+    for (const [rel, field] of [...entryPoints(path.join(pkgDir, 'package.json'), pkgDir)].slice(0, 256)) {
+      const file = path.join(pkgDir, rel);
+      if (!inside(file, folder) || files.includes(file) || files.length >= 64) continue;
+      try {
+        if (fs.lstatSync(file).ctimeMs < since) continue;
+      } catch {
+        continue; // not built
+      }
+      files.push(file);
+      named.push(`${path.relative(top, file)}, which ${path.relative(top, path.join(pkgDir, 'package.json'))}'s ${field} names`);
+    }
+  }
+  const changed = walk ? changedUnder(dir, since, isCode, (_d, name) => name === 'node_modules' || name === '.git', budget, 3) : [];
+  const shown = path.relative(top, folder);
+  if (!named.length && !changed.length) {
+    return changed.ranOut ? { path: folder, why: 'a build output folder git ignores, too big to check after the run for code changed in it (git status and git diff never show it; the host runs or serves what it holds): if no build you asked for wrote it, remove it and build again' } : undefined;
+  }
+  const first = [...named, ...changed.filter((f) => !files.includes(f)).map((f) => path.relative(top, f))].slice(0, 3);
+  return { path: folder, why: `a build output folder git ignores, code in it changed during the run (${first.join('; ')}${changed.length >= 3 || changed.ranOut ? '; …' : ''}): git status and git diff never show it, and the host runs or serves what it holds; if a build you asked for wrote it, that is all; if not, remove ${shown} and build again` };
 }
 
 /**
@@ -538,9 +700,9 @@ function forgedTrees(entries: IndexEntry[], ext: Buffer, sha256: boolean): strin
  * Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at
  * most 64 named; only those `pick` takes, in no folder `skip` names. `ranOut` says the bound was met.
  */
-function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolean = () => true, skip: (folder: Buffer, name: string) => boolean = () => false): string[] & { ranOut?: boolean } {
+function changedUnder(dir: Buffer, since: number, pick: (name: string, st: fs.Stats, file: Buffer) => boolean = () => true, skip: (folder: Buffer, name: string) => boolean = () => false,
+  budget: WalkBudget = { left: 20_000, until: Infinity }, most = 64): string[] & { ranOut?: boolean } {
   const out: string[] & { ranOut?: boolean } = [];
-  let left = 20_000;
   const walk = (d: Buffer, depth: number): void => {
     let names: Buffer[];
     try {
@@ -549,8 +711,8 @@ function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolea
       return;
     }
     for (const n of names) {
-      if (out.length >= 64) return;
-      if (--left < 0) {
+      if (out.length >= most || out.ranOut) return;
+      if (spent(budget)) {
         out.ranOut = true;
         return;
       }
@@ -564,7 +726,7 @@ function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolea
       const name = n.toString('latin1');
       if (st.isDirectory()) {
         if (depth < 32 && name !== '.git' && !skip(p, name)) walk(p, depth + 1);
-      } else if (st.ctimeMs >= since && pick(name)) out.push(p.toString('utf8'));
+      } else if (st.ctimeMs >= since && pick(name, st, p)) out.push(p.toString('utf8'));
     }
   };
   const top = dir.at(-1) === 0x2f ? dir.subarray(0, -1) : dir;
@@ -805,15 +967,18 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
   const out: Hidden[] = [];
   // The object store is shared by a repository's worktrees: checked once per common folder.
   const stores = new Set<string>();
+  // The build output folders of all of them are looked through on one budget (hiddenIgnored).
+  const outputs: WalkBudget = { left: OUTPUT_ENTRIES, until: Date.now() + OUTPUT_MS, sure: OUTPUT_SURE };
+  const scope = dirs.map((d) => path.resolve(d));
   for (const repo of repos.values()) {
     const store = !stores.has(repo.common);
     stores.add(repo.common);
-    for (const h of hiddenIn(since, repo, store)) if (!out.some((o) => o.path === h.path)) out.push(h);
+    for (const h of hiddenIn(since, repo, store, outputs, scope)) if (!out.some((o) => o.path === h.path)) out.push(h);
   }
   return out;
 }
 
-function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean): Hidden[] {
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget, scope: string[]): Hidden[] {
   const out: Hidden[] = [];
   let config = '';
   try {
@@ -866,7 +1031,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
-  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries));
+  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries, outputs, scope));
   if (indexChanged && index.tree) {
     for (const p of forgedTrees(index.entries, index.tree, sha256)) {
       out.push({ path: p ? Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(p.slice(0, -1), 'latin1')]).toString('utf8') : indexFile, why: 'git\'s cache of trees in the index (written during the run) records a tree for this folder that is not what the index holds: git status, git diff HEAD and your next commit take the recorded one and do not show the change staged here; review with git reset (it rebuilds the index from HEAD and keeps your files), then git status' });
@@ -1006,7 +1171,7 @@ function tipsOf(common: string, gitDir: string): Map<string, string> {
  * (`modules/<name>[/modules/…]`) and every `.git` the project holds (nested repositories, submodule
  * checkouts), bounded in count and in the walk that finds them.
  */
-function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> {
+function repositoriesAt(cwd: string, nested: string[] = nestedRepositories(cwd, REPOSITORIES)): Array<{ gitDir: string; common: string }> {
   const out = new Map<string, { gitDir: string; common: string }>();
   const add = (r: { gitDir: string; common: string } | undefined): void => {
     if (r && out.size < REPOSITORIES && !out.has(r.gitDir)) out.set(r.gitDir, { gitDir: r.gitDir, common: r.common });
@@ -1043,7 +1208,7 @@ function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> 
       }
     }
   }
-  for (const dir of nestedRepositories(cwd, REPOSITORIES)) if (out.size < REPOSITORIES) add(gitFoldersIn(dir));
+  for (const dir of nested) if (out.size < REPOSITORIES) add(gitFoldersIn(dir));
   return [...out.values()];
 }
 
@@ -1065,9 +1230,13 @@ export function nestedRepositories(cwd: string, limit: number): string[] {
   return out;
 }
 
-/** The tips of every repository at `cwd` (see repositoriesAt), the working directory's first; a worktree's with its own HEAD. */
-export function refTips(cwd: string): RefTips[] {
-  return repositoriesAt(cwd).map((r) => ({ common: r.common, gitDir: r.gitDir, tips: tipsOf(r.common, r.gitDir) }));
+/**
+ * The tips of every repository at `cwd` (see repositoriesAt), the working directory's first; a
+ * worktree's with its own HEAD. `nested`: the nested repositories found already (nestedRepositories),
+ * so that a run walks the project for them once, not before each of its checks.
+ */
+export function refTips(cwd: string, nested?: string[]): RefTips[] {
+  return repositoriesAt(cwd, nested).map((r) => ({ common: r.common, gitDir: r.gitDir, tips: tipsOf(r.common, r.gitDir) }));
 }
 
 export function rewrittenRefs(before: RefTips[] | undefined): Hidden[] {

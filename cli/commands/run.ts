@@ -282,7 +282,10 @@ export function register(program: Command): void {
       const placed: string[] = [];
       // Run by root, also the system's (cron, ld.so.preload, sudoers, profile, PAM, …; entry-files.ts).
       const system = sandbox ? systemEntryFiles(opts.writable) : { protect: [], made: [] };
-      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env), ...system.protect] : [];
+      // The project's nested repositories, found by one bounded walk (up to a second on a big
+      // tree) for both the read-only binds and the branch tips below (twenty-third pass, follow-up).
+      const nested = sandbox ? nestedRepositories(process.cwd(), NESTED_REPOSITORIES) : [];
+      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed, nested), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env), ...system.protect] : [];
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
@@ -291,7 +294,7 @@ export function register(program: Command): void {
       const loginsBefore = sandbox ? loginIdentities(userHome, process.env) : new Map<string, string | undefined>();
       // The branch tips: one moved off its own history (a look-alike of the last commit holding the
       // agent's change) leaves git status, diff and log as they were.
-      const refsBefore = sandbox ? refTips(process.cwd()) : undefined;
+      const refsBefore = sandbox ? refTips(process.cwd(), nested) : undefined;
       // Credential stores and histories: the ones missing now may be made by the agent (named after
       // the run), and one with another hard link is readable under that name (said now).
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
@@ -396,7 +399,7 @@ const OUTPUT_ONLY = new Set(['.tap', 'test-artifacts']);
  * obeyed by the next `airlock start` without a human having said yes. A working directory inside
  * Airlock's folder keeps its own entry writable.
  */
-export function protectedPaths(home: string, cwd: string, made: string[] = []): string[] {
+export function protectedPaths(home: string, cwd: string, made: string[] = [], nested?: string[]): string[] {
   const policy = readRuntimeInfo(home)?.policy;
   const root = path.resolve(projectRoot);
   const inside = (dir: string, p: string): boolean => p === dir || p.startsWith(`${dir}${path.sep}`);
@@ -404,7 +407,7 @@ export function protectedPaths(home: string, cwd: string, made: string[] = []): 
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...new Set([...(policy ? [policy] : []), ...knownPolicies(home, cwd)])].concat(code, nodeInstall(cwd), gitControlPaths(cwd, made), gitHooksPath(cwd));
+  return [...new Set([...(policy ? [policy] : []), ...knownPolicies(home, cwd)])].concat(code, nodeInstall(cwd), gitControlPaths(cwd, made, nested), gitHooksPath(cwd));
 }
 
 /**
@@ -487,7 +490,7 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
  * A hooks or info folder that is missing (or a worktree config, where git reads one) is made first,
  * so none can be added.
  */
-export function gitControlPaths(cwd: string, made: string[] = []): string[] {
+export function gitControlPaths(cwd: string, made: string[] = [], nested: string[] = nestedRepositories(cwd, NESTED_REPOSITORIES)): string[] {
   // Every repository holding the working directory, not only the nearest (eighteenth pass): git run
   // in a folder that is in no inner repository finds the outer one, so a dotfiles repository at
   // `~/.git` or a monorepo's above a nested project is the repository of every such folder, whose
@@ -496,7 +499,7 @@ export function gitControlPaths(cwd: string, made: string[] = []): string[] {
   // And every repository the project holds (twenty-third pass): a nested repository's config is
   // what `git status` there obeys, and the editor's git (VS Code opens the repositories it finds in
   // the folder) runs it during the run, before any review; submodules' are kept below already.
-  for (const dir of nestedRepositories(cwd, NESTED_REPOSITORIES)) out.push(...repositoryControlPaths(dir, made));
+  for (const dir of nested.slice(0, NESTED_REPOSITORIES)) out.push(...repositoryControlPaths(dir, made));
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     out.push(...repositoryControlPaths(dir, made));
     if (dir === path.dirname(dir) || out.length > 4096) return [...new Set(out)];

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { plantedReport, plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
-import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
+import { nestedRepositories, refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
@@ -691,7 +691,11 @@ t.test('twenty-second pass (follow-up): a look-alike commit put in place of the 
   git(path.join(repo, 'sub'), 'commit', '-q', '--allow-empty', '-m', 'agent: empty');
   t.same(rewrittenRefs(before), [], 'control: commits on top are not named');
 
-  const before2 = refTips(repo);
+  // The nested repositories found once for a run (twenty-third pass, follow-up: one walk, shared
+  // with the read-only binds) give the same tips as refTips' own walk.
+  const before2 = refTips(repo, nestedRepositories(repo, 64));
+  t.same(before2.map((r) => r.gitDir), refTips(repo).map((r) => r.gitDir), 'the shared walk finds the same repositories');
+  t.ok(before2.some((r) => r.gitDir === path.join(tool, '.git')), 'the nested one among them');
   const toolLog = git(tool, 'log', '--format=%an %ad %s', '--date=raw');
   lookAlike(tool, 'more.py');
   lookAlike(path.join(repo, 'sub'), 'lib.py');
@@ -702,7 +706,7 @@ t.test('twenty-second pass (follow-up): a look-alike commit put in place of the 
   t.same(named, ['app/.git/modules/sub/refs/heads/main', 'app/vendor/tool/.git/refs/heads/main'], 'the branch moved off its history in each is named');
 });
 
-t.test('twenty-second pass: an ignored source file beside tracked sources (setuptools_scm\'s _version.py, local_settings.py) changed during the run is named; build outputs and logs are not', async (t) => {
+t.test('twenty-second pass: an ignored source file beside tracked sources (setuptools_scm\'s _version.py, local_settings.py) changed during the run is named; build outputs by their folder, logs not', async (t) => {
   const repo = tempDir(t, 'hunt22-sandbox-ignored-');
   const write = writer(repo);
   write('.gitignore', '_version.py\nlocal_settings.py\ndist/\n*.log\n');
@@ -723,7 +727,8 @@ t.test('twenty-second pass: an ignored source file beside tracked sources (setup
   t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
   spawnSync('python3', ['-c', 'import pkg'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
   t.ok(fs.existsSync(mark), 'and the host\'s next import of the package runs the agent\'s code');
-  t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
+  // The build output as one line for its folder (twenty-third pass, follow-up: the host runs it).
+  t.same(named, ['dist', 'local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named, the build output by its folder; the log is not');
 });
 
 t.test('twenty-second pass (follow-up): the tips of a nested repository whose config the agent wrote (a partial clone, signatures shown) are read without running its programs', async (t) => {
@@ -821,7 +826,7 @@ t.test('twenty-second pass (follow-up): a stash entry replaced by a look-alike a
   t.match(fs.readFileSync(path.join(repo, 'app.py'), 'utf8'), /touch \$MARK/, 'and the user\'s next git stash pop puts the agent\'s change in the working tree as the user\'s own');
 });
 
-t.test('twenty-second pass (follow-up): a source file changed in a folder git ignores whole beside tracked sources (generated code the project imports) is named; builds, environments and data are not', async (t) => {
+t.test('twenty-second pass (follow-up): a source file changed in a folder git ignores whole beside tracked sources (generated code the project imports) is named; builds by their folder; environments and data are not', async (t) => {
   const repo = tempDir(t, 'hunt22b-sandbox-ignored-dir-');
   const write = writer(repo);
   write('.gitignore', 'generated/\nbuild/\ntools-env/\ndata/\n');
@@ -850,7 +855,7 @@ t.test('twenty-second pass (follow-up): a source file changed in a folder git ig
   t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
   spawnSync('python3', ['app.py'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
   t.ok(fs.existsSync(mark), 'and the host\'s next run of the project runs the agent\'s code');
-  t.same(named, ['generated/api_pb2.py', 'generated/v2/deep_pb2.py', 'generated/v3/.git', 'generated/v3/more_pb2.py'], 'the changed sources in the ignored folder are named; the build, the environment, the data and the untouched sources are not');
+  t.same(named, ['build', 'generated/api_pb2.py', 'generated/v2/deep_pb2.py', 'generated/v3/.git', 'generated/v3/more_pb2.py'], 'the changed sources in the ignored folder are named, the build by its folder (twenty-third pass, follow-up); the environment, the data and the untouched sources are not');
 });
 
 t.test('twenty-second pass: a commit put on a branch and on its remote-tracking ref during the run (git status: up to date) is named; a commit ahead or a fetch is not', async (t) => {
@@ -1586,4 +1591,125 @@ t.test('a change to a file the user marked before the run is named, though the a
   t.ok(fs.statSync(path.join(repo, '.git', 'index')).ctimeMs < since, 'the index is as before the run');
   t.same(plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)), ['settings.py'], 'the marked file changed is named; the visible change and the untouched mark are not');
   t.equal(git(repo, 'status', '--porcelain'), ' M app.py\n', 'the attack: git status shows only app.py');
+});
+
+t.test('twenty-third pass (follow-up): code changed in build outputs git ignores (a package.json bin in dist/, target/release, Go\'s bin/, .next/, an egg-info\'s entry points, a binary at the top) is named, one line a folder; a build reads as one line, untouched outputs and data as none', async (t) => {
+  const repo = tempDir(t, 'hunt23b-outputs-');
+  const write = writer(repo);
+  write('.gitignore', 'dist/\ntarget/\n/bin/\n.next/\n*.egg-info/\n/mytool\nout/\ncoverage/\nreports/\n*.node\n_build/\nwheels/\ntmp/\npackages/web/out/\n');
+  write('package.json', JSON.stringify({ name: 'tool', bin: { tool: 'dist/cli.js', helper: 'tmp/helper.js', web: 'packages/web/out/cli/main.js' }, main: 'dist/index.js', scripts: { start: 'node ./out/server.js' } }));
+  write('packages/web/src/index.ts', 'export {};\n');
+  write('src/cli.ts', 'console.log(1)\n');
+  write('main.go', 'package main\n');
+  write('setup.py', 'from setuptools import setup; setup()\n');
+  write('addon/binding.cc', '// node-gyp builds native.node beside it\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  // Built before the run.
+  write('dist/cli.js', '#!/usr/bin/env node\nconsole.log("tool")\n');
+  write('dist/index.js', 'module.exports = 1;\n');
+  write('target/release/app', '\x7fELF');
+  write('bin/server', '\x7fELF');
+  write('.next/server/pages/index.js', 'module.exports = 1;\n');
+  write('tool.egg-info/entry_points.txt', '[console_scripts]\ntool = tool:main\n');
+  write('mytool', '\x7fELF');
+  write('out/server.js', 'require("http")\n');
+  write('addon/native.node', '\x7fELF');
+  write('coverage/lcov-report/prettify.js', '1\n');
+  write('_build/dev/lib/app/ebin/app.beam', 'FOR1');
+  write('wheels/tool-1.0-py3-none-any.whl', 'PK');
+  write('tmp/helper.js', '1\n');
+  write('tmp/scratch.js', '1\n');
+  write('packages/web/out/cli/main.js', '1\n');
+  const since = await tick();
+  t.same(plantedSince(since, '', repo).planted, [], 'control: build outputs untouched during the run are not named');
+
+  // The agent, inside: each changed, none in git status.
+  const mark = path.join(repo, 'CLI-RAN');
+  fs.writeFileSync(path.join(repo, 'dist/cli.js'), `#!/usr/bin/env node\nrequire("fs").writeFileSync(${JSON.stringify(mark)}, "")\n`);
+  fs.appendFileSync(path.join(repo, 'target/release/app'), 'x');
+  fs.appendFileSync(path.join(repo, 'bin/server'), 'x');
+  fs.appendFileSync(path.join(repo, '.next/server/pages/index.js'), AGENT);
+  fs.appendFileSync(path.join(repo, 'tool.egg-info/entry_points.txt'), '[pytest11]\nx = evil\n');
+  fs.appendFileSync(path.join(repo, 'mytool'), 'x');
+  fs.appendFileSync(path.join(repo, 'out/server.js'), AGENT);
+  fs.appendFileSync(path.join(repo, 'addon/native.node'), 'x');
+  fs.appendFileSync(path.join(repo, '_build/dev/lib/app/ebin/app.beam'), 'x'); // what mix loads
+  fs.appendFileSync(path.join(repo, 'wheels/tool-1.0-py3-none-any.whl'), 'x'); // what twine uploads next
+  fs.appendFileSync(path.join(repo, 'tmp/helper.js'), AGENT); // a bin in a scratch folder
+  fs.appendFileSync(path.join(repo, 'packages/web/out/cli/main.js'), AGENT); // the top package.json's bin, in a package's output
+  // Not code the host runs: a coverage report, a source map, data, scratch no manifest names.
+  fs.appendFileSync(path.join(repo, 'tmp/scratch.js'), AGENT);
+  fs.appendFileSync(path.join(repo, 'coverage/lcov-report/prettify.js'), AGENT);
+  write('dist/cli.js.map', '{}\n');
+  write('reports/run.json', '{}\n');
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
+  spawnSync('node', ['dist/cli.js'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'and the host\'s next `npx tool` runs the agent\'s code');
+  const found = plantedSince(since, '', repo).planted;
+  t.same(found.map((f) => path.relative(repo, f.path)).sort(), ['.next', '_build', 'addon/native.node', 'bin/server', 'dist', 'mytool', 'out', 'packages/web/out', 'target', 'tmp', 'tool.egg-info', 'wheels/tool-1.0-py3-none-any.whl'], 'each changed output is named by its folder (a loose file by itself); the report, the map and the data are not');
+  t.match(found.find((f) => f.path.endsWith('dist'))?.why ?? '', /dist\/cli\.js, which package\.json's bin names/, 'the entry point the manifest names is said');
+  t.match(found.find((f) => f.path === path.join(repo, 'out'))?.why ?? '', /out\/server\.js, which package\.json's start script names/, 'and one a script starts');
+  t.match(found.find((f) => f.path.endsWith('tmp'))?.why ?? '', /tmp\/helper\.js, which package\.json's bin names\)/, 'a bin in a folder not walked is looked at, nothing else there');
+  t.match(found.find((f) => f.path.endsWith('packages/web/out'))?.why ?? '', /packages\/web\/out\/cli\/main\.js, which package\.json's bin names/, 'the repository\'s package.json is read for a package\'s output');
+
+  // Control: a whole build the user asked for (hundreds of files) is one line for its folder.
+  const build = tempDir(t, 'hunt23b-outputs-build-');
+  writer(build)('.gitignore', 'dist/\n');
+  writer(build)('package.json', '{"name":"b","main":"dist/index.js"}\n');
+  git(build, 'init', '-q');
+  git(build, 'add', '.');
+  git(build, 'commit', '-qm', 'init');
+  const since2 = await tick();
+  for (let i = 0; i < 300; i++) writer(build)(`dist/chunks/c${i}.js`, `module.exports = ${i};\n`);
+  writer(build)('dist/index.js', 'module.exports = 1;\n');
+  const lines = plantedReport(plantedSince(since2, '', build), '', build);
+  t.equal(lines.length, 2, 'the build is one line under the heading');
+  t.match(lines[1] ?? '', /^airlock: {3}dist \(a build output folder git ignores.*dist\/index\.js, which package\.json's main names.*if a build you asked for wrote it, that is all/, 'said as a build, with the entry point first');
+});
+
+t.test('property (twenty-third pass, follow-up): code changed in any build output git ignores, under any ignore spelling, is named by a path holding it; untouched, it is not', async (t) => {
+  const base = tempDir(t, 'hunt23b-outputs-prop-');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('dist', 'build', 'out', 'target/release', 'bin', '.next/server', 'public/build', '_site', 'lib-out', 'release'),
+    fc.constantFrom('cli.js', 'app', 'x.so', 'x.node', 'x.wasm', 'x.jar', 'app.beam', 'entry_points.txt', 'index.html', 'run.sh', 'x.cpython-312-x86_64-linux-gnu.so'),
+    fc.constantFrom('%s/', '/%s/', '%s/**', '**/%s/', '%s/*'),
+    fc.boolean(),
+    async (folder, name, spelling, changed) => {
+      const repo = path.join(base, String(n++));
+      const write = writer(repo);
+      write('.gitignore', `${spelling.replace('%s', folder)}\n`);
+      write('src/main.py', 'print(1)\n');
+      git(repo, 'init', '-q');
+      git(repo, 'add', '.');
+      git(repo, 'commit', '-qm', 'init');
+      const file = write(path.join(folder, 'sub', name), name === 'app' ? '\x7fELF' : '1\n');
+      const since = await tick();
+      if (changed) fs.appendFileSync(file, 'x');
+      const named = plantedSince(since, '', repo).planted.map((f) => f.path);
+      const holding = named.filter((p) => file === p || file.startsWith(`${p}${path.sep}`));
+      fs.rmSync(repo, { recursive: true, force: true });
+      return changed ? holding.length === 1 && named.length === 1 : named.length === 0;
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...(seed !== undefined && { seed }) });
+});
+
+t.test('twenty-third pass (follow-up): build outputs are looked through in the working directory only, not across a repository holding it (a dotfiles repository in the home folder)', async (t) => {
+  const home = tempDir(t, 'hunt23b-outputs-home-');
+  const write = writer(home);
+  write('.gitignore', 'other/\ndist/\n');
+  write('.bashrc', '# dotfiles\n');
+  write('app/main.js', 'require("./dist/lib")\n');
+  git(home, 'init', '-q');
+  git(home, 'add', '.');
+  git(home, 'commit', '-qm', 'dotfiles');
+  write('other/bin/tool', '\x7fELF');
+  write('app/dist/lib.js', '1\n');
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'other/bin/tool'), 'x'); // the user's own, outside the run's folder
+  t.same(plantedSince(since, '', path.join(home, 'app')).planted, [], 'control: an output outside the working directory is not looked through');
+  fs.appendFileSync(path.join(home, 'app/dist/lib.js'), AGENT);
+  t.same(plantedSince(since, '', path.join(home, 'app')).planted.map((f) => path.relative(home, f.path)), ['app/dist'], 'the project\'s own is named');
 });
