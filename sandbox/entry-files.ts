@@ -1589,9 +1589,11 @@ function codeVariables(file: string): string | undefined {
  * The entry files created or changed since `since` (ms since the epoch): the home folder's list,
  * and, in the working directory and below it, the folder entries (a new `.git` counts when its
  * config, hooks or info changed: objects and the index change with every commit). The walk is
- * bounded; `complete` says whether it saw everything.
+ * bounded; `complete` says whether it saw the project whole, `homeComplete` the home folder's
+ * files, `toolchainsComplete` the version managers' installs (those in `readOnly`, bound read-only
+ * for the run, are not looked at).
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; homeComplete: boolean; toolchainsComplete: boolean; caches: string[] } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined, readOnly: ReadonlySet<string> = new Set()): { planted: Planted[]; complete: boolean; homeComplete: boolean; toolchainsComplete: boolean; caches: string[] } {
   const planted: Planted[] = [];
   // Python's bytecode and build tools' code caches written during the run: removed after it.
   const caches: string[] = [];
@@ -1752,7 +1754,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   // rc files and configs above, nor the working directory below.
   Object.assign(budget, { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES, ranOut: false });
   for (const [rel, why] of homeOk ? Object.entries({ ...HOME_ENTRIES, ...HOME_REPORTED }).filter(([rel]) => TOOLCHAIN_TREE.test(rel)) : []) {
-    for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
+    // One the sandbox bound read-only could not change (a big one would only make a note every run).
+    for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && !readOnly.has(p) && changedSince(p, since, budget)) planted.push({ path: p, why });
   }
   const toolchainsComplete = !budget.ranOut;
   Object.assign(budget, { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES, ranOut: false });

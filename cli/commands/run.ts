@@ -342,7 +342,7 @@ export function register(program: Command): void {
       } finally {
         await denials?.stop();
         removePlaced(placed);
-        const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
+        const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env, undefined, new Set(protect));
         if (sandbox) {
           removeCaches(planted.caches);
           planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env), ...rewrittenRefs(refsBefore));

@@ -28,6 +28,7 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import { eventually, fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 import { stalledFile } from '../helpers/stalled-file.ts';
+import { fuseMount } from '../helpers/fuse-mount.ts';
 import { startRunning, startUpstream as startApprovalsUpstream } from '../approvals/helpers.ts';
 
 /** An allow-all Airlock on `home` with one agent, and an upstream it may reach as up.test. */
@@ -653,67 +654,12 @@ t.test('the state folder moved away and replaced by a symlink: records are not w
   t.notOk(fs.existsSync(path.join(planted, 'audit.jsonl')), 'and still nothing went into the planted folder');
 });
 
-/**
- * A FUSE mount whose server answers nothing but its start: every name looked up under it waits
- * (a hung network mount). Each name asked is printed; the server gives up after `maxMs` (the
- * pending lookups then fail), so a test against a process frozen by one ends instead of hanging.
- * Needs root and /dev/fuse (CI runs as root).
- */
-const stalledFuse = `
-import ctypes, os, struct, sys, time, select
-libc = ctypes.CDLL(None, use_errno=True)
-fd = os.open('/dev/fuse', os.O_RDWR)
-opts = 'fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other' % fd
-if libc.mount(b'stalled', sys.argv[1].encode(), b'fuse.sshfs', 6, opts.encode()) != 0:
-    print('mount-failed ' + os.strerror(ctypes.get_errno()), flush=True); sys.exit(1)
-print('ready', flush=True)
-until = time.time() + float(sys.argv[2]) / 1000
-def reply(unique, err=0, body=b''):
-    os.write(fd, struct.pack('<IiQ', 16 + len(body), -err, unique) + body)
-while time.time() < until:
-    if not select.select([fd], [], [], 0.2)[0]: continue
-    try:
-        buf = os.read(fd, 1 << 20)
-    except OSError as e:
-        if e.errno == 19: break
-        continue
-    ln, op, unique, node = struct.unpack_from('<IIQQ', buf)
-    if op == 26:  # INIT
-        reply(unique, 0, struct.pack('<IIIIHHIIHHI', 7, 31, 0, 0, 16, 12, 65536, 1, 0, 0, 0) + bytes(28))
-    elif op == 3:  # GETATTR: the root, a folder
-        reply(unique, 0, struct.pack('<QII', 1, 0, 0) + struct.pack('<QQQQQQIIIIIIIIII', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0o40777, 2, 0, 0, 0, 4096, 0))
-    elif op == 1:  # LOOKUP: never answered
-        print('stalled=' + buf[40:].split(b'\\0')[0].decode('latin1'), flush=True)
-    elif op in (2, 36, 42):  # FORGET, INTERRUPT, BATCH_FORGET: no answer
-        pass
-    else:
-        reply(unique, 38)
-`;
-
-/** Mounts a stalled FUSE server on a fresh folder; resolves with the folder and what it was asked, or undefined without root. */
+/** A hung network mount on a fresh folder (lookups never answered; the server gives up after `maxMs`), or undefined without root. */
 async function stalledMount(t: Test, maxMs: number): Promise<{ dir: string; asked: () => string; stalling: () => boolean; stop: () => void } | undefined> {
-  if (process.getuid!() !== 0 || !fs.existsSync('/dev/fuse')) return undefined;
   const dir = path.join(tempDir(t, 'airlock-stalled-mount-'), 'mnt');
   fs.mkdirSync(dir);
-  const server = spawn('python3', ['-u', '-c', stalledFuse, dir, String(maxMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  server.stdout.setEncoding('utf8').on('data', (d: string) => (seen += d));
-  let exited = false;
-  server.on('exit', () => (exited = true));
-  // Killing the server aborts the mount's connection: every lookup still waiting fails at once.
-  const stop = (): void => {
-    server.kill('SIGKILL');
-    try {
-      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
-    } catch {
-      /* gone */
-    }
-  };
-  t.teardown(stop);
-  for (let i = 0; i < 200 && !/ready|mount-failed/.test(seen); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!seen.includes('ready')) throw new Error(`the FUSE server did not start: ${seen}`);
-  // Still stalling: what was answered meanwhile was not waiting for the stall to end.
-  return { dir, asked: () => seen, stalling: () => !exited, stop };
+  const mount = await fuseMount(t, dir, { mode: 'stall', source: 'stalled', maxMs });
+  return mount && { dir, ...mount };
 }
 
 // Twenty-third pass (follow-up): the state files looked at synchronously while Airlock runs — the

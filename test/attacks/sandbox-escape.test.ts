@@ -36,6 +36,7 @@ import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
 import { airlockBin, bridgeProbe, policyDir, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+import { fuseMount } from '../helpers/fuse-mount.ts';
 
 const support = sandboxSupport();
 if (!support.available) {
@@ -1034,49 +1035,10 @@ t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bo
   t.same(found.sort(), [`${dir}/mnt/debug`, `${dir}/srv/chroot a/proc`, `${dir}/srv/chroot a/sys`].sort(), 'a chroot\'s proc and sysfs and a debugfs, not a disk nor /proc, /sys, /dev');
 });
 
-/**
- * Twenty-third pass: a network filesystem or FUSE mount on the host (sshfs to a production host,
- * rclone's cloud drive, an SMB share, an unlocked vault) is a way out that never meets Airlock:
- * what the agent writes there goes to the server. A real FUSE server (python3 on /dev/fuse, typed
- * `fuse.sshfs` as sshfs mounts) records every name it is asked for; mounting needs root.
- */
-const fuseServer = `
-import ctypes, os, struct, sys
-libc = ctypes.CDLL(None, use_errno=True)
-fd = os.open('/dev/fuse', os.O_RDWR)
-opts = 'fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other' % fd
-if libc.mount(b'prod:/srv', sys.argv[1].encode(), b'fuse.sshfs', 6, opts.encode()) != 0:
-    print('mount-failed ' + os.strerror(ctypes.get_errno()), flush=True); sys.exit(1)
-print('ready', flush=True)
-def reply(unique, err=0, body=b''):
-    os.write(fd, struct.pack('<IiQ', 16 + len(body), -err, unique) + body)
-for _ in range(100000):
-    try:
-        buf = os.read(fd, 1 << 20)
-    except OSError as e:
-        if e.errno == 19: break
-        continue
-    ln, op, unique, node = struct.unpack_from('<IIQQ', buf)
-    body = buf[40:]
-    if op == 26:  # INIT
-        reply(unique, 0, struct.pack('<IIIIHHIIHHI', 7, 31, 0, 0, 16, 12, 65536, 1, 0, 0, 0) + bytes(28))
-    elif op == 3:  # GETATTR: the root, a folder
-        reply(unique, 0, struct.pack('<QII', 1, 0, 0) + struct.pack('<QQQQQQIIIIIIIIII', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0o40777, 2, 0, 0, 0, 4096, 0))
-    elif op in (1, 8, 9, 35):  # LOOKUP, MKNOD, MKDIR, CREATE: the name reached the server
-        print('asked=' + (body[16:] if op in (8, 35) else body[8:] if op == 9 else body).split(b'\\0')[0].decode('latin1'), flush=True)
-        reply(unique, 2 if op == 1 else 13)
-    elif op == 27:  # OPENDIR
-        reply(unique, 0, bytes(16))
-    elif op in (28, 29, 18, 25):  # READDIR (empty), RELEASEDIR, RELEASE, FLUSH
-        reply(unique, 0)
-    elif op in (2, 36, 42):  # FORGET, INTERRUPT, BATCH_FORGET: no answer
-        pass
-    elif op == 38:
-        break
-    else:
-        reply(unique, 38)
-`;
-
+// Twenty-third pass: a network filesystem or FUSE mount on the host (sshfs to a production host,
+// rclone's cloud drive, an SMB share, an unlocked vault) is a way out that never meets Airlock:
+// what the agent writes there goes to the server. A real FUSE server (test/helpers/fuse-mount.ts)
+// records every name it is asked for; mounting needs root.
 t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never the working directory\'s or the home folder\'s', async (t) => {
   const info = [
     '22 1 0:21 / /proc rw - proc proc rw',
@@ -1097,36 +1059,24 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
   t.same(remoteMounts(['/work/proj', '/home/u', '/opt/tools/node/bin/node'], info),
     ['/mnt/share', '/mnt/smb', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
     'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
-  if (process.getuid!() !== 0 || !fs.existsSync('/dev/fuse')) {
-    t.comment('the FUSE server half needs root and /dev/fuse (run by root in CI)');
-    return;
-  }
   const remote = fs.mkdtempSync(path.join(world.dir, 'remote-'));
   const mnt = path.join(remote, 'prod');
   fs.mkdirSync(mnt);
-  const server = spawn('python3', ['-u', '-c', fuseServer, mnt], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  server.stdout.setEncoding('utf8').on('data', (d: string) => (seen += d));
-  t.teardown(() => {
-    try {
-      execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-    } catch {
-      /* gone */
-    }
-    server.kill('SIGKILL');
-  });
-  for (let i = 0; i < 200 && !/ready|mount-failed/.test(seen); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!seen.includes('ready')) throw new Error(`the FUSE server did not start: ${seen}`);
+  const mount = await fuseMount(t, mnt, { mode: 'answer', source: 'prod:/srv' });
+  if (!mount) {
+    t.comment('the FUSE server half needs root and /dev/fuse (run by root in CI)');
+    return;
+  }
   execFileSync('sh', ['-c', `ls '${mnt}/outside-probe' 2>/dev/null; true`]);
-  for (let i = 0; i < 40 && !seen.includes('asked=outside-probe'); i++) await new Promise((r) => setTimeout(r, 25));
-  t.match(seen, /asked=outside-probe/, 'control: a lookup on the host reaches the server');
+  for (let i = 0; i < 40 && !mount.asked().includes('asked=outside-probe'); i++) await new Promise((r) => setTimeout(r, 25));
+  t.match(mount.asked(), /asked=outside-probe/, 'control: a lookup on the host reaches the server');
   const script = `stat -f -c type=%T '${mnt}'; echo leaked > '${mnt}/exfil.txt' 2>/dev/null; cat '${mnt}/orders.csv' 2>/dev/null; mkdir '${mnt}/dropbox' 2>/dev/null; echo done=1`;
   const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
   const out = results(r.stdout);
   t.equal(out.done, '1', `the agent ran (${r.stderr.slice(0, 300)})`);
   t.equal(out.type, 'tmpfs', 'inside, the mount point is an empty folder of the sandbox\'s');
   await new Promise((resolve) => setTimeout(resolve, 100));
-  t.notMatch(seen, /asked=(?:exfil|orders|dropbox)/, 'the server was asked for nothing the agent named');
+  t.notMatch(mount.asked(), /asked=(?:exfil|orders|dropbox)/, 'the server was asked for nothing the agent named');
   t.notOk(fs.existsSync(path.join(remote, 'prod', 'exfil.txt')), 'nothing reached the host');
 });
 

@@ -1981,23 +1981,7 @@ t.test('packedTexts: the compressed streams of one message are read within one b
 t.test('twenty-third pass (follow-up): a key a piece per labelled row or field in one body is cut at any chunk cuts, at most 7 characters out; random tables and JSON of short values pass byte for byte', async (t) => {
   const KEY = 'sk_live_51HxYzAbCdEf0123456789';
   const keyed = new Scrubber([{ value: KEY, placeholder: PH }]);
-  const run = async (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => {
-    const stream = new ScrubStream(keyed);
-    const out: Buffer[] = [];
-    stream.on('data', (d: Buffer) => out.push(d));
-    const done = new Promise<Error | undefined>((resolve) => {
-      stream.on('end', () => resolve(undefined));
-      stream.on('error', (err) => resolve(err));
-    });
-    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
-    for (const [i, p] of [0, ...points].entries()) {
-      if (stream.destroyed) break;
-      stream.write(body.subarray(p, points[i] ?? body.length));
-      await new Promise((r) => setImmediate(r));
-    }
-    if (!stream.destroyed) stream.end();
-    return { out: Buffer.concat(out), err: await done };
-  };
+  const run = (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => throughCuts(new ScrubStream(keyed), body, cuts);
   // Each layout: the body of these cells, and how its reader takes the pieces back out of a body.
   const names = 'abcdefghijklmnopqrstuvwxyz';
   const layouts: Record<string, { body: (cells: string[]) => string; read: (body: string) => string }> = {
