@@ -634,9 +634,29 @@ export function kernelMounts(mountinfo?: string): string[] {
  */
 export function remoteMounts(keep: string[], mountinfo?: string): string[] {
   // Not looked at (no stat): a hard NFS mount whose server is gone blocks whoever looks.
-  return mountPoints((type) => REMOTE_FS.has(type) || (/^fuse(?:$|\.)/.test(type) && !LOCAL_FUSE.has(type)), mountinfo, false)
+  const points = mountPoints((type) => REMOTE_FS.has(type) || (/^fuse(?:$|\.)/.test(type) && !LOCAL_FUSE.has(type)), mountinfo, false)
     // AppImage's runtime mounts its program image at <tmp>/.mount_<name>… as `fuse.<name>`.
     .filter((p) => !keep.some((k) => inside(k, p)) && !path.basename(p).startsWith('.mount_'));
+  const covered: string[] = [];
+  for (const p of points) {
+    // One inside another already covered is hidden with it; one in a folder this user cannot enter
+    // (another user's sshfs under their 0700 home) the agent cannot reach either, and the sandbox
+    // could not make its mount point there: `airlock run` failed as a user, for a mount not theirs.
+    // Its parent is looked at, never the mount itself.
+    if (covered.some((c) => inside(c, p)) || !reachable(path.dirname(p))) continue;
+    covered.push(p);
+  }
+  return covered;
+}
+
+/** Whether this process may enter `dir` (search permission on it and every folder above); refused only for want of permission. */
+function reachable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.X_OK);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EACCES';
+  }
 }
 
 /** Mount points outside /proc, /sys and /dev whose filesystem type `wanted` takes, shallowest first. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { writeRuntimeInfo } from '../../runtime/running.ts';
 import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
 import { airlockBin, bridgeProbe, results } from './helpers.ts';
+import { fuseMount } from '../helpers/fuse-mount.ts';
 
 const asRoot = process.getuid?.() === 0;
 const uid = asRoot ? 65534 : process.getuid!();
@@ -96,6 +97,16 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     // limit of 40, set by the command on itself, lets it start nearly 40.
     "(ulimit -u 40 2>/dev/null || ulimit -p 40; python3 -c 'import os, time\nfor i in range(100):\n  try:\n    pid = os.fork()\n  except OSError:\n    print(\"forks=%d\" % i); break\n  if pid == 0:\n    time.sleep(1); os._exit(0)' 2>/dev/null)",
   ].join('\n');
+  // Twenty-third pass (found in a full run): a network or FUSE mount in a folder this user cannot
+  // enter (another user's sshfs under their 0700 home; here a root-only folder) made the sandbox
+  // fail to start: it covers such mounts and could not make the mount point. The agent cannot
+  // reach it either: left alone, the run goes on.
+  const privateMount = asRoot ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-root-only-')), 'share') : undefined;
+  if (privateMount) {
+    t.teardown(() => fs.rmSync(path.dirname(privateMount), { recursive: true, force: true }));
+    fs.mkdirSync(privateMount);
+    if (!(await fuseMount(t, privateMount, { mode: 'answer', source: 'nas:/team' }))) t.comment('no /dev/fuse: the mount in a root-only folder is not tried');
+  }
   const cli = [userNode, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
   // unprivileged user cannot: drop it for that run.
