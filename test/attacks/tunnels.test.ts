@@ -1118,7 +1118,8 @@ t.test('thirteenth pass: guesses sent in parallel and kept open while held (even
   t.ok(known.length <= 10, `at most 2 characters past the prefix were learned (${known.length - 8}; rounds ${rounds.join(' | ')})`);
   // The round after a held start: every guess is answered alike (waited, then refused), the right one says nothing.
   t.ok(rounds.slice(1).every((r) => new Set(r.split(',')).size === 1), 'the guesses after a held start are answered alike');
-  t.ok(await eventually(() => a.records.some((r) => r.outcome === 'secret-probe' && JSON.stringify(r.extra).includes(issued.id))), 'the probe is recorded');
+  // (A later request of the tripped token is refused as a secret probe too, with no extra: under load it can come first.)
+  t.ok(await eventually(() => a.records.some((r) => r.outcome === 'secret-probe' && JSON.stringify(r.extra ?? {}).includes(issued.id))), 'the probe is recorded');
   t.notOk(a.airlock.agents.list().find((x) => x.name === 'attacker')?.tokens.some((x) => x.id === issued.id), 'the token is revoked');
 });
 
