@@ -1,5 +1,6 @@
 // A FUSE mount served by python3 straight on /dev/fuse (no libfuse), typed `fuse.sshfs` as sshfs
-// mounts: a network file system on the host. Mounting needs root and /dev/fuse (CI runs as root).
+// mounts (a network file system on the host) unless told otherwise. Mounting needs root and
+// /dev/fuse (CI runs as root).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Teardown } from '../temp-dir.ts';
@@ -14,7 +15,7 @@ import ctypes, os, struct, sys, time, select
 libc = ctypes.CDLL(None, use_errno=True)
 fd = os.open('/dev/fuse', os.O_RDWR)
 opts = 'fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other' % fd
-if libc.mount(sys.argv[2].encode(), sys.argv[1].encode(), b'fuse.sshfs', 6, opts.encode()) != 0:
+if libc.mount(sys.argv[2].encode(), sys.argv[1].encode(), sys.argv[5].encode(), 6, opts.encode()) != 0:
     print('mount-failed ' + os.strerror(ctypes.get_errno()), flush=True); sys.exit(1)
 print('ready', flush=True)
 stall = sys.argv[3] == 'stall'
@@ -56,9 +57,9 @@ while time.time() < until:
  * /dev/fuse. `asked`: what the server printed; `stalling`: it has not given up yet; `stop`: the
  * server killed (every lookup still waiting then fails at once) and the mount gone.
  */
-export async function fuseMount(t: Teardown, dir: string, opts: { mode: 'answer' | 'stall'; source?: string; maxMs?: number }): Promise<{ asked: () => string; stalling: () => boolean; stop: () => void } | undefined> {
+export async function fuseMount(t: Teardown, dir: string, opts: { mode: 'answer' | 'stall'; source?: string; maxMs?: number; type?: string }): Promise<{ asked: () => string; stalling: () => boolean; stop: () => void } | undefined> {
   if (process.getuid!() !== 0 || !fs.existsSync('/dev/fuse')) return undefined;
-  const child = spawn('python3', ['-u', '-c', server, dir, opts.source ?? 'remote:/srv', opts.mode, String(opts.maxMs ?? 600_000)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('python3', ['-u', '-c', server, dir, opts.source ?? 'remote:/srv', opts.mode, String(opts.maxMs ?? 600_000), opts.type ?? 'fuse.sshfs'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (seen += d));
   let exited = false;
