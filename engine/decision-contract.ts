@@ -1,7 +1,7 @@
 // The decision contract as a JSON Schema. Whatever a policy returns is checked against it; anything
 // that does not fit becomes a deny (see engine/engine.ts). Keeping the contract as data, not
 // ad-hoc checks, means the README, the studio and the engine all agree on one definition.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Decision } from './decision.ts';
 
 const duration = {
@@ -75,12 +75,15 @@ export const decisionSchema = {
 } as const;
 
 // strictRequired is off: the if/then below names a property declared one level up, which is valid JSON Schema.
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
-const validate = ajv.compile<Decision>(decisionSchema);
+// Compiled at the first decision checked, not when the module loads (every command that imports the
+// engine paid for it, deciding or not).
+let compiled: ValidateFunction<Decision> | undefined;
+const validator = (): ValidateFunction<Decision> => (compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile<Decision>(decisionSchema));
 
 export type ContractCheck = { ok: true; decision: Decision } | { ok: false; problems: string[] };
 
 export function checkDecision(value: unknown): ContractCheck {
+  const validate = validator();
   if (validate(value)) return { ok: true, decision: value };
   return { ok: false, problems: (validate.errors ?? []).map(describeError) };
 }
