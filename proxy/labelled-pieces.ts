@@ -40,6 +40,29 @@ KIND[0x3c] = 3;
 const TAG_START = new Uint8Array(256);
 for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/!?') TAG_START[c.charCodeAt(0)] = 1;
 
+const NO_CHARS = new Uint8Array(256);
+const NO_PAIRS = new Uint8Array(256 * 256);
+/** Each scrubber's tables, made once: made per answer they cost more than scrubbing a KiB (64 KiB zeroed each time). */
+const tables = new WeakMap<Scrubber, { chars: Uint8Array; pairs: Uint8Array }>();
+
+/** Which latin1 codes the scrubber's secrets hold (either case), and which pairs stand side by side in them. */
+function tablesOf(scrubber: Scrubber): { chars: Uint8Array; pairs: Uint8Array } {
+  let t = tables.get(scrubber);
+  if (t) return t;
+  t = { chars: new Uint8Array(256), pairs: new Uint8Array(256 * 256) };
+  for (const f of scrubber.ownFolded) {
+    for (let i = 0; i < f.length; i++) {
+      const c = f[i]!;
+      t.chars[c.charCodeAt(0) & 0xff] = 1;
+      const up = c.toUpperCase();
+      if (up.length === 1) t.chars[up.charCodeAt(0) & 0xff] = 1;
+      if (i) t.pairs[(f.charCodeAt(i - 1) & 0xff) * 256 + (f.charCodeAt(i) & 0xff)] = 1;
+    }
+  }
+  tables.set(scrubber, t);
+  return t;
+}
+
 export class LabelledPieces {
   /** Text not let out yet (latin1). */
   private held = '';
@@ -64,9 +87,9 @@ export class LabelledPieces {
   /** The scrubber of the text under way, and which latin1 codes its secrets hold (either case). */
   private scrubber: Scrubber | undefined;
   private folded: string[] = [];
-  private chars = new Uint8Array(256);
+  private chars: Uint8Array = NO_CHARS;
   /** Which two characters (lower-cased latin1 codes, first × 256 + second) stand side by side in a secret: a join grows only across such a pair. */
-  private pairs = new Uint8Array(256 * 256);
+  private pairs: Uint8Array = NO_PAIRS;
 
   /** Takes scrubbed text (latin1); returns what may go out now. Throws when a secret was joined. */
   take(text: string, final: boolean, scrubber: Scrubber): string {
@@ -99,17 +122,7 @@ export class LabelledPieces {
   private use(scrubber: Scrubber): void {
     this.scrubber = scrubber;
     this.folded = scrubber.ownFolded;
-    this.chars = new Uint8Array(256);
-    this.pairs = new Uint8Array(256 * 256);
-    for (const f of this.folded) {
-      for (let i = 0; i < f.length; i++) {
-        const c = f[i]!;
-        this.chars[c.charCodeAt(0) & 0xff] = 1;
-        const up = c.toUpperCase();
-        if (up.length === 1) this.chars[up.charCodeAt(0) & 0xff] = 1;
-        if (i) this.pairs[(f.charCodeAt(i - 1) & 0xff) * 256 + (f.charCodeAt(i) & 0xff)] = 1;
-      }
-    }
+    ({ chars: this.chars, pairs: this.pairs } = tablesOf(scrubber));
   }
 
   /** Reads the text's cells (the one under way at its end kept for the next, unless final). */
