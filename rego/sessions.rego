@@ -1259,9 +1259,15 @@ path_hosts contains h if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 0
 	regex.match(`^(?:[\pN]{8,}|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?::[0-9]*)?$|^[0-9]{1,3}\.[0-9]{1,3}:[0-9]+$`, segs[0])
-	count(segs) + count(object.get(input.request, "query", {})) > 1
+	more_after_first_segment(segs)
 	some h in number_hosts(segs[0])
 }
+
+# Something after a path's first segment: another segment, a query, or a slash alone (a reader's
+# `/3405803783/` fetches that address's root; twenty-third pass: a random seed found it).
+more_after_first_segment(segs) if count(segs) + count(object.get(input.request, "query", {})) > 1
+
+more_after_first_segment(_) if regex.match(`^/[^/?#]+/`, object.get(input.request, "path", ""))
 
 # (Not `image` or `src`, which hold image ids as often.)
 url_params := {"url", "urls", "u", "uri", "link", "href", "image_url", "imageurl", "imgurl", "img_url", "page_url"}

@@ -171,6 +171,12 @@ t.test('a target a URL parser reads as another site is held, in every spelling',
     return true;
   }), { numRuns: 50 });
   t.ok(held > 0);
+  // Twenty-third pass (a random seed's counterexample): a whole-number address as a reader's first
+  // segment with only a slash after it (the address's root page) was allowed.
+  for (const url of [`https://${READER}/3405803783/`, `https://${READER}/0xcb007107/`]) {
+    const d = await decide(url);
+    t.equal(`${d.action} ${d.rule}`, 'approve host.fetches_url', url);
+  }
 });
 
 t.test('controls: the reader\'s own site and plain pages go on', async (t) => {
