@@ -18,6 +18,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { LabelArrival, SessionInfo } from '../describe/types.ts';
 import { LINK_SCAN_LIMITS, LinkScanner, bodyLinkCarriesRequestValue, echoedBy, linkFormat, normalizeLink, pageSkeleton, redirectCarriesRequestValue, requestSkeletonSteps, requestValues, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
+import { ownThreadClock } from '../engine/thread-cpu.ts';
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
@@ -552,19 +553,32 @@ const SKELETON_BUDGET_MS = 1000;
 
 const budgetSpent = Symbol('budget spent');
 
-/** Runs a generator's steps in slices of ECHO_SLICE_MS; `budgetSpent` once it took budgetMs of the loop. */
+/** The event loop thread's own CPU clock (undefined without /proc: wall time is charged then). */
+let loopClock: ReturnType<typeof ownThreadClock> | null = null;
+
+/**
+ * Runs a generator's steps in slices of ECHO_SLICE_MS of the event loop; `budgetSpent` once they
+ * took budgetMs. A slice is charged the thread's own CPU time (at most its wall time): on a busy
+ * machine the time spent waiting for a core is not the work's, and charging it left a loaded
+ * Airlock's answers with no followable link.
+ */
 async function sliced<T>(steps: Generator<void, T>, budgetMs: number): Promise<T | typeof budgetSpent> {
+  if (loopClock === null) loopClock = ownThreadClock();
+  const clock = loopClock;
   let spent = 0;
-  let slice = performance.now();
+  let sliceAt = performance.now();
+  let cpuAt = clock?.cpuMs();
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
     const now = performance.now();
-    if (now - slice >= ECHO_SLICE_MS) {
-      spent += now - slice;
+    if (now - sliceAt >= ECHO_SLICE_MS) {
+      const cpu = clock?.cpuMs();
+      spent += cpu !== undefined && cpuAt !== undefined ? Math.min(now - sliceAt, cpu - cpuAt) : now - sliceAt;
       if (spent >= budgetMs) return budgetSpent;
       await new Promise((resolve) => setImmediate(resolve));
-      slice = performance.now();
+      sliceAt = performance.now();
+      cpuAt = clock?.cpuMs();
     }
   }
 }
@@ -574,22 +588,18 @@ const ECHO_SLICE_MS = 5;
 /** Past this much judging, an answer's remaining links are not recorded (not followable: fails closed). */
 const ECHO_BUDGET_MS = 250;
 
-/** The links `served` keeps, judged in slices (ECHO_SLICE_MS) within ECHO_BUDGET_MS; `unjudged`: links left out past it. */
+/** The links `served` keeps, judged in slices within ECHO_BUDGET_MS; `unjudged`: links left out past it. */
 async function servedLinks(found: readonly string[], served: (url: string) => boolean): Promise<{ urls: string[]; unjudged: number }> {
   const urls: string[] = [];
-  let spent = 0;
-  let slice = performance.now();
-  for (let i = 0; i < found.length; i++) {
-    const now = performance.now();
-    if (now - slice >= ECHO_SLICE_MS) {
-      spent += now - slice;
-      if (spent >= ECHO_BUDGET_MS) return { urls, unjudged: found.length - i };
-      await new Promise((resolve) => setImmediate(resolve));
-      slice = performance.now();
+  let judged = 0;
+  function* steps(): Generator<void, void> {
+    for (; judged < found.length; judged++) {
+      yield;
+      if (served(found[judged]!)) urls.push(found[judged]!);
     }
-    if (served(found[i]!)) urls.push(found[i]!);
   }
-  return { urls, unjudged: 0 };
+  const done = await sliced(steps(), ECHO_BUDGET_MS);
+  return { urls, unjudged: done === budgetSpent ? found.length - judged : 0 };
 }
 
 /**
