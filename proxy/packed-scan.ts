@@ -461,13 +461,16 @@ export class PackedScan extends Transform {
           this.failure ??= err;
           return;
         }
-        this.probeTimer = setTimeout(() => {
+        // Decided one turn after the timer, as scrub.ts's hold: what completes it may be there unread.
+        const timer: NodeJS.Timeout = setTimeout(() => setImmediate(() => {
+          if (this.probeTimer !== timer) return;
           const held = this.probing;
           this.endProbe();
           const e = held && this.probe!.trip(held);
           if (e) this.destroy(e);
-        }, PROBE_HOLD_MS);
-        this.probeTimer.unref();
+        }), PROBE_HOLD_MS);
+        this.probeTimer = timer;
+        timer.unref();
       }
       this.probing = long;
       return;

@@ -225,14 +225,18 @@ export class ChunkScrubber {
       this.probing = undefined;
       throw err;
     }
-    this.probeTimer = setTimeout(() => {
+    // Decided one turn after the timer: timers run before sockets are read, and after a stall of
+    // Airlock's own the piece that completes the start may be there unread (websocket-relay.ts).
+    const timer: NodeJS.Timeout = setTimeout(() => setImmediate(() => {
+      if (this.probeTimer !== timer) return;
       this.probeTimer = undefined;
       const held = this.probing;
       this.probing = undefined;
       const e = held && this.probe!.trip(held);
       if (e) this.expired?.(e);
-    }, PROBE_HOLD_MS);
-    this.probeTimer.unref();
+    }), PROBE_HOLD_MS);
+    this.probeTimer = timer;
+    timer.unref();
   }
 
   /** No long start held any more (completed, or the stream failed): the probe is told, the timer stopped. */

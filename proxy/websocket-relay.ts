@@ -130,6 +130,8 @@ function partialBytes(ws: WebSocket): number {
  * the tunnel is closed (the message is never relayed). At most so many messages are kept back.
  */
 const HOLD_MS = 1000;
+/** How many times a hold that saw frames arrive meanwhile waits HOLD_MS again (proxy's own stalls). */
+const HOLD_RENEWALS = 4;
 const MAX_HELD_MESSAGES = 1024;
 /** What one side of a tunnel may keep back (past it: closed, as if no message had come): 100 tunnels × 16 MiB messages would be 1.6 GB. */
 const MAX_HELD_BYTES = 1024 * 1024;
@@ -424,11 +426,30 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       const held: RelayedMessage[] = [];
       let heldBytes = 0;
       let holdTimer: NodeJS.Timeout | undefined;
+      /** Frames read from `from` so far: a hold that saw one arrive while it waited is not yet over. */
+      let arrivals = 0;
       const dropHeld = (): void => {
         held.length = 0;
         heldBytes = 0;
         if (holdTimer) clearTimeout(holdTimer);
         holdTimer = undefined;
+      };
+      /**
+       * Waits HOLD_MS for what continues the held messages. Timers run before sockets are read in
+       * an event-loop turn, so after a stall of Airlock's own (a busy machine) the continuation may
+       * already be waiting unread: the hold ends one turn later, and only if nothing arrived from
+       * `from` meanwhile (a message arriving, or still being metered or judged, gets another
+       * HOLD_MS, at most HOLD_RENEWALS times). Refusing it then would revoke a token for a stall.
+       */
+      const awaitContinuation = (renewals = 0): void => {
+        const seen = arrivals;
+        const timer: NodeJS.Timeout = setTimeout(() => setImmediate(() => {
+          if (holdTimer !== timer || !held.length) return;
+          const moving = arrivals !== seen || partialBytes(from) > 0 || metering !== undefined;
+          if (moving && renewals < HOLD_RENEWALS) awaitContinuation(renewals + 1);
+          else refuseHeld();
+        }), HOLD_MS);
+        holdTimer = timer;
       };
       /** Refuses what is held (nothing showed it is not a secret's start): the tunnel is closed. */
       const refuseHeld = (): void => {
@@ -494,7 +515,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           held.push(message);
           heldBytes += message.data.length;
           if (held.length > MAX_HELD_MESSAGES || heldBytes > MAX_HELD_BYTES) return refuseHeld();
-          holdTimer ??= setTimeout(refuseHeld, HOLD_MS);
+          if (!holdTimer) awaitContinuation();
           return;
         }
         // This message did not continue what was held: all of it goes first, in order.
@@ -595,12 +616,13 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         }
       };
       from.on('message', (data: Buffer, isBinary: boolean) => {
+        arrivals++;
         weigh();
         pass(isBinary ? 'binary' : 'text', data);
         weigh();
       });
-      from.on('ping', (data: Buffer) => pass('ping', data));
-      from.on('pong', (data: Buffer) => pass('pong', data));
+      from.on('ping', (data: Buffer) => { arrivals++; pass('ping', data); });
+      from.on('pong', (data: Buffer) => { arrivals++; pass('pong', data); });
       // The end of `from` (its close, or a frame that broke the protocol) waits for the messages
       // before it still being judged: they were valid and sent first. It waits for the judging, not
       // for a human: a statement held for approval when its agent has left is dropped (the

@@ -75,6 +75,19 @@ const keyed = await startWsUpstream(t, {
       const at = [0, ...cuts.map((c) => c + (q.get('pad') ?? '').length), text.length];
       const pieces = at.slice(1).map((e, i) => text.slice(at[i], e)).filter(Boolean);
       const end = q.get('end') ?? 'more';
+      // `end=stall`: the last piece comes 300 ms later, and this process (Airlock's too) then stalls past the hold.
+      if (end === 'stall') {
+        const last = pieces.pop()!;
+        for (const p of pieces) ws.send(p, { binary: q.get('bin') === '1' });
+        // Sent and stalled in one callback outside the timers' phase: the next turn runs timers first.
+        setTimeout(() => setImmediate(() => {
+          ws.send(last, { binary: q.get('bin') === '1' });
+          ws.send(' and then more');
+          const until = Date.now() + 1500;
+          while (Date.now() < until) { /* a busy machine: this process's event loop (Airlock's too) does not turn */ }
+        }), 300);
+        return;
+      }
       if (end !== 'more' && end !== 'open') pieces.pop();
       // Between pieces, a ping or an empty message (which must neither let a held start go nor break it).
       const sep = q.get('sep');
@@ -785,6 +798,18 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
   // tripwire) is relayed once the next one shows it is not.
   const control = await keyedTunnel(`/cut?form=raw&take=9&pad=note%20&end=more`);
   t.same(control.got, [`note ${SECRET.slice(0, 9)}`, ' and then more'], 'the look-alike is relayed, in order');
+});
+
+t.test('a start held while Airlock itself stalls past the hold is completed by what was already sent, not taken as a probe', async (t) => {
+  // Timers run before sockets are read in an event-loop turn: after a stall longer than the hold
+  // (a busy machine), the hold's timer fired before the completing message, already there, was
+  // read, and the token was revoked as a prober's. The hold now ends one turn later, if nothing came.
+  const path = '/cut?form=raw&cuts=14&pad=start%20&end=stall';
+  const { got, code } = await keyedTunnel(path);
+  t.equal(code, 1008, 'the key completed: the tunnel is closed as a split');
+  t.notOk(got.join('').includes(SECRET.slice(0, 8)), 'nothing of the key reached the agent');
+  t.ok(await eventually(() => a.records.some((r) => r.url?.includes(path) && r.outcome === 'scrub-refused')), 'recorded as a split key (scrub-refused)');
+  t.notOk(a.records.some((r) => r.url?.includes(path) && r.outcome === 'secret-probe'), 'not as a secret probe: the token is kept');
 });
 
 t.test('seventeenth pass: a message ending in the key\'s public prefix and a run of blanks, line breaks or soft breaks is no probe: held, then relayed or refused, the token kept', async (t) => {
