@@ -514,7 +514,9 @@ t.test('the credential read back in the head of an answer', async (t) => {
     if (method === 'GET') t.equal(r.body.replace(placeholder, SECRET), real, 'GET: the scrubbed body is the record with the placeholder where the value was');
     t.notOk(shown.includes(expressEtag(real).slice(3, -1).split('-')[1]!), `${method}: no ETag hashing the real record (a guess checked offline)`);
     t.notOk(shown.includes(crypto.createHash('md5').update(real).digest('base64')), `${method}: no Content-MD5 of the real record`);
-    t.notOk(new RegExp(`\\b(${Buffer.byteLength(real)}|${Buffer.byteLength(real).toString(16)})\\b`).test(shown), `${method}: nothing gives the real record's length`);
+    // The Date header is left out: its clock's minutes and seconds are any two digits (81 is 0x51: at :51 it matched).
+    const undated = Object.entries(r.headers).filter(([k]) => k !== 'date').map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+    t.notOk(new RegExp(`\\b(${Buffer.byteLength(real)}|${Buffer.byteLength(real).toString(16)})\\b`).test(undated), `${method}: nothing gives the real record's length`);
   }
   // And asked the other way: the agent computes the tag itself (the scrubbed body, the guess where
   // the placeholder is) and sends it as If-None-Match or If-Match: a 304 or a 412 would confirm it.
