@@ -13,12 +13,16 @@
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
 import { createHash } from 'node:crypto';
-import { Kind, parse, valueFromASTUntyped, type DirectiveNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
+import type { DirectiveNode, DocumentNode, FieldNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionNode, SelectionSetNode } from 'graphql';
+import { lazyPackage } from '../lib/lazy-package.ts';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { actsOnObject, argumentPlaces, counted, objectArguments, MAX_MCP_PLACES, placeValue, withObjects, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
+
+/** graphql's parser, loaded by the first GraphQL body (lib/lazy-package.ts). */
+const graphql = lazyPackage<typeof import('graphql')>('graphql');
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;
@@ -113,14 +117,14 @@ function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefini
       continue;
     }
     const conditions = sel.directives?.some(isCondition) ? [...top.conditions, ...sel.directives.filter(isCondition)] : top.conditions;
-    if (sel.kind === Kind.FIELD) {
+    if (sel.kind === graphql().Kind.FIELD) {
       if (sel.name.value !== '__typename') {
         out.add(sel.name.value);
         nodes?.push([sel, conditions]);
       }
-    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+    } else if (sel.kind === graphql().Kind.INLINE_FRAGMENT) {
       stack.push({ selections: sel.selectionSet.selections, next: 0, conditions });
-    } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
+    } else if (sel.kind === graphql().Kind.FRAGMENT_SPREAD) {
       const name = sel.name.value;
       if (seen.has(name)) continue; // a fragment cycle is invalid; the server refuses it
       seen.add(name);
@@ -142,10 +146,10 @@ function operationOf(op: OperationDefinitionNode, fragments: Map<string, Fragmen
     // Most read fields take no argument: nothing to keep.
     if (op.operation !== 'mutation' && !node.arguments?.length) continue;
     const args: Record<string, unknown> = {};
-    for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, values);
+    for (const a of node.arguments ?? []) args[a.name.value] = graphql().valueFromASTUntyped(a.value, values);
     // Whether it runs at all (twenty-second pass): `purge @include(if: $go)` with `go: false` does
     // nothing, with `true` purges; the conditions' values, variables substituted, are its place too.
-    const runs = conditions.map((d) => `${d.name.value}:${JSON.stringify(valueFromASTUntyped(d.arguments?.find((a) => a.name.value === 'if')?.value ?? { kind: Kind.NULL }, values)) ?? '?'}`);
+    const runs = conditions.map((d) => `${d.name.value}:${JSON.stringify(graphql().valueFromASTUntyped(d.arguments?.find((a) => a.name.value === 'if')?.value ?? { kind: graphql().Kind.NULL }, values)) ?? '?'}`);
     (op.operation === 'mutation' ? calls : readCalls).push({ field: node.name.value, args, ...(runs.length ? { conditions: runs.join(',') } : {}) });
   }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
@@ -159,7 +163,7 @@ function withDefaults(op: OperationDefinitionNode, given: Record<string, unknown
   const defaults = (op.variableDefinitions ?? []).filter((d) => d.defaultValue !== undefined && !Object.hasOwn(given, d.variable.name.value));
   if (defaults.length === 0) return given;
   const out: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, given);
-  for (const d of defaults) out[d.variable.name.value] = valueFromASTUntyped(d.defaultValue!, given);
+  for (const d of defaults) out[d.variable.name.value] = graphql().valueFromASTUntyped(d.defaultValue!, given);
   return out;
 }
 
@@ -182,7 +186,7 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
   let doc = documents.get(req.query);
   if (doc === undefined) {
     try {
-      doc = parse(req.query, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
+      doc = graphql().parse(req.query, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
     } catch (err) {
       doc = `GraphQL syntax error: ${String((err as Error).message).split('\n')[0]!.slice(0, 300)}`;
     }
@@ -192,8 +196,8 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
   const fragments = new Map<string, FragmentDefinitionNode>();
   const ops: OperationDefinitionNode[] = [];
   for (const def of doc.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    else if (def.kind === Kind.OPERATION_DEFINITION) ops.push(def);
+    if (def.kind === graphql().Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    else if (def.kind === graphql().Kind.OPERATION_DEFINITION) ops.push(def);
   }
   if (ops.length === 0) return { error: 'the GraphQL document has no operation' };
   let selected = ops;
@@ -280,7 +284,7 @@ function storedDocument(req: Record<string, unknown>, query: unknown): string | 
 
 function isDocument(text: string): boolean {
   try {
-    parse(text, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
+    graphql().parse(text, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
     return true;
   } catch {
     return false;

@@ -7,8 +7,11 @@
 // problems come with their positions from the `yaml` library (the one traffic tests use).
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { lazyPackage } from '../lib/lazy-package.ts';
 import type { PolicyProblem } from './problem.ts';
+
+/** The `yaml` package, loaded by the policy's first YAML data file (lib/lazy-package.ts). */
+const yaml = lazyPackage<typeof import('yaml')>('yaml');
 
 const dataExt = new Set(['.json', '.yaml', '.yml']);
 
@@ -177,7 +180,7 @@ export function dataFileProblems(rel: string, text: string): PolicyProblem[] {
     }
   }
   if (ext === '.yaml' || ext === '.yml') {
-    const doc = YAML.parseDocument(text, { prettyErrors: true });
+    const doc = yaml().parseDocument(text, { prettyErrors: true });
     return doc.errors.map((e) => ({
       file: rel,
       ...(e.pos?.[0] !== undefined ? lineCol(text, e.pos[0]) : { line: e.linePos?.[0].line ?? 1, column: e.linePos?.[0].col ?? 1 }),

@@ -1,7 +1,8 @@
 // The decision contract as a JSON Schema. Whatever a policy returns is checked against it; anything
 // that does not fit becomes a deny (see engine/engine.ts). Keeping the contract as data, not
 // ad-hoc checks, means the README, the studio and the engine all agree on one definition.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { lazyPackage } from '../lib/lazy-package.ts';
 import type { Decision } from './decision.ts';
 
 const duration = {
@@ -77,8 +78,10 @@ export const decisionSchema = {
 // strictRequired is off: the if/then below names a property declared one level up, which is valid JSON Schema.
 // Compiled at the first decision checked, not when the module loads (every command that imports the
 // engine paid for it, deciding or not).
+/** ajv, loaded by the first check (lib/lazy-package.ts). */
+const ajv = lazyPackage<typeof import('ajv')>('ajv');
 let compiled: ValidateFunction<Decision> | undefined;
-const validator = (): ValidateFunction<Decision> => (compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile<Decision>(decisionSchema));
+const validator = (): ValidateFunction<Decision> => (compiled ??= new (ajv().Ajv)({ allErrors: true, strict: true, strictRequired: false }).compile<Decision>(decisionSchema));
 
 export type ContractCheck = { ok: true; decision: Decision } | { ok: false; problems: string[] };
 

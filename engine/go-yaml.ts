@@ -4,8 +4,12 @@
 // `1_000` a string and 1000, `.inf` null and an error, `!!binary` the base64 text and its bytes, a
 // repeated key or a second document an error and a value. The `yaml` package parses here too; only
 // how a plain scalar resolves is go-yaml's (its resolve.go).
-import { parseAllDocuments, type ScalarTag } from 'yaml';
+import type { ScalarTag } from 'yaml';
+import { lazyPackage } from '../lib/lazy-package.ts';
 import { goUtf8 } from './go-utf8.ts';
+
+/** The `yaml` package, loaded by the first yaml builtin a policy calls (lib/lazy-package.ts). */
+const yaml = lazyPackage<typeof import('yaml')>('yaml');
 
 const yamlStyleFloat = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const INT64_MAX = 2n ** 63n - 1n;
@@ -61,7 +65,7 @@ function keyString(k: unknown): string {
 /** OPA's yaml.unmarshal: throws where OPA's errors (the expression is then undefined). */
 export function yamlUnmarshal(s: unknown): unknown {
   if (typeof s !== 'string') throw new Error('yaml.unmarshal: operand 1 must be string');
-  const docs = parseAllDocuments(s, { schema: 'failsafe', customTags: [...goScalars, 'binary'], merge: true, uniqueKeys: false });
+  const docs = yaml().parseAllDocuments(s, { schema: 'failsafe', customTags: [...goScalars, 'binary'], merge: true, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [];
   for (const d of list) if (d.errors.length) throw d.errors[0];
   if (list.length === 0) return null;

@@ -4,18 +4,29 @@
 // signing goes through WebCrypto's async API, so minting a leaf never blocks other connections.
 // All leaves share one P-256 key created at start: a leaf key is as sensitive as the CA key next to
 // it anyway, and reusing it makes a new host cost one signature instead of a key generation.
-// @peculiar/x509 resolves its ASN.1 classes through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
+// @peculiar/x509 is loaded by the first certificate made (~0.2 s of CPU and its ASN.1 classes):
+// an Airlock that never intercepts TLS, and every command that only checks the CA, go without it.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { stateFile } from '../state/home.ts';
 import { TurnCache, TurnGate } from '../lib/turn-gate.ts';
 
 const webcrypto = crypto.webcrypto as unknown as Crypto;
-x509.cryptoProvider.set(webcrypto);
+
+let x509Loaded: Promise<typeof X509> | undefined;
+/** @peculiar/x509, loaded once, with WebCrypto as its provider. */
+function x509(): Promise<typeof X509> {
+  return (x509Loaded ??= (async () => {
+    // It resolves its ASN.1 classes through tsyringe, which needs the Reflect metadata API.
+    await import('reflect-metadata');
+    const m = await import('@peculiar/x509');
+    m.cryptoProvider.set(webcrypto);
+    return m;
+  })());
+}
 
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const sign = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -54,11 +65,12 @@ const MINT_WAIT_MS = 15_000;
 export class CertificateAuthority {
   /** Contexts minted, shared once ready; one being minted is another agent's only in its own turn. */
   private readonly leaves = new TurnCache<tls.SecureContext>(new TurnGate(MINTING, MINTING_PER_AGENT), 2000);
+  /** The CA certificate as @peculiar/x509 reads it: its subject and key for each leaf. */
+  private cert: Promise<X509.X509Certificate> | undefined;
 
   private constructor(
     readonly files: CaFiles,
     readonly certPem: string,
-    private readonly cert: x509.X509Certificate,
     private readonly signingKey: CryptoKey,
     private readonly leafKeys: CryptoKeyPair,
     private readonly leafKeyPem: string,
@@ -77,10 +89,10 @@ export class CertificateAuthority {
       `${file} is not ${what} (${(err as Error).message}); restore it from a backup, or delete both ${files.cert} and ${files.key} `
       + 'so Airlock creates a new CA (agents must then trust the new ca.pem)',
     );
-    let cert: x509.X509Certificate;
+    let certKey: Buffer;
     try {
       if (!/-----BEGIN CERTIFICATE-----/.test(certPem)) throw new Error('no PEM certificate in it');
-      cert = new x509.X509Certificate(certPem);
+      certKey = new crypto.X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
     } catch (err) {
       throw broken(files.cert, "Airlock's CA certificate", err);
     }
@@ -89,13 +101,13 @@ export class CertificateAuthority {
       if (!/-----BEGIN PRIVATE KEY-----/.test(keyPem)) throw new Error('no PKCS#8 PEM private key in it');
       signingKey = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyFromPem(keyPem)), alg, false, ['sign']);
       const publicDer = crypto.createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
-      if (!publicDer.equals(Buffer.from(cert.publicKey.rawData))) throw new Error(`it does not belong to the certificate in ${files.cert}`);
+      if (!publicDer.equals(certKey)) throw new Error(`it does not belong to the certificate in ${files.cert}`);
     } catch (err) {
       throw broken(files.key, "the private key of Airlock's CA", err);
     }
     const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemKey(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey));
-    return new CertificateAuthority(files, certPem, cert, signingKey, leafKeys, leafKeyPem);
+    return new CertificateAuthority(files, certPem, signingKey, leafKeys, leafKeyPem);
   }
 
   /**
@@ -115,22 +127,24 @@ export class CertificateAuthority {
 
   private async mint(host: string): Promise<string> {
     const isIp = net.isIP(host) !== 0;
+    const x509m = await x509();
+    const ca = await (this.cert ??= Promise.resolve(new x509m.X509Certificate(this.certPem)));
     const now = Date.now();
-    const leaf = await x509.X509CertificateGenerator.create({
+    const leaf = await x509m.X509CertificateGenerator.create({
       serialNumber: crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
       subject: isIp ? 'CN=airlock-ip' : `CN=${host.slice(0, 64).replace(/[,+="<>#;\\]/g, '')}`,
-      issuer: this.cert.subject,
+      issuer: ca.subject,
       notBefore: new Date(now - 3600_000),
       notAfter: new Date(now + 30 * 86400_000),
       signingAlgorithm: sign,
       publicKey: this.leafKeys.publicKey,
       signingKey: this.signingKey,
       extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: isIp ? 'ip' : 'dns', value: host }]),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert.publicKey),
+        new x509m.BasicConstraintsExtension(false, undefined, true),
+        new x509m.KeyUsagesExtension(x509m.KeyUsageFlags.digitalSignature, true),
+        new x509m.ExtendedKeyUsageExtension([x509m.ExtendedKeyUsage.serverAuth]),
+        new x509m.SubjectAlternativeNameExtension([{ type: isIp ? 'ip' : 'dns', value: host }]),
+        await x509m.AuthorityKeyIdentifierExtension.create(ca.publicKey),
       ],
     });
     return leaf.toString('pem') + '\n';
@@ -138,9 +152,10 @@ export class CertificateAuthority {
 }
 
 async function create(files: CaFiles): Promise<void> {
+  const x509m = await x509();
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+  const cert = await x509m.X509CertificateGenerator.createSelfSigned({
     serialNumber: crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
     name: `CN=Airlock local CA ${new Date(now).toISOString().slice(0, 10)} ${crypto.randomBytes(4).toString('hex')}, O=Airlock`,
     notBefore: new Date(now - 3600_000),
@@ -148,9 +163,9 @@ async function create(files: CaFiles): Promise<void> {
     signingAlgorithm: sign,
     keys,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new x509m.BasicConstraintsExtension(true, 0, true),
+      new x509m.KeyUsagesExtension(x509m.KeyUsageFlags.keyCertSign | x509m.KeyUsageFlags.cRLSign | x509m.KeyUsageFlags.digitalSignature, true),
+      await x509m.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   const keyPem = pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));

@@ -5,7 +5,8 @@
 // `--proxy` for a flag, `config.json "proxy"` for the file.
 import fs from 'node:fs';
 import net from 'node:net';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { lazyPackage } from '../lib/lazy-package.ts';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from '../proxy/upstream-timeouts.ts';
 import { AUDIT_AGENT_REFUSALS_PER_MINUTE } from '../proxy/audit-budget.ts';
 import { stateFile } from '../state/home.ts';
@@ -127,8 +128,10 @@ export const configSchema = {
 
 // Compiled when a config file is first checked, not when this module loads: every command imports
 // it, and compiling the schema cost each `airlock` process ~0.15 s of CPU whether a file was there or not.
+/** ajv, loaded by the first check (lib/lazy-package.ts). */
+const ajv = lazyPackage<typeof import('ajv')>('ajv');
 let compiled: ValidateFunction | undefined;
-const fileValidator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(configSchema));
+const fileValidator = (): ValidateFunction => (compiled ??= new (ajv().Ajv)({ allErrors: true, strict: true, allowUnionTypes: true }).compile(configSchema));
 
 export class ConfigError extends Error {}
 
