@@ -10,6 +10,7 @@ import { parseRfc3339Ns } from './builtins.ts';
 import { Evaluator, defaultLimits, errorText, type EvaluatorLimits } from './evaluator.ts';
 import { grantRefusal } from './grants.ts';
 import { interpret, type RawOutcome } from './interpret.ts';
+import { prepareDecisionContract } from './decision-contract.ts';
 import { ownThreadClock } from './thread-cpu.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { evalWorkerScript } from './eval-worker-script.ts';
@@ -135,6 +136,8 @@ export class PolicyEngine {
       await pool.reload(compiled);
     } else {
       pool = new WorkerPool(compiled, this.limits, this.timeoutMs, this.threads, evalWorkerScript());
+      // While the threads start: the first decision must not stall the event loop compiling it.
+      prepareDecisionContract();
       try {
         await pool.ready();
       } catch (err) {
