@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transpileTree, transpiledPath } from './test-transpile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tapBin = path.join(root, 'node_modules', '.bin', 'tap');
@@ -55,10 +56,15 @@ function orderedTestFiles() {
   return all.sort((a, b) => cost(b) - cost(a) || (a < b ? -1 : 1));
 }
 
-const files = args.length ? args : orderedTestFiles();
+const files = (args.length ? args : orderedTestFiles()).map((f) => path.relative(root, path.resolve(root, f)));
+const mirror = transpileTree(root);
 const jobs = Math.max(1, Number(process.env.AIRLOCK_TEST_JOBS) || tapConfig.jobs || 4);
 const timeoutS = Number(tapConfig.timeout) || 30;
 const nodeArgs = ['--enable-source-maps', ...(tapConfig['node-arg'] ?? [])];
+// Files run as the JavaScript scripts/test-transpile.js writes, without the TypeScript hooks: a file
+// that asks for t.mockImport keeps them (tap's mocker is a module hook too).
+const tsHooks = /ts-loader\.mjs$/;
+const plainArgs = nodeArgs.filter((a) => !tsHooks.test(a));
 // Each file runs as a process of its own root (tap prints its counts only then), with tap's timeout.
 const fileEnv = { ...process.env, TAP_TIMEOUT: String(timeoutS) };
 for (const k of ['TAP', 'TAP_CHILD_ID', 'TAP_CHILD_KEY', 'TAP_JOB_ID']) delete fileEnv[k];
@@ -75,7 +81,7 @@ let done = 0;
 function runFile(file) {
   return new Promise((resolve) => {
     const source = fs.readFileSync(path.join(root, file), 'utf8');
-    const argv = [...(source.includes('mockImport') ? [mocker] : []), ...nodeArgs, path.join(root, file)];
+    const argv = source.includes('mockImport') ? [mocker, ...nodeArgs, path.join(root, file)] : [...plainArgs, transpiledPath(mirror, file)];
     const started = Date.now();
     const child = spawn(process.execPath, argv, {
       cwd: root,
