@@ -358,15 +358,19 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
   for (let i = 0; i < 500; i++) log.append({ time: new Date().toISOString(), id: `hog-refused-${i}`, agent: 'hog', outcome: 'audit-unavailable', status: 503 });
   t.equal(log.available, true, "the hog's refusals are counted, not queued: still available");
   for (let i = 0; i < 5; i++) small(`neighbour-${i}`, 'neighbour');
-  const out = path.join(dir, 'read.jsonl');
-  const { spawn } = await import('node:child_process');
-  const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  // The disk takes lines again: a reader of the pipe, open before the writers close (what was
+  // queued may all fit in the pipe, and a reader opened after the last writer closed waits for ever).
+  const reader = fs.createReadStream(fifo);
+  const read: Buffer[] = [];
+  reader.on('data', (c) => read.push(c as Buffer));
+  await new Promise((r) => reader.once('open', r));
+  const ended = new Promise((r) => reader.once('end', r));
   await log.flush();
   t.equal(log.overShare('hog'), undefined, 'written: the hog is served again');
   await log.close();
   fs.closeSync(writerHold);
-  await new Promise((r) => cat.once('close', r));
-  const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; agent?: string; detail?: string });
+  await ended;
+  const records = Buffer.concat(read).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; agent?: string; detail?: string });
   t.same(records.filter((r) => r.id.startsWith('hog-') && !r.id.includes('refused')).map((r) => r.id), Array.from({ length: n }, (_, i) => `hog-${i}`), "every one of the hog's records, in order");
   t.equal(records.filter((r) => r.id.startsWith('neighbour-')).length, 5, "and the neighbour's");
   const gap = records.find((r) => r.id.startsWith('audit-gap-') && r.agent === 'hog');
