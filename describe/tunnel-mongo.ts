@@ -196,6 +196,10 @@ export class MongoReader extends StreamBuffer implements TunnelSqlReader {
   read(data: Buffer): TunnelRead {
     this.append(data);
     const statements: CarriedStatement[] = [];
+    // What this read may inflate in all: as much as one message may hold raw. Each compressed
+    // message alone stays under maxStatement, but 950 of 1.2 KB in one WebSocket message each
+    // inflated 1.1 MiB of zeros: 1 GB, ~1.4 s of the main thread, every agent waiting.
+    const inflate = { left: this.maxStatement };
     for (let n = 0; this.buf.length >= 4; n++) {
       if (n >= 1000) return { statements, refused: 'more than 1000 MongoDB requests in one message' };
       const len = this.buf.readInt32LE(0);
@@ -204,14 +208,14 @@ export class MongoReader extends StreamBuffer implements TunnelSqlReader {
       if (this.buf.length < len) break;
       const msg = this.buf.subarray(0, len);
       this.buf = this.buf.subarray(len);
-      const got = this.message(msg.readInt32LE(12), msg.subarray(16), 0);
+      const got = this.message(msg.readInt32LE(12), msg.subarray(16), 0, inflate);
       if ('refused' in got) return { statements, refused: got.refused };
       statements.push(...got.statements);
     }
     return { statements };
   }
 
-  private message(op: number, body: Buffer, depth: number): { statements: CarriedStatement[] } | { refused: string } {
+  private message(op: number, body: Buffer, depth: number, inflate: { left: number }): { statements: CarriedStatement[] } | { refused: string } {
     try {
       if (op === OP_COMPRESSED) {
         if (depth > 0 || body.length < 9) return { refused: 'a MongoDB compressed message Airlock does not read' };
@@ -219,11 +223,12 @@ export class MongoReader extends StreamBuffer implements TunnelSqlReader {
         const size = body.readInt32LE(4);
         const compressor = body[8];
         if (size < 5 || size > this.maxStatement) return { refused: `a MongoDB compressed message of ${size} bytes, longer than Airlock reads` };
+        if (compressor === 2 && (inflate.left -= size) < 0) return { refused: `MongoDB compressed messages that inflate to more than Airlock reads of one message (${this.maxStatement} bytes)` };
         // noop and zlib are read; snappy and zstd are not (Node has no decoder for them here).
         const inner = compressor === 0 ? body.subarray(9) : compressor === 2 ? zlib.inflateSync(body.subarray(9), { maxOutputLength: size }) : undefined;
         if (!inner) return { refused: `a MongoDB message compressed with ${compressor === 1 ? 'snappy' : compressor === 3 ? 'zstd' : 'an unknown compressor'}: not read` };
         if (inner.length !== size) return { refused: 'a MongoDB compressed message whose size is not the one it declares' };
-        return this.message(original, inner, depth + 1);
+        return this.message(original, inner, depth + 1, inflate);
       }
       if (op !== OP_MSG && op !== OP_QUERY) return { refused: `a MongoDB opcode ${op} Airlock does not read (legacy writes)` };
       const got = command(op, body);

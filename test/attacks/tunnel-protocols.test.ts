@@ -17,10 +17,11 @@ import tls from 'node:tls';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
-import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
+import { JsonMessagesReader, MAX_PG_MESSAGE, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, redisStatement, startsRedisInline } from '../../describe/tunnel-redis.ts';
 import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
+import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { bridgeTargets } from '../../proxy/bridge-targets.ts';
 import { bodyTunnel } from '../../proxy/body-tunnels.ts';
@@ -770,6 +771,12 @@ function opCompressed(msg: Buffer, zlibbed: boolean): Buffer {
   head[8] = zlibbed ? 2 : 0;
   return Buffer.concat([mongoHeader(16 + 9 + packed.length, 2012), head, packed]);
 }
+/** One WebSocket message of ~950 OP_COMPRESSED messages, each `max` less a little (what Airlock reads of a statement) of deflated text. */
+function mongoInflateBomb(max: number): { one: Buffer; bomb: Buffer; padded: (n: number) => Buffer } {
+  const padded = (n: number): Buffer => opMsg({ ping: 1, pad: 'a'.repeat(n), $db: 'admin' });
+  const one = opCompressed(padded(max - 400), true);
+  return { one, padded, bomb: Buffer.concat(Array<Buffer>(Math.floor(max / one.length)).fill(one)) };
+}
 const hello = opQuery({ isMaster: 1, helloOk: true, client: { driver: { name: 'nodejs', version: '6.21.0' } } });
 
 t.test('twenty-first pass: MongoDB\'s wire protocol through a bridge is read as the server reads it, each command that may write judged', async (t) => {
@@ -836,6 +843,37 @@ t.test('twenty-first pass: MongoDB\'s wire protocol through a bridge is read as 
   }
   const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [hello, opMsg({ find: 'users', filter: { a: 1 }, $db: 'app' })], 'latin1');
   t.not(read.code, 1008, 'reads go on');
+  // Twenty-fourth pass, live: compressed messages inflating to a gigabyte in one WebSocket message
+  // close the tunnel, the event loop held no longer than a read (the test after this one).
+  const { bomb } = mongoInflateBomb(MAX_PG_MESSAGE + 64);
+  const stalls = watchLoopStalls();
+  const live = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [hello, bomb], 'latin1');
+  const { cpuMs } = stalls.stop();
+  t.equal(live.code, 1008, 'a gigabyte of inflated messages: the tunnel is closed');
+  t.notOk(live.got.includes(bomb.subarray(0, 64).toString('latin1')), 'the bridge never got them');
+  // ~1,400-1,900 ms of the main thread's CPU before (test/helpers/loop-stall.ts), a few ms now.
+  t.ok(cpuMs < 500, `the event loop was held ${Math.round(cpuMs)} ms of CPU at most`);
+});
+
+t.test('twenty-fourth pass: MongoDB messages that each inflate to what Airlock reads are read within one message\'s bound in all, not a gigabyte a message', (t) => {
+  // Each OP_COMPRESSED message was bounded alone (its declared size at most a statement Airlock
+  // reads, 1.1 MiB), but one WebSocket message may carry up to 1,000 of them: ~950 of 1.2 KB, each
+  // 1.1 MiB of one letter deflated, inflated 1 GB on the main thread (~1.4 s of CPU a message,
+  // every agent waiting). What one read inflates in all is bounded by what one message holds raw.
+  const max = MAX_PG_MESSAGE + 64;
+  const { one, bomb, padded } = mongoInflateBomb(max);
+  const reader = (): MongoReader => new MongoReader(max);
+  t.match(reader().read(bomb).refused, /inflate to more than Airlock reads/, `${bomb.length} bytes inflating to ${Math.floor(max / one.length)} × ${max - 400}: refused`);
+  // The bound is what one read inflates in all, whatever the compressed messages' sizes.
+  const small = opCompressed(padded(64 * 1024), true);
+  t.match(reader().read(Buffer.concat(Array<Buffer>(20).fill(small))).refused, /inflate to more than/, 'twenty of 64 KiB in one message: refused');
+  // Controls: one compressed message as large as a statement, or many small ones, is read; so is each alone, one after another.
+  t.same(reader().read(one), { statements: [] }, 'one compressed message of 1.1 MiB: read');
+  t.equal(reader().read(Buffer.concat(Array<Buffer>(16).fill(small))).refused, undefined, 'sixteen of 64 KiB in one message: read');
+  const r = reader();
+  t.ok([0, 1, 2].every(() => r.read(one).refused === undefined), 'the large one three times, a message each: read');
+  t.same(reader().read(Buffer.concat([opCompressed(opMsg({ find: 'users', filter: {}, $db: 'app' }), true), opCompressed(opMsg({ drop: 'users', $db: 'app' }), true)])).statements.map((s) => String(s.body.sql).slice(0, 10)), ['DROP TABLE'], 'a compressed drop after a read: judged');
+  t.end();
 });
 
 /** An SSL 2 format ClientHello (RFC 6101 appendix E) offering TLS `minor`: what OpenSSL still parses to begin TLS ≤ 1.2. */
