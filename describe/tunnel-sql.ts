@@ -934,6 +934,22 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // any target, inside the browser, where no command passes this tunnel.
     case 'Target.exposeDevToolsProtocol':
       return `${method} gives a page's own code the DevTools protocol: what it commands never passes here`;
+    // Files of the browser's host given to a page's file input (twenty-fourth pass: `DOM.setFileInputFiles
+    // {files: ['/home/u/.ssh/id_rsa']}` went on as a command naming no URL): the browser reads them
+    // where Airlock sees no read, and the page's own code (a served link's: the attacker's) sends
+    // them anywhere. Bytes the agent gives itself (Playwright's `payloads`, `streams`) are in the message.
+    case 'DOM.setFileInputFiles': case 'Page.handleFileChooser': case 'input.setFiles': case 'setInputFiles': case 'setInputFilePaths':
+      return nonEmpty(p.files) || nonEmpty(p.localPaths) || nonEmpty(p.localDirectory) ? `${method} gives a page files of the browser's host: the browser reads them where no read is seen, and the page's own code sends them anywhere` : undefined;
+    // Downloads saved under the names the site gives them into a folder the agent names (twenty-
+    // fourth pass: `Browser.setDownloadBehavior {behavior: 'allow', downloadPath: '/home/u/.ssh'}`,
+    // then a page's `authorized_keys` download): a write of the page's choosing on the browser's
+    // host. Files named by the browser (`allowAndName`: Playwright's own) or kept in the browser's
+    // own folder go on.
+    case 'Browser.setDownloadBehavior': case 'Page.setDownloadBehavior': case 'browser.setDownloadBehavior': {
+      const b = (p.downloadBehavior && typeof p.downloadBehavior === 'object' ? p.downloadBehavior : {}) as { type?: unknown; destinationFolder?: unknown };
+      const named = p.behavior === 'allow' ? p.downloadPath : b.type === 'allowed' ? b.destinationFolder : undefined;
+      return nonEmpty(named) ? `${method} saves downloads under the names a site gives them in a folder of the agent's: a write on the browser's host no rule decides` : undefined;
+    }
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:
@@ -1191,8 +1207,18 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // of its action, and a submission the tunnel does not see (Enter, a click) posted its fields)
   // has its `action`/`formaction` URLs judged as writes; with none of its own it posts where the
   // page's form says, which is not known here.
-  const attributes = (method: string, pairs: Array<[string, string]>): void => {
-    const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v));
+  // Twenty-fourth pass: an `action` or `formaction` set alone on an element of the page's (or in
+  // markup holding no form: a button's `formaction` inside the page's form) submits by the method
+  // the page's form says, which is not known here: it is judged as a write unless a read's method is
+  // given with it (`DOM.setAttributeValue {name: 'action'}` on a form that posts went on as a GET).
+  // `owner`: one element of the page's attributes (its `method` counts), markup whose form owns its
+  // controls (a form's default method is GET), or markup whose controls belong to the page's form
+  // (only a control's own `formmethod` counts).
+  const attributes = (method: string, pairs: Array<[string, string]>, owner: 'element' | 'form' | 'page' = 'element'): void => {
+    const given = pairs.filter(([n]) => (owner === 'page' ? /^formmethod$/i : /^(?:form)?method$/i).test(n.trim()));
+    const reads = given.some(([, v]) => /^\s*(?:get|dialog)?\s*$/i.test(v));
+    const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v)) ||
+      (owner !== 'form' && !reads && pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== ''));
     if (posts && !pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== '')) refused ??= `${method} makes a form post where the page's form says: where it goes is not known here`;
     for (const [n, v] of pairs) attribute(method, n, v, posts);
   };
@@ -1249,7 +1275,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const parsed = (method: string, html: string): void => {
     const parts = markupParts(html);
     if (parts.more) refused ??= `${method} gives markup of more than 1,000 attributes: more than Airlock decides in one command`;
-    attributes(method, parts.attributes);
+    // A form in the markup owns its controls, unless one names another by `form=` (the page's).
+    attributes(method, parts.attributes, /<form[\s>\/]/i.test(html) && !parts.attributes.some(([n]) => n.trim().toLowerCase() === 'form') ? 'form' : 'page');
     for (const css of parts.styles.slice(0, 1000)) styled(method, css);
     for (const url of parts.refreshes) attribute(method, 'href', url);
     written(method, parts.text);

@@ -644,6 +644,62 @@ t.test('twenty-third pass: a form made to post is judged as a write, or closes t
   }
 });
 
+// Twenty-fourth pass: a form's action set alone on the page's form (`DOM.setAttributeValue {name:
+// 'action'}`, `form.action = …` in code, a button's `formaction` in markup holding no form of its
+// own) submits by the method the page's form says, a POST perhaps; each was judged as the GET of the
+// action. Files of the browser's host given to a page's file input, and downloads saved under the
+// site's names in a folder the agent names, went on as commands naming no URL.
+t.test('twenty-fourth pass: a form action set alone is judged as a write; host files given to a page and downloads into a chosen folder close the socket', async (t) => {
+  const notes = 'https://docs.example/api/notes';
+  const writes = [
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'action', value: notes }),
+    cdp('DOM.setAttributeValue', { nodeId: 9, name: 'FormAction', value: notes }),
+    cdp('DOM.setAttributesAsText', { nodeId: 7, text: `action="${notes}" class=x` }),
+    cdp('DOM.setOuterHTML', { nodeId: 9, outerHTML: `<button formaction="${notes}">go</button>` }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<form method=get></form><button form=checkout formaction="${notes}">go</button>` }),
+    cdp('Runtime.evaluate', { expression: `document.forms[0].action = '${notes}'` }),
+    cdp('Runtime.evaluate', { expression: `document.querySelector('form').setAttribute("action", "${notes}")` }),
+    cdp('Runtime.evaluate', { expression: `document.querySelector('button')['formAction'] = '${notes}'` }),
+    cdp('Runtime.callFunctionOn', { functionDeclaration: `function () { this.action = '${notes}' }`, objectId: 'o1' }),
+    JSON.parse(pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: `() => { document.forms[0].action = '${notes}' }`, isFunction: true, arg: { value: { v: 'undefined' }, handles: [] } })),
+  ];
+  for (const msg of writes) t.ok(cdpLoadsOf(JSON.stringify(msg)).writes?.includes(notes), JSON.stringify(msg).slice(0, 120));
+  const closes = [
+    cdp('DOM.setFileInputFiles', { files: ['/home/user/.ssh/id_rsa'], nodeId: 5 }),
+    cdp('Page.handleFileChooser', { action: 'accept', files: ['/home/user/.aws/credentials'] }),
+    { id: 4, method: 'input.setFiles', params: { context: 'C1', element: { sharedId: 'S1' }, files: ['/home/user/.netrc'] } },
+    JSON.parse(pw('element@5', 'setInputFiles', { localPaths: ['/home/user/.ssh/id_rsa'] })),
+    JSON.parse(pw('frame@3c1f0d6a8f', 'setInputFiles', { selector: 'input[type=file]', localDirectory: '/home/user/.ssh' })),
+    cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('DOM.setFileInputFiles', { files: ['/etc/shadow'], backendNodeId: 5 })) }),
+    cdp('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: '/home/user/.ssh' }),
+    cdp('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: '/home/user/.config/autostart' }),
+    { id: 5, method: 'browser.setDownloadBehavior', params: { downloadBehavior: { type: 'allowed', destinationFolder: '/home/user/.ssh' } } },
+  ];
+  for (const msg of closes) t.ok(cdpLoadsOf(JSON.stringify(msg)).refused, JSON.stringify(msg).slice(0, 120));
+  const before = ran.length;
+  t.equal((await session([JSON.stringify(writes[0])], [], 'browser.example')).code, 1008, 'through the socket: an action on a host taking only reads');
+  t.equal((await session([JSON.stringify(closes[0])], [], 'browser.example')).code, 1008, 'through the socket: a file of the browser\'s host');
+  t.equal(ran.length, before, 'nothing reached the browser');
+  // Controls: a form in the markup owning its button, a read's method given with the action, the
+  // action read or compared, a file input cleared, bytes the agent gives, downloads the browser
+  // names (Playwright's own) or keeps in its folder, refused ones.
+  for (const msg of [
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form><input name=q><button formaction="https://docs.example/search">go</button></form>' }),
+    cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'method=get action="https://docs.example/search"' }),
+    cdp('Runtime.evaluate', { expression: "const a = document.forms[0].action; a === 'https://docs.example/search' || document.forms[0].action == a" }),
+    cdp('Runtime.evaluate', { expression: 'const tx = {}; tx.transaction = 1; tx.actions = []' }),
+    cdp('DOM.setFileInputFiles', { files: [], nodeId: 5 }),
+    JSON.parse(pw('element@5', 'setInputFiles', { payloads: [{ name: 'notes.txt', mimeType: 'text/plain', buffer: 'aGVsbG8=' }] })),
+    cdp('Browser.setDownloadBehavior', { behavior: 'allowAndName', browserContextId: 'B1', downloadPath: '/tmp/playwright-artifacts-Xq2', eventsEnabled: true }),
+    cdp('Browser.setDownloadBehavior', { behavior: 'deny' }),
+    cdp('Page.setDownloadBehavior', { behavior: 'allow' }),
+    { id: 6, method: 'browser.setDownloadBehavior', params: { downloadBehavior: { type: 'denied' } } },
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(msg));
+    t.ok(!r.refused && !r.writes, `goes on: ${JSON.stringify(msg).slice(0, 120)}`);
+  }
+});
+
 // The protocol itself handed to a page's own code (twenty-third pass): after
 // `Target.exposeDevToolsProtocol`, the page (an attacker's, reached by a served link) calls
 // `window.cdp.send('Page.navigate', …)` or reads every target's cookies from inside the browser,
