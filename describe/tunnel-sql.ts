@@ -835,6 +835,12 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
     const { host, port } = (l ?? {}) as { host?: unknown; port?: unknown };
     return `http://${String(host ?? '')}:${String(port ?? '')}/json`;
   }),
+  // A passkey stored for a site (twenty-fourth pass): the site's pages read its `userHandle` and
+  // large blob (the agent's data) at sign-in and send them on, as they would a cookie's value.
+  'WebAuthn.addCredential': (p) => {
+    const rpId = (p.credential as { rpId?: unknown } | null | undefined)?.rpId;
+    return typeof rpId === 'string' ? [`https://${rpId.replace(/^\./, '')}/`] : [];
+  },
   'DOMStorage.setDOMStorageItem': (p) => {
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
@@ -938,8 +944,9 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // {files: ['/home/u/.ssh/id_rsa']}` went on as a command naming no URL): the browser reads them
     // where Airlock sees no read, and the page's own code (a served link's: the attacker's) sends
     // them anywhere. Bytes the agent gives itself (Playwright's `payloads`, `streams`) are in the message.
-    case 'DOM.setFileInputFiles': case 'Page.handleFileChooser': case 'input.setFiles': case 'setInputFiles': case 'setInputFilePaths':
-      return nonEmpty(p.files) || nonEmpty(p.localPaths) || nonEmpty(p.localDirectory) ? `${method} gives a page files of the browser's host: the browser reads them where no read is seen, and the page's own code sends them anywhere` : undefined;
+    // A drag's `files` dropped on a page (`Input.dispatchDragEvent {data: {files}}`) are so too.
+    case 'DOM.setFileInputFiles': case 'Page.handleFileChooser': case 'input.setFiles': case 'setInputFiles': case 'setInputFilePaths': case 'Input.dispatchDragEvent':
+      return nonEmpty(p.files) || nonEmpty(p.localPaths) || nonEmpty(p.localDirectory) || nonEmpty((p.data as { files?: unknown } | null | undefined)?.files) ? `${method} gives a page files of the browser's host: the browser reads them where no read is seen, and the page's own code sends them anywhere` : undefined;
     // Downloads saved under the names the site gives them into a folder the agent names (twenty-
     // fourth pass: `Browser.setDownloadBehavior {behavior: 'allow', downloadPath: '/home/u/.ssh'}`,
     // then a page's `authorized_keys` download): a write of the page's choosing on the browser's
@@ -1186,6 +1193,18 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
     if (method in cdpStateFor) {
       for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) wholeSite(method, site);
+      return;
+    }
+    // What a drag drops on a page (twenty-fourth pass): a URL list the page does not handle is a
+    // navigation there (Blink's drop of a link), markup dropped into an editable region is parsed.
+    if (method === 'Input.dispatchDragEvent') {
+      const items = (params as { data?: { items?: unknown } }).data?.items;
+      for (const it of (Array.isArray(items) ? items : []).slice(0, 32)) {
+        const { mimeType, data } = (it ?? {}) as { mimeType?: unknown; data?: unknown };
+        if (typeof mimeType !== 'string' || typeof data !== 'string') continue;
+        if (/uri-list|x-moz-url|^\s*url\s*$/i.test(mimeType)) for (const line of data.split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('#')).slice(0, 16)) load(method, line);
+        else if (/html|xml|svg/i.test(mimeType)) parsed(method, data);
+      }
       return;
     }
     const markup = cdpMarkup[method];
@@ -1562,9 +1581,10 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
-      // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
-      // `guid`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      // CDP's methods are `Domain.command`, BiDi's `module.command` (of the modules read: `input`
+      // since the twenty-fourth pass, its `setFiles`), Playwright's messages carry a `guid`: only a
+      // message naming one (or escaping) is parsed again.
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length || loads.writes?.length) {
         return { statements: [...loads.urls.map((target): CarriedStatement => ({ protocol: 'cdp', message: 'navigation', body: {}, target })), ...(loads.writes ?? []).map((target): CarriedStatement => ({ protocol: 'cdp', message: 'write', body: {}, target, writes: true }))] };

