@@ -1338,8 +1338,9 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (typeof p.baseURL === 'string') wholeSite(`Playwright ${method} baseURL`, p.baseURL);
     const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
     for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) wholeSite(`Playwright ${method}`, site);
-    // Launch arguments that send the browser's traffic elsewhere or run a program.
-    if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--(?:proxy|host-resolver|host-rules|renderer-cmd-prefix|utility-cmd-prefix|gpu-launcher|browser-subprocess-path)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
+    // Launch arguments that send the browser's traffic elsewhere or run a program (with one dash
+    // too, which Chrome's switch parser takes on POSIX: twenty-fourth pass).
+    if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--?(?:proxy|host-resolver|host-rules|(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
     if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
     // A request the Playwright server sends itself (`context.request`, `page.request`): a GET or
     // HEAD is judged as the agent's; another method, whose body Airlock would not see, closes the tunnel.

@@ -1576,6 +1576,23 @@ fetches_elsewhere if {
 	code_reaches_network(field_name(p), v)
 }
 
+# A browser's launch argument that runs a program of the agent's (twenty-fourth pass: a WebDriver
+# session's `goog:chromeOptions.args` of `--renderer-cmd-prefix=sh -c '…'`, `--gpu-launcher`,
+# `--zygote-cmd-prefix`, also with one dash, which Chrome's switch parser takes): the grid's host
+# runs it, and it sends what it likes anywhere; an extension loaded from a path runs code of the
+# host's. Held as a fetch of a URL whose host cannot be read.
+fetches_elsewhere if {
+	some [_, v] in body_strings
+	launch_runs_program(v)
+}
+
+fetches_elsewhere if {
+	some v in query_values
+	launch_runs_program(v)
+}
+
+launch_runs_program(v) if regex.match(`(?i)(?:^|["'\s,\[])--?(?:(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)\s*=`, v)
+
 active_url(t) if regex.match(`(?i)^(?:[\s\x00-\x1f]|%[01][0-9a-f]|%20)*(?:data(?::|%3a)\s*(?:text|image|application)(?:/|%2f)(?:html|svg|xhtml|xml)|(?:java|vb)script(?::|%3a))`, t)
 
 render_runs(k, v) if {
