@@ -778,6 +778,9 @@ const cdpLoads: Record<string, string> = {
   'Target.createBrowserContext': 'proxyServer',
   // The older interception's continuation, sent elsewhere (its `rawResponse` is read below).
   'Network.continueInterceptedRequest': 'url',
+  // A web app installed from a URL, or opened at one (twenty-fourth pass: the browser fetched
+  // `PWA.install`'s `installUrlOrBundleUrl` of another site undecided).
+  'PWA.install': 'installUrlOrBundleUrl', 'PWA.launch': 'url',
 };
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
@@ -940,12 +943,16 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // any target, inside the browser, where no command passes this tunnel.
     case 'Target.exposeDevToolsProtocol':
       return `${method} gives a page's own code the DevTools protocol: what it commands never passes here`;
+    // An extension loaded from a path of the browser's host (twenty-fourth pass), as BiDi's
+    // `webExtension.install` is: its code reaches any site, and nothing of it passes here.
+    case 'Extensions.loadUnpacked':
+      return `${method}: an extension the browser runs is not read`;
     // Files of the browser's host given to a page's file input (twenty-fourth pass: `DOM.setFileInputFiles
     // {files: ['/home/u/.ssh/id_rsa']}` went on as a command naming no URL): the browser reads them
     // where Airlock sees no read, and the page's own code (a served link's: the attacker's) sends
     // them anywhere. Bytes the agent gives itself (Playwright's `payloads`, `streams`) are in the message.
     // A drag's `files` dropped on a page (`Input.dispatchDragEvent {data: {files}}`) are so too.
-    case 'DOM.setFileInputFiles': case 'Page.handleFileChooser': case 'input.setFiles': case 'setInputFiles': case 'setInputFilePaths': case 'Input.dispatchDragEvent':
+    case 'DOM.setFileInputFiles': case 'Page.handleFileChooser': case 'input.setFiles': case 'setInputFiles': case 'setInputFilePaths': case 'Input.dispatchDragEvent': case 'PWA.launchFilesInApp':
       return nonEmpty(p.files) || nonEmpty(p.localPaths) || nonEmpty(p.localDirectory) || nonEmpty((p.data as { files?: unknown } | null | undefined)?.files) ? `${method} gives a page files of the browser's host: the browser reads them where no read is seen, and the page's own code sends them anywhere` : undefined;
     // Downloads saved under the names the site gives them into a folder the agent names (twenty-
     // fourth pass: `Browser.setDownloadBehavior {behavior: 'allow', downloadPath: '/home/u/.ssh'}`,
