@@ -2038,6 +2038,17 @@ body_host_texts contains trim_space(h[1]) if {
 	some h in regex.find_all_string_submatch_n(`(?i)^\s*(?:[a-z0-9]+=)?(.*)$`, part, 1)
 }
 
+# Chrome's host resolver rules (twenty-fourth pass, left open by the twentieth):
+# `--host-resolver-rules=MAP * 203.0.113.7` sends every load, an allowed site's too, to the rule's
+# target, plain-http URLs whole; each `MAP` rule's target is a host the browser reaches (`~NOTFOUND`
+# none).
+body_host_texts contains t[1] if {
+	some [_, v] in body_strings
+	some m in regex.find_all_string_submatch_n(`(?i)^\s*--?host-(?:resolver-)?rules\s*=\s*"?([^"]*)`, v, 1)
+	some rule in array.slice(split(m[1], ","), 0, 32)
+	some t in regex.find_all_string_submatch_n(`(?i)^\s*map\s+\S+\s+([^\s~]\S*)`, rule, 1)
+}
+
 body_name_texts contains v if {
 	some [p, v] in body_strings
 	query_key(field_name(p)) == "name"
