@@ -1345,10 +1345,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (typeof p.baseURL === 'string') wholeSite(`Playwright ${method} baseURL`, p.baseURL);
     const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
     for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) wholeSite(`Playwright ${method}`, site);
-    // Launch arguments that send the browser's traffic elsewhere or run a program (with one dash
-    // too, which Chrome's switch parser takes on POSIX: twenty-fourth pass).
-    if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--?(?:proxy|host-resolver|host-rules|(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
-    if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
+    launched(`Playwright ${method}`, p);
     // A request the Playwright server sends itself (`context.request`, `page.request`): a GET or
     // HEAD is judged as the agent's; another method, whose body Airlock would not see, closes the tunnel.
     if (method === 'fetch' && typeof p.url === 'string') {
@@ -1394,6 +1391,30 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (typeof c.proxyAutoconfigUrl === 'string') load(`${what} proxyAutoconfigUrl`, c.proxyAutoconfigUrl);
     }
     if (method === 'webExtension.install') refused = `${what}: an extension the browser runs is not read`;
+    // A BiDi-only session (geckodriver's `/session` WebSocket) launches the browser with the
+    // options its capabilities give (twenty-fourth pass: only their `proxy` was read).
+    if (method === 'session.new') {
+      const caps = (p.capabilities && typeof p.capabilities === 'object' ? p.capabilities : {}) as { alwaysMatch?: unknown; firstMatch?: unknown };
+      for (const c of [caps.alwaysMatch, ...(Array.isArray(caps.firstMatch) ? caps.firstMatch.slice(0, 16) : [])]) {
+        if (!c || typeof c !== 'object') continue;
+        for (const k of ['goog:chromeOptions', 'ms:edgeOptions', 'moz:firefoxOptions']) {
+          const o = (c as Record<string, unknown>)[k];
+          if (o && typeof o === 'object') launched(`${what} ${k}`, o as Record<string, unknown>);
+        }
+      }
+    }
+  };
+  // A browser launched with options of the agent's (Playwright's `launch`, a BiDi session's browser
+  // options): arguments that send its traffic elsewhere or run a program (with one dash too, which
+  // Chrome's switch parser takes on POSIX: twenty-fourth pass), a program, environment or
+  // extensions of the agent's, and proxy preferences (Firefox's `network.proxy.http`) close the
+  // tunnel or are loads; URLs among the arguments (opened at start) are read as code's are.
+  const launched = (what: string, o: Record<string, unknown>): void => {
+    if (Array.isArray(o.args) && o.args.some((a) => typeof a === 'string' && /^--?(?:proxy|host-resolver|host-rules|(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)/i.test(a))) refused = `${what} with browser arguments that route its traffic or run a program`;
+    if (nonEmpty(o.binary) || nonEmpty(o.executablePath) || nonEmpty(o.env) || nonEmpty(o.extensions)) refused = `${what} with a program, environment or extensions of the agent's: what it runs is not read`;
+    const prefs = o.prefs && typeof o.prefs === 'object' ? Object.entries(o.prefs as Record<string, unknown>).slice(0, 1000) : [];
+    for (const [k, v] of prefs) if (/proxy/i.test(k) && !/no_proxies|type|port|share/i.test(k) && typeof v === 'string' && v.trim()) load(`${what} ${k}`, /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v.trim()}/`);
+    if (Array.isArray(o.args)) written(what, JSON.stringify(o.args));
   };
   // A function given remote objects that calls one, or stores one on the global object (`callsRemoteObject`).
   const remoteCalled = (method: string, p: Record<string, unknown>, hasThis: boolean): void => {

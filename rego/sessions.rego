@@ -1591,6 +1591,18 @@ fetches_elsewhere if {
 	launch_runs_program(v)
 }
 
+# A WebDriver session's browser options that name a program or environment of the agent's
+# (`goog:chromeOptions.binary: "/bin/sh"` with `args: ["-c", …]`, `moz:firefoxOptions.env`): the
+# grid's host runs it.
+fetches_elsewhere if {
+	some [p, v] in body_strings
+	count(p) > 1
+	some i in numbers.range(0, count(p) - 2)
+	p[i] in {"goog:chromeOptions", "ms:edgeOptions", "moz:firefoxOptions"}
+	p[i + 1] in {"binary", "env"}
+	v != ""
+}
+
 launch_runs_program(v) if regex.match(`(?i)(?:^|["'\s,\[])--?(?:(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)\s*=`, v)
 
 active_url(t) if regex.match(`(?i)^(?:[\s\x00-\x1f]|%[01][0-9a-f]|%20)*(?:data(?::|%3a)\s*(?:text|image|application)(?:/|%2f)(?:html|svg|xhtml|xml)|(?:java|vb)script(?::|%3a))`, t)
