@@ -519,7 +519,9 @@ export function codeSends(text: string): boolean {
   const t = spelledOut(jsUnescaped(text));
   // A `method:` that is not a read written out (a method chosen at run time counts as a write).
   if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
-  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*(?:\(|\.\s*(?:call|apply|bind)\b)|\b(?:form)?method\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b|\bsetAttribute\s*\(\s*["'`](?:form)?method["'`]\s*,\s*["'`]\s*(?:post|put|patch|delete)\b/i.test(t);
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*(?:\(|\.\s*(?:call|apply|bind)\b)|\b(?:form)?method\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b|\bsetAttribute\s*\(\s*["'`](?:form)?method["'`]\s*,\s*["'`]\s*(?:post|put|patch|delete)\b/i.test(t) ||
+    // Twenty-fourth pass: a form's action set (its method the page's, not known here) is a write.
+    /\.\s*(?:form)?action\s*=(?!=)|\[\s*["'`](?:form)?action["'`]\s*\]\s*=(?!=)|\bsetAttribute\s*\(\s*["'`](?:form)?action["'`]/i.test(t);
 }
 
 /**

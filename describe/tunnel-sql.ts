@@ -778,6 +778,9 @@ const cdpLoads: Record<string, string> = {
   'Target.createBrowserContext': 'proxyServer',
   // The older interception's continuation, sent elsewhere (its `rawResponse` is read below).
   'Network.continueInterceptedRequest': 'url',
+  // A web app installed from a URL, or opened at one (twenty-fourth pass: the browser fetched
+  // `PWA.install`'s `installUrlOrBundleUrl` of another site undecided).
+  'PWA.install': 'installUrlOrBundleUrl', 'PWA.launch': 'url',
 };
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
@@ -835,6 +838,12 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
     const { host, port } = (l ?? {}) as { host?: unknown; port?: unknown };
     return `http://${String(host ?? '')}:${String(port ?? '')}/json`;
   }),
+  // A passkey stored for a site (twenty-fourth pass): the site's pages read its `userHandle` and
+  // large blob (the agent's data) at sign-in and send them on, as they would a cookie's value.
+  'WebAuthn.addCredential': (p) => {
+    const rpId = (p.credential as { rpId?: unknown } | null | undefined)?.rpId;
+    return typeof rpId === 'string' ? [`https://${rpId.replace(/^\./, '')}/`] : [];
+  },
   'DOMStorage.setDOMStorageItem': (p) => {
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
@@ -934,6 +943,27 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // any target, inside the browser, where no command passes this tunnel.
     case 'Target.exposeDevToolsProtocol':
       return `${method} gives a page's own code the DevTools protocol: what it commands never passes here`;
+    // An extension loaded from a path of the browser's host (twenty-fourth pass), as BiDi's
+    // `webExtension.install` is: its code reaches any site, and nothing of it passes here.
+    case 'Extensions.loadUnpacked':
+      return `${method}: an extension the browser runs is not read`;
+    // Files of the browser's host given to a page's file input (twenty-fourth pass: `DOM.setFileInputFiles
+    // {files: ['/home/u/.ssh/id_rsa']}` went on as a command naming no URL): the browser reads them
+    // where Airlock sees no read, and the page's own code (a served link's: the attacker's) sends
+    // them anywhere. Bytes the agent gives itself (Playwright's `payloads`, `streams`) are in the message.
+    // A drag's `files` dropped on a page (`Input.dispatchDragEvent {data: {files}}`) are so too.
+    case 'DOM.setFileInputFiles': case 'Page.handleFileChooser': case 'input.setFiles': case 'setInputFiles': case 'setInputFilePaths': case 'Input.dispatchDragEvent': case 'PWA.launchFilesInApp':
+      return nonEmpty(p.files) || nonEmpty(p.localPaths) || nonEmpty(p.localDirectory) || nonEmpty((p.data as { files?: unknown } | null | undefined)?.files) ? `${method} gives a page files of the browser's host: the browser reads them where no read is seen, and the page's own code sends them anywhere` : undefined;
+    // Downloads saved under the names the site gives them into a folder the agent names (twenty-
+    // fourth pass: `Browser.setDownloadBehavior {behavior: 'allow', downloadPath: '/home/u/.ssh'}`,
+    // then a page's `authorized_keys` download): a write of the page's choosing on the browser's
+    // host. Files named by the browser (`allowAndName`: Playwright's own) or kept in the browser's
+    // own folder go on.
+    case 'Browser.setDownloadBehavior': case 'Page.setDownloadBehavior': case 'browser.setDownloadBehavior': {
+      const b = (p.downloadBehavior && typeof p.downloadBehavior === 'object' ? p.downloadBehavior : {}) as { type?: unknown; destinationFolder?: unknown };
+      const named = p.behavior === 'allow' ? p.downloadPath : b.type === 'allowed' ? b.destinationFolder : undefined;
+      return nonEmpty(named) ? `${method} saves downloads under the names a site gives them in a folder of the agent's: a write on the browser's host no rule decides` : undefined;
+    }
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:
@@ -1172,6 +1202,18 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) wholeSite(method, site);
       return;
     }
+    // What a drag drops on a page (twenty-fourth pass): a URL list the page does not handle is a
+    // navigation there (Blink's drop of a link), markup dropped into an editable region is parsed.
+    if (method === 'Input.dispatchDragEvent') {
+      const items = (params as { data?: { items?: unknown } }).data?.items;
+      for (const it of (Array.isArray(items) ? items : []).slice(0, 32)) {
+        const { mimeType, data } = (it ?? {}) as { mimeType?: unknown; data?: unknown };
+        if (typeof mimeType !== 'string' || typeof data !== 'string') continue;
+        if (/uri-list|x-moz-url|^\s*url\s*$/i.test(mimeType)) for (const line of data.split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('#')).slice(0, 16)) load(method, line);
+        else if (/html|xml|svg/i.test(mimeType)) parsed(method, data);
+      }
+      return;
+    }
     const markup = cdpMarkup[method];
     if (markup) {
       const v = (params as Record<string, unknown>)[markup];
@@ -1191,8 +1233,18 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // of its action, and a submission the tunnel does not see (Enter, a click) posted its fields)
   // has its `action`/`formaction` URLs judged as writes; with none of its own it posts where the
   // page's form says, which is not known here.
-  const attributes = (method: string, pairs: Array<[string, string]>): void => {
-    const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v));
+  // Twenty-fourth pass: an `action` or `formaction` set alone on an element of the page's (or in
+  // markup holding no form: a button's `formaction` inside the page's form) submits by the method
+  // the page's form says, which is not known here: it is judged as a write unless a read's method is
+  // given with it (`DOM.setAttributeValue {name: 'action'}` on a form that posts went on as a GET).
+  // `owner`: one element of the page's attributes (its `method` counts), markup whose form owns its
+  // controls (a form's default method is GET), or markup whose controls belong to the page's form
+  // (only a control's own `formmethod` counts).
+  const attributes = (method: string, pairs: Array<[string, string]>, owner: 'element' | 'form' | 'page' = 'element'): void => {
+    const given = pairs.filter(([n]) => (owner === 'page' ? /^formmethod$/i : /^(?:form)?method$/i).test(n.trim()));
+    const reads = given.some(([, v]) => /^\s*(?:get|dialog)?\s*$/i.test(v));
+    const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v)) ||
+      (owner !== 'form' && !reads && pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== ''));
     if (posts && !pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== '')) refused ??= `${method} makes a form post where the page's form says: where it goes is not known here`;
     for (const [n, v] of pairs) attribute(method, n, v, posts);
   };
@@ -1249,7 +1301,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const parsed = (method: string, html: string): void => {
     const parts = markupParts(html);
     if (parts.more) refused ??= `${method} gives markup of more than 1,000 attributes: more than Airlock decides in one command`;
-    attributes(method, parts.attributes);
+    // A form in the markup owns its controls, unless one names another by `form=` (the page's).
+    attributes(method, parts.attributes, /<form[\s>\/]/i.test(html) && !parts.attributes.some(([n]) => n.trim().toLowerCase() === 'form') ? 'form' : 'page');
     for (const css of parts.styles.slice(0, 1000)) styled(method, css);
     for (const url of parts.refreshes) attribute(method, 'href', url);
     written(method, parts.text);
@@ -1292,9 +1345,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (typeof p.baseURL === 'string') wholeSite(`Playwright ${method} baseURL`, p.baseURL);
     const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
     for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) wholeSite(`Playwright ${method}`, site);
-    // Launch arguments that send the browser's traffic elsewhere or run a program.
-    if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--(?:proxy|host-resolver|host-rules|renderer-cmd-prefix|utility-cmd-prefix|gpu-launcher|browser-subprocess-path)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
-    if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
+    launched(`Playwright ${method}`, p);
     // A request the Playwright server sends itself (`context.request`, `page.request`): a GET or
     // HEAD is judged as the agent's; another method, whose body Airlock would not see, closes the tunnel.
     if (method === 'fetch' && typeof p.url === 'string') {
@@ -1340,6 +1391,30 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (typeof c.proxyAutoconfigUrl === 'string') load(`${what} proxyAutoconfigUrl`, c.proxyAutoconfigUrl);
     }
     if (method === 'webExtension.install') refused = `${what}: an extension the browser runs is not read`;
+    // A BiDi-only session (geckodriver's `/session` WebSocket) launches the browser with the
+    // options its capabilities give (twenty-fourth pass: only their `proxy` was read).
+    if (method === 'session.new') {
+      const caps = (p.capabilities && typeof p.capabilities === 'object' ? p.capabilities : {}) as { alwaysMatch?: unknown; firstMatch?: unknown };
+      for (const c of [caps.alwaysMatch, ...(Array.isArray(caps.firstMatch) ? caps.firstMatch.slice(0, 16) : [])]) {
+        if (!c || typeof c !== 'object') continue;
+        for (const k of ['goog:chromeOptions', 'ms:edgeOptions', 'moz:firefoxOptions']) {
+          const o = (c as Record<string, unknown>)[k];
+          if (o && typeof o === 'object') launched(`${what} ${k}`, o as Record<string, unknown>);
+        }
+      }
+    }
+  };
+  // A browser launched with options of the agent's (Playwright's `launch`, a BiDi session's browser
+  // options): arguments that send its traffic elsewhere or run a program (with one dash too, which
+  // Chrome's switch parser takes on POSIX: twenty-fourth pass), a program, environment or
+  // extensions of the agent's, and proxy preferences (Firefox's `network.proxy.http`) close the
+  // tunnel or are loads; URLs among the arguments (opened at start) are read as code's are.
+  const launched = (what: string, o: Record<string, unknown>): void => {
+    if (Array.isArray(o.args) && o.args.some((a) => typeof a === 'string' && /^--?(?:proxy|host-resolver|host-rules|(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)/i.test(a))) refused = `${what} with browser arguments that route its traffic or run a program`;
+    if (nonEmpty(o.binary) || nonEmpty(o.executablePath) || nonEmpty(o.env) || nonEmpty(o.extensions)) refused = `${what} with a program, environment or extensions of the agent's: what it runs is not read`;
+    const prefs = o.prefs && typeof o.prefs === 'object' ? Object.entries(o.prefs as Record<string, unknown>).slice(0, 1000) : [];
+    for (const [k, v] of prefs) if (/proxy/i.test(k) && !/no_proxies|type|port|share/i.test(k) && typeof v === 'string' && v.trim()) load(`${what} ${k}`, /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v.trim()}/`);
+    if (Array.isArray(o.args)) written(what, JSON.stringify(o.args));
   };
   // A function given remote objects that calls one, or stores one on the global object (`callsRemoteObject`).
   const remoteCalled = (method: string, p: Record<string, unknown>, hasThis: boolean): void => {
@@ -1535,9 +1610,10 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
-      // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
-      // `guid`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      // CDP's methods are `Domain.command`, BiDi's `module.command` (of the modules read: `input`
+      // since the twenty-fourth pass, its `setFiles`), Playwright's messages carry a `guid`: only a
+      // message naming one (or escaping) is parsed again.
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length || loads.writes?.length) {
         return { statements: [...loads.urls.map((target): CarriedStatement => ({ protocol: 'cdp', message: 'navigation', body: {}, target })), ...(loads.writes ?? []).map((target): CarriedStatement => ({ protocol: 'cdp', message: 'write', body: {}, target, writes: true }))] };

@@ -1576,6 +1576,35 @@ fetches_elsewhere if {
 	code_reaches_network(field_name(p), v)
 }
 
+# A browser's launch argument that runs a program of the agent's (twenty-fourth pass: a WebDriver
+# session's `goog:chromeOptions.args` of `--renderer-cmd-prefix=sh -c '…'`, `--gpu-launcher`,
+# `--zygote-cmd-prefix`, also with one dash, which Chrome's switch parser takes): the grid's host
+# runs it, and it sends what it likes anywhere; an extension loaded from a path runs code of the
+# host's. Held as a fetch of a URL whose host cannot be read.
+fetches_elsewhere if {
+	some [_, v] in body_strings
+	launch_runs_program(v)
+}
+
+fetches_elsewhere if {
+	some v in query_values
+	launch_runs_program(v)
+}
+
+# A WebDriver session's browser options that name a program or environment of the agent's
+# (`goog:chromeOptions.binary: "/bin/sh"` with `args: ["-c", …]`, `moz:firefoxOptions.env`): the
+# grid's host runs it.
+fetches_elsewhere if {
+	some [p, v] in body_strings
+	count(p) > 1
+	some i in numbers.range(0, count(p) - 2)
+	p[i] in {"goog:chromeOptions", "ms:edgeOptions", "moz:firefoxOptions"}
+	p[i + 1] in {"binary", "env"}
+	v != ""
+}
+
+launch_runs_program(v) if regex.match(`(?i)(?:^|["'\s,\[])--?(?:(?:renderer|utility|zygote|gpu|ppapi-plugin|plugin|nacl-loader)-(?:cmd-prefix|launcher)|browser-subprocess-path|load-extension)\s*=`, v)
+
 active_url(t) if regex.match(`(?i)^(?:[\s\x00-\x1f]|%[01][0-9a-f]|%20)*(?:data(?::|%3a)\s*(?:text|image|application)(?:/|%2f)(?:html|svg|xhtml|xml)|(?:java|vb)script(?::|%3a))`, t)
 
 render_runs(k, v) if {
@@ -2019,6 +2048,17 @@ body_host_texts contains trim_space(h[1]) if {
 	some m in regex.find_all_string_submatch_n(`(?i)^\s*--?proxy-(?:server|pac-url)\s*=\s*"?([^"]*)`, v, 1)
 	some part in split(m[1], ";")
 	some h in regex.find_all_string_submatch_n(`(?i)^\s*(?:[a-z0-9]+=)?(.*)$`, part, 1)
+}
+
+# Chrome's host resolver rules (twenty-fourth pass, left open by the twentieth):
+# `--host-resolver-rules=MAP * 203.0.113.7` sends every load, an allowed site's too, to the rule's
+# target, plain-http URLs whole; each `MAP` rule's target is a host the browser reaches (`~NOTFOUND`
+# none).
+body_host_texts contains t[1] if {
+	some [_, v] in body_strings
+	some m in regex.find_all_string_submatch_n(`(?i)^\s*--?host-(?:resolver-)?rules\s*=\s*"?([^"]*)`, v, 1)
+	some rule in array.slice(split(m[1], ","), 0, 32)
+	some t in regex.find_all_string_submatch_n(`(?i)^\s*map\s+\S+\s+([^\s~]\S*)`, rule, 1)
 }
 
 body_name_texts contains v if {
