@@ -805,6 +805,7 @@ function tautological(expr: unknown, target?: string): boolean {
       if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
       if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
       if (pastEveryInteger(opName(body), body.lexpr, body.rexpr)) return true;
+      if (pastOwnExtreme(opName(body), body.lexpr, body.rexpr, target)) return true;
     }
     if ((body.kind === 'AEXPR_BETWEEN' || body.kind === 'AEXPR_BETWEEN_SYM') && isColumn(body.lexpr)) {
       const [lo, hi] = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map(numericReadings);
@@ -1275,6 +1276,111 @@ function pastEveryInteger(op: string, left: unknown, right: unknown): boolean {
   if (!isColumn(col)) return false;
   const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
   return values.some((value) => ((o === '<' || o === '<=') && value >= INT8_BOUND) || ((o === '>' || o === '>=') && value <= -INT8_BOUND));
+}
+
+/** A column's last name, as written (`u.id` is `id`), cast or collated; undefined for anything else. */
+function columnName(e: unknown): string | undefined {
+  if (!isColumn(e)) return undefined;
+  let n = e as Node | undefined;
+  for (let i = 0; i < 8 && n && n.ColumnRef === undefined; i++) n = ((n.TypeCast ?? n.CollateClause) as Node | undefined)?.arg as Node | undefined;
+  const fields = ((n?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+  return fields[fields.length - 1]?.String?.sval;
+}
+
+/**
+ * The target table itself in a FROM, or every row of it under another name (MySQL's `(SELECT
+ * max(id) FROM (SELECT id FROM users) t)`, which it runs where a DELETE may not read its own table
+ * directly): what each of its column names is in the target table, or undefined when it is not that.
+ */
+function wholeTable(item: unknown, target: string, depth = 0): ((name: string) => string | undefined) | undefined {
+  const n = item as Node | undefined;
+  if ((n?.RangeVar as Node | undefined)?.relname === target) return (name) => name;
+  const select = (((n?.RangeSubselect as Node | undefined)?.subquery as Node | undefined)?.SelectStmt) as Node | undefined;
+  if (depth > 8 || !select || select.op !== 'SETOP_NONE' || limited(select) || select.groupClause || select.havingClause || select.whereClause) return undefined;
+  const from = (select.fromClause ?? []) as Node[];
+  const inner = from.length === 1 ? wholeTable(from[0], target, depth + 1) : undefined;
+  if (!inner) return undefined;
+  const targets = (select.targetList ?? []) as Array<{ ResTarget?: { name?: string; val?: Node } }>;
+  return (name) => {
+    for (const t of targets) {
+      const fields = ((t.ResTarget?.val?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string }; A_Star?: unknown }>;
+      const last = fields[fields.length - 1];
+      if (last?.A_Star !== undefined) return inner(name);
+      const own = last?.String?.sval;
+      if (own !== undefined && (t.ResTarget?.name ?? own) === name) return inner(own);
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Whether `e` is the target table's own largest (`max`) or smallest (`min`) value of `column`, or
+ * past it by a constant: `(SELECT max(id) FROM users)`, `(SELECT max(id) + 1 FROM users)`,
+ * `(SELECT COALESCE(MAX(id), 0) + 1 FROM users)`, `(SELECT min(id) FROM users) - 5`.
+ * `inside`: within the subquery's select list, what its column names are in the target table.
+ */
+function ownExtreme(e: unknown, column: string, target: string, inside: ((name: string) => string | undefined) | undefined, depth = 0): 'max' | 'min' | undefined {
+  if (depth > 8) return undefined;
+  const n = e as Node | undefined;
+  if (n?.TypeCast) return ownExtreme((n.TypeCast as Node).arg, column, target, inside, depth + 1);
+  const link = n?.SubLink as Node | undefined;
+  if (link) {
+    const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
+    if (link.subLinkType !== 'EXPR_SUBLINK' || !select || select.op !== 'SETOP_NONE' || limited(select) || select.groupClause || select.havingClause) return undefined;
+    const from = (select.fromClause ?? []) as Node[];
+    const table = from.length === 1 ? wholeTable(from[0], target) : undefined;
+    if (!table || (select.whereClause !== undefined && !tautological(select.whereClause, target))) return undefined;
+    const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown } }>;
+    return targets.length === 1 ? ownExtreme(targets[0]!.ResTarget?.val, column, target, table, depth + 1) : undefined;
+  }
+  const call = n?.FuncCall as Node | undefined;
+  const coalesce = n?.CoalesceExpr as Node | undefined;
+  if (call || coalesce) {
+    const name = coalesce ? 'coalesce' : funcName(call!).pop()?.toLowerCase() ?? '';
+    const args = ((coalesce ?? call)!.args ?? []) as unknown[];
+    if (inside && (name === 'max' || name === 'min') && args.length === 1 && inside(columnName(args[0]) ?? '') === column) return name;
+    // Null only over no rows; greatest/least are at least/most each argument.
+    if (name === 'coalesce' || name === 'ifnull') return args.length > 0 ? ownExtreme(args[0], column, target, inside, depth + 1) : undefined;
+    if (name === 'greatest' || name === 'least') {
+      const found = args.map((a) => ownExtreme(a, column, target, inside, depth + 1));
+      const want = name === 'greatest' ? 'max' : 'min';
+      return found.includes(want) ? want : undefined;
+    }
+    return undefined;
+  }
+  const x = n?.A_Expr as Node | undefined;
+  if (!x || x.kind !== 'AEXPR_OP' || x.lexpr === undefined) return undefined;
+  const op = opName(x);
+  if (op !== '+' && op !== '-') return undefined;
+  const widened = (ext: 'max' | 'min' | undefined, k: number | undefined): 'max' | 'min' | undefined =>
+    ext !== undefined && k !== undefined && (ext === 'max' ? k >= 0 : k <= 0) ? ext : undefined;
+  // A number, or an interval written without a sign (`interval '1 day'`: later, for a date).
+  const constant = (a: unknown): number | undefined => {
+    const cast = (a as Node | undefined)?.TypeCast as Node | undefined;
+    const type = cast ? stringItems({ List: { items: ((cast.typeName as Node | undefined)?.names ?? []) as unknown[] } }).pop() : undefined;
+    const text = type === 'interval' ? constantText(cast!.arg) : undefined;
+    return text !== undefined && /^[\s\d.a-z]+$/i.test(text) ? 1 : numericReadings(a)[0];
+  };
+  const right = constant(x.rexpr);
+  const left = ownExtreme(x.lexpr, column, target, inside, depth + 1);
+  if (left !== undefined) return widened(left, right === undefined ? undefined : op === '+' ? right : -right);
+  return op === '+' ? widened(ownExtreme(x.rexpr, column, target, inside, depth + 1), constant(x.lexpr)) : undefined;
+}
+
+/**
+ * A range of a column against its own table's extreme on the side that takes every row: `id <
+ * (SELECT max(id) + 1 FROM users)`, `id >= (SELECT min(id) FROM users) - 1` (twenty-fourth pass:
+ * the sample run's text samples sort above every number, so a bound past the largest number
+ * stood narrow on every dialect, while a real table's rows are all below it).
+ */
+function pastOwnExtreme(op: string, left: unknown, right: unknown, target: string | undefined): boolean {
+  if (target === undefined) return false;
+  const [col, bound, flipped] = isColumn(left) ? [left, right, false] : [right, left, true];
+  const column = columnName(col);
+  if (column === undefined) return false;
+  const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
+  const ext = ownExtreme(bound, column, target, undefined);
+  return ((o === '<' || o === '<=') && ext === 'max') || ((o === '>' || o === '>=') && ext === 'min');
 }
 
 const comparisonOps = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);

@@ -3272,3 +3272,36 @@ t.test('twenty-fourth pass: a key alone as a condition holds for every row where
   ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
   t.same(JSON.parse(counts), sqlite.map(() => 5), 'SQLite: every row');
 });
+
+t.test('twenty-fourth pass: a bound past the table\'s own largest or smallest value holds for every row', async (t) => {
+  // `DELETE FROM users WHERE id < (SELECT max(id) + 1 FROM users)` (also `COALESCE(MAX(id), 0) + 1`,
+  // the `+ 1` outside, `> min(id) - 1`, a date plus an interval, MySQL's derived table `FROM
+  // (SELECT id AS x FROM users) t`, which it runs where a DELETE may not read its own table) was a
+  // narrow medium write on every dialect: the sample run's text samples sort above every number,
+  // so `max + 1` stayed below them, while a real table's rows are all below it (`<= max(id)`
+  // alone was held). The MySQL forms each touched every row of a real MariaDB 10.11, by hand.
+  const wide = ['id < (SELECT max(id) + 1 FROM users)', 'id < (SELECT max(id) FROM users) + 1', 'id < 1 + (SELECT max(id) FROM users u)', 'id < (SELECT COALESCE(MAX(id), 0) + 1 FROM users)',
+    '(SELECT max(id) + 1 FROM users) > id', 'id > (SELECT min(id) - 1 FROM users)', 'id < (SELECT greatest(max(id), 0) + 1 FROM users)', 'id < (SELECT max(x) + 1 FROM (SELECT id AS x FROM users) t)', 'id < (SELECT max(id) + 1 FROM (SELECT * FROM users) t)'];
+  for (const url of [NEON, GENERIC, D1]) {
+    for (const where of [...wide, ...(url === D1 ? [] : ["created_at < (SELECT max(created_at) + interval '1 day' FROM users)"])]) {
+      const sql = `UPDATE users SET role = 'admin' WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : { sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  // Controls: another table's or column's extreme, a bound below the largest, the wrong side, a subset.
+  for (const where of ['id < (SELECT max(id) + 1 FROM logs)', 'id < (SELECT max(n) + 1 FROM users)', 'id < (SELECT max(id) - 1 FROM users)', 'id > (SELECT max(id) + 1 FROM users)', 'id < (SELECT max(id) + 1 FROM users WHERE id < 5)', 'id < (SELECT max(x) + 1 FROM (SELECT n AS x FROM users) t)']) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  // SQLite's reading (Python's sqlite3): each touches every row.
+  const sqlite = wide.map((w) => w.replace('greatest(', 'max(0, '));
+  const counts = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'c = sqlite3.connect(":memory:")',
+    'c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, n INTEGER)")',
+    'c.executemany("INSERT INTO users VALUES (?, ?)", [(i, i) for i in (-3, 1, 2, 50)])',
+    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
+  ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
+  t.same(JSON.parse(counts), sqlite.map(() => 4), 'SQLite: every row');
+});
