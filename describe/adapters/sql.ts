@@ -726,6 +726,7 @@ function constantText(expr: unknown): string | undefined {
 
 /** Key words: a column so named (`id`, `user_id`, `userId`, `rowid`) holds a key, non-zero in every row. */
 const keyWords = new Set(['id', 'pk', 'rowid', 'oid']);
+const keyName = (name: string): boolean => keyWords.has(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).pop() ?? '');
 
 /**
  * A key alone as a condition, as is or through arithmetic that keeps it non-zero (`WHERE id`,
@@ -738,7 +739,7 @@ function keyValue(e: unknown, depth = 0): boolean {
   const n = e as Node | undefined;
   const fields = ((n?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
   const last = fields[fields.length - 1]?.String?.sval;
-  if (last !== undefined) return keyWords.has(last.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).pop() ?? '');
+  if (last !== undefined) return keyName(last);
   if (n?.TypeCast) return keyValue((n.TypeCast as Node).arg, depth + 1);
   const nonZero = (a: unknown): boolean => numericReadings(a).some((v) => v !== 0);
   const coalesce = ((n?.CoalesceExpr as Node | undefined)?.args ?? undefined) as unknown[] | undefined;
@@ -809,7 +810,8 @@ function tautological(expr: unknown, target?: string): boolean {
     }
     if ((body.kind === 'AEXPR_BETWEEN' || body.kind === 'AEXPR_BETWEEN_SYM') && isColumn(body.lexpr)) {
       const [lo, hi] = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map(numericReadings);
-      if (lo?.some((l) => hi?.some((h) => Math.min(l, h) <= -INT8_BOUND && Math.max(l, h) >= INT8_BOUND))) return true;
+      const least = keyName(columnName(body.lexpr) ?? '') ? 1 : -INT8_BOUND;
+      if (lo?.some((l) => hi?.some((h) => Math.min(l, h) <= least && Math.max(l, h) >= INT8_BOUND))) return true;
     }
     if (body.kind === 'AEXPR_OP' && clockReachesAll(body)) return true;
     // A range over `ctid` (`ctid > '(0,0)'`) is where rows happen to be stored, no value of theirs:
@@ -1275,7 +1277,11 @@ function pastEveryInteger(op: string, left: unknown, right: unknown): boolean {
   const [col, values, flipped] = isColumn(left) ? [left, numericReadings(right), false] : [right, numericReadings(left), true];
   if (!isColumn(col)) return false;
   const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
-  return values.some((value) => ((o === '<' || o === '<=') && value >= INT8_BOUND) || ((o === '>' || o === '>=') && value <= -INT8_BOUND));
+  // A key (`id`, `user_id`) counts from 1 (serial, identity, AUTO_INCREMENT, SQLite's rowid): `id >
+  // 0` is every row (twenty-fourth pass; MySQL's known way past safe-updates mode).
+  const key = keyName(columnName(col) ?? '');
+  return values.some((value) => ((o === '<' || o === '<=') && value >= INT8_BOUND) || ((o === '>' || o === '>=') && value <= -INT8_BOUND)
+    || (key && ((o === '>' && value < 1) || (o === '>=' && value <= 1))));
 }
 
 /** A column's last name, as written (`u.id` is `id`), cast or collated; undefined for anything else. */

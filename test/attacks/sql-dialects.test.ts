@@ -2772,7 +2772,7 @@ t.test('twenty-third pass: an upper bound at or past every integer holds for eve
   const rest = await decide({ method: 'PATCH', url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?id=lt.1e30', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
   t.equal(rest.decision.approval?.risk, 'critical', 'PostgREST id=lt.1e30');
   // Controls: cut-offs below int8's bounds (an epoch in microseconds, an id) stay narrow.
-  for (const where of ['ts < 1700000000000000', 'id < 1000000', 'amount <= 99999999', 'id > 1e30', 'id BETWEEN 1 AND 1e20', 'id < $1']) {
+  for (const where of ['ts < 1700000000000000', 'id < 1000000', 'amount <= 99999999', 'id > 1e30', 'n BETWEEN 1 AND 1e20', 'id BETWEEN 2 AND 1e20', 'id < $1']) {
     const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
     t.equal(decision.approval?.risk, 'medium', where);
   }
@@ -3304,4 +3304,28 @@ t.test('twenty-fourth pass: a bound past the table\'s own largest or smallest va
     'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
   ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
   t.same(JSON.parse(counts), sqlite.map(() => 4), 'SQLite: every row');
+});
+
+t.test('twenty-fourth pass: a key counts from 1, so `id > 0` holds for every row', async (t) => {
+  // `DELETE FROM users WHERE id > 0` (MySQL's known way past safe-updates mode; also `>= 1`, `> -1`,
+  // `user_id > 0`, a flipped side, a cast, `BETWEEN 1 AND 9223372036854775807`) was a narrow medium
+  // write on every dialect: the sample rows hold negative numbers, while serial, identity,
+  // AUTO_INCREMENT keys and SQLite's rowid count from 1.
+  const wide = ['id > 0', 'id >= 0', 'id > -1', 'id >= 1', 'user_id > 0', '0 < id', '"userId" > 0', 'id::bigint > 0', "id > '0'", 'id BETWEEN 1 AND 9223372036854775807', 'id > 0.5'];
+  for (const url of [NEON, SUPABASE, GENERIC, D1]) {
+    for (const where of wide) {
+      const sql = `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  const bound = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'UPDATE users SET role = $2 WHERE id > $1', params: [0, 'admin'] }) });
+  t.equal(bound.decision.approval?.risk, 'critical', 'id > $1 with 0');
+  const rest = await decide({ method: 'PATCH', url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?id=gt.0', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+  t.equal(rest.decision.approval?.risk, 'critical', 'PostgREST id=gt.0');
+  // Controls: a bound past the first keys, a range with an upper end, a column no key, an unbound parameter.
+  for (const where of ['id > 1', 'id >= 2', 'id > 1000', 'id > 0 AND id < 100', 'score > 0', 'age >= 1', 'id BETWEEN 1 AND 100', 'id > $1']) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
 });
