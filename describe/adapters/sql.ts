@@ -804,7 +804,8 @@ function tautological(expr: unknown, target?: string): boolean {
       const right = constantText(body.rexpr);
       const bound = right ?? constantText(body.lexpr);
       if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
-      if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
+      // `email > ''` spares only the empty text, as `email <> ''` does (twenty-fourth pass).
+      if (bound === '' && (right !== undefined ? ['>=', '>'] : ['<=', '<']).includes(opName(body))) return true;
       if (pastEveryInteger(opName(body), body.lexpr, body.rexpr)) return true;
       if (pastOwnExtreme(opName(body), body.lexpr, body.rexpr, target)) return true;
     }

@@ -3329,3 +3329,19 @@ t.test('twenty-fourth pass: a key counts from 1, so `id > 0` holds for every row
     t.equal(decision.approval?.risk, 'medium', where);
   }
 });
+
+t.test('twenty-fourth pass: a text above the empty one spares only the empty text, as `<> \'\'` does', async (t) => {
+  // `DELETE FROM users WHERE email > ''` (also `'' < email`, `> ''::text`) was a narrow medium write
+  // on every dialect while `email >= ''` and `email <> ''` were held: no text sorts below the empty one.
+  for (const url of [NEON, SUPABASE, GENERIC, D1]) {
+    for (const where of ["email > ''", "'' < email", "email > ''::text"]) {
+      const sql = `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  for (const where of ["email < ''", "email > 'a'", "'' > email"]) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+});
