@@ -2728,6 +2728,31 @@ t.test('twenty-second pass: a range bound PostgreSQL reads past every value hold
 /** Ranges of a column against a number at or past int8's bounds, on the side that takes every integer. */
 const pastEveryInteger = ['id < 1e30', 'id <= 9223372036854775807', '9223372036854775807 >= id', 'id < 1e19::numeric', "id < '1e30'", 'id BETWEEN -1e20 AND 1e20', 'id >= -9223372036854775808', 'n < 18446744073709551616'];
 
+/**
+ * Twenty-fourth pass: the same bounds computed from constants (PostgreSQL's reading; hex and
+ * underscores as PostgreSQL 16 writes them), and in MySQL's reading where the dialect is unknown
+ * (`~0` is 18446744073709551615 there, `-1 >> 1` 2^63 - 1, `^` XOR, `CAST(-1 AS UNSIGNED)` 2^64 - 1;
+ * each counted every row of a real MariaDB 10.11, checked by hand: the tests start no MariaDB).
+ */
+const computedPastEveryInteger = ['id < power(2, 64)', 'id <= 9223372036854775807 - 0', 'id <= 4611686018427387903 * 2 + 1', 'id < 10::numeric ^ 30', 'id >= -9223372036854775807 - 1', 'id < 1e300 * 1e300', 'id < 0x7FFFFFFFFFFFFFFF + 1', 'id <= 9_223_372_036_854_775_807'];
+const mysqlPastEveryInteger = ['id < ~0', '~0 > id', 'id <= ~1', 'id < -1 >> 1', 'id < 1 << 63', 'id < CAST(-1 AS UNSIGNED)', 'id < -1 ^ 0', 'id < -1 | 0', 'id < POW(2, 64)', 'id < 0xFFFFFFFFFFFFFFFF'];
+
+t.test('twenty-fourth pass: a bound computed past every integer, in PostgreSQL\'s reading and in MySQL\'s', async (t) => {
+  const body = (url: string, sql: string): string => JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql });
+  const cases = [...computedPastEveryInteger.flatMap((w) => [NEON, SUPABASE, GENERIC].map((u) => [w, u] as const)), ...mysqlPastEveryInteger.map((w) => [w, GENERIC] as const)];
+  for (const [where, url] of cases) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, `DELETE FROM users WHERE ${where}`) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+  }
+  // Controls: computed bounds below every integer's reach, MySQL's readings on PostgreSQL and
+  // SQLite services (`~0` is -1 there), and an id computed to one value stay narrow.
+  const controls: Array<[string, string]> = [['id < 1 << 62', GENERIC], ['id < 1000 * 1000', GENERIC], ['id = 5 - 0', GENERIC], ['id < 0x10', NEON], ['id < ~0', NEON], ['id < ~0', D1], ['id < -1 >> 1', NEON], ['id < 1 << 63', D1], ['id > power(2, 64)', NEON], ['ts < 17 * 100000000000000', NEON]];
+  for (const [where, url] of controls) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, `DELETE FROM users WHERE ${where}`) });
+    t.equal(decision.approval?.risk, 'medium', `${url} ${where}`);
+  }
+});
+
 t.test('twenty-third pass: an upper bound at or past every integer holds for every row', async (t) => {
   // `DELETE FROM users WHERE id < 1e30` (also `<= 9223372036854775807`, a flipped side, a BETWEEN)
   // on Neon, Supabase and an endpoint of unknown dialect was a narrow medium write: SQLite's
@@ -2747,7 +2772,7 @@ t.test('twenty-third pass: an upper bound at or past every integer holds for eve
   const rest = await decide({ method: 'PATCH', url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?id=lt.1e30', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
   t.equal(rest.decision.approval?.risk, 'critical', 'PostgREST id=lt.1e30');
   // Controls: cut-offs below int8's bounds (an epoch in microseconds, an id) stay narrow.
-  for (const where of ['ts < 1700000000000000', 'id < 1000000', 'amount <= 99999999', 'id > 1e30', 'id BETWEEN 1 AND 1e20', 'id < $1']) {
+  for (const where of ['ts < 1700000000000000', 'id < 1000000', 'amount <= 99999999', 'id > 1e30', 'n BETWEEN 1 AND 1e20', 'id BETWEEN 2 AND 1e20', 'id < $1']) {
     const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
     t.equal(decision.approval?.risk, 'medium', where);
   }
@@ -2760,7 +2785,7 @@ t.test('twenty-third pass: an upper bound at or past every integer holds for eve
   await client.query(`CREATE TABLE users (id bigint, n numeric(20, 0));
     INSERT INTO users VALUES (9223372036854775807, 18446744073709551615), (-9223372036854775808, -18446744073709551615), (0, 0), (1, 1)`);
   // (`id < '1e30'` is refused for a bigint, as text that is no integer; a numeric column takes it.)
-  const run = pastEveryInteger.map((w) => w.replace("id < '1e30'", "n < '1e30'"));
+  const run = [...pastEveryInteger, ...computedPastEveryInteger.filter((w) => !/0x|_/.test(w))].map((w) => w.replace("id < '1e30'", "n < '1e30'"));
   const { rows } = await client.query(`SELECT ${run.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   run.forEach((w, j) => t.equal(rows[0][`c${j}`], 4, w));
 });
@@ -3214,4 +3239,109 @@ t.test('twenty-third pass: MySQL compares a text column with a number as a numbe
   t.equal(decision.approval?.risk, 'medium', 'D1: SQLite compares text with a number as unequal');
   const { decision: bound } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = ?', params: ['a@b.example'] }) });
   t.equal(bound.approval?.risk, 'medium', 'email = ? with a text');
+});
+
+t.test('twenty-fourth pass: a key alone as a condition holds for every row where the server may be MySQL or SQLite', async (t) => {
+  // Left open by the twenty-third pass: `DELETE FROM users WHERE id` (also `IFNULL(id, 1)`, `id +
+  // 0`, `NOT NOT id`, an OR with it) was a narrow medium write on an endpoint of unknown dialect and
+  // on D1: MySQL and SQLite take a number as true where it is not 0, and a key is never 0
+  // (PostgreSQL refuses a number there). Checked on a real MariaDB 10.11 by hand, on SQLite here.
+  const keyed = ['id', 'user_id', 'id + 0', '-id', 'abs(id)', 'IFNULL(id, 1)', 'COALESCE(user_id, 1)', 'CAST(id AS SIGNED)', 'NOT NOT id', 'id OR id = 5', 'id AND 1', 'id * 2'];
+  for (const url of [GENERIC, D1]) {
+    for (const where of keyed) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `UPDATE users SET role = 'admin' WHERE ${where}` }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  // Controls: a flag, a count, a date, a text alone; a key beside a condition that names rows; a
+  // key made 0; and PostgreSQL, which refuses the bare number.
+  for (const where of ['active', 'is_admin', 'retries', 'deleted_at', 'email', 'id AND email = \'x\'', 'id = 5 AND id', 'id * 0', 'IFNULL(id, 0)']) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  const pgService = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id', params: [] }) });
+  t.equal(pgService.decision.approval?.risk, 'medium', 'Neon: PostgreSQL refuses an integer as a condition');
+  // SQLite's reading (Python's sqlite3): each touches every row of a table keyed from 1.
+  const sqlite = keyed.map((w) => w.replace('CAST(id AS SIGNED)', 'CAST(id AS INTEGER)'));
+  const counts = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'c = sqlite3.connect(":memory:")',
+    'c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, user_id INTEGER, role TEXT)")',
+    'c.executemany("INSERT INTO users VALUES (?, ?, ?)", [(i, i * 7, "x") for i in range(1, 6)])',
+    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
+  ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
+  t.same(JSON.parse(counts), sqlite.map(() => 5), 'SQLite: every row');
+});
+
+t.test('twenty-fourth pass: a bound past the table\'s own largest or smallest value holds for every row', async (t) => {
+  // `DELETE FROM users WHERE id < (SELECT max(id) + 1 FROM users)` (also `COALESCE(MAX(id), 0) + 1`,
+  // the `+ 1` outside, `> min(id) - 1`, a date plus an interval, MySQL's derived table `FROM
+  // (SELECT id AS x FROM users) t`, which it runs where a DELETE may not read its own table) was a
+  // narrow medium write on every dialect: the sample run's text samples sort above every number,
+  // so `max + 1` stayed below them, while a real table's rows are all below it (`<= max(id)`
+  // alone was held). The MySQL forms each touched every row of a real MariaDB 10.11, by hand.
+  const wide = ['id < (SELECT max(id) + 1 FROM users)', 'id < (SELECT max(id) FROM users) + 1', 'id < 1 + (SELECT max(id) FROM users u)', 'id < (SELECT COALESCE(MAX(id), 0) + 1 FROM users)',
+    '(SELECT max(id) + 1 FROM users) > id', 'id > (SELECT min(id) - 1 FROM users)', 'id < (SELECT greatest(max(id), 0) + 1 FROM users)', 'id < (SELECT max(x) + 1 FROM (SELECT id AS x FROM users) t)', 'id < (SELECT max(id) + 1 FROM (SELECT * FROM users) t)'];
+  for (const url of [NEON, GENERIC, D1]) {
+    for (const where of [...wide, ...(url === D1 ? [] : ["created_at < (SELECT max(created_at) + interval '1 day' FROM users)"])]) {
+      const sql = `UPDATE users SET role = 'admin' WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : { sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  // Controls: another table's or column's extreme, a bound below the largest, the wrong side, a subset.
+  for (const where of ['id < (SELECT max(id) + 1 FROM logs)', 'id < (SELECT max(n) + 1 FROM users)', 'id < (SELECT max(id) - 1 FROM users)', 'id > (SELECT max(id) + 1 FROM users)', 'id < (SELECT max(id) + 1 FROM users WHERE id < 5)', 'id < (SELECT max(x) + 1 FROM (SELECT n AS x FROM users) t)']) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  // SQLite's reading (Python's sqlite3): each touches every row.
+  const sqlite = wide.map((w) => w.replace('greatest(', 'max(0, '));
+  const counts = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'c = sqlite3.connect(":memory:")',
+    'c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, n INTEGER)")',
+    'c.executemany("INSERT INTO users VALUES (?, ?)", [(i, i) for i in (-3, 1, 2, 50)])',
+    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
+  ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
+  t.same(JSON.parse(counts), sqlite.map(() => 4), 'SQLite: every row');
+});
+
+t.test('twenty-fourth pass: a key counts from 1, so `id > 0` holds for every row', async (t) => {
+  // `DELETE FROM users WHERE id > 0` (MySQL's known way past safe-updates mode; also `>= 1`, `> -1`,
+  // `user_id > 0`, a flipped side, a cast, `BETWEEN 1 AND 9223372036854775807`) was a narrow medium
+  // write on every dialect: the sample rows hold negative numbers, while serial, identity,
+  // AUTO_INCREMENT keys and SQLite's rowid count from 1.
+  const wide = ['id > 0', 'id >= 0', 'id > -1', 'id >= 1', 'user_id > 0', '0 < id', '"userId" > 0', 'id::bigint > 0', "id > '0'", 'id BETWEEN 1 AND 9223372036854775807', 'id > 0.5'];
+  for (const url of [NEON, SUPABASE, GENERIC, D1]) {
+    for (const where of wide) {
+      const sql = `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  const bound = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'UPDATE users SET role = $2 WHERE id > $1', params: [0, 'admin'] }) });
+  t.equal(bound.decision.approval?.risk, 'critical', 'id > $1 with 0');
+  const rest = await decide({ method: 'PATCH', url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?id=gt.0', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+  t.equal(rest.decision.approval?.risk, 'critical', 'PostgREST id=gt.0');
+  // Controls: a bound past the first keys, a range with an upper end, a column no key, an unbound parameter.
+  for (const where of ['id > 1', 'id >= 2', 'id > 1000', 'id > 0 AND id < 100', 'score > 0', 'age >= 1', 'id BETWEEN 1 AND 100', 'id > $1']) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-fourth pass: a text above the empty one spares only the empty text, as `<> \'\'` does', async (t) => {
+  // `DELETE FROM users WHERE email > ''` (also `'' < email`, `> ''::text`) was a narrow medium write
+  // on every dialect while `email >= ''` and `email <> ''` were held: no text sorts below the empty one.
+  for (const url of [NEON, SUPABASE, GENERIC, D1]) {
+    for (const where of ["email > ''", "'' < email", "email > ''::text"]) {
+      const sql = `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+  for (const where of ["email < ''", "email > 'a'", "'' > email"]) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
 });
