@@ -271,8 +271,11 @@ function hookPathKey(k: string): boolean {
  * Kubernetes `clientConfig` (a CRD's conversion webhook, which the API server sends every object it
  * converts), a `notification(s)` object.
  */
-const callbackHolders = new Set(['clientconfig', 'notification', 'notifications', 'webhooks', 'callbacks', 'hook', 'hooks']);
-const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href']);
+// (Twenty-fourth pass: Slack's app manifest, `event_subscriptions.request_url` (every event of the
+// workspace's channels), `interactivity.request_url` and `message_menu_options_url`, each of
+// `slash_commands` its `url`.)
+const callbackHolders = new Set(['clientconfig', 'notification', 'notifications', 'webhooks', 'callbacks', 'hook', 'hooks', 'eventsubscriptions', 'interactivity', 'slashcommands']);
+const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href', 'requesturl', 'messagemenuoptionsurl']);
 
 /**
  * Whether a folded name is a holder's: callbackHolders, or (twenty-fourth pass) any name that says
@@ -333,8 +336,10 @@ const webhookPaths = /\/(?:hooks|[\w-]*webhook[\w-]*|connector|contact-points|ca
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
  * letter case), or an escape that may spell one: one linear pass over the text.
  */
-const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint|action|query)"|\\u/i;
-const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint|action)=|%/i;
+// (Twenty-fourth pass: a nested name unescaped, `webhook[url]=`, and a holder's `address` or `href`
+// leaf; a JSON document in a field; a route's `action`; a GraphQL `query`.)
+const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint|address|href|action|query)"|\\u/i;
+const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint|address|href|action)\]?=|%|[{[]/i;
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
@@ -348,7 +353,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
   const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? serverParams(url.slice(q + 1).split('#', 1)[0]!) : [];
-  const fromQuery = [...query, ...snsEndpoints(query), ...headerCallbacks(rawHeaders)];
+  const fromQuery = [...query, ...snsEndpoints(query), ...jsonValuePairs(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
@@ -389,6 +394,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     const fields = serverParams(bytes.toString('utf8'));
     for (const [k, v] of fields) pairs.push([k, v]);
     appendAll(pairs, snsEndpoints(fields));
+    appendAll(pairs, jsonValuePairs(fields));
     // (GraphQL sent as a form, as GitHub takes it: `query` and `variables` fields.)
     const query = fields.find(([k]) => k === 'query')?.[1];
     if (query !== undefined) appendAll(pairs, graphqlCallbackPairs(query, fields.find(([k]) => k === 'variables')?.[1]));
@@ -404,15 +410,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
  */
 function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
   const pairs: Array<[string, unknown]> = [];
-  const take = (k: string, v: unknown): void => {
-    if (k.length > 64) return;
-    if (typeof v === 'string' && (mayBeHttpUrl(v) || (namesRouteAction(k) && routeActionArguments(v).length))) pairs.push([k, v]);
-    else if (Array.isArray(v)) {
-      if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
-    } else if (v && typeof v === 'object' && holdsCallback(k)) {
-      for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) pairs.push([isCallbackKey(k) ? k : 'webhookurl', x]);
-    }
-  };
+  const take = (k: string, v: unknown): void => memberCallbackPairs(k, v, pairs);
   const urlsIn = (...roots: unknown[]): void => {
     for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
   };
@@ -435,6 +433,41 @@ function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
     urlsIn(lenient.value, ...(lenient.more ?? []));
   }
   return pairs;
+}
+
+/**
+ * What one member may register, appended to `out` as [name, value] for callbackUrls: a URL (or a
+ * route action, routeActionArguments) as it is; a list under a callback name, each URL; an object
+ * under a callback or holder name (holdsCallback), its `url` (isCallbackLeaf), and (twenty-fourth
+ * pass) each object of a list so held (Slack's `slash_commands: [{url}]`); a string that is a JSON
+ * document (a form field's, Slack's `manifest`), what it registers.
+ */
+function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]>): void {
+  if (k.length > 64) return;
+  if (typeof v === 'string' && (mayBeHttpUrl(v) || (namesRouteAction(k) && routeActionArguments(v).length))) out.push([k, v]);
+  else if (Array.isArray(v)) {
+    if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) out.push([k, x]);
+    if (holdsCallback(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (x && typeof x === 'object' && !Array.isArray(x)) heldLeaves(k, x as Record<string, unknown>, out);
+  } else if (v && typeof v === 'object' && holdsCallback(k)) heldLeaves(k, v as Record<string, unknown>, out);
+}
+
+/** The URL leaves of an object under a holder's name (memberCallbackPairs). */
+function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>): void {
+  for (const [leaf, x] of Object.entries(o)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+}
+
+/**
+ * What a query or form value that is itself a JSON document registers (twenty-fourth pass: Slack's
+ * `apps.manifest.create` takes `manifest` so, and many APIs take an object as a JSON field).
+ */
+function jsonValuePairs(pairs: ReadonlyArray<[string, string]>): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [, v] of pairs) {
+    if (!/^\s*[{[]/.test(v) || !callbackJsonMark.test(v)) continue;
+    const read = jsonCallbackPairs(v);
+    if (read) appendAll(out, read);
+  }
+  return out;
 }
 
 /**
@@ -508,10 +541,8 @@ function graphqlCallbackPairs(query: string, variables: unknown): Array<[string,
     const hook = /hook/i.test(call.field);
     for (const o of objectsIn(call.args)) {
       for (const [k, v] of Object.entries(o)) {
-        if (typeof v === 'string' && mayBeHttpUrl(v) && (isCallbackKey(k) || (hook && hookPathKey(k)))) out.push([hook && !isCallbackKey(k) ? 'webhookurl' : k, v]);
-        else if (v && typeof v === 'object' && !Array.isArray(v) && holdsCallback(k)) {
-          for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
-        } else if (Array.isArray(v) && isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) out.push([k, x]);
+        if (hook && typeof v === 'string' && mayBeHttpUrl(v) && !isCallbackKey(k) && hookPathKey(k)) out.push(['webhookurl', v]);
+        else memberCallbackPairs(k, v, out);
       }
     }
   }

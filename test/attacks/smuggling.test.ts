@@ -376,7 +376,9 @@ const dav = await startUpstream(t, {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        // (Under /slack/ a form field's JSON document is read, as Slack reads `manifest`.)
+        else if (typeof v === 'string' && src.includes('/slack/') && v.startsWith('{')) walk(JSON.parse(v), key);
         else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
@@ -3167,6 +3169,15 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Shopify webhookSubscription uri': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation c($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { userErrors { message } } }', variables: { topic: 'ORDERS_CREATE', sub: { uri: url, format: 'JSON' } } })],
     'GraphQL literal callbackUrl': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: `mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {callbackUrl: ${JSON.stringify(url)}, format: JSON}) { userErrors { message } } }` })],
     'PagerDuty delivery_method': (url) => ['/ok/webhook_subscriptions', 'application/json', JSON.stringify({ webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url }, events: ['incident.triggered'], filter: { type: 'account_reference' } } })],
+    // (Slack's app manifests: every event of the workspace's channels posted to `event_subscriptions.request_url`,
+    // interactions to `interactivity.request_url`, a slash command's to its `url`; `manifest` a JSON document, or
+    // one in a form field; a JSON document in any form field.)
+    'Slack manifest event request_url': (url) => ['/ok/slack/subscriptions', 'application/json', JSON.stringify({ manifest: { display_information: { name: 'x' }, settings: { event_subscriptions: { request_url: url, bot_events: ['message.channels'] } } } })],
+    'Slack manifest in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `app_id=A1&manifest=${encodeURIComponent(JSON.stringify({ settings: { interactivity: { is_enabled: true, request_url: url } } }))}`],
+    'Slack slash command url': (url) => ['/ok/slack/subscriptions', 'application/json', JSON.stringify({ manifest: { features: { slash_commands: [{ command: '/x', url, description: 'x' }] } } })],
+    'nested form webhook[url], unescaped': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhook[url]=${url}`],
+    'JSON in a form field, unescaped': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${JSON.stringify({ changeType: 'created', notificationUrl: url })}`],
+    'JSON in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
@@ -3231,7 +3242,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     }
   }
   // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
-  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'PagerDuty delivery_method'].entries()) {
+  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped'].entries()) {
     for (const large of name === 'Mailgun route forward' ? [false, true] : [false]) {
       const before = sentTo.length;
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
