@@ -408,6 +408,8 @@ const dav = await startUpstream(t, {
       // (A field in the charset a `_charset_` field names, as Jetty reads it.)
       const multipartBound = (text: string): Record<string, string> => {
         const fields = [...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!] as const);
+        // (Under /rack/ a part with no name is named by its Content-ID, as Rack's parser names it.)
+        if (src.includes('/rack/')) for (const m of text.matchAll(/\r\n--mb\r\n((?:(?!\r\n\r\n)[^])*)\r\n\r\n([^]*?)(?=\r\n--)/g)) if (!/name=/i.test(m[1]!)) fields.push([/Content-ID:\s*([^\r\n]*)/i.exec(m[1]!)?.[1] ?? 'text/plain[]', m[2]!]);
         const charset = fields.find(([n]) => n === '_charset_')?.[1];
         return Object.fromEntries(fields.map(([n, v]) => [n, charset ? decodedIn(Buffer.from(v, 'latin1'), charset).toString() : v]));
       };
@@ -3177,6 +3179,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Slack slash command url': (url) => ['/ok/slack/subscriptions', 'application/json', JSON.stringify({ manifest: { features: { slash_commands: [{ command: '/x', url, description: 'x' }] } } })],
     'nested form webhook[url], unescaped': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhook[url]=${url}`],
     'JSON in a form field, unescaped': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${JSON.stringify({ changeType: 'created', notificationUrl: url })}`],
+    'Rack part named by its Content-ID': (url) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--mb\r\nContent-Disposition: form-data\r\nContent-ID: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
     'JSON in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
@@ -3242,7 +3245,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     }
   }
   // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
-  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped'].entries()) {
+  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
     for (const large of name === 'Mailgun route forward' ? [false, true] : [false]) {
       const before = sentTo.length;
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
