@@ -529,9 +529,11 @@ function headerCallbacks(rawHeaders: readonly string[]): Array<[string, string]>
  * What a GraphQL document's calls register (twenty-fourth pass): a URL written as a literal argument
  * (or a variable) under a callback name or holder, as the JSON readers read members, and under a
  * field that says hook (`webhookCreate(input: {url: …})`, Shopify's `webhookSubscriptionCreate`) any
- * member a hooks endpoint reads (hookPathKey). Read only when the text names something such.
+ * member a hooks endpoint reads (hookPathKey). Parsed only when an argument may be so named.
  */
-const graphqlCallbackMark = /(?:url|uris?|callback|hook|endpoint|address|target)(?![_0-9a-z])|\$/i;
+// (An argument's name is followed by its colon, or by ignored tokens before it: blanks, commas, a comment.)
+// (Or a field that says hook takes arguments, its variables holding the URL.)
+const graphqlCallbackMark = /(?:url|uris?|callback|hook|endpoint|address|target)[\s,]*[:#]|hook\w*[\s,]*\(/i;
 function graphqlCallbackPairs(query: string, variables: unknown): Array<[string, unknown]> {
   if (!graphqlCallbackMark.test(query)) return [];
   const calls = fieldArguments(query, variables);

@@ -3170,6 +3170,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Mailgun route store notify': (url) => ['/ok/v3/routes/r1', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="expression"\r\n\r\ncatch_all()\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nstore(notify='${url}')\r\n--mb--\r\n`],
     'Shopify webhookSubscription uri': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation c($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { userErrors { message } } }', variables: { topic: 'ORDERS_CREATE', sub: { uri: url, format: 'JSON' } } })],
     'GraphQL literal callbackUrl': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: `mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {callbackUrl: ${JSON.stringify(url)}, format: JSON}) { userErrors { message } } }` })],
+    'GraphQL hook field, variables': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation w($in: WebhookCreateInput!) { webhookCreate(input: $in) { success } }', variables: { in: { url, teamId: 't1', resourceTypes: ['Issue'] } } })],
     'PagerDuty delivery_method': (url) => ['/ok/webhook_subscriptions', 'application/json', JSON.stringify({ webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url }, events: ['incident.triggered'], filter: { type: 'account_reference' } } })],
     // (Slack's app manifests: every event of the workspace's channels posted to `event_subscriptions.request_url`,
     // interactions to `interactivity.request_url`, a slash command's to its `url`; `manifest` a JSON document, or
@@ -3245,7 +3246,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     }
   }
   // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
-  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
+  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'GraphQL hook field, variables', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
     for (const large of name === 'Mailgun route forward' ? [false, true] : [false]) {
       const before = sentTo.length;
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
