@@ -262,7 +262,19 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  * `target_url`, any `…_uri` or `…endpoint`; (twenty-third pass) Asana's `target`.
  */
 function hookPathKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || key.endsWith('url') || key.endsWith('uri') || key.endsWith('endpoint'));
+  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || /(?:url|uri)s?$/.test(key) || key.endsWith('endpoint'));
+}
+
+/**
+ * The URLs one callback value names (twenty-fourth pass): itself, and each line of it (Sentry's
+ * webhooks plugin takes `urls` one a line, where a WHATWG parser of the whole drops the line
+ * breaks and reads the first host); under a plural name (`urls`, `uris`) each piece between commas
+ * or blanks too. At most MAX_INDICES + 1 pieces (callbackUrls refuses more).
+ */
+function valueUrls(k: string, v: string): string[] {
+  const plural = /(?:url|uri)s$/i.test(k);
+  if (!/[\r\n]/.test(v) && !(plural && /[\s,]/.test(v.trim()))) return [v];
+  return [v, ...v.split(plural ? /[\s,]+/ : /[\r\n]+/).filter((x) => x.trim()).slice(0, MAX_INDICES + 1)];
 }
 
 /**
@@ -625,7 +637,7 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    const values = namesRouteAction(k) && !isCallbackKey(k) ? routeActionArguments(v) : isCallbackKey(k) || (hookPath && hookPathKey(k)) ? [v] : [];
+    const values = namesRouteAction(k) && !isCallbackKey(k) ? routeActionArguments(v) : isCallbackKey(k) || (hookPath && hookPathKey(k)) ? valueUrls(k, v) : [];
     for (const value of values) {
       const target = httpUrlAsParsed(value, base);
       if (target === undefined) continue;

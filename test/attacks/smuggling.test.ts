@@ -370,13 +370,15 @@ const dav = await startUpstream(t, {
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
     // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
     // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
         if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        // (Sentry's webhooks plugin: `urls`, one URL a line.)
+        if (typeof v === 'string' && key === 'urls') for (const u of v.split(/\r?\n/)) sentTo.push(u.trim());
         // (Under /slack/ a form field's JSON document is read, as Slack reads `manifest`.)
         else if (typeof v === 'string' && src.includes('/slack/') && v.startsWith('{')) walk(JSON.parse(v), key);
         else if (Array.isArray(v)) for (const x of v) walk(x, key);
@@ -3171,6 +3173,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Shopify webhookSubscription uri': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation c($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { userErrors { message } } }', variables: { topic: 'ORDERS_CREATE', sub: { uri: url, format: 'JSON' } } })],
     'GraphQL literal callbackUrl': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: `mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {callbackUrl: ${JSON.stringify(url)}, format: JSON}) { userErrors { message } } }` })],
     'GraphQL hook field, variables': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation w($in: WebhookCreateInput!) { webhookCreate(input: $in) { success } }', variables: { in: { url, teamId: 't1', resourceTypes: ['Issue'] } } })],
+    'Sentry webhooks plugin urls': (url, other) => ['/ok/api/0/projects/o/p/plugins/webhooks/', 'application/json', JSON.stringify({ urls: `${other}\n${url}` })],
     'PagerDuty delivery_method': (url) => ['/ok/webhook_subscriptions', 'application/json', JSON.stringify({ webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url }, events: ['incident.triggered'], filter: { type: 'account_reference' } } })],
     // (Slack's app manifests: every event of the workspace's channels posted to `event_subscriptions.request_url`,
     // interactions to `interactivity.request_url`, a slash command's to its `url`; `manifest` a JSON document, or
@@ -3246,7 +3249,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     }
   }
   // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
-  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'GraphQL hook field, variables', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
+  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'GraphQL hook field, variables', 'Sentry webhooks plugin urls', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
     for (const large of name === 'Mailgun route forward' ? [false, true] : [false]) {
       const before = sentTo.length;
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
