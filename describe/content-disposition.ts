@@ -128,6 +128,15 @@ export function dispositionNames(raw: string): string[] {
   const plain = dispositionName(head);
   if (plain !== undefined) out.add(plain);
   const lower = asciiLower(head);
+  // A part with no name is named by its Content-ID, as Rack (and so Rails) names it (twenty-fourth
+  // pass: `/Content-ID:\s*([^\r\n]*)/i`, the first occurrence, anywhere in the head).
+  if (plain === undefined) {
+    const at = lower.indexOf('content-id:');
+    if (at >= 0) {
+      const id = /^\s*([^\r\n]*)/.exec(head.slice(at + 11, at + 11 + 1024))![1]!;
+      if (id) out.add(id);
+    }
+  }
   for (const [start, end] of segments(head, lower)) {
     const params = head.slice(start, end).split(';').slice(1);
     let firstPlain: string | undefined;

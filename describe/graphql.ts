@@ -167,6 +167,39 @@ function withDefaults(op: OperationDefinitionNode, given: Record<string, unknown
   return out;
 }
 
+/**
+ * The arguments of every field of a GraphQL document that takes any, at any depth, variables (and
+ * their defaults) substituted, with the field's name: what a server reads a URL from when it is
+ * written as a literal argument (twenty-fourth pass: Shopify's `webhookSubscriptionCreate(
+ * webhookSubscription: {callbackUrl: "…"})`). Undefined when the text is no document.
+ */
+export function fieldArguments(query: string, variables: unknown): Array<{ field: string; args: Record<string, unknown> }> | undefined {
+  let doc: DocumentNode;
+  try {
+    doc = graphql().parse(query, { maxTokens: MAX_GRAPHQL_TOKENS, noLocation: true });
+  } catch {
+    return undefined;
+  }
+  // (A fragment reads its operation's variables: each operation's defaults are merged.)
+  let values = variablesObject(variables);
+  for (const d of doc.definitions) if (d.kind === graphql().Kind.OPERATION_DEFINITION) values = withDefaults(d, values);
+  const out: Array<{ field: string; args: Record<string, unknown> }> = [];
+  try {
+    graphql().visit(doc, {
+      Field(node) {
+        if (!node.arguments?.length) return;
+        const args: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+        for (const a of node.arguments) args[a.name.value] = graphql().valueFromASTUntyped(a.value, values);
+        out.push({ field: node.name.value, args });
+      },
+    });
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+  return out;
+}
+
 /** A request's variables as an object (a URL carries them as JSON text). */
 function variablesObject(v: unknown): Record<string, unknown> {
   if (typeof v === 'string') {

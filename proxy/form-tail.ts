@@ -10,7 +10,7 @@ import { multipartBoundaries, unfoldHead } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
+import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, namesRouteAction, replyAddressesIn, routeActionStart, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -198,6 +198,11 @@ const VALUE_HEAD = 48;
 function urlStart(head: string, undo: (s: string) => string): boolean {
   const text = undo(head);
   if (mayBeHttpUrl(text)) return true;
+  // (A route action's call, Mailgun's `forward("https://…")`: its first argument, cut or not.)
+  if (routeActionStart(text)) {
+    const arg = text.slice(text.indexOf('(') + 1).replace(/^\s*(?:\w+\s*=\s*)?["']?/, '');
+    return mayBeHttpUrl(arg) || 'https:'.startsWith(arg.trim().toLowerCase()) || /^[/\\]/.test(arg.trim());
+  }
   // (A head of blanks, tabs or newlines, or of a scheme spread out by them, may still become one: WHATWG drops them.)
   const left = text.replace(/^[\s\x00-\x20]+/, '').replace(/[\t\n\r]/g, '').toLowerCase();
   return head.length >= VALUE_HEAD && ('https:'.startsWith(left) || left === '/' || left === '\\');
@@ -418,7 +423,7 @@ class JsonMemberWatch extends Transform {
             if (this.depth === 1 && name !== undefined && RUN_FIELDS.has(name)) return name;
             const raw = Buffer.from(this.named, 'latin1').toString('utf8');
             const unescaped = undoJsonEscapes(raw);
-            if (namesCallback(name ?? raw) || namesCallback(unescaped)) this.callbackMember = unescaped;
+            if (namesCallback(name ?? raw) || namesCallback(unescaped) || namesRouteAction(unescaped)) this.callbackMember = unescaped;
             else if (this.holder?.depth === this.depth && isCallbackLeaf(unescaped)) this.callbackMember = `${this.holder.member}.${unescaped}`;
             if (holdsCallback(unescaped)) this.holderMember = unescaped;
           }
@@ -500,7 +505,7 @@ class UrlencodedWatch extends Transform {
         const name = formName(this.name);
         // (As PHP registers the name too: ` batch`, `batch[0][relative_url]` are Facebook's `batch`.)
         if (name !== undefined && (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name)))) return stop(name);
-        if (name !== undefined && namesCallback(name)) {
+        if (name !== undefined && (namesCallback(name) || namesRouteAction(name))) {
           this.callbackField = name;
           this.valueHead = '';
         }

@@ -23,6 +23,7 @@ import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { parseLenientJson } from '../describe/json-lenient.ts';
 import { multipartFields } from '../describe/multipart.ts';
+import { fieldArguments } from '../describe/graphql.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey, trimWhere } from '../lib/text.ts';
 import { appendAll } from '../lib/arrays.ts';
@@ -261,7 +262,19 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  * `target_url`, any `…_uri` or `…endpoint`; (twenty-third pass) Asana's `target`.
  */
 function hookPathKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || key.endsWith('url') || key.endsWith('uri') || key.endsWith('endpoint'));
+  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || /(?:url|uri)s?$/.test(key) || key.endsWith('endpoint'));
+}
+
+/**
+ * The URLs one callback value names (twenty-fourth pass): itself, and each line of it (Sentry's
+ * webhooks plugin takes `urls` one a line, where a WHATWG parser of the whole drops the line
+ * breaks and reads the first host); under a plural name (`urls`, `uris`) each piece between commas
+ * or blanks too. At most MAX_INDICES + 1 pieces (callbackUrls refuses more).
+ */
+function valueUrls(k: string, v: string): string[] {
+  const plural = /(?:url|uri)s$/i.test(k);
+  if (!/[\r\n]/.test(v) && !(plural && /[\s,]/.test(v.trim()))) return [v];
+  return [v, ...v.split(plural ? /[\s,]+/ : /[\r\n]+/).filter((x) => x.trim()).slice(0, MAX_INDICES + 1)];
 }
 
 /**
@@ -270,12 +283,23 @@ function hookPathKey(k: string): boolean {
  * Kubernetes `clientConfig` (a CRD's conversion webhook, which the API server sends every object it
  * converts), a `notification(s)` object.
  */
-const callbackHolders = new Set(['clientconfig', 'notification', 'notifications', 'webhooks', 'callbacks', 'hook', 'hooks']);
-const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href']);
+// (Twenty-fourth pass: Slack's app manifest, `event_subscriptions.request_url` (every event of the
+// workspace's channels), `interactivity.request_url` and `message_menu_options_url`, each of
+// `slash_commands` its `url`.)
+const callbackHolders = new Set(['clientconfig', 'notification', 'notifications', 'webhooks', 'callbacks', 'hook', 'hooks', 'eventsubscriptions', 'interactivity', 'slashcommands']);
+const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href', 'requesturl', 'messagemenuoptionsurl']);
+
+/**
+ * Whether a folded name is a holder's: callbackHolders, or (twenty-fourth pass) any name that says
+ * webhook or callback (Shopify's `webhookSubscription: {uri}`, `webhook_config`, `callbackSettings`).
+ */
+function isHolderKey(k: string): boolean {
+  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback');
+}
 
 /** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
 export function holdsCallback(name: string): boolean {
-  return name.length <= 128 && (isCallbackKey(name) || callbackKeysOf(name).some((k) => callbackHolders.has(k)));
+  return name.length <= 128 && (isCallbackKey(name) || callbackKeysOf(name).some(isHolderKey));
 }
 
 /** Whether a member of such an object names its URL. */
@@ -316,14 +340,18 @@ function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]
  * Kibana's connectors and Grafana's contact points (`config.url`, `settings.url`), Twilio's calls
  * (`Url`: fetched for the call's instructions).
  */
-const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|connector|contact-points|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
+// (Twenty-fourth pass: any segment that says webhook, PagerDuty's `/webhook_subscriptions` with its
+// `delivery_method.url`, `/outgoing-webhooks`, `/webhookSubscriptions`.)
+const webhookPaths = /\/(?:hooks|[\w-]*webhook[\w-]*|connector|contact-points|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
 
 /**
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
  * letter case), or an escape that may spell one: one linear pass over the text.
  */
-const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint)"|\\u/i;
-const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint)=|%/i;
+// (Twenty-fourth pass: a nested name unescaped, `webhook[url]=`, and a holder's `address` or `href`
+// leaf; a JSON document in a field; a route's `action`; a GraphQL `query`.)
+const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint|address|href|action|query)"|\\u/i;
+const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint|address|href|action)\]?=|%|[{[]/i;
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
@@ -337,7 +365,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
   const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? serverParams(url.slice(q + 1).split('#', 1)[0]!) : [];
-  const fromQuery = [...query, ...snsEndpoints(query), ...headerCallbacks(rawHeaders)];
+  const fromQuery = [...query, ...snsEndpoints(query), ...jsonValuePairs(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
@@ -360,7 +388,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
-    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && hookPathKey(n))));
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || namesRouteAction(n) || (hookPath && hookPathKey(n))));
     // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
     if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
     return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
@@ -378,6 +406,10 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     const fields = serverParams(bytes.toString('utf8'));
     for (const [k, v] of fields) pairs.push([k, v]);
     appendAll(pairs, snsEndpoints(fields));
+    appendAll(pairs, jsonValuePairs(fields));
+    // (GraphQL sent as a form, as GitHub takes it: `query` and `variables` fields.)
+    const query = fields.find(([k]) => k === 'query')?.[1];
+    if (query !== undefined) appendAll(pairs, graphqlCallbackPairs(query, fields.find(([k]) => k === 'variables')?.[1]));
   }
   return callbackUrls(pairs, hookPath, url);
 }
@@ -390,23 +422,19 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
  */
 function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
   const pairs: Array<[string, unknown]> = [];
-  const take = (k: string, v: unknown): void => {
-    if (k.length > 64) return;
-    if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
-    else if (Array.isArray(v)) {
-      if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
-    } else if (v && typeof v === 'object' && holdsCallback(k)) {
-      for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) pairs.push([isCallbackKey(k) ? k : 'webhookurl', x]);
-    }
-  };
+  const take = (k: string, v: unknown): void => memberCallbackPairs(k, v, pairs);
   const urlsIn = (...roots: unknown[]): void => {
     for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
   };
   try {
-    JSON.parse(text, (k, v: unknown) => {
+    const root: unknown = JSON.parse(text, (k, v: unknown) => {
       take(k, v);
       return v;
     });
+    // A GraphQL request (or a batch of them): URLs written as literal arguments of its calls.
+    for (const r of Array.isArray(root) ? root.slice(0, MAX_INDICES + 1) : [root]) {
+      if (r && typeof r === 'object' && typeof (r as { query?: unknown }).query === 'string') appendAll(pairs, graphqlCallbackPairs((r as { query: string }).query, (r as { variables?: unknown }).variables));
+    }
     // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
     if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
   } catch {
@@ -417,6 +445,41 @@ function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
     urlsIn(lenient.value, ...(lenient.more ?? []));
   }
   return pairs;
+}
+
+/**
+ * What one member may register, appended to `out` as [name, value] for callbackUrls: a URL (or a
+ * route action, routeActionArguments) as it is; a list under a callback name, each URL; an object
+ * under a callback or holder name (holdsCallback), its `url` (isCallbackLeaf), and (twenty-fourth
+ * pass) each object of a list so held (Slack's `slash_commands: [{url}]`); a string that is a JSON
+ * document (a form field's, Slack's `manifest`), what it registers.
+ */
+function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]>): void {
+  if (k.length > 64) return;
+  if (typeof v === 'string' && (mayBeHttpUrl(v) || (namesRouteAction(k) && routeActionArguments(v).length))) out.push([k, v]);
+  else if (Array.isArray(v)) {
+    if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) out.push([k, x]);
+    if (holdsCallback(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (x && typeof x === 'object' && !Array.isArray(x)) heldLeaves(k, x as Record<string, unknown>, out);
+  } else if (v && typeof v === 'object' && holdsCallback(k)) heldLeaves(k, v as Record<string, unknown>, out);
+}
+
+/** The URL leaves of an object under a holder's name (memberCallbackPairs). */
+function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>): void {
+  for (const [leaf, x] of Object.entries(o)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+}
+
+/**
+ * What a query or form value that is itself a JSON document registers (twenty-fourth pass: Slack's
+ * `apps.manifest.create` takes `manifest` so, and many APIs take an object as a JSON field).
+ */
+function jsonValuePairs(pairs: ReadonlyArray<[string, string]>): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [, v] of pairs) {
+    if (!/^\s*[{[]/.test(v) || !callbackJsonMark.test(v)) continue;
+    const read = jsonCallbackPairs(v);
+    if (read) appendAll(out, read);
+  }
+  return out;
 }
 
 /**
@@ -475,6 +538,54 @@ function headerCallbacks(rawHeaders: readonly string[]): Array<[string, string]>
 }
 
 /**
+ * What a GraphQL document's calls register (twenty-fourth pass): a URL written as a literal argument
+ * (or a variable) under a callback name or holder, as the JSON readers read members, and under a
+ * field that says hook (`webhookCreate(input: {url: …})`, Shopify's `webhookSubscriptionCreate`) any
+ * member a hooks endpoint reads (hookPathKey). Parsed only when an argument may be so named.
+ */
+// (An argument's name is followed by its colon, or by ignored tokens before it: blanks, commas, a comment.)
+// (Or a field that says hook takes arguments, its variables holding the URL.)
+const graphqlCallbackMark = /(?:url|uris?|callback|hook|endpoint|address|target)[\s,]*[:#]|hook\w*[\s,]*\(/i;
+function graphqlCallbackPairs(query: string, variables: unknown): Array<[string, unknown]> {
+  if (!graphqlCallbackMark.test(query)) return [];
+  const calls = fieldArguments(query, variables);
+  if (!calls) return [];
+  const out: Array<[string, unknown]> = [];
+  for (const call of calls.slice(0, MAX_INDICES * 10)) {
+    const hook = /hook/i.test(call.field);
+    for (const o of objectsIn(call.args)) {
+      for (const [k, v] of Object.entries(o)) {
+        if (hook && typeof v === 'string' && mayBeHttpUrl(v) && !isCallbackKey(k) && hookPathKey(k)) out.push(['webhookurl', v]);
+        else memberCallbackPairs(k, v, out);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Mailgun's routes (twenty-fourth pass): an `action` field is an expression, and each incoming mail
+ * the route matches is posted to the URL of `forward("https://…")`, or stored and notified to
+ * `store(notify="https://…")`. The arguments of such a call, quoted or not, `name=` dropped.
+ */
+const routeAction = /^\s*(?:forward|store)\s*\(/i;
+function routeActionArguments(v: string): string[] {
+  if (!routeAction.test(v) || v.length > 4096) return [];
+  const inner = v.slice(v.indexOf('(') + 1).replace(/\)\s*$/, '');
+  return inner.split(',').map((a) => a.replace(/^\s*\w+\s*=/, '').trim().replace(/^["']|["']$/g, ''));
+}
+
+/** Whether a field is a route's `action` (routeActionArguments), for the readers and the watch past the capture cap. */
+export function namesRouteAction(name: string): boolean {
+  return name.length <= 128 && callbackKeysOf(name).includes('action');
+}
+
+/** Whether the start of a value is a route action's call (routeAction), for the watch past the capture cap. */
+export function routeActionStart(head: string): boolean {
+  return routeAction.test(head);
+}
+
+/**
  * A member or field name as callbackUrls matches it: a form's nested name by its last part
  * (`config[url]`, WebSub's `hub.callback`, and that one nested: `options[hub.callback]`, which PHP
  * keeps whole inside brackets), letter case, `_` and `-` folded away. And a name without brackets
@@ -513,7 +624,7 @@ function nestedCallbackLeaf(k: string): boolean {
   const parts = k.split(/[[\].]+/).filter(Boolean);
   if (parts.length < 2 || !isCallbackLeaf(parts[parts.length - 1]!)) return false;
   const holder = foldedKey(parts[parts.length - 2]!).replaceAll('-', '');
-  return callbackKeys.has(holder) || callbackHolders.has(holder);
+  return callbackKeys.has(holder) || isHolderKey(holder);
 }
 
 /** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */
@@ -526,11 +637,13 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    if (!isCallbackKey(k) && !(hookPath && hookPathKey(k))) continue;
-    const target = httpUrlAsParsed(v, base);
-    if (target === undefined) continue;
-    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });
-    if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
+    const values = namesRouteAction(k) && !isCallbackKey(k) ? routeActionArguments(v) : isCallbackKey(k) || (hookPath && hookPathKey(k)) ? valueUrls(k, v) : [];
+    for (const value of values) {
+      const target = httpUrlAsParsed(value, base);
+      if (target === undefined) continue;
+      out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.trim().slice(0, 160)}` });
+      if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
+    }
   }
   // (A body past the capture cap, no whole JSON to read: its callback members are watched as it leaves, proxy/form-tail.ts.)
   return [...out.values()];

@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import jsonc from 'jsonc-simple-parser';
+import { parse as parseGraphql, valueFromASTUntyped as graphqlValue, visit as visitGraphql } from 'graphql';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
@@ -353,19 +354,33 @@ const dav = await startUpstream(t, {
       sentTo.push(`${o.type} ${o.settings.bucket ?? o.settings.url ?? o.settings.location}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Mailgun's routes (twenty-fourth pass): each incoming mail a route's expression matches is posted to
+    // the URL of its `forward("…")` action, or stored and notified to `store(notify="…")` (every `action` field, form or multipart).
+    if ((req.method === 'POST' || req.method === 'PUT') && /\/routes(?:\/[^/]+)?$/.test(src)) {
+      const text = body.toString();
+      const actions = String(req.headers['content-type']).startsWith('multipart/')
+        ? [...text.matchAll(/name="action"\r\n\r\n([^]*?)\r\n--/g)].map((m) => m[1]!)
+        : new URLSearchParams(text).getAll('action');
+      for (const a of actions) for (const m of a.matchAll(/(?:forward|store)\s*\(\s*(?:notify\s*=\s*)?["']([^"']*)["']/g)) sentTo.push(m[1]!);
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
     // Webhooks and change subscriptions (GitHub/GitLab hooks, Stripe webhook endpoints, Kubernetes
     // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
     // sends to the URL registered, later and on its own.
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
     // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
     // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        // (Sentry's webhooks plugin: `urls`, one URL a line.)
+        if (typeof v === 'string' && key === 'urls') for (const u of v.split(/\r?\n/)) sentTo.push(u.trim());
+        // (Under /slack/ a form field's JSON document is read, as Slack reads `manifest`.)
+        else if (typeof v === 'string' && src.includes('/slack/') && v.startsWith('{')) walk(JSON.parse(v), key);
         else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
@@ -395,6 +410,8 @@ const dav = await startUpstream(t, {
       // (A field in the charset a `_charset_` field names, as Jetty reads it.)
       const multipartBound = (text: string): Record<string, string> => {
         const fields = [...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!] as const);
+        // (Under /rack/ a part with no name is named by its Content-ID, as Rack's parser names it.)
+        if (src.includes('/rack/')) for (const m of text.matchAll(/\r\n--mb\r\n((?:(?!\r\n\r\n)[^])*)\r\n\r\n([^]*?)(?=\r\n--)/g)) if (!/name=/i.test(m[1]!)) fields.push([/Content-ID:\s*([^\r\n]*)/i.exec(m[1]!)?.[1] ?? 'text/plain[]', m[2]!]);
         const charset = fields.find(([n]) => n === '_charset_')?.[1];
         return Object.fromEntries(fields.map(([n, v]) => [n, charset ? decodedIn(Buffer.from(v, 'latin1'), charset).toString() : v]));
       };
@@ -411,6 +428,11 @@ const dav = await startUpstream(t, {
       // (A base64 part decoded first, as Jersey's MIMEPull and Jakarta Mail decode a part's transfer encoding.)
       if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n(Content-Transfer-Encoding: base64\r\n)?\r\n([^]*?)\r\n--/g)) walk(JSON.parse(jacksonText(m[1] ? Buffer.from(m[2]!, 'base64').toString() : m[2]!)));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
+      // (Under /graphql/ a GraphQL server's arguments, variables substituted: Shopify's `webhookSubscriptionCreate`.)
+      else if (body.length && src.includes('/graphql/')) {
+        const { query, variables } = JSON.parse(body.toString()) as { query: string; variables?: Record<string, unknown> };
+        visitGraphql(parseGraphql(query), { Argument: (node) => void walk(graphqlValue(node.value, variables ?? {}), node.name.value) });
+      }
       else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
@@ -3142,6 +3164,27 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Postmark BounceHookUrl, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), Name: 'main', BounceHookUrl: url })],
     'Conversations PreWebhookUrl': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="PreWebhookUrl"\r\n\r\n${url}\r\n--mb--\r\n`],
     'Asana webhook target': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ data: { resource: '1200', target: url } })],
+    // Twenty-fourth pass: a URL inside a route's expression (Mailgun's `forward("…")`, `store(notify="…")`),
+    // the holder a GraphQL API names (Shopify's `webhookSubscription: {uri}`), in a GraphQL literal, a hook
+    // endpoint named otherwise (PagerDuty's `/webhook_subscriptions`, `delivery_method.url`).
+    'Mailgun route forward': (url, _o, large) => ['/ok/v3/routes', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}priority=0&expression=${encodeURIComponent('match_recipient(".*@corp.example")')}&action=${encodeURIComponent(`forward("${url}")`)}&action=stop()`],
+    'Mailgun route forward, unescaped': (url) => ['/ok/v3/routes', 'application/x-www-form-urlencoded', `priority=0&expression=catch_all()&action=forward("${url}")`],
+    'Mailgun route store notify': (url) => ['/ok/v3/routes/r1', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="expression"\r\n\r\ncatch_all()\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nstore(notify='${url}')\r\n--mb--\r\n`],
+    'Shopify webhookSubscription uri': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation c($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { userErrors { message } } }', variables: { topic: 'ORDERS_CREATE', sub: { uri: url, format: 'JSON' } } })],
+    'GraphQL literal callbackUrl': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: `mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {callbackUrl: ${JSON.stringify(url)}, format: JSON}) { userErrors { message } } }` })],
+    'GraphQL hook field, variables': (url) => ['/ok/graphql/subscriptions', 'application/json', JSON.stringify({ query: 'mutation w($in: WebhookCreateInput!) { webhookCreate(input: $in) { success } }', variables: { in: { url, teamId: 't1', resourceTypes: ['Issue'] } } })],
+    'Sentry webhooks plugin urls': (url, other) => ['/ok/api/0/projects/o/p/plugins/webhooks/', 'application/json', JSON.stringify({ urls: `${other}\n${url}` })],
+    'PagerDuty delivery_method': (url) => ['/ok/webhook_subscriptions', 'application/json', JSON.stringify({ webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url }, events: ['incident.triggered'], filter: { type: 'account_reference' } } })],
+    // (Slack's app manifests: every event of the workspace's channels posted to `event_subscriptions.request_url`,
+    // interactions to `interactivity.request_url`, a slash command's to its `url`; `manifest` a JSON document, or
+    // one in a form field; a JSON document in any form field.)
+    'Slack manifest event request_url': (url) => ['/ok/slack/subscriptions', 'application/json', JSON.stringify({ manifest: { display_information: { name: 'x' }, settings: { event_subscriptions: { request_url: url, bot_events: ['message.channels'] } } } })],
+    'Slack manifest in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `app_id=A1&manifest=${encodeURIComponent(JSON.stringify({ settings: { interactivity: { is_enabled: true, request_url: url } } }))}`],
+    'Slack slash command url': (url) => ['/ok/slack/subscriptions', 'application/json', JSON.stringify({ manifest: { features: { slash_commands: [{ command: '/x', url, description: 'x' }] } } })],
+    'nested form webhook[url], unescaped': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhook[url]=${url}`],
+    'JSON in a form field, unescaped': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${JSON.stringify({ changeType: 'created', notificationUrl: url })}`],
+    'Rack part named by its Content-ID': (url) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--mb\r\nContent-Disposition: form-data\r\nContent-ID: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
+    'JSON in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
@@ -3203,6 +3246,15 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
       const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
+    }
+  }
+  // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
+  for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'GraphQL hook field, variables', 'Sentry webhooks plugin urls', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
+    for (const large of name === 'Mailgun route forward' ? [false, true] : [false]) {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+      t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fourth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
     }
   }
   // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
