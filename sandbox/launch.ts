@@ -26,7 +26,7 @@ import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
 import { historySecrets, homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
-import { namespaceFlags } from './support.ts';
+import { namespaceFlags, privatePropagation } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
 import { configLines, inside, isDir, realPath } from './paths.ts';
 import { removeTaskCgroup, taskCgroup } from './task-cgroup.ts';
@@ -629,8 +629,8 @@ export function kernelMounts(mountinfo?: string): string[] {
  * the policy says; an unlocked vault holds what the user keeps secret. Hidden, but never one
  * holding a path of `keep` (the working directory, the home folder: a home on NFS is where the
  * project lives; the Node and the Airlock the sandbox runs, the command named by its path), nor the
- * read-only program images snaps and AppImages mount. One mounted after the run started is not
- * hidden (the sandbox's mounts receive the host's new ones).
+ * read-only program images snaps and AppImages mount. One mounted after the run started never
+ * reaches the sandbox where privatePropagation can be had.
  */
 export function remoteMounts(keep: string[], mountinfo?: string): string[] {
   // Not looked at (no stat): a hard NFS mount whose server is gone blocks whoever looks.
@@ -820,7 +820,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // starts anything (a shell writes its own pid, then execs bubblewrap).
       const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;
       if (tasks) cleanups.push(() => removeTaskCgroup(tasks.dir));
-      const sandboxed = spawn(tasks ? '/bin/sh' : o.sandbox.bwrap, tasks ? ['-c', 'echo $$ 2>/dev/null > "$0" || echo "airlock: warning: could not join the run\'s pids cgroup $0; the agent\'s processes are bounded by the machine\'s limit only" >&2; exec "$@"', tasks.procs, o.sandbox.bwrap, ...args] : args, {
+      // In a mount namespace of its own, private: the host's later mounts stay out (privatePropagation).
+      const command = [...privatePropagation(), o.sandbox.bwrap, ...args];
+      const sandboxed = spawn(tasks ? '/bin/sh' : command[0]!, tasks ? ['-c', 'echo $$ 2>/dev/null > "$0" || echo "airlock: warning: could not join the run\'s pids cgroup $0; the agent\'s processes are bounded by the machine\'s limit only" >&2; exec "$@"', tasks.procs, ...command] : command.slice(1), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

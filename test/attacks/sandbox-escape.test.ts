@@ -1060,6 +1060,15 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
     ['/mnt/share', '/mnt/smb', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
     'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
   const remote = fs.mkdtempSync(path.join(world.dir, 'remote-'));
+  // systemd makes every mount shared (a container's may be private): so here, for the share the
+  // host mounts during the run below.
+  try {
+    execFileSync('mount', ['--bind', remote, remote], { stdio: 'ignore' });
+    t.teardown(() => execFileSync('umount', ['-l', remote], { stdio: 'ignore' }));
+    execFileSync('mount', ['--make-shared', remote], { stdio: 'ignore' });
+  } catch {
+    // Not root: the FUSE half below is skipped anyway.
+  }
   const mnt = path.join(remote, 'prod');
   fs.mkdirSync(mnt);
   const mount = await fuseMount(t, mnt, { mode: 'answer', source: 'prod:/srv' });
@@ -1070,9 +1079,25 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
   execFileSync('sh', ['-c', `ls '${mnt}/outside-probe' 2>/dev/null; true`]);
   for (let i = 0; i < 40 && !mount.asked().includes('asked=outside-probe'); i++) await new Promise((r) => setTimeout(r, 25));
   t.match(mount.asked(), /asked=outside-probe/, 'control: a lookup on the host reaches the server');
-  const script = `stat -f -c type=%T '${mnt}'; echo leaked > '${mnt}/exfil.txt' 2>/dev/null; cat '${mnt}/orders.csv' 2>/dev/null; mkdir '${mnt}/dropbox' 2>/dev/null; echo done=1`;
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
+  // Twenty-fourth pass: a share the host mounts after the run started (the user's sshfs, an
+  // automount the agent's own lookup triggers) reached the sandbox through mount propagation.
+  const late = path.join(remote, 'late');
+  fs.mkdirSync(late);
+  const started = path.join(world.work, 'late-started');
+  const go = path.join(world.work, 'late-go');
+  const script = `stat -f -c type=%T '${mnt}'; echo leaked > '${mnt}/exfil.txt' 2>/dev/null; cat '${mnt}/orders.csv' 2>/dev/null; mkdir '${mnt}/dropbox' 2>/dev/null; `
+    + `: > '${started}'; for i in $(seq 200); do [ -e '${go}' ] && break; sleep 0.05; done; stat -f -c late=%T '${late}'; ls '${late}/late-exfil' 2>/dev/null; mkdir '${late}/late-dropbox' 2>/dev/null; echo done=1`;
+  const running = runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
+  for (let i = 0; i < 400 && !fs.existsSync(started); i++) await new Promise((res) => setTimeout(res, 25));
+  const lateMount = await fuseMount(t, late, { mode: 'answer', source: 'nas:/late' });
+  fs.writeFileSync(go, '');
+  const r = await running;
+  fs.rmSync(started, { force: true });
+  fs.rmSync(go, { force: true });
   const out = results(r.stdout);
+  t.ok(lateMount, 'control: the share was mounted on the host during the run');
+  t.notMatch(out.late ?? 'none', /fuse/, `a share mounted on the host after the run started does not appear inside (${out.late})`);
+  t.notMatch(lateMount?.asked() ?? '', /asked=late-/, 'its server was asked for nothing the agent named');
   t.equal(out.done, '1', `the agent ran (${r.stderr.slice(0, 300)})`);
   t.equal(out.type, 'tmpfs', 'inside, the mount point is an empty folder of the sandbox\'s');
   await new Promise((resolve) => setTimeout(resolve, 100));
