@@ -623,7 +623,7 @@ export function kernelMounts(mountinfo?: string): string[] {
 
 /**
  * Mount points of network filesystems and FUSE mounts (twenty-third pass): NFS, SMB/CIFS, Ceph,
- * AFS, … and sshfs, rclone's cloud drives, s3fs, gcsfuse, davfs, a keybase or encrypted vault.
+ * AFS, automount points, … and sshfs, rclone's cloud drives, s3fs, gcsfuse, davfs, a keybase or encrypted vault.
  * Each is a way out of the sandbox that never meets Airlock: what the agent writes there goes to
  * the server (a cloud drive, a production host over sshfs), what it reads comes from it, whatever
  * the policy says; an unlocked vault holds what the user keeps secret. Hidden, but never one
@@ -681,7 +681,10 @@ function mountPoints(wanted: (type: string) => boolean, mountinfo?: string, exis
   return [...out].filter((p) => !existing || fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
 }
 
-const REMOTE_FS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'afs', 'lustre', 'beegfs', 'gpfs', 'orangefs', 'ncpfs', 'coda', 'davfs', 'pvfs2', 'moosefs']);
+// autofs (twenty-fourth pass): an automount point (`/net`'s hosts map, a systemd `.automount` of a
+// share) has the host's daemon resolve and mount whatever name the agent looks up under it, a DNS
+// name of its choosing included, whether or not the mount then reaches the sandbox.
+const REMOTE_FS = new Set(['autofs', 'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'afs', 'lustre', 'beegfs', 'gpfs', 'orangefs', 'ncpfs', 'coda', 'davfs', 'pvfs2', 'moosefs']);
 /** FUSE filesystems that are local program images or the kernel's own views (lxcfs under /proc, /sys). */
 const LOCAL_FUSE = new Set(['fuse.snapfuse', 'fuse.squashfuse', 'fuse.AppImage', 'fuse.lxcfs', 'fuse-overlayfs', 'fuse.fuse-overlayfs', 'fuse.portal', 'fuse.gvfsd-fuse', 'fusectl']);
 

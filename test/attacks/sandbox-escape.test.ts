@@ -1055,10 +1055,15 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
     '49 30 0:49 / /opt/tools rw - nfs tools:/opt rw',
     '50 30 0:50 / /srv/disk rw - ext4 /dev/sdc1 rw',
     '51 30 0:51 / /tmp/.mount_CursorXq1 ro - fuse.Cursor.AppImage Cursor.AppImage ro',
+    // Twenty-fourth pass: automount points, whose daemon mounts (and resolves) what the agent looks up.
+    '52 30 0:52 / /net rw - autofs -hosts rw,fd=7,pgrp=1,direct',
+    '53 30 0:53 / /mnt/nas rw - autofs systemd-1 rw,fd=45,pgrp=1,direct',
+    '54 22 0:54 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw',
+    '55 30 0:55 / /home/u rw - autofs auto.home rw,indirect',
   ].join('\n');
   t.same(remoteMounts(['/work/proj', '/home/u', '/opt/tools/node/bin/node'], info),
-    ['/mnt/share', '/mnt/smb', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
-    'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
+    ['/net', '/mnt/share', '/mnt/smb', '/mnt/nas', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
+    'NFS, SMB, sshfs, rclone, automount points, one inside the project; not the home\'s NFS or automount, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
   const remote = fs.mkdtempSync(path.join(world.dir, 'remote-'));
   // systemd makes every mount shared (a container's may be private): so here, for the share the
   // host mounts during the run below.
