@@ -775,8 +775,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
       // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
       // A hidden file (a history, a credential store) with other names (hard links an earlier run
-      // left): hidden under each found in the working directory and the home folder (a name
-      // elsewhere is warned of by airlock run, as before; seventeenth pass).
+      // left): hidden under each found in the working directory, the home folder and (twenty-fourth
+      // pass) the temp folders every sandbox shares (a name elsewhere is warned of by airlock run,
+      // as before; seventeenth pass).
       const linkedHidden = hide.filter((p) => {
         try {
           const st = fs.lstatSync(p);
@@ -785,7 +786,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
           return false;
         }
       });
-      if (linkedHidden.length) for (const names of otherNames(linkedHidden, [cwd, o.userHome ?? os.homedir()].map((r) => realPath(r))).names.values()) hide.push(...withMountAliases(names));
+      if (linkedHidden.length) for (const names of otherNames(linkedHidden, [cwd, o.userHome ?? os.homedir(), os.tmpdir(), '/tmp'].map((r) => realPath(r))).names.values()) hide.push(...withMountAliases(names));
       const hiddenAlready = (p: string): boolean => hide.some((h) => inside(realPath(p), h));
       const valued = [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path));
       // Each other name (hard link) of such a file shows what the file holds: replaced too, and the

@@ -1781,8 +1781,11 @@ head = importlib.util.MAGIC_NUMBER + struct.pack('<I', 0)
 open(pyc, 'wb').write(head + struct.pack('<II', int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF) + marshal.dumps(code))
 open('json.pyc', 'wb').write(head + struct.pack('<II', 0, 0) + marshal.dumps(code))
 print('pyc=forged')`;
-  // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
-  fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
+  // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only);
+  // twenty-fourth pass: left in the temp folder every sandbox shares, found there and hidden too.
+  const earlierLink = path.join(os.tmpdir(), `.airlock-earlier-link-${process.pid}`);
+  fs.linkSync(path.join(homeDir, '.python_history'), earlierLink);
+  t.teardown(() => fs.rmSync(earlierLink, { force: true }));
   // Seventeenth pass: and one it left in the home folder and the project: hidden under those names too.
   fs.mkdirSync(path.join(homeDir, 'notes'));
   fs.linkSync(path.join(homeDir, '.psql_history'), path.join(homeDir, 'notes', 'psql.txt'));
@@ -1796,6 +1799,7 @@ print('pyc=forged')`;
     // file of its own and as a file it keeps a hard link to: what libpq's or MySQL's user writes
     // there later, the next run reads.
     `echo "linked_home=$(cat ~/notes/psql.txt 2>/dev/null | tr -d '\\n')"; echo "linked_work=$(cat creds.txt 2>/dev/null | tr -d '\\n')"`,
+    `echo "linked_tmp=$(cat ${earlierLink} 2>/dev/null | tr -d '\\n')"`,
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
@@ -1866,6 +1870,8 @@ print('pyc=forged')`;
   t.match(run.stderr, 'airlock: warning: ~/.python_history has another name (a hard link)', 'the history an earlier link also names is warned of');
   t.equal(r.linked_home, '', 'a history\'s other name in the home folder reads as nothing too (seventeenth pass)');
   t.equal(r.linked_work, '', 'a credential store\'s other name in the project reads as nothing too');
+  t.ok(fs.readFileSync(earlierLink, 'utf8').length > 0, 'control: the history has something in it');
+  t.equal(r.linked_tmp, '', 'and its other name in the temp folder (twenty-fourth pass)');
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
