@@ -978,8 +978,34 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
   return out;
 }
 
-function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget, scope: string[]): Hidden[] {
+/**
+ * The todo of a rebase or cherry-pick in progress changed during the run and holding an `exec`
+ * line (twenty-fourth pass): `git rebase --continue` runs each on the host, and a user who stopped
+ * a rebase for the agent to do an edit or resolve a conflict continues it; git status shows only
+ * that a rebase is in progress. Read up to TODO_BYTES (a bigger one is named unread).
+ */
+function sequencerExecs(since: number, gitDir: string): Hidden[] {
   const out: Hidden[] = [];
+  for (const rel of ['rebase-merge/git-rebase-todo', 'sequencer/todo']) {
+    const p = path.join(gitDir, rel);
+    try {
+      const st = fs.statSync(p);
+      if (Math.max(st.mtimeMs, st.ctimeMs) < since) continue;
+      const text = st.size <= TODO_BYTES ? fs.readFileSync(p, 'latin1') : undefined;
+      // `exec CMD` or `x CMD`, after blanks; git's comment lines start with its comment character.
+      if (text === undefined || text.split('\n').some((line) => /^[ \t]*(?:exec|x)[ \t]/.test(line))) {
+        out.push({ path: p, why: `the todo of the rebase in progress${text === undefined ? ' (too big to read)' : ''} holds an exec line: your git rebase --continue runs it outside the sandbox (git rebase --edit-todo shows it)` });
+      }
+    } catch {
+      /* no rebase in progress */
+    }
+  }
+  return out;
+}
+const TODO_BYTES = 4 * 1024 * 1024;
+
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget, scope: string[]): Hidden[] {
+  const out: Hidden[] = [...sequencerExecs(since, repo.gitDir)];
   let config = '';
   try {
     config = fs.readFileSync(path.join(repo.common, 'config'), 'utf8');
