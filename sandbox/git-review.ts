@@ -979,28 +979,26 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
 }
 
 /**
- * The todo of a rebase or cherry-pick in progress changed during the run and holding an `exec`
- * line (twenty-fourth pass): `git rebase --continue` runs each on the host, and a user who stopped
+ * The todo of a rebase in progress changed during the run and holding an `exec` line (twenty-fourth
+ * pass; a cherry-pick's or revert's todo refuses one): `git rebase --continue` runs each on the host, and a user who stopped
  * a rebase for the agent to do an edit or resolve a conflict continues it; git status shows only
  * that a rebase is in progress. Read up to TODO_BYTES (a bigger one is named unread).
  */
 function sequencerExecs(since: number, gitDir: string): Hidden[] {
-  const out: Hidden[] = [];
-  for (const rel of ['rebase-merge/git-rebase-todo', 'sequencer/todo']) {
-    const p = path.join(gitDir, rel);
-    try {
-      const st = fs.statSync(p);
-      if (Math.max(st.mtimeMs, st.ctimeMs) < since) continue;
-      const text = st.size <= TODO_BYTES ? fs.readFileSync(p, 'latin1') : undefined;
-      // `exec CMD` or `x CMD`, after blanks; git's comment lines start with its comment character.
-      if (text === undefined || text.split('\n').some((line) => /^[ \t]*(?:exec|x)[ \t]/.test(line))) {
-        out.push({ path: p, why: `the todo of the rebase in progress${text === undefined ? ' (too big to read)' : ''} holds an exec line: your git rebase --continue runs it outside the sandbox (git rebase --edit-todo shows it)` });
-      }
-    } catch {
-      /* no rebase in progress */
+  const p = path.join(gitDir, 'rebase-merge', 'git-rebase-todo');
+  try {
+    const st = fs.statSync(p);
+    if (Math.max(st.mtimeMs, st.ctimeMs) < since) return [];
+    const text = st.size <= TODO_BYTES ? fs.readFileSync(p, 'latin1') : undefined;
+    if (text === undefined) return [{ path: p, why: 'the todo of the rebase in progress (too big to read) may hold exec lines: your git rebase --continue runs them outside the sandbox (git rebase --edit-todo shows them)' }];
+    // `exec CMD` or `x CMD`, after blanks; git's comment lines start with its comment character.
+    if (text.split('\n').some((line) => /^[ \t]*(?:exec|x)[ \t]/.test(line))) {
+      return [{ path: p, why: 'the todo of the rebase in progress holds an exec line: your git rebase --continue runs it outside the sandbox (git rebase --edit-todo shows it)' }];
     }
+  } catch {
+    /* no rebase in progress */
   }
-  return out;
+  return [];
 }
 const TODO_BYTES = 4 * 1024 * 1024;
 
