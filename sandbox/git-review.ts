@@ -978,8 +978,32 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
   return out;
 }
 
+/**
+ * The todo of a rebase in progress changed during the run and holding an `exec` line (twenty-fourth
+ * pass; a cherry-pick's or revert's todo refuses one): `git rebase --continue` runs each on the host, and a user who stopped
+ * a rebase for the agent to do an edit or resolve a conflict continues it; git status shows only
+ * that a rebase is in progress. Read up to TODO_BYTES (a bigger one is named unread).
+ */
+function sequencerExecs(since: number, gitDir: string): Hidden[] {
+  const p = path.join(gitDir, 'rebase-merge', 'git-rebase-todo');
+  try {
+    const st = fs.statSync(p);
+    if (Math.max(st.mtimeMs, st.ctimeMs) < since) return [];
+    const text = st.size <= TODO_BYTES ? fs.readFileSync(p, 'latin1') : undefined;
+    if (text === undefined) return [{ path: p, why: 'the todo of the rebase in progress (too big to read) may hold exec lines: your git rebase --continue runs them outside the sandbox (git rebase --edit-todo shows them)' }];
+    // `exec CMD` or `x CMD`, after blanks; git's comment lines start with its comment character.
+    if (text.split('\n').some((line) => /^[ \t]*(?:exec|x)[ \t]/.test(line))) {
+      return [{ path: p, why: 'the todo of the rebase in progress holds an exec line: your git rebase --continue runs it outside the sandbox (git rebase --edit-todo shows it)' }];
+    }
+  } catch {
+    /* no rebase in progress */
+  }
+  return [];
+}
+const TODO_BYTES = 4 * 1024 * 1024;
+
 function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean, outputs: WalkBudget, scope: string[]): Hidden[] {
-  const out: Hidden[] = [];
+  const out: Hidden[] = [...sequencerExecs(since, repo.gitDir)];
   let config = '';
   try {
     config = fs.readFileSync(path.join(repo.common, 'config'), 'utf8');

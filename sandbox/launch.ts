@@ -26,7 +26,7 @@ import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
 import { historySecrets, homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
-import { namespaceFlags } from './support.ts';
+import { namespaceFlags, privatePropagation } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
 import { configLines, inside, isDir, realPath } from './paths.ts';
 import { removeTaskCgroup, taskCgroup } from './task-cgroup.ts';
@@ -623,14 +623,14 @@ export function kernelMounts(mountinfo?: string): string[] {
 
 /**
  * Mount points of network filesystems and FUSE mounts (twenty-third pass): NFS, SMB/CIFS, Ceph,
- * AFS, … and sshfs, rclone's cloud drives, s3fs, gcsfuse, davfs, a keybase or encrypted vault.
+ * AFS, automount points, … and sshfs, rclone's cloud drives, s3fs, gcsfuse, davfs, a keybase or encrypted vault.
  * Each is a way out of the sandbox that never meets Airlock: what the agent writes there goes to
  * the server (a cloud drive, a production host over sshfs), what it reads comes from it, whatever
  * the policy says; an unlocked vault holds what the user keeps secret. Hidden, but never one
  * holding a path of `keep` (the working directory, the home folder: a home on NFS is where the
  * project lives; the Node and the Airlock the sandbox runs, the command named by its path), nor the
- * read-only program images snaps and AppImages mount. One mounted after the run started is not
- * hidden (the sandbox's mounts receive the host's new ones).
+ * read-only program images snaps and AppImages mount. One mounted after the run started never
+ * reaches the sandbox where privatePropagation can be had.
  */
 export function remoteMounts(keep: string[], mountinfo?: string): string[] {
   // Not looked at (no stat): a hard NFS mount whose server is gone blocks whoever looks.
@@ -681,7 +681,10 @@ function mountPoints(wanted: (type: string) => boolean, mountinfo?: string, exis
   return [...out].filter((p) => !existing || fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
 }
 
-const REMOTE_FS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'afs', 'lustre', 'beegfs', 'gpfs', 'orangefs', 'ncpfs', 'coda', 'davfs', 'pvfs2', 'moosefs']);
+// autofs (twenty-fourth pass): an automount point (`/net`'s hosts map, a systemd `.automount` of a
+// share) has the host's daemon resolve and mount whatever name the agent looks up under it, a DNS
+// name of its choosing included, whether or not the mount then reaches the sandbox.
+const REMOTE_FS = new Set(['autofs', 'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'afs', 'lustre', 'beegfs', 'gpfs', 'orangefs', 'ncpfs', 'coda', 'davfs', 'pvfs2', 'moosefs']);
 /** FUSE filesystems that are local program images or the kernel's own views (lxcfs under /proc, /sys). */
 const LOCAL_FUSE = new Set(['fuse.snapfuse', 'fuse.squashfuse', 'fuse.AppImage', 'fuse.lxcfs', 'fuse-overlayfs', 'fuse.fuse-overlayfs', 'fuse.portal', 'fuse.gvfsd-fuse', 'fusectl']);
 
@@ -772,8 +775,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
       // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
       // A hidden file (a history, a credential store) with other names (hard links an earlier run
-      // left): hidden under each found in the working directory and the home folder (a name
-      // elsewhere is warned of by airlock run, as before; seventeenth pass).
+      // left): hidden under each found in the working directory, the home folder and (twenty-fourth
+      // pass) the temp folders every sandbox shares (a name elsewhere is warned of by airlock run,
+      // as before; seventeenth pass).
       const linkedHidden = hide.filter((p) => {
         try {
           const st = fs.lstatSync(p);
@@ -782,7 +786,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
           return false;
         }
       });
-      if (linkedHidden.length) for (const names of otherNames(linkedHidden, [cwd, o.userHome ?? os.homedir()].map((r) => realPath(r))).names.values()) hide.push(...withMountAliases(names));
+      if (linkedHidden.length) for (const names of otherNames(linkedHidden, [cwd, o.userHome ?? os.homedir(), os.tmpdir(), '/tmp'].map((r) => realPath(r))).names.values()) hide.push(...withMountAliases(names));
       const hiddenAlready = (p: string): boolean => hide.some((h) => inside(realPath(p), h));
       const valued = [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path));
       // Each other name (hard link) of such a file shows what the file holds: replaced too, and the
@@ -820,7 +824,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // starts anything (a shell writes its own pid, then execs bubblewrap).
       const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;
       if (tasks) cleanups.push(() => removeTaskCgroup(tasks.dir));
-      const sandboxed = spawn(tasks ? '/bin/sh' : o.sandbox.bwrap, tasks ? ['-c', 'echo $$ 2>/dev/null > "$0" || echo "airlock: warning: could not join the run\'s pids cgroup $0; the agent\'s processes are bounded by the machine\'s limit only" >&2; exec "$@"', tasks.procs, o.sandbox.bwrap, ...args] : args, {
+      // In a mount namespace of its own, private: the host's later mounts stay out (privatePropagation).
+      const command = [...privatePropagation(), o.sandbox.bwrap, ...args];
+      const sandboxed = spawn(tasks ? '/bin/sh' : command[0]!, tasks ? ['-c', 'echo $$ 2>/dev/null > "$0" || echo "airlock: warning: could not join the run\'s pids cgroup $0; the agent\'s processes are bounded by the machine\'s limit only" >&2; exec "$@"', tasks.procs, ...command] : command.slice(1), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

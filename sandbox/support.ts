@@ -48,6 +48,26 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/**
+ * The command that starts bubblewrap in a mount namespace of its own whose propagation is private
+ * (twenty-fourth pass), or none where this machine refuses one (a container without
+ * CAP_SYS_ADMIN, an LSM that forbids unprivileged user namespaces to all but bubblewrap, an
+ * unshare too old for --map-current-user): bubblewrap makes the sandbox's mounts slaves of the
+ * host's and has no flag to change that, so a share the host mounted after the run started (the
+ * user's sshfs, NFS an automount point mounts when the agent looks in it) appeared inside, past
+ * the empty folders `remoteMounts` puts over those mounted before. util-linux's unshare at a
+ * system path only: one on PATH the agent could have planted. Tried once per process.
+ */
+export function privatePropagation(): string[] {
+  if (propagationWrapper !== undefined) return propagationWrapper;
+  const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((f) => isExecutable(f) && !plantable(f));
+  const wrapper = unshare ? [unshare, ...(process.getuid?.() === 0 ? [] : ['--user', '--map-current-user']), '--mount', '--propagation', 'private', '--'] : [];
+  const tried = wrapper.length ? spawnSync(wrapper[0]!, [...wrapper.slice(1), '/bin/true'], { stdio: 'ignore', timeout: 5000 }) : undefined;
+  propagationWrapper = tried?.status === 0 ? wrapper : [];
+  return propagationWrapper;
+}
+let propagationWrapper: string[] | undefined;
+
 /** The namespace flags a run uses; shared with the probe so the probe tests what runs need. */
 export function namespaceFlags(userNamespace: boolean, nested: boolean): string[] {
   // --cap-drop ALL: bwrap started by root keeps every capability otherwise, and with CAP_SYS_ADMIN

@@ -300,7 +300,7 @@ export function register(program: Command): void {
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
       const secretsMissing = secretPaths.filter((p) => !lexists(p));
       for (const p of linkedElsewhere(secretPaths)) {
-        process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link), which the sandbox hides only where it finds it (the working directory, the home folder); remove that link\n`);
+        process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link), which the sandbox hides only where it finds it (the working directory, the home folder, the temp folder); remove that link\n`);
       }
       // Coding agents' own logins (Claude Code's OAuth tokens, Codex's, Gemini CLI's): hidden when
       // the run hands that CLI its key through Airlock, else named here (the agent may be that CLI,

@@ -1055,11 +1055,25 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
     '49 30 0:49 / /opt/tools rw - nfs tools:/opt rw',
     '50 30 0:50 / /srv/disk rw - ext4 /dev/sdc1 rw',
     '51 30 0:51 / /tmp/.mount_CursorXq1 ro - fuse.Cursor.AppImage Cursor.AppImage ro',
+    // Twenty-fourth pass: automount points, whose daemon mounts (and resolves) what the agent looks up.
+    '52 30 0:52 / /net rw - autofs -hosts rw,fd=7,pgrp=1,direct',
+    '53 30 0:53 / /mnt/nas rw - autofs systemd-1 rw,fd=45,pgrp=1,direct',
+    '54 22 0:54 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw',
+    '55 30 0:55 / /home/u rw - autofs auto.home rw,indirect',
   ].join('\n');
   t.same(remoteMounts(['/work/proj', '/home/u', '/opt/tools/node/bin/node'], info),
-    ['/mnt/share', '/mnt/smb', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
-    'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
+    ['/net', '/mnt/share', '/mnt/smb', '/mnt/nas', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
+    'NFS, SMB, sshfs, rclone, automount points, one inside the project; not the home\'s NFS or automount, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
   const remote = fs.mkdtempSync(path.join(world.dir, 'remote-'));
+  // systemd makes every mount shared (a container's may be private): so here, for the share the
+  // host mounts during the run below.
+  try {
+    execFileSync('mount', ['--bind', remote, remote], { stdio: 'ignore' });
+    t.teardown(() => execFileSync('umount', ['-l', remote], { stdio: 'ignore' }));
+    execFileSync('mount', ['--make-shared', remote], { stdio: 'ignore' });
+  } catch {
+    // Not root: the FUSE half below is skipped anyway.
+  }
   const mnt = path.join(remote, 'prod');
   fs.mkdirSync(mnt);
   const mount = await fuseMount(t, mnt, { mode: 'answer', source: 'prod:/srv' });
@@ -1070,9 +1084,25 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
   execFileSync('sh', ['-c', `ls '${mnt}/outside-probe' 2>/dev/null; true`]);
   for (let i = 0; i < 40 && !mount.asked().includes('asked=outside-probe'); i++) await new Promise((r) => setTimeout(r, 25));
   t.match(mount.asked(), /asked=outside-probe/, 'control: a lookup on the host reaches the server');
-  const script = `stat -f -c type=%T '${mnt}'; echo leaked > '${mnt}/exfil.txt' 2>/dev/null; cat '${mnt}/orders.csv' 2>/dev/null; mkdir '${mnt}/dropbox' 2>/dev/null; echo done=1`;
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
+  // Twenty-fourth pass: a share the host mounts after the run started (the user's sshfs, an
+  // automount the agent's own lookup triggers) reached the sandbox through mount propagation.
+  const late = path.join(remote, 'late');
+  fs.mkdirSync(late);
+  const started = path.join(world.work, 'late-started');
+  const go = path.join(world.work, 'late-go');
+  const script = `stat -f -c type=%T '${mnt}'; echo leaked > '${mnt}/exfil.txt' 2>/dev/null; cat '${mnt}/orders.csv' 2>/dev/null; mkdir '${mnt}/dropbox' 2>/dev/null; `
+    + `: > '${started}'; for i in $(seq 200); do [ -e '${go}' ] && break; sleep 0.05; done; stat -f -c late=%T '${late}'; ls '${late}/late-exfil' 2>/dev/null; mkdir '${late}/late-dropbox' 2>/dev/null; echo done=1`;
+  const running = runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
+  for (let i = 0; i < 400 && !fs.existsSync(started); i++) await new Promise((res) => setTimeout(res, 25));
+  const lateMount = await fuseMount(t, late, { mode: 'answer', source: 'nas:/late' });
+  fs.writeFileSync(go, '');
+  const r = await running;
+  fs.rmSync(started, { force: true });
+  fs.rmSync(go, { force: true });
   const out = results(r.stdout);
+  t.ok(lateMount, 'control: the share was mounted on the host during the run');
+  t.notMatch(out.late ?? 'none', /fuse/, `a share mounted on the host after the run started does not appear inside (${out.late})`);
+  t.notMatch(lateMount?.asked() ?? '', /asked=late-/, 'its server was asked for nothing the agent named');
   t.equal(out.done, '1', `the agent ran (${r.stderr.slice(0, 300)})`);
   t.equal(out.type, 'tmpfs', 'inside, the mount point is an empty folder of the sandbox\'s');
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -1751,8 +1781,11 @@ head = importlib.util.MAGIC_NUMBER + struct.pack('<I', 0)
 open(pyc, 'wb').write(head + struct.pack('<II', int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF) + marshal.dumps(code))
 open('json.pyc', 'wb').write(head + struct.pack('<II', 0, 0) + marshal.dumps(code))
 print('pyc=forged')`;
-  // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
-  fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
+  // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only);
+  // twenty-fourth pass: left in the temp folder every sandbox shares, found there and hidden too.
+  const earlierLink = path.join(os.tmpdir(), `.airlock-earlier-link-${process.pid}`);
+  fs.linkSync(path.join(homeDir, '.python_history'), earlierLink);
+  t.teardown(() => fs.rmSync(earlierLink, { force: true }));
   // Seventeenth pass: and one it left in the home folder and the project: hidden under those names too.
   fs.mkdirSync(path.join(homeDir, 'notes'));
   fs.linkSync(path.join(homeDir, '.psql_history'), path.join(homeDir, 'notes', 'psql.txt'));
@@ -1766,6 +1799,7 @@ print('pyc=forged')`;
     // file of its own and as a file it keeps a hard link to: what libpq's or MySQL's user writes
     // there later, the next run reads.
     `echo "linked_home=$(cat ~/notes/psql.txt 2>/dev/null | tr -d '\\n')"; echo "linked_work=$(cat creds.txt 2>/dev/null | tr -d '\\n')"`,
+    `echo "linked_tmp=$(cat ${earlierLink} 2>/dev/null | tr -d '\\n')"`,
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
@@ -1836,6 +1870,8 @@ print('pyc=forged')`;
   t.match(run.stderr, 'airlock: warning: ~/.python_history has another name (a hard link)', 'the history an earlier link also names is warned of');
   t.equal(r.linked_home, '', 'a history\'s other name in the home folder reads as nothing too (seventeenth pass)');
   t.equal(r.linked_work, '', 'a credential store\'s other name in the project reads as nothing too');
+  t.ok(fs.readFileSync(earlierLink, 'utf8').length > 0, 'control: the history has something in it');
+  t.equal(r.linked_tmp, '', 'and its other name in the temp folder (twenty-fourth pass)');
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };

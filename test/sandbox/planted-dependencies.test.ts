@@ -1713,3 +1713,35 @@ t.test('twenty-third pass (follow-up): build outputs are looked through in the w
   fs.appendFileSync(path.join(home, 'app/dist/lib.js'), AGENT);
   t.same(plantedSince(since, '', path.join(home, 'app')).planted.map((f) => path.relative(home, f.path)), ['app/dist'], 'the project\'s own is named');
 });
+
+t.test('twenty-fourth pass: an exec line put in the todo of a rebase in progress is named; the rebase left as it was, or continued by the agent, is not', async (t) => {
+  const repo = tempDir(t, 'hunt24-sandbox-rebase-');
+  const mark = path.join(repo, '..', `${path.basename(repo)}-ran`);
+  t.teardown(() => fs.rmSync(mark, { force: true }));
+  writer(repo)('app.py', 'print("app")\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  for (const n of [1, 2, 3]) git(repo, 'commit', '-q', '--allow-empty', '-m', `work ${n}`);
+  // The user stops an interactive rebase at a commit to edit (or at a conflict) and starts the
+  // agent to do the edit; `git rebase --continue` is theirs to run after.
+  execFileSync('git', ['rebase', '-q', '-i', 'HEAD~3'], { cwd: repo, env: { ...GIT_ENV, GIT_SEQUENCE_EDITOR: 'sed -i 1s/^pick/edit/' }, stdio: 'ignore' });
+  const todo = path.join(repo, '.git', 'rebase-merge', 'git-rebase-todo');
+  t.match(fs.readFileSync(todo, 'utf8'), /^pick /m, 'control: a rebase is in progress, two commits to go');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path));
+  t.same(named(), [], 'control: the rebase left as it was is not named');
+  // The attack: a line that runs a program, after the picks (the agent keeps a pick first, the
+  // rebase reads as before in git status: "interactive rebase in progress").
+  fs.appendFileSync(todo, `exec touch ${mark}\n`);
+  t.same(named(), ['.git/rebase-merge/git-rebase-todo'], 'the todo holding an exec line is named');
+  t.match(plantedSince(since, '', repo).planted[0]?.why ?? '', /git rebase --continue runs/, 'saying what runs it');
+  execFileSync('git', ['rebase', '--continue'], { cwd: repo, env: { ...GIT_ENV, GIT_EDITOR: 'true' }, stdio: 'ignore' });
+  t.ok(fs.existsSync(mark), 'and the user\'s git rebase --continue runs it on the host');
+  // Control: the agent continues a rebase of its own to the end: nothing left to name.
+  for (const n of [4, 5]) git(repo, 'commit', '-q', '--allow-empty', '-m', `work ${n}`);
+  execFileSync('git', ['rebase', '-q', '-i', 'HEAD~2'], { cwd: repo, env: { ...GIT_ENV, GIT_SEQUENCE_EDITOR: 'sed -i 1s/^pick/edit/' }, stdio: 'ignore' });
+  const again = await tick();
+  execFileSync('git', ['rebase', '--continue'], { cwd: repo, env: { ...GIT_ENV, GIT_EDITOR: 'true' }, stdio: 'ignore' });
+  t.same(plantedSince(again, '', repo).planted, [], 'control: a rebase the agent continued is not named');
+});
