@@ -274,6 +274,28 @@ const CONFUSABLES: Record<string, string> = {
  */
 const MODIFIER_ANY = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/;
 const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/g;
+/**
+ * Twenty-fourth pass: alphabets that carry each ASCII character at an offset, which a reader undoes
+ * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,
+ * read by a language model as the text they spell), Braille patterns as a byte's bits (U+2800 + the
+ * byte: hexyl's braille table, a binary shown as dots), and negative circled and squared capitals
+ * (🅐, 🅰: a "fancy text" generator; NFKC keeps them). Raw, or as JSON escapes (`\u2873`,
+ * `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS says which fold.
+ */
+const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/;
+const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/g;
+/** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
+const OFFSET_ALPHABETS: Array<[number, number, number]> = [
+  [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41],
+];
+/** The cut UTF-8 of an offset alphabet's character ending `text` (ALPHABET_ANY; a lone `\xe2` or `\xf0` is UNFINISHED's). */
+function alphabetTail(text: string): string | undefined {
+  for (let n = 3; n >= 1; n--) {
+    const end = text.slice(-n);
+    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85\x86]?)$/.test(end)) return end;
+  }
+  return undefined;
+}
 const FOLD_RANGES: Array<[number, number]> = [
   [0x2b0, 0x2e3], [0x1d2c, 0x1d65], [0x1d9c, 0x1dbb], [0x207f, 0x207f], [0x2090, 0x209c],
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
@@ -307,7 +329,7 @@ function unfinished(text: string, fold = false): string | undefined {
   const c = fold ? null : UNFINISHED_STRING.exec(text);
   const ab = a && (!b || a.index <= b.index) ? a : b;
   const found = (c && (!ab || c.index < ab.index) ? c : ab)?.[0];
-  const run = confusableTail(text) ?? modifierTail(text) ?? (fold ? undefined : dumpTail(text));
+  const run = confusableTail(text) ?? modifierTail(text) ?? alphabetTail(text) ?? (fold ? undefined : dumpTail(text));
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
@@ -327,6 +349,7 @@ function foldTable(): Map<string, string> {
     }
   }
   for (const [plain, looks] of Object.entries(CONFUSABLES)) for (const c of looks) folds.set(Buffer.from(c, 'utf8').toString('latin1'), plain);
+  for (const [a, b, to] of OFFSET_ALPHABETS) for (let cp = a; cp <= b; cp++) folds.set(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'), String.fromCharCode(to + cp - a));
   return folds;
 }
 
@@ -387,10 +410,10 @@ interface Unread {
   as: string[];
 }
 
-/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH and MODIFIER_EACH in `text`, and the confusable runs, by where they start. */
+/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH and ALPHABET_EACH in `text`, and the confusable runs, by where they start. */
 function matchesIn(text: string): RegExpExecArray[] {
   const all: RegExpExecArray[] = [];
-  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH]) {
+  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH, ALPHABET_EACH]) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
@@ -552,7 +575,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !ALPHABET_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   // The longest of what may be open: a dump's line end (its 16-character text column and line
@@ -590,7 +613,7 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
@@ -677,5 +700,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || ALPHABET_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

@@ -1190,6 +1190,40 @@ t.test('twentieth pass: the key with Greek or Cyrillic look-alikes or modifier l
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `Greek and Russian text cut at ${cut} passes`);
 });
 
+// Twenty-fourth pass: alphabets that carry each ASCII character at an offset a reader subtracts —
+// Unicode tag characters (U+E0000 + the character: "ASCII smuggling", invisible on a page, read by a
+// language model), Braille dots of a byte (U+2800 + the byte: hexyl's braille table), negative
+// circled and squared capitals (🅐, 🅰: NFKC keeps them) — raw or as `json.dumps` escapes them.
+t.test('twenty-fourth pass: the key in tag characters, Braille dots of its bytes or negative circled or squared capitals, raw or JSON-escaped, whole or in part, at any chunk cut; Braille text, flags and emoji pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const alphabets: Record<string, { to: (c: string) => string | undefined; back: (cp: number) => string | undefined }> = {
+    tags: { to: (c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0)), back: (cp) => (cp >= 0xe0021 && cp <= 0xe007e ? String.fromCharCode(cp - 0xe0000) : undefined) },
+    braille: { to: (c) => String.fromCodePoint(0x2800 + c.charCodeAt(0)), back: (cp) => (cp >= 0x2821 && cp <= 0x287e ? String.fromCharCode(cp - 0x2800) : undefined) },
+    'negative circled': { to: (c) => (/[a-z]/i.test(c) ? String.fromCodePoint(0x1f150 + c.toUpperCase().charCodeAt(0) - 65) : undefined), back: (cp) => (cp >= 0x1f150 && cp <= 0x1f169 ? String.fromCharCode(cp - 0x1f150 + 65) : undefined) },
+    'negative squared': { to: (c) => (/[a-z]/i.test(c) ? String.fromCodePoint(0x1f170 + c.toUpperCase().charCodeAt(0) - 65) : undefined), back: (cp) => (cp >= 0x1f170 && cp <= 0x1f189 ? String.fromCharCode(cp - 0x1f170 + 65) : undefined) },
+  };
+  // What a reader of the output gets: escapes decoded, each alphabet's characters taken back.
+  const read = (out: string): string => {
+    const text = Buffer.from(out, 'latin1').toString('utf8').replace(/(?:\\u[0-9a-fA-F]{4})+/g, (m) => JSON.parse(`"${m}"`));
+    return [...text].map((ch) => Object.values(alphabets).map((a) => a.back(ch.codePointAt(0)!)).find((x) => x !== undefined) ?? ch).join('').toUpperCase();
+  };
+  const escaped = (x: string): string => [...x].map((ch) => [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join('')).join('');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(alphabets)), fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (name, json, every, before, at) => {
+    const spelled = [...value].map((c, i) => {
+      const x = i % every === 0 ? alphabets[name]!.to(c) : undefined;
+      return x === undefined ? c : json ? escaped(x) : x;
+    }).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (read(out).includes(value.slice(6, 18).toUpperCase()) || !out.includes(PH)) throw new Error(`${name}${json ? ' as JSON' : ''} every ${every} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // Controls: English Braille, a subdivision flag (tag characters), emoji and Braille spinners, raw and escaped, at every 3rd cut.
+  const plain = Buffer.from(`{"braille":"⠠⠓⠑⠇⠇⠕ ⠺⠕⠗⠇⠙ ⠼⠁⠃⠉","flag":"🏴󠁧󠁢󠁳󠁣󠁴󠁿 🏴󠁧󠁢󠁥󠁮󠁧󠁿","spin":"⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ loading","x":"🅰🅱 blood types, 🅿 parking","esc":${JSON.stringify('⡀⣿ 🏴󠁧󠁢󠁷󠁬󠁳󠁿').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `Braille, flags and emoji cut at ${cut} pass`);
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
