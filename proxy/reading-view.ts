@@ -279,20 +279,42 @@ const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\x
  * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,
  * read by a language model as the text they spell), Braille patterns as a byte's bits (U+2800 + the
  * byte: hexyl's braille table, a binary shown as dots), and negative circled and squared capitals
- * (🅐, 🅰: a "fancy text" generator; NFKC keeps them). Raw, or as JSON escapes (`\u2873`,
- * `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS says which fold.
+ * (🅐, 🅰: a "fancy text" generator; NFKC keeps them), and the decimal digits of other scripts
+ * (Persian `۵۱`, Arabic-Indic, Devanagari, Bengali, Thai …: a page localized by `Accept-Language`
+ * that writes every digit so; Python's `int()` and a person read them). Raw, or as JSON escapes
+ * (`\u2873`, `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS
+ * says which fold. A digit opens a reading window only beside a key's characters (localDigitAlone).
  */
-const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/;
-const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/g;
+const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F]|06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])/;
+const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F]|06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])/g;
 /** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
 const OFFSET_ALPHABETS: Array<[number, number, number]> = [
   [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41],
+  ...[0x660, 0x6f0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xe50, 0xed0, 0x1040, 0x17e0].map((zero): [number, number, number] => [zero, zero + 9, 0x30]),
 ];
-/** The cut UTF-8 of an offset alphabet's character ending `text` (ALPHABET_ANY; a lone `\xe2` or `\xf0` is UNFINISHED's). */
+/** A digit of another script (ALPHABET_ANY's) at an index: raw or as a JSON escape. */
+const LOCAL_DIGIT = /\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])/y;
+const isWordChar = (text: string, i: number): boolean => i >= 0 && i < text.length && /[0-9A-Za-z_]/.test(text[i]!);
+/**
+ * Whether the fold at unread item `k` is such a digit in a run of folds with no ASCII letter, digit
+ * or `_` on either side: a number on a localized page, between blanks or its script's letters (read
+ * at every number, an Arabic or Hindi page would open windows all over); a key's digits sit beside
+ * its letters.
+ */
+function localDigitAlone(text: string, unread: Unread, k: number): boolean {
+  LOCAL_DIGIT.lastIndex = unread.start[k]!;
+  if (!LOCAL_DIGIT.test(text)) return false;
+  return !isWordChar(text, chainStart(unread, k) - 1) && !isWordChar(text, chainEnd(unread, k));
+}
+/** A tag character's JSON escape cut after its high surrogate (`\udb40`, `\udb40\udc7`): UNFINISHED knows only the styled letters' pairs. */
+const TAG_ESCAPE_TAIL = /\\u[dD][bB]40(?:\\(?:u(?:[dD](?:[cC][0-7]?)?)?)?)?$/;
+/** The cut UTF-8 (or cut tag escape) of an offset alphabet's character ending `text` (ALPHABET_ANY; a lone `\xe2` or `\xf0` is UNFINISHED's). */
 function alphabetTail(text: string): string | undefined {
+  const escape = TAG_ESCAPE_TAIL.exec(text.slice(-11));
+  if (escape) return escape[0];
   for (let n = 3; n >= 1; n--) {
     const end = text.slice(-n);
-    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85\x86]?)$/.test(end)) return end;
+    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85\x86]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
   }
   return undefined;
 }
@@ -613,7 +635,7 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xd9 || c === 0xdb || c === 0xe0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
@@ -671,6 +693,7 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
     const s0 = unread.start[k]!;
     const e0 = unread.end[k]!;
     if (!besideText(text, s0 - 1) || !besideText(text, e0)) continue;
+    if (localDigitAlone(text, unread, k)) continue;
     // Markup opens a window only inside a token (characters of a spelling on both sides, past any
     // markup beside it): ordinary pages put it between words and tags, and reading every page
     // through it cost a scrub pass over it all (3.5× slower HTML).

@@ -1224,6 +1224,28 @@ t.test('twenty-fourth pass: the key in tag characters, Braille dots of its bytes
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `Braille, flags and emoji cut at ${cut} pass`);
 });
 
+// Twenty-fourth pass: a page localized by the agent's `Accept-Language` that writes every digit in
+// its script (Persian and Arabic sites, Hindi, Thai): the key's digits read back as `۵۱`, `५१`; Python's
+// `int()`, `unicodedata.digit` and a person read them.
+t.test('twenty-fourth pass: a key\'s digits in another script (Persian, Arabic-Indic, Devanagari, Bengali, Thai, Khmer), raw or JSON-escaped, at any chunk cut; localized pages with numbers pass byte for byte', async (t) => {
+  const s = new Scrubber(['sk_live_51HxYzAbCdEf0123456789', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'].map((value) => ({ value, placeholder: PH })));
+  const zeros: Record<string, number> = { persian: 0x6f0, arabic: 0x660, devanagari: 0x966, bengali: 0x9e6, thai: 0xe50, khmer: 0x17e0 };
+  const back = (x: string): string => x.replace(/\p{Nd}/gu, (d) => String((d.codePointAt(0)! - Object.values(zeros).find((z) => d.codePointAt(0)! >= z && d.codePointAt(0)! <= z + 9)!) || 0));
+  await fc.assert(fc.asyncProperty(fc.constantFrom('sk_live_51HxYzAbCdEf0123456789', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'), fc.constantFrom(...Object.keys(zeros)), fc.boolean(), fc.constantFrom('{"shown":"', '<td>', ''), fc.integer({ min: 0, max: 2000 }), async (value, script, json, before, at) => {
+    const spelled = value.replace(/[0-9]/g, (d) => {
+      const x = String.fromCodePoint(zeros[script]! + Number(d));
+      return json ? `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}` : x;
+    });
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const read = back(Buffer.from(out, 'latin1').toString('utf8').replace(/(?:\\u[0-9a-fA-F]{4})+/g, (m) => JSON.parse(`"${m}"`)));
+    if (read.includes(value.slice(8, 20)) || !out.includes(PH)) throw new Error(`${script}${json ? ' as JSON' : ''} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  const plain = Buffer.from(`{"fa":"قیمت ۱۲۵۰۰ تومان، کد ABC۱۲۳ و ۱۴۰۳/۰۹/۱۶","ar":"السعر ١٢٥ ريال","hi":"मूल्य ₹१२५, कोड x१२३","th":"ราคา ๑๒๕ บาท","esc":${JSON.stringify('کد ۱۲۳ ok٤٥').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `localized page cut at ${cut} passes`);
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
