@@ -294,17 +294,16 @@ const OFFSET_ALPHABETS: Array<[number, number, number]> = [
 ];
 /** A digit of another script (ALPHABET_ANY's) at an index: raw or as a JSON escape. */
 const LOCAL_DIGIT = /\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])/y;
-const isWordChar = (text: string, i: number): boolean => i >= 0 && i < text.length && /[0-9A-Za-z_]/.test(text[i]!);
 /**
- * Whether the fold at unread item `k` is such a digit in a run of folds with no ASCII letter, digit
- * or `_` on either side: a number on a localized page, between blanks or its script's letters (read
- * at every number, an Arabic or Hindi page would open windows all over); a key's digits sit beside
- * its letters.
+ * Whether the fold at unread item `k` is such a digit in a run of folds with no character of a
+ * spelling (tokenChar) on either side: a number on a localized page, between blanks, quotes or its
+ * script's letters (read at every number, an Arabic or Hindi page would open windows all over); a
+ * key's digits sit beside its letters and marks.
  */
 function localDigitAlone(text: string, unread: Unread, k: number): boolean {
   LOCAL_DIGIT.lastIndex = unread.start[k]!;
   if (!LOCAL_DIGIT.test(text)) return false;
-  return !isWordChar(text, chainStart(unread, k) - 1) && !isWordChar(text, chainEnd(unread, k));
+  return !tokenChar(text, chainStart(unread, k) - 1) && !tokenChar(text, chainEnd(unread, k));
 }
 /** A tag character's JSON escape cut after its high surrogate (`\udb40`, `\udb40\udc7`): UNFINISHED knows only the styled letters' pairs. */
 const TAG_ESCAPE_TAIL = /\\u[dD][bB]40(?:\\(?:u(?:[dD](?:[cC][0-7]?)?)?)?)?$/;
