@@ -614,6 +614,12 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
   const R85 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
   const rot13 = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 13) % 26) + (c <= 'Z' ? 65 : 97)));
   const rot47 = (x: string): string => x.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
+  const whole = (v: string, alphabet: string): string => {
+    const base = BigInt(alphabet.length);
+    let out = '';
+    for (let n = BigInt(`0x${Buffer.from(v).toString('hex')}`); n > 0n; n /= base) out = alphabet[Number(n % base)] + out;
+    return out;
+  };
   /** The value inside a blob of `pad` other bytes before it, encoded whole: what a service shows. */
   const shown: Record<string, (v: string, pad: number) => string> = {
     ascii85: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), A85),
@@ -629,6 +635,13 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
     reversedUpper: (v) => [...v].reverse().join('').toUpperCase(),
     rot13: (v) => rot13(v),
     rot47: (v) => rot47(v),
+    // Twenty-fourth pass: every character doubled (a terminal echoing twice: local echo on over a
+    // remote one), and the value's bytes as one number in base 36, base 62 (either alphabet) or decimal.
+    doubled: (v) => [...v].map((c) => c + c).join(''),
+    base36: (v) => whole(v, '0123456789abcdefghijklmnopqrstuvwxyz'),
+    base62: (v) => whole(v, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'),
+    base62lowerFirst: (v) => whole(v, '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+    decimal: (v) => whole(v, '0123456789'),
   };
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
@@ -638,7 +651,7 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
     const body = Buffer.from(`${before}${form}" and more`, 'latin1');
     const cut = at % (body.length + 1);
     const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
-    if (reveals(out, name.startsWith('rev') || name.startsWith('rot') ? form : form.slice(5, -15))) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out}`);
+    if (reveals(out, name.startsWith('rev') || name.startsWith('rot') || name.startsWith('base36') || name.startsWith('base62') || name === 'decimal' || name === 'doubled' ? form : form.slice(5, -15))) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out}`);
   }), { numRuns: 60 });
   // Control: text with no secret passes as it came at every cut.
   const plain = Buffer.from('{"items":[{"id":1,"name":"Evil_kcab reversed?","b85":"F)Po,+EV:.@;]Tu"}]}', 'latin1');
