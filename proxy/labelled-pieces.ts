@@ -17,8 +17,8 @@
 import { UnscrubbableEncodingError } from './scrubbable.ts';
 import type { Scrubber } from './scrubber.ts';
 
-/** The longest cell read as a piece. */
-const MAX_PIECE = 8;
+/** The longest cell read as a piece (8 before the twenty-fourth pass: a key in rows of 9–11 passed). */
+const MAX_PIECE = 11;
 /** Row widths read (a column every s-th short cell). */
 const STRIDES = 8;
 /** The cells remembered (a power of two, at least STRIDES). */
@@ -84,6 +84,21 @@ export class LabelledPieces {
   /** Joins that are not empty, and of SHORT_HOLD or more characters (a secret's part: the body is held while any is). */
   private open = 0;
   private long = 0;
+  /** Cells in the ring of SHORT_HOLD or more characters of a secret (a piece of 9–11 alone): the body is held while any is. */
+  private longCells = 0;
+  /** Text is held back because a join or cell was a secret's part. */
+  private holding = false;
+
+  /**
+   * Held text let out: refused when the scrubber replaced a secret inside it (twenty-fourth pass:
+   * rows of 9–11 characters whose later pieces a run form replaced along with the labels between
+   * them, which broke the column's join; its first pieces would go out beside the placeholder).
+   */
+  private heldForPiece(out: string): void {
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.scrubber!.ownPlaceholders.some((p) => out.includes(p))) throw new UnscrubbableEncodingError('a secret was handed out a piece per labelled row or field (short cells of this body, read down a column, spell it)');
+  }
   /** The scrubber of the text under way, and which latin1 codes its secrets hold (either case). */
   private scrubber: Scrubber | undefined;
   private folded: string[] = [];
@@ -100,12 +115,15 @@ export class LabelledPieces {
     if (final) {
       const out = this.held;
       this.held = '';
+      this.heldForPiece(out);
       return out;
     }
-    if (this.long) {
+    if (this.long || this.longCells) {
       if (this.held.length > MAX_HELD) throw new UnscrubbableEncodingError('a body kept more than 1 MiB back while its short cells, read down a column, spelled part of a secret');
+      this.holding = true;
       return '';
     }
+    if (this.holding) this.heldForPiece(this.held);
     // The cell under way may still be a piece: it waits while a join is long enough that it matters.
     let keep = 0;
     if (this.pending) {
@@ -157,6 +175,7 @@ export class LabelledPieces {
       }
     }
     const slot = at & (RING - 1);
+    this.longCells += (cell.length >= SHORT_HOLD ? 1 : 0) - (this.ring[slot]!.length >= SHORT_HOLD ? 1 : 0);
     if (!cell) {
       this.ring[slot] = '';
       this.ringLast[slot] = 0;

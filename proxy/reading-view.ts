@@ -274,6 +274,104 @@ const CONFUSABLES: Record<string, string> = {
  */
 const MODIFIER_ANY = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/;
 const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/g;
+/**
+ * Twenty-fourth pass: alphabets that carry each ASCII character at an offset, which a reader undoes
+ * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,
+ * read by a language model as the text they spell), Braille patterns as a byte's bits (U+2800 + the
+ * byte: hexyl's braille table, a binary shown as dots), and negative circled and squared capitals
+ * (🅐, 🅰: a "fancy text" generator; NFKC keeps them), and the decimal digits of other scripts
+ * (Persian `۵۱`, Arabic-Indic, Devanagari, Bengali, Thai …: a page localized by `Accept-Language`
+ * that writes every digit so; Python's `int()` and a person read them). Raw, or as JSON escapes
+ * (`\u2873`, `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS
+ * says which fold; digits are found beside a key's characters only (digitRuns).
+ */
+const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/;
+const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/g;
+/** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
+const OFFSET_ALPHABETS: Array<[number, number, number]> = [
+  [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41],
+  ...[0x660, 0x6f0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xe50, 0xed0, 0x1040, 0x17e0].map((zero): [number, number, number] => [zero, zero + 9, 0x30]),
+];
+/** ALPHABET_EACH at an index (written out again, so the ReDoS check reads it). */
+const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/y;
+/** A run of offset-alphabet characters this long is read wherever it is (a key written whole so); a shorter one only beside a key's characters. */
+const ALPHABET_RUN = 8;
+/**
+ * Whether unread item `k` is an offset alphabet's character in a run of fewer than ALPHABET_RUN
+ * fillers and folds with no ASCII letter, digit or `_` on either side: a spinner's `⠋` before a
+ * blank, a flag's tag characters, a word of Braille (read at every one, a CI log of spinners
+ * scrubbed 2× slower). A key written so is a long run, or its characters sit beside ASCII ones.
+ */
+function alphabetAlone(text: string, unread: Unread, k: number): boolean {
+  ALPHABET_AT.lastIndex = unread.start[k]!;
+  if (!ALPHABET_AT.test(text)) return false;
+  let n = 1;
+  let a = k;
+  for (; a > 0 && n < ALPHABET_RUN && unread.end[a - 1] === unread.start[a]; a--) n++;
+  let b = k;
+  for (; b + 1 < unread.start.length && n < ALPHABET_RUN && unread.start[b + 1] === unread.end[b]; b++) n++;
+  return n < ALPHABET_RUN && !isWordChar(text, unread.start[a]! - 1) && !isWordChar(text, unread.end[b]!);
+}
+/** A digit of another script at an index: raw or as a JSON escape. */
+const LOCAL_DIGIT = /\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])/y;
+/**
+ * Such a digit beside an ASCII letter, digit or `_`: where a key's digits written so are found from
+ * (its digits sit beside its letters); a localized page's numbers, between blanks, marks or its
+ * script's letters, are read as they were. Found from that edge and walked in code, as confusable
+ * runs are: every digit a match, a Persian or Hindi page scrubbed ~8× slower.
+ */
+const DIGIT_EDGE_ANY = /[0-9A-Za-z_](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))[0-9A-Za-z_]/;
+const DIGIT_EDGE = /[0-9A-Za-z_](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))[0-9A-Za-z_]/g;
+/** The most digits of a run walked from its edge. */
+const DIGIT_RUN = 32;
+const isWordChar = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i);
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+};
+/** The length of the digit (LOCAL_DIGIT) ending at `end`, or 0. */
+function digitEndingAt(text: string, end: number): number {
+  for (const n of [2, 3, 6]) {
+    if (end - n < 0) continue;
+    LOCAL_DIGIT.lastIndex = end - n;
+    const m = LOCAL_DIGIT.exec(text);
+    if (m && m[0].length === n) return n;
+  }
+  return 0;
+}
+/** The runs of digits of another script with an ASCII letter, digit or `_` beside them, each digit a match, added to `out`. */
+function digitRuns(text: string, out: Array<{ index: number; 0: string }>): void {
+  let last = 0;
+  DIGIT_EDGE.lastIndex = 0;
+  for (let m = DIGIT_EDGE.exec(text); m !== null; m = DIGIT_EDGE.exec(text)) {
+    // Edges overlap (`a۱b`): look again from the second character.
+    DIGIT_EDGE.lastIndex = m.index + 1;
+    let a = isWordChar(text, m.index) ? m.index + 1 : m.index;
+    for (let k = 0, n = digitEndingAt(text, a); k < DIGIT_RUN && n > 0; k++, n = digitEndingAt(text, a)) a -= n;
+    a = Math.max(a, last);
+    let b = a;
+    for (let k = 0; k < DIGIT_RUN; k++) {
+      LOCAL_DIGIT.lastIndex = b;
+      const d = LOCAL_DIGIT.exec(text);
+      if (!d) break;
+      out.push({ index: b, 0: d[0] });
+      b += d[0].length;
+    }
+    last = Math.max(last, b);
+    if (DIGIT_EDGE.lastIndex < b) DIGIT_EDGE.lastIndex = b;
+  }
+}
+/** A tag character's JSON escape cut after its high surrogate (`\udb40`, `\udb40\udc7`): UNFINISHED knows only the styled letters' pairs. */
+const TAG_ESCAPE_TAIL = /\\u[dD][bB]40(?:\\(?:u(?:[dD](?:[cC][0-7]?)?)?)?)?$/;
+/** The cut UTF-8 (or cut tag escape) of an offset alphabet's character ending `text` (ALPHABET_ANY; a lone `\xe2` or `\xf0` is UNFINISHED's). */
+function alphabetTail(text: string): string | undefined {
+  const escape = TAG_ESCAPE_TAIL.exec(text.slice(-11));
+  if (escape) return escape[0];
+  for (let n = 3; n >= 1; n--) {
+    const end = text.slice(-n);
+    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85\x86]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
+  }
+  return undefined;
+}
 const FOLD_RANGES: Array<[number, number]> = [
   [0x2b0, 0x2e3], [0x1d2c, 0x1d65], [0x1d9c, 0x1dbb], [0x207f, 0x207f], [0x2090, 0x209c],
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
@@ -307,7 +405,7 @@ function unfinished(text: string, fold = false): string | undefined {
   const c = fold ? null : UNFINISHED_STRING.exec(text);
   const ab = a && (!b || a.index <= b.index) ? a : b;
   const found = (c && (!ab || c.index < ab.index) ? c : ab)?.[0];
-  const run = confusableTail(text) ?? modifierTail(text) ?? (fold ? undefined : dumpTail(text));
+  const run = confusableTail(text) ?? modifierTail(text) ?? alphabetTail(text) ?? (fold ? undefined : dumpTail(text));
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
@@ -327,6 +425,7 @@ function foldTable(): Map<string, string> {
     }
   }
   for (const [plain, looks] of Object.entries(CONFUSABLES)) for (const c of looks) folds.set(Buffer.from(c, 'utf8').toString('latin1'), plain);
+  for (const [a, b, to] of OFFSET_ALPHABETS) for (let cp = a; cp <= b; cp++) folds.set(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'), String.fromCharCode(to + cp - a));
   return folds;
 }
 
@@ -387,14 +486,15 @@ interface Unread {
   as: string[];
 }
 
-/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH and MODIFIER_EACH in `text`, and the confusable runs, by where they start. */
+/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH and ALPHABET_EACH in `text`, and the confusable runs, by where they start. */
 function matchesIn(text: string): RegExpExecArray[] {
   const all: RegExpExecArray[] = [];
-  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH]) {
+  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH, ALPHABET_EACH]) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
   confusableRuns(text, all as unknown as Array<{ index: number; 0: string }>);
+  digitRuns(text, all as unknown as Array<{ index: number; 0: string }>);
   dumpBreaks(text, all as unknown as Array<{ index: number; 0: string }>);
   return all.sort((a, b) => a.index - b.index);
 }
@@ -552,7 +652,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !ALPHABET_ANY.test(text) && !DIGIT_EDGE_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   // The longest of what may be open: a dump's line end (its 16-character text column and line
@@ -590,7 +690,7 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xd9 || c === 0xdb || c === 0xe0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
@@ -648,6 +748,7 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
     const s0 = unread.start[k]!;
     const e0 = unread.end[k]!;
     if (!besideText(text, s0 - 1) || !besideText(text, e0)) continue;
+    if (alphabetAlone(text, unread, k)) continue;
     // Markup opens a window only inside a token (characters of a spelling on both sides, past any
     // markup beside it): ordinary pages put it between words and tags, and reading every page
     // through it cost a scrub pass over it all (3.5× slower HTML).
@@ -677,5 +778,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || ALPHABET_ANY.test(end) || DIGIT_EDGE_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

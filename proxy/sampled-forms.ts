@@ -67,15 +67,26 @@ const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
 /** Bytes as one base58 number (Bitcoin's alphabet: base58 of a whole field, as `bs58`, `base58` write it). */
 function base58(bytes: Buffer): string {
+  return wholeNumber(bytes, BASE58);
+}
+
+/** Bytes as one number in the base of `alphabet` (leading zero bytes as its zero digit, as `base-x` writes them). */
+function wholeNumber(bytes: Buffer, alphabet: string): string {
+  const base = BigInt(alphabet.length);
   let n = BigInt(`0x${bytes.toString('hex') || '0'}`);
   let out = '';
   while (n > 0n) {
-    out = BASE58[Number(n % 58n)]! + out;
-    n /= 58n;
+    out = alphabet[Number(n % base)]! + out;
+    n /= base;
   }
-  for (let i = 0; i < bytes.length && bytes[i] === 0; i++) out = `1${out}`;
+  for (let i = 0; i < bytes.length && bytes[i] === 0; i++) out = alphabet[0]! + out;
   return out;
 }
+const DIGITS = '0123456789';
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** base62 as `base-x`, Python's `base62` and GMP write it, and with the cases swapped (other libraries). */
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62_LOWER_FIRST = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /** Bytes as yEnc writes them (each byte + 42, the critical ones — NUL, LF, CR, `=` — as `=` and the byte + 64). */
 function yenc(bytes: Buffer): string {
@@ -158,6 +169,11 @@ function formsOf(value: string): string[] {
       const text = Buffer.from(inner, 'latin1');
       return [...base64Cores(text), ...base64Cores(text, true), text.toString('hex'), text.toString('hex').toUpperCase()];
     }),
+    // Twenty-fourth pass: every character doubled (a terminal that echoes twice, local echo over a
+    // remote one: `sskk__lliivvee`), and the bytes as one number in base 36 (`BigInt#toString(36)`),
+    // base 62 (ID and short-link encoders) or decimal (`int.from_bytes`), as base58 above.
+    Buffer.from([...value].map((c) => c + c).join(''), 'utf8').toString('latin1'),
+    wholeNumber(bytes, BASE36), wholeNumber(bytes, BASE62), wholeNumber(bytes, BASE62_LOWER_FIRST), wholeNumber(bytes, DIGITS),
   ];
 }
 

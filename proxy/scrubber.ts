@@ -358,6 +358,8 @@ export class Scrubber {
   private readonly overlong: number | undefined;
   /** This process's own secrets as latin1 (UTF-8 bytes), lower-cased, each also reversed: what a labelled piece may be part of (proxy/labelled-pieces.ts). */
   readonly ownFolded: string[];
+  /** The placeholders this process's own secrets are replaced with (latin1): labelled pieces held around one refuse the body. */
+  readonly ownPlaceholders: string[];
 
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
   constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
@@ -366,6 +368,7 @@ export class Scrubber {
       const folded = Buffer.from(r.value!, 'utf8').toString('latin1').toLowerCase();
       return [folded, [...folded].reverse().join('')];
     });
+    this.ownPlaceholders = own.map((r) => Buffer.from(r.replace!, 'utf8').toString('latin1'));
     const all: MatchRule[] = [...own, ...extra];
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));

@@ -435,6 +435,26 @@ t.test('2(b) twenty-third pass (follow-up): the record a character per labelled 
   }
 });
 
+// Twenty-fourth pass: the record's long tokens in tag characters or Braille dots of their bytes, and
+// its digits as a Persian-localized page writes them: each undone as a reader does (a model reads
+// tag characters; subtract the block's start; `int()` reads Persian digits).
+t.test('2(b) twenty-fourth pass: the record in tag characters, Braille dots or Persian digits never shows the value', async (t) => {
+  await inject();
+  const undo = (x: string): string => [...x].map((c) => {
+    const cp = c.codePointAt(0)!;
+    return cp >= 0xe0020 && cp <= 0xe007e ? String.fromCharCode(cp - 0xe0000) : cp >= 0x2820 && cp <= 0x287e ? String.fromCharCode(cp - 0x2800) : cp >= 0x6f0 && cp <= 0x6f9 ? String(cp - 0x6f0) : c;
+  }).join('');
+  for (const format of ['tags', 'braille', 'digits-fa'] as const) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo(seen.toString('utf8'));
+    // As for the key's end shown alone (twenty-first pass): no run of half its rest past the public prefix.
+    const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+    const run = Array.from({ length: SECRET.length - least + 1 }, (_, i) => SECRET.slice(i, i + least)).find((r) => read.includes(r));
+    t.notOk(run, `the record as ${format} shows no ${least} characters of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
+    t.ok(read.includes(PH), `the record as ${format} shows the placeholder`);
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

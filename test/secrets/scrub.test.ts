@@ -614,6 +614,12 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
   const R85 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
   const rot13 = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 13) % 26) + (c <= 'Z' ? 65 : 97)));
   const rot47 = (x: string): string => x.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
+  const whole = (v: string, alphabet: string): string => {
+    const base = BigInt(alphabet.length);
+    let out = '';
+    for (let n = BigInt(`0x${Buffer.from(v).toString('hex')}`); n > 0n; n /= base) out = alphabet[Number(n % base)] + out;
+    return out;
+  };
   /** The value inside a blob of `pad` other bytes before it, encoded whole: what a service shows. */
   const shown: Record<string, (v: string, pad: number) => string> = {
     ascii85: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), A85),
@@ -629,6 +635,13 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
     reversedUpper: (v) => [...v].reverse().join('').toUpperCase(),
     rot13: (v) => rot13(v),
     rot47: (v) => rot47(v),
+    // Twenty-fourth pass: every character doubled (a terminal echoing twice: local echo on over a
+    // remote one), and the value's bytes as one number in base 36, base 62 (either alphabet) or decimal.
+    doubled: (v) => [...v].map((c) => c + c).join(''),
+    base36: (v) => whole(v, '0123456789abcdefghijklmnopqrstuvwxyz'),
+    base62: (v) => whole(v, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'),
+    base62lowerFirst: (v) => whole(v, '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+    decimal: (v) => whole(v, '0123456789'),
   };
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
@@ -638,7 +651,7 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
     const body = Buffer.from(`${before}${form}" and more`, 'latin1');
     const cut = at % (body.length + 1);
     const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
-    if (reveals(out, name.startsWith('rev') || name.startsWith('rot') ? form : form.slice(5, -15))) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out}`);
+    if (reveals(out, name.startsWith('rev') || name.startsWith('rot') || name.startsWith('base36') || name.startsWith('base62') || name === 'decimal' || name === 'doubled' ? form : form.slice(5, -15))) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out}`);
   }), { numRuns: 60 });
   // Control: text with no secret passes as it came at every cut.
   const plain = Buffer.from('{"items":[{"id":1,"name":"Evil_kcab reversed?","b85":"F)Po,+EV:.@;]Tu"}]}', 'latin1');
@@ -1188,6 +1201,62 @@ t.test('twentieth pass: the key with Greek or Cyrillic look-alikes or modifier l
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
   const plain = Buffer.from('{"ru":"Съешь же ещё этих мягких французских булок, да выпей чаю. Windows 10 и macOS, iPhone-а, USB-С, 5кг","el":"Καλημέρα κόσμε, Α1 και Β2, Ω3, ΑΒΓ_τεστ, CO2 και H2O","ipa":"/ˈfəʊnˌiːm/ kʰæt, 10ᵗʰ, Xₙ₊₁, Tiếng Việt"}', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `Greek and Russian text cut at ${cut} passes`);
+});
+
+// Twenty-fourth pass: alphabets that carry each ASCII character at an offset a reader subtracts —
+// Unicode tag characters (U+E0000 + the character: "ASCII smuggling", invisible on a page, read by a
+// language model), Braille dots of a byte (U+2800 + the byte: hexyl's braille table), negative
+// circled and squared capitals (🅐, 🅰: NFKC keeps them) — raw or as `json.dumps` escapes them.
+t.test('twenty-fourth pass: the key in tag characters, Braille dots of its bytes or negative circled or squared capitals, raw or JSON-escaped, whole or in part, at any chunk cut; Braille text, flags and emoji pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const alphabets: Record<string, { to: (c: string) => string | undefined; back: (cp: number) => string | undefined }> = {
+    tags: { to: (c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0)), back: (cp) => (cp >= 0xe0021 && cp <= 0xe007e ? String.fromCharCode(cp - 0xe0000) : undefined) },
+    braille: { to: (c) => String.fromCodePoint(0x2800 + c.charCodeAt(0)), back: (cp) => (cp >= 0x2821 && cp <= 0x287e ? String.fromCharCode(cp - 0x2800) : undefined) },
+    'negative circled': { to: (c) => (/[a-z]/i.test(c) ? String.fromCodePoint(0x1f150 + c.toUpperCase().charCodeAt(0) - 65) : undefined), back: (cp) => (cp >= 0x1f150 && cp <= 0x1f169 ? String.fromCharCode(cp - 0x1f150 + 65) : undefined) },
+    'negative squared': { to: (c) => (/[a-z]/i.test(c) ? String.fromCodePoint(0x1f170 + c.toUpperCase().charCodeAt(0) - 65) : undefined), back: (cp) => (cp >= 0x1f170 && cp <= 0x1f189 ? String.fromCharCode(cp - 0x1f170 + 65) : undefined) },
+  };
+  // What a reader of the output gets: escapes decoded, each alphabet's characters taken back.
+  const read = (out: string): string => {
+    const text = Buffer.from(out, 'latin1').toString('utf8').replace(/(?:\\u[0-9a-fA-F]{4})+/g, (m) => JSON.parse(`"${m}"`));
+    return [...text].map((ch) => Object.values(alphabets).map((a) => a.back(ch.codePointAt(0)!)).find((x) => x !== undefined) ?? ch).join('').toUpperCase();
+  };
+  const escaped = (x: string): string => [...x].map((ch) => [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join('')).join('');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(alphabets)), fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (name, json, every, before, at) => {
+    const spelled = [...value].map((c, i) => {
+      const x = i % every === 0 ? alphabets[name]!.to(c) : undefined;
+      return x === undefined ? c : json ? escaped(x) : x;
+    }).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (read(out).includes(value.slice(6, 18).toUpperCase()) || !out.includes(PH)) throw new Error(`${name}${json ? ' as JSON' : ''} every ${every} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 20) });
+  // Controls: English Braille, a subdivision flag (tag characters), emoji and Braille spinners, raw and escaped, at every 3rd cut.
+  const plain = Buffer.from(`{"braille":"⠠⠓⠑⠇⠇⠕ ⠺⠕⠗⠇⠙ ⠼⠁⠃⠉","flag":"🏴󠁧󠁢󠁳󠁣󠁴󠁿 🏴󠁧󠁢󠁥󠁮󠁧󠁿","spin":"⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ loading","x":"🅰🅱 blood types, 🅿 parking","esc":${JSON.stringify('⡀⣿ 🏴󠁧󠁢󠁷󠁬󠁳󠁿').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `Braille, flags and emoji cut at ${cut} pass`);
+});
+
+// Twenty-fourth pass: a page localized by the agent's `Accept-Language` that writes every digit in
+// its script (Persian and Arabic sites, Hindi, Thai): the key's digits read back as `۵۱`, `५१`; Python's
+// `int()`, `unicodedata.digit` and a person read them.
+t.test('twenty-fourth pass: a key\'s digits in another script (Persian, Arabic-Indic, Devanagari, Bengali, Thai, Khmer), raw or JSON-escaped, at any chunk cut; localized pages with numbers pass byte for byte', async (t) => {
+  const s = new Scrubber(['sk_live_51HxYzAbCdEf0123456789', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'].map((value) => ({ value, placeholder: PH })));
+  const zeros: Record<string, number> = { persian: 0x6f0, arabic: 0x660, devanagari: 0x966, bengali: 0x9e6, thai: 0xe50, khmer: 0x17e0 };
+  const back = (x: string): string => x.replace(/\p{Nd}/gu, (d) => String((d.codePointAt(0)! - Object.values(zeros).find((z) => d.codePointAt(0)! >= z && d.codePointAt(0)! <= z + 9)!) || 0));
+  await fc.assert(fc.asyncProperty(fc.constantFrom('sk_live_51HxYzAbCdEf0123456789', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'), fc.constantFrom(...Object.keys(zeros)), fc.boolean(), fc.constantFrom('{"shown":"', '<td>', ''), fc.integer({ min: 0, max: 2000 }), async (value, script, json, before, at) => {
+    const spelled = value.replace(/[0-9]/g, (d) => {
+      const x = String.fromCodePoint(zeros[script]! + Number(d));
+      return json ? `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}` : x;
+    });
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const read = back(Buffer.from(out, 'latin1').toString('utf8').replace(/(?:\\u[0-9a-fA-F]{4})+/g, (m) => JSON.parse(`"${m}"`)));
+    if (read.includes(value.slice(8, 20)) || !out.includes(PH)) throw new Error(`${script}${json ? ' as JSON' : ''} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 20) });
+  const plain = Buffer.from(`{"fa":"قیمت ۱۲۵۰۰ تومان، کد ABC۱۲۳ و ۱۴۰۳/۰۹/۱۶","ar":"السعر ١٢٥ ريال","hi":"मूल्य ₹१२५, कोड x१२३","th":"ราคา ๑๒๕ บาท","esc":${JSON.stringify('کد ۱۲۳ ok٤٥').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `localized page cut at ${cut} passes`);
 });
 
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
@@ -1997,7 +2066,8 @@ t.test('twenty-third pass (follow-up): a key a piece per labelled row or field i
     'blank-separated': { body: (c) => c.map((p, i) => `  ${i} ${p}\r\n`).join(''), read: (b) => [...b.matchAll(/^ {2}\d+ (\S+)\r$/gm)].map((m) => m[1]).join('') },
   };
   const fuzz = { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) };
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(layouts)), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, upper, cuts) => {
+  // Twenty-fourth pass (left open by the twenty-third): pieces of 9–11 characters a row too.
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(layouts)), fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 9, max: 11 })), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, upper, cuts) => {
     const value = upper ? KEY.toUpperCase() : KEY;
     const body = Buffer.from(layouts[kind]!.body(value.match(new RegExp(`.{1,${n}}`, 'g'))!));
     const got = await run(body, cuts);
