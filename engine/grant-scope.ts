@@ -930,6 +930,14 @@ const requestSignatureNames = /^(?:signature|sig|signaturemethod|signatureversio
 const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);
 /** Those naming one object (a list of ids in a POST's body is as often what a report or export reads). */
 const singleIdNames = new Set(['id', 'uuid', 'guid', 'gid', 'pk', 'oid']);
+/**
+ * Names (folded, `_` and `-` aside) by which a POST's body names the record servers write by a key
+ * rather than an id (twenty-fourth pass): an upsert by key (`ON CONFLICT (key) DO UPDATE`, a KV
+ * store's `{key, value}`, a CMS page by `slug`, a CRM contact by `external_id`, a product by `sku`).
+ */
+const naturalKeyNames = new Set(['key', 'slug', 'externalid', 'externalkey', 'externalref', 'naturalkey', 'lookupkey', 'upsertkey', 'uniquekey', 'sku']);
+/** Names a key-value write names its entry by, beside the entry's `value` (`{name: "sso_enforced", value: …}`). */
+const entryNames = new Set(['name', 'setting', 'variable', 'var', 'flag', 'property', 'option', 'param', 'parameter', 'field', 'attribute']);
 /** Query parameter names that carry a credential or a signature (kept out of a grant's target). */
 const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|access[-_]?key|auth|^key$|^sig$|^code$/i;
 
@@ -958,6 +966,12 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   const out: string[] = [];
   const look = (source: string, o: unknown, prefix = ''): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    // A JSON:API resource object (`{"data": {"type": …, "id": …}}`): its `id` is a client-generated
+    // id a POST writes by, as a bare one at the top (twenty-fourth pass), and its `type` says which
+    // kind of object (a grant for a POST of `items` covers none of `admins`).
+    const resource = prefix === 'data.' && typeof (o as Record<string, unknown>).type === 'string';
+    // A key-value write (`{key|name|setting: …, value: …}`) names its entry by that key (twenty-fourth pass).
+    const entry = post && source !== 'query' && ['value', 'val', 'values'].some((v) => v in (o as object));
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // An id one level down names the object as well (nineteenth pass): JSON:API's `data.id`, a
       // model's params nested under its name (`{"item": {"id": 2}}`, a form's `item[id]=2`: Rails'
@@ -968,20 +982,25 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
       const names = leaf ? [...parameterNames(k), leaf] : parameterNames(k);
       // (Nineteenth pass: under a longer name too, `issue_id`, `itemId`: isObjectIdName.)
-      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
+      const folded = names.map((n) => foldCase(n).replace(/[_-]/g, ''));
+      const keyed = post && source !== 'query' && (!prefix || resource) && folded.some((n) => naturalKeyNames.has(n) || (entry && entryNames.has(n)));
+      const kind = resource && folded.includes('type');
+      const id = keyed || kind || names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       // (Twenty-third pass) a bare id at the top of a POST's body into a collection (`POST /items
       // {"id": 6}`): many servers upsert (`save()`, Mongo's `_id`, `ON CONFLICT … UPDATE`), so it
       // names the object written; a grant for writing item 5 covers no item 6.
       // (Not a CloudEvent's `id`, new for each event: its type, source and subject are compared apart.)
-      const bareId = post && !prefix && source !== 'query' && !('specversion' in (o as object)) && names.some((n) => singleIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      const bareId = keyed || kind || (post && (!prefix || resource) && source !== 'query' && !('specversion' in (o as object)) && folded.some((n) => singleIdNames.has(n)));
       if (post && !postActs && !bareId && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
       if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
       if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, leaf ?? k, String(v)))) continue;
-      out.push(`object.${source}.${prefix}${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
+      // (A `key` may be a credential's: by digest, never its value.)
+      const shown = keyed && credentialLike.test(k) ? valueDigest(raw) : placeValue(values.length === 1 ? values[0] : values);
+      out.push(`object.${source}.${prefix}${spelledName(k)}=${shown}`);
       if (out.length > MAX_MCP_PLACES) return;
     }
   };

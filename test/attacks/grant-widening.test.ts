@@ -3772,3 +3772,35 @@ t.test('the object a call names beside a verb it takes as an argument is part of
     t.ok(await grantedFor(queue, put(['ci.corp.example']), put(['ci.corp.example'])), `${where}: the same list: covered`);
   }
 });
+
+// Twenty-fourth pass: a POST writing a record by a key rather than an id (an upsert by key: a KV
+// store's `{key, value}`, a setting's `{name, value}`, a page's `slug`, a contact's `external_id`),
+// and JSON:API's client-generated `data.id` and its `data.type`, were content: a grant for setting
+// `motd` covered setting `admin_password`, one for creating item 5 by JSON:API covered item 6.
+t.test('the key a POST writes by, and a JSON:API resource\'s id and type, are part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const post = (path: string, body: Record<string, unknown>, type = 'application/json'): RequestDescription => call16('POST', `https://svc.example${path}`, type === 'application/json' || type === 'application/vnd.api+json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString(), type);
+  const pairs: Array<[string, string, (v: string) => Record<string, unknown>, string, string, string?]> = [
+    ['a KV store\'s key', '/api/kv', (v) => ({ key: v, value: 'on' }), 'motd', 'admin_password'],
+    ['a setting by name', '/settings', (v) => ({ name: v, value: 'off' }), 'theme', 'sso_enforced'],
+    ['a variable by name (form)', '/api/variables', (v) => ({ variable: v, value: '1' }), 'LOG_LEVEL', 'DEPLOY_TOKEN', 'application/x-www-form-urlencoded'],
+    ['a page by slug', '/api/pages', (v) => ({ slug: v, html: '<p>x</p>' }), 'about', 'index'],
+    ['a contact by external_id', '/api/contacts', (v) => ({ externalId: v, plan: 'free' }), 'c-1', 'c-2'],
+    ['a product by sku', '/api/products', (v) => ({ sku: v, price: 5 }), 'TEE-S', 'GIFT-CARD'],
+    ['a JSON:API client-generated id', '/api/items', (v) => ({ data: { type: 'items', id: v, attributes: { n: 1 } } }), '5', '6', 'application/vnd.api+json'],
+    ['a JSON:API type', '/api/items', (v) => ({ data: { type: v, attributes: { n: 1 } } }), 'items', 'admins', 'application/vnd.api+json'],
+  ];
+  for (const [what, path, body, a, b, type] of pairs) {
+    t.notOk(await grantedFor(queue, post(path, body(a), type), post(path, body(b), type)), `${what}: ${a} then ${b}: not covered`);
+    t.ok(await grantedFor(queue, post(path, body(a), type), post(path, body(a), type)), `${what}: ${a} again: covered`);
+  }
+  const patch = (type: string): RequestDescription => call16('PATCH', 'https://svc.example/api/items/5', JSON.stringify({ data: { type, id: '5', attributes: { n: 1 } } }), 'application/vnd.api+json');
+  t.notOk(await grantedFor(queue, patch('items'), patch('users')), 'a JSON:API PATCH of another type: not covered');
+  // Controls: a name with no value beside it is a new object's name (creating issues, notes, items), a
+  // key-value write's value varies, and the key is never written into the grant (it may be a credential's).
+  t.ok(await grantedFor(queue, post('/api/items', { name: 'first', description: 'x' }), post('/api/items', { name: 'second', description: 'x' })), 'a POST creating an item of another name: covered');
+  t.ok(await grantedFor(queue, post('/api/kv', { key: 'motd', value: 'hello' }), post('/api/kv', { key: 'motd', value: 'bye' })), 'the same key, another value: covered');
+  await queue.approve((await queue.create(post('/api/kv', { key: 'sk-live-4242', value: 'x' }), await engine.decide(post('/api/kv', { key: 'sk-live-4242', value: 'x' })))).id, { by: 'test', grantMinutes: 30 });
+  t.notOk(JSON.stringify(queue.grants()).includes('sk-live-4242'), 'a key\'s value is in no grant');
+});
