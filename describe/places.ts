@@ -1039,6 +1039,30 @@ export function actsByArgument(args: unknown): boolean {
   }
   return false;
 }
+/**
+ * Argument names (folded, separators aside) giving what a call sets its object to: a setter's
+ * `value`, a toggle's `enabled`, a machine's `power` or desired `state`, a `paused` or `locked` flag.
+ */
+const setToNames = new Set(['value', 'val', 'newvalue', 'enabled', 'enable', 'disabled', 'disable', 'active', 'power', 'powerstate', 'state', 'desiredstate', 'targetstate', 'paused', 'suspended', 'locked', 'archived']);
+
+/**
+ * Whether a call named by no verb a list holds sets what it names by an argument (twenty-fourth
+ * pass): its effect is in the arguments, not its name (`instances {instance, state: "stopped"}`,
+ * `config {key, value}`, `featureflags {flag, enabled}`, a GraphQL `itemState(item, state)`), so
+ * it acts on what it names as `stop_instance` does. A call named as a read (`list_instances
+ * {state: "running"}`: a filter) does not.
+ */
+export function setsByArgument(name: string, args: unknown): boolean {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return false;
+  const first = nameWords(name).find(Boolean);
+  if (first !== undefined && readVerbs.has(first)) return false;
+  let n = 0;
+  for (const k of Object.keys(args)) {
+    if (++n > 256) return true;
+    if (setToNames.has(foldCase(k).replace(/[_\-\s.]/g, ''))) return true;
+  }
+  return false;
+}
 const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
 
 /**

