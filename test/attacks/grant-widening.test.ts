@@ -3829,3 +3829,30 @@ t.test('the object a call sets by an argument (a value, a state, a toggle) is pa
   t.ok(await grantedFor(queue, calls.mcp!('list_instances', { label_contains: 'web', state: 'running' }), calls.mcp!('list_instances', { label_contains: 'db', state: 'running' })), 'list_instances of another label: covered');
   t.ok(await grantedFor(queue, calls.mcp!('weather', { city: 'Paris', metric: true }), calls.mcp!('weather', { city: 'Rome', metric: true })), 'weather of another city: covered');
 });
+
+// Twenty-fourth pass: when what a call grants, pays or shares begins was content (ends were places
+// since the twenty-first pass): a grant for a payroll change `effective_date: 2026-12-08` covered one
+// backdated to 2019 (back pay), a share `starts_at` tomorrow one reaching into 2000's history. And a
+// Stripe refund's `charge` and a payout's `method` were not compared: a grant for refunding one
+// charge covered refunding any other, one for a standard payout an instant one (no longer cancellable).
+t.test('when what a call grants begins, the charge a refund returns and how a payout is made are part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  const at = (how: string, name: string, when: string): RequestDescription => how === 'mcp'
+    ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share_calendar', arguments: { with: 'bob@corp.example', [name]: when } } }))
+    : how === 'form' ? call16('POST', 'https://svc.example/api/payroll', new URLSearchParams({ emp: 'bob', [name]: when }).toString(), F)
+      : call16('POST', 'https://svc.example/api/payroll', JSON.stringify({ emp: 'bob', [name]: when }));
+  for (const how of ['json', 'form', 'mcp']) {
+    for (const name of ['effective_date', 'starts_at', 'startDate', 'begin', 'not_before', 'valid_from', 'backdate']) {
+      t.notOk(await grantedFor(queue, at(how, name, '2026-12-08'), at(how, name, '2019-01-01')), `${how} ${name}: 2026-12-08 then 2019-01-01: not covered`);
+    }
+    // (A share's every argument is compared already: it acts on whom it names.)
+    if (how !== 'mcp') t.ok(await grantedFor(queue, at(how, 'starts_at', '2026-12-08T09:00:00Z'), at(how, 'starts_at', '2026-12-08T10:30:00Z')), `${how} starts_at: another time of the same day: covered`);
+  }
+  t.ok(await grantedFor(queue, at('json', 'start', '10'), at('json', 'start', '20')), 'a read\'s start index (no date) still varies');
+  const stripe = (path: string, form: string): RequestDescription => call16('POST', `https://api.stripe.com${path}`, form, F, [['authorization', 'Bearer sk_test_x']]);
+  t.notOk(await grantedFor(queue, stripe('/v1/refunds', 'charge=ch_1&amount=500'), stripe('/v1/refunds', 'charge=ch_2&amount=500')), 'a Stripe refund of another charge: not covered');
+  t.notOk(await grantedFor(queue, stripe('/v1/payouts', 'amount=500&currency=usd'), stripe('/v1/payouts', 'amount=500&currency=usd&method=instant')), 'a Stripe instant payout after a standard one: not covered');
+  t.ok(await grantedFor(queue, stripe('/v1/refunds', 'charge=ch_1&amount=500'), stripe('/v1/refunds', 'charge=ch_1&amount=500&reason=duplicate')), 'the same refund with a reason: covered');
+});
