@@ -870,7 +870,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
   const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
   const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
-  const heads = named ? [...placeHeaders(d), ...routeObjects(d, method, args)] : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
+  const heads = named ? [...placeHeaders(d), ...routeObjects(d, method, args)] : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args), ...upsertedRows(d)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -1242,6 +1242,23 @@ function preferences(d: RequestDescription): string[] {
   return [...found].sort();
 }
 
+/**
+ * The rows an upsert overwrites (twenty-fourth pass): under `Prefer: resolution=merge-duplicates`
+ * (PostgREST, Supabase's `upsert()`) a row whose key exists replaces the stored one, so the key
+ * (the `on_conflict` columns, else `id`) of each row names what is written: a grant for upserting
+ * row 5 covers no row 6. An insert without it only adds rows (its content varies as before).
+ */
+function upsertedRows(d: RequestDescription): string[] {
+  if (!(d.request.headers?.['prefer'] ?? []).some((v) => /resolution\s*=\s*merge-duplicates/i.test(v))) return [];
+  const conflict = d.request.query?.['on_conflict'];
+  const columns = (Array.isArray(conflict) ? conflict.join(',') : typeof conflict === 'string' ? conflict : 'id').split(',').map((c) => c.trim()).filter(Boolean).slice(0, 8);
+  const json = d.request.body?.json;
+  const rows = Array.isArray(json) ? json : [json];
+  if (rows.length > 50 || !rows.every((r) => r && typeof r === 'object' && !Array.isArray(r))) return ['upsert=?'];
+  const keys = rows.map((r) => columns.map((c) => placeValue((r as Record<string, unknown>)[c] ?? null)).join('+'));
+  return [`upsert.${columns.join('+')}=${digest(JSON.stringify(keys.sort()))}`];
+}
+
 /** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
 function isXmlText(d: RequestDescription): boolean {
   return /xml/i.test(d.request.body?.content_type ?? '') || /^\s*<(\?xml|[A-Za-z_])/.test(d.request.body?.text ?? '');
@@ -1305,7 +1322,7 @@ function effectArguments(d: RequestDescription): string | undefined {
     const key = serverHeaderKey(name);
     if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  heads.push(...preferences(d), ...writeConditions(d));
+  heads.push(...preferences(d), ...writeConditions(d), ...upsertedRows(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
 }

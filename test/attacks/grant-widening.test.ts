@@ -3856,3 +3856,22 @@ t.test('when what a call grants begins, the charge a refund returns and how a pa
   t.notOk(await grantedFor(queue, stripe('/v1/payouts', 'amount=500&currency=usd'), stripe('/v1/payouts', 'amount=500&currency=usd&method=instant')), 'a Stripe instant payout after a standard one: not covered');
   t.ok(await grantedFor(queue, stripe('/v1/refunds', 'charge=ch_1&amount=500'), stripe('/v1/refunds', 'charge=ch_1&amount=500&reason=duplicate')), 'the same refund with a reason: covered');
 });
+
+// Twenty-fourth pass: a PostgREST upsert (`Prefer: resolution=merge-duplicates`, Supabase's
+// `upsert()`) replaces the stored row of each key it sends, but its rows were content: a grant for
+// upserting row 5 covered overwriting row 6 (or the row of another `on_conflict` key).
+t.test('the rows an upsert overwrites are part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const merge: Array<[string, string]> = [['prefer', 'resolution=merge-duplicates,return=minimal'], ['apikey', 'anon']];
+  for (const host of ['abc.supabase.co', 'db.corp.example']) {
+    const up = (q: string, rows: unknown, headers = merge): RequestDescription => call16('POST', `https://${host}/rest/v1/items${q}`, JSON.stringify(rows), 'application/json', headers);
+    t.notOk(await grantedFor(queue, up('', { id: 5, name: 'a' }), up('', { id: 6, name: 'a' })), `${host}: an upsert of row 6 after row 5: not covered`);
+    t.notOk(await grantedFor(queue, up('', [{ id: 5, name: 'a' }]), up('', [{ id: 5, name: 'a' }, { id: 6, name: 'a' }])), `${host}: an upsert adding row 6: not covered`);
+    t.notOk(await grantedFor(queue, up('?on_conflict=email', [{ email: 'a@corp.example', plan: 'free' }]), up('?on_conflict=email', [{ email: 'ceo@corp.example', plan: 'free' }])), `${host}: an upsert of another on_conflict key: not covered`);
+    t.ok(await grantedFor(queue, up('', { id: 5, name: 'a' }), up('', { id: 5, name: 'b' })), `${host}: the same row upserted again: covered`);
+  }
+  // Control: a plain insert's rows vary (it only adds).
+  const ins = (rows: unknown): RequestDescription => call16('POST', 'https://abc.supabase.co/rest/v1/items', JSON.stringify(rows), 'application/json', [['apikey', 'anon']]);
+  t.ok(await grantedFor(queue, ins([{ name: 'a' }]), ins([{ name: 'b' }])), 'a plain insert of other rows: covered');
+});
