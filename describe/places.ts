@@ -1033,8 +1033,10 @@ const shortVerbWords = /^(?:sett(?:ing|le)|setup|setback|run(?:time|ner|ning|way
 export function actsOnObject(name: string, oneWord = true): boolean {
   if (name.length > 200) return true;
   const words = nameWords(name).filter(Boolean);
-  // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing.
-  if (words.length > 1 && readVerbs.has(words[0]!)) return false;
+  // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing; but a noun
+  // that is also a read's verb before the verb acting on it (`query_kill`, `query.halt`, `search_delete`:
+  // two words, the last an object's verb) is read the way that acts (twenty-fourth pass).
+  if (words.length > 1 && readVerbs.has(words[0]!)) return words.length === 2 && objectVerbs.has(words[1]!);
   if (words.some((w) => objectVerbs.has(w))) return true;
   // (Not a noun the verb makes: `deployments`, `updates`, `transfers`, `sharing`.)
   if (!oneWord || words.length !== 1) return false;

@@ -3828,6 +3828,9 @@ t.test('the object a call sets by an argument (a value, a state, a toggle) is pa
   // Controls: a read named so filters by a state (`list_instances {state}`), a read named by a noun with no setter (`weather {city}`).
   t.ok(await grantedFor(queue, calls.mcp!('list_instances', { label_contains: 'web', state: 'running' }), calls.mcp!('list_instances', { label_contains: 'db', state: 'running' })), 'list_instances of another label: covered');
   t.ok(await grantedFor(queue, calls.mcp!('weather', { city: 'Paris', metric: true }), calls.mcp!('weather', { city: 'Rome', metric: true })), 'weather of another city: covered');
+  // A noun that is also a read's verb before the verb acting on it (`query_kill`: KILL QUERY) acts (found by the twenty-third pass's property at a random seed).
+  t.notOk(await grantedFor(queue, calls.mcp!('query_kill', { pid: 'q-17' }), calls.mcp!('query_kill', { pid: 'q-99' })), 'query_kill of another query: not covered');
+  t.ok(await grantedFor(queue, calls.mcp!('get_workflow_run', { run: 'r-1' }), calls.mcp!('get_workflow_run', { run: 'r-2' })), 'get_workflow_run of another run: covered');
 });
 
 // Twenty-fourth pass: when what a call grants, pays or shares begins was content (ends were places
