@@ -17,7 +17,7 @@ import type { DirectiveNode, DocumentNode, FieldNode, FragmentDefinitionNode, Op
 import { lazyPackage } from '../lib/lazy-package.ts';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
-import { actsOnObject, argumentPlaces, counted, objectArguments, MAX_MCP_PLACES, placeValue, withObjects, type ArgumentReading } from './places.ts';
+import { actsOnObject, setsByArgument, argumentPlaces, counted, objectArguments, MAX_MCP_PLACES, placeValue, withObjects, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -725,7 +725,7 @@ export function mutationPlaces(g: GraphqlRequest, reading: ArgumentReading = 'pl
     const read = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true, undefined, false, reading) ?? '(arguments)=?';
     // A mutation that deletes, changes, sends, pays or grants names its object by every argument no
     // list holds (`deletePod(name: "web-1")`; twenty-second pass, follow-up), where no module names it.
-    const objects = reading === 'places' && !g.argumentsUnread && actsOnObject(c.field) ? objectArguments(c.args, c.field) ?? ['(objects)=?'] : [];
+    const objects = reading === 'places' && !g.argumentsUnread && (actsOnObject(c.field) || setsByArgument(c.field, c.args)) ? objectArguments(c.args, c.field) ?? ['(objects)=?'] : [];
     const places = withObjects(read, objects);
     out.push(`${placeValue(c.field)}(${places}${c.conditions === undefined ? '' : `;@if=${placeValue(c.conditions)}`})`);
     if (out.length > MAX_MCP_PLACES) return ['(calls)=?'];

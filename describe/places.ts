@@ -51,6 +51,20 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
 const endWords = ['end', 'ends', 'ending', 'deadline', 'revoke', 'revokes', 'revocation', 'lease', 'leases', 'grace', 'hold', 'keep', 'cutoff', 'sunset'];
 /** Names (folded, `_` and `-` aside) of when what a call grants ends, whose words say nothing alone. */
 const endNames = ['maxage', 'notafter', 'notvalidafter', 'validto', 'validthrough', 'goodtill', 'goodtilldate', 'goodthrough'];
+/** Words of a name that say when what a call grants, pays or shares begins (twenty-fourth pass): `starts_at`, `effective_date`, `begin`, `backdate`. */
+const startWords = ['start', 'starts', 'starting', 'begin', 'begins', 'beginning', 'effective', 'backdate', 'backdated', 'retroactive', 'commence', 'commences'];
+/** Those names whose words say nothing alone (folded). */
+const startNames = ['notbefore', 'notvalidbefore', 'validfrom', 'effectivefrom'];
+function isStartName(key: string): boolean {
+  return startNames.includes(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => startWords.includes(w));
+}
+/** A calendar date, or a date and time (ISO 8601, RFC 3339). */
+const dateValue = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+/** The day a date names (a query's or form's one value too). */
+const startDay = (v: unknown): string | undefined => {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  return typeof one === 'string' && dateValue.test(one) ? one.slice(0, 10) : undefined;
+};
 /** Whether a name says how long what a call creates lasts or when it ends (`X-Expires-In`, `X-Link-TTL`, `X-End-Date`, `X-Access-Hours`; twenty-first pass, for headers). */
 export function isLastingName(key: string): boolean {
   return endNames.includes(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => lastingWords.includes(w) || endWords.includes(w)) || isDurationName(key);
@@ -164,6 +178,10 @@ const serviceReachWords = new Set([
   // Whom a payment charges or is made for (Stripe's `customer`, `on_behalf_of`): a grant for charging
   // the team's test customer covers no other customer's saved card.
   'customer', 'customers', 'behalf', 'payer', 'payee', 'beneficiary',
+  // (Twenty-fourth pass) what the money comes from or goes back to: the charge a refund returns
+  // (Stripe's `charge`; its `payment_intent` is a payment's already), an invoice credited, the
+  // card or bank `source` charged, the transfer reversed: a grant for refunding one charge covers no other.
+  'charge', 'charges', 'invoice', 'invoices', 'source', 'sources', 'transfer', 'transfers',
   ...placeReachWords,
 ]);
 
@@ -215,6 +233,9 @@ const effectArgumentNames = new Set([
   'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype',
   // (Eighteenth pass) the program a code tool runs (`python {code}`; as a word `code` would make a postal code one).
   'code', 'sourcecode', 'pythoncode', 'jscode', 'argv',
+  // (Twenty-fourth pass) how a payout or payment is made (Stripe's payout `method: instant`: paid
+  // at once, for a fee, and no longer cancellable as a standard one is while pending).
+  'method',
   // and the access a share gives, by names that say so (not the word: `access_token` is a credential).
   'access', 'accesstype', 'accessright', 'accessrights', 'grant',
   // (Twentieth pass) what a call runs under other names: a container's `Entrypoint` and `Image`
@@ -940,6 +961,10 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
       else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       else if (reading === 'places' && scheduleText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // (Twenty-fourth pass) when what a call grants, pays or shares begins, as a date: by its day (a
+      // time of the same day is the same start), so a backdated `effective_date` or `starts_at` (back
+      // pay, a share reaching into the past) is not the approved one.
+      else if (reading === 'places' && isStartName(k) && startDay(v) !== undefined) sink.add(`${prefix}${name}=~${startDay(v)}`);
       // (Twenty-second pass) Under a name that says what its value is, any number exactly, within its
       // magnitude too (`quorum: 100` then `999`, `ratio: 0.1` then `0.9`, `cents`, `usd`, `btc: 0.5`,
       // `traffic: "5%"`): what it counts is not known, so no other value is known to do no more. A
@@ -1008,8 +1033,10 @@ const shortVerbWords = /^(?:sett(?:ing|le)|setup|setback|run(?:time|ner|ning|way
 export function actsOnObject(name: string, oneWord = true): boolean {
   if (name.length > 200) return true;
   const words = nameWords(name).filter(Boolean);
-  // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing.
-  if (words.length > 1 && readVerbs.has(words[0]!)) return false;
+  // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing; but a noun
+  // that is also a read's verb before the verb acting on it (`query_kill`, `query.halt`, `search_delete`:
+  // two words, the last an object's verb) is read the way that acts (twenty-fourth pass).
+  if (words.length > 1 && readVerbs.has(words[0]!)) return words.length === 2 && objectVerbs.has(words[1]!);
   if (words.some((w) => objectVerbs.has(w))) return true;
   // (Not a noun the verb makes: `deployments`, `updates`, `transfers`, `sharing`.)
   if (!oneWord || words.length !== 1) return false;
@@ -1036,6 +1063,30 @@ export function actsByArgument(args: unknown): boolean {
     const texts = (Array.isArray(v) ? v.slice(0, 16) : [v]).filter((x): x is string => typeof x === 'string' && x.length <= 200);
     // (By its folded name or any of its words: `Action`, `action_type`, `opName`, `sub_command`.)
     if (texts.length && (verbArgumentNames.has(foldCase(k).replace(/[_\-\s.]/g, '')) || (k.length <= 64 && nameWords(k).some((w) => verbArgumentNames.has(w)))) && texts.some((x) => actsOnObject(x))) return true;
+  }
+  return false;
+}
+/**
+ * Argument names (folded, separators aside) giving what a call sets its object to: a setter's
+ * `value`, a toggle's `enabled`, a machine's `power` or desired `state`, a `paused` or `locked` flag.
+ */
+const setToNames = new Set(['value', 'val', 'newvalue', 'enabled', 'enable', 'disabled', 'disable', 'active', 'power', 'powerstate', 'state', 'desiredstate', 'targetstate', 'paused', 'suspended', 'locked', 'archived']);
+
+/**
+ * Whether a call named by no verb a list holds sets what it names by an argument (twenty-fourth
+ * pass): its effect is in the arguments, not its name (`instances {instance, state: "stopped"}`,
+ * `config {key, value}`, `featureflags {flag, enabled}`, a GraphQL `itemState(item, state)`), so
+ * it acts on what it names as `stop_instance` does. A call named as a read (`list_instances
+ * {state: "running"}`: a filter) does not.
+ */
+export function setsByArgument(name: string, args: unknown): boolean {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return false;
+  const first = nameWords(name).find(Boolean);
+  if (first !== undefined && readVerbs.has(first)) return false;
+  let n = 0;
+  for (const k of Object.keys(args)) {
+    if (++n > 256) return true;
+    if (setToNames.has(foldCase(k).replace(/[_\-\s.]/g, ''))) return true;
   }
   return false;
 }

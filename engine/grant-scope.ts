@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsByArgument, actsOnObject, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -677,7 +677,7 @@ function mcpTarget(d: RequestDescription): string | undefined {
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
     // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
     // (Twenty-third pass: or whose arguments name such a verb, `pods {action: "delete", pod}`.)
-    const acted = typeof c.tool === 'string' && (actsOnObject(c.tool) || actsByArgument(c.arguments)) ? objectArguments(c.arguments, c.tool) : [];
+    const acted = typeof c.tool === 'string' && (actsOnObject(c.tool) || actsByArgument(c.arguments) || setsByArgument(c.tool, c.arguments)) ? objectArguments(c.arguments, c.tool) : [];
     if (acted === undefined) return 'mcp:places=?';
     // (And a bare id in any call but a read's: `create_item {id: 6}` upserts item 6; twenty-third pass.)
     const objects = [...new Set([...acted, ...bareIdArguments(c.arguments, typeof c.tool === 'string' ? c.tool : '')])].sort();
@@ -724,7 +724,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
-    const acted = (actsOnObject(o.method) || actsByArgument(params)) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
+    const acted = (actsOnObject(o.method) || actsByArgument(params) || setsByArgument(o.method, params)) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
     if (acted === undefined) return 'rpc:places=?';
     const objects = [...new Set([...acted, ...bareIdArguments(params, o.method)])].sort();
     out.push(`${placeValue(o.method)}(${withObjects(places, objects)})`);
@@ -870,7 +870,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
   const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
   const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
-  const heads = named ? [...placeHeaders(d), ...routeObjects(d, method, args)] : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
+  const heads = named ? [...placeHeaders(d), ...routeObjects(d, method, args)] : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args), ...upsertedRows(d)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -905,7 +905,9 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
   // (A route's segment by a whole verb: a collection is often named by one run together, `/deployments`, `/transfers`.)
   // (Twenty-third pass: or whose body names such a verb, `POST /api/pods {"action": "delete", "pod": …}`.)
-  if (last === undefined || !(actsOnObject(last.split(';')[0]!, false) || actsByArgument(args.json) || actsByArgument(args.form) || actsByArgument(args.query))) return [];
+  if (last === undefined || !(actsOnObject(last.split(';')[0]!, false) || actsByArgument(args.json) || actsByArgument(args.form) || actsByArgument(args.query)
+    // (Twenty-fourth pass: or that sets what it names, `POST /api/flags {"flag": …, "enabled": true}`.)
+    || setsByArgument(last, args.json) || setsByArgument(last, args.form))) return [];
   // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
   const segments = d.request.path.split('/').map(safeDecode);
   const unnamed = (o: unknown): unknown => {
@@ -930,6 +932,14 @@ const requestSignatureNames = /^(?:signature|sig|signaturemethod|signatureversio
 const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);
 /** Those naming one object (a list of ids in a POST's body is as often what a report or export reads). */
 const singleIdNames = new Set(['id', 'uuid', 'guid', 'gid', 'pk', 'oid']);
+/**
+ * Names (folded, `_` and `-` aside) by which a POST's body names the record servers write by a key
+ * rather than an id (twenty-fourth pass): an upsert by key (`ON CONFLICT (key) DO UPDATE`, a KV
+ * store's `{key, value}`, a CMS page by `slug`, a CRM contact by `external_id`, a product by `sku`).
+ */
+const naturalKeyNames = new Set(['key', 'slug', 'externalid', 'externalkey', 'externalref', 'naturalkey', 'lookupkey', 'upsertkey', 'uniquekey', 'sku']);
+/** Names a key-value write names its entry by, beside the entry's `value` (`{name: "sso_enforced", value: …}`). */
+const entryNames = new Set(['name', 'setting', 'variable', 'var', 'flag', 'property', 'option', 'param', 'parameter', 'field', 'attribute']);
 /** Query parameter names that carry a credential or a signature (kept out of a grant's target). */
 const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|access[-_]?key|auth|^key$|^sig$|^code$/i;
 
@@ -958,6 +968,12 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   const out: string[] = [];
   const look = (source: string, o: unknown, prefix = ''): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    // A JSON:API resource object (`{"data": {"type": …, "id": …}}`): its `id` is a client-generated
+    // id a POST writes by, as a bare one at the top (twenty-fourth pass), and its `type` says which
+    // kind of object (a grant for a POST of `items` covers none of `admins`).
+    const resource = prefix === 'data.' && typeof (o as Record<string, unknown>).type === 'string';
+    // A key-value write (`{key|name|setting: …, value: …}`) names its entry by that key (twenty-fourth pass).
+    const entry = post && source !== 'query' && ['value', 'val', 'values'].some((v) => v in (o as object));
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // An id one level down names the object as well (nineteenth pass): JSON:API's `data.id`, a
       // model's params nested under its name (`{"item": {"id": 2}}`, a form's `item[id]=2`: Rails'
@@ -968,20 +984,25 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
       const names = leaf ? [...parameterNames(k), leaf] : parameterNames(k);
       // (Nineteenth pass: under a longer name too, `issue_id`, `itemId`: isObjectIdName.)
-      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
+      const folded = names.map((n) => foldCase(n).replace(/[_-]/g, ''));
+      const keyed = post && source !== 'query' && (!prefix || resource) && folded.some((n) => naturalKeyNames.has(n) || (entry && entryNames.has(n)));
+      const kind = resource && folded.includes('type');
+      const id = keyed || kind || names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       // (Twenty-third pass) a bare id at the top of a POST's body into a collection (`POST /items
       // {"id": 6}`): many servers upsert (`save()`, Mongo's `_id`, `ON CONFLICT … UPDATE`), so it
       // names the object written; a grant for writing item 5 covers no item 6.
       // (Not a CloudEvent's `id`, new for each event: its type, source and subject are compared apart.)
-      const bareId = post && !prefix && source !== 'query' && !('specversion' in (o as object)) && names.some((n) => singleIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      const bareId = keyed || kind || (post && (!prefix || resource) && source !== 'query' && !('specversion' in (o as object)) && folded.some((n) => singleIdNames.has(n)));
       if (post && !postActs && !bareId && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
       if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
       if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, leaf ?? k, String(v)))) continue;
-      out.push(`object.${source}.${prefix}${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
+      // (A `key` may be a credential's: by digest, never its value.)
+      const shown = keyed && credentialLike.test(k) ? valueDigest(raw) : placeValue(values.length === 1 ? values[0] : values);
+      out.push(`object.${source}.${prefix}${spelledName(k)}=${shown}`);
       if (out.length > MAX_MCP_PLACES) return;
     }
   };
@@ -1221,6 +1242,23 @@ function preferences(d: RequestDescription): string[] {
   return [...found].sort();
 }
 
+/**
+ * The rows an upsert overwrites (twenty-fourth pass): under `Prefer: resolution=merge-duplicates`
+ * (PostgREST, Supabase's `upsert()`) a row whose key exists replaces the stored one, so the key
+ * (the `on_conflict` columns, else `id`) of each row names what is written: a grant for upserting
+ * row 5 covers no row 6. An insert without it only adds rows (its content varies as before).
+ */
+function upsertedRows(d: RequestDescription): string[] {
+  if (!(d.request.headers?.['prefer'] ?? []).some((v) => /resolution\s*=\s*merge-duplicates/i.test(v))) return [];
+  const conflict = d.request.query?.['on_conflict'];
+  const columns = (Array.isArray(conflict) ? conflict.join(',') : typeof conflict === 'string' ? conflict : 'id').split(',').map((c) => c.trim()).filter(Boolean).slice(0, 8);
+  const json = d.request.body?.json;
+  const rows = Array.isArray(json) ? json : [json];
+  if (rows.length > 50 || !rows.every((r) => r && typeof r === 'object' && !Array.isArray(r))) return ['upsert=?'];
+  const keys = rows.map((r) => columns.map((c) => placeValue((r as Record<string, unknown>)[c] ?? null)).join('+'));
+  return [`upsert.${columns.join('+')}=${digest(JSON.stringify(keys.sort()))}`];
+}
+
 /** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
 function isXmlText(d: RequestDescription): boolean {
   return /xml/i.test(d.request.body?.content_type ?? '') || /^\s*<(\?xml|[A-Za-z_])/.test(d.request.body?.text ?? '');
@@ -1284,7 +1322,7 @@ function effectArguments(d: RequestDescription): string | undefined {
     const key = serverHeaderKey(name);
     if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  heads.push(...preferences(d), ...writeConditions(d));
+  heads.push(...preferences(d), ...writeConditions(d), ...upsertedRows(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
 }

@@ -3822,3 +3822,109 @@ t.test('the object a call names beside a verb it takes as an argument is part of
     t.ok(await grantedFor(queue, put(['ci.corp.example']), put(['ci.corp.example'])), `${where}: the same list: covered`);
   }
 });
+
+// Twenty-fourth pass: a POST writing a record by a key rather than an id (an upsert by key: a KV
+// store's `{key, value}`, a setting's `{name, value}`, a page's `slug`, a contact's `external_id`),
+// and JSON:API's client-generated `data.id` and its `data.type`, were content: a grant for setting
+// `motd` covered setting `admin_password`, one for creating item 5 by JSON:API covered item 6.
+t.test('the key a POST writes by, and a JSON:API resource\'s id and type, are part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const post = (path: string, body: Record<string, unknown>, type = 'application/json'): RequestDescription => call16('POST', `https://svc.example${path}`, type === 'application/json' || type === 'application/vnd.api+json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString(), type);
+  const pairs: Array<[string, string, (v: string) => Record<string, unknown>, string, string, string?]> = [
+    ['a KV store\'s key', '/api/kv', (v) => ({ key: v, value: 'on' }), 'motd', 'admin_password'],
+    ['a setting by name', '/settings', (v) => ({ name: v, value: 'off' }), 'theme', 'sso_enforced'],
+    ['a variable by name (form)', '/api/variables', (v) => ({ variable: v, value: '1' }), 'LOG_LEVEL', 'DEPLOY_TOKEN', 'application/x-www-form-urlencoded'],
+    ['a page by slug', '/api/pages', (v) => ({ slug: v, html: '<p>x</p>' }), 'about', 'index'],
+    ['a contact by external_id', '/api/contacts', (v) => ({ externalId: v, plan: 'free' }), 'c-1', 'c-2'],
+    ['a product by sku', '/api/products', (v) => ({ sku: v, price: 5 }), 'TEE-S', 'GIFT-CARD'],
+    ['a JSON:API client-generated id', '/api/items', (v) => ({ data: { type: 'items', id: v, attributes: { n: 1 } } }), '5', '6', 'application/vnd.api+json'],
+    ['a JSON:API type', '/api/items', (v) => ({ data: { type: v, attributes: { n: 1 } } }), 'items', 'admins', 'application/vnd.api+json'],
+  ];
+  for (const [what, path, body, a, b, type] of pairs) {
+    t.notOk(await grantedFor(queue, post(path, body(a), type), post(path, body(b), type)), `${what}: ${a} then ${b}: not covered`);
+    t.ok(await grantedFor(queue, post(path, body(a), type), post(path, body(a), type)), `${what}: ${a} again: covered`);
+  }
+  const patch = (type: string): RequestDescription => call16('PATCH', 'https://svc.example/api/items/5', JSON.stringify({ data: { type, id: '5', attributes: { n: 1 } } }), 'application/vnd.api+json');
+  t.notOk(await grantedFor(queue, patch('items'), patch('users')), 'a JSON:API PATCH of another type: not covered');
+  // Controls: a name with no value beside it is a new object's name (creating issues, notes, items), a
+  // key-value write's value varies, and the key is never written into the grant (it may be a credential's).
+  t.ok(await grantedFor(queue, post('/api/items', { name: 'first', description: 'x' }), post('/api/items', { name: 'second', description: 'x' })), 'a POST creating an item of another name: covered');
+  t.ok(await grantedFor(queue, post('/api/kv', { key: 'motd', value: 'hello' }), post('/api/kv', { key: 'motd', value: 'hello' })), 'the same key and value: covered');
+  await queue.approve((await queue.create(post('/api/kv', { key: 'sk-live-4242', value: 'x' }), await engine.decide(post('/api/kv', { key: 'sk-live-4242', value: 'x' })))).id, { by: 'test', grantMinutes: 30 });
+  t.notOk(JSON.stringify(queue.grants()).includes('sk-live-4242'), 'a key\'s value is in no grant');
+});
+
+// Twenty-fourth pass: a call named by no verb a list holds whose effect is in its arguments — what it
+// sets its object to (`instances {instance, state: "stopped"}`, `config {key, value}`, `featureflags
+// {flag, enabled}`, a GraphQL `itemState(item, state)`, `POST /api/vms {"vm", "power": "off"}`) —
+// was granted by its name: a grant for stopping `web-1` covered stopping `db-0`.
+t.test('the object a call sets by an argument (a value, a state, a toggle) is part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  const calls: Record<string, (name: string, args: Record<string, unknown>) => RequestDescription> = {
+    mcp: (name, args) => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } })),
+    jsonrpc: (name, args) => call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: 1, method: name, params: args })),
+    graphql: (name, args) => call16('POST', 'https://gql.tools.example/graphql', JSON.stringify({ query: `mutation { ${name}(${Object.entries(args).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}) { ok } }` })),
+    json: (name, args) => call16('POST', `https://ops.tools.example/api/${name}`, JSON.stringify(args)),
+    form: (name, args) => call16('POST', `https://ops.tools.example/api/${name}`, new URLSearchParams(Object.entries(args).map(([k, v]) => [k, String(v)])).toString(), F),
+  };
+  const setters: Array<[string, string, unknown]> = [['instances', 'state', 'stopped'], ['vm', 'power', 'off'], ['config', 'value', 'on'], ['featureflags', 'enabled', true], ['itemState', 'desired_state', 'ARCHIVED'], ['accounts', 'locked', true]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...setters), fc.constantFrom(...Object.keys(calls)), fc.constantFrom('name', 'instance', 'key', 'flag', 'target'), fc.boolean(), async ([tool, arg, to], how, object, same) => {
+    const c = (o: string): RequestDescription => calls[how]!(tool, { [object]: o, [arg]: to });
+    return (await grantedFor(queue, c('web-1'), c(same ? 'web-1' : 'db-0'))) === same;
+  }), { numRuns: 12, examples: [[setters[0]!, 'mcp', 'instance', false], [setters[2]!, 'jsonrpc', 'key', false], [setters[3]!, 'graphql', 'flag', false], [setters[1]!, 'json', 'name', false], [setters[5]!, 'form', 'target', false], [setters[0]!, 'mcp', 'instance', true]] });
+  // Controls: a read named so filters by a state (`list_instances {state}`), a read named by a noun with no setter (`weather {city}`).
+  t.ok(await grantedFor(queue, calls.mcp!('list_instances', { label_contains: 'web', state: 'running' }), calls.mcp!('list_instances', { label_contains: 'db', state: 'running' })), 'list_instances of another label: covered');
+  t.ok(await grantedFor(queue, calls.mcp!('weather', { city: 'Paris', metric: true }), calls.mcp!('weather', { city: 'Rome', metric: true })), 'weather of another city: covered');
+  // A noun that is also a read's verb before the verb acting on it (`query_kill`: KILL QUERY) acts (found by the twenty-third pass's property at a random seed).
+  t.notOk(await grantedFor(queue, calls.mcp!('query_kill', { pid: 'q-17' }), calls.mcp!('query_kill', { pid: 'q-99' })), 'query_kill of another query: not covered');
+  t.ok(await grantedFor(queue, calls.mcp!('get_workflow_run', { run: 'r-1' }), calls.mcp!('get_workflow_run', { run: 'r-2' })), 'get_workflow_run of another run: covered');
+});
+
+// Twenty-fourth pass: when what a call grants, pays or shares begins was content (ends were places
+// since the twenty-first pass): a grant for a payroll change `effective_date: 2026-12-08` covered one
+// backdated to 2019 (back pay), a share `starts_at` tomorrow one reaching into 2000's history. And a
+// Stripe refund's `charge` and a payout's `method` were not compared: a grant for refunding one
+// charge covered refunding any other, one for a standard payout an instant one (no longer cancellable).
+t.test('when what a call grants begins, the charge a refund returns and how a payout is made are part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  const at = (how: string, name: string, when: string): RequestDescription => how === 'mcp'
+    ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share_calendar', arguments: { with: 'bob@corp.example', [name]: when } } }))
+    : how === 'form' ? call16('POST', 'https://svc.example/api/payroll', new URLSearchParams({ emp: 'bob', [name]: when }).toString(), F)
+      : call16('POST', 'https://svc.example/api/payroll', JSON.stringify({ emp: 'bob', [name]: when }));
+  for (const how of ['json', 'form', 'mcp']) {
+    for (const name of ['effective_date', 'starts_at', 'startDate', 'begin', 'not_before', 'valid_from', 'backdate']) {
+      t.notOk(await grantedFor(queue, at(how, name, '2026-12-08'), at(how, name, '2019-01-01')), `${how} ${name}: 2026-12-08 then 2019-01-01: not covered`);
+    }
+    // (A share's every argument is compared already: it acts on whom it names.)
+    if (how !== 'mcp') t.ok(await grantedFor(queue, at(how, 'starts_at', '2026-12-08T09:00:00Z'), at(how, 'starts_at', '2026-12-08T10:30:00Z')), `${how} starts_at: another time of the same day: covered`);
+  }
+  t.ok(await grantedFor(queue, at('json', 'start', '10'), at('json', 'start', '20')), 'a read\'s start index (no date) still varies');
+  const stripe = (path: string, form: string): RequestDescription => call16('POST', `https://api.stripe.com${path}`, form, F, [['authorization', 'Bearer sk_test_x']]);
+  t.notOk(await grantedFor(queue, stripe('/v1/refunds', 'charge=ch_1&amount=500'), stripe('/v1/refunds', 'charge=ch_2&amount=500')), 'a Stripe refund of another charge: not covered');
+  t.notOk(await grantedFor(queue, stripe('/v1/payouts', 'amount=500&currency=usd'), stripe('/v1/payouts', 'amount=500&currency=usd&method=instant')), 'a Stripe instant payout after a standard one: not covered');
+  t.ok(await grantedFor(queue, stripe('/v1/refunds', 'charge=ch_1&amount=500'), stripe('/v1/refunds', 'charge=ch_1&amount=500&reason=duplicate')), 'the same refund with a reason: covered');
+});
+
+// Twenty-fourth pass: a PostgREST upsert (`Prefer: resolution=merge-duplicates`, Supabase's
+// `upsert()`) replaces the stored row of each key it sends, but its rows were content: a grant for
+// upserting row 5 covered overwriting row 6 (or the row of another `on_conflict` key).
+t.test('the rows an upsert overwrites are part of what a grant covers (twenty-fourth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const merge: Array<[string, string]> = [['prefer', 'resolution=merge-duplicates,return=minimal'], ['apikey', 'anon']];
+  for (const host of ['abc.supabase.co', 'db.corp.example']) {
+    const up = (q: string, rows: unknown, headers = merge): RequestDescription => call16('POST', `https://${host}/rest/v1/items${q}`, JSON.stringify(rows), 'application/json', headers);
+    t.notOk(await grantedFor(queue, up('', { id: 5, name: 'a' }), up('', { id: 6, name: 'a' })), `${host}: an upsert of row 6 after row 5: not covered`);
+    t.notOk(await grantedFor(queue, up('', [{ id: 5, name: 'a' }]), up('', [{ id: 5, name: 'a' }, { id: 6, name: 'a' }])), `${host}: an upsert adding row 6: not covered`);
+    t.notOk(await grantedFor(queue, up('?on_conflict=email', [{ email: 'a@corp.example', plan: 'free' }]), up('?on_conflict=email', [{ email: 'ceo@corp.example', plan: 'free' }])), `${host}: an upsert of another on_conflict key: not covered`);
+    t.ok(await grantedFor(queue, up('', { id: 5, name: 'a' }), up('', { id: 5, name: 'b' })), `${host}: the same row upserted again: covered`);
+  }
+  // Control: a plain insert's rows vary (it only adds).
+  const ins = (rows: unknown): RequestDescription => call16('POST', 'https://abc.supabase.co/rest/v1/items', JSON.stringify(rows), 'application/json', [['apikey', 'anon']]);
+  t.ok(await grantedFor(queue, ins([{ name: 'a' }]), ins([{ name: 'b' }])), 'a plain insert of other rows: covered');
+});
