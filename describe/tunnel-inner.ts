@@ -461,17 +461,39 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
 ];
 
 /**
- * A TLS hello or an SSH identification line in base64 (standard or URL-safe), at a message's start
- * or at a JSON string's (twenty-third pass, left open by the twenty-second: a bridge's own framing,
- * `{"data": "FgMBAgAB…"}` or a bare base64 text, that it decodes before writing to its service).
- * `FgMB`–`FgME` is a TLS handshake record of versions 3.1–3.4, `U1NIL` is `SSH-`; bytes of a
- * message no text begins so, nor base64 of anything but such a start.
+ * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
+ * framing carries and decodes before writing to its service (twenty-third pass, left open by the
+ * twenty-second: `{"data": "FgMBAgAB…"}` or a bare base64 text). `FgMB`–`FgME` is a TLS handshake
+ * record of versions 3.1–3.4, `U1NIL` is `SSH-`, read where a base64 run starts (any byte of no
+ * base64 alphabet before it: a quote, a STOMP frame's blank line, XMPP's in-band bytestream
+ * `<data>`, a data URL's comma), and at a message's start behind up to two letters of an
+ * envelope's own (engine.io's `b` and `b4`, Kubernetes' `base64.channel.k8s.io` channel digit),
+ * anywhere in the message, JSON's `\uXXXX` and `\/` escapes read as the bridge's parser reads them
+ * (twenty-fourth pass: each of those hid it). Inside a longer run a hello is no stream's start.
  */
-const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)/;
+const B64_CHAR = /[A-Za-z0-9+/_-]/;
+/** The first twelve characters of a base64 run a hello starts (a random binary message holds one about once in 10^14 bytes). */
+const B64_HELLO_RUN = /^(?:FgM[B-E]|U1NIL)[A-Za-z0-9+/_-]{7}/;
+/** The twenty-third pass's reading (a message's start or a quote's, in its first 4 KiB) asks no run: a bridge may send a hello a few bytes a message. */
+const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)|^[\t\n\r ]*[A-Za-z0-9]{1,2}(FgM[B-E]|U1NIL)[A-Za-z0-9+/_-]{7}/;
+const helloName = (m: string): string => (m.startsWith('U') ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)');
 function base64Hello(data: Buffer): string | undefined {
-  const m = BASE64_HELLO.exec(data.subarray(0, 4096).toString('latin1'));
-  if (!m) return undefined;
-  return m[1] === 'U1NIL' ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)';
+  const text = data.toString('latin1');
+  return base64HelloIn(text)
+    // Unescaped only when an escape is there (linear, and most messages have none).
+    ?? (/\\[u/]/.test(text) ? base64HelloIn(text.replace(/\\u([0-9a-fA-F]{4})|\\\//g, (_, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : '/'))) : undefined);
+}
+function base64HelloIn(text: string): string | undefined {
+  const m = BASE64_HELLO.exec(text.slice(0, 4096));
+  if (m) return helloName(m[1] ?? m[2]!);
+  for (const needle of ['FgM', 'U1NIL']) {
+    // indexOf is native and linear: the message is scanned once per needle, whatever its size.
+    for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
+      if (i > 0 && B64_CHAR.test(text[i - 1]!)) continue;
+      if (B64_HELLO_RUN.test(text.slice(i, i + 12))) return helloName(needle);
+    }
+  }
+  return undefined;
 }
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */

@@ -1761,6 +1761,47 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   t.same(got, [], 'the bridge decoded nothing for its service');
 });
 
+t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.io, Kubernetes channels, STOMP, XMPP IBB, a data URL, JSON escapes, past 4 KiB) closes the tunnel', async (t) => {
+  // The twenty-third pass read base64 only at a message's start or right after a quote, in the
+  // first 4 KiB: an envelope with a prefix of its own (engine.io's `b`/`b4`, Kubernetes'
+  // `base64.channel.k8s.io` channel digit), a body after a frame's head (STOMP, XMPP's in-band
+  // bytestream `<data>`), a data URL, a JSON string whose letters are escaped, or one behind a
+  // padding field hid it from the scan; the service behind the bridge got the decoded stream.
+  const hellos = [await clientHello({ servername: 'x.example' }), await clientHello({ minVersion: 'TLSv1.3' })];
+  const ssh = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  const escape = (s: string, at: number): string => `${s.slice(0, at)}\\u${s.charCodeAt(at).toString(16).padStart(4, '0')}${s.slice(at + 1)}`;
+  const framings: Record<string, (b64: string) => string> = {
+    engineio4: (b) => `b${b}`,
+    engineio3: (b) => `b4${b}`,
+    k8sChannel: (b) => `0${b}`,
+    socketio: (b) => `42/tcp,["data","${b}"]`,
+    signalrEscaped: (b) => `{"type":1,"target":"Send","arguments":["${escape(b, 0)}"]}\x1e`,
+    escapedSecond: (b) => JSON.stringify({ data: 'x' }).replace('"x"', `"${escape(b, 2)}"`),
+    stomp: (b) => `SEND\ndestination:/queue/tcp\ncontent-type:text/plain\n\n${b}\0`,
+    xmppIbb: (b) => `<iq type='set' id='i1'><data xmlns='http://jabber.org/protocol/ibb' seq='0' sid='s1'>${b}</data></iq>`,
+    dataUrl: (b) => JSON.stringify({ chunk: `data:application/octet-stream;base64,${b}` }),
+    padded: (b) => JSON.stringify({ pad: 'p'.repeat(5000), data: b }),
+  };
+  fc.assert(fc.property(
+    fc.constantFrom(...hellos.map((h) => ['a TLS handshake (in base64)', h] as const), ['an SSH session (in base64)', ssh] as const), fc.constantFrom<BufferEncoding>('base64', 'base64url'),
+    fc.constantFrom(...Object.keys(framings)), fc.array(fc.constantFrom('hello', '{"op":"open"}', '40', '2probe'), { maxLength: 2 }),
+    ([name, bytes], enc, framing, before) => {
+      const msg = framings[framing]!(bytes.toString(enc));
+      const scan = new InnerSessionScan();
+      const found = [...before, msg].map((m) => scan.read(Buffer.from(m, 'latin1'))).find(Boolean);
+      if (found !== name) throw new Error(`${framing} ${enc} after ${JSON.stringify(before)}: ${found}`);
+    },
+  ), { numRuns: numRuns * 2, ...seed });
+  // Controls: engine.io's and socket.io's own traffic, escaped JSON, base64 of other bytes behind
+  // the same prefixes, the letters inside a word or a longer base64 run, a hello's bytes at no
+  // base64 alignment.
+  const other = Buffer.from('hello world, this is plain data').toString('base64');
+  for (const m of ['2probe', '3probe', '40', '42["chat","hi"]', `b${other}`, `0${other}`, `b4${other}`, '{"html":"\\u003cp\\u003eFgM\\u003c/p\\u003e"}',
+    `{"s":"\\u0041gMBxx"}`, `SEND\n\nthe code is xFgMBq\0`, `<data>${other}</data>`, `data:,${other}`, `AAAAFgMBAgAB`, `{"d":"${'A'.repeat(6000)}FgMBAgAB"}`, 'FgMA is not a record of TLS']) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m, 'latin1')), undefined, m.slice(0, 80));
+  }
+});
+
 t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bodies is refused, and a tunnel command\'s target decided', async (t) => {
   // XHTTP/splithttp (VLESS then the agent's TLS in POST uploads), reGeorg-style SOCKS over POSTs
   // (`X-CMD: CONNECT` + `X-TARGET`/`X-PORT`, then `FORWARD` bodies), meek (TLS in opaque bodies).
