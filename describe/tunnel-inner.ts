@@ -32,6 +32,7 @@
 //   (twenty-first pass). Its target is any word: Python serves `GET deny/x` from its folder as
 //   `/deny/x` (twenty-second pass). A chat's first message `GET /help`, and Redis's inline
 //   `GET key` as a stream's very first line (the same bytes), are refused with it.
+import { crc32, gunzipSync } from 'node:zlib';
 
 /** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
 const HEAD = 6;
@@ -106,7 +107,25 @@ function quicInitial(b: Buffer): boolean {
  * pass): type 1, three zero bytes, then sender, ephemeral key, sealed static key and timestamp,
  * and two MACs, 148 bytes exactly.
  */
-const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0;
+const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0 && !gzipGrpcMessage(b);
+
+/**
+ * A compressed gRPC message (flag 1, its length, a gzip member) that is the whole message: gRPC
+ * over a WebSocket sends one of 143 bytes as WireGuard's initiation is laid out (twenty-fourth
+ * pass: ~1 in 400 random gRPC messages was closed so). The member must inflate and its own
+ * trailer (CRC-32, size) end the message: an initiation's sealed key and MACs can be no such
+ * member, whatever sender index (`8f 1f 8b 08`) or ground ephemeral key an agent's client picks.
+ */
+function gzipGrpcMessage(b: Buffer): boolean {
+  if (b.readUInt32BE(1) !== b.length - 5 || b[5] !== 0x1f || b[6] !== 0x8b) return false;
+  let out: Buffer;
+  try {
+    out = gunzipSync(b.subarray(5), { maxOutputLength: 1 << 20 });
+  } catch {
+    return false;
+  }
+  return b.readUInt32LE(b.length - 4) === out.length && b.readUInt32LE(b.length - 8) === crc32(out);
+}
 
 /**
  * OpenVPN's first packet, a client's hard reset (P_CONTROL_HARD_RESET_CLIENT_V2 or V3, key id 0):
@@ -419,6 +438,10 @@ function muxStart(b: Buffer): boolean | undefined {
   if (smux) {
     for (let i = 1; i < Math.min(b.length, 4); i++) if (b[i] !== smux[i]) return false;
     if (b.length < SMUX_HEAD) return undefined;
+    // Where the message goes on, smux's next header follows (its version again, a command 0–4:
+    // a server refuses any other): a compressed gRPC message (`01 00 00 00 <length>` then gzip's
+    // `1f 8b 08 00`) is not read as a SYN (twenty-fourth pass: a false close).
+    if (b.length > SMUX_HEAD && (b[SMUX_HEAD] !== b[0] || (b.length > SMUX_HEAD + 1 && b[SMUX_HEAD + 1]! > 4))) return false;
     return b.readUInt32LE(4) !== 0;
   }
   if (b[0] !== 0) return false;

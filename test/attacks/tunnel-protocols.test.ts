@@ -1308,6 +1308,31 @@ t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP br
     const found = [...before, Buffer.concat([Buffer.from([1, 0, 0, 0]), crypto.randomBytes(144)])].map((d) => scan.read(d)).find(Boolean);
     t.equal(found, 'a WireGuard handshake', `WireGuard's initiation after ${before.length} datagrams`);
   }
+  // Twenty-fourth pass (a false close): a compressed gRPC message of 143 bytes (flag 1, length
+  // 143: 148 bytes in all, as WireGuard's initiation is) is a gzip member to its end, which no
+  // initiation's ciphertext can be; an initiation whose sender index spells gRPC's length and
+  // gzip's magic (`8f 1f 8b 08`: an agent's own client chooses it) is still one.
+  const grpc143 = (): Buffer => {
+    for (let i = 0; i < 400; i++) {
+      const z = zlib.gzipSync(Buffer.concat([Buffer.from([0x0a, 100 + (i % 20)]), crypto.randomBytes(100 + (i % 20))]), { level: i % 10 });
+      if (z.length === 143) return Buffer.concat([Buffer.from([1, 0, 0, 0, 143]), z]);
+    }
+    throw new Error('no 143-byte gzip member');
+  };
+  for (let i = 0; i < 4; i++) t.equal(new InnerSessionScan().read(grpc143()), undefined, `a compressed gRPC message of 143 bytes (${i})`);
+  // The same false close at a stream's start: a compressed gRPC message under 256 bytes
+  // (`01 00 00 00 <length>`) read as smux's SYN; smux's next header (the same version, a command
+  // 0–4) is asked where the message goes on, as a smux server asks it (the real sessions above keep it).
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 180 }), fc.integer({ min: 0, max: 9 }), (body, level) => {
+    const z = zlib.gzipSync(body, { level });
+    if (z.length > 250) return;
+    const found = new InnerSessionScan().read(Buffer.concat([Buffer.from([1, 0, 0, 0, z.length]), z]));
+    if (found !== undefined) throw new Error(`a compressed gRPC message of ${z.length} bytes: ${found}`);
+  }), { numRuns, ...seed });
+  for (const mac2 of [Buffer.alloc(16), crypto.randomBytes(16)]) {
+    const crafted = Buffer.concat([Buffer.from([1, 0, 0, 0, 0x8f, 0x1f, 0x8b, 0x08]), crypto.randomBytes(124), mac2]);
+    t.equal(new InnerSessionScan().read(crafted), 'a WireGuard handshake', 'an initiation whose sender index reads as gRPC and gzip');
+  }
   // Controls: QUIC-like datagrams a server drops (under 1,200 bytes, an unknown version), a
   // short-header packet, a DNS query, a STUN binding request.
   for (const d of [initial(0xc0, 1, 8, 8, 0, 1199), initial(0xc0, 0x0a0a0a0a, 8, 8, 0, 1200), Buffer.concat([Buffer.from([0x41]), crypto.randomBytes(1250)]),
