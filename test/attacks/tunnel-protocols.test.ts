@@ -1203,6 +1203,42 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
   t.ok(a.records.some((r) => /relay request \(gost\)/.test(String(r.detail ?? ''))), 'the refusal is audited and names the relay request');
 });
 
+t.test('twenty-fourth pass: a bridge target under a name spelled another way, a MASQUE template, or a stream URL under any name is decided', async (t) => {
+  // A bridge takes its destination under names the lists did not hold as spelled: `target_host`
+  // and `target_port` (RFC 9298's URI template variables, which MASQUE-style bridges copy), its
+  // short `?h=&p=`, `dst`, `Remote-Addr`, `target[]`, `connect`, `forward`; a path of `host:port`
+  // after `/tcp/`; MASQUE's IP proxying path; a `tcp://` or `ssh://` URL under a name of its own.
+  const hosts = fc.constantFrom('admin.example', '10.0.0.5', '[::1]');
+  fc.assert(fc.property(
+    fc.constantFrom('target_host', 'TARGET-HOST', 'targetHost', 'dst', 'dst_host', 'Dest.Addr', 'remote-addr', 'target[]', 'target_address', 'connect', 'forward'),
+    fc.constantFrom('target_port', 'dst_port', 'Target-Port', 'dport'), hosts, fc.integer({ min: 1, max: 65535 }),
+    (name, portName, host, port) => {
+      const url = `ws://allowed.example/masque?${encodeURIComponent(name)}=${encodeURIComponent(host)}&${portName}=${port}`;
+      const found = bridgeTargets([], url);
+      if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url !== `ws://${host}:${port}/`) throw new Error(`${url}: ${JSON.stringify(found)}`);
+    },
+  ), { numRuns, ...seed });
+  for (const [url, want] of [
+    ['ws://allowed.example/masque?h=admin.example&p=443', 'ws://admin.example:443/'],
+    ['ws://allowed.example/.well-known/masque/udp/admin.example/53/', 'ws://admin.example:53/'],
+    ['ws://allowed.example/.well-known/masque/ip/admin.example/6/', 'ws://admin.example/'],
+    ['ws://allowed.example/.well-known/masque/ip/10.0.0.5/%2A/', 'ws://10.0.0.5/'],
+    ['ws://allowed.example/tcp/admin.example:22', 'ws://admin.example:22/'],
+    ['ws://allowed.example/udp/admin.example%3A53/', 'ws://admin.example:53/'],
+    ['ws://allowed.example/ws?url=tcp://admin.example:22', 'ws://admin.example:22/'],
+    ['ws://allowed.example/ws?to=ssh://root@admin.example', 'ws://admin.example/'],
+    ['ws://allowed.example/ws?dsn=postgres://u:p@db.internal:5432/app', 'ws://db.internal:5432/'],
+  ] as const) {
+    const found = bridgeTargets([], url);
+    t.equal(Array.isArray(found) ? found.map((f) => f.request.url).join(' ') : JSON.stringify(found), want, url);
+  }
+  // Controls: a video's `?h=720&p=2`, a page's address under `url`, a chat's `?to=alice`, flags, a malformed escape.
+  for (const url of ['ws://allowed.example/play?h=720&p=2', 'ws://allowed.example/ws?url=https://docs.example:8443/a', 'ws://allowed.example/chat?to=alice',
+    'ws://allowed.example/ws?forward=true&connect=1', 'ws://allowed.example/tcp/%E0%A4%A/x', 'ws://allowed.example/ws?h=admin.example']) {
+    t.equal(bridgeTargets([], url), undefined, url);
+  }
+});
+
 t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s query as WeTTY reads it, is decided as a request to it', async (t) => {
   // Left open by the twenty-first pass: a host without a port named no bridge target, though a
   // bridge dials it at its own default (WeTTY: `?host=admin.example` is ssh to port 22), and WeTTY
