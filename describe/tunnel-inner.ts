@@ -491,8 +491,9 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
  * base64 alphabet before it: a quote, a STOMP frame's blank line, XMPP's in-band bytestream
  * `<data>`, a data URL's comma), and at a message's start behind up to two letters of an
  * envelope's own (engine.io's `b` and `b4`, Kubernetes' `base64.channel.k8s.io` channel digit),
- * anywhere in the message, JSON's `\uXXXX` and `\/` escapes read as the bridge's parser reads them
- * (twenty-fourth pass: each of those hid it). Inside a longer run a hello is no stream's start.
+ * anywhere in the message, JSON's `\uXXXX` and `\/` escapes read as the bridge's parser reads them,
+ * engine.io's `b` packets inside a polling payload, and the same starts in hex (twenty-fourth pass:
+ * each of those hid it). Inside a longer run a hello is no stream's start.
  */
 const B64_CHAR = /[A-Za-z0-9+/_-]/;
 /** The first twelve characters of a base64 run a hello starts (a random binary message holds one about once in 10^14 bytes). */
@@ -512,12 +513,27 @@ function base64HelloIn(text: string): string | undefined {
   for (const needle of ['FgM', 'U1NIL']) {
     // indexOf is native and linear: the message is scanned once per needle, whatever its size.
     for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
-      if (i > 0 && B64_CHAR.test(text[i - 1]!)) continue;
+      if (i > 0 && B64_CHAR.test(text[i - 1]!) && !ENGINE_IO_BINARY.test(text.slice(Math.max(0, i - 3), i))) continue;
       if (B64_HELLO_RUN.test(text.slice(i, i + 12))) return helloName(needle);
+    }
+  }
+  // The same starts in hex (`16030100f801…`, `5353482d322e30…`), any case, where a hex run starts.
+  const lower = HEX_CUE.test(text) ? text.toLowerCase() : undefined;
+  if (lower) {
+    for (const [needle, name] of [['1603', 'a TLS handshake (in hex)'], ['5353482d', 'an SSH session (in hex)']] as const) {
+      for (let i = lower.indexOf(needle); i !== -1; i = lower.indexOf(needle, i + 1)) {
+        if (i > 0 && /[0-9a-z]/.test(lower[i - 1]!) && !/(?:^|[^0-9a-z])0x$/.test(lower.slice(Math.max(0, i - 3), i))) continue;
+        if (HEX_HELLO.test(lower.slice(i, i + 16))) return name;
+      }
     }
   }
   return undefined;
 }
+/** engine.io's binary packet in a text payload (`b`, v3's `b4`) after its separator (v4's record separator, v3's length and colon). */
+const ENGINE_IO_BINARY = /(?:^|[\x1e:])b4?$/;
+/** A TLS handshake record (3.1–3.4) of a hello, or `SSH-2.` / `SSH-1.99`, in hex. */
+const HEX_HELLO = /^(?:16030[1-4][0-9a-f]{4}0[12]|5353482d(?:322e|312e3939))/;
+const HEX_CUE = /1603|5353482d/i;
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;

@@ -1853,12 +1853,24 @@ t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.i
       if (found !== name) throw new Error(`${framing} ${enc} after ${JSON.stringify(before)}: ${found}`);
     },
   ), { numRuns: numRuns * 2, ...seed });
+  // engine.io's polling payloads (v4: packets split by a record separator; v3: `<length>:` before
+  // each) with a `b` packet after a text one, and the hello or identification in hex (any case, bare or in JSON).
+  for (const [name, bytes] of [['a TLS handshake', hellos[0]!], ['an SSH session', ssh]] as const) {
+    const b64 = bytes.toString('base64');
+    const hex = bytes.toString('hex');
+    for (const [msg, want] of [[`4hello\x1eb${b64}`, `${name} (in base64)`], [`6:4hello${b64.length + 2}:b4${b64}`, `${name} (in base64)`],
+      [hex, `${name} (in hex)`], [hex.toUpperCase(), `${name} (in hex)`], [JSON.stringify({ type: 'data', hex }), `${name} (in hex)`], [`0x${hex}`, `${name} (in hex)`]]) {
+      t.equal(new InnerSessionScan().read(Buffer.from(msg!, 'latin1')), want, `${want}: ${msg!.slice(0, 40)}`);
+    }
+  }
   // Controls: engine.io's and socket.io's own traffic, escaped JSON, base64 of other bytes behind
   // the same prefixes, the letters inside a word or a longer base64 run, a hello's bytes at no
   // base64 alignment.
   const other = Buffer.from('hello world, this is plain data').toString('base64');
   for (const m of ['2probe', '3probe', '40', '42["chat","hi"]', `b${other}`, `0${other}`, `b4${other}`, '{"html":"\\u003cp\\u003eFgM\\u003c/p\\u003e"}',
-    `{"s":"\\u0041gMBxx"}`, `SEND\n\nthe code is xFgMBq\0`, `<data>${other}</data>`, `data:,${other}`, `AAAAFgMBAgAB`, `{"d":"${'A'.repeat(6000)}FgMBAgAB"}`, 'FgMA is not a record of TLS']) {
+    `{"s":"\\u0041gMBxx"}`, `SEND\n\nthe code is xFgMBq\0`, `<data>${other}</data>`, `data:,${other}`, `AAAAFgMBAgAB`, `{"d":"${'A'.repeat(6000)}FgMBAgAB"}`, 'FgMA is not a record of TLS',
+    // Hex that is no such start: a hash, a record of another type, a longer run, `SSH-3.`.
+    JSON.stringify({ sha: crypto.createHash('sha256').update('x').digest('hex') }), '17030300200102', 'ab16030100f80100', '5353482d332e30', 'abcb4FgMBAgABAgABAg']) {
     t.equal(new InnerSessionScan().read(Buffer.from(m, 'latin1')), undefined, m.slice(0, 80));
   }
 });
