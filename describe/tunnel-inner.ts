@@ -510,20 +510,21 @@ function base64Hello(data: Buffer): string | undefined {
 function base64HelloIn(text: string): string | undefined {
   const m = BASE64_HELLO.exec(text.slice(0, 4096));
   if (m) return helloName(m[1] ?? m[2]!);
-  for (const needle of ['FgM', 'U1NIL']) {
+  for (const needle of ['FgM', 'U1NIL', H2_PREFACE_BASE64]) {
     // indexOf is native and linear: the message is scanned once per needle, whatever its size.
     for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
       if (i > 0 && B64_CHAR.test(text[i - 1]!) && !ENGINE_IO_BINARY.test(text.slice(Math.max(0, i - 3), i))) continue;
+      if (needle === H2_PREFACE_BASE64) return 'an HTTP/2 connection (in base64)';
       if (B64_HELLO_RUN.test(text.slice(i, i + 12))) return helloName(needle);
     }
   }
   // The same starts in hex (`16030100f801…`, `5353482d322e30…`), any case, where a hex run starts.
   const lower = HEX_CUE.test(text) ? text.toLowerCase() : undefined;
   if (lower) {
-    for (const [needle, name] of [['1603', 'a TLS handshake (in hex)'], ['5353482d', 'an SSH session (in hex)']] as const) {
+    for (const [needle, name] of [['1603', 'a TLS handshake (in hex)'], ['5353482d', 'an SSH session (in hex)'], [H2_PREFACE_HEX, 'an HTTP/2 connection (in hex)']] as const) {
       for (let i = lower.indexOf(needle); i !== -1; i = lower.indexOf(needle, i + 1)) {
         if (i > 0 && /[0-9a-z]/.test(lower[i - 1]!) && !/(?:^|[^0-9a-z])0x$/.test(lower.slice(Math.max(0, i - 3), i))) continue;
-        if (HEX_HELLO.test(lower.slice(i, i + 16))) return name;
+        if (needle === H2_PREFACE_HEX || HEX_HELLO.test(lower.slice(i, i + 16))) return name;
       }
     }
   }
@@ -533,7 +534,16 @@ function base64HelloIn(text: string): string | undefined {
 const ENGINE_IO_BINARY = /(?:^|[\x1e:])b4?$/;
 /** A TLS handshake record (3.1–3.4) of a hello, or `SSH-2.` / `SSH-1.99`, in hex. */
 const HEX_HELLO = /^(?:16030[1-4][0-9a-f]{4}0[12]|5353482d(?:322e|312e3939))/;
-const HEX_CUE = /1603|5353482d/i;
+const HEX_CUE = /1603|5353482d|505249202a/i;
+/**
+ * HTTP/2's connection preface (`PRI * HTTP/2.0␍␊␍␊SM␍␊␍␊`, prior knowledge: h2c without an
+ * upgrade): every request of the connection after it is in HTTP/2's frames, which no reading here
+ * follows (twenty-fourth pass: as an upload's body to a tunnel server, or in base64 or hex in a
+ * bridge's envelope, it went on). Its 24 bytes with their line ends are no text's quotation.
+ */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const H2_PREFACE_BASE64 = H2_PREFACE.toString('base64').slice(0, 20);
+const H2_PREFACE_HEX = H2_PREFACE.toString('hex').slice(0, 32);
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
@@ -645,6 +655,7 @@ export class InnerSessionScan {
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
     if (wispConnect(data)) return 'a Wisp proxy request';
+    if (data.includes(H2_PREFACE)) return 'an HTTP/2 connection';
     const encoded = base64Hello(data);
     if (encoded) return encoded;
     const vpn = vpnDatagram(data);

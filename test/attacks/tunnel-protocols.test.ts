@@ -1863,6 +1863,19 @@ t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.i
       t.equal(new InnerSessionScan().read(Buffer.from(msg!, 'latin1')), want, `${want}: ${msg!.slice(0, 40)}`);
     }
   }
+  // HTTP/2's connection preface (h2c with prior knowledge), raw in an upload, in base64 or hex in an
+  // envelope, as a WebSocket message or an upload's body (twenty-fourth pass).
+  const preface = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from('000000040000000000', 'hex')]);
+  for (const [msg, want] of [[preface, 'an HTTP/2 connection'], [Buffer.from(JSON.stringify({ data: preface.toString('base64') })), 'an HTTP/2 connection (in base64)'],
+    [Buffer.from(preface.toString('base64url')), 'an HTTP/2 connection (in base64)'], [Buffer.from(`{"hex":"${preface.toString('hex').toUpperCase()}"}`), 'an HTTP/2 connection (in hex)']] as const) {
+    t.equal(new InnerSessionScan().read(msg), want, `${want}: a message`);
+    const body = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: msg, truncated: false });
+    t.match(body && 'refusal' in body ? body.refusal.detail : '', want, `${want}: a body`);
+  }
+  // Controls: a text about HTTP/2 quoting the preface with its escapes written out, its first line alone in an upload.
+  for (const body of ['The preface is "PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n".', 'PRI * HTTP/2.0\nis how it starts']) {
+    t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(body), truncated: false }), undefined, body);
+  }
   // Controls: engine.io's and socket.io's own traffic, escaped JSON, base64 of other bytes behind
   // the same prefixes, the letters inside a word or a longer base64 run, a hello's bytes at no
   // base64 alignment.
@@ -1976,6 +1989,9 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   t.equal(await post('socks', socks, ['Content-Type: application/octet-stream']), '403', 'a SOCKS request as a body is refused');
   t.equal(await post('vless', Buffer.concat([vless, hellos[1]!]), ['Content-Type: application/grpc']), '403', 'an XHTTP upload (VLESS, then TLS) is refused');
   t.equal(await post('b64', Buffer.from(hellos[0]!.toString('base64')), ['X-CMD: FORWARD']), '403', 'a base64 hello as a body is refused');
+  // Twenty-fourth pass: HTTP/2 with prior knowledge (h2c) to an HTTP/2 service behind the tunnel server.
+  const h2 = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from('000000040000000000', 'hex')]);
+  t.equal(await post('h2', h2, ['X-CMD: FORWARD', 'Content-Type: application/octet-stream']), '403', 'an HTTP/2 connection preface as a FORWARD body is refused');
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the service got none of the tunnelled bytes');
   t.equal(await post('png', Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex'), ['Content-Type: image/png']), '200', 'an image upload goes on');
