@@ -501,11 +501,10 @@ const B64_HELLO_RUN = /^(?:FgM[B-E]|U1NIL)[A-Za-z0-9+/_-]{7}/;
 /** The twenty-third pass's reading (a message's start or a quote's, in its first 4 KiB) asks no run: a bridge may send a hello a few bytes a message. */
 const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)|^[\t\n\r ]*[A-Za-z0-9]{1,2}(FgM[B-E]|U1NIL)[A-Za-z0-9+/_-]{7}/;
 const helloName = (m: string): string => (m.startsWith('U') ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)');
-function base64Hello(data: Buffer): string | undefined {
-  const text = data.toString('latin1');
+function base64Hello(text: string): string | undefined {
   return base64HelloIn(text)
     // Unescaped only when an escape is there (linear, and most messages have none).
-    ?? (/\\[u/]/.test(text) ? base64HelloIn(text.replace(/\\u([0-9a-fA-F]{4})|\\\//g, (_, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : '/'))) : undefined);
+    ?? (text.includes('\\') && /\\[u/]/.test(text) ? base64HelloIn(text.replace(/\\u([0-9a-fA-F]{4})|\\\//g, (_, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : '/'))) : undefined);
 }
 function base64HelloIn(text: string): string | undefined {
   const m = BASE64_HELLO.exec(text.slice(0, 4096));
@@ -519,7 +518,7 @@ function base64HelloIn(text: string): string | undefined {
     }
   }
   // The same starts in hex (`16030100f801…`, `5353482d322e30…`), any case, where a hex run starts.
-  const lower = HEX_CUE.test(text) ? text.toLowerCase() : undefined;
+  const lower = HEX_CUE.some((n) => text.includes(n)) ? text.toLowerCase() : undefined;
   if (lower) {
     for (const [needle, name] of [['1603', 'a TLS handshake (in hex)'], ['5353482d', 'an SSH session (in hex)'], [H2_PREFACE_HEX, 'an HTTP/2 connection (in hex)']] as const) {
       for (let i = lower.indexOf(needle); i !== -1; i = lower.indexOf(needle, i + 1)) {
@@ -534,7 +533,8 @@ function base64HelloIn(text: string): string | undefined {
 const ENGINE_IO_BINARY = /(?:^|[\x1e:])b4?$/;
 /** A TLS handshake record (3.1–3.4) of a hello, or `SSH-2.` / `SSH-1.99`, in hex. */
 const HEX_HELLO = /^(?:16030[1-4][0-9a-f]{4}0[12]|5353482d(?:322e|312e3939))/;
-const HEX_CUE = /1603|5353482d|505249202a/i;
+/** What any such start in hex holds (searched as plain strings: native and linear). */
+const HEX_CUE = ['1603', '5353482d', '5353482D', '505249202a', '505249202A'];
 /**
  * HTTP/2's connection preface (`PRI * HTTP/2.0␍␊␍␊SM␍␊␍␊`, prior knowledge: h2c without an
  * upgrade): every request of the connection after it is in HTTP/2's frames, which no reading here
@@ -544,6 +544,34 @@ const HEX_CUE = /1603|5353482d|505249202a/i;
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const H2_PREFACE_BASE64 = H2_PREFACE.toString('base64').slice(0, 20);
 const H2_PREFACE_HEX = H2_PREFACE.toString('hex').slice(0, 32);
+
+/**
+ * An HTTP/1 request line in base64 where a run starts (a bridge's envelope it decodes for an HTTP
+ * service: `{"data": "R0VUIC9hZG1pbiBIVFRQLzEuMQ0K…"}`; twenty-fourth pass), read as the raw line
+ * reading reads one: a method word, a target, `HTTP/<digits>.<digits>` before the line ends. Not
+ * in a body (a body that is a request is the smuggling family's). Each run's first 8 characters
+ * are decoded, and up to 8 KiB of one whose start is a method and a blank.
+ */
+const B64_RUN_START = /(?:^|[^A-Za-z0-9+/_-])([A-Za-z0-9+/_-]{8})/g;
+const REQUEST_LINE = /^[A-Z][A-Z_-]{0,19}[\t ]+[^\s]+[\t ]+HTTP\/\d+\.\d/;
+/** `HTTP/` in base64 at each of its three alignments (what every such line holds): a message without one is not read further. */
+const B64_HTTP = ['SFRUUC', 'hUVFAv', 'IVFRQL'];
+function base64Request(text: string): string | undefined {
+  if (!B64_HTTP.some((n) => text.includes(n))) return undefined;
+  B64_RUN_START.lastIndex = 0;
+  for (let m = B64_RUN_START.exec(text); m; m = B64_RUN_START.exec(text)) {
+    const start = m.index + m[0].length - 8;
+    // Behind an envelope's letters too (engine.io's `b`/`b4`, a Kubernetes channel digit), as base64Hello reads them.
+    const skip = /^(?:b4?|\d)/.exec(m[1]!)?.[0].length ?? 0;
+    for (const at of skip ? [start, start + skip] : [start]) {
+      if (!/^[A-Z][A-Z_-]{0,5}(?:[\t ]|$)/.test(Buffer.from(text.slice(at, at + 8), 'base64').toString('latin1'))) continue;
+      const run = /^[A-Za-z0-9+/_-]*/.exec(text.slice(at, at + 8192))![0];
+      const line = Buffer.from(run, 'base64').toString('latin1').split('\n', 1)[0]!;
+      if (REQUEST_LINE.test(line)) return 'an HTTP request (in base64)';
+    }
+  }
+  return undefined;
+}
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
@@ -656,7 +684,8 @@ export class InnerSessionScan {
     if (openVpnReset(data)) return 'an OpenVPN session';
     if (wispConnect(data)) return 'a Wisp proxy request';
     if (data.includes(H2_PREFACE)) return 'an HTTP/2 connection';
-    const encoded = base64Hello(data);
+    const text = data.toString('latin1');
+    const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;

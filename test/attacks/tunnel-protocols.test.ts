@@ -1872,6 +1872,20 @@ t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.i
     const body = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: msg, truncated: false });
     t.match(body && 'refusal' in body ? body.refusal.detail : '', want, `${want}: a body`);
   }
+  // An HTTP/1 request in base64 in a bridge's envelope (an HTTP service behind it), behind a decoy
+  // string, at any of the three places a long target leaves `HTTP/` in; not read in an upload's body.
+  fc.assert(fc.property(fc.constantFrom('GET', 'DELETE', 'POST', 'PROPFIND'), fc.string({ minLength: 0, maxLength: 40 }).map((x) => `/admin/${encodeURIComponent(x)}`),
+    fc.constantFrom<BufferEncoding>('base64', 'base64url'), fc.constantFrom('bare', 'data', 'decoy', 'engineio'), (method, target, enc, framing) => {
+      const b64 = Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: admin.example\r\n\r\n`).toString(enc);
+      const msg = { bare: b64, data: JSON.stringify({ type: 'data', data: b64 }), decoy: JSON.stringify({ id: 'QUJDREVGR0g=', data: b64 }), engineio: `b${b64}` }[framing];
+      const found = new InnerSessionScan().read(Buffer.from(msg));
+      if (found !== 'an HTTP request (in base64)') throw new Error(`${framing} ${enc} ${method} ${target}: ${found}`);
+    }), { numRuns, ...seed });
+  const request = Buffer.from('GET /admin HTTP/1.1\r\nHost: admin.example\r\n\r\n').toString('base64');
+  t.equal(bodyTunnel(['Content-Type', 'application/json'], 'http://allowed.example/up', { captured: Buffer.from(JSON.stringify({ raw: request })), truncated: false }), undefined, 'a request in base64 in a body is the smuggling family\'s');
+  for (const m of [Buffer.from('GET milk and eggs\nHTTP/1.1 is old').toString('base64'), Buffer.from('Make HTTP/1.1 requests').toString('base64'), JSON.stringify({ img: Buffer.from('GET x').toString('base64') })]) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m)), undefined, `not a request line: ${m}`);
+  }
   // Controls: a text about HTTP/2 quoting the preface with its escapes written out, its first line alone in an upload.
   for (const body of ['The preface is "PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n".', 'PRI * HTTP/2.0\nis how it starts']) {
     t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(body), truncated: false }), undefined, body);
