@@ -1813,13 +1813,43 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   }
   // Live: a bridge that decodes `{"data": <base64>}` and writes the bytes to its service.
   const got: Buffer[] = [];
-  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'))) });
+  const bridge = await startWsUpstream(t, { handleProtocols: (p) => [...p][0] ?? false, onConnection: (ws) => ws.on('message', (d: Buffer) => {
+    try {
+      got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'));
+    } catch {
+      got.push(d);
+    }
+  }) });
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: hellos[0]!.toString('base64') }))], 'latin1');
   t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the bridge decoded nothing for its service');
+
+  // Twenty-fourth pass: Kubernetes' channel subprotocols (`kubectl port-forward`/`exec` over a
+  // WebSocket): each message's first byte (or base64 form's first character) names a channel, each
+  // channel a stream; a SOCKS request or an SSH line behind it went on. Fails without
+  // proxy/tunnel-sql.ts `channelRead`: the bridge got every message.
+  const host = Buffer.from('admin.example');
+  const socks = [Buffer.from([0, 5, 1, 0]), Buffer.concat([Buffer.from([0, 5, 1, 0, 3, host.length]), host, Buffer.from([0, 22])])];
+  const k8s = (protocol: string, msgs: Array<Buffer | string>): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/api/v1/namespaces/default/pods/p/portforward?ports=1080`, [protocol], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { for (const m of msgs) ws.send(m); setTimeout(() => ws.close(1000), 300); });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  for (const [protocol, msgs] of [['v4.channel.k8s.io', socks], ['portforward.k8s.io', socks], ['v4.channel.k8s.io', [Buffer.from('\x00SSH-2.0-OpenSSH_9.2\r\n', 'latin1')]],
+    ['base64.channel.k8s.io', socks.map((m) => `0${m.subarray(1).toString('base64')}`)]] as const) {
+    got.length = 0;
+    t.equal(await k8s(protocol, [...msgs]), 1008, `${protocol}: the stream behind the channel byte is read`);
+    t.ok(got.length < msgs.length, `${protocol}: the bridge did not get the opening whole`);
+  }
+  // Control: exec's stdin carrying a shell's words, a resize on channel 4.
+  got.length = 0;
+  t.equal(await k8s('v4.channel.k8s.io', [Buffer.from('\x00ls -la\n', 'latin1'), Buffer.from('\x04{"Width":80,"Height":24}', 'latin1')]), 1000, 'exec\'s stdin and a resize go on');
+  t.equal(got.length, 2, 'both reached the bridge');
 });
 
 t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.io, Kubernetes channels, STOMP, XMPP IBB, a data URL, JSON escapes, past 4 KiB) closes the tunnel', async (t) => {
