@@ -32,6 +32,7 @@
 //   (twenty-first pass). Its target is any word: Python serves `GET deny/x` from its folder as
 //   `/deny/x` (twenty-second pass). A chat's first message `GET /help`, and Redis's inline
 //   `GET key` as a stream's very first line (the same bytes), are refused with it.
+import { crc32, gunzipSync } from 'node:zlib';
 
 /** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
 const HEAD = 6;
@@ -106,7 +107,25 @@ function quicInitial(b: Buffer): boolean {
  * pass): type 1, three zero bytes, then sender, ephemeral key, sealed static key and timestamp,
  * and two MACs, 148 bytes exactly.
  */
-const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0;
+const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0 && !gzipGrpcMessage(b);
+
+/**
+ * A compressed gRPC message (flag 1, its length, a gzip member) that is the whole message: gRPC
+ * over a WebSocket sends one of 143 bytes as WireGuard's initiation is laid out (twenty-fourth
+ * pass: ~1 in 400 random gRPC messages was closed so). The member must inflate and its own
+ * trailer (CRC-32, size) end the message: an initiation's sealed key and MACs can be no such
+ * member, whatever sender index (`8f 1f 8b 08`) or ground ephemeral key an agent's client picks.
+ */
+function gzipGrpcMessage(b: Buffer): boolean {
+  if (b.readUInt32BE(1) !== b.length - 5 || b[5] !== 0x1f || b[6] !== 0x8b) return false;
+  let out: Buffer;
+  try {
+    out = gunzipSync(b.subarray(5), { maxOutputLength: 1 << 20 });
+  } catch {
+    return false;
+  }
+  return b.readUInt32LE(b.length - 4) === out.length && b.readUInt32LE(b.length - 8) === crc32(out);
+}
 
 /**
  * OpenVPN's first packet, a client's hard reset (P_CONTROL_HARD_RESET_CLIENT_V2 or V3, key id 0):
@@ -419,6 +438,10 @@ function muxStart(b: Buffer): boolean | undefined {
   if (smux) {
     for (let i = 1; i < Math.min(b.length, 4); i++) if (b[i] !== smux[i]) return false;
     if (b.length < SMUX_HEAD) return undefined;
+    // Where the message goes on, smux's next header follows (its version again, a command 0–4:
+    // a server refuses any other): a compressed gRPC message (`01 00 00 00 <length>` then gzip's
+    // `1f 8b 08 00`) is not read as a SYN (twenty-fourth pass: a false close).
+    if (b.length > SMUX_HEAD && (b[SMUX_HEAD] !== b[0] || (b.length > SMUX_HEAD + 1 && b[SMUX_HEAD + 1]! > 4))) return false;
     return b.readUInt32LE(4) !== 0;
   }
   if (b[0] !== 0) return false;
@@ -461,17 +484,93 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
 ];
 
 /**
- * A TLS hello or an SSH identification line in base64 (standard or URL-safe), at a message's start
- * or at a JSON string's (twenty-third pass, left open by the twenty-second: a bridge's own framing,
- * `{"data": "FgMBAgAB…"}` or a bare base64 text, that it decodes before writing to its service).
- * `FgMB`–`FgME` is a TLS handshake record of versions 3.1–3.4, `U1NIL` is `SSH-`; bytes of a
- * message no text begins so, nor base64 of anything but such a start.
+ * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
+ * framing carries and decodes before writing to its service (twenty-third pass, left open by the
+ * twenty-second: `{"data": "FgMBAgAB…"}` or a bare base64 text). `FgMB`–`FgME` is a TLS handshake
+ * record of versions 3.1–3.4, `U1NIL` is `SSH-`, read where a base64 run starts (any byte of no
+ * base64 alphabet before it: a quote, a STOMP frame's blank line, XMPP's in-band bytestream
+ * `<data>`, a data URL's comma), and at a message's start behind up to two letters of an
+ * envelope's own (engine.io's `b` and `b4`, Kubernetes' `base64.channel.k8s.io` channel digit),
+ * anywhere in the message, JSON's `\uXXXX` and `\/` escapes read as the bridge's parser reads them,
+ * engine.io's `b` packets inside a polling payload, and the same starts in hex (twenty-fourth pass:
+ * each of those hid it). Inside a longer run a hello is no stream's start.
  */
-const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)/;
-function base64Hello(data: Buffer): string | undefined {
-  const m = BASE64_HELLO.exec(data.subarray(0, 4096).toString('latin1'));
-  if (!m) return undefined;
-  return m[1] === 'U1NIL' ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)';
+const B64_CHAR = /[A-Za-z0-9+/_-]/;
+/** The first twelve characters of a base64 run a hello starts (a random binary message holds one about once in 10^14 bytes). */
+const B64_HELLO_RUN = /^(?:FgM[B-E]|U1NIL)[A-Za-z0-9+/_-]{7}/;
+/** The twenty-third pass's reading (a message's start or a quote's, in its first 4 KiB) asks no run: a bridge may send a hello a few bytes a message. */
+const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)|^[\t\n\r ]*[A-Za-z0-9]{1,2}(FgM[B-E]|U1NIL)[A-Za-z0-9+/_-]{7}/;
+const helloName = (m: string): string => (m.startsWith('U') ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)');
+function base64Hello(text: string): string | undefined {
+  return base64HelloIn(text)
+    // Unescaped only when an escape is there (linear, and most messages have none).
+    ?? (text.includes('\\') && /\\[u/]/.test(text) ? base64HelloIn(text.replace(/\\u([0-9a-fA-F]{4})|\\\//g, (_, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : '/'))) : undefined);
+}
+function base64HelloIn(text: string): string | undefined {
+  const m = BASE64_HELLO.exec(text.slice(0, 4096));
+  if (m) return helloName(m[1] ?? m[2]!);
+  for (const needle of ['FgM', 'U1NIL', H2_PREFACE_BASE64]) {
+    // indexOf is native and linear: the message is scanned once per needle, whatever its size.
+    for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
+      if (i > 0 && B64_CHAR.test(text[i - 1]!) && !ENGINE_IO_BINARY.test(text.slice(Math.max(0, i - 3), i))) continue;
+      if (needle === H2_PREFACE_BASE64) return 'an HTTP/2 connection (in base64)';
+      if (B64_HELLO_RUN.test(text.slice(i, i + 12))) return helloName(needle);
+    }
+  }
+  // The same starts in hex (`16030100f801…`, `5353482d322e30…`), any case, where a hex run starts.
+  const lower = HEX_CUE.some((n) => text.includes(n)) ? text.toLowerCase() : undefined;
+  if (lower) {
+    for (const [needle, name] of [['1603', 'a TLS handshake (in hex)'], ['5353482d', 'an SSH session (in hex)'], [H2_PREFACE_HEX, 'an HTTP/2 connection (in hex)']] as const) {
+      for (let i = lower.indexOf(needle); i !== -1; i = lower.indexOf(needle, i + 1)) {
+        if (i > 0 && /[0-9a-z]/.test(lower[i - 1]!) && !/(?:^|[^0-9a-z])0x$/.test(lower.slice(Math.max(0, i - 3), i))) continue;
+        if (needle === H2_PREFACE_HEX || HEX_HELLO.test(lower.slice(i, i + 16))) return name;
+      }
+    }
+  }
+  return undefined;
+}
+/** engine.io's binary packet in a text payload (`b`, v3's `b4`) after its separator (v4's record separator, v3's length and colon). */
+const ENGINE_IO_BINARY = /(?:^|[\x1e:])b4?$/;
+/** A TLS handshake record (3.1–3.4) of a hello, or `SSH-2.` / `SSH-1.99`, in hex. */
+const HEX_HELLO = /^(?:16030[1-4][0-9a-f]{4}0[12]|5353482d(?:322e|312e3939))/;
+/** What any such start in hex holds (searched as plain strings: native and linear). */
+const HEX_CUE = ['1603', '5353482d', '5353482D', '505249202a', '505249202A'];
+/**
+ * HTTP/2's connection preface (`PRI * HTTP/2.0␍␊␍␊SM␍␊␍␊`, prior knowledge: h2c without an
+ * upgrade): every request of the connection after it is in HTTP/2's frames, which no reading here
+ * follows (twenty-fourth pass: as an upload's body to a tunnel server, or in base64 or hex in a
+ * bridge's envelope, it went on). Its 24 bytes with their line ends are no text's quotation.
+ */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const H2_PREFACE_BASE64 = H2_PREFACE.toString('base64').slice(0, 20);
+const H2_PREFACE_HEX = H2_PREFACE.toString('hex').slice(0, 32);
+
+/**
+ * An HTTP/1 request line in base64 where a run starts (a bridge's envelope it decodes for an HTTP
+ * service: `{"data": "R0VUIC9hZG1pbiBIVFRQLzEuMQ0K…"}`; twenty-fourth pass), read as the raw line
+ * reading reads one: a method word, a target, `HTTP/<digits>.<digits>` before the line ends. Not
+ * in a body (a body that is a request is the smuggling family's). Each run's first 8 characters
+ * are decoded, and up to 8 KiB of one whose start is a method and a blank.
+ */
+const B64_RUN_START = /(?:^|[^A-Za-z0-9+/_-])([A-Za-z0-9+/_-]{8})/g;
+const REQUEST_LINE = /^[A-Z][A-Z_-]{0,19}[\t ]+[^\s]+[\t ]+HTTP\/\d+\.\d/;
+/** `HTTP/` in base64 at each of its three alignments (what every such line holds): a message without one is not read further. */
+const B64_HTTP = ['SFRUUC', 'hUVFAv', 'IVFRQL'];
+function base64Request(text: string): string | undefined {
+  if (!B64_HTTP.some((n) => text.includes(n))) return undefined;
+  B64_RUN_START.lastIndex = 0;
+  for (let m = B64_RUN_START.exec(text); m; m = B64_RUN_START.exec(text)) {
+    const start = m.index + m[0].length - 8;
+    // Behind an envelope's letters too (engine.io's `b`/`b4`, a Kubernetes channel digit), as base64Hello reads them.
+    const skip = /^(?:b4?|\d)/.exec(m[1]!)?.[0].length ?? 0;
+    for (const at of skip ? [start, start + skip] : [start]) {
+      if (!/^[A-Z][A-Z_-]{0,5}(?:[\t ]|$)/.test(Buffer.from(text.slice(at, at + 8), 'base64').toString('latin1'))) continue;
+      const run = /^[A-Za-z0-9+/_-]*/.exec(text.slice(at, at + 8192))![0];
+      const line = Buffer.from(run, 'base64').toString('latin1').split('\n', 1)[0]!;
+      if (REQUEST_LINE.test(line)) return 'an HTTP request (in base64)';
+    }
+  }
+  return undefined;
 }
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
@@ -584,7 +683,9 @@ export class InnerSessionScan {
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
     if (wispConnect(data)) return 'a Wisp proxy request';
-    const encoded = base64Hello(data);
+    if (data.includes(H2_PREFACE)) return 'an HTTP/2 connection';
+    const text = data.toString('latin1');
+    const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;

@@ -22,8 +22,15 @@ import { refusals } from './refusals.ts';
 
 /** Query names under which a bridge takes the host it dials, and those under which it takes the port. */
 // (Not `server` or `backend`: chat and game sockets name a shard so, `?server=eu1&port=443`.)
-const HOST_NAMES = new Set(['host', 'hostname', 'target', 'dest', 'destination', 'remote', 'remote_host', 'remotehost', 'rhost', 'upstream', 'addr', 'address']);
-const PORT_NAMES = new Set(['port', 'remote_port', 'remoteport', 'rport', 'rp', 'dport', 'target_port', 'dest_port', 'destport']);
+// Names are compared as `nameKey` spells them (twenty-fourth pass: `target_host`, RFC 9298's
+// `{target_host}`/`{target_port}` template, `dst`, `Remote-Addr`, `target[]` were none).
+const HOST_NAMES = new Set(['host', 'hostname', 'target', 'dest', 'destination', 'remote', 'remotehost', 'rhost', 'upstream', 'addr', 'address',
+  'dst', 'dsthost', 'dstaddr', 'targethost', 'targetaddr', 'targetaddress', 'desthost', 'destaddr', 'destinationhost', 'destinationaddress', 'remoteaddr', 'remoteaddress', 'connect', 'forward']);
+const PORT_NAMES = new Set(['port', 'remoteport', 'rport', 'rp', 'dport', 'targetport', 'destport', 'dstport', 'destinationport']);
+/** URLs of the protocols a TCP or UDP bridge carries (not web ones: a link to a page is no destination of a bridge). */
+const STREAM_URL = /^\s*(?:tcp|udp|ssh|telnet|socks[45]?h?|postgres(?:ql)?|mysql|redis|rediss|mongodb|amqps?|mqtts?|vnc|rdp):\/\//i;
+/** A parameter's name as bridges spell one name: any case, `_`, `-` or `.` between words, a `[]` after it. */
+const nameKey = (k: string): string => k.toLowerCase().replace(/\[\]$/, '').replace(/[_.-]/g, '');
 /** More destinations than this in one upgrade are refused, not decided one by one. */
 const MAX_BRIDGE_TARGETS = 8;
 
@@ -67,14 +74,24 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
     }
   }
   for (const [query, whose] of queries) {
-    const params = [...query].map(([k, v]) => [k.toLowerCase(), v] as const);
+    const params = [...query].map(([k, v]) => [nameKey(k), v, k] as const);
     // The port as `parseInt` and `Number('+22')` read it (`22abc`, ` +22`).
-    const port = params.map(([k, v]) => (PORT_NAMES.has(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
-    for (const [k, v] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ${whose}?${k}= names`);
+    const portOf = (names: (k: string) => boolean): string | undefined => params.map(([k, v]) => (names(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
+    const port = portOf((k) => PORT_NAMES.has(k));
+    for (const [k, v, raw] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ${whose}?${raw}= names`);
+    // A value that is a URL of a stream protocol names what a bridge dials, under any name (`?url=tcp://admin.example:22`).
+    for (const [k, v, raw] of params) if (!HOST_NAMES.has(k) && STREAM_URL.test(v)) add(v, undefined, `the bridge target its ${whose}?${raw}= names`);
+    // RFC 9298's short template (`/masque?h={target_host}&p={target_port}`): `h` names a host beside
+    // a port `p` only, and only a dotted name, an address or `localhost` (a video's `?h=720&p=2` none).
+    const p = portOf((k) => k === 'p');
+    if (p !== undefined) for (const [k, v, raw] of params) if (k === 'h' && /[.:]|^localhost$/i.test(v.trim())) add(v, p, `the bridge target its ${whose}?${raw}= names`);
   }
-  // wstunnel's older path: …/tcp/<host>/<port>.
-  const path = /\/(?:tcp|udp)\/([^/]+)\/(\d{1,5})(?:\/|$)/i.exec(url.pathname);
-  if (path) add(decodeURIComponent(path[1]!), path[2], 'the bridge target its path names');
+  // wstunnel's older path: …/tcp/<host>/<port> (also MASQUE's `/.well-known/masque/udp/<host>/<port>/`), or <host>:<port> there.
+  const path = /\/(?:tcp|udp)\/([^/]+)\/(\d{1,5})(?:\/|$)/i.exec(url.pathname) ?? /\/(?:tcp|udp)\/([^/]+?)(?::|%3a)(\d{1,5})(?:\/|$)/i.exec(url.pathname);
+  if (path) add(safeDecode(path[1]!), path[2], 'the bridge target its path names');
+  // MASQUE's IP proxying template (`/.well-known/masque/ip/<target>/<ipproto>/`): every port of the host.
+  const ip = /\/masque\/ip\/([^/]+)\/[^/]+(?:\/|$)/i.exec(url.pathname);
+  if (ip) add(safeDecode(ip[1]!), undefined, 'the host its IP proxying path names');
   // wstunnel's JWT among the subprotocols.
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.toLowerCase() !== 'sec-websocket-protocol') continue;
@@ -96,6 +113,15 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
     if (!target.request.headers.some(([k]) => k.toLowerCase() === 'upgrade')) target.request.headers.push(['Upgrade', 'websocket']);
     return target;
   });
+}
+
+/** A path segment decoded, or as it stands where its escapes are malformed. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** A JWT's claims (its signature unchecked, as such a bridge reads them), or undefined. */

@@ -106,7 +106,18 @@ export class TunnelSql {
     if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase(), this.maxStatement);
     else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
     this.base64 = subprotocol.toLowerCase() === 'base64';
+    const k8s = /(?:^|\.)(?:channel|portforward)\.k8s\.io$/i.exec(subprotocol);
+    this.k8s = k8s ? (/(?:^|\.)base64\./i.test(subprotocol) ? 'base64' : 'binary') : undefined;
   }
+
+  /**
+   * Kubernetes' channel subprotocols (`v4.channel.k8s.io`, `portforward.k8s.io`, their `base64.`
+   * forms): each message's first byte (or, in base64, character) names a channel, and each channel
+   * is a stream of its own — exec's stdin, a port-forward's connection to a pod's port. Read each
+   * as a stream (twenty-fourth pass: a SOCKS request or an SSH line behind the channel byte went on).
+   */
+  private readonly k8s: 'binary' | 'base64' | undefined;
+  private readonly channels = new Map<number, InnerSessionScan>();
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
   holding(): number {
@@ -180,7 +191,7 @@ export class TunnelSql {
       kind = 'binary';
     }
     // A session the agent opens inside the tunnel (TLS, SSH, an HTTP request to a bridged server) is never decided here.
-    const inner = this.inner.read(data);
+    const inner = this.inner.read(data) ?? this.channelRead(data);
     if (inner) return this.refuseUnread(`${inner} inside the tunnel: what it carries is not decided here (send HTTP through the proxy)`);
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
@@ -191,6 +202,20 @@ export class TunnelSql {
     if (!more.length) return read;
     // Statements MySQL would run from bytes sent before its greeting, and Redis commands: decided after the reading's own.
     return (async () => (await read) ?? this.decideAll(more))();
+  }
+
+  /** A Kubernetes channel's stream, read as a stream of its own (at most 16 channels: more are refused). */
+  private channelRead(data: Buffer): string | undefined {
+    if (!this.k8s || !data.length) return undefined;
+    const channel = this.k8s === 'base64' ? data[0]! - 0x30 : data[0]!;
+    const payload = this.k8s === 'base64' ? Buffer.from(data.subarray(1).toString('latin1'), 'base64') : data.subarray(1);
+    let scan = this.channels.get(channel);
+    if (!scan) {
+      if (this.channels.size >= 16) return 'more than 16 Kubernetes channels';
+      scan = new InnerSessionScan();
+      this.channels.set(channel, scan);
+    }
+    return scan.read(payload);
   }
 
   /**

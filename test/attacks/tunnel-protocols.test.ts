@@ -1241,6 +1241,42 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
   t.ok(a.records.some((r) => /relay request \(gost\)/.test(String(r.detail ?? ''))), 'the refusal is audited and names the relay request');
 });
 
+t.test('twenty-fourth pass: a bridge target under a name spelled another way, a MASQUE template, or a stream URL under any name is decided', async (t) => {
+  // A bridge takes its destination under names the lists did not hold as spelled: `target_host`
+  // and `target_port` (RFC 9298's URI template variables, which MASQUE-style bridges copy), its
+  // short `?h=&p=`, `dst`, `Remote-Addr`, `target[]`, `connect`, `forward`; a path of `host:port`
+  // after `/tcp/`; MASQUE's IP proxying path; a `tcp://` or `ssh://` URL under a name of its own.
+  const hosts = fc.constantFrom('admin.example', '10.0.0.5', '[::1]');
+  fc.assert(fc.property(
+    fc.constantFrom('target_host', 'TARGET-HOST', 'targetHost', 'dst', 'dst_host', 'Dest.Addr', 'remote-addr', 'target[]', 'target_address', 'connect', 'forward'),
+    fc.constantFrom('target_port', 'dst_port', 'Target-Port', 'dport'), hosts, fc.integer({ min: 1, max: 65535 }),
+    (name, portName, host, port) => {
+      const url = `ws://allowed.example/masque?${encodeURIComponent(name)}=${encodeURIComponent(host)}&${portName}=${port}`;
+      const found = bridgeTargets([], url);
+      if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url !== `ws://${host}:${port}/`) throw new Error(`${url}: ${JSON.stringify(found)}`);
+    },
+  ), { numRuns, ...seed });
+  for (const [url, want] of [
+    ['ws://allowed.example/masque?h=admin.example&p=443', 'ws://admin.example:443/'],
+    ['ws://allowed.example/.well-known/masque/udp/admin.example/53/', 'ws://admin.example:53/'],
+    ['ws://allowed.example/.well-known/masque/ip/admin.example/6/', 'ws://admin.example/'],
+    ['ws://allowed.example/.well-known/masque/ip/10.0.0.5/%2A/', 'ws://10.0.0.5/'],
+    ['ws://allowed.example/tcp/admin.example:22', 'ws://admin.example:22/'],
+    ['ws://allowed.example/udp/admin.example%3A53/', 'ws://admin.example:53/'],
+    ['ws://allowed.example/ws?url=tcp://admin.example:22', 'ws://admin.example:22/'],
+    ['ws://allowed.example/ws?to=ssh://root@admin.example', 'ws://admin.example/'],
+    ['ws://allowed.example/ws?dsn=postgres://u:p@db.internal:5432/app', 'ws://db.internal:5432/'],
+  ] as const) {
+    const found = bridgeTargets([], url);
+    t.equal(Array.isArray(found) ? found.map((f) => f.request.url).join(' ') : JSON.stringify(found), want, url);
+  }
+  // Controls: a video's `?h=720&p=2`, a page's address under `url`, a chat's `?to=alice`, flags, a malformed escape.
+  for (const url of ['ws://allowed.example/play?h=720&p=2', 'ws://allowed.example/ws?url=https://docs.example:8443/a', 'ws://allowed.example/chat?to=alice',
+    'ws://allowed.example/ws?forward=true&connect=1', 'ws://allowed.example/tcp/%E0%A4%A/x', 'ws://allowed.example/ws?h=admin.example']) {
+    t.equal(bridgeTargets([], url), undefined, url);
+  }
+});
+
 t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s query as WeTTY reads it, is decided as a request to it', async (t) => {
   // Left open by the twenty-first pass: a host without a port named no bridge target, though a
   // bridge dials it at its own default (WeTTY: `?host=admin.example` is ssh to port 22), and WeTTY
@@ -1345,6 +1381,31 @@ t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP br
     const scan = new InnerSessionScan();
     const found = [...before, Buffer.concat([Buffer.from([1, 0, 0, 0]), crypto.randomBytes(144)])].map((d) => scan.read(d)).find(Boolean);
     t.equal(found, 'a WireGuard handshake', `WireGuard's initiation after ${before.length} datagrams`);
+  }
+  // Twenty-fourth pass (a false close): a compressed gRPC message of 143 bytes (flag 1, length
+  // 143: 148 bytes in all, as WireGuard's initiation is) is a gzip member to its end, which no
+  // initiation's ciphertext can be; an initiation whose sender index spells gRPC's length and
+  // gzip's magic (`8f 1f 8b 08`: an agent's own client chooses it) is still one.
+  const grpc143 = (): Buffer => {
+    for (let i = 0; i < 400; i++) {
+      const z = zlib.gzipSync(Buffer.concat([Buffer.from([0x0a, 100 + (i % 20)]), crypto.randomBytes(100 + (i % 20))]), { level: i % 10 });
+      if (z.length === 143) return Buffer.concat([Buffer.from([1, 0, 0, 0, 143]), z]);
+    }
+    throw new Error('no 143-byte gzip member');
+  };
+  for (let i = 0; i < 4; i++) t.equal(new InnerSessionScan().read(grpc143()), undefined, `a compressed gRPC message of 143 bytes (${i})`);
+  // The same false close at a stream's start: a compressed gRPC message under 256 bytes
+  // (`01 00 00 00 <length>`) read as smux's SYN; smux's next header (the same version, a command
+  // 0–4) is asked where the message goes on, as a smux server asks it (the real sessions above keep it).
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 180 }), fc.integer({ min: 0, max: 9 }), (body, level) => {
+    const z = zlib.gzipSync(body, { level });
+    if (z.length > 250) return;
+    const found = new InnerSessionScan().read(Buffer.concat([Buffer.from([1, 0, 0, 0, z.length]), z]));
+    if (found !== undefined) throw new Error(`a compressed gRPC message of ${z.length} bytes: ${found}`);
+  }), { numRuns, ...seed });
+  for (const mac2 of [Buffer.alloc(16), crypto.randomBytes(16)]) {
+    const crafted = Buffer.concat([Buffer.from([1, 0, 0, 0, 0x8f, 0x1f, 0x8b, 0x08]), crypto.randomBytes(124), mac2]);
+    t.equal(new InnerSessionScan().read(crafted), 'a WireGuard handshake', 'an initiation whose sender index reads as gRPC and gzip');
   }
   // Controls: QUIC-like datagrams a server drops (under 1,200 bytes, an unknown version), a
   // short-header packet, a DNS query, a STUN binding request.
@@ -1790,13 +1851,123 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   }
   // Live: a bridge that decodes `{"data": <base64>}` and writes the bytes to its service.
   const got: Buffer[] = [];
-  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'))) });
+  const bridge = await startWsUpstream(t, { handleProtocols: (p) => [...p][0] ?? false, onConnection: (ws) => ws.on('message', (d: Buffer) => {
+    try {
+      got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'));
+    } catch {
+      got.push(d);
+    }
+  }) });
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: hellos[0]!.toString('base64') }))], 'latin1');
   t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the bridge decoded nothing for its service');
+
+  // Twenty-fourth pass: Kubernetes' channel subprotocols (`kubectl port-forward`/`exec` over a
+  // WebSocket): each message's first byte (or base64 form's first character) names a channel, each
+  // channel a stream; a SOCKS request or an SSH line behind it went on. Fails without
+  // proxy/tunnel-sql.ts `channelRead`: the bridge got every message.
+  const host = Buffer.from('admin.example');
+  const socks = [Buffer.from([0, 5, 1, 0]), Buffer.concat([Buffer.from([0, 5, 1, 0, 3, host.length]), host, Buffer.from([0, 22])])];
+  const k8s = (protocol: string, msgs: Array<Buffer | string>): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/api/v1/namespaces/default/pods/p/portforward?ports=1080`, [protocol], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { for (const m of msgs) ws.send(m); setTimeout(() => ws.close(1000), 300); });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  for (const [protocol, msgs] of [['v4.channel.k8s.io', socks], ['portforward.k8s.io', socks], ['v4.channel.k8s.io', [Buffer.from('\x00SSH-2.0-OpenSSH_9.2\r\n', 'latin1')]],
+    ['base64.channel.k8s.io', socks.map((m) => `0${m.subarray(1).toString('base64')}`)]] as const) {
+    got.length = 0;
+    t.equal(await k8s(protocol, [...msgs]), 1008, `${protocol}: the stream behind the channel byte is read`);
+    t.ok(got.length < msgs.length, `${protocol}: the bridge did not get the opening whole`);
+  }
+  // Control: exec's stdin carrying a shell's words, a resize on channel 4.
+  got.length = 0;
+  t.equal(await k8s('v4.channel.k8s.io', [Buffer.from('\x00ls -la\n', 'latin1'), Buffer.from('\x04{"Width":80,"Height":24}', 'latin1')]), 1000, 'exec\'s stdin and a resize go on');
+  t.equal(got.length, 2, 'both reached the bridge');
+});
+
+t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.io, Kubernetes channels, STOMP, XMPP IBB, a data URL, JSON escapes, past 4 KiB) closes the tunnel', async (t) => {
+  // The twenty-third pass read base64 only at a message's start or right after a quote, in the
+  // first 4 KiB: an envelope with a prefix of its own (engine.io's `b`/`b4`, Kubernetes'
+  // `base64.channel.k8s.io` channel digit), a body after a frame's head (STOMP, XMPP's in-band
+  // bytestream `<data>`), a data URL, a JSON string whose letters are escaped, or one behind a
+  // padding field hid it from the scan; the service behind the bridge got the decoded stream.
+  const hellos = [await clientHello({ servername: 'x.example' }), await clientHello({ minVersion: 'TLSv1.3' })];
+  const ssh = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  const escape = (s: string, at: number): string => `${s.slice(0, at)}\\u${s.charCodeAt(at).toString(16).padStart(4, '0')}${s.slice(at + 1)}`;
+  const framings: Record<string, (b64: string) => string> = {
+    engineio4: (b) => `b${b}`,
+    engineio3: (b) => `b4${b}`,
+    k8sChannel: (b) => `0${b}`,
+    socketio: (b) => `42/tcp,["data","${b}"]`,
+    signalrEscaped: (b) => `{"type":1,"target":"Send","arguments":["${escape(b, 0)}"]}\x1e`,
+    escapedSecond: (b) => JSON.stringify({ data: 'x' }).replace('"x"', `"${escape(b, 2)}"`),
+    stomp: (b) => `SEND\ndestination:/queue/tcp\ncontent-type:text/plain\n\n${b}\0`,
+    xmppIbb: (b) => `<iq type='set' id='i1'><data xmlns='http://jabber.org/protocol/ibb' seq='0' sid='s1'>${b}</data></iq>`,
+    dataUrl: (b) => JSON.stringify({ chunk: `data:application/octet-stream;base64,${b}` }),
+    padded: (b) => JSON.stringify({ pad: 'p'.repeat(5000), data: b }),
+  };
+  fc.assert(fc.property(
+    fc.constantFrom(...hellos.map((h) => ['a TLS handshake (in base64)', h] as const), ['an SSH session (in base64)', ssh] as const), fc.constantFrom<BufferEncoding>('base64', 'base64url'),
+    fc.constantFrom(...Object.keys(framings)), fc.array(fc.constantFrom('hello', '{"op":"open"}', '40', '2probe'), { maxLength: 2 }),
+    ([name, bytes], enc, framing, before) => {
+      const msg = framings[framing]!(bytes.toString(enc));
+      const scan = new InnerSessionScan();
+      const found = [...before, msg].map((m) => scan.read(Buffer.from(m, 'latin1'))).find(Boolean);
+      if (found !== name) throw new Error(`${framing} ${enc} after ${JSON.stringify(before)}: ${found}`);
+    },
+  ), { numRuns: numRuns * 2, ...seed });
+  // engine.io's polling payloads (v4: packets split by a record separator; v3: `<length>:` before
+  // each) with a `b` packet after a text one, and the hello or identification in hex (any case, bare or in JSON).
+  for (const [name, bytes] of [['a TLS handshake', hellos[0]!], ['an SSH session', ssh]] as const) {
+    const b64 = bytes.toString('base64');
+    const hex = bytes.toString('hex');
+    for (const [msg, want] of [[`4hello\x1eb${b64}`, `${name} (in base64)`], [`6:4hello${b64.length + 2}:b4${b64}`, `${name} (in base64)`],
+      [hex, `${name} (in hex)`], [hex.toUpperCase(), `${name} (in hex)`], [JSON.stringify({ type: 'data', hex }), `${name} (in hex)`], [`0x${hex}`, `${name} (in hex)`]]) {
+      t.equal(new InnerSessionScan().read(Buffer.from(msg!, 'latin1')), want, `${want}: ${msg!.slice(0, 40)}`);
+    }
+  }
+  // HTTP/2's connection preface (h2c with prior knowledge), raw in an upload, in base64 or hex in an
+  // envelope, as a WebSocket message or an upload's body (twenty-fourth pass).
+  const preface = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from('000000040000000000', 'hex')]);
+  for (const [msg, want] of [[preface, 'an HTTP/2 connection'], [Buffer.from(JSON.stringify({ data: preface.toString('base64') })), 'an HTTP/2 connection (in base64)'],
+    [Buffer.from(preface.toString('base64url')), 'an HTTP/2 connection (in base64)'], [Buffer.from(`{"hex":"${preface.toString('hex').toUpperCase()}"}`), 'an HTTP/2 connection (in hex)']] as const) {
+    t.equal(new InnerSessionScan().read(msg), want, `${want}: a message`);
+    const body = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: msg, truncated: false });
+    t.match(body && 'refusal' in body ? body.refusal.detail : '', want, `${want}: a body`);
+  }
+  // An HTTP/1 request in base64 in a bridge's envelope (an HTTP service behind it), behind a decoy
+  // string, at any of the three places a long target leaves `HTTP/` in; not read in an upload's body.
+  fc.assert(fc.property(fc.constantFrom('GET', 'DELETE', 'POST', 'PROPFIND'), fc.string({ minLength: 0, maxLength: 40 }).map((x) => `/admin/${encodeURIComponent(x)}`),
+    fc.constantFrom<BufferEncoding>('base64', 'base64url'), fc.constantFrom('bare', 'data', 'decoy', 'engineio'), (method, target, enc, framing) => {
+      const b64 = Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: admin.example\r\n\r\n`).toString(enc);
+      const msg = { bare: b64, data: JSON.stringify({ type: 'data', data: b64 }), decoy: JSON.stringify({ id: 'QUJDREVGR0g=', data: b64 }), engineio: `b${b64}` }[framing];
+      const found = new InnerSessionScan().read(Buffer.from(msg));
+      if (found !== 'an HTTP request (in base64)') throw new Error(`${framing} ${enc} ${method} ${target}: ${found}`);
+    }), { numRuns, ...seed });
+  const request = Buffer.from('GET /admin HTTP/1.1\r\nHost: admin.example\r\n\r\n').toString('base64');
+  t.equal(bodyTunnel(['Content-Type', 'application/json'], 'http://allowed.example/up', { captured: Buffer.from(JSON.stringify({ raw: request })), truncated: false }), undefined, 'a request in base64 in a body is the smuggling family\'s');
+  for (const m of [Buffer.from('GET milk and eggs\nHTTP/1.1 is old').toString('base64'), Buffer.from('Make HTTP/1.1 requests').toString('base64'), JSON.stringify({ img: Buffer.from('GET x').toString('base64') })]) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m)), undefined, `not a request line: ${m}`);
+  }
+  // Controls: a text about HTTP/2 quoting the preface with its escapes written out, its first line alone in an upload.
+  for (const body of ['The preface is "PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n".', 'PRI * HTTP/2.0\nis how it starts']) {
+    t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(body), truncated: false }), undefined, body);
+  }
+  // Controls: engine.io's and socket.io's own traffic, escaped JSON, base64 of other bytes behind
+  // the same prefixes, the letters inside a word or a longer base64 run, a hello's bytes at no
+  // base64 alignment.
+  const other = Buffer.from('hello world, this is plain data').toString('base64');
+  for (const m of ['2probe', '3probe', '40', '42["chat","hi"]', `b${other}`, `0${other}`, `b4${other}`, '{"html":"\\u003cp\\u003eFgM\\u003c/p\\u003e"}',
+    `{"s":"\\u0041gMBxx"}`, `SEND\n\nthe code is xFgMBq\0`, `<data>${other}</data>`, `data:,${other}`, `AAAAFgMBAgAB`, `{"d":"${'A'.repeat(6000)}FgMBAgAB"}`, 'FgMA is not a record of TLS',
+    // Hex that is no such start: a hash, a record of another type, a longer run, `SSH-3.`.
+    JSON.stringify({ sha: crypto.createHash('sha256').update('x').digest('hex') }), '17030300200102', 'ab16030100f80100', '5353482d332e30', 'abcb4FgMBAgABAgABAg']) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m, 'latin1')), undefined, m.slice(0, 80));
+  }
 });
 
 t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bodies is refused, and a tunnel command\'s target decided', async (t) => {
@@ -1900,6 +2071,9 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   t.equal(await post('socks', socks, ['Content-Type: application/octet-stream']), '403', 'a SOCKS request as a body is refused');
   t.equal(await post('vless', Buffer.concat([vless, hellos[1]!]), ['Content-Type: application/grpc']), '403', 'an XHTTP upload (VLESS, then TLS) is refused');
   t.equal(await post('b64', Buffer.from(hellos[0]!.toString('base64')), ['X-CMD: FORWARD']), '403', 'a base64 hello as a body is refused');
+  // Twenty-fourth pass: HTTP/2 with prior knowledge (h2c) to an HTTP/2 service behind the tunnel server.
+  const h2 = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from('000000040000000000', 'hex')]);
+  t.equal(await post('h2', h2, ['X-CMD: FORWARD', 'Content-Type: application/octet-stream']), '403', 'an HTTP/2 connection preface as a FORWARD body is refused');
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the service got none of the tunnelled bytes');
   t.equal(await post('png', Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex'), ['Content-Type: image/png']), '200', 'an image upload goes on');
