@@ -1242,7 +1242,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // (only a control's own `formmethod` counts).
   const attributes = (method: string, pairs: Array<[string, string]>, owner: 'element' | 'form' | 'page' = 'element'): void => {
     const given = pairs.filter(([n]) => (owner === 'page' ? /^formmethod$/i : /^(?:form)?method$/i).test(n.trim()));
-    const reads = given.some(([, v]) => /^\s*(?:get|dialog)?\s*$/i.test(v));
+    const reads = given.some(([, v]) => /^(?:get|dialog)?$/i.test(v.trim()));
     const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v)) ||
       (owner !== 'form' && !reads && pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== ''));
     if (posts && !pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== '')) refused ??= `${method} makes a form post where the page's form says: where it goes is not known here`;

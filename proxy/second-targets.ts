@@ -257,7 +257,7 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
   'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl']);
 
 /**
- * On a webhookPaths endpoint, a member or field whose name ends so names where the service will
+ * On a webhook endpoint (isWebhookPath), a member or field whose name ends so names where the service will
  * send: `url`, `address`, and (twenty-second pass) Pipedrive's `subscription_url`, a REST hook's
  * `target_url`, any `…_uri` or `…endpoint`; (twenty-third pass) Asana's `target`.
  */
@@ -342,7 +342,18 @@ function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]
  */
 // (Twenty-fourth pass: any segment that says webhook, PagerDuty's `/webhook_subscriptions` with its
 // `delivery_method.url`, `/outgoing-webhooks`, `/webhookSubscriptions`.)
-const webhookPaths = /\/(?:hooks|[\w-]*webhook[\w-]*|connector|contact-points|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
+// Read segment by segment: a pattern over the whole path with a run of word characters around
+// `webhook` was quadratic in a path of repeated `webhookw`.
+const hookSegment = /^(?:hooks|connector|contact-points|calls|[\w-]{0,100}webhook[\w-]{0,100})(?:\.json)?$/i;
+/** Whether `pathname` ends in a hook segment, perhaps followed by one more (an id) and then `config`. */
+function isWebhookPath(pathname: string): boolean {
+  const segs = pathname.split('/');
+  let n = segs.length;
+  while (n > 1 && segs[n - 1] === '') n--; // trailing slashes
+  const at = (i: number): string | undefined => (i >= 1 ? segs[i] : undefined);
+  const hook = (i: number): boolean => { const seg = at(i); return seg !== undefined && hookSegment.test(seg); };
+  return hook(n - 1) || hook(n - 2) || (hook(n - 3) && at(n - 1)?.toLowerCase() === 'config');
+}
 
 /**
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
@@ -355,7 +366,7 @@ const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint|address|href|ac
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
- * anywhere in it; `url`/`address` on a webhookPaths endpoint): each is decided as a POST to it,
+ * anywhere in it; `url`/`address` on a webhook endpoint (isWebhookPath)): each is decided as a POST to it,
  * so a policy that refuses the host refuses the registration (a Graph subscription posting every
  * new mail to the attacker, a Kubernetes webhook receiving every Secret). Values that are not
  * absolute http(s) URLs name nothing the service dials; more than MAX_INDICES are refused.
@@ -369,7 +380,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
-  const hookPath = webhookPaths.test(new URL(url).pathname);
+  const hookPath = isWebhookPath(new URL(url).pathname);
   if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
   const bytes = body.captured;
   let type = '';
@@ -544,8 +555,9 @@ function headerCallbacks(rawHeaders: readonly string[]): Array<[string, string]>
  * member a hooks endpoint reads (hookPathKey). Parsed only when an argument may be so named.
  */
 // (An argument's name is followed by its colon, or by ignored tokens before it: blanks, commas, a comment.)
-// (Or a field that says hook takes arguments, its variables holding the URL.)
-const graphqlCallbackMark = /(?:url|uris?|callback|hook|endpoint|address|target)[\s,]*[:#]|hook\w*[\s,]*\(/i;
+// (Or a field that says hook takes arguments, its variables holding the URL: a name of at most 100
+// more word characters, so that a run of `hook` is read once, not once per start.)
+const graphqlCallbackMark = /(?:url|uris?|callback|hook|endpoint|address|target)[\s,]*[:#]|hook\w{0,100}[\s,]*[(#]/i;
 function graphqlCallbackPairs(query: string, variables: unknown): Array<[string, unknown]> {
   if (!graphqlCallbackMark.test(query)) return [];
   const calls = fieldArguments(query, variables);
