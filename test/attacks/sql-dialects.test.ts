@@ -3241,6 +3241,18 @@ t.test('twenty-third pass: MySQL compares a text column with a number as a numbe
   t.equal(bound.approval?.risk, 'medium', 'email = ? with a text');
 });
 
+/** How many rows of a real SQLite table `users` (Python's sqlite3) each WHERE clause touches: its columns, its rows as a Python expression. */
+function sqliteRowCounts(columns: string, rows: string, wheres: string[]): Promise<number[]> {
+  const script = [
+    'import sqlite3, sys, json',
+    'c = sqlite3.connect(":memory:")',
+    `c.execute("CREATE TABLE users (${columns})")`,
+    `c.executemany("INSERT INTO users VALUES (${columns.split(',').map(() => '?').join(', ')})", ${rows})`,
+    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
+  ].join('\n');
+  return new Promise((resolve, reject) => execFile('python3', ['-c', script, JSON.stringify(wheres)], (err, out) => (err ? reject(err) : resolve(JSON.parse(out) as number[]))));
+}
+
 t.test('twenty-fourth pass: a key alone as a condition holds for every row where the server may be MySQL or SQLite', async (t) => {
   // Left open by the twenty-third pass: `DELETE FROM users WHERE id` (also `IFNULL(id, 1)`, `id +
   // 0`, `NOT NOT id`, an OR with it) was a narrow medium write on an endpoint of unknown dialect and
@@ -3263,14 +3275,8 @@ t.test('twenty-fourth pass: a key alone as a condition holds for every row where
   t.equal(pgService.decision.approval?.risk, 'medium', 'Neon: PostgreSQL refuses an integer as a condition');
   // SQLite's reading (Python's sqlite3): each touches every row of a table keyed from 1.
   const sqlite = keyed.map((w) => w.replace('CAST(id AS SIGNED)', 'CAST(id AS INTEGER)'));
-  const counts = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
-    'import sqlite3, sys, json',
-    'c = sqlite3.connect(":memory:")',
-    'c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, user_id INTEGER, role TEXT)")',
-    'c.executemany("INSERT INTO users VALUES (?, ?, ?)", [(i, i * 7, "x") for i in range(1, 6)])',
-    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
-  ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
-  t.same(JSON.parse(counts), sqlite.map(() => 5), 'SQLite: every row');
+  const counts = await sqliteRowCounts('id INTEGER PRIMARY KEY, user_id INTEGER, role TEXT', '[(i, i * 7, "x") for i in range(1, 6)]', sqlite);
+  t.same(counts, sqlite.map(() => 5), 'SQLite: every row');
 });
 
 t.test('twenty-fourth pass: a bound past the table\'s own largest or smallest value holds for every row', async (t) => {
@@ -3296,14 +3302,8 @@ t.test('twenty-fourth pass: a bound past the table\'s own largest or smallest va
   }
   // SQLite's reading (Python's sqlite3): each touches every row.
   const sqlite = wide.map((w) => w.replace('greatest(', 'max(0, '));
-  const counts = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
-    'import sqlite3, sys, json',
-    'c = sqlite3.connect(":memory:")',
-    'c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, n INTEGER)")',
-    'c.executemany("INSERT INTO users VALUES (?, ?)", [(i, i) for i in (-3, 1, 2, 50)])',
-    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
-  ].join('\n'), JSON.stringify(sqlite)], (err, out) => (err ? reject(err) : resolve(out))));
-  t.same(JSON.parse(counts), sqlite.map(() => 4), 'SQLite: every row');
+  const counts = await sqliteRowCounts('id INTEGER PRIMARY KEY, n INTEGER', '[(i, i) for i in (-3, 1, 2, 50)]', sqlite);
+  t.same(counts, sqlite.map(() => 4), 'SQLite: every row');
 });
 
 t.test('twenty-fourth pass: a key counts from 1, so `id > 0` holds for every row', async (t) => {
