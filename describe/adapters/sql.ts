@@ -1170,6 +1170,9 @@ function mysqlNumericText(expr: unknown, depth = 0): boolean {
 /** The magnitude of int8's bounds (9223372036854775807), as a double: no integer a column holds is past it. */
 const INT8_BOUND = 2 ** 63 - 1;
 
+/** A comparison read from the other side (`5 > id` is `id < 5`). */
+const mirrored: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
 /**
  * Whose reading of numbers a DELETE's or UPDATE's WHERE is judged by (set around each judgement):
  * PostgreSQL's (and SQLite's, the same for what is read here) always, MySQL's too where the
@@ -1277,7 +1280,7 @@ function numericReadings(e: unknown): number[] {
 function pastEveryInteger(op: string, left: unknown, right: unknown): boolean {
   const [col, values, flipped] = isColumn(left) ? [left, numericReadings(right), false] : [right, numericReadings(left), true];
   if (!isColumn(col)) return false;
-  const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
+  const o = flipped ? mirrored[op] ?? op : op;
   // A key (`id`, `user_id`) counts from 1 (serial, identity, AUTO_INCREMENT, SQLite's rowid): `id >
   // 0` is every row (twenty-fourth pass; MySQL's known way past safe-updates mode).
   const key = keyName(columnName(col) ?? '');
@@ -1385,7 +1388,7 @@ function pastOwnExtreme(op: string, left: unknown, right: unknown, target: strin
   const [col, bound, flipped] = isColumn(left) ? [left, right, false] : [right, left, true];
   const column = columnName(col);
   if (column === undefined) return false;
-  const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
+  const o = flipped ? mirrored[op] ?? op : op;
   const ext = ownExtreme(bound, column, target, undefined);
   return ((o === '<' || o === '<=') && ext === 'max') || ((o === '>' || o === '>=') && ext === 'min');
 }
