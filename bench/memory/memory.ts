@@ -19,7 +19,10 @@ export interface IdleResult {
   /** Connections the proxy had not closed when RSS was read (a proxy may close idle ones past a bound). */
   stillOpen: number;
   rssBeforeMiB: number;
+  /** RSS 1 s after the last connection opened (the load of opening them just ended). */
   rssWithIdleMiB: number;
+  /** RSS once the connections sat idle 4 s: what an idle proxy holds (Airlock gives back a busy stretch's heap when quiet: lib/quiet-collect.ts). */
+  rssIdleMiB: number;
   perConnectionKiB: number;
 }
 
@@ -70,6 +73,8 @@ export async function idleConnections(target: Target, pid: number, n = 1000): Pr
     }
     await new Promise((r) => setTimeout(r, 1000));
     const withIdle = rssOf(pid);
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = rssOf(pid);
     const stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
     return {
       connections: n,
@@ -77,6 +82,7 @@ export async function idleConnections(target: Target, pid: number, n = 1000): Pr
       stillOpen,
       rssBeforeMiB: round(before / MiB),
       rssWithIdleMiB: round(withIdle / MiB),
+      rssIdleMiB: round(idle / MiB),
       perConnectionKiB: sockets.length ? round((withIdle - before) / sockets.length / 1024) : 0,
     };
   } finally {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { PolicyCompileError } from '../../engine/compile.ts';
+import { collectWhenQuiet } from '../../lib/quiet-collect.ts';
 import { StateFileError } from '../../state/document.ts';
 import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError, policyFailure } from '../errors.ts';
@@ -76,6 +77,8 @@ export function register(program: Command): void {
         if (err instanceof StateFileError) throw new CliError(err.message);
         throw new CliError((err as Error).message);
       }
+      // An idle proxy gives back what a busy stretch grew its heap by (lib/quiet-collect.ts).
+      const quiet = collectWhenQuiet();
       const { host, port } = airlock.proxyAddress;
       const shown = host.includes(':') ? `[${host}]` : host;
       process.stdout.write(`airlock: proxy on http://${shown}:${port} (policy ${airlock.config.policy}, version ${airlock.engine.version?.slice(0, 12) ?? '?'})\n`);
@@ -103,6 +106,7 @@ export function register(program: Command): void {
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
+      quiet.stop();
       lines.flush();
       process.stdout.write('airlock: stopped\n');
     });
