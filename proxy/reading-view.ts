@@ -360,6 +360,29 @@ function indicatorRuns(text: string, out: Array<{ index: number; 0: string }>): 
     if (INDICATOR_EDGE.lastIndex < b) INDICATOR_EDGE.lastIndex = b;
   }
 }
+/** A regional indicator or a zero-width space cut short at the end of a text (UTF-8 or JSON escape begun). */
+const CUT_INDICATOR = /(?:\xf0(?:\x9f\x87?)?|\xe2\x80?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[cC]\\?(?:u[0-9a-fA-F]{0,3})?)$/;
+/**
+ * Regional indicators (zero-width spaces between them allowed) ending a text, with one cut short
+ * after them: no ASCII character beside them makes an edge yet (indicatorRuns), and the key's
+ * letters may go on in the next chunk. Held as an unfinished fold.
+ */
+function indicatorTail(text: string): string | undefined {
+  const cut = CUT_INDICATOR.exec(text.slice(-12));
+  let a = text.length - (cut ? cut[0].length : 0);
+  let n = 0;
+  for (let k = 0; k < INDICATOR_RUN; k++) {
+    let step = indicatorEndingAt(text, a);
+    if (step) n++;
+    else {
+      const z = zwspEndingAt(text, a);
+      step = z && indicatorEndingAt(text, a - z) ? z : 0;
+    }
+    if (!step) break;
+    a -= step;
+  }
+  return n ? text.slice(a) : undefined;
+}
 const INDICATOR_ANY = /[0-9A-Za-z_](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[0-9A-Za-z_]|[0-9A-Za-z_](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[0-9A-Za-z_]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/;
 const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
 /** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
@@ -515,7 +538,9 @@ function unfinished(text: string, fold = false): string | undefined {
   const first = confusableTail(text) ?? modifierTail(text) ?? alphabetTail(text) ?? (fold ? undefined : dumpTail(text));
   // Digits of another script before a cut character (`\xe1` may begin a modifier letter or a Khmer digit): the longer.
   const digits = digitTail(text);
-  const run = digits !== undefined && (first === undefined || digits.length > first.length) ? digits : first;
+  const indicators = indicatorTail(text);
+  let run = digits !== undefined && (first === undefined || digits.length > first.length) ? digits : first;
+  if (indicators !== undefined && (run === undefined || indicators.length > run.length)) run = indicators;
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
@@ -772,6 +797,10 @@ export function readingView(text: string, tail = false): ReadingView | undefined
   const dump = endsOpen ? dumpTail(text.slice(-READING_WIDTH)) : undefined;
   let open = endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
   if (openAtEnd > (open?.length ?? 0)) open = text.slice(-openAtEnd);
+  // Regional indicators with zero-width spaces between them ending the text: the spaces are read
+  // (unread items), so the run is not after the last of them; held whole all the same.
+  const indicators = endsOpen ? indicatorTail(text.slice(-READING_WIDTH)) : undefined;
+  if (indicators && indicators.length > (open?.length ?? 0)) open = indicators;
   if (dump && dump.length > (open?.length ?? 0)) open = dump;
   const view = viewOf(text, 0, text.length, unread, 0, open ? open.length : 0);
   if (open) view.openFold = unfinished(open, true)?.length ?? 0;
