@@ -2127,6 +2127,9 @@ t.test('twenty-third pass (follow-up): a key a piece per labelled row or field i
     yaml: { body: (c) => c.map((p, i) => `k${i}: ${p}\n`).join(''), read: (b) => [...b.matchAll(/^k\d+: (\S+)$/gm)].map((m) => m[1]).join('') },
     'numbered lines': { body: (c) => c.map((p, i) => `${i + 1}. ${p}\n`).join(''), read: (b) => [...b.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]).join('') },
     'blank-separated': { body: (c) => c.map((p, i) => `  ${i} ${p}\r\n`).join(''), read: (b) => [...b.matchAll(/^ {2}\d+ (\S+)\r$/gm)].map((m) => m[1]).join('') },
+    // Twenty-fifth pass: tables wider than the 8 strides read (a CSV export of 12 columns, a Markdown table of 10).
+    'csv 12 columns': { body: (c) => `id,at,m,path,st,ms,ip,ua,ref,lang,x,piece\r\n${c.map((p, i) => `${i},2026-12-07,GET,/v1/items,200,${i * 7},10.0.0.${i},curl,-,en,${i % 3},${p}\r\n`).join('')}`, read: (b) => [...b.matchAll(/^\d+,(?:[^,\r\n]*,){10}([^\r\n]+)\r$/gm)].map((m) => m[1]).join('') },
+    'markdown 10 columns': { body: (c) => `| i | a | b | c | d | e | f | g | h | v |\n${c.map((p, i) => `| ${i} | x | ${i % 5} | y | z | 1 | 2 | ok | - | ${p} |\n`).join('')}`, read: (b) => [...b.matchAll(/^\| \d+ \|(?: [^|]* \|){8} ([^ |\n]+) \|$/gm)].map((m) => m[1]).join('') },
   };
   const fuzz = { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) };
   // Twenty-fourth pass (left open by the twenty-third): pieces of 9–11 characters a row too.
