@@ -290,12 +290,13 @@ const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\x
 const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/;
 /**
  * Regional indicators (raw or JSON-escaped; their references are ALPHABET_EACH's) are read in runs
- * found from an edge (indicatorRuns): one beside an ASCII letter, digit or `_` (a zero-width space
- * between them allowed), or eight in a row.
+ * found from an edge (indicatorRuns): one beside an ASCII letter, digit or mark a key may hold (not
+ * a blank, quote, comma, bracket or parenthesis: JSON's, CSV's and prose's flags), a zero-width
+ * space between them allowed, or eight in a row.
  * A key's letters written so sit beside its digits and marks; flags (two, between blanks or other
  * emoji) are read as they were: an emoji-rich text with flags, read at each, was scrubbed ~6× slower.
  */
-const INDICATOR_EDGE = /[0-9A-Za-z_](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[0-9A-Za-z_]|[0-9A-Za-z_](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[0-9A-Za-z_]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/g;
+const INDICATOR_EDGE = /[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/g;
 /** A regional indicator at an index (raw or a JSON escape), or a zero-width space (raw or escaped) between two. */
 const INDICATOR_AT = /\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD](?:[eE][6-9a-fA-F]|[fF][0-9a-fA-F])/y;
 const ZWSP_AT = /\xe2\x80\x8b|\\u200[bB]/y;
@@ -327,7 +328,9 @@ function indicatorRuns(text: string, out: Array<{ index: number; 0: string }>): 
   INDICATOR_EDGE.lastIndex = 0;
   for (let m = INDICATOR_EDGE.exec(text); m !== null; m = INDICATOR_EDGE.exec(text)) {
     INDICATOR_EDGE.lastIndex = m.index + 1;
-    let a = isWordChar(text, m.index) ? m.index + 1 : m.index;
+    // The edge begins with the indicator, or with the mark before it (or before a zero-width space).
+    INDICATOR_AT.lastIndex = m.index;
+    let a = INDICATOR_AT.test(text) ? m.index : m.index + 1;
     for (let k = 0; k < INDICATOR_RUN; k++) {
       let n = indicatorEndingAt(text, a);
       if (!n) {
@@ -383,7 +386,7 @@ function indicatorTail(text: string): string | undefined {
   }
   return n ? text.slice(a) : undefined;
 }
-const INDICATOR_ANY = /[0-9A-Za-z_](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[0-9A-Za-z_]|[0-9A-Za-z_](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[0-9A-Za-z_]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/;
+const INDICATOR_ANY = /[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/;
 const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
 /** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
 const OFFSET_ALPHABETS: Array<[number, number, number]> = [
