@@ -2129,6 +2129,7 @@ t.test('twenty-third pass (follow-up): a key a piece per labelled row or field i
     'blank-separated': { body: (c) => c.map((p, i) => `  ${i} ${p}\r\n`).join(''), read: (b) => [...b.matchAll(/^ {2}\d+ (\S+)\r$/gm)].map((m) => m[1]).join('') },
     // Twenty-fifth pass: tables wider than the 8 strides read (a CSV export of 12 columns, a Markdown table of 10).
     'csv 12 columns': { body: (c) => `id,at,m,path,st,ms,ip,ua,ref,lang,x,piece\r\n${c.map((p, i) => `${i},2026-12-07,GET,/v1/items,200,${i * 7},10.0.0.${i},curl,-,en,${i % 3},${p}\r\n`).join('')}`, read: (b) => [...b.matchAll(/^\d+,(?:[^,\r\n]*,){10}([^\r\n]+)\r$/gm)].map((m) => m[1]).join('') },
+    'html 10 columns': { body: (c) => `<table>${c.map((p, i) => `<tr><td>${i}</td><td>x</td><td>${i % 5}</td><td>y</td><td>z</td><td>1</td><td>2</td><td>ok</td><td>-</td><td class="v">${p}</td></tr>`).join('')}</table>`, read: (b) => [...b.matchAll(/<td class="v">([^<]+)<\/td><\/tr>/g)].map((m) => m[1]).join('') },
     'markdown 10 columns': { body: (c) => `| i | a | b | c | d | e | f | g | h | v |\n${c.map((p, i) => `| ${i} | x | ${i % 5} | y | z | 1 | 2 | ok | - | ${p} |\n`).join('')}`, read: (b) => [...b.matchAll(/^\| \d+ \|(?: [^|]* \|){8} ([^ |\n]+) \|$/gm)].map((m) => m[1]).join('') },
   };
   const fuzz = { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) };
