@@ -279,21 +279,122 @@ const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\x
  * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,
  * read by a language model as the text they spell), Braille patterns as a byte's bits (U+2800 + the
  * byte: hexyl's braille table, a binary shown as dots), and negative circled and squared capitals
- * (🅐, 🅰: a "fancy text" generator; NFKC keeps them), and the decimal digits of other scripts
+ * (🅐, 🅰: a "fancy text" generator; NFKC keeps them), regional indicator symbols (🇸🇰: an
+ * "emojify" or "big letters" bot of a chat, a zero-width space between them so no two make a flag;
+ * twenty-fifth pass; also as numeric references), and the decimal digits of other scripts
  * (Persian `۵۱`, Arabic-Indic, Devanagari, Bengali, Thai …: a page localized by `Accept-Language`
  * that writes every digit so; Python's `int()` and a person read them). Raw, or as JSON escapes
  * (`\u2873`, `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS
  * says which fold; digits are found beside a key's characters only (digitRuns).
  */
-const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/;
-const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/g;
+const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/;
+/**
+ * Regional indicators (raw or JSON-escaped; their references are ALPHABET_EACH's) are read in runs
+ * found from an edge (indicatorRuns): one beside an ASCII letter, digit or mark a key may hold (not
+ * a blank, quote, comma, bracket or parenthesis: JSON's, CSV's and prose's flags), a zero-width
+ * space between them allowed, or eight in a row.
+ * A key's letters written so sit beside its digits and marks; flags (two, between blanks or other
+ * emoji) are read as they were: an emoji-rich text with flags, read at each, was scrubbed ~6× slower.
+ */
+const INDICATOR_EDGE = /[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/g;
+/** A regional indicator at an index (raw or a JSON escape), or a zero-width space (raw or escaped) between two. */
+const INDICATOR_AT = /\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD](?:[eE][6-9a-fA-F]|[fF][0-9a-fA-F])/y;
+const ZWSP_AT = /\xe2\x80\x8b|\\u200[bB]/y;
+/** The most indicators of a run walked from its edge. */
+const INDICATOR_RUN = 64;
+/** The regional indicator ending at `end` (its length), or 0. */
+function indicatorEndingAt(text: string, end: number): number {
+  for (const n of [4, 12]) {
+    if (end - n < 0) continue;
+    INDICATOR_AT.lastIndex = end - n;
+    const m = INDICATOR_AT.exec(text);
+    if (m && m[0].length === n) return n;
+  }
+  return 0;
+}
+/** The zero-width space ending at `end` (its length), or 0. */
+function zwspEndingAt(text: string, end: number): number {
+  for (const n of [3, 6]) {
+    if (end - n < 0) continue;
+    ZWSP_AT.lastIndex = end - n;
+    const m = ZWSP_AT.exec(text);
+    if (m && m[0].length === n) return n;
+  }
+  return 0;
+}
+/** The runs of regional indicators (zero-width spaces between them allowed: EACH reads those) with an edge, each indicator a match, added to `out`. */
+function indicatorRuns(text: string, out: Array<{ index: number; 0: string }>): void {
+  let last = 0;
+  INDICATOR_EDGE.lastIndex = 0;
+  for (let m = INDICATOR_EDGE.exec(text); m !== null; m = INDICATOR_EDGE.exec(text)) {
+    INDICATOR_EDGE.lastIndex = m.index + 1;
+    // The edge begins with the indicator, or with the mark before it (or before a zero-width space).
+    INDICATOR_AT.lastIndex = m.index;
+    let a = INDICATOR_AT.test(text) ? m.index : m.index + 1;
+    for (let k = 0; k < INDICATOR_RUN; k++) {
+      let n = indicatorEndingAt(text, a);
+      if (!n) {
+        // A zero-width space between two indicators (a generator's, so no two make a flag).
+        const z = zwspEndingAt(text, a);
+        const i = z ? indicatorEndingAt(text, a - z) : 0;
+        n = i ? z + i : 0;
+      }
+      if (!n) break;
+      a -= n;
+    }
+    a = Math.max(a, last);
+    let b = a;
+    for (let k = 0; k < INDICATOR_RUN; k++) {
+      INDICATOR_AT.lastIndex = b;
+      const d = INDICATOR_AT.exec(text);
+      if (!d) {
+        ZWSP_AT.lastIndex = b;
+        const z = ZWSP_AT.exec(text);
+        if (!z) break;
+        INDICATOR_AT.lastIndex = b + z[0].length;
+        if (!INDICATOR_AT.test(text)) break;
+        b += z[0].length;
+        continue;
+      }
+      out.push({ index: b, 0: d[0] });
+      b += d[0].length;
+    }
+    last = Math.max(last, b);
+    if (INDICATOR_EDGE.lastIndex < b) INDICATOR_EDGE.lastIndex = b;
+  }
+}
+/** A regional indicator or a zero-width space cut short at the end of a text (UTF-8 or JSON escape begun). */
+const CUT_INDICATOR = /(?:\xf0(?:\x9f\x87?)?|\xe2\x80?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[cC]\\?(?:u[0-9a-fA-F]{0,3})?)$/;
+/**
+ * Regional indicators (zero-width spaces between them allowed) ending a text, with one cut short
+ * after them: no ASCII character beside them makes an edge yet (indicatorRuns), and the key's
+ * letters may go on in the next chunk. Held as an unfinished fold.
+ */
+function indicatorTail(text: string): string | undefined {
+  const cut = CUT_INDICATOR.exec(text.slice(-12));
+  let a = text.length - (cut ? cut[0].length : 0);
+  let n = 0;
+  for (let k = 0; k < INDICATOR_RUN; k++) {
+    let step = indicatorEndingAt(text, a);
+    if (step) n++;
+    else {
+      const z = zwspEndingAt(text, a);
+      step = z && indicatorEndingAt(text, a - z) ? z : 0;
+    }
+    if (!step) break;
+    a -= step;
+  }
+  return n ? text.slice(a) : undefined;
+}
+const INDICATOR_ANY = /[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/;
+const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
 /** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
 const OFFSET_ALPHABETS: Array<[number, number, number]> = [
-  [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41],
+  [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41], [0x1f1e6, 0x1f1ff, 0x41],
   ...[0x660, 0x6f0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xe50, 0xed0, 0x1040, 0x17e0].map((zero): [number, number, number] => [zero, zero + 9, 0x30]),
 ];
 /** ALPHABET_EACH at an index (written out again, so the ReDoS check reads it). */
-const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])/y;
+const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/y;
 /** A run of offset-alphabet characters this long is read wherever it is (a key written whole so); a shorter one only beside a key's characters. */
 const ALPHABET_RUN = 8;
 /**
@@ -318,10 +419,17 @@ const LOCAL_DIGIT = /\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\x
  * Such a digit beside an ASCII letter, digit or `_`: where a key's digits written so are found from
  * (its digits sit beside its letters); a localized page's numbers, between blanks, marks or its
  * script's letters, are read as they were. Found from that edge and walked in code, as confusable
- * runs are: every digit a match, a Persian or Hindi page scrubbed ~8× slower.
+ * runs are: every digit a match, a Persian or Hindi page scrubbed ~8× slower. Twenty-fifth pass: also
+ * three such digits, one ASCII mark and three more (`۱۲۳۴-۵۶۷۸`: a key of digits and marks only, a PIN
+ * or an account number grouped, has no ASCII character beside its digits). A page's dates, times and
+ * prices (`۱۴۰۲/۰۵/۱۲`, `۱۲:۳۰`, `۱۲.۵۰۰`) have two digits or fewer beside a mark and are read as
+ * they were (every date read, a Persian page with dates scrubbed ~15× slower); a phone number
+ * grouped by threes is read. The walk goes on across a single mark.
  */
-const DIGIT_EDGE_ANY = /[0-9A-Za-z_](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))[0-9A-Za-z_]/;
-const DIGIT_EDGE = /[0-9A-Za-z_](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))[0-9A-Za-z_]/g;
+const DIGIT_EDGE_ANY = /[0-9A-Za-z_](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))[0-9A-Za-z_]|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])){3}[\-./:,|](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])){3}/;
+const DIGIT_EDGE = /[0-9A-Za-z_](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9]))[0-9A-Za-z_]|(?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])){3}[\-./:,|](?:\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0[\xa5\xa7\xa9\xab\xad\xaf\xb1\xb3\xb5][\xa6-\xaf]|\xe0[\xb9\xbb][\x90-\x99]|\xe1(?:\x81[\x80-\x89]|\x9f[\xa0-\xa9])|\\u(?:06(?:6|[fF])[0-9]|0[9a-dA-D][6eE][6-9a-fA-F]|0[eE][59dD][0-9]|104[0-9]|17[eE][0-9])){3}/g;
+/** The marks a key's digit groups may stand between (DIGIT_EDGE's third kind). */
+const GROUP_MARK = '-./:,|';
 /** The most digits of a run walked from its edge. */
 const DIGIT_RUN = 32;
 const isWordChar = (text: string, i: number): boolean => {
@@ -351,7 +459,13 @@ function digitRuns(text: string, out: Array<{ index: number; 0: string }>): void
     let b = a;
     for (let k = 0; k < DIGIT_RUN; k++) {
       LOCAL_DIGIT.lastIndex = b;
-      const d = LOCAL_DIGIT.exec(text);
+      let d = LOCAL_DIGIT.exec(text);
+      // One ASCII mark between two digits: the next group of a key grouped so (the edge's third kind).
+      if (!d && k > 0 && GROUP_MARK.includes(text[b]!)) {
+        LOCAL_DIGIT.lastIndex = b + 1;
+        d = LOCAL_DIGIT.exec(text);
+        if (d) b++;
+      }
       if (!d) break;
       out.push({ index: b, 0: d[0] });
       b += d[0].length;
@@ -359,6 +473,25 @@ function digitRuns(text: string, out: Array<{ index: number; 0: string }>): void
     last = Math.max(last, b);
     if (DIGIT_EDGE.lastIndex < b) DIGIT_EDGE.lastIndex = b;
   }
+}
+/** A digit of another script cut short at the end of a text (its UTF-8 or its JSON escape begun). */
+const CUT_DIGIT = /(?:[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f]?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
+/**
+ * Twenty-fifth pass: digits of another script (and single ASCII marks between them) ending a text,
+ * with a digit cut short after them: a key of digits only may go on in the next chunk, and no ASCII
+ * character beside them makes an edge yet (digitRuns). Held as an unfinished fold.
+ */
+function digitTail(text: string): string | undefined {
+  const cut = CUT_DIGIT.exec(text.slice(-6));
+  let a = text.length - (cut ? cut[0].length : 0);
+  let digits = 0;
+  if (GROUP_MARK.includes(text[a - 1] ?? '') && digitEndingAt(text, a - 1) > 0) a--;
+  for (let n = digitEndingAt(text, a); n > 0 && digits < DIGIT_RUN; n = digitEndingAt(text, a)) {
+    a -= n;
+    digits++;
+    if (GROUP_MARK.includes(text[a - 1] ?? '') && digitEndingAt(text, a - 1) > 0) a--;
+  }
+  return digits ? text.slice(a) : undefined;
 }
 /** A tag character's JSON escape cut after its high surrogate (`\udb40`, `\udb40\udc7`): UNFINISHED knows only the styled letters' pairs. */
 const TAG_ESCAPE_TAIL = /\\u[dD][bB]40(?:\\(?:u(?:[dD](?:[cC][0-7]?)?)?)?)?$/;
@@ -368,7 +501,7 @@ function alphabetTail(text: string): string | undefined {
   if (escape) return escape[0];
   for (let n = 3; n >= 1; n--) {
     const end = text.slice(-n);
-    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85\x86]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
+    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85-\x87]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
   }
   return undefined;
 }
@@ -405,7 +538,12 @@ function unfinished(text: string, fold = false): string | undefined {
   const c = fold ? null : UNFINISHED_STRING.exec(text);
   const ab = a && (!b || a.index <= b.index) ? a : b;
   const found = (c && (!ab || c.index < ab.index) ? c : ab)?.[0];
-  const run = confusableTail(text) ?? modifierTail(text) ?? alphabetTail(text) ?? (fold ? undefined : dumpTail(text));
+  const first = confusableTail(text) ?? modifierTail(text) ?? alphabetTail(text) ?? (fold ? undefined : dumpTail(text));
+  // Digits of another script before a cut character (`\xe1` may begin a modifier letter or a Khmer digit): the longer.
+  const digits = digitTail(text);
+  const indicators = indicatorTail(text);
+  let run = digits !== undefined && (first === undefined || digits.length > first.length) ? digits : first;
+  if (indicators !== undefined && (run === undefined || indicators.length > run.length)) run = indicators;
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
@@ -495,6 +633,7 @@ function matchesIn(text: string): RegExpExecArray[] {
   }
   confusableRuns(text, all as unknown as Array<{ index: number; 0: string }>);
   digitRuns(text, all as unknown as Array<{ index: number; 0: string }>);
+  indicatorRuns(text, all as unknown as Array<{ index: number; 0: string }>);
   dumpBreaks(text, all as unknown as Array<{ index: number; 0: string }>);
   return all.sort((a, b) => a.index - b.index);
 }
@@ -652,7 +791,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !ALPHABET_ANY.test(text) && !DIGIT_EDGE_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !ALPHABET_ANY.test(text) && !INDICATOR_ANY.test(text) && !DIGIT_EDGE_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   // The longest of what may be open: a dump's line end (its 16-character text column and line
@@ -661,6 +800,10 @@ export function readingView(text: string, tail = false): ReadingView | undefined
   const dump = endsOpen ? dumpTail(text.slice(-READING_WIDTH)) : undefined;
   let open = endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
   if (openAtEnd > (open?.length ?? 0)) open = text.slice(-openAtEnd);
+  // Regional indicators with zero-width spaces between them ending the text: the spaces are read
+  // (unread items), so the run is not after the last of them; held whole all the same.
+  const indicators = endsOpen ? indicatorTail(text.slice(-READING_WIDTH)) : undefined;
+  if (indicators && indicators.length > (open?.length ?? 0)) open = indicators;
   if (dump && dump.length > (open?.length ?? 0)) open = dump;
   const view = viewOf(text, 0, text.length, unread, 0, open ? open.length : 0);
   if (open) view.openFold = unfinished(open, true)?.length ?? 0;
@@ -778,5 +921,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || ALPHABET_ANY.test(end) || DIGIT_EDGE_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || ALPHABET_ANY.test(end) || INDICATOR_ANY.test(end) || DIGIT_EDGE_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

@@ -130,6 +130,9 @@ function grouped(s: string, n: number, mark: string): string {
   return out.join(mark);
 }
 
+/** The value's characters in the reverse order. */
+const reversedText = (s: string): string => [...s].reverse().join('');
+
 const swapCase = (s: string): string => s.replace(/[A-Za-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20));
 
 /** The value as each form family writes it (latin1: one character per byte), in a fixed order. */
@@ -174,6 +177,10 @@ function formsOf(value: string): string[] {
     // base 62 (ID and short-link encoders) or decimal (`int.from_bytes`), as base58 above.
     Buffer.from([...value].map((c) => c + c).join(''), 'utf8').toString('latin1'),
     wholeNumber(bytes, BASE36), wholeNumber(bytes, BASE62), wholeNumber(bytes, BASE62_LOWER_FIRST), wholeNumber(bytes, DIGITS),
+    // Twenty-fifth pass: the reversed value under each of those letter substitutions (ROT13 and the
+    // other Caesar shifts, Atbash: `rev | tr`, a puzzle encoder's two steps), ROT13's and Atbash's
+    // also upper- and lower-cased (only the value itself was reversed, and each substitution unreversed).
+    ...[...cased(rot13(reversedText(value))), ...cased(atbash(reversedText(value))), ...CAESAR_SHIFTS.map((k) => caesar(reversedText(value), k))].map((f) => Buffer.from(f, 'utf8').toString('latin1')),
   ];
 }
 

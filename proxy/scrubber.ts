@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { AGAIN_CUE, NOTATION_CUE, PrefixAutomaton, againSpellingsOf, literalPattern, mayHoldAgain, mayHoldNotation, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
+import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, againSpellingsOf, literalPattern, mayHoldAgain, mayHoldNotation, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -358,7 +358,14 @@ export class Scrubber {
   private readonly overlong: number | undefined;
   /** This process's own secrets as latin1 (UTF-8 bytes), lower-cased, each also reversed: what a labelled piece may be part of (proxy/labelled-pieces.ts). */
   readonly ownFolded: string[];
-  /** The placeholders this process's own secrets are replaced with (latin1): labelled pieces held around one refuse the body. */
+  /**
+   * The placeholders of this process's own secrets matched whole in every spelling (at most
+   * FULL_SPELLING_MAX bytes; latin1): labelled pieces held around one refuse the body. A longer
+   * secret's placeholder is not among them (twenty-fifth pass): only its ends are matched in every
+   * spelling, so its placeholder beside held pieces is a list of its characters whose ends the
+   * scrubber replaced (the middle left is no usable credential, proxy/spellings.ts), not rows a run
+   * form cut (no run form is made of a long secret).
+   */
   readonly ownPlaceholders: string[];
 
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
@@ -368,7 +375,7 @@ export class Scrubber {
       const folded = Buffer.from(r.value!, 'utf8').toString('latin1').toLowerCase();
       return [folded, [...folded].reverse().join('')];
     });
-    this.ownPlaceholders = own.map((r) => Buffer.from(r.replace!, 'utf8').toString('latin1'));
+    this.ownPlaceholders = own.filter((r) => Buffer.byteLength(r.value!) <= FULL_SPELLING_MAX).map((r) => Buffer.from(r.replace!, 'utf8').toString('latin1'));
     const all: MatchRule[] = [...own, ...extra];
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));

@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -133,6 +133,12 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'tags': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('')), type: 'application/json' };
     case 'braille': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => String.fromCodePoint(0x2800 + c.charCodeAt(0))).join('')), type: 'text/plain' };
     case 'digits-fa': return { text: json.replace(/[0-9]/g, (d) => String.fromCodePoint(0x6f0 + Number(d))), type: 'application/json' };
+    // Twenty-fifth pass: long tokens' letters as regional indicators with a zero-width space after
+    // each (an "emojify" bot: no two make a flag), long tokens reversed and ROT13'd (`rev | tr`), and
+    // long tokens a character per row of a 12-column CSV export (the piece in the last column).
+    case 'regional': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => (/[a-z]/i.test(c) ? `${String.fromCodePoint(0x1f1e6 + c.toUpperCase().charCodeAt(0) - 65)}\u200b` : c)).join('')), type: 'text/plain; charset=utf-8' };
+    case 'rev-rot13': return { text: json.replace(/[^\s"]{16,}/g, (w) => rot13([...w].reverse().join(''))), type: 'text/plain' };
+    case 'rows-wide': return { text: json.match(/[^\s"]{16,}/g)!.map((w) => `id,at,method,path,status,ms,ip,agent,ref,lang,n,c\r\n${[...w].map((c, i) => `${i},2026-12-07,GET,/log,200,${i % 9},127.0.0.1,curl,-,en,${i % 3},${c}\r\n`).join('')}`).join(''), type: 'text/csv' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };

@@ -455,6 +455,28 @@ t.test('2(b) twenty-fourth pass: the record in tag characters, Braille dots or P
   }
 });
 
+// Twenty-fifth pass: the record's long tokens as regional indicators (zero-width spaces between),
+// reversed and ROT13'd, and a character per row of a 12-column CSV: each undone as a reader does.
+t.test('2(b) twenty-fifth pass: the record as regional indicators, reversed ROT13 or a wide CSV never shows the value', async (t) => {
+  await inject();
+  const rot13 = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 13) % 26) + (c <= 'Z' ? 65 : 97)));
+  const undo: Record<string, (x: string) => string> = {
+    regional: (x) => [...x].map((c) => (c.codePointAt(0)! >= 0x1f1e6 && c.codePointAt(0)! <= 0x1f1ff ? String.fromCharCode(c.codePointAt(0)! - 0x1f1e6 + 65) : c === '\u200b' ? '' : c)).join('').toLowerCase(),
+    'rev-rot13': (x) => [...rot13(x)].reverse().join(''),
+    'rows-wide': (x) => [...x.matchAll(/^\d+,(?:[^,\r\n]*,){10}(.*)\r$/gm)].map((m) => m[1]).join(''),
+  };
+  for (const format of ['regional', 'rev-rot13', 'rows-wide'] as const) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('utf8'));
+    const secret = format === 'regional' ? SECRET.toLowerCase() : SECRET;
+    // As for the key's end shown alone (twenty-first pass): no run of half its rest past the public prefix (8 in a column).
+    const least = format === 'rows-wide' ? 8 : Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+    const run = Array.from({ length: secret.length - least + 1 }, (_, i) => secret.slice(i, i + least)).find((r) => read.includes(r));
+    t.notOk(run, `the record as ${format} shows no ${least} characters of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
+    if (format !== 'rows-wide') t.ok(undo[format]!(seen.toString('utf8')).includes(format === 'regional' ? PH.toLowerCase() : PH) || seen.toString('utf8').includes(PH), `the record as ${format} shows the placeholder`);
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

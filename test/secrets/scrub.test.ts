@@ -1259,6 +1259,69 @@ t.test('twenty-fourth pass: a key\'s digits in another script (Persian, Arabic-I
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `localized page cut at ${cut} passes`);
 });
 
+// Twenty-fifth pass (left open by the twenty-fourth): regional indicator symbols (🇸🇰: a chat's
+// "emojify" bot, a zero-width space between them so no two make a flag; raw, JSON-escaped or as
+// references), a key of digits and marks only in another script's digits (a grouped PIN or account
+// number: no ASCII character beside its digits), the key reversed and ROT13'd, Atbash'd or shifted
+// (`rev | tr`; ROT13's and Atbash's in either case): at any chunk cut.
+t.test('twenty-fifth pass: regional indicators, a digits-only key in another script, the key reversed under ROT13/Atbash/a shift, at any chunk cut; flags and localized dates pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const pins = ['4417-1234-5678-9113', '5501.2203.9981.4', '8842/1190/3316'];
+  const s = new Scrubber([value, ...pins].map((v) => ({ value: v, placeholder: PH })));
+  const ri = (c: string): string | undefined => (/[a-z]/i.test(c) ? String.fromCodePoint(0x1f1e6 + c.toUpperCase().charCodeAt(0) - 65) : undefined);
+  const writes: Record<string, (x: string) => string> = {
+    raw: (x) => x,
+    json: (x) => [...x].map((ch) => (ch.codePointAt(0)! < 0x80 ? ch : [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join(''))).join(''),
+    hex: (x) => [...x].map((ch) => (ch.codePointAt(0)! < 0x80 ? ch : `&#x${ch.codePointAt(0)!.toString(16).toUpperCase()};`)).join(''),
+    decimal: (x) => [...x].map((ch) => (ch.codePointAt(0)! < 0x80 ? ch : `&#${ch.codePointAt(0)!};`)).join(''),
+  };
+  const zeros = [0x6f0, 0x660, 0x966, 0x9e6, 0xe50, 0x17e0];
+  const rot = (x: string, k: number): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + k) % 26) + (c <= 'Z' ? 65 : 97)));
+  const atbash = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
+  const reversed = [...value].reverse().join('');
+  const kinds = fc.oneof(
+    fc.record({ write: fc.constantFrom(...Object.keys(writes)), zwsp: fc.boolean(), every: fc.integer({ min: 1, max: 2 }) }).map(({ write, zwsp, every }) => ({
+      how: `regional indicators ${write}${zwsp ? ' with zero-width spaces' : ''} every ${every}`, secret: value,
+      text: writes[write]!([...value].map((c, i) => (i % every === 0 && ri(c) ? ri(c)! + (zwsp ? '\u200b' : '') : c)).join('')),
+    })),
+    fc.record({ zero: fc.constantFrom(...zeros), pin: fc.constantFrom(...pins), json: fc.boolean() }).map(({ zero, pin, json }) => ({
+      how: `digits-only key ${pin} in the script of U+${zero.toString(16)}${json ? ' as JSON' : ''}`, secret: pin,
+      text: pin.replace(/[0-9]/g, (d) => (json ? `\\u${(zero + Number(d)).toString(16).padStart(4, '0')}` : String.fromCodePoint(zero + Number(d)))),
+    })),
+    fc.record({ k: fc.integer({ min: 0, max: 26 }), cased: fc.constantFrom('as is', 'upper', 'lower') }).map(({ k, cased }) => {
+      const x = k === 26 ? atbash(reversed) : rot(reversed, k);
+      return { how: `reversed, ${k === 26 ? 'Atbash' : `shift ${k}`}, ${k !== 0 && k !== 13 && k !== 26 ? 'as is' : cased}`, secret: value, text: k !== 0 && k !== 13 && k !== 26 ? x : cased === 'upper' ? x.toUpperCase() : cased === 'lower' ? x.toLowerCase() : x };
+    }),
+  );
+  // What a reader gets back: escapes and references decoded, the indicators and digits read as ASCII, each cipher undone.
+  const read = (out: string): string => {
+    const text = Buffer.from(out, 'latin1').toString('utf8').replace(/(?:\\u[0-9a-fA-F]{4})+/g, (m) => JSON.parse(`"${m}"`)).replace(/&#(x?)([0-9a-fA-F]+);/gi, (_, x: string, n: string) => String.fromCodePoint(parseInt(n, x ? 16 : 10)));
+    return [...text].map((ch) => {
+      const cp = ch.codePointAt(0)!;
+      if (cp >= 0x1f1e6 && cp <= 0x1f1ff) return String.fromCharCode(cp - 0x1f1e6 + 65);
+      const zero = zeros.find((z) => cp >= z && cp <= z + 9);
+      return zero === undefined ? (cp === 0x200b ? '' : ch) : String(cp - zero);
+    }).join('');
+  };
+  const readable = (out: string, secret: string): boolean => {
+    const text = read(out).toLowerCase();
+    const forms = [secret, ...(secret === value ? [...Array(26).keys()].map((k) => rot(reversed, k)).concat(atbash(reversed)) : [])].map((f) => f.toLowerCase());
+    const core = (f: string): string[] => [f.slice(4, 16), [...f].reverse().join('').slice(4, 16)];
+    return forms.some((f) => core(f).some((c) => text.includes(c)) || (pins.includes(secret) && text.replace(/[^0-9]/g, '').includes(f.replace(/[^0-9]/g, '').slice(1, 12))));
+  };
+  await fc.assert(fc.asyncProperty(kinds, fc.constantFrom('{"shown":"', '<td>', 'PIN: '), fc.integer({ min: 0, max: 2000 }), async ({ how, secret, text }, before, at) => {
+    const body = Buffer.from(`${before}${text} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!readable(body.toString('latin1'), secret)) throw new Error(`${how}: the oracle does not read the body`);
+    if (readable(out, secret) || !out.includes(PH)) throw new Error(`${how} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // Controls: flags side by side and apart (raw, escaped, references), a Persian page's dates, times, prices and phone number.
+  const flags = '🇺🇸🇬🇧🇫🇷🇩🇪🇯🇵 🇮🇳 🇧🇷🇨🇦';
+  const plain = Buffer.from(`{"flags":"${flags}","esc":${JSON.stringify(flags).replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)},"ref":"&#x1F1FA;&#x1F1F8; &#127468;&#127463;","fa":"تاریخ ۱۴۰۳/۰۹/۱۶ ساعت ۱۲:۳۰، تلفن ۰۹۱۲-۳۴۵-۶۷۸۹، قیمت ۱۲.۵۰۰ و ۱,۲۵۰","hi":"दिनांक १६/०९/२०२४"}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `flags and localized dates cut at ${cut} pass`);
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
@@ -2064,6 +2127,10 @@ t.test('twenty-third pass (follow-up): a key a piece per labelled row or field i
     yaml: { body: (c) => c.map((p, i) => `k${i}: ${p}\n`).join(''), read: (b) => [...b.matchAll(/^k\d+: (\S+)$/gm)].map((m) => m[1]).join('') },
     'numbered lines': { body: (c) => c.map((p, i) => `${i + 1}. ${p}\n`).join(''), read: (b) => [...b.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]).join('') },
     'blank-separated': { body: (c) => c.map((p, i) => `  ${i} ${p}\r\n`).join(''), read: (b) => [...b.matchAll(/^ {2}\d+ (\S+)\r$/gm)].map((m) => m[1]).join('') },
+    // Twenty-fifth pass: tables wider than the 8 strides read (a CSV export of 12 columns, a Markdown table of 10).
+    'csv 12 columns': { body: (c) => `id,at,m,path,st,ms,ip,ua,ref,lang,x,piece\r\n${c.map((p, i) => `${i},2026-12-07,GET,/v1/items,200,${i * 7},10.0.0.${i},curl,-,en,${i % 3},${p}\r\n`).join('')}`, read: (b) => [...b.matchAll(/^\d+,(?:[^,\r\n]*,){10}([^\r\n]+)\r$/gm)].map((m) => m[1]).join('') },
+    'html 10 columns': { body: (c) => `<table>${c.map((p, i) => `<tr><td>${i}</td><td>x</td><td>${i % 5}</td><td>y</td><td>z</td><td>1</td><td>2</td><td>ok</td><td>-</td><td class="v">${p}</td></tr>`).join('')}</table>`, read: (b) => [...b.matchAll(/<td class="v">([^<]+)<\/td><\/tr>/g)].map((m) => m[1]).join('') },
+    'markdown 10 columns': { body: (c) => `| i | a | b | c | d | e | f | g | h | v |\n${c.map((p, i) => `| ${i} | x | ${i % 5} | y | z | 1 | 2 | ok | - | ${p} |\n`).join('')}`, read: (b) => [...b.matchAll(/^\| \d+ \|(?: [^|]* \|){8} ([^ |\n]+) \|$/gm)].map((m) => m[1]).join('') },
   };
   const fuzz = { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) };
   // Twenty-fourth pass (left open by the twenty-third): pieces of 9–11 characters a row too.
