@@ -604,12 +604,29 @@ export function routeActionStart(head: string): boolean {
  * as PHP fills $_POST (twenty-first pass): leading blanks dropped, `.`, blanks and an unclosed `[`
  * turned to `_`, so `callback.url`, `callback url` and `callback[url` are Laravel's `callback_url`.
  */
-function callbackKeysOf(k: string): string[] {
+function callbackKeysOf(name: string): string[] {
+  const k = listItemName(name);
   const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
   const last = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
   if (k.includes(']') || !/[. []/.test(k)) return [last];
   const php = foldedKey(k.replace(/^ +/, '').replace(/[. []/g, '_')).replaceAll('-', '');
   return php === last ? [last] : [last, php];
+}
+
+/**
+ * A name without the list subscripts at its end (twenty-fifth pass): PHP and Rack build
+ * `{"callback_url": ["https://…"]}` of `callback_url[]=…` (and `request_uris[0]=…`), and Rack names
+ * a multipart part with neither name nor Content-ID `<its Content-Type>[]`; an item of the list is
+ * read under the list's own name (`callback_url`, `request_uris`).
+ */
+function listItemName(k: string): string {
+  let end = k.length;
+  while (end > 2 && k[end - 1] === ']') {
+    const open = k.lastIndexOf('[', end - 1);
+    if (open <= 0 || !/^\d{0,9}$/.test(k.slice(open + 1, end - 1))) break;
+    end = open;
+  }
+  return end === k.length ? k : k.slice(0, end);
 }
 
 /**
@@ -622,7 +639,7 @@ const callbackEndings = ['callback', 'callbackurl', 'callbackuri', 'hookurl', 'h
 
 /** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(k);
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(listItemName(k));
 }
 
 /**
