@@ -464,9 +464,17 @@ class UrlencodedWatch extends Transform {
   private valueHead = '';
   /** Chunks kept back while a callback field's value is undecided (the body's last bytes may be all of it). */
   private held: Buffer[] = [];
+  /**
+   * The value being read as a JSON document, its escapes undone (twenty-fifth pass: a field's JSON,
+   * `subscription={"notificationUrl": …}`, which the readers read within the cap (second-targets.ts
+   * jsonValuePairs), after a padding field past it registered the URL); to the next `&` (a `;` the
+   * name scan splits on as Rack 2 does stays inside a JSON document PHP reads whole). `escape`: a
+   * `%` escape the chunk's end cut.
+   */
+  private json: { watch: JsonMemberWatch; escape: string } | undefined;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const stopped = this.scan(chunk);
+    const stopped = this.scan(chunk, 0);
     if (stopped) return cb(stopped);
     if (this.callbackField !== undefined && !this.inName) {
       this.held.push(chunk);
@@ -477,8 +485,25 @@ class UrlencodedWatch extends Transform {
     cb(null, out);
   }
 
-  private scan(chunk: Buffer): StreamStop | undefined {
-    let at = 0;
+  /** Feeds the JSON value read from `from` to its end in this chunk (the next `&`); the stop, if it names a callback. */
+  private feedJson(chunk: Buffer, from: number): StreamStop | undefined {
+    const json = this.json!;
+    const amp = chunk.indexOf(0x26, from);
+    const raw = json.escape + chunk.toString('latin1', from, amp < 0 ? chunk.length : amp);
+    // (An escape cut at the end waits for its digits.)
+    const cut = amp < 0 ? raw.length - (raw.at(-1) === '%' ? 1 : raw.at(-2) === '%' ? 2 : 0) : raw.length;
+    json.escape = raw.slice(cut);
+    const stopped = json.watch.look(Buffer.from(undoFormEscapes(raw.slice(0, cut)), 'latin1'));
+    if (stopped || amp >= 0 || json.watch.done) this.json = undefined;
+    return stopped;
+  }
+
+  private scan(chunk: Buffer, start: number): StreamStop | undefined {
+    let at = start;
+    if (this.json) {
+      const stopped = this.feedJson(chunk, 0);
+      if (stopped) return stopped;
+    }
     while (at < chunk.length) {
       if (!this.inName) {
         const amp = separatorAt(chunk, at);
@@ -510,6 +535,11 @@ class UrlencodedWatch extends Transform {
           this.valueHead = '';
         }
         this.inName = false;
+        if (!this.json) {
+          this.json = { watch: new JsonMemberWatch(false, true), escape: '' };
+          const stopped = this.feedJson(chunk, eq + 1);
+          if (stopped) return stopped;
+        }
       } else this.name = '';
       at = end + 1;
     }
@@ -556,6 +586,21 @@ interface BoundaryReading {
   fed: number;
   /** The part being read as JSON, up to its next delimiter. */
   json?: JsonMemberWatch;
+  /** A route's `action` field being read (its name, and its value's start so far). */
+  action?: { name: string; head: string };
+}
+
+/**
+ * A route `action` field's value past the capture cap, once its start is read (twenty-fifth pass:
+ * Mailgun's `store(notify="https://…")` in a multipart field after a large one registered a URL the
+ * readers never read; only such a call stops the upload, so WordPress's `action=upload-attachment`
+ * beside its file goes on). `done`: the part ended, whatever was read of it is all.
+ */
+function actionStop(r: BoundaryReading, done: boolean): StreamStop | undefined {
+  const a = r.action;
+  if (!a || (!done && a.head.length < VALUE_HEAD)) return undefined;
+  r.action = undefined;
+  return urlStart(a.head.slice(0, VALUE_HEAD), (v) => v) ? callbackStop(a.name) : undefined;
 }
 
 /**
@@ -587,6 +632,11 @@ class MultipartWatch extends Transform {
     const feed = (r: BoundaryReading, until: number): StreamStop | undefined => {
       const fed = Math.max(0, r.fed - base);
       r.fed = base + Math.max(fed, until);
+      if (r.action && until > fed) {
+        r.action.head += text.slice(fed, Math.min(until, fed + VALUE_HEAD));
+        const stopped = actionStop(r, false);
+        if (stopped) return stopped;
+      }
       return until > fed && r.json && !r.json.done ? r.json.look(Buffer.from(text.slice(fed, until), 'latin1')) : undefined;
     };
     // (Readings added for a nested multipart are read in this same pass: the loop sees them.)
@@ -610,7 +660,11 @@ class MultipartWatch extends Transform {
             r.next = r.fed;
             break;
           }
-          if (!mid) r.json = undefined;
+          if (!mid) {
+            r.json = undefined;
+            const ended = actionStop(r, true);
+            if (ended) return cb(ended);
+          }
         }
         if (at < 0) {
           r.next = base + Math.max(from, safe);
@@ -660,7 +714,11 @@ class MultipartWatch extends Transform {
             if (this.readings.length >= MAX_WATCHED_BOUNDARIES) return cb(new StreamStop(refusals.bad('the body nests more multipart parts than Airlock reads')));
             this.readings.push({ delimiter: `--${b}`, next: base + contentStart, fed: base + contentStart });
           }
-        } else r.json = new JsonMemberWatch(false, true);
+        } else {
+          r.json = new JsonMemberWatch(false, true);
+          const action = /;\s*filename\*?\s*=/i.test(head) ? undefined : dispositionNames(head).find(namesRouteAction);
+          r.action = action === undefined ? undefined : { name: action, head: '' };
+        }
       }
     }
     // (And what may be the start of a delimiter the chunk's end cut.)
@@ -675,6 +733,11 @@ class MultipartWatch extends Transform {
   override _flush(cb: TransformCallback): void {
     for (const r of this.readings) {
       const from = Math.max(0, r.fed - this.base);
+      if (r.action) {
+        r.action.head += this.carry.slice(from, from + VALUE_HEAD);
+        const stopped = actionStop(r, true);
+        if (stopped) return cb(stopped);
+      }
       if (r.json && !r.json.done && from < this.carry.length) {
         const stopped = r.json.look(Buffer.from(this.carry.slice(from), 'latin1'));
         if (stopped) return cb(stopped);

@@ -408,10 +408,16 @@ const dav = await startUpstream(t, {
       const xmlType = /xml/.test(String(req.headers['content-type']));
       // (A multipart form's fields bound as a urlencoded form's are, as Django, Rails, PHP and multer do.)
       // (A field in the charset a `_charset_` field names, as Jetty reads it.)
-      const multipartBound = (text: string): Record<string, string> => {
+      const multipartBound = (text: string): Record<string, unknown> => {
         const fields = [...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!] as const);
-        // (Under /rack/ a part with no name is named by its Content-ID, as Rack's parser names it.)
-        if (src.includes('/rack/')) for (const m of text.matchAll(/\r\n--mb\r\n((?:(?!\r\n\r\n)[^])*)\r\n\r\n([^]*?)(?=\r\n--)/g)) if (!/name=/i.test(m[1]!)) fields.push([/Content-ID:\s*([^\r\n]*)/i.exec(m[1]!)?.[1] ?? 'text/plain[]', m[2]!]);
+        // (Under /rack/ a part with no name is named by its Content-ID, as Rack's parser names it, else
+        // `<its Content-Type>[]` (twenty-fifth pass), and a name ending `[]` is a list, as Rack's normalize_params builds it.)
+        if (src.includes('/rack/')) {
+          for (const m of text.matchAll(/\r\n--mb\r\n((?:(?!\r\n\r\n)[^])*)\r\n\r\n([^]*?)(?=\r\n--)/g)) if (!/name=/i.test(m[1]!)) fields.push([/Content-ID:\s*([^\r\n]*)/i.exec(m[1]!)?.[1] ?? `${/Content-Type: (.*)(?:\r\n|$)/i.exec(m[1]!)?.[1] ?? 'text/plain'}[]`, m[2]!]);
+          const params: Record<string, unknown> = {};
+          for (const [n, v] of fields) if (n.endsWith('[]')) ((params[n.slice(0, -2)] ??= []) as string[]).push(v); else params[n] = v;
+          return params;
+        }
         const charset = fields.find(([n]) => n === '_charset_')?.[1];
         return Object.fromEntries(fields.map(([n, v]) => [n, charset ? decodedIn(Buffer.from(v, 'latin1'), charset).toString() : v]));
       };
@@ -3184,7 +3190,14 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'nested form webhook[url], unescaped': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhook[url]=${url}`],
     'JSON in a form field, unescaped': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${JSON.stringify({ changeType: 'created', notificationUrl: url })}`],
     'Rack part named by its Content-ID': (url) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--mb\r\nContent-Disposition: form-data\r\nContent-ID: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
-    'JSON in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
+    'JSON in a form field': (url, _o, large) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
+    // Twenty-fifth pass: a list's name (`callback_url[]`, which PHP and Rack build into a list under
+    // `callback_url`), a Rack part named `<its Content-Type>[]`, a Mailgun `action` part and a form
+    // field's JSON document past the capture cap.
+    'callback list name': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&callback_url%5B%5D=${encodeURIComponent(url)}`],
+    'OIDC request_uris[0] in a form': (url) => ['/ok/php/register', 'application/x-www-form-urlencoded', `client_name=x&request_uris[0]=${encodeURIComponent(url)}`],
+    'Rack part named by its Content-Type': (url, _o, large) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="${large ? 'pad' : 'name'}"\r\n\r\n${large ? pad : 'x'}\r\n--mb\r\nContent-Disposition: form-data\r\nContent-Type: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
+    'Mailgun route store notify, large': (url, _o, large) => ['/ok/v3/routes/r1', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="description"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="expression"\r\n\r\ncatch_all()\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nstore(notify='${url}')\r\n--mb--\r\n`],
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
@@ -3256,6 +3269,23 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fourth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
     }
+  }
+  // Twenty-fifth pass: list names, a part named by its type, an action part and a field's JSON past the cap (left open by the twenty-fourth).
+  for (const [i, name] of ['callback list name', 'OIDC request_uris[0] in a form', 'Rack part named by its Content-Type', 'Mailgun route store notify, large', 'JSON in a form field'].entries()) {
+    for (const large of name === 'OIDC request_uris[0] in a form' ? [false] : [false, true]) {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+      t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fifth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status}; ${sentTo.slice(before).join(' ')})`);
+    }
+  }
+  // (Controls past the cap: WordPress's upload `action` beside a large file, a form field's JSON naming no callback URL.)
+  for (const [what, path, type, body] of [
+    ['a WordPress upload action', '/ok/wp-admin/async-upload.php', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="async-upload"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${pad}\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nupload-attachment\r\n--mb--\r\n`],
+    ['a form field\'s JSON naming no URL', '/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `pad=${pad}&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: 'urn:none', note: 'see https://allowed.example/' }))}`],
+  ] as const) {
+    const [res] = parseResponses((await send(path, type, body, false)).text);
+    t.ok(res !== undefined && !isProblem(res) && ![400, 403].includes(res.status), `control: ${what} past the capture cap goes through to the server (${res?.status})`);
   }
   // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
   for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
