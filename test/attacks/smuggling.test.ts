@@ -16,6 +16,7 @@ import jsonc from 'jsonc-simple-parser';
 import { parse as parseGraphql, valueFromASTUntyped as graphqlValue, visit as visitGraphql } from 'graphql';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
+import { formTailWatches } from '../../proxy/form-tail.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
@@ -3325,6 +3326,43 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [res] = parseResponses((await send('/ok/stream/', 'application/json', batchOf('deny/secret.txt', after), i % 2 === 1)).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a Graph batch in a first value followed by ${JSON.stringify(after)}: decided (${res?.status})`);
   }
+});
+
+t.test('property (twenty-fifth pass): a form field\'s JSON document and a multipart `action` call past the capture cap are read wherever the packets cut them', async (t) => {
+  // The watch past the cap (proxy/form-tail.ts) as the proxy runs it, on bodies cut at random places:
+  // an escape (`%7B`, `%22`) or a delimiter split across two chunks must not hide the callback.
+  const pad = 'p'.repeat(3000);
+  const bodies = {
+    'form JSON': (url: string, esc: boolean): [string, string] => ['application/x-www-form-urlencoded', `pad=${pad}&name=x&subscription=${esc ? encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url })) : JSON.stringify({ changeType: 'created', notificationUrl: url })}&z=1`],
+    'form JSON list': (url: string, esc: boolean): [string, string] => ['application/x-www-form-urlencoded', `pad=${pad}&subs=${(esc ? encodeURIComponent : (x: string) => x)(JSON.stringify([{ a: 1 }, { webhook: { url } }]))}`],
+    'multipart action': (url: string, esc: boolean): [string, string] => ['multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="description"\r\n\r\n${pad}\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\n${esc ? 'forward(' : 'store(notify='}"${url}")\r\n--mb--\r\n`],
+  };
+  const run = async (type: string, body: Buffer, cuts: number[]): Promise<'stopped' | 'whole'> => {
+    const watches = formTailWatches(['Content-Type', type], { captured: body.subarray(0, 1024), truncated: true });
+    if (!watches.length) return 'whole';
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((x, y) => x - y);
+    const chunks = points.reduce<Buffer[]>((acc, p, i) => [...acc, body.subarray(i ? points[i - 1] : 0, p)], []).concat(body.subarray(points.at(-1) ?? 0));
+    let out = 0;
+    let failed = false;
+    for (const w of watches) {
+      w.on('data', (d: Buffer) => (out += d.length));
+      w.on('error', () => (failed = true));
+      for (const c of chunks) if (c.length && !failed) await new Promise<void>((res) => w.write(c, () => res()));
+      if (!failed) await new Promise<void>((res) => { w.once('error', () => res()); w.end(() => res()); });
+    }
+    return !failed && out === body.length * watches.length ? 'whole' : 'stopped';
+  };
+  await fc.assert(fc.asyncProperty(
+    fc.record({ shape: fc.constantFrom(...(Object.keys(bodies) as Array<keyof typeof bodies>)), esc: fc.boolean(), cuts: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), near: fc.nat(60) }),
+    async ({ shape, esc, cuts, near }) => {
+      const [type, evil] = bodies[shape]('https://evil.example/cb', esc);
+      // (One cut near the callback itself, where an escape or the value's start stands.)
+      const at = evil.indexOf('evil.example') - 30 + near;
+      if (await run(type, Buffer.from(evil), [...cuts, at]) !== 'stopped') return false;
+      const [, control] = bodies[shape]('urn:none', esc);
+      return await run(type, Buffer.from(control), [...cuts, at]) === 'whole';
+    },
+  ), { numRuns: 40, ...seed });
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
