@@ -294,8 +294,16 @@ const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href', 're
  * webhook or callback (Shopify's `webhookSubscription: {uri}`, `webhook_config`, `callbackSettings`).
  */
 function isHolderKey(k: string): boolean {
-  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback');
+  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback') || k.includes('notification') || holderEndings.some((e) => k.endsWith(e));
 }
+
+/**
+ * Holders named otherwise (twenty-fifth pass): any name that says notification (the A2A protocol's
+ * `pushNotificationConfig: {url}`, where an agent server posts each task's updates and artifacts;
+ * DocuSign's envelope `eventNotification: {url}`; `notificationConfig`), a Knative `sink: {uri}`,
+ * Cloud Scheduler's `httpTarget: {uri}` (called on schedule with the job's service-account token).
+ */
+const holderEndings = ['sink', 'httptarget'];
 
 /** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
 export function holdsCallback(name: string): boolean {

@@ -3198,6 +3198,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'callback list name': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&callback_url%5B%5D=${encodeURIComponent(url)}`],
     'JSON in a multipart field': (url, _o, large) => ['/ok/slack/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="subscription"\r\n\r\n${JSON.stringify({ note: 'a;b&c', notificationUrl: url })}\r\n--mb--\r\n`],
     'JSON with a ; in a form field': (url, _o, large) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}subscription=${JSON.stringify({ note: 'a;b', notificationUrl: url })}`],
+    // (Holders named otherwise: A2A's push notifications (an agent server posts each task's updates and
+    // artifacts there), DocuSign's envelope eventNotification, a Knative sink, a Cloud Scheduler target.)
+    'A2A pushNotificationConfig': (url, _o, large) => ['/ok/a2a/subscriptions', 'application/json', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/pushNotificationConfig/set', params: { taskId: 't1', ...(large ? { pad } : {}), pushNotificationConfig: { url, token: 'x' } } })],
+    'A2A message/send configuration': (url) => ['/ok/a2a/subscriptions', 'application/json', JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'message/send', params: { message: { role: 'user', parts: [{ kind: 'text', text: 'hi' }], messageId: 'm1' }, configuration: { pushNotificationConfig: { url } } } })],
+    'DocuSign eventNotification': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ emailSubject: 'x', status: 'sent', eventNotification: { url, loggingEnabled: 'true', envelopeEvents: [{ envelopeEventStatusCode: 'completed' }] } })],
+    'Knative sink': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', spec: { schedule: '* * * * *', sink: { uri: url } } })],
+    'Cloud Scheduler httpTarget': (url, _o, large) => ['/ok/jobs', 'application/json', JSON.stringify({ name: 'j', schedule: '* * * * *', ...(large ? { description: pad } : {}), httpTarget: { uri: url, httpMethod: 'POST', oidcToken: { serviceAccountEmail: 'sa@p.iam.gserviceaccount.com' } } })],
     'OIDC request_uris[0] in a form': (url) => ['/ok/php/register', 'application/x-www-form-urlencoded', `client_name=x&request_uris[0]=${encodeURIComponent(url)}`],
     'Rack part named by its Content-Type': (url, _o, large) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="${large ? 'pad' : 'name'}"\r\n\r\n${large ? pad : 'x'}\r\n--mb\r\nContent-Disposition: form-data\r\nContent-Type: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
     'Mailgun route store notify, large': (url, _o, large) => ['/ok/v3/routes/r1', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="description"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="expression"\r\n\r\ncatch_all()\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nstore(notify='${url}')\r\n--mb--\r\n`],
@@ -3274,8 +3281,8 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     }
   }
   // Twenty-fifth pass: list names, a part named by its type, an action part and a field's JSON past the cap (left open by the twenty-fourth).
-  for (const [i, name] of ['callback list name', 'OIDC request_uris[0] in a form', 'Rack part named by its Content-Type', 'Mailgun route store notify, large', 'JSON in a form field', 'JSON in a multipart field', 'JSON with a ; in a form field'].entries()) {
-    for (const large of name === 'OIDC request_uris[0] in a form' ? [false] : [false, true]) {
+  for (const [i, name] of ['callback list name', 'OIDC request_uris[0] in a form', 'Rack part named by its Content-Type', 'Mailgun route store notify, large', 'JSON in a form field', 'JSON in a multipart field', 'JSON with a ; in a form field', 'A2A pushNotificationConfig', 'A2A message/send configuration', 'DocuSign eventNotification', 'Knative sink', 'Cloud Scheduler httpTarget'].entries()) {
+    for (const large of ['OIDC request_uris[0] in a form', 'A2A message/send configuration', 'DocuSign eventNotification', 'Knative sink'].includes(name) ? [false] : [false, true]) {
       const before = sentTo.length;
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
       const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
