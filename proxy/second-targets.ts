@@ -254,7 +254,13 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
   // (every message of the topic is pushed there); Twilio's phone number `SmsUrl`, `VoiceUrl` and their
   // fallbacks (each incoming text, a sign-in code among them, is posted there); Vonage's `answer_url`;
   // `ipn_url` (payment notifications).
-  'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl']);
+  'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl',
+  // Twenty-fifth pass: where a server sends a credential it keeps, or every event, once configured:
+  // EventBridge's API destination (`InvocationEndpoint`: events with the connection's key) and
+  // connection (`AuthorizationEndpoint`: its OAuth client secret); an identity provider's token,
+  // user-info, JWKS, discovery and metadata URLs (Keycloak's `tokenUrl`, Auth0's `token_endpoint`:
+  // the client secret and the users' codes are posted there).
+  'invocationendpoint', 'authorizationendpoint', 'tokenendpoint', 'tokenurl', 'userinfourl', 'userinfoendpoint', 'jwksurl', 'discoveryurl', 'metadataurl']);
 
 /**
  * On a webhook endpoint (isWebhookPath), a member or field whose name ends so names where the service will
@@ -483,8 +489,18 @@ function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]
 }
 
 /** The URL leaves of an object under a holder's name (memberCallbackPairs). */
-function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>): void {
-  for (const [leaf, x] of Object.entries(o)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>, deeper = true): void {
+  for (const [leaf, x] of Object.entries(o)) {
+    if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+    // (Twenty-fifth pass: a held member named for a URL that is an object of its own, Vonage's
+    // `webhooks: {event_url: {address, http_method}}`, holds it one level down.)
+    else if (deeper && x && typeof x === 'object' && !Array.isArray(x) && urlNamed(leaf)) heldLeaves(k, x as Record<string, unknown>, out, false);
+  }
+}
+
+/** Whether a member's folded name ends as a URL's does (`event_url`, `answerUri`). */
+function urlNamed(name: string): boolean {
+  return name.length <= 64 && /(?:url|uri)$/.test(foldedKey(name));
 }
 
 /**
