@@ -10,7 +10,7 @@ import { multipartBoundaries, unfoldHead } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, namesRouteAction, replyAddressesIn, routeActionStart, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
+import { urlNamed, holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, namesRouteAction, replyAddressesIn, routeActionStart, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -259,8 +259,14 @@ class JsonMemberWatch extends Transform {
   private list: { member: string; depth: number } | undefined;
   /** A member whose value is next and may be an object holding a callback's `url` (second-targets.ts holdsCallback). */
   private holderMember: string | undefined;
-  /** Such an object, and the depth of its members (twenty-second pass: `{"webhook": {"url": …}}` past the cap). */
-  private holder: { member: string; depth: number } | undefined;
+  /** Whether that member is one named for a URL inside a holder (one level down: heldLeaves). */
+  private holderNested = false;
+  /**
+   * Such objects open, innermost last, and the depth of their members (twenty-second pass:
+   * `{"webhook": {"url": …}}` past the cap; twenty-fifth: Vonage's `webhooks: {event_url: {address}}`,
+   * the holder read on after the inner object closes). At most MAX_HOLDERS; deeper ones replace the innermost.
+   */
+  private readonly holders: Array<{ member: string; depth: number; nested: boolean }> = [];
 
   /** `untyped`: a body of no type (a form unless it starts like JSON); `part`: a multipart part's content, which no decoding reaches first. */
   constructor(private readonly untyped: boolean, private readonly part = false) {
@@ -382,7 +388,12 @@ class JsonMemberWatch extends Transform {
         this.list = { member: this.callbackMember, depth: this.depth + 1 };
         this.callbackMember = undefined;
       }
-      if (this.holderMember !== undefined && b === 0x7b) this.holder = { member: this.holderMember, depth: this.depth + 1 };
+      if (this.holderMember !== undefined && b === 0x7b) {
+        const held = { member: this.holderMember, depth: this.depth + 1, nested: this.holderNested };
+        if (this.holders.length >= MAX_HOLDERS) this.holders[this.holders.length - 1] = held;
+        else this.holders.push(held);
+      }
+      if (this.holderMember !== undefined && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.holderNested = false;
       if (this.holderMember !== undefined && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.holderMember = undefined;
       if (this.callbackMember !== undefined && b !== 0x22 && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.callbackMember = undefined;
       switch (b) {
@@ -408,7 +419,7 @@ class JsonMemberWatch extends Transform {
           this.objects.pop();
           this.namePosition = false;
           if (this.list && this.depth <= this.list.depth) this.list = undefined;
-          if (this.holder && this.depth <= this.holder.depth) this.holder = undefined;
+          while (this.holders.length && this.depth <= this.holders.at(-1)!.depth) this.holders.pop();
           if (--this.depth <= 0) {
             this.mode = 'off';
             return undefined;
@@ -424,8 +435,13 @@ class JsonMemberWatch extends Transform {
             const raw = Buffer.from(this.named, 'latin1').toString('utf8');
             const unescaped = undoJsonEscapes(raw);
             if (namesCallback(name ?? raw) || namesCallback(unescaped) || namesRouteAction(unescaped)) this.callbackMember = unescaped;
-            else if (this.holder?.depth === this.depth && isCallbackLeaf(unescaped)) this.callbackMember = `${this.holder.member}.${unescaped}`;
+            const holder = this.holders.at(-1)?.depth === this.depth ? this.holders.at(-1) : undefined;
+            if (holder && isCallbackLeaf(unescaped) && this.callbackMember === undefined) this.callbackMember = `${holder.member}.${unescaped}`;
             if (holdsCallback(unescaped)) this.holderMember = unescaped;
+            else if (holder && !holder.nested && urlNamed(unescaped)) {
+              this.holderMember = `${holder.member}.${unescaped}`;
+              this.holderNested = true;
+            }
           }
           this.named = undefined;
           this.namePosition = false;
@@ -436,6 +452,9 @@ class JsonMemberWatch extends Transform {
     return undefined;
   }
 }
+
+/** Holder objects open at once that the JSON watch tracks (JsonMemberWatch.holders). */
+const MAX_HOLDERS = 64;
 
 /** The scan's mark for a callback member holding a URL (followed by the member's name). */
 const CALLBACK = '\u0000callback:';

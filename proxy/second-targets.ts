@@ -499,7 +499,7 @@ function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, u
 }
 
 /** Whether a member's folded name ends as a URL's does (`event_url`, `answerUri`). */
-function urlNamed(name: string): boolean {
+export function urlNamed(name: string): boolean {
   return name.length <= 64 && /(?:url|uri)$/.test(foldedKey(name));
 }
 
