@@ -268,7 +268,8 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  * `target_url`, any `…_uri` or `…endpoint`; (twenty-third pass) Asana's `target`.
  */
 function hookPathKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || /(?:url|uri)s?$/.test(key) || key.endsWith('endpoint'));
+  // (`…address` too: Gitea's push mirror `remote_address`; a value still has to be an http(s) URL.)
+  return callbackKeysOf(k).some((key) => key.endsWith('address') || key === 'target' || /(?:url|uri)s?$/.test(key) || key.endsWith('endpoint'));
 }
 
 /**
@@ -359,13 +360,25 @@ function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]
 // Read segment by segment: a pattern over the whole path with a run of word characters around
 // `webhook` was quadratic in a path of repeated `webhookw`.
 const hookSegment = /^(?:hooks|connector|contact-points|calls|[\w-]{0,100}webhook[\w-]{0,100})(?:\.json)?$/i;
+/**
+ * A repository's push mirrors (twenty-fifth pass): GitLab's `POST /projects/:id/remote_mirrors
+ * {"url": …}` and Gitea's or Forgejo's `POST /repos/{o}/{r}/push_mirrors {"remote_address": …}`
+ * have the server push every branch there on each push (the whole private repository, to the
+ * attacker). A segment ending `mirror` or `mirrors` (`remote_mirrors`, `push_mirrors`, `mirrors`).
+ */
+function mirrorSegment(seg: string): boolean {
+  if (seg.length > 100) return false;
+  const s = seg.toLowerCase();
+  return s.endsWith('mirrors') || s.endsWith('mirror');
+}
+
 /** Whether `pathname` ends in a hook segment, perhaps followed by one more (an id) and then `config`. */
 function isWebhookPath(pathname: string): boolean {
   const segs = pathname.split('/');
   let n = segs.length;
   while (n > 1 && segs[n - 1] === '') n--; // trailing slashes
   const at = (i: number): string | undefined => (i >= 1 ? segs[i] : undefined);
-  const hook = (i: number): boolean => { const seg = at(i); return seg !== undefined && hookSegment.test(seg); };
+  const hook = (i: number): boolean => { const seg = at(i); return seg !== undefined && (hookSegment.test(seg) || mirrorSegment(seg)); };
   return hook(n - 1) || hook(n - 2) || (hook(n - 3) && at(n - 1)?.toLowerCase() === 'config');
 }
 
