@@ -344,8 +344,13 @@ function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]
     if (key === 'action' && v.trim().toLowerCase() === 'subscribe') subscribe = true;
     else if (key === 'endpoint') endpoints.push(v);
   }
-  return subscribe ? endpoints.map((v): [string, string] => ['callbackurl', v]) : [];
+  // (Twenty-fifth pass: an ARN too, `Protocol=sqs`/`lambda`/`firehose` with `Endpoint=arn:aws:sqs:…:<another account>:q`:
+  // SNS delivers every message of the topic to that account's queue or function; decided as arnEndpoint reads it.)
+  return subscribe ? endpoints.map((v): [string, string] => [v.trim().startsWith('arn:') ? SNS_ARN : 'callbackurl', v]) : [];
 }
+
+/** The name snsEndpoints gives an SNS subscription's ARN endpoint, for callbackUrls (no form name holds a NUL). */
+const SNS_ARN = '\u0000sns-arn';
 
 /**
  * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
@@ -703,6 +708,12 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
+    if (k === SNS_ARN) {
+      const target = arnEndpoint(v.trim());
+      if (typeof target === 'string') return refusals.bad(`the SNS subscription's endpoint ${target}: Airlock cannot tell where the topic's messages would go`);
+      if (target) out.set(target.url, { ...target, why: `its SNS subscription ${target.why}` });
+      continue;
+    }
     const values = namesRouteAction(k) && !isCallbackKey(k) ? routeActionArguments(v) : isCallbackKey(k) || (hookPath && hookPathKey(k)) ? valueUrls(k, v) : [];
     for (const value of values) {
       const target = httpUrlAsParsed(value, base);

@@ -3299,6 +3299,12 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fifth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status}; ${sentTo.slice(before).join(' ')})`);
     }
   }
+  // (An SNS subscription of another account's queue or function: SNS delivers every message of the topic there.)
+  for (const [i, [what, arn]] of ([['an SQS queue', 'arn:aws:sqs:us-east-1:999999999999:exfil'], ['a Lambda function', 'arn:aws:lambda:us-east-1:999999999999:function:exfil'], ['a Firehose stream', 'arn:aws:firehose:us-east-1:999999999999:deliverystream/exfil']] as const).entries()) {
+    const before = sentTo.length;
+    const [res] = parseResponses((await send('/ok/subscriptions', 'application/x-www-form-urlencoded', `Action=Subscribe&TopicArn=${encodeURIComponent('arn:aws:sns:us-east-1:111111111111:alerts')}&Protocol=${what.includes('SQS') ? 'sqs' : what.includes('Lambda') ? 'lambda' : 'firehose'}&Endpoint=${encodeURIComponent(arn)}`, i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(arn), `twenty-fifth pass: an SNS subscription of ${what} in another account: decided (${res?.status})`);
+  }
   // (Controls past the cap: WordPress's upload `action` beside a large file, a form field's JSON naming no callback URL.)
   for (const [what, path, type, body] of [
     ['a WordPress upload action', '/ok/wp-admin/async-upload.php', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="async-upload"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${pad}\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nupload-attachment\r\n--mb--\r\n`],
