@@ -3299,6 +3299,21 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fifth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status}; ${sentTo.slice(before).join(' ')})`);
     }
   }
+  // Property (twenty-fifth pass): a callback under a list's name, in any spelling of its subscript, form
+  // (PHP builds the list) or multipart (Rack, `[]` or a part named by its type), within or past the cap.
+  await fc.assert(fc.asyncProperty(
+    fc.record({ name: fc.constantFrom('callback_url', 'notificationUrl', 'webhook[url]', 'request_uris', 'StatusCallback'), sub: fc.constantFrom('[]', '[0]', '[3]', '%5B%5D', '%5B0%5D'), how: fc.constantFrom('form', 'multipart', 'typed part'), large: fc.boolean(), tunnel: fc.boolean() }),
+    async ({ name, sub, how, large, tunnel }) => {
+      const url = 'https://evil.example/cb';
+      const field = how === 'form' ? `${name}${sub}` : `${name}${decodeURIComponent(sub).replace(/\d/, '')}`;
+      const [path, type, body] = how === 'form'
+        ? ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&${field}=${encodeURIComponent(url)}`]
+        : ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\n${how === 'multipart' ? `Content-Disposition: form-data; name="${field}"` : `Content-Disposition: form-data\r\nContent-Type: ${name}`}\r\n\r\n${url}\r\n--mb--\r\n`];
+      const before = sentTo.length;
+      const [res] = parseResponses((await send(path, type, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
+    },
+  ), { numRuns: 24, ...seed });
   // (An SNS subscription of another account's queue or function: SNS delivers every message of the topic there.)
   for (const [i, [what, arn]] of ([['an SQS queue', 'arn:aws:sqs:us-east-1:999999999999:exfil'], ['a Lambda function', 'arn:aws:lambda:us-east-1:999999999999:function:exfil'], ['a Firehose stream', 'arn:aws:firehose:us-east-1:999999999999:deliverystream/exfil']] as const).entries()) {
     const before = sentTo.length;
