@@ -228,6 +228,9 @@ function elsewhere(t: NamedTarget): SecondTarget {
 function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
   const m = method.toUpperCase();
   if (m !== 'PUT' && m !== 'POST' && m !== 'PATCH') return [];
+  // (A log sink's destination is changed by a PATCH or PUT too.)
+  const sink = logSinkTargetsOf(url, body);
+  if (!Array.isArray(sink) || sink.length) return sink;
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
   if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
   for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf, watcherTargetsOf]) {
@@ -808,6 +811,33 @@ function notificationTargetsOf(method: string, url: string, body: ServerBody): N
     }
   }
   return out;
+}
+
+/**
+ * A Cloud Logging sink (twenty-fifth pass): `POST /v2/projects/<p>/sinks` (and folders',
+ * organizations', billing accounts'; `PUT`/`PATCH …/sinks/<name>`) with `{"destination":
+ * "storage.googleapis.com/<bucket>"}` has Logging write every matching entry of the project's logs
+ * (request bodies, tokens in them) into that bucket, of any project, from then on; also a Pub/Sub
+ * topic, a BigQuery dataset or a log bucket of another project. Decided as a write there; a
+ * destination Airlock cannot read is refused.
+ */
+const logSinkPath = /\/v2\/(?:projects|folders|organizations|billingAccounts)\/[^/?#]{1,200}\/sinks(?:\/[^/?#]{1,200})?\/*(?:[?#]|$)/;
+function logSinkTargetsOf(url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!url.includes('/sinks') || !logSinkPath.test(url) || !body.captured.length) return [];
+  if (body.unreadable) return unreadableBody('a log sink', body.unreadable);
+  if (body.truncated) return refusals.bad('the request body is a log sink larger than the capture cap: Airlock cannot read where it sends');
+  const destination = serverKeys(parseObject(body.captured.toString('utf8')) ?? {}).destination;
+  if (destination === undefined) return [];
+  const d = typeof destination === 'string' ? destination.trim().replace(/^(?:https?:)?\/\//i, '') : '';
+  const seg = (v: string): string => encodeURIComponent(v);
+  let m: RegExpExecArray | null;
+  let target: string | undefined;
+  if ((m = /^storage\.googleapis\.com\/([a-z0-9][a-z0-9._-]{1,221})\/?$/i.exec(d))) target = `https://storage.googleapis.com/upload/storage/v1/b/${seg(m[1]!)}/o`;
+  else if ((m = /^pubsub\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/topics\/([\w.~+%-]{1,255})$/i.exec(d))) target = `https://pubsub.googleapis.com/v1/projects/${seg(m[1]!)}/topics/${seg(m[2]!)}:publish`;
+  else if ((m = /^bigquery\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/datasets\/(\w{1,1024})$/i.exec(d))) target = `https://bigquery.googleapis.com/bigquery/v2/projects/${seg(m[1]!)}/datasets/${seg(m[2]!)}/tables`;
+  else if ((m = /^logging\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/locations\/([\w-]{1,100})\/buckets\/([\w.-]{1,100})$/i.exec(d))) target = `https://logging.googleapis.com/v2/projects/${seg(m[1]!)}/locations/${seg(m[2]!)}/buckets/${seg(m[3]!)}`;
+  if (!target) return refusals.bad(`the log sink names a destination Airlock cannot read (${JSON.stringify(String(destination).slice(0, 80))})`);
+  return [{ method: 'POST', url: target, why: `its log sink writes every matching log entry to ${d.slice(0, 160)}` }];
 }
 
 /**

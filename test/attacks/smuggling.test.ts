@@ -349,6 +349,11 @@ const dav = await startUpstream(t, {
       sentTo.push(o.topic ?? o.address ?? '');
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // (Twenty-fifth pass: a Cloud Logging sink, every matching log entry written to its destination from then on.)
+    if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && /\/v2\/projects\/[^/]+\/sinks(?:\/[^/]+)?$/.test(src)) {
+      sentTo.push(String((JSON.parse(body.toString()) as { destination?: unknown }).destination));
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     const repo = /^\/_snapshot\/([^/_][^/]*)$/.exec(src);
     if (repo && (req.method === 'PUT' || req.method === 'POST')) {
       const o = JSON.parse(body.toString()) as { type: string; settings: { bucket?: string; url?: string; location?: string } };
@@ -3314,6 +3319,19 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
   ), { numRuns: 24, ...seed });
+  // (A Cloud Logging sink into another project's bucket, topic or dataset, created or moved there.)
+  for (const [i, [method, path, destination]] of ([
+    ['POST', '/ok/v2/projects/p/sinks', 'storage.googleapis.com/exfil-bucket'],
+    ['PATCH', '/ok/v2/projects/p/sinks/s?updateMask=destination', 'pubsub.googleapis.com/projects/attacker/topics/t'],
+    ['PUT', '/ok/v2/projects/p/sinks/s', 'bigquery.googleapis.com/projects/attacker/datasets/d'],
+    ['POST', '/ok/v2/projects/p/sinks', 'splunk.evil.example/hec'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const payload = JSON.stringify({ name: 's', destination, filter: 'severity>=DEFAULT' });
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, payload], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(destination), `twenty-fifth pass: a log sink (${method}) into ${destination}: decided (${res?.status}) #${i}`);
+  }
   // (An SNS subscription of another account's queue or function: SNS delivers every message of the topic there.)
   for (const [i, [what, arn]] of ([['an SQS queue', 'arn:aws:sqs:us-east-1:999999999999:exfil'], ['a Lambda function', 'arn:aws:lambda:us-east-1:999999999999:function:exfil'], ['a Firehose stream', 'arn:aws:firehose:us-east-1:999999999999:deliverystream/exfil']] as const).entries()) {
     const before = sentTo.length;
