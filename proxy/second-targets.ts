@@ -231,6 +231,8 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
   // (A log sink's destination is changed by a PATCH or PUT too.)
   const sink = logSinkTargetsOf(url, body);
   if (!Array.isArray(sink) || sink.length) return sink;
+  const awsLogs = awsLogDestinationsOf(rawHeaders, body);
+  if (!Array.isArray(awsLogs) || awsLogs.length) return awsLogs;
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
   if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
   for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf, watcherTargetsOf]) {
@@ -838,6 +840,39 @@ function logSinkTargetsOf(url: string, body: ServerBody): NamedTarget[] | Reject
   else if ((m = /^logging\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/locations\/([\w-]{1,100})\/buckets\/([\w.-]{1,100})$/i.exec(d))) target = `https://logging.googleapis.com/v2/projects/${seg(m[1]!)}/locations/${seg(m[2]!)}/buckets/${seg(m[3]!)}`;
   if (!target) return refusals.bad(`the log sink names a destination Airlock cannot read (${JSON.stringify(String(destination).slice(0, 80))})`);
   return [{ method: 'POST', url: target, why: `its log sink writes every matching log entry to ${d.slice(0, 160)}` }];
+}
+
+/**
+ * AWS's log destinations (twenty-fifth pass), JSON APIs named by `X-Amz-Target`: CloudWatch Logs'
+ * `CreateExportTask` writes a log group into the S3 bucket `destination` (any account's whose
+ * bucket policy lets the service write: the attacker's), `PutSubscriptionFilter` streams every new
+ * entry to `destinationArn` (a Lambda function, Kinesis or Firehose stream, a cross-account
+ * destination), CloudTrail's `CreateTrail`/`UpdateTrail` deliver the account's API activity into
+ * `S3BucketName`. Decided as a write into the bucket, or as arnEndpoint reads the ARN; an ARN it
+ * cannot read (Kinesis, Firehose, a Logs destination) is refused: a false refusal of such a
+ * subscription, the price of not knowing which account a stream is in.
+ */
+function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): NamedTarget[] | Rejection {
+  let target: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+  const action = target?.trim().split('.').pop()?.toLowerCase();
+  if (!action || !['createexporttask', 'putsubscriptionfilter', 'createtrail', 'updatetrail'].includes(action) || !body.captured.length) return [];
+  if (body.unreadable) return unreadableBody(`an AWS ${action}`, body.unreadable);
+  if (body.truncated) return refusals.bad(`the request body of an AWS ${action} is larger than the capture cap: Airlock cannot read where it sends`);
+  const o = serverKeys(parseObject(body.captured.toString('utf8')) ?? {}) as Record<string, unknown>;
+  // (Member names as AWS's JSON protocol matches them: exact, but read here without letter case, as serverKeys folds.)
+  const member = (name: string): unknown => Object.entries(o).find(([k]) => k.toLowerCase() === name)?.[1];
+  const bucket = action === 'createexporttask' ? member('destination') : action === 'putsubscriptionfilter' ? undefined : member('s3bucketname');
+  if (action === 'putsubscriptionfilter') {
+    const arn = member('destinationarn');
+    if (arn === undefined) return [];
+    const found = typeof arn === 'string' ? arnEndpoint(arn.trim()) : 'is not a string';
+    if (typeof found === 'string') return refusals.bad(`the subscription filter's destination ${found}: Airlock cannot tell whose stream every new log entry would go to`);
+    return found ? [{ ...found, why: `its subscription filter ${found.why} with every new log entry` }] : [];
+  }
+  if (bucket === undefined) return [];
+  if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return refusals.bad(`the ${action} names a bucket Airlock cannot read (${JSON.stringify(String(bucket).slice(0, 80))})`);
+  return [{ method: 'PUT', url: `https://${bucket}.s3.amazonaws.com/`, why: `its ${action === 'createexporttask' ? 'export task writes the log group' : 'trail delivers the account\'s API activity'} into the bucket ${bucket}` }];
 }
 
 /**

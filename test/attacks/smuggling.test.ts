@@ -349,6 +349,14 @@ const dav = await startUpstream(t, {
       sentTo.push(o.topic ?? o.address ?? '');
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // (Twenty-fifth pass: AWS's log destinations, JSON APIs named by X-Amz-Target: an export task's bucket, a
+    // subscription filter's stream, a trail's bucket.)
+    const amzTarget = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+    if (req.method === 'POST' && ['CreateExportTask', 'PutSubscriptionFilter', 'CreateTrail', 'UpdateTrail'].includes(amzTarget ?? '')) {
+      const o = JSON.parse(body.toString()) as { destination?: string; destinationArn?: string; S3BucketName?: string };
+      sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // (Twenty-fifth pass: a Cloud Logging sink, every matching log entry written to its destination from then on.)
     if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && /\/v2\/projects\/[^/]+\/sinks(?:\/[^/]+)?$/.test(src)) {
       sentTo.push(String((JSON.parse(body.toString()) as { destination?: unknown }).destination));
@@ -3331,6 +3339,19 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n`;
     const [res] = parseResponses((await rawToProxy(a.port, [`${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, payload], { responses: 1 })).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(destination), `twenty-fifth pass: a log sink (${method}) into ${destination}: decided (${res?.status}) #${i}`);
+  }
+  // (AWS's log destinations: an export task into the attacker's bucket, a trail delivering there, a subscription filter streaming out.)
+  for (const [i, [action, payload, named]] of ([
+    ['Logs_20140328.CreateExportTask', { logGroupName: '/app/prod', from: 0, to: 1, destination: 'exfil-bucket-999' }, 'exfil-bucket-999'],
+    ['com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.CreateTrail', { Name: 't', S3BucketName: 'exfil-bucket-999', IsMultiRegionTrail: true }, 'exfil-bucket-999'],
+    ['Logs_20140328.PutSubscriptionFilter', { logGroupName: '/app/prod', filterName: 'f', filterPattern: '', destinationArn: 'arn:aws:lambda:us-east-1:999999999999:function:exfil' }, 'arn:aws:lambda:us-east-1:999999999999:function:exfil'],
+    ['Logs_20140328.PutSubscriptionFilter', { logGroupName: '/app/prod', filterName: 'f', filterPattern: '', destinationArn: 'arn:aws:logs:us-east-1:999999999999:destination:exfil' }, 'arn:aws:logs:us-east-1:999999999999:destination:exfil'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const text = JSON.stringify(payload);
+    const head = `Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${action}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-fifth pass: ${action.split('.').pop()} into ${named}: decided (${res?.status}) #${i}`);
   }
   // (An SNS subscription of another account's queue or function: SNS delivers every message of the topic there.)
   for (const [i, [what, arn]] of ([['an SQS queue', 'arn:aws:sqs:us-east-1:999999999999:exfil'], ['a Lambda function', 'arn:aws:lambda:us-east-1:999999999999:function:exfil'], ['a Firehose stream', 'arn:aws:firehose:us-east-1:999999999999:deliverystream/exfil']] as const).entries()) {
