@@ -233,6 +233,8 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
   if (!Array.isArray(sink) || sink.length) return sink;
   const awsLogs = awsLogDestinationsOf(rawHeaders, body);
   if (!Array.isArray(awsLogs) || awsLogs.length) return awsLogs;
+  const diagnostics = diagnosticSettingsTargetsOf(url, body);
+  if (!Array.isArray(diagnostics) || diagnostics.length) return diagnostics;
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
   if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
   for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf, watcherTargetsOf]) {
@@ -873,6 +875,31 @@ function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): 
   if (bucket === undefined) return [];
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return refusals.bad(`the ${action} names a bucket Airlock cannot read (${JSON.stringify(String(bucket).slice(0, 80))})`);
   return [{ method: 'PUT', url: `https://${bucket}.s3.amazonaws.com/`, why: `its ${action === 'createexporttask' ? 'export task writes the log group' : 'trail delivers the account\'s API activity'} into the bucket ${bucket}` }];
+}
+
+/**
+ * Azure's diagnostic settings (twenty-fifth pass): `PUT …/providers/Microsoft.Insights/diagnosticSettings/<name>`
+ * on any resource (or a subscription's activity log) has Azure Monitor send its logs and metrics,
+ * from then on, to the storage account, Log Analytics workspace, Event Hub or partner its
+ * `properties` name by resource id, of any subscription. Each is decided as a PUT on that resource
+ * through Azure Resource Manager (`https://management.azure.com<id>`), so a policy that limits the
+ * agent to its own subscriptions refuses another's; an id Airlock cannot read is refused.
+ */
+const diagnosticDestinations = ['storageaccountid', 'workspaceid', 'eventhubauthorizationruleid', 'servicebusruleid', 'marketplacepartnerid'];
+function diagnosticSettingsTargetsOf(url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!/\/providers\/microsoft\.insights\/diagnosticsettings\//i.test(new URL(url).pathname) || !body.captured.length) return [];
+  if (body.unreadable) return unreadableBody('a diagnostic setting', body.unreadable);
+  if (body.truncated) return refusals.bad('the request body is a diagnostic setting larger than the capture cap: Airlock cannot read where it sends');
+  const root = parseObject(body.captured.toString('utf8'));
+  const props = root && Object.entries(root).find(([k]) => k.toLowerCase() === 'properties')?.[1];
+  if (!props || typeof props !== 'object') return [];
+  const out: NamedTarget[] = [];
+  for (const [k, v] of Object.entries(props as Record<string, unknown>)) {
+    if (!diagnosticDestinations.includes(k.toLowerCase()) || v === null || v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !/^\/subscriptions\/[\w-]{1,64}\/[\w.()/-]{1,900}$/i.test(v.trim()) || v.includes('/../') || v.includes('/./')) return refusals.bad(`the diagnostic setting's ${k.slice(0, 40)} is no resource id Airlock can read (${JSON.stringify(String(v).slice(0, 80))})`);
+    out.push({ method: 'PUT', url: `https://management.azure.com${v.trim()}`, why: `its diagnostic setting sends the resource's logs to ${v.trim().slice(0, 160)}` });
+  }
+  return out;
 }
 
 /**

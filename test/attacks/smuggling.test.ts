@@ -357,6 +357,12 @@ const dav = await startUpstream(t, {
       sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
+    // (Twenty-fifth pass: an Azure diagnostic setting, the resource's logs sent to the resources it names from then on.)
+    if (req.method === 'PUT' && /\/providers\/Microsoft\.Insights\/diagnosticSettings\/[^/]+$/i.test(src)) {
+      const o = JSON.parse(body.toString()) as { properties?: Record<string, unknown> };
+      for (const v of Object.values(o.properties ?? {})) if (typeof v === 'string') sentTo.push(v);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // (Twenty-fifth pass: a Cloud Logging sink, every matching log entry written to its destination from then on.)
     if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && /\/v2\/projects\/[^/]+\/sinks(?:\/[^/]+)?$/.test(src)) {
       sentTo.push(String((JSON.parse(body.toString()) as { destination?: unknown }).destination));
@@ -3352,6 +3358,19 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const head = `Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${action}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
     const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-fifth pass: ${action.split('.').pop()} into ${named}: decided (${res?.status}) #${i}`);
+  }
+  // (An Azure diagnostic setting sending a key vault's audit logs to another subscription's storage account or Event Hub.)
+  for (const [i, [what, id]] of ([
+    ['storageAccountId', '/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/x/providers/Microsoft.Storage/storageAccounts/exfil'],
+    ['eventHubAuthorizationRuleId', '/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/x/providers/Microsoft.EventHub/namespaces/exfil/authorizationrules/RootManageSharedAccessKey'],
+    ['workspaceId', 'https://exfil.example/ws'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const text = JSON.stringify({ properties: { [what]: id, logs: [{ category: 'AuditEvent', enabled: true }] } });
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const path = '/ok/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/Microsoft.Insights/diagnosticSettings/audit?api-version=2021-05-01-preview';
+    const [res] = parseResponses((await rawToProxy(a.port, [`PUT http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(id), `twenty-fifth pass: a diagnostic setting's ${what} in another subscription: decided (${res?.status}) #${i}`);
   }
   // (An SNS subscription of another account's queue or function: SNS delivers every message of the topic there.)
   for (const [i, [what, arn]] of ([['an SQS queue', 'arn:aws:sqs:us-east-1:999999999999:exfil'], ['a Lambda function', 'arn:aws:lambda:us-east-1:999999999999:function:exfil'], ['a Firehose stream', 'arn:aws:firehose:us-east-1:999999999999:deliverystream/exfil']] as const).entries()) {
