@@ -315,9 +315,10 @@ function isHolderKey(k: string): boolean {
  * Holders named otherwise (twenty-fifth pass): any name that says notification (the A2A protocol's
  * `pushNotificationConfig: {url}`, where an agent server posts each task's updates and artifacts;
  * DocuSign's envelope `eventNotification: {url}`; `notificationConfig`), a Knative `sink: {uri}`,
- * Cloud Scheduler's `httpTarget: {uri}` (called on schedule with the job's service-account token).
+ * Cloud Scheduler's `httpTarget: {uri}` (called on schedule with the job's service-account token),
+ * an object under a name ending `endpoint` (Eventarc's `destination: {httpEndpoint: {uri}}`).
  */
-const holderEndings = ['sink', 'httptarget'];
+const holderEndings = ['sink', 'httptarget', 'endpoint'];
 
 /** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
 export function holdsCallback(name: string): boolean {
