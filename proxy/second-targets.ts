@@ -308,7 +308,7 @@ const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href', 're
  * webhook or callback (Shopify's `webhookSubscription: {uri}`, `webhook_config`, `callbackSettings`).
  */
 function isHolderKey(k: string): boolean {
-  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback') || k.includes('notification') || holderEndings.some((e) => k.endsWith(e));
+  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback') || k.includes('notification') || k.includes('endpoint') || holderEndings.some((e) => k.endsWith(e));
 }
 
 /**
@@ -316,9 +316,10 @@ function isHolderKey(k: string): boolean {
  * `pushNotificationConfig: {url}`, where an agent server posts each task's updates and artifacts;
  * DocuSign's envelope `eventNotification: {url}`; `notificationConfig`), a Knative `sink: {uri}`,
  * Cloud Scheduler's `httpTarget: {uri}` (called on schedule with the job's service-account token),
- * an object under a name ending `endpoint` (Eventarc's `destination: {httpEndpoint: {uri}}`).
+ * an object under a name that says endpoint (Eventarc's `destination: {httpEndpoint: {uri}}`,
+ * Firehose's `HttpEndpointDestinationConfiguration.EndpointConfiguration.Url`: every record posted there).
  */
-const holderEndings = ['sink', 'httptarget', 'endpoint'];
+const holderEndings = ['sink', 'httptarget'];
 
 /** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
 export function holdsCallback(name: string): boolean {
@@ -382,7 +383,10 @@ const hookSegment = /^(?:hooks|connector|contact-points|calls|[\w-]{0,100}webhoo
 function mirrorSegment(seg: string): boolean {
   if (seg.length > 100) return false;
   const s = seg.toLowerCase();
-  return s.endsWith('mirrors') || s.endsWith('mirror');
+  // (And API Gateway's HTTP integrations, `PUT …/methods/{m}/integration {"uri": …}` and v2's
+  // `POST /v2/apis/{id}/integrations {"IntegrationUri": …}`: every client request, its
+  // Authorization header with it, proxied to that URL.)
+  return s.endsWith('mirrors') || s.endsWith('mirror') || s === 'integration' || s === 'integrations';
 }
 
 /** Whether `pathname` ends in a hook segment, perhaps followed by one more (an id) and then `config`. */
