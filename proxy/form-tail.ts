@@ -436,7 +436,7 @@ class JsonMemberWatch extends Transform {
             const unescaped = undoJsonEscapes(raw);
             if (namesCallback(name ?? raw) || namesCallback(unescaped) || namesRouteAction(unescaped)) this.callbackMember = unescaped;
             const holder = this.holders.at(-1)?.depth === this.depth ? this.holders.at(-1) : undefined;
-            if (holder && isCallbackLeaf(unescaped) && this.callbackMember === undefined) this.callbackMember = `${holder.member}.${unescaped}`;
+            if (holder && (isCallbackLeaf(unescaped) || urlNamed(unescaped)) && this.callbackMember === undefined) this.callbackMember = `${holder.member}.${unescaped}`;
             if (holdsCallback(unescaped)) this.holderMember = unescaped;
             else if (holder && !holder.nested && urlNamed(unescaped)) {
               this.holderMember = `${holder.member}.${unescaped}`;

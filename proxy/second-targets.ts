@@ -521,7 +521,8 @@ function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]
 /** The URL leaves of an object under a holder's name (memberCallbackPairs). */
 function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>, deeper = true): void {
   for (const [leaf, x] of Object.entries(o)) {
-    if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+    // (A member named for a URL too: `webhooks: {event_url: "https://…"}`.)
+    if (typeof x === 'string' && (isCallbackLeaf(leaf) || urlNamed(leaf)) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
     // (Twenty-fifth pass: a held member named for a URL that is an object of its own, Vonage's
     // `webhooks: {event_url: {address, http_method}}`, holds it one level down.)
     else if (deeper && x && typeof x === 'object' && !Array.isArray(x) && urlNamed(leaf)) heldLeaves(k, x as Record<string, unknown>, out, false);
