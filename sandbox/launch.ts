@@ -1114,3 +1114,73 @@ function isAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** At most this many bytes are read from a terminal's input queue after the run (see discardTerminalInput). */
+const TERMINAL_QUEUE = 1 << 16;
+
+/**
+ * After the run (twenty-fifth pass), throws away what waits in the input queue of each terminal
+ * among descriptors 0–2: what the agent left there reaches the next reader, the user's shell. The
+ * agent cannot push input itself (TIOCSTI is refused), but it can make the terminal type: it
+ * prints a request the terminal answers on its input (a window title report `CSI 21 t` answering
+ * with a title the agent set, DECRQSS, an OSC colour or font query, a DSR), ending with a newline
+ * or a title of its choosing, and exits before reading the answer; the shell then reads, and runs,
+ * the answer as a line the user typed. Read in non-canonical mode, so an answer with no newline
+ * (left to prefix the user's next line) goes too. Not done when `airlock run` is in the background
+ * of that terminal (reading it would stop this process). The price: what the user typed ahead
+ * while the agent was ending is thrown away too. Answers that arrive after this (a terminal far
+ * away over a slow link) are not caught. Returns the bytes thrown away.
+ */
+export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
+  let thrown = 0;
+  const seen = new Set<number>();
+  let stat: string[] = [];
+  try {
+    // pid (comm) state ppid pgrp session tty_nr tpgid …: after the last ')'.
+    const s = fs.readFileSync('/proc/self/stat', 'utf8');
+    stat = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return 0;
+  }
+  const [pgrp, ttyNr, tpgid] = [Number(stat[2]), Number(stat[4]), Number(stat[5])];
+  for (const fd of fds) {
+    if (!tty.isatty(fd)) continue;
+    let rdev: number;
+    try {
+      rdev = fs.fstatSync(fd).rdev;
+    } catch {
+      continue;
+    }
+    if (seen.has(rdev)) continue;
+    seen.add(rdev);
+    // Our controlling terminal (tty_nr and rdev encode a terminal's numbers alike), and we are not
+    // its foreground: a read (or a settings change) would stop this process.
+    if (rdev === ttyNr && tpgid !== pgrp) continue;
+    let own: number | undefined;
+    let stream: tty.ReadStream | undefined;
+    try {
+      own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      stream = new tty.ReadStream(own);
+      stream.setRawMode(true);
+      const buf = Buffer.alloc(4096);
+      for (let read = 0; read < TERMINAL_QUEUE;) {
+        let n: number;
+        try {
+          n = fs.readSync(own, buf, 0, buf.length, null);
+        } catch {
+          break; // EAGAIN: nothing (more) waiting
+        }
+        if (n <= 0) break;
+        read += n;
+        thrown += n;
+      }
+      stream.setRawMode(false);
+    } catch {
+      /* not readable here: nothing to throw away */
+    } finally {
+      if (stream) stream.destroy();
+      else if (own !== undefined) fs.closeSync(own);
+    }
+  }
+  return thrown;
+}

@@ -18,7 +18,7 @@ import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginI
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { gitFoldersIn, nestedRepositories } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
-import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
+import { LaunchError, discardTerminalInput, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
@@ -356,6 +356,10 @@ export function register(program: Command): void {
         });
       }
 
+      // What the terminal typed back at the agent's requests and the agent left unread (a title
+      // report ending in a newline) would be the shell's next line: thrown away, after the reports
+      // above (which give a terminal's answer time to arrive).
+      discardTerminalInput();
       if (exit.signal) {
         // Die the way the command died, so callers (shells, CI) see the same signal; but not of one
         // whose default is a core dump. The agent picks its way out (`exit 139` reads as SIGSEGV), and

@@ -347,6 +347,12 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'a = termios.tcgetattr(0)',
     'a[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG); a[0] &= ~termios.ICRNL; a[6][termios.VINTR] = 0',
     "termios.tcsetattr(0, termios.TCSANOW, a); print('settings=changed')",
+    // Twenty-fifth pass: the agent asks the terminal for its window title (CSI 21 t; DECRQSS and
+    // colour queries answer alike), which a terminal that allows it types back, and ends without
+    // reading the answer: the next reader of the terminal, the user's shell, would run it.
+    'import select',
+    "os.write(0, b'\\x1b[21t')",
+    "print('answered=%s' % bool(select.select([0], [], [], 20)[0]))",
     'for name, req, arg in (("excl", termios.TIOCEXCL, 0), ("flow", termios.TCXONC, termios.TCOOFF)):',
     '    try:',
     "        fcntl.ioctl(0, req, arg); print(name + '=set')",
@@ -362,8 +368,15 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'import os, subprocess, sys, termios, fcntl, struct',
     'm, s = os.openpty()',
     'before = termios.tcgetattr(s)',
-    'p = subprocess.run(sys.argv[1:], stdin=s, capture_output=True, timeout=60)',
-    'sys.stdout.write(p.stdout.decode())',
+    // The launcher plays the terminal too: it answers a title report with a title ending in a newline.
+    'import select, time',
+    'p = subprocess.Popen(sys.argv[1:], stdin=s, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)',
+    "seen, end = b'', time.monotonic() + 30",
+    "while b'\\x1b[21t' not in seen and p.poll() is None and time.monotonic() < end:",
+    '    if select.select([m], [], [], 0.5)[0]: seen += os.read(m, 4096)',
+    "if b'\\x1b[21t' in seen: os.write(m, b'\\x1b]lecho typed-back\\n\\x1b\\\\')",
+    'out, _ = p.communicate(timeout=60)',
+    'sys.stdout.write(out.decode())',
     "print('died=%d' % p.returncode)",
     "print('restored=%s' % (termios.tcgetattr(s) == before))",
     // TIOCGEXCL: whether the terminal is in exclusive mode.
@@ -393,7 +406,8 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.isatty, 'True', `the agent's stdin is the terminal (${out.trim()})`);
   t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
   t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
-  t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader');
+  t.equal(r.answered, 'True', 'the terminal answered the agent\'s title report');
+  t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader: not what was pushed, nor the answer the agent left unread (twenty-fifth pass)');
   t.equal(r.setd, 'Operation not permitted', 'the terminal\'s line discipline cannot be changed (twelfth pass)');
   t.equal(r.settings, 'changed', 'the agent may change the terminal\'s settings while it runs (raw mode)');
   t.equal(r.died, '-1', 'airlock run died of the agent\'s SIGHUP');
@@ -401,4 +415,96 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.excl, 'Operation not permitted', 'exclusive mode (later opens of the terminal fail) is refused');
   t.equal(r.exclusive, '0', 'and the terminal is not exclusive after the run');
   t.equal(r.flow, 'Operation not permitted', 'stopping the terminal\'s output is refused');
+});
+
+t.test('twenty-fifth pass: what a terminal typed back and no one read is gone after the run, in any mode, with or without a line end; the settings stay', async (t) => {
+  // One Python process plays the terminals: for each case it opens pseudo-terminals, leaves each
+  // in canonical or raw mode, and types an answer on the master (what a terminal answers to a title
+  // report, DECRQSS, an OSC query, a DSR: with a newline ending it, in the middle, or none). This
+  // process opens each slave as airlock run holds its stdio and discards their input; Python then
+  // looks at what a shell reading next would get (FIONREAD after leaving canonical mode, which
+  // keeps the queue) and whether the settings changed.
+  const { discardTerminalInput } = await import('../../sandbox/launch.ts');
+  const player = [
+    'import json, os, sys, termios, fcntl, struct',
+    'for line in sys.stdin:',
+    '    case = json.loads(line); ptys = []',
+    '    for c in case:',
+    '        m, s = os.openpty()',
+    '        a = termios.tcgetattr(s)',
+    '        if c["raw"]:',
+    '            a[3] &= ~(termios.ICANON | termios.ECHO); a[6][termios.VMIN] = 1; a[6][termios.VTIME] = 0',
+    '        else:',
+    '            a[3] &= ~termios.ECHO',
+    '        termios.tcsetattr(s, termios.TCSANOW, a)',
+    '        os.write(m, bytes(c["answer"]))',
+    '        ptys.append((m, s, termios.tcgetattr(s)))',
+    '    print(json.dumps([os.ttyname(s) for m, s, _ in ptys]), flush=True)',
+    '    sys.stdin.readline()',
+    '    out = []',
+    '    for m, s, before in ptys:',
+    '        same = termios.tcgetattr(s) == before',
+    '        a = termios.tcgetattr(s); a[3] &= ~termios.ICANON',
+    '        termios.tcsetattr(s, termios.TCSANOW, a)',
+    "        left = struct.unpack('i', fcntl.ioctl(s, termios.FIONREAD, b'\\0' * 4))[0]",
+    '        out.append({"same": same, "left": left}); os.close(m); os.close(s)',
+    '    print(json.dumps(out), flush=True)',
+  ].join('\n');
+  const py = spawn('python3', ['-c', player], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    py.stdin.end();
+    py.kill();
+  });
+  const lines: string[] = [];
+  let waiting: ((l: string) => void) | undefined;
+  let buffered = '';
+  py.stdout.setEncoding('utf8').on('data', (c: string) => {
+    buffered += c;
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      lines.push(buffered.slice(0, i));
+      buffered = buffered.slice(i + 1);
+    }
+    if (lines.length && waiting) waiting(lines.shift()!);
+  });
+  const ask = (text: string): Promise<string> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the terminal player did not answer')), 30_000);
+    waiting = (l) => {
+      clearTimeout(timer);
+      waiting = undefined;
+      resolve(l);
+    };
+    py.stdin.write(`${text}\n`);
+    if (lines.length) waiting(lines.shift()!);
+  });
+  const enc = (x: string): number[] => [...Buffer.from(x, 'latin1')];
+  const title = fc.stringMatching(/^[ -~]{0,40}$/);
+  const answer = fc.oneof(
+    title.map((x) => enc(`\x1b]l${x}\x1b\\`)), // xterm's title report
+    title.map((x) => enc(`\x1bP1$r${x}\x1b\\`)), // DECRQSS
+    title.map((x) => enc(`\x1b]11;${x}\x07`)), // an OSC colour query's answer
+    fc.nat(999).map((n) => enc(`\x1b[${n};1R`)), // DSR: the cursor's place
+  );
+  const cmd = fc.stringMatching(/^[a-z ;|/.-]{1,30}$/);
+  const aCase = fc.record({
+    raw: fc.boolean(),
+    answer: fc.tuple(answer, fc.constantFrom('', '\n', '\r', '\r\n'), fc.option(cmd, { nil: undefined }), fc.constantFrom('', '\n'))
+      .map(([a, end, c, end2]) => [...a, ...enc(end), ...enc(c ?? ''), ...enc(end2)]),
+  });
+  let cases = 0;
+  await fc.assert(fc.asyncProperty(fc.array(aCase, { minLength: 1, maxLength: 3 }), async (ptys) => {
+    const paths = JSON.parse(await ask(JSON.stringify(ptys))) as string[];
+    const fds = paths.map((p) => fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_NOCTTY));
+    let thrown: number;
+    try {
+      thrown = discardTerminalInput(fds);
+    } finally {
+      // discardTerminalInput's own streams close at the next turn; ours now.
+      for (const fd of fds) fs.closeSync(fd);
+    }
+    await new Promise((r) => setImmediate(r));
+    const after = JSON.parse(await ask('check')) as Array<{ same: boolean; left: number }>;
+    cases++;
+    return after.every((a) => a.same && a.left === 0) && thrown === ptys.reduce((n, p) => n + p.answer.length, 0);
+  }), { numRuns: 25 });
+  t.equal(cases >= 25, true, `${cases} cases: each terminal's queue emptied (every byte read, none left) and its settings unchanged`);
 });
