@@ -894,6 +894,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     for (const c of cleanups) await c();
+    // What airlock run prints from here on (the files the agent changed that run later, paths
+    // replaced during the run) must reach the user's eyes: set back what the agent left the
+    // terminal in (twenty-fifth pass).
+    resetTerminalForReport();
     await relay?.close();
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
@@ -1134,15 +1138,6 @@ const TERMINAL_QUEUE = 1 << 16;
 export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
   let thrown = 0;
   const seen = new Set<number>();
-  let stat: string[] = [];
-  try {
-    // pid (comm) state ppid pgrp session tty_nr tpgid …: after the last ')'.
-    const s = fs.readFileSync('/proc/self/stat', 'utf8');
-    stat = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return 0;
-  }
-  const [pgrp, ttyNr, tpgid] = [Number(stat[2]), Number(stat[4]), Number(stat[5])];
   for (const fd of fds) {
     if (!tty.isatty(fd)) continue;
     let rdev: number;
@@ -1153,9 +1148,7 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
     }
     if (seen.has(rdev)) continue;
     seen.add(rdev);
-    // Our controlling terminal (tty_nr and rdev encode a terminal's numbers alike), and we are not
-    // its foreground: a read (or a settings change) would stop this process.
-    if (rdev === ttyNr && tpgid !== pgrp) continue;
+    if (inBackgroundOf(fd)) continue;
     let own: number | undefined;
     let stream: tty.ReadStream | undefined;
     try {
@@ -1183,4 +1176,50 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
     }
   }
   return thrown;
+}
+
+/**
+ * Ends whatever the agent left the terminal in that would hide what airlock run prints after the
+ * run (twenty-fifth pass): the report of the files it changed that run later is the review the
+ * sandbox relies on, and the agent writes to the same terminal first. Left open, an OSC (a window
+ * title: `ESC ] 0;`), DCS, APC, PM or SOS string swallows every later byte into a title or nothing
+ * until its end; a half-written escape eats the report's first characters; SGR conceal or the
+ * same colour on both grounds hides it; the DEC line-drawing set (`ESC ( 0`, or `ESC ) 0` and SO)
+ * turns its letters to line pieces; a scroll region with origin mode, insert mode, a hidden
+ * cursor, no autowrap, palette and default colours the agent redefined (OSC 4, 10, 11) do their
+ * part. CAN aborts any sequence in progress and ST ends any string (harmless in the ground state);
+ * the rest set each mode back to its default. Nothing moves the cursor or clears the screen: the
+ * agent's last output stays as it was. Written only to a terminal (stderr: where the report goes).
+ */
+export const TERMINAL_RESET = '\x18\x1b\\' // CAN, ST
+  + '\x1b[0m' // SGR: attributes and colours
+  + '\x1b(B\x1b)B\x0f' // G0 and G1 ASCII, shifted in
+  + '\x1b[r\x1b[?6l\x1b[4l\x1b[?25h\x1b[?7h' // scroll region, origin mode, insert mode, cursor shown, autowrap
+  + '\x1b]104\x1b\\\x1b]110\x1b\\\x1b]111\x1b\\'; // palette, default foreground and background
+
+/**
+ * Whether terminal `fd` is this process's controlling terminal and another process group is its
+ * foreground (`airlock run … &`): a read, a settings change or (with `tostop`) a write would stop
+ * this process. Unknown (no /proc) counts as background.
+ */
+function inBackgroundOf(fd: number): boolean {
+  try {
+    // pid (comm) state ppid pgrp session tty_nr tpgid …: after the last ')'.
+    const s = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // tty_nr and a terminal's rdev encode its numbers alike.
+    return fs.fstatSync(fd).rdev === Number(f[4]) && Number(f[5]) !== Number(f[2]);
+  } catch {
+    return true;
+  }
+}
+
+/** Writes TERMINAL_RESET to stderr when it is a terminal (see there) of which airlock run is not in the background. */
+export function resetTerminalForReport(fd = 2): void {
+  if (!tty.isatty(fd) || inBackgroundOf(fd)) return;
+  try {
+    fs.writeSync(fd, TERMINAL_RESET);
+  } catch {
+    /* a terminal gone (hung up): nothing to reset */
+  }
 }

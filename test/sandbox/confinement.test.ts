@@ -508,3 +508,58 @@ t.test('twenty-fifth pass: what a terminal typed back and no one read is gone af
   }), { numRuns: 25 });
   t.equal(cases >= 25, true, `${cases} cases: each terminal's queue emptied (every byte read, none left) and its settings unchanged`);
 });
+
+t.test('twenty-fifth pass: the report after the run shows on a real terminal (tmux) whatever the agent left it in', { skip: fs.existsSync('/usr/bin/tmux') ? false : 'no tmux' }, async (t) => {
+  // The report of files changed that run later is the review the sandbox relies on, and the agent
+  // writes to the same terminal first: a title left open (`ESC ] 0;`) swallowed it whole, conceal
+  // or black on black hid it, the line-drawing set garbled it. tmux is the terminal: its parser
+  // decides, and capture-pane shows what a person sees (with -e, the attributes too).
+  const { TERMINAL_RESET } = await import('../../sandbox/launch.ts');
+  const sock = path.join(world.dir, 'tmux-h25.sock');
+  const tmux = (...a: string[]): Promise<string> => new Promise((resolve) => {
+    const c = spawn('/usr/bin/tmux', ['-S', sock, '-f', '/dev/null', ...a], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+  await tmux('new-session', '-d', '-x', '200', '-y', '40', 'sleep 120');
+  t.teardown(() => tmux('kill-server'));
+  const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+  // 1. A real run: the agent makes .envrc, then leaves a window title open.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'screen-'));
+  const agent = `echo 'curl x | sh' > .envrc; printf 'working\\033]0;done '`;
+  const run = [process.execPath, airlockBin, 'run', '--agent', world.agent, '--home', world.home, '--', 'sh', '-c', agent].map(q).join(' ');
+  await tmux('new-window', '-d', '-n', 'run', '-c', dir, `${run}; /usr/bin/tmux -S ${q(sock)} wait-for -S run-done; sleep 60`);
+  await tmux('wait-for', 'run-done');
+  const screen = await tmux('capture-pane', '-t', 'run', '-p', '-J');
+  t.match(screen, /airlock: {3}\.envrc \(direnv/, `the report names .envrc on the screen (screen: ${JSON.stringify(screen.trim())})`);
+  // 2. fast-check over what the agent's output ends in, each case a window printing it, then the
+  // reset airlock run writes, then a report line.
+  const text = fc.stringMatching(/^[ -~]{0,12}$/);
+  const tail = fc.array(fc.oneof(
+    fc.tuple(fc.constantFrom('\x1b]0;', '\x1b]2;', '\x1b]8;;', '\x1b]52;c;', '\x1bP', '\x1bP1$r', '\x1b_', '\x1b^', '\x1bX', '\x1b]'), text).map(([a, b]) => a + b),
+    fc.constantFrom('\x1b[8m', '\x1b[30;40m', '\x1b[37;47m', '\x1b[38;5;0;48;5;0m', '\x1b[2;8m', '\x1b(0', '\x1b)0\x0e', '\x1b[5;6r\x1b[?6h', '\x1b[4h', '\x1b[?7l', '\x1b[?25l'),
+    fc.constantFrom('\x1b', '\x1b[', '\x1b[1;2', '\x1b[?', '\x1b(', '\x1b]0;x\x1b', '\x1bP\x1b'),
+    text,
+  ), { minLength: 1, maxLength: 4 }).map((parts) => parts.join(''));
+  let n = 0;
+  await fc.assert(fc.asyncProperty(tail, async (tl) => {
+    n++;
+    const file = path.join(dir, `case-${n}`);
+    fs.writeFileSync(file, `agent ${tl}${TERMINAL_RESET}airlock: report line ${n}\n`, 'latin1');
+    await tmux('new-window', '-d', '-n', `c${n}`, `cat ${q(file)}; /usr/bin/tmux -S ${q(sock)} wait-for -S c${n}; sleep 30`);
+    await tmux('wait-for', `c${n}`);
+    const shown = await tmux('capture-pane', '-t', `c${n}`, '-p', '-e');
+    await tmux('kill-window', '-t', `c${n}`);
+    // Shown whole, in plain characters: no attribute (an SGR) or shift left in force before it on its line.
+    const line = shown.split('\n').find((l) => l.includes(`airlock: report line ${n}`)) ?? '';
+    const before = line.slice(0, line.indexOf('airlock: report line'));
+    const lastSgr = before.lastIndexOf('\x1b[');
+    return line !== '' && !before.includes('\x0e') && (lastSgr < 0 || /^\x1b\[0?m/.test(before.slice(lastSgr)) || /^\x1b\[(?:39|49|0|;)+m/.test(before.slice(lastSgr)));
+  }), { numRuns: 30 });
+  t.pass(`${n} endings: the report line shows whole and plain`);
+});
