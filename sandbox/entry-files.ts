@@ -390,6 +390,12 @@ const HOME_REPORTED: Record<string, string> = {
   '.gemini/settings.json': 'Gemini CLI starts the MCP servers it names',
   '.config/opencode': 'opencode starts the MCP servers and plugins its config names',
   '.config/goose': 'goose starts the extensions (commands) its config names',
+  // Twenty-fifth pass: the agents' global instructions, read in every folder (see FOLDER_ENTRIES).
+  '.claude/CLAUDE.md': 'Claude Code takes it as your instructions in every folder (outside the sandbox: it acts on them with your access)',
+  '.claude/agents': 'Claude Code takes its subagents\' prompts and tools as yours in every folder',
+  '.codex/AGENTS.md': 'Codex takes it as your instructions in every folder',
+  '.codex/AGENTS.override.md': 'Codex takes it as your instructions in every folder, in place of AGENTS.md',
+  '.gemini/GEMINI.md': 'Gemini CLI takes it as your instructions in every folder',
 };
 
 /**
