@@ -1187,14 +1187,18 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
  * same colour on both grounds hides it; the DEC line-drawing set (`ESC ( 0`, or `ESC ) 0` and SO)
  * turns its letters to line pieces; a scroll region with origin mode, insert mode, a hidden
  * cursor, no autowrap, palette and default colours the agent redefined (OSC 4, 10, 11) do their
- * part. CAN aborts any sequence in progress and ST ends any string (harmless in the ground state);
- * the rest set each mode back to its default. Nothing moves the cursor or clears the screen: the
+ * part; local echo (SRM reset: a terminal that allows it shows the next password typed), mouse
+ * and focus reports outlive the run. CAN aborts any sequence in progress and ST ends any string
+ * (harmless in the ground state); the rest set each mode back to its default. Nothing moves the cursor or clears the screen: the
  * agent's last output stays as it was. Written only to a terminal (stderr: where the report goes).
  */
 export const TERMINAL_RESET = '\x18\x1b\\' // CAN, ST
   + '\x1b[0m' // SGR: attributes and colours
   + '\x1b(B\x1b)B\x0f' // G0 and G1 ASCII, shifted in
   + '\x1b[r\x1b[?6l\x1b[4l\x1b[?25h\x1b[?7h' // scroll region, origin mode, insert mode, cursor shown, autowrap
+  // No local echo (SRM set: reset, a terminal that allows it shows what you type, your next
+  // password too), no mouse or focus reports typed into your shell, synchronized output ended.
+  + '\x1b[12h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l\x1b[?1004l\x1b[?2026l'
   + '\x1b]104\x1b\\\x1b]110\x1b\\\x1b]111\x1b\\'; // palette, default foreground and background
 
 /**
