@@ -526,7 +526,7 @@ t.test('twenty-fifth pass: the report after the run shows on a real terminal (tm
       resolve(out);
     });
   });
-  await tmux('new-session', '-d', '-x', '200', '-y', '40', 'sleep 120');
+  await tmux('new-session', '-d', '-x', '200', '-y', '40', 'sleep 600'); // ended by kill-server
   t.teardown(() => tmux('kill-server'));
   const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
   // 1. A real run: the agent makes a request Airlock refuses (airlock run says so at once), waits
