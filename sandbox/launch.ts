@@ -1121,6 +1121,8 @@ function isAlive(pid: number): boolean {
 
 /** At most this many bytes are read from a terminal's input queue after the run (see discardTerminalInput). */
 const TERMINAL_QUEUE = 1 << 16;
+/** How long discardTerminalInput waits, in all, for the terminal's answer to its own question. */
+const TERMINAL_FENCE_MS = 1000;
 
 /**
  * After the run (twenty-fifth pass), throws away what waits in the input queue of each terminal
@@ -1132,12 +1134,20 @@ const TERMINAL_QUEUE = 1 << 16;
  * the answer as a line the user typed. Read in non-canonical mode, so an answer with no newline
  * (left to prefix the user's next line) goes too. Not done when `airlock run` is in the background
  * of that terminal (reading it would stop this process). The price: what the user typed ahead
- * while the agent was ending is thrown away too. Answers that arrive after this (a terminal far
- * away over a slow link) are not caught. Returns the bytes thrown away.
+ * while the agent was ending is thrown away too. Answers still on their way (a terminal far away
+ * over a slow link) are caught by a question of its own whose answer comes after them
+ * (waited for at most a second: a terminal that never answers, a harness's pseudo-terminal, costs
+ * that second at the end of the run). Returns the bytes thrown away.
  */
-export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
+export function discardTerminalInput(fds: number[] = [0, 1, 2], fenceMs = TERMINAL_FENCE_MS, env: NodeJS.ProcessEnv = process.env): number {
   let thrown = 0;
   const seen = new Set<number>();
+  // A terminal answers in the order it was asked: the answer to a question of ours (DSR, the
+  // cursor's place, which every VT100-like terminal answers) comes after every answer to the
+  // agent's. Waited for (at most fenceMs in all), so an answer still on its way over a slow link
+  // (ssh from far away) is thrown away too. Not asked of a dumb terminal.
+  const fence = fenceMs > 0 && env.TERM !== 'dumb';
+  const deadline = Date.now() + fenceMs;
   for (const fd of fds) {
     if (!tty.isatty(fd)) continue;
     let rdev: number;
@@ -1152,20 +1162,36 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2]): number {
     let own: number | undefined;
     let stream: tty.ReadStream | undefined;
     try {
-      own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDWR | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
       stream = new tty.ReadStream(own);
       stream.setRawMode(true);
       const buf = Buffer.alloc(4096);
-      for (let read = 0; read < TERMINAL_QUEUE;) {
-        let n: number;
-        try {
-          n = fs.readSync(own, buf, 0, buf.length, null);
-        } catch {
-          break; // EAGAIN: nothing (more) waiting
+      let read = 0;
+      let tail = '';
+      const drain = (): void => {
+        while (read < TERMINAL_QUEUE) {
+          let n: number;
+          try {
+            n = fs.readSync(own!, buf, 0, buf.length, null);
+          } catch {
+            return; // EAGAIN: nothing (more) waiting
+          }
+          if (n <= 0) return;
+          read += n;
+          thrown += n;
+          tail = (tail + buf.toString('latin1', 0, n)).slice(-64);
         }
-        if (n <= 0) break;
-        read += n;
-        thrown += n;
+      };
+      drain();
+      if (fence && Date.now() < deadline) {
+        tail = '';
+        fs.writeSync(own, '\x1b[6n');
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        // The answer: ESC [ row ; column R.
+        while (!/\x1b\[\d+;\d+R/.test(tail) && read < TERMINAL_QUEUE && Date.now() < deadline) {
+          Atomics.wait(nap, 0, 0, 5);
+          drain();
+        }
       }
       stream.setRawMode(false);
     } catch {

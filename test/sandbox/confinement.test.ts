@@ -353,6 +353,8 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'import select',
     "os.write(0, b'\\x1b[21t')",
     "print('answered=%s' % bool(select.select([0], [], [], 20)[0]))",
+    // And one whose answer is still on its way when the run ends (a terminal far away): DECRQSS.
+    "os.write(0, b'\\x1bP$qm\\x1b\\\\')",
     'for name, req, arg in (("excl", termios.TIOCEXCL, 0), ("flow", termios.TCXONC, termios.TCOOFF)):',
     '    try:',
     "        fcntl.ioctl(0, req, arg); print(name + '=set')",
@@ -371,11 +373,20 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     // The launcher plays the terminal too: it answers a title report with a title ending in a newline.
     'import select, time',
     'p = subprocess.Popen(sys.argv[1:], stdin=s, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)',
-    "seen, end = b'', time.monotonic() + 30",
-    "while b'\\x1b[21t' not in seen and p.poll() is None and time.monotonic() < end:",
-    '    if select.select([m], [], [], 0.5)[0]: seen += os.read(m, 4096)',
-    "if b'\\x1b[21t' in seen: os.write(m, b'\\x1b]lecho typed-back\\n\\x1b\\\\')",
+    // The DECRQSS answer is late: sent only when airlock run asks where the cursor is (DSR, whose
+    // answer follows), or after airlock run ended. Its content is the agent's choice, as a terminal
+    // that echoes an unknown request (iTerm2's CVE-2022-45872) gives it.
+    "seen, end, title, late, fence = b'', time.monotonic() + 60, False, False, False",
+    'while p.poll() is None and time.monotonic() < end:',
+    '    if select.select([m], [], [], 0.2)[0]:',
+    '        try: seen += os.read(m, 4096)',
+    '        except OSError: break',
+    "    if not title and b'\\x1b[21t' in seen: os.write(m, b'\\x1b]lecho typed-back\\n\\x1b\\\\'); title = True",
+    "    if not late and not fence and b'\\x1bP$qm' in seen and b'\\x1b[6n' in seen[seen.index(b'\\x1bP$qm'):]:",
+    "        os.write(m, b'\\x1bP1$rtyped-late\\n\\x1b\\\\\\x1b[1;1R'); late = fence = True",
     'out, _ = p.communicate(timeout=60)',
+    "if not late and b'\\x1bP$qm' in seen: os.write(m, b'\\x1bP1$rtyped-late\\n\\x1b\\\\'); late = True",
+    "print('fence=%s' % fence)",
     'sys.stdout.write(out.decode())',
     "print('died=%d' % p.returncode)",
     "print('restored=%s' % (termios.tcgetattr(s) == before))",
@@ -407,6 +418,7 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
   t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
   t.equal(r.answered, 'True', 'the terminal answered the agent\'s title report');
+  t.equal(r.fence, 'True', 'airlock run asked the terminal where the cursor is, and the late answer came before that one');
   t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader: not what was pushed, nor the answer the agent left unread (twenty-fifth pass)');
   t.equal(r.setd, 'Operation not permitted', 'the terminal\'s line discipline cannot be changed (twelfth pass)');
   t.equal(r.settings, 'changed', 'the agent may change the terminal\'s settings while it runs (raw mode)');
@@ -496,7 +508,7 @@ t.test('twenty-fifth pass: what a terminal typed back and no one read is gone af
     const fds = paths.map((p) => fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_NOCTTY));
     let thrown: number;
     try {
-      thrown = discardTerminalInput(fds);
+      thrown = discardTerminalInput(fds, 0); // no one answers the fence here: tested with the launcher above
     } finally {
       // discardTerminalInput's own streams close at the next turn; ours now.
       for (const fd of fds) fs.closeSync(fd);
