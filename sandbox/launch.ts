@@ -1162,7 +1162,14 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2], fenceMs = TERMIN
     let own: number | undefined;
     let stream: tty.ReadStream | undefined;
     try {
-      own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDWR | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      const flags = fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+      let writable = true;
+      try {
+        own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDWR | flags);
+      } catch {
+        own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | flags);
+        writable = false;
+      }
       stream = new tty.ReadStream(own);
       stream.setRawMode(true);
       const buf = Buffer.alloc(4096);
@@ -1183,7 +1190,7 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2], fenceMs = TERMIN
         }
       };
       drain();
-      if (fence && Date.now() < deadline) {
+      if (fence && writable && Date.now() < deadline) {
         tail = '';
         fs.writeSync(own, '\x1b[6n');
         const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -1193,10 +1200,14 @@ export function discardTerminalInput(fds: number[] = [0, 1, 2], fenceMs = TERMIN
           drain();
         }
       }
-      stream.setRawMode(false);
     } catch {
-      /* not readable here: nothing to throw away */
+      /* not readable (or writable) here: nothing (more) to throw away */
     } finally {
+      try {
+        if (stream?.isRaw) stream.setRawMode(false);
+      } catch {
+        /* the terminal went away */
+      }
       if (stream) stream.destroy();
       else if (own !== undefined) fs.closeSync(own);
     }
