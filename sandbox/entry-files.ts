@@ -390,6 +390,12 @@ const HOME_REPORTED: Record<string, string> = {
   '.gemini/settings.json': 'Gemini CLI starts the MCP servers it names',
   '.config/opencode': 'opencode starts the MCP servers and plugins its config names',
   '.config/goose': 'goose starts the extensions (commands) its config names',
+  // Twenty-fifth pass: the agents' global instructions, read in every folder (see FOLDER_ENTRIES).
+  '.claude/CLAUDE.md': 'Claude Code takes it as your instructions in every folder (outside the sandbox: it acts on them with your access)',
+  '.claude/agents': 'Claude Code takes its subagents\' prompts and tools as yours in every folder',
+  '.codex/AGENTS.md': 'Codex takes it as your instructions in every folder',
+  '.codex/AGENTS.override.md': 'Codex takes it as your instructions in every folder, in place of AGENTS.md',
+  '.gemini/GEMINI.md': 'Gemini CLI takes it as your instructions in every folder',
 };
 
 /**
@@ -720,6 +726,20 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'opencode.json': 'opencode starts the MCP servers and plugins it names',
   '.opencode': 'opencode runs its plugins',
   '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  // Twenty-fifth pass: coding agents' instruction files. The next agent started here outside the
+  // sandbox (the user's own Claude Code, Codex, Gemini CLI, Copilot, Cursor) reads them as the
+  // user's instructions and acts on them with the user's access: a prompt injection that outlives
+  // the run. Claude Code keeps `CLAUDE.local.md` out of git (in no diff), Codex's
+  // `AGENTS.override.md` takes the place of `AGENTS.md`; each is read in folders below too.
+  'CLAUDE.md': 'Claude Code takes it as your instructions when started here (outside the sandbox: it acts on them with your access)',
+  'CLAUDE.local.md': 'Claude Code takes it as your instructions when started here (git ignores it: in no diff)',
+  'AGENTS.md': 'coding agents (Codex, Cursor, Copilot, …) take it as your instructions when started here',
+  'AGENTS.override.md': 'Codex takes it as your instructions in place of AGENTS.md when started here',
+  'GEMINI.md': 'Gemini CLI takes it as your instructions when started here',
+  '.cursorrules': 'Cursor takes it as your instructions for this project',
+  '.windsurfrules': 'Windsurf takes it as your instructions for this project',
+  '.clinerules': 'Cline takes it as your instructions for this project',
+  'copilot-instructions.md': 'GitHub Copilot takes it as your instructions for this repository (.github)',
   // Twentieth pass: what hides a file from the review itself. A file a `.gitignore` covers shows in
   // no `git status` or diff (a `conftest.py` pytest loads, a `requests.py` beside a script), and a
   // new one can cover itself (`*`); a `.gitattributes` line `-diff` shows a file's change as

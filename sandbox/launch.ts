@@ -894,6 +894,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     for (const c of cleanups) await c();
+    // What airlock run prints from here on (the files the agent changed that run later, paths
+    // replaced during the run) must reach the user's eyes: set back what the agent left the
+    // terminal in (twenty-fifth pass).
+    resetTerminalForReport();
     await relay?.close();
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
@@ -1112,5 +1116,151 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** At most this many bytes are read from a terminal's input queue after the run (see discardTerminalInput). */
+const TERMINAL_QUEUE = 1 << 16;
+/** How long discardTerminalInput waits, in all, for the terminal's answer to its own question. */
+const TERMINAL_FENCE_MS = 1000;
+
+/**
+ * After the run (twenty-fifth pass), throws away what waits in the input queue of each terminal
+ * among descriptors 0–2: what the agent left there reaches the next reader, the user's shell. The
+ * agent cannot push input itself (TIOCSTI is refused), but it can make the terminal type: it
+ * prints a request the terminal answers on its input (a window title report `CSI 21 t` answering
+ * with a title the agent set, DECRQSS, an OSC colour or font query, a DSR), ending with a newline
+ * or a title of its choosing, and exits before reading the answer; the shell then reads, and runs,
+ * the answer as a line the user typed. Read in non-canonical mode, so an answer with no newline
+ * (left to prefix the user's next line) goes too. Not done when `airlock run` is in the background
+ * of that terminal (reading it would stop this process). The price: what the user typed ahead
+ * while the agent was ending is thrown away too. Answers still on their way (a terminal far away
+ * over a slow link) are caught by a question of its own whose answer comes after them
+ * (waited for at most a second: a terminal that never answers, a harness's pseudo-terminal, costs
+ * that second at the end of the run). Returns the bytes thrown away.
+ */
+export function discardTerminalInput(fds: number[] = [0, 1, 2], fenceMs = TERMINAL_FENCE_MS, env: NodeJS.ProcessEnv = process.env): number {
+  let thrown = 0;
+  const seen = new Set<number>();
+  // A terminal answers in the order it was asked: the answer to a question of ours (DSR, the
+  // cursor's place, which every VT100-like terminal answers) comes after every answer to the
+  // agent's. Waited for (at most fenceMs in all), so an answer still on its way over a slow link
+  // (ssh from far away) is thrown away too. Not asked of a dumb terminal.
+  const fence = fenceMs > 0 && env.TERM !== 'dumb';
+  const deadline = Date.now() + fenceMs;
+  for (const fd of fds) {
+    if (!tty.isatty(fd)) continue;
+    let rdev: number;
+    try {
+      rdev = fs.fstatSync(fd).rdev;
+    } catch {
+      continue;
+    }
+    if (seen.has(rdev)) continue;
+    seen.add(rdev);
+    if (inBackgroundOf(fd)) continue;
+    let own: number | undefined;
+    let stream: tty.ReadStream | undefined;
+    try {
+      const flags = fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+      let writable = true;
+      try {
+        own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDWR | flags);
+      } catch {
+        own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | flags);
+        writable = false;
+      }
+      stream = new tty.ReadStream(own);
+      stream.setRawMode(true);
+      const buf = Buffer.alloc(4096);
+      let read = 0;
+      let tail = '';
+      const drain = (): void => {
+        while (read < TERMINAL_QUEUE) {
+          let n: number;
+          try {
+            n = fs.readSync(own!, buf, 0, buf.length, null);
+          } catch {
+            return; // EAGAIN: nothing (more) waiting
+          }
+          if (n <= 0) return;
+          read += n;
+          thrown += n;
+          tail = (tail + buf.toString('latin1', 0, n)).slice(-64);
+        }
+      };
+      drain();
+      if (fence && writable && Date.now() < deadline) {
+        tail = '';
+        fs.writeSync(own, '\x1b[6n');
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        // The answer: ESC [ row ; column R.
+        while (!/\x1b\[\d+;\d+R/.test(tail) && read < TERMINAL_QUEUE && Date.now() < deadline) {
+          Atomics.wait(nap, 0, 0, 5);
+          drain();
+        }
+      }
+    } catch {
+      /* not readable (or writable) here: nothing (more) to throw away */
+    } finally {
+      try {
+        if (stream?.isRaw) stream.setRawMode(false);
+      } catch {
+        /* the terminal went away */
+      }
+      if (stream) stream.destroy();
+      else if (own !== undefined) fs.closeSync(own);
+    }
+  }
+  return thrown;
+}
+
+/**
+ * Ends whatever the agent left the terminal in that would hide what airlock run prints after the
+ * run (twenty-fifth pass): the report of the files it changed that run later is the review the
+ * sandbox relies on, and the agent writes to the same terminal first. Left open, an OSC (a window
+ * title: `ESC ] 0;`), DCS, APC, PM or SOS string swallows every later byte into a title or nothing
+ * until its end; a half-written escape eats the report's first characters; SGR conceal or the
+ * same colour on both grounds hides it; the DEC line-drawing set (`ESC ( 0`, or `ESC ) 0` and SO)
+ * turns its letters to line pieces; a scroll region with origin mode, insert mode, a hidden
+ * cursor, no autowrap, palette and default colours the agent redefined (OSC 4, 10, 11) do their
+ * part; local echo (SRM reset: a terminal that allows it shows the next password typed), mouse
+ * and focus reports outlive the run. CAN aborts any sequence in progress and ST ends any string
+ * (harmless in the ground state); the rest set each mode back to its default. Nothing moves the cursor or clears the screen: the
+ * agent's last output stays as it was. Written only to a terminal (stderr: where the report goes).
+ */
+export const TERMINAL_RESET = '\x18\x1b\\' // CAN, ST
+  + '\x1b[0m' // SGR: attributes and colours
+  + '\x1b(B\x1b)B\x0f' // G0 and G1 ASCII, shifted in
+  + '\x1b[r\x1b[?6l\x1b[4l\x1b[?25h\x1b[?7h' // scroll region, origin mode, insert mode, cursor shown, autowrap
+  // No local echo (SRM set: reset, a terminal that allows it shows what you type, your next
+  // password too), no mouse or focus reports typed into your shell, synchronized output ended.
+  + '\x1b[12h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l\x1b[?1004l\x1b[?2026l'
+  + '\x1b]104\x1b\\\x1b]110\x1b\\\x1b]111\x1b\\'; // palette, default foreground and background
+
+/**
+ * Whether terminal `fd` is this process's controlling terminal and another process group is its
+ * foreground (`airlock run … &`): a read, a settings change or (with `tostop`) a write would stop
+ * this process. Unknown (no /proc) counts as background.
+ */
+function inBackgroundOf(fd: number): boolean {
+  try {
+    // pid (comm) state ppid pgrp session tty_nr tpgid …: after the last ')'.
+    const s = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // tty_nr and a terminal's rdev encode its numbers alike.
+    return fs.fstatSync(fd).rdev === Number(f[4]) && Number(f[5]) !== Number(f[2]);
+  } catch {
+    return true;
+  }
+}
+
+/** Writes TERMINAL_RESET to stderr when it is a terminal (see there) of which airlock run is not in the background. */
+export function resetTerminalForReport(fd = 2): void {
+  if (!tty.isatty(fd) || inBackgroundOf(fd)) return;
+  try {
+    fs.writeSync(fd, TERMINAL_RESET);
+  } catch {
+    /* a terminal gone (hung up): nothing to reset */
   }
 }

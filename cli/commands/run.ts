@@ -18,7 +18,7 @@ import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginI
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { gitFoldersIn, nestedRepositories } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
-import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
+import { LaunchError, discardTerminalInput, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
@@ -273,7 +273,16 @@ export function register(program: Command): void {
         process.stderr.write(`airlock: warning: ${(err as Error).message}; Java programs will not trust Airlock's CA\n`);
       }
       // Tools often hide Airlock's 403 (pip: "No matching distribution found"): say it here.
-      const denials = opts.reportDenials ? watchDenials(home, opts.agent, (line) => process.stderr.write(`${line}\n`)) : undefined;
+      // The lines printed while the agent held the terminal may be gone by the end (twenty-fifth
+      // pass): it cleared the screen and the scrollback after them, or kept a title open that
+      // swallowed them. Counted, and the last ones said again after the run (see below).
+      const shownWhileRunning = { count: 0, last: [] as string[], running: true };
+      const denials = opts.reportDenials ? watchDenials(home, opts.agent, (line) => {
+        process.stderr.write(`${line}\n`);
+        if (!shownWhileRunning.running) return;
+        shownWhileRunning.count++;
+        shownWhileRunning.last = [...shownWhileRunning.last.slice(-(DENIALS_AGAIN - 1)), line];
+      }) : undefined;
 
       // What the user's shell, git, ssh, npm and editors run later, outside the sandbox: read-only
       // inside where it exists (sandbox/entry-files.ts); whatever such file the run created or changed
@@ -340,6 +349,11 @@ export function register(program: Command): void {
         if (err instanceof LaunchError) throw new CliError(err.message);
         throw err;
       } finally {
+        shownWhileRunning.running = false;
+        if (shownWhileRunning.count) {
+          process.stderr.write(`airlock: Airlock refused ${shownWhileRunning.count} of the agent's requests while it ran (said as they happened; the agent's output may have covered that)${shownWhileRunning.count > DENIALS_AGAIN ? `; the last ${DENIALS_AGAIN}` : ''}:\n`);
+          for (const line of shownWhileRunning.last) process.stderr.write(`${line}\n`);
+        }
         await denials?.stop();
         removePlaced(placed);
         const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env, undefined, new Set(protect));
@@ -356,6 +370,10 @@ export function register(program: Command): void {
         });
       }
 
+      // What the terminal typed back at the agent's requests and the agent left unread (a title
+      // report ending in a newline) would be the shell's next line: thrown away, after the reports
+      // above (which give a terminal's answer time to arrive).
+      discardTerminalInput();
       if (exit.signal) {
         // Die the way the command died, so callers (shells, CI) see the same signal; but not of one
         // whose default is a core dump. The agent picks its way out (`exit 139` reads as SIGSEGV), and
@@ -371,6 +389,9 @@ export function register(program: Command): void {
       process.exitCode = exit.code ?? 1;
     });
 }
+
+/** How many of the refusals printed while the agent ran are said again after it (the last ones). */
+const DENIALS_AGAIN = 3;
 
 /** Signals whose default action dumps core (signal(7)). */
 const coreDumping = new Set<NodeJS.Signals>(['SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV', 'SIGSYS', 'SIGXCPU', 'SIGXFSZ']);

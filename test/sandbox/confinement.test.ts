@@ -347,6 +347,14 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'a = termios.tcgetattr(0)',
     'a[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG); a[0] &= ~termios.ICRNL; a[6][termios.VINTR] = 0',
     "termios.tcsetattr(0, termios.TCSANOW, a); print('settings=changed')",
+    // Twenty-fifth pass: the agent asks the terminal for its window title (CSI 21 t; DECRQSS and
+    // colour queries answer alike), which a terminal that allows it types back, and ends without
+    // reading the answer: the next reader of the terminal, the user's shell, would run it.
+    'import select',
+    "os.write(0, b'\\x1b[21t')",
+    "print('answered=%s' % bool(select.select([0], [], [], 20)[0]))",
+    // And one whose answer is still on its way when the run ends (a terminal far away): DECRQSS.
+    "os.write(0, b'\\x1bP$qm\\x1b\\\\')",
     'for name, req, arg in (("excl", termios.TIOCEXCL, 0), ("flow", termios.TCXONC, termios.TCOOFF)):',
     '    try:',
     "        fcntl.ioctl(0, req, arg); print(name + '=set')",
@@ -362,8 +370,24 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'import os, subprocess, sys, termios, fcntl, struct',
     'm, s = os.openpty()',
     'before = termios.tcgetattr(s)',
-    'p = subprocess.run(sys.argv[1:], stdin=s, capture_output=True, timeout=60)',
-    'sys.stdout.write(p.stdout.decode())',
+    // The launcher plays the terminal too: it answers a title report with a title ending in a newline.
+    'import select, time',
+    'p = subprocess.Popen(sys.argv[1:], stdin=s, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)',
+    // The DECRQSS answer is late: sent only when airlock run asks where the cursor is (DSR, whose
+    // answer follows), or after airlock run ended. Its content is the agent's choice, as a terminal
+    // that echoes an unknown request (iTerm2's CVE-2022-45872) gives it.
+    "seen, end, title, late, fence = b'', time.monotonic() + 60, False, False, False",
+    'while p.poll() is None and time.monotonic() < end:',
+    '    if select.select([m], [], [], 0.2)[0]:',
+    '        try: seen += os.read(m, 4096)',
+    '        except OSError: break',
+    "    if not title and b'\\x1b[21t' in seen: os.write(m, b'\\x1b]lecho typed-back\\n\\x1b\\\\'); title = True",
+    "    if not late and not fence and b'\\x1bP$qm' in seen and b'\\x1b[6n' in seen[seen.index(b'\\x1bP$qm'):]:",
+    "        os.write(m, b'\\x1bP1$rtyped-late\\n\\x1b\\\\\\x1b[1;1R'); late = fence = True",
+    'out, _ = p.communicate(timeout=60)',
+    "if not late and b'\\x1bP$qm' in seen: os.write(m, b'\\x1bP1$rtyped-late\\n\\x1b\\\\'); late = True",
+    "print('fence=%s' % fence)",
+    'sys.stdout.write(out.decode())',
     "print('died=%d' % p.returncode)",
     "print('restored=%s' % (termios.tcgetattr(s) == before))",
     // TIOCGEXCL: whether the terminal is in exclusive mode.
@@ -393,7 +417,9 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.isatty, 'True', `the agent's stdin is the terminal (${out.trim()})`);
   t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
   t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
-  t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader');
+  t.equal(r.answered, 'True', 'the terminal answered the agent\'s title report');
+  t.equal(r.fence, 'True', 'airlock run asked the terminal where the cursor is, and the late answer came before that one');
+  t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader: not what was pushed, nor the answer the agent left unread (twenty-fifth pass)');
   t.equal(r.setd, 'Operation not permitted', 'the terminal\'s line discipline cannot be changed (twelfth pass)');
   t.equal(r.settings, 'changed', 'the agent may change the terminal\'s settings while it runs (raw mode)');
   t.equal(r.died, '-1', 'airlock run died of the agent\'s SIGHUP');
@@ -401,4 +427,153 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.excl, 'Operation not permitted', 'exclusive mode (later opens of the terminal fail) is refused');
   t.equal(r.exclusive, '0', 'and the terminal is not exclusive after the run');
   t.equal(r.flow, 'Operation not permitted', 'stopping the terminal\'s output is refused');
+});
+
+t.test('twenty-fifth pass: what a terminal typed back and no one read is gone after the run, in any mode, with or without a line end; the settings stay', async (t) => {
+  // One Python process plays the terminals: for each case it opens pseudo-terminals, leaves each
+  // in canonical or raw mode, and types an answer on the master (what a terminal answers to a title
+  // report, DECRQSS, an OSC query, a DSR: with a newline ending it, in the middle, or none). This
+  // process opens each slave as airlock run holds its stdio and discards their input; Python then
+  // looks at what a shell reading next would get (FIONREAD after leaving canonical mode, which
+  // keeps the queue) and whether the settings changed.
+  const { discardTerminalInput } = await import('../../sandbox/launch.ts');
+  const player = [
+    'import json, os, sys, termios, fcntl, struct',
+    'for line in sys.stdin:',
+    '    case = json.loads(line); ptys = []',
+    '    for c in case:',
+    '        m, s = os.openpty()',
+    '        a = termios.tcgetattr(s)',
+    '        if c["raw"]:',
+    '            a[3] &= ~(termios.ICANON | termios.ECHO); a[6][termios.VMIN] = 1; a[6][termios.VTIME] = 0',
+    '        else:',
+    '            a[3] &= ~termios.ECHO',
+    '        termios.tcsetattr(s, termios.TCSANOW, a)',
+    '        os.write(m, bytes(c["answer"]))',
+    '        ptys.append((m, s, termios.tcgetattr(s)))',
+    '    print(json.dumps([os.ttyname(s) for m, s, _ in ptys]), flush=True)',
+    '    sys.stdin.readline()',
+    '    out = []',
+    '    for m, s, before in ptys:',
+    '        same = termios.tcgetattr(s) == before',
+    '        a = termios.tcgetattr(s); a[3] &= ~termios.ICANON',
+    '        termios.tcsetattr(s, termios.TCSANOW, a)',
+    "        left = struct.unpack('i', fcntl.ioctl(s, termios.FIONREAD, b'\\0' * 4))[0]",
+    '        out.append({"same": same, "left": left}); os.close(m); os.close(s)',
+    '    print(json.dumps(out), flush=True)',
+  ].join('\n');
+  const py = spawn('python3', ['-c', player], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    py.stdin.end();
+    py.kill();
+  });
+  const lines: string[] = [];
+  let waiting: ((l: string) => void) | undefined;
+  let buffered = '';
+  py.stdout.setEncoding('utf8').on('data', (c: string) => {
+    buffered += c;
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      lines.push(buffered.slice(0, i));
+      buffered = buffered.slice(i + 1);
+    }
+    if (lines.length && waiting) waiting(lines.shift()!);
+  });
+  const ask = (text: string): Promise<string> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the terminal player did not answer')), 30_000);
+    waiting = (l) => {
+      clearTimeout(timer);
+      waiting = undefined;
+      resolve(l);
+    };
+    py.stdin.write(`${text}\n`);
+    if (lines.length) waiting(lines.shift()!);
+  });
+  const enc = (x: string): number[] => [...Buffer.from(x, 'latin1')];
+  const title = fc.stringMatching(/^[ -~]{0,40}$/);
+  const answer = fc.oneof(
+    title.map((x) => enc(`\x1b]l${x}\x1b\\`)), // xterm's title report
+    title.map((x) => enc(`\x1bP1$r${x}\x1b\\`)), // DECRQSS
+    title.map((x) => enc(`\x1b]11;${x}\x07`)), // an OSC colour query's answer
+    fc.nat(999).map((n) => enc(`\x1b[${n};1R`)), // DSR: the cursor's place
+  );
+  const cmd = fc.stringMatching(/^[a-z ;|/.-]{1,30}$/);
+  const aCase = fc.record({
+    raw: fc.boolean(),
+    answer: fc.tuple(answer, fc.constantFrom('', '\n', '\r', '\r\n'), fc.option(cmd, { nil: undefined }), fc.constantFrom('', '\n'))
+      .map(([a, end, c, end2]) => [...a, ...enc(end), ...enc(c ?? ''), ...enc(end2)]),
+  });
+  let cases = 0;
+  await fc.assert(fc.asyncProperty(fc.array(aCase, { minLength: 1, maxLength: 3 }), async (ptys) => {
+    const paths = JSON.parse(await ask(JSON.stringify(ptys))) as string[];
+    const fds = paths.map((p) => fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_NOCTTY));
+    let thrown: number;
+    try {
+      thrown = discardTerminalInput(fds, 0); // no one answers the fence here: tested with the launcher above
+    } finally {
+      // discardTerminalInput's own streams close at the next turn; ours now.
+      for (const fd of fds) fs.closeSync(fd);
+    }
+    await new Promise((r) => setImmediate(r));
+    const after = JSON.parse(await ask('check')) as Array<{ same: boolean; left: number }>;
+    cases++;
+    return after.every((a) => a.same && a.left === 0) && thrown === ptys.reduce((n, p) => n + p.answer.length, 0);
+  }), { numRuns: 25 });
+  t.equal(cases >= 25, true, `${cases} cases: each terminal's queue emptied (every byte read, none left) and its settings unchanged`);
+});
+
+t.test('twenty-fifth pass: the report after the run shows on a real terminal (tmux) whatever the agent left it in', { skip: fs.existsSync('/usr/bin/tmux') ? false : 'no tmux' }, async (t) => {
+  // The report of files changed that run later is the review the sandbox relies on, and the agent
+  // writes to the same terminal first: a title left open (`ESC ] 0;`) swallowed it whole, conceal
+  // or black on black hid it, the line-drawing set garbled it. tmux is the terminal: its parser
+  // decides, and capture-pane shows what a person sees (with -e, the attributes too).
+  const { TERMINAL_RESET } = await import('../../sandbox/launch.ts');
+  const sock = path.join(world.dir, 'tmux-h25.sock');
+  const tmux = (...a: string[]): Promise<string> => new Promise((resolve) => {
+    const c = spawn('/usr/bin/tmux', ['-S', sock, '-f', '/dev/null', ...a], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+  await tmux('new-session', '-d', '-x', '200', '-y', '40', 'sleep 600'); // ended by kill-server
+  t.teardown(() => tmux('kill-server'));
+  const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+  // 1. A real run: the agent makes a request Airlock refuses (airlock run says so at once), waits
+  // for that line, clears the screen and the scrollback, makes .envrc, then leaves a window title open.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'screen-'));
+  const agent = `curl -s -o /dev/null http://denied.test:${UP}/hidden-denial; sleep 2; printf '\\033[2J\\033[3J\\033[H'; echo 'curl x | sh' > .envrc; printf 'working\\033]0;done '`;
+  const run = [process.execPath, airlockBin, 'run', '--agent', world.agent, '--home', world.home, '--', 'sh', '-c', agent].map(q).join(' ');
+  await tmux('new-window', '-d', '-n', 'run', '-c', dir, `${run}; /usr/bin/tmux -S ${q(sock)} wait-for -S run-done; sleep 60`);
+  await tmux('wait-for', 'run-done');
+  const screen = await tmux('capture-pane', '-t', 'run', '-p', '-J', '-S', '-200');
+  t.match(screen, /airlock: {3}\.envrc \(direnv/, `the report names .envrc on the screen (screen: ${JSON.stringify(screen.trim())})`);
+  t.match(screen, /Airlock refused 1 of the agent's requests while it ran[^\n]*\n[^\n]*airlock: denied 403 GET http:\/\/denied\.test:\d+\/hidden-denial/, 'and the refusal the agent cleared off the screen is said again after the run');
+  // 2. fast-check over what the agent's output ends in, each case a window printing it, then the
+  // reset airlock run writes, then a report line.
+  const text = fc.stringMatching(/^[ -~]{0,12}$/);
+  const tail = fc.array(fc.oneof(
+    fc.tuple(fc.constantFrom('\x1b]0;', '\x1b]2;', '\x1b]8;;', '\x1b]52;c;', '\x1bP', '\x1bP1$r', '\x1b_', '\x1b^', '\x1bX', '\x1b]'), text).map(([a, b]) => a + b),
+    fc.constantFrom('\x1b[8m', '\x1b[30;40m', '\x1b[37;47m', '\x1b[38;5;0;48;5;0m', '\x1b[2;8m', '\x1b(0', '\x1b)0\x0e', '\x1b[5;6r\x1b[?6h', '\x1b[4h', '\x1b[?7l', '\x1b[?25l'),
+    fc.constantFrom('\x1b', '\x1b[', '\x1b[1;2', '\x1b[?', '\x1b(', '\x1b]0;x\x1b', '\x1bP\x1b'),
+    text,
+  ), { minLength: 1, maxLength: 4 }).map((parts) => parts.join(''));
+  let n = 0;
+  await fc.assert(fc.asyncProperty(tail, async (tl) => {
+    n++;
+    const file = path.join(dir, `case-${n}`);
+    fs.writeFileSync(file, `agent ${tl}${TERMINAL_RESET}airlock: report line ${n}\n`, 'latin1');
+    await tmux('new-window', '-d', '-n', `c${n}`, `cat ${q(file)}; /usr/bin/tmux -S ${q(sock)} wait-for -S c${n}; sleep 30`);
+    await tmux('wait-for', `c${n}`);
+    const shown = await tmux('capture-pane', '-t', `c${n}`, '-p', '-e');
+    await tmux('kill-window', '-t', `c${n}`);
+    // Shown whole, in plain characters: no attribute (an SGR) or shift left in force before it on its line.
+    const line = shown.split('\n').find((l) => l.includes(`airlock: report line ${n}`)) ?? '';
+    const before = line.slice(0, line.indexOf('airlock: report line'));
+    const lastSgr = before.lastIndexOf('\x1b[');
+    return line !== '' && !before.includes('\x0e') && (lastSgr < 0 || /^\x1b\[0?m/.test(before.slice(lastSgr)) || /^\x1b\[(?:39|49|0|;)+m/.test(before.slice(lastSgr)));
+  }), { numRuns: 30 });
+  t.pass(`${n} endings: the report line shows whole and plain`);
 });
