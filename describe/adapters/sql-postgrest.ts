@@ -16,9 +16,15 @@ const isValues: Record<string, string> = { null: 'NULL', not_null: 'NOT NULL', t
 /** PostgreSQL's special date inputs that mean the clock (`expires_at=lt.now()` is `expires_at < now()`). */
 const clockInputs: Record<string, string> = { now: 'now()', 'now()': 'now()', today: 'CURRENT_DATE', yesterday: 'CURRENT_DATE - 1', tomorrow: 'CURRENT_DATE + 1' };
 
-/** A value as PostgREST binds it: numbers as they are, the clock as the clock, anything else as text PostgreSQL casts to the column's type. */
+/**
+ * A value as PostgREST binds it: numbers as they are, the clock as the clock, `true`/`false` as the
+ * truth values PostgreSQL casts them to beside a boolean column (twenty-fifth pass: `active=in.(true,
+ * false)` and `active=gte.false` were narrow, their SQL twins every row; beside a text column the
+ * reading only adds risk), anything else as text PostgreSQL casts to the column's type.
+ */
 function literal(v: string): string {
   if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v)) return v;
+  if (/^(true|false)$/i.test(v)) return v.toUpperCase();
   return clockInputs[v.trim().toLowerCase()] ?? `'${v.replaceAll("'", "''")}'`;
 }
 

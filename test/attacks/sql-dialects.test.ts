@@ -3427,6 +3427,15 @@ t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite
       t.equal(decision.approval?.risk, 'medium', `${url} ${where}`);
     }
   }
+  // The same in PostgREST's filters (Supabase's and a self-hosted one's), whose `true`/`false` PostgreSQL
+  // casts to the boolean column's; one truth value and a key stay medium.
+  for (const [filter, risk] of [['active=in.(true,false)', 'critical'], ['active=gte.false', 'critical'], ['or=(active.eq.true,active.eq.false)', 'critical'], ['uuid=gt.00000000-0000-0000-0000-000000000000', 'critical'],
+    ['created_at=lt.9999-12-31', 'critical'], ['id=not.lt.1', 'critical'], ['active=eq.true', 'medium'], ['active=in.(false)', 'medium'], ['id=eq.5', 'medium']]) {
+    const rest = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+    t.equal(rest.decision.approval?.risk, risk, `Supabase ${filter}`);
+    const own = await decide({ method: 'DELETE', url: `https://${SQL_HOST}/rest/v1/users?${filter}`, headers: [['Accept', 'application/json']] });
+    t.equal(own.decision.approval?.risk, risk, `self-hosted PostgREST ${filter}`);
+  }
   // SQLite's own spellings, which PostgreSQL's reading refuses, on D1 and an endpoint of unknown
   // dialect (judged by SQLite's run alone, whose varied samples no key holds); one key and a shard stay medium.
   const sqliteOnly = ['id % 2 == 0 OR id % 2 == 1', '(id > 0) == 1', 'id IS id + 0', 'id > 0 = true'];
