@@ -1466,9 +1466,18 @@ function boundOver(e: unknown, column: string, target: string, data: readonly nu
   if (link) {
     if (scope.inside) return undefined; // a subquery inside the subquery: not read
     const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
-    if (link.subLinkType !== 'EXPR_SUBLINK' || !select || select.op !== 'SETOP_NONE' || limited(select) || select.groupClause || select.havingClause) return undefined;
+    // An aggregate's one row is kept by any LIMIT of a row or more (`(SELECT max(id) * 2 FROM users LIMIT 1)`).
+    const keepsOne = select !== undefined && select.limitOffset === undefined && (numberReading(select.limitCount, 'pg') ?? 0) >= 1;
+    if (link.subLinkType !== 'EXPR_SUBLINK' || !select || select.op !== 'SETOP_NONE' || (limited(select) && !keepsOne) || select.groupClause || select.havingClause) return undefined;
     const from = (select.fromClause ?? []) as Node[];
     const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown; name?: string } }>;
+    // The key's own sequence (`users_id_seq`, as serial and identity columns name it): its
+    // `last_value` is at least every key it gave (`id <= (SELECT last_value FROM users_id_seq)`).
+    const seq = from.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
+    if (seq && String(seq.relname).toLowerCase() === `${target}_${column}_seq`.toLowerCase() && targets.length === 1 && select.whereClause === undefined && data.length > 0) {
+      seen.aggregate = true;
+      return boundOver(targets[0]!.ResTarget?.val, 'last_value', target, [Math.max(...data)], seen, { inside: (name) => name, row: Math.max(...data) }, depth + 1);
+    }
     // `(SELECT x FROM m)` where m (a CTE, or a subquery in FROM) is `SELECT max(id) * 2 AS x FROM
     // users`: the aggregate's one row, read as `(SELECT max(id) * 2 FROM users)`.
     const range = from.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
@@ -1919,6 +1928,35 @@ function securityDefiner(list: unknown): boolean {
     .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
 }
 
+/**
+ * A function or procedure whose name says it runs the SQL it is given (`exec_sql`, `run_sql`,
+ * `execute_sql`, `run_query`, `exec_statement`, `execute`, `eval_sql`): the author's own, so its
+ * body is not seen, but its argument is the statement it runs.
+ */
+function runsSqlByName(name: string): boolean {
+  const k = name.toLowerCase().replace(/[_-]/g, '');
+  return /sql|quer(y|ies)|statement|stmt/.test(k) || /^(exec|eval|dynamic)/.test(k);
+}
+
+/** How deep SQL texts inside SQL are read (a text argument holding a call holding a text …). */
+let innerSqlDepth = 0;
+/**
+ * A constant text argument that reads as SQL a DELETE/UPDATE of every row, a DROP, a privilege
+ * change … would be (twenty-fifth pass: `SELECT exec_sql('DROP TABLE users')` was a medium write on
+ * every SQL endpoint, as any call of an unknown function is; its PostgREST twin `rpc/exec_sql` was held).
+ */
+function destructiveSqlText(arg: unknown): boolean {
+  const text = constantText(arg);
+  if (text === undefined || text.trim() === '' || text.length > 64 * 1024 || innerSqlDepth >= 2) return false;
+  innerSqlDepth++;
+  try {
+    const inner = analyzeSql([text], 'postgresql');
+    return inner.info.parsed && inner.info.destructive;
+  } finally {
+    innerSqlDepth--;
+  }
+}
+
 function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' | 'sqlite' = 'postgresql'): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
@@ -2051,6 +2089,9 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (dialect === 'unknown' && name === 'glob' && ((call.args ?? []) as unknown[]).length === 1) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
+        if (!destructive && t === 'FuncCall' ? !isReadOnlyFunction(parts) && runsSqlByName(name) : t === 'CallStmt' && runsSqlByName(name)) {
+          if (((call.args ?? []) as unknown[]).some(destructiveSqlText)) destructive = true;
+        }
         if (runsText(parts, outboundFunctions)) destructive = true;
         if (runsText(parts, destroyingExtensionFunctions)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));

@@ -2792,7 +2792,8 @@ t.test('twenty-third pass: an upper bound at or past every integer holds for eve
   // takes every row of a real table keyed from 1.
   await client.query(`CREATE SCHEMA p25; SET search_path = p25;
     CREATE TABLE users (id bigint, user_id bigint, account_id bigint, pk bigint, "userId" bigint, org_id bigint, uuid uuid, active boolean, created_at timestamptz);
-    INSERT INTO users SELECT i, i, i, i, i, i % 3 + 1, gen_random_uuid(), i % 2 = 0, now() - i * interval '1 day' FROM unnest(ARRAY[1, 2, 3, 7, 1000]) i`);
+    INSERT INTO users SELECT i, i, i, i, i, i % 3 + 1, gen_random_uuid(), i % 2 = 0, now() - i * interval '1 day' FROM unnest(ARRAY[1, 2, 3, 7, 1000]) i;
+    CREATE SEQUENCE users_id_seq; SELECT setval('users_id_seq', 1000)`);
   const p25 = [...['id', 'user_id', '"userId"', 'account_id', 'pk'].flatMap((k) => keyedEveryRow(k).map((f) => f.where)), ...valuedEveryRow];
   const { rows: r25 } = await client.query(`SELECT ${p25.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   p25.forEach((w, j) => t.equal(r25[0][`c${j}`], 5, `PostgreSQL: ${w}`));
@@ -3391,6 +3392,8 @@ const valuedEveryRow = [
   "uuid > '00000000-0000-0000-0000-000000000000'", "'{00000000000000000000000000000000}' < uuid", "uuid <= 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'",
   'active IN (true, false)', 'active >= false', 'active = true OR active = false',
   "created_at > '0001-01-01'", "created_at < '9999-12-31 23:59:59'", "created_at >= '4713-01-01 BC'", "created_at BETWEEN '1900-01-01' AND '2999-12-31'",
+  // An aggregate's row kept by a LIMIT; the key's own sequence (serial and identity name it so).
+  'id < (SELECT max(id) * 2 FROM users LIMIT 1)', 'id <= (SELECT last_value FROM users_id_seq)',
 ];
 
 t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite key, a key\'s arithmetic, a UUID, truth values and dates hold for every row', async (t) => {
@@ -3407,7 +3410,7 @@ t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite
     { numRuns: Math.min(runs, 40), ...seed },
   );
   for (const url of [NEON, SUPABASE, GENERIC, D1]) {
-    for (const where of [...valuedEveryRow.filter((w) => url !== D1 || !w.includes('{')), "id <= (SELECT x FROM m)"]) {
+    for (const where of [...valuedEveryRow.filter((w) => url !== D1 || !/[{]|_seq/.test(w)), "id <= (SELECT x FROM m)"]) {
       const sql = where.includes(' m)') ? `WITH m AS (SELECT max(id) * 2 AS x FROM users) DELETE FROM users WHERE id < (SELECT x FROM m)` : `DELETE FROM users WHERE ${where}`;
       const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, sql) });
       t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
@@ -3449,4 +3452,24 @@ t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite
   const sqlite = [...keyedEveryRow('id').filter((f) => f.sqlite).map((f) => f.where), ...sqliteOnly];
   const counts = await sqliteRowCounts('id INTEGER PRIMARY KEY, org_id INTEGER', '[(i, i % 3 + 1) for i in (1, 2, 3, 7, 1000)]', sqlite);
   t.same(counts, sqlite.map(() => 5), 'SQLite: every row');
+});
+
+t.test('twenty-fifth pass: a function named for running SQL is judged by the statement it is given', async (t) => {
+  // `SELECT exec_sql('DROP TABLE users')` (also `run_sql`, `CALL execute_sql(…)`, `query_to_json`,
+  // a dollar-quoted UPDATE of every row, a call inside the text) was a medium write on every SQL
+  // endpoint, as any call of an unknown function is, while its PostgREST twin `rpc/exec_sql` was held.
+  const body = (url: string, sql: string): string => JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql });
+  const wide = ["SELECT exec_sql('DROP TABLE users')", "SELECT public.run_sql('DELETE FROM users')", "CALL execute_sql('TRUNCATE users')", "SELECT query_to_json('DELETE FROM users RETURNING 1')",
+    "SELECT exec_sql($q$UPDATE users SET role = 'admin' WHERE id > 0$q$)", "SELECT exec_sql('SELECT exec_sql(''DROP TABLE users'')')", "SELECT admin.exec('GRANT ALL ON users TO anon')"];
+  for (const url of [NEON, SUPABASE, GENERIC]) {
+    for (const sql of wide) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, sql) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+    }
+  }
+  // Controls: a narrow statement, a read, a phrase to a function named otherwise, a built-in: as before.
+  for (const [sql, risk] of [["SELECT exec_sql('DELETE FROM users WHERE id = 5')", 'medium'], ["SELECT exec_sql('SELECT 1')", 'medium'], ["SELECT search_products('drop table tennis')", 'medium'], ["SELECT lower('DROP TABLE users')", undefined]] as Array<[string, string | undefined]>) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: body(NEON, sql) });
+    t.equal(decision.approval?.risk, risk, sql);
+  }
 });
