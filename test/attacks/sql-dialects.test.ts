@@ -3439,6 +3439,12 @@ t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite
     const own = await decide({ method: 'DELETE', url: `https://${SQL_HOST}/rest/v1/users?${filter}`, headers: [['Accept', 'application/json']] });
     t.equal(own.decision.approval?.risk, risk, `self-hosted PostgREST ${filter}`);
   }
+  // The same in Hasura's boolean expressions, whose columns the SQL reading renamed (`id` read as `c0`, no key).
+  for (const [where, risk] of [['{id: {_gt: 0}}', 'critical'], ['{_not: {id: {_lt: 1}}}', 'critical'], ['{userId: {_gte: 1}}', 'critical'], ['{active: {_in: [true, false]}}', 'critical'],
+    ['{uuid: {_gt: "00000000-0000-0000-0000-000000000000"}}', 'critical'], ['{id: {_gt: 5}}', 'medium'], ['{active: {_eq: true}}', 'medium'], ['{_not: {id: {_lt: 5}}}', 'medium']]) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` }) });
+    t.equal(decision.approval?.risk, risk, `Hasura ${where}`);
+  }
   // SQLite's own spellings, which PostgreSQL's reading refuses, on D1 and an endpoint of unknown
   // dialect (judged by SQLite's run alone, whose varied samples no key holds); one key and a shard stay medium.
   const sqliteOnly = ['id % 2 == 0 OR id % 2 == 1', '(id > 0) == 1', 'id IS id + 0', 'id > 0 = true'];
