@@ -3445,6 +3445,11 @@ t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite
     const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` }) });
     t.equal(decision.approval?.risk, risk, `Hasura ${where}`);
   }
+  // And in pg_graphql's filters (Supabase's /graphql/v1): `userId` was folded to `userid` (no key), `in` not read.
+  for (const [filter, risk] of [['{userId: {gte: 1}}', 'critical'], ['{active: {in: [true, false]}}', 'critical'], ['{not: {id: {lt: 1}}}', 'critical'], ['{userId: {gte: 2}}', 'medium'], ['{active: {in: [true]}}', 'medium'], ['{id: {in: [1, 2]}}', 'medium']]) {
+    const { decision } = await decide({ url: 'https://abcdefghijklmnopqrst.supabase.co/graphql/v1', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { updateUsersCollection(set: {role: "admin"}, filter: ${filter}, atMost: 100000) { affectedCount } }` }) });
+    t.equal(decision.approval?.risk, risk, `pg_graphql ${filter}`);
+  }
   // SQLite's own spellings, which PostgreSQL's reading refuses, on D1 and an endpoint of unknown
   // dialect (judged by SQLite's run alone, whose varied samples no key holds); one key and a shard stay medium.
   const sqliteOnly = ['id % 2 == 0 OR id % 2 == 1', '(id > 0) == 1', 'id IS id + 0', 'id > 0 = true'];
