@@ -1464,6 +1464,8 @@ function boundOver(e: unknown, column: string, target: string, data: readonly nu
   if (ref) return scope.row !== undefined && scope.inside?.(columnName(n) ?? '') === column ? scope.row : undefined;
   const link = n?.SubLink as Node | undefined;
   if (link) {
+    const constant = constantSubquery(n);
+    if (constant !== undefined) return boundOver(constant, column, target, data, seen, scope, depth + 1);
     if (scope.inside) return undefined; // a subquery inside the subquery: not read
     const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
     // An aggregate's one row is kept by any LIMIT of a row or more (`(SELECT max(id) * 2 FROM users LIMIT 1)`).

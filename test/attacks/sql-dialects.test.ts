@@ -3372,6 +3372,7 @@ const keyedEveryRow = (k: string): Array<{ where: string; sqlite: boolean }> => 
   { where: `(SELECT max(${k}) FROM users) + (SELECT max(${k}) FROM users) > ${k}`, sqlite: true },
   { where: `${k} BETWEEN (SELECT min(${k}) FROM users) AND (SELECT max(${k}) FROM users)`, sqlite: true },
   { where: `${k} > (SELECT min(${k}) FROM users) / 2`, sqlite: true },
+  { where: `${k} < (SELECT max(${k}) FROM users) + (SELECT 1)`, sqlite: true },
   // A composite key's row bound, a key bent through arithmetic, NOT of a range no key meets.
   { where: `(${k}, org_id) > (0, 0)`, sqlite: true },
   { where: `(org_id, ${k}) >= (1, 1)`, sqlite: true },
@@ -3423,7 +3424,7 @@ t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite
   const controls = ['id % 4 = 0', 'id % 10 = 3', 'abs(id) = 5', 'id / 1000 = 5', 'coalesce(user_id, 0) = 0', 'NOT (id > 5)', 'NOT (id < 5)', 'id * 2 > 10',
     '(org_id, user_id) = (1, 2)', '(org_id, user_id) > (5, 0)', 'id > (SELECT 5)', "uuid = '00000000-0000-0000-0000-000000000000'", "uuid > '10000000-0000-0000-0000-000000000000'",
     'active = true', 'active IN (true)', "created_at < '2020-01-01'", "birth_date > '1950-01-01'", "created_at BETWEEN '2001-01-01' AND '2999-12-31'",
-    'id < (SELECT avg(id) FROM users)', 'id > (SELECT count(*) FROM users) / 2', 'id < (SELECT max(id) * 2 FROM users WHERE id < 5)', 'id < (SELECT max(id) FROM logs) * 2', 'n < (SELECT max(n) * 2 FROM users)'];
+    'id < (SELECT avg(id) FROM users)', 'id > (SELECT count(*) FROM users) / 2', 'id < (SELECT max(id) * 2 FROM users WHERE id < 5)', 'id < (SELECT max(id) FROM logs) * 2', 'id < (SELECT max(id) FROM users) - (SELECT 5)', 'n < (SELECT max(n) * 2 FROM users)'];
   for (const url of [NEON, GENERIC]) {
     for (const where of controls) {
       const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, `DELETE FROM users WHERE ${where}`) });
