@@ -224,12 +224,12 @@ function withDqsReading(lite: SqlAnalysis, texts: string[], params?: ReadonlyArr
  * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
  * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
  */
-function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false): SqlAnalysis {
+function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false, keys = true): SqlAnalysis {
   const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
   if (!pg.info.parsed || !pg.info.statements.some(unjudged)) return pg;
-  const lite = analyzeSqlite(texts, params, mysql);
+  const lite = analyzeSqlite(texts, params, mysql, keys);
   if (lite.limited) return { ...lite, info: { ...lite.info, dialect: pg.info.dialect } };
-  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged, mysql);
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged, mysql, keys);
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
   return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
@@ -241,14 +241,14 @@ function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
  * DELETE/UPDATE is run against the sample rows alone. One SQLite cannot read (`::`, `ONLY`, `USING`
  * in it) stands without the run only when PostgreSQL proves its WHERE plainly narrow (`id = $1::uuid`).
  */
-function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean, mysql: boolean): SqlAnalysis {
+function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean, mysql: boolean, keys: boolean): SqlAnalysis {
   let runs = 0;
   const statements = pg.info.statements.map((st, i) => {
     const source = pg.sources?.[i];
     if (!unjudged(st) || !source) return st;
     // Each run sets up a scratch database: past MAX_STATEMENT_READINGS, PostgreSQL's proof alone.
     if (++runs > MAX_STATEMENT_READINGS) return pg.narrow?.[i] ? st : { ...st, destructive: true };
-    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined, mysql);
+    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined, mysql, keys);
     if (one.limited) return { ...st, destructive: true };
     if (one.info.parsed && structure(one.info) === structure({ ...pg.info, statements: [st] })) return one.info.statements[0]?.destructive ? { ...st, destructive: true } : st;
     return pg.narrow?.[i] ? st : { ...st, destructive: true };
@@ -282,7 +282,8 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
   const tooLong = sqlPastTokenBound(texts);
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
-    const pg = withSampleReading(withValuesWritten(analyzeSql(texts), texts, params), texts, params);
+    // (No run of keys: PostgreSQL's reading judges a key's arithmetic itself, and refuses SQLite's own spellings.)
+    const pg = withSampleReading(withValuesWritten(analyzeSql(texts), texts, params), texts, params, false, false);
     return withMultibyteReading(texts, withBackslashReading(texts, pg, pg, 'postgresql'), 'postgresql');
   }
   if (dialect === 'sqlite') return withDqsReading(withWhereReading(analyzeSqlite(texts, params), texts), texts, params);

@@ -75,9 +75,15 @@ function reachesEveryRow(op: string, v: unknown): boolean {
 export function hasuraWhereSql(where: unknown): string | undefined {
   const columns = new Map<string, string>();
   let nodes = 0;
+  // Each column a name of its own that keeps the last word of Hasura's (`c0_user_id` for `userId`):
+  // the SQL reader knows a key by it (twenty-fifth pass: `{id: {_gt: 0}}` and `{_not: {id: {_lt: 1}}}`
+  // were narrow, read as `c0 > 0`, while their SQL twins are every row).
   const column = (name: string): string => {
     let c = columns.get(name);
-    if (c === undefined) columns.set(name, (c = `c${columns.size}`));
+    if (c === undefined) {
+      const last = (name.split('.').pop() ?? '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(-40);
+      columns.set(name, (c = `c${columns.size}_${last}`));
+    }
     return c;
   };
   const value = (v: unknown, numeric: boolean): string => {

@@ -16,9 +16,15 @@ const isValues: Record<string, string> = { null: 'NULL', not_null: 'NOT NULL', t
 /** PostgreSQL's special date inputs that mean the clock (`expires_at=lt.now()` is `expires_at < now()`). */
 const clockInputs: Record<string, string> = { now: 'now()', 'now()': 'now()', today: 'CURRENT_DATE', yesterday: 'CURRENT_DATE - 1', tomorrow: 'CURRENT_DATE + 1' };
 
-/** A value as PostgREST binds it: numbers as they are, the clock as the clock, anything else as text PostgreSQL casts to the column's type. */
+/**
+ * A value as PostgREST binds it: numbers as they are, the clock as the clock, `true`/`false` as the
+ * truth values PostgreSQL casts them to beside a boolean column (twenty-fifth pass: `active=in.(true,
+ * false)` and `active=gte.false` were narrow, their SQL twins every row; beside a text column the
+ * reading only adds risk), anything else as text PostgreSQL casts to the column's type.
+ */
 function literal(v: string): string {
   if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v)) return v;
+  if (/^(true|false)$/i.test(v)) return v.toUpperCase();
   return clockInputs[v.trim().toLowerCase()] ?? `'${v.replaceAll("'", "''")}'`;
 }
 
@@ -249,10 +255,15 @@ function graphqlFilterSql(filter: unknown, budget: { n: number }, depth: number)
       parts.push(`NOT (${inner})`);
     } else {
       if (!cond || typeof cond !== 'object' || Array.isArray(cond) || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(k)) return undefined;
+      // The column quoted as pg_graphql names it (`userId` stays `userId`, so the SQL reader knows a
+      // key by its name: twenty-fifth pass, `{userId: {gte: 1}}` was read as `userid`, no key).
+      const col = `"${k}"`;
       for (const [op, v] of Object.entries(cond as Record<string, unknown>)) {
         if (--budget.n < 0) return undefined;
-        if (graphqlComparisons[op]) parts.push(v === null ? 'TRUE' : `${k} ${graphqlComparisons[op]} ${graphqlLiteral(v)}`);
-        else if (op === 'is') parts.push(v === 'NULL' ? `${k} IS NULL` : v === 'NOT_NULL' ? `${k} IS NOT NULL` : UNREAD);
+        if (graphqlComparisons[op]) parts.push(v === null ? 'TRUE' : `${col} ${graphqlComparisons[op]} ${graphqlLiteral(v)}`);
+        else if (op === 'is') parts.push(v === 'NULL' ? `${col} IS NULL` : v === 'NOT_NULL' ? `${col} IS NOT NULL` : UNREAD);
+        // `in: [true, false]` (twenty-fifth pass: an operator not written here, read as naming rows).
+        else if (op === 'in' && Array.isArray(v) && v.length <= 1000) parts.push(v.length === 0 ? `${col} IN (NULL)` : `${col} IN (${v.map(graphqlLiteral).join(', ')})`); // none, as a condition on the column
         else parts.push(UNREAD);
       }
     }

@@ -20,7 +20,7 @@ import { engineLoader } from './sql-engines.ts';
 import { ftsCommandInsert } from './sql-fts.ts';
 import { tokens, type Token } from './sqlite-tokens.ts';
 import type { SqlAnalysis } from './sql.ts';
-import { chargeSqlReading, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, numberLikeName, readBudgetError } from './sql.ts';
+import { chargeSqlReading, keyName, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, numberLikeName, readBudgetError } from './sql.ts';
 
 const MAX_TEXT_CHARS = 1000;
 /** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
@@ -71,8 +71,16 @@ function numericWords(toks: Token[], params: unknown[] | undefined): boolean {
   );
 }
 
-/** Which values a sample run's rows hold: the varied samples, or MySQL's numeric reading of text (0) in columns that may hold text. */
-type SampleValues = 'mixed' | 'mysqlText';
+/** Which values a sample run's rows hold: the varied samples, MySQL's numeric reading of text (0) in columns that may hold text, or keys. */
+type SampleValues = 'mixed' | 'mysqlText' | 'keys';
+/**
+ * What a key column (`id`, `user_id`: keyName) holds in the `keys` run: serial, identity,
+ * AUTO_INCREMENT keys and rowids count from 1, so no negative, fractional or text value, up to
+ * int8's largest (a bound below it names rows, as pastEveryInteger reads it).
+ */
+const KEY_SAMPLES = ['1', '2', '3', '7', '1000', '9223372036854775807'];
+/** Row i's key in column j: the samples turned by the column, so two key columns are equal in no row and neither is always the larger. */
+const keySample = (i: number, j: number): string => String(BigInt(KEY_SAMPLES[(i + j) % SAMPLE_ROWS]!) - BigInt(Math.floor(j / SAMPLE_ROWS)));
 
 /** A parameter's value in the second sample run: truthy, and equal to no sample value. */
 const UNSAMPLED_VALUE = 7_777_777;
@@ -391,6 +399,8 @@ class Scratch {
   params: unknown[] | undefined;
   /** The text may run on a MySQL-family server, which compares a text column with a number as a number (mysqlNumberRun). */
   mysqlNumbers = false;
+  /** Keys are run too (the `keys` run): not for a PostgreSQL service, which refuses SQLite's own spellings (and a number as a condition). */
+  keyRun = true;
   /** The statement being judged compares something with a number or a truth value (numericWords). */
   numeric = false;
   private readonly uniques = new Set<string>();
@@ -573,7 +583,12 @@ class Scratch {
     // as 0: `email = 0`, `email < 1`, `NOT email`, `email IS FALSE` hold for every such row
     // (twenty-third pass). Where the server may be MySQL, the statement runs again with every column
     // whose name says nothing of numbers holding what MySQL reads there, 0.
-    return this.mysqlNumbers && this.numeric && this.touchesEverySample(stmt, target, 'mysqlText');
+    if (this.mysqlNumbers && this.numeric && this.touchesEverySample(stmt, target, 'mysqlText')) return true;
+    // A key holds no negative, fractional or text value, which the varied samples are: `id % 2 == 0
+    // OR id % 2 == 1`, `(id > 0) == 1`, `id IS id + 0` hold for every key (twenty-fifth pass: SQLite's
+    // own spellings, which PostgreSQL's reading refuses, stood narrow on D1). Run again with keys in
+    // the target's key columns.
+    return this.keyRun && [...target.columns].some(keyName) && this.touchesEverySample(stmt, target, 'keys');
   }
 
   private touchesEverySample(stmt: number, target: Synth, values: SampleValues): boolean {
@@ -658,7 +673,8 @@ class Scratch {
       const cols = ['airlock_synthetic_', ...t.columns];
       const tuples = [];
       const zero = (c: string): boolean => this.values === 'mysqlText' && !other && !numberLikeName(c);
-      for (let i = 0; i < SAMPLE_ROWS; i++) tuples.push(`(${cols.map((c, j) => (zero(c) ? '0' : sampleValue(i, j, other, json))).join(', ')})`);
+      const key = (c: string): boolean => this.values === 'keys' && !other && keyName(c);
+      for (let i = 0; i < SAMPLE_ROWS; i++) tuples.push(`(${cols.map((c, j) => (zero(c) ? '0' : key(c) ? keySample(i, j) : sampleValue(i, j, other, json))).join(', ')})`);
       return `INSERT INTO ${quoteId(t.schema)}.${quoteId(t.name)} (${cols.map(quoteId).join(', ')}) VALUES ${tuples.join(', ')}`;
     };
     this.run('SAVEPOINT airlock_sample');
@@ -899,7 +915,7 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
  * the request binds to each text (D1's `params`), used when judging which rows a DELETE/UPDATE touches.
  */
 /** `mysql`: the text may run on a MySQL-family server (an endpoint of unknown dialect), so text columns are also judged as MySQL compares them with numbers. */
-export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false): SqlAnalysis {
+export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false, keys = true): SqlAnalysis {
   const s = sqlite.get();
   if (!s) return limited(sqlite.missing(), []);
   if (!chargeSqlReading(texts)) return limited(readBudgetError, []);
@@ -921,6 +937,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
   }
   current = scratch;
   scratch.mysqlNumbers = mysql;
+  scratch.keyRun = keys;
   let compiled = 0;
   let cteCost = 0;
   let prepared = 0;

@@ -709,9 +709,23 @@ function boundedPattern(p: string): boolean {
   return true;
 }
 
+/**
+ * The one output of a subquery that reads no table (`(SELECT 0)`, `(SELECT '')`): a constant as
+ * written there (twenty-fifth pass: `id > (SELECT 0)` stood narrow where `id > 0` was held).
+ */
+function constantSubquery(e: Node | undefined): unknown {
+  const link = e?.SubLink as Node | undefined;
+  const select = (link?.subselect as Node | undefined)?.SelectStmt as Node | undefined;
+  if (link?.subLinkType !== 'EXPR_SUBLINK' || !select || select.op !== 'SETOP_NONE' || select.fromClause || select.whereClause || select.groupClause || select.havingClause || select.limitOffset || select.limitCount) return undefined;
+  const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown } }>;
+  return targets.length === 1 ? targets[0]!.ResTarget?.val : undefined;
+}
+
 /** A string constant, or the pattern of `LIKE … ESCAPE` / `SIMILAR TO` (a call of `like_escape`, `similar_to_escape` on it). */
-function constantText(expr: unknown): string | undefined {
+function constantText(expr: unknown, depth = 0): string | undefined {
   const e = expr as Node | undefined;
+  if (depth > 8) return undefined;
+  if (e?.SubLink) return constantText(constantSubquery(e), depth + 1);
   const sval = ((e?.A_Const as Node | undefined)?.sval as { sval?: string } | undefined)?.sval;
   if (sval !== undefined) return sval;
   // `X'25'`: the bytes a hex literal spells, as MySQL's reading writes its `0x25` (a string where one is wanted).
@@ -720,13 +734,13 @@ function constantText(expr: unknown): string | undefined {
   const call = e?.FuncCall as Node | undefined;
   const name = call ? funcName(call).pop() : undefined;
   if (name === 'like_escape' || name === 'similar_to_escape' || name === 'similar_escape') return constantText(((call!.args ?? []) as unknown[])[0]);
-  if (e?.TypeCast) return constantText((e.TypeCast as Node).arg);
+  if (e?.TypeCast) return constantText((e.TypeCast as Node).arg, depth + 1);
   return undefined;
 }
 
 /** Key words: a column so named (`id`, `user_id`, `userId`, `rowid`) holds a key, non-zero in every row. */
 const keyWords = new Set(['id', 'pk', 'rowid', 'oid']);
-const keyName = (name: string): boolean => keyWords.has(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).pop() ?? '');
+export const keyName = (name: string): boolean => keyWords.has(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).pop() ?? '');
 
 /**
  * A key alone as a condition, as is or through arithmetic that keeps it non-zero (`WHERE id`,
@@ -775,7 +789,7 @@ function tautological(expr: unknown, target?: string): boolean {
     const args = (body.args ?? []) as unknown[];
     if (body.boolop === 'OR_EXPR') return args.some((a) => tautological(a, target));
     if (body.boolop === 'AND_EXPR') return args.every((a) => tautological(a, target));
-    if (body.boolop === 'NOT_EXPR') return args.length === 1 && (contradictory(args[0]) || onlyNames(args[0]) || (args[0] as Node)?.NullTest !== undefined && ((args[0] as Node).NullTest as Node).nulltesttype === 'IS_NULL');
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && (contradictory(args[0], target) || onlyNames(args[0]) || (args[0] as Node)?.NullTest !== undefined && ((args[0] as Node).NullTest as Node).nulltesttype === 'IS_NULL');
     return false;
   }
   if (type === 'SubLink') return selfSubquery(body, target);
@@ -791,7 +805,7 @@ function tautological(expr: unknown, target?: string): boolean {
   if (type === 'BooleanTest') {
     const test = String(body.booltesttype);
     if (test === 'IS_TRUE' || test === 'IS_NOT_FALSE') return tautological(body.arg, target);
-    if (test === 'IS_NOT_TRUE' || test === 'IS_FALSE') return contradictory(body.arg) || onlyNames(body.arg);
+    if (test === 'IS_NOT_TRUE' || test === 'IS_FALSE') return contradictory(body.arg, target) || onlyNames(body.arg);
     return false;
   }
   if (type === 'A_Expr') {
@@ -808,6 +822,30 @@ function tautological(expr: unknown, target?: string): boolean {
       if (bound === '' && (right !== undefined ? ['>=', '>'] : ['<=', '<']).includes(opName(body))) return true;
       if (pastEveryInteger(opName(body), body.lexpr, body.rexpr)) return true;
       if (pastOwnExtreme(opName(body), body.lexpr, body.rexpr, target)) return true;
+      if (pastOwnBound(opName(body), body.lexpr, body.rexpr, target)) return true;
+      if (rowComparisonHolds(opName(body), body.lexpr, body.rexpr, target)) return true;
+      // A date before 1900 or from 2100 on (`created_at > '0001-01-01'`, `< '9999-12-31'`, `>
+      // '4713-01-01 BC'`): past every timestamp a table plausibly holds, as the clock moved by
+      // CLOCK_REACH_SECONDS is (twenty-fifth pass: a written date was a narrow write).
+      const year = dateYear(right ?? constantText(body.lexpr));
+      const columnSide = right !== undefined ? body.lexpr : body.rexpr;
+      const up = (right !== undefined ? ['>=', '>'] : ['<=', '<']).includes(opName(body));
+      if (year !== undefined && readsColumn(columnSide) && (up ? year <= 1900 : year >= 2100)) return true;
+      // The least or greatest UUID on the side that takes every other value.
+      const edge = right !== undefined ? uuidExtreme(right) : uuidExtreme(constantText(body.lexpr));
+      const upward = right !== undefined ? ['>=', '>'] : ['<=', '<'];
+      if (edge !== undefined && upward.includes(opName(body)) === (edge === 'least')) return true;
+    }
+    if (betweenOwnBounds(body, target)) return true;
+    // `created_at BETWEEN '0001-01-01' AND '9999-12-31'` (or `'-infinity' AND 'infinity'`): both ends past every timestamp.
+    if ((body.kind === 'AEXPR_BETWEEN' || body.kind === 'AEXPR_BETWEEN_SYM') && readsColumn(body.lexpr)) {
+      const ends = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map((e) => {
+        const text = constantText(e);
+        const year = /^\s*[+-]?(infinity|inf)\s*$/i.test(text ?? '') ? (text!.includes('-') ? -Infinity : Infinity) : dateYear(text);
+        return year;
+      });
+      const [lo, hi] = body.kind === 'AEXPR_BETWEEN_SYM' ? [Math.min(ends[0]!, ends[1]!), Math.max(ends[0]!, ends[1]!)] : [ends[0]!, ends[1]!];
+      if (ends.length === 2 && ends.every((y) => y !== undefined) && lo <= 1900 && hi >= 2100) return true;
     }
     if ((body.kind === 'AEXPR_BETWEEN' || body.kind === 'AEXPR_BETWEEN_SYM') && isColumn(body.lexpr)) {
       const [lo, hi] = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map(numericReadings);
@@ -885,6 +923,8 @@ const sharedSystemColumns = new Set(['tableoid', 'xmin', 'xmax', 'cmin', 'cmax']
 const tableoidOnly = new Set(['tableoid']);
 const ctidOnly = new Set(['ctid']);
 let judgedSystemColumns: ReadonlySet<string> = tableoidOnly;
+/** The judged DELETE's or UPDATE's own CTEs by name (plain SELECTs), set around each judgement. */
+let judgedCtes: ReadonlyMap<string, unknown> = new Map();
 /** One of `names` (sharedSystemColumns by default), maybe cast or collated (`tableoid::regclass::text`). */
 function sharedSystemColumn(e: unknown, names: ReadonlySet<string> = sharedSystemColumns): boolean {
   const n = e as Node | undefined;
@@ -1218,6 +1258,7 @@ function bitwise(r: NumberReading, a: number, b: number, op: (x: bigint, y: bigi
 function numberReading(e: unknown, r: NumberReading, depth = 0): number | undefined {
   if (depth > 8) return undefined;
   const n = e as Node | undefined;
+  if (n?.SubLink) return numberReading(constantSubquery(n), r, depth + 1);
   const cast = n?.TypeCast as Node | undefined;
   if (cast) {
     const v = numberReading(cast.arg, r, depth + 1);
@@ -1304,7 +1345,12 @@ function columnName(e: unknown): string | undefined {
  */
 function wholeTable(item: unknown, target: string, depth = 0): ((name: string) => string | undefined) | undefined {
   const n = item as Node | undefined;
-  if ((n?.RangeVar as Node | undefined)?.relname === target) return (name) => name;
+  const range = n?.RangeVar as Node | undefined;
+  // A CTE of the statement's WITH read as the subquery it names (`WITH m AS (SELECT max(id) AS x
+  // FROM users) DELETE … WHERE id <= (SELECT x FROM m)`; twenty-fifth pass), before a table of that name.
+  const cte = range && range.schemaname === undefined && depth < 8 ? judgedCtes.get(String(range.relname)) : undefined;
+  if (cte) return wholeTable({ RangeSubselect: { subquery: cte } }, target, depth + 1);
+  if (range?.relname === target) return (name) => name;
   const select = (((n?.RangeSubselect as Node | undefined)?.subquery as Node | undefined)?.SelectStmt) as Node | undefined;
   if (depth > 8 || !select || select.op !== 'SETOP_NONE' || limited(select) || select.groupClause || select.havingClause || select.whereClause) return undefined;
   const from = (select.fromClause ?? []) as Node[];
@@ -1393,6 +1439,376 @@ function pastOwnExtreme(op: string, left: unknown, right: unknown, target: strin
   return ((o === '<' || o === '<=') && ext === 'max') || ((o === '>' || o === '>=') && ext === 'min');
 }
 
+/**
+ * Tables a column's values may make, for judging a bound computed from the table's own aggregates
+ * (ownBoundReachesAll): a key's (`id`, `user_id`: counting from 1, maybe repeated, one far above
+ * the rest; two rows at least: a table of one row spared by `id < (SELECT sum(id) …)` is no concern) and, for any other column, negative, zero and fractional values too.
+ */
+const keyTables: readonly (readonly number[])[] = [[1, 2, 3, 4, 5, 6], [1, 1000, 1e9], [1, 1, 1, 1, 1, 1000], [2 ** 31 - 1, 5], [3, 3]];
+const anyTables: readonly (readonly number[])[] = [...keyTables, [0], [-5, -1], [-1e9, 7], [0.5, 2.5], [-3, 0, 3], [-1000, -1, -1, -1, -1, -1]];
+const aggregates = new Set(['max', 'min', 'sum', 'avg', 'count', 'total']);
+
+/**
+ * A bound's value over one table of values of `column` (`data`): constants, arithmetic, `abs`,
+ * `power`, `greatest`/`least`, `coalesce`, and scalar subqueries over the target table itself
+ * (every row of it: wholeTable, a WHERE that holds for every row) whose one output is an
+ * aggregate (`max`, `min`, `sum`, `avg`, `count`) of arithmetic over the column, or arithmetic over
+ * such aggregates. `seen.aggregate` is set when one was read. Undefined for anything else.
+ */
+function boundOver(e: unknown, column: string, target: string, data: readonly number[], seen: { aggregate: boolean }, scope: { inside?: (name: string) => string | undefined; row?: number } = {}, depth = 0): number | undefined {
+  if (depth > 12) return undefined;
+  const n = e as Node | undefined;
+  if (n?.TypeCast) return boundOver((n.TypeCast as Node).arg, column, target, data, seen, scope, depth + 1);
+  if (n?.A_Const) return numberReading(n, 'pg');
+  const ref = n?.ColumnRef as Node | undefined;
+  if (ref) return scope.row !== undefined && scope.inside?.(columnName(n) ?? '') === column ? scope.row : undefined;
+  const link = n?.SubLink as Node | undefined;
+  if (link) {
+    const constant = constantSubquery(n);
+    if (constant !== undefined) return boundOver(constant, column, target, data, seen, scope, depth + 1);
+    if (scope.inside) return undefined; // a subquery inside the subquery: not read
+    const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
+    // An aggregate's one row is kept by any LIMIT of a row or more (`(SELECT max(id) * 2 FROM users LIMIT 1)`).
+    const keepsOne = select !== undefined && select.limitOffset === undefined && (numberReading(select.limitCount, 'pg') ?? 0) >= 1;
+    if (link.subLinkType !== 'EXPR_SUBLINK' || !select || select.op !== 'SETOP_NONE' || (limited(select) && !keepsOne) || select.groupClause || select.havingClause) return undefined;
+    const from = (select.fromClause ?? []) as Node[];
+    const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown; name?: string } }>;
+    // The key's own sequence (`users_id_seq`, as serial and identity columns name it): its
+    // `last_value` is at least every key it gave (`id <= (SELECT last_value FROM users_id_seq)`).
+    const seq = from.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
+    if (seq && String(seq.relname).toLowerCase() === `${target}_${column}_seq`.toLowerCase() && targets.length === 1 && select.whereClause === undefined && data.length > 0) {
+      seen.aggregate = true;
+      return boundOver(targets[0]!.ResTarget?.val, 'last_value', target, [Math.max(...data)], seen, { inside: (name) => name, row: Math.max(...data) }, depth + 1);
+    }
+    // `(SELECT x FROM m)` where m (a CTE, or a subquery in FROM) is `SELECT max(id) * 2 AS x FROM
+    // users`: the aggregate's one row, read as `(SELECT max(id) * 2 FROM users)`.
+    const range = from.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
+    const named = range && range.schemaname === undefined ? judgedCtes.get(String(range.relname)) : ((from[0]?.RangeSubselect as Node | undefined)?.subquery);
+    const inner = (named as Node | undefined)?.SelectStmt as Node | undefined;
+    const picked = targets.length === 1 && select.whereClause === undefined ? columnName(targets[0]!.ResTarget?.val) : undefined;
+    if (inner && picked !== undefined && !inner.groupClause) {
+      const innerTargets = (inner.targetList ?? []) as Array<{ ResTarget?: { val?: unknown; name?: string } }>;
+      const match = innerTargets.find((r) => (r.ResTarget?.name ?? columnName(r.ResTarget?.val)) === picked);
+      if (match && innerTargets.length <= 64) return boundOver({ SubLink: { subLinkType: 'EXPR_SUBLINK', subselect: { SelectStmt: { ...inner, targetList: [match] } } } }, column, target, data, seen, scope, depth + 1);
+    }
+    const table = from.length === 1 ? wholeTable(from[0], target) : undefined;
+    if (!table || (select.whereClause !== undefined && !tautological(select.whereClause, target))) return undefined;
+    return targets.length === 1 ? boundOver(targets[0]!.ResTarget?.val, column, target, data, seen, { inside: table }, depth + 1) : undefined;
+  }
+  const coalesce = n?.CoalesceExpr as Node | undefined;
+  const call = n?.FuncCall as Node | undefined;
+  if (coalesce || call) {
+    const name = coalesce ? 'coalesce' : funcName(call!).pop()?.toLowerCase() ?? '';
+    const rawArgs = ((coalesce ?? call)!.args ?? []) as unknown[];
+    if (aggregates.has(name) && call && (funcName(call).length === 1 || funcName(call)[0] === 'pg_catalog')) {
+      // An aggregate over the subquery's rows (not nested in another, not filtered, not DISTINCT: `count(DISTINCT id)` may be fewer).
+      if (!scope.inside || scope.row !== undefined || call.agg_filter || call.agg_distinct || call.over) return undefined;
+      if (name === 'count' && call.agg_star) return (seen.aggregate = true), data.length;
+      if (rawArgs.length !== 1) return undefined;
+      const values: number[] = [];
+      for (const v of data) {
+        const x = boundOver(rawArgs[0], column, target, data, seen, { inside: scope.inside, row: v }, depth + 1);
+        if (x === undefined) return undefined;
+        values.push(x);
+      }
+      seen.aggregate = true;
+      if (name === 'count') return values.length;
+      if (name === 'max') return Math.max(...values);
+      if (name === 'min') return Math.min(...values);
+      const sum = values.reduce((a, b) => a + b, 0);
+      return name === 'avg' ? sum / values.length : sum;
+    }
+    const args = rawArgs.map((a) => boundOver(a, column, target, data, seen, scope, depth + 1));
+    if (args.length === 0 || args.some((a) => a === undefined)) return undefined;
+    const vals = args as number[];
+    if (name === 'coalesce' || name === 'ifnull' || name === 'nvl') return vals[0];
+    if (name === 'greatest') return Math.max(...vals);
+    if (name === 'least') return Math.min(...vals);
+    if (name === 'abs' && vals.length === 1) return Math.abs(vals[0]!);
+    if ((name === 'power' || name === 'pow') && vals.length === 2) return vals[0]! ** vals[1]!;
+    return undefined;
+  }
+  const x = n?.A_Expr as Node | undefined;
+  if (!x || x.kind !== 'AEXPR_OP') return undefined;
+  const op = opName(x);
+  const b = boundOver(x.rexpr, column, target, data, seen, scope, depth + 1);
+  if (b === undefined) return undefined;
+  if (x.lexpr === undefined) return op === '-' ? -b : op === '+' ? b : undefined;
+  const a = boundOver(x.lexpr, column, target, data, seen, scope, depth + 1);
+  if (a === undefined) return undefined;
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return b === 0 ? undefined : a / b;
+    case '^': return a ** b;
+    default: return undefined;
+  }
+}
+
+/** Whether `v op bound` holds. */
+function compares(v: number, op: string, bound: number): boolean {
+  return op === '<' ? v < bound : op === '<=' ? v <= bound : op === '>' ? v > bound : op === '>=' ? v >= bound : false;
+}
+
+/**
+ * A column against a bound computed from its own table's aggregates that holds for each row of
+ * every table `keyTables`/`anyTables` holds: `id < (SELECT max(id) * 2 FROM users)`, `id <=
+ * (SELECT sum(id) FROM users)`, `id < (SELECT max(id) FROM users) + (SELECT count(*) FROM users)`,
+ * `BETWEEN (SELECT min(id) …) AND (SELECT max(id) …)` (twenty-fifth pass, left open by the
+ * twenty-fourth: only `max`/`min` plus or minus a constant were read, and SQLite's sample run
+ * takes `max(id)` of its text samples). A bound no aggregate computes is judged elsewhere.
+ */
+function ownBoundReachesAll(check: (column: string, data: readonly number[], seen: { aggregate: boolean }) => boolean | undefined, column: string | undefined): boolean {
+  if (column === undefined) return false;
+  const seen = { aggregate: false };
+  for (const data of keyName(column) ? keyTables : anyTables) {
+    if (check(column, data, seen) !== true) return false;
+  }
+  return seen.aggregate;
+}
+
+function pastOwnBound(op: string, left: unknown, right: unknown, target: string | undefined): boolean {
+  if (target === undefined) return false;
+  const [col, bound, flipped] = isColumn(left) ? [left, right, false] : [right, left, true];
+  const o = flipped ? mirrored[op] ?? op : op;
+  return ownBoundReachesAll((column, data, seen) => {
+    const b = boundOver(bound, column, target, data, seen);
+    return b !== undefined && data.every((v) => compares(v, o, b));
+  }, columnName(col));
+}
+
+function betweenOwnBounds(body: Node, target: string | undefined): boolean {
+  if (target === undefined || body.kind !== 'AEXPR_BETWEEN' && body.kind !== 'AEXPR_BETWEEN_SYM') return false;
+  const [lo, hi] = (((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[];
+  return ownBoundReachesAll((column, data, seen) => {
+    const l = boundOver(lo, column, target, data, seen);
+    const h = boundOver(hi, column, target, data, seen);
+    if (l === undefined || h === undefined) return false;
+    const [a, b] = body.kind === 'AEXPR_BETWEEN_SYM' ? [Math.min(l, h), Math.max(l, h)] : [l, h];
+    return data.every((v) => v >= a && v <= b);
+  }, columnName(body.lexpr));
+}
+
+/**
+ * A row comparison (`(org_id, user_id) > (0, 0)`, `ROW(a, b) >= ROW(1, 1)`) holds for every row
+ * when its first members' comparison does, strictly, or holds as `>=`/`<=` and the rest's does:
+ * PostgreSQL, MySQL and SQLite compare rows member by member (twenty-fifth pass: a composite key
+ * bounded so was a narrow write, each member's twin was held).
+ */
+function rowComparisonHolds(op: string, left: unknown, right: unknown, target: string | undefined): boolean {
+  const ls = (((left as Node | undefined)?.RowExpr as Node | undefined)?.args ?? undefined) as unknown[] | undefined;
+  const rs = (((right as Node | undefined)?.RowExpr as Node | undefined)?.args ?? undefined) as unknown[] | undefined;
+  if (!ls || !rs || ls.length !== rs.length || ls.length === 0 || ls.length > 32) return false;
+  const strict = op === '<' || op === '<=' ? '<' : '>';
+  const loose = `${strict}=`;
+  const holds = (o: string, k: number): boolean => tautological({ A_Expr: { kind: 'AEXPR_OP', name: [{ String: { sval: o } }], lexpr: ls[k], rexpr: rs[k] } }, target);
+  for (let k = 0; k < ls.length; k++) {
+    if (k === ls.length - 1) return holds(op, k);
+    if (holds(strict, k)) return true;
+    if (!holds(loose, k)) return false;
+  }
+  return false;
+}
+
+/** The year of a date or timestamp written as ISO's `YYYY-MM-DD[ time]`, maybe `BC` (PostgreSQL's input); undefined for other text. */
+function dateYear(text: string | undefined): number | undefined {
+  if (text === undefined || text.length > 64) return undefined;
+  const m = /^\s*(\d{1,7})-(\d{1,2})-(\d{1,2})(?:[ T]|$)/.exec(text);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  return /\sBC\s*$/i.test(text) ? 1 - year : year;
+}
+
+/**
+ * The least (or greatest) UUID as a bound: `uuid > '00000000-0000-0000-0000-000000000000'` spares
+ * only the nil UUID, `<= 'ffffffff-…'` none (twenty-fifth pass: a uuid key's lower bound was a narrow
+ * write). Spelled as PostgreSQL's uuid input takes it: braces, dashes anywhere, any letter case.
+ */
+function uuidExtreme(text: string | undefined): 'least' | 'greatest' | undefined {
+  if (text === undefined) return undefined;
+  const hex = text.trim().replace(/^\{([^{}]*)\}$/, '$1').replace(/-/g, '');
+  return /^0{32}$/.test(hex) ? 'least' : /^f{32}$/i.test(hex) ? 'greatest' : undefined;
+}
+
+/**
+ * Values a key column holds (serial, identity, AUTO_INCREMENT, rowid: counting from 1): each
+ * residue of small moduli, round numbers and the numbers just below them, powers of two, and
+ * large keys up to int8's largest (a plain bound below it names rows, as pastEveryInteger reads it).
+ */
+const keySamples: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 99, 100, 101, 255, 256, 999, 1000, 1001, 9999, 65535, 65536, 99999, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1, 10 ** 12 - 1, 2 ** 53, INT8_BOUND];
+/** A value while judging a condition over one key: a number, a truth value, NULL, or unknown (`U`: another column, a call not read). */
+type KeyValue = number | boolean | null | 'U';
+const U = 'U' as const;
+const intCasts = new Set(['int', 'int2', 'int4', 'int8', 'integer', 'bigint', 'smallint', 'signed', 'unsigned', 'numeric', 'decimal', 'float4', 'float8', 'real', 'double', 'float']);
+
+/**
+ * A condition's value for one row whose key column `column` holds `v`, in reading `r` (PostgreSQL
+ * divides integers whole, MySQL does not): comparisons, arithmetic, IN, BETWEEN, NULL tests,
+ * boolean tests, three-valued AND/OR/NOT, and the numeric functions a key is bent through (`abs`,
+ * `sign`, `mod`, `floor`, `ceil`, `round`, `trunc`, `greatest`, `least`, `coalesce`, `power`).
+ * What it cannot read is `U`: an OR that holds whatever it is still holds.
+ */
+function keyEval(e: unknown, column: string, v: number | boolean, r: NumberReading, depth = 0): KeyValue {
+  if (depth > 24) return U;
+  const n = e as Node | undefined;
+  const [type, body] = (Object.entries((n ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return U;
+  const sub = (x: unknown): KeyValue => keyEval(x, column, v, r, depth + 1);
+  const num = (x: KeyValue): number | null | 'U' => (typeof x === 'number' || x === null || x === U ? x : r === 'mysql' ? (x ? 1 : 0) : U);
+  switch (type) {
+    case 'ColumnRef': return columnName(n) === column ? v : U;
+    case 'A_Const': {
+      if (body.isnull === true) return null;
+      if (body.boolval !== undefined) return (body.boolval as { boolval?: boolean }).boolval === true;
+      return numberReading(n, 'pg') ?? U;
+    }
+    case 'TypeCast': {
+      const inner = sub(body.arg);
+      const names = (((body.typeName as Node | undefined)?.names ?? []) as Array<{ String?: { sval?: string } }>).map((x) => (x.String?.sval ?? '').toLowerCase());
+      const to = names[names.length - 1] ?? '';
+      if (collapsingTypes.has(to)) return typeof inner === 'number' ? inner !== 0 : inner;
+      return intCasts.has(to) ? num(inner) : U;
+    }
+    case 'BoolExpr': {
+      const args = ((body.args ?? []) as unknown[]).map(sub);
+      const truth = args.map((a) => (typeof a === 'boolean' || a === null || a === U ? a : r === 'mysql' || numbersAreConditions ? a !== 0 : U));
+      if (body.boolop === 'NOT_EXPR') return truth.length !== 1 ? U : typeof truth[0] === 'boolean' ? !truth[0] : truth[0]!;
+      const decisive = body.boolop === 'OR_EXPR';
+      if (truth.some((a) => a === decisive)) return decisive;
+      if (truth.some((a) => a === U)) return U;
+      return truth.some((a) => a === null) ? null : !decisive;
+    }
+    case 'NullTest': {
+      const x = sub(body.arg);
+      return x === U ? U : (x === null) === (body.nulltesttype === 'IS_NULL');
+    }
+    case 'BooleanTest': {
+      const x = sub(body.arg);
+      if (x === U || typeof x === 'number') return U;
+      const test = String(body.booltesttype);
+      if (test === 'IS_TRUE') return x === true;
+      if (test === 'IS_NOT_TRUE') return x !== true;
+      if (test === 'IS_FALSE') return x === false;
+      if (test === 'IS_NOT_FALSE') return x !== false;
+      if (test === 'IS_UNKNOWN') return x === null;
+      return x !== null;
+    }
+    case 'CoalesceExpr': {
+      for (const a of (body.args ?? []) as unknown[]) {
+        const x = sub(a);
+        if (x !== null) return x;
+      }
+      return null;
+    }
+    case 'FuncCall': {
+      const parts = funcName(body);
+      if (parts.length > 1 && parts[0] !== 'pg_catalog') return U;
+      const name = (parts[parts.length - 1] ?? '').toLowerCase();
+      const args = ((body.args ?? []) as unknown[]).map((a) => num(sub(a)));
+      if (args.includes(U)) return U;
+      const [a, b] = args as Array<number | null>;
+      if (name === 'ifnull' || name === 'nvl') return args.length === 2 ? (a ?? b ?? null) : U;
+      if (args.includes(null)) return ['greatest', 'least'].includes(name) ? U : null;
+      const xs = args as number[];
+      switch (name) {
+        case 'abs': return xs.length === 1 ? Math.abs(a!) : U;
+        case 'sign': return xs.length === 1 ? Math.sign(a!) : U;
+        case 'floor': return xs.length === 1 ? Math.floor(a!) : U;
+        case 'ceil': case 'ceiling': return xs.length === 1 ? Math.ceil(a!) : U;
+        case 'round': case 'trunc': case 'truncate': return xs.length === 1 ? (name === 'round' ? Math.round(a!) : Math.trunc(a!)) : U;
+        case 'mod': return xs.length === 2 && b !== 0 ? a! % b! : U;
+        case 'power': case 'pow': return xs.length === 2 ? a! ** b! : U;
+        case 'greatest': return xs.length > 0 ? Math.max(...xs) : U;
+        case 'least': return xs.length > 0 ? Math.min(...xs) : U;
+        default: return U;
+      }
+    }
+    case 'A_Expr': {
+      const op = opName(body);
+      const kind = String(body.kind);
+      if (kind === 'AEXPR_IN' || kind === 'AEXPR_BETWEEN' || kind === 'AEXPR_NOT_BETWEEN') {
+        const raw = sub(body.lexpr);
+        const truth = typeof raw === 'boolean';
+        const x = truth ? raw : num(raw);
+        const items = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map((i) => {
+          const item = sub(i);
+          return truth && typeof item === 'boolean' ? item : num(item);
+        });
+        if (x === U || items.length === 0 || items.length > 100) return U;
+        if (kind !== 'AEXPR_IN') {
+          const [lo, hi] = items;
+          if (lo === U || hi === U || lo === undefined || hi === undefined) return U;
+          if (x === null || lo === null || hi === null) return null;
+          if (typeof x !== 'number' || typeof lo !== 'number' || typeof hi !== 'number') return U;
+          return (x >= lo && x <= hi) === (kind === 'AEXPR_BETWEEN');
+        }
+        if (x === null) return null;
+        const found = items.some((i) => i === x);
+        const rest = items.some((i) => i === U) ? U : items.some((i) => i === null) ? null : false;
+        return op === '=' ? (found ? true : rest) : found ? false : rest === false ? true : rest;
+      }
+      if (kind !== 'AEXPR_OP') return U;
+      const right = sub(body.rexpr);
+      if (body.lexpr === undefined) {
+        const x = num(right);
+        return x === U || x === null ? x : op === '-' ? -x : op === '+' ? x : U;
+      }
+      const left = sub(body.lexpr);
+      // Two truth values compare as PostgreSQL orders them (false < true).
+      const both = typeof left === 'boolean' && typeof right === 'boolean';
+      const x = both ? Number(left) : num(left);
+      const y = both ? Number(right) : num(right);
+      if (both && !['=', '<>', '!=', '<', '<=', '>', '>='].includes(op)) return U;
+      if (x === U || y === U) return U;
+      if (x === null || y === null) return null;
+      switch (op) {
+        case '=': return x === y;
+        case '<>': case '!=': return x !== y;
+        case '<': return x < y;
+        case '<=': return x <= y;
+        case '>': return x > y;
+        case '>=': return x >= y;
+        case '+': return x + y;
+        case '-': return x - y;
+        case '*': return x * y;
+        case '/': return y === 0 ? U : r === 'pg' && Number.isInteger(x) && Number.isInteger(y) ? Math.trunc(x / y) : x / y;
+        case '%': return y === 0 ? U : x % y;
+        default: return U;
+      }
+    }
+    default: return U;
+  }
+}
+
+/**
+ * A condition over a key column (`id`, `user_id`) that holds for every value a key takes, by its
+ * arithmetic rather than its shape: `mod(id, 1) = 0`, `id % 2 IN (0, 1)`, `id % 2 = 0 OR id % 2 =
+ * 1`, `sign(id) = 1`, `abs(id) > 0`, `id * id > 0`, `id / id = 1`, `coalesce(id, 0) >= 0`, `(id >
+ * 0) = true`, `NOT (id < 1 OR id IS NULL)` (twenty-fifth pass: each was a narrow write; SQLite's
+ * sample rows hold negative, fractional and text values no key holds). Judged over keySamples with
+ * every other column unknown, in each reading the endpoint may make.
+ */
+function keyConditionHolds(where: unknown): boolean {
+  if (where === undefined) return false;
+  const columns = columnsOf(where);
+  if (!columns || columns.size > 8) return false;
+  for (const column of columns) {
+    // A column compared with TRUE and FALSE holds a truth value (PostgreSQL refuses either beside a
+    // number): `active IN (true, false)`, `active >= false`, `active = true OR active = false` hold
+    // for each, as `active IS NOT NULL` does.
+    if ([true, false].every((v) => keyEval(where, column, v, 'pg') === true)) return true;
+    if (!keyName(column)) continue;
+    for (const r of numberReadings) {
+      if (keySamples.every((v) => {
+        const x = keyEval(where, column, v, r);
+        return x === true || (numbersAreConditions && typeof x === 'number' && x !== 0);
+      })) return true;
+    }
+  }
+  return false;
+}
+
 const comparisonOps = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 /** A number or truth value, which no built-in `&&` of PostgreSQL takes: a numeric or boolean constant, a comparison, a test. */
 function truthOrNumber(e: unknown): boolean {
@@ -1443,18 +1859,27 @@ function onlyNames(expr: unknown): boolean {
   return ((body.kind === 'AEXPR_OP' || body.kind === 'AEXPR_IN') && opName(body) === '=') || body.kind === 'AEXPR_NOT_DISTINCT';
 }
 
-/** True when a condition holds for no row (`id <> id`, `false`, NOT of a tautology). */
-function contradictory(expr: unknown): boolean {
+/** A range comparison's negation (`id < 1` fails exactly where `id >= 1` holds, NULL aside). */
+const negatedRange: Record<string, string> = { '<': '>=', '<=': '>', '>': '<=', '>=': '<' };
+
+/**
+ * True when a condition holds for no row (`id <> id`, `false`, NOT of a tautology, a range whose
+ * negation holds for every row: `id < 1` on a key, `id > 1e30`; twenty-fifth pass: `NOT (id < 1)`
+ * was a narrow write while `id >= 1` was held).
+ */
+function contradictory(expr: unknown, target?: string): boolean {
   const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
   if (!type || !body) return false;
   if (type === 'A_Const' && (body.boolval as { boolval?: boolean } | undefined)?.boolval === undefined && body.boolval !== undefined) return true; // false
   if (type === 'BoolExpr') {
     const args = (body.args ?? []) as unknown[];
-    if (body.boolop === 'AND_EXPR') return args.some(contradictory);
-    if (body.boolop === 'OR_EXPR') return args.every(contradictory);
-    if (body.boolop === 'NOT_EXPR') return args.length === 1 && tautological(args[0]);
+    if (body.boolop === 'AND_EXPR') return args.some((a) => contradictory(a, target));
+    if (body.boolop === 'OR_EXPR') return args.every((a) => contradictory(a, target));
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && tautological(args[0], target);
   }
   if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr)) return alwaysFalseOps.has(opName(body));
+  const negated = type === 'A_Expr' && body.kind === 'AEXPR_OP' && body.lexpr !== undefined ? negatedRange[opName(body)] : undefined;
+  if (negated !== undefined && tautological({ A_Expr: { ...body, name: [{ String: { sval: negated } }] } }, target)) return true;
   if (type === 'A_Expr' && body.kind === 'AEXPR_DISTINCT' && shape(body.lexpr) === shape(body.rexpr)) return true;
   return false;
 }
@@ -1503,6 +1928,35 @@ function updatesSettings(relation: Node | undefined): boolean {
 function securityDefiner(list: unknown): boolean {
   return ((list ?? []) as Array<{ DefElem?: { defname?: string; arg?: { Boolean?: { boolval?: boolean } } } }>)
     .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
+}
+
+/**
+ * A function or procedure whose name says it runs the SQL it is given (`exec_sql`, `run_sql`,
+ * `execute_sql`, `run_query`, `exec_statement`, `execute`, `eval_sql`): the author's own, so its
+ * body is not seen, but its argument is the statement it runs.
+ */
+function runsSqlByName(name: string): boolean {
+  const k = name.toLowerCase().replace(/[_-]/g, '');
+  return /sql|quer(y|ies)|statement|stmt/.test(k) || /^(exec|eval|dynamic)/.test(k);
+}
+
+/** How deep SQL texts inside SQL are read (a text argument holding a call holding a text …). */
+let innerSqlDepth = 0;
+/**
+ * A constant text argument that reads as SQL a DELETE/UPDATE of every row, a DROP, a privilege
+ * change … would be (twenty-fifth pass: `SELECT exec_sql('DROP TABLE users')` was a medium write on
+ * every SQL endpoint, as any call of an unknown function is; its PostgREST twin `rpc/exec_sql` was held).
+ */
+function destructiveSqlText(arg: unknown): boolean {
+  const text = constantText(arg);
+  if (text === undefined || text.trim() === '' || text.length > 64 * 1024 || innerSqlDepth >= 2) return false;
+  innerSqlDepth++;
+  try {
+    const inner = analyzeSql([text], 'postgresql');
+    return inner.info.parsed && inner.info.destructive;
+  } finally {
+    innerSqlDepth--;
+  }
 }
 
 function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' | 'sqlite' = 'postgresql'): Analysis {
@@ -1557,9 +2011,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         judgedSystemColumns = dialect === 'postgresql' ? sharedSystemColumns : tableoidOnly;
         numberReadings = dialect === 'unknown' ? ['pg', 'mysql'] : ['pg'];
         numbersAreConditions = dialect !== 'postgresql';
+        judgedCtes = new Map(((((n.withClause as Node | undefined)?.ctes ?? []) as Array<{ CommonTableExpr?: Node }>)
+          .filter((c) => c.CommonTableExpr?.ctequery !== undefined && (c.CommonTableExpr.ctequery as Node).SelectStmt !== undefined && !((c.CommonTableExpr.aliascolnames as unknown[] | undefined)?.length))
+          .map((c) => [String(c.CommonTableExpr!.ctename), c.CommonTableExpr!.ctequery])));
         try {
-          if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
+          if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined) || keyConditionHolds(n.whereClause)) destructive = true;
         } finally {
+          judgedCtes = new Map();
           judgedSystemColumns = tableoidOnly;
           numberReadings = ['pg'];
           numbersAreConditions = false;
@@ -1633,6 +2091,9 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (dialect === 'unknown' && name === 'glob' && ((call.args ?? []) as unknown[]).length === 1) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
+        if (!destructive && t === 'FuncCall' ? !isReadOnlyFunction(parts) && runsSqlByName(name) : t === 'CallStmt' && runsSqlByName(name)) {
+          if (((call.args ?? []) as unknown[]).some(destructiveSqlText)) destructive = true;
+        }
         if (runsText(parts, outboundFunctions)) destructive = true;
         if (runsText(parts, destroyingExtensionFunctions)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));

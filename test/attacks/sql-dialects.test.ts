@@ -2788,6 +2788,15 @@ t.test('twenty-third pass: an upper bound at or past every integer holds for eve
   const run = [...pastEveryInteger, ...computedPastEveryInteger.filter((w) => !/0x|_/.test(w))].map((w) => w.replace("id < '1e30'", "n < '1e30'"));
   const { rows } = await client.query(`SELECT ${run.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   run.forEach((w, j) => t.equal(rows[0][`c${j}`], 4, w));
+  // Twenty-fifth pass (this server reused): each of keyedEveryRow's and valuedEveryRow's conditions
+  // takes every row of a real table keyed from 1.
+  await client.query(`CREATE SCHEMA p25; SET search_path = p25;
+    CREATE TABLE users (id bigint, user_id bigint, account_id bigint, pk bigint, "userId" bigint, org_id bigint, uuid uuid, active boolean, created_at timestamptz);
+    INSERT INTO users SELECT i, i, i, i, i, i % 3 + 1, gen_random_uuid(), i % 2 = 0, now() - i * interval '1 day' FROM unnest(ARRAY[1, 2, 3, 7, 1000]) i;
+    CREATE SEQUENCE users_id_seq; SELECT setval('users_id_seq', 1000)`);
+  const p25 = [...['id', 'user_id', '"userId"', 'account_id', 'pk'].flatMap((k) => keyedEveryRow(k).map((f) => f.where)), ...valuedEveryRow];
+  const { rows: r25 } = await client.query(`SELECT ${p25.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  p25.forEach((w, j) => t.equal(r25[0][`c${j}`], 5, `PostgreSQL: ${w}`));
 });
 
 t.test('twenty-second pass: PostgREST filters are judged as the SQL condition PostgREST runs', async (t) => {
@@ -3258,7 +3267,8 @@ t.test('twenty-fourth pass: a key alone as a condition holds for every row where
   // 0`, `NOT NOT id`, an OR with it) was a narrow medium write on an endpoint of unknown dialect and
   // on D1: MySQL and SQLite take a number as true where it is not 0, and a key is never 0
   // (PostgreSQL refuses a number there). Checked on a real MariaDB 10.11 by hand, on SQLite here.
-  const keyed = ['id', 'user_id', 'id + 0', '-id', 'abs(id)', 'IFNULL(id, 1)', 'COALESCE(user_id, 1)', 'CAST(id AS SIGNED)', 'NOT NOT id', 'id OR id = 5', 'id AND 1', 'id * 2'];
+  // (Twenty-fifth pass: `IFNULL(id, 0)` moved here from the controls: IFNULL of a key, never NULL, is the key.)
+  const keyed = ['id', 'user_id', 'id + 0', '-id', 'abs(id)', 'IFNULL(id, 1)', 'COALESCE(user_id, 1)', 'CAST(id AS SIGNED)', 'NOT NOT id', 'id OR id = 5', 'id AND 1', 'id * 2', 'IFNULL(id, 0)'];
   for (const url of [GENERIC, D1]) {
     for (const where of keyed) {
       const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `UPDATE users SET role = 'admin' WHERE ${where}` }) });
@@ -3267,7 +3277,7 @@ t.test('twenty-fourth pass: a key alone as a condition holds for every row where
   }
   // Controls: a flag, a count, a date, a text alone; a key beside a condition that names rows; a
   // key made 0; and PostgreSQL, which refuses the bare number.
-  for (const where of ['active', 'is_admin', 'retries', 'deleted_at', 'email', 'id AND email = \'x\'', 'id = 5 AND id', 'id * 0', 'IFNULL(id, 0)']) {
+  for (const where of ['active', 'is_admin', 'retries', 'deleted_at', 'email', 'id AND email = \'x\'', 'id = 5 AND id', 'id * 0', 'IFNULL(NULL, id) * 0']) {
     const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
     t.equal(decision.approval?.risk, 'medium', where);
   }
@@ -3343,5 +3353,135 @@ t.test('twenty-fourth pass: a text above the empty one spares only the empty tex
   for (const where of ["email < ''", "email > 'a'", "'' > email"]) {
     const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
     t.equal(decision.approval?.risk, 'medium', where);
+  }
+});
+
+/**
+ * Twenty-fifth pass: conditions that hold for every row by what a key, a UUID, a truth value or a
+ * timestamp can hold, or by the table's own aggregates, written over key `k` of table `users`
+ * (each was a narrow medium write: SQLite's sample rows hold negative, fractional and text values
+ * no key holds, and `max(k)` of them is a text). `sqlite`: SQLite reads it too (D1, Python's sqlite3).
+ */
+const keyedEveryRow = (k: string): Array<{ where: string; sqlite: boolean }> => [
+  // Aggregates of the table itself as bounds (left open by the twenty-fourth pass).
+  { where: `${k} < (SELECT max(${k}) * 2 FROM users)`, sqlite: true },
+  { where: `${k} < 2 * (SELECT max(${k}) FROM users)`, sqlite: true },
+  { where: `${k} <= (SELECT sum(${k}) FROM users)`, sqlite: true },
+  { where: `${k} < (SELECT sum(${k}) FROM users)`, sqlite: true }, // a table of two rows or more
+  { where: `${k} < (SELECT max(${k}) + count(*) FROM users)`, sqlite: true },
+  { where: `(SELECT max(${k}) FROM users) + (SELECT max(${k}) FROM users) > ${k}`, sqlite: true },
+  { where: `${k} BETWEEN (SELECT min(${k}) FROM users) AND (SELECT max(${k}) FROM users)`, sqlite: true },
+  { where: `${k} > (SELECT min(${k}) FROM users) / 2`, sqlite: true },
+  { where: `${k} < (SELECT max(${k}) FROM users) + (SELECT 1)`, sqlite: true },
+  // A composite key's row bound, a key bent through arithmetic, NOT of a range no key meets.
+  { where: `(${k}, org_id) > (0, 0)`, sqlite: true },
+  { where: `(org_id, ${k}) >= (1, 1)`, sqlite: true },
+  { where: `${k} % 2 IN (0, 1)`, sqlite: true },
+  { where: `${k} % 2 = 0 OR ${k} % 2 = 1`, sqlite: true },
+  { where: `abs(${k}) > 0`, sqlite: true },
+  { where: `${k} * ${k} > 0`, sqlite: true },
+  { where: `coalesce(${k}, 0) >= 0`, sqlite: true },
+  { where: `(${k} > 0) = true`, sqlite: true },
+  { where: `NOT (${k} < 1)`, sqlite: true },
+  { where: `NOT (${k} <= 0 OR ${k} IS NULL)`, sqlite: true },
+  { where: `${k} > (SELECT 0)`, sqlite: true },
+  { where: `mod(${k}, 1) = 0`, sqlite: false },
+  { where: `sign(${k}) = 1`, sqlite: false },
+];
+/** The same for columns no key: a UUID above the nil one, both truth values, a date past every timestamp. */
+const valuedEveryRow = [
+  "uuid > '00000000-0000-0000-0000-000000000000'", "'{00000000000000000000000000000000}' < uuid", "uuid <= 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'",
+  'active IN (true, false)', 'active >= false', 'active = true OR active = false',
+  "created_at > '0001-01-01'", "created_at < '9999-12-31 23:59:59'", "created_at >= '4713-01-01 BC'", "created_at BETWEEN '1900-01-01' AND '2999-12-31'",
+  // An aggregate's row kept by a LIMIT; the key's own sequence (serial and identity name it so).
+  'id < (SELECT max(id) * 2 FROM users LIMIT 1)', 'id <= (SELECT last_value FROM users_id_seq)',
+];
+
+t.test('twenty-fifth pass: a bound from the table\'s own aggregates, a composite key, a key\'s arithmetic, a UUID, truth values and dates hold for every row', async (t) => {
+  const body = (url: string, sql: string): string => JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql });
+  const keys = fc.constantFrom('id', 'user_id', '"userId"', 'account_id', 'pk');
+  await fc.assert(
+    fc.asyncProperty(keys, fc.nat(), fc.constantFrom(NEON, SUPABASE, GENERIC, D1), fc.boolean(), async (k, i, url, update) => {
+      const forms = keyedEveryRow(k).filter((f) => url !== D1 || f.sqlite);
+      const where = forms[i % forms.length]!.where;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, sql) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  for (const url of [NEON, SUPABASE, GENERIC, D1]) {
+    for (const where of [...valuedEveryRow.filter((w) => url !== D1 || !/[{]|_seq/.test(w)), "id <= (SELECT x FROM m)"]) {
+      const sql = where.includes(' m)') ? `WITH m AS (SELECT max(id) * 2 AS x FROM users) DELETE FROM users WHERE id < (SELECT x FROM m)` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, sql) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+    }
+  }
+  // Controls: a shard of the keys, one key bent to one value, a range of keys, a composite key's
+  // one row, a bound past the first keys, the nil UUID itself, one truth value, a cut-off date, an
+  // aggregate that spares rows (the mean, half the count, another table's, a subset's, a column
+  // that may be negative), each medium.
+  const controls = ['id % 4 = 0', 'id % 10 = 3', 'abs(id) = 5', 'id / 1000 = 5', 'coalesce(user_id, 0) = 0', 'NOT (id > 5)', 'NOT (id < 5)', 'id * 2 > 10',
+    '(org_id, user_id) = (1, 2)', '(org_id, user_id) > (5, 0)', 'id > (SELECT 5)', "uuid = '00000000-0000-0000-0000-000000000000'", "uuid > '10000000-0000-0000-0000-000000000000'",
+    'active = true', 'active IN (true)', "created_at < '2020-01-01'", "birth_date > '1950-01-01'", "created_at BETWEEN '2001-01-01' AND '2999-12-31'",
+    'id < (SELECT avg(id) FROM users)', 'id > (SELECT count(*) FROM users) / 2', 'id < (SELECT max(id) * 2 FROM users WHERE id < 5)', 'id < (SELECT max(id) FROM logs) * 2', 'id < (SELECT max(id) FROM users) - (SELECT 5)', 'n < (SELECT max(n) * 2 FROM users)'];
+  for (const url of [NEON, GENERIC]) {
+    for (const where of controls) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, `DELETE FROM users WHERE ${where}`) });
+      t.equal(decision.approval?.risk, 'medium', `${url} ${where}`);
+    }
+  }
+  // The same in PostgREST's filters (Supabase's and a self-hosted one's), whose `true`/`false` PostgreSQL
+  // casts to the boolean column's; one truth value and a key stay medium.
+  for (const [filter, risk] of [['active=in.(true,false)', 'critical'], ['active=gte.false', 'critical'], ['or=(active.eq.true,active.eq.false)', 'critical'], ['uuid=gt.00000000-0000-0000-0000-000000000000', 'critical'],
+    ['created_at=lt.9999-12-31', 'critical'], ['id=not.lt.1', 'critical'], ['active=eq.true', 'medium'], ['active=in.(false)', 'medium'], ['id=eq.5', 'medium']]) {
+    const rest = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+    t.equal(rest.decision.approval?.risk, risk, `Supabase ${filter}`);
+    const own = await decide({ method: 'DELETE', url: `https://${SQL_HOST}/rest/v1/users?${filter}`, headers: [['Accept', 'application/json']] });
+    t.equal(own.decision.approval?.risk, risk, `self-hosted PostgREST ${filter}`);
+  }
+  // The same in Hasura's boolean expressions, whose columns the SQL reading renamed (`id` read as `c0`, no key).
+  for (const [where, risk] of [['{id: {_gt: 0}}', 'critical'], ['{_not: {id: {_lt: 1}}}', 'critical'], ['{userId: {_gte: 1}}', 'critical'], ['{active: {_in: [true, false]}}', 'critical'],
+    ['{uuid: {_gt: "00000000-0000-0000-0000-000000000000"}}', 'critical'], ['{id: {_gt: 5}}', 'medium'], ['{active: {_eq: true}}', 'medium'], ['{_not: {id: {_lt: 5}}}', 'medium']]) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` }) });
+    t.equal(decision.approval?.risk, risk, `Hasura ${where}`);
+  }
+  // And in pg_graphql's filters (Supabase's /graphql/v1): `userId` was folded to `userid` (no key), `in` not read.
+  for (const [filter, risk] of [['{userId: {gte: 1}}', 'critical'], ['{active: {in: [true, false]}}', 'critical'], ['{not: {id: {lt: 1}}}', 'critical'], ['{userId: {gte: 2}}', 'medium'], ['{active: {in: [true]}}', 'medium'], ['{id: {in: [1, 2]}}', 'medium']]) {
+    const { decision } = await decide({ url: 'https://abcdefghijklmnopqrst.supabase.co/graphql/v1', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { updateUsersCollection(set: {role: "admin"}, filter: ${filter}, atMost: 100000) { affectedCount } }` }) });
+    t.equal(decision.approval?.risk, risk, `pg_graphql ${filter}`);
+  }
+  // SQLite's own spellings, which PostgreSQL's reading refuses, on D1 and an endpoint of unknown
+  // dialect (judged by SQLite's run alone, whose varied samples no key holds); one key and a shard stay medium.
+  const sqliteOnly = ['id % 2 == 0 OR id % 2 == 1', '(id > 0) == 1', 'id IS id + 0', 'id > 0 = true'];
+  for (const url of [D1, GENERIC]) {
+    for (const [where, risk] of [...sqliteOnly.map((w) => [w, 'critical']), ['id == 5', 'medium'], ['id % 2 == 0', 'medium']]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, `UPDATE users SET role = 'admin' WHERE ${where}`) });
+      t.equal(decision.approval?.risk, risk, `${url} ${where}`);
+    }
+  }
+  // SQLite's reading (Python's sqlite3): each touches every row of a table keyed from 1.
+  const sqlite = [...keyedEveryRow('id').filter((f) => f.sqlite).map((f) => f.where), ...sqliteOnly];
+  const counts = await sqliteRowCounts('id INTEGER PRIMARY KEY, org_id INTEGER', '[(i, i % 3 + 1) for i in (1, 2, 3, 7, 1000)]', sqlite);
+  t.same(counts, sqlite.map(() => 5), 'SQLite: every row');
+});
+
+t.test('twenty-fifth pass: a function named for running SQL is judged by the statement it is given', async (t) => {
+  // `SELECT exec_sql('DROP TABLE users')` (also `run_sql`, `CALL execute_sql(…)`, `query_to_json`,
+  // a dollar-quoted UPDATE of every row, a call inside the text) was a medium write on every SQL
+  // endpoint, as any call of an unknown function is, while its PostgREST twin `rpc/exec_sql` was held.
+  const body = (url: string, sql: string): string => JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql });
+  const wide = ["SELECT exec_sql('DROP TABLE users')", "SELECT public.run_sql('DELETE FROM users')", "CALL execute_sql('TRUNCATE users')", "SELECT query_to_json('DELETE FROM users RETURNING 1')",
+    "SELECT exec_sql($q$UPDATE users SET role = 'admin' WHERE id > 0$q$)", "SELECT exec_sql('SELECT exec_sql(''DROP TABLE users'')')", "SELECT admin.exec('GRANT ALL ON users TO anon')"];
+  for (const url of [NEON, SUPABASE, GENERIC]) {
+    for (const sql of wide) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(url, sql) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+    }
+  }
+  // Controls: a narrow statement, a read, a phrase to a function named otherwise, a built-in: as before.
+  for (const [sql, risk] of [["SELECT exec_sql('DELETE FROM users WHERE id = 5')", 'medium'], ["SELECT exec_sql('SELECT 1')", 'medium'], ["SELECT search_products('drop table tennis')", 'medium'], ["SELECT lower('DROP TABLE users')", undefined]] as Array<[string, string | undefined]>) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: body(NEON, sql) });
+    t.equal(decision.approval?.risk, risk, sql);
   }
 });
