@@ -3928,3 +3928,52 @@ t.test('the rows an upsert overwrites are part of what a grant covers (twenty-fo
   const ins = (rows: unknown): RequestDescription => call16('POST', 'https://abc.supabase.co/rest/v1/items', JSON.stringify(rows), 'application/json', [['apikey', 'anon']]);
   t.ok(await grantedFor(queue, ins([{ name: 'a' }]), ins([{ name: 'b' }])), 'a plain insert of other rows: covered');
 });
+
+// Twenty-fifth pass (left open by the twenty-third and twenty-fourth): an MCP session was no part of
+// a grant. A server keeps per-session state (the workspace, database or project a session chose at
+// `initialize` or by a call, and the ids of its own requests, which start again at 0 in each
+// session): a grant for `delete_row {id: 5}` given in session A covered the same call in session B
+// (another workspace's row 5), and one for answering the server's elicitation 0 ("transfer $5?") in
+// A covered answering elicitation 0 of B (another question). Streamable HTTP names the session in
+// `Mcp-Session-Id`; the older HTTP+SSE transport in the POST's query (`?sessionId=`, the Python SDK's
+// `?session_id=`). And the MCP endpoint's own URL query, which configures the whole server (Supabase's
+// hosted MCP: `?project_ref=…&read_only=true&features=…`), was not read for an MCP body at all: a grant
+// for a migration in the staging project covered one in production, or with `read_only` dropped.
+t.test('an MCP session and the MCP endpoint\'s URL query are part of what a grant covers (twenty-fifth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'delete_row', arguments: { table: 'notes', id: 5 } } };
+  // The client's answer to the server's `elicitation/create` (the server counts its ids from 0 per session).
+  const answer = { jsonrpc: '2.0', id: 0, result: { action: 'accept', content: { confirm: true } } };
+  type Placement = 'header' | 'HEADER' | 'sessionId' | 'session_id';
+  const sent = (where: Placement, session: string | undefined, body: unknown, url = 'https://mcp.tools.example/mcp'): RequestDescription => {
+    const headers: Array<[string, string]> = [['accept', 'application/json, text/event-stream']];
+    if (session !== undefined && where === 'header') headers.push(['mcp-session-id', session]);
+    if (session !== undefined && where === 'HEADER') headers.push(['Mcp-Session-Id', session]);
+    const u = session !== undefined && (where === 'sessionId' || where === 'session_id') ? `https://mcp.tools.example/messages?${where}=${session}` : url;
+    return call16('POST', u, JSON.stringify(body), 'application/json', headers);
+  };
+  // Property: over placements × bodies × (the same session, another, none then one, one then none).
+  const sessions = fc.constantFrom<[string | undefined, string | undefined]>(['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', '8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c'], ['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', '1f0c7e2b-4d4e-1a9c-3b5d-6e7f8a9b0c8a'], [undefined, '8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c'], ['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', undefined], [undefined, undefined]);
+  await fc.assert(fc.asyncProperty(fc.constantFrom<Placement>('header', 'HEADER', 'sessionId', 'session_id'), fc.constantFrom<unknown>(call, answer), sessions, async (where, body, [a, b]) => {
+    return (await grantedFor(queue, sent(where, a, body), sent(where, b, body))) === (a === b);
+  }), { numRuns: 24, examples: [['header', call, ['s-A', 's-B']], ['HEADER', answer, ['s-A', 's-B']], ['sessionId', call, ['s-A', 's-B']], ['session_id', answer, ['s-A', 's-B']], ['header', call, ['s-A', 's-A']], ['header', call, [undefined, 's-B']]] });
+  // The session id is compared by a keyed digest, as the agent's own credentials are: it is in no grant.
+  await grantedFor(queue, sent('header', 'sess-7d1c4e2a9b', call), sent('header', 'sess-7d1c4e2a9b', call));
+  t.notOk(JSON.stringify(queue.grants()).includes('sess-7d1c4e2a9b'), 'the session id is in no grant');
+  // The endpoint's URL query configures the server (Supabase's hosted MCP server).
+  const migrate = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'apply_migration', arguments: { name: 'add_notes', query: 'CREATE TABLE notes (a int)' } } };
+  const supa = (q: string, headers: Array<[string, string]> = []): RequestDescription => call16('POST', `https://mcp.supabase.com/mcp${q}`, JSON.stringify(migrate), 'application/json', headers);
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging'), supa('?project_ref=prod')), 'another project_ref: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&read_only=true'), supa('?project_ref=staging')), 'read_only dropped: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&features=database'), supa('?project_ref=staging&features=database,account')), 'features widened: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging'), supa('?project_ref=staging&project_ref=prod')), 'a second project_ref: not covered');
+  t.ok(await grantedFor(queue, supa('?project_ref=staging&read_only=true'), supa('?read_only=true&project_ref=staging')), 'the same query in another order: covered');
+  // A key in the URL (`?api_key=`) is the agent's own credential (compared by digest), never written into a grant.
+  t.ok(await grantedFor(queue, supa('?project_ref=staging&api_key=k-3f9a1c77'), supa('?project_ref=staging&api_key=k-3f9a1c77')), 'the same URL with its key: covered');
+  t.notOk(JSON.stringify(queue.grants()).includes('k-3f9a1c77'), 'the URL\'s key is in no grant');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&api_key=k-3f9a1c77'), supa('?project_ref=staging&api_key=k-other')), 'another key: not covered');
+  // Controls: the same call again in the same session with another request id, and a stateless server's (no session), are covered.
+  t.ok(await grantedFor(queue, sent('header', 's-A', call), sent('header', 's-A', { ...call, id: 9 })), 'the same call in the same session, another request id: covered');
+  t.ok(await grantedFor(queue, sent('header', undefined, call), sent('header', undefined, { ...call, id: 9 })), 'a stateless server\'s call again: covered');
+});
