@@ -198,6 +198,12 @@ export class PgFrontendReader implements TunnelSqlReader {
   private mayBeSkipping = false;
   /** A text in this tunnel may have run SQL's PREPARE, which names statements Airlock does not follow. */
   private sqlPrepare = false;
+  /**
+   * Which database the session is in and as whom (the startup packet's `database` and `user`), as
+   * headers of each statement's twin (twenty-fifth pass): `DELETE FROM notes WHERE id = 1` is another
+   * statement in another database of the same server, and a grant given in one covers no other.
+   */
+  private session: Array<[string, string]> | undefined;
 
   /** Longest Bind read (MAX_PG_BIND unless the caller reads less of a request). */
   private readonly maxBind: number;
@@ -234,6 +240,7 @@ export class PgFrontendReader implements TunnelSqlReader {
     } catch (err) {
       this.refusedWhy = (err as Error).message;
     }
+    if (this.session) for (const st of out) st.headers = [...(st.headers ?? []), ...this.session];
     return this.refusedWhy ? { statements: out, refused: this.refusedWhy } : { statements: out };
   }
 
@@ -285,6 +292,7 @@ export class PgFrontendReader implements TunnelSqlReader {
           continue;
         }
         if (code >>> 16 !== 3) throw new Error(`PostgreSQL frontend protocol ${code >>> 16}.${code & 0xffff} is not read (only 3.x)`);
+        this.session = sessionHeaders('postgres', startupIdentity(packet.subarray(8)));
         const settings = startupSettings(packet.subarray(8));
         if (settings.length) out.push({ protocol: 'postgresql', message: 'startup', body: { query: settings.join('; ') } });
         this.state = 'messages';
@@ -504,6 +512,32 @@ const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
  * of `options` (split as pg_split_opts does: blanks, backslash escapes). A replication connection
  * (its commands are not SQL) is refused.
  */
+/** The startup packet's `user` and `database` (the server's default database is the user's name). */
+function startupIdentity(p: Buffer): { user: string; database: string } {
+  let user = '';
+  let database: string | undefined;
+  for (let at = 0; at < p.length && p[at] !== 0;) {
+    const name = cstring(p, at);
+    const value = cstring(p, name.end);
+    at = value.end;
+    if (name.text === 'user') user = value.text;
+    else if (name.text === 'database') database = value.text;
+  }
+  return { user, database: database || user };
+}
+
+/**
+ * The headers a wire session's statements carry to their twins: the database (a place, compared by
+ * a grant's target) and the user (whom the statement acts as: the target's `as:`). A database the
+ * session may have left by a statement Airlock does not follow is `?`: no grant covers it.
+ */
+export function sessionHeaders(protocol: string, who: { user?: string; database?: string }): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (who.database !== undefined) out.push([`x-${protocol}-database`, who.database]);
+  if (who.user !== undefined) out.push([`x-${protocol}-user`, who.user]);
+  return out;
+}
+
 function startupSettings(p: Buffer): string[] {
   const out: string[] = [];
   let at = 0;

@@ -21,6 +21,9 @@ import { describeRequest } from '../../describe/describe.ts';
 import { operationScope } from '../../engine/grant-scope.ts';
 import { tempDir } from './helpers.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
+import { serialize } from 'pg-protocol';
+import { PgFrontendReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
+import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 
 await loadAdapters();
 
@@ -3976,4 +3979,52 @@ t.test('an MCP session and the MCP endpoint\'s URL query are part of what a gran
   // Controls: the same call again in the same session with another request id, and a stateless server's (no session), are covered.
   t.ok(await grantedFor(queue, sent('header', 's-A', call), sent('header', 's-A', { ...call, id: 9 })), 'the same call in the same session, another request id: covered');
   t.ok(await grantedFor(queue, sent('header', undefined, call), sent('header', undefined, { ...call, id: 9 })), 'a stateless server\'s call again: covered');
+});
+
+// Twenty-fifth pass: a statement a wire tunnel carries (PostgreSQL, MySQL) is decided as its HTTP twin
+// (proxy/tunnel-sql.ts: `POST <tunnel>/sql`, the session's headers), and the twin named neither the
+// database the session is in nor its user: a grant for `DELETE FROM notes WHERE id = 1` in a session
+// to `staging` covered the same statement in a session to `prod` of the same server, or as `postgres`;
+// in MySQL, also after the session moved by `USE prod` or COM_INIT_DB (the session switched under a grant).
+t.test('a wire session\'s database and user are part of what a grant covers, also after a USE (twenty-fifth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // The twin as proxy/tunnel-sql.ts makes it: the statement's body, its session's headers.
+  const twin = (url: string, s: CarriedStatement | undefined): RequestDescription => call16('POST', url, s ? JSON.stringify(s.body) : '', 'application/json', s?.headers ?? []);
+  const DELETE = 'DELETE FROM notes WHERE id = 1';
+  // PostgreSQL: node-postgres' own startup packet (pg-protocol), then a simple Query.
+  const pg = (who: { user: string; database?: string }, sql = DELETE): RequestDescription => {
+    const read = new PgFrontendReader().read(Buffer.concat([serialize.startup(who as Record<string, string>), serialize.query(sql)]));
+    return twin('https://db.example:5432/sql', read.statements.at(-1));
+  };
+  t.notOk(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'app', database: 'prod' })), 'postgres: another database: not covered');
+  t.notOk(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'postgres', database: 'staging' })), 'postgres: another user: not covered');
+  t.ok(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'app', database: 'staging' })), 'postgres: the same session again: covered');
+  t.ok(await grantedFor(queue, pg({ user: 'app' }), pg({ user: 'app', database: 'app' })), 'postgres: the default database named: covered');
+  // MySQL: a handshake response naming its user and database (CLIENT_CONNECT_WITH_DB), then commands.
+  const packet = (seq: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, seq]), payload]);
+  const handshake = (user: string, database: string): Buffer => {
+    const caps = Buffer.alloc(4);
+    caps.writeUInt32LE(0x00bfa28d);
+    return packet(1, Buffer.concat([caps, Buffer.from([0, 0, 0, 1, 0x21]), Buffer.alloc(23), Buffer.from(`${user}\0`), Buffer.from([20]), crypto.randomBytes(20), Buffer.from(`${database}\0mysql_native_password\0`)]));
+  };
+  const command = (cmd: number, text: string): Buffer => packet(0, Buffer.concat([Buffer.from([cmd]), Buffer.from(text)]));
+  const my = (user: string, database: string, before: Buffer[] = []): RequestDescription => {
+    const read = new MysqlReader().read(Buffer.concat([handshake(user, database), ...before, command(0x03, DELETE)]));
+    return twin('https://db.example:3306/', read.statements.at(-1));
+  };
+  t.notOk(await grantedFor(queue, my('app', 'staging'), my('app', 'prod')), 'mysql: another database: not covered');
+  t.notOk(await grantedFor(queue, my('app', 'staging'), my('root', 'staging')), 'mysql: another user: not covered');
+  for (const [how, before] of [
+    ['COM_INIT_DB prod', [command(0x02, 'prod')]],
+    ['USE prod', [command(0x03, 'USE prod')]],
+    ['USE `prod`;', [command(0x03, 'USE `prod`;')]],
+    ['SELECT 1; USE prod', [command(0x03, 'SELECT 1; USE prod')]],
+    ['/*!USE prod*/', [command(0x03, '/*!USE prod*/')]],
+  ] as Array<[string, Buffer[]]>) {
+    t.notOk(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', before)), `mysql: after ${how}: not covered`);
+  }
+  t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging')), 'mysql: the same session again: covered');
+  t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'prod', [command(0x02, 'staging')])), 'mysql: back in the approved database by COM_INIT_DB: covered');
+  t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', [command(0x03, "SELECT note FROM notes WHERE note = 'to use'")])), 'mysql: a text that only mentions "use": covered');
 });
