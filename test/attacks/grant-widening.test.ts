@@ -3960,7 +3960,7 @@ t.test('an MCP session and the MCP endpoint\'s URL query are part of what a gran
   const sessions = fc.constantFrom<[string | undefined, string | undefined]>(['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', '8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c'], ['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', '1f0c7e2b-4d4e-1a9c-3b5d-6e7f8a9b0c8a'], [undefined, '8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c'], ['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', undefined], [undefined, undefined]);
   await fc.assert(fc.asyncProperty(fc.constantFrom<Placement>('header', 'HEADER', 'sessionId', 'session_id'), fc.constantFrom<unknown>(call, answer), sessions, async (where, body, [a, b]) => {
     return (await grantedFor(queue, sent(where, a, body), sent(where, b, body))) === (a === b);
-  }), { numRuns: 24, examples: [['header', call, ['s-A', 's-B']], ['HEADER', answer, ['s-A', 's-B']], ['sessionId', call, ['s-A', 's-B']], ['session_id', answer, ['s-A', 's-B']], ['header', call, ['s-A', 's-A']], ['header', call, [undefined, 's-B']]] });
+  }), { numRuns: 16, examples: [['header', call, ['s-A', 's-B']], ['HEADER', answer, ['s-A', 's-B']], ['sessionId', call, ['s-A', 's-B']], ['session_id', answer, ['s-A', 's-B']], ['header', call, ['s-A', 's-A']], ['header', call, [undefined, 's-B']]] });
   // The session id is compared by a keyed digest, as the agent's own credentials are: it is in no grant.
   await grantedFor(queue, sent('header', 'sess-7d1c4e2a9b', call), sent('header', 'sess-7d1c4e2a9b', call));
   t.notOk(JSON.stringify(queue.grants()).includes('sess-7d1c4e2a9b'), 'the session id is in no grant');
