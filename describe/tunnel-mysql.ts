@@ -10,6 +10,7 @@
 import { sessionHeaders, type CarriedStatement, type TunnelRead, type TunnelSqlReader } from './tunnel-sql.ts';
 import { firstWord } from './adapters/sql-clickhouse.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
+import { startsStatement } from '../lib/text.ts';
 
 /** Longest packet kept to be read (a statement past it is not parsed anyway). */
 const MAX_PACKET = 1024 * 1024 + 64 * 1024;
@@ -49,8 +50,8 @@ export function handshakeIdentity(p: Buffer, caps: number): { user: string; data
 
 /** `USE name` alone (backquoted or not, a `;` after it): the database it names. */
 const plainUse = /^\s*use\s+(?:`((?:[^`]|``)+)`|([\w$]+))\s*(?:;\s*)?$/i;
-/** A `USE` somewhere in a text: at its start, after a `;`, a line's end or a comment (MySQL runs an executable comment's `USE`). */
-const someUse = /(?:^|[;\n]|\*\/|\/\*!\d*)\s*use[\s`]/i;
+/** A `USE` somewhere in a text: at a statement's start, after a comment, in an executable comment (MySQL runs its `USE`). */
+const someUse = (sql: string): boolean => startsStatement(sql, 'use', (at) => sql[at] === '`' || /\s/.test(sql[at] ?? ''));
 const CLIENT_ZSTD = 1 << 26;
 const CLIENT_QUERY_ATTRIBUTES = 1 << 27;
 
@@ -142,7 +143,7 @@ export class MysqlReader implements TunnelSqlReader {
   private follow(sql: string): void {
     const plain = plainUse.exec(sql);
     if (plain) this.database = plain[1] !== undefined ? plain[1].replaceAll('``', '`') : plain[2]!;
-    else if (someUse.test(sql)) this.database = '?';
+    else if (someUse(sql)) this.database = '?';
   }
 
   get holding(): number {

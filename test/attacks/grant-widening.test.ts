@@ -3986,21 +3986,38 @@ t.test('an MCP session and the MCP endpoint\'s URL query are part of what a gran
 // database the session is in nor its user: a grant for `DELETE FROM notes WHERE id = 1` in a session
 // to `staging` covered the same statement in a session to `prod` of the same server, or as `postgres`;
 // in MySQL, also after the session moved by `USE prod` or COM_INIT_DB (the session switched under a grant).
-t.test('a wire session\'s database and user are part of what a grant covers, also after a USE (twenty-fifth pass)', async (t) => {
+t.test('a wire session\'s database, user and settings are part of what a grant covers, also after a USE or a SET (twenty-fifth pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   // The twin as proxy/tunnel-sql.ts makes it: the statement's body, its session's headers.
   const twin = (url: string, s: CarriedStatement | undefined): RequestDescription => call16('POST', url, s ? JSON.stringify(s.body) : '', 'application/json', s?.headers ?? []);
   const DELETE = 'DELETE FROM notes WHERE id = 1';
   // PostgreSQL: node-postgres' own startup packet (pg-protocol), then a simple Query.
-  const pg = (who: { user: string; database?: string }, sql = DELETE): RequestDescription => {
-    const read = new PgFrontendReader().read(Buffer.concat([serialize.startup(who as Record<string, string>), serialize.query(sql)]));
+  const pg = (who: Record<string, string>, before: string[] = []): RequestDescription => {
+    const read = new PgFrontendReader().read(Buffer.concat([serialize.startup(who), ...before.map((q) => serialize.query(q)), serialize.query(DELETE)]));
     return twin('https://db.example:5432/sql', read.statements.at(-1));
   };
   t.notOk(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'app', database: 'prod' })), 'postgres: another database: not covered');
   t.notOk(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'postgres', database: 'staging' })), 'postgres: another user: not covered');
   t.ok(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'app', database: 'staging' })), 'postgres: the same session again: covered');
   t.ok(await grantedFor(queue, pg({ user: 'app' }), pg({ user: 'app', database: 'app' })), 'postgres: the default database named: covered');
+  // What the session set before the statement: the schemas its names resolve in, the role it runs as.
+  const app = { user: 'app', database: 'staging' };
+  for (const [how, who, before] of [
+    ['SET search_path = billing', app, ['SET search_path = billing']],
+    ['SET SCHEMA \'billing\'', app, ["SET SCHEMA 'billing'"]],
+    ['SET ROLE admin', app, ['SET ROLE admin']],
+    ['SET SESSION AUTHORIZATION postgres', app, ['SET SESSION AUTHORIZATION postgres']],
+    ['set_config(\'search_path\', …)', app, ["SELECT set_config('search_path', 'billing', false)"]],
+    ['SELECT 1; SET search_path = billing', app, ['SELECT 1; SET search_path = billing']],
+    ['a startup search_path', { ...app, search_path: 'billing' }, []],
+    ['a startup options -c search_path', { ...app, options: '-c search_path=billing' }, []],
+  ] as Array<[string, Record<string, string>, string[]]>) {
+    t.notOk(await grantedFor(queue, pg(app), pg(who, before)), `postgres: after ${how}: not covered`);
+  }
+  t.ok(await grantedFor(queue, pg(app, ['SET search_path TO billing']), pg(app, ['SET search_path = billing;'])), 'postgres: the same search_path set again: covered');
+  t.ok(await grantedFor(queue, pg(app), pg(app, ['SET search_path = billing', 'RESET search_path'])), 'postgres: a search_path set and reset: covered');
+  t.ok(await grantedFor(queue, pg(app), pg(app, ['SET statement_timeout = 5000', "UPDATE notes SET body = 'role' WHERE id = 2"])), 'postgres: another setting, an UPDATE\'s SET: covered');
   // MySQL: a handshake response naming its user and database (CLIENT_CONNECT_WITH_DB), then commands.
   const packet = (seq: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, seq]), payload]);
   const handshake = (user: string, database: string): Buffer => {
