@@ -48,6 +48,8 @@ export function handshakeIdentity(p: Buffer, caps: number): { user: string; data
   return { user: user.text, database };
 }
 
+/** `SET ROLE …` alone (`DEFAULT`, `NONE`, `ALL [EXCEPT …]`, a list of roles): the roles it names. */
+const plainSetRole = /^set\s+role\s([^;]+);?$/i;
 /** `USE name` alone (backquoted or not, a `;` after it): the database it names. */
 const plainUse = /^\s*use\s+(?:`((?:[^`]|``)+)`|([\w$]+))\s*(?:;\s*)?$/i;
 /** A `USE` somewhere in a text: at a statement's start, after a comment, in an executable comment (MySQL runs its `USE`). */
@@ -134,16 +136,23 @@ export class MysqlReader implements TunnelSqlReader {
   private user: string | undefined;
   private database: string | undefined;
 
+  /** The roles MySQL 8's `SET ROLE` made active in the session (the account's default ones until then). */
+  private role: string | undefined;
+
   private statement(st: CarriedStatement): CarriedStatement {
     if (this.user === undefined) return st;
-    return { ...st, headers: sessionHeaders('mysql', { user: this.user, database: this.database ?? '' }) };
+    return { ...st, headers: [...sessionHeaders('mysql', { user: this.user, database: this.database ?? '' }), ...(this.role !== undefined ? [['x-mysql-role', this.role] as [string, string]] : [])] };
   }
 
-  /** The database a text leaves the session in. */
+  /** The database and the roles a text leaves the session in. */
   private follow(sql: string): void {
     const plain = plainUse.exec(sql);
     if (plain) this.database = plain[1] !== undefined ? plain[1].replaceAll('``', '`') : plain[2]!;
     else if (someUse(sql)) this.database = '?';
+    if (startsStatement(sql, 'set', (at) => /^\s+role\b/i.test(sql.slice(at, at + 64)))) {
+      const role = plainSetRole.exec(sql.trim());
+      this.role = role ? role[1]!.trim().toLowerCase() : '?';
+    }
   }
 
   get holding(): number {

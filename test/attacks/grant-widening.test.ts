@@ -4038,10 +4038,13 @@ t.test('a wire session\'s database, user and settings are part of what a grant c
     ['USE `prod`;', [command(0x03, 'USE `prod`;')]],
     ['SELECT 1; USE prod', [command(0x03, 'SELECT 1; USE prod')]],
     ['/*!USE prod*/', [command(0x03, '/*!USE prod*/')]],
+    ['SET ROLE dba', [command(0x03, 'SET ROLE dba')]],
+    ['SELECT 1; SET ROLE ALL', [command(0x03, 'SELECT 1; SET ROLE ALL')]],
   ] as Array<[string, Buffer[]]>) {
     t.notOk(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', before)), `mysql: after ${how}: not covered`);
   }
   t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging')), 'mysql: the same session again: covered');
+  t.ok(await grantedFor(queue, my('app', 'staging', [command(0x03, 'SET ROLE reporter')]), my('app', 'staging', [command(0x03, 'set role reporter;')])), 'mysql: the same role set again: covered');
   t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'prod', [command(0x02, 'staging')])), 'mysql: back in the approved database by COM_INIT_DB: covered');
   t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', [command(0x03, "SELECT note FROM notes WHERE note = 'to use'")])), 'mysql: a text that only mentions "use": covered');
 });
