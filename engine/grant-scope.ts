@@ -906,9 +906,9 @@ function endpointQuery(d: RequestDescription): string[] {
   const out: string[] = [];
   for (const [k, vs] of Object.entries(d.request.query ?? {})) {
     const names = parameterNames(k);
-    if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n) || sessionQueryParam(n))) continue;
-    // (A value under a session's name, `?session=`, by its digest: it may be a bearer of the session.)
-    out.push(`query.${spelledName(k)}=${/sess/i.test(k) ? valueDigest([...vs]) : placeValue([...vs])}`);
+    if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || sessionQueryParam(n))) continue;
+    // (A value under a credential's or a session's name, `?session=`, `?auth_mode=`, by its digest: it may be a bearer.)
+    out.push(`query.${spelledName(k)}=${names.some((n) => credentialLike.test(n) || /sess/i.test(n)) ? valueDigest([...vs]) : placeValue([...vs])}`);
     if (out.length > MAX_MCP_PLACES) return ['query=?'];
   }
   return out.sort();

@@ -3976,6 +3976,8 @@ t.test('an MCP session and the MCP endpoint\'s URL query are part of what a gran
   t.ok(await grantedFor(queue, supa('?project_ref=staging&api_key=k-3f9a1c77'), supa('?project_ref=staging&api_key=k-3f9a1c77')), 'the same URL with its key: covered');
   t.notOk(JSON.stringify(queue.grants()).includes('k-3f9a1c77'), 'the URL\'s key is in no grant');
   t.notOk(await grantedFor(queue, supa('?project_ref=staging&api_key=k-3f9a1c77'), supa('?project_ref=staging&api_key=k-other')), 'another key: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&auth_mode=readonly'), supa('?project_ref=staging&auth_mode=admin')), 'another value under a credential-like name: not covered');
+  t.notOk(JSON.stringify(queue.grants()).includes('readonly'), 'a value under a credential-like name is in no grant');
   // Controls: the same call again in the same session with another request id, and a stateless server's (no session), are covered.
   t.ok(await grantedFor(queue, sent('header', 's-A', call), sent('header', 's-A', { ...call, id: 9 })), 'the same call in the same session, another request id: covered');
   t.ok(await grantedFor(queue, sent('header', undefined, call), sent('header', undefined, { ...call, id: 9 })), 'a stateless server\'s call again: covered');
