@@ -143,6 +143,15 @@ const sqlFormFields = new Set(['sql', 'query', 'statement', 'q']);
 export const credentialParams: ReadonlySet<string> = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
 /** Query parameter names that carry a credential (Google's `?key=` besides the above), lower case. */
 export const credentialQueryParams: ReadonlySet<string> = new Set([...credentialParams, 'key', 'client_secret', 'api_token', 'access_key', 'password', 'auth']);
+/**
+ * A query parameter naming the server session a request runs in: MCP's HTTP+SSE transport posts each
+ * message to `/messages?sessionId=…` (the TypeScript SDK; the Python SDK's `?session_id=`). Compared,
+ * as Streamable HTTP's `Mcp-Session-Id` header, in `request.own_credentials` (twenty-fifth pass).
+ */
+export function sessionQueryParam(name: string): boolean {
+  const n = name.toLowerCase().replace(/[-_.\s]/g, '');
+  return n === 'sessionid' || n === 'mcpsessionid';
+}
 
 /**
  * The names servers register a query or form parameter under: PHP's (`phpName`) and Rack 2's, which

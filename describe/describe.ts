@@ -13,7 +13,7 @@ import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
 import { foldCase, storesData } from './places.ts';
-import { credentialParams, credentialQueryParams, multiMap, parameterNames, phpName, summarizeBody } from './body.ts';
+import { credentialParams, credentialQueryParams, multiMap, parameterNames, phpName, sessionQueryParam, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { refUpdates } from './adapters/git.ts';
@@ -165,6 +165,13 @@ function ownCredentials(rawHeaders: ReadonlyArray<[string, string]>, url: URL, b
   const parts: string[] = [];
   for (const [rawName, value] of rawHeaders) {
     const name = rawName.toLowerCase();
+    // The MCP session (Streamable HTTP's `Mcp-Session-Id`) names the server's state the call runs in
+    // (the workspace or database the session chose, the ids of the server's own requests it answers),
+    // as a session cookie does: the same call in another session acts elsewhere (twenty-fifth pass).
+    if (serverHeaderKey(name) === 'mcp-session-id') {
+      parts.push(`header mcp-session-id=${value}`);
+      continue;
+    }
     if (name === 'proxy-authorization' || name === 'host' || notIdentityHeaders.has(serverHeaderKey(name)) || !redacted(name)) continue;
     const who = identityIn(serverHeaderKey(name), value);
     if (who) parts.push(`header ${serverHeaderKey(name)}=${who}`);
@@ -176,7 +183,7 @@ function ownCredentials(rawHeaders: ReadonlyArray<[string, string]>, url: URL, b
   }
   for (const [k, v] of url.searchParams) {
     const names = parameterNames(k);
-    if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialFields.has(foldName(n)))) parts.push(`query ${k.toLowerCase()}=${v}`);
+    if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialFields.has(foldName(n)) || sessionQueryParam(n))) parts.push(`query ${k.toLowerCase()}=${v}`);
     // A presigned URL (S3's and GCS's query-string signing) names its key beside a signature that changes each time.
     else if (names.some((n) => signedQueryCredentials.has(n.toLowerCase()))) parts.push(`query ${k.toLowerCase()}=${v.split('/')[0]}`);
   }

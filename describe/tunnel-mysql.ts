@@ -7,9 +7,10 @@
 // (COM_CHANGE_USER), replication, a prepared write run with values Airlock never sees (binary
 // COM_STMT_EXECUTE), and commands it does not know. The tunnel is taken for MySQL by the server's
 // greeting (a handshake v10 packet), which the agent cannot forge.
-import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
+import { sessionHeaders, type CarriedStatement, type TunnelRead, type TunnelSqlReader } from './tunnel-sql.ts';
 import { firstWord } from './adapters/sql-clickhouse.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
+import { startsStatement } from '../lib/text.ts';
 
 /** Longest packet kept to be read (a statement past it is not parsed anyway). */
 const MAX_PACKET = 1024 * 1024 + 64 * 1024;
@@ -18,6 +19,41 @@ const MAX_STATEMENTS = 1000;
 
 const CLIENT_COMPRESS = 0x20;
 const CLIENT_SSL = 0x800;
+const CLIENT_CONNECT_WITH_DB = 0x8;
+const CLIENT_SECURE_CONNECTION = 0x8000;
+const CLIENT_PLUGIN_AUTH_LENENC = 0x200000;
+
+/** A NUL-ended string of `p` from `at` (to the end when it has no NUL). */
+function zstring(p: Buffer, at: number): { text: string; end: number } {
+  const nul = p.indexOf(0, at);
+  const end = nul < 0 ? p.length : nul;
+  return { text: p.toString('utf8', at, end), end: end + 1 };
+}
+
+/**
+ * The user and the database a handshake response names (after its 32 bytes: the user, NUL-ended;
+ * the auth response, length-encoded, one-byte-length or NUL-ended by the capabilities; the database,
+ * NUL-ended, when CLIENT_CONNECT_WITH_DB says it is there). No database: the session starts in none.
+ */
+export function handshakeIdentity(p: Buffer, caps: number): { user: string; database: string } {
+  const user = zstring(p, 32);
+  let at = user.end;
+  if (caps & CLIENT_PLUGIN_AUTH_LENENC) {
+    const first = p[at] ?? 0;
+    const [len, size] = first < 0xfb ? [first, 1] : first === 0xfc ? [p.readUInt16LE(Math.min(at + 1, p.length - 2)), 3] : first === 0xfd ? [p.readUIntLE(Math.min(at + 1, p.length - 3), 3), 4] : [0, 9];
+    at += size + len;
+  } else if (caps & CLIENT_SECURE_CONNECTION) at += 1 + (p[at] ?? 0);
+  else at = zstring(p, at).end;
+  const database = caps & CLIENT_CONNECT_WITH_DB && at < p.length ? zstring(p, at).text : '';
+  return { user: user.text, database };
+}
+
+/** `SET ROLE …` alone (`DEFAULT`, `NONE`, `ALL [EXCEPT …]`, a list of roles): the roles it names. */
+const plainSetRole = /^set\s+role\s([^;]+);?$/i;
+/** `USE name` alone (backquoted or not, a `;` after it): the database it names. */
+const plainUse = /^\s*use\s+(?:`((?:[^`]|``)+)`|([\w$]+))\s*(?:;\s*)?$/i;
+/** A `USE` somewhere in a text: at a statement's start, after a comment, in an executable comment (MySQL runs its `USE`). */
+const someUse = (sql: string): boolean => startsStatement(sql, 'use', (at) => sql[at] === '`' || /\s/.test(sql[at] ?? ''));
 const CLIENT_ZSTD = 1 << 26;
 const CLIENT_QUERY_ATTRIBUTES = 1 << 27;
 
@@ -92,6 +128,32 @@ export class MysqlReader implements TunnelSqlReader {
   private handshaken = false;
   /** A statement prepared in this tunnel begins as something other than a read. */
   private preparedWrite = false;
+  /**
+   * The session's user and current database (the handshake's, then each `USE` or COM_INIT_DB), as
+   * headers of each statement's twin (twenty-fifth pass): a grant given in one database covers no
+   * statement in another. A `USE` Airlock cannot follow makes it `?`: no grant covers what follows.
+   */
+  private user: string | undefined;
+  private database: string | undefined;
+
+  /** The roles MySQL 8's `SET ROLE` made active in the session (the account's default ones until then). */
+  private role: string | undefined;
+
+  private statement(st: CarriedStatement): CarriedStatement {
+    if (this.user === undefined) return st;
+    return { ...st, headers: [...sessionHeaders('mysql', { user: this.user, database: this.database ?? '' }), ...(this.role !== undefined ? [['x-mysql-role', this.role] as [string, string]] : [])] };
+  }
+
+  /** The database and the roles a text leaves the session in. */
+  private follow(sql: string): void {
+    const plain = plainUse.exec(sql);
+    if (plain) this.database = plain[1] !== undefined ? plain[1].replaceAll('``', '`') : plain[2]!;
+    else if (someUse(sql)) this.database = '?';
+    if (startsStatement(sql, 'set', (at) => /^\s+role\b/i.test(sql.slice(at, at + 64)))) {
+      const role = plainSetRole.exec(sql.trim());
+      this.role = role ? role[1]!.trim().toLowerCase() : '?';
+    }
+  }
 
   get holding(): number {
     return this.buf.length;
@@ -116,6 +178,9 @@ export class MysqlReader implements TunnelSqlReader {
         if (caps & (CLIENT_COMPRESS | CLIENT_ZSTD)) return refused('a compressed MySQL protocol: not read');
         if (caps & CLIENT_QUERY_ATTRIBUTES) return refused('MySQL query attributes: not read');
         if (!safeCollation(p[8]!)) return refused(`the MySQL client character set ${p[8]}: only UTF-8, Latin-1, ASCII and binary are read (in SJIS, GBK or BIG5 a backslash can end a character)`);
+        const who = handshakeIdentity(p, caps);
+        this.user = who.user;
+        this.database = who.database;
         this.handshaken = true;
         continue;
       }
@@ -126,13 +191,15 @@ export class MysqlReader implements TunnelSqlReader {
         const sql = p.subarray(1).toString('utf8');
         if (cmd === 0x16 && !this.preparedWrite && mayWrite(sql)) this.preparedWrite = true;
         if (statements.length >= MAX_STATEMENTS) return refused(`more than ${MAX_STATEMENTS} MySQL statements in one message`);
-        statements.push({ protocol: 'mysql', message: cmd === 0x03 ? 'COM_QUERY' : 'COM_STMT_PREPARE', body: { sql } });
+        statements.push(this.statement({ protocol: 'mysql', message: cmd === 0x03 ? 'COM_QUERY' : 'COM_STMT_PREPARE', body: { sql } }));
+        this.follow(sql);
       } else if (cmd === 0x17) {
         // Values bound in binary, against a statement id the server chose: a prepared write run so is not read.
         if (this.preparedWrite) return refused('a prepared MySQL write run with bound values (COM_STMT_EXECUTE): the values are not read');
       } else if (cmd === 0x02) {
         // COM_INIT_DB: the `USE db` it stands for.
-        statements.push({ protocol: 'mysql', message: 'COM_INIT_DB', body: { sql: `USE \`${p.subarray(1).toString('utf8').replaceAll('`', '``')}\`` } });
+        statements.push(this.statement({ protocol: 'mysql', message: 'COM_INIT_DB', body: { sql: `USE \`${p.subarray(1).toString('utf8').replaceAll('`', '``')}\`` } }));
+        this.database = p.subarray(1).toString('utf8');
       } else if (cmd === undefined || !quietCommands.has(cmd)) {
         return refused(`the MySQL command 0x${(cmd ?? 0).toString(16)} (another account, replication, a shutdown, …): not read`);
       }

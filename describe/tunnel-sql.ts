@@ -36,7 +36,9 @@
 // bytes are a request header, Redis's (tunnel-redis.ts), MySQL's and TDS's by their own starts.
 // Other tunnels are not read here.
 
+import { createHash } from 'node:crypto';
 import { appendAll } from '../lib/arrays.ts';
+import { startsStatement, trimTrailing, trimWhere } from '../lib/text.ts';
 import { scanJson } from './json-readings.ts';
 import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
@@ -198,6 +200,42 @@ export class PgFrontendReader implements TunnelSqlReader {
   private mayBeSkipping = false;
   /** A text in this tunnel may have run SQL's PREPARE, which names statements Airlock does not follow. */
   private sqlPrepare = false;
+  /**
+   * Which database the session is in and as whom (the startup packet's `database` and `user`), as
+   * headers of each statement's twin (twenty-fifth pass): `DELETE FROM notes WHERE id = 1` is another
+   * statement in another database of the same server, and a grant given in one covers no other.
+   */
+  private session: Array<[string, string]> | undefined;
+  /**
+   * The settings that change what a statement acts on or as whom (`search_path`, `role`, `session
+   * authorization`), as the session's statements left them: the startup's, then each plain `SET` or
+   * `RESET`. A text that may change one otherwise (`set_config(…)`, a `SET` beside other statements)
+   * makes them unknown (`?`): no grant covers what follows (twenty-fifth pass).
+   */
+  private settings = new Map<string, string>();
+  private settingsUnknown = false;
+
+  /** The statement with the session's headers as they are before it runs; then what it sets is followed. */
+  private carried(st: CarriedStatement, text: string): CarriedStatement {
+    if (this.session) {
+      const settings = this.settingsUnknown ? '?' : this.settings.size ? `sha256-${createHash('sha256').update(JSON.stringify([...this.settings].sort())).digest('hex').slice(0, 32)}` : undefined;
+      st.headers = [...(st.headers ?? []), ...this.session, ...(settings ? [['x-postgres-database-settings', settings] as [string, string]] : [])];
+    }
+    this.followSettings(text);
+    return st;
+  }
+
+  private followSettings(text: string): void {
+    if (!sessionSetting(text)) return;
+    // One statement: blanks and a last `;` aside.
+    const t = trimWhere(trimTrailing(text.trim(), ';'), (c) => /\s/.test(c));
+    const set = plainSet.exec(t);
+    const reset = set ? undefined : plainReset.exec(t);
+    if (set) this.settings.set(settingName(set[1]!), set[2]!.trim().toLowerCase());
+    else if (reset && /^all$/i.test(reset[1]!)) this.settings.clear();
+    else if (reset) this.settings.delete(settingName(reset[1]!));
+    else this.settingsUnknown = true;
+  }
 
   /** Longest Bind read (MAX_PG_BIND unless the caller reads less of a request). */
   private readonly maxBind: number;
@@ -285,8 +323,10 @@ export class PgFrontendReader implements TunnelSqlReader {
           continue;
         }
         if (code >>> 16 !== 3) throw new Error(`PostgreSQL frontend protocol ${code >>> 16}.${code & 0xffff} is not read (only 3.x)`);
+        this.session = sessionHeaders('postgres', startupIdentity(packet.subarray(8)));
         const settings = startupSettings(packet.subarray(8));
-        if (settings.length) out.push({ protocol: 'postgresql', message: 'startup', body: { query: settings.join('; ') } });
+        if (settings.length) out.push(this.carried({ protocol: 'postgresql', message: 'startup', body: { query: settings.join('; ') } }, ''));
+        for (const one of settings) this.followSettings(one);
         this.state = 'messages';
         continue;
       }
@@ -322,10 +362,12 @@ export class PgFrontendReader implements TunnelSqlReader {
       if (type === 'Q') {
         const query = cstring(m, 0).text;
         this.notePrepare(query);
-        out.push({ protocol: 'postgresql', message: 'Q', body: { query } });
-      } else if (type === 'P') out.push(this.parse(m));
-      else if (type === 'C') this.close(m);
-      else appendAll(out, this.bind(m));
+        out.push(this.carried({ protocol: 'postgresql', message: 'Q', body: { query } }, query));
+      } else if (type === 'P') {
+        const parsed = this.parse(m);
+        out.push(this.carried(parsed, String(parsed.body?.query ?? '')));
+      } else if (type === 'C') this.close(m);
+      else appendAll(out, this.bind(m).map((b) => this.carried(b, '')));
       if (type === 'P' || type === 'B') this.mayBeSkipping = true;
     }
   }
@@ -504,6 +546,73 @@ const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
  * of `options` (split as pg_split_opts does: blanks, backslash escapes). A replication connection
  * (its commands are not SQL) is refused.
  */
+/** The setting names (and `RESET ALL`) `sessionSetting` reads after `SET`/`RESET` (`SESSION AUTHORIZATION` by its second word). */
+const followedSettings = new Set(['role', 'search_path', 'schema', 'authorization', 'all']);
+
+/** The identifier word of `text` at `at` (blanks before it skipped), in lower case, and where it ends. */
+function wordAt(text: string, at: number): { word: string; end: number } {
+  let i = at;
+  while (i < text.length && /\s/.test(text[i]!)) i++;
+  let j = i;
+  while (j < text.length && /[A-Za-z0-9_]/.test(text[j]!)) j++;
+  return { word: text.slice(i, j).toLowerCase(), end: j };
+}
+
+/**
+ * A text that may change a setting naming what statements act on or as whom: a `SET`/`RESET` of one
+ * at a statement's start (`SET [SESSION | LOCAL] role …`, `RESET ALL`), or `set_config` anywhere.
+ * Plain scans (lib/text.ts startsStatement), linear in the text.
+ */
+function sessionSetting(text: string): boolean {
+  if (/set_config/i.test(text)) return true;
+  const names = (at: number): boolean => {
+    if (!/\s/.test(text[at] ?? '')) return false;
+    let w = wordAt(text, at);
+    if (w.word === 'session' || w.word === 'local') {
+      const next = wordAt(text, w.end);
+      if (next.word === 'authorization') return true;
+      w = next;
+    }
+    return followedSettings.has(w.word);
+  };
+  return startsStatement(text, 'set', names) || startsStatement(text, 'reset', names);
+}
+/** `SET [SESSION | LOCAL] name {= | TO} value` alone: the setting and its value. */
+const plainSet = /^set\s+(?:(?:session|local)\s+)?(role|search_path|schema|session\s+authorization)(?:\s*=|\s+to\b|(?=\s))([^;]+)$/i;
+/** `RESET name` alone. */
+const plainReset = /^reset\s+(role|search_path|schema|session\s+authorization|all)$/i;
+/** One name per setting (`SET SCHEMA` sets `search_path`). */
+const settingName = (name: string): string => {
+  const n = name.toLowerCase().replace(/\s+/g, ' ');
+  return n === 'schema' ? 'search_path' : n;
+};
+
+/** The startup packet's `user` and `database` (the server's default database is the user's name). */
+function startupIdentity(p: Buffer): { user: string; database: string } {
+  let user = '';
+  let database: string | undefined;
+  for (let at = 0; at < p.length && p[at] !== 0;) {
+    const name = cstring(p, at);
+    const value = cstring(p, name.end);
+    at = value.end;
+    if (name.text === 'user') user = value.text;
+    else if (name.text === 'database') database = value.text;
+  }
+  return { user, database: database || user };
+}
+
+/**
+ * The headers a wire session's statements carry to their twins: the database (a place, compared by
+ * a grant's target) and the user (whom the statement acts as: the target's `as:`). A database the
+ * session may have left by a statement Airlock does not follow is `?`: no grant covers it.
+ */
+export function sessionHeaders(protocol: string, who: { user?: string; database?: string }): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (who.database !== undefined) out.push([`x-${protocol}-database`, who.database]);
+  if (who.user !== undefined) out.push([`x-${protocol}-user`, who.user]);
+  return out;
+}
+
 function startupSettings(p: Buffer): string[] {
   const out: string[] = [];
   let at = 0;

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
+import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams, sessionQueryParam } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
@@ -830,7 +830,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const named = !d.service && operationScope(d).some((i) => namedRpc.test(i) || i.startsWith('rpc:soap-body:'));
   // Their bodies are placed by their own readers; a tenant header is theirs too.
   if (!named && (d.mcp || d.graphql)) {
-    const heads = placeHeaders(d);
+    const heads = [...placeHeaders(d), ...(d.mcp ? endpointQuery(d) : [])];
     return heads.length ? `args(${heads.sort().join(';')})` : undefined;
   }
   const body = d.request.body?.json;
@@ -893,6 +893,25 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/**
+ * The URL query of an MCP request, every parameter exactly (twenty-fifth pass): an MCP endpoint's
+ * query configures the server the calls run on (Supabase's hosted MCP: `?project_ref=…&read_only=true
+ * &features=…`), and carries nothing a call varies, so a grant for a call to staging covers no call to
+ * production nor one with `read_only` dropped. Credentials and the HTTP+SSE transport's `sessionId`
+ * aside: they are the agent's own, compared by digest (`request.own_credentials`), never written here.
+ */
+function endpointQuery(d: RequestDescription): string[] {
+  const out: string[] = [];
+  for (const [k, vs] of Object.entries(d.request.query ?? {})) {
+    const names = parameterNames(k);
+    if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || sessionQueryParam(n))) continue;
+    // (A value under a credential's or a session's name, `?session=`, `?auth_mode=`, by its digest: it may be a bearer.)
+    out.push(`query.${spelledName(k)}=${names.some((n) => credentialLike.test(n) || /sess/i.test(n)) ? valueDigest([...vs]) : placeValue([...vs])}`);
+    if (out.length > MAX_MCP_PLACES) return ['query=?'];
+  }
+  return out.sort();
 }
 
 /**

@@ -84,7 +84,7 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   // injects nothing into, the same call with another account's token acts for someone else).
   if (typeof g.own_credentials === 'string' && g.own_credentials !== (d.request.own_credentials ?? '')) {
     return g.own_credentials
-      ? `the grant was given for a request sent with other credentials of the agent's own (or another organization, tenant or mode by cookie); this one carries ${d.request.own_credentials ? 'different ones' : 'none'}`
+      ? `the grant was given for a request sent with other credentials of the agent's own (or another organization, tenant or mode by cookie, or another MCP session); this one carries ${d.request.own_credentials ? 'different ones' : 'none'}`
       : "the grant was given for a request that carried no credential of the agent's own; this one carries one";
   }
   if (g.target !== undefined) {

@@ -176,3 +176,38 @@ export function otherSeparator(name: string): boolean {
 }
 
 const otherSeparatorRe = /[^A-Za-z0-9-]/;
+
+/** `text` with its ASCII capitals lowered (every other character kept, so indexes stay the same). */
+function asciiLower(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : text[i]!;
+  }
+  return out;
+}
+
+const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+
+/**
+ * Whether `word` (ASCII, lower-case) begins a statement of an SQL text, in any letter case, where
+ * `accept` takes what follows (it is given the index just after the word). A statement begins at the text's start, after a `;`, a `(`, a
+ * line's end, a comment's end (`*\/`) or MySQL's executable comment's start (`/*!`, `/*!50000`),
+ * blanks between. A plain scan, linear in the text (each blank run and digit run is read back once).
+ */
+export function startsStatement(text: string, word: string, accept: (after: number) => boolean): boolean {
+  const lower = asciiLower(text);
+  for (let i = lower.indexOf(word); i >= 0; i = lower.indexOf(word, i + 1)) {
+    let j = i - 1;
+    let newline = false;
+    while (j >= 0 && isBlank(lower[j])) {
+      if (lower[j] === '\n') newline = true;
+      j--;
+    }
+    const c = lower[j];
+    let k = j;
+    while (k >= 0 && lower[k]! >= '0' && lower[k]! <= '9') k--;
+    if ((j < 0 || newline || c === ';' || c === '(' || (c === '/' && lower[j - 1] === '*') || (lower[k] === '!' && lower[k - 1] === '*' && lower[k - 2] === '/')) && accept(i + word.length)) return true;
+  }
+  return false;
+}

@@ -22,7 +22,13 @@ export function grantScopeText(a: Approval, show: (text: string) => string = (t)
   // engine/grant-scope.ts objectElsewhere: a change's query and body id are part of its target.
   const change = ['PUT', 'PATCH', 'DELETE'].includes(String(r.effective_method ?? r.method ?? '').toUpperCase());
   const rest = change ? 'body and headers' : 'query, body and headers';
-  return `every ${show(r.method)} request of ${who} to ${show(r.host)}${show(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs)${change ? ', with the same query and the same object id in its body' : ''}, with the same switches (dry run, preview, mode) and sent with the same credentials and account cookies of the agent's own, whatever else its ${rest} say (Airlock reads no operation on this route)`;
+  // An MCP call's endpoint query and session are compared too (twenty-fifth pass: engine/grant-scope.ts
+  // endpointQuery; the session in describe/describe.ts ownCredentials).
+  const mcp = d.mcp !== undefined;
+  const headers: Record<string, unknown> = r.headers && typeof r.headers === 'object' ? r.headers : {};
+  const query: Record<string, unknown> = r.query && typeof r.query === 'object' ? r.query : {};
+  const session = Object.keys(headers).some((n) => n.toLowerCase().replace(/_/g, '-') === 'mcp-session-id') || Object.keys(query).some((n) => /^(?:mcp)?sessionid$/.test(n.toLowerCase().replace(/[-_.\s]/g, '')));
+  return `every ${show(r.method)} request of ${who} to ${show(r.host)}${show(r.path)} — this exact path${mcp ? ' and URL query' : ''}, naming the same places in its query and body (recipients, channels, URLs)${change ? ', with the same query and the same object id in its body' : ''}, with the same switches (dry run, preview, mode) and sent with the same credentials and account cookies of the agent's own${session ? ', in the same MCP session (a new session asks again)' : ''}, whatever else its ${rest} say (Airlock reads no operation on this route)`;
 }
 
 

@@ -443,4 +443,10 @@ t.test('what "Allow similar" lets through names what a grant compares: switches 
   for (const [m, e] of [['DELETE'], ['PUT'], ['patch'], ['POST', 'DELETE']] as const) {
     t.match(at(m, e), /with the same query and the same object id in its body, .*whatever else its body and headers say/, `${m}${e ? ` as ${e}` : ''}`);
   }
+  // (Twenty-fifth pass) An MCP call: its endpoint's URL query and its session are compared too.
+  const mcp = (request: Record<string, unknown>) => grantScopeText({ agent: 'bot', risk: 'high', description: { mcp: { method: 'tools/call', tool: 'delete_row' }, request: { method: 'POST', host: 'mcp.example', path: '/mcp', ...request } } } as never)!;
+  t.match(mcp({ headers: { 'mcp-session-id': ['s-1'] } }), /this exact path and URL query, .*in the same MCP session \(a new session asks again\)/);
+  t.match(mcp({ query: { sessionId: ['s-1'] } }), /in the same MCP session/);
+  t.notMatch(mcp({}), /MCP session/, 'a stateless server: no session named');
+  t.notMatch(at('POST'), /URL query|MCP session/, 'a plain request: neither');
 });

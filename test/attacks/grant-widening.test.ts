@@ -21,6 +21,9 @@ import { describeRequest } from '../../describe/describe.ts';
 import { operationScope } from '../../engine/grant-scope.ts';
 import { tempDir } from './helpers.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
+import { serialize } from 'pg-protocol';
+import { PgFrontendReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
+import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 
 await loadAdapters();
 
@@ -3927,4 +3930,123 @@ t.test('the rows an upsert overwrites are part of what a grant covers (twenty-fo
   // Control: a plain insert's rows vary (it only adds).
   const ins = (rows: unknown): RequestDescription => call16('POST', 'https://abc.supabase.co/rest/v1/items', JSON.stringify(rows), 'application/json', [['apikey', 'anon']]);
   t.ok(await grantedFor(queue, ins([{ name: 'a' }]), ins([{ name: 'b' }])), 'a plain insert of other rows: covered');
+});
+
+// Twenty-fifth pass (left open by the twenty-third and twenty-fourth): an MCP session was no part of
+// a grant. A server keeps per-session state (the workspace, database or project a session chose at
+// `initialize` or by a call, and the ids of its own requests, which start again at 0 in each
+// session): a grant for `delete_row {id: 5}` given in session A covered the same call in session B
+// (another workspace's row 5), and one for answering the server's elicitation 0 ("transfer $5?") in
+// A covered answering elicitation 0 of B (another question). Streamable HTTP names the session in
+// `Mcp-Session-Id`; the older HTTP+SSE transport in the POST's query (`?sessionId=`, the Python SDK's
+// `?session_id=`). And the MCP endpoint's own URL query, which configures the whole server (Supabase's
+// hosted MCP: `?project_ref=…&read_only=true&features=…`), was not read for an MCP body at all: a grant
+// for a migration in the staging project covered one in production, or with `read_only` dropped.
+t.test('an MCP session and the MCP endpoint\'s URL query are part of what a grant covers (twenty-fifth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'delete_row', arguments: { table: 'notes', id: 5 } } };
+  // The client's answer to the server's `elicitation/create` (the server counts its ids from 0 per session).
+  const answer = { jsonrpc: '2.0', id: 0, result: { action: 'accept', content: { confirm: true } } };
+  type Placement = 'header' | 'HEADER' | 'sessionId' | 'session_id';
+  const sent = (where: Placement, session: string | undefined, body: unknown, url = 'https://mcp.tools.example/mcp'): RequestDescription => {
+    const headers: Array<[string, string]> = [['accept', 'application/json, text/event-stream']];
+    if (session !== undefined && where === 'header') headers.push(['mcp-session-id', session]);
+    if (session !== undefined && where === 'HEADER') headers.push(['Mcp-Session-Id', session]);
+    const u = session !== undefined && (where === 'sessionId' || where === 'session_id') ? `https://mcp.tools.example/messages?${where}=${session}` : url;
+    return call16('POST', u, JSON.stringify(body), 'application/json', headers);
+  };
+  // Property: over placements × bodies × (the same session, another, none then one, one then none).
+  const sessions = fc.constantFrom<[string | undefined, string | undefined]>(['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', '8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c'], ['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', '1f0c7e2b-4d4e-1a9c-3b5d-6e7f8a9b0c8a'], [undefined, '8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c'], ['8a1f0c7e-2b4d-4e1a-9c3b-5d6e7f8a9b0c', undefined], [undefined, undefined]);
+  await fc.assert(fc.asyncProperty(fc.constantFrom<Placement>('header', 'HEADER', 'sessionId', 'session_id'), fc.constantFrom<unknown>(call, answer), sessions, async (where, body, [a, b]) => {
+    return (await grantedFor(queue, sent(where, a, body), sent(where, b, body))) === (a === b);
+  }), { numRuns: 16, examples: [['header', call, ['s-A', 's-B']], ['HEADER', answer, ['s-A', 's-B']], ['sessionId', call, ['s-A', 's-B']], ['session_id', answer, ['s-A', 's-B']], ['header', call, ['s-A', 's-A']], ['header', call, [undefined, 's-B']]] });
+  // The session id is compared by a keyed digest, as the agent's own credentials are: it is in no grant.
+  await grantedFor(queue, sent('header', 'sess-7d1c4e2a9b', call), sent('header', 'sess-7d1c4e2a9b', call));
+  t.notOk(JSON.stringify(queue.grants()).includes('sess-7d1c4e2a9b'), 'the session id is in no grant');
+  // The endpoint's URL query configures the server (Supabase's hosted MCP server).
+  const migrate = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'apply_migration', arguments: { name: 'add_notes', query: 'CREATE TABLE notes (a int)' } } };
+  const supa = (q: string, headers: Array<[string, string]> = []): RequestDescription => call16('POST', `https://mcp.supabase.com/mcp${q}`, JSON.stringify(migrate), 'application/json', headers);
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging'), supa('?project_ref=prod')), 'another project_ref: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&read_only=true'), supa('?project_ref=staging')), 'read_only dropped: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&features=database'), supa('?project_ref=staging&features=database,account')), 'features widened: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging'), supa('?project_ref=staging&project_ref=prod')), 'a second project_ref: not covered');
+  t.ok(await grantedFor(queue, supa('?project_ref=staging&read_only=true'), supa('?read_only=true&project_ref=staging')), 'the same query in another order: covered');
+  // A key in the URL (`?api_key=`) is the agent's own credential (compared by digest), never written into a grant.
+  t.ok(await grantedFor(queue, supa('?project_ref=staging&api_key=k-3f9a1c77'), supa('?project_ref=staging&api_key=k-3f9a1c77')), 'the same URL with its key: covered');
+  t.notOk(JSON.stringify(queue.grants()).includes('k-3f9a1c77'), 'the URL\'s key is in no grant');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&api_key=k-3f9a1c77'), supa('?project_ref=staging&api_key=k-other')), 'another key: not covered');
+  t.notOk(await grantedFor(queue, supa('?project_ref=staging&auth_mode=readonly'), supa('?project_ref=staging&auth_mode=admin')), 'another value under a credential-like name: not covered');
+  t.notOk(JSON.stringify(queue.grants()).includes('readonly'), 'a value under a credential-like name is in no grant');
+  // Controls: the same call again in the same session with another request id, and a stateless server's (no session), are covered.
+  t.ok(await grantedFor(queue, sent('header', 's-A', call), sent('header', 's-A', { ...call, id: 9 })), 'the same call in the same session, another request id: covered');
+  t.ok(await grantedFor(queue, sent('header', undefined, call), sent('header', undefined, { ...call, id: 9 })), 'a stateless server\'s call again: covered');
+});
+
+// Twenty-fifth pass: a statement a wire tunnel carries (PostgreSQL, MySQL) is decided as its HTTP twin
+// (proxy/tunnel-sql.ts: `POST <tunnel>/sql`, the session's headers), and the twin named neither the
+// database the session is in nor its user: a grant for `DELETE FROM notes WHERE id = 1` in a session
+// to `staging` covered the same statement in a session to `prod` of the same server, or as `postgres`;
+// in MySQL, also after the session moved by `USE prod` or COM_INIT_DB (the session switched under a grant).
+t.test('a wire session\'s database, user and settings are part of what a grant covers, also after a USE or a SET (twenty-fifth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // The twin as proxy/tunnel-sql.ts makes it: the statement's body, its session's headers.
+  const twin = (url: string, s: CarriedStatement | undefined): RequestDescription => call16('POST', url, s ? JSON.stringify(s.body) : '', 'application/json', s?.headers ?? []);
+  const DELETE = 'DELETE FROM notes WHERE id = 1';
+  // PostgreSQL: node-postgres' own startup packet (pg-protocol), then a simple Query.
+  const pg = (who: Record<string, string>, before: string[] = []): RequestDescription => {
+    const read = new PgFrontendReader().read(Buffer.concat([serialize.startup(who), ...before.map((q) => serialize.query(q)), serialize.query(DELETE)]));
+    return twin('https://db.example:5432/sql', read.statements.at(-1));
+  };
+  t.notOk(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'app', database: 'prod' })), 'postgres: another database: not covered');
+  t.notOk(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'postgres', database: 'staging' })), 'postgres: another user: not covered');
+  t.ok(await grantedFor(queue, pg({ user: 'app', database: 'staging' }), pg({ user: 'app', database: 'staging' })), 'postgres: the same session again: covered');
+  t.ok(await grantedFor(queue, pg({ user: 'app' }), pg({ user: 'app', database: 'app' })), 'postgres: the default database named: covered');
+  // What the session set before the statement: the schemas its names resolve in, the role it runs as.
+  const app = { user: 'app', database: 'staging' };
+  for (const [how, who, before] of [
+    ['SET search_path = billing', app, ['SET search_path = billing']],
+    ['SET SCHEMA \'billing\'', app, ["SET SCHEMA 'billing'"]],
+    ['SET ROLE admin', app, ['SET ROLE admin']],
+    ['SET SESSION AUTHORIZATION postgres', app, ['SET SESSION AUTHORIZATION postgres']],
+    ['set_config(\'search_path\', …)', app, ["SELECT set_config('search_path', 'billing', false)"]],
+    ['SELECT 1; SET search_path = billing', app, ['SELECT 1; SET search_path = billing']],
+    ['a startup search_path', { ...app, search_path: 'billing' }, []],
+    ['a startup options -c search_path', { ...app, options: '-c search_path=billing' }, []],
+  ] as Array<[string, Record<string, string>, string[]]>) {
+    t.notOk(await grantedFor(queue, pg(app), pg(who, before)), `postgres: after ${how}: not covered`);
+  }
+  t.ok(await grantedFor(queue, pg(app, ['SET search_path TO billing']), pg(app, ['SET search_path = billing;'])), 'postgres: the same search_path set again: covered');
+  t.ok(await grantedFor(queue, pg(app), pg(app, ['SET search_path = billing', 'RESET search_path'])), 'postgres: a search_path set and reset: covered');
+  t.ok(await grantedFor(queue, pg(app), pg(app, ['SET statement_timeout = 5000', "UPDATE notes SET body = 'role' WHERE id = 2"])), 'postgres: another setting, an UPDATE\'s SET: covered');
+  // MySQL: a handshake response naming its user and database (CLIENT_CONNECT_WITH_DB), then commands.
+  const packet = (seq: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, seq]), payload]);
+  const handshake = (user: string, database: string): Buffer => {
+    const caps = Buffer.alloc(4);
+    caps.writeUInt32LE(0x00bfa28d);
+    return packet(1, Buffer.concat([caps, Buffer.from([0, 0, 0, 1, 0x21]), Buffer.alloc(23), Buffer.from(`${user}\0`), Buffer.from([20]), crypto.randomBytes(20), Buffer.from(`${database}\0mysql_native_password\0`)]));
+  };
+  const command = (cmd: number, text: string): Buffer => packet(0, Buffer.concat([Buffer.from([cmd]), Buffer.from(text)]));
+  const my = (user: string, database: string, before: Buffer[] = []): RequestDescription => {
+    const read = new MysqlReader().read(Buffer.concat([handshake(user, database), ...before, command(0x03, DELETE)]));
+    return twin('https://db.example:3306/', read.statements.at(-1));
+  };
+  t.notOk(await grantedFor(queue, my('app', 'staging'), my('app', 'prod')), 'mysql: another database: not covered');
+  t.notOk(await grantedFor(queue, my('app', 'staging'), my('root', 'staging')), 'mysql: another user: not covered');
+  for (const [how, before] of [
+    ['COM_INIT_DB prod', [command(0x02, 'prod')]],
+    ['USE prod', [command(0x03, 'USE prod')]],
+    ['USE `prod`;', [command(0x03, 'USE `prod`;')]],
+    ['SELECT 1; USE prod', [command(0x03, 'SELECT 1; USE prod')]],
+    ['/*!USE prod*/', [command(0x03, '/*!USE prod*/')]],
+    ['SET ROLE dba', [command(0x03, 'SET ROLE dba')]],
+    ['SELECT 1; SET ROLE ALL', [command(0x03, 'SELECT 1; SET ROLE ALL')]],
+  ] as Array<[string, Buffer[]]>) {
+    t.notOk(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', before)), `mysql: after ${how}: not covered`);
+  }
+  t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging')), 'mysql: the same session again: covered');
+  t.ok(await grantedFor(queue, my('app', 'staging', [command(0x03, 'SET ROLE reporter')]), my('app', 'staging', [command(0x03, 'set role reporter;')])), 'mysql: the same role set again: covered');
+  t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'prod', [command(0x02, 'staging')])), 'mysql: back in the approved database by COM_INIT_DB: covered');
+  t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', [command(0x03, "SELECT note FROM notes WHERE note = 'to use'")])), 'mysql: a text that only mentions "use": covered');
 });
