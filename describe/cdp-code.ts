@@ -23,6 +23,7 @@
 // (`hiddenLoad`). Not read (docs/proxy.md says so): a write whose method the code hides
 // (`fetch(u, opts)` with `opts` made elsewhere), code held in a variable and run (`eval(s)`), a
 // member named by a variable on another object (`g[k](u)`): JavaScript is not read as a program.
+import { parse as parseJs, tokTypes, type Token } from 'acorn';
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -304,7 +305,7 @@ const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s
  */
 export function computedLoad(code: string): boolean {
   const text = spelledOut(code);
-  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register|addModule|navigate/i.test(text)) return false;
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register|addModule|navigate|State/i.test(text)) return false;
   const lits = literals(text);
   const at = new Map(lits.map((l, i) => [l.start, i]));
   // The literal run an argument begins with, and whether it is the whole argument.
@@ -326,6 +327,15 @@ export function computedLoad(code: string): boolean {
     ? a.value.trim() === '' || /^\s*#/.test(a.value) || /^\s*(?:(?:https?|wss?):|[\\/]{2}|about:)/i.test(a.value)
     : /^\s*(?:(?:https?|wss?):)?[\\/]{2}[^\\/?#\s]+[\\/?#]/i.test(a.value));
   let seen = 0;
+  // The document's URL rewritten (twenty-fifth pass: `history.replaceState(null, '', '/c?d=' + d)`,
+  // then `location.reload()` or `Page.reload`, loads it on the page's host): its third argument.
+  const litMap = new Map(lits.map((l) => [l.start, l]));
+  for (const m of text.matchAll(/\b(?:pushState|replaceState)\s*\(/g)) {
+    if (++seen > 1000) return true;
+    const args = callArguments(text, m.index! + m[0].length, litMap);
+    if (!args) return true;
+    if (args.length >= 3 && !decided(argument(args[2]!.at))) return true;
+  }
   for (const re of [loadCalls, loadAssignments, loadAttributes]) {
     for (const m of text.matchAll(re)) {
       if (++seen > 1000) return true; // more than is read: not decided piecemeal
@@ -377,7 +387,7 @@ const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200
 // `Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src').set.call(img, u)`; a
 // property defined, which calls no setter, is no load), code a `with` scope runs against an object,
 // an attribute set as a node, the location held under another name, prefetches a page is told of.
-const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules/i;
+const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules|\.\s*(?:pushState|replaceState)\s*\.\s*(?:call|apply|bind)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis)\s*\.\s*)?history\s*(?:[;,)\]}\n]|$)/i;
 // Calls that run a string as code (`eval`, `Function`, a timer given a string, a function's constructor).
 const runsCode = /(?:\b(?:eval|execScript|Function|setTimeout|setInterval)|\.\s*constructor)\s*\(/g;
 // One name, perhaps in brackets written as literals (Playwright: `injected.eval('(' + params.functionText + ')')`).
@@ -447,7 +457,7 @@ function aliasComputed(text: string): boolean {
 export function hiddenLoad(code: string): string | undefined {
   // Escapes undone: a name spelled `\x66etch`, and code given as a JSON string (`callFunctionOn`'s arguments).
   const text = spelledOut(jsUnescaped(code));
-  if (!/fetch|eval|Function|Timeout|Interval|\bopen\b|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this/i.test(text)) return undefined;
+  if (!/fetch|eval|Function|Timeout|Interval|\bopen\b|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this|history|State/i.test(text)) return undefined;
   if (sinkNamed.test(text) || sinkKey.test(text)) return 'names a function that loads or runs code other than in a call of it';
   if (heldGlobalSink.test(text)) return 'names a function that loads or runs code other than in a call of it';
   if (globalComputed.test(text) || aliasComputed(text)) return 'calls or sets a member of the page\'s global object named at run time';
@@ -489,6 +499,27 @@ export function hiddenLoad(code: string): string | undefined {
     if (!args || args.slice(1).some(({ text: a }) => !a.startsWith('{') || /[{,]\s*(?:\.\.\.|\[)/.test(a) || urlKey.test(a))) return 'sets properties by `Object.assign` that may load a URL';
   }
   return undefined;
+}
+
+/**
+ * The strings code runs as code that are written as one literal (`eval('…')`, `setTimeout("…")`,
+ * `Function('…')`: `hiddenLoad` refuses any other), their escapes undone: read as code in turn
+ * (twenty-fifth pass: `eval("img.\\u0073rc = '/c?d=' + d")` hid its name in the string's escapes).
+ */
+export function runLiterals(code: string): string[] {
+  if (!/eval|Function|Timeout|Interval|constructor/.test(code)) return [];
+  const found = literals(code);
+  const lits = new Map(found.map((l) => [l.start, l]));
+  const out: string[] = [];
+  for (const m of code.matchAll(runsCode)) {
+    if (out.length >= 64) break;
+    const args = callArguments(code, m.index! + m[0].length, lits);
+    for (const a of (/Function|constructor/.test(m[0]) ? args : args?.slice(0, 1)) ?? []) {
+      const lit = lits.get(a.at);
+      if (lit && lit.end === a.at + a.text.length) out.push(lit.value.replaceAll('\u0000', ' '));
+    }
+  }
+  return out;
 }
 
 function urlsIn(text: string, out: Set<string>): void {
@@ -622,12 +653,15 @@ export function codeMarkupRelative(code: string): boolean {
     const cut = v.indexOf('\u0000');
     return cut >= 0 && !/^\s*(?:[a-z][a-z0-9+.-]*:|[\\/]{2}[^\\/?#\s\u0000]+[\\/?#])/i.test(v.slice(0, cut));
   };
-  for (const l of literals(code)) {
-    if (!/<[a-zA-Z]/.test(l.value)) continue;
+  // Each literal, and each run of literal pieces joined (twenty-fifth pass: `'<im' + 'g src=/c?d=' + d`).
+  for (const value of [...literals(code).map((l) => l.value), ...assembled(code).strings]) {
+    if (!/<[a-zA-Z]/.test(value)) continue;
     // A literal ending inside a tag's URL attribute: what follows it is computed.
-    const tail = l.value.slice(l.value.lastIndexOf('<'));
+    const tail = value.slice(value.lastIndexOf('<'));
     if (!tail.includes('>') && /\s(?:src|srcset|imagesrcset|href|xlink:href|action|formaction|poster|data|background|ping)\s*=\s*["']?$/i.test(tail)) return true;
-    const parts = markupParts(l.value);
+    // A tag left open at its end is closed by what the code adds at run time (twenty-fifth pass:
+    // `'<img src=/c?d=' + d + '>'`, a refresh's `content="0;url=/c?d=' + d + '">'` went on).
+    const parts = markupParts(closedTag(value));
     if (parts.more) return true;
     for (const [name, value] of parts.attributes) {
       if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value).some((u) => computed(u) || relativeUrl(u))) return true;
@@ -659,8 +693,27 @@ export function styleLoadsRelative(css: string): boolean {
  * (Playwright's own CSS tokenizer writes `'url("' + escapeString(v) + '")'`).
  */
 export function codeStylesRelative(code: string): boolean {
-  if (!/url|src|@import|image-set/i.test(code)) return false;
-  return literals(code).some((l) => /url\(|src\(|@import|image-set\(/i.test(l.value) && styleLoadsRelative(l.value.replaceAll('\u0000', '')));
+  // Each literal, and each run of literal pieces joined (twenty-fifth pass: `'background:u' + 'rl(/c?d=' + d`).
+  const joined = /['"`]\s*(?:\+|\.\s*concat\s*\()/.test(code) ? assembled(code).strings : [];
+  if (!/url|src|@import|image-set/i.test(code) && !joined.length) return false;
+  return [...literals(code).map((l) => l.value), ...joined].some((v) => /url\(|src\(|@import|image-set\(/i.test(v) && styleLoadsRelative(v.replaceAll('\u0000', '')));
+}
+
+/**
+ * Markup whose last tag is left open, closed as the code's run-time value would close it: U+0000
+ * (what the code adds, computed), the open attribute quote, `>`.
+ */
+function closedTag(v: string): string {
+  const lt = v.lastIndexOf('<');
+  if (lt < 0 || v.indexOf('>', lt) >= 0) return v;
+  let quote = '';
+  for (let i = lt + 1; i < v.length && i < lt + 20_000; i++) {
+    const c = v[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if ((c === '"' || c === "'") && /=[\t\n\f\r ]*$/.test(v.slice(Math.max(lt, i - 8), i))) quote = c;
+  }
+  return `${v}\u0000${quote}>`;
 }
 
 /**
@@ -851,4 +904,139 @@ export function callsRemoteObject(fn: string, args: unknown, hasThis: boolean): 
     if (name !== undefined && names.has(name)) return m[5] !== undefined ? 'stores an object an earlier command got on the global object for later code' : 'calls an object an earlier command got (an objectId or a handle): what it loads is not known here';
   }
   return undefined;
+}
+
+const mayHide = /\\|\/\*|(?<!:)\/\/|<!--|-->|[-+*/%&|^?<>]=|\+\+|--|[\]}]\s*=(?![=>])|\bfor\s*\(|\[\s*[`'"]/;
+/** Member names whose setting has the browser load (or go to) a URL, as `loadAssignments` reads them. */
+const URL_MEMBERS = new Set(['src', 'href', 'action', 'formAction', 'poster', 'srcset', 'imageSrcset', 'ping', 'lowsrc', 'search', 'pathname', 'port', 'protocol', 'host', 'hostname', 'background', 'location']);
+type JsNode = { type: string; [k: string]: unknown };
+const isNode = (v: unknown): v is JsNode => !!v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string';
+/** A key written as literals only (`'s' + 'rc'`, `` `src` ``), or undefined. */
+function foldedKey(n: JsNode, depth = 0): string | undefined {
+  if (depth > 32) return undefined;
+  if (n.type === 'Literal' && typeof n.value === 'string') return n.value;
+  if (n.type === 'TemplateLiteral' && Array.isArray(n.expressions) && Array.isArray(n.quasis)) {
+    // `` `sr${'c'}` ``: each substitution folded too.
+    const quasis = n.quasis as Array<{ value: { cooked?: string | null } }>;
+    let out = quasis[0]?.value.cooked ?? undefined;
+    for (let i = 0; out !== undefined && i < n.expressions.length; i++) {
+      const e = n.expressions[i] as unknown;
+      const v = isNode(e) ? foldedKey(e, depth + 1) : undefined;
+      const q = quasis[i + 1]?.value.cooked;
+      out = v === undefined || q === undefined || q === null ? undefined : out + v + q;
+    }
+    return out;
+  }
+  if (n.type === 'BinaryExpression' && n.operator === '+' && isNode(n.left) && isNode(n.right)) {
+    const a = foldedKey(n.left, depth + 1);
+    const b = a === undefined ? undefined : foldedKey(n.right, depth + 1);
+    return a === undefined || b === undefined ? undefined : a + b;
+  }
+  return undefined;
+}
+/** The URL member a target names (`img.src`, `location`, `img['s' + 'rc']`), and whether its name was folded from pieces. */
+function urlTarget(n: JsNode): { name: string; folded: boolean } | undefined {
+  if (n.type === 'Identifier' && n.name === 'location') return { name: 'location', folded: false };
+  if (n.type === 'ChainExpression' && isNode(n.expression)) return urlTarget(n.expression);
+  if (n.type !== 'MemberExpression' || !isNode(n.property)) return undefined;
+  const p = n.property;
+  const name = !n.computed ? (p.type === 'Identifier' ? String(p.name) : undefined) : foldedKey(p);
+  // (A key written as one literal, `img['src']`, is read by `spelledOut` as the member it is.)
+  const plain = p.type === 'Literal' || (p.type === 'TemplateLiteral' && Array.isArray(p.expressions) && p.expressions.length === 0);
+  return name !== undefined && URL_MEMBERS.has(name) ? { name, folded: !!n.computed && !plain } : undefined;
+}
+/** Whether a pattern (a destructuring target, a `for … of` head) assigns a URL member anywhere in it. */
+function patternSetsUrl(n: JsNode, depth = 0): boolean {
+  if (depth > 64) return true;
+  if (urlTarget(n)) return true;
+  switch (n.type) {
+    case 'ArrayPattern': return (n.elements as unknown[]).some((e) => isNode(e) && patternSetsUrl(e, depth + 1));
+    case 'ObjectPattern': return (n.properties as JsNode[]).some((q) => isNode(q.type === 'RestElement' ? q.argument : q.value) && patternSetsUrl((q.type === 'RestElement' ? q.argument : q.value) as JsNode, depth + 1));
+    case 'AssignmentPattern': return isNode(n.left) && patternSetsUrl(n.left, depth + 1);
+    case 'RestElement': return isNode(n.argument) && patternSetsUrl(n.argument, depth + 1);
+    default: return false;
+  }
+}
+
+/**
+ * Code as a JavaScript parser reads it (twenty-fifth pass), for the readers above, which read its
+ * text: names with their escapes undone (`img.\u0073rc = …`, `\u0066etch(…)` are `img.src` and
+ * `fetch`), comments gone (a block comment between `fetch` and its `(`, or before `=`), and why it sets a URL member in a
+ * way no pattern of the text reads: an operator that keeps part of the old value (`location.href
+ * += '?d=' + d`, `img.src ||= …`, `??=`, `location.port++`), a destructuring or a `for … of` head
+ * (`[img.src] = ['/c?d=' + d]`, `for (img.src of […])`), a member named by literal pieces
+ * (`img['s' + 'rc'] = …`). Parsed by acorn (a well-kept ECMAScript parser: a hand-written
+ * tokenizer would guess where a regular expression starts), as a script, then as an expression (a
+ * `functionDeclaration` is an anonymous function); a text that is neither (markup, a style) is
+ * read with JavaScript's escapes undone only. At most 1,000,000 nodes are walked.
+ */
+type Parsed = { text: string; why?: string; failed?: true };
+const keptParses = new Map<string, Parsed>();
+export function parsedCode(code: string): Parsed {
+  // Only code that may hide so is parsed (a parse of Playwright's 330 KB script costs ~30 ms): a
+  // backslash, a comment, an assignment that is no plain `=`, `++`/`--`, a destructuring, a loop,
+  // a member named in brackets. A large text's reading is kept (automation sends its scripts under
+  // several commands, as `codeReadingOf` keeps each command's reading).
+  if (!mayHide.test(code)) return { text: code };
+  if (code.length < 32 * 1024) return parsing(code);
+  const kept = keptParses.get(code);
+  if (kept) {
+    keptParses.delete(code);
+    keptParses.set(code, kept);
+    return kept;
+  }
+  const r = parsing(code);
+  keptParses.set(code, r);
+  if (keptParses.size > 4) keptParses.delete(keptParses.keys().next().value!);
+  return r;
+}
+function parsing(code: string): Parsed {
+  const tokens: Token[] = [];
+  let source = code;
+  const opts = { ecmaVersion: 'latest' as const, sourceType: 'script' as const, allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true, allowHashBang: true, allowReserved: true, onToken: tokens };
+  let ast: unknown;
+  try {
+    ast = parseJs(source, opts);
+  } catch {
+    tokens.length = 0;
+    source = `(${code}\n)`;
+    try {
+      ast = parseJs(source, opts);
+    } catch {
+      return { text: jsUnescaped(code), failed: true };
+    }
+  }
+  const out: string[] = [];
+  let at = 0;
+  for (const t of tokens) {
+    if (t.type === tokTypes.eof) break;
+    const gap = source.slice(at, t.start);
+    out.push(/\S/.test(gap) ? (/[\n\r\u2028\u2029]/.test(gap) ? '\n' : ' ') : gap);
+    const value = (t as Token & { value?: unknown }).value;
+    out.push(t.type === tokTypes.name || t.type.keyword !== undefined ? String(value) : t.type === tokTypes.privateId ? `#${String(value)}` : source.slice(t.start, t.end));
+    at = t.end;
+  }
+  let text = out.join('');
+  if (source !== code) text = text.slice(1, text.endsWith(')') ? -1 : undefined);
+  let why: string | undefined;
+  let walked = 0;
+  const stack: unknown[] = [ast];
+  while (stack.length && !why) {
+    const n = stack.pop();
+    if (Array.isArray(n)) {
+      for (const x of n) stack.push(x);
+      continue;
+    }
+    if (!isNode(n)) continue;
+    if (++walked > 1_000_000) return { text, why: 'is more code than is read' };
+    if (n.type === 'AssignmentExpression' && isNode(n.left)) {
+      const target = urlTarget(n.left);
+      if (target && n.operator !== '=') why = `sets ${target.name} with ${String(n.operator)}, keeping part of its old value`;
+      else if (target?.folded) why = `sets ${target.name} through a name made of pieces`;
+      else if (!target && (n.left.type === 'ArrayPattern' || n.left.type === 'ObjectPattern') && patternSetsUrl(n.left)) why = 'sets a URL member by destructuring';
+    } else if (n.type === 'UpdateExpression' && isNode(n.argument) && urlTarget(n.argument)) why = `changes ${urlTarget(n.argument)!.name} by ${String(n.operator)}`;
+    else if ((n.type === 'ForOfStatement' || n.type === 'ForInStatement') && isNode(n.left) && n.left.type !== 'VariableDeclaration' && patternSetsUrl(n.left)) why = 'sets a URL member as a loop\'s variable';
+    for (const [k, v] of Object.entries(n)) if (k !== 'type' && v && typeof v === 'object') stack.push(v);
+  }
+  return { text, ...(why ? { why } : {}) };
 }

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, parsedCode, relativeUrl, runLiterals, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1057,16 +1057,36 @@ function codeReading(method: string, text: string): CodeReading {
   // A tool's naming line dropped; a function called at once with literal arguments read with them.
   text = boundGlobals(withoutSourcePragma(text));
   const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
+  // The code as a parser reads it too (twenty-fifth pass: `img.\u0073rc = '/c?d=' + d`,
+  // `fetch /* */ (…)`, `location.href += …`, `[img.src] = […]` went on): names unescaped,
+  // comments gone, and URL members set in ways no pattern of the text reads (`parsedCode`).
+  // Read in its place (a comment runs nothing); a text no parser takes, as written and unescaped.
+  const parsed = parsedCode(text);
   // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
   const inner = decodedCode(text);
-  const sends = codeSends(text) || inner.some(codeSends);
+  const views = [...(parsed.failed ? [text, parsed.text] : [parsed.text]), ...inner];
   let unknown: string | undefined;
-  if (computedLoad(text) || inner.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
-  const hidden = hiddenLoad(text) ?? inner.map(hiddenLoad).find((w) => w !== undefined);
+  if (parsed.why) unknown ??= `${method} ${parsed.why}: where it goes is not known here`;
+  // Strings run as code (`eval('…')`), read as code in turn, three levels down at most.
+  let run = runLiterals(parsed.text);
+  for (let depth = 0, n = 0; depth < 3 && run.length; depth++) {
+    const next: string[] = [];
+    for (const s of run) {
+      if (++n > 64) break;
+      const p = parsedCode(s);
+      views.push(...(p.failed ? [s, p.text] : [p.text]));
+      if (p.why) unknown ??= `${method} runs code that ${p.why}: where it goes is not known here`;
+      next.push(...runLiterals(p.text));
+    }
+    run = next;
+  }
+  const sends = views.some(codeSends);
+  if (views.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+  const hidden = views.map(hiddenLoad).find((w) => w !== undefined);
   if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
-  if (opensWebRtc(text) || inner.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
-  if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
-  if (codeStylesRelative(text) || inner.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
+  if (views.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
+  if (views.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
+  if (views.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
   return {
     found, sends, unknown,
     tooMany: found.length > MAX_CODE_URLS ? `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command` : undefined,

@@ -1263,3 +1263,90 @@ t.test('twenty-second pass: a navigation with a referrer of the agent\'s, and a 
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'a navigation without one, and a locale, go on');
 });
+
+// Twenty-fifth pass: the code readers read the text, and JavaScript spells one program many ways.
+// A name with its letters escaped (`img.\u0073rc`, `\u0066etch`, `locati\u{6f}n`), a comment
+// between a name and its `(` or `=`, an assignment that keeps part of the old value (`+=`, `||=`,
+// `??=`, `&&=`, `location.port++`), a destructuring or a loop's head as the target (`[img.src] =
+// […]`, `for (img.src of […])`), a member named by literal pieces (`img['s' + 'rc']`), markup or a
+// style joined from pieces or closed by what the code adds (`'<im' + 'g src=/c?d=' + d + '>'`, a
+// refresh written by `document.write`), the document's URL rewritten (`history.replaceState(null,
+// '', '/c?d=' + d)`, then a reload) and a string run as code hiding the same (`eval("img.\\u0073rc
+// = …")`): each went on with a URL relative to the page or computed.
+const escapeName = (name: string, mask: boolean[], style: number): string => [...name].map((c, i) => {
+  if (!mask[i % mask.length]) return c;
+  const hex = c.charCodeAt(0).toString(16);
+  return style === 0 ? `\\u${hex.padStart(4, '0')}` : `\\u{${style === 1 ? hex : hex.padStart(6, '0')}}`;
+}).join('');
+const gaps: Record<string, string> = { none: '', blank: ' ', block: ' /* x */ ', line: ' // x\n', html: '\n<!-- x\n' };
+const spelledSinks: Record<string, (n: (name: string) => string, gap: string, u: string) => string> = {
+  'src set': (n, g, u) => `const img = new Image(); img.${n('src')}${g}= ${u}`,
+  'fetch called': (n, g, u) => `${n('fetch')}${g}(${u})`,
+  'location set': (n, g, u) => `${n('location')}${g}= ${u}`,
+  'href set': (n, g, u) => `document.${n('location')}.${n('href')}${g}= ${u}`,
+  'open called': (n, g, u) => `window.${n('open')}${g}(${u})`,
+  'navigated': (n, g, u) => `${n('navigation')}.${n('navigate')}${g}(${u})`,
+  'script src': (n, g, u) => `const s = document.createElement('script'); s.${n('src')}${g}= ${u}; document.head.append(s)`,
+};
+const parsedConstructs: Record<string, (u: string) => string> = {
+  'added to href': (u) => `location.href += ${u}`,
+  'or-assigned src': (u) => `img.src ||= ${u}`,
+  'nullish src': (u) => `img.src ??= ${u}`,
+  'and-assigned src': (u) => `img.src &&= ${u}`,
+  'array destructuring': (u) => `[img.src] = [${u}]`,
+  'object destructuring': (u) => `({ a: img.src } = { a: ${u} })`,
+  'destructuring default': (u) => `[location.href = ${u}] = []`,
+  'rest destructuring': (u) => `[...img.srcset] = [${u}]`,
+  'for-of head': (u) => `for (img.src of [${u}]);`,
+  'for-in head': (u) => `for (location.search in { [${u}]: 1 });`,
+  'name from pieces': (u) => `img['s' + 'rc'] = ${u}`,
+  'name from a template': (u) => `img[\`sr\${'c'}\`] = ${u}`,
+  'markup from pieces': (u) => `document.body.innerHTML = '<im' + 'g src=' + ${u} + '>'`,
+  'markup closed later': (u) => `document.body.insertAdjacentHTML('beforeend', '<a id=x hr' + 'ef=' + ${u} + '>'); x.click()`,
+  'history replaced': (u) => `history.replaceState(null, '', ${u}); location.reload()`,
+  'history pushed': (u) => `history.pushState({}, '', ${u})`,
+};
+const parsedUrls = ["'/c?d=' + document.cookie", '`/c?d=${d}`', "'c?d=4111'", "location.origin + '/c?d=4111'", 'u'];
+t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript reads alike closes the socket', async (t) => {
+  // Escaped names and comments between tokens: fast-check over which letters are escaped, how, and the gap.
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(spelledSinks)), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 2 }), fc.constantFrom(...Object.keys(gaps)), fc.constantFrom(...parsedUrls.slice(0, 3)), fc.constantFrom(...Object.keys(hiddenCommands)),
+    (sink, mask, style, gap, url, command) => {
+      const code = spelledSinks[sink]!((name) => escapeName(name, mask, style), gaps[gap]!, url);
+      return cdpLoadsOf(hiddenCommands[command]!(code)).refused !== undefined;
+    }), { numRuns: FUZZ_RUNS * 4, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: [['src set', [false, false, true], 0, 'none', parsedUrls[0]!, 'Runtime.evaluate'], ['fetch called', [true], 1, 'block', parsedUrls[0]!, 'Runtime.evaluate']] });
+  // Targets and markup no pattern of the text reads: fast-check over constructs × URLs × commands.
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(parsedConstructs)), fc.constantFrom(...parsedUrls), fc.constantFrom(...Object.keys(hiddenCommands)), (construct, url, command) => {
+    return cdpLoadsOf(hiddenCommands[command]!(parsedConstructs[construct]!(url))).refused !== undefined;
+  }), { numRuns: FUZZ_RUNS * 4, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(parsedConstructs).map((k) => [k, parsedUrls[0]!, 'Runtime.evaluate'] as [string, string, string]) });
+  for (const code of [
+    'location.port++',
+    "eval(\"img.\\\\u0073rc = '/c?d=' + document.cookie\")",
+    "setTimeout('location.href += \"?d=\" + document.cookie')",
+    "Function('[img.src] = [\"/c?d=\" + document.cookie]')()",
+    "eval('fetch/**/(\"/c?d=\" + document.cookie)')",
+    "document.write('<meta http-equiv=refresh content=\"0;url=/c?d=' + document.cookie + '\">')",
+    "document.body.setHTMLUnsafe('<img src=/c?d=' + d + '>')",
+    "document.head.innerHTML += '<base href=/x/' + d + '/>'",
+    "el.style.cssText = 'background:u' + 'rl(/c?d=' + document.cookie + ')'",
+    "History.prototype.replaceState.call(history, null, '', '/c?d=' + d)",
+    "const h = history; h.replaceState(null, '', '/c?d=' + d)",
+  ]) t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused, code);
+  t.equal((await session([hiddenCommands['Runtime.evaluate']!("img.\\u0073rc = '/c?d=' + document.cookie")], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('u0073rc'), 'nothing reached the browser');
+  // Controls: the same shapes that load nothing, read URLs, or load the allowed site.
+  for (const code of [
+    'count += 1; total ||= 0; opts.retries ??= 3; i++; n--',
+    '[a, b] = [img.src, link.href]; const { href } = link',
+    'for (const link of document.links) hrefs.push(link.href)',
+    '/* the title */ document.title // read',
+    "el.textContent = '\\u0041BC'; const caf\\u00e9 = 1",
+    "el.innerHTML = '<b>' + name + '</b>'; el.innerHTML = '<img alt=' + name + '>'",
+    "el.style.cssText = 'font-weight:bold;color:' + c",
+    "history.replaceState(null, ''); history.pushState({ page: 2 }, '', 'https://docs.example/x'); history.back()",
+    "eval('1 + 1 /* two */')",
+    "img.src = 'https://docs.example/a.png' /* the logo */",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+});
