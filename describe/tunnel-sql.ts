@@ -1478,6 +1478,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       // reads it (`location.hash`) and sends it where it likes (twenty-second pass: a served link
       // with `#<data>` added was that link): data for any URL of the site.
       if (u.hash.length > 1) urls.push(`${u.origin}/*`);
+      // So is userinfo (twenty-fifth pass: `Page.navigate {url: 'https://<data>@<a served link>'}`
+      // was that link, the judged URL dropping it as a request's does): the browser answers the
+      // host's `401` with it as Basic credentials, and its own requests never pass here.
+      if (u.username || u.password) urls.push(`${u.origin}/*`);
     }
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
