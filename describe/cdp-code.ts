@@ -387,7 +387,9 @@ const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200
 // `Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src').set.call(img, u)`; a
 // property defined, which calls no setter, is no load), code a `with` scope runs against an object,
 // an attribute set as a node, the location held under another name, prefetches a page is told of.
-const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules|\.\s*(?:pushState|replaceState)\s*\.\s*(?:call|apply|bind)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis)\s*\.\s*)?history\s*(?:[;,)\]}\n]|$)/i;
+const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules/i;
+// The document's URL rewritten by reflection or through another name of `history` (twenty-fifth pass).
+const historyHeld = /\.\s*(?:pushState|replaceState)\s*\.\s*(?:call|apply|bind)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis)\s*\.\s*)?history\s*(?:[;,)\]}\n]|$)/;
 // Calls that run a string as code (`eval`, `Function`, a timer given a string, a function's constructor).
 const runsCode = /(?:\b(?:eval|execScript|Function|setTimeout|setInterval)|\.\s*constructor)\s*\(/g;
 // One name, perhaps in brackets written as literals (Playwright: `injected.eval('(' + params.functionText + ')')`).
@@ -462,6 +464,7 @@ export function hiddenLoad(code: string): string | undefined {
   if (heldGlobalSink.test(text)) return 'names a function that loads or runs code other than in a call of it';
   if (globalComputed.test(text) || aliasComputed(text)) return 'calls or sets a member of the page\'s global object named at run time';
   if (reflected.test(text)) return 'sets a property or calls a function by reflection, or through a `with` scope or another name for `location`';
+  if (historyHeld.test(text)) return 'rewrites the document\'s URL by reflection or through another name for `history`';
   const lits = new Map(literals(text).map((l) => [l.start, l]));
   // A value a string run as code may be: one literal, one name, a function written out (minified
   // too: `async()=>…`, twenty-third pass: Puppeteer's injected script was refused for it).
