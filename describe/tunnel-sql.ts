@@ -1159,13 +1159,25 @@ function answerHeaderUrls(name: string, v: string): string[] {
  * GET of the URL, and the browser posted the agent's body there). Then judged as a POST whose body
  * is unseen, as code that sends one is.
  */
-function continuesWrite(method: string, p: Record<string, unknown>): boolean {
+function continuesWrite(method: string, p: Record<string, unknown>, paused?: PausedWrites): boolean {
   if (!/^(?:Fetch\.continueRequest|Network\.continueInterceptedRequest|continue|fallback|network\.continueRequest)$/.test(method)) return false;
   const verb = typeof p.method === 'string' ? p.method.trim().toUpperCase() : '';
-  return (verb !== '' && !['GET', 'HEAD', 'OPTIONS'].includes(verb)) || nonEmpty(p.postData) || nonEmpty(p.body);
+  if ((verb !== '' && !['GET', 'HEAD', 'OPTIONS'].includes(verb)) || nonEmpty(p.postData) || nonEmpty(p.body)) return true;
+  // The paused request's own method and body go on with it unless the command replaces both
+  // (twenty-fifth pass: a page's form POST paused and continued to `https://docs.example/api/notes`
+  // was judged as a GET there, and posted the page's fields to a host that takes only reads). The
+  // browser said what it paused (`Fetch.requestPaused`, `Network.requestIntercepted`, BiDi's
+  // `network.beforeRequestSent`); one it never said is no read known.
+  if (!paused || method === 'continue' || method === 'fallback') return false;
+  const id = [p.requestId, p.interceptionId, p.request].find((v): v is string => typeof v === 'string');
+  const replaced = verb !== '' && (p.postData === '' || (p.body as { value?: unknown } | null | undefined)?.value === '');
+  return !replaced && (id === undefined || paused(id));
 }
 
-export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
+/** Whether the browser paused the request of this id with a write (a method that writes, or a body); true for an id it never paused. */
+export type PausedWrites = (id: string) => boolean;
+
+export function cdpLoadsOf(text: string, paused?: PausedWrites): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
   const writes: string[] = [];
   let refused: string | undefined;
@@ -1244,7 +1256,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
     if (typeof value !== 'string') return;
     if (method === 'DOM.setAttributeValue') return void attributes(method, [[String((params as { name?: unknown }).name ?? ''), value]]);
-    if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>));
+    if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>, paused));
     // `name="value"` pairs as the HTML parser reads them (`<img src=… onerror=…>` set as text).
     attributes(method, [...value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)].map((m): [string, string] => [m[1]!, m[2] ?? m[3] ?? m[4] ?? '']));
   };
@@ -1380,7 +1392,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const what = `BiDi ${method}`;
     refused ??= browserWideValues(method, p);
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
-      if (typeof p.url === 'string') load(what, p.url, continuesWrite(method, p));
+      if (typeof p.url === 'string') load(what, p.url, continuesWrite(method, p, paused));
     }
     if (method === 'script.callFunction') remoteCalled(what, p, !!p.this && typeof p.this === 'object' && ['handle', 'sharedId'].some((k) => typeof (p.this as Record<string, unknown>)[k] === 'string'));
     for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? functionRead(k, p[k] as string, p.arguments) : JSON.stringify(p[k]) ?? '');
@@ -1623,6 +1635,47 @@ export class JsonMessagesReader implements TunnelSqlReader {
     return this.pending.length;
   }
 
+  /** Requests the remote browser paused (its events), by id: whether each writes (see continuesWrite). At most 4,096, oldest dropped. */
+  private readonly paused = new Map<string, boolean>();
+  private readonly pausedWrites: PausedWrites = (id) => this.paused.get(id) ?? true;
+
+  /**
+   * A message from the upstream: a browser's event saying it paused a request (CDP's
+   * `Fetch.requestPaused` or `Network.requestIntercepted`, flat or inside
+   * `Target.receivedMessageFromTarget`; BiDi's blocked `network.beforeRequestSent`), kept with
+   * whether that request writes, for the agent's command that continues it.
+   */
+  observe(data: Buffer): void {
+    if (data.length > MAX_JSON_MESSAGE) return;
+    const text = data.toString('utf8');
+    if (!/requestPaused|requestIntercepted|beforeRequestSent|receivedMessageFromTarget|\\u/.test(text)) return;
+    const seen = (m: unknown, depth: number): void => {
+      if (!m || typeof m !== 'object' || depth > 3) return;
+      const { method, params } = m as { method?: unknown; params?: Record<string, unknown> };
+      if (!params || typeof params !== 'object') return;
+      if (method === 'Target.receivedMessageFromTarget' && typeof params.message === 'string') return void readings(params.message).forEach((r) => seen(r, depth + 1));
+      const request = (params.request && typeof params.request === 'object' ? params.request : {}) as Record<string, unknown>;
+      const writes = (verb: unknown, body: boolean): boolean => !(typeof verb === 'string' && ['GET', 'HEAD', 'OPTIONS'].includes(verb.toUpperCase())) || body;
+      let id: unknown;
+      let write = true;
+      if (method === 'Fetch.requestPaused' && params.responseStatusCode === undefined && params.responseErrorReason === undefined) {
+        id = params.requestId;
+        write = writes(request.method, request.hasPostData === true || nonEmpty(request.postData) || nonEmpty(request.postDataEntries));
+      } else if (method === 'Network.requestIntercepted') {
+        id = params.interceptionId;
+        write = writes(request.method, request.hasPostData === true || nonEmpty(request.postData));
+      } else if (method === 'network.beforeRequestSent' && params.isBlocked === true) {
+        id = request.request;
+        write = writes(request.method, typeof request.bodySize === 'number' ? request.bodySize > 0 : request.bodySize !== 0);
+      }
+      if (typeof id !== 'string') return;
+      this.paused.delete(id);
+      this.paused.set(id, write);
+      if (this.paused.size > 4096) this.paused.delete(this.paused.keys().next().value!);
+    };
+    readings(text).forEach((r) => seen(r, 0));
+  }
+
   read(data: Buffer, binary: boolean): TunnelRead {
     // A message with binary framing (control bytes, or not UTF-8: a protocol's header before and
     // after the text it carries) is read for statements in its runs of text (eighteenth pass).
@@ -1637,7 +1690,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
       // CDP's methods are `Domain.command`, BiDi's `module.command` (of the modules read: `input`
       // since the twenty-fourth pass, its `setFiles`), Playwright's messages carry a `guid`: only a
       // message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text, this.pausedWrites) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length || loads.writes?.length) {
         return { statements: [...loads.urls.map((target): CarriedStatement => ({ protocol: 'cdp', message: 'navigation', body: {}, target })), ...(loads.writes ?? []).map((target): CarriedStatement => ({ protocol: 'cdp', message: 'write', body: {}, target, writes: true }))] };

@@ -12,7 +12,7 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { startTestAirlock } from './helpers.ts';
-import { cdpLoadsOf } from '../../describe/tunnel-sql.ts';
+import { cdpLoadsOf, JsonMessagesReader } from '../../describe/tunnel-sql.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
 const FUZZ_SEED = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
@@ -82,6 +82,12 @@ const server = await startWsUpstream(t, {
       return void ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } }));
     }
     ran.push(m);
+    // A remote browser pausing two requests once interception is on (twenty-fifth pass): a page's
+    // form POST with its fields, and an image's GET.
+    if ((m as { method?: unknown }).method === 'Fetch.enable') {
+      ws.send(JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'interception-job-7.0', request: { url: 'https://docs.example/form', method: 'POST', headers: {}, hasPostData: true, postData: 'd=4111' }, frameId: 'F1', resourceType: 'Document' } }));
+      ws.send(JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'interception-job-8.0', request: { url: 'https://docs.example/a.png', method: 'GET', headers: {} }, frameId: 'F1', resourceType: 'Image' } }));
+    }
     const answer = (x: { id?: unknown }): unknown => ({ jsonrpc: '2.0', id: x.id ?? null, result: {} });
     ws.send(JSON.stringify(Array.isArray(m) ? m.map(answer) : answer(m as { id?: unknown })));
   }),
@@ -557,7 +563,8 @@ t.test('control: no headers or a browser\'s own (a language list, DNT), a real b
     JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: '', acceptLanguage: 'de-DE', userAgentMetadata: { mobile: false, model: '', architecture: 'x86', platform: 'Windows', platformVersion: '' } })),
     JSON.stringify(cdp('Network.setUserAgentOverride', { userAgent: '', acceptLanguage: 'en-US,en;q=0.9,zh-Hant-TW;q=0.5' })),
     JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7' })),
-    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7', url: 'https://docs.example/api', headers: [{ name: 'X-Requested-With', value: 'fetch' }] })),
+    // (A paused request continued to the allowed site with headers: in the twenty-fifth pass's test,
+    // after the browser says it paused a GET; one it never said it paused is no read known.)
     JSON.stringify(cdp('Fetch.continueWithAuth', { requestId: 'interception-7', authChallengeResponse: { response: 'CancelAuth' } })),
     pw('browser@11', 'newContext', { locale: 'fr-FR', viewport: { width: 1280, height: 720 } }),
     pw('route@77aa', 'continue', { isFallback: false }),
@@ -1349,4 +1356,44 @@ t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript
     const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
     t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
   }
+});
+
+// Twenty-fifth pass (left open by the twenty-fourth): a paused request continued to another URL
+// with nothing else given keeps its own method and body, which the command does not say: a page's
+// form POST (the fields the agent typed) so continued to `https://docs.example/api/notes` was
+// judged as the GET of that URL and posted there. The browser says what it paused; the tunnel
+// now keeps that and judges the continuation as the write it is.
+t.test('twenty-fifth pass: a paused write continued to another URL is judged as a write', async (t) => {
+  const browser = (id: string, extra: Record<string, unknown> = {}, cmd = 2): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://browser.example:${server.port}/devtools/page/1`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let got = 0;
+    ws.on('open', () => ws.send(JSON.stringify(cdp('Fetch.enable', { patterns: [{ urlPattern: '*' }] }))));
+    ws.on('message', () => {
+      if (++got === 3) ws.send(JSON.stringify(cdp('Fetch.continueRequest', { requestId: id, url: 'https://docs.example/api/notes', ...extra }, cmd)));
+      if (got === 4) ws.close(1000);
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+  t.equal(await browser('interception-job-7.0', {}, 251), 1008, 'the paused POST continued elsewhere closes the socket');
+  t.equal(await browser('interception-job-7.0', { method: 'GET' }, 252), 1008, 'so does it with a read method but its body kept');
+  t.equal(await browser('interception-job-99.0', {}, 253), 1008, 'so does a request the browser never paused');
+  t.notOk(ran.some((m) => [251, 252, 253].includes((m as { id?: number }).id ?? 0)), 'the browser was told none of them');
+  // Controls: the paused GET continued to the allowed site (with a header of the page's kind), and
+  // the POST made a GET without a body.
+  t.equal(await browser('interception-job-8.0'), 1000, 'a paused GET continued to the allowed site goes on');
+  t.equal(await browser('interception-job-8.0', { headers: [{ name: 'X-Requested-With', value: 'fetch' }] }), 1000, 'with headers too');
+  t.equal(await browser('interception-job-7.0', { method: 'GET', postData: '' }), 1000, 'a paused POST continued as a GET with no body goes on');
+  // The reader alone: nested and BiDi events, and their continuations.
+  const reader = new JsonMessagesReader();
+  const write = (msg: unknown): boolean => !!reader.read(Buffer.from(JSON.stringify(msg)), false).statements.some((st) => st.writes);
+  reader.observe(Buffer.from(JSON.stringify({ method: 'Target.receivedMessageFromTarget', params: { sessionId: 'S1', message: JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'j1', request: { url: 'https://x.example/', method: 'PUT' } } }) } })));
+  reader.observe(Buffer.from(JSON.stringify({ method: 'network.beforeRequestSent', params: { isBlocked: true, request: { request: 'b1', url: 'https://x.example/', method: 'POST', bodySize: 12 } } })));
+  reader.observe(Buffer.from(JSON.stringify({ method: 'network.beforeRequestSent', params: { isBlocked: true, request: { request: 'b2', url: 'https://x.example/a.png', method: 'GET', bodySize: 0 } } })));
+  reader.observe(Buffer.from(JSON.stringify({ method: 'Network.requestIntercepted', params: { interceptionId: 'i1', request: { url: 'https://x.example/', method: 'GET', hasPostData: true } } })));
+  t.ok(write(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'j1', url: 'https://docs.example/api/notes' }, 4)) })), 'a nested pause continued elsewhere is a write');
+  t.ok(write({ id: 5, method: 'network.continueRequest', params: { request: 'b1', url: 'https://docs.example/api/notes' } }), 'BiDi: a blocked POST continued elsewhere is a write');
+  t.ok(write(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://docs.example/api/notes' })), 'an intercepted GET with a body continued elsewhere is a write');
+  t.notOk(write({ id: 6, method: 'network.continueRequest', params: { request: 'b2', url: 'https://docs.example/a.png' } }), 'BiDi: a blocked GET continued to the allowed site is a read');
 });
