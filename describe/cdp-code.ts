@@ -1043,3 +1043,97 @@ function parsing(code: string): Parsed {
   }
   return { text, ...(why ? { why } : {}) };
 }
+
+/** What one command's code or markup loads, and why it is refused if it is (a function of the method and the text alone). */
+export interface CodeReading {
+  found: string[];
+  sends: boolean;
+  /** More URLs than Airlock decides in one command (replaces an earlier refusal). */
+  tooMany?: string;
+  /** Code that sends a write with no URL it names (replaces an earlier refusal). */
+  sendsNowhere?: string;
+  /** The first load the reader cannot place (kept behind an earlier refusal). */
+  unknown?: string;
+}
+
+/** A function given with its arguments is read with the globals they name (`boundGlobals`). */
+export function functionRead(key: string, text: string, args: unknown): string {
+  return key === 'functionDeclaration' ? boundGlobals(withoutSourcePragma(text), args) : text;
+}
+
+export function codeReading(method: string, text: string, ignored: ReadonlySet<string> = new Set()): CodeReading {
+  // A tool's naming line dropped; a function called at once with literal arguments read with them.
+  text = boundGlobals(withoutSourcePragma(text));
+  const found = codeUrls(text).filter((u) => !ignored.has(u));
+  // The code as a parser reads it too (twenty-fifth pass: `img.\u0073rc = '/c?d=' + d`,
+  // `fetch /* */ (…)`, `location.href += …`, `[img.src] = […]` went on): names unescaped,
+  // comments gone, and URL members set in ways no pattern of the text reads (`parsedCode`).
+  // Read in its place (a comment runs nothing); a text no parser takes, as written and unescaped.
+  const parsed = parsedCode(text);
+  // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
+  const inner = decodedCode(text);
+  const views = [...(parsed.failed ? [text, parsed.text] : [parsed.text]), ...inner];
+  let unknown: string | undefined;
+  if (parsed.why) unknown ??= `${method} ${parsed.why}: where it goes is not known here`;
+  // Strings run as code (`eval('…')`), read as code in turn, three levels down at most.
+  let run = runLiterals(parsed.text);
+  for (let depth = 0, n = 0; depth < 3 && run.length; depth++) {
+    const next: string[] = [];
+    for (const s of run) {
+      if (++n > 64) break;
+      const p = parsedCode(s);
+      views.push(...(p.failed ? [s, p.text] : [p.text]));
+      if (p.why) unknown ??= `${method} runs code that ${p.why}: where it goes is not known here`;
+      next.push(...runLiterals(p.text));
+    }
+    run = next;
+  }
+  const sends = views.some(codeSends);
+  if (views.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+  const hidden = views.map(hiddenLoad).find((w) => w !== undefined);
+  if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
+  if (views.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
+  if (views.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
+  if (views.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
+  return {
+    found, sends, unknown,
+    tooMany: found.length > MAX_CODE_URLS ? `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command` : undefined,
+    sendsNowhere: sends && !found.length ? `${method} sends a write to the page's own site or a relative URL: where it goes is not known here` : undefined,
+  };
+}
+
+
+/** Names of JSON fields whose string a remote runner executes (as `code_names` in rego/sessions.rego, and CDP's and BiDi's). */
+const CODE_FIELDS = new Set(['code', 'script', 'scripts', 'function', 'func', 'expression', 'js', 'javascript', 'evaluate', 'pagefunction', 'sourcecode', 'functiondeclaration']);
+
+/**
+ * Why code a JSON body gives a remote runner to execute loads or sends where no URL in it says, or
+ * undefined (twenty-fifth pass): a field named as code (`script`: WebDriver's `POST
+ * /session/{id}/execute/sync`; `code`, `expression`, `pageFunction`, `functionDeclaration` …) read
+ * as a DevTools command's code is (`codeReading`): a load relative to the page or computed
+ * (`location.replace('/c?d=' + arguments[0])`, `img.src = …`, markup with a relative URL, the
+ * document's URL rewritten), a write with no URL named. The policy reads only the sinks its own
+ * pattern names (`code_reaches_network`); the description carries this as `body.code_loads`.
+ * At most 64 such strings of 256 KiB each, 16 levels down.
+ */
+export function bodyCodeLoads(json: unknown): string | undefined {
+  const stack: Array<[unknown, string, number]> = [[json, '', 0]];
+  let strings = 0;
+  let seen = 0;
+  while (stack.length) {
+    const [v, key, depth] = stack.pop()!;
+    if (++seen > 20_000) return 'has more values than are read for code';
+    if (typeof v === 'string') {
+      if (!CODE_FIELDS.has(key) || v.trim() === '') continue;
+      if (++strings > 64 || v.length > 256 * 1024) return 'gives a runner more code than is read';
+      const r = codeReading('code', v);
+      const why = r.unknown ?? r.sendsNowhere;
+      if (why) return why.replace(/^code /, '');
+      continue;
+    }
+    if (!v || typeof v !== 'object' || depth > 16) continue;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, key, depth + 1]);
+    else for (const [k, x] of Object.entries(v)) stack.push([x, k.toLowerCase().replace(/[-_]/g, ''), depth + 1]);
+  }
+  return undefined;
+}

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, parsedCode, relativeUrl, runLiterals, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
+import { attributeUrls, codeReading, functionRead, type CodeReading, codeUrls, computedLoad, callsRemoteObject, markupParts, MAX_CODE_URLS, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1036,64 +1036,6 @@ const cdpStyles: Record<string, (p: Record<string, unknown>) => unknown[]> = {
  * rule reads), a URL the browser's parser would not take. `Target.sendMessageToTarget` carries a
  * message as a string: read too, a few levels down. Both readings of a key given twice count.
  */
-/** What one command's code or markup loads, and why it is refused if it is (a function of the method and the text alone). */
-interface CodeReading {
-  found: string[];
-  sends: boolean;
-  /** More URLs than Airlock decides in one command (replaces an earlier refusal). */
-  tooMany?: string;
-  /** Code that sends a write with no URL it names (replaces an earlier refusal). */
-  sendsNowhere?: string;
-  /** The first load the reader cannot place (kept behind an earlier refusal). */
-  unknown?: string;
-}
-
-/** A function given with its arguments is read with the globals they name (`boundGlobals`). */
-function functionRead(key: string, text: string, args: unknown): string {
-  return key === 'functionDeclaration' ? boundGlobals(withoutSourcePragma(text), args) : text;
-}
-
-function codeReading(method: string, text: string): CodeReading {
-  // A tool's naming line dropped; a function called at once with literal arguments read with them.
-  text = boundGlobals(withoutSourcePragma(text));
-  const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
-  // The code as a parser reads it too (twenty-fifth pass: `img.\u0073rc = '/c?d=' + d`,
-  // `fetch /* */ (…)`, `location.href += …`, `[img.src] = […]` went on): names unescaped,
-  // comments gone, and URL members set in ways no pattern of the text reads (`parsedCode`).
-  // Read in its place (a comment runs nothing); a text no parser takes, as written and unescaped.
-  const parsed = parsedCode(text);
-  // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
-  const inner = decodedCode(text);
-  const views = [...(parsed.failed ? [text, parsed.text] : [parsed.text]), ...inner];
-  let unknown: string | undefined;
-  if (parsed.why) unknown ??= `${method} ${parsed.why}: where it goes is not known here`;
-  // Strings run as code (`eval('…')`), read as code in turn, three levels down at most.
-  let run = runLiterals(parsed.text);
-  for (let depth = 0, n = 0; depth < 3 && run.length; depth++) {
-    const next: string[] = [];
-    for (const s of run) {
-      if (++n > 64) break;
-      const p = parsedCode(s);
-      views.push(...(p.failed ? [s, p.text] : [p.text]));
-      if (p.why) unknown ??= `${method} runs code that ${p.why}: where it goes is not known here`;
-      next.push(...runLiterals(p.text));
-    }
-    run = next;
-  }
-  const sends = views.some(codeSends);
-  if (views.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
-  const hidden = views.map(hiddenLoad).find((w) => w !== undefined);
-  if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
-  if (views.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
-  if (views.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
-  if (views.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
-  return {
-    found, sends, unknown,
-    tooMany: found.length > MAX_CODE_URLS ? `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command` : undefined,
-    sendsNowhere: sends && !found.length ? `${method} sends a write to the page's own site or a relative URL: where it goes is not known here` : undefined,
-  };
-}
-
 /**
  * Readings of large code texts, kept: automation sends the same script again for every page and
  * frame (Playwright's injected script, 330 KB, takes ~75 ms of the event loop to read), and each
@@ -1105,7 +1047,7 @@ const KEEP_READINGS_FROM = 32 * 1024;
 const KEPT_READINGS = 8;
 
 function codeReadingOf(method: string, text: string): CodeReading {
-  if (text.length < KEEP_READINGS_FROM) return codeReading(method, text);
+  if (text.length < KEEP_READINGS_FROM) return codeReading(method, text, namespaceNames);
   const key = `${method}\0${text}`;
   const kept = keptReadings.get(key);
   if (kept) {
@@ -1113,7 +1055,7 @@ function codeReadingOf(method: string, text: string): CodeReading {
     keptReadings.set(key, kept);
     return kept;
   }
-  const r = codeReading(method, text);
+  const r = codeReading(method, text, namespaceNames);
   keptReadings.set(key, r);
   if (keptReadings.size > KEPT_READINGS) keptReadings.delete(keptReadings.keys().next().value!);
   return r;

@@ -1576,6 +1576,13 @@ fetches_elsewhere if {
 	code_reaches_network(field_name(p), v)
 }
 
+# Code a runner executes whose load the proxy's JavaScript reader finds relative to the page or
+# computed (twenty-fifth pass: WebDriver's `execute/sync` with `location.replace('/c?d=' +
+# arguments[0])`, an escaped `img.\u0073rc = …`, markup with a relative URL, `history.replaceState`
+# went on: the pattern above names a few sinks only). The description reads it
+# (`input.request.body.code_loads`, describe/cdp-code.ts `bodyCodeLoads`).
+fetches_elsewhere if input.request.body.code_loads
+
 # A browser's launch argument that runs a program of the agent's (twenty-fourth pass: a WebDriver
 # session's `goog:chromeOptions.args` of `--renderer-cmd-prefix=sh -c '…'`, `--gpu-launcher`,
 # `--zygote-cmd-prefix`, also with one dash, which Chrome's switch parser takes): the grid's host
