@@ -23,7 +23,8 @@
 // (`hiddenLoad`). Not read (docs/proxy.md says so): a write whose method the code hides
 // (`fetch(u, opts)` with `opts` made elsewhere), code held in a variable and run (`eval(s)`), a
 // member named by a variable on another object (`g[k](u)`): JavaScript is not read as a program.
-import { parse as parseJs, tokTypes, type Token } from 'acorn';
+import { createRequire } from 'node:module';
+import type { Token } from 'acorn';
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -974,6 +975,10 @@ function patternSetsUrl(n: JsNode, depth = 0): boolean {
  * read with JavaScript's escapes undone only. At most 1,000,000 nodes are walked.
  */
 type Parsed = { text: string; why?: string; failed?: true };
+// acorn loaded at the first code that needs parsing (every process that describes requests imports
+// this module; few read a remote browser's code).
+let acorn: typeof import('acorn') | undefined;
+const loadAcorn = (): typeof import('acorn') => (acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn'));
 const keptParses = new Map<string, Parsed>();
 export function parsedCode(code: string): Parsed {
   // Only code that may hide so is parsed (a parse of Playwright's 330 KB script costs ~30 ms): a
@@ -994,6 +999,7 @@ export function parsedCode(code: string): Parsed {
   return r;
 }
 function parsing(code: string): Parsed {
+  const { parse: parseJs, tokTypes } = loadAcorn();
   const tokens: Token[] = [];
   let source = code;
   const opts = { ecmaVersion: 'latest' as const, sourceType: 'script' as const, allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true, allowHashBang: true, allowReserved: true, onToken: tokens };
