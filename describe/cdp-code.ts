@@ -668,9 +668,11 @@ export function codeMarkupRelative(code: string): boolean {
     const parts = markupParts(closedTag(value));
     if (parts.more) return true;
     for (const [name, value] of parts.attributes) {
-      if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value).some((u) => computed(u) || relativeUrl(u))) return true;
+      // (What the code adds is read as a character no URL parser strips, U+E000: twenty-fifth pass,
+      // `` `<img src="${u}">` `` was an empty `src`, its leading U+0000 stripped as a control.)
+      if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '\ue000')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value.replaceAll('\u0000', '\ue000')).some((u) => computed(u.replaceAll('\ue000', '\u0000')) || relativeUrl(u))) return true;
     }
-    if (parts.styles.some((css) => styleLoadsRelative(css.replaceAll('\u0000', ''))) || parts.refreshes.some((u) => computed(u) || relativeUrl(u))) return true;
+    if (parts.styles.some((css) => styleLoadsRelative(css.replaceAll('\u0000', '\ue000'))) || parts.refreshes.some((u) => computed(u) || relativeUrl(u))) return true;
   }
   return false;
 }
@@ -700,7 +702,7 @@ export function codeStylesRelative(code: string): boolean {
   // Each literal, and each run of literal pieces joined (twenty-fifth pass: `'background:u' + 'rl(/c?d=' + d`).
   const joined = /['"`]\s*(?:\+|\.\s*concat\s*\()/.test(code) ? assembled(code).strings : [];
   if (!/url|src|@import|image-set/i.test(code) && !joined.length) return false;
-  return [...literals(code).map((l) => l.value), ...joined].some((v) => /url\(|src\(|@import|image-set\(/i.test(v) && styleLoadsRelative(v.replaceAll('\u0000', '')));
+  return [...literals(code).map((l) => l.value), ...joined].some((v) => /url\(|src\(|@import|image-set\(/i.test(v) && styleLoadsRelative(v.replaceAll('\u0000', '\ue000')));
 }
 
 /**
@@ -1099,7 +1101,8 @@ export function codeReading(method: string, text: string, ignored: ReadonlySet<s
   const hidden = views.map(hiddenLoad).find((w) => w !== undefined);
   if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
   if (views.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
-  if (views.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
+  // A decoded string is also markup the code may write (twenty-fifth pass: `el.innerHTML = atob('PGltZyBzcmM9L2M/…')`).
+  if (views.some(codeMarkupRelative) || inner.some((v) => v.includes('<') && codeMarkupRelative(JSON.stringify(v)))) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
   if (views.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
   return {
     found, sends, unknown,

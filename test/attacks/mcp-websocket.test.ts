@@ -1337,6 +1337,12 @@ t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript
     "el.style.cssText = 'background:u' + 'rl(/c?d=' + document.cookie + ')'",
     "History.prototype.replaceState.call(history, null, '', '/c?d=' + d)",
     "const h = history; h.replaceState(null, '', '/c?d=' + d)",
+    // A template's substitution as a whole URL attribute or a style's URL (its marker was stripped
+    // as a leading control character), and markup decoded from base64.
+    'el.innerHTML = `<img src="${u}">`',
+    "el.innerHTML = `<a href='${u}'>x</a>`",
+    'el.style.cssText = `background:url(${u})`',
+    "el.innerHTML = atob('PGltZyBzcmM9L2M/ZD00MTExPg==')",
   ]) t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused, code);
   t.equal((await session([hiddenCommands['Runtime.evaluate']!("img.\\u0073rc = '/c?d=' + document.cookie")], [], 'browser.example')).code, 1008, 'through the socket');
   t.notOk(ranText().includes('u0073rc'), 'nothing reached the browser');
@@ -1352,6 +1358,7 @@ t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript
     "history.replaceState(null, ''); history.pushState({ page: 2 }, '', 'https://docs.example/x'); history.back()",
     "eval('1 + 1 /* two */')",
     "img.src = 'https://docs.example/a.png' /* the logo */",
+    'el.innerHTML = `<b>${name}</b><img src="https://docs.example/${file}">`; el.style.cssText = `font-weight:bold;color:${c}`',
   ]) {
     const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
     t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
