@@ -912,7 +912,7 @@ export function callsRemoteObject(fn: string, args: unknown, hasThis: boolean): 
   return undefined;
 }
 
-const mayHide = /\\|\/\*|(?<!:)\/\/|<!--|-->|[-+*/%&|^?<>]=|\+\+|--|[\]}]\s*=(?![=>])|\bfor\s*\(|\[\s*[`'"]/;
+const mayHide = /\\|\/\*|(?<!:)\/\/|<!--|-->|[-+*/%&|^?<>]=|\+\+|--|[\]}]\s*=(?![=>])|\bfor\s*\(|\[\s*[^\w\s\]$]/;
 /** Member names whose setting has the browser load (or go to) a URL, as `loadAssignments` reads them. */
 const URL_MEMBERS = new Set(['src', 'href', 'action', 'formAction', 'poster', 'srcset', 'imageSrcset', 'ping', 'lowsrc', 'search', 'pathname', 'port', 'protocol', 'host', 'hostname', 'background', 'location']);
 type JsNode = { type: string; [k: string]: unknown };
@@ -920,7 +920,21 @@ const isNode = (v: unknown): v is JsNode => !!v && typeof v === 'object' && type
 /** A key written as literals only (`'s' + 'rc'`, `` `src` ``), or undefined. */
 function foldedKey(n: JsNode, depth = 0): string | undefined {
   if (depth > 32) return undefined;
-  if (n.type === 'Literal' && typeof n.value === 'string') return n.value;
+  if (n.type === 'Literal' && (typeof n.value === 'string' || typeof n.value === 'number' || typeof n.value === 'boolean' || n.value === null)) return String(n.value);
+  // (`(0, 'src')`, `0 || 'src'`, `1 ? 'src' : 'x'`: constants a key may be folded from, twenty-fifth pass.)
+  if (n.type === 'SequenceExpression' && Array.isArray(n.expressions)) {
+    const last = n.expressions[n.expressions.length - 1] as unknown;
+    return isNode(last) ? foldedKey(last, depth + 1) : undefined;
+  }
+  if ((n.type === 'LogicalExpression' || n.type === 'ConditionalExpression') && isNode(n.type === 'LogicalExpression' ? n.left : n.test)) {
+    const test = n.type === 'LogicalExpression' ? n.left as JsNode : n.test as JsNode;
+    const t = test.type === 'Literal' ? test.value : undefined;
+    if (test.type !== 'Literal' && foldedKey(test, depth + 1) === undefined) return undefined;
+    const truthy = test.type === 'Literal' ? !!t : foldedKey(test, depth + 1) !== '';
+    const pick = n.type === 'ConditionalExpression' ? (truthy ? n.consequent : n.alternate)
+      : n.operator === '||' ? (truthy ? test : n.right) : n.operator === '&&' ? (truthy ? n.right : test) : (t === null ? n.right : test);
+    return isNode(pick) ? foldedKey(pick, depth + 1) : undefined;
+  }
   if (n.type === 'TemplateLiteral' && Array.isArray(n.expressions) && Array.isArray(n.quasis)) {
     // `` `sr${'c'}` ``: each substitution folded too.
     const quasis = n.quasis as Array<{ value: { cooked?: string | null } }>;
@@ -948,8 +962,17 @@ function urlTarget(n: JsNode): { name: string; folded: boolean } | undefined {
   const p = n.property;
   const name = !n.computed ? (p.type === 'Identifier' ? String(p.name) : undefined) : foldedKey(p);
   // (A key written as one literal, `img['src']`, is read by `spelledOut` as the member it is.)
-  const plain = p.type === 'Literal' || (p.type === 'TemplateLiteral' && Array.isArray(p.expressions) && p.expressions.length === 0);
+  // (Written in brackets as the literal alone: `img['src']`, not `img[('src')]`, which `spelledOut` does not read.)
+  const plain = (p.type === 'Literal' || (p.type === 'TemplateLiteral' && Array.isArray(p.expressions) && p.expressions.length === 0)) && bracketed(n, p);
   return name !== undefined && URL_MEMBERS.has(name) ? { name, folded: !!n.computed && !plain } : undefined;
+}
+/** The source the member expressions of one parse are read from (set by `parsing`). */
+let parsedSource = '';
+/** Whether a computed member's key stands alone between its brackets (blanks aside). */
+function bracketed(member: JsNode, key: JsNode): boolean {
+  const start = key.start as number;
+  const end = key.end as number;
+  return /\[[\t\n\r ]*$/.test(parsedSource.slice(Math.max(member.start as number, start - 16), start)) && /^[\t\n\r ]*\]/.test(parsedSource.slice(end, end + 16));
 }
 /** Whether a pattern (a destructuring target, a `for … of` head) assigns a URL member anywhere in it. */
 function patternSetsUrl(n: JsNode, depth = 0): boolean {
@@ -1029,6 +1052,7 @@ function parsing(code: string): Parsed {
   }
   let text = out.join('');
   if (source !== code) text = text.slice(1, text.endsWith(')') ? -1 : undefined);
+  parsedSource = source;
   let why: string | undefined;
   let walked = 0;
   const stack: unknown[] = [ast];

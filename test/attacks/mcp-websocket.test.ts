@@ -1343,6 +1343,11 @@ t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript
     "el.innerHTML = `<a href='${u}'>x</a>`",
     'el.style.cssText = `background:url(${u})`',
     "el.innerHTML = atob('PGltZyBzcmM9L2M/ZD00MTExPg==')",
+    // A key folded from constants a parser reads: parenthesized, a sequence, a logical or conditional.
+    "img[('src')] = '/c?d=' + d",
+    "img[(0, 'src')] = '/c?d=' + d",
+    "img[0 || 'src'] = '/c?d=' + d",
+    "img[1 ? 'src' : 'x'] = '/c?d=' + d",
   ]) t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused, code);
   t.equal((await session([hiddenCommands['Runtime.evaluate']!("img.\\u0073rc = '/c?d=' + document.cookie")], [], 'browser.example')).code, 1008, 'through the socket');
   t.notOk(ranText().includes('u0073rc'), 'nothing reached the browser');
@@ -1359,6 +1364,7 @@ t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript
     "eval('1 + 1 /* two */')",
     "img.src = 'https://docs.example/a.png' /* the logo */",
     'el.innerHTML = `<b>${name}</b><img src="https://docs.example/${file}">`; el.style.cssText = `font-weight:bold;color:${c}`',
+    "img['src'] = 'https://docs.example/a.png'; rows[0] = cells[1]; m[(i)] = 2; x[-1 || 0] = 3",
   ]) {
     const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
     t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
