@@ -23,6 +23,8 @@
 // (`hiddenLoad`). Not read (docs/proxy.md says so): a write whose method the code hides
 // (`fetch(u, opts)` with `opts` made elsewhere), code held in a variable and run (`eval(s)`), a
 // member named by a variable on another object (`g[k](u)`): JavaScript is not read as a program.
+import { createRequire } from 'node:module';
+import type { Token } from 'acorn';
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -304,7 +306,7 @@ const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s
  */
 export function computedLoad(code: string): boolean {
   const text = spelledOut(code);
-  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register|addModule|navigate/i.test(text)) return false;
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register|addModule|navigate|State/i.test(text)) return false;
   const lits = literals(text);
   const at = new Map(lits.map((l, i) => [l.start, i]));
   // The literal run an argument begins with, and whether it is the whole argument.
@@ -326,6 +328,15 @@ export function computedLoad(code: string): boolean {
     ? a.value.trim() === '' || /^\s*#/.test(a.value) || /^\s*(?:(?:https?|wss?):|[\\/]{2}|about:)/i.test(a.value)
     : /^\s*(?:(?:https?|wss?):)?[\\/]{2}[^\\/?#\s]+[\\/?#]/i.test(a.value));
   let seen = 0;
+  // The document's URL rewritten (twenty-fifth pass: `history.replaceState(null, '', '/c?d=' + d)`,
+  // then `location.reload()` or `Page.reload`, loads it on the page's host): its third argument.
+  const litMap = new Map(lits.map((l) => [l.start, l]));
+  for (const m of text.matchAll(/\b(?:pushState|replaceState)\s*\(/g)) {
+    if (++seen > 1000) return true;
+    const args = callArguments(text, m.index! + m[0].length, litMap);
+    if (!args) return true;
+    if (args.length >= 3 && !decided(argument(args[2]!.at))) return true;
+  }
   for (const re of [loadCalls, loadAssignments, loadAttributes]) {
     for (const m of text.matchAll(re)) {
       if (++seen > 1000) return true; // more than is read: not decided piecemeal
@@ -378,6 +389,8 @@ const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200
 // property defined, which calls no setter, is no load), code a `with` scope runs against an object,
 // an attribute set as a node, the location held under another name, prefetches a page is told of.
 const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules/i;
+// The document's URL rewritten by reflection or through another name of `history` (twenty-fifth pass).
+const historyHeld = /\.\s*(?:pushState|replaceState)\s*\.\s*(?:call|apply|bind)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis)\s*\.\s*)?history\s*(?:[;,)\]}\n]|$)/;
 // Calls that run a string as code (`eval`, `Function`, a timer given a string, a function's constructor).
 const runsCode = /(?:\b(?:eval|execScript|Function|setTimeout|setInterval)|\.\s*constructor)\s*\(/g;
 // One name, perhaps in brackets written as literals (Playwright: `injected.eval('(' + params.functionText + ')')`).
@@ -447,11 +460,12 @@ function aliasComputed(text: string): boolean {
 export function hiddenLoad(code: string): string | undefined {
   // Escapes undone: a name spelled `\x66etch`, and code given as a JSON string (`callFunctionOn`'s arguments).
   const text = spelledOut(jsUnescaped(code));
-  if (!/fetch|eval|Function|Timeout|Interval|\bopen\b|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this/i.test(text)) return undefined;
+  if (!/fetch|eval|Function|Timeout|Interval|\bopen\b|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this|history|State/i.test(text)) return undefined;
   if (sinkNamed.test(text) || sinkKey.test(text)) return 'names a function that loads or runs code other than in a call of it';
   if (heldGlobalSink.test(text)) return 'names a function that loads or runs code other than in a call of it';
   if (globalComputed.test(text) || aliasComputed(text)) return 'calls or sets a member of the page\'s global object named at run time';
   if (reflected.test(text)) return 'sets a property or calls a function by reflection, or through a `with` scope or another name for `location`';
+  if (historyHeld.test(text)) return 'rewrites the document\'s URL by reflection or through another name for `history`';
   const lits = new Map(literals(text).map((l) => [l.start, l]));
   // A value a string run as code may be: one literal, one name, a function written out (minified
   // too: `async()=>…`, twenty-third pass: Puppeteer's injected script was refused for it).
@@ -489,6 +503,27 @@ export function hiddenLoad(code: string): string | undefined {
     if (!args || args.slice(1).some(({ text: a }) => !a.startsWith('{') || /[{,]\s*(?:\.\.\.|\[)/.test(a) || urlKey.test(a))) return 'sets properties by `Object.assign` that may load a URL';
   }
   return undefined;
+}
+
+/**
+ * The strings code runs as code that are written as one literal (`eval('…')`, `setTimeout("…")`,
+ * `Function('…')`: `hiddenLoad` refuses any other), their escapes undone: read as code in turn
+ * (twenty-fifth pass: `eval("img.\\u0073rc = '/c?d=' + d")` hid its name in the string's escapes).
+ */
+export function runLiterals(code: string): string[] {
+  if (!/eval|Function|Timeout|Interval|constructor/.test(code)) return [];
+  const found = literals(code);
+  const lits = new Map(found.map((l) => [l.start, l]));
+  const out: string[] = [];
+  for (const m of code.matchAll(runsCode)) {
+    if (out.length >= 64) break;
+    const args = callArguments(code, m.index! + m[0].length, lits);
+    for (const a of (/Function|constructor/.test(m[0]) ? args : args?.slice(0, 1)) ?? []) {
+      const lit = lits.get(a.at);
+      if (lit && lit.end === a.at + a.text.length) out.push(lit.value.replaceAll('\u0000', ' '));
+    }
+  }
+  return out;
 }
 
 function urlsIn(text: string, out: Set<string>): void {
@@ -622,17 +657,22 @@ export function codeMarkupRelative(code: string): boolean {
     const cut = v.indexOf('\u0000');
     return cut >= 0 && !/^\s*(?:[a-z][a-z0-9+.-]*:|[\\/]{2}[^\\/?#\s\u0000]+[\\/?#])/i.test(v.slice(0, cut));
   };
-  for (const l of literals(code)) {
-    if (!/<[a-zA-Z]/.test(l.value)) continue;
+  // Each literal, and each run of literal pieces joined (twenty-fifth pass: `'<im' + 'g src=/c?d=' + d`).
+  for (const value of [...literals(code).map((l) => l.value), ...assembled(code).strings]) {
+    if (!/<[a-zA-Z]/.test(value)) continue;
     // A literal ending inside a tag's URL attribute: what follows it is computed.
-    const tail = l.value.slice(l.value.lastIndexOf('<'));
+    const tail = value.slice(value.lastIndexOf('<'));
     if (!tail.includes('>') && /\s(?:src|srcset|imagesrcset|href|xlink:href|action|formaction|poster|data|background|ping)\s*=\s*["']?$/i.test(tail)) return true;
-    const parts = markupParts(l.value);
+    // A tag left open at its end is closed by what the code adds at run time (twenty-fifth pass:
+    // `'<img src=/c?d=' + d + '>'`, a refresh's `content="0;url=/c?d=' + d + '">'` went on).
+    const parts = markupParts(closedTag(value));
     if (parts.more) return true;
     for (const [name, value] of parts.attributes) {
-      if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value).some((u) => computed(u) || relativeUrl(u))) return true;
+      // (What the code adds is read as a character no URL parser strips, U+E000: twenty-fifth pass,
+      // `` `<img src="${u}">` `` was an empty `src`, its leading U+0000 stripped as a control.)
+      if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '\ue000')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value.replaceAll('\u0000', '\ue000')).some((u) => computed(u.replaceAll('\ue000', '\u0000')) || relativeUrl(u))) return true;
     }
-    if (parts.styles.some((css) => styleLoadsRelative(css.replaceAll('\u0000', ''))) || parts.refreshes.some((u) => computed(u) || relativeUrl(u))) return true;
+    if (parts.styles.some((css) => styleLoadsRelative(css.replaceAll('\u0000', '\ue000'))) || parts.refreshes.some((u) => computed(u) || relativeUrl(u))) return true;
   }
   return false;
 }
@@ -659,8 +699,27 @@ export function styleLoadsRelative(css: string): boolean {
  * (Playwright's own CSS tokenizer writes `'url("' + escapeString(v) + '")'`).
  */
 export function codeStylesRelative(code: string): boolean {
-  if (!/url|src|@import|image-set/i.test(code)) return false;
-  return literals(code).some((l) => /url\(|src\(|@import|image-set\(/i.test(l.value) && styleLoadsRelative(l.value.replaceAll('\u0000', '')));
+  // Each literal, and each run of literal pieces joined (twenty-fifth pass: `'background:u' + 'rl(/c?d=' + d`).
+  const joined = /['"`]\s*(?:\+|\.\s*concat\s*\()/.test(code) ? assembled(code).strings : [];
+  if (!/url|src|@import|image-set/i.test(code) && !joined.length) return false;
+  return [...literals(code).map((l) => l.value), ...joined].some((v) => /url\(|src\(|@import|image-set\(/i.test(v) && styleLoadsRelative(v.replaceAll('\u0000', '\ue000')));
+}
+
+/**
+ * Markup whose last tag is left open, closed as the code's run-time value would close it: U+0000
+ * (what the code adds, computed), the open attribute quote, `>`.
+ */
+function closedTag(v: string): string {
+  const lt = v.lastIndexOf('<');
+  if (lt < 0 || v.indexOf('>', lt) >= 0) return v;
+  let quote = '';
+  for (let i = lt + 1; i < v.length && i < lt + 20_000; i++) {
+    const c = v[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if ((c === '"' || c === "'") && /=[\t\n\f\r ]*$/.test(v.slice(Math.max(lt, i - 8), i))) quote = c;
+  }
+  return `${v}\u0000${quote}>`;
 }
 
 /**
@@ -849,6 +908,265 @@ export function callsRemoteObject(fn: string, args: unknown, hasThis: boolean): 
   for (const m of body.matchAll(/(?<![.\w$])(new\s+)?([A-Za-z_$][\w$]*)\s*(\(|`|\.\s*(?:call|apply|bind)\b)|\bReflect\s*\.\s*(?:apply|construct)\s*\(\s*([A-Za-z_$][\w$]*)|\b(?:window|self|globalThis|top|parent|frames)\s*(?:\.\s*[\w$]+|\[[^\]\n]{1,200}\])\s*=\s*([A-Za-z_$][\w$]*)\s*(?=[;,)}\n]|$)/g)) {
     const name = m[2] ?? m[4] ?? m[5];
     if (name !== undefined && names.has(name)) return m[5] !== undefined ? 'stores an object an earlier command got on the global object for later code' : 'calls an object an earlier command got (an objectId or a handle): what it loads is not known here';
+  }
+  return undefined;
+}
+
+const mayHide = /\\|\/\*|(?<!:)\/\/|<!--|-->|[-+*/%&|^?<>]=|\+\+|--|[\]}]\s*=(?![=>])|\bfor\s*\(|\[\s*[^\w\s\]$]/;
+/** Member names whose setting has the browser load (or go to) a URL, as `loadAssignments` reads them. */
+const URL_MEMBERS = new Set(['src', 'href', 'action', 'formAction', 'poster', 'srcset', 'imageSrcset', 'ping', 'lowsrc', 'search', 'pathname', 'port', 'protocol', 'host', 'hostname', 'background', 'location']);
+type JsNode = { type: string; [k: string]: unknown };
+const isNode = (v: unknown): v is JsNode => !!v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string';
+/** A key written as literals only (`'s' + 'rc'`, `` `src` ``), or undefined. */
+function foldedKey(n: JsNode, depth = 0): string | undefined {
+  if (depth > 32) return undefined;
+  if (n.type === 'Literal' && (typeof n.value === 'string' || typeof n.value === 'number' || typeof n.value === 'boolean' || n.value === null)) return String(n.value);
+  // (`(0, 'src')`, `0 || 'src'`, `1 ? 'src' : 'x'`: constants a key may be folded from, twenty-fifth pass.)
+  if (n.type === 'SequenceExpression' && Array.isArray(n.expressions)) {
+    const last = n.expressions[n.expressions.length - 1] as unknown;
+    return isNode(last) ? foldedKey(last, depth + 1) : undefined;
+  }
+  if ((n.type === 'LogicalExpression' || n.type === 'ConditionalExpression') && isNode(n.type === 'LogicalExpression' ? n.left : n.test)) {
+    const test = n.type === 'LogicalExpression' ? n.left as JsNode : n.test as JsNode;
+    const t = test.type === 'Literal' ? test.value : undefined;
+    if (test.type !== 'Literal' && foldedKey(test, depth + 1) === undefined) return undefined;
+    const truthy = test.type === 'Literal' ? !!t : foldedKey(test, depth + 1) !== '';
+    const pick = n.type === 'ConditionalExpression' ? (truthy ? n.consequent : n.alternate)
+      : n.operator === '||' ? (truthy ? test : n.right) : n.operator === '&&' ? (truthy ? n.right : test) : (t === null ? n.right : test);
+    return isNode(pick) ? foldedKey(pick, depth + 1) : undefined;
+  }
+  if (n.type === 'TemplateLiteral' && Array.isArray(n.expressions) && Array.isArray(n.quasis)) {
+    // `` `sr${'c'}` ``: each substitution folded too.
+    const quasis = n.quasis as Array<{ value: { cooked?: string | null } }>;
+    let out = quasis[0]?.value.cooked ?? undefined;
+    for (let i = 0; out !== undefined && i < n.expressions.length; i++) {
+      const e = n.expressions[i] as unknown;
+      const v = isNode(e) ? foldedKey(e, depth + 1) : undefined;
+      const q = quasis[i + 1]?.value.cooked;
+      out = v === undefined || q === undefined || q === null ? undefined : out + v + q;
+    }
+    return out;
+  }
+  if (n.type === 'BinaryExpression' && n.operator === '+' && isNode(n.left) && isNode(n.right)) {
+    const a = foldedKey(n.left, depth + 1);
+    const b = a === undefined ? undefined : foldedKey(n.right, depth + 1);
+    return a === undefined || b === undefined ? undefined : a + b;
+  }
+  return undefined;
+}
+/** The URL member a target names (`img.src`, `location`, `img['s' + 'rc']`), and whether its name was folded from pieces. */
+function urlTarget(n: JsNode): { name: string; folded: boolean } | undefined {
+  if (n.type === 'Identifier' && n.name === 'location') return { name: 'location', folded: false };
+  if (n.type === 'ChainExpression' && isNode(n.expression)) return urlTarget(n.expression);
+  if (n.type !== 'MemberExpression' || !isNode(n.property)) return undefined;
+  const p = n.property;
+  const name = !n.computed ? (p.type === 'Identifier' ? String(p.name) : undefined) : foldedKey(p);
+  // (A key written as one literal, `img['src']`, is read by `spelledOut` as the member it is.)
+  // (Written in brackets as the literal alone: `img['src']`, not `img[('src')]`, which `spelledOut` does not read.)
+  const plain = (p.type === 'Literal' || (p.type === 'TemplateLiteral' && Array.isArray(p.expressions) && p.expressions.length === 0)) && bracketed(n, p);
+  return name !== undefined && URL_MEMBERS.has(name) ? { name, folded: !!n.computed && !plain } : undefined;
+}
+/** The source the member expressions of one parse are read from (set by `parsing`). */
+let parsedSource = '';
+/** Whether a computed member's key stands alone between its brackets (blanks aside). */
+function bracketed(member: JsNode, key: JsNode): boolean {
+  const start = key.start as number;
+  const end = key.end as number;
+  return /\[[\t\n\r ]*$/.test(parsedSource.slice(Math.max(member.start as number, start - 16), start)) && /^[\t\n\r ]*\]/.test(parsedSource.slice(end, end + 16));
+}
+/** Whether a pattern (a destructuring target, a `for … of` head) assigns a URL member anywhere in it. */
+function patternSetsUrl(n: JsNode, depth = 0): boolean {
+  if (depth > 64) return true;
+  if (urlTarget(n)) return true;
+  switch (n.type) {
+    case 'ArrayPattern': return (n.elements as unknown[]).some((e) => isNode(e) && patternSetsUrl(e, depth + 1));
+    case 'ObjectPattern': return (n.properties as JsNode[]).some((q) => isNode(q.type === 'RestElement' ? q.argument : q.value) && patternSetsUrl((q.type === 'RestElement' ? q.argument : q.value) as JsNode, depth + 1));
+    case 'AssignmentPattern': return isNode(n.left) && patternSetsUrl(n.left, depth + 1);
+    case 'RestElement': return isNode(n.argument) && patternSetsUrl(n.argument, depth + 1);
+    default: return false;
+  }
+}
+
+/**
+ * Code as a JavaScript parser reads it (twenty-fifth pass), for the readers above, which read its
+ * text: names with their escapes undone (`img.\u0073rc = …`, `\u0066etch(…)` are `img.src` and
+ * `fetch`), comments gone (a block comment between `fetch` and its `(`, or before `=`), and why it sets a URL member in a
+ * way no pattern of the text reads: an operator that keeps part of the old value (`location.href
+ * += '?d=' + d`, `img.src ||= …`, `??=`, `location.port++`), a destructuring or a `for … of` head
+ * (`[img.src] = ['/c?d=' + d]`, `for (img.src of […])`), a member named by literal pieces
+ * (`img['s' + 'rc'] = …`). Parsed by acorn (a well-kept ECMAScript parser: a hand-written
+ * tokenizer would guess where a regular expression starts), as a script, then as an expression (a
+ * `functionDeclaration` is an anonymous function); a text that is neither (markup, a style) is
+ * read with JavaScript's escapes undone only. At most 1,000,000 nodes are walked.
+ */
+type Parsed = { text: string; why?: string; failed?: true };
+// acorn loaded at the first code that needs parsing (every process that describes requests imports
+// this module; few read a remote browser's code).
+let acorn: typeof import('acorn') | undefined;
+const loadAcorn = (): typeof import('acorn') => (acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn'));
+const keptParses = new Map<string, Parsed>();
+export function parsedCode(code: string): Parsed {
+  // Only code that may hide so is parsed (a parse of Playwright's 330 KB script costs ~30 ms): a
+  // backslash, a comment, an assignment that is no plain `=`, `++`/`--`, a destructuring, a loop,
+  // a member named in brackets. A large text's reading is kept (automation sends its scripts under
+  // several commands, as `codeReadingOf` keeps each command's reading).
+  if (!mayHide.test(code)) return { text: code };
+  if (code.length < 32 * 1024) return parsing(code);
+  const kept = keptParses.get(code);
+  if (kept) {
+    keptParses.delete(code);
+    keptParses.set(code, kept);
+    return kept;
+  }
+  const r = parsing(code);
+  keptParses.set(code, r);
+  if (keptParses.size > 4) keptParses.delete(keptParses.keys().next().value!);
+  return r;
+}
+function parsing(code: string): Parsed {
+  const { parse: parseJs, tokTypes } = loadAcorn();
+  const tokens: Token[] = [];
+  let source = code;
+  const opts = { ecmaVersion: 'latest' as const, sourceType: 'script' as const, allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true, allowHashBang: true, allowReserved: true, onToken: tokens };
+  let ast: unknown;
+  try {
+    ast = parseJs(source, opts);
+  } catch {
+    tokens.length = 0;
+    source = `(${code}\n)`;
+    try {
+      ast = parseJs(source, opts);
+    } catch {
+      return { text: jsUnescaped(code), failed: true };
+    }
+  }
+  const out: string[] = [];
+  let at = 0;
+  for (const t of tokens) {
+    if (t.type === tokTypes.eof) break;
+    const gap = source.slice(at, t.start);
+    out.push(/\S/.test(gap) ? (/[\n\r\u2028\u2029]/.test(gap) ? '\n' : ' ') : gap);
+    const value = (t as Token & { value?: unknown }).value;
+    out.push(t.type === tokTypes.name || t.type.keyword !== undefined ? String(value) : t.type === tokTypes.privateId ? `#${String(value)}` : source.slice(t.start, t.end));
+    at = t.end;
+  }
+  let text = out.join('');
+  if (source !== code) text = text.slice(1, text.endsWith(')') ? -1 : undefined);
+  parsedSource = source;
+  let why: string | undefined;
+  let walked = 0;
+  const stack: unknown[] = [ast];
+  while (stack.length && !why) {
+    const n = stack.pop();
+    if (Array.isArray(n)) {
+      for (const x of n) stack.push(x);
+      continue;
+    }
+    if (!isNode(n)) continue;
+    if (++walked > 1_000_000) return { text, why: 'is more code than is read' };
+    if (n.type === 'AssignmentExpression' && isNode(n.left)) {
+      const target = urlTarget(n.left);
+      if (target && n.operator !== '=') why = `sets ${target.name} with ${String(n.operator)}, keeping part of its old value`;
+      else if (target?.folded) why = `sets ${target.name} through a name made of pieces`;
+      else if (!target && (n.left.type === 'ArrayPattern' || n.left.type === 'ObjectPattern') && patternSetsUrl(n.left)) why = 'sets a URL member by destructuring';
+    } else if (n.type === 'UpdateExpression' && isNode(n.argument) && urlTarget(n.argument)) why = `changes ${urlTarget(n.argument)!.name} by ${String(n.operator)}`;
+    else if ((n.type === 'ForOfStatement' || n.type === 'ForInStatement') && isNode(n.left) && n.left.type !== 'VariableDeclaration' && patternSetsUrl(n.left)) why = 'sets a URL member as a loop\'s variable';
+    for (const [k, v] of Object.entries(n)) if (k !== 'type' && v && typeof v === 'object') stack.push(v);
+  }
+  return { text, ...(why ? { why } : {}) };
+}
+
+/** What one command's code or markup loads, and why it is refused if it is (a function of the method and the text alone). */
+export interface CodeReading {
+  found: string[];
+  sends: boolean;
+  /** More URLs than Airlock decides in one command (replaces an earlier refusal). */
+  tooMany?: string;
+  /** Code that sends a write with no URL it names (replaces an earlier refusal). */
+  sendsNowhere?: string;
+  /** The first load the reader cannot place (kept behind an earlier refusal). */
+  unknown?: string;
+}
+
+/** A function given with its arguments is read with the globals they name (`boundGlobals`). */
+export function functionRead(key: string, text: string, args: unknown): string {
+  return key === 'functionDeclaration' ? boundGlobals(withoutSourcePragma(text), args) : text;
+}
+
+export function codeReading(method: string, text: string, ignored: ReadonlySet<string> = new Set()): CodeReading {
+  // A tool's naming line dropped; a function called at once with literal arguments read with them.
+  text = boundGlobals(withoutSourcePragma(text));
+  const found = codeUrls(text).filter((u) => !ignored.has(u));
+  // The code as a parser reads it too (twenty-fifth pass: `img.\u0073rc = '/c?d=' + d`,
+  // `fetch /* */ (…)`, `location.href += …`, `[img.src] = […]` went on): names unescaped,
+  // comments gone, and URL members set in ways no pattern of the text reads (`parsedCode`).
+  // Read in its place (a comment runs nothing); a text no parser takes, as written and unescaped.
+  const parsed = parsedCode(text);
+  // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
+  const inner = decodedCode(text);
+  const views = [...(parsed.failed ? [text, parsed.text] : [parsed.text]), ...inner];
+  let unknown: string | undefined;
+  if (parsed.why) unknown ??= `${method} ${parsed.why}: where it goes is not known here`;
+  // Strings run as code (`eval('…')`), read as code in turn, three levels down at most.
+  let run = runLiterals(parsed.text);
+  for (let depth = 0, n = 0; depth < 3 && run.length; depth++) {
+    const next: string[] = [];
+    for (const s of run) {
+      if (++n > 64) break;
+      const p = parsedCode(s);
+      views.push(...(p.failed ? [s, p.text] : [p.text]));
+      if (p.why) unknown ??= `${method} runs code that ${p.why}: where it goes is not known here`;
+      next.push(...runLiterals(p.text));
+    }
+    run = next;
+  }
+  const sends = views.some(codeSends);
+  if (views.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+  const hidden = views.map(hiddenLoad).find((w) => w !== undefined);
+  if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
+  if (views.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
+  // A decoded string is also markup the code may write (twenty-fifth pass: `el.innerHTML = atob('PGltZyBzcmM9L2M/…')`).
+  if (views.some(codeMarkupRelative) || inner.some((v) => v.includes('<') && codeMarkupRelative(JSON.stringify(v)))) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
+  if (views.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
+  return {
+    found, sends, unknown,
+    tooMany: found.length > MAX_CODE_URLS ? `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command` : undefined,
+    sendsNowhere: sends && !found.length ? `${method} sends a write to the page's own site or a relative URL: where it goes is not known here` : undefined,
+  };
+}
+
+
+/** Names of JSON fields whose string a remote runner executes (as `code_names` in rego/sessions.rego, and CDP's and BiDi's). */
+const CODE_FIELDS = new Set(['code', 'script', 'scripts', 'function', 'func', 'expression', 'js', 'javascript', 'evaluate', 'pagefunction', 'sourcecode', 'functiondeclaration']);
+
+/**
+ * Why code a JSON body gives a remote runner to execute loads or sends where no URL in it says, or
+ * undefined (twenty-fifth pass): a field named as code (`script`: WebDriver's `POST
+ * /session/{id}/execute/sync`; `code`, `expression`, `pageFunction`, `functionDeclaration` …) read
+ * as a DevTools command's code is (`codeReading`): a load relative to the page or computed
+ * (`location.replace('/c?d=' + arguments[0])`, `img.src = …`, markup with a relative URL, the
+ * document's URL rewritten), a write with no URL named. The policy reads only the sinks its own
+ * pattern names (`code_reaches_network`); the description carries this as `body.code_loads`.
+ * At most 64 such strings of 256 KiB each (more is refused as unread), 16 levels down.
+ */
+export function bodyCodeLoads(json: unknown): string | undefined {
+  const stack: Array<[unknown, string, number]> = [[json, '', 0]];
+  let strings = 0;
+  // (The whole tree is walked: a parsed body is bounded by the capture, and a budget that ran out
+  // would either hold every large JSON body or let code hide past it.)
+  while (stack.length) {
+    const [v, key, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!CODE_FIELDS.has(key) || v.trim() === '') continue;
+      if (++strings > 64 || v.length > 256 * 1024) return 'gives a runner more code than is read';
+      const r = codeReading('code', v);
+      const why = r.unknown ?? r.sendsNowhere;
+      if (why) return why.replace(/^code /, '');
+      continue;
+    }
+    if (!v || typeof v !== 'object' || depth > 16) continue;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, key, depth + 1]);
+    else for (const [k, x] of Object.entries(v)) stack.push([x, k.toLowerCase().replace(/[-_]/g, ''), depth + 1]);
   }
   return undefined;
 }

@@ -13,6 +13,7 @@ import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
 import { foldCase, storesData } from './places.ts';
+import { bodyCodeLoads } from './cdp-code.ts';
 import { credentialParams, credentialQueryParams, multiMap, parameterNames, phpName, sessionQueryParam, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -655,6 +656,11 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
 
   const read = summarizeBody({ body: raw.body, truncated: raw.bodyTruncated, headers, previewBytes: ctx.previewBytes ?? 4096 });
   const { summary: body, alternates } = read;
+  // Code a remote runner executes that loads where no URL in it says (twenty-fifth pass).
+  if (body.json !== undefined && typeof body.json === 'object') {
+    const codeLoads = bodyCodeLoads(body.json);
+    if (codeLoads) body.code_loads = codeLoads;
+  }
   const pathAndQuery = url.pathname + url.search;
   const upgrade = headers['upgrade']?.[0]?.toLowerCase();
   const scheme = url.protocol.slice(0, -1) as RequestInfo['scheme'];

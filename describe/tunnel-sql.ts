@@ -40,7 +40,7 @@ import { createHash } from 'node:crypto';
 import { appendAll } from '../lib/arrays.ts';
 import { startsStatement, trimTrailing, trimWhere } from '../lib/text.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
+import { attributeUrls, codeReading, functionRead, type CodeReading, codeUrls, computedLoad, callsRemoteObject, markupParts, MAX_CODE_URLS, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1145,44 +1145,6 @@ const cdpStyles: Record<string, (p: Record<string, unknown>) => unknown[]> = {
  * rule reads), a URL the browser's parser would not take. `Target.sendMessageToTarget` carries a
  * message as a string: read too, a few levels down. Both readings of a key given twice count.
  */
-/** What one command's code or markup loads, and why it is refused if it is (a function of the method and the text alone). */
-interface CodeReading {
-  found: string[];
-  sends: boolean;
-  /** More URLs than Airlock decides in one command (replaces an earlier refusal). */
-  tooMany?: string;
-  /** Code that sends a write with no URL it names (replaces an earlier refusal). */
-  sendsNowhere?: string;
-  /** The first load the reader cannot place (kept behind an earlier refusal). */
-  unknown?: string;
-}
-
-/** A function given with its arguments is read with the globals they name (`boundGlobals`). */
-function functionRead(key: string, text: string, args: unknown): string {
-  return key === 'functionDeclaration' ? boundGlobals(withoutSourcePragma(text), args) : text;
-}
-
-function codeReading(method: string, text: string): CodeReading {
-  // A tool's naming line dropped; a function called at once with literal arguments read with them.
-  text = boundGlobals(withoutSourcePragma(text));
-  const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
-  // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
-  const inner = decodedCode(text);
-  const sends = codeSends(text) || inner.some(codeSends);
-  let unknown: string | undefined;
-  if (computedLoad(text) || inner.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
-  const hidden = hiddenLoad(text) ?? inner.map(hiddenLoad).find((w) => w !== undefined);
-  if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
-  if (opensWebRtc(text) || inner.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
-  if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
-  if (codeStylesRelative(text) || inner.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
-  return {
-    found, sends, unknown,
-    tooMany: found.length > MAX_CODE_URLS ? `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command` : undefined,
-    sendsNowhere: sends && !found.length ? `${method} sends a write to the page's own site or a relative URL: where it goes is not known here` : undefined,
-  };
-}
-
 /**
  * Readings of large code texts, kept: automation sends the same script again for every page and
  * frame (Playwright's injected script, 330 KB, takes ~75 ms of the event loop to read), and each
@@ -1194,7 +1156,7 @@ const KEEP_READINGS_FROM = 32 * 1024;
 const KEPT_READINGS = 8;
 
 function codeReadingOf(method: string, text: string): CodeReading {
-  if (text.length < KEEP_READINGS_FROM) return codeReading(method, text);
+  if (text.length < KEEP_READINGS_FROM) return codeReading(method, text, namespaceNames);
   const key = `${method}\0${text}`;
   const kept = keptReadings.get(key);
   if (kept) {
@@ -1202,7 +1164,7 @@ function codeReadingOf(method: string, text: string): CodeReading {
     keptReadings.set(key, kept);
     return kept;
   }
-  const r = codeReading(method, text);
+  const r = codeReading(method, text, namespaceNames);
   keptReadings.set(key, r);
   if (keptReadings.size > KEPT_READINGS) keptReadings.delete(keptReadings.keys().next().value!);
   return r;
@@ -1248,13 +1210,25 @@ function answerHeaderUrls(name: string, v: string): string[] {
  * GET of the URL, and the browser posted the agent's body there). Then judged as a POST whose body
  * is unseen, as code that sends one is.
  */
-function continuesWrite(method: string, p: Record<string, unknown>): boolean {
+function continuesWrite(method: string, p: Record<string, unknown>, paused?: PausedWrites): boolean {
   if (!/^(?:Fetch\.continueRequest|Network\.continueInterceptedRequest|continue|fallback|network\.continueRequest)$/.test(method)) return false;
   const verb = typeof p.method === 'string' ? p.method.trim().toUpperCase() : '';
-  return (verb !== '' && !['GET', 'HEAD', 'OPTIONS'].includes(verb)) || nonEmpty(p.postData) || nonEmpty(p.body);
+  if ((verb !== '' && !['GET', 'HEAD', 'OPTIONS'].includes(verb)) || nonEmpty(p.postData) || nonEmpty(p.body)) return true;
+  // The paused request's own method and body go on with it unless the command replaces both
+  // (twenty-fifth pass: a page's form POST paused and continued to `https://docs.example/api/notes`
+  // was judged as a GET there, and posted the page's fields to a host that takes only reads). The
+  // browser said what it paused (`Fetch.requestPaused`, `Network.requestIntercepted`, BiDi's
+  // `network.beforeRequestSent`); one it never said is no read known.
+  if (!paused || method === 'continue' || method === 'fallback') return false;
+  const id = [p.requestId, p.interceptionId, p.request].find((v): v is string => typeof v === 'string');
+  const replaced = verb !== '' && (p.postData === '' || (p.body as { value?: unknown } | null | undefined)?.value === '');
+  return !replaced && (id === undefined || paused(id));
 }
 
-export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
+/** Whether the browser paused the request of this id with a write (a method that writes, or a body); true for an id it never paused. */
+export type PausedWrites = (id: string) => boolean;
+
+export function cdpLoadsOf(text: string, paused?: PausedWrites): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
   const writes: string[] = [];
   let refused: string | undefined;
@@ -1333,7 +1307,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
     if (typeof value !== 'string') return;
     if (method === 'DOM.setAttributeValue') return void attributes(method, [[String((params as { name?: unknown }).name ?? ''), value]]);
-    if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>));
+    if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>, paused));
     // `name="value"` pairs as the HTML parser reads them (`<img src=… onerror=…>` set as text).
     attributes(method, [...value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)].map((m): [string, string] => [m[1]!, m[2] ?? m[3] ?? m[4] ?? '']));
   };
@@ -1469,7 +1443,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const what = `BiDi ${method}`;
     refused ??= browserWideValues(method, p);
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
-      if (typeof p.url === 'string') load(what, p.url, continuesWrite(method, p));
+      if (typeof p.url === 'string') load(what, p.url, continuesWrite(method, p, paused));
     }
     if (method === 'script.callFunction') remoteCalled(what, p, !!p.this && typeof p.this === 'object' && ['handle', 'sharedId'].some((k) => typeof (p.this as Record<string, unknown>)[k] === 'string'));
     for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? functionRead(k, p[k] as string, p.arguments) : JSON.stringify(p[k]) ?? '');
@@ -1567,6 +1541,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       // reads it (`location.hash`) and sends it where it likes (twenty-second pass: a served link
       // with `#<data>` added was that link): data for any URL of the site.
       if (u.hash.length > 1) urls.push(`${u.origin}/*`);
+      // So is userinfo (twenty-fifth pass: `Page.navigate {url: 'https://<data>@<a served link>'}`
+      // was that link, the judged URL dropping it as a request's does): the browser answers the
+      // host's `401` with it as Basic credentials, and its own requests never pass here.
+      if (u.username || u.password) urls.push(`${u.origin}/*`);
     }
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
@@ -1708,6 +1686,47 @@ export class JsonMessagesReader implements TunnelSqlReader {
     return this.pending.length;
   }
 
+  /** Requests the remote browser paused (its events), by id: whether each writes (see continuesWrite). At most 4,096, oldest dropped. */
+  private readonly paused = new Map<string, boolean>();
+  private readonly pausedWrites: PausedWrites = (id) => this.paused.get(id) ?? true;
+
+  /**
+   * A message from the upstream: a browser's event saying it paused a request (CDP's
+   * `Fetch.requestPaused` or `Network.requestIntercepted`, flat or inside
+   * `Target.receivedMessageFromTarget`; BiDi's blocked `network.beforeRequestSent`), kept with
+   * whether that request writes, for the agent's command that continues it.
+   */
+  observe(data: Buffer): void {
+    if (data.length > MAX_JSON_MESSAGE) return;
+    const text = data.toString('utf8');
+    if (!/requestPaused|requestIntercepted|beforeRequestSent|receivedMessageFromTarget|\\u/.test(text)) return;
+    const seen = (m: unknown, depth: number): void => {
+      if (!m || typeof m !== 'object' || depth > 3) return;
+      const { method, params } = m as { method?: unknown; params?: Record<string, unknown> };
+      if (!params || typeof params !== 'object') return;
+      if (method === 'Target.receivedMessageFromTarget' && typeof params.message === 'string') return void readings(params.message).forEach((r) => seen(r, depth + 1));
+      const request = (params.request && typeof params.request === 'object' ? params.request : {}) as Record<string, unknown>;
+      const writes = (verb: unknown, body: boolean): boolean => !(typeof verb === 'string' && ['GET', 'HEAD', 'OPTIONS'].includes(verb.toUpperCase())) || body;
+      let id: unknown;
+      let write = true;
+      if (method === 'Fetch.requestPaused' && params.responseStatusCode === undefined && params.responseErrorReason === undefined) {
+        id = params.requestId;
+        write = writes(request.method, request.hasPostData === true || nonEmpty(request.postData) || nonEmpty(request.postDataEntries));
+      } else if (method === 'Network.requestIntercepted') {
+        id = params.interceptionId;
+        write = writes(request.method, request.hasPostData === true || nonEmpty(request.postData));
+      } else if (method === 'network.beforeRequestSent' && params.isBlocked === true) {
+        id = request.request;
+        write = writes(request.method, typeof request.bodySize === 'number' ? request.bodySize > 0 : request.bodySize !== 0);
+      }
+      if (typeof id !== 'string') return;
+      this.paused.delete(id);
+      this.paused.set(id, write);
+      if (this.paused.size > 4096) this.paused.delete(this.paused.keys().next().value!);
+    };
+    readings(text).forEach((r) => seen(r, 0));
+  }
+
   read(data: Buffer, binary: boolean): TunnelRead {
     // A message with binary framing (control bytes, or not UTF-8: a protocol's header before and
     // after the text it carries) is read for statements in its runs of text (eighteenth pass).
@@ -1722,7 +1741,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
       // CDP's methods are `Domain.command`, BiDi's `module.command` (of the modules read: `input`
       // since the twenty-fourth pass, its `setFiles`), Playwright's messages carry a `guid`: only a
       // message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text, this.pausedWrites) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length || loads.writes?.length) {
         return { statements: [...loads.urls.map((target): CarriedStatement => ({ protocol: 'cdp', message: 'navigation', body: {}, target })), ...(loads.writes ?? []).map((target): CarriedStatement => ({ protocol: 'cdp', message: 'write', body: {}, target, writes: true }))] };

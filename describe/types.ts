@@ -23,6 +23,12 @@ export interface BodySummary {
   charset?: string;
   /** Why the body could not be decoded (unknown charset or content coding, invalid UTF-16/32, over the decode cap). */
   decode_error?: string;
+  /**
+   * Why code in a field a remote runner executes (`script`, `code`, `expression` …) loads or sends
+   * where no URL in it says: a URL relative to the page or computed (describe/cdp-code.ts
+   * `bodyCodeLoads`; twenty-fifth pass).
+   */
+  code_loads?: string;
   /** True when servers would read the body in more than one way (see ambiguous_reasons). */
   ambiguous?: boolean;
   ambiguous_reasons?: AmbiguityReason[];

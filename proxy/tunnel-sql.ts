@@ -136,6 +136,8 @@ export class TunnelSql {
   observe(m: RelayedMessage): void {
     if (m.kind !== 'text' && m.kind !== 'binary') return;
     // SQL Server's PRELOGIN answer says whether the session will be encrypted whole.
+    // A remote browser's paused requests, for the commands that continue them (twenty-fifth pass).
+    if (this.reader instanceof JsonMessagesReader) this.reader.observe(m.data);
     if (this.reader instanceof TdsReader) this.reader.observe(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
     if (this.greeted && (this.answered || !this.spoke)) return;
     const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;

@@ -1576,6 +1576,13 @@ fetches_elsewhere if {
 	code_reaches_network(field_name(p), v)
 }
 
+# Code a runner executes whose load the proxy's JavaScript reader finds relative to the page or
+# computed (twenty-fifth pass: WebDriver's `execute/sync` with `location.replace('/c?d=' +
+# arguments[0])`, an escaped `img.\u0073rc = …`, markup with a relative URL, `history.replaceState`
+# went on: the pattern above names a few sinks only). The description reads it
+# (`input.request.body.code_loads`, describe/cdp-code.ts `bodyCodeLoads`).
+fetches_elsewhere if input.request.body.code_loads
+
 # A browser's launch argument that runs a program of the agent's (twenty-fourth pass: a WebDriver
 # session's `goog:chromeOptions.args` of `--renderer-cmd-prefix=sh -c '…'`, `--gpu-launcher`,
 # `--zygote-cmd-prefix`, also with one dash, which Chrome's switch parser takes): the grid's host
@@ -1637,7 +1644,7 @@ argument_fetches(k, v) if {
 	not harmless_target(h)
 }
 
-code_names := {"code", "script", "scripts", "function", "func", "expression", "js", "javascript", "evaluate", "pagefunction", "source_code", "sourcecode"}
+code_names := {"code", "script", "scripts", "function", "func", "expression", "js", "javascript", "evaluate", "pagefunction", "source_code", "sourcecode", "functiondeclaration"}
 
 active_url_texts contains v if {
 	some k, vs in object.get(input.request, "query", {})
@@ -1856,6 +1863,19 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	mcp_call_is_read(c)
 	some [k, v] in array.slice([[p[count(p) - 1], t] | walk(object.get(c, "arguments", {}), [p, t]); is_string(t); count(p) > 0], 0, 2048)
 	argument_fetches(k, v)
+}
+
+# A read-only tool given code (a browser tool's `function`, `expression`, `script`) whose load the
+# proxy's JavaScript reader finds relative to the page or computed (twenty-fifth pass;
+# `input.request.body.code_loads`): the pattern of `argument_fetches` names a few sinks only.
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
+	input.request.body.code_loads
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	some path in array.slice([q | walk(object.get(c, "arguments", {}), [q, t]); is_string(t); count(q) > 0], 0, 2048)
+	some k in path
+	field_norm(k) in code_names
 }
 
 # A prompt got with arguments runs the server's code with them: mcp-server-fetch's `fetch` prompt

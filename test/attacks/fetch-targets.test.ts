@@ -6,7 +6,9 @@
 // agent wrote. The policy must hold each for a human, and the attacker's server receives nothing;
 // the same services given work on their own site answer at once.
 import http from 'node:http';
+import fc from 'fast-check';
 import t from 'tap';
+import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, startSessionAirlock, viaCurl } from '../sessions/helpers.ts';
 
@@ -82,4 +84,35 @@ t.test('services told in prose, a host field, a bare query or a data: URL to go 
   t.equal((await post('/v1/checks', { hostname: `eu.${API}` })).status, 200, 'a check of its own host');
   t.equal((await viaCurl(proxy, 'PUT', `${web.origin(API)}/json/new?about:blank`, undefined, async)).status, 200, 'a blank tab');
   t.same(evilHits, [], 'still nothing');
+});
+
+// Twenty-fifth pass: code a runner executes, sent over HTTP (WebDriver's `execute/sync {script,
+// args}`, a DevTools command POSTed to a scraping API, Browserless' `/function {code}`), whose load
+// is relative to the page or computed: the policy's pattern names a few sinks only, so
+// `location.replace('/c?d=' + arguments[0])`, markup with a relative URL, `history.replaceState`,
+// an escaped `img.\u0073rc` went on. The description now reads such code as a remote browser's
+// WebSocket commands are read (`body.code_loads`), and the policy holds it.
+t.test('twenty-fifth pass: code a runner executes that loads relative to the page or computed is marked in the description', async (t) => {
+  const loads: Record<string, string> = {
+    'location.replace': "location.replace('/c?d=' + arguments[0])",
+    'escaped src': "document.images[0].\\u0073rc = '/c?d=' + arguments[0]",
+    'href added to': "document.links[0].href += '?d=' + arguments[0]",
+    markup: "document.body.innerHTML = '<img src=/c?d=' + arguments[0] + '>'",
+    history: "history.replaceState(null, '', '/c?d=' + arguments[0]); location.reload()",
+    destructured: "[document.images[0].src] = ['/c?d=' + arguments[0]]",
+    'beacon to the page': 'navigator.sendBeacon(arguments[0])',
+  };
+  const fields = ['script', 'code', 'expression', 'pageFunction', 'function_declaration', 'JS'];
+  const described = (body: unknown) => describeRequest({ method: 'POST', url: 'https://grid.example/wd/hub/session/1/execute/sync', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'a', labels: {} } }).request.body.code_loads;
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(loads)), fc.constantFrom(...fields), fc.integer({ min: 0, max: 3 }), (load, field, depth) => {
+    let body: unknown = { [field]: loads[load], args: ['4111'] };
+    for (let i = 0; i < depth; i++) body = i % 2 ? [body] : { params: body };
+    return typeof described(body) === 'string';
+  }), { numRuns: 40, ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: code that reads or clicks, a URL written out (the policy judges it), a field not named for code.
+  for (const body of [
+    { script: "arguments[0].scrollIntoView(); arguments[0].click(); return [document.title, arguments[0].getAttribute('href')]", args: [] },
+    { script: "location.assign('https://docs.example/guide')", args: [] },
+    { note: "location.replace('/c?d=' + x)", text: 'img.src = "/c?d=1"' },
+  ]) t.equal(described(body), undefined, JSON.stringify(body).slice(0, 100));
 });

@@ -12,7 +12,7 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { startTestAirlock } from './helpers.ts';
-import { cdpLoadsOf } from '../../describe/tunnel-sql.ts';
+import { cdpLoadsOf, JsonMessagesReader } from '../../describe/tunnel-sql.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
 const FUZZ_SEED = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
@@ -82,6 +82,12 @@ const server = await startWsUpstream(t, {
       return void ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } }));
     }
     ran.push(m);
+    // A remote browser pausing two requests once interception is on (twenty-fifth pass): a page's
+    // form POST with its fields, and an image's GET.
+    if ((m as { method?: unknown }).method === 'Fetch.enable') {
+      ws.send(JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'interception-job-7.0', request: { url: 'https://docs.example/form', method: 'POST', headers: {}, hasPostData: true, postData: 'd=4111' }, frameId: 'F1', resourceType: 'Document' } }));
+      ws.send(JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'interception-job-8.0', request: { url: 'https://docs.example/a.png', method: 'GET', headers: {} }, frameId: 'F1', resourceType: 'Image' } }));
+    }
     const answer = (x: { id?: unknown }): unknown => ({ jsonrpc: '2.0', id: x.id ?? null, result: {} });
     ws.send(JSON.stringify(Array.isArray(m) ? m.map(answer) : answer(m as { id?: unknown })));
   }),
@@ -557,7 +563,8 @@ t.test('control: no headers or a browser\'s own (a language list, DNT), a real b
     JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: '', acceptLanguage: 'de-DE', userAgentMetadata: { mobile: false, model: '', architecture: 'x86', platform: 'Windows', platformVersion: '' } })),
     JSON.stringify(cdp('Network.setUserAgentOverride', { userAgent: '', acceptLanguage: 'en-US,en;q=0.9,zh-Hant-TW;q=0.5' })),
     JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7' })),
-    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7', url: 'https://docs.example/api', headers: [{ name: 'X-Requested-With', value: 'fetch' }] })),
+    // (A paused request continued to the allowed site with headers: in the twenty-fifth pass's test,
+    // after the browser says it paused a GET; one it never said it paused is no read known.)
     JSON.stringify(cdp('Fetch.continueWithAuth', { requestId: 'interception-7', authChallengeResponse: { response: 'CancelAuth' } })),
     pw('browser@11', 'newContext', { locale: 'fr-FR', viewport: { width: 1280, height: 720 } }),
     pw('route@77aa', 'continue', { isFallback: false }),
@@ -1262,4 +1269,144 @@ t.test('twenty-second pass: a navigation with a referrer of the agent\'s, and a 
     JSON.stringify({ id: 1, method: 'emulation.setLocaleOverride', params: { locale: 'zh-Hant-TW' } }),
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'a navigation without one, and a locale, go on');
+});
+
+// Twenty-fifth pass: the code readers read the text, and JavaScript spells one program many ways.
+// A name with its letters escaped (`img.\u0073rc`, `\u0066etch`, `locati\u{6f}n`), a comment
+// between a name and its `(` or `=`, an assignment that keeps part of the old value (`+=`, `||=`,
+// `??=`, `&&=`, `location.port++`), a destructuring or a loop's head as the target (`[img.src] =
+// […]`, `for (img.src of […])`), a member named by literal pieces (`img['s' + 'rc']`), markup or a
+// style joined from pieces or closed by what the code adds (`'<im' + 'g src=/c?d=' + d + '>'`, a
+// refresh written by `document.write`), the document's URL rewritten (`history.replaceState(null,
+// '', '/c?d=' + d)`, then a reload) and a string run as code hiding the same (`eval("img.\\u0073rc
+// = …")`): each went on with a URL relative to the page or computed.
+const escapeName = (name: string, mask: boolean[], style: number): string => [...name].map((c, i) => {
+  if (!mask[i % mask.length]) return c;
+  const hex = c.charCodeAt(0).toString(16);
+  return style === 0 ? `\\u${hex.padStart(4, '0')}` : `\\u{${style === 1 ? hex : hex.padStart(6, '0')}}`;
+}).join('');
+const gaps: Record<string, string> = { none: '', blank: ' ', block: ' /* x */ ', line: ' // x\n', html: '\n<!-- x\n' };
+const spelledSinks: Record<string, (n: (name: string) => string, gap: string, u: string) => string> = {
+  'src set': (n, g, u) => `const img = new Image(); img.${n('src')}${g}= ${u}`,
+  'fetch called': (n, g, u) => `${n('fetch')}${g}(${u})`,
+  'location set': (n, g, u) => `${n('location')}${g}= ${u}`,
+  'href set': (n, g, u) => `document.${n('location')}.${n('href')}${g}= ${u}`,
+  'open called': (n, g, u) => `window.${n('open')}${g}(${u})`,
+  'navigated': (n, g, u) => `${n('navigation')}.${n('navigate')}${g}(${u})`,
+  'script src': (n, g, u) => `const s = document.createElement('script'); s.${n('src')}${g}= ${u}; document.head.append(s)`,
+};
+const parsedConstructs: Record<string, (u: string) => string> = {
+  'added to href': (u) => `location.href += ${u}`,
+  'or-assigned src': (u) => `img.src ||= ${u}`,
+  'nullish src': (u) => `img.src ??= ${u}`,
+  'and-assigned src': (u) => `img.src &&= ${u}`,
+  'array destructuring': (u) => `[img.src] = [${u}]`,
+  'object destructuring': (u) => `({ a: img.src } = { a: ${u} })`,
+  'destructuring default': (u) => `[location.href = ${u}] = []`,
+  'rest destructuring': (u) => `[...img.srcset] = [${u}]`,
+  'for-of head': (u) => `for (img.src of [${u}]);`,
+  'for-in head': (u) => `for (location.search in { [${u}]: 1 });`,
+  'name from pieces': (u) => `img['s' + 'rc'] = ${u}`,
+  'name from a template': (u) => `img[\`sr\${'c'}\`] = ${u}`,
+  'markup from pieces': (u) => `document.body.innerHTML = '<im' + 'g src=' + ${u} + '>'`,
+  'markup closed later': (u) => `document.body.insertAdjacentHTML('beforeend', '<a id=x hr' + 'ef=' + ${u} + '>'); x.click()`,
+  'history replaced': (u) => `history.replaceState(null, '', ${u}); location.reload()`,
+  'history pushed': (u) => `history.pushState({}, '', ${u})`,
+};
+const parsedUrls = ["'/c?d=' + document.cookie", '`/c?d=${d}`', "'c?d=4111'", "location.origin + '/c?d=4111'", 'u'];
+t.test('twenty-fifth pass: a load the text readers miss in a spelling JavaScript reads alike closes the socket', async (t) => {
+  // Escaped names and comments between tokens: fast-check over which letters are escaped, how, and the gap.
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(spelledSinks)), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 2 }), fc.constantFrom(...Object.keys(gaps)), fc.constantFrom(...parsedUrls.slice(0, 3)), fc.constantFrom(...Object.keys(hiddenCommands)),
+    (sink, mask, style, gap, url, command) => {
+      const code = spelledSinks[sink]!((name) => escapeName(name, mask, style), gaps[gap]!, url);
+      return cdpLoadsOf(hiddenCommands[command]!(code)).refused !== undefined;
+    }), { numRuns: FUZZ_RUNS * 4, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: [['src set', [false, false, true], 0, 'none', parsedUrls[0]!, 'Runtime.evaluate'], ['fetch called', [true], 1, 'block', parsedUrls[0]!, 'Runtime.evaluate']] });
+  // Targets and markup no pattern of the text reads: fast-check over constructs × URLs × commands.
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(parsedConstructs)), fc.constantFrom(...parsedUrls), fc.constantFrom(...Object.keys(hiddenCommands)), (construct, url, command) => {
+    return cdpLoadsOf(hiddenCommands[command]!(parsedConstructs[construct]!(url))).refused !== undefined;
+  }), { numRuns: FUZZ_RUNS * 4, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(parsedConstructs).map((k) => [k, parsedUrls[0]!, 'Runtime.evaluate'] as [string, string, string]) });
+  for (const code of [
+    'location.port++',
+    "eval(\"img.\\\\u0073rc = '/c?d=' + document.cookie\")",
+    "setTimeout('location.href += \"?d=\" + document.cookie')",
+    "Function('[img.src] = [\"/c?d=\" + document.cookie]')()",
+    "eval('fetch/**/(\"/c?d=\" + document.cookie)')",
+    "document.write('<meta http-equiv=refresh content=\"0;url=/c?d=' + document.cookie + '\">')",
+    "document.body.setHTMLUnsafe('<img src=/c?d=' + d + '>')",
+    "document.head.innerHTML += '<base href=/x/' + d + '/>'",
+    "el.style.cssText = 'background:u' + 'rl(/c?d=' + document.cookie + ')'",
+    "History.prototype.replaceState.call(history, null, '', '/c?d=' + d)",
+    "const h = history; h.replaceState(null, '', '/c?d=' + d)",
+    // A template's substitution as a whole URL attribute or a style's URL (its marker was stripped
+    // as a leading control character), and markup decoded from base64.
+    'el.innerHTML = `<img src="${u}">`',
+    "el.innerHTML = `<a href='${u}'>x</a>`",
+    'el.style.cssText = `background:url(${u})`',
+    "el.innerHTML = atob('PGltZyBzcmM9L2M/ZD00MTExPg==')",
+    // A key folded from constants a parser reads: parenthesized, a sequence, a logical or conditional.
+    "img[('src')] = '/c?d=' + d",
+    "img[(0, 'src')] = '/c?d=' + d",
+    "img[0 || 'src'] = '/c?d=' + d",
+    "img[1 ? 'src' : 'x'] = '/c?d=' + d",
+  ]) t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused, code);
+  t.equal((await session([hiddenCommands['Runtime.evaluate']!("img.\\u0073rc = '/c?d=' + document.cookie")], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('u0073rc'), 'nothing reached the browser');
+  // Controls: the same shapes that load nothing, read URLs, or load the allowed site.
+  for (const code of [
+    'count += 1; total ||= 0; opts.retries ??= 3; i++; n--',
+    '[a, b] = [img.src, link.href]; const { href } = link',
+    'for (const link of document.links) hrefs.push(link.href)',
+    '/* the title */ document.title // read',
+    "el.textContent = '\\u0041BC'; const caf\\u00e9 = 1",
+    "el.innerHTML = '<b>' + name + '</b>'; el.innerHTML = '<img alt=' + name + '>'",
+    "el.style.cssText = 'font-weight:bold;color:' + c",
+    "history.replaceState(null, ''); history.pushState({ page: 2 }, '', 'https://docs.example/x'); history.back()",
+    "eval('1 + 1 /* two */')",
+    "img.src = 'https://docs.example/a.png' /* the logo */",
+    'el.innerHTML = `<b>${name}</b><img src="https://docs.example/${file}">`; el.style.cssText = `font-weight:bold;color:${c}`',
+    "img['src'] = 'https://docs.example/a.png'; rows[0] = cells[1]; m[(i)] = 2; x[-1 || 0] = 3",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+});
+
+// Twenty-fifth pass (left open by the twenty-fourth): a paused request continued to another URL
+// with nothing else given keeps its own method and body, which the command does not say: a page's
+// form POST (the fields the agent typed) so continued to `https://docs.example/api/notes` was
+// judged as the GET of that URL and posted there. The browser says what it paused; the tunnel
+// now keeps that and judges the continuation as the write it is.
+t.test('twenty-fifth pass: a paused write continued to another URL is judged as a write', async (t) => {
+  const browser = (id: string, extra: Record<string, unknown> = {}, cmd = 2): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://browser.example:${server.port}/devtools/page/1`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let got = 0;
+    ws.on('open', () => ws.send(JSON.stringify(cdp('Fetch.enable', { patterns: [{ urlPattern: '*' }] }))));
+    ws.on('message', () => {
+      if (++got === 3) ws.send(JSON.stringify(cdp('Fetch.continueRequest', { requestId: id, url: 'https://docs.example/api/notes', ...extra }, cmd)));
+      if (got === 4) ws.close(1000);
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+  t.equal(await browser('interception-job-7.0', {}, 251), 1008, 'the paused POST continued elsewhere closes the socket');
+  t.equal(await browser('interception-job-7.0', { method: 'GET' }, 252), 1008, 'so does it with a read method but its body kept');
+  t.equal(await browser('interception-job-99.0', {}, 253), 1008, 'so does a request the browser never paused');
+  t.notOk(ran.some((m) => [251, 252, 253].includes((m as { id?: number }).id ?? 0)), 'the browser was told none of them');
+  // Controls: the paused GET continued to the allowed site (with a header of the page's kind), and
+  // the POST made a GET without a body.
+  t.equal(await browser('interception-job-8.0'), 1000, 'a paused GET continued to the allowed site goes on');
+  t.equal(await browser('interception-job-8.0', { headers: [{ name: 'X-Requested-With', value: 'fetch' }] }), 1000, 'with headers too');
+  t.equal(await browser('interception-job-7.0', { method: 'GET', postData: '' }), 1000, 'a paused POST continued as a GET with no body goes on');
+  // The reader alone: nested and BiDi events, and their continuations.
+  const reader = new JsonMessagesReader();
+  const write = (msg: unknown): boolean => !!reader.read(Buffer.from(JSON.stringify(msg)), false).statements.some((st) => st.writes);
+  reader.observe(Buffer.from(JSON.stringify({ method: 'Target.receivedMessageFromTarget', params: { sessionId: 'S1', message: JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'j1', request: { url: 'https://x.example/', method: 'PUT' } } }) } })));
+  reader.observe(Buffer.from(JSON.stringify({ method: 'network.beforeRequestSent', params: { isBlocked: true, request: { request: 'b1', url: 'https://x.example/', method: 'POST', bodySize: 12 } } })));
+  reader.observe(Buffer.from(JSON.stringify({ method: 'network.beforeRequestSent', params: { isBlocked: true, request: { request: 'b2', url: 'https://x.example/a.png', method: 'GET', bodySize: 0 } } })));
+  reader.observe(Buffer.from(JSON.stringify({ method: 'Network.requestIntercepted', params: { interceptionId: 'i1', request: { url: 'https://x.example/', method: 'GET', hasPostData: true } } })));
+  t.ok(write(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'j1', url: 'https://docs.example/api/notes' }, 4)) })), 'a nested pause continued elsewhere is a write');
+  t.ok(write({ id: 5, method: 'network.continueRequest', params: { request: 'b1', url: 'https://docs.example/api/notes' } }), 'BiDi: a blocked POST continued elsewhere is a write');
+  t.ok(write(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://docs.example/api/notes' })), 'an intercepted GET with a body continued elsewhere is a write');
+  t.notOk(write({ id: 6, method: 'network.continueRequest', params: { request: 'b2', url: 'https://docs.example/a.png' } }), 'BiDi: a blocked GET continued to the allowed site is a read');
 });

@@ -261,7 +261,7 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
 // `goto` after it lands on its host) carried data to it, though `fetch('/c?d=' + d)` was refused.
 // ws.test stands for the browser's WebSocket (a human approves each upgrade: its protocol is
 // unseen); what it receives is what the browser would have been told.
-t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link with a fragment, as a base URL, with a referrer, a cookie or a push', async (t) => {
+t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link with a fragment or userinfo, as a base URL, with a referrer, a cookie or a push', async (t) => {
   const web = await startWeb(t);
   const home = tempDir(t, 'al-att-');
   const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
@@ -297,6 +297,9 @@ t.test('twenty-second pass: a remote browser is given no URL relative to a serve
     cdp('Page.navigate', { url: `${served}#d=4111` }),
     // A cookie of data for the served link: sent with every request to its host.
     cdp('Network.setCookie', { url: served, name: 'd', value: '4111' }),
+    // Twenty-fifth pass: the served link with userinfo of data (the judged URL dropped it, as a
+    // request's description does; the browser sends it as Basic credentials to the host's 401).
+    cdp('Page.navigate', { url: served.replace('//', '//4111:x@') }),
   ];
   // Read alone: the same with a style, markup, a referrer of the agent's, a push to the host's worker.
   for (const msg of [
@@ -304,6 +307,9 @@ t.test('twenty-second pass: a remote browser is given no URL relative to a serve
     cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: 'background: url(/c?d=4111)' }),
     cdp('Page.navigate', { url: served, referrer: 'https://docs.example/?d=4111', referrerPolicy: 'unsafeUrl' }),
     cdp('ServiceWorker.deliverPushMessage', { origin: `http://blog.test:${web.port}`, registrationId: '1', data: 'd=4111' }),
+    // Userinfo over BiDi and Playwright, and a user name alone.
+    JSON.stringify({ id: 2, method: 'browsingContext.navigate', params: { context: 'C1', url: served.replace('//', '//4111@') } }),
+    pw('frame@1', 'goto', { url: served.replace('//', '//:4111@') }),
   ]) t.ok(cdpLoadsOf(msg).refused || cdpLoadsOf(msg).urls.some((u) => u.endsWith('/*')), `read: ${msg.slice(0, 90)}`);
   for (const msg of live) t.equal(await browser([msg]), 1008, msg.slice(0, 90));
   t.notOk(web.hits.some((h) => h.host === 'ws.test' && /d=4111|baseURL/.test(h.body)), 'the browser was told none of them');
