@@ -642,6 +642,8 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 export class InnerSessionScan {
   /** The last DTLS_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
+  /** The last bytes of the stream so far, one fewer than HTTP/2's preface: a preface cut across messages or bodies (twenty-fifth pass). */
+  private prefaceTail = Buffer.alloc(0);
   /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
   private socks: Buffer | undefined = Buffer.alloc(0);
   /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
@@ -678,12 +680,36 @@ export class InnerSessionScan {
     }
   }
 
+  /**
+   * A copy reading on from where this one stands (proxy/body-tunnels.ts `BodyStreams`: a body is
+   * read on a copy, kept only once the body goes on, since a refused one never reaches the server).
+   */
+  clone(): InnerSessionScan {
+    const c = new InnerSessionScan({ body: this.body });
+    c.tail = this.tail;
+    c.prefaceTail = this.prefaceTail;
+    c.socks = this.socks;
+    c.first = this.first;
+    c.lines = new Set(this.lines);
+    c.ssh = new Set(this.ssh);
+    c.beforeStart = this.beforeStart;
+    c.header = this.header;
+    return c;
+  }
+
+  /** Whether a reading of the stream's start (a proxy's or VPN's first words, SSH's line, a 0.9 line) may still find one. */
+  startOpen(): boolean {
+    return this.beforeStart || this.socks !== undefined || this.ssh.size > 0 || this.first !== undefined;
+  }
+
   read(data: Buffer): string | undefined {
     if (quicInitial(data)) return 'a QUIC handshake';
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
     if (wispConnect(data)) return 'a Wisp proxy request';
-    if (data.includes(H2_PREFACE)) return 'an HTTP/2 connection';
+    const withPreface = this.prefaceTail.length ? Buffer.concat([this.prefaceTail, data.subarray(0, H2_PREFACE.length - 1)]) : undefined;
+    if (data.includes(H2_PREFACE) || withPreface?.includes(H2_PREFACE)) return 'an HTTP/2 connection';
+    this.prefaceTail = Buffer.from((withPreface && data.length < H2_PREFACE.length - 1 ? Buffer.concat([this.prefaceTail, data]) : data).subarray(-(H2_PREFACE.length - 1)));
     const text = data.toString('latin1');
     const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;

@@ -195,3 +195,56 @@ function grpcMessages(b: Buffer, truncated: boolean): Buffer[] | undefined {
   }
   return out.length ? out : undefined;
 }
+
+/** A stream's start read across bodies this far past each body's own start (every opening read there is shorter). */
+const STREAM_START = 2048;
+/** At most this many streams (one begun at each recent body) per agent and destination, and destinations kept. */
+const MAX_LANES = 32;
+const MAX_DESTINATIONS = 1024;
+
+/**
+ * A tunnel cut across requests (twenty-fifth pass, left open by the twenty-fourth): a tunnel
+ * server joins the bodies of successive POSTs into one stream (meek and reGeorg's `FORWARD` by
+ * session, Xray's XHTTP packet-up by the sequence in its path, httptunnel, a long-poll bridge),
+ * so an opening cut into pieces — `SSH-2` then `.0-OpenSSH_9.6\r\n`, a TLS record's header then
+ * its hello, a SOCKS greeting then its request, one byte a POST — passed, each body holding no
+ * opening alone. Each agent's bodies to one destination (host and port: the server may take a
+ * session's pieces under any path) are read as the streams they may continue: a stream begun at
+ * each of the last MAX_LANES bodies, read by the tunnels' own reader in its body mode (the same
+ * readings as one body, carried across), for its first STREAM_START bytes. A body that completes
+ * an opening is refused; its bytes are not taken into the streams (the server never gets them).
+ */
+export class BodyStreams {
+  private readonly destinations = new Map<string, Array<{ scan: InnerSessionScan; fed: number }>>();
+
+  /** The opening `captured` completes in `agent`'s stream of bodies to `destination`, or undefined (and the body is taken in). */
+  read(agent: string, destination: string, captured: CapturedBody): string | undefined {
+    // (A gRPC body's stream is its messages, as sessionIn reads them.)
+    const messages = grpcMessages(captured.captured, captured.truncated);
+    const data = messages ? Buffer.concat(messages) : captured.captured;
+    if (!data.length) return undefined;
+    const key = `${agent}\u0000${destination}`;
+    const lanes = this.destinations.get(key) ?? [];
+    const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
+    for (const lane of [...lanes, { scan: new InnerSessionScan({ body: true }), fed: 0 }]) {
+      const room = STREAM_START - lane.fed;
+      const scan = lane.scan.clone();
+      const found = scan.read(data.subarray(0, room));
+      // (A stream begun at this body is this body alone: sessionIn read it whole, as it reads one.)
+      if (found && lane.fed) return `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)`;
+      if (found) continue;
+      // A stream past its start, or past what was captured of this body, is read no further.
+      if (data.length < room && !captured.truncated) next.push({ scan, fed: lane.fed + data.length });
+    }
+    this.destinations.delete(key);
+    // A stream whose start readings have all ended reads on only what the oldest one reads too (a
+    // hello or preface cut at a body's edge): the oldest is kept, and those still open at their start.
+    const kept = next.filter((lane, i) => i === 0 || lane.scan.startOpen());
+    if (kept.length) this.destinations.set(key, kept.length > MAX_LANES ? [kept[0]!, ...kept.slice(1 - MAX_LANES)] : kept);
+    if (this.destinations.size > MAX_DESTINATIONS) this.destinations.delete(this.destinations.keys().next().value!);
+    return undefined;
+  }
+}
+
+/** A refusal for an opening that a body completes across requests (BodyStreams). */
+export const tunnelAcross = (what: string): Rejection => tunnelled(what);

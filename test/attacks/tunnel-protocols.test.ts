@@ -24,7 +24,7 @@ import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { bridgeTargets } from '../../proxy/bridge-targets.ts';
-import { bodyTunnel } from '../../proxy/body-tunnels.ts';
+import { BodyStreams, bodyTunnel } from '../../proxy/body-tunnels.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -2077,4 +2077,55 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the service got none of the tunnelled bytes');
   t.equal(await post('png', Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex'), ['Content-Type: image/png']), '200', 'an image upload goes on');
+
+  // Twenty-fifth pass: an opening cut across FORWARD bodies, which the tunnel server joins into
+  // one stream: each piece alone holds none; the piece that completes one is refused.
+  got.length = 0;
+  const h2c = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  for (const [what, opening, at] of [['an SSH line', ssh, 5], ['a TLS hello', hellos[0]!, 5], ['an HTTP/2 preface', h2c, 12]] as const) {
+    t.equal(await post('p1', opening.subarray(0, at), ['X-CMD: FORWARD']), '200', `${what}'s first ${at} bytes go on (nothing yet)`);
+    t.equal(await post('p2', opening.subarray(at), ['X-CMD: FORWARD']), '403', `${what} completed by the next FORWARD body is refused`);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+  const joined = Buffer.concat(got);
+  t.ok(!joined.includes(ssh.subarray(0, 8)) && !joined.includes(hellos[0]!.subarray(0, 6)) && !joined.includes(h2c), 'the service never got a whole opening');
+  t.equal(await post('j1', Buffer.from('{"seq":1}'), ['X-CMD: FORWARD', 'Content-Type: application/json']), '200', 'small bodies in a row go on (control)');
+  t.equal(await post('j2', Buffer.from('SSH is a protocol'), ['X-CMD: FORWARD', 'Content-Type: text/plain']), '200', 'text naming SSH after them goes on (control)');
+});
+
+t.test('twenty-fifth pass: an opening cut across request bodies to one destination is refused where it completes', (t) => {
+  // In process: the pipeline's reading (proxy/body-tunnels.ts BodyStreams) over every cut of each
+  // opening into 2–4 bodies (bytes too), after innocuous bodies, with other destinations' and
+  // agents' bodies interleaved; every body before the last one goes on.
+  const host = Buffer.from('admin.example');
+  const port = Buffer.from([0, 22]);
+  const openings = [Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), Buffer.from('SSH- 2.0-x\n'), Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length]), host, port]),
+    Buffer.concat([Buffer.from([4, 1, 0, 22, 10, 0, 0, 5]), Buffer.from('u\0')]), Buffer.concat([Buffer.from([0]), crypto.randomBytes(16), Buffer.from([0, 1]), port, Buffer.from([2, host.length]), host]),
+    Buffer.concat([Buffer.from('a'.repeat(56) + '\r\n'), Buffer.from([1, 3, host.length]), host, port, Buffer.from('\r\n')]), Buffer.from('16030100c4010000c00303' + '00'.repeat(32) + '00', 'hex'),
+    Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n')];
+  const innocuous = fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 300 }).map((u) => Buffer.from(u)), fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null')), fc.constantFrom(Buffer.from('hello'), Buffer.from('{"a":1}')));
+  const alone = (b: Buffer): boolean => { const r = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: b, truncated: false }); return !!r && 'refusal' in r; };
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.boolean(), fc.array(innocuous, { maxLength: 3 }), fc.boolean(), (opening, cuts, bytewise, before, interleave) => {
+    const points = [...new Set(cuts.map((c) => 1 + (c % (opening.length - 1))))].sort((a, b) => a - b);
+    const pieces = bytewise ? [...opening].map((c) => Buffer.from([c])) : [0, ...points].map((p, i, all) => opening.subarray(p, all[i + 1] ?? opening.length));
+    const streams = new BodyStreams();
+    for (const b of before) if (!alone(b)) streams.read('agent', 'http://allowed.example', { captured: b, truncated: false });
+    for (const [i, piece] of pieces.entries()) {
+      if (interleave) streams.read('agent', 'http://other.example', { captured: Buffer.from('{"x":2}'), truncated: false });
+      if (interleave) streams.read('neighbour', 'http://allowed.example', { captured: Buffer.from([0x16, 0x03]), truncated: false });
+      const refused = alone(piece) || streams.read('agent', 'http://allowed.example', { captured: piece, truncated: false }) !== undefined;
+      if (refused) return;
+      if (i === pieces.length - 1) throw new Error(`never refused: ${opening.subarray(0, 12).toString('hex')} cut at ${bytewise ? 'every byte' : points.join(',')}`);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
+  // Controls: series of random binary, JSON and text bodies to one destination are never refused.
+  fc.assert(fc.property(fc.array(innocuous, { minLength: 2, maxLength: 40 }), (bodies) => {
+    const streams = new BodyStreams();
+    for (const b of bodies) {
+      if (alone(b)) continue;
+      const r = streams.read('agent', 'http://allowed.example', { captured: b, truncated: false });
+      if (r) throw new Error(`${r}: ${bodies.map((x) => x.subarray(0, 12).toString('hex')).join(' ')}`);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
+  t.end();
 });
