@@ -575,6 +575,47 @@ function base64Request(text: string): string | undefined {
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
+/** A text's JSON string literals, quotes included (a plain scan: linear, an unterminated one ends it). */
+function* jsonStrings(text: string): Generator<string> {
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
+    // The closing quote: the next one behind an even run of backslashes (native searches: padding costs nothing).
+    let j = text.indexOf('"', i + 1);
+    for (;;) {
+      if (j === -1) return;
+      let k = j - 1;
+      while (k > i && text.charCodeAt(k) === 0x5c) k--;
+      if ((j - 1 - k) % 2 === 0) break;
+      j = text.indexOf('"', j + 1);
+    }
+    yield text.slice(i, j + 1);
+    i = j;
+  }
+}
+/**
+ * Whether a text is a JSON envelope, as a relay's parser takes one: JSON (an object, a list, a
+ * string) after blanks, or after socket.io's packet head (a type digit, `<n>-` attachments, a
+ * `/namespace,`, an ack id). Prose quoting a string with its escapes written out is none.
+ */
+function jsonEnvelope(text: string): boolean {
+  let i = 0;
+  const blanks = (): void => { while (i < text.length && i < 512 && ' \t\r\n'.includes(text[i]!)) i++; };
+  const digits = (): void => { while (i < text.length && i < 512 && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++; };
+  blanks();
+  digits();
+  if (text[i] === '-') { i++; digits(); }
+  if (text[i] === '/') {
+    const comma = text.indexOf(',', i);
+    if (comma === -1 || comma - i > 256) return false;
+    i = comma + 1;
+  }
+  digits();
+  blanks();
+  return text[i] === '{' || text[i] === '[' || text[i] === '"';
+}
+/** An escape that decodes to a control character (C0 but the tab, or DEL). */
+const CONTROL_ESCAPE = /\\[rnbf]|\\u00[01][0-9a-fA-F]|\\u007[fF]/;
+/** At most this many distinct escaped strings of one message or body are read. */
+const MAX_ESCAPED_STRINGS = 4096;
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -671,9 +712,14 @@ export class InnerSessionScan {
    * origin's to misread (it goes with `Connection: close`: proxy/upstream.ts), not read here.
    */
   private readonly body: boolean;
+  /** Reading a JSON string's bytes (escapedStrings): its own strings are not read again. */
+  private readonly nested: boolean;
 
-  constructor(opts: { body?: boolean } = {}) {
+  constructor(opts: { body?: boolean; nested?: boolean } = {}) {
     this.body = opts.body === true;
+    this.nested = opts.nested === true;
+    // (A string's words are no HTTP/0.9 request: `GET it?\n` in a chat is one only as a stream's own first line.)
+    if (this.body || this.nested) this.first = undefined;
     if (this.body) {
       this.first = undefined;
       this.lines = new Set();
@@ -685,7 +731,7 @@ export class InnerSessionScan {
    * read on a copy, kept only once the body goes on, since a refused one never reaches the server).
    */
   clone(): InnerSessionScan {
-    const c = new InnerSessionScan({ body: this.body });
+    const c = new InnerSessionScan({ body: this.body, nested: this.nested });
     c.tail = this.tail;
     c.prefaceTail = this.prefaceTail;
     c.socks = this.socks;
@@ -695,6 +741,52 @@ export class InnerSessionScan {
     c.beforeStart = this.beforeStart;
     c.header = this.header;
     return c;
+  }
+
+  /**
+   * An opening written into a JSON string with escapes (twenty-fifth pass): a relay whose envelope
+   * carries text — SockJS (`["SSH-2.0-OpenSSH_9.6\r\n"]`), socket.io's events
+   * (`42["data","\u0005\u0001\u0000"]`), a bridge's `{"data": "…"}` whose string it writes as
+   * bytes — hands its service the decoded string, where the raw readings saw `\r\n` and `\u0016`
+   * as letters (the twenty-fourth pass read base64 there, not the string itself). Each string
+   * literal whose escapes decode to a control character (every opening but a bare word holds one:
+   * a line's end, a record's type, a SOCKS version) is decoded as the relay's JSON parser does and
+   * read as a stream's start, in its Latin-1 and its UTF-8 bytes (`socket.write(string)`). Plain
+   * strings (chat, a search for `SSH-2.0-…` with no line end) are not read.
+   */
+  private escapedStrings(text: string): string | undefined {
+    // engine.io's message packets (`4…`, in a polling payload after its record separator): the relay gets what follows the `4`.
+    let packets = 0;
+    for (let i = text.startsWith('4') ? 0 : text.indexOf('\x1e4'); i !== -1 && packets++ < MAX_ESCAPED_STRINGS; i = text.indexOf('\x1e4', i + 1)) {
+      const from = text[i] === '4' ? i + 1 : i + 2;
+      const end = text.indexOf('\x1e', from);
+      const packet = Buffer.from(text.slice(from, end === -1 ? undefined : end), 'latin1');
+      const found = packet.length >= 3 ? new InnerSessionScan({ body: this.body, nested: true }).read(packet) : undefined;
+      if (found && !(this.body && found === 'an SSH session')) return `${found} (in an engine.io message)`;
+      if (end === -1) break;
+      i = end - 1;
+    }
+    if (!text.includes('\\') || !jsonEnvelope(text) || !CONTROL_ESCAPE.test(text)) return undefined;
+    const seen = new Set<string>();
+    for (const literal of jsonStrings(text)) {
+      if (literal.length < 5 || !CONTROL_ESCAPE.test(literal) || seen.has(literal)) continue;
+      seen.add(literal);
+      if (seen.size > MAX_ESCAPED_STRINGS) return undefined;
+      let decoded: string;
+      try {
+        decoded = JSON.parse(literal) as string;
+      } catch {
+        continue;
+      }
+      const forms = [...decoded].some((c) => c.charCodeAt(0) > 0xff) ? [Buffer.from(decoded, 'utf8')] : [Buffer.from(decoded, 'latin1'), Buffer.from(decoded, 'utf8')];
+      for (const bytes of forms) {
+        const found = new InnerSessionScan({ body: this.body, nested: true }).read(bytes);
+        // (A body's string may quote a banner's line, a ticket's or a log's: as body-tunnels reads a value.)
+        if (found && !(this.body && found === 'an SSH session')) return `${found} (in a JSON string)`;
+        if (bytes.length === decoded.length) break;
+      }
+    }
+    return undefined;
   }
 
   /** Whether a reading of the stream's start (a proxy's or VPN's first words, SSH's line, a 0.9 line) may still find one. */
@@ -711,7 +803,7 @@ export class InnerSessionScan {
     if (data.includes(H2_PREFACE) || withPreface?.includes(H2_PREFACE)) return 'an HTTP/2 connection';
     this.prefaceTail = Buffer.from((withPreface && data.length < H2_PREFACE.length - 1 ? Buffer.concat([this.prefaceTail, data]) : data).subarray(-(H2_PREFACE.length - 1)));
     const text = data.toString('latin1');
-    const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
+    const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text)) ?? (this.nested ? undefined : this.escapedStrings(text));
     if (encoded) return encoded;
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
@@ -759,8 +851,9 @@ export class InnerSessionScan {
       this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
     }
     if (c === 0x0a) {
-      this.lines = new Set(this.body ? [] : [0]);
-      this.ssh = new Set(this.body ? [] : ['']);
+      // (A JSON string's later lines are its text, not a relay's stream: a note quoting a request or a banner.)
+      this.lines = new Set(this.body || this.nested ? [] : [0]);
+      this.ssh = new Set(this.body || this.nested ? [] : ['']);
       return undefined;
     }
     const lines = new Set<number>();

@@ -1853,7 +1853,9 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   const got: Buffer[] = [];
   const bridge = await startWsUpstream(t, { handleProtocols: (p) => [...p][0] ?? false, onConnection: (ws) => ws.on('message', (d: Buffer) => {
     try {
-      got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'));
+      // (Twenty-fifth pass: a socket.io relay's `42["data", <string>]` writes the string itself, as Node's socket.write does.)
+      if (d.toString('latin1').startsWith('42[')) got.push(Buffer.from((JSON.parse(d.toString().slice(2)) as [string, string])[1]));
+      else got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'));
     } catch {
       got.push(d);
     }
@@ -1862,6 +1864,12 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: hellos[0]!.toString('base64') }))], 'latin1');
   t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
+  // Twenty-fifth pass: an SSH line and a SOCKS greeting as the JSON string of a socket.io event
+  // (escaped: `\r\n`, `\u0005`). Fails without describe/tunnel-inner.ts `escapedStrings`: the relay wrote both.
+  for (const opening of ['SSH-2.0-OpenSSH_9.2p1\r\n', '\x05\x01\x00']) {
+    const s = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(`42${JSON.stringify(['data', opening])}`)], 'latin1');
+    t.equal(s.code, 1008, `the tunnel is closed at ${JSON.stringify(opening)} in a socket.io event`);
+  }
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the bridge decoded nothing for its service');
 
@@ -1888,6 +1896,54 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   got.length = 0;
   t.equal(await k8s('v4.channel.k8s.io', [Buffer.from('\x00ls -la\n', 'latin1'), Buffer.from('\x04{"Width":80,"Height":24}', 'latin1')]), 1000, 'exec\'s stdin and a resize go on');
   t.equal(got.length, 2, 'both reached the bridge');
+});
+
+t.test('twenty-fifth pass: an opening written into a JSON string with escapes (SockJS, socket.io, engine.io, a data envelope) closes the tunnel', (t) => {
+  // A relay whose envelope carries text writes the decoded string: `\r\n` and `\u0016` are the
+  // bytes of the opening there, letters to the raw readings (the twenty-fourth pass read base64 only).
+  const host = Buffer.from('admin.example');
+  const hello = Buffer.from('16030100c4010000c00303' + '00'.repeat(32) + '00', 'hex');
+  const openings: Array<[RegExp, Buffer, boolean]> = [
+    [/^an SSH session/, Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), false], [/^an SSH session/, Buffer.from('SSH-2.0-PuTTY_Release_0.80\n'), false],
+    [/^a TLS handshake/, hello, true], [/^a SOCKS request/, Buffer.from([5, 1, 0]), true],
+    [/^a SOCKS request/, Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length]), host, Buffer.from([0, 22])]), true],
+    [/^an HTTP(?:\/2 connection| request)/, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), true], [/^an HTTP request/, Buffer.from('DELETE /admin HTTP/1.1\r\nHost: admin.example\r\n\r\n'), false],
+    [/^a PROXY protocol header/, Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n'), true],
+  ];
+  // Every character escaped (`\u0053…`), as some encoders write non-ASCII-safe JSON, or as JSON.stringify writes it.
+  const allEscaped = (b: Buffer): string => `"${[...b.toString('latin1')].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+  const framings: Record<string, (lit: string) => string> = {
+    sockjs: (l) => `[${l}]`, socketio: (l) => `42["data",${l}]`, socketioNs: (l) => `42/tcp,17["data",${l}]`, socketioBinary: (l) => `451-["data",${l},{"_placeholder":true,"num":0}]`,
+    data: (l) => JSON.stringify({ type: 'data', id: 'c1' }).replace('}', `,"data":${l}}`), bare: (l) => l, signalr: (l) => `{"type":1,"target":"Send","arguments":[${l}]}\x1e`,
+    padded: (l) => `{"pad":"${'p'.repeat(5000)}","note":"a\\"b","data":${l}}`,
+  };
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.boolean(), fc.constantFrom(...Object.keys(framings)), fc.array(fc.constantFrom('40', '{"op":"open"}', '2probe'), { maxLength: 2 }),
+    ([want, bytes, inBody], escapeAll, framing, before) => {
+      const msg = framings[framing]!(escapeAll ? allEscaped(bytes) : JSON.stringify(bytes.toString('latin1')));
+      const scan = new InnerSessionScan();
+      const found = [...before, msg].map((m) => scan.read(Buffer.from(m, 'latin1'))).find(Boolean);
+      if (!found || !want.test(found)) throw new Error(`${framing} ${escapeAll} after ${JSON.stringify(before)}: ${found}`);
+      // The same as an upload's JSON body (an SSH line or a request line in a body's string is a ticket's or a log's: not read there).
+      if (inBody && /^[[{]/.test(msg)) {
+        const r = bodyTunnel(['Content-Type', 'application/json'], 'http://allowed.example/up', { captured: Buffer.from(msg, 'latin1'), truncated: false });
+        if (!r || !('refusal' in r)) throw new Error(`body: ${framing} ${escapeAll}`);
+      }
+    }), { numRuns: numRuns * 2, ...seed });
+  // engine.io's message packet (`4…`, alone or in a polling payload) hands the relay what follows it.
+  for (const msg of ['4SSH-2.0-OpenSSH_9.2p1\r\n', '4hello\x1e4SSH-2.0-OpenSSH_9.2p1\r\n', `40\x1e4${Buffer.from([5, 1, 0]).toString('latin1')}`]) {
+    t.ok(new InnerSessionScan().read(Buffer.from(msg, 'latin1')), JSON.stringify(msg));
+  }
+  // Controls: chat and data whose strings hold line ends (a later line quoting a request or a
+  // banner), SQL and GraphQL with newlines, MCP's tool call with code, prose quoting the escapes,
+  // socket.io's own traffic, an engine.io message of chat, `GET it?` in a string.
+  const controls = [JSON.stringify({ text: 'hello\nworld\nSSH-2.0-OpenSSH_9.6 was the banner', n: 'GET it?\n' }), `42${JSON.stringify(['msg', 'line one\r\nline two\r\nGET / HTTP/1.1'])}`,
+    JSON.stringify({ type: 'execute', stmt: { sql: 'SELECT *\nFROM users\nWHERE id = ?' } }), JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription {\n  orders { id }\n}' } }),
+    JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'run', arguments: { code: 'import os\r\nprint(os.getcwd())\n\tpass' } } }),
+    'The preface is "PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n".', '42 is the answer\nGET it?', '4hello world', '2probe', '40', `42["chat","SSH-2.0-OpenSSH_9.6"]`,
+    JSON.stringify({ bytes: '\u0000\u0001\u0002 a small binary field', n: 5 }), JSON.stringify(['\u0005 five']), JSON.stringify({ log: 'Example:\r\nSSH-2.0-OpenSSH_9.6\r\n' })];
+  for (const m of controls) t.equal(new InnerSessionScan().read(Buffer.from(m, 'latin1')), undefined, m.slice(0, 80));
+  t.equal(bodyTunnel(['Content-Type', 'application/json'], 'http://allowed.example/ticket', { captured: Buffer.from(JSON.stringify({ body: 'SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.' })), truncated: false }), undefined, 'a ticket quoting a banner');
+  t.end();
 });
 
 t.test('twenty-fourth pass: a base64 hello inside a messaging envelope (engine.io, Kubernetes channels, STOMP, XMPP IBB, a data URL, JSON escapes, past 4 KiB) closes the tunnel', async (t) => {
