@@ -575,8 +575,8 @@ function base64Request(text: string): string | undefined {
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
-/** A text's JSON string literals, quotes included (a plain scan: linear, an unterminated one ends it). */
-function* jsonStrings(text: string): Generator<string> {
+/** A text's JSON string literals, quotes included, and whether each is an object's key (a plain scan: linear, an unterminated one ends it). */
+export function* jsonStrings(text: string): Generator<[string, boolean]> {
   for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
     // The closing quote: the next one behind an even run of backslashes (native searches: padding costs nothing).
     let j = text.indexOf('"', i + 1);
@@ -587,7 +587,9 @@ function* jsonStrings(text: string): Generator<string> {
       if ((j - 1 - k) % 2 === 0) break;
       j = text.indexOf('"', j + 1);
     }
-    yield text.slice(i, j + 1);
+    let k = j + 1;
+    while (k < text.length && k < j + 64 && ' \t\r\n'.includes(text[k]!)) k++;
+    yield [text.slice(i, j + 1), text[k] === ':'];
     i = j;
   }
 }
@@ -768,22 +770,27 @@ export class InnerSessionScan {
     }
     if (!text.includes('\\') || !jsonEnvelope(text) || !CONTROL_ESCAPE.test(text)) return undefined;
     const seen = new Set<string>();
-    for (const literal of jsonStrings(text)) {
+    for (const [literal] of jsonStrings(text)) {
       if (literal.length < 5 || !CONTROL_ESCAPE.test(literal) || seen.has(literal)) continue;
       seen.add(literal);
       if (seen.size > MAX_ESCAPED_STRINGS) return undefined;
-      let decoded: string;
-      try {
-        decoded = JSON.parse(literal) as string;
-      } catch {
-        continue;
+      // The string as a relay's parser reads the UTF-8 text (and, for a message of raw bytes, the bytes as they are),
+      // written as `latin1` bytes where every character is one, and as UTF-8.
+      const forms = new Map<string, Buffer>();
+      for (const source of [Buffer.from(literal, 'latin1').toString('utf8'), literal]) {
+        let decoded: string;
+        try {
+          decoded = JSON.parse(source) as string;
+        } catch {
+          continue;
+        }
+        if (!/[^\x00-\xff]/.test(decoded)) forms.set(`l${decoded}`, Buffer.from(decoded, 'latin1'));
+        if (/[^\x00-\x7f]/.test(decoded) || !forms.size) forms.set(`u${decoded}`, Buffer.from(decoded, 'utf8'));
       }
-      const forms = [...decoded].some((c) => c.charCodeAt(0) > 0xff) ? [Buffer.from(decoded, 'utf8')] : [Buffer.from(decoded, 'latin1'), Buffer.from(decoded, 'utf8')];
-      for (const bytes of forms) {
+      for (const bytes of forms.values()) {
         const found = new InnerSessionScan({ body: this.body, nested: true }).read(bytes);
         // (A body's string may quote a banner's line, a ticket's or a log's: as body-tunnels reads a value.)
         if (found && !(this.body && found === 'an SSH session')) return `${found} (in a JSON string)`;
-        if (bytes.length === decoded.length) break;
       }
     }
     return undefined;
