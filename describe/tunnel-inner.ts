@@ -573,6 +573,8 @@ function base64Request(text: string): string | undefined {
   return undefined;
 }
 
+/** engine.io's control packets and socket.io's bare ones (`0`–`6`, `40`, `2probe`). */
+const ENGINE_IO_CONTROL = /^[0-6](?:[0-6](?:\/[^,\s]{0,200},?)?|probe)?$/;
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
 /** A text's JSON string literals, quotes included, and whether each is an object's key (a plain scan: linear, an unterminated one ends it). */
@@ -823,7 +825,10 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
-    this.header = this.beforeStart && data.length > 0 && JSON_START.test(data.subarray(0, 64).toString('latin1'));
+    // (Twenty-fifth pass: engine.io's and socket.io's own packets too — `40`, `2probe`, a binary event's
+    // head `451-["data",{"_placeholder":true,"num":0}]` — whose binary attachment is the relay's stream.)
+    const head = data.subarray(0, 600).toString('latin1');
+    this.header = this.beforeStart && data.length > 0 && (JSON_START.test(head) || ENGINE_IO_CONTROL.test(head) || (/^[0-9]/.test(head) && jsonEnvelope(head)));
     this.beforeStart &&= this.header || data.length === 0;
     if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);

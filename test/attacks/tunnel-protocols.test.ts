@@ -1933,6 +1933,18 @@ t.test('twenty-fifth pass: an opening written into a JSON string with escapes (S
   for (const msg of ['4SSH-2.0-OpenSSH_9.2p1\r\n', '4hello\x1e4SSH-2.0-OpenSSH_9.2p1\r\n', `40\x1e4${Buffer.from([5, 1, 0]).toString('latin1')}`]) {
     t.ok(new InnerSessionScan().read(Buffer.from(msg, 'latin1')), JSON.stringify(msg));
   }
+  // socket.io's binary event: the head (`451-[…placeholder…]`, after `40`, in a namespace) is the
+  // envelope's, its binary attachment the relay's stream, whose start is read as one.
+  const socksRequest = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length]), host, Buffer.from([0, 22])]);
+  for (const [open, head] of [['40', '451-["data",{"_placeholder":true,"num":0}]'], ['40/tcp,', '451-/tcp,["data",{"_placeholder":true,"num":0}]'], ['40', '451-0["data",{"_placeholder":true,"num":0}]']]) {
+    for (const attachment of [Buffer.from([5, 1, 0]), socksRequest]) {
+      const scan = new InnerSessionScan();
+      const found = [Buffer.from(open!), Buffer.from(head!), attachment].map((m) => scan.read(m)).find(Boolean);
+      t.match(found ?? '', /^a SOCKS request/, `a SOCKS ${attachment.length > 3 ? 'request' : 'greeting'} as the attachment of ${head}`);
+    }
+  }
+  const png = new InnerSessionScan();
+  t.equal([Buffer.from('40'), Buffer.from('451-["img",{"_placeholder":true,"num":0}]'), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')].map((m) => png.read(m)).find(Boolean), undefined, 'an image as a binary event goes on');
   // Controls: chat and data whose strings hold line ends (a later line quoting a request or a
   // banner), SQL and GraphQL with newlines, MCP's tool call with code, prose quoting the escapes,
   // socket.io's own traffic, an engine.io message of chat, `GET it?` in a string.
