@@ -573,8 +573,8 @@ function base64Request(text: string): string | undefined {
   return undefined;
 }
 
-/** engine.io's control packets and socket.io's bare ones (`0`–`6`, `40`, `2probe`). */
-const ENGINE_IO_CONTROL = /^[0-6](?:[0-6](?:\/[^,\s]{0,200},?)?|probe)?$/;
+/** socket.io's bare packets and engine.io's probes (`40`, `40/ns,`, `2probe`; not a lone digit: a piece of any stream may be one). */
+const ENGINE_IO_CONTROL = /^(?:4[0-6](?:\/[^,\s]{0,200},?)?|[23]probe)$/;
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
 /** A text's JSON string literals, quotes included, and whether each is an object's key (a plain scan: linear, an unterminated one ends it). */
@@ -618,6 +618,8 @@ function jsonEnvelope(text: string): boolean {
 }
 /** An escape that decodes to a control character (C0 but the tab, or DEL). */
 const CONTROL_ESCAPE = /\\[rnbf]|\\u00[01][0-9a-fA-F]|\\u007[fF]/;
+/** Of each payload string, this much is read on as the envelope's stream (its openings are shorter). */
+const ENVELOPE_START = 4096;
 /** At most this many distinct escaped strings of one message or body are read. */
 const MAX_ESCAPED_STRINGS = 4096;
 
@@ -718,6 +720,15 @@ export class InnerSessionScan {
   private readonly body: boolean;
   /** Reading a JSON string's bytes (escapedStrings): its own strings are not read again. */
   private readonly nested: boolean;
+  /**
+   * A WebSocket's JSON envelopes as the stream a relay writes from them, cut across messages
+   * (twenty-fifth pass: `42["data","SSH-2"]` then `42["data",".0-OpenSSH…\r\n"]`): each message's
+   * last string value, and its longest, each a stream of its own (which string is the payload is
+   * the relay's to say: socket.io's is after the event's name, a `{"data": …}` bridge's anywhere).
+   */
+  private envelopes: [InnerSessionScan, InnerSessionScan] | undefined;
+  /** An envelope stream began with an SSH line whose LF has not come yet (sshd reads the line at its end). */
+  private envelopeSsh: [boolean, boolean] = [false, false];
 
   constructor(opts: { body?: boolean; nested?: boolean } = {}) {
     this.body = opts.body === true;
@@ -744,6 +755,8 @@ export class InnerSessionScan {
     c.ssh = new Set(this.ssh);
     c.beforeStart = this.beforeStart;
     c.header = this.header;
+    c.envelopes = this.envelopes && [this.envelopes[0].clone(), this.envelopes[1].clone()];
+    c.envelopeSsh = [...this.envelopeSsh];
     return c;
   }
 
@@ -798,6 +811,37 @@ export class InnerSessionScan {
     return undefined;
   }
 
+  /** A WebSocket message's payload string read on as the relay's stream (see `envelopes`). */
+  private envelopeStream(text: string): string | undefined {
+    if (this.body || !jsonEnvelope(text)) return undefined;
+    let last: string | undefined;
+    let longest: string | undefined;
+    let n = 0;
+    for (const [literal, key] of jsonStrings(text)) {
+      if (++n > MAX_ESCAPED_STRINGS) break;
+      if (key) continue;
+      last = literal;
+      if (!longest || literal.length > longest.length) longest = literal;
+    }
+    if (last === undefined || longest === undefined) return undefined;
+    this.envelopes ??= [new InnerSessionScan({ nested: true }), new InnerSessionScan({ nested: true })];
+    for (const [i, literal] of [last, longest].entries()) {
+      let bytes: Buffer;
+      try {
+        const str = JSON.parse(Buffer.from(literal, 'latin1').toString('utf8')) as string;
+        bytes = Buffer.from(str, /[^\x00-\xff]/.test(str) ? 'utf8' : 'latin1');
+      } catch {
+        continue;
+      }
+      // (sshd reads the line at its LF: a relay writes no line end of its own, so a banner in a string is one once its LF comes.)
+      if (this.envelopeSsh[i] && bytes.includes(0x0a)) return 'an SSH session (in JSON strings across messages)';
+      const found = this.envelopes[i]!.read(bytes.subarray(0, ENVELOPE_START));
+      if (found === 'an SSH session' && !bytes.includes(0x0a)) this.envelopeSsh[i] = true;
+      else if (found) return `${found} (in JSON strings across messages)`;
+    }
+    return undefined;
+  }
+
   /** Whether a reading of the stream's start (a proxy's or VPN's first words, SSH's line, a 0.9 line) may still find one. */
   startOpen(): boolean {
     return this.beforeStart || this.socks !== undefined || this.ssh.size > 0 || this.first !== undefined;
@@ -812,7 +856,7 @@ export class InnerSessionScan {
     if (data.includes(H2_PREFACE) || withPreface?.includes(H2_PREFACE)) return 'an HTTP/2 connection';
     this.prefaceTail = Buffer.from((withPreface && data.length < H2_PREFACE.length - 1 ? Buffer.concat([this.prefaceTail, data]) : data).subarray(-(H2_PREFACE.length - 1)));
     const text = data.toString('latin1');
-    const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text)) ?? (this.nested ? undefined : this.escapedStrings(text));
+    const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
@@ -841,7 +885,8 @@ export class InnerSessionScan {
       }
       this.socks = open ? start : undefined;
     }
-    if (!this.body) {
+    // (A nested stream's lines start at its own start only: a relay's strings are joined, not lines.)
+    if (!this.body && !this.nested) {
       this.lines.add(0);
       this.ssh.add('');
     }
@@ -853,7 +898,8 @@ export class InnerSessionScan {
     }
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
-    return undefined;
+    // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
+    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */

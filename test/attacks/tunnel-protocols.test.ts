@@ -1929,6 +1929,31 @@ t.test('twenty-fifth pass: an opening written into a JSON string with escapes (S
         if (!r || !('refusal' in r)) throw new Error(`body: ${framing} ${escapeAll}`);
       }
     }), { numRuns: numRuns * 2, ...seed });
+  // Cut across messages: each piece the payload string of its own envelope (the relay's stream is their join).
+  const envelopes: Record<string, (piece: string) => string> = {
+    socketio: (x) => `42${JSON.stringify(['data', x])}`, sockjs: (x) => JSON.stringify([x]), dataLast: (x) => JSON.stringify({ type: 'data', id: 'c1', data: x }),
+    dataFirst: (x) => JSON.stringify({ data: x, type: 'd' }),
+  };
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.constantFrom(...Object.keys(envelopes)), fc.boolean(),
+    ([want, bytes], cuts, envelope, opened) => {
+      const points = [...new Set(cuts.map((c) => 1 + (c % (bytes.length - 1))))].sort((a, b) => a - b);
+      const pieces = [0, ...points].map((p, i, all) => bytes.subarray(p, all[i + 1] ?? bytes.length).toString('latin1'));
+      const scan = new InnerSessionScan();
+      const found = [...(opened ? ['40'] : []), ...pieces.map(envelopes[envelope]!)].map((m) => scan.read(Buffer.from(m))).find(Boolean);
+      if (!found) throw new Error(`${envelope} ${JSON.stringify(pieces)}: not closed`);
+      void want;
+    }), { numRuns: numRuns * 2, ...seed });
+  // Controls: sessions of JSON envelopes (GraphQL over a WebSocket, MCP, a socket.io chat, Hrana) go on whole.
+  for (const session of [
+    [JSON.stringify({ type: 'connection_init' }), JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription {\n  orders { id }\n}' } }), JSON.stringify({ id: '1', type: 'complete' })],
+    [JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', clientInfo: { name: 'c', version: '1' } } }), JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'search', arguments: { q: 'SSH-2.0 banners\r\nand more' } } })],
+    ['40', '42["chat","hi"]', '42["chat","SSH is a protocol"]', '42["chat","line\nanother"]', '42["typing",true]'],
+    [JSON.stringify({ type: 'hello', jwt: null }), JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql: 'SELECT 1\nFROM t' } } })],
+  ]) {
+    const scan = new InnerSessionScan();
+    t.equal(session.map((m) => scan.read(Buffer.from(m))).find(Boolean), undefined, `a session: ${session[0]!.slice(0, 40)}`);
+  }
   // engine.io's message packet (`4…`, alone or in a polling payload) hands the relay what follows it.
   for (const msg of ['4SSH-2.0-OpenSSH_9.2p1\r\n', '4hello\x1e4SSH-2.0-OpenSSH_9.2p1\r\n', `40\x1e4${Buffer.from([5, 1, 0]).toString('latin1')}`]) {
     t.ok(new InnerSessionScan().read(Buffer.from(msg, 'latin1')), JSON.stringify(msg));
