@@ -573,8 +573,55 @@ function base64Request(text: string): string | undefined {
   return undefined;
 }
 
+/** socket.io's bare packets and engine.io's probes (`40`, `40/ns,`, `2probe`; not a lone digit: a piece of any stream may be one). */
+const ENGINE_IO_CONTROL = /^(?:4[0-6](?:\/[^,\s]{0,200},?)?|[23]probe)$/;
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
+/** A text's JSON string literals, quotes included, and whether each is an object's key (a plain scan: linear, an unterminated one ends it). */
+export function* jsonStrings(text: string): Generator<[string, boolean]> {
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
+    // The closing quote: the next one behind an even run of backslashes (native searches: padding costs nothing).
+    let j = text.indexOf('"', i + 1);
+    for (;;) {
+      if (j === -1) return;
+      let k = j - 1;
+      while (k > i && text.charCodeAt(k) === 0x5c) k--;
+      if ((j - 1 - k) % 2 === 0) break;
+      j = text.indexOf('"', j + 1);
+    }
+    let k = j + 1;
+    while (k < text.length && k < j + 64 && ' \t\r\n'.includes(text[k]!)) k++;
+    yield [text.slice(i, j + 1), text[k] === ':'];
+    i = j;
+  }
+}
+/**
+ * Whether a text is a JSON envelope, as a relay's parser takes one: JSON (an object, a list, a
+ * string) after blanks, or after socket.io's packet head (a type digit, `<n>-` attachments, a
+ * `/namespace,`, an ack id). Prose quoting a string with its escapes written out is none.
+ */
+function jsonEnvelope(text: string): boolean {
+  let i = 0;
+  const blanks = (): void => { while (i < text.length && i < 512 && ' \t\r\n'.includes(text[i]!)) i++; };
+  const digits = (): void => { while (i < text.length && i < 512 && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++; };
+  blanks();
+  digits();
+  if (text[i] === '-') { i++; digits(); }
+  if (text[i] === '/') {
+    const comma = text.indexOf(',', i);
+    if (comma === -1 || comma - i > 256) return false;
+    i = comma + 1;
+  }
+  digits();
+  blanks();
+  return text[i] === '{' || text[i] === '[' || text[i] === '"';
+}
+/** An escape that decodes to a control character (C0 but the tab, or DEL). */
+const CONTROL_ESCAPE = /\\[rnbf]|\\u00[01][0-9a-fA-F]|\\u007[fF]/;
+/** Of each payload string, this much is read on as the envelope's stream (its openings are shorter). */
+const ENVELOPE_START = 4096;
+/** At most this many distinct escaped strings of one message or body are read. */
+const MAX_ESCAPED_STRINGS = 4096;
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -642,6 +689,8 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 export class InnerSessionScan {
   /** The last DTLS_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
+  /** The last bytes of the stream so far, one fewer than HTTP/2's preface: a preface cut across messages or bodies (twenty-fifth pass). */
+  private prefaceTail = Buffer.alloc(0);
   /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
   private socks: Buffer | undefined = Buffer.alloc(0);
   /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
@@ -669,13 +718,133 @@ export class InnerSessionScan {
    * origin's to misread (it goes with `Connection: close`: proxy/upstream.ts), not read here.
    */
   private readonly body: boolean;
+  /** Reading a JSON string's bytes (escapedStrings): its own strings are not read again. */
+  private readonly nested: boolean;
+  /**
+   * A WebSocket's JSON envelopes as the stream a relay writes from them, cut across messages
+   * (twenty-fifth pass: `42["data","SSH-2"]` then `42["data",".0-OpenSSH…\r\n"]`): each message's
+   * last string value, and its longest, each a stream of its own (which string is the payload is
+   * the relay's to say: socket.io's is after the event's name, a `{"data": …}` bridge's anywhere).
+   */
+  private envelopes: [InnerSessionScan, InnerSessionScan] | undefined;
+  /** An envelope stream began with an SSH line whose LF has not come yet (sshd reads the line at its end). */
+  private envelopeSsh: [boolean, boolean] = [false, false];
 
-  constructor(opts: { body?: boolean } = {}) {
+  constructor(opts: { body?: boolean; nested?: boolean } = {}) {
     this.body = opts.body === true;
+    this.nested = opts.nested === true;
+    // (A string's words are no HTTP/0.9 request: `GET it?\n` in a chat is one only as a stream's own first line.)
+    if (this.body || this.nested) this.first = undefined;
     if (this.body) {
       this.first = undefined;
       this.lines = new Set();
     }
+  }
+
+  /**
+   * A copy reading on from where this one stands (proxy/body-tunnels.ts `BodyStreams`: a body is
+   * read on a copy, kept only once the body goes on, since a refused one never reaches the server).
+   */
+  clone(): InnerSessionScan {
+    const c = new InnerSessionScan({ body: this.body, nested: this.nested });
+    c.tail = this.tail;
+    c.prefaceTail = this.prefaceTail;
+    c.socks = this.socks;
+    c.first = this.first;
+    c.lines = new Set(this.lines);
+    c.ssh = new Set(this.ssh);
+    c.beforeStart = this.beforeStart;
+    c.header = this.header;
+    c.envelopes = this.envelopes && [this.envelopes[0].clone(), this.envelopes[1].clone()];
+    c.envelopeSsh = [...this.envelopeSsh];
+    return c;
+  }
+
+  /**
+   * An opening written into a JSON string with escapes (twenty-fifth pass): a relay whose envelope
+   * carries text — SockJS (`["SSH-2.0-OpenSSH_9.6\r\n"]`), socket.io's events
+   * (`42["data","\u0005\u0001\u0000"]`), a bridge's `{"data": "…"}` whose string it writes as
+   * bytes — hands its service the decoded string, where the raw readings saw `\r\n` and `\u0016`
+   * as letters (the twenty-fourth pass read base64 there, not the string itself). Each string
+   * literal whose escapes decode to a control character (every opening but a bare word holds one:
+   * a line's end, a record's type, a SOCKS version) is decoded as the relay's JSON parser does and
+   * read as a stream's start, in its Latin-1 and its UTF-8 bytes (`socket.write(string)`). Plain
+   * strings (chat, a search for `SSH-2.0-…` with no line end) are not read.
+   */
+  private escapedStrings(text: string): string | undefined {
+    // engine.io's message packets (`4…`, in a polling payload after its record separator): the relay gets what follows the `4`.
+    let packets = 0;
+    for (let i = text.startsWith('4') ? 0 : text.indexOf('\x1e4'); i !== -1 && packets++ < MAX_ESCAPED_STRINGS; i = text.indexOf('\x1e4', i + 1)) {
+      const from = text[i] === '4' ? i + 1 : i + 2;
+      const end = text.indexOf('\x1e', from);
+      const packet = Buffer.from(text.slice(from, end === -1 ? undefined : end), 'latin1');
+      const found = packet.length >= 3 ? new InnerSessionScan({ body: this.body, nested: true }).read(packet) : undefined;
+      if (found && !(this.body && found === 'an SSH session')) return `${found} (in an engine.io message)`;
+      if (end === -1) break;
+      i = end - 1;
+    }
+    if (!text.includes('\\') || !jsonEnvelope(text) || !CONTROL_ESCAPE.test(text)) return undefined;
+    const seen = new Set<string>();
+    for (const [literal] of jsonStrings(text)) {
+      if (literal.length < 5 || !CONTROL_ESCAPE.test(literal) || seen.has(literal)) continue;
+      seen.add(literal);
+      if (seen.size > MAX_ESCAPED_STRINGS) return undefined;
+      // The string as a relay's parser reads the UTF-8 text (and, for a message of raw bytes, the bytes as they are),
+      // written as `latin1` bytes where every character is one, and as UTF-8.
+      const forms = new Map<string, Buffer>();
+      for (const source of [Buffer.from(literal, 'latin1').toString('utf8'), literal]) {
+        let decoded: string;
+        try {
+          decoded = JSON.parse(source) as string;
+        } catch {
+          continue;
+        }
+        if (!/[^\x00-\xff]/.test(decoded)) forms.set(`l${decoded}`, Buffer.from(decoded, 'latin1'));
+        if (/[^\x00-\x7f]/.test(decoded) || !forms.size) forms.set(`u${decoded}`, Buffer.from(decoded, 'utf8'));
+      }
+      for (const bytes of forms.values()) {
+        const found = new InnerSessionScan({ body: this.body, nested: true }).read(bytes);
+        // (A body's string may quote a banner's line, a ticket's or a log's: as body-tunnels reads a value.)
+        if (found && !(this.body && found === 'an SSH session')) return `${found} (in a JSON string)`;
+      }
+    }
+    return undefined;
+  }
+
+  /** A WebSocket message's payload string read on as the relay's stream (see `envelopes`). */
+  private envelopeStream(text: string): string | undefined {
+    if (this.body || !jsonEnvelope(text)) return undefined;
+    let last: string | undefined;
+    let longest: string | undefined;
+    let n = 0;
+    for (const [literal, key] of jsonStrings(text)) {
+      if (++n > MAX_ESCAPED_STRINGS) break;
+      if (key) continue;
+      last = literal;
+      if (!longest || literal.length > longest.length) longest = literal;
+    }
+    if (last === undefined || longest === undefined) return undefined;
+    this.envelopes ??= [new InnerSessionScan({ nested: true }), new InnerSessionScan({ nested: true })];
+    for (const [i, literal] of [last, longest].entries()) {
+      let bytes: Buffer;
+      try {
+        const str = JSON.parse(Buffer.from(literal, 'latin1').toString('utf8')) as string;
+        bytes = Buffer.from(str, /[^\x00-\xff]/.test(str) ? 'utf8' : 'latin1');
+      } catch {
+        continue;
+      }
+      // (sshd reads the line at its LF: a relay writes no line end of its own, so a banner in a string is one once its LF comes.)
+      if (this.envelopeSsh[i] && bytes.includes(0x0a)) return 'an SSH session (in JSON strings across messages)';
+      const found = this.envelopes[i]!.read(bytes.subarray(0, ENVELOPE_START));
+      if (found === 'an SSH session' && !bytes.includes(0x0a)) this.envelopeSsh[i] = true;
+      else if (found) return `${found} (in JSON strings across messages)`;
+    }
+    return undefined;
+  }
+
+  /** Whether a reading of the stream's start (a proxy's or VPN's first words, SSH's line, a 0.9 line) may still find one. */
+  startOpen(): boolean {
+    return this.beforeStart || this.socks !== undefined || this.ssh.size > 0 || this.first !== undefined;
   }
 
   read(data: Buffer): string | undefined {
@@ -683,7 +852,9 @@ export class InnerSessionScan {
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
     if (wispConnect(data)) return 'a Wisp proxy request';
-    if (data.includes(H2_PREFACE)) return 'an HTTP/2 connection';
+    const withPreface = this.prefaceTail.length ? Buffer.concat([this.prefaceTail, data.subarray(0, H2_PREFACE.length - 1)]) : undefined;
+    if (data.includes(H2_PREFACE) || withPreface?.includes(H2_PREFACE)) return 'an HTTP/2 connection';
+    this.prefaceTail = Buffer.from((withPreface && data.length < H2_PREFACE.length - 1 ? Buffer.concat([this.prefaceTail, data]) : data).subarray(-(H2_PREFACE.length - 1)));
     const text = data.toString('latin1');
     const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
@@ -698,7 +869,10 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
-    this.header = this.beforeStart && data.length > 0 && JSON_START.test(data.subarray(0, 64).toString('latin1'));
+    // (Twenty-fifth pass: engine.io's and socket.io's own packets too — `40`, `2probe`, a binary event's
+    // head `451-["data",{"_placeholder":true,"num":0}]` — whose binary attachment is the relay's stream.)
+    const head = data.subarray(0, 600).toString('latin1');
+    this.header = this.beforeStart && data.length > 0 && (JSON_START.test(head) || ENGINE_IO_CONTROL.test(head) || (/^[0-9]/.test(head) && jsonEnvelope(head)));
     this.beforeStart &&= this.header || data.length === 0;
     if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
@@ -711,7 +885,8 @@ export class InnerSessionScan {
       }
       this.socks = open ? start : undefined;
     }
-    if (!this.body) {
+    // (A nested stream's lines start at its own start only: a relay's strings are joined, not lines.)
+    if (!this.body && !this.nested) {
       this.lines.add(0);
       this.ssh.add('');
     }
@@ -723,7 +898,8 @@ export class InnerSessionScan {
     }
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
-    return undefined;
+    // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
+    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
@@ -733,8 +909,9 @@ export class InnerSessionScan {
       this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
     }
     if (c === 0x0a) {
-      this.lines = new Set(this.body ? [] : [0]);
-      this.ssh = new Set(this.body ? [] : ['']);
+      // (A JSON string's later lines are its text, not a relay's stream: a note quoting a request or a banner.)
+      this.lines = new Set(this.body || this.nested ? [] : [0]);
+      this.ssh = new Set(this.body || this.nested ? [] : ['']);
       return undefined;
     }
     const lines = new Set<number>();

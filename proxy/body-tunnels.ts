@@ -9,7 +9,7 @@
 // - a tunnel command naming the host and port to connect to (reGeorg's `X-CMD: CONNECT` with
 //   `X-TARGET`/`X-PORT`, its older `?cmd=connect&target=…&port=…`): that destination is a second
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
-import { InnerSessionScan } from '../describe/tunnel-inner.ts';
+import { InnerSessionScan, jsonStrings } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
 import type { SecondTarget } from './second-targets.ts';
 import type { Rejection } from './enforcers.ts';
@@ -195,3 +195,142 @@ function grpcMessages(b: Buffer, truncated: boolean): Buffer[] | undefined {
   }
   return out.length ? out : undefined;
 }
+
+/** A stream's start read across bodies this far past each body's own start (every opening read there is shorter). */
+const STREAM_START = 2048;
+/** At most this many streams (one begun at each recent body) per agent and destination, and destinations kept. */
+const MAX_LANES = 32;
+const MAX_DESTINATIONS = 1024;
+
+/**
+ * A tunnel cut across requests (twenty-fifth pass, left open by the twenty-fourth): a tunnel
+ * server joins the bodies of successive POSTs into one stream (meek and reGeorg's `FORWARD` by
+ * session, Xray's XHTTP packet-up by the sequence in its path, httptunnel, a long-poll bridge),
+ * so an opening cut into pieces — `SSH-2` then `.0-OpenSSH_9.6\r\n`, a TLS record's header then
+ * its hello, a SOCKS greeting then its request, one byte a POST — passed, each body holding no
+ * opening alone. Each agent's bodies to one destination (host and port: the server may take a
+ * session's pieces under any path) are read as the streams they may continue: a stream begun at
+ * each of the last MAX_LANES bodies, read by the tunnels' own reader in its body mode (the same
+ * readings as one body, carried across), for its first STREAM_START bytes. A body that completes
+ * an opening is refused; its bytes are not taken into the streams (the server never gets them).
+ */
+export class BodyStreams {
+  private readonly destinations = new Map<string, Array<{ scan: InnerSessionScan; fed: number }>>();
+
+  /**
+   * The opening `captured` completes in `agent`'s stream of bodies to `destination`, or undefined
+   * (and the body is taken in). A body's stream bytes are read three ways, each a stream of its own:
+   * as they came (its content coding undone, gRPC's frames unwrapped), decoded from base64 (the
+   * whole body, or its longest base64 value), and as its longest form value's or JSON string's bytes.
+   */
+  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = []): string | undefined {
+    const forms = streamForms(captured, rawHeaders);
+    const taken: Array<() => void> = [];
+    for (const [kind, data] of forms) {
+      const key = `${agent}\u0000${destination}\u0000${kind}`;
+      // (A value's own text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's.)
+      const r = this.lanes(key, data, captured.truncated, kind === 'in a value' ? (found) => found.startsWith('an SSH session') : () => false);
+      if (typeof r === 'string') return kind === 'raw' ? r : `${r} (${kind})`;
+      taken.push(r);
+    }
+    for (const take of taken) take();
+    return undefined;
+  }
+
+  /** One stream form's lanes read on with `data`: what it completes, or how to take `data` in. */
+  private lanes(key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean): string | (() => void) {
+    const lanes = this.destinations.get(key) ?? [];
+    const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
+    for (const lane of [...lanes, { scan: new InnerSessionScan({ body: true }), fed: 0 }]) {
+      const room = STREAM_START - lane.fed;
+      const scan = lane.scan.clone();
+      const found = scan.read(data.subarray(0, room));
+      if (found && !excused(found)) return lane.fed ? `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)` : found;
+      if (found) continue;
+      // A stream past its start, or past what was captured of this body, is read no further.
+      if (data.length < room && !truncated) next.push({ scan, fed: lane.fed + data.length });
+    }
+    return () => {
+      this.destinations.delete(key);
+      // A stream whose start readings have all ended reads on only what the oldest one reads too (a
+      // hello or preface cut at a body's edge): the oldest is kept, and those still open at their start.
+      const kept = next.filter((lane, i) => i === 0 || lane.scan.startOpen());
+      if (kept.length) this.destinations.set(key, kept.length > MAX_LANES ? [kept[0]!, ...kept.slice(1 - MAX_LANES)] : kept);
+      while (this.destinations.size > MAX_DESTINATIONS) this.destinations.delete(this.destinations.keys().next().value!);
+    };
+  }
+}
+
+/** A form value's bytes as PHP and Go hand them over (`+` a space, `%XX` a byte). */
+function percentBytes(v: string): Buffer {
+  const out: number[] = [];
+  for (let k = 0; k < v.length; k++) {
+    const c = v.charCodeAt(k);
+    const hex = c === 0x25 ? /^[0-9a-fA-F]{2}/.exec(v.slice(k + 1, k + 3)) : null;
+    if (hex) {
+      out.push(parseInt(hex[0], 16));
+      k += 2;
+    } else out.push(c === 0x2b ? 0x20 : c & 0xff);
+  }
+  return Buffer.from(out);
+}
+
+/** Base64 of at least one byte, whole (a piece of a stream may be a byte: `Fg==`). */
+const PIECE_BASE64 = /^[A-Za-z0-9+/_-]{2,}={0,2}$/;
+/** At most this much of a body is looked through for its values (the streams read 2 KiB of each). */
+const FORM_SCAN = 64 * 1024;
+
+/** The stream bytes a body may carry, by how a tunnel server takes them (see BodyStreams.read); a form absent is skipped. */
+function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<['raw' | 'in base64' | 'in a value', Buffer]> {
+  const headers: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
+  let body = captured.captured;
+  const codings = headers.filter(([k]) => k === 'content-encoding').flatMap(([, v]) => v.split(',')).map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+  if (codings.length && body.length) {
+    try {
+      body = undoContentCoding(body, codings, captured.truncated, true);
+    } catch (err) {
+      if (!(err instanceof DecodeFailure)) throw err;
+    }
+  }
+  const messages = grpcMessages(body, captured.truncated);
+  const raw = messages ? Buffer.concat(messages) : body;
+  if (!raw.length) return [];
+  const out: Array<['raw' | 'in base64' | 'in a value', Buffer]> = [['raw', raw]];
+  const text = raw.subarray(0, FORM_SCAN).toString('latin1');
+  const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
+  // A form's or a JSON body's longest value (a tunnel's envelope: `data=%16%03…`, `{"data": "\u0016…"}`).
+  let value: Buffer | undefined;
+  if (/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) || /^[^=&\s]+=[^&]*(?:&|$)/.test(text)) {
+    for (const pair of text.split('&', 1024)) {
+      const at = pair.indexOf('=');
+      if (at === -1) continue;
+      const v = percentBytes(pair.slice(at + 1));
+      if (!value || v.length >= value.length) value = v;
+    }
+  }
+  if (/^\s*[[{]/.test(text)) {
+    let n = 0;
+    value = undefined;
+    // (Read as the UTF-8 a JSON body is; a string of bytes under 256 is the bytes a relay writes with `latin1`.)
+    for (const [literal, key] of jsonStrings(raw.subarray(0, FORM_SCAN).toString('utf8'))) {
+      if (++n > MAX_PIECES) break;
+      if (key || (value && literal.length - 2 < value.length)) continue;
+      try {
+        const str = JSON.parse(literal) as string;
+        const v = Buffer.from(str, /[^\x00-\xff]/.test(str) ? 'utf8' : 'latin1');
+        if (!value || v.length >= value.length) value = v;
+      } catch {
+        // Not a JSON string: no value.
+      }
+    }
+  }
+  const b64 = (t: string): Buffer | undefined => (PIECE_BASE64.test(t) ? Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64') : undefined);
+  const decoded = b64(text.trim()) ?? (value ? b64(value.toString('latin1').trim()) : undefined);
+  if (decoded?.length) out.push(['in base64', decoded]);
+  if (value?.length) out.push(['in a value', value]);
+  return out;
+}
+
+/** A refusal for an opening that a body completes across requests (BodyStreams). */
+export const tunnelAcross = (what: string): Rejection => tunnelled(what);

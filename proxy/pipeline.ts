@@ -40,7 +40,7 @@ import { bulkTailWatch } from './bulk-tail.ts';
 import { formTailWatches } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { bridgeTargets, socketIoRequest } from './bridge-targets.ts';
-import { bodyTunnel } from './body-tunnels.ts';
+import { BodyStreams, bodyTunnel, tunnelAcross } from './body-tunnels.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -148,6 +148,15 @@ function manyFields(body: Buffer): boolean {
   return false;
 }
 
+/** The scheme, host and port a request goes to (its URL's origin), or the URL where it is none. */
+function destinationOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
 function heavyRequest(x: Exchange): boolean {
   const body = x.body.captured;
   if (body.length >= HEAVY_BODY_BYTES || manyFields(body)) return true;
@@ -196,6 +205,8 @@ export class Pipeline {
    * slots of 1 MiB JSON bodies made a neighbour's GET take 1–4 s (with one at a time: 20–300 ms).
    */
   private readonly heavy = new TurnGate(1, 1);
+  /** Each agent's request bodies to a destination read as the streams a tunnel server may join them into (proxy/body-tunnels.ts). */
+  private readonly bodyStreams = new BodyStreams();
   private readonly auditBudget: AuditBudget;
   private readonly refusalRate: RefusalRate;
 
@@ -471,7 +482,14 @@ export class Pipeline {
     // large body takes the heavy turn for them too (see `heavy`).
     const held = decision.action !== 'allow';
     // A plain request's body may carry a tunnel, and its command the destination a tunnel dials (proxy/body-tunnels.ts).
-    const read = reader ?? ((): ReturnType<typeof secondTargets> => bothTargets(bodyTunnel(x.head.rawHeaders, x.url, x.body), secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held)));
+    const tunnel = (): ReturnType<typeof bodyTunnel> => {
+      const alone = bodyTunnel(x.head.rawHeaders, x.url, x.body);
+      if (alone && 'refusal' in alone) return alone;
+      // An opening cut across this agent's bodies to the destination (a tunnel server joins them).
+      const across = this.bodyStreams.read(x.agent!.id, destinationOf(x.url), x.body, x.head.rawHeaders);
+      return across ? { refusal: tunnelAcross(across) } : alone;
+    };
+    const read = reader ?? ((): ReturnType<typeof secondTargets> => bothTargets(tunnel(), secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held)));
     const targets = heavyRequest(x) ? await this.inHeavyTurn(x.agent!.id, async () => read()) : read();
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};
