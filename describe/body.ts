@@ -194,8 +194,13 @@ export function withSemicolonSplit(params: Record<string, string[]>, raw: string
   if (raw === undefined || !raw.includes(';')) return params;
   const out = emptyMap<string[]>();
   for (const [k, vs] of Object.entries(params)) out[k] = [...vs];
+  // Each name's values as a set (twenty-fifth pass): an array search per pair was quadratic in the
+  // pairs of one name (`a=0;a=1;…`).
+  const had = new Map<string, Set<string>>();
   for (const [k, v] of rackTwoParams(raw)) {
-    if (!(params[k] ?? []).includes(v)) (out[k] ??= []).push(v);
+    let seen = had.get(k);
+    if (seen === undefined) had.set(k, (seen = new Set(params[k] ?? [])));
+    if (!seen.has(v)) (out[k] ??= []).push(v);
   }
   return out;
 }
@@ -209,8 +214,15 @@ export function formWithSemicolonSplit(params: Record<string, string[]>): Record
   if (!Object.values(params).some((vs) => vs.some((v) => v.includes(';')))) return params;
   const out = emptyMap<string[]>();
   for (const [k, vs] of Object.entries(params)) out[k] = [...vs];
+  // Each name's values as a set (twenty-fifth pass): an array search per piece was quadratic in the
+  // values of one name: a 1 MiB form of `a=1;b=<n>` pairs held the event loop for half a minute.
+  const seen = new Map<string, Set<string>>();
   const add = (k: string, v: string): void => {
-    if (!(out[k] ?? []).includes(v)) (out[k] ??= []).push(v);
+    let have = seen.get(k);
+    if (have === undefined) seen.set(k, (have = new Set(out[k] ?? [])));
+    if (have.has(v)) return;
+    have.add(v);
+    (out[k] ??= []).push(v);
   };
   for (const [k, vs] of Object.entries(params)) {
     for (const v of vs) {
