@@ -10,6 +10,7 @@
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
 import { firstWord } from './adapters/sql-clickhouse.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
+import { appendBytes } from '../lib/arrays.ts';
 
 /** Longest packet kept to be read (a statement past it is not parsed anyway). */
 const MAX_PACKET = 1024 * 1024 + 64 * 1024;
@@ -98,7 +99,7 @@ export class MysqlReader implements TunnelSqlReader {
   }
 
   read(data: Buffer): TunnelRead {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    this.buf = appendBytes(this.buf, data);
     const statements: CarriedStatement[] = [];
     const refused = (why: string): TunnelRead => ({ statements, refused: why });
     while (this.buf.length >= 4) {
