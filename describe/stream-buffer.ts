@@ -1,5 +1,7 @@
 // The bytes of a byte-stream protocol that a tunnel reader has not read whole yet (Redis's,
 // MongoDB's), kept across the tunnel's messages.
+import { appendBytes } from '../lib/arrays.ts';
+
 export class StreamBuffer {
   protected buf: Buffer = Buffer.alloc(0);
 
@@ -8,8 +10,8 @@ export class StreamBuffer {
     return this.buf.length;
   }
 
-  /** `data` after what is kept (no copy while nothing is). */
+  /** `data` after what is kept (no copy while nothing is; amortized linear over a message's reads). */
   protected append(data: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    this.buf = appendBytes(this.buf, data);
   }
 }

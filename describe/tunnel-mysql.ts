@@ -10,6 +10,7 @@
 import { sessionHeaders, type CarriedStatement, type TunnelRead, type TunnelSqlReader } from './tunnel-sql.ts';
 import { firstWord } from './adapters/sql-clickhouse.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
+import { appendBytes } from '../lib/arrays.ts';
 import { startsStatement } from '../lib/text.ts';
 
 /** Longest packet kept to be read (a statement past it is not parsed anyway). */
@@ -160,7 +161,7 @@ export class MysqlReader implements TunnelSqlReader {
   }
 
   read(data: Buffer): TunnelRead {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    this.buf = appendBytes(this.buf, data);
     const statements: CarriedStatement[] = [];
     const refused = (why: string): TunnelRead => ({ statements, refused: why });
     while (this.buf.length >= 4) {

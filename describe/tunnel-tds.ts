@@ -10,6 +10,7 @@
 // (RPC values are typed binary), a prepared statement run by handle once one may write, a
 // procedure called by name or by an RPC id that is not read, other message types.
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
+import { appendBytes } from '../lib/arrays.ts';
 
 /** Longest message kept to be read (SQL past 1 MiB is not parsed anyway). */
 const MAX_MESSAGE = 2 * 1024 * 1024 + 64 * 1024;
@@ -275,7 +276,7 @@ export class TdsReader implements TunnelSqlReader {
   }
 
   read(data: Buffer): TunnelRead {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    this.buf = appendBytes(this.buf, data);
     const statements: CarriedStatement[] = [];
     try {
       this.drain(statements);

@@ -19,7 +19,11 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
+import fc from 'fast-check';
 import WebSocket from 'ws';
+import { MysqlReader } from '../../describe/tunnel-mysql.ts';
+import { MongoReader } from '../../describe/tunnel-mongo.ts';
+import { RedisReader } from '../../describe/tunnel-redis.ts';
 import { wsProtocols } from '../../studio/auth.ts';
 import { AgentStore } from '../../state/agents.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
@@ -276,3 +280,82 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
     t.ok(audit.filter((a) => a.url === 'https://evil.example/collect' && a.outcome === 'denied').length >= 50, 'the denied stream was decided and audited');
   });
 }
+
+t.test('twenty-fifth pass: a database command sent in small reads is read in linear time', async (t) => {
+  // A tunnel reader keeps what is not whole yet. It copied all it kept per read (a MySQL packet,
+  // a MongoDB message: 1 MiB sent 16 bytes at a time cost ~4.5 s of the main thread), and the
+  // Redis reader read a command again from its start per read (8,000 arguments of 100 bytes sent
+  // 64 bytes at a time: 30 s). One agent's tunnel took that from every agent.
+  const mysqlPacket = (seq: number, payload: Buffer): Buffer => {
+    const head = Buffer.alloc(4);
+    head.writeUIntLE(payload.length, 0, 3);
+    head[3] = seq;
+    return Buffer.concat([head, payload]);
+  };
+  const login = Buffer.alloc(40);
+  login.writeUInt32LE(0x8200, 0); // PROTOCOL_41 | SECURE_CONNECTION
+  login[8] = 255; // utf8mb4
+  const mysql = (sql: string): Buffer => Buffer.concat([mysqlPacket(1, login), mysqlPacket(0, Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]))]);
+  const redis = (args: string[]): Buffer => Buffer.from(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  // BSON of strings, lists and documents (what the command needs).
+  const bson = (doc: Record<string, unknown>): Buffer => {
+    const parts = Object.entries(doc).map(([k, v]) => {
+      const name = Buffer.from(`${k}\0`);
+      if (typeof v === 'string') {
+        const text = Buffer.from(`${v}\0`);
+        const len = Buffer.alloc(4);
+        len.writeInt32LE(text.length);
+        return Buffer.concat([Buffer.from([0x02]), name, len, text]);
+      }
+      return Buffer.concat([Buffer.from([Array.isArray(v) ? 0x04 : 0x03]), name, bson({ ...(v as Record<string, unknown>) })]);
+    });
+    const body = Buffer.concat([...parts, Buffer.from([0])]);
+    const len = Buffer.alloc(4);
+    len.writeInt32LE(body.length + 4);
+    return Buffer.concat([len, body]);
+  };
+  const mongoMsg = (doc: Record<string, unknown>): Buffer => {
+    const body = bson(doc);
+    const head = Buffer.alloc(21);
+    head.writeInt32LE(21 + body.length, 0);
+    head.writeInt32LE(1, 4);
+    head.writeInt32LE(2013, 12); // OP_MSG, flags 0, section kind 0
+    return Buffer.concat([head, body]);
+  };
+  type Reader = { read(b: Buffer): { statements: unknown[]; refused?: string } };
+  const readAll = (reader: Reader, bytes: Buffer, cuts: number[]): { statements: unknown[]; refused?: string } => {
+    const statements: unknown[] = [];
+    let from = 0;
+    for (const to of [...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b), bytes.length]) {
+      const r = reader.read(bytes.subarray(from, to));
+      statements.push(...r.statements);
+      if (r.refused) return { statements, refused: r.refused };
+      from = to;
+    }
+    return { statements };
+  };
+  const cases: Array<[string, () => Reader, Buffer, number]> = [
+    ['MySQL COM_QUERY of 512 KiB', () => new MysqlReader(), mysql(`INSERT INTO t VALUES ('${'x'.repeat(512 * 1024)}')`), 16],
+    ['Redis SET of 4,000 arguments', () => new RedisReader(1024 * 1024), redis(['RPUSH', 'k', ...Array.from({ length: 4000 }, (_, i) => `${i}`.padEnd(100, 'v'))]), 64],
+    ['MongoDB insert of 512 KiB', () => new MongoReader(1024 * 1024), mongoMsg({ insert: 'users', documents: [{ v: 'x'.repeat(512 * 1024) }], $db: 'app' }), 16],
+  ];
+  for (const [name, make, bytes, step] of cases) {
+    const whole = make().read(bytes);
+    const before = process.cpuUsage();
+    const pieces = readAll(make(), bytes, Array.from({ length: Math.floor(bytes.length / step) }, (_, i) => (i + 1) * step));
+    const spent = process.cpuUsage(before);
+    const ms = (spent.user + spent.system) / 1000;
+    t.same(pieces, whole, `${name}: read ${step} bytes at a time, the same as whole (${whole.statements.length} statements${whole.refused ? `, refused: ${whole.refused}` : ''})`);
+    t.ok(ms < 500, `${name}: ${bytes.length} bytes in ${step}-byte reads cost ${Math.round(ms)} ms of CPU (seconds before)`);
+  }
+  // Wherever the reads cut a stream of commands, the statements are those of the whole stream.
+  const stream = (parts: Array<[string, string]>): [Buffer, Buffer] => [
+    Buffer.concat([mysqlPacket(1, login), ...parts.map(([, v]) => mysqlPacket(0, Buffer.concat([Buffer.from([0x03]), Buffer.from(`UPDATE t SET v = '${v}'`)])))]),
+    Buffer.concat(parts.map(([k, v]) => (k === 'inline' ? Buffer.from(`SET k "${v}"\r\n`) : redis(['SET', 'k', v])))),
+  ];
+  fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('inline', 'bulk'), fc.string({ unit: fc.constantFrom('a', 'é', ' ', '\r', '$', '*', '1'), maxLength: 12 })), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(400), { maxLength: 12 }), (parts, cuts) => {
+    const [my, rd] = stream(parts);
+    return JSON.stringify(readAll(new MysqlReader(), my, cuts)) === JSON.stringify(new MysqlReader().read(my))
+      && JSON.stringify(readAll(new RedisReader(4096), rd, cuts)) === JSON.stringify(new RedisReader(4096).read(rd));
+  }), { numRuns: 40 });
+});

@@ -9,7 +9,8 @@
 import http from 'node:http';
 import t from 'tap';
 import { LinkScanner, requestSkeletonSteps, type LinkFormat } from '../../describe/links.ts';
-import { summarizeBody } from '../../describe/body.ts';
+import fc from 'fast-check';
+import { formWithSemicolonSplit, multiMap, phpName, phpNested, rackTwoParams, summarizeBody, withSemicolonSplit } from '../../describe/body.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl, viaFetch } from '../sessions/helpers.ts';
@@ -20,6 +21,7 @@ t.test('a request of 100,000 strings answered by 1,000 links does not stall the 
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'text/html; charset=utf-8');
+      if (req.url === '/form') return void res.end('<p>saved</p>');
       const links = Array.from({ length: 1000 }, (_, i) => `<a href="http://blog.test:${port}/post/${i}/${'x'.repeat(40)}">${i}</a>`);
       res.end(`<p>results</p>${links.join('')}`);
     });
@@ -39,6 +41,94 @@ t.test('a request of 100,000 strings answered by 1,000 links does not stall the 
   t.ok(stall.cpuMs < 1000, `the event loop was held at most ${Math.round(stall.cpuMs)} ms of CPU at once (${Math.round(stall.wallMs)} ms of wall time on this machine; it was ~2 s per such answer)`);
   const followed = await viaCurl(proxy, 'GET', `http://blog.test:${port}/post/999/${'x'.repeat(40)}`);
   t.equal(followed.status, 200, 'the answer\'s last link was judged and is followable');
+
+  // Twenty-fifth pass: a form read as servers that split on `;` read it (Rack 2, old Python and Go)
+  // searched each name's values as an array for every piece it added: 40,000 pairs `a=1;b=<n>`
+  // (480 KB) held the event loop for seconds (a MiB of them ~30 s), every agent and the studio waiting.
+  const form = Array.from({ length: 40_000 }, (_, i) => `a=1;b=${i}`).join('&');
+  const formStalls = watchLoopStalls();
+  const formAnswered = await postViaNode(proxy, `${web.origin('hooks.test')}/form`, form, 'application/x-www-form-urlencoded');
+  const formStall = formStalls.stop();
+  t.equal(formAnswered.status, 200, 'the form was forwarded');
+  t.ok(formStall.cpuMs < 1000, `a form of 40,000 pairs split on \`;\` held the event loop at most ${Math.round(formStall.cpuMs)} ms of CPU at once (${Math.round(formStall.wallMs)} ms of wall time; it was seconds)`);
+  // And a form read for a Graph API batch as PHP registers it (to any host) counted an array's keys
+  // per `batch[]`: 20,000 of them (180 KB) held the event loop ~3.5 s, 40,000 35 s.
+  const batchStalls = watchLoopStalls();
+  const batchAnswered = await postViaNode(proxy, `${web.origin('hooks.test')}/form`, 'batch[]=1&'.repeat(20_000), 'application/x-www-form-urlencoded');
+  const batchStall = batchStalls.stop();
+  t.ok(batchAnswered.status > 0, `the batch form was answered (${batchAnswered.status})`);
+  t.ok(batchStall.cpuMs < 1000, `a form of 20,000 \`batch[]\` held the event loop at most ${Math.round(batchStall.cpuMs)} ms of CPU at once (${Math.round(batchStall.wallMs)} ms of wall time; it was seconds)`);
+});
+
+t.test('a form split on `;` reads every piece once, and PHP\'s nested names are read, as before', async (t) => {
+  // The readings before the twenty-fifth pass (array searches), as the reference of what is read.
+  const oldForm = (params: Record<string, string[]>): Record<string, string[]> => {
+    if (!Object.values(params).some((vs) => vs.some((v) => v.includes(';')))) return params;
+    const out = Object.create(null) as Record<string, string[]>;
+    for (const [k, vs] of Object.entries(params)) out[k] = [...vs];
+    const add = (k: string, v: string): void => {
+      if (!(out[k] ?? []).includes(v)) (out[k] ??= []).push(v);
+    };
+    for (const [k, vs] of Object.entries(params)) {
+      for (const v of vs) {
+        if (!v.includes(';')) continue;
+        const [first, ...rest] = v.split(';');
+        add(k, first!);
+        for (const piece of rest) {
+          const eq = piece.indexOf('=');
+          if (piece) add(eq < 0 ? piece : piece.slice(0, eq), eq < 0 ? '' : piece.slice(eq + 1));
+        }
+      }
+    }
+    return out;
+  };
+  const oldQuery = (params: Record<string, string[]>, raw: string): Record<string, string[]> => {
+    if (!raw.includes(';')) return params;
+    const out = Object.create(null) as Record<string, string[]>;
+    for (const [k, vs] of Object.entries(params)) out[k] = [...vs];
+    for (const [k, v] of rackTwoParams(raw)) if (!(params[k] ?? []).includes(v)) (out[k] ??= []).push(v);
+    return out;
+  };
+  const unit = fc.constantFrom('a', 'b', 'sql', '__proto__', '=', ';', '&', '1', 'DROP', '%3B', '%20', ' ');
+  fc.assert(fc.property(fc.array(unit, { maxLength: 16 }).map((u) => u.join('')), (raw) => {
+    const params = multiMap(new URLSearchParams(raw));
+    return JSON.stringify(formWithSemicolonSplit(params)) === JSON.stringify(oldForm(params)) && JSON.stringify(withSemicolonSplit(params, raw)) === JSON.stringify(oldQuery(params, raw));
+  }), { numRuns: 40 });
+  t.same(formWithSemicolonSplit({ x: ['1;sql=DROP TABLE users'] }).sql, ['DROP TABLE users'], 'control: the piece after `;` is still a field of its own');
+  // PHP's nested names (a Graph API batch): an array's next index is its count of keys, as before.
+  const oldNested = (pairs: Array<[string, string]>): unknown => {
+    let root: Record<string, unknown> | undefined;
+    for (const [name, value] of pairs) {
+      if (phpName(name) !== 'batch') continue;
+      let at = name.indexOf('[');
+      if (at < 0) continue;
+      root ??= Object.create(null) as Record<string, unknown>;
+      let node = root;
+      let key: string | undefined;
+      for (let depth = 0; name[at] === '[' && depth < 64; depth++) {
+        const close = name.indexOf(']', at);
+        if (close < 0) break;
+        const k = name.slice(at + 1, close);
+        if (key !== undefined) {
+          if (typeof node[key] !== 'object' || node[key] === null) node[key] = Object.create(null);
+          node = node[key] as Record<string, unknown>;
+        }
+        key = k === '' ? String(Object.keys(node).length) : k;
+        at = close + 1;
+      }
+      if (key !== undefined) node[key] = value;
+    }
+    const listed = (x: unknown): unknown => {
+      if (x === null || typeof x !== 'object') return x;
+      const entries = Object.entries(x).map(([k, y]) => [k, listed(y)] as const);
+      return entries.every(([k], i) => k === String(i)) ? entries.map(([, y]) => y) : Object.fromEntries(entries);
+    };
+    return root === undefined ? undefined : listed(root);
+  };
+  const seg = fc.constantFrom('[]', '[0]', '[1]', '[a]', '[method]', '[', ']', '');
+  fc.assert(fc.property(fc.array(fc.tuple(fc.array(seg, { maxLength: 4 }).map((s) => `batch${s.join('')}`), fc.constantFrom('GET', 'DELETE')), { maxLength: 10 }), (pairs) => {
+    return JSON.stringify(phpNested(pairs, 'batch')) === JSON.stringify(oldNested(pairs));
+  }), { numRuns: 40 });
 });
 
 t.test('deeply nested elements in an HTML or XML answer are read in linear time', async (t) => {

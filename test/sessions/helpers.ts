@@ -242,13 +242,13 @@ export async function studioApi(airlock: Airlock, home: string): Promise<(method
 }
 
 /** A POST through the proxy with Node's http client (a body too large for a command line). */
-export function postViaNode(proxyUrl: string, url: string, body: string): Promise<{ status: number }> {
+export function postViaNode(proxyUrl: string, url: string, body: string, type = 'application/json'): Promise<{ status: number }> {
   const proxy = new URL(proxyUrl);
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: url, agent: false, setHost: false,
       headers: {
-        host: new URL(url).host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+        host: new URL(url).host, 'content-type': type, 'content-length': Buffer.byteLength(body),
         'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
       },
     });
