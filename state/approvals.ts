@@ -698,7 +698,11 @@ export class ApprovalQueue {
     const a = this.approvals.find((x) => x.id === id);
     if (!a) return Promise.resolve('denied');
     if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');
-    if (a.status === 'approved') return Promise.resolve(this.consume(a) ? 'approved' : 'used');
+    if (a.status === 'approved') {
+      // A disk that cannot take the use rejects (a 503 at the proxy), never "used".
+      const claim = this.consume(a);
+      return claim === false ? Promise.resolve('used') : claim.then((ok) => (ok ? 'approved' : 'used'));
+    }
     return new Promise((resolve) => {
       let done = false;
       const finish = (o: WaitOutcome): void => {
@@ -736,7 +740,7 @@ export class ApprovalQueue {
    * A retry carrying `Airlock-Approval: ID`: the approval must exist, belong to the same agent and
    * be bound to the same request hash. Approved and unused → consumed now.
    */
-  claimRetry(id: string, description: RequestDescription, hash = requestHash(description)): RetryClaim {
+  claimRetry(id: string, description: RequestDescription, hash = requestHash(description)): RetryClaim | Promise<RetryClaim> {
     let a: ApprovalRecord | undefined;
     try {
       a = this.get(id.trim());
@@ -753,9 +757,18 @@ export class ApprovalQueue {
     }
     this.expireIfDue(a);
     switch (a.status) {
-      case 'approved':
+      case 'approved': {
         if (!a.used_at && Date.parse(a.retry_until) <= this.now()) return { kind: 'refused', reason: pastRetryWindow(a), approval: a };
-        return this.consume(a) ? { kind: 'approved', approval: a } : { kind: 'refused', reason: `approval ${a.id} was already used (approvals are single-use)`, approval: a };
+        const used = { kind: 'refused' as const, reason: `approval ${a.id} was already used (approvals are single-use)`, approval: a };
+        const claim = this.consume(a);
+        if (claim === false) return used;
+        // The use is on disk before the retry goes: a restart (or a write that failed) after the
+        // retry left must not leave the approval unused for another one.
+        return claim.then((ok) => (ok ? { kind: 'approved' as const, approval: a } : used), (err: Error) => ({
+          kind: 'refused' as const, approval: a,
+          reason: `approval ${a.id} could not be marked used (${String(err?.message ?? err).slice(0, 120)}), so the request was not sent; it is still approved: retry it`,
+        }));
+      }
       case 'pending':
         return { kind: 'pending', approval: a };
       case 'denied':
@@ -765,12 +778,24 @@ export class ApprovalQueue {
     }
   }
 
-  private consume(a: ApprovalRecord): boolean {
+  /**
+   * Claims the single use of an approved approval: false at once when it was used; otherwise a
+   * promise that resolves true once the use is on disk, and rejects (the approval unused again)
+   * when it could not be written. Claimed in memory before the write (a second claim meanwhile is
+   * refused); a use written only after the request left was lost to a restart or a failed write
+   * (twenty-sixth pass), and the approval let the same request through again.
+   */
+  private consume(a: ApprovalRecord): false | Promise<boolean> {
     if (a.used_at) return false;
-    a.used_at = new Date(this.now()).toISOString();
-    void this.save(a).catch(() => undefined);
-    this.emit({ type: 'used', approval: a });
-    return true;
+    const at = new Date(this.now()).toISOString();
+    a.used_at = at;
+    return this.save(a).then(() => {
+      this.emit({ type: 'used', approval: a });
+      return true;
+    }, (err: unknown) => {
+      if (a.used_at === at) delete a.used_at;
+      throw err;
+    });
   }
 
   // ─── resolving ───────────────────────────────────────────────────────────────────────────────
@@ -799,22 +824,35 @@ export class ApprovalQueue {
     if (grantSpec) {
       grant = { id: `gr_${crypto.randomBytes(8).toString('hex')}`, ...grantSpec, expires: new Date(t + grantMs).toISOString(), created: new Date(t).toISOString(), approval_id: a.id, by: opts.by };
     }
-    a.status = 'approved';
-    a.resolution = { by: opts.by, at: new Date(t).toISOString(), ...(message ? { message } : {}), ...(grant ? { grant_id: grant.id } : {}), ...(stepUp ? { step_up: true } : {}) };
-    // Hand the approval to the first held request before anything awaits: single use.
-    const first = this.waiters.get(a.id)?.[0];
-    if (first) {
-      a.used_at = a.resolution.at;
-    }
-    const rest = this.waiters.get(a.id)?.slice(1) ?? [];
+    const at = new Date(t).toISOString();
+    // A request held now takes the approval (single use): its use is written with the resolution.
+    const patch: Pick<ApprovalRecord, 'status' | 'resolution' | 'used_at'> = {
+      status: 'approved',
+      resolution: { by: opts.by, at, ...(message ? { message } : {}), ...(grant ? { grant_id: grant.id } : {}), ...(stepUp ? { step_up: true } : {}) },
+      ...(this.isHeld(a.id) ? { used_at: at } : {}),
+    };
+    // On disk before any request goes: a held request released before the resolution was written
+    // went, and a restart or a failed write (the person told approving failed) left the approval
+    // pending, to be approved and sent again (twenty-sixth pass). Not written: nothing changed.
+    await this.resolveDurably(a, patch);
     if (grant) this.doc.data.grants.push(grant);
-    // Release the held request and tell subscribers first (latency), then persist before answering.
-    first?.('approved');
+    const [first, ...rest] = this.waiters.get(a.id) ?? [];
     for (const w of rest) w('used');
+    if (first && a.used_at) first('approved');
+    else if (first) {
+      // Held while the resolution was written: it takes the approval once its use is written too
+      // (not written: it waits on, and its retry may take the approval later).
+      const claim = this.consume(a);
+      if (claim === false) first('used');
+      else claim.then((ok) => first(ok ? 'approved' : 'used'), () => undefined);
+    } else if (a.used_at) {
+      // The hold ended while the resolution was written: no request used it, so it is the retry's.
+      delete a.used_at;
+      void this.save(a).catch(() => undefined);
+    }
     this.emit({ type: 'resolved', approval: a });
-    if (first) this.emit({ type: 'used', approval: a });
+    if (first && a.used_at) this.emit({ type: 'used', approval: a });
     if (grant) this.emit({ type: 'grant-created', grant });
-    await this.save(a);
     if (grant) {
       try {
         await this.doc.write();
@@ -833,12 +871,29 @@ export class ApprovalQueue {
   async deny(id: string, opts: { by: string; message?: string }): Promise<ApprovalRecord> {
     const a = this.pendingRecord(id);
     const message = cleanMessage(opts.message);
-    a.status = 'denied';
-    a.resolution = { by: opts.by, at: new Date(this.now()).toISOString(), ...(message ? { message } : {}) };
+    await this.resolveDurably(a, { status: 'denied', resolution: { by: opts.by, at: new Date(this.now()).toISOString(), ...(message ? { message } : {}) } });
     for (const w of [...(this.waiters.get(a.id) ?? [])]) w('denied');
     this.emit({ type: 'resolved', approval: a });
-    await this.save(a);
     return a;
+  }
+
+  /** Approvals whose resolution is being written: a second decision meanwhile is refused. */
+  private readonly deciding = new Set<string>();
+
+  /**
+   * Writes a pending approval's resolution, then takes it into the record in memory: until the
+   * write lands the approval is pending to everyone (a retry holds on it), and a write that fails
+   * changes nothing (the person is told, and may decide again).
+   */
+  private async resolveDurably(a: ApprovalRecord, patch: Partial<ApprovalRecord>): Promise<void> {
+    if (this.deciding.has(a.id) || a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is ${a.status === 'pending' ? 'being decided' : `already ${a.status}`}`);
+    this.deciding.add(a.id);
+    try {
+      await this.records.write(a.id, { ...a, ...patch });
+    } finally {
+      this.deciding.delete(a.id);
+    }
+    Object.assign(a, patch);
   }
 
   async revokeGrant(id: string): Promise<GrantRecord> {
@@ -860,7 +915,7 @@ export class ApprovalQueue {
   }
 
   private expireIfDue(a: ApprovalRecord): boolean {
-    if (a.status !== 'pending' || Date.parse(a.retry_until) > this.now() || this.isHeld(a.id)) return false;
+    if (a.status !== 'pending' || Date.parse(a.retry_until) > this.now() || this.isHeld(a.id) || this.deciding.has(a.id)) return false;
     a.status = 'expired';
     a.resolution = { by: 'timeout', at: new Date(this.now()).toISOString() };
     void this.save(a).catch(() => undefined);

@@ -82,7 +82,7 @@ t.test('deny reaches the held request with the message; events fire for every ch
   t.equal(await held, 'denied');
   t.equal(q.get(a.id).resolution?.message, 'not today please', 'control characters removed');
   t.same(events, ['created', 'held', 'resolved'], 'held when the request starts waiting; no "released" after a decision');
-  t.same(q.claimRetry(a.id, describe()).kind, 'denied', 'a retry of a denied approval stays denied');
+  t.same((await q.claimRetry(a.id, describe())).kind, 'denied', 'a retry of a denied approval stays denied');
 });
 
 t.test('timeout, then a late approval is used once by the identical retry', async (t) => {
@@ -92,16 +92,16 @@ t.test('timeout, then a late approval is used once by the identical retry', asyn
   const a = await q.create(describe(), decision({ approval: { risk: 'high', timeout: 0 } }));
   t.equal(await q.wait(a.id, { timeoutMs: 0 }), 'timeout');
   t.equal(q.get(a.id).status, 'pending', 'still approvable after the hold');
-  t.equal(q.claimRetry(a.id, describe()).kind, 'pending', 'a retry before the human decided holds again');
+  t.equal((await q.claimRetry(a.id, describe())).kind, 'pending', 'a retry before the human decided holds again');
 
   await q.approve(a.id, { by: 'studio' });
-  t.match(q.claimRetry(a.id, describe({ path: '/repos/acme/other' })), { kind: 'refused', reason: /different request/ }, 'another URL does not match');
-  t.match(q.claimRetry(a.id, describe({ sha: 'ffff' })), { kind: 'refused' }, 'another body does not match');
-  t.match(q.claimRetry(a.id, describe({ agent: 'other' })), { kind: 'refused' }, 'another agent does not match');
-  t.match(q.claimRetry('ap_nope', describe()), { kind: 'refused', reason: /no approval/ });
-  t.match(q.claimRetry(a.id.slice(0, 10), describe()), { kind: 'refused' }, 'a retry must name the full id');
-  t.equal(q.claimRetry(a.id, describe()).kind, 'approved', 'the identical retry passes');
-  t.match(q.claimRetry(a.id, describe()), { kind: 'refused', reason: /already used/ }, 'and only once');
+  t.match(await q.claimRetry(a.id, describe({ path: '/repos/acme/other' })), { kind: 'refused', reason: /different request/ }, 'another URL does not match');
+  t.match(await q.claimRetry(a.id, describe({ sha: 'ffff' })), { kind: 'refused' }, 'another body does not match');
+  t.match(await q.claimRetry(a.id, describe({ agent: 'other' })), { kind: 'refused' }, 'another agent does not match');
+  t.match(await q.claimRetry('ap_nope', describe()), { kind: 'refused', reason: /no approval/ });
+  t.match(await q.claimRetry(a.id.slice(0, 10), describe()), { kind: 'refused' }, 'a retry must name the full id');
+  t.equal((await q.claimRetry(a.id, describe())).kind, 'approved', 'the identical retry passes');
+  t.match(await q.claimRetry(a.id, describe()), { kind: 'refused', reason: /already used/ }, 'and only once');
 
   const b = await q.create(describe(), decision());
   // Fourteenth pass: approved in its window, the retry held back for days (up to the week the
@@ -109,14 +109,14 @@ t.test('timeout, then a late approval is used once by the identical retry', asyn
   const late = await q.create(describe(), decision());
   await q.approve(late.id, { by: 'studio' });
   now += 25 * 3_600_000;
-  t.match(q.claimRetry(b.id, describe()), { kind: 'refused', reason: /expired/ }, 'after the retry window it expires');
+  t.match(await q.claimRetry(b.id, describe()), { kind: 'refused', reason: /expired/ }, 'after the retry window it expires');
   await t.rejects(q.approve(b.id, { by: 'cli' }), { code: 'not-pending' });
-  t.match(q.claimRetry(late.id, describe()), { kind: 'refused', reason: /approved but not used by .* it expired/ }, 'an approval not used in its retry window is not used after it');
+  t.match(await q.claimRetry(late.id, describe()), { kind: 'refused', reason: /approved but not used by .* it expired/ }, 'an approval not used in its retry window is not used after it');
   t.equal(q.get(late.id).used_at, undefined, 'nor spent');
 
   const c = await q.create(describe({ truncated: true }), decision());
   await q.approve(c.id, { by: 'cli' });
-  t.match(q.claimRetry(c.id, describe({ truncated: true })), { kind: 'refused', reason: /capture cap/ }, 'a body beyond the cap cannot be matched by hash');
+  t.match(await q.claimRetry(c.id, describe({ truncated: true })), { kind: 'refused', reason: /capture cap/ }, 'a body beyond the cap cannot be matched by hash');
 });
 
 t.test('the hold ends when the agent goes away', async (t) => {
@@ -375,4 +375,60 @@ t.test("webhook: one agent's burst of held requests does not put a neighbour's n
   const at = order.indexOf('neighbour');
   t.ok(at >= 0 && at <= 5, `the neighbour's notification went out in its turn (${at + 1} of ${order.length})`);
   t.equal(order.length + hook.stats.dropped, 41, "past the bound the hostile agent's oldest were dropped (the neighbour's went out)");
+});
+
+t.test('one approval lets one request go, also when its use or its resolution could not be written, across a restart (twenty-sixth pass)', async (t) => {
+  // The disk refuses one approval's writes while `refuse` lasts (its record file is a directory:
+  // the rename over it fails); `heal` puts back what the disk held, and the queue is opened again
+  // from it (a restart). Across both, every approval lets at most one request go, and one that
+  // let none go is still usable: fail closed, lose nothing.
+  const refuse = (q: ApprovalQueue, id: string): (() => void) => {
+    const file = path.join(q.folder, `${id}.json`);
+    const kept = fs.readFileSync(file);
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    fs.writeFileSync(path.join(file, 'x'), '');
+    return () => {
+      fs.rmSync(file, { recursive: true, force: true });
+      fs.writeFileSync(file, kept);
+    };
+  };
+  // where: the agent's retry claims it (the use not written), the person approves while the request
+  // is held (the resolution not written, which the person is told), or while none is.
+  await fc.assert(fc.asyncProperty(fc.constantFrom('retry', 'held', 'unheld'), fc.boolean(), async (where, deny) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ap-'));
+    try {
+      const d = describe({ path: `/r/${where}` });
+      const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+      const a = await q.create(d, decision());
+      let sent = 0;
+      if (where === 'retry') await q.approve(a.id, { by: 'studio' });
+      const held = where === 'held' ? q.wait(a.id, { timeoutMs: 200 }) : undefined;
+      const heal = refuse(q, a.id);
+      let told = 'ok';
+      if (where === 'retry') {
+        if ((await q.claimRetry(a.id, d)).kind === 'approved') sent++;
+      } else {
+        const decide = deny ? q.deny(a.id, { by: 'studio' }) : q.approve(a.id, { by: 'studio' });
+        told = await decide.then(() => 'ok', () => 'failed');
+        if (held && (await held) === 'approved') sent++;
+        if (where === 'unheld' && told === 'ok' && (await q.claimRetry(a.id, d)).kind === 'approved') sent++;
+      }
+      await q.close();
+      heal();
+      const again = await ApprovalQueue.open(dir, { sweepMs: 0 });
+      try {
+        // Told it failed, the person decides again; the agent retries.
+        if (again.get(a.id).status === 'pending') await (deny && where !== 'retry' ? again.deny(a.id, { by: 'studio' }) : again.approve(a.id, { by: 'studio' }));
+        if ((await again.claimRetry(a.id, d)).kind === 'approved') sent++;
+        const approved = where === 'retry' || !deny;
+        if (sent !== (approved ? 1 : 0)) throw new Error(`${where}${deny ? ' (denied)' : ''}: ${sent} requests went on one approval (told: ${told})`);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
+    }
+  }), { numRuns: 20 });
+  t.pass('one request per approval');
 });
