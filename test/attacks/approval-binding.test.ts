@@ -16,7 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
 import fs from 'node:fs';
-import { ApprovalQueue, retryExceedsApproval } from '../../state/approvals.ts';
+import { ApprovalQueue, requestHash, retryExceedsApproval } from '../../state/approvals.ts';
+import { serverHeaderKey } from '../../lib/text.ts';
 import { compilePolicy } from '../../engine/compile.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import { describeRequest } from '../../describe/describe.ts';
@@ -27,12 +28,15 @@ const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
 
 // An upstream that acts on what it is sent, as payment and admin APIs do.
-const stored: Array<{ effective: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+const stored: Array<{ effective: string; url: string; headers: http.IncomingHttpHeaders; body: string; cgiAccount?: string }> = [];
 const up = await startUpstream(t, {
   handler: (req, res, body) => {
     const override = req.headers['x-http-method-override'];
     const effective = typeof override === 'string' ? override.toUpperCase() : req.method ?? '';
-    stored.push({ effective, url: req.url ?? '', headers: req.headers, body: body.toString('utf8') });
+    // As CGI, FastCGI (PHP-FPM) and Python's wsgiref key headers: `X_Account` is `X-Account`, their values joined in order, the first read.
+    let cgiAccount: string | undefined;
+    for (let i = 0; i < req.rawHeaders.length && cgiAccount === undefined; i += 2) if (serverHeaderKey(req.rawHeaders[i]!) === 'x-account') cgiAccount = req.rawHeaders[i + 1];
+    stored.push({ effective, url: req.url ?? '', headers: req.headers, body: body.toString('utf8'), ...(cgiAccount !== undefined ? { cgiAccount } : {}) });
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ effective, account: req.headers['stripe-account'] ?? 'platform', replayed_headers: req.headers }));
   },
@@ -185,6 +189,47 @@ t.test('property: no retry that differs in method, URL, end-to-end headers or bo
     { numRuns: Math.min(runs, 15), ...(seed !== undefined ? { seed } : {}) },
   );
   t.pass('every changed retry refused, every identical one released');
+});
+
+t.test('a retry that swaps two headers a CGI-style server reads as one is refused; other headers in another order still pass (twenty-sixth pass)', async (t) => {
+  // Approved: `X-Account: acct_platform` then `X_Account: acct_evil`, which wsgiref, PHP-FPM and
+  // Rack read as one header, its first value acct_platform. The retry swaps them: the same header
+  // lines, sorted by name the same bound headers, and the server acts for acct_evil.
+  const base = charge();
+  const original: Req = { ...base, headers: [...base.headers, ['X-Account', 'acct_platform'], ['X_Account', 'acct_evil']] };
+  const p = original.path;
+  const id = await approvedAfterTimeout(original);
+  const swapped: Req = { ...original, headers: [...base.headers, ['X_Account', 'acct_evil'], ['X-Account', 'acct_platform']] };
+  const evil = await send(swapped, [['Airlock-Approval', id]]);
+  t.equal(evil.status, 403, 'the swapped retry: 403');
+  t.match(evil.problem?.type, /approval-invalid$/);
+  t.equal(stored.filter((x) => x.url === p).length, 0, 'nothing reached the upstream');
+  // Control: headers a server keys apart, in another order (and in another case), are the same request.
+  const reordered: Req = { ...original, headers: [['accept', 'application/json'], ...base.headers.filter(([k]) => k !== 'Accept').reverse(), ['X-Account', 'acct_platform'], ['X_Account', 'acct_evil']] };
+  const ok = await send(reordered, [['Airlock-Approval', id]]);
+  t.equal(ok.status, 200, 'other headers reordered: the same request, released');
+  t.same(stored.filter((x) => x.url === p).map((x) => x.cgiAccount), ['acct_platform'], 'acting for the approved account, once');
+});
+
+t.test('property: the bound headers differ exactly when some header a server keys by its name reads other values (twenty-sixth pass)', async (t) => {
+  const d = describeRequest({ method: 'POST', url: 'http://pay.test/v1/charges', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'bot', labels: {} } });
+  const names = ['X-Account', 'x_account', 'X.Account', 'X-ACCOUNT', 'Accept', 'X-Request-Id', 'x-request_id', 'Cookie'];
+  const header = fc.tuple(fc.constantFrom(...names), fc.constantFrom('a', 'b'));
+  // What a server reads: per key, the (name, value) lines in the order sent.
+  const read = (h: Array<[string, string]>): string => {
+    const by = new Map<string, string[]>();
+    for (const [k, v] of h) by.set(serverHeaderKey(k), [...(by.get(serverHeaderKey(k)) ?? []), `${k.toLowerCase()}:${v}`]);
+    return JSON.stringify([...by].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+  };
+  fc.assert(
+    fc.property(fc.array(header, { maxLength: 6 }), fc.array(fc.nat(), { minLength: 6, maxLength: 6 }), (h, order) => {
+      const other = h.map((x, i) => [order[i]!, i, x] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, , x]) => x);
+      const same = requestHash(d, h) === requestHash(d, other);
+      if (same !== (read(h) === read(other))) throw new Error(`${JSON.stringify(h)} / ${JSON.stringify(other)}: bound ${same ? 'the same' : 'apart'}`);
+    }),
+    { numRuns: 60, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.pass('bound exactly as read');
 });
 
 // ─── grants ────────────────────────────────────────────────────────────────────────────────────
