@@ -659,7 +659,7 @@ export class ApprovalQueue {
 
   /** Active grants that match a request: same agent, method and host, and operation or path pattern. */
   matchingGrants(d: RequestDescription): Grant[] {
-    return grantsMatching(this.doc.data.grants, d, this.now());
+    return grantsMatching(this.revoked.size ? this.doc.data.grants.filter((g) => !this.revoked.has(g.id)) : this.doc.data.grants, d, this.now());
   }
 
   get settings(): Readonly<ApprovalsDoc['settings']> {
@@ -896,13 +896,29 @@ export class ApprovalQueue {
     Object.assign(a, patch);
   }
 
+  /**
+   * Grants a person revoked whose removal is not on disk yet (the write failed): they match no
+   * request from the click on, and stay listed, so revoking again writes it. Dropped from memory
+   * at once, a grant whose write failed could not be revoked again ("no grant") and came back with
+   * the next restart, allowing similar requests for its remaining minutes (twenty-sixth pass).
+   */
+  private readonly revoked = new Set<string>();
+
   async revokeGrant(id: string): Promise<GrantRecord> {
-    const i = this.doc.data.grants.findIndex((g) => g.id === id);
-    if (i < 0) throw new ApprovalError('not-found', `no grant ${id}`);
-    const [g] = this.doc.data.grants.splice(i, 1);
-    await this.doc.write();
-    this.emit({ type: 'grant-revoked', grant: g! });
-    return g!;
+    const g = this.doc.data.grants.find((x) => x.id === id);
+    if (!g) throw new ApprovalError('not-found', `no grant ${id}`);
+    this.revoked.add(id);
+    this.doc.data.grants = this.doc.data.grants.filter((x) => x !== g);
+    try {
+      await this.doc.write();
+    } catch (err) {
+      // Not stored: still in the document (a later write keeps it), but it allows nothing more.
+      if (!this.doc.data.grants.includes(g)) this.doc.data.grants.push(g);
+      throw err;
+    }
+    this.revoked.delete(id);
+    this.emit({ type: 'grant-revoked', grant: g });
+    return g;
   }
 
   private pendingRecord(id: string): ApprovalRecord {

@@ -356,6 +356,32 @@ t.test('a grant that cannot be stored does not live on in memory', async (t) => 
   t.ok(events.includes('grant-revoked'), 'watchers are told it is gone');
 });
 
+t.test('a grant whose revocation cannot be stored allows nothing more, can be revoked again, and stays revoked across a restart (twenty-sixth pass)', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  const d = describe({ path: '/v1/items/2' });
+  const a = await q.create(d, decision({ approval: { risk: 'medium' } }));
+  const { grant } = await q.approve(a.id, { by: 'studio', grantMinutes: 30 });
+  t.equal(q.matchingGrants(d).length, 1, 'the grant covers the request');
+  const doc = (q as unknown as { doc: { write: () => Promise<void> } }).doc;
+  const write = doc.write.bind(doc);
+  doc.write = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+  await t.rejects(q.revokeGrant(grant!.id), /ENOSPC/, 'revoking says it failed');
+  t.same(q.matchingGrants(d), [], 'from the click on it allows nothing');
+  t.same(q.grants().map((g) => g.id), [grant!.id], 'and it is still listed, as the disk still holds it');
+  // Airlock stops here without a clean close (killed): what the disk holds is what comes back.
+  const crashed = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.equal(crashed.matchingGrants(d).length, 1, '(the disk still holds it: the person was told revoking failed)');
+  await crashed.close();
+  doc.write = write;
+  await q.revokeGrant(grant!.id);
+  t.same(q.grants().map((g) => g.id), [], 'revoked again: gone');
+  await q.close();
+  const again = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.teardown(() => again.close());
+  t.same(again.matchingGrants(d), [], 'and after a restart it is still revoked');
+});
+
 t.test("webhook: one agent's burst of held requests does not put a neighbour's notification behind it, nor drop it", async (t) => {
   // Sixteenth pass: one queue for every agent, first come first served: a neighbour's request held
   // after another agent's burst of 50 was told to the person only after all of them (with an
