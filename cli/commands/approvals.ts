@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import type { AgentSessionAnswer, HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
-import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
+import { forwardedHosts, oneHeaderNames } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from '../../studio/app/lookalikes.ts';
 import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
@@ -191,6 +191,7 @@ export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry
       .filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')))
       .map(([n, v]) => `acts on    ${v.join(', ')} (the ${n} header names this path, not the request line's)`),
     ...forwardedHosts(r.headers ?? {}, r.host, r.port).map(([n, h]) => `acts for   host ${h} (the ${n} header names it, not ${r.host}: servers that trust forwarding headers serve that host)`),
+    ...oneHeaderNames(r.headers ?? {}).map((names) => `one header ${names.join(' and ')} (CGI, PHP-FPM, Python's wsgiref and Rack read them as one header, the first or the last of their values, as the order sent decides; listed apart below)`),
     ...(Array.isArray(r.cookie_params) && r.cookie_params.length ? [`reads      ${r.cookie_params.join(', ')} from a cookie, maybe (PHP's $_REQUEST takes a cookie over the query and form without a php.ini; classic ASP.NET's Request[…] where they lack it): cookie values are not shown`] : []),
     ...(a.description.service ? [`operation  ${a.description.service.name}:${a.description.service.operation} (${a.description.service.effect})`] : []),
     ...(a.description.sql ? [`sql        ${a.description.sql.statements.map((s) => s.kind).join(', ')}${a.description.sql.destructive ? ' (destructive)' : ''}`] : []),

@@ -18,7 +18,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
-import { forwardedHosts } from './forwarded-hosts.ts';
+import { forwardedHosts, oneHeaderNames } from './forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
 import { hostEnd, shortHost } from './host-end.ts';
@@ -761,12 +761,13 @@ export class ApprovalsView extends LightElement {
     const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
     const hosts = forwardedHosts(headers, r.host, r.port);
     const cookies = Array.isArray(r.cookie_params) ? r.cookie_params : [];
-    if (!o && !rewrites.length && !hosts.length && !cookies.length) return nothing;
+    const alike = oneHeaderNames(headers);
+    if (!o && !rewrites.length && !hosts.length && !cookies.length && !alike.length) return nothing;
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}${cookies.length
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are shown only while the request is held, and only those neither named nor shaped as a session or credential.</p>`
-        : nothing}`;
+        : nothing}${alike.map((names) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${names.map((n, i) => html`${i ? ' and ' : ''}<span class="mono">${vis(n)}</span>`)} as one header</b>: CGI, PHP-FPM, Python's wsgiref and Rack read every separator alike and take the first or the last of their values, as the order sent decides; the headers below list them apart.</p>`)}`;
   }
 
   /** The policy's reason, the request's own text in it set apart (reasonPieces), once per reason. */

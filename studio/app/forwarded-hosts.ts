@@ -1,5 +1,6 @@
-// What a held request's forwarding headers say, for the approval card and `airlock approvals show`
-// (pure: bundled into the browser app and imported by the CLI).
+// What a held request's forwarding headers say, and which of its header names a server reads as one,
+// for the approval card and `airlock approvals show` (pure: bundled into the browser app and
+// imported by the CLI).
 
 /**
  * Hosts a forwarding header names other than the request's (`X-Forwarded-Host`, `Forwarded:
@@ -25,4 +26,20 @@ export function forwardedHosts(headers: Record<string, string[] | string>, host:
     }
   }
   return out;
+}
+
+/**
+ * Header names a CGI-style server reads as one header: CGI, FastCGI (PHP-FPM), Python's wsgiref
+ * and Rack key a header by its name with every separator read alike (`HTTP_X_ACCOUNT`), so
+ * `X-Account: acct_platform` and `X_Account: acct_evil` are one header, whose first or last value
+ * the server takes by the order sent (twenty-sixth pass). The card lists them as two: each group of
+ * two or more names, in the order first sent (the description's order).
+ */
+export function oneHeaderNames(headers: Record<string, string[] | string>): string[][] {
+  const by = new Map<string, string[]>();
+  for (const name of Object.keys(headers)) {
+    const key = name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+    by.set(key, [...(by.get(key) ?? []), name]);
+  }
+  return [...by.values()].filter((names) => names.length > 1);
 }

@@ -450,3 +450,10 @@ t.test('what "Allow similar" lets through names what a grant compares: switches 
   t.notMatch(mcp({}), /MCP session/, 'a stateless server: no session named');
   t.notMatch(at('POST'), /URL query|MCP session/, 'a plain request: neither');
 });
+
+t.test('header names a CGI-style server reads as one header are said to be one, in the order sent (twenty-sixth pass)', async (t) => {
+  const out = details(view({ headers: { 'x-account': ['acct_platform'], 'accept': ['*/*'], 'x_account': ['acct_evil'], 'x.account': ['acct_other'] } }));
+  t.match(out, /^one header x-account and x_account and x\.account \(CGI, PHP-FPM/m, 'the three spellings are named as one header, in the order sent');
+  t.notMatch(out, /one header .*accept/, 'a header of its own is not');
+  t.notMatch(details(view({ headers: { 'x-account': ['a', 'b'], 'x-request-id': ['1'] } })), /one header/, 'one name sent twice, and names servers key apart: nothing said');
+});
