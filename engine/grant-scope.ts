@@ -794,10 +794,10 @@ function actingAs(d: RequestDescription): string | undefined {
     if (!actingHeader(n)) continue;
     // A credential header is the agent's own credentials (request.own_credentials), compared there.
     if (!actingCredentials.has(n) && values.some((v) => v.endsWith('[redacted]'))) continue;
-    out.push(actingCredentials.has(n) ? n : `${n}=${placeValue([...values].sort())}`);
+    out.push(actingCredentials.has(n) ? n : `${n}=${placeValue(values)}`);
   }
   for (const [k, vs] of Object.entries(d.request.query ?? {})) {
-    if (parameterNames(k).some((n) => n.toLowerCase() === 'sudo')) out.push(`sudo=${placeValue([...vs].sort())}`);
+    if (parameterNames(k).some((n) => n.toLowerCase() === 'sudo')) out.push(`sudo=${placeValue(vs)}`);
   }
   return out.length ? out.sort().join(';') : undefined;
 }
@@ -1045,7 +1045,7 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
     if (post && !postActs && !routeActsOn(segments, key.replace(/^x-/, ''))) continue;
     if (!objectHeader(key) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     if (values.every((v) => namedByPath(segments, key.replace(/^x-/, ''), v.trim()))) continue;
-    out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
+    out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue(values)}`);
     if (out.length > MAX_MCP_PLACES) break;
   }
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
@@ -1202,12 +1202,29 @@ function placeHeaders(d: RequestDescription): string[] {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }
-    // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
-    out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
+    // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both),
+    // its values in the order sent: Go's `Header.Get`, Flask's `headers.get` and Rails read the
+    // first (twenty-sixth pass: sorted, a grant for `acme, bigcorp` covered `bigcorp, acme`).
+    out.push(`header.${spelledName(name.toLowerCase())}=${placeValue(values)}`);
   }
-  out.push(...preferences(d), ...writeConditions(d));
+  out.push(...spellingOrder(d), ...preferences(d), ...writeConditions(d));
   // Past the bound the rest is unread: no grant (a cut list would compare its first entries only).
   return out.length > MAX_MCP_PLACES ? [...out.slice(0, MAX_MCP_PLACES), 'header=?'] : out;
+}
+
+/**
+ * The order of header names a CGI-style server reads as one header (`X-Tenant-Id` then
+ * `X_Tenant_Id`: CGI, PHP-FPM, Python's wsgiref and Rack key both `HTTP_X_TENANT_ID` and take the
+ * first or the last value), as `header.<key>.spellings=<names in the order first sent>`: each name's
+ * values are compared apart, so a grant for one order covered the other (twenty-sixth pass).
+ */
+function spellingOrder(d: RequestDescription): string[] {
+  const by = new Map<string, string[]>();
+  for (const name of Object.keys(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    by.set(key, [...(by.get(key) ?? []), name.toLowerCase()]);
+  }
+  return [...by].filter(([, names]) => names.length > 1).map(([key, names]) => `header.${spelledName(key)}.spellings=${placeValue(names.map(spelledName))}`);
 }
 
 /**
@@ -1339,7 +1356,7 @@ function effectArguments(d: RequestDescription): string | undefined {
   const heads: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
-    if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
+    if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue(values)}`);
   }
   heads.push(...preferences(d), ...writeConditions(d), ...upsertedRows(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');

@@ -999,8 +999,8 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.same(later.grants, [], 'no grant is offered to the new agent');
   later.grants = queue.grants() as typeof later.grants;
   t.match(await engine.decide(later), { action: 'approve', grants: { offered: [], withheld: [{ reason: /earlier agent named coder/ }] } }, 'the engine withholds it too');
-  t.match(queue.claimRetry(unused.id, later), { kind: 'refused', reason: /different request/ }, 'the earlier agent\'s approval is not the new agent\'s to retry');
-  t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
+  t.match(await queue.claimRetry(unused.id, later), { kind: 'refused', reason: /different request/ }, 'the earlier agent\'s approval is not the new agent\'s to retry');
+  t.match(await queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
 t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, what a send names or reaches, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
@@ -1769,6 +1769,37 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
     d.grants = queue.matchingGrants(d);
     t.equal((await engine.decide(d)).action === 'allow', allowed, name);
   }
+});
+
+// Twenty-sixth pass: a header's values, and header names a CGI-style server reads as one, were
+// compared as sets: a grant for `X-Tenant-Id: acme` then `X-Tenant-Id: bigcorp` (Go's Header.Get,
+// Flask's headers.get and Rails read the first: acme) covered the same two the other way round
+// (bigcorp), and one for `X-Tenant-Id: acme` then `X_Tenant_Id: bigcorp` (one header to CGI,
+// PHP-FPM, wsgiref and Rack) covered them swapped.
+t.test('a grant covers a header\'s values, and names a server reads as one header, in the order approved only (twenty-sixth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const report = (headers: Array<[string, string]>): Shape => ({ url: 'https://internal.acme.dev/api/v1/reports/export', type: 'application/json', body: '{"format":"csv"}', headers: [...headers, ['User-Agent', 'curl/8']] });
+  const cases: Array<[string, Shape, Shape, boolean]> = [
+    ['one header twice, the same order', report([['X-Tenant-Id', 'acme'], ['X-Tenant-Id', 'bigcorp']]), report([['X-Tenant-Id', 'acme'], ['X-Tenant-Id', 'bigcorp']]), true],
+    ['one header twice, the other way round', report([['X-Tenant-Id', 'acme'], ['X-Tenant-Id', 'bigcorp']]), report([['X-Tenant-Id', 'bigcorp'], ['X-Tenant-Id', 'acme']]), false],
+    ['two spellings of one header, the same order', report([['X-Tenant-Id', 'acme'], ['X_Tenant_Id', 'bigcorp']]), report([['X-Tenant-Id', 'acme'], ['X_Tenant_Id', 'bigcorp']]), true],
+    ['two spellings of one header, swapped', report([['X-Tenant-Id', 'acme'], ['X_Tenant_Id', 'bigcorp']]), report([['X_Tenant_Id', 'bigcorp'], ['X-Tenant-Id', 'acme']]), false],
+    ['another header moved, the same tenant', report([['X-Tenant-Id', 'acme'], ['Accept', 'text/csv']]), { ...report([['Accept', 'text/csv'], ['X-Tenant-Id', 'acme']]) }, true],
+  ];
+  for (const [name, first, later, allowed] of cases) t.equal(await coveredByGrantFor(queue, first, later), allowed, name);
+  // Property: over tenant header lines (two spellings, three values) and their reorderings, a grant
+  // covers the later request exactly when each spelling group reads the same lines in the same order.
+  const line = fc.tuple(fc.constantFrom('X-Tenant-Id', 'X_Tenant_Id'), fc.constantFrom('acme', 'bigcorp', 'corp'));
+  const read = (h: Array<[string, string]>): string => JSON.stringify(h);
+  await fc.assert(fc.asyncProperty(fc.array(line, { minLength: 2, maxLength: 3 }), fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), async (h, order) => {
+    const other = h.map((x, i) => [order[i]!, i, x] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, , x]) => x);
+    const covered = await coveredByGrantFor(queue, report(h), report(other));
+    // First-sent order of the spellings, and each spelling's values in order: what the grant keeps.
+    const spellings = (x: Array<[string, string]>): string => JSON.stringify([[...new Set(x.map(([n]) => n))], ['X-Tenant-Id', 'X_Tenant_Id'].map((n) => x.filter(([m]) => m === n).map(([, v]) => v))]);
+    if (covered !== (spellings(h) === spellings(other))) throw new Error(`${read(h)} then ${read(other)}: ${covered ? 'covered' : 'not covered'}`);
+  }), { numRuns: 25 });
+  t.pass('covered exactly when read alike');
 });
 
 // Fourteenth pass: a path grant (or an operation's) compared where the call acts, never what its
