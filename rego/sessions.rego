@@ -290,8 +290,10 @@ github_names_another_owner if {
 	regex.match(`(?i)(?:^|[/.:])pull/[0-9]+/(?:head|merge)(?:$|[/.~^@])`, v)
 }
 
+# A merge's `head` (POST /merges: `refs/pull/7/head` merges the pull request's commits, and its
+# answer is the merge commit with their patches) too (twenty-sixth pass).
 github_ref_values contains v if {
-	some k in ["ref", "basehead", "sha", "commit_sha"]
+	some k in ["ref", "basehead", "sha", "commit_sha", "merge_head"]
 	v := input.service.params[k]
 	is_string(v)
 }
