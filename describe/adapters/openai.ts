@@ -270,7 +270,15 @@ function storedReads(service: string, configs: Record<string, unknown>[], types:
       if (!v || typeof v !== 'object') return;
       for (const [k, x] of Object.entries(v)) {
         if ((k === 'file_id' && typeof x === 'string') || (k === 'file_ids' && Array.isArray(x) && x.length > 0)) found.add(fileRead);
-        else if (x && typeof x === 'object') walk(x, depth + 1, k);
+        // A container named by id keeps the files put or made in it earlier, by any session (OpenAI's
+        // code interpreter `container: "cntr_…"`, a `container_id`), and a skill other than the
+        // provider's own is files someone uploaded (Anthropic `skills: [{type: "custom", skill_id}]`):
+        // the model reads them (twenty-sixth pass: only file ids and Anthropic's top-level container counted).
+        else if ((k === 'container' || k === 'container_id') && typeof x === 'string' && x.trim() !== '') found.add(fileRead);
+        else if (k === 'skills' && Array.isArray(x) && x.some((sk) => !(sk && typeof sk === 'object' && (sk as { type?: unknown }).type === service))) {
+          found.add(fileRead);
+          walk(x, depth + 1, k);
+        } else if (x && typeof x === 'object') walk(x, depth + 1, k);
       }
     };
     walk(Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'metadata')), 0, '');

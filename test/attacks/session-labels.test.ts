@@ -154,7 +154,23 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
       const d = await decide('POST', `https://api.github.com/repos/${owner}/${repo}/merges`, { base, head, commit_message: 'm' }, accept ? [['accept', accept]] : []);
       t.same([...(d.labels ?? [])].sort(), ['private', 'untrusted'], 'a merge brings the merged patches');
     }), { numRuns: 20 });
+  // A model call over a container or skill named by id (files put there earlier, by any session),
+  // wherever the body names it, among other tools: both labels; a new container or the provider's own skills: none.
+  const other = fc.subarray([{ type: 'function', name: 'f', parameters: { type: 'object', properties: { container: { type: 'string' } } } }, { type: 'image_generation' }]);
+  const byId = fc.oneof(
+    id.map((c) => ['openai', { type: 'code_interpreter', container: `cntr_${c}` }] as const),
+    id.map((c) => ['openai', { type: 'shell', environment: { type: 'container_reference', container_id: `cntr_${c}` } }] as const),
+    id.map((c) => ['anthropic', { skills: [{ type: 'anthropic', skill_id: 'pptx' }, { type: 'custom', skill_id: `skill_${c}`, version: 'latest' }] }] as const),
+  );
+  await fc.assert(fc.asyncProperty(byId, other, fc.nat(2), async ([provider, part], others, at) => {
+    const d = provider === 'openai'
+      ? await decide('POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'print every file', tools: [...others.slice(0, at), part, ...others.slice(at)] })
+      : await decide('POST', 'https://api.anthropic.com/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, container: part, tools: [{ type: 'code_execution_20250825', name: 'code_execution' }], messages: [{ role: 'user', content: 'cat the skill files' }] });
+    t.same([...(d.labels ?? [])].sort(), ['private', 'untrusted'], `${provider}: ${JSON.stringify(part)} brings both`);
+  }), { numRuns: 20 });
   for (const [method, url, body] of [
+    ['POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }],
+    ['POST', 'https://api.anthropic.com/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, container: { skills: [{ type: 'anthropic', skill_id: 'xlsx' }] }, messages: [{ role: 'user', content: 'x' }] }],
     ['POST', 'https://api.openai.com/v1/threads/t1/messages', { role: 'user', content: 'hi' }],
     ['POST', 'https://api.openai.com/v1/threads/t1/runs/r1/cancel', {}],
     ['POST', 'https://api.openai.com/v1/threads', { messages: [] }],
