@@ -154,6 +154,13 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
       const d = await decide('POST', `https://api.github.com/repos/${owner}/${repo}/merges`, { base, head, commit_message: 'm' }, accept ? [['accept', accept]] : []);
       t.same([...(d.labels ?? [])].sort(), ['private', 'untrusted'], 'a merge brings the merged patches');
     }), { numRuns: 20 });
+  // A release whose notes GitHub generates from the merged pull requests (their titles, as their authors wrote them).
+  await fc.assert(fc.asyncProperty(id, id, fc.stringMatching(/^v[0-9]{1,2}\.[0-9]{1,2}$/), fc.boolean(), async (owner, repo, tag, draft) => {
+    const d = await decide('POST', `https://api.github.com/repos/${owner}/${repo}/releases`, { tag_name: tag, draft, generate_release_notes: true });
+    t.same(d.labels ?? [], ['untrusted'], 'generated notes bring untrusted');
+  }), { numRuns: 10 });
+  t.same((await decide('POST', 'https://api.github.com/repos/oss/lib/releases', { tag_name: 'v1', body: 'notes' })).labels ?? [], [], 'control: notes the agent wrote bring nothing');
+
   // A model call over a container or skill named by id (files put there earlier, by any session),
   // wherever the body names it, among other tools: both labels; a new container or the provider's own skills: none.
   const other = fc.subarray([{ type: 'function', name: 'f', parameters: { type: 'object', properties: { container: { type: 'string' } } } }, { type: 'image_generation' }]);
