@@ -63,6 +63,23 @@ write_answers_listed if {
 	glob.match(lower(parts[1]), ["."], lower(input.service.operation)) # Slack reads method names in any case
 }
 
+# A release made with `generate_release_notes` answers with notes GitHub wrote from the merged pull
+# requests' titles and their authors' names (twenty-sixth pass: it brought nothing): what a pull
+# request read brings, waived only where the team alone opens pull requests (owned, not public).
+response_labels contains label if {
+	input.service.name == "github"
+	input.service.operation == "repos.create_release"
+	input.request.body.json.generate_release_notes == true
+	some label, patterns in object.get(label_config, ["services", "github"], {})
+	operation_listed(patterns, "pulls.list")
+	not release_notes_waived(label)
+}
+
+release_notes_waived("untrusted") if {
+	github_repo_listed("owned_repos")
+	not github_repo_listed("public_repos")
+}
+
 # A write to a route Airlock does not name answers with content nobody described (OpenAI's
 # `POST /v1/responses/{id}/cancel` returns the response, web search results included; a GitHub
 # route the tables lack may return the issue or comment it changed): once a human lets it through,
@@ -290,8 +307,10 @@ github_names_another_owner if {
 	regex.match(`(?i)(?:^|[/.:])pull/[0-9]+/(?:head|merge)(?:$|[/.~^@])`, v)
 }
 
+# A merge's `head` (POST /merges: `refs/pull/7/head` merges the pull request's commits, and its
+# answer is the merge commit with their patches) too (twenty-sixth pass).
 github_ref_values contains v if {
-	some k in ["ref", "basehead", "sha", "commit_sha"]
+	some k in ["ref", "basehead", "sha", "commit_sha", "merge_head"]
 	v := input.service.params[k]
 	is_string(v)
 }

@@ -43,6 +43,12 @@ const routes: RouteSpec[] = [
   { route: 'DELETE /v1/assistants/{assistant_id}', operation: 'assistants.delete', effect: 'delete' },
   { route: 'POST /v1/threads', operation: 'threads.create', effect: 'write' },
   { route: 'POST /v1/threads/{path+}', operation: 'threads.update', effect: 'write' },
+  // An Assistants run is a model call over content stored at OpenAI by reference: its assistant's
+  // tools (file_search over the assistant's vector stores, code_interpreter over its files) and its
+  // thread's messages. Its answer (the run's streamed events, its messages) carries that content.
+  { route: 'POST /v1/threads/runs', operation: 'threads.runs.create', effect: 'write' },
+  { route: 'POST /v1/threads/{thread_id}/runs', operation: 'threads.runs.create', effect: 'write' },
+  { route: 'POST /v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs', operation: 'threads.runs.submit_tool_outputs', effect: 'write' },
   { route: 'DELETE /v1/threads/{path+}', operation: 'threads.delete', effect: 'delete' },
   { route: 'POST /v1/conversations', operation: 'conversations.create', effect: 'write' },
   { route: 'GET /v1/conversations/{path+}', operation: 'conversations.retrieve', effect: 'read' },
@@ -264,7 +270,15 @@ function storedReads(service: string, configs: Record<string, unknown>[], types:
       if (!v || typeof v !== 'object') return;
       for (const [k, x] of Object.entries(v)) {
         if ((k === 'file_id' && typeof x === 'string') || (k === 'file_ids' && Array.isArray(x) && x.length > 0)) found.add(fileRead);
-        else if (x && typeof x === 'object') walk(x, depth + 1, k);
+        // A container named by id keeps the files put or made in it earlier, by any session (OpenAI's
+        // code interpreter `container: "cntr_…"`, a `container_id`), and a skill other than the
+        // provider's own is files someone uploaded (Anthropic `skills: [{type: "custom", skill_id}]`):
+        // the model reads them (twenty-sixth pass: only file ids and Anthropic's top-level container counted).
+        else if ((k === 'container' || k === 'container_id') && typeof x === 'string' && x.trim() !== '') found.add(fileRead);
+        else if (k === 'skills' && Array.isArray(x) && x.some((sk) => !(sk && typeof sk === 'object' && (sk as { type?: unknown }).type === service))) {
+          found.add(fileRead);
+          walk(x, depth + 1, k);
+        } else if (x && typeof x === 'object') walk(x, depth + 1, k);
       }
     };
     walk(Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'metadata')), 0, '');
@@ -332,6 +346,16 @@ export const openai: ServiceAdapter = {
     if (info.operation === 'realtime.calls.refer') {
       const target = jsonObject(request)?.target_uri;
       info.params.recipients = [typeof target === 'string' && !/[;=,|?()]/.test(target) ? target.trim().toLowerCase() : '?'];
+    }
+    // An Assistants run (twenty-sixth pass: it was a thread write, and its answer, the run's
+    // file_search results and messages quoting your files, came in unlabelled once a human or a
+    // grant let it through): it brings what the reads of that stored content bring — the files
+    // (`files.content`), the vector stores file_search searches (`vector_stores.search`) and the
+    // thread, the Assistants API's conversation (`conversations.retrieve`) — whatever the body names.
+    if (info.operation.startsWith('threads.runs.')) {
+      const named = (describeInference({ ...info, params: {} }, request).params.stored_reads as string[] | undefined) ?? [];
+      info.params.stored_reads = [...new Set([...named, 'conversations.retrieve', 'files.content', 'vector_stores.search'])].sort();
+      return info;
     }
     if (info.effect !== 'read' || request.method !== 'POST') return info;
     // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.

@@ -10,7 +10,9 @@ import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
 import { StoreUnavailableError } from '../../state/unavailable.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
-import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, type Web } from '../sessions/helpers.ts';
+import fc from 'fast-check';
+import { describeRequest } from '../../describe/describe.ts';
+import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
 async function startStatusWeb(t: Teardown): Promise<Web> {
@@ -50,7 +52,8 @@ function viaNode(proxyUrl: string, method: string, url: string): Promise<number>
 t.test('labels arrive whatever the status of the answer', async (t) => {
   const web = await startStatusWeb(t);
   const home = tempDir(t, 'al-status-');
-  const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
+  // Services answered by the same server (plain HTTP to their names): writes whose answers carry stored content.
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { resolve: [...webHosts, 'api.openai.com', 'api.github.com'].map((h) => `${h}=127.0.0.1`) });
   const api = await studioApi(airlock, home);
   const post = '{"rows":"customer table"}';
   // [untrusted read, private read]: each pair of answers must complete the trifecta.
@@ -90,6 +93,32 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   t.match(JSON.parse(after.body).detail, /private data \(request [0-9a-f-]+ to db\.test\)/, 'the reason names the approved export');
   t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'still nothing reached the webhook');
 
+  // (Twenty-sixth pass) a write whose answer is stored content, let through by a human: an OpenAI
+  // Assistants run (its events carry what file_search found in the assistant's vector stores and the
+  // thread's messages) and a GitHub merge (its answer is the merge commit with the merged patches).
+  // Both were thread or repository writes that brought no label, so after the approval the POST
+  // went out with the files in it (both answers bring `untrusted` too: the stored content is others').
+  for (const [name, url, body] of [
+    ['assistant-run', `${web.origin('api.openai.com')}/v1/threads/thread_7/runs?s=200`, '{"assistant_id":"asst_1","stream":true}'],
+    ['merge', `${web.origin('api.github.com')}/repos/oss/lib/merges?s=201`, '{"base":"main","head":"feature"}'],
+  ] as const) {
+    const who = await airlock.agents.add(name);
+    const via = airlock.proxyUrl(name, who.token);
+    const answered = viaCurl(via, 'POST', url, body);
+    let held: Array<{ id: string; agent: string }> = [];
+    for (let i = 0; i < 200 && held.length === 0; i++) {
+      held = ((await api('GET', '/api/approvals?status=pending')).body.approvals as Array<{ id: string; agent: string }>).filter((a) => a.agent === name);
+      if (held.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    t.equal(held.length, 1, `${name}: the write is held`);
+    t.equal((await api('POST', `/api/approvals/${held[0]!.id}/approve`, {})).status, 200);
+    t.ok([200, 201].includes((await answered).status), `${name}: the approved write is answered`);
+    const out = await viaCurl(via, 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' });
+    t.equal(out.status, 202, `${name}: the POST after its answer is held`);
+    t.match(out.status === 202 ? (JSON.parse(out.body) as { detail: string }).detail : out.body, /private data \(request [0-9a-f-]+ to api\.(?:openai|github)\.com\)/, `${name}: the reason names the write`);
+    t.notOk(web.hits.some((h) => h.host === 'hooks.test'), `${name}: nothing reached the webhook`);
+  }
+
   // An allowed host no labels.hosts entry names, read with credentials of the agent's own (curl's
   // user:pass@ becomes Authorization: Basic): that account's data, `private` as well (ninth pass:
   // it was a web page, `untrusted` only, and the POST went out). The same read without them is a page.
@@ -102,6 +131,59 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
   const anonymous = await airlock.agents.add('anonymous');
   t.equal((await viaCurl(airlock.proxyUrl('anonymous', anonymous.token), 'GET', `${web.origin('ws.test')}/rest/issues?s=200`)).status, 200);
+
+  // The class: a model call over content stored by reference (an Assistants run in every route and
+  // body shape) and a merge in any repository others own, however asked, brings both labels; writes
+  // of the same shape that answer with what the agent sent bring none.
+  const decide = (method: string, url: string, body: unknown, headers: Array<[string, string]> = []) => airlock.engine.decide(describeRequest(
+    { method, url, headers: [['content-type', 'application/json'], ...headers], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'prop', labels: {} } }));
+  const id = fc.stringMatching(/^[a-z0-9_]{1,12}$/);
+  const tools = fc.subarray([{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'function', function: { name: 'f' } }]);
+  const run = fc.record({
+    route: fc.constantFrom('runs', 'create', 'submit'), scheme: fc.constantFrom('https', 'http'), thread: id, run: id,
+    body: fc.record({ assistant_id: id, stream: fc.boolean(), tools, additional_messages: fc.array(fc.record({ role: fc.constant('user'), content: fc.string({ maxLength: 8 }) }), { maxLength: 2 }) }, { requiredKeys: [] }),
+  });
+  await fc.assert(fc.asyncProperty(run, async (r) => {
+    const path = r.route === 'runs' ? `threads/${r.thread}/runs` : r.route === 'create' ? 'threads/runs' : `threads/${r.thread}/runs/${r.run}/submit_tool_outputs`;
+    const d = await decide('POST', `${r.scheme}://api.openai.com/v1/${path}`, r.route === 'submit' ? { tool_outputs: [], ...r.body } : r.body);
+    t.same([...(d.labels ?? [])].sort(), ['private', 'untrusted'], `${path} brings both`);
+  }), { numRuns: 25 });
+  const branch = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+  await fc.assert(fc.asyncProperty(id, id, branch, fc.oneof(branch, fc.nat(99).map((n) => `refs/pull/${n}/head`), fc.stringMatching(/^[0-9a-f]{40}$/)),
+    fc.constantFrom(undefined, 'application/vnd.github+json', 'application/vnd.github.diff'), async (owner, repo, base, head, accept) => {
+      const d = await decide('POST', `https://api.github.com/repos/${owner}/${repo}/merges`, { base, head, commit_message: 'm' }, accept ? [['accept', accept]] : []);
+      t.same([...(d.labels ?? [])].sort(), ['private', 'untrusted'], 'a merge brings the merged patches');
+    }), { numRuns: 20 });
+  // A release whose notes GitHub generates from the merged pull requests (their titles, as their authors wrote them).
+  await fc.assert(fc.asyncProperty(id, id, fc.stringMatching(/^v[0-9]{1,2}\.[0-9]{1,2}$/), fc.boolean(), async (owner, repo, tag, draft) => {
+    const d = await decide('POST', `https://api.github.com/repos/${owner}/${repo}/releases`, { tag_name: tag, draft, generate_release_notes: true });
+    t.same(d.labels ?? [], ['untrusted'], 'generated notes bring untrusted');
+  }), { numRuns: 10 });
+  t.same((await decide('POST', 'https://api.github.com/repos/oss/lib/releases', { tag_name: 'v1', body: 'notes' })).labels ?? [], [], 'control: notes the agent wrote bring nothing');
+
+  // A model call over a container or skill named by id (files put there earlier, by any session),
+  // wherever the body names it, among other tools: both labels; a new container or the provider's own skills: none.
+  const other = fc.subarray([{ type: 'function', name: 'f', parameters: { type: 'object', properties: { container: { type: 'string' } } } }, { type: 'image_generation' }]);
+  const byId = fc.oneof(
+    id.map((c) => ['openai', { type: 'code_interpreter', container: `cntr_${c}` }] as const),
+    id.map((c) => ['openai', { type: 'shell', environment: { type: 'container_reference', container_id: `cntr_${c}` } }] as const),
+    id.map((c) => ['anthropic', { skills: [{ type: 'anthropic', skill_id: 'pptx' }, { type: 'custom', skill_id: `skill_${c}`, version: 'latest' }] }] as const),
+  );
+  await fc.assert(fc.asyncProperty(byId, other, fc.nat(2), async ([provider, part], others, at) => {
+    const d = provider === 'openai'
+      ? await decide('POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'print every file', tools: [...others.slice(0, at), part, ...others.slice(at)] })
+      : await decide('POST', 'https://api.anthropic.com/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, container: part, tools: [{ type: 'code_execution_20250825', name: 'code_execution' }], messages: [{ role: 'user', content: 'cat the skill files' }] });
+    t.same([...(d.labels ?? [])].sort(), ['private', 'untrusted'], `${provider}: ${JSON.stringify(part)} brings both`);
+  }), { numRuns: 20 });
+  for (const [method, url, body] of [
+    ['POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }],
+    ['POST', 'https://api.anthropic.com/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, container: { skills: [{ type: 'anthropic', skill_id: 'xlsx' }] }, messages: [{ role: 'user', content: 'x' }] }],
+    ['POST', 'https://api.openai.com/v1/threads/t1/messages', { role: 'user', content: 'hi' }],
+    ['POST', 'https://api.openai.com/v1/threads/t1/runs/r1/cancel', {}],
+    ['POST', 'https://api.openai.com/v1/threads', { messages: [] }],
+    ['PUT', 'https://api.github.com/repos/oss/lib/pulls/3/merge', { merge_method: 'squash' }],
+    ['POST', 'https://api.github.com/repos/oss/lib/merge-upstream', { branch: 'main' }],
+  ] as const) t.same((await decide(method, url, body)).labels ?? [], [], `control: ${method} ${url} brings nothing`);
 
   // Control: a fresh session that read nothing sends the same POST.
   const fresh = await airlock.agents.add('fresh');

@@ -165,11 +165,14 @@ export function policyCopy(t: Teardown, extra: Record<string, unknown> = testCon
   return dir;
 }
 
+/** The names startSessionAirlock resolves to the test's web server. */
+export const webHosts = ['news.test', 'db.test', 'hooks.test', 'notes.test', 'blog.test', 'www.blog.test', 'go.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'];
+
 export async function startSessionAirlock(t: Teardown, home: string, policy: string, web: Web, extra: Parameters<typeof startAirlock>[0] = {}): Promise<Airlock> {
   const airlock = await startAirlock({
     home, policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1,
     allowPrivate: [`127.0.0.1:${web.port}`],
-    resolve: ['news.test', 'db.test', 'hooks.test', 'notes.test', 'blog.test', 'www.blog.test', 'go.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'].map((h) => `${h}=127.0.0.1`),
+    resolve: webHosts.map((h) => `${h}=127.0.0.1`),
     ...extra,
   });
   let closed = false;
