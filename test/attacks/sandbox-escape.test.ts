@@ -874,13 +874,18 @@ t.test('credential files of database clients, sops, object stores and registries
   const files = ['.pgpass', '.my.cnf', '.config/sops/age/keys.txt', '.config/rclone/rclone.conf', '.s3cfg', '.cache/huggingface/token', '.config/containers/auth.json',
     // Sixteenth pass: browsers' cookies and saved passwords, chat apps' sessions.
     '.mozilla/firefox/p.default-release/cookies.sqlite', '.mozilla/firefox/p.default-release/key4.db', '.config/google-chrome/Default/Cookies',
-    '.config/chromium/Profile 1/Login Data', 'snap/firefox/common/.mozilla/firefox/q/logins.json', '.config/Slack/Cookies', '.config/Bitwarden CLI/data.json'];
+    '.config/chromium/Profile 1/Login Data', 'snap/firefox/common/.mozilla/firefox/q/logins.json', '.config/Slack/Cookies', '.config/Bitwarden CLI/data.json',
+    // Twenty-sixth pass: JetBrains IDEs' KeePass store and its master key (built-in key: plain text
+    // to anyone), in every IDE's config folder, Android Studio's too.
+    '.config/JetBrains/IntelliJIdea2024.1/c.kdbx', '.config/JetBrains/IntelliJIdea2024.1/c.pwd', '.config/JetBrains/DataGrip2023.3/c.kdbx', '.config/Google/AndroidStudio2024.1/c.pwd'];
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(fake, f)), { recursive: true });
     fs.writeFileSync(path.join(fake, f), 'x');
   }
   const hidden = homeSecretFiles(fake, {}, os.tmpdir());
   for (const f of files) t.ok(hidden.some((h) => path.join(fake, f).startsWith(h)), `${f} is hidden`);
+  fs.writeFileSync(path.join(fake, '.config/JetBrains/IntelliJIdea2024.1/idea64.vmoptions'), '-Xmx2g\n');
+  t.notOk(hidden.some((h) => path.join(fake, '.config/JetBrains/IntelliJIdea2024.1/idea64.vmoptions').startsWith(h)), 'control: the IDE\'s other settings stay readable');
   t.same(tempSecretFiles({ KRB5CCNAME: `DIR:${os.tmpdir()}` }, [os.tmpdir()], fake).filter((p) => !path.basename(p).startsWith('hsperfdata_')), [], 'DIR: naming the temp folder itself is not hidden whole');
   t.same(tempSecretFiles({ KRB5CCNAME: `KEYRING:persistent:${process.getuid!()}` }, [fake], fake), [], 'a keyring cache is no file');
   // Sixteenth pass: the JVM's performance files hold each host Java program's command line and
@@ -1755,7 +1760,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // Sixteenth pass: Firefox's cookies (every site's session, plain SQLite).
     '.mozilla/firefox/p.default-release/cookies.sqlite',
     // Seventeenth pass: Subversion's cached logins; an editor's backup and swap of hidden stores.
-    '.subversion/auth/svn.simple/0123abcd', '.netrc~', '.git-credentials.swp'];
+    '.subversion/auth/svn.simple/0123abcd', '.netrc~', '.git-credentials.swp',
+    // Twenty-sixth pass: a JetBrains IDE's credential store and master key, in the config folder bound read-only.
+    '.config/JetBrains/IntelliJIdea2024.1/c.kdbx', '.config/JetBrains/IntelliJIdea2024.1/c.pwd'];
   for (const f of histories) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
