@@ -2040,6 +2040,36 @@ t.test('twenty-sixth pass: the programs any protected or hidden config names by 
   for (const p of programs) t.ok(found.includes(path.join(home, p)), `~/${p} is named when changed`);
 });
 
+t.test('twenty-sixth pass: a Git LFS object rewritten in place (git-lfs copies it into the working tree without hashing it) is named; one fetched whole is not', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const crypto = await import('node:crypto');
+  const work = fs.mkdtempSync(path.join(world.dir, 'lfs-'));
+  execFileSync('git', ['init', '-q'], { cwd: work });
+  const put = (content: string): { oid: string; file: string } => {
+    const oid = crypto.createHash('sha256').update(content).digest('hex');
+    const file = path.join(work, '.git', 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    return { oid, file };
+  };
+  const model = put('weights: the real ones\n');
+  const untouched = put('another object, left alone\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  // The agent rewrites the tracked file's object in place (same size), and plants one under an oid
+  // not yet fetched; a pull during the run fetches a real one (control).
+  fs.writeFileSync(model.file, 'weights: the agent\'s!!\n');
+  const planted = path.join(work, '.git', 'lfs', 'objects', 'ab', 'cd', `abcd${'0'.repeat(60)}`);
+  fs.mkdirSync(path.dirname(planted), { recursive: true });
+  fs.writeFileSync(planted, 'code\n');
+  const fetched = put('fetched during the run\n');
+  const found = plantedSince(since, '', work).planted.map((f) => f.path);
+  t.ok(found.includes(model.file), `the rewritten object is named (${found.join(', ')})`);
+  t.ok(found.includes(planted), 'the planted one is named');
+  t.notOk(found.includes(fetched.file), 'control: an object fetched whole during the run is not named');
+  t.notOk(found.includes(untouched.file), 'control: an untouched object is not named');
+});
+
 t.test('twenty-sixth pass: local overrides tools read in the folder or above it without asking (nix-direnv\'s cache, go.work, MSBuild\'s .user and Directory.Build files, local.properties, a Taskfile.yml over the .dist one), what the next commit runs (lefthook, lint-staged, commitlint) and podman\'s Quadlet folder are named, also where git ignores them', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
   const home = fs.mkdtempSync(path.join(world.dir, 'overrides-'));
