@@ -158,9 +158,55 @@ export function keyMaterial(value: string): boolean {
   return kinds.every((k) => k >= 2) && new Set(v).size >= 12;
 }
 
-/** Whether the value is a credential by its form (a URL with a password, a known token format). */
+/**
+ * Keys of a `key=value` pair that say its value is a credential, read lower-case with separators
+ * dropped, at the end of the key (`sonatypePassword`, `Pwd`, `client_secret`, `auth_token`).
+ */
+const PAIR_WORDS = ['password', 'passwd', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'passphrase'];
+
+/**
+ * A credential as one `key=value` pair among others in the value (twenty-sixth pass): .NET's
+ * `ConnectionStrings__Default="Server=db;User Id=sa;Password=…"` (how .NET takes connection strings
+ * from the environment), libpq's `host=db password=…`, ODBC's `Pwd=…`, a JDBC URL's
+ * `?user=app&password=…`, a JVM option `-Dorg.gradle.project.sonatypePassword=…` in `GRADLE_OPTS`,
+ * `MAVEN_OPTS` or `JAVA_TOOL_OPTIONS`, `--api-key=…` in a tool's options. A plain scan from each `=`
+ * (no pattern backtracks over the key). Not a value that is a reference (`$TOKEN`, `%PW%`, `{…}`,
+ * `<…>`), a path, or Java's published default store password `changeit`.
+ */
+/** The length of a text without its trailing `=` (a loop: a pattern would backtrack on `=` runs). */
+function unpadded(text: string): number {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
+  return end;
+}
+
+function pairedCredential(value: string): boolean {
+  const v = value.slice(0, 64 * 1024);
+  let n = 0;
+  for (let eq = v.indexOf('='); eq >= 0 && n++ < 256; eq = v.indexOf('=', eq + 1)) {
+    let end = eq;
+    while (end > 0 && v[end - 1] === ' ') end--;
+    let start = end;
+    while (start > 0 && end - start < 64 && /[\w.-]/.test(v[start - 1]!)) start--;
+    const key = v.slice(start, end).toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (!key || !PAIR_WORDS.some((w) => key.endsWith(w))) continue;
+    let at = eq + 1;
+    while (at < v.length && v[at] === ' ') at++;
+    if (v[at] === '"' || v[at] === "'") at++;
+    let stop = at;
+    while (stop < v.length && stop - at < 256 && !/[\s;,&"']/.test(v[stop]!)) stop++;
+    const secret = v.slice(at, stop);
+    // Another pair after an empty value (`password= token=…`) is no value of this one; base64's
+    // padding at the end is.
+    if (secret.length < 3 || /^[$%{<\/~]/.test(secret) || secret.toLowerCase() === 'changeit' || (secret.includes('=') && secret.indexOf('=') < unpadded(secret))) continue;
+    return true;
+  }
+  return false;
+}
+
+/** Whether the value is a credential by its form (a URL with a password, a known token format, a `password=` pair). */
 export function credentialValue(value: string): boolean {
-  return VALUE_PATTERNS.some((re) => re.test(value)) || signedJwt(value) || prefixedToken(value);
+  return VALUE_PATTERNS.some((re) => re.test(value)) || signedJwt(value) || prefixedToken(value) || pairedCredential(value);
 }
 
 /**

@@ -185,6 +185,27 @@ t.test('twenty-sixth pass: key material under a KEY or SESSION name, and a crede
   await fc.assert(fc.property(fc.constantFrom('CLIENT', 'GITHUB', 'SLACKBOT', 'MY', 'APP'), fc.constantFrom('TOKEN', 'SECRET', 'APIKEY', 'PASSPHRASE', 'SECRETS'), fc.constantFrom('BW_', '', 'X_'), (w, c, pre) => credentialVariable(`${pre}${w}${c}`, 'value-of-some-length')), { numRuns: 20, seed });
 });
 
+// Twenty-sixth pass: a credential as one key=value pair among others (connection strings, JVM options, a JDBC query).
+const PAIRED: Record<string, string> = {
+  ConnectionStrings__Default: 'Server=db.internal;Database=app;User Id=sa;Password=Passw0rd!x;', PG_CONN: 'host=db user=app password=s3cr3t-pg dbname=app',
+  ODBC: 'Driver={ODBC Driver 18};Server=h;Uid=sa;Pwd=Odbc-pw-1', JDBC: 'jdbc:postgresql://db/app?user=app&password=jdbc-pw-1&ssl=true',
+  GRADLE_OPTS: '-Xmx2g -Dorg.gradle.project.sonatypePassword=hunter22 -Dfile.encoding=UTF-8', PYTEST_ADDOPTS: '-q --api-key=abc123def', MAVEN_OPTS: '-Dtoken = tok-123',
+};
+const PAIRED_ORDINARY: Record<string, string> = {
+  JAVA_TOOL_OPTIONS: '-Djavax.net.ssl.trustStorePassword=changeit -Xss4m', SCRIPT_OPTS: '--password-file=/run/secrets/pw --token-env=$TOKEN', FLAGS: 'password= token=%TOKEN% secret={vault}',
+  GREP_COLORS: 'ms=01;31:mc=01;31:sl=:cx=:fn=35:ln=32:bn=32:se=36', MAKEFLAGS: '-j4 --no-print-directory', TEST_ARGS: 'max_tokens=100 pass=1',
+};
+
+t.test('twenty-sixth pass: a credential as a key=value pair inside a value (connection strings, JVM options, a JDBC query) is left out; references, paths and defaults stay', async (t) => {
+  const env = agentEnv({ ...ORDINARY, ...PAIRED_ORDINARY, ...PAIRED }, opts);
+  for (const k of Object.keys(PAIRED)) t.notOk(k in env, `${k} is left out`);
+  for (const [k, v] of Object.entries(PAIRED_ORDINARY)) t.equal(env[k]?.startsWith(v), true, `${k} stays`);
+  // Property: any key ending in a credential word, any separator before it, any neighbours.
+  const key = fc.tuple(fc.constantFrom('', 'db', 'sonatype', 'client_', 'X.'), fc.constantFrom('Password', 'PASSWD', 'pwd', 'Secret', 'token', 'api_key', 'AccessKey', 'passphrase'));
+  const secret = fc.stringMatching(/^[A-Za-z0-9!@#^*+_-]{3,24}$/).filter((x) => !/^[$%{<\/~]/.test(x) && x.toLowerCase() !== 'changeit');
+  await fc.assert(fc.property(key, secret, fc.constantFrom(';', ' ', '&', ' -D', ','), fc.constantFrom('Server=h', 'host=db', '-Xmx1g', 'a=1'), ([pre, w], v, sep, other) => credentialVariable('OPTS', `${other}${sep}${pre}${w}=${v}${sep}x=1`)), { numRuns: 40, seed });
+});
+
 t.test('seccomp program: whole instructions, AF_UNIX allowed only when asked', async (t) => {
   t.ok(seccompSupported('x64') && seccompSupported('arm64'));
   t.notOk(seccompSupported('ia32'));
