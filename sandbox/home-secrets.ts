@@ -79,6 +79,12 @@ const CREDENTIALS = [
   '.config/remmina', '.local/share/remmina', '.local/share/lftp/bookmarks', '.lftp/bookmarks', '.offlineimaprc', '.config/aerc/accounts.conf',
   '.config/Insomnia', '.config/Postman', '.config/Code/User/globalStorage/state.vscdb', '.config/Code - Insiders/User/globalStorage/state.vscdb',
   '.config/VSCodium/User/globalStorage/state.vscdb', '.config/Cursor/User/globalStorage/state.vscdb', '.config/Windsurf/User/globalStorage/state.vscdb',
+  // Twenty-sixth pass: the same store of the editors' servers (Remote-SSH's, Cursor's, Windsurf's,
+  // VSCodium's, code-server's, OpenVSCode Server's), on the machine agents usually run on, where no
+  // desktop keyring answers: sign-ins and extension secrets under a fixed key or none.
+  ...['.vscode-server', '.vscode-server-insiders', '.cursor-server', '.windsurf-server', '.vscodium-server', '.openvscode-server']
+    .map((d) => `${d}/data/User/globalStorage/state.vscdb`),
+  '.local/share/code-server/User/globalStorage/state.vscdb',
   '.kaggle/kaggle.json', '.config/kaggle/kaggle.json', '.modal.toml', '.config/turso', '.config/neonctl', '.twilio-cli', '.config/twilio-cli',
   '.ollama/id_ed25519', '.codeium/config.json', '.local/share/com.vercel.cli', '.dogrc', '.newrelic/credentials.json', '.config/atlascli',
   '.mongodb/atlascli', '.config/influxdb2', '.cassandra/cqlshrc', '.minikube/profiles', '.minikube/ca.key', '.docker/contexts/tls',

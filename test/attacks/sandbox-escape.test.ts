@@ -877,7 +877,9 @@ t.test('credential files of database clients, sops, object stores and registries
     '.config/chromium/Profile 1/Login Data', 'snap/firefox/common/.mozilla/firefox/q/logins.json', '.config/Slack/Cookies', '.config/Bitwarden CLI/data.json',
     // Twenty-sixth pass: JetBrains IDEs' KeePass store and its master key (built-in key: plain text
     // to anyone), in every IDE's config folder, Android Studio's too.
-    '.config/JetBrains/IntelliJIdea2024.1/c.kdbx', '.config/JetBrains/IntelliJIdea2024.1/c.pwd', '.config/JetBrains/DataGrip2023.3/c.kdbx', '.config/Google/AndroidStudio2024.1/c.pwd'];
+    '.config/JetBrains/IntelliJIdea2024.1/c.kdbx', '.config/JetBrains/IntelliJIdea2024.1/c.pwd', '.config/JetBrains/DataGrip2023.3/c.kdbx', '.config/Google/AndroidStudio2024.1/c.pwd',
+    // and the editors' servers' secret storage (Remote-SSH, Cursor's, code-server's).
+    '.vscode-server/data/User/globalStorage/state.vscdb', '.cursor-server/data/User/globalStorage/state.vscdb', '.local/share/code-server/User/globalStorage/state.vscdb'];
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(fake, f)), { recursive: true });
     fs.writeFileSync(path.join(fake, f), 'x');
