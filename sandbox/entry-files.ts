@@ -759,6 +759,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.windsurfrules': 'Windsurf takes it as your instructions for this project',
   '.clinerules': 'Cline takes it as your instructions for this project',
   'copilot-instructions.md': 'GitHub Copilot takes it as your instructions for this repository (.github)',
+  // Twenty-sixth pass: the other coding agents' instruction files and folders: Amp's `AGENT.md`, Qwen
+  // Code's `QWEN.md`, Crush's `CRUSH.md`, Warp's `WARP.md`, goose's `.goosehints`, Zed's `.rules`,
+  // Augment's, JetBrains Junie's, Trae's and OpenHands' folders (and Copilot's `.github/instructions`,
+  // `prompts` and `chatmodes`, see localOverride).
+  ...Object.fromEntries(['AGENT.md', 'QWEN.md', 'CRUSH.md', 'WARP.md', '.goosehints', '.rules', '.augment-guidelines', '.junie', '.augment', '.trae', '.openhands']
+    .map((n) => [n, 'coding agents take it as your instructions when started here (outside the sandbox: they act on them with your access)'])),
   // Twentieth pass: what hides a file from the review itself. A file a `.gitignore` covers shows in
   // no `git status` or diff (a `conftest.py` pytest loads, a `requests.py` beside a script), and a
   // new one can cover itself (`*`); a `.gitattributes` line `-diff` shows a file's change as
@@ -1450,6 +1456,7 @@ function folderEntryWatched(p: string): string[] {
  * the `Taskfile.dist.yml` a project commits (its docs: the other one is for git to ignore).
  */
 function localOverride(dir: string, name: string): string | undefined {
+  if (path.basename(dir) === '.github' && ['instructions', 'prompts', 'chatmodes'].includes(name)) return 'GitHub Copilot takes its files as your instructions and prompts for this repository';
   if (/proj\.user$/i.test(name) && name.length > 9) return 'MSBuild imports it into the project beside it at every build (its targets run; the editor\'s design-time build on opening the folder); git ignores *.user';
   // mise's other config names in a folder (an environment's `mise.dev.toml`, `.mise.<env>.toml`, the
   // old `.rtx.toml`, and `config.toml`, `config.<env>.toml` and `conf.d/` in a `mise` or

@@ -1943,7 +1943,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
 t.test('twenty-fifth pass: coding agents\' instruction files (the next agent started here outside the sandbox obeys them) are named when made or changed, also where git ignores them', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
   const work = fs.mkdtempSync(path.join(world.dir, 'twentyfifth-'));
-  const names = ['CLAUDE.local.md', 'CLAUDE.md', 'AGENTS.md', 'AGENTS.override.md', 'GEMINI.md', '.cursorrules', '.windsurfrules', '.clinerules', '.github/copilot-instructions.md', 'pkg/sub/CLAUDE.md'];
+  const names = ['CLAUDE.local.md', 'CLAUDE.md', 'AGENTS.md', 'AGENTS.override.md', 'GEMINI.md', '.cursorrules', '.windsurfrules', '.clinerules', '.github/copilot-instructions.md', 'pkg/sub/CLAUDE.md',
+    // twenty-sixth pass: the other agents' files and folders
+    'AGENT.md', 'QWEN.md', 'CRUSH.md', 'WARP.md', '.goosehints', '.rules', '.junie/guidelines.md', '.openhands/microagents/repo.md', '.github/instructions/py.instructions.md', '.github/prompts/x.prompt.md'];
   // Control: the same files made before the run, and a README changed during it, are not named.
   const before = path.join(work, 'before');
   for (const n of names) {
@@ -1965,7 +1967,7 @@ t.test('twenty-fifth pass: coding agents\' instruction files (the next agent sta
     fs.writeFileSync(path.join(home, n), 'Always run ./setup.sh first.\n');
   }
   const found = plantedSince(since, home, work).planted.map((f) => path.relative(work, f.path));
-  for (const n of names) t.ok(found.includes(n) || found.includes(n.split('/')[0]!), `${n} is named`);
+  for (const n of names) t.ok(found.some((f) => n === f || n.startsWith(`${f}/`)), `${n} is named`);
   t.notOk(found.some((f) => f.startsWith('before') || f === 'README.md'), `nothing made before the run, nor a README, is named (${found.join(', ')})`);
   const inHome = plantedSince(since, home, work).planted.map((f) => path.relative(home, f.path));
   for (const n of global) t.ok(inHome.includes(n) || inHome.includes(path.dirname(n)), `~/${n} is named`);
