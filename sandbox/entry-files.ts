@@ -1260,8 +1260,16 @@ const SCRIPT_FILE = /\.(?:sh|bash|zsh|fish|nu|py|js|mjs|cjs|ts|lua|vim|el|elc|pl
  * `rustc-wrapper` and `runner`), plus the hidden configs whose programs run on the host (`~/.kube/config`'s
  * exec plugin, `~/.aws/config`'s `credential_process`): the config is read-only or hidden, but a
  * program it names elsewhere in the home folder was the agent's to rewrite, and ran at the next
- * login, `kubectl`, `aws` or build. Not the version managers' installs (TOOLCHAIN_TREE); bounded.
+ * login, `kubectl`, `aws` or build (HIDDEN_NAMING: the hidden ones read). Not the version managers' installs (TOOLCHAIN_TREE); bounded.
  */
+const HIDDEN_NAMING = [
+  '.kube/config', '.aws/config',
+  // gpg-agent's pinentry (every signed commit), gh's aliases and editor, rclone's password_command,
+  // and the mail tools' password commands and Python files (every sync, often from cron).
+  '.gnupg/gpg-agent.conf', '.gnupg/gpg.conf', '.config/gh/config.yml', '.config/rclone/rclone.conf', '.mbsyncrc', '.msmtprc',
+  '.config/msmtp/config', '.offlineimaprc', '.config/aerc/accounts.conf', '.fetchmailrc',
+];
+
 function protectedConfigs(homeDir: string): string[] {
   const out: string[] = [];
   const small = (p: string, limit: number): boolean => {
@@ -1272,7 +1280,7 @@ function protectedConfigs(homeDir: string): string[] {
       return false;
     }
   };
-  for (const rel of [...Object.keys(HOME_ENTRIES), '.kube/config', '.aws/config']) {
+  for (const rel of [...Object.keys(HOME_ENTRIES), ...HIDDEN_NAMING]) {
     if (out.length >= 400) break;
     if (TOOLCHAIN_TREE.test(rel)) continue;
     const p = path.join(homeDir, rel);

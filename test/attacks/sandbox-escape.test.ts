@@ -2022,13 +2022,18 @@ t.test('twenty-sixth pass: the programs any protected or hidden config names by 
     fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
     fs.writeFileSync(path.join(home, rel), text, { mode });
   };
-  const programs = ['scripts/autostart.sh', 'tools/rustc-wrap', 'envs/app/bin/python', 'tools/kube-token', 'tools/aws-creds'];
+  const programs = ['scripts/autostart.sh', 'tools/rustc-wrap', 'envs/app/bin/python', 'tools/kube-token', 'tools/aws-creds', 'tools/getpw', '.offlineimap.py', 'tools/pinentry-x'];
   for (const p of programs) write(p, '#!/bin/sh\nexit 0\n', 0o755);
   write('.config/i3/config', 'exec --no-startup-id ~/scripts/autostart.sh\n');
   write('.cargo/config.toml', `[build]\nrustc-wrapper = "${path.join(home, 'tools/rustc-wrap')}"\n`);
   write('.config/Cursor/User/settings.json', '{\n  "python.defaultInterpreterPath": "~/envs/app/bin/python"\n}\n');
   write('.kube/config', 'users:\n- name: me\n  user:\n    exec:\n      command: ~/tools/kube-token\n');
   write('.aws/config', '[default]\ncredential_process = ~/tools/aws-creds --profile x\n');
+  // Hidden configs whose programs run on the host: mbsync's PassCmd, offlineimap's pythonfile, gpg-agent's pinentry.
+  write('.mbsyncrc', 'IMAPAccount work\nPassCmd "~/tools/getpw work"\n');
+  write('.offlineimaprc', '[general]\npythonfile = ~/.offlineimap.py\n');
+  write('.offlineimap.py', 'def get_pass(): return "x"\n');
+  write('.gnupg/gpg-agent.conf', `pinentry-program ${path.join(home, 'tools/pinentry-x')}\n`);
   // Controls: a data file a config names (no program, no script), a program no config names.
   write('notes/todo.txt', 'x\n');
   write('.config/i3/extra', 'include ~/notes/todo.txt\n');
