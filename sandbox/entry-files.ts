@@ -328,6 +328,13 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/containers/registries.conf': 'podman pulls images from the registries it names',
   '.config/containers/registries.conf.d': 'podman pulls images from the registries it names',
   '.config/containers/policy.json': 'podman trusts the image signatures it names',
+  // Twenty-sixth pass: podman's Quadlet folder (its generator turns a `.container`, `.pod`, `.kube`
+  // file there into a user service at the next daemon-reload or login, and `[Install]` starts it:
+  // a container with the home folder mounted and the network), the drop-ins of containers.conf, and
+  // storage.conf (its `mount_program` is a program podman runs).
+  '.config/containers/systemd': 'podman\'s Quadlet makes a user service of each container file in it, started at your next login',
+  '.config/containers/containers.conf.d': 'podman runs the runtime and hooks it names',
+  '.config/containers/storage.conf': 'podman runs the mount_program it names',
   '.config/nixpkgs': 'nix loads its overlays and config into every evaluation',
   '.config/nix': 'nix obeys its settings (substituters, builders)',
   '.config/home-manager': 'home-manager switch runs its activation scripts',
@@ -726,6 +733,18 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'opencode.json': 'opencode starts the MCP servers and plugins it names',
   '.opencode': 'opencode runs its plugins',
   '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  // Twenty-sixth pass: what else the user's next commit runs, as pre-commit's config and lefthook's
+  // local one: lefthook's main config (the hooks it installed read it at each run), lint-staged's
+  // (run by a husky or lefthook pre-commit hook: its commands run on the staged files), commitlint's
+  // JavaScript config (a commit-msg hook loads it), husky 4's hook config.
+  ...Object.fromEntries(['lefthook.yml', '.lefthook.yml', 'lefthook.yaml', '.lefthook.yaml', 'lefthook.toml', '.lefthook.toml', 'lefthook.json', '.lefthook.json']
+    .map((n) => [n, 'lefthook runs its commands at your next commit'])),
+  ...Object.fromEntries(['.lintstagedrc', '.lintstagedrc.json', '.lintstagedrc.yaml', '.lintstagedrc.yml', '.lintstagedrc.js', '.lintstagedrc.cjs', '.lintstagedrc.mjs', 'lint-staged.config.js', 'lint-staged.config.cjs', 'lint-staged.config.mjs']
+    .map((n) => [n, 'lint-staged, which your pre-commit hook runs, runs its commands at your next commit'])),
+  ...Object.fromEntries(['commitlint.config.js', 'commitlint.config.cjs', 'commitlint.config.mjs', 'commitlint.config.ts', '.commitlintrc.js', '.commitlintrc.cjs', '.commitlintrc.mjs', '.commitlintrc.ts']
+    .map((n) => [n, 'commitlint, which your commit-msg hook runs, loads it (JavaScript) at your next commit'])),
+  ...Object.fromEntries(['.huskyrc', '.huskyrc.json', '.huskyrc.js', 'husky.config.js']
+    .map((n) => [n, 'husky 4 runs the hooks it names at your next commit'])),
   // Twenty-fifth pass: coding agents' instruction files. The next agent started here outside the
   // sandbox (the user's own Claude Code, Codex, Gemini CLI, Copilot, Cursor) reads them as the
   // user's instructions and acts on them with the user's access: a prompt injection that outlives
@@ -740,6 +759,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.windsurfrules': 'Windsurf takes it as your instructions for this project',
   '.clinerules': 'Cline takes it as your instructions for this project',
   'copilot-instructions.md': 'GitHub Copilot takes it as your instructions for this repository (.github)',
+  // Twenty-sixth pass: the other coding agents' instruction files and folders: Amp's `AGENT.md`, Qwen
+  // Code's `QWEN.md`, Crush's `CRUSH.md`, Warp's `WARP.md`, goose's `.goosehints`, Zed's `.rules`,
+  // Augment's, JetBrains Junie's, Trae's and OpenHands' folders (and Copilot's `.github/instructions`,
+  // `prompts` and `chatmodes`, see localOverride).
+  ...Object.fromEntries(['AGENT.md', 'QWEN.md', 'CRUSH.md', 'WARP.md', '.goosehints', '.rules', '.augment-guidelines', '.junie', '.augment', '.trae', '.openhands']
+    .map((n) => [n, 'coding agents take it as your instructions when started here (outside the sandbox: they act on them with your access)'])),
   // Twentieth pass: what hides a file from the review itself. A file a `.gitignore` covers shows in
   // no `git status` or diff (a `conftest.py` pytest loads, a `requests.py` beside a script), and a
   // new one can cover itself (`*`); a `.gitattributes` line `-diff` shows a file's change as
@@ -830,6 +855,32 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.mise': 'mise runs the hooks and tasks of its config on entering the folder once trusted (by path: a change is not asked about again)',
   ...Object.fromEntries(['flake.nix', 'shell.nix', 'devenv.nix', 'devbox.json']
     .map((n) => [n, 'direnv\'s use flake / use nix (an .envrc you allowed once), devenv and devbox run its shell hook on entering the folder, without asking again'])),
+  // Twenty-sixth pass: what the user's tools read in the folder, or above it, without asking, and
+  // projects keep out of git (so in no diff). nix-direnv's cache of the evaluated shell
+  // (`.direnv/flake-profile-*.rc`), which direnv sources on entering the folder as long as it is
+  // newer than the flake (the writer sets the time), and the folders `layout python`/`layout node`
+  // put first on PATH there; Go's workspace file (Go's own docs say not to commit it), whose `use`
+  // and `replace` lines choose the code every `go build`, `go run` and `go test` there compiles, in
+  // the folder and below; MSBuild's per-user project file (`App.csproj.user`, in every Visual
+  // Studio .gitignore, see the walk) and the `Directory.Build.*` files it imports from the project's
+  // folder and every folder above (a `<Target>` with an `Exec` runs at every build, and C# Dev Kit's
+  // design-time build on opening the folder), NuGet's config (the feeds a restore takes packages,
+  // and the build targets they carry, from); Android's `local.properties` (git-ignored by every
+  // Android project: `sdk.dir`, `ndk.dir` and `cmake.dir` are where the build, and Android Studio's
+  // sync on opening, run the compilers and tools from) and Gradle's project properties
+  // (`org.gradle.java.home` is the JVM it starts, `org.gradle.jvmargs` a `-javaagent:`), as the
+  // wrapper's; uv's project config (`find-links` and the index a package's build comes from at the
+  // next `uv sync`); JetBrains' shared run configurations (`.run/`, as `.idea/`'s).
+  '.direnv': 'direnv sources nix-direnv\'s cached shell in it (flake-profile-*.rc) on entering the folder without asking again, and layout puts its bin folders first on PATH; git ignores it',
+  'go.work': 'go build, go run and go test here and below compile the modules it names in place of the project\'s dependencies (projects keep it out of git)',
+  'Directory.Build.props': 'MSBuild imports it into every project in this folder and below (its targets run at every dotnet build, and the editor\'s design-time build on opening the folder)',
+  'Directory.Build.targets': 'MSBuild imports it into every project in this folder and below (its targets run at every dotnet build, and the editor\'s design-time build on opening the folder)',
+  'Directory.Build.rsp': 'MSBuild reads its switches for every build in this folder and below (a logger or property is code it loads)',
+  ...Object.fromEntries(['nuget.config', 'NuGet.config', 'NuGet.Config'].map((n) => [n, 'NuGet restores packages (and the build targets they carry, run at every build) from the feeds it names, here and below'])),
+  'local.properties': 'the Android build and Android Studio\'s sync on opening the folder run the SDK\'s, NDK\'s and CMake\'s programs from where it says (sdk.dir, ndk.dir, cmake.dir); git ignores it',
+  'gradle.properties': 'Gradle, which your IDE runs on opening the folder, starts the JVM it names (org.gradle.java.home) with its options (org.gradle.jvmargs: a -javaagent runs code)',
+  'uv.toml': 'uv installs from the indexes and folders it names (a package\'s build runs at your next uv sync here)',
+  '.run': 'JetBrains IDEs list its run configurations (their before-launch tasks run with them)',
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
   // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
   // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
@@ -1202,6 +1253,53 @@ const PROGRAM_NAMING_CONFIGS = [
 ];
 const SCRIPT_FILE = /\.(?:sh|bash|zsh|fish|nu|py|js|mjs|cjs|ts|lua|vim|el|elc|pl|rb|php|jar|so)$/;
 
+/**
+ * Every other config of the home folder that runs programs (twenty-sixth pass): the files HOME_ENTRIES
+ * protects, and those directly in the folders it protects (a window manager's `config` with `exec
+ * ~/scripts/autostart.sh`, Cursor's and VSCodium's `settings.json` naming an interpreter, cargo's
+ * `rustc-wrapper` and `runner`), plus the hidden configs whose programs run on the host (`~/.kube/config`'s
+ * exec plugin, `~/.aws/config`'s `credential_process`): the config is read-only or hidden, but a
+ * program it names elsewhere in the home folder was the agent's to rewrite, and ran at the next
+ * login, `kubectl`, `aws` or build (HIDDEN_NAMING: the hidden ones read). Not the version managers' installs (TOOLCHAIN_TREE); bounded.
+ */
+const HIDDEN_NAMING = [
+  '.kube/config', '.aws/config',
+  // gpg-agent's pinentry (every signed commit), gh's aliases and editor, rclone's password_command,
+  // and the mail tools' password commands and Python files (every sync, often from cron).
+  '.gnupg/gpg-agent.conf', '.gnupg/gpg.conf', '.config/gh/config.yml', '.config/rclone/rclone.conf', '.mbsyncrc', '.msmtprc',
+  '.config/msmtp/config', '.offlineimaprc', '.config/aerc/accounts.conf', '.fetchmailrc',
+];
+
+function protectedConfigs(homeDir: string): string[] {
+  const out: string[] = [];
+  const small = (p: string, limit: number): boolean => {
+    try {
+      const st = fs.statSync(p);
+      return st.isFile() && st.size <= limit;
+    } catch {
+      return false;
+    }
+  };
+  for (const rel of [...Object.keys(HOME_ENTRIES), ...HIDDEN_NAMING]) {
+    if (out.length >= 400) break;
+    if (TOOLCHAIN_TREE.test(rel)) continue;
+    const p = path.join(homeDir, rel);
+    if (small(p, 256 * 1024)) {
+      out.push(p);
+      continue;
+    }
+    if (!isDir(p)) continue;
+    let names: string[];
+    try {
+      names = fs.readdirSync(p).slice(0, 32);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (small(path.join(p, n), 64 * 1024)) out.push(path.join(p, n));
+  }
+  return out;
+}
+
 function programOrScript(p: string): boolean {
   try {
     return (fs.statSync(p).mode & 0o111) !== 0 || SCRIPT_FILE.test(p);
@@ -1215,6 +1313,7 @@ export function configNamedFiles(homeDir: string): string[] {
   const configs = [
     ...NAMING_CONFIGS.map((rel) => ({ file: path.join(homeDir, rel), any: true })),
     ...[...PROGRAM_NAMING_CONFIGS.map((rel) => path.join(homeDir, rel)), ...rcSourced(homeDir)].map((file) => ({ file, any: false })),
+    ...protectedConfigs(homeDir).map((file) => ({ file, any: false })),
   ];
   for (const { file, any } of configs) {
     for (const line of configLines(file).slice(0, 5000)) {
@@ -1259,7 +1358,7 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
       const eq = line.indexOf('=');
       if (eq < 0 || line.startsWith('#') || line.startsWith(';')) continue;
       const key = `${section}.${line.slice(0, eq).trim().toLowerCase()}`;
-      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir'].includes(key)) {
+      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir', 'core.hookspath'].includes(key)) {
         // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
         // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
         // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
@@ -1271,6 +1370,10 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
       else value = value.split(/[;#]/, 1)[0]!.trim();
       if (!value) continue;
       const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
+      // Twenty-sixth pass: a global `core.hooksPath` is a folder of programs git runs in every
+      // repository (at every commit, checkout, merge, push); relative, it is each repository's own
+      // (named after the run in the working directory's, see repositoryHooks). Not the home folder itself.
+      if (target && key === 'core.hookspath' && path.resolve(target) === path.resolve(homeDir)) continue;
       if (target && !out.includes(target) && out.length < 16) out.push(target);
     }
   }
@@ -1352,6 +1455,72 @@ function folderEntryWatched(p: string): string[] {
   if (name === '.git' && isDir(p)) return ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n));
   if (name === '.hg' && isDir(p)) return [path.join(p, 'hgrc')];
   return [p];
+}
+
+/**
+ * Files a tool reads in place of, or on top of, a tracked one, by a name no list can hold whole
+ * (twenty-sixth pass): MSBuild imports `<project file>.user` (`App.csproj.user`, `*.user` in every
+ * Visual Studio .gitignore) into each build, its targets run; Task takes `Taskfile.yml` in place of
+ * the `Taskfile.dist.yml` a project commits (its docs: the other one is for git to ignore).
+ */
+function localOverride(dir: string, name: string): string | undefined {
+  if (path.basename(dir) === '.github' && ['instructions', 'prompts', 'chatmodes'].includes(name)) return 'GitHub Copilot takes its files as your instructions and prompts for this repository';
+  if (/proj\.user$/i.test(name) && name.length > 9) return 'MSBuild imports it into the project beside it at every build (its targets run; the editor\'s design-time build on opening the folder); git ignores *.user';
+  // mise's other config names in a folder (an environment's `mise.dev.toml`, `.mise.<env>.toml`, the
+  // old `.rtx.toml`, and `config.toml`, `config.<env>.toml` and `conf.d/` in a `mise` or
+  // `.config/mise` folder): read with `mise.toml`, their hooks and env run on entering the folder.
+  if (/^\.?mise\.[\w.-]+\.toml$/.test(name) || name === '.rtx.toml' || (path.basename(dir) === 'mise' && (/^config(?:\.[\w.-]+)?\.toml$/.test(name) || name === 'conf.d'))) {
+    return 'mise reads it with mise.toml: its hooks and env run on entering the folder';
+  }
+  if (/^[Tt]askfile\.ya?ml$/.test(name) && ['Taskfile.dist.yml', 'Taskfile.dist.yaml', 'taskfile.dist.yml', 'taskfile.dist.yaml'].some((d) => fs.existsSync(path.join(dir, d)))) {
+    return 'task runs it in place of the Taskfile.dist.yml beside it (projects keep it out of git)';
+  }
+  return undefined;
+}
+
+/**
+ * The value of `core.hooksPath` in a git config file (the last one; undefined: none), unquoted.
+ * Git runs the hooks of that folder in place of `.git/hooks` (twenty-sixth pass).
+ */
+export function hooksPathIn(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return undefined;
+  }
+  let core = false;
+  let found: string | undefined;
+  for (const raw of text.split('\n')) {
+    let line = raw.trim();
+    if (line.startsWith('[')) {
+      core = /^\[\s*core\s*\]/i.test(line);
+      const close = line.indexOf(']');
+      line = close < 0 ? '' : line.slice(close + 1).trim();
+    }
+    const eq = line.indexOf('=');
+    if (!core || eq < 0 || line.slice(0, eq).trim().toLowerCase() !== 'hookspath') continue;
+    let value = line.slice(eq + 1).trim();
+    if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
+    else value = value.split(/[;#]/, 1)[0]!.trim();
+    found = value || undefined;
+  }
+  return found;
+}
+
+/**
+ * The hooks folders git runs for the repository at `top` when `core.hooksPath` moves them (its own
+ * config, else the user's global one; a relative path is the working tree's): a hook made or
+ * changed there runs at the user's next commit, checkout, merge or push, as `.git/hooks`' would.
+ */
+export function repositoryHooks(top: string, homeDir: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const own = isDir(path.join(top, '.git')) ? hooksPathIn(path.join(top, '.git', 'config')) : undefined;
+  const global = homeDir ? [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)]
+    .map((f) => (f ? hooksPathIn(f) : undefined)).filter((v): v is string => !!v).at(-1) : undefined;
+  const value = own ?? global;
+  if (!value) return [];
+  const resolved = value.startsWith('~/') && homeDir ? path.join(homeDir, value.slice(2)) : path.resolve(top, value);
+  return resolved === path.resolve(top) || resolved === path.join(top, '.git', 'hooks') ? [] : [resolved];
 }
 
 /** Whether a folder holds a Python source (a `.py` file): where Python imports modules from. */
@@ -1646,7 +1815,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
     for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'a config of yours names it (npm, tmux, your shell rc files, starship, vim, neovim, a terminal, emacs, direnv, mise, VS Code): it runs or is loaded at the next start' });
-    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
+    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff), the template folder (its hooks go into your next git init or clone and run there) or the hooks folder (core.hooksPath: its hooks run at your next commit, checkout or push in every repository)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
       if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));
@@ -1892,12 +2061,23 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // uv or virtualenv made, husky's `_`): nothing there is collected or imported by name.
     const toolIgnore = e.name === '.gitignore' && (/^\..*cache$/.test(path.basename(dir)) || path.basename(dir) === '_' || fs.existsSync(path.join(dir, 'pyvenv.cfg')));
     const why = toolIgnore ? undefined : (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
-      ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
+      ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined)
+      ?? localOverride(dir, e.name);
     if (why) {
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
     }
     return !NOT_WALKED.has(e.name);
   });
+  // The hooks folder `core.hooksPath` names for the working directory's repository and those in it
+  // (twenty-sixth pass): a hook made or changed there runs at the next commit, perhaps before any
+  // diff is read (as `.husky/`'s). One in the home folder that the global config names is protected
+  // and named above (gitGlobalFiles).
+  for (const top of [root, ...repositories].slice(0, 64)) {
+    for (const hooks of repositoryHooks(top, homeOk ? homeDir : '', env)) {
+      if (!inside(hooks, root) || planted.some((f) => f.path === hooks)) continue;
+      if (changedSince(hooks, since, budget)) planted.push({ path: hooks, why: 'git runs the hooks in this folder (core.hooksPath) at your next commit, checkout, merge or push' });
+    }
+  }
   // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
   for (const h of hiddenFromGit(since, [root, ...repositories])) if (!planted.some((f) => f.path === h.path)) planted.push(h);
   return { planted, complete: walked && !packageBudget.ranOut && !cacheBudget.ranOut, homeComplete, toolchainsComplete, caches };

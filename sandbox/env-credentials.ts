@@ -104,6 +104,12 @@ function prefixedToken(value: string): boolean {
   return false;
 }
 
+/**
+ * Words a part may end with, glued to the word before it (twenty-sixth pass): Bitwarden's CLI reads
+ * its API key from `BW_CLIENTSECRET`, and `GITHUBTOKEN`, `SLACKBOTTOKEN`, `MYAPIKEY` are spelled so.
+ */
+const GLUED = ['TOKEN', 'TOKENS', 'SECRET', 'SECRETS', 'APIKEY', 'PASSPHRASE'];
+
 /** Whether the name says the variable holds a credential. */
 export function credentialName(name: string): boolean {
   const upper = name.toUpperCase();
@@ -113,15 +119,94 @@ export function credentialName(name: string): boolean {
   // `SLACK_WEBHOOK_URL`: the URL is the credential (whoever has it posts).
   if (parts.includes('WEBHOOK')) return true;
   if (ABOUT.has(last)) return false;
-  if (parts.some((p) => WORDS.has(p) || p.includes('PASSWORD') || p.includes('PASSWD'))) return true;
+  if (parts.some((p) => WORDS.has(p) || p.includes('PASSWORD') || p.includes('PASSWD') || GLUED.some((w) => p.length > w.length && p.endsWith(w)))) return true;
   // `MYSQL_PWD` (not `PWD`, the working directory, nor `OLDPWD`).
   if (parts.length > 1 && last === 'PWD') return true;
   return parts.some((p, i) => i > 0 && PAIRS.has(`${parts[i - 1]} ${p}`));
 }
 
-/** Whether the value is a credential by its form (a URL with a password, a known token format). */
+/**
+ * Names that may hold key material but say nothing more (twenty-sixth pass): a part `KEY`, `KEYS` or
+ * `SESSION` with no word before it that the pairs above know — Kaggle's `KAGGLE_KEY`, Datadog's
+ * `DD_APP_KEY`, New Relic's `NEW_RELIC_LICENSE_KEY`, Algolia's `ALGOLIA_ADMIN_KEY`, Laravel's
+ * `APP_KEY`, the Bitwarden CLI's unlocked-vault key `BW_SESSION`, 1Password's `OP_SESSION_<account>`.
+ * Not a public key's or a key id's name (`GPG_KEY`, which Docker's official images set to a
+ * fingerprint; `VAPID_PUBLIC_KEY`, `STRIPE_PUBLISHABLE_KEY`, `RECAPTCHA_SITE_KEY`), nor a place or a
+ * setting (`…_KEY_FILE`, `…_KEY_ID`: ABOUT).
+ */
+const KEY_PARTS = new Set(['KEY', 'KEYS', 'SESSION']);
+const PUBLIC_PARTS = new Set(['PUBLIC', 'PUB', 'PUBLISHABLE', 'GPG', 'PGP', 'GNUPG', 'FINGERPRINT', 'SITE', 'SORT', 'PARTITION', 'PRIMARY', 'CACHE', 'IDEMPOTENCY']);
+
+function keyName(name: string): boolean {
+  const parts = name.toUpperCase().split(/[^A-Z0-9]+/).filter(Boolean);
+  if (!parts.length || ABOUT.has(parts[parts.length - 1]!)) return false;
+  return parts.some((p) => KEY_PARTS.has(p)) && !parts.some((p) => PUBLIC_PARTS.has(p));
+}
+
+/**
+ * Whether a value is key material rather than a word, a path or a setting: 32 or more hex digits
+ * (dashes allowed: a UUID-shaped key), or 20 or more base64 characters of all three kinds, with many
+ * distinct characters (random), `base64:`-prefixed as Laravel writes them or not.
+ */
+export function keyMaterial(value: string): boolean {
+  let v = value.trim();
+  if (v.startsWith('base64:')) v = v.slice(7);
+  if (v.length > 1024) return false;
+  if (/^[0-9A-Fa-f-]+$/.test(v)) return v.replace(/-/g, '').length >= 32;
+  if (v.length < 20 || !/^[A-Za-z0-9+/=_.-]+$/.test(v)) return false;
+  const kinds = [/[a-z]/g, /[A-Z]/g, /[0-9]/g].map((re) => v.match(re)?.length ?? 0);
+  return kinds.every((k) => k >= 2) && new Set(v).size >= 12;
+}
+
+/**
+ * Keys of a `key=value` pair that say its value is a credential, read lower-case with separators
+ * dropped, at the end of the key (`sonatypePassword`, `Pwd`, `client_secret`, `auth_token`).
+ */
+const PAIR_WORDS = ['password', 'passwd', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'passphrase'];
+
+/**
+ * A credential as one `key=value` pair among others in the value (twenty-sixth pass): .NET's
+ * `ConnectionStrings__Default="Server=db;User Id=sa;Password=…"` (how .NET takes connection strings
+ * from the environment), libpq's `host=db password=…`, ODBC's `Pwd=…`, a JDBC URL's
+ * `?user=app&password=…`, a JVM option `-Dorg.gradle.project.sonatypePassword=…` in `GRADLE_OPTS`,
+ * `MAVEN_OPTS` or `JAVA_TOOL_OPTIONS`, `--api-key=…` in a tool's options. A plain scan from each `=`
+ * (no pattern backtracks over the key). Not a value that is a reference (`$TOKEN`, `%PW%`, `{…}`,
+ * `<…>`), a path, or Java's published default store password `changeit`.
+ */
+/** The length of a text without its trailing `=` (a loop: a pattern would backtrack on `=` runs). */
+function unpadded(text: string): number {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
+  return end;
+}
+
+function pairedCredential(value: string): boolean {
+  const v = value.slice(0, 64 * 1024);
+  let n = 0;
+  for (let eq = v.indexOf('='); eq >= 0 && n++ < 256; eq = v.indexOf('=', eq + 1)) {
+    let end = eq;
+    while (end > 0 && v[end - 1] === ' ') end--;
+    let start = end;
+    while (start > 0 && end - start < 64 && /[\w.-]/.test(v[start - 1]!)) start--;
+    const key = v.slice(start, end).toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (!key || !PAIR_WORDS.some((w) => key.endsWith(w))) continue;
+    let at = eq + 1;
+    while (at < v.length && v[at] === ' ') at++;
+    if (v[at] === '"' || v[at] === "'") at++;
+    let stop = at;
+    while (stop < v.length && stop - at < 256 && !/[\s;,&"']/.test(v[stop]!)) stop++;
+    const secret = v.slice(at, stop);
+    // Another pair after an empty value (`password= token=…`) is no value of this one; base64's
+    // padding at the end is.
+    if (secret.length < 3 || /^[$%{<\/~]/.test(secret) || secret.toLowerCase() === 'changeit' || (secret.includes('=') && secret.indexOf('=') < unpadded(secret))) continue;
+    return true;
+  }
+  return false;
+}
+
+/** Whether the value is a credential by its form (a URL with a password, a known token format, a `password=` pair). */
 export function credentialValue(value: string): boolean {
-  return VALUE_PATTERNS.some((re) => re.test(value)) || signedJwt(value) || prefixedToken(value);
+  return VALUE_PATTERNS.some((re) => re.test(value)) || signedJwt(value) || prefixedToken(value) || pairedCredential(value);
 }
 
 /**
@@ -134,5 +219,5 @@ export function credentialVariable(name: string, value: string): boolean {
   // A path names where a credential is (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/key.json`): the
   // file is hidden by name or by that variable (home-secrets.ts), and the path is no credential.
   const aPath = /^~?\/[^\s:]*$/.test(value.trim());
-  return (value.trim().length >= 6 && !aPath && credentialName(name)) || credentialValue(value);
+  return (value.trim().length >= 6 && !aPath && credentialName(name)) || credentialValue(value) || (keyName(name) && keyMaterial(value));
 }

@@ -826,6 +826,70 @@ function forgedObjects(since: number, objects: string, sha256: boolean): Hidden[
   return out;
 }
 
+/** Git LFS objects written during the run are hashed up to this many bytes in all. */
+const LFS_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Git LFS objects written during the run whose content is not what their name says (twenty-sixth
+ * pass): `.git/lfs/objects/ab/cd/<sha256>` is named by the SHA-256 of its content, and git-lfs's
+ * smudge filter copies a local object into the working tree without hashing it again (only `git
+ * lfs fsck` does). An object of a file the repository tracks, rewritten in place by the agent (or
+ * one planted for a pointer not yet fetched), is what the next `git checkout`, `git lfs pull` or
+ * `reset --hard` writes, while the pointer in every diff is the same. Each object changed during the
+ * run is hashed; past the bound the folder is named.
+ */
+function forgedLfsObjects(since: number, objects: string): Hidden[] {
+  const out: Hidden[] = [];
+  let bytes = 0;
+  let looked = 0;
+  const hex2 = (n: string): boolean => /^[0-9a-f]{2}$/.test(n);
+  const list = (dir: string): string[] => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  const chunk = Buffer.alloc(1 << 20);
+  for (const a of list(objects).filter(hex2)) {
+    for (const b of list(path.join(objects, a)).filter(hex2)) {
+      const folder = path.join(objects, a, b);
+      for (const name of list(folder)) {
+        if (!/^[0-9a-f]{64}$/.test(name)) continue;
+        if (++looked > LOOSE_LOOKED) {
+          out.push({ path: objects, why: 'Git LFS\'s object store holds too many objects to check after the run: run git lfs fsck before you check out or pull' });
+          return out;
+        }
+        const file = path.join(folder, name);
+        let fd: number | undefined;
+        try {
+          const st = fs.lstatSync(file);
+          if (st.ctimeMs < since) continue;
+          if (bytes + st.size > LFS_BYTES) {
+            out.push({ path: objects, why: 'Git LFS\'s object store: more was written during the run than is checked after it; run git lfs fsck before you check out or pull' });
+            return out;
+          }
+          bytes += st.size;
+          const hash = crypto.createHash('sha256');
+          if (st.isFile()) {
+            fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+            for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+          }
+          // A link, or a name whose folders do not match it, is no object git-lfs wrote.
+          if (!st.isFile() || hash.digest('hex') !== name || !name.startsWith(a + b)) {
+            out.push({ path: file, why: 'a Git LFS object written during the run whose content is not what its name says: git-lfs copies it into the working tree at the next checkout, pull or reset without hashing it, and every diff shows the same pointer; git lfs fsck names it: remove it and fetch the real one' });
+          }
+        } catch {
+          /* gone, or unreadable */
+        } finally {
+          if (fd !== undefined) fs.closeSync(fd);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Packs made during the run are checked up to this size in all, and this long. */
 const PACK_BYTES = 256 * 1024 * 1024;
 const PACK_MS = 10_000;
@@ -1047,7 +1111,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     /* none */
   }
   if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
-  if (store) out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256), ...forgedIndexes(since, repo.common));
+  if (store) out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256), ...forgedIndexes(since, repo.common), ...forgedLfsObjects(since, path.join(repo.common, 'lfs', 'objects')));
   if (!buf) return out;
   const index = readIndex(buf, sha256 ? 32 : 20);
   if ('unread' in index && !indexChanged) return out;

@@ -79,6 +79,12 @@ const CREDENTIALS = [
   '.config/remmina', '.local/share/remmina', '.local/share/lftp/bookmarks', '.lftp/bookmarks', '.offlineimaprc', '.config/aerc/accounts.conf',
   '.config/Insomnia', '.config/Postman', '.config/Code/User/globalStorage/state.vscdb', '.config/Code - Insiders/User/globalStorage/state.vscdb',
   '.config/VSCodium/User/globalStorage/state.vscdb', '.config/Cursor/User/globalStorage/state.vscdb', '.config/Windsurf/User/globalStorage/state.vscdb',
+  // Twenty-sixth pass: the same store of the editors' servers (Remote-SSH's, Cursor's, Windsurf's,
+  // VSCodium's, code-server's, OpenVSCode Server's), on the machine agents usually run on, where no
+  // desktop keyring answers: sign-ins and extension secrets under a fixed key or none.
+  ...['.vscode-server', '.vscode-server-insiders', '.cursor-server', '.windsurf-server', '.vscodium-server', '.openvscode-server']
+    .map((d) => `${d}/data/User/globalStorage/state.vscdb`),
+  '.local/share/code-server/User/globalStorage/state.vscdb',
   '.kaggle/kaggle.json', '.config/kaggle/kaggle.json', '.modal.toml', '.config/turso', '.config/neonctl', '.twilio-cli', '.config/twilio-cli',
   '.ollama/id_ed25519', '.codeium/config.json', '.local/share/com.vercel.cli', '.dogrc', '.newrelic/credentials.json', '.config/atlascli',
   '.mongodb/atlascli', '.config/influxdb2', '.cassandra/cqlshrc', '.minikube/profiles', '.minikube/ca.key', '.docker/contexts/tls',
@@ -269,7 +275,8 @@ export function homeSecretPaths(homeDir: string, env: NodeJS.ProcessEnv, cwd: st
     env.GOOGLE_APPLICATION_CREDENTIALS, env.AWS_SHARED_CREDENTIALS_FILE, env.DOCKER_CONFIG, env.GNUPGHOME, env.PASSWORD_STORE_DIR,
     env.CLOUDSDK_CONFIG, env.AZURE_CONFIG_DIR, env.GH_CONFIG_DIR, env.NETRC, ...(env.KUBECONFIG ?? '').split(path.delimiter),
   ].filter((p): p is string => !!p && path.isAbsolute(p));
-  const inHome = !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root ? [] : [...HISTORIES, ...CREDENTIALS].flatMap((p) => [path.join(homeDir, p), xdgMoved(homeDir, p, env) ?? []].flat());
+  const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
+  const inHome = !homeOk ? [] : [...[...HISTORIES, ...CREDENTIALS].flatMap((p) => [path.join(homeDir, p), xdgMoved(homeDir, p, env) ?? []].flat()), ...ideCredentialStores(homeDir, env)];
   // Never one that holds the working directory (hiding it would hide the agent's work).
   const here = path.resolve(cwd);
   const holdsHere = (p: string): boolean => {
@@ -277,6 +284,31 @@ export function homeSecretPaths(homeDir: string, env: NodeJS.ProcessEnv, cwd: st
     return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
   };
   return [...new Set([...inHome, ...named])].filter((p) => !holdsHere(p));
+}
+
+/**
+ * JetBrains IDEs' own credential store (twenty-sixth pass), relative to the home folder: where no
+ * desktop keyring answers (a server, Gateway's remote backend, WSL, a container) each IDE keeps the
+ * passwords and tokens it saves — the GitHub and GitLab logins, DataGrip's database passwords,
+ * deployment and proxy passwords — in a KeePass file `c.kdbx` in its config folder, whose master key
+ * is `c.pwd` beside it, encrypted with a key built into the IDE: the two read as plain text to
+ * anyone. The config folder itself stays readable (and read-only: it runs code, entry-files.ts).
+ * Android Studio's are under `.config/Google`. Absolute paths.
+ */
+function ideCredentialStores(homeDir: string, env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const [vendor, only] of [['.config/JetBrains', ''], ['.config/Google', 'AndroidStudio']] as const) {
+    for (const base of [path.join(homeDir, vendor), xdgMoved(homeDir, vendor, env)]) {
+      let names: string[];
+      try {
+        names = base ? fs.readdirSync(base) : [];
+      } catch {
+        continue;
+      }
+      for (const n of names.filter((x) => x.startsWith(only)).slice(0, 64)) out.push(path.join(base!, n, 'c.kdbx'), path.join(base!, n, 'c.pwd'));
+    }
+  }
+  return out;
 }
 
 /** Whether something (a link included) is at `p`. */

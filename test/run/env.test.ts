@@ -149,6 +149,63 @@ t.test('property: a vendor\'s token under a name of the user\'s own is left out,
   for (const [k, v] of Object.entries({ ...ORDINARY, ...LOOKALIKES })) t.notOk(credentialVariable(k, v), `${k} is not one`);
 });
 
+// Twenty-sixth pass: key material under a name that says only KEY or SESSION (no pair the list
+// knows), and credential words glued to the word before them: Kaggle's and Datadog's keys, New
+// Relic's licence key, Laravel's APP_KEY, the Bitwarden CLI's vault key and API secret, 1Password's
+// session. They reached the agent, which sends them out through any allowed request.
+const KEY_CREDENTIALS: Record<string, string> = {
+  KAGGLE_KEY: '3f9a1c2b7d8e4f60a1b2c3d4e5f60718', DD_APP_KEY: '9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c', NEW_RELIC_LICENSE_KEY: '0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1NRAL',
+  ALGOLIA_ADMIN_KEY: 'f1e2d3c4b5a69788796a5b4c3d2e1f00', APP_KEY: 'base64:Q2hhbmdlTWUxMjM0NTY3ODkwQWJjZGVmR2hpamtsbW4=',
+  BW_SESSION: '5PBYGU+5yt3RHcCjoeJKx/wByU34vokGRZjXpSH7Ylo8w5Hk1ZqV0pE3nJ8xTqLm2cR7aD9uW4yB6sN1vF0gH3==', OP_SESSION_my: 'Kx8hQ2vT9nL4pR6yB3wE5uI0oA2sD7fG1jZ8cM5xN3q',
+  BW_CLIENTSECRET: 'Zk3Qp9Xw2Lm7Rt4Yb8Nc1Vd6Hs0Jf5', SLACKBOTTOKEN: 'anything-long-enough', LICENSE_KEY: '550e8400-e29b-41d4-a716-446655440000',
+};
+/** The same names with values that are no key, and key-like names of public or non-secret things. */
+const KEY_ORDINARY: Record<string, string> = {
+  DESKTOP_SESSION: 'ubuntu', XDG_SESSION_TYPE: 'wayland', XDG_SESSION_DESKTOP: 'ubuntu-wayland', SESSION_MANAGER: 'local/host:@/tmp/.ICE-unix/2057,unix/host:/tmp/.ICE-unix/2057',
+  TERM_SESSION_ID: 'w0t0p0:4B1E2F3A-1234-4C5D-8E9F-0A1B2C3D4E5F', GPG_KEY: '7169605F62C751356D054A26A821E680E5FA6305', VAPID_PUBLIC_KEY: 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U',
+  STRIPE_PUBLISHABLE_KEY: 'pk_test_TYooMQauvdEDq54NiTphI7jx', KMS_KEY: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', S3_KEY: 'builds/app-1.2.3/linux-x64.tar.gz',
+  CACHE_KEY: 'node-modules-v1-4b825dc642cb6eb9a060e54bf8d69288fbee4904', SSH_KEY: '/home/me/.ssh/id_ed25519', KEYTIMEOUT: '1', PROXY_BYPASS: '<local>;*.corp.example',
+  KEY_ID_FILE: '/run/secrets/key-id', TOKENIZERS_PARALLELISM: 'false', AWS_KMS_KEY_ID: '1234abcd-12ab-34cd-56ef-1234567890ab', RECAPTCHA_SITE_KEY: '6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI',
+};
+
+t.test('twenty-sixth pass: key material under a KEY or SESSION name, and a credential word glued to another, are left out; the same names with ordinary values stay', async (t) => {
+  const env = agentEnv({ ...ORDINARY, ...KEY_ORDINARY, ...KEY_CREDENTIALS }, opts);
+  for (const k of Object.keys(KEY_CREDENTIALS)) t.notOk(k in env, `${k} is left out`);
+  for (const [k, v] of Object.entries({ ...ORDINARY, ...KEY_ORDINARY })) t.equal(env[k], v, `${k} stays`);
+  // Property: random key material (hex of 32+, base64 of all three kinds, UUID-shaped, Laravel's
+  // base64: form) under any name with a KEY or SESSION part, any case and separator.
+  const hex = fc.array(fc.constantFrom(...'0123456789abcdef'.split('')), { minLength: 32, maxLength: 64 }).map((a) => a.join(''));
+  const b64 = fc.array(fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('')), { minLength: 28, maxLength: 88 })
+    .map((a) => `aB3${a.join('')}Xy9`).filter((b) => new Set(b).size >= 12 && (b.match(/[a-z]/g)?.length ?? 0) >= 2 && (b.match(/[A-Z]/g)?.length ?? 0) >= 2 && (b.match(/\d/g)?.length ?? 0) >= 2);
+  const material = fc.oneof(hex, hex.map((h) => h.toUpperCase()), b64, b64.map((b) => `base64:${b}=`), hex.map((h) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`));
+  const name = fc.tuple(fc.constantFrom('KAGGLE', 'DD_APP', 'NEW_RELIC_LICENSE', 'ALGOLIA_ADMIN', 'MY', 'BW', 'OP', 'SEGMENT_WRITE', 'X'), fc.constantFrom('KEY', 'SESSION', 'KEYS'), fc.constantFrom('', '_PROD', '_MYACCOUNT'), fc.constantFrom('_', '__', '-'), fc.boolean())
+    .map(([a, k, c, sep, lower]) => { const n = `${a}_${k}${c}`.replace(/_/g, sep); return lower ? n.toLowerCase() : n; });
+  await fc.assert(fc.property(name, material, (n, v) => credentialVariable(n, v)), { numRuns: 40, seed });
+  // Glued words: any prefix word before TOKEN, SECRET, APIKEY, PASSPHRASE.
+  await fc.assert(fc.property(fc.constantFrom('CLIENT', 'GITHUB', 'SLACKBOT', 'MY', 'APP'), fc.constantFrom('TOKEN', 'SECRET', 'APIKEY', 'PASSPHRASE', 'SECRETS'), fc.constantFrom('BW_', '', 'X_'), (w, c, pre) => credentialVariable(`${pre}${w}${c}`, 'value-of-some-length')), { numRuns: 20, seed });
+});
+
+// Twenty-sixth pass: a credential as one key=value pair among others (connection strings, JVM options, a JDBC query).
+const PAIRED: Record<string, string> = {
+  ConnectionStrings__Default: 'Server=db.internal;Database=app;User Id=sa;Password=Passw0rd!x;', PG_CONN: 'host=db user=app password=s3cr3t-pg dbname=app',
+  ODBC: 'Driver={ODBC Driver 18};Server=h;Uid=sa;Pwd=Odbc-pw-1', JDBC: 'jdbc:postgresql://db/app?user=app&password=jdbc-pw-1&ssl=true',
+  GRADLE_OPTS: '-Xmx2g -Dorg.gradle.project.sonatypePassword=hunter22 -Dfile.encoding=UTF-8', PYTEST_ADDOPTS: '-q --api-key=abc123def', MAVEN_OPTS: '-Dtoken = tok-123',
+};
+const PAIRED_ORDINARY: Record<string, string> = {
+  JAVA_TOOL_OPTIONS: '-Djavax.net.ssl.trustStorePassword=changeit -Xss4m', SCRIPT_OPTS: '--password-file=/run/secrets/pw --token-env=$TOKEN', FLAGS: 'password= token=%TOKEN% secret={vault}',
+  GREP_COLORS: 'ms=01;31:mc=01;31:sl=:cx=:fn=35:ln=32:bn=32:se=36', MAKEFLAGS: '-j4 --no-print-directory', TEST_ARGS: 'max_tokens=100 pass=1',
+};
+
+t.test('twenty-sixth pass: a credential as a key=value pair inside a value (connection strings, JVM options, a JDBC query) is left out; references, paths and defaults stay', async (t) => {
+  const env = agentEnv({ ...ORDINARY, ...PAIRED_ORDINARY, ...PAIRED }, opts);
+  for (const k of Object.keys(PAIRED)) t.notOk(k in env, `${k} is left out`);
+  for (const [k, v] of Object.entries(PAIRED_ORDINARY)) t.equal(env[k]?.startsWith(v), true, `${k} stays`);
+  // Property: any key ending in a credential word, any separator before it, any neighbours.
+  const key = fc.tuple(fc.constantFrom('', 'db', 'sonatype', 'client_', 'X.'), fc.constantFrom('Password', 'PASSWD', 'pwd', 'Secret', 'token', 'api_key', 'AccessKey', 'passphrase'));
+  const secret = fc.stringMatching(/^[A-Za-z0-9!@#^*+_-]{3,24}$/).filter((x) => !/^[$%{<\/~]/.test(x) && x.toLowerCase() !== 'changeit');
+  await fc.assert(fc.property(key, secret, fc.constantFrom(';', ' ', '&', ' -D', ','), fc.constantFrom('Server=h', 'host=db', '-Xmx1g', 'a=1'), ([pre, w], v, sep, other) => credentialVariable('OPTS', `${other}${sep}${pre}${w}=${v}${sep}x=1`)), { numRuns: 40, seed });
+});
+
 t.test('seccomp program: whole instructions, AF_UNIX allowed only when asked', async (t) => {
   t.ok(seccompSupported('x64') && seccompSupported('arm64'));
   t.notOk(seccompSupported('ia32'));
