@@ -171,7 +171,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(looked)) return looked;
   const routed = pipelineIndices(method, url, body);
   if (!Array.isArray(routed)) return routed;
-  for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const searched = searchEngineIndices(method, url, body);
+  if (!Array.isArray(searched)) return searched;
+  for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed, ...searched]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const configured = bucketConfigTargetsOf(method, url, body);
   if (!Array.isArray(configured)) return configured;
   for (const b of configured) out.push(bodilessTarget(rawHeaders, 'PUT', b, `its bucket configuration writes into ${new URL(b).host}${new URL(b).pathname.slice(0, 200)}`));
@@ -2402,6 +2404,85 @@ const MAX_INDICES = 20;
 /** The refusal for a request naming more second targets of one kind than Airlock decides. */
 function tooMany(what: string, bound = MAX_INDICES): Rejection {
   return refusals.bad(`the request names more than ${bound} ${what}: Airlock decides each, and refuses more than that rather than leave some undecided; send fewer in one request`);
+}
+
+/**
+ * Meilisearch's and Typesense's multi-index endpoints (twenty-sixth pass, left open by the
+ * twenty-fifth): the path names no index, the body does, so a policy that refuses
+ * `/indexes/deny/search` let `POST /multi-search {"queries":[{"indexUid":"deny"}]}` read it.
+ * - Meilisearch `POST /multi-search`: each `queries[].indexUid` is searched (federated or not), as
+ *   `POST /indexes/<uid>/search`; `POST /swap-indexes` (`[{"indexes":["a","b"]}]`) swaps the
+ *   documents of both, a write to each (`POST /indexes/<uid>/documents`).
+ * - Typesense `POST /multi_search`: each `searches[].collection`, else the query's `collection`
+ *   (Typesense's common parameters), as `GET /collections/<c>/documents/search`; `PUT /aliases/<a>`
+ *   with `{"collection_name": "deny"}` makes every later search of the alias read that collection.
+ * The endpoint's prefix is kept (a server behind `/search/` routes `/search/multi-search`). Both
+ * readings of duplicate keys are read; a body past the capture cap, or one whose names are not
+ * strings, is refused: Airlock cannot read which indices it names.
+ */
+const searchEnginePath = /\/(?:multi-search|multi_search|swap-indexes|aliases\/[^/?#]+)\/*(?:[?#]|$)/i;
+function searchEngineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if (!searchEnginePath.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  while (segs.length > 1 && segs.at(-1) === '') segs.pop();
+  const last = segs.at(-1)!.toLowerCase();
+  const alias = segs.at(-2)?.toLowerCase() === 'aliases';
+  const m = method.toUpperCase();
+  if (alias ? m !== 'PUT' && m !== 'POST' && m !== 'PATCH' : m !== 'POST') return [];
+  const root = (alias ? segs.slice(0, -2) : segs.slice(0, -1)).join('/');
+  const what = alias ? 'a Typesense alias' : last === 'swap-indexes' ? 'a Meilisearch index swap' : 'a multi-index search';
+  if (body.unreadable) return unreadableBody(what, body.unreadable);
+  const query = last === 'multi_search' ? u.searchParams.getAll('collection') : [];
+  if (!body.captured.length && !query.length) return [];
+  if (body.truncated) return refusals.bad(`the request body is ${what} larger than the capture cap: Airlock cannot read every index it names; send a smaller one`);
+  const text = body.captured.toString('utf8');
+  let readings: unknown[];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    readings = scanJson(text, false).duplicateCount ? [parsed, scanJson(text, true).firstWins] : [parsed];
+  } catch {
+    const o = parseObject(text);
+    readings = o ? [o] : [];
+  }
+  const out: IndexTarget[] = [];
+  const seen = new Set<string>();
+  const seg = encodeURIComponent;
+  let odd: string | undefined;
+  const push = (name: unknown, how: 'search' | 'collection' | 'swap' | 'alias'): void => {
+    if (typeof name !== 'string' || !name.length) {
+      odd ??= JSON.stringify(name ?? null).slice(0, 80);
+      return;
+    }
+    const key = `${how} ${name}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const t = name.slice(0, 100);
+    if (how === 'search') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/search`, u).href, why: `its multi-search reads index ${t}` });
+    else if (how === 'swap') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/documents`, u).href, why: `its index swap replaces the documents of index ${t}` });
+    else out.push({ method: 'GET', url: new URL(`${root}/collections/${seg(name)}/documents/search`, u).href, why: how === 'alias' ? `its alias has later searches read collection ${t}` : `its multi-search reads collection ${t}` });
+  };
+  for (const r of readings) {
+    const o = r && typeof r === 'object' ? (r as Record<string, unknown>) : undefined;
+    if (last === 'multi-search') {
+      const queries = o && !Array.isArray(o) ? o.queries : undefined;
+      if (Array.isArray(queries)) for (const q of queries) if (q && typeof q === 'object') push((q as Record<string, unknown>).indexUid, 'search');
+    } else if (last === 'multi_search') {
+      const searches = o && !Array.isArray(o) ? o.searches : undefined;
+      for (const c of query) push(c, 'collection');
+      if (Array.isArray(searches)) {
+        for (const q of searches) if (q && typeof q === 'object' && (q as Record<string, unknown>).collection !== undefined) push((q as Record<string, unknown>).collection, 'collection');
+      }
+    } else if (last === 'swap-indexes') {
+      for (const swap of Array.isArray(r) ? r : []) {
+        const indexes = swap && typeof swap === 'object' ? (swap as Record<string, unknown>).indexes : undefined;
+        if (Array.isArray(indexes)) for (const i of indexes) push(i, 'swap');
+      }
+    } else if (o && 'collection_name' in o) push(o.collection_name, 'alias');
+    if (out.length > MAX_INDICES) return tooMany(`indices in ${what}`);
+  }
+  if (odd !== undefined) return refusals.bad(`${what} names an index Airlock cannot read (${odd})`);
+  return out;
 }
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */

@@ -556,6 +556,18 @@ const dav = await startUpstream(t, {
       for (const i of src.slice(1).split(',')) esRan.push(`delete-index ${i}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Meilisearch's multi-search and index swap, Typesense's multi_search and aliases (twenty-sixth
+    // pass): the indices a body names, as the servers read them (serde_json and nlohmann: last wins).
+    const engine = /^(?:\/ok)?\/(multi-search|multi_search|swap-indexes|aliases\/[^/]+?)\/*$/.exec(src);
+    if (engine && ['POST', 'PUT'].includes(req.method ?? '')) {
+      const o = JSON.parse(body.toString() || '{}') as { queries?: Array<{ indexUid: string }>; searches?: Array<{ collection?: string }>; collection_name?: string } & Array<{ indexes: string[] }>;
+      const common = new URL(req.url ?? '/', 'http://x').searchParams.get('collection');
+      if (engine[1] === 'multi-search') for (const q of o.queries ?? []) esRan.push(`meili-search ${q.indexUid}`);
+      else if (engine[1] === 'multi_search') for (const q of o.searches ?? []) esRan.push(`typesense-search ${q.collection ?? common}`);
+      else if (engine[1] === 'swap-indexes') for (const sw of o) for (const i of sw.indexes) esRan.push(`meili-swap ${i}`);
+      else esRan.push(`typesense-alias ${o.collection_name}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // Elasticsearch splits the path as Java's split("/") does: trailing empty segments dropped.
     const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)\/*$/.exec(src);
     if (es) {
@@ -1256,6 +1268,59 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
+t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, a Typesense multi_search or alias naming another index is decided for that index', async (t) => {
+  // `POST /ok/multi-search` names no index in its path: its `queries[].indexUid` read `deny`,
+  // which the policy refuses as `/indexes/deny/search` (Typesense: `searches[].collection`, or
+  // the query's common `collection`; a swap writes both indices; an alias has later searches read
+  // the collection it names).
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (method: string, path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const controls: Array<[string, string, string]> = [
+    ['POST', '/multi-search', JSON.stringify({ queries: [{ indexUid: 'movies', q: 'x' }, { indexUid: 'books', q: 'deny' }] })],
+    ['POST', '/multi_search?collection=books', JSON.stringify({ searches: [{ collection: 'movies', q: '*' }, { q: 'deny' }] })],
+    ['POST', '/swap-indexes', JSON.stringify([{ indexes: ['movies', 'movies_new'] }])],
+    ['PUT', '/aliases/products', JSON.stringify({ collection_name: 'products_v2' })],
+  ];
+  for (const [method, path, body] of controls) {
+    t.match((await send(method, path, body, false)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path} naming allowed indices goes through`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      shape: fc.constantFrom('meili', 'meili federated', 'typesense', 'typesense common', 'swap', 'alias'),
+      position: fc.nat({ max: 2 }),
+      spelling: fc.constantFrom('', '/', 'escaped'),
+      dup: fc.boolean(),
+      tunnel: fc.boolean(),
+    }),
+    async ({ shape, position, spelling, dup, tunnel }) => {
+      const before = esRan.length;
+      const names = ['movies', 'books'];
+      names.splice(position, 0, 'deny');
+      let method = 'POST';
+      let path: string;
+      let body: string;
+      const member = (k: string, v: string): string => (dup ? `"${k}":"movies","${k}":${JSON.stringify(v)}` : `"${k}":${JSON.stringify(v)}`);
+      if (shape.startsWith('meili')) (path = '/multi-search', body = `{${shape.endsWith('federated') ? '"federation":{},' : ''}"queries":[${names.map((n) => `{${member('indexUid', n)},"q":"x"}`).join(',')}]}`);
+      else if (shape === 'typesense') (path = '/multi_search', body = `{"searches":[${names.map((n) => `{${member('collection', n)},"q":"*"}`).join(',')}]}`);
+      else if (shape === 'typesense common') (path = '/multi_search?collection=deny', body = '{"searches":[{"q":"*"}]}');
+      else if (shape === 'swap') (path = '/swap-indexes', body = JSON.stringify([{ indexes: position ? ['movies', 'deny'] : ['deny', 'movies'] }]));
+      else (method = 'PUT', path = '/aliases/products', body = `{${member('collection_name', 'deny')}}`);
+      // (The endpoint as its server routes it too: a trailing slash, an escaped letter.)
+      if (spelling === 'escaped') path = path.replace(/s(?=[^/]*$)|s(?=[^/]*\/products)/, '%73');
+      else if (spelling) path = path.replace(/(?=\?|$)/, spelling);
+      const [res] = parseResponses((await send(method, path, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 24), ...seed });
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the servers never read or swapped the denied index');
 });
 
 t.test('a request naming more indices, keys or sources than Airlock decides is refused, not decided by its first ones', async (t) => {
