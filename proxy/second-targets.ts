@@ -235,6 +235,8 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
   if (!Array.isArray(sink) || sink.length) return sink;
   const awsLogs = awsLogDestinationsOf(rawHeaders, body);
   if (!Array.isArray(awsLogs) || awsLogs.length) return awsLogs;
+  const awsEvents = awsEventTargetsOf(rawHeaders, url, body);
+  if (!Array.isArray(awsEvents) || awsEvents.length) return awsEvents;
   const diagnostics = diagnosticSettingsTargetsOf(url, body);
   if (!Array.isArray(diagnostics) || diagnostics.length) return diagnostics;
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
@@ -883,6 +885,65 @@ function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): 
   if (bucket === undefined) return [];
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return refusals.bad(`the ${action} names a bucket Airlock cannot read (${JSON.stringify(String(bucket).slice(0, 80))})`);
   return [{ method: 'PUT', url: `https://${bucket}.s3.amazonaws.com/`, why: `its ${action === 'createexporttask' ? 'export task writes the log group' : 'trail delivers the account\'s API activity'} into the bucket ${bucket}` }];
+}
+
+/**
+ * AWS's event targets (twenty-sixth pass, left open by the twenty-fifth): EventBridge's `PutTargets`
+ * (`X-Amz-Target: AWSEvents.PutTargets`, each `Targets[].Arn` and its `DeadLetterConfig.Arn`),
+ * EventBridge Scheduler's schedules (`POST`/`PUT /schedules/<name>`, `Target.Arn`) and Pipes
+ * (`POST`/`PUT /v1/pipes/<name>`, `Target`) have AWS send every matching event, from then on, to
+ * the resource the ARN names, of any account (another account's event bus, queue or function).
+ * Each is decided as the request AWS makes there: arnEndpoint's URL for SQS, SNS and Lambda, and
+ * for any other service `https://<service>.<region>.amazonaws.com/<account>/<resource>`, so a
+ * policy that limits the agent to its own account (the path's first segment, as an SQS queue's URL
+ * has it) decides every target alike. An ARN without a region and account is refused.
+ */
+const scheduleOrPipePath = /\/(?:schedules|v1\/pipes)\/[^/?#]{1,200}\/*(?:[?#]|$)/;
+function awsEventTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
+  let target: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+  const putTargets = target?.trim().split('.').pop()?.toLowerCase() === 'puttargets';
+  if (!putTargets && !scheduleOrPipePath.test(new URL(url).pathname)) return [];
+  if (!body.captured.length) return [];
+  if (body.unreadable) return unreadableBody('an AWS event target', body.unreadable);
+  const text = body.captured.toString('utf8');
+  if (!putTargets && !/"target"/i.test(text)) return [];
+  if (body.truncated) return refusals.bad('the request body names AWS event targets and is larger than the capture cap: Airlock cannot read where every event goes');
+  const o = parseObject(text) ?? {};
+  // (Member names as AWS's JSON protocols match them: exact, but read here without letter case.)
+  const member = (v: unknown, name: string): unknown => (v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).find(([k]) => k.toLowerCase() === name)?.[1] : undefined);
+  const arns: unknown[] = [];
+  const targetArns = (t: unknown): void => {
+    if (t === undefined) return;
+    if (typeof t === 'string') return void arns.push(t); // (Pipes: `Target` is the ARN itself.)
+    arns.push(member(t, 'arn'));
+    const dead = member(member(t, 'deadletterconfig'), 'arn');
+    if (dead !== undefined) arns.push(dead);
+  };
+  if (putTargets) {
+    const list = member(o, 'targets');
+    if (Array.isArray(list)) for (const t of list) targetArns(t);
+    else if (list !== undefined) return refusals.bad('the PutTargets request\'s Targets is not a list Airlock can read');
+  } else {
+    targetArns(member(o, 'target'));
+    const dead = member(member(o, 'deadletterconfig'), 'arn');
+    if (dead !== undefined) arns.push(dead);
+  }
+  if (arns.length > MAX_INDICES) return tooMany('event targets');
+  const out: NamedTarget[] = [];
+  for (const arn of arns) {
+    const a = typeof arn === 'string' ? arn.trim() : '';
+    const known = /^arn:[a-z-]+:(?:sqs|sns|lambda):/.test(a) ? arnEndpoint(a) : undefined;
+    if (known && typeof known !== 'string') {
+      out.push({ ...known, why: `its event target ${known.why} with every matching event` });
+      continue;
+    }
+    const m = /^arn:(aws|aws-us-gov|aws-cn):([a-z0-9-]{1,40}):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):(.{1,400})$/.exec(a);
+    if (typeof known === 'string' || !m) return refusals.bad(`an event target names an ARN Airlock cannot read (${JSON.stringify(String(arn).slice(0, 80))}): it cannot tell whose resource every matching event would go to`);
+    const domain = m[1] === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+    out.push({ method: 'POST', url: `https://${m[2]}.${m[3]}.${domain}/${m[4]}/${m[5]!.split(/[:/]/).map(encodeURIComponent).join('/')}`, why: `its event target sends every matching event to ${a.slice(0, 160)}` });
+  }
+  return out;
 }
 
 /**

@@ -357,6 +357,16 @@ const dav = await startUpstream(t, {
       sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
+    // (Twenty-sixth pass: EventBridge's PutTargets, Scheduler's schedules and Pipes: every matching event sent to the ARNs named.)
+    if (req.method === 'POST' && amzTarget === 'PutTargets') {
+      for (const tg of (JSON.parse(body.toString()) as { Targets: Array<{ Arn: string; DeadLetterConfig?: { Arn: string } }> }).Targets) sentTo.push(tg.Arn, tg.DeadLetterConfig?.Arn ?? '');
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    if ((req.method === 'POST' || req.method === 'PUT') && /^\/(?:schedules|v1\/pipes)\/[^/]+$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { Target?: string | { Arn: string; DeadLetterConfig?: { Arn: string } } };
+      sentTo.push(typeof o.Target === 'string' ? o.Target : o.Target?.Arn ?? '', typeof o.Target === 'object' ? o.Target.DeadLetterConfig?.Arn ?? '' : '');
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // (Twenty-fifth pass: an Azure diagnostic setting, the resource's logs sent to the resources it names from then on.)
     if (req.method === 'PUT' && /\/providers\/Microsoft\.Insights\/diagnosticSettings\/[^/]+$/i.test(src)) {
       const o = JSON.parse(body.toString()) as { properties?: Record<string, unknown> };
@@ -3428,6 +3438,26 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const head = `Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${action}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
     const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-fifth pass: ${action.split('.').pop()} into ${named}: decided (${res?.status}) #${i}`);
+  }
+  // (Twenty-sixth pass: EventBridge targets in another account: its bus, queue, function, a dead-letter queue; Scheduler and Pipes.)
+  for (const [i, [how, path, payload, named]] of ([
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:events:us-east-1:999999999999:event-bus/default', RoleArn: 'arn:aws:iam::111111111111:role/r' }] }, 'arn:aws:events:us-east-1:999999999999:event-bus/default'],
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:logs:us-east-1:111111111111:log-group:/ok' }, { Id: '2', Arn: 'arn:aws:sqs:us-east-1:999999999999:exfil' }] }, 'arn:aws:sqs:us-east-1:999999999999:exfil'],
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:lambda:us-east-1:999999999999:function:exfil' }] }, 'arn:aws:lambda:us-east-1:999999999999:function:exfil'],
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:states:us-east-1:999999999999:stateMachine:x', DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:999999999999:dlq' } }] }, 'arn:aws:sqs:us-east-1:999999999999:dlq'],
+    ['', '/schedules/nightly', { ScheduleExpression: 'rate(1 day)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'arn:aws:sqs:us-east-1:999999999999:exfil', RoleArn: 'arn:aws:iam::111111111111:role/r' } }, 'arn:aws:sqs:us-east-1:999999999999:exfil'],
+    ['', '/v1/pipes/p', { Source: 'arn:aws:sqs:us-east-1:111111111111:in', Target: 'arn:aws:events:us-east-1:999999999999:event-bus/default', RoleArn: 'arn:aws:iam::111111111111:role/r' }, 'arn:aws:events:us-east-1:999999999999:event-bus/default'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const text = JSON.stringify(payload);
+    const head = `Content-Type: application/x-amz-json-1.1\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`${i === 4 ? 'PUT' : 'POST'} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-sixth pass: ${how || path} sending events to ${named}: decided (${res?.status}) #${i}`);
+  }
+  for (const [how, payload] of [['AWSEvents.PutRule', { Name: 'all', EventPattern: '{"source":["aws.ec2"]}' }], ['AWSEvents.ListTargetsByRule', { Rule: 'all' }]] as const) {
+    const text = JSON.stringify(payload);
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${how}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && !isProblem(res), `control: ${how} goes through (${res?.status})`);
   }
   // (An Azure diagnostic setting sending a key vault's audit logs to another subscription's storage account or Event Hub.)
   for (const [i, [what, id]] of ([
