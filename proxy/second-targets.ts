@@ -696,9 +696,29 @@ function listItemName(k: string): string {
  */
 const callbackEndings = ['callback', 'callbackurl', 'callbackuri', 'hookurl', 'hookuri', 'notificationurl', 'notificationuri', 'notifyurl', 'pushendpoint', 'webhookendpoint'];
 
-/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings). */
+/**
+ * Words that, before a name's `url`/`uri` ending, say the service reports an event there (twenty-sixth
+ * pass, left open by the twenty-fifth: names off a hooks endpoint no list held): Vonage's
+ * `status_url`, `inbound_url` and `event_url` (every message and call event), Plivo's
+ * `hangup_url` and `fallback_url`, SMS gateways' `dlr_url` and `delivery_report_url`, `incoming_url`,
+ * `alert_url`, `result_url`, `completion_url`, `progress_url`. A list of
+ * whole names lags the services; a word of what is reported does not.
+ */
+// (Not words that end other words — `ring` (monitoring), `ping` (shipping), `complete` (autocomplete) —
+// nor fields other services only show back: `receipt_url`.)
+const eventWords = ['status', 'inbound', 'incoming', 'event', 'dlr', 'delivery', 'deliveryreport', 'report', 'hangup', 'fallback', 'alert', 'result', 'completion', 'progress', 'notify', 'reply', 'answer'];
+
+/** Whether a folded name ends in `url`/`uri` (`urls`, `uris`) after a word of eventWords. */
+function reportsEvents(key: string): boolean {
+  const m = /(?:url|uri)s?$/.exec(key);
+  if (!m || key.length > 64) return false;
+  const head = key.slice(0, m.index);
+  return eventWords.some((w) => head.endsWith(w) || head.endsWith(`${w}s`) || head.endsWith(`${w}d`));
+}
+
+/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings, reportsEvents). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(listItemName(k));
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e)) || reportsEvents(key)) || nestedCallbackLeaf(listItemName(k));
 }
 
 /**

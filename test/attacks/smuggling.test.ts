@@ -400,13 +400,13 @@ const dav = await startUpstream(t, {
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
     // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
     // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register|remote_mirrors|push_mirrors|integration|integrations)$/.test(src)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register|remote_mirrors|push_mirrors|integration|integrations|applications|Call)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url|invocationendpoint|authorizationendpoint|tokenurl|token_endpoint|remote_address|integrationuri|status_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)) || (src.includes('/vonage/') && key === 'address'))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url|invocationendpoint|authorizationendpoint|tokenurl|token_endpoint|remote_address|integrationuri|status_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)) || (/\/(?:applications|Call)$/.test(src) && /(?:_url|Url)$/.test(key)) || (src.includes('/vonage/') && key === 'address'))) sentTo.push(v);
         // (Sentry's webhooks plugin: `urls`, one URL a line.)
         if (typeof v === 'string' && key === 'urls') for (const u of v.split(/\r?\n/)) sentTo.push(u.trim());
         // (Under /slack/ a form field's JSON document is read, as Slack reads `manifest`.)
@@ -3265,6 +3265,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Postmark BounceHookUrl, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), Name: 'main', BounceHookUrl: url })],
     'Conversations PreWebhookUrl': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="PreWebhookUrl"\r\n\r\n${url}\r\n--mb--\r\n`],
     'Asana webhook target': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ data: { resource: '1200', target: url } })],
+    // Twenty-sixth pass: names no list held, off a hooks endpoint (Vonage's application `status_url` and
+    // `inbound_url`, Plivo's call `hangup_url`, an SMS gateway's `dlr_url`, `delivery_report_url` past the cap).
+    'Vonage status_url': (url) => ['/ok/v2/applications', 'application/json', JSON.stringify({ name: 'app', status_url: url })],
+    'Vonage inbound_url': (url) => ['/ok/v2/applications', 'application/json', JSON.stringify({ name: 'app', messages: { inbound_url: url } })],
+    'Plivo hangup_url': (url) => ['/ok/v1/Account/MA1/Call', 'application/x-www-form-urlencoded', `from=1555&to=1556&answer_url=https%3A%2F%2Fallowed.example%2Fa&hangup_url=${encodeURIComponent(url)}`],
+    'SMS dlr_url': (url) => ['/ok/v2/applications', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="dlr_url"\r\n\r\n${url}\r\n--mb--\r\n`],
+    'delivery_report_url, large': (url, _o, large) => ['/ok/v2/applications', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), deliveryReportUrl: url })],
     // Twenty-fourth pass: a URL inside a route's expression (Mailgun's `forward("…")`, `store(notify="…")`),
     // the holder a GraphQL API names (Shopify's `webhookSubscription: {uri}`), in a GraphQL literal, a hook
     // endpoint named otherwise (PagerDuty's `/webhook_subscriptions`, `delivery_method.url`).
@@ -3379,6 +3386,20 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
     }
+  }
+  // Twenty-sixth pass: a callback under a name no list held, off a hooks endpoint; controls: URL fields the service only shows or fetches.
+  for (const [i, name] of ['Vonage status_url', 'Vonage inbound_url', 'Plivo hangup_url', 'SMS dlr_url', 'delivery_report_url, large'].entries()) {
+    for (const large of name.endsWith('large') ? [false, true] : [false]) {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+      t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-sixth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
+    }
+  }
+  {
+    const text = JSON.stringify({ name: 'app', avatar_url: 'https://evil.example/a.png', shipping_url: 'https://evil.example/s', monitoring_uri: 'https://evil.example/m', receipt_url: 'https://evil.example/r' });
+    const [res] = parseResponses((await send('/ok/v2/profiles', 'application/json', text, false)).text);
+    t.ok(res !== undefined && !isProblem(res), `control: URL members no service sends to (avatar_url, shipping_url, monitoring_uri, receipt_url) go through (${res?.status})`);
   }
   // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
   for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'GraphQL hook field, variables', 'Sentry webhooks plugin urls', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
