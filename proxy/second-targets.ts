@@ -173,6 +173,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(routed)) return routed;
   const searched = searchEngineIndices(method, url, body);
   if (!Array.isArray(searched)) return searched;
+  const queues = sqsQueuesOf(rawHeaders, url, body);
+  if (!Array.isArray(queues)) return queues;
+  for (const t of queues) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed, ...searched]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const configured = bucketConfigTargetsOf(method, url, body);
   if (!Array.isArray(configured)) return configured;
@@ -2564,6 +2567,63 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
   }
   if (odd !== undefined) return refusals.bad(`${what} names an index Airlock cannot read (${odd})`);
   return out;
+}
+
+/**
+ * Amazon SQS (twenty-sixth pass): every action names its queue by `QueueUrl` — a member of the JSON
+ * protocol's body (`X-Amz-Target: AmazonSQS.SendMessage`, what the SDKs send to `POST /`), a
+ * parameter of the Query protocol's form or query — and SQS acts on that queue whatever the path
+ * says: `POST /111111111111/own` with `{"QueueUrl": "https://sqs.us-east-1.amazonaws.com/999999999999/exfil"}`
+ * sent the message to another account's queue while the policy read the path's. Each `QueueUrl`
+ * is decided as a `POST` to it (the form arnEndpoint gives a queue). One that is no http(s) URL is
+ * left to SQS, which refuses it.
+ */
+function sqsQueuesOf(rawHeaders: readonly string[], url: string, body: ServerBody): IndexTarget[] | Rejection {
+  let target: string | undefined;
+  let type = '';
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+    else if (name === 'content-type') type ||= rawHeaders[i + 1]!.toLowerCase();
+  }
+  const json = target !== undefined && /^\s*amazonsqs\./i.test(target);
+  const form = type.startsWith('application/x-www-form-urlencoded');
+  const q = url.indexOf('?');
+  const inQuery = q >= 0 && /queueurl=/i.test(url.slice(q));
+  if (!json && !inQuery && !(form && body.captured.length)) return [];
+  const values: unknown[] = [];
+  if (inQuery) for (const [k, v] of new URL(url).searchParams) if (k.toLowerCase() === 'queueurl') values.push(v);
+  if (json || form) {
+    if (body.unreadable) return unreadableBody('an SQS request', body.unreadable);
+    const text = body.captured.toString('utf8');
+    if (json && /queueurl/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is an SQS request larger than the capture cap: Airlock cannot read which queue it names');
+      let readings: unknown[];
+      try {
+        const parsed: unknown = JSON.parse(text);
+        readings = scanJson(text, false).duplicateCount ? [parsed, scanJson(text, true).firstWins] : [parsed];
+      } catch {
+        readings = [parseObject(text)];
+      }
+      for (const r of readings) {
+        if (r && typeof r === 'object' && !Array.isArray(r)) for (const [k, v] of Object.entries(r)) if (k.toLowerCase() === 'queueurl') values.push(v);
+      }
+    } else if (form && /queueurl/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is an SQS request larger than the capture cap: Airlock cannot read which queue it names');
+      for (const [k, v] of serverParams(text)) if (k.toLowerCase() === 'queueurl') values.push(v);
+    }
+  }
+  const out = new Map<string, IndexTarget>();
+  for (const v of values) {
+    const queue = typeof v === 'string' ? httpUrlAsParsed(v, url) : undefined;
+    if (queue === undefined) {
+      if (typeof v !== 'string') return refusals.bad(`the SQS request names its queue by a QueueUrl that is no text (${JSON.stringify(v ?? null).slice(0, 80)})`);
+      continue;
+    }
+    out.set(queue, { method: 'POST', url: queue, why: `its QueueUrl names the queue ${queue.slice(0, 160)}` });
+    if (out.size > MAX_INDICES) return tooMany('queues');
+  }
+  return [...out.values()];
 }
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */

