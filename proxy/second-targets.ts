@@ -173,6 +173,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(routed)) return routed;
   const searched = searchEngineIndices(method, url, body);
   if (!Array.isArray(searched)) return searched;
+  const solr = solrTargetsOf(rawHeaders, url, body);
+  if (!Array.isArray(solr)) return solr;
+  for (const t of solr) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const queues = sqsQueuesOf(rawHeaders, url, body);
   if (!Array.isArray(queues)) return queues;
   for (const t of queues) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
@@ -2622,6 +2625,67 @@ function sqsQueuesOf(rawHeaders: readonly string[], url: string, body: ServerBod
     }
     out.set(queue, { method: 'POST', url: queue, why: `its QueueUrl names the queue ${queue.slice(0, 160)}` });
     if (out.size > MAX_INDICES) return tooMany('queues');
+  }
+  return [...out.values()];
+}
+
+/**
+ * Apache Solr (twenty-sixth pass): a search handler (`/solr/<collection>/select`, any handler under
+ * a `solr` segment, or a path ending `/select`) runs over the collections its `collection`
+ * parameter lists instead of the path's (SolrCloud: `/solr/public/select?q=*:*&collection=secret`
+ * searches `secret`), and a distributed search queries each core its `shards` parameter names
+ * (`host:port/solr/core`, `|` between replicas), on any host Solr's allow-list takes. Read from
+ * the query, a form body and a JSON request's `params`; each collection decided as
+ * `GET …/solr/<collection>/select`, each shard as a `GET` of its `select`.
+ */
+function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): IndexTarget[] | Rejection {
+  // (Most requests: no Solr path, no URL parsed.)
+  const lower = url.toLowerCase();
+  if (!lower.includes('/solr') && !lower.includes('/select')) return [];
+  if (!/[?&;](?:collection|shards)=/.test(lower) && !body.captured.length) return [];
+  const u = new URL(url);
+  const segs = u.pathname.split('/');
+  while (segs.length > 1 && segs.at(-1) === '') segs.pop();
+  const at = segs.findIndex((x, i) => i > 0 && x.toLowerCase() === 'solr');
+  const selectEnd = segs.at(-1)?.toLowerCase() === 'select' && segs.length >= 3;
+  if (at < 0 && !selectEnd) return [];
+  const root = at >= 0 ? segs.slice(0, at + 1).join('/') : segs.slice(0, -2).join('/');
+  const values: Array<[string, unknown]> = [];
+  for (const [k, v] of u.searchParams) values.push([k, v]);
+  if (body.captured.length) {
+    if (body.unreadable) return unreadableBody('a Solr request', body.unreadable);
+    let type = '';
+    for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ||= rawHeaders[i + 1]!.toLowerCase();
+    const text = body.captured.toString('utf8');
+    if (/collection|shards/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is a Solr request larger than the capture cap: Airlock cannot read which collections it searches');
+      if (type.startsWith('application/x-www-form-urlencoded')) values.push(...serverParams(text));
+      else {
+        const params = parseObject(text)?.params;
+        if (params && typeof params === 'object') for (const [k, v] of Object.entries(params)) values.push([k, v]);
+      }
+    }
+  }
+  const out = new Map<string, IndexTarget>();
+  for (const [k, raw] of values) {
+    const name = k.toLowerCase();
+    if (name !== 'collection' && name !== 'shards') continue;
+    for (const v of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
+      for (const piece of v.split(name === 'shards' ? /[,|]/ : ',')) {
+        const p = piece.trim();
+        if (!p) continue;
+        let target: string;
+        if (name === 'collection') target = new URL(`${root}/${encodeURIComponent(p)}/select`, u).href;
+        else {
+          const shard = URL.parse(/^https?:\/\//i.test(p) ? p : `http://${p}`);
+          if (!shard || !shard.hostname) return refusals.bad(`the Solr request names a shard Airlock cannot read (${JSON.stringify(p.slice(0, 80))})`);
+          target = new URL(`${shard.pathname.replace(/\/+$/, '')}/select`, shard).href;
+        }
+        out.set(target, { method: 'GET', url: target, why: name === 'collection' ? `its collection parameter searches ${p.slice(0, 100)}` : `its shards parameter queries ${p.slice(0, 160)}` });
+        if (out.size > MAX_INDICES) return tooMany('Solr collections and shards');
+      }
+    }
   }
   return [...out.values()];
 }

@@ -357,6 +357,17 @@ const dav = await startUpstream(t, {
       sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
+    // (Twenty-sixth pass: Solr searches the collections its `collection` parameter lists, and queries the cores `shards` names.)
+    const solr = /^\/solr\/([^/]+)\/(?:select|query)$/.exec(src);
+    if (solr) {
+      const params = new URL(req.url ?? '/', 'http://x').searchParams;
+      const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString()) : undefined;
+      const json = String(req.headers['content-type']).startsWith('application/json') ? (JSON.parse(body.toString()) as { params?: Record<string, string> }).params ?? {} : {};
+      const collection = form?.get('collection') ?? params.get('collection') ?? json.collection ?? solr[1]!;
+      for (const c of collection.split(',')) esRan.push(`solr-search ${c}`);
+      for (const sh of (form?.get('shards') ?? params.get('shards') ?? json.shards ?? '').split(/[,|]/).filter(Boolean)) esRan.push(`solr-shard ${sh}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // (Twenty-sixth pass: Amazon SQS acts on the queue its QueueUrl names, JSON or Query protocol, whatever the path.)
     if (req.method === 'POST' && (String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') || /(?:^|&)Action=SendMessage/.test(body.toString()))) {
       const o = String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') ? JSON.parse(body.toString()) as { QueueUrl?: string } : { QueueUrl: new URLSearchParams(body.toString()).get('QueueUrl') ?? undefined };
@@ -1286,7 +1297,7 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
 });
 
-t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, a Typesense multi_search or alias naming another index is decided for that index', async (t) => {
+t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, a Typesense multi_search or alias, a Solr search\'s collection or shards parameter naming another index is decided for that index', async (t) => {
   // `POST /ok/multi-search` names no index in its path: its `queries[].indexUid` read `deny`,
   // which the policy refuses as `/indexes/deny/search` (Typesense: `searches[].collection`, or
   // the query's common `collection`; a swap writes both indices; an alias has later searches read
@@ -1336,6 +1347,27 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
     },
   ), { numRuns: Math.min(numRuns, 24), ...seed });
+  // (Solr: the `collection` and `shards` parameters, in the query, a form body or a JSON request's params.)
+  const solrSend = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const method = body ? 'POST' : 'GET';
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  t.match((await solrSend('/solr/public/select?q=*:*&collection=public,news', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr search of allowed collections goes through');
+  for (const [i, [path, type, body]] of ([
+    ['/solr/public/select?q=*:*&collection=deny', '', ''],
+    ['/solr/public/select?q=*:*&collection=public,deny', '', ''],
+    ['/solr/public/select', 'application/x-www-form-urlencoded', 'q=*:*&collection=deny'],
+    ['/solr/public/query', 'application/json', JSON.stringify({ query: '*:*', params: { collection: 'deny' } })],
+    [`/solr/public/select?q=*:*&shards=${encodeURIComponent(`${dHost}/solr/public|${dHost}/solr/deny`)}`, '', ''],
+  ] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await solrSend(path, type, body, i % 2 === 1)).text);
+    t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Solr search naming the denied collection (${path.slice(0, 60)} ${body.slice(0, 40)}): 403 (${res?.status})`);
+  }
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the servers never read or swapped the denied index');
 });
 
