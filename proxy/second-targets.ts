@@ -2507,8 +2507,30 @@ function tooMany(what: string, bound = MAX_INDICES): Rejection {
  * readings of duplicate keys are read; a body past the capture cap, or one whose names are not
  * strings, is refused: Airlock cannot read which indices it names.
  */
+/**
+ * Typesense's joins: `filter_by`, `include_fields`, `exclude_fields` and `sort_by` name another
+ * collection as `$<collection>(…)`, whose documents the search reads (`filter_by=$customers(id:=1)`,
+ * `include_fields=$customers(*)`): each is decided as a search of that collection.
+ */
+const typesenseSearchPath = /\/collections\/[^/?#]+\/documents\/search\/*(?:[?#].*)?$/;
+const joinParams = new Set(['filter_by', 'include_fields', 'exclude_fields', 'sort_by']);
+function typesenseJoins(pairs: Iterable<[string, unknown]>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of pairs) {
+    if (!joinParams.has(k.toLowerCase()) || typeof v !== 'string' || !v.includes('$')) continue;
+    for (const m of v.matchAll(/\$([^\s$()]{1,256})\s*\(/g)) out.push(m[1]!);
+  }
+  return out;
+}
 const searchEnginePath = /\/(?:multi-search|multi_search|swap-indexes|aliases\/[^/?#]+)\/*(?:[?#]|$)/i;
 function searchEngineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if ((requestUrl.includes('$') || /%24/i.test(requestUrl)) && typesenseSearchPath.test(requestUrl)) {
+    const u = new URL(requestUrl);
+    const root = u.pathname.replace(typesenseSearchPath, '');
+    const joins = [...new Set(typesenseJoins(u.searchParams))];
+    if (joins.length > MAX_INDICES) return tooMany('collections joined');
+    return joins.map((j) => ({ method: 'GET', url: new URL(`${root}/collections/${encodeURIComponent(j)}/documents/search`, u).href, why: `its join reads collection ${j.slice(0, 100)}` }));
+  }
   if (!searchEnginePath.test(requestUrl)) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/');
@@ -2536,7 +2558,7 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
   const seen = new Set<string>();
   const seg = encodeURIComponent;
   let odd: string | undefined;
-  const push = (name: unknown, how: 'search' | 'collection' | 'swap' | 'alias'): void => {
+  const push = (name: unknown, how: 'search' | 'collection' | 'swap' | 'alias' | 'join'): void => {
     if (typeof name !== 'string' || !name.length) {
       odd ??= JSON.stringify(name ?? null).slice(0, 80);
       return;
@@ -2547,7 +2569,7 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
     const t = name.slice(0, 100);
     if (how === 'search') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/search`, u).href, why: `its multi-search reads index ${t}` });
     else if (how === 'swap') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/documents`, u).href, why: `its index swap replaces the documents of index ${t}` });
-    else out.push({ method: 'GET', url: new URL(`${root}/collections/${seg(name)}/documents/search`, u).href, why: how === 'alias' ? `its alias has later searches read collection ${t}` : `its multi-search reads collection ${t}` });
+    else out.push({ method: 'GET', url: new URL(`${root}/collections/${seg(name)}/documents/search`, u).href, why: how === 'alias' ? `its alias has later searches read collection ${t}` : how === 'join' ? `its join reads collection ${t}` : `its multi-search reads collection ${t}` });
   };
   for (const r of readings) {
     const o = r && typeof r === 'object' ? (r as Record<string, unknown>) : undefined;
@@ -2558,8 +2580,14 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
       const searches = o && !Array.isArray(o) ? o.searches : undefined;
       for (const c of query) push(c, 'collection');
       if (Array.isArray(searches)) {
-        for (const q of searches) if (q && typeof q === 'object' && (q as Record<string, unknown>).collection !== undefined) push((q as Record<string, unknown>).collection, 'collection');
+        for (const q of searches) {
+          if (!q || typeof q !== 'object') continue;
+          const o = q as Record<string, unknown>;
+          if (o.collection !== undefined) push(o.collection, 'collection');
+          for (const j of typesenseJoins(Object.entries(o))) push(j, 'join');
+        }
       }
+      for (const j of typesenseJoins(u.searchParams)) push(j, 'join');
     } else if (last === 'swap-indexes') {
       for (const swap of Array.isArray(r) ? r : []) {
         const indexes = swap && typeof swap === 'object' ? (swap as Record<string, unknown>).indexes : undefined;

@@ -590,9 +590,21 @@ const dav = await startUpstream(t, {
       const o = JSON.parse(body.toString() || '{}') as { queries?: Array<{ indexUid: string }>; searches?: Array<{ collection?: string }>; collection_name?: string } & Array<{ indexes: string[] }>;
       const common = new URL(req.url ?? '/', 'http://x').searchParams.get('collection');
       if (engine[1] === 'multi-search') for (const q of o.queries ?? []) esRan.push(`meili-search ${q.indexUid}`);
-      else if (engine[1] === 'multi_search') for (const q of o.searches ?? []) esRan.push(`typesense-search ${q.collection ?? common}`);
+      else if (engine[1] === 'multi_search') {
+        for (const q of o.searches ?? []) {
+          esRan.push(`typesense-search ${q.collection ?? common}`);
+          for (const m of JSON.stringify(q).matchAll(/\$(\w+)\(/g)) esRan.push(`typesense-join ${m[1]}`);
+        }
+      }
       else if (engine[1] === 'swap-indexes') for (const sw of o) for (const i of sw.indexes) esRan.push(`meili-swap ${i}`);
       else esRan.push(`typesense-alias ${o.collection_name}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (Typesense's search joins the collections `$name(…)` names in filter_by, include_fields, sort_by.)
+    const tsSearch = /^\/collections\/([^/]+)\/documents\/search\/*$/.exec(src);
+    if (tsSearch && req.method === 'GET') {
+      esRan.push(`typesense-search ${tsSearch[1]}`);
+      for (const [k, v] of new URL(req.url ?? '/', 'http://x').searchParams) if (['filter_by', 'include_fields', 'sort_by'].includes(k)) for (const m of v.matchAll(/\$(\w+)\(/g)) esRan.push(`typesense-join ${m[1]}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // Elasticsearch splits the path as Java's split("/") does: trailing empty segments dropped.
@@ -1356,6 +1368,17 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
         .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
       : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
   };
+  t.match((await solrSend('/collections/products/documents/search?q=*&filter_by=%24customers(id:=1)&include_fields=$customers(*)', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Typesense search joining an allowed collection goes through');
+  for (const [i, [path, body]] of ([
+    ['/collections/products/documents/search?q=*&filter_by=$deny(id:*)', ''],
+    ['/collections/products/documents/search?q=*&include_fields=%24deny(*)', ''],
+    ['/collections/products/documents/search?q=*&sort_by=$deny( score:desc)', ''],
+    ['/multi_search', JSON.stringify({ searches: [{ collection: 'products', q: '*', filter_by: '$deny(id:*)' }] })],
+  ] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await solrSend(path.replace(/ /g, '%20'), body ? 'application/json' : '', body, i % 2 === 1)).text);
+    t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Typesense search joining the denied collection (${path.slice(0, 70)}): 403 (${res?.status})`);
+  }
   t.match((await solrSend('/solr/public/select?q=*:*&collection=public,news', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr search of allowed collections goes through');
   for (const [i, [path, type, body]] of ([
     ['/solr/public/select?q=*:*&collection=deny', '', ''],
