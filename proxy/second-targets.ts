@@ -3112,7 +3112,8 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
 function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
   // (And search templates, inline or stored: `_search/template`, `_render/template`, `PUT /_scripts/<id>`.)
-  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts)(?:[/?#]|$)/.test(requestUrl)) return [];
+  // (Twenty-sixth pass: and an index's mapping, whose lookup runtime fields every later search runs.)
+  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts|mapping|mappings)(?:[/?#]|$)/.test(requestUrl)) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');
@@ -3125,7 +3126,7 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   if (templates && text.includes('{{') && body.truncated) return refusals.bad('the request body is a search template larger than the capture cap: Airlock cannot read what it renders to');
   // Most queries name no other document: no walk without the keys one needs (a template's
   // source as a JSON string writes them `\"index\"`).
-  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{')) && !runsStored) return [];
+  if (!/"(?:_|target_)?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{')) && !runsStored) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const found = new Map<string, IndexTarget>();
   const roots: unknown[] = [];
@@ -3190,6 +3191,17 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
     }
   }
   for (const o of objectsIn(...roots)) {
+    // A lookup runtime field (twenty-sixth pass; Elasticsearch 8.2+): `{"type": "lookup", "target_index": "users", "fetch_fields": […]}`
+    // in a search's `runtime_mappings` or an index's mapping returns fields of the documents of
+    // `target_index` it matches, for every hit.
+    if (o.type === 'lookup' && o.target_index !== undefined) {
+      if (typeof o.target_index !== 'string' || o.target_index.includes('{{')) return refusals.bad('the request carries a lookup runtime field whose target index Airlock cannot read');
+      for (const i of o.target_index.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const path = `/${encodeURIComponent(i)}/_search`;
+        found.set(path, { method: 'GET', url: new URL(path, u).href, why: `its lookup runtime field reads index ${i.slice(0, 100)}` });
+      }
+      if (found.size > MAX_BATCH_CALLS) return refusals.bad(`the Elasticsearch query looks up more than ${MAX_BATCH_CALLS} documents of other indices`);
+    }
     const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
     if (index?.includes('{{')) return refusals.bad('the request carries a search template that computes the index of a document it looks up: Airlock cannot tell which index it reads');
     const id = o._index !== undefined ? o._id : o.id;

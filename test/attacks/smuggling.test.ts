@@ -284,6 +284,8 @@ const esLookups = (v: unknown): void => {
   const o = v as Record<string, unknown>;
   if (typeof o._index === 'string') esRan.push(`lookup ${o._index}`);
   else if (typeof o.index === 'string' && o.id !== undefined) esRan.push(`lookup ${o.index}`);
+  // (A lookup runtime field reads the documents of its target index for every hit.)
+  if (o.type === 'lookup' && typeof o.target_index === 'string') esRan.push(`lookup ${o.target_index}`);
   for (const x of Object.values(o)) esLookups(x);
 };
 // JSON read as Go's encoding/json, ASP.NET Core, Newtonsoft and SCIM (RFC 7643 §2.1) match member
@@ -605,6 +607,11 @@ const dav = await startUpstream(t, {
     if (tsSearch && req.method === 'GET') {
       esRan.push(`typesense-search ${tsSearch[1]}`);
       for (const [k, v] of new URL(req.url ?? '/', 'http://x').searchParams) if (['filter_by', 'include_fields', 'sort_by'].includes(k)) for (const m of v.matchAll(/\$(\w+)\(/g)) esRan.push(`typesense-join ${m[1]}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (A mapping's lookup runtime fields are run by every later search of the index.)
+    if (/^\/[^/_][^/]*\/_mappings?$/.test(src) && (req.method === 'PUT' || req.method === 'POST')) {
+      esLookups(JSON.parse(body.toString()));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // Elasticsearch splits the path as Java's split("/") does: trailing empty segments dropped.
@@ -1378,6 +1385,18 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
     const before = esRan.length;
     const [res] = parseResponses((await solrSend(path.replace(/ /g, '%20'), body ? 'application/json' : '', body, i % 2 === 1)).text);
     t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Typesense search joining the denied collection (${path.slice(0, 70)}): 403 (${res?.status})`);
+  }
+  // (Elasticsearch's lookup runtime fields: in a search's runtime_mappings, in an index's mapping.)
+  const lookupField = (target: string): Record<string, unknown> => ({ type: 'lookup', target_index: target, input_field: 'user_id', target_field: 'id', fetch_fields: ['email'] });
+  t.match((await solrSend('/ok/_search', 'application/json', JSON.stringify({ runtime_mappings: { who: lookupField('ok2') }, fields: ['who'] }), false)).text, /^HTTP\/1\.1 200/, 'control: a lookup runtime field reading an allowed index goes through');
+  for (const [i, [path, body]] of ([
+    ['/ok/_search', JSON.stringify({ runtime_mappings: { who: lookupField('deny') }, fields: ['who'] })],
+    ['/ok/_search', JSON.stringify({ runtime_mappings: { who: lookupField('ok2,deny') }, fields: ['who'] })],
+    ['/ok/_mapping', JSON.stringify({ runtime: { who: lookupField('deny') } })],
+  ] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await solrSend(path, 'application/json', body, i % 2 === 1)).text);
+    t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: an Elasticsearch lookup runtime field reading the denied index (${path}): 403 (${res?.status})`);
   }
   t.match((await solrSend('/solr/public/select?q=*:*&collection=public,news', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr search of allowed collections goes through');
   for (const [i, [path, type, body]] of ([
