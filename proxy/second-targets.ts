@@ -3112,8 +3112,12 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
 function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
   // (And search templates, inline or stored: `_search/template`, `_render/template`, `PUT /_scripts/<id>`.)
-  // (Twenty-sixth pass: and an index's mapping, whose lookup runtime fields every later search runs.)
-  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts|mapping|mappings)(?:[/?#]|$)/.test(requestUrl)) return [];
+  // (Twenty-sixth pass: and an index's mapping, whose lookup runtime fields every later search runs,
+  // also as an index is created with it, `PUT /<index>` with `mappings.runtime`: read there only for
+  // a lookup field, as other APIs' bodies on a one-segment path are no Elasticsearch query.)
+  const created = !/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts|mapping|mappings)(?:[/?#]|$)/.test(requestUrl);
+  if (created && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*\/[^/?#_][^/?#]*\/?(?:[?#]|$)/i.test(requestUrl)) return [];
+  if (created && (!body.captured.length || !body.captured.includes('"target_index"'))) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');

@@ -610,7 +610,7 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // (A mapping's lookup runtime fields are run by every later search of the index.)
-    if (/^\/[^/_][^/]*\/_mappings?$/.test(src) && (req.method === 'PUT' || req.method === 'POST')) {
+    if ((/^\/[^/_][^/]*\/_mappings?$/.test(src) || /^\/ok3$/.test(src)) && (req.method === 'PUT' || req.method === 'POST')) {
       esLookups(JSON.parse(body.toString()));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
@@ -1393,6 +1393,7 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
     ['/ok/_search', JSON.stringify({ runtime_mappings: { who: lookupField('deny') }, fields: ['who'] })],
     ['/ok/_search', JSON.stringify({ runtime_mappings: { who: lookupField('ok2,deny') }, fields: ['who'] })],
     ['/ok/_mapping', JSON.stringify({ runtime: { who: lookupField('deny') } })],
+    ['/ok3', JSON.stringify({ mappings: { runtime: { who: lookupField('deny') } } })],
   ] as const).entries()) {
     const before = esRan.length;
     const [res] = parseResponses((await solrSend(path, 'application/json', body, i % 2 === 1)).text);
