@@ -2670,7 +2670,7 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
   // (Most requests: no Solr path, no URL parsed.)
   const lower = url.toLowerCase();
   if (!lower.includes('/solr') && !lower.includes('/select')) return [];
-  if (!/[?&;](?:collection|shards)=/.test(lower) && !body.captured.length) return [];
+  if (!/[?&;](?:collection|shards|stmt|expr)=/.test(lower) && !body.captured.length) return [];
   const u = new URL(url);
   const segs = u.pathname.split('/');
   while (segs.length > 1 && segs.at(-1) === '') segs.pop();
@@ -2685,7 +2685,7 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
     let type = '';
     for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ||= rawHeaders[i + 1]!.toLowerCase();
     const text = body.captured.toString('utf8');
-    if (/collection|shards/i.test(text)) {
+    if (/collection|shards|stmt|expr/i.test(text)) {
       if (body.truncated) return refusals.bad('the request body is a Solr request larger than the capture cap: Airlock cannot read which collections it searches');
       if (type.startsWith('application/x-www-form-urlencoded')) values.push(...serverParams(text));
       else {
@@ -2695,8 +2695,24 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
     }
   }
   const out = new Map<string, IndexTarget>();
+  const handler = segs.at(-1)?.toLowerCase();
   for (const [k, raw] of values) {
     const name = k.toLowerCase();
+    // Solr's SQL (`/sql?stmt=SELECT … FROM other`) and streaming expressions (`/stream?expr=search(other, …)`,
+    // `update(other, …)`) name the collections they read and write in their own languages.
+    if ((handler === 'sql' && name === 'stmt') || (handler === 'stream' && name === 'expr')) {
+      for (const v of Array.isArray(raw) ? raw : [raw]) {
+        if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
+        const sources = name === 'stmt' ? querySources(v, false) : streamCollections(v);
+        if (typeof sources === 'string') return refusals.bad(`the Solr ${name === 'stmt' ? 'SQL' : 'streaming expression'} names a collection Airlock cannot read (${sources.slice(0, 80)})`);
+        for (const c of sources) {
+          const target = new URL(`${root}/${encodeURIComponent(c)}/select`, u).href;
+          out.set(target, { method: 'GET', url: target, why: `its ${name === 'stmt' ? 'SQL' : 'streaming expression'} reads or writes collection ${c.slice(0, 100)}` });
+        }
+      }
+      if (out.size > MAX_INDICES) return tooMany('Solr collections');
+      continue;
+    }
     if (name !== 'collection' && name !== 'shards') continue;
     for (const v of Array.isArray(raw) ? raw : [raw]) {
       if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
@@ -2716,6 +2732,24 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
     }
   }
   return [...out.values()];
+}
+
+/**
+ * The collections a Solr streaming expression reads or writes: the first argument of each stream
+ * source and sink (`search(c, …)`, `facet`, `stats`, `random`, `timeseries`, `significantTerms`,
+ * `nodes`, `shortestPath`, `topic`, `knn`, `features`, `train`, `update`, `delete`, `commit`,
+ * `parallel`'s worker collection); a quoted or computed first argument is refused (the string says why).
+ */
+const streamFunctions = new Set(['search', 'facet', 'facet2d', 'stats', 'random', 'timeseries', 'significantterms', 'nodes', 'gathernodes', 'shortestpath', 'topic', 'knn', 'knnsearch', 'features', 'train', 'update', 'delete', 'commit', 'drill', 'parallel']);
+function streamCollections(expr: string): string[] | string {
+  const out = new Set<string>();
+  for (const m of expr.matchAll(/([A-Za-z][A-Za-z0-9]{0,40})\s*\(\s*([^,()\s]{0,256})/g)) {
+    if (!streamFunctions.has(m[1]!.toLowerCase())) continue;
+    if (!/^[\w.-]{1,256}$/.test(m[2]!)) return JSON.stringify(m[2]!);
+    out.add(m[2]!);
+    if (out.size > MAX_INDICES) break;
+  }
+  return [...out];
 }
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */

@@ -360,6 +360,14 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // (Twenty-sixth pass: Solr searches the collections its `collection` parameter lists, and queries the cores `shards` names.)
+    // (Its SQL handler reads the collections FROM names; a streaming expression the first argument of each source and sink.)
+    const solrLang = /^\/solr\/[^/]+\/(sql|stream)$/.exec(src);
+    if (solrLang) {
+      const all = new URLSearchParams(`${new URL(req.url ?? '/', 'http://x').search.slice(1)}&${body.toString()}`);
+      const text = all.get(solrLang[1] === 'sql' ? 'stmt' : 'expr') ?? '';
+      for (const m of text.matchAll(solrLang[1] === 'sql' ? /\b(?:FROM|JOIN)\s+(\w+)/gi : /\b(?:search|update|facet|random)\(\s*(\w+)/g)) esRan.push(`solr-search ${m[1]}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     const solr = /^\/solr\/([^/]+)\/(?:select|query)$/.exec(src);
     if (solr) {
       const params = new URL(req.url ?? '/', 'http://x').searchParams;
@@ -1400,12 +1408,18 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
     t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: an Elasticsearch lookup runtime field reading the denied index (${path}): 403 (${res?.status})`);
   }
   t.match((await solrSend('/solr/public/select?q=*:*&collection=public,news', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr search of allowed collections goes through');
+  t.match((await solrSend(`/solr/public/stream?expr=${encodeURIComponent('search(public, q="*:*", fl="id", sort="id asc")')}`, '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr streaming expression over an allowed collection goes through');
+  t.match((await solrSend(`/solr/public/sql?stmt=${encodeURIComponent('SELECT id FROM public WHERE q = \'deny\'')}`, '', '', false)).text, /^HTTP\/1\.1 200/, 'control: Solr SQL over an allowed collection goes through');
   for (const [i, [path, type, body]] of ([
     ['/solr/public/select?q=*:*&collection=deny', '', ''],
     ['/solr/public/select?q=*:*&collection=public,deny', '', ''],
     ['/solr/public/select', 'application/x-www-form-urlencoded', 'q=*:*&collection=deny'],
     ['/solr/public/query', 'application/json', JSON.stringify({ query: '*:*', params: { collection: 'deny' } })],
     [`/solr/public/select?q=*:*&shards=${encodeURIComponent(`${dHost}/solr/public|${dHost}/solr/deny`)}`, '', ''],
+    [`/solr/public/sql?stmt=${encodeURIComponent('SELECT id FROM public JOIN deny ON public.id = deny.id')}`, '', ''],
+    ['/solr/public/sql', 'application/x-www-form-urlencoded', `stmt=${encodeURIComponent('SELECT email FROM deny')}`],
+    [`/solr/public/stream?expr=${encodeURIComponent('search(deny, q="*:*", fl="email", sort="id asc")')}`, '', ''],
+    ['/solr/public/stream', 'application/x-www-form-urlencoded', `expr=${encodeURIComponent('update(deny, batchSize=50, search(public, q="*:*", fl="id", sort="id asc"))')}`],
   ] as const).entries()) {
     const before = esRan.length;
     const [res] = parseResponses((await solrSend(path, type, body, i % 2 === 1)).text);
