@@ -2522,7 +2522,7 @@ function typesenseJoins(pairs: Iterable<[string, unknown]>): string[] {
   }
   return out;
 }
-const searchEnginePath = /\/(?:multi-search|multi_search|swap-indexes|aliases\/[^/?#]+)\/*(?:[?#]|$)/i;
+const searchEnginePath = /\/(?:multi-search|multi_search|swap-indexes|(?:aliases|presets)\/[^/?#]+)\/*(?:[?#]|$)/i;
 function searchEngineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   if ((requestUrl.includes('$') || /%24/i.test(requestUrl)) && typesenseSearchPath.test(requestUrl)) {
     const u = new URL(requestUrl);
@@ -2537,10 +2537,11 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
   while (segs.length > 1 && segs.at(-1) === '') segs.pop();
   const last = segs.at(-1)!.toLowerCase();
   const alias = segs.at(-2)?.toLowerCase() === 'aliases';
+  const preset = segs.at(-2)?.toLowerCase() === 'presets';
   const m = method.toUpperCase();
-  if (alias ? m !== 'PUT' && m !== 'POST' && m !== 'PATCH' : m !== 'POST') return [];
-  const root = (alias ? segs.slice(0, -2) : segs.slice(0, -1)).join('/');
-  const what = alias ? 'a Typesense alias' : last === 'swap-indexes' ? 'a Meilisearch index swap' : 'a multi-index search';
+  if (alias || preset ? m !== 'PUT' && m !== 'POST' && m !== 'PATCH' : m !== 'POST') return [];
+  const root = (alias || preset ? segs.slice(0, -2) : segs.slice(0, -1)).join('/');
+  const what = alias ? 'a Typesense alias' : preset ? 'a Typesense preset' : last === 'swap-indexes' ? 'a Meilisearch index swap' : 'a multi-index search';
   if (body.unreadable) return unreadableBody(what, body.unreadable);
   const query = last === 'multi_search' ? u.searchParams.getAll('collection') : [];
   if (!body.captured.length && !query.length) return [];
@@ -2558,7 +2559,7 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
   const seen = new Set<string>();
   const seg = encodeURIComponent;
   let odd: string | undefined;
-  const push = (name: unknown, how: 'search' | 'collection' | 'swap' | 'alias' | 'join'): void => {
+  const push = (name: unknown, how: 'search' | 'collection' | 'swap' | 'alias' | 'join' | 'preset'): void => {
     if (typeof name !== 'string' || !name.length) {
       odd ??= JSON.stringify(name ?? null).slice(0, 80);
       return;
@@ -2569,7 +2570,7 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
     const t = name.slice(0, 100);
     if (how === 'search') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/search`, u).href, why: `its multi-search reads index ${t}` });
     else if (how === 'swap') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/documents`, u).href, why: `its index swap replaces the documents of index ${t}` });
-    else out.push({ method: 'GET', url: new URL(`${root}/collections/${seg(name)}/documents/search`, u).href, why: how === 'alias' ? `its alias has later searches read collection ${t}` : how === 'join' ? `its join reads collection ${t}` : `its multi-search reads collection ${t}` });
+    else out.push({ method: 'GET', url: new URL(`${root}/collections/${seg(name)}/documents/search`, u).href, why: how === 'alias' ? `its alias has later searches read collection ${t}` : how === 'preset' ? `its preset has later searches read collection ${t}` : how === 'join' ? `its join reads collection ${t}` : `its multi-search reads collection ${t}` });
   };
   for (const r of readings) {
     const o = r && typeof r === 'object' ? (r as Record<string, unknown>) : undefined;
@@ -2592,6 +2593,17 @@ function searchEngineIndices(method: string, requestUrl: string, body: ServerBod
       for (const swap of Array.isArray(r) ? r : []) {
         const indexes = swap && typeof swap === 'object' ? (swap as Record<string, unknown>).indexes : undefined;
         if (Array.isArray(indexes)) for (const i of indexes) push(i, 'swap');
+      }
+    } else if (preset) {
+      // A stored preset's searches run wherever `?preset=<name>` names it later: its collections and joins.
+      const value = o && !Array.isArray(o) ? o.value : undefined;
+      const v = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+      const entries = Array.isArray(v?.searches) ? (v.searches as unknown[]) : v ? [v] : [];
+      for (const q of entries) {
+        if (!q || typeof q !== 'object') continue;
+        const e = q as Record<string, unknown>;
+        if (e.collection !== undefined) push(e.collection, 'preset');
+        for (const j of typesenseJoins(Object.entries(e))) push(j, 'preset');
       }
     } else if (o && 'collection_name' in o) push(o.collection_name, 'alias');
     if (out.length > MAX_INDICES) return tooMany(`indices in ${what}`);

@@ -595,6 +595,11 @@ const dav = await startUpstream(t, {
     }
     // Meilisearch's multi-search and index swap, Typesense's multi_search and aliases (twenty-sixth
     // pass): the indices a body names, as the servers read them (serde_json and nlohmann: last wins).
+    // (A Typesense preset stores searches that `?preset=<name>` runs later.)
+    if (/^\/presets\/[^/]+$/.test(src) && (req.method === 'PUT' || req.method === 'POST')) {
+      for (const m of body.toString().matchAll(/"collection":"(\w+)"|\$(\w+)\(/g)) esRan.push(`typesense-preset ${m[1] ?? m[2]}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     const engine = /^(?:\/ok)?\/(multi-search|multi_search|swap-indexes|aliases\/[^/]+?)\/*$/.exec(src);
     if (engine && ['POST', 'PUT'].includes(req.method ?? '')) {
       const o = JSON.parse(body.toString() || '{}') as { queries?: Array<{ indexUid: string }>; searches?: Array<{ collection?: string }>; collection_name?: string } & Array<{ indexes: string[] }>;
@@ -1389,6 +1394,8 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
     ['/collections/products/documents/search?q=*&include_fields=%24deny(*)', ''],
     ['/collections/products/documents/search?q=*&sort_by=$deny( score:desc)', ''],
     ['/multi_search', JSON.stringify({ searches: [{ collection: 'products', q: '*', filter_by: '$deny(id:*)' }] })],
+    ['/presets/everything', JSON.stringify({ value: { searches: [{ collection: 'products', q: '*' }, { collection: 'deny', q: '*' }] } })],
+    ['/presets/one', JSON.stringify({ value: { collection: 'products', q: '*', include_fields: '$deny(*)' } })],
   ] as const).entries()) {
     const before = esRan.length;
     const [res] = parseResponses((await solrSend(path.replace(/ /g, '%20'), body ? 'application/json' : '', body, i % 2 === 1)).text);
