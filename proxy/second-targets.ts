@@ -2629,17 +2629,19 @@ function sqsQueuesOf(rawHeaders: readonly string[], url: string, body: ServerBod
     if (name === 'x-amz-target') target ??= rawHeaders[i + 1]!;
     else if (name === 'content-type') type ||= rawHeaders[i + 1]!.toLowerCase();
   }
-  const json = target !== undefined && /^\s*amazonsqs\./i.test(target);
+  const json = target !== undefined && /^\s*(?:amazonsqs\.|amazonsimplenotificationservice\.publish)/i.test(target);
   const form = type.startsWith('application/x-www-form-urlencoded');
   const q = url.indexOf('?');
-  const inQuery = q >= 0 && /queueurl=/i.test(url.slice(q));
+  const inQuery = q >= 0 && /queueurl=|topicarn=|targetarn=/i.test(url.slice(q));
   if (!json && !inQuery && !(form && body.captured.length)) return [];
   const values: unknown[] = [];
-  if (inQuery) for (const [k, v] of new URL(url).searchParams) if (k.toLowerCase() === 'queueurl') values.push(v);
+  const topics: unknown[] = [];
+  const pairs: Array<[string, unknown]> = [];
+  if (inQuery) pairs.push(...new URL(url).searchParams);
   if (json || form) {
     if (body.unreadable) return unreadableBody('an SQS request', body.unreadable);
     const text = body.captured.toString('utf8');
-    if (json && /queueurl/i.test(text)) {
+    if (json && /queueurl|topicarn|targetarn/i.test(text)) {
       if (body.truncated) return refusals.bad('the request body is an SQS request larger than the capture cap: Airlock cannot read which queue it names');
       let readings: unknown[];
       try {
@@ -2648,15 +2650,27 @@ function sqsQueuesOf(rawHeaders: readonly string[], url: string, body: ServerBod
       } catch {
         readings = [parseObject(text)];
       }
-      for (const r of readings) {
-        if (r && typeof r === 'object' && !Array.isArray(r)) for (const [k, v] of Object.entries(r)) if (k.toLowerCase() === 'queueurl') values.push(v);
-      }
-    } else if (form && /queueurl/i.test(text)) {
-      if (body.truncated) return refusals.bad('the request body is an SQS request larger than the capture cap: Airlock cannot read which queue it names');
-      for (const [k, v] of serverParams(text)) if (k.toLowerCase() === 'queueurl') values.push(v);
+      for (const r of readings) if (r && typeof r === 'object' && !Array.isArray(r)) pairs.push(...Object.entries(r));
+    } else if (form && /queueurl|topicarn|targetarn/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is an SQS or SNS request larger than the capture cap: Airlock cannot read which queue or topic it names');
+      pairs.push(...serverParams(text));
     }
   }
+  const publish = (target !== undefined && /publish$/i.test(target.trim())) || pairs.some(([k, v]) => k.toLowerCase() === 'action' && typeof v === 'string' && v.trim().toLowerCase() === 'publish');
+  for (const [k, v] of pairs) {
+    const name = k.toLowerCase();
+    if (name === 'queueurl') values.push(v);
+    else if (publish && (name === 'topicarn' || name === 'targetarn')) topics.push(v);
+  }
   const out = new Map<string, IndexTarget>();
+  // (SNS's Publish names its topic, or a mobile endpoint, by `TopicArn`/`TargetArn` in the form, the
+  // query or the JSON body the same way: decided as arnEndpoint reads the ARN, the query form a
+  // policy sees on a Publish's own URL.)
+  for (const arn of topics) {
+    const found = typeof arn === 'string' ? arnEndpoint(arn.trim()) : 'is not a string';
+    if (typeof found === 'string' || !found || !found.url.startsWith('https://sns.')) return refusals.bad(`the SNS Publish names a topic Airlock cannot read (${JSON.stringify(String(arn).slice(0, 80))}): it cannot tell whose topic the message goes to`);
+    out.set(found.url, { method: 'POST', url: found.url, why: `its Publish ${found.why.replace(/^publishes to /, 'sends to ')}` });
+  }
   for (const v of values) {
     const queue = typeof v === 'string' ? httpUrlAsParsed(v, url) : undefined;
     if (queue === undefined) {

@@ -379,6 +379,13 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // (Twenty-sixth pass: Amazon SQS acts on the queue its QueueUrl names, JSON or Query protocol, whatever the path.)
+    // (And SNS's Publish, to the topic its TopicArn names, in the form, the query or a JSON body.)
+    const snsForm = new URLSearchParams(`${new URL(req.url ?? '/', 'http://x').search.slice(1)}&${String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? body.toString() : ''}`);
+    if (req.method === 'POST' && (snsForm.get('Action') === 'Publish' || String(req.headers['x-amz-target'] ?? '').endsWith('.Publish'))) {
+      const arn = snsForm.get('TopicArn') ?? snsForm.get('TargetArn') ?? (JSON.parse(body.toString() || '{}') as { TopicArn?: string }).TopicArn;
+      sentTo.push(`sns ${arn}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     if (req.method === 'POST' && (String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') || /(?:^|&)Action=SendMessage/.test(body.toString()))) {
       const o = String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') ? JSON.parse(body.toString()) as { QueueUrl?: string } : { QueueUrl: new URLSearchParams(body.toString()).get('QueueUrl') ?? undefined };
       sentTo.push(`sqs ${o.QueueUrl ?? src}`);
@@ -3588,6 +3595,21 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const head = `Content-Type: ${type}\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
     const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => /exfil|deny/.test(v)), `twenty-sixth pass: an SQS message whose QueueUrl names another queue than the path's: decided (${res?.status}) #${i}`);
+  }
+  for (const [i, [how, type, path, text]] of ([
+    ['', 'application/x-www-form-urlencoded', '/', `Action=Publish&Message=data&TopicArn=${encodeURIComponent('arn:aws:sns:us-east-1:999999999999:exfil')}`],
+    ['', 'application/x-www-form-urlencoded', `/?Action=Publish&TargetArn=${encodeURIComponent('arn:aws:sns:us-east-1:999999999999:exfil')}`, 'Message=data'],
+    ['AmazonSimpleNotificationService.Publish', 'application/x-amz-json-1.0', '/', JSON.stringify({ TopicArn: 'arn:aws:sns:us-east-1:999999999999:exfil', Message: 'data' })],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const head = `Content-Type: ${type}\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('exfil')), `twenty-sixth pass: an SNS Publish whose topic is another account's: decided (${res?.status}) #${i}`);
+  }
+  {
+    const text = `Action=GetTopicAttributes&TopicArn=${encodeURIComponent('arn:aws:sns:us-east-1:999999999999:exfil')}`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${text.length}\r\n\r\n`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && !isProblem(res), `control: an SNS call other than Publish naming a topic goes through (${res?.status})`);
   }
   {
     const text = JSON.stringify({ QueueUrl: `http://${dHost}/111111111111/own`, MessageBody: 'data' });
