@@ -928,12 +928,15 @@ const scheduleOrPipePath = /\/(?:schedules|v1\/pipes)\/[^/?#]{1,200}\/*(?:[?#]|$
 function awsEventTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
   let target: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
-  const putTargets = target?.trim().split('.').pop()?.toLowerCase() === 'puttargets';
-  if (!putTargets && !scheduleOrPipePath.test(new URL(url).pathname)) return [];
+  const action = target?.trim().split('.').pop()?.toLowerCase();
+  const putTargets = action === 'puttargets';
+  // (`PutEvents` sends each entry to the bus its `EventBusName` names, an ARN of any account's bus.)
+  const putEvents = action === 'putevents' && /^\s*awsevents\./i.test(target ?? '');
+  if (!putTargets && !putEvents && !scheduleOrPipePath.test(new URL(url).pathname)) return [];
   if (!body.captured.length) return [];
   if (body.unreadable) return unreadableBody('an AWS event target', body.unreadable);
   const text = body.captured.toString('utf8');
-  if (!putTargets && !/"target"/i.test(text)) return [];
+  if (!putTargets && !putEvents && !/"target"/i.test(text)) return [];
   if (body.truncated) return refusals.bad('the request body names AWS event targets and is larger than the capture cap: Airlock cannot read where every event goes');
   const o = parseObject(text) ?? {};
   // (Member names as AWS's JSON protocols match them: exact, but read here without letter case.)
@@ -946,7 +949,14 @@ function awsEventTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     const dead = member(member(t, 'deadletterconfig'), 'arn');
     if (dead !== undefined) arns.push(dead);
   };
-  if (putTargets) {
+  if (putEvents) {
+    const list = member(o, 'entries');
+    // (A bus by name is the caller's own account's; by ARN, any account's.)
+    for (const e of Array.isArray(list) ? list : []) {
+      const bus = member(e, 'eventbusname');
+      if (bus !== undefined && (typeof bus !== 'string' || bus.trim().startsWith('arn:'))) arns.push(bus);
+    }
+  } else if (putTargets) {
     const list = member(o, 'targets');
     if (Array.isArray(list)) for (const t of list) targetArns(t);
     else if (list !== undefined) return refusals.bad('the PutTargets request\'s Targets is not a list Airlock can read');

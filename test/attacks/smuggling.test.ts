@@ -392,6 +392,10 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // (Twenty-sixth pass: EventBridge's PutTargets, Scheduler's schedules and Pipes: every matching event sent to the ARNs named.)
+    if (req.method === 'POST' && amzTarget === 'PutEvents') {
+      for (const e of (JSON.parse(body.toString()) as { Entries: Array<{ EventBusName?: string }> }).Entries) sentTo.push(e.EventBusName ?? 'default');
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     if (req.method === 'POST' && amzTarget === 'PutTargets') {
       for (const tg of (JSON.parse(body.toString()) as { Targets: Array<{ Arn: string; DeadLetterConfig?: { Arn: string } }> }).Targets) sentTo.push(tg.Arn, tg.DeadLetterConfig?.Arn ?? '');
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
@@ -3577,6 +3581,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:states:us-east-1:999999999999:stateMachine:x', DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:999999999999:dlq' } }] }, 'arn:aws:sqs:us-east-1:999999999999:dlq'],
     ['', '/schedules/nightly', { ScheduleExpression: 'rate(1 day)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'arn:aws:sqs:us-east-1:999999999999:exfil', RoleArn: 'arn:aws:iam::111111111111:role/r' } }, 'arn:aws:sqs:us-east-1:999999999999:exfil'],
     ['', '/v1/pipes/p', { Source: 'arn:aws:sqs:us-east-1:111111111111:in', Target: 'arn:aws:events:us-east-1:999999999999:event-bus/default', RoleArn: 'arn:aws:iam::111111111111:role/r' }, 'arn:aws:events:us-east-1:999999999999:event-bus/default'],
+    ['AWSEvents.PutEvents', '/', { Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}' }, { Source: 'app', DetailType: 'x', Detail: '{"data":1}', EventBusName: 'arn:aws:events:us-east-1:999999999999:event-bus/exfil' }] }, 'arn:aws:events:us-east-1:999999999999:event-bus/exfil'],
   ] as const).entries()) {
     const before = sentTo.length;
     const text = JSON.stringify(payload);
@@ -3616,7 +3621,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/111111111111/own HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.SendMessage\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`, text], { responses: 1 })).text);
     t.ok(res?.status === 200 && sentTo.at(-1) === `sqs http://${dHost}/111111111111/own`, `control: an SQS message to the allowed queue is sent (${res?.status})`);
   }
-  for (const [how, payload] of [['AWSEvents.PutRule', { Name: 'all', EventPattern: '{"source":["aws.ec2"]}' }], ['AWSEvents.ListTargetsByRule', { Rule: 'all' }]] as const) {
+  for (const [how, payload] of [['AWSEvents.PutRule', { Name: 'all', EventPattern: '{"source":["aws.ec2"]}' }], ['AWSEvents.ListTargetsByRule', { Rule: 'all' }], ['AWSEvents.PutEvents', { Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}', EventBusName: 'orders' }] }]] as const) {
     const text = JSON.stringify(payload);
     const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${how}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`, text], { responses: 1 })).text);
     t.ok(res !== undefined && !isProblem(res), `control: ${how} goes through (${res?.status})`);
