@@ -11,6 +11,7 @@
 import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { redisTwin } from './sql-redis.ts';
+import { mongoCondition } from './sql-prisma.ts';
 
 class Unreadable extends Error {}
 
@@ -261,7 +262,7 @@ function cypherTokens(s: string): Token[] {
       const e = s.indexOf('`', i + 1);
       out.push({ kind: 'word', text: s.slice(i + 1, e < 0 ? n : e) });
       i = e < 0 ? n : e + 1;
-    } else if (c === '$') {
+    } else if (c === '$' || (c === '@' && /[A-Za-z_]/.test(s[i + 1] ?? ''))) {
       let j = i + 1;
       while (j < n && /[A-Za-z0-9_]/.test(s[j]!)) j++;
       out.push({ kind: 'param', text: s.slice(i + 1, j) });
@@ -278,7 +279,7 @@ function cypherTokens(s: string): Token[] {
       i = j;
     } else {
       const two = s.slice(i, i + 2);
-      if (['<>', '<=', '>=', '=~', '+=', '->', '<-', '..', '::'].includes(two)) {
+      if (['<>', '<=', '>=', '=~', '+=', '->', '<-', '..', '::', '==', '!=', '&&', '||'].includes(two)) {
         out.push({ kind: 'sym', text: two });
         i += 2;
       } else {
@@ -311,7 +312,7 @@ function cypherWhere(tokens: Token[], params: Record<string, unknown>): string |
         return undefined;
       }
     } else if (t.kind === 'word') {
-      if (['AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'IN'].includes(up)) out.push(up);
+      if (['AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'IN', 'LIKE'].includes(up)) out.push(up);
       else if (up === 'XOR') out.push('<>');
       else if (up === 'STARTS' || up === 'ENDS') {
         if (tokens[i + 1]?.text.toUpperCase() !== 'WITH') return undefined;
@@ -332,6 +333,11 @@ function cypherWhere(tokens: Token[], params: Record<string, unknown>): string |
         i += 3;
       } else return undefined;
     } else if (['=', '<>', '<', '>', '<=', '>=', '(', ')', ',', '+', '-', '*', '/', '%'].includes(t.text)) out.push(t.text);
+    else if (t.text === '==') out.push('=');
+    else if (t.text === '!=') out.push('<>');
+    else if (t.text === '&&') out.push('AND');
+    else if (t.text === '||') out.push('OR');
+    else if (t.text === '!') out.push('NOT');
     else if (t.text === '=~') out.push('~');
     else if (t.text === '[') out.push('(');
     else if (t.text === ']') out.push(')');
@@ -923,6 +929,200 @@ function mongoManyWithoutFilter(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+// ---------------------------------------------------------------- Gremlin, AQL, RESTHeart, Neptune's openCypher
+
+/** A step's arguments as tokens, from the `(` at index k: the tokens inside and the index of its `)`. */
+function stepArgs(tokens: Token[], k: number): { args: Token[]; end: number } {
+  let depth = 0;
+  let j = k;
+  for (; j < tokens.length; j++) {
+    if (tokens[j]!.text === '(') depth++;
+    else if (tokens[j]!.text === ')' && --depth === 0) break;
+  }
+  return { args: tokens.slice(k + 1, j), end: j };
+}
+
+const gremlinPredicates: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+/** A token as an SQL literal, or undefined. */
+const tokenLiteral = (t: Token | undefined): string | undefined => (t?.kind === 'string' ? literal(t.text) : t?.kind === 'num' && /^\d+(\.\d+)?$/.test(t.text) ? t.text : t?.kind === 'word' && /^(true|false)$/i.test(t.text) ? t.text.toUpperCase() : undefined);
+
+/**
+ * A Gremlin traversal's twins (Neptune's and Gremlin Server's `/gremlin`): `drop()` the DELETE of
+ * what the traversal reaches, narrowed by `V(id)`, `hasId`, `has(k, v)` and `has(k, eq|gt|…(v))`
+ * (`has(k)` is IS NOT NULL, `hasLabel` the table), `property()` an UPDATE, `addV`/`addE` an INSERT;
+ * lambdas, `io()` and host calls a program run on the server.
+ */
+export function gremlinTwins(text: string): string[] {
+  const tokens = cypherTokens(text);
+  const out: string[] = [];
+  let label = 'gremlin_elements';
+  const conds: string[] = [];
+  let drops = false;
+  let sets = false;
+  let adds = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.text === '{' || (t.kind === 'word' && /^(io|Lambda|System|Runtime|Class|eval|script|call)$/.test(t.text) && tokens[i + 1]?.text === '(')) out.push(`COPY gremlin FROM PROGRAM ${literal(`gremlin ${t.text.slice(0, 40)}`)}`);
+    if (t.kind !== 'word' || tokens[i + 1]?.text !== '(') continue;
+    const { args, end } = stepArgs(tokens, i + 1);
+    const name = t.text;
+    const values = args.filter((a) => a.text !== ',');
+    if ((name === 'V' || name === 'E' || name === 'hasId') && values.length > 0) {
+      const lits = values.map(tokenLiteral);
+      conds.push(lits.every((x) => x !== undefined) ? `id IN (${lits.join(', ')})` : 'id = airlock_gremlin_id');
+    } else if (name === 'hasLabel' && values.length === 1 && values[0]!.kind === 'string') label = values[0]!.text;
+    else if (name === 'has' && values[0]?.kind === 'string') {
+      const col = column(values.length === 3 ? values[1]!.text : values[0]!.text);
+      const v = values.length === 3 ? values.slice(2) : values.slice(1);
+      if (values.length === 3 && values[0]!.kind === 'string') label = values[0]!.text;
+      if (v.length === 0) conds.push(`${col} IS NOT NULL`);
+      else if (v.length === 1 && tokenLiteral(v[0]) !== undefined) conds.push(`${col} = ${tokenLiteral(v[0])}`);
+      else {
+        // `has(k, gt(5))`, `P.neq('x')`, `within(…)`: the predicate's step and its values.
+        const p = v.filter((x) => x.text !== '.' && x.text !== 'P' && x.text !== '(' && x.text !== ')');
+        const op = p[0]?.text;
+        const lits = p.slice(1).map(tokenLiteral);
+        if (op && op in gremlinPredicates && lits.length === 1 && lits[0] !== undefined) conds.push(op === 'neq' ? `(${col} <> ${lits[0]} OR ${col} IS NULL)` : `${col} ${gremlinPredicates[op]} ${lits[0]}`);
+        else if ((op === 'within' || op === 'without') && lits.every((x) => x !== undefined)) conds.push(`${op === 'without' ? 'NOT ' : ''}${col} IN (${lits.length ? lits.join(', ') : 'NULL'})`);
+      }
+    } else if (name === 'hasNot' && values[0]?.kind === 'string') conds.push(`${column(values[0].text)} IS NULL`);
+    else if (name === 'drop') drops = true;
+    else if (name === 'property' || name === 'properties') sets ||= name === 'property';
+    else if (name === 'addV' || name === 'addE' || name === 'mergeV' || name === 'mergeE') adds = true;
+    i = name === 'has' || name === 'V' || name === 'E' || name === 'hasId' || name === 'hasLabel' || name === 'hasNot' ? end : i;
+  }
+  const cond = conds.length ? conds.join(' AND ') : 'TRUE';
+  if (drops) out.push(`DELETE FROM ${table(label)}${where(cond)}`);
+  if (sets && !adds) out.push(`UPDATE ${table(label)} SET gremlin_properties = gremlin_properties${where(cond)}`);
+  if (adds) out.push(`INSERT INTO ${table(label)} (gremlin_properties) VALUES (1)`);
+  return out;
+}
+
+function gremlinSql(request: RequestInfo): SqlSource | undefined {
+  const last = request.segments[request.segments.length - 1]?.toLowerCase();
+  if (last !== 'gremlin') return undefined;
+  const json = request.body.json;
+  const texts = [...(isObject(json) && typeof json.gremlin === 'string' ? [json.gremlin] : []), ...(request.query.gremlin ?? [])].slice(0, MAX_STATEMENTS);
+  const twins = texts.flatMap((x) => gremlinTwins(x));
+  return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+}
+
+/**
+ * ArangoDB's AQL (`POST /_api/cursor {query, bindVars}`): `REMOVE`, `UPDATE`, `REPLACE` of the
+ * documents a `FOR … IN coll` reaches, narrowed by its FILTERs read as SQL's condition (a FILTER
+ * Airlock cannot write as SQL narrows nothing); `INSERT`/`UPSERT` an INSERT.
+ */
+export function aqlTwins(text: string, params: Record<string, unknown> = {}): string[] {
+  const tokens = cypherTokens(text);
+  const up = (i: number): string => (tokens[i]?.kind === 'word' ? tokens[i]!.text.toUpperCase() : '');
+  const conds: string[] = [];
+  let coll = 'arango';
+  let action = '';
+  let keyed = false;
+  const keywords = new Set(['FOR', 'FILTER', 'LET', 'COLLECT', 'SORT', 'LIMIT', 'RETURN', 'REMOVE', 'UPDATE', 'REPLACE', 'INSERT', 'UPSERT', 'WITH', 'IN', 'INTO', 'OPTIONS', 'SEARCH', 'PRUNE', 'WINDOW']);
+  for (let i = 0; i < tokens.length; i++) {
+    const w = up(i);
+    if (w === 'FOR' && up(i + 2) === 'IN' && tokens[i + 3]?.kind === 'word' && tokens[i + 4]?.text !== '(' && tokens[i + 4]?.text !== '.') coll = tokens[i + 3]!.text;
+    if (w === 'FILTER') {
+      let j = i + 1;
+      while (j < tokens.length && !keywords.has(up(j))) j++;
+      const c = cypherWhere(tokens.slice(i + 1, j), params);
+      if (c !== undefined) conds.push(`(${c})`);
+      i = j - 1;
+      continue;
+    }
+    if ((w === 'REMOVE' || w === 'UPDATE' || w === 'REPLACE') && !action) {
+      action = w;
+      // `REMOVE "key" IN c`, `REMOVE {_key: …} IN c`: one document.
+      keyed = tokens[i + 1]?.kind === 'string' || tokens[i + 1]?.kind === 'param' || tokens[i + 1]?.text === '{';
+      let j = i + 1;
+      while (j < tokens.length && up(j) !== 'IN' && up(j) !== 'INTO') j++;
+      if (tokens[j + 1]?.kind === 'word') coll = tokens[j + 1]!.text;
+    }
+    if ((w === 'INSERT' || w === 'UPSERT') && !action) action = w;
+  }
+  if (!action) return [];
+  const cond = keyed ? 'arango_key = 1' : conds.length ? conds.join(' AND ') : 'TRUE';
+  if (action === 'REMOVE') return [`DELETE FROM ${table(coll)}${where(cond)}`];
+  if (action === 'UPDATE' || action === 'REPLACE') return [`UPDATE ${table(coll)} SET arango_document = arango_document${where(cond)}`];
+  return [`INSERT INTO ${table(coll)} (arango_document) VALUES (1)`];
+}
+
+function arangoSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((x) => x.toLowerCase());
+  const api = segs.indexOf('_api');
+  if (api < 0) return undefined;
+  const [what, name, op] = request.segments.slice(api + 1);
+  const m = request.method;
+  if (what?.toLowerCase() === 'cursor' && m === 'POST') {
+    const o = request.body.json;
+    if (!isObject(o) || typeof o.query !== 'string') return undefined;
+    const twins = aqlTwins(o.query, isObject(o.bindVars) ? o.bindVars : {});
+    return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+  }
+  if (what?.toLowerCase() === 'collection' && name) {
+    if (m === 'PUT' && op?.toLowerCase() === 'truncate') return { texts: [`DELETE FROM ${table(name)}`], dialect: 'postgresql', written: true };
+    if (m === 'DELETE' && op === undefined) return { texts: [`DROP TABLE ${table(name)}`], dialect: 'postgresql', written: true };
+  }
+  if (what?.toLowerCase() === 'database' && name && m === 'DELETE') return { texts: ['DROP SCHEMA arango CASCADE'], dialect: 'postgresql', written: true };
+  if (what?.toLowerCase() === 'user' && m !== 'GET' && m !== 'HEAD') return { texts: ['GRANT ALL ON SCHEMA arango TO arango_user'], dialect: 'postgresql', written: true };
+  return undefined;
+}
+
+/** RESTHeart's bulk writes (`DELETE /db/coll/*?filter={…}`, `PATCH /db/coll/*?filter=…`): the DELETE or UPDATE of the collection under its MongoDB filter. */
+function restheartSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  if (segs.length < 3 || segs[segs.length - 1] !== '*' || (request.method !== 'DELETE' && request.method !== 'PATCH')) return undefined;
+  const coll = segs[segs.length - 2]!;
+  const filters = request.query.filter ?? [];
+  let cond = 'TRUE';
+  try {
+    const parts = filters.slice(0, 16).map((f) => mongoCondition(JSON.parse(f), { n: MAX_CONDITIONS }));
+    if (parts.length) cond = parts.map((p) => `(${p})`).join(' AND ');
+  } catch {
+    return { error: 'a RESTHeart bulk filter Airlock does not read' };
+  }
+  return { texts: [request.method === 'DELETE' ? `DELETE FROM ${table(coll)}${where(cond)}` : `UPDATE ${table(coll)} SET mongo_data = mongo_data${where(cond)}`], dialect: 'postgresql', written: true };
+}
+
+/** Amazon Neptune's openCypher endpoint (`POST /openCypher`, `query` as a form field, JSON or URL parameter; `parameters` as JSON text). */
+function openCypherSql(request: RequestInfo): SqlSource | undefined {
+  if (request.segments[request.segments.length - 1]?.toLowerCase() !== 'opencypher') return undefined;
+  const json = isObject(request.body.json) ? request.body.json : undefined;
+  const form = request.body.json === undefined ? request.body.form : undefined;
+  const texts = [...(typeof json?.query === 'string' ? [json.query] : []), ...(form?.query ?? []), ...(request.query.query ?? [])].slice(0, MAX_STATEMENTS);
+  let params: Record<string, unknown> = {};
+  const raw = json?.parameters ?? form?.parameters?.[0] ?? request.query.parameters?.[0];
+  try {
+    const p = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+    if (isObject(p)) params = p;
+  } catch {
+    // Unbound parameters stand for an unknown value.
+  }
+  const twins = texts.flatMap((x) => cypherTwins(x, params));
+  return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+}
+
+/**
+ * Elasticsearch's and OpenSearch's other ways to drop or open up data: an `_aliases` action
+ * `remove_index` (deletes the index), `DELETE /_data_stream/<name>`, and writes to their security
+ * APIs (roles, users, role mappings, API keys: who reads what).
+ */
+function esAdminSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((x) => x.toLowerCase());
+  const m = request.method;
+  if (segs[segs.length - 1] === '_aliases' && (m === 'POST' || m === 'PUT')) {
+    const o = request.body.json;
+    const actions = isObject(o) && Array.isArray(o.actions) ? o.actions.slice(0, MAX_STATEMENTS) : [];
+    const drops = actions.flatMap((a) => (isObject(a) && isObject(a.remove_index) ? esList(a.remove_index.index ?? a.remove_index.indices).map((x) => `DROP TABLE ${table(String(x))}`) : []));
+    return drops.length ? { texts: drops, dialect: 'postgresql', written: true } : undefined;
+  }
+  if (segs[0] === '_data_stream' && m === 'DELETE' && segs[1]) return { texts: [`DROP TABLE ${table(segs[1])}`], dialect: 'postgresql', written: true };
+  const security = (segs[0] === '_security' || (segs[0] === '_plugins' && segs[1] === '_security') || segs[0] === '_opendistro') && m !== 'GET' && m !== 'HEAD';
+  if (security && !segs.includes('_authenticate') && !segs.includes('_has_privileges')) return { texts: ['GRANT ALL ON SCHEMA elasticsearch TO es_principal'], dialect: 'postgresql', written: true };
+  return undefined;
+}
+
 /**
  * DynamoDB's JSON protocol (`X-Amz-Target: DynamoDB_20120810.DeleteTable`): a table or backup
  * deleted is a DROP, a table exported to S3 (any bucket the call names) data sent out, a resource
@@ -958,5 +1158,5 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? cypherSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
 }

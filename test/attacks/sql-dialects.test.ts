@@ -3535,6 +3535,22 @@ t.test('twenty-sixth pass: query languages other than SQL are read in their own 
     { url: `${host}/app/data-x/endpoint/data/v1/action/deleteMany`, ...jsonBody({ dataSource: 'c', database: 'd', collection: 'users' }) },
     { method: 'DELETE', url: `${host}:9200/users`, headers: [], body: '' },
     { method: 'DELETE', url: `${host}/logs-*`, headers: [], body: '' },
+    // Gremlin (Neptune, Gremlin Server), ArangoDB's AQL and collection API, RESTHeart's bulk writes,
+    // Neptune's openCypher, Elasticsearch's alias removal, data streams and security APIs.
+    { url: `${host}:8182/gremlin`, ...jsonBody({ gremlin: 'g.V().drop()' }) },
+    { url: `${host}/gremlin`, ...jsonBody({ gremlin: "g.V().hasLabel('User').has('email').drop().iterate()" }) },
+    { method: 'GET', url: `${host}/gremlin?gremlin=${encodeURIComponent("g.V().has('User','age',P.gte(-1000000000000)).property('role','admin')")}`, headers: [], body: '' },
+    { url: `${host}/gremlin`, ...jsonBody({ gremlin: 'g.V().map{ it.get().remove() }' }) },
+    { url: `${host}/_db/app/_api/cursor`, ...jsonBody({ query: 'FOR u IN users REMOVE u IN users' }) },
+    { url: `${host}/_api/cursor`, ...jsonBody({ query: "FOR u IN users FILTER u._key != null UPDATE u WITH {role: 'admin'} IN users" }) },
+    { method: 'PUT', url: `${host}/_db/app/_api/collection/users/truncate`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/db/users/*?filter=${encodeURIComponent('{"_id": {"$exists": true}}')}`, headers: [], body: '' },
+    { method: 'PATCH', url: `${host}/db/users/*?filter={}`, ...jsonBody({ $set: { role: 'admin' } }) },
+    { url: `${host}:8182/openCypher`, ...form({ query: 'MATCH (n) DETACH DELETE n' }) },
+    { url: `${host}/_aliases`, ...jsonBody({ actions: [{ add: { index: 'new', alias: 'a' } }, { remove_index: { index: 'users' } }] }) },
+    { method: 'DELETE', url: `${host}/_data_stream/logs-app`, headers: [], body: '' },
+    { method: 'PUT', url: `${host}/_security/role/r`, ...jsonBody({ cluster: ['all'], indices: [{ names: ['*'], privileges: ['all'] }] }) },
+    { method: 'PUT', url: `${host}/_plugins/_security/api/internalusers/eve`, ...jsonBody({ password: 'x', backend_roles: ['admin'] }) },
   );
   await fc.assert(
     fc.asyncProperty(fc.oneof(es, cypher, cypherAdmin, sparql, influx, influx2, prom, others), async (r) => {
@@ -3570,6 +3586,13 @@ t.test('twenty-sixth pass: query languages other than SQL are read in their own 
     [undefined, { method: 'GET', url: `${host}/GET/hello`, headers: [], body: '' }],
     [undefined, { method: 'GET', url: `${host}/debug/pprof/`, headers: [], body: '' }],
     [undefined, { method: 'GET', url: `${host}/config`, headers: [], body: '' }],
+    ['medium', { url: `${host}/gremlin`, ...jsonBody({ gremlin: "g.V().has('User','email','a@b.example').drop()" }) }],
+    ['medium', { url: `${host}/gremlin`, ...jsonBody({ gremlin: "g.V().hasLabel('User').limit(5).valueMap()" }) }],
+    ['medium', { url: `${host}/_api/cursor`, ...jsonBody({ query: 'FOR u IN users FILTER u.email == @e REMOVE u IN users', bindVars: { e: 'a@b.example' } }) }],
+    ['medium', { method: 'DELETE', url: `${host}/db/users/*?filter=${encodeURIComponent('{"status": "tmp"}')}`, headers: [], body: '' }],
+    ['medium', { url: `${host}:8182/openCypher`, ...form({ query: 'MATCH (n {id: $id}) DETACH DELETE n', parameters: '{"id": 5}' }) }],
+    ['medium', { url: `${host}/_aliases`, ...jsonBody({ actions: [{ add: { index: 'new', alias: 'a' } }] }) }],
+    [undefined, { method: 'GET', url: `${host}/_security/_authenticate`, headers: [], body: '' }],
   ];
   for (const [risk, r] of controls) {
     const { decision } = await decide({ method: r.method ?? 'POST', url: r.url, headers: r.headers, body: r.body });
