@@ -83,6 +83,9 @@ export function esCondition(q: unknown, budget = { n: MAX_CONDITIONS }, depth = 
     case 'match_phrase':
     case 'match_bool_prefix': {
       const [f, x] = fieldValue(v, kind === 'term' ? 'value' : 'query');
+      // `zero_terms_query: all`: a query the analyzer leaves no term of matches every document.
+      const options = isObject(v) ? Object.values(v)[0] : undefined;
+      if (isObject(options) && options.zero_terms_query !== undefined && String(options.zero_terms_query).toLowerCase() !== 'none') throw new Unreadable();
       return `${column(f)} = ${literal(x)}`;
     }
     case 'terms': {
@@ -135,7 +138,10 @@ export function esCondition(q: unknown, budget = { n: MAX_CONDITIONS }, depth = 
       const should = all('should');
       const msm = v.minimum_should_match;
       // `should` holds only when nothing else does, or when minimum_should_match asks for one.
-      const shouldCounts = should.length > 0 && (must.length === 0 || (msm !== undefined && msm !== 0 && msm !== '0' && msm !== '0%'));
+      // A minimum of none (`0`, `0%`, a negative share or count) makes every should optional.
+      const msmText = String(msm).replace(/\s/g, '');
+      const zero = msm !== undefined && (Number(msm) <= 0 || msmText.startsWith('-') || /^0+%?$/.test(msmText));
+      const shouldCounts = should.length > 0 && (msm === undefined ? must.length === 0 : !zero);
       const parts = [...must, ...not, ...(shouldCounts ? [`(${should.join(' OR ')})`] : [])];
       return parts.length ? parts.join(' AND ') : 'TRUE';
     }
@@ -543,14 +549,36 @@ export function sparqlTwins(text: string): string[] | { error: string } {
     let constant = false;
     let filter = false;
     let service = false;
+    // The place of the next term in its triple (subject 0, predicate 1, object 2): a constant
+    // predicate alone (`?s ex:name ?n`, `?s a ?t`) only asks that the property exist, as IS NOT NULL does.
+    let place = 0;
+    let graphName = false;
+    let values = false;
+    const term = (isConstant: boolean): void => {
+      if (graphName) {
+        graphName = false;
+        return;
+      }
+      if (isConstant && (place !== 1 || values)) constant = true;
+      place = Math.min(place + 1, 2);
+    };
     let j = k;
     for (; j < tokens.length; j++) {
       const t = tokens[j]!;
-      if (t.text === '{') depth++;
-      else if (t.text === '}') {
+      if (t.text === '{') {
+        depth++;
+        place = 0;
+      } else if (t.text === '}') {
         depth--;
+        values = false;
+        place = 0;
         if (depth === 0) break;
-      } else if (t.kind === 'iri' || t.kind === 'string' || t.kind === 'num') constant = true;
+      } else if (t.text === '.') place = 0;
+      else if (t.text === ';') place = 1;
+      else if (t.text === ',') place = 2;
+      else if (t.kind === 'var' || t.text === '[' || t.text === ']' || t.text.startsWith('_:')) {
+        if (t.text !== ']') term(false);
+      } else if (t.kind === 'iri' || t.kind === 'string' || t.kind === 'num') term(true);
       else if (t.kind === 'word') {
         const w = t.text.toUpperCase();
         if (w === 'FILTER' || w === 'BIND') {
@@ -565,8 +593,9 @@ export function sparqlTwins(text: string): string[] | { error: string } {
           }
         } else if (w === 'MINUS' || w === 'OPTIONAL' || w === 'UNION' || w === 'SELECT' || w === 'EXISTS' || w === 'NOT') filter = true;
         else if (w === 'SERVICE') service = true;
-        else if (w !== 'GRAPH' && w !== 'A') constant = true;
-        else if (w === 'A') constant = true;
+        else if (w === 'GRAPH') graphName = true;
+        else if (w === 'VALUES') values = true;
+        else term(true);
       }
     }
     return { end: j, constant, filter, service };
@@ -709,7 +738,7 @@ function influxCondition(s: string): string | undefined {
     else if (regex !== undefined) out.push(literal(`${regex.slice(1, -1)}`));
     else if (duration !== undefined) {
       const unit: Record<string, string> = { ns: 'microseconds', u: 'microseconds', µ: 'microseconds', ms: 'milliseconds', s: 'seconds', m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
-      const [, n, u] = /^([\d.]+)(.+)$/.exec(duration)!;
+      const [, n, u] = /^([\d.]+)([^\d.]+)$/.exec(duration)!;
       out.push(`interval '${n} ${unit[u!]}'`);
     } else if (num !== undefined) out.push(num);
     else if (sym !== undefined) out.push(sym === '=~' ? '~' : sym === '!~' ? '!~' : sym === '!=' ? '<>' : sym);
@@ -825,11 +854,15 @@ function influxSql(request: RequestInfo): SqlSource | undefined {
 
 /** A Prometheus series selector (`up{job=~".+"}`, `{__name__=~".+"}`) as an SQL condition over the series, or undefined when it does not read. */
 export function promSelector(s: string): string | undefined {
-  const m = /^\s*([A-Za-z_:][A-Za-z0-9_:]*)?\s*(?:\{(.*)\})?\s*$/s.exec(s.slice(0, 10_000));
-  if (!m || (m[1] === undefined && m[2] === undefined)) return undefined;
+  if (s.length > 10_000) return undefined;
+  const text = s.trim();
+  const name = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(text)?.[0];
+  const rest = text.slice(name?.length ?? 0).trimStart();
+  if (rest !== '' && !(rest.startsWith('{') && rest.endsWith('}'))) return undefined;
+  if (name === undefined && rest === '') return undefined;
   const parts: string[] = [];
-  if (m[1] !== undefined) parts.push(`metric_name = ${literal(m[1])}`);
-  const body = m[2] ?? '';
+  if (name !== undefined) parts.push(`metric_name = ${literal(name)}`);
+  const body = rest.slice(1, -1);
   const re = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*,?/y;
   let at = 0;
   while (at < body.length && body.slice(at).trim() !== '') {
@@ -884,8 +917,51 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+/** Collection names whose last-two-segment DELETE drops a store: BigQuery's datasets and tables, vector and search engines' collections and indexes (Qdrant, Typesense, Chroma, Pinecone, Meilisearch, Algolia), InfluxDB's buckets. */
+const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets']);
+
+/**
+ * Stores dropped or emptied by REST (twenty-sixth pass: each a medium DELETE or POST): a DELETE of
+ * `…/<holder>/<name>` (dropHolders), InfluxDB 3's `DELETE /api/v3/configure/database|table`,
+ * Pinecone's `…/vectors/delete {deleteAll: true}`, Qdrant's `…/points/delete` with a filter of no
+ * conditions, Meilisearch's `DELETE …/indexes/<uid>/documents` (every document), Algolia's
+ * `POST …/indexes/<name>/clear`.
+ */
+function restStoreSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.method;
+  const twin = (sql: string): SqlSource => ({ texts: [sql], dialect: 'postgresql', written: true });
+  if (m === 'DELETE' && n >= 2 && dropHolders.has(lower[n - 2]!) && segs[n - 1] !== '') return twin(`DROP TABLE ${table(segs[n - 1]!)}`);
+  if (m === 'DELETE' && lower[n - 1] === 'documents' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
+  if (m === 'DELETE' && lower[n - 2] === 'configure' && (lower[n - 1] === 'database' || lower[n - 1] === 'table') && lower[n - 3] === 'v3') return twin(`DROP TABLE ${table((request.query.table ?? request.query.db ?? ['influx'])[0]!)}`);
+  const o = request.body.json;
+  if (m === 'POST' && lower[n - 1] === 'clear' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
+  if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'vectors' && isObject(o) && o.deleteAll === true) return twin(`DELETE FROM ${table(String(o.namespace ?? 'pinecone'))}`);
+  if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'points' && lower[n - 4] === 'collections' && isObject(o) && isObject(o.filter)) {
+    const f = o.filter;
+    const conditions = ['must', 'should', 'must_not', 'min_should'].map((k) => f[k]).filter((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
+    if (conditions.length === 0) return twin(`DELETE FROM ${table(segs[n - 3]!)}`);
+  }
+  return undefined;
+}
+
 /** Redis commands Webdis would run from a path that empty a database or act on the server (sql-redis.ts's DROP and COPY twins). */
 const webdisWords = new Set(['flushall', 'flushdb', 'swapdb']);
+/** Container commands whose writing subcommand in the path (in any case) is Webdis's shape: `/config/set/dir/tmp`, `/script/flush`. */
+const webdisWriting: Record<string, ReadonlySet<string>> = {
+  config: new Set(['set', 'rewrite', 'resetstat']), script: new Set(['flush', 'load', 'kill']), function: new Set(['flush', 'delete', 'load', 'restore']),
+  module: new Set(['load', 'loadex', 'unload']), acl: new Set(['setuser', 'deluser', 'load', 'save']),
+};
+/** A path in Webdis's shape in lowercase: a container and its writing subcommand, `eval|evalsha|fcall/<script>/<numkeys>…`, `replicaof|slaveof/<host>/<port>`. */
+function webdisShaped(args: string[]): boolean {
+  const [a, b, c] = args.map((x) => x.toLowerCase().replace(webdisSuffix, ''));
+  if (a === undefined) return false;
+  if (webdisWriting[a]?.has(b ?? '')) return true;
+  if ((a === 'eval' || a === 'evalsha' || a === 'fcall' || a === 'eval_ro' || a === 'evalsha_ro' || a === 'fcall_ro') && c !== undefined && /^\d{1,6}$/.test(c)) return true;
+  return (a === 'replicaof' || a === 'slaveof') && c !== undefined && /^(\d{1,5}|one)$/.test(c);
+}
 /** Webdis's format suffixes on a path's last argument. */
 const webdisSuffix = /\.(json|raw|msg|txt|html|xml|png|jpg|jpeg|bson)$/i;
 
@@ -911,7 +987,7 @@ function webdisSql(request: RequestInfo): SqlSource | undefined {
   }
   if (args.length === 0) return undefined;
   const first = args[0]!.replace(webdisSuffix, '');
-  if (!(request.port === 7379 || webdisWords.has(first.toLowerCase()) || (/^[A-Z]+$/.test(first) && args.length >= 1))) return undefined;
+  if (!(request.port === 7379 || webdisWords.has(first.toLowerCase()) || /^[A-Z]+$/.test(first) || webdisShaped(args))) return undefined;
   const cmd = [first, ...args.slice(1)];
   cmd[cmd.length - 1] = cmd[cmd.length - 1]!.replace(webdisSuffix, '');
   const twin = redisTwin(cmd);
@@ -1158,5 +1234,5 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
 }

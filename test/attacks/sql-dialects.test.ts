@@ -3551,6 +3551,23 @@ t.test('twenty-sixth pass: query languages other than SQL are read in their own 
     { method: 'DELETE', url: `${host}/_data_stream/logs-app`, headers: [], body: '' },
     { method: 'PUT', url: `${host}/_security/role/r`, ...jsonBody({ cluster: ['all'], indices: [{ names: ['*'], privileges: ['all'] }] }) },
     { method: 'PUT', url: `${host}/_plugins/_security/api/internalusers/eve`, ...jsonBody({ password: 'x', backend_roles: ['admin'] }) },
+    // The query DSL's own ways to every document, SPARQL patterns narrowed only by a property's existence.
+    { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { bool: { should: [{ term: { a: '1' } }], minimum_should_match: 0 } } }) },
+    { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { match: { user: { query: 'the', analyzer: 'stop', zero_terms_query: 'all' } } } }) },
+    { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE { ?s ?p ?o } WHERE { ?s ?p ?o . ?s a ?t }' },
+    { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'PREFIX ex: <http://ex.org/> DELETE { ?s ?p ?o } WHERE { ?s ex:name ?n ; ?p ?o }' },
+    { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE WHERE { GRAPH <http://g> { ?s ?p ?o } }' },
+    // Webdis's lowercase path shapes; stores dropped or emptied by REST.
+    { method: 'GET', url: `${host}/config/set/dir/tmp`, headers: [], body: '' },
+    { method: 'GET', url: `${host}/eval/${encodeURIComponent("return redis.call('flushall')")}/0`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/bigquery/v2/projects/p/datasets/ds?deleteContents=true`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}:6333/collections/docs`, headers: [], body: '' },
+    { url: `${host}/vectors/delete`, ...jsonBody({ deleteAll: true, namespace: 'prod' }) },
+    { url: `${host}/collections/docs/points/delete`, ...jsonBody({ filter: { must: [] } }) },
+    { method: 'DELETE', url: `${host}/indexes/movies/documents`, headers: [], body: '' },
+    { url: `${host}/1/indexes/products/clear`, ...jsonBody({}) },
+    { method: 'DELETE', url: `${host}/api/v3/configure/database?db=metrics`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/api/v2/buckets/0123456789abcdef`, headers: [], body: '' },
   );
   await fc.assert(
     fc.asyncProperty(fc.oneof(es, cypher, cypherAdmin, sparql, influx, influx2, prom, others), async (r) => {
@@ -3593,6 +3610,15 @@ t.test('twenty-sixth pass: query languages other than SQL are read in their own 
     ['medium', { url: `${host}:8182/openCypher`, ...form({ query: 'MATCH (n {id: $id}) DETACH DELETE n', parameters: '{"id": 5}' }) }],
     ['medium', { url: `${host}/_aliases`, ...jsonBody({ actions: [{ add: { index: 'new', alias: 'a' } }] }) }],
     [undefined, { method: 'GET', url: `${host}/_security/_authenticate`, headers: [], body: '' }],
+    ['medium', { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { bool: { filter: [{ term: { a: '1' } }], should: [{ match_all: {} }] } } }) }],
+    ['medium', { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'PREFIX ex: <http://ex.org/> DELETE { ?s ?p ?o } WHERE { ?s ex:status "tmp" ; ?p ?o }' }],
+    ['medium', { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE { ?s ?p ?o } WHERE { VALUES ?s { <http://a> } ?s ?p ?o }' }],
+    [undefined, { method: 'GET', url: `${host}/config/app`, headers: [], body: '' }],
+    [undefined, { method: 'GET', url: `${host}/eval/results`, headers: [], body: '' }],
+    ['medium', { url: `${host}/vectors/delete`, ...jsonBody({ ids: ['a'], namespace: 'prod' }) }],
+    ['medium', { url: `${host}/collections/docs/points/delete`, ...jsonBody({ filter: { must: [{ key: 'city', match: { value: 'London' } }] } }) }],
+    ['medium', { method: 'DELETE', url: `${host}/indexes/movies/documents/25684`, headers: [], body: '' }],
+    ['medium', { method: 'DELETE', url: `${host}/api/items/5`, headers: [], body: '' }],
   ];
   for (const [risk, r] of controls) {
     const { decision } = await decide({ method: r.method ?? 'POST', url: r.url, headers: r.headers, body: r.body });
