@@ -359,6 +359,8 @@ function cypherWhere(tokens: Token[], params: Record<string, unknown>): string |
  * and LOAD CSV a program run on the server. A read has none.
  */
 export function cypherTwins(text: string, params: Record<string, unknown> = {}): string[] {
+  // Past what the tokenizer reads, a clause could hide beyond it: read as what may run anything.
+  if (text.length > MAX_TEXT) return [`COPY neo4j FROM PROGRAM 'unread'`];
   const tokens = cypherTokens(text);
   const up = (i: number): string => (tokens[i]?.kind === 'word' ? tokens[i]!.text.toUpperCase() : '');
   const out: string[] = [];
@@ -794,6 +796,7 @@ function influxParts(st: string): { from?: string; cond?: string } {
  * `SELECT … INTO` an INSERT. Undefined when no statement is InfluxQL's own (SQL's reading stands).
  */
 export function influxTwins(text: string): string[] | { error: string } | undefined {
+  if (text.length > MAX_TEXT) return { error: 'InfluxQL past the size Airlock reads' };
   const out: string[] = [];
   let own = false;
   let unknown = false;
@@ -1029,6 +1032,7 @@ const tokenLiteral = (t: Token | undefined): string | undefined => (t?.kind === 
  * lambdas, `io()` and host calls a program run on the server.
  */
 export function gremlinTwins(text: string): string[] {
+  if (text.length > MAX_TEXT) return [`COPY gremlin FROM PROGRAM 'unread'`];
   const tokens = cypherTokens(text);
   const out: string[] = [];
   let label = 'gremlin_elements';
@@ -1089,6 +1093,7 @@ function gremlinSql(request: RequestInfo): SqlSource | undefined {
  * Airlock cannot write as SQL narrows nothing); `INSERT`/`UPSERT` an INSERT.
  */
 export function aqlTwins(text: string, params: Record<string, unknown> = {}): string[] {
+  if (text.length > MAX_TEXT) return [`COPY arango FROM PROGRAM 'unread'`];
   const tokens = cypherTokens(text);
   const up = (i: number): string => (tokens[i]?.kind === 'word' ? tokens[i]!.text.toUpperCase() : '');
   const conds: string[] = [];
