@@ -290,7 +290,11 @@ export class PackedScan extends Transform {
   private readonly runs: Array<{ feed: Base64Feed; fedTo: number }> = [];
   /** Body offsets an inflater was started at (a search may pass a start twice). */
   private readonly startedAt = new Set<number>();
+  /** The size of startedAt at which the starts behind the search are dropped next. */
+  private pruneAt = 64;
   private inflated = 0;
+  /** The budget of the base64 blobs read at once (their broken ones counted over the whole answer). */
+  private readonly blobBudget: MessageBudget = { left: 0, broken: 0 };
   private failure: Error | undefined;
   /** A tar archive or PNG image being walked (proxy/packed-containers.ts); -1 while its first bytes are too few to tell. */
   private container: ContainerWalk | -1 | undefined = -1;
@@ -721,16 +725,31 @@ export class PackedScan extends Transform {
     const run = new Base64Run();
     const decoded = run.feed(rest);
     if (run.ended) {
-      this.startedAt.add(-1 - at);
+      // Read at once, in this turn, only while it inflates to little: within BLOB_AT_ONCE, within
+      // what the answer may still inflate to (its ratio to the bytes received, as a stream's), and
+      // while no more than MAX_BROKEN_STREAMS of the answer's blobs broke off. One that goes past
+      // is read as a stream instead, a piece a turn (twenty-sixth pass: each blob had 16 MiB of its
+      // own, inflated and matched in one turn: a JSON answer of base64 gzip bombs of 22 KB held the
+      // event loop ~0.5 s per blob, past the answer's inflation ratio).
+      const budget = this.blobBudget;
+      budget.left = Math.min(BLOB_AT_ONCE, this.inflationLeft());
       try {
+        const texts = binaryPackedTexts(Buffer.concat([decoded, run.end()]), budget);
+        this.startedAt.add(-1 - at);
         const scrubber = this.scrubber();
-        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]), { left: MAX_MESSAGE_INFLATED, broken: 0 })) {
+        for (const text of texts) {
+          this.inflated += text.length;
           if (scrubber.scrubString(text) !== text) this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer (written as base64) holds a secret');
         }
+        return;
       } catch (err) {
-        this.failure ??= err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : (err as Error);
+        if (!(err instanceof PastBudget)) {
+          this.startedAt.add(-1 - at);
+          this.failure ??= err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : (err as Error);
+          return;
+        }
+        // Past what is read at once: read as a stream (its inflation counted, its ratio checked, as any stream's).
       }
-      return;
     }
     if (!this.mayStartAt(-1 - at)) return;
     this.runs.push({ feed: new Base64Feed(kind, this.feedMaker()), fedTo: at });
@@ -782,14 +801,25 @@ export class PackedScan extends Transform {
 
   /** Whether a stream may start at `at` (not started there yet, not too many at once: past that the answer is refused). */
   private mayStartAt(at: number): boolean {
-    if (this.startedAt.has(at)) return false;
-    if (this.startedAt.size >= 64) for (const s of this.startedAt) if ((s < 0 ? -1 - s : s) < this.searchFrom - 4) this.startedAt.delete(s);
+    // Refused already: no more starts (twenty-sixth pass: every magic after the refusal was still
+    // added, and past 64 each walked them all: 16,000 gzip magics in a 64 KB chunk held the event
+    // loop ~0.3 s). The starts behind the search are dropped once they doubled since the last drop.
+    if (this.failure || this.startedAt.has(at)) return false;
+    if (this.startedAt.size >= this.pruneAt) {
+      for (const s of this.startedAt) if ((s < 0 ? -1 - s : s) < this.searchFrom - 4) this.startedAt.delete(s);
+      this.pruneAt = Math.max(64, 2 * this.startedAt.size);
+    }
     this.startedAt.add(at);
     if (this.active.length + this.runs.length >= MAX_ACTIVE) {
       this.failure ??= new UnscrubbableEncodingError(`the answer holds more than ${MAX_ACTIVE} compressed streams at once, which cannot all be read for secrets`);
       return false;
     }
     return true;
+  }
+
+  /** What the answer may still inflate to: MAX_INFLATED, and MAX_RATIO times the bytes received past the first MiB. */
+  private inflationLeft(): number {
+    return Math.max(0, Math.min(MAX_INFLATED, Math.max(RATIO_AFTER, MAX_RATIO * this.received)) - this.inflated);
   }
 
   /** An inflater's end: its last text matched, and what zlib refused read again as a reader would. */
@@ -952,10 +982,30 @@ const MAX_BROKEN_STREAMS = 2;
 /** Inflated output of one try of the halving (a broken stream read again as a reader would). */
 const MESSAGE_SALVAGE_MAX = 1024 * 1024;
 
+/**
+ * Inflated output of a base64 blob an answer's stage reads at once, in one turn (twenty-sixth
+ * pass; past it the blob is read as a stream, a piece a turn): a record's small gzip'd document.
+ */
+const BLOB_AT_ONCE = 1024 * 1024;
+
+/** A message's reading went past its budget (inflated size or broken streams): refused, or read otherwise by a caller that can. */
+class PastBudget extends UnscrubbableEncodingError {}
+
 /** What one message's reading may still spend (shared by its base64 blobs). */
-interface MessageBudget {
+export interface MessageBudget {
   left: number;
   broken: number;
+}
+
+/**
+ * The budget of a whole message of `bytes` (or of a response's headers together): 16 MiB at most,
+ * and past the first MiB no more than MAX_RATIO times its size, as an answer's streams (twenty-sixth
+ * pass: every message and every header value had 16 MiB of its own, inflated and matched in one
+ * turn: a 4 KB header of base64 gzip held the event loop ~0.17 s, a 16 KB WebSocket message ~0.45 s,
+ * each one again).
+ */
+export function messageBudget(bytes: number): MessageBudget {
+  return { left: Math.min(MAX_MESSAGE_INFLATED, Math.max(RATIO_AFTER, MAX_RATIO * bytes)), broken: 0 };
 }
 
 /**
@@ -967,8 +1017,7 @@ interface MessageBudget {
  * was inflated whole on the main thread, each up to 16 MiB, then halved: a 61 KB message of four
  * broken gzip members of zeros held the event loop 4.4 s, 64 of them a minute).
  */
-export function packedTexts(buf: Buffer, anywhere = false): string[] {
-  const budget: MessageBudget = { left: MAX_MESSAGE_INFLATED, broken: 0 };
+export function packedTexts(buf: Buffer, anywhere = false, budget: MessageBudget = messageBudget(buf.length)): string[] {
   return [...binaryPackedTexts(buf, budget), ...base64Blobs(buf, anywhere).flatMap((b) => binaryPackedTexts(b, budget))];
 }
 
@@ -1007,7 +1056,7 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget, depth = 0): strin
       try {
         text = guess(buf, { finishFlush: guess === zlib.brotliDecompressSync ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, budget.left) });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new PastBudget('a compressed stream inside the message expands past what is read for secrets');
       } finally {
         Error.stackTraceLimit = stackLimit;
       }
@@ -1043,7 +1092,7 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget, depth = 0): strin
       }
     }
   }
-  const tooLarge = (): UnscrubbableEncodingError => new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+  const tooLarge = (): UnscrubbableEncodingError => new PastBudget('a compressed stream inside the message expands past what is read for secrets');
   for (const { at, raw, dict, src = buf } of starts.slice(0, 64)) {
     const inflate = (n: number, most: number): Buffer | undefined => {
       try {
@@ -1055,7 +1104,7 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget, depth = 0): strin
     };
     let text = inflate(src.length - at, budget.left);
     if (!text) {
-      if (++budget.broken > MAX_BROKEN_STREAMS) throw new UnscrubbableEncodingError(`more than ${MAX_BROKEN_STREAMS} compressed streams inside the message break off, which cannot all be read for secrets`);
+      if (++budget.broken > MAX_BROKEN_STREAMS) throw new PastBudget(`more than ${MAX_BROKEN_STREAMS} compressed streams inside the message break off, which cannot all be read for secrets`);
       // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
       text = longestInflatingPrefix((n) => inflate(n, Math.min(budget.left, MESSAGE_SALVAGE_MAX)), Math.min(src.length - at, KEEP_FED));
     }

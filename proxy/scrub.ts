@@ -19,7 +19,7 @@ import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrub
 import { JsonPieces, numberAt } from './json-pieces.ts';
 import { LabelledPieces } from './labelled-pieces.ts';
 import { DecodedReading, undeclaredLegacy } from './decoded-reading.ts';
-import { packedTexts } from './packed-scan.ts';
+import { messageBudget, packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
 export type { HoldProbe };
@@ -891,8 +891,11 @@ export function scrubResponse(
   if (parameters && scrubText(scrubber, parameters) !== parameters) throw new UnscrubbableEncodingError('a secret is split across parameters of this response\'s headers (a client that joins them reads it)');
   // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
   // of zlib), whole or in pieces a client joins: inflated and matched.
-  for (const text of [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? '']) {
-    for (const packed of packedTexts(Buffer.from(text, 'latin1'), true)) {
+  // One budget for them all (twenty-sixth pass: each value, and each join again, had 16 MiB of its own).
+  const headerTexts = [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? ''];
+  const budget = messageBudget(headerTexts.reduce((n, text) => n + text.length, 0));
+  for (const text of headerTexts) {
+    for (const packed of packedTexts(Buffer.from(text, 'latin1'), true, budget)) {
       if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a header of this response holds a compressed stream (written as base64) that holds a secret');
     }
   }

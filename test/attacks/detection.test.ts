@@ -17,13 +17,23 @@ import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, star
 import { encodeDoc, reveal, spelling, type Spelled } from './spelling-oracle.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
+import { packedTexts } from '../../proxy/packed-scan.ts';
+import { UnscrubbableEncodingError } from '../../proxy/scrubbable.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '7b'.repeat(32);
 const SECRET = 'sk_live_DETECT_CANARY_0123456789abcdefXYZ';
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 60);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
 
-const allowed = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+/** What the bound host answers on /answer (twenty-sixth pass: an answer is hostile input too). */
+let answer: { headers: Array<[string, string]>; body: Buffer | string } = { headers: [], body: 'ok' };
+const allowed = await startUpstream(t, {
+  handler: (req, res) => {
+    if (!req.url?.startsWith('/answer')) return void res.end('ok');
+    for (const [k, v] of answer.headers) res.appendHeader(k, v);
+    res.end(answer.body);
+  },
+});
 const other = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
 const otherWs = await startWsUpstream(t);
 const a = await startTestAirlock(t, {
@@ -512,4 +522,71 @@ t.test('property: numeric character references with five or more leading zeros (
   );
   const ok = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'text/html' }, body: '<p>&#000065; &#x0041; &#x000041; caf&#233;</p>' });
   t.equal(ok.status, 200, 'control: references with up to four leading zeros, without a secret, pass');
+});
+
+t.test('an answer\'s compressed blobs, magics and headers are read a piece a turn, never megabytes in one (twenty-sixth pass)', async (t) => {
+  // The answer of a host that got a secret is read for it inside compressed data. A base64 blob
+  // that ended in the chunk was inflated and matched at once, up to 16 MiB each, past the answer's
+  // inflation ratio: a JSON answer of 22 KB base64 gzip bombs held the event loop ~0.5 s a blob.
+  // Every header value (and every join of them) had 16 MiB too (a 4 KB header ~0.17 s); a WebSocket
+  // message as well. And every gzip magic after a refusal was still remembered, each walking all
+  // before it: a 64 KB chunk of magics held the loop ~0.3 s. Measured in the thread's CPU time.
+  const { token } = await a.airlock.agents.add('answers');
+  const auth = `Basic ${Buffer.from(`answers:${token}`).toString('base64')}`;
+  const url = `http://allowed.example:${allowed.port}/answer`;
+  const fetchAnswer = async (headers: Array<[string, string]>, body: Buffer | string): Promise<{ status: number; problem: boolean; body: string; stallMs: number }> => {
+    answer = { headers, body };
+    const stalls = watchLoopStalls();
+    // An answer refused after its head went out is cut (status 0): the agent gets no more of it.
+    const r = await viaProxy(a.port, url, { auth }).catch(() => ({ status: 0, headers: {}, body: '' }));
+    return { status: r.status, problem: r.status > 0 && isProblem(r), body: r.body, stallMs: stalls.stop().cpuMs };
+  };
+  const b64gz = (text: Buffer | string): string => zlib.gzipSync(text, { level: 9 }).toString('base64');
+  const MiB = 1024 * 1024;
+  const blobs = new Map<number, string>();
+  const bomb = (n: number): string => blobs.get(n) ?? (blobs.set(n, b64gz(Buffer.alloc(n, 0x61))), blobs.get(n)!);
+  const keyedBlobs = new Map<number, string>();
+  const keyed = (n: number): string => keyedBlobs.get(n) ?? (keyedBlobs.set(n, b64gz(Buffer.concat([Buffer.alloc(n, 0x61), Buffer.from(SECRET)]))), keyedBlobs.get(n)!);
+  const BOUND = 150;
+
+  const many = await fetchAnswer([['content-type', 'application/json']], JSON.stringify([bomb(16 * MiB), bomb(16 * MiB), bomb(16 * MiB)]));
+  t.ok(many.status === 502 && many.problem, `base64 gzip bombs in a JSON answer: refused as a bomb (${many.status})`);
+  t.ok(many.stallMs < BOUND, `and the event loop was held at most ${Math.round(many.stallMs)} ms of CPU at once (~0.5 s a blob before)`);
+  const magics = await fetchAnswer([['content-type', 'application/octet-stream']], Buffer.from('\x1f\x8b\x08\x00'.repeat(16 * 1024), 'latin1'));
+  t.ok(magics.status === 502 && magics.problem, `64 KB of gzip magics: refused (${magics.status})`);
+  t.ok(magics.stallMs < BOUND, `the event loop held at most ${Math.round(magics.stallMs)} ms (~0.3 s before)`);
+  const heads = await fetchAnswer([['content-type', 'text/plain'], ...Array.from({ length: 2 }, (): [string, string] => ['x-session', bomb(4 * MiB)])], 'ok');
+  t.ok(heads.status === 502 && heads.problem, `two headers of base64 gzip of 4 MiB each (4 KB): refused (${heads.status})`);
+  t.ok(heads.stallMs < BOUND, `the event loop held at most ${Math.round(heads.stallMs)} ms (~0.5 s before)`);
+  // A WebSocket message (read whole, at once): a 16 KB bomb is no longer 16 MiB of one turn.
+  let refused: unknown;
+  try { packedTexts(Buffer.from(bomb(16 * MiB))); } catch (err) { refused = err; }
+  t.ok(refused instanceof UnscrubbableEncodingError, 'a WebSocket message of a 16 MiB bomb in 22 KB is refused (read past its ratio)');
+
+  // Controls: small blobs are read at once and pass; a large one is read as a stream and still
+  // refused when it holds the key; a session cookie of base64 zlib passes.
+  const doc = JSON.stringify({ rows: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `row ${i}` })) });
+  const small = await fetchAnswer([['content-type', 'application/json'], ['x-session', zlib.deflateSync(doc).toString('base64url')]], JSON.stringify({ data: [b64gz(doc), b64gz(doc)] }));
+  t.equal(small.status, 200, 'control: an answer of small base64 gzip documents (and a zlib session header) passes');
+  const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i} of the export\n`).join('');
+  const large = await fetchAnswer([['content-type', 'application/json']], JSON.stringify({ export: b64gz(lines + SECRET) }));
+  t.ok((large.status === 502 || large.status === 0) && !large.body.includes(SECRET), `a 1.4 MiB base64 gzip export holding the key at its end: refused or cut, read as a stream (${large.status})`);
+  t.same(packedTexts(Buffer.from(b64gz(doc))), [doc], 'control: a small message\'s blob is read');
+
+  // Property: blobs of any size among several, in the body or a header, the key in one or none.
+  await fc.assert(fc.asyncProperty(
+    fc.array(fc.constantFrom(16 * 1024, 4 * MiB, 16 * MiB), { minLength: 1, maxLength: 3 }), fc.constantFrom('body', 'header'), fc.option(fc.nat(2), { nil: undefined }),
+    async (sizes, place, keyIn) => {
+      // A header's blob of 4 MiB at most: a larger one is past the head's size limit (refused before it is read).
+      if (place === 'header') sizes = sizes.map((n) => Math.min(n, 4 * MiB));
+      const texts = sizes.map((n, i) => (i === keyIn ? keyed(n) : bomb(n)));
+      const r = place === 'body' ? await fetchAnswer([['content-type', 'application/json']], JSON.stringify(texts)) : await fetchAnswer([['content-type', 'text/plain'], ...texts.map((x): [string, string] => ['x-blob', x])], 'ok');
+      const what = `${sizes.join('+')} in the ${place}, key in ${keyIn ?? 'none'}`;
+      if (r.stallMs >= BOUND) throw new Error(`${what}: the event loop held ${Math.round(r.stallMs)} ms`);
+      if (keyIn !== undefined && keyIn < sizes.length && r.status !== 502 && r.status !== 0) throw new Error(`${what}: the key passed (${r.status})`);
+      if (r.body.includes(SECRET)) throw new Error(`${what}: the key in the answer`);
+      if (sizes.every((n) => n <= 16 * 1024) && (keyIn === undefined || keyIn >= sizes.length) && r.status !== 200) throw new Error(`${what}: a small blob refused (${r.status})`);
+    }),
+  { numRuns: 15, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('property: no blob held the event loop, no key passed, small blobs were read');
 });
