@@ -287,7 +287,7 @@ const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\x
  * (`\u2873`, `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS
  * says which fold; digits are found beside a key's characters only (digitRuns).
  */
-const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/;
+const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xe2(?:\x91[\xb4-\xbc]|\x92[\x88-\x90\x9c-\xb5]|\x93[\xb5-\xbd\xbf]|\x9d[\xb6-\xbe]|\x9e[\x80-\x88\x8a-\x92])|\xf0\x9f(?:\x84[\x80-\x8a\x90-\xa9]|\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|24(?:7[4-9a-cA-C]|8[89a-fA-F]|9[0c-fC-F]|[aA][0-9a-fA-F]|[bB][0-5]|[fF][5-9a-dA-DfF])|27(?:7[6-9a-eA-E]|8[0-8a-fA-F]|9[0-2])|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD](?:0[0-9aA]|1[0-9a-fA-F]|2[0-9]|[5-8][0-9a-fA-F]))|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/;
 /**
  * Regional indicators (raw or JSON-escaped; their references are ALPHABET_EACH's) are read in runs
  * found from an edge (indicatorRuns): one beside an ASCII letter, digit or mark a key may hold (not
@@ -387,14 +387,20 @@ function indicatorTail(text: string): string | undefined {
   return n ? text.slice(a) : undefined;
 }
 const INDICATOR_ANY = /[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/;
-const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
+const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xe2(?:\x91[\xb4-\xbc]|\x92[\x88-\x90\x9c-\xb5]|\x93[\xb5-\xbd\xbf]|\x9d[\xb6-\xbe]|\x9e[\x80-\x88\x8a-\x92])|\xf0\x9f(?:\x84[\x80-\x8a\x90-\xa9]|\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|24(?:7[4-9a-cA-C]|8[89a-fA-F]|9[0c-fC-F]|[aA][0-9a-fA-F]|[bB][0-5]|[fF][5-9a-dA-DfF])|27(?:7[6-9a-eA-E]|8[0-8a-fA-F]|9[0-2])|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD](?:0[0-9aA]|1[0-9a-fA-F]|2[0-9]|[5-8][0-9a-fA-F]))|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
 /** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
 const OFFSET_ALPHABETS: Array<[number, number, number]> = [
   [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41], [0x1f1e6, 0x1f1ff, 0x41],
+  // Twenty-sixth pass: the rest of the Enclosed Alphanumerics a "fancy text" generator writes a key
+  // in (NFKC reads them as `(s)`, `5.`, `5,`, or keeps them; a person and an agent read the letter):
+  // parenthesized letters (⒮, 🄢) and digits (⑸), digits with a full stop (⒌) or a comma (🄆),
+  // double-circled digits (⓹), the dingbats' circled digits (❺, ➄, ➎) and negative circled zero (⓿).
+  [0x249c, 0x24b5, 0x61], [0x1f110, 0x1f129, 0x41], [0x2474, 0x247c, 0x31], [0x2488, 0x2490, 0x31], [0x1f100, 0x1f100, 0x30], [0x1f101, 0x1f10a, 0x30],
+  [0x24f5, 0x24fd, 0x31], [0x24ff, 0x24ff, 0x30], [0x2776, 0x277e, 0x31], [0x2780, 0x2788, 0x31], [0x278a, 0x2792, 0x31],
   ...[0x660, 0x6f0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xe50, 0xed0, 0x1040, 0x17e0].map((zero): [number, number, number] => [zero, zero + 9, 0x30]),
 ];
 /** ALPHABET_EACH at an index (written out again, so the ReDoS check reads it). */
-const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/y;
+const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xe2(?:\x91[\xb4-\xbc]|\x92[\x88-\x90\x9c-\xb5]|\x93[\xb5-\xbd\xbf]|\x9d[\xb6-\xbe]|\x9e[\x80-\x88\x8a-\x92])|\xf0\x9f(?:\x84[\x80-\x8a\x90-\xa9]|\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|24(?:7[4-9a-cA-C]|8[89a-fA-F]|9[0c-fC-F]|[aA][0-9a-fA-F]|[bB][0-5]|[fF][5-9a-dA-DfF])|27(?:7[6-9a-eA-E]|8[0-8a-fA-F]|9[0-2])|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD](?:0[0-9aA]|1[0-9a-fA-F]|2[0-9]|[5-8][0-9a-fA-F]))|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/y;
 /** A run of offset-alphabet characters this long is read wherever it is (a key written whole so); a shorter one only beside a key's characters. */
 const ALPHABET_RUN = 8;
 /**
@@ -501,7 +507,7 @@ function alphabetTail(text: string): string | undefined {
   if (escape) return escape[0];
   for (let n = 3; n >= 1; n--) {
     const end = text.slice(-n);
-    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85-\x87]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
+    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1\x91-\x93\x9d\x9e]|\xf0\x9f[\x84-\x87]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
   }
   return undefined;
 }

@@ -176,7 +176,12 @@ function byteEscapes(b: number, again = false): Node[] {
   const bs = (): Node => (again ? backslash() : set('\\'));
   // %25XX: percent-encoded twice (a URL holding the value, put in another URL's query: a login
   // redirect's `next=`, an OAuth `redirect_uri`).
-  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(bs(), set('x'), hex(b, 2)), seq(bs(), str(b.toString(8).padStart(3, '0')))];
+  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(bs(), set('x'), hex(b, 2)), seq(bs(), str(b.toString(8).padStart(3, '0')))].concat(
+    // Twenty-sixth pass: octal with no leading zero (`\65` for `5`, `\137` for `_`): C, Python,
+    // JavaScript's legacy escapes, PHP, Ruby, Go's `\ooo` reads one to three digits; a writer that
+    // escapes each byte by `'\\' + b.toString(8)` writes a digit or a mark below `@` so.
+    b < 0o100 ? [seq(bs(), str(b.toString(8)))] : [],
+  );
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */

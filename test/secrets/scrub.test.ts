@@ -1322,6 +1322,69 @@ t.test('twenty-fifth pass: regional indicators, a digits-only key in another scr
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `flags and localized dates cut at ${cut} pass`);
 });
 
+// Twenty-sixth pass: the Caesar shifts (and Atbash) lower-, upper- or swap-cased, forward or
+// reversed (only ROT13 and Atbash were cased, only reversed); the rest of the Enclosed
+// Alphanumerics a "fancy text" generator writes (⒮, 🄢, ⑸, ⒌, 🄆, ⓹, ❺, ➄, ➎, ⓿), raw or
+// JSON-escaped; octal escapes without a leading zero (`\65`), mixed per character with the other
+// escape families a C, Python or JavaScript string holds.
+t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumerics, unpadded octal escapes mixed with others, at any chunk cut; numbered lists and escaped text pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const shift = (x: string, k: number): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + k) % 26) + (c <= 'Z' ? 65 : 97)));
+  const atbash = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
+  const swap = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20));
+  const reversed = [...value].reverse().join('');
+  // [first code point, last, the ASCII character of the first]
+  const enclosed: Array<[number, number, number]> = [[0x249c, 0x24b5, 0x61], [0x1f110, 0x1f129, 0x41], [0x2474, 0x247c, 0x31], [0x2488, 0x2490, 0x31], [0x1f101, 0x1f10a, 0x30], [0x24f5, 0x24fd, 0x31], [0x2776, 0x277e, 0x31], [0x2780, 0x2788, 0x31], [0x278a, 0x2792, 0x31]];
+  const enclose = (c: string, alphabets: Array<[number, number, number]>): string => {
+    for (const [a, b, to] of alphabets) if (c.charCodeAt(0) >= to && c.charCodeAt(0) <= to + b - a) return String.fromCodePoint(a + c.charCodeAt(0) - to);
+    return c;
+  };
+  const jsonEscaped = (x: string): string => JSON.stringify(x).slice(1, -1).replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escapes = [(b: number) => `\\${b.toString(8)}`, (b: number) => `\\x${b.toString(16)}`, (b: number) => `\\u${b.toString(16).padStart(4, '0')}`, (b: number) => `&#${b};`, (b: number) => String.fromCharCode(b)];
+  const kinds = fc.oneof(
+    fc.record({ k: fc.integer({ min: 1, max: 26 }), cased: fc.constantFrom('lower', 'upper', 'swapped'), back: fc.boolean() }).map(({ k, cased, back }) => {
+      const x = k === 26 ? atbash(back ? reversed : value) : shift(back ? reversed : value, k);
+      return { how: `${back ? 'reversed, ' : ''}${k === 26 ? 'Atbash' : `shift ${k}`}, ${cased}`, text: cased === 'lower' ? x.toLowerCase() : cased === 'upper' ? x.toUpperCase() : swap(x) };
+    }),
+    fc.record({ picks: fc.array(fc.integer({ min: 0, max: enclosed.length - 1 }), { minLength: 1, maxLength: 4 }), json: fc.boolean(), every: fc.integer({ min: 1, max: 2 }) }).map(({ picks, json, every }) => {
+      const alphabets = picks.map((i) => enclosed[i]!);
+      const text = [...value].map((c, i) => (i % every === 0 ? enclose(c, alphabets) : c)).join('');
+      return { how: `enclosed ${picks.join(',')} every ${every}${json ? ' as JSON' : ''}`, text: json ? jsonEscaped(text) : text };
+    }),
+    fc.array(fc.integer({ min: 0, max: escapes.length - 1 }), { minLength: value.length, maxLength: value.length }).map((picks) => ({
+      how: `escapes ${picks.join('')}`, text: [...value].map((c, i) => escapes[i % 3 === 0 ? 0 : picks[i]!]!(c.charCodeAt(0))).join(''),
+    })),
+  );
+  // What a reader gets back: escapes and references undone, enclosed characters read as ASCII, every shift and case undone.
+  const read = (out: string): string => {
+    const text = Buffer.from(out, 'latin1').toString('utf8')
+      .replace(/\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|&#([0-9]+);/g, (_, u?: string, x?: string, o?: string, d?: string) => String.fromCharCode(u ? parseInt(u, 16) : x ? parseInt(x, 16) : o ? parseInt(o, 8) : Number(d)))
+      .replace(/[\ud800-\udbff][\udc00-\udfff]|[^\x00-\x7f]/g, (m) => enclose2(m));
+    return text.toLowerCase();
+  };
+  const enclose2 = (m: string): string => {
+    const cp = m.codePointAt(0)!;
+    for (const [a, b, to] of [...enclosed, [0x24ff, 0x24ff, 0x30] as [number, number, number]]) if (cp >= a && cp <= b) return String.fromCharCode(to + cp - a);
+    return m;
+  };
+  const readable = (out: string): boolean => {
+    const text = read(out);
+    const forms = [value, reversed, ...[...Array(25).keys()].flatMap((k) => [shift(value, k + 1), shift(reversed, k + 1)]), atbash(value), atbash(reversed)].map((f) => f.toLowerCase());
+    return forms.some((f) => text.includes(f.slice(9, 21)));
+  };
+  await fc.assert(fc.asyncProperty(kinds, fc.constantFrom('{"shown":"', '<td>', 'key = "'), fc.integer({ min: 0, max: 2000 }), async ({ how, text }, before, at) => {
+    const body = Buffer.from(`${before}${text} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!readable(body.toString('latin1'))) throw new Error(`${how}: the oracle does not read the body`);
+    if (readable(out) || !out.includes(PH)) throw new Error(`${how} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
+  // Controls: numbered lists in enclosed digits and letters, raw and escaped; C and Python text with octal escapes; shouted and swap-cased prose.
+  const plain = Buffer.from(`{"steps":"⑴ open ⑵ save ⒈ one ⒉ two ❶ ❷ ➊ ➋ ⒜ first ⒝ second 🄐 🄑 🄁 🄂","esc":${jsonEscaped('"⑴ open ⑵ save ⒜ ⒝ ❶ ❷"')},"c":"printf(\\"\\101\\102\\n\\0\\65\\"); path\\\\62\\\\x","shout":"THE QUICK BROWN FOX 51 TIMES","swap":"tHE qUICK bROWN fOX"}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `numbered lists and escaped text cut at ${cut} pass`);
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
