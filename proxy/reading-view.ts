@@ -99,9 +99,9 @@ function confusableRuns(text: string, out: Array<{ index: number; 0: string }>):
 function modifierTail(text: string): string | undefined {
   const n = text.length;
   const last = text.charCodeAt(n - 1);
-  if (last === 0xca || last === 0xcb || last === 0xe1) return text.slice(n - 1);
+  if (last === 0xc7 || last === 0xc9 || last === 0xca || last === 0xcb || last === 0xe1 || last === 0xea) return text.slice(n - 1);
   const lead = text.charCodeAt(n - 2);
-  return lead === 0xe1 && last >= 0xb4 && last <= 0xb6 ? text.slice(n - 2) : undefined;
+  return (lead === 0xe1 && last >= 0xb4 && last <= 0xb6) || (lead === 0xea && last === 0x9c) ? text.slice(n - 2) : undefined;
 }
 
 /**
@@ -272,8 +272,15 @@ const CONFUSABLES: Record<string, string> = {
  * "superscript text" generator), apart from the nineteenth pass's folds so each pattern stays quick
  * to prove linear; which of them fold is the table's.
  */
-const MODIFIER_ANY = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/;
-const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/g;
+/**
+ * Twenty-sixth pass: small capitals (ꜱᴋ_ʟɪᴠᴇ: a "small caps" text generator; NFKC keeps them, a
+ * person and an agent read the letters), read among the modifier letters.
+ */
+const SMALL_CAPS: Record<string, string> = {
+  a: 'ᴀ', b: 'ʙ', c: 'ᴄ', d: 'ᴅ', e: 'ᴇ', f: 'ꜰ', g: 'ɢ', h: 'ʜ', i: 'ɪ', j: 'ᴊ', k: 'ᴋ', l: 'ʟ', m: 'ᴍ', n: 'ɴ', o: 'ᴏ', p: 'ᴘ', q: 'ǫ', r: 'ʀ', s: 'ꜱ', t: 'ᴛ', u: 'ᴜ', v: 'ᴠ', w: 'ᴡ', y: 'ʏ', z: 'ᴢ',
+};
+const MODIFIER_ANY = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]/;
+const MODIFIER_EACH = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]/g;
 /**
  * Twenty-fourth pass: alphabets that carry each ASCII character at an offset, which a reader undoes
  * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,
@@ -569,6 +576,7 @@ function foldTable(): Map<string, string> {
     }
   }
   for (const [plain, looks] of Object.entries(CONFUSABLES)) for (const c of looks) folds.set(Buffer.from(c, 'utf8').toString('latin1'), plain);
+  for (const [plain, look] of Object.entries(SMALL_CAPS)) folds.set(Buffer.from(look, 'utf8').toString('latin1'), plain);
   for (const [a, b, to] of OFFSET_ALPHABETS) for (let cp = a; cp <= b; cp++) folds.set(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'), String.fromCharCode(to + cp - a));
   return folds;
 }
@@ -832,14 +840,23 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
 
 /**
  * Whether the character at `i` may stand beside a filler or fold inside a spelling: printable
- * ASCII, a blank, a UTF-8 lead byte of one (a Greek or Cyrillic one too), a terminal string's
+ * ASCII, a blank, a punctuation mark's or arrow's last byte, a UTF-8 lead byte of one (a Greek or Cyrillic one too), a terminal string's
  * start or BEL end (twenty-second pass: a link around each character, `ESC]8;;url BEL`, abuts the
  * next one by those alone), or none.
  */
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xd9 || c === 0xdb || c === 0xe0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
+  // Twenty-sixth pass: the last byte of a punctuation mark or an arrow (U+2000–206F, U+2190–21FF:
+  // `…` before a key's end a view cut, `→`, a dash, a quote) too, and the lead bytes of small
+  // capitals (ǫ, ɢ, ꜱ): a run of a key in folds after `…` opened no window.
+  // (A text that begins inside a character, cut by a chunk, is read as beside text there.)
+  if (c >= 0x80 && c <= 0xbf && i < 2) return true;
+  if (c >= 0x80 && c <= 0xbf && text.charCodeAt(i - 2) === 0xe2) {
+    const mid = text.charCodeAt(i - 1);
+    if (mid === 0x80 || mid === 0x81 || mid === 0x86 || mid === 0x87) return true;
+  }
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xd9 || c === 0xdb || c === 0xe0 || c === 0xca || c === 0xcb || c === 0xe1 || c === 0xc7 || c === 0xc9 || c === 0xea || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */

@@ -186,6 +186,30 @@ function formsOf(value: string): string[] {
     // it shows, `tr a-z A-Z` after the shift): only ROT13 and Atbash were cased, and only as is.
     ...[value, reversedText(value)].flatMap((v) => [...CAESAR_SHIFTS.map((k) => caesar(v, k)), atbash(v)].flatMap((f) => [f.toLowerCase(), f.toUpperCase(), swapCase(f)]).concat(swapCase(rot13(v))))
       .map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-sixth pass: the value as a serializer writes it into a text, then that text in base64
+    // (standard or URL-safe: a JWT's claims, a signed cookie, an OAuth `state`) or hex: PHP's
+    // `json_encode` (`\/`: php-jwt), Go's and Rails' JSON (`\u0026`, `\u003c`), a query string or a
+    // form (`%2F`, `%2f`, Python's `quote`), HTML-escaped. An AWS secret key's `/` and `+`, a key's
+    // `=` or `&`, so spelled inside the base64, matched no base64 of the value's own bytes.
+    ...textsOf(value).flatMap((text) => {
+      const bytes = Buffer.from(text, 'utf8');
+      return [...base64Cores(bytes), ...base64Cores(bytes, true), bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
+    }),
+  ];
+}
+
+/** The value as serializers write it into a text (each a string in a fixed order; the value itself where it needs no escape). */
+function textsOf(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const percent = encodeURIComponent(value);
+  return [
+    json.replace(/\//g, '\\/'),
+    json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+    percent,
+    percent.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    new URLSearchParams({ v: value }).toString().slice(2),
+    percent.replace(/%2F/g, '/'),
+    value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' })[c]!),
   ];
 }
 

@@ -1327,7 +1327,7 @@ t.test('twenty-fifth pass: regional indicators, a digits-only key in another scr
 // Alphanumerics a "fancy text" generator writes (⒮, 🄢, ⑸, ⒌, 🄆, ⓹, ❺, ➄, ➎, ⓿), raw or
 // JSON-escaped; octal escapes without a leading zero (`\65`), mixed per character with the other
 // escape families a C, Python or JavaScript string holds.
-t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumerics, unpadded octal escapes mixed with others, at any chunk cut; numbered lists and escaped text pass byte for byte', async (t) => {
+t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumerics, small capitals, unpadded octal escapes mixed with others, the bytes as a list of binary or octal numbers, at any chunk cut; numbered lists, modes and other numbers pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const shift = (x: string, k: number): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + k) % 26) + (c <= 'Z' ? 65 : 97)));
@@ -1355,7 +1355,9 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumer
     fc.array(fc.integer({ min: 0, max: escapes.length - 1 }), { minLength: value.length, maxLength: value.length }).map((picks) => ({
       how: `escapes ${picks.join('')}`, text: [...value].map((c, i) => escapes[i % 3 === 0 ? 0 : picks[i]!]!(c.charCodeAt(0))).join(''),
     })),
+    fc.integer({ min: 1, max: 3 }).map((every) => ({ how: `small capitals every ${every}`, text: [...value].map((c, i) => (i % every === 0 ? smallCaps[c] ?? c : c)).join('') })),
   );
+  const smallCaps: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwyz'].map((c, i) => [c, [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'][i]!]));
   // What a reader gets back: escapes and references undone, enclosed characters read as ASCII, every shift and case undone.
   const read = (out: string): string => {
     const text = Buffer.from(out, 'latin1').toString('utf8')
@@ -1365,6 +1367,8 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumer
   };
   const enclose2 = (m: string): string => {
     const cp = m.codePointAt(0)!;
+    const small = Object.entries(smallCaps).find(([, look]) => look === m);
+    if (small) return small[0];
     for (const [a, b, to] of [...enclosed, [0x24ff, 0x24ff, 0x30] as [number, number, number]]) if (cp >= a && cp <= b) return String.fromCharCode(to + cp - a);
     return m;
   };
@@ -1383,6 +1387,90 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumer
   // Controls: numbered lists in enclosed digits and letters, raw and escaped; C and Python text with octal escapes; shouted and swap-cased prose.
   const plain = Buffer.from(`{"steps":"⑴ open ⑵ save ⒈ one ⒉ two ❶ ❷ ➊ ➋ ⒜ first ⒝ second 🄐 🄑 🄁 🄂","esc":${jsonEscaped('"⑴ open ⑵ save ⒜ ⒝ ❶ ❷"')},"c":"printf(\\"\\101\\102\\n\\0\\65\\"); path\\\\62\\\\x","shout":"THE QUICK BROWN FOX 51 TIMES","swap":"tHE qUICK bROWN fOX"}`, 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `numbered lists and escaped text cut at ${cut} pass`);
+  // A run of the key (past its public prefix, half the rest or longer: a log column, a truncated
+  // view) shown in regional indicators, small capitals or enclosed letters: read in one case, it
+  // matched no window of the key's mixed case (left open by the twenty-fifth pass).
+  const ri = (c: string): string => (/[a-z]/i.test(c) ? `${String.fromCodePoint(0x1f1e6 + c.toUpperCase().charCodeAt(0) - 65)}\u200b` : c);
+  const styles: Record<string, (c: string) => string> = { regional: ri, 'small capitals': (c) => smallCaps[c.toLowerCase()] ?? c, enclosed: (c) => enclose(c, enclosed) };
+  const rest = value.length - 8;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(styles)), fc.integer({ min: Math.ceil(rest / 2) + 1, max: rest }), fc.nat(), fc.integer({ min: 0, max: 2000 }), async (style, length, from, at) => {
+    const start = 8 + (from % (rest - length + 1));
+    const run = value.slice(start, start + length);
+    const body = Buffer.from(`{"tail":"…${[...run].map(styles[style]!).join('')}","n":1}`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const back = [...Buffer.from(out, 'latin1').toString('utf8').replaceAll(PH, ' ').replace(/\u200b/g, '')].map((c) => {
+      const cp = c.codePointAt(0)!;
+      return cp >= 0x1f1e6 && cp <= 0x1f1ff ? String.fromCharCode(cp - 0x1f1e6 + 97) : enclose2(c);
+    }).join('').toLowerCase();
+    const least = Math.ceil(rest / 2);
+    const shown = Array.from({ length: value.length - least + 1 }, (_, i) => value.slice(i, i + least).toLowerCase()).find((w) => back.includes(w));
+    if (shown !== undefined || !out.includes(PH)) throw new Error(`a run of ${length} from ${start} in ${style} cut at ${cut} passed: ${back}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // The bytes as a list of binary or octal numbers as a language writes them: Python's bin()/oct(),
+  // JavaScript's toString(2), C's 0163, padded or not, quoted or not, blanks or commas between.
+  const bytes = [...Buffer.from(value)];
+  const lists = fc.record({
+    base: fc.constantFrom('bin()', 'toString(2)', '08b', '#010b', 'oct()', "'0' + toString(8)"), sep: fc.constantFrom(' ', ', ', ',', '\n'), quote: fc.constantFrom('', "'", '"'),
+  }).map(({ base, sep, quote }) => {
+    const one = (b: number): string => ({ 'bin()': `0b${b.toString(2)}`, 'toString(2)': b.toString(2), '08b': b.toString(2).padStart(8, '0'), '#010b': `0b${b.toString(2).padStart(8, '0')}`, 'oct()': `0o${b.toString(8)}`, "'0' + toString(8)": `0${b.toString(8)}` })[base]!;
+    return { how: `${base} sep ${JSON.stringify(sep)} quote ${quote}`, text: `[${bytes.map((b) => quote + one(b) + quote).join(sep)}]`, middle: bytes.slice(9, 21).map((b) => quote + one(b) + quote).join(sep) };
+  });
+  await fc.assert(fc.asyncProperty(lists, fc.integer({ min: 0, max: 2000 }), async ({ how, text, middle }, at) => {
+    const body = Buffer.from(`{"bytes":${JSON.stringify(text)}} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (out.includes(JSON.stringify(middle).slice(1, -1)) || !out.includes(PH)) throw new Error(`${how} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // Controls: lists of other numbers, binary flags and octal file modes.
+  const numbers = Buffer.from(JSON.stringify({ bits: [...Buffer.from('not the key at all, 0123')].map((b) => `0b${b.toString(2)}`), modes: ['0755', '0644', '0o600', '0700'], flags: '1010101 1100110 0111001', ids: [115, 107, 95] }), 'utf8');
+  for (let cut = 0; cut <= numbers.length; cut += 9) t.same(await collect(new ScrubStream(s), [numbers.subarray(0, cut), numbers.subarray(cut)]), numbers, `lists of other numbers cut at ${cut} pass`);
+});
+
+// Twenty-sixth pass: a key with `/`, `+`, `=` or `&` (an AWS secret access key) as a serializer
+// writes it into a text — PHP's json_encode (`\/`: php-jwt's claims), Go's and Rails' JSON
+// (`\u0026`), a query string or form (`%2F`, `%2f`, `+`), HTML-escaped — and that text in base64
+// (standard or URL-safe, padded or not: a JWT, a signed cookie, an OAuth `state`) or hex: the
+// agent decodes it and reads the key; only base64 of the key's own bytes was matched.
+t.test('twenty-sixth pass: a key escaped by a serializer (PHP or Go JSON, a query, a form, HTML) inside base64, base64url or hex, at any chunk cut; tokens of other claims pass byte for byte', async (t) => {
+  const values = ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'AKIAx+Secret/Value==9f3kQ8Lm2', 'tok_live_8f3K&x9<q>Lm2Zp7Rw4Yt'];
+  const s = new Scrubber(values.map((value) => ({ value, placeholder: PH })));
+  const serialize: Record<string, (claims: Record<string, string>) => string> = {
+    'php json_encode': (c) => JSON.stringify(c).replace(/\//g, '\\/'),
+    'go json': (c) => JSON.stringify(c).replace(/[<>&]/g, (m) => `\\u00${m.charCodeAt(0).toString(16)}`),
+    query: (c) => new URLSearchParams(c).toString().replace(/%20/g, '+'),
+    'query lower hex': (c) => Object.entries(c).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`).join('&'),
+    'python quote': (c) => Object.entries(c).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2F/g, '/')}`).join('&'),
+    html: (c) => Object.entries(c).map(([k, v]) => `<p data-k="${k}">${v.replace(/[&<>"']/g, (m) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' })[m]!)}</p>`).join(''),
+  };
+  const wrap: Record<string, (text: string) => string> = {
+    jwt: (x) => `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(x).toString('base64url')}.c2lnbmF0dXJl`,
+    base64: (x) => Buffer.from(x).toString('base64'),
+    'base64 wrapped': (x) => Buffer.from(x).toString('base64').replace(/.{76}/g, '$&\n'),
+    hex: (x) => Buffer.from(x).toString('hex'),
+  };
+  const decoded = (blob: string, how: string): string => (how === 'hex' ? Buffer.from(blob, 'hex') : how === 'jwt' ? Buffer.from(blob.split('.')[1] ?? '', 'base64url') : Buffer.from(blob.replace(/\n/g, ''), 'base64')).toString('latin1');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...values), fc.constantFrom(...Object.keys(serialize)), fc.constantFrom(...Object.keys(wrap)), fc.string({ maxLength: 5 }), fc.integer({ min: 0, max: 3000 }), async (value, how, outer, pad, at) => {
+    const claims = { sub: `u${pad}`, key: value, iat: '1700000000' };
+    const text = serialize[how]!(claims);
+    const blob = wrap[outer]!(text);
+    // A wrapped blob as a PEM-like block of text (a line break the reading view reads past), others in JSON.
+    const wrapped = outer === 'base64 wrapped';
+    const body = Buffer.from(wrapped ? `-----BEGIN SESSION-----\n${blob}\n-----END SESSION-----\n` : `{"session":"${blob}","ok":true}`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const unscrubbed = decoded(blob, outer);
+    if (!unscrubbed.includes(text.slice(text.indexOf('key') + 4, text.indexOf('key') + 20))) throw new Error(`${how} in ${outer}: the oracle does not read the body`);
+    // What the agent decodes from what it got: no piece of the key's escaped text past its first 8 characters.
+    const left = out.replace(/airlock-ph-[a-z]+-[0-9a-f]+/g, '');
+    const back = decoded(wrapped ? left.split('-----')[2]!.trim() : (JSON.parse(left) as { session: string }).session, outer);
+    const escaped = serialize[how]!({ key: value });
+    const core = escaped.slice(escaped.indexOf(value.slice(0, 4)) + 8, escaped.indexOf(value.slice(0, 4)) + 20);
+    if (back.includes(core) || !out.includes(PH)) throw new Error(`${how} in ${outer} cut at ${cut} passed: ${back}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
+  // Controls: tokens whose claims hold other values with the same characters, whole and cut.
+  const other = Buffer.from(JSON.stringify({ a: wrap.jwt!(serialize['php json_encode']!({ url: 'https://example.com/a/b?c=1&d=2', k: 'wJalrXUtnFEMI/Other/Value' })), b: wrap.base64!(serialize.query!({ next: '/home/x+y=z', k: 'AKIAx+Other/Value==' })), c: wrap.hex!(serialize.html!({ t: 'a & b < c' })) }), 'utf8');
+  for (let cut = 0; cut <= other.length; cut += 11) t.same(await collect(new ScrubStream(s), [other.subarray(0, cut), other.subarray(cut)]), other, `tokens of other claims cut at ${cut} pass`);
 });
 
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
