@@ -692,7 +692,12 @@ export class Scrubber {
         if ((cut && !withCut) || !cued(matcher)) continue;
         for (const re of cut ? matcher.caseless() : matcher.regexes) {
           re.lastIndex = 0;
-          for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);
+          for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) {
+            // In either case only where reading changed the text (a fold or a filler in the match):
+            // raw text as it is was scanned as it is (a key's run lowercased is no run of it).
+            if (cut && text.slice(from + rawSpan(filled, m.index)[0], from + rawSpan(filled, m.index + m[0].length - 1)[1]) === m[0]) continue;
+            push(m.index, m.index + m[0].length, rule);
+          }
         }
       }
     }
