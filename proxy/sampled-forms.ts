@@ -118,6 +118,8 @@ function caesar(s: string, k: number): string {
   });
 }
 const CAESAR_SHIFTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+/** Digits shifted `k` places mod 10 (ROT5 is k = 5). */
+const rotateDigits = (s: string, k: number): string => s.replace(/[0-9]/g, (d) => String((Number(d) + k) % 10));
 /** Letters mirrored in the alphabet (a↔z). */
 const atbash = (s: string): string => s.replace(/[A-Za-z]/g, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
 const GROUP_SIZES = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
@@ -185,6 +187,10 @@ function formsOf(value: string): string[] {
     // reversed, in the other letter cases — lower-, upper- or swap-cased (a service that cases what
     // it shows, `tr a-z A-Z` after the shift): only ROT13 and Atbash were cased, and only as is.
     ...[value, reversedText(value)].flatMap((v) => [...CAESAR_SHIFTS.map((k) => caesar(v, k)), atbash(v)].flatMap((f) => [f.toLowerCase(), f.toUpperCase(), swapCase(f)]).concat(swapCase(rot13(v))))
+      .map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-sixth pass: the shifts over digits too (CyberChef's ROT13 with "rotate numbers": the
+    // digits by the same amount mod 10; ROT18 = ROT13 + ROT5, its case changed; ROT5 alone), forward or reversed.
+    ...[value, reversedText(value)].flatMap((v) => [...CAESAR_SHIFTS, 13].map((k) => rotateDigits(caesar(v, k), k)).concat(rotateDigits(v, 5), ...cased(rotateDigits(rot13(v), 5))))
       .map((f) => Buffer.from(f, 'utf8').toString('latin1')),
     // Twenty-sixth pass: the value as a serializer writes it into a text, then that text in base64
     // (standard or URL-safe: a JWT's claims, a signed cookie, an OAuth `state`) or hex: PHP's

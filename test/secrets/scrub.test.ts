@@ -1327,7 +1327,7 @@ t.test('twenty-fifth pass: regional indicators, a digits-only key in another scr
 // Alphanumerics a "fancy text" generator writes (⒮, 🄢, ⑸, ⒌, 🄆, ⓹, ❺, ➄, ➎, ⓿), raw or
 // JSON-escaped; octal escapes without a leading zero (`\65`), mixed per character with the other
 // escape families a C, Python or JavaScript string holds.
-t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumerics, small capitals, unpadded octal escapes mixed with others, the bytes as a list of binary or octal numbers, at any chunk cut; numbered lists, modes and other numbers pass byte for byte', async (t) => {
+t.test('twenty-sixth pass: Caesar shifts in any letter case or over digits, enclosed alphanumerics, small capitals, unpadded octal escapes mixed with others, the bytes as a list of binary or octal numbers, at any chunk cut; numbered lists, modes and other numbers pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const shift = (x: string, k: number): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + k) % 26) + (c <= 'Z' ? 65 : 97)));
@@ -1356,6 +1356,13 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumer
       how: `escapes ${picks.join('')}`, text: [...value].map((c, i) => escapes[i % 3 === 0 ? 0 : picks[i]!]!(c.charCodeAt(0))).join(''),
     })),
     fc.integer({ min: 1, max: 3 }).map((every) => ({ how: `small capitals every ${every}`, text: [...value].map((c, i) => (i % every === 0 ? smallCaps[c] ?? c : c)).join('') })),
+    // Digits rotated too: CyberChef's ROT13 with "rotate numbers" (by the same amount mod 10), ROT18, ROT5.
+    fc.record({ k: fc.integer({ min: 1, max: 27 }), back: fc.boolean() }).map(({ k, back }) => {
+      // 1–25: letters and digits by k; 26: ROT18 (ROT13 and ROT5); 27: ROT5 alone.
+      const [letters, d] = k === 26 ? [13, 5] : k === 27 ? [0, 5] : [k, k];
+      const x = shift(back ? reversed : value, letters).replace(/[0-9]/g, (c) => String((Number(c) + d) % 10));
+      return { how: `${back ? 'reversed, ' : ''}letters by ${letters}, digits by ${d}`, text: x };
+    }),
   );
   const smallCaps: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwyz'].map((c, i) => [c, [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'][i]!]));
   // What a reader gets back: escapes and references undone, enclosed characters read as ASCII, every shift and case undone.
@@ -1375,7 +1382,9 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case, enclosed alphanumer
   const readable = (out: string): boolean => {
     const text = read(out);
     const forms = [value, reversed, ...[...Array(25).keys()].flatMap((k) => [shift(value, k + 1), shift(reversed, k + 1)]), atbash(value), atbash(reversed)].map((f) => f.toLowerCase());
-    return forms.some((f) => text.includes(f.slice(9, 21)));
+    // Digits read under every rotation too (a reader tries them as it tries the letters' shifts).
+    const spun = [...Array(10).keys()].map((d) => text.replace(/[0-9]/g, (c) => String((Number(c) + d) % 10)));
+    return forms.some((f) => spun.some((t) => t.includes(f.slice(9, 21))));
   };
   await fc.assert(fc.asyncProperty(kinds, fc.constantFrom('{"shown":"', '<td>', 'key = "'), fc.integer({ min: 0, max: 2000 }), async ({ how, text }, before, at) => {
     const body = Buffer.from(`${before}${text} and more`, 'utf8');
