@@ -274,13 +274,14 @@ const CONFUSABLES: Record<string, string> = {
  */
 /**
  * Twenty-sixth pass: small capitals (ꜱᴋ_ʟɪᴠᴇ: a "small caps" text generator; NFKC keeps them, a
- * person and an agent read the letters), read among the modifier letters.
+ * person and an agent read the letters), read among the modifier letters; both also as JSON
+ * escapes (`\u1d0b`, `\u02e2`: Python's `json.dumps` writes every non-ASCII letter so).
  */
 const SMALL_CAPS: Record<string, string> = {
   a: 'ᴀ', b: 'ʙ', c: 'ᴄ', d: 'ᴅ', e: 'ᴇ', f: 'ꜰ', g: 'ɢ', h: 'ʜ', i: 'ɪ', j: 'ᴊ', k: 'ᴋ', l: 'ʟ', m: 'ᴍ', n: 'ɴ', o: 'ᴏ', p: 'ᴘ', q: 'ǫ', r: 'ʀ', s: 'ꜱ', t: 'ᴛ', u: 'ᴜ', v: 'ᴠ', w: 'ᴡ', y: 'ʏ', z: 'ᴢ',
 };
-const MODIFIER_ANY = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]/;
-const MODIFIER_EACH = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]/g;
+const MODIFIER_ANY = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]|\\u(?:01[eE][bB]|02(?:6[2aA]|74|8[0fF]|9[9cCfF]|[bBcCdD][0-9a-fA-F]|[eE][0-3])|1[dD](?:[01][0-9a-fA-F]|2[0-9a-fA-F]|[3-5][0-9a-fA-F]|6[0-5]|9[c-fC-F]|[aA][0-9a-fA-F]|[bB][0-9a-bA-B])|207[fF]|209[0-9a-cA-C]|[aA]73[01])/;
+const MODIFIER_EACH = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]|\\u(?:01[eE][bB]|02(?:6[2aA]|74|8[0fF]|9[9cCfF]|[bBcCdD][0-9a-fA-F]|[eE][0-3])|1[dD](?:[01][0-9a-fA-F]|2[0-9a-fA-F]|[3-5][0-9a-fA-F]|6[0-5]|9[c-fC-F]|[aA][0-9a-fA-F]|[bB][0-9a-bA-B])|207[fF]|209[0-9a-cA-C]|[aA]73[01])/g;
 /**
  * Twenty-fourth pass: alphabets that carry each ASCII character at an offset, which a reader undoes
  * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,

@@ -1354,7 +1354,11 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case or over digits, encl
     fc.array(fc.integer({ min: 0, max: escapes.length - 1 }), { minLength: value.length, maxLength: value.length }).map((picks) => ({
       how: `escapes ${picks.join('')}`, text: [...value].map((c, i) => escapes[i % 3 === 0 ? 0 : picks[i]!]!(c.charCodeAt(0))).join(''),
     })),
-    fc.integer({ min: 1, max: 3 }).map((every) => ({ how: `small capitals every ${every}`, text: [...value].map((c, i) => (i % every === 0 ? smallCaps[c] ?? c : c)).join('') })),
+    fc.record({ every: fc.integer({ min: 1, max: 3 }), json: fc.boolean(), modifier: fc.boolean() }).map(({ every, json, modifier }) => {
+      // Small capitals, or modifier letters (ˢᵏ: twentieth pass), raw or as Python's json.dumps escapes them.
+      const text = [...value].map((c, i) => (i % every === 0 ? (modifier ? modifiers[c] : smallCaps[c]) ?? c : c)).join('');
+      return { how: `${modifier ? 'modifier letters' : 'small capitals'} every ${every}${json ? ' as JSON' : ''}`, text: json ? jsonEscaped(text) : text };
+    }),
     // Digits rotated too: CyberChef's ROT13 with "rotate numbers" (by the same amount mod 10), ROT18, ROT5.
     fc.record({ k: fc.integer({ min: 1, max: 27 }), back: fc.boolean() }).map(({ k, back }) => {
       // 1–25: letters and digits by k; 26: ROT18 (ROT13 and ROT5); 27: ROT5 alone.
@@ -1363,12 +1367,13 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case or over digits, encl
       return { how: `${back ? 'reversed, ' : ''}letters by ${letters}, digits by ${d}`, text: x };
     }),
   );
+  const modifiers: Record<string, string> = { s: 'ˢ', k: 'ᵏ', l: 'ˡ', i: 'ⁱ', v: 'ᵛ', e: 'ᵉ', x: 'ˣ', y: 'ʸ', z: 'ᶻ', a: 'ᵃ', b: 'ᵇ', c: 'ᶜ', d: 'ᵈ', f: 'ᶠ', h: 'ʰ', H: 'ᴴ', Y: 'ʸ', A: 'ᴬ', C: 'ᶜ', E: 'ᴱ' };
   const smallCaps: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwyz'].map((c, i) => [c, [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'][i]!]));
   // What a reader gets back: escapes and references undone, enclosed characters read as ASCII, every shift and case undone.
   const read = (out: string): string => {
     const text = Buffer.from(out, 'latin1').toString('utf8')
       .replace(/\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|&#([0-9]+);/g, (_, u?: string, x?: string, o?: string, d?: string) => String.fromCharCode(u ? parseInt(u, 16) : x ? parseInt(x, 16) : o ? parseInt(o, 8) : Number(d)))
-      .replace(/[\ud800-\udbff][\udc00-\udfff]|[^\x00-\x7f]/g, (m) => enclose2(m));
+      .replace(/[\ud800-\udbff][\udc00-\udfff]|[^\x00-\x7f]/g, (m) => enclose2(m)).normalize('NFKC');
     return text.toLowerCase();
   };
   const enclose2 = (m: string): string => {
@@ -1393,7 +1398,7 @@ t.test('twenty-sixth pass: Caesar shifts in any letter case or over digits, encl
     if (readable(out) || !out.includes(PH)) throw new Error(`${how} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
   // Controls: numbered lists in enclosed digits and letters, raw and escaped; C and Python text with octal escapes; shouted and swap-cased prose.
-  const plain = Buffer.from(`{"steps":"⑴ open ⑵ save ⒈ one ⒉ two ❶ ❷ ➊ ➋ ⒜ first ⒝ second 🄐 🄑 🄁 🄂","esc":${jsonEscaped('"⑴ open ⑵ save ⒜ ⒝ ❶ ❷"')},"c":"printf(\\"\\101\\102\\n\\0\\65\\"); path\\\\62\\\\x","shout":"THE QUICK BROWN FOX 51 TIMES","swap":"tHE qUICK bROWN fOX"}`, 'utf8');
+  const plain = Buffer.from(`{"steps":"⑴ open ⑵ save ⒈ one ⒉ two ❶ ❷ ➊ ➋ ⒜ first ⒝ second 🄐 🄑 🄁 🄂","esc":${jsonEscaped('"⑴ open ⑵ save ⒜ ⒝ ❶ ❷"')},"c":"printf(\\"\\101\\102\\n\\0\\65\\"); path\\\\62\\\\x","shout":"THE QUICK BROWN FOX 51 TIMES","swap":"tHE qUICK bROWN fOX","ipa":${jsonEscaped('ˈfɔnətɪk ʀ ɢ ʟ ᴀʙᴄ ˢᵘᵖ x₁ ᵏᵉʸ_ᵛᵃˡᵘᵉ')},"caps":"ꜱᴍᴀʟʟ ᴄᴀᴘꜱ 51"}`, 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `numbered lists and escaped text cut at ${cut} pass`);
   // A run of the key (past its public prefix, half the rest or longer: a log column, a truncated
   // view) shown in regional indicators, small capitals or enclosed letters: read in one case, it
