@@ -99,9 +99,9 @@ function confusableRuns(text: string, out: Array<{ index: number; 0: string }>):
 function modifierTail(text: string): string | undefined {
   const n = text.length;
   const last = text.charCodeAt(n - 1);
-  if (last === 0xca || last === 0xcb || last === 0xe1) return text.slice(n - 1);
+  if (last === 0xc7 || last === 0xc9 || last === 0xca || last === 0xcb || last === 0xe1 || last === 0xea) return text.slice(n - 1);
   const lead = text.charCodeAt(n - 2);
-  return lead === 0xe1 && last >= 0xb4 && last <= 0xb6 ? text.slice(n - 2) : undefined;
+  return (lead === 0xe1 && last >= 0xb4 && last <= 0xb6) || (lead === 0xea && last === 0x9c) ? text.slice(n - 2) : undefined;
 }
 
 /**
@@ -272,8 +272,16 @@ const CONFUSABLES: Record<string, string> = {
  * "superscript text" generator), apart from the nineteenth pass's folds so each pattern stays quick
  * to prove linear; which of them fold is the table's.
  */
-const MODIFIER_ANY = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/;
-const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/g;
+/**
+ * Twenty-sixth pass: small capitals (ꜱᴋ_ʟɪᴠᴇ: a "small caps" text generator; NFKC keeps them, a
+ * person and an agent read the letters), read among the modifier letters; both also as JSON
+ * escapes (`\u1d0b`, `\u02e2`: Python's `json.dumps` writes every non-ASCII letter so).
+ */
+const SMALL_CAPS: Record<string, string> = {
+  a: 'ᴀ', b: 'ʙ', c: 'ᴄ', d: 'ᴅ', e: 'ᴇ', f: 'ꜰ', g: 'ɢ', h: 'ʜ', i: 'ɪ', j: 'ᴊ', k: 'ᴋ', l: 'ʟ', m: 'ᴍ', n: 'ɴ', o: 'ᴏ', p: 'ᴘ', q: 'ǫ', r: 'ʀ', s: 'ꜱ', t: 'ᴛ', u: 'ᴜ', v: 'ᴠ', w: 'ᴡ', y: 'ʏ', z: 'ᴢ',
+};
+const MODIFIER_ANY = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]|\\u(?:01[eE][bB]|02(?:6[2aA]|74|8[0fF]|9[9cCfF]|[bBcCdD][0-9a-fA-F]|[eE][0-3])|1[dD](?:[01][0-9a-fA-F]|2[0-9a-fA-F]|[3-5][0-9a-fA-F]|6[0-5]|9[c-fC-F]|[aA][0-9a-fA-F]|[bB][0-9a-bA-B])|207[fF]|209[0-9a-cA-C]|[aA]73[01])/;
+const MODIFIER_EACH = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]|\\u(?:01[eE][bB]|02(?:6[2aA]|74|8[0fF]|9[9cCfF]|[bBcCdD][0-9a-fA-F]|[eE][0-3])|1[dD](?:[01][0-9a-fA-F]|2[0-9a-fA-F]|[3-5][0-9a-fA-F]|6[0-5]|9[c-fC-F]|[aA][0-9a-fA-F]|[bB][0-9a-bA-B])|207[fF]|209[0-9a-cA-C]|[aA]73[01])/g;
 /**
  * Twenty-fourth pass: alphabets that carry each ASCII character at an offset, which a reader undoes
  * by subtracting it: Unicode tag characters (U+E0020–E007E, "ASCII smuggling": invisible on a page,
@@ -287,7 +295,7 @@ const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\x
  * (`\u2873`, `\udb40\udc73`: Python's `json.dumps`); a pattern pair of their own; OFFSET_ALPHABETS
  * says which fold; digits are found beside a key's characters only (digitRuns).
  */
-const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/;
+const ALPHABET_ANY = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xe2(?:\x91[\xb4-\xbc]|\x92[\x88-\x90\x9c-\xb5]|\x93[\xb5-\xbd\xbf]|\x9d[\xb6-\xbe]|\x9e[\x80-\x88\x8a-\x92])|\xf0\x9f(?:\x84[\x80-\x8a\x90-\xa9]|\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|24(?:7[4-9a-cA-C]|8[89a-fA-F]|9[0c-fC-F]|[aA][0-9a-fA-F]|[bB][0-5]|[fF][5-9a-dA-DfF])|27(?:7[6-9a-eA-E]|8[0-8a-fA-F]|9[0-2])|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD](?:0[0-9aA]|1[0-9a-fA-F]|2[0-9]|[5-8][0-9a-fA-F]))|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/;
 /**
  * Regional indicators (raw or JSON-escaped; their references are ALPHABET_EACH's) are read in runs
  * found from an edge (indicatorRuns): one beside an ASCII letter, digit or mark a key may hold (not
@@ -387,14 +395,20 @@ function indicatorTail(text: string): string | undefined {
   return n ? text.slice(a) : undefined;
 }
 const INDICATOR_ANY = /[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~](?:\xe2\x80\x8b|\\u200[bB])(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])|(?:\xf0\x9f\x87[\xa6-\xbf]|\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F])(?:\xe2\x80\x8b|\\u200[bB])[!#-&*+\-./0-9:;<=>?@A-Z\\^_a-z|~]|(?:\xf0\x9f\x87[\xa6-\xbf]){8}|(?:\\u[dD]83[cC]\\u[dD][dD][eEfF][0-9a-fA-F]){8}/;
-const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
+const ALPHABET_EACH = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xe2(?:\x91[\xb4-\xbc]|\x92[\x88-\x90\x9c-\xb5]|\x93[\xb5-\xbd\xbf]|\x9d[\xb6-\xbe]|\x9e[\x80-\x88\x8a-\x92])|\xf0\x9f(?:\x84[\x80-\x8a\x90-\xa9]|\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|24(?:7[4-9a-cA-C]|8[89a-fA-F]|9[0c-fC-F]|[aA][0-9a-fA-F]|[bB][0-5]|[fF][5-9a-dA-DfF])|27(?:7[6-9a-eA-E]|8[0-8a-fA-F]|9[0-2])|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD](?:0[0-9aA]|1[0-9a-fA-F]|2[0-9]|[5-8][0-9a-fA-F]))|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/g;
 /** [first code point, last, the ASCII code the first reads as] of each offset alphabet. */
 const OFFSET_ALPHABETS: Array<[number, number, number]> = [
   [0xe0021, 0xe007e, 0x21], [0x2821, 0x287e, 0x21], [0x1f150, 0x1f169, 0x41], [0x1f170, 0x1f189, 0x41], [0x1f1e6, 0x1f1ff, 0x41],
+  // Twenty-sixth pass: the rest of the Enclosed Alphanumerics a "fancy text" generator writes a key
+  // in (NFKC reads them as `(s)`, `5.`, `5,`, or keeps them; a person and an agent read the letter):
+  // parenthesized letters (⒮, 🄢) and digits (⑸), digits with a full stop (⒌) or a comma (🄆),
+  // double-circled digits (⓹), the dingbats' circled digits (❺, ➄, ➎) and negative circled zero (⓿).
+  [0x249c, 0x24b5, 0x61], [0x1f110, 0x1f129, 0x41], [0x2474, 0x247c, 0x31], [0x2488, 0x2490, 0x31], [0x1f100, 0x1f100, 0x30], [0x1f101, 0x1f10a, 0x30],
+  [0x24f5, 0x24fd, 0x31], [0x24ff, 0x24ff, 0x30], [0x2776, 0x277e, 0x31], [0x2780, 0x2788, 0x31], [0x278a, 0x2792, 0x31],
   ...[0x660, 0x6f0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xe50, 0xed0, 0x1040, 0x17e0].map((zero): [number, number, number] => [zero, zero + 9, 0x30]),
 ];
 /** ALPHABET_EACH at an index (written out again, so the ReDoS check reads it). */
-const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xf0\x9f(?:\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD][5-8][0-9a-fA-F])|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/y;
+const ALPHABET_AT = /\xf3\xa0(?:\x80[\xa0-\xbf]|\x81[\x80-\xbe])|\xe2\xa0[\xa0-\xbf]|\xe2\xa1[\x80-\xbe]|\xe2(?:\x91[\xb4-\xbc]|\x92[\x88-\x90\x9c-\xb5]|\x93[\xb5-\xbd\xbf]|\x9d[\xb6-\xbe]|\x9e[\x80-\x88\x8a-\x92])|\xf0\x9f(?:\x84[\x80-\x8a\x90-\xa9]|\x85[\x90-\xa9\xb0-\xbf]|\x86[\x80-\x89])|\\u(?:28[2-7][0-9a-fA-F]|24(?:7[4-9a-cA-C]|8[89a-fA-F]|9[0c-fC-F]|[aA][0-9a-fA-F]|[bB][0-5]|[fF][5-9a-dA-DfF])|27(?:7[6-9a-eA-E]|8[0-8a-fA-F]|9[0-2])|[dD][bB]40\\u[dD][cC][2-7][0-9a-fA-F]|[dD]83[cC]\\u[dD][dD](?:0[0-9aA]|1[0-9a-fA-F]|2[0-9]|[5-8][0-9a-fA-F]))|&#(?:[xX]0{0,4}1[fF]1[eE][6-9a-fA-F]|[xX]0{0,4}1[fF]1[fF][0-9a-fA-F]|0{0,4}1274(?:6[2-9]|7[0-9]|8[0-7]));/y;
 /** A run of offset-alphabet characters this long is read wherever it is (a key written whole so); a shorter one only beside a key's characters. */
 const ALPHABET_RUN = 8;
 /**
@@ -501,7 +515,7 @@ function alphabetTail(text: string): string | undefined {
   if (escape) return escape[0];
   for (let n = 3; n >= 1; n--) {
     const end = text.slice(-n);
-    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1]|\xf0\x9f[\x85-\x87]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
+    if (end.length === n && /^(?:\xf3(?:\xa0[\x80\x81]?)?|\xe2[\xa0\xa1\x91-\x93\x9d\x9e]|\xf0\x9f[\x84-\x87]?|[\xd9\xdb]|\xe0[\xa5-\xbb]?|\xe1[\x81\x9f])$/.test(end)) return end;
   }
   return undefined;
 }
@@ -563,6 +577,7 @@ function foldTable(): Map<string, string> {
     }
   }
   for (const [plain, looks] of Object.entries(CONFUSABLES)) for (const c of looks) folds.set(Buffer.from(c, 'utf8').toString('latin1'), plain);
+  for (const [plain, look] of Object.entries(SMALL_CAPS)) folds.set(Buffer.from(look, 'utf8').toString('latin1'), plain);
   for (const [a, b, to] of OFFSET_ALPHABETS) for (let cp = a; cp <= b; cp++) folds.set(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'), String.fromCharCode(to + cp - a));
   return folds;
 }
@@ -826,14 +841,23 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
 
 /**
  * Whether the character at `i` may stand beside a filler or fold inside a spelling: printable
- * ASCII, a blank, a UTF-8 lead byte of one (a Greek or Cyrillic one too), a terminal string's
+ * ASCII, a blank, a punctuation mark's or arrow's last byte, a UTF-8 lead byte of one (a Greek or Cyrillic one too), a terminal string's
  * start or BEL end (twenty-second pass: a link around each character, `ESC]8;;url BEL`, abuts the
  * next one by those alone), or none.
  */
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xd9 || c === 0xdb || c === 0xe0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
+  // Twenty-sixth pass: the last byte of a punctuation mark or an arrow (U+2000–206F, U+2190–21FF:
+  // `…` before a key's end a view cut, `→`, a dash, a quote) too, and the lead bytes of small
+  // capitals (ǫ, ɢ, ꜱ): a run of a key in folds after `…` opened no window.
+  // (A text that begins inside a character, cut by a chunk, is read as beside text there.)
+  if (c >= 0x80 && c <= 0xbf && i < 2) return true;
+  if (c >= 0x80 && c <= 0xbf && text.charCodeAt(i - 2) === 0xe2) {
+    const mid = text.charCodeAt(i - 1);
+    if (mid === 0x80 || mid === 0x81 || mid === 0x86 || mid === 0x87) return true;
+  }
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xf3 || c === 0xd9 || c === 0xdb || c === 0xe0 || c === 0xca || c === 0xcb || c === 0xe1 || c === 0xc7 || c === 0xc9 || c === 0xea || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */

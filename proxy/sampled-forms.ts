@@ -118,6 +118,8 @@ function caesar(s: string, k: number): string {
   });
 }
 const CAESAR_SHIFTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+/** Digits shifted `k` places mod 10 (ROT5 is k = 5). */
+const rotateDigits = (s: string, k: number): string => s.replace(/[0-9]/g, (d) => String((Number(d) + k) % 10));
 /** Letters mirrored in the alphabet (a↔z). */
 const atbash = (s: string): string => s.replace(/[A-Za-z]/g, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
 const GROUP_SIZES = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
@@ -181,6 +183,40 @@ function formsOf(value: string): string[] {
     // other Caesar shifts, Atbash: `rev | tr`, a puzzle encoder's two steps), ROT13's and Atbash's
     // also upper- and lower-cased (only the value itself was reversed, and each substitution unreversed).
     ...[...cased(rot13(reversedText(value))), ...cased(atbash(reversedText(value))), ...CAESAR_SHIFTS.map((k) => caesar(reversedText(value), k))].map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-sixth pass: the other Caesar shifts (and Atbash), forward or reversed, in the other
+    // letter cases — lower- or upper-cased (a service that cases what it shows, `tr a-z A-Z` after
+    // the shift): only ROT13 and Atbash were cased, and only reversed. (Swapped case too cost 52
+    // more forms a secret for a case mix no producer was found to write.)
+    ...[value, reversedText(value)].flatMap((v) => [...CAESAR_SHIFTS.map((k) => caesar(v, k)), atbash(v)].flatMap((f) => [f.toLowerCase(), f.toUpperCase()]))
+      .map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-sixth pass: the shifts over digits too (CyberChef's ROT13 with "rotate numbers": the
+    // digits by the same amount mod 10; ROT18 = ROT13 + ROT5, its case changed; ROT5 alone), forward or reversed.
+    ...[value, reversedText(value)].flatMap((v) => [...CAESAR_SHIFTS, 13].map((k) => rotateDigits(caesar(v, k), k)).concat(rotateDigits(v, 5), ...cased(rotateDigits(rot13(v), 5))))
+      .map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-sixth pass: the value as a serializer writes it into a text, then that text in base64
+    // (standard or URL-safe: a JWT's claims, a signed cookie, an OAuth `state`) or hex: PHP's
+    // `json_encode` (`\/`: php-jwt), Go's and Rails' JSON (`\u0026`, `\u003c`), a query string or a
+    // form (`%2F`, `%2f`, Python's `quote`), HTML-escaped. An AWS secret key's `/` and `+`, a key's
+    // `=` or `&`, so spelled inside the base64, matched no base64 of the value's own bytes.
+    ...textsOf(value).flatMap((text) => {
+      const bytes = Buffer.from(text, 'utf8');
+      return [...base64Cores(bytes), ...base64Cores(bytes, true), bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
+    }),
+  ];
+}
+
+/** The value as serializers write it into a text (each a string in a fixed order; the value itself where it needs no escape). */
+function textsOf(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const percent = encodeURIComponent(value);
+  return [
+    json.replace(/\//g, '\\/'),
+    json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+    percent,
+    percent.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    new URLSearchParams({ v: value }).toString().slice(2),
+    percent.replace(/%2F/g, '/'),
+    value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' })[c]!),
   ];
 }
 

@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, againSpellingsOf, literalPattern, mayHoldAgain, mayHoldNotation, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
+import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, againSpellingsOf, eitherCase, literalPattern, mayHoldAgain, mayHoldNotation, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -238,6 +238,18 @@ function widen(text: string, start: number, end: number): { start: number; end: 
  */
 class Matcher {
   readonly regexes: RegExp[] = [];
+  private readonly sources: string[] = [];
+  private caselessRegexes: RegExp[] | undefined;
+
+  /**
+   * Twenty-sixth pass: the regexes matching letters in either case, compiled on first use: a
+   * key cut short or a run of it (truncatedForm, runForm) as a reader reads it (proxy/reading-view.ts)
+   * — small capitals and regional indicators read as one case — matched no window of the key's
+   * mixed case. Only the reading view's windows (text around such characters) pay for them.
+   */
+  caseless(): RegExp[] {
+    return (this.caselessRegexes ??= this.sources.map((src) => new RegExp(src, 'gi')));
+  }
   readonly prefixes: PrefixAutomaton;
   readonly maxLength: number;
   /** When set, the regexes scan only a text this finds something in. */
@@ -245,16 +257,18 @@ class Matcher {
   /** When set, the automaton reads a tail only where this says a start may be (else every tail). */
   readonly mayHold: ((text: string, from: number) => boolean) | undefined;
 
-  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean) {
+  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean, caselessStarts = false) {
     this.gate = gate;
     this.mayHold = mayHold;
     this.maxLength = Math.max(...patterns.map(maxLength));
-    this.prefixes = new PrefixAutomaton(patterns);
+    // A key cut short or a run of it (caselessStarts) is held at a tail in either case, as caseless() matches it in a reading view.
+    this.prefixes = new PrefixAutomaton(caselessStarts ? patterns.map(eitherCase) : patterns);
     // As few regexes as stay under V8's size limit for optimized matching.
     let batch: string[] = [];
     let size = 0;
     const flush = (): void => {
       if (!batch.length) return;
+      this.sources.push(batch.join('|'));
       const re = new RegExp(batch.join('|'), 'g');
       // Two runs on a short string: V8 then compiles the regex to native code before the first real scan.
       re.exec('warm up');
@@ -321,7 +335,7 @@ function matcherFor(value: string | undefined, forms: string[] | undefined, cut:
       if (!short) return undefined;
       const prefix = publicPrefixLength(value!);
       const run = runForm(value!, prefix, runLeast(value!, prefix));
-      m = new Matcher(run ? [short, run] : [short]);
+      m = new Matcher(run ? [short, run] : [short], undefined, undefined, true);
     } else {
       m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
     }
@@ -676,9 +690,14 @@ export class Scrubber {
       const cued = cuesOf(filled.text);
       for (const { matcher, rule, cut } of this.parts) {
         if ((cut && !withCut) || !cued(matcher)) continue;
-        for (const re of matcher.regexes) {
+        for (const re of cut ? matcher.caseless() : matcher.regexes) {
           re.lastIndex = 0;
-          for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);
+          for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) {
+            // In either case only where reading changed the text (a fold or a filler in the match):
+            // raw text as it is was scanned as it is (a key's run lowercased is no run of it).
+            if (cut && text.slice(from + rawSpan(filled, m.index)[0], from + rawSpan(filled, m.index + m[0].length - 1)[1]) === m[0]) continue;
+            push(m.index, m.index + m[0].length, rule);
+          }
         }
       }
     }

@@ -127,6 +127,24 @@ function filler(n: Node): Node {
   }
 }
 
+/**
+ * Twenty-sixth pass: a pattern whose letters match in either case (the sets' ASCII letters with
+ * their other case added): where a stream may hold a start of a key cut short or a run of it as
+ * the reading view reads it (regional indicators, small capitals: one case).
+ */
+export function eitherCase(n: Node): Node {
+  switch (n.k) {
+    case 'set': {
+      let c = n.c;
+      for (const ch of n.c) if (/[A-Za-z]/.test(ch) && !c.includes(String.fromCharCode(ch.charCodeAt(0) ^ 0x20))) c += String.fromCharCode(ch.charCodeAt(0) ^ 0x20);
+      return n.fill ? { k: 'set', c, fill: true } : { k: 'set', c };
+    }
+    case 'seq': return { k: 'seq', n: n.n.map(eitherCase) };
+    case 'alt': return { k: 'alt', n: n.n.map(eitherCase) };
+    case 'rep': return { k: 'rep', n: eitherCase(n.n), max: n.max };
+  }
+}
+
 const opt = (n: Node): Node => rep(n, 1);
 const fillOf = (n: Node): boolean => (n.k === 'set' ? n.fill === true : n.k === 'rep' ? fillOf(n.n) : false);
 
@@ -176,7 +194,12 @@ function byteEscapes(b: number, again = false): Node[] {
   const bs = (): Node => (again ? backslash() : set('\\'));
   // %25XX: percent-encoded twice (a URL holding the value, put in another URL's query: a login
   // redirect's `next=`, an OAuth `redirect_uri`).
-  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(bs(), set('x'), hex(b, 2)), seq(bs(), str(b.toString(8).padStart(3, '0')))];
+  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(bs(), set('x'), hex(b, 2)), seq(bs(), str(b.toString(8).padStart(3, '0')))].concat(
+    // Twenty-sixth pass: octal with no leading zero (`\65` for `5`, `\137` for `_`): C, Python,
+    // JavaScript's legacy escapes, PHP, Ruby, Go's `\ooo` reads one to three digits; a writer that
+    // escapes each byte by `'\\' + b.toString(8)` writes a digit or a mark below `@` so.
+    b < 0o100 ? [seq(bs(), str(b.toString(8)))] : [],
+  );
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
@@ -374,12 +397,16 @@ function wordsForm(bytes: Buffer, from: number, size = 2): Node {
  */
 function binaryForm(bytes: Buffer): Node {
   const half = filler(rep(set(' \t\r\n'), 2));
-  const gap = filler(rep(set(' \t\r\n'), 4));
+  // Twenty-sixth pass: a list's commas and quotes between bytes too (`['0b1110011', '0b1101011']`,
+  // `01110011,01101011`; quotes JSON-escaped, `\", \"`), and each byte with a `0b` prefix or without its leading zeros: Python's
+  // `[bin(b) for b in data]`, JavaScript's `b.toString(2)`, `format(b, '#010b')`.
+  const gap = filler(rep(alt(set(' \t\r\n,\'"'), seq(set('\\'), set('rnt"'))), 6));
+  const prefix = seq(set('0'), set('bB'));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
     const bits = b.toString(2).padStart(8, '0');
-    out.push(str(bits.slice(0, 4)), half, str(bits.slice(4)));
+    out.push(alt(seq(str(bits.slice(0, 4)), half, str(bits.slice(4))), seq(prefix, str(bits)), seq(opt(prefix), str(b.toString(2)))));
   });
   return seq(...out);
 }
@@ -394,6 +421,21 @@ function octalForm(bytes: Buffer): Node {
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
     out.push(str(b.toString(8).padStart(3, '0')));
+  });
+  return seq(...out);
+}
+
+/**
+ * Twenty-sixth pass: bytes as octal numbers in a list, each with its prefix — C's and JavaScript's
+ * `0163` (`'0' + b.toString(8)`), Python's `0o163` (`[oct(b) for b in data]`) — blanks, commas or
+ * quotes between them. A notation (its cue: two such numbers, led by `0`).
+ */
+function octalListForm(bytes: Buffer): Node {
+  const gap = filler(rep(alt(set(' \t\r\n,\'"'), seq(set('\\'), set('rnt"'))), 6));
+  const out: Node[] = [];
+  bytes.forEach((b, i) => {
+    if (i > 0) out.push(gap);
+    out.push(seq(set('0'), opt(set('oO')), rep(set('0'), 2), str(b.toString(8))));
   });
   return seq(...out);
 }
@@ -465,7 +507,7 @@ export function notationSpellingsOf(value: string): Node[] {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > FULL_SPELLING_MAX) return endsOf(value).flatMap(notationSpellingsOf);
   const forms = callForms(value);
-  if (bytes.length * 2 >= MIN_ENCODED_LENGTH + 4) forms.push(binaryForm(bytes));
+  if (bytes.length * 2 >= MIN_ENCODED_LENGTH + 4) forms.push(binaryForm(bytes), octalListForm(bytes));
   // Wider words only for a value that fills two of them from every alignment (a shorter one's hex is most of its bytes' own).
   for (const size of [4, 8]) if (bytes.length >= 3 * size) forms.push(alt(...Array.from({ length: size }, (_, from) => wordsForm(bytes, from, size))));
   return forms;
@@ -479,7 +521,9 @@ export function notationSpellingsOf(value: string): Node[] {
  */
 // A bit string's cue (twenty-third pass): two bytes of seven bits or fewer (every ASCII character's),
 // blanks or a line break between their halves as binaryForm lets; led by one character, `0`.
-export const NOTATION_CUE = / [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n]{0,4}0[01]{3}[ \t\r\n]{0,2}[01]{4}/;
+// Twenty-sixth pass: commas or quotes between them, a `0b` byte, or two bytes of six or seven bits
+// without their leading zeros (led by `1`).
+export const NOTATION_CUE = / [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n,'"\\nrt]{0,6}0[01]{3}[ \t\r\n]{0,2}[01]{4}|0[bB][01]{6}|1[01]{5,6}[ \t\r\n,'"\\nrt]{1,6}1[01]{5,6}|0[oO]?[0-7]{2,3}[ \t\r\n,'"\\nrt]{1,6}0[oO]?[0-7]{2,3}/;
 
 /** The exact strings a long value is looked for as (latin1: one character per byte). */
 function canonicalForms(value: string): string[] {

@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -51,6 +51,8 @@ function quotedPrintable(s: string): string {
   }
   return out + line;
 }
+
+const SMALL_CAPS: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwyz'].map((c, i) => [c, [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'][i]!]));
 
 /** The record in a representation; returns the body text and its media type. */
 export function represent(log: Recorded[], format: Format): { text: string; type: string } {
@@ -139,6 +141,17 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'regional': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => (/[a-z]/i.test(c) ? `${String.fromCodePoint(0x1f1e6 + c.toUpperCase().charCodeAt(0) - 65)}\u200b` : c)).join('')), type: 'text/plain; charset=utf-8' };
     case 'rev-rot13': return { text: json.replace(/[^\s"]{16,}/g, (w) => rot13([...w].reverse().join(''))), type: 'text/plain' };
     case 'rows-wide': return { text: json.match(/[^\s"]{16,}/g)!.map((w) => `id,at,method,path,status,ms,ip,agent,ref,lang,n,c\r\n${[...w].map((c, i) => `${i},2026-12-07,GET,/log,200,${i % 9},127.0.0.1,curl,-,en,${i % 3},${c}\r\n`).join('')}`).join(''), type: 'text/csv' };
+    // Twenty-sixth pass: the record as a token's claims (php-jwt: json_encode's `\/`; a Go JWT
+    // library: `\u0026`), base64 of a query string of its headers (an OAuth `state`), long tokens in
+    // small capitals, shifted 7 and upper-cased, in parenthesized letters and dingbat digits, and as
+    // Python's `[bin(b) for b in token]`.
+    case 'jwt-php': return { text: `{"token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.${Buffer.from(json.replace(/\//g, '\\/')).toString('base64url')}.c2ln"}`, type: 'application/json' };
+    case 'jwt-go': return { text: `{"token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.${Buffer.from(json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')).toString('base64url')}.c2ln"}`, type: 'application/json' };
+    case 'state-query': return { text: Buffer.from(new URLSearchParams(log.flatMap((r) => r.headers)).toString()).toString('base64'), type: 'text/plain' };
+    case 'small-caps': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => SMALL_CAPS[c.toLowerCase()] ?? c).join('')), type: 'text/plain; charset=utf-8' };
+    case 'caesar7-upper': return { text: json.replace(/[^\s"]{16,}/g, (w) => w.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 7) % 26) + 65))), type: 'text/plain' };
+    case 'enclosed': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => (/[a-z]/.test(c) ? String.fromCodePoint(0x249c + c.charCodeAt(0) - 97) : /[A-Z]/.test(c) ? String.fromCodePoint(0x1f110 + c.charCodeAt(0) - 65) : /[1-9]/.test(c) ? String.fromCodePoint(0x2776 + c.charCodeAt(0) - 49) : c)).join('')), type: 'text/plain; charset=utf-8' };
+    case 'bin-list': return { text: JSON.stringify(json.match(/[^\s"]{16,}/g)!.map((w) => `[${[...Buffer.from(w)].map((b) => `'0b${b.toString(2)}'`).join(', ')}]`)), type: 'application/json' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };

@@ -477,6 +477,36 @@ t.test('2(b) twenty-fifth pass: the record as regional indicators, reversed ROT1
   }
 });
 
+// Twenty-sixth pass: the record as a JWT's claims escaped by PHP's or Go's JSON, as base64 of a
+// query string, its long tokens in small capitals, shifted 7 and upper-cased, in enclosed letters
+// and digits, or as a list of `0b` numbers: each undone as a reader does.
+t.test('2(b) twenty-sixth pass: the record in escaped JWT claims, a base64 query, small capitals, an upper-cased shift, enclosed letters or binary numbers never shows the value', async (t) => {
+  await inject();
+  const claims = (x: string): string => [...x.matchAll(/eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\./g)].map((m) => Buffer.from(m[1]!, 'base64url').toString('utf8').replace(/\\u([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\\//g, '/')).join('\n');
+  const small = [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'];
+  const undo: Record<string, (x: string) => string> = {
+    'jwt-php': claims,
+    'jwt-go': claims,
+    'state-query': (x) => [...new URLSearchParams(Buffer.from(x.trim(), 'base64').toString('utf8')).values()].join('\n'),
+    'small-caps': (x) => [...x].map((c) => (small.includes(c) ? 'abcdefghijklmnopqrstuvwyz'[small.indexOf(c)]! : c)).join('').toLowerCase(),
+    'caesar7-upper': (x) => x.replace(/[A-Z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 65 + 19) % 26) + 97)).toLowerCase(),
+    enclosed: (x) => [...x].map((c) => {
+      const cp = c.codePointAt(0)!;
+      return cp >= 0x249c && cp <= 0x24b5 ? String.fromCharCode(cp - 0x249c + 97) : cp >= 0x1f110 && cp <= 0x1f129 ? String.fromCharCode(cp - 0x1f110 + 65) : cp >= 0x2776 && cp <= 0x277e ? String(cp - 0x2776 + 1) : c;
+    }).join(''),
+    'bin-list': (x) => Buffer.from([...x.matchAll(/0b([01]+)/g)].map((m) => parseInt(m[1]!, 2))).toString('latin1'),
+  };
+  for (const format of Object.keys(undo) as Array<typeof formats[number]>) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('utf8'));
+    const lossy = format === 'small-caps' || format === 'caesar7-upper';
+    const secret = lossy ? SECRET.toLowerCase() : SECRET;
+    const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+    const run = Array.from({ length: secret.length - least + 1 }, (_, i) => secret.slice(i, i + least)).find((r) => read.includes(r));
+    t.notOk(run, `the record as ${format} shows no ${least} characters of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

@@ -1322,6 +1322,170 @@ t.test('twenty-fifth pass: regional indicators, a digits-only key in another scr
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `flags and localized dates cut at ${cut} pass`);
 });
 
+// Twenty-sixth pass: the Caesar shifts (and Atbash) lower- or upper-cased or over digits, forward or
+// reversed (only ROT13 and Atbash were cased, only reversed); the rest of the Enclosed
+// Alphanumerics a "fancy text" generator writes (⒮, 🄢, ⑸, ⒌, 🄆, ⓹, ❺, ➄, ➎, ⓿), raw or
+// JSON-escaped; octal escapes without a leading zero (`\65`), mixed per character with the other
+// escape families a C, Python or JavaScript string holds.
+t.test('twenty-sixth pass: Caesar shifts in any letter case or over digits, enclosed alphanumerics, small capitals, unpadded octal escapes mixed with others, the bytes as a list of binary or octal numbers, at any chunk cut; numbered lists, modes and other numbers pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const shift = (x: string, k: number): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + k) % 26) + (c <= 'Z' ? 65 : 97)));
+  const atbash = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
+  const reversed = [...value].reverse().join('');
+  // [first code point, last, the ASCII character of the first]
+  const enclosed: Array<[number, number, number]> = [[0x249c, 0x24b5, 0x61], [0x1f110, 0x1f129, 0x41], [0x2474, 0x247c, 0x31], [0x2488, 0x2490, 0x31], [0x1f101, 0x1f10a, 0x30], [0x24f5, 0x24fd, 0x31], [0x2776, 0x277e, 0x31], [0x2780, 0x2788, 0x31], [0x278a, 0x2792, 0x31]];
+  const enclose = (c: string, alphabets: Array<[number, number, number]>): string => {
+    for (const [a, b, to] of alphabets) if (c.charCodeAt(0) >= to && c.charCodeAt(0) <= to + b - a) return String.fromCodePoint(a + c.charCodeAt(0) - to);
+    return c;
+  };
+  const jsonEscaped = (x: string): string => JSON.stringify(x).slice(1, -1).replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escapes = [(b: number) => `\\${b.toString(8)}`, (b: number) => `\\x${b.toString(16)}`, (b: number) => `\\u${b.toString(16).padStart(4, '0')}`, (b: number) => `&#${b};`, (b: number) => String.fromCharCode(b)];
+  const kinds = fc.oneof(
+    fc.record({ k: fc.integer({ min: 1, max: 26 }), cased: fc.constantFrom('lower', 'upper'), back: fc.boolean() }).map(({ k, cased, back }) => {
+      const x = k === 26 ? atbash(back ? reversed : value) : shift(back ? reversed : value, k);
+      return { how: `${back ? 'reversed, ' : ''}${k === 26 ? 'Atbash' : `shift ${k}`}, ${cased}`, text: cased === 'lower' ? x.toLowerCase() : x.toUpperCase() };
+    }),
+    fc.record({ picks: fc.array(fc.integer({ min: 0, max: enclosed.length - 1 }), { minLength: 1, maxLength: 4 }), json: fc.boolean(), every: fc.integer({ min: 1, max: 2 }) }).map(({ picks, json, every }) => {
+      const alphabets = picks.map((i) => enclosed[i]!);
+      const text = [...value].map((c, i) => (i % every === 0 ? enclose(c, alphabets) : c)).join('');
+      return { how: `enclosed ${picks.join(',')} every ${every}${json ? ' as JSON' : ''}`, text: json ? jsonEscaped(text) : text };
+    }),
+    fc.array(fc.integer({ min: 0, max: escapes.length - 1 }), { minLength: value.length, maxLength: value.length }).map((picks) => ({
+      how: `escapes ${picks.join('')}`, text: [...value].map((c, i) => escapes[i % 3 === 0 ? 0 : picks[i]!]!(c.charCodeAt(0))).join(''),
+    })),
+    fc.record({ every: fc.integer({ min: 1, max: 3 }), json: fc.boolean(), modifier: fc.boolean() }).map(({ every, json, modifier }) => {
+      // Small capitals, or modifier letters (ˢᵏ: twentieth pass), raw or as Python's json.dumps escapes them.
+      const text = [...value].map((c, i) => (i % every === 0 ? (modifier ? modifiers[c] : smallCaps[c]) ?? c : c)).join('');
+      return { how: `${modifier ? 'modifier letters' : 'small capitals'} every ${every}${json ? ' as JSON' : ''}`, text: json ? jsonEscaped(text) : text };
+    }),
+    // Digits rotated too: CyberChef's ROT13 with "rotate numbers" (by the same amount mod 10), ROT18, ROT5.
+    fc.record({ k: fc.integer({ min: 1, max: 27 }), back: fc.boolean() }).map(({ k, back }) => {
+      // 1–25: letters and digits by k; 26: ROT18 (ROT13 and ROT5); 27: ROT5 alone.
+      const [letters, d] = k === 26 ? [13, 5] : k === 27 ? [0, 5] : [k, k];
+      const x = shift(back ? reversed : value, letters).replace(/[0-9]/g, (c) => String((Number(c) + d) % 10));
+      return { how: `${back ? 'reversed, ' : ''}letters by ${letters}, digits by ${d}`, text: x };
+    }),
+  );
+  const modifiers: Record<string, string> = { s: 'ˢ', k: 'ᵏ', l: 'ˡ', i: 'ⁱ', v: 'ᵛ', e: 'ᵉ', x: 'ˣ', y: 'ʸ', z: 'ᶻ', a: 'ᵃ', b: 'ᵇ', c: 'ᶜ', d: 'ᵈ', f: 'ᶠ', h: 'ʰ', H: 'ᴴ', Y: 'ʸ', A: 'ᴬ', C: 'ᶜ', E: 'ᴱ' };
+  const smallCaps: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwyz'].map((c, i) => [c, [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'][i]!]));
+  // What a reader gets back: escapes and references undone, enclosed characters read as ASCII, every shift and case undone.
+  const read = (out: string): string => {
+    const text = Buffer.from(out, 'latin1').toString('utf8')
+      .replace(/\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|&#([0-9]+);/g, (_, u?: string, x?: string, o?: string, d?: string) => String.fromCharCode(u ? parseInt(u, 16) : x ? parseInt(x, 16) : o ? parseInt(o, 8) : Number(d)))
+      .replace(/[\ud800-\udbff][\udc00-\udfff]|[^\x00-\x7f]/g, (m) => enclose2(m)).normalize('NFKC');
+    return text.toLowerCase();
+  };
+  const enclose2 = (m: string): string => {
+    const cp = m.codePointAt(0)!;
+    const small = Object.entries(smallCaps).find(([, look]) => look === m);
+    if (small) return small[0];
+    for (const [a, b, to] of [...enclosed, [0x24ff, 0x24ff, 0x30] as [number, number, number]]) if (cp >= a && cp <= b) return String.fromCharCode(to + cp - a);
+    return m;
+  };
+  const readable = (out: string): boolean => {
+    const text = read(out);
+    const forms = [value, reversed, ...[...Array(25).keys()].flatMap((k) => [shift(value, k + 1), shift(reversed, k + 1)]), atbash(value), atbash(reversed)].map((f) => f.toLowerCase());
+    // Digits read under every rotation too (a reader tries them as it tries the letters' shifts).
+    const spun = [...Array(10).keys()].map((d) => text.replace(/[0-9]/g, (c) => String((Number(c) + d) % 10)));
+    return forms.some((f) => spun.some((t) => t.includes(f.slice(9, 21))));
+  };
+  await fc.assert(fc.asyncProperty(kinds, fc.constantFrom('{"shown":"', '<td>', 'key = "'), fc.integer({ min: 0, max: 2000 }), async ({ how, text }, before, at) => {
+    const body = Buffer.from(`${before}${text} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!readable(body.toString('latin1'))) throw new Error(`${how}: the oracle does not read the body`);
+    if (readable(out) || !out.includes(PH)) throw new Error(`${how} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
+  // Controls: numbered lists in enclosed digits and letters, raw and escaped; C and Python text with octal escapes; shouted and swap-cased prose.
+  const plain = Buffer.from(`{"steps":"⑴ open ⑵ save ⒈ one ⒉ two ❶ ❷ ➊ ➋ ⒜ first ⒝ second 🄐 🄑 🄁 🄂","esc":${jsonEscaped('"⑴ open ⑵ save ⒜ ⒝ ❶ ❷"')},"c":"printf(\\"\\101\\102\\n\\0\\65\\"); path\\\\62\\\\x","shout":"THE QUICK BROWN FOX 51 TIMES","swap":"tHE qUICK bROWN fOX","ipa":${jsonEscaped('ˈfɔnətɪk ʀ ɢ ʟ ᴀʙᴄ ˢᵘᵖ x₁ ᵏᵉʸ_ᵛᵃˡᵘᵉ')},"caps":"ꜱᴍᴀʟʟ ᴄᴀᴘꜱ 51"}`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `numbered lists and escaped text cut at ${cut} pass`);
+  // A run of the key (past its public prefix, half the rest or longer: a log column, a truncated
+  // view) shown in regional indicators, small capitals or enclosed letters: read in one case, it
+  // matched no window of the key's mixed case (left open by the twenty-fifth pass).
+  const ri = (c: string): string => (/[a-z]/i.test(c) ? `${String.fromCodePoint(0x1f1e6 + c.toUpperCase().charCodeAt(0) - 65)}\u200b` : c);
+  const styles: Record<string, (c: string) => string> = { regional: ri, 'small capitals': (c) => smallCaps[c.toLowerCase()] ?? c, enclosed: (c) => enclose(c, enclosed) };
+  const rest = value.length - 8;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(styles)), fc.integer({ min: Math.ceil(rest / 2) + 1, max: rest }), fc.nat(), fc.integer({ min: 0, max: 2000 }), async (style, length, from, at) => {
+    const start = 8 + (from % (rest - length + 1));
+    const run = value.slice(start, start + length);
+    const body = Buffer.from(`{"tail":"…${[...run].map(styles[style]!).join('')}","n":1}`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const back = [...Buffer.from(out, 'latin1').toString('utf8').replaceAll(PH, ' ').replace(/\u200b/g, '')].map((c) => {
+      const cp = c.codePointAt(0)!;
+      return cp >= 0x1f1e6 && cp <= 0x1f1ff ? String.fromCharCode(cp - 0x1f1e6 + 97) : enclose2(c);
+    }).join('').toLowerCase();
+    const least = Math.ceil(rest / 2);
+    const shown = Array.from({ length: value.length - least + 1 }, (_, i) => value.slice(i, i + least).toLowerCase()).find((w) => back.includes(w));
+    if (shown !== undefined || !out.includes(PH)) throw new Error(`a run of ${length} from ${start} in ${style} cut at ${cut} passed: ${back}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // The bytes as a list of binary or octal numbers as a language writes them: Python's bin()/oct(),
+  // JavaScript's toString(2), C's 0163, padded or not, quoted or not, blanks or commas between.
+  const bytes = [...Buffer.from(value)];
+  const lists = fc.record({
+    base: fc.constantFrom('bin()', 'toString(2)', '08b', '#010b', 'oct()', "'0' + toString(8)"), sep: fc.constantFrom(' ', ', ', ',', '\n'), quote: fc.constantFrom('', "'", '"'),
+  }).map(({ base, sep, quote }) => {
+    const one = (b: number): string => ({ 'bin()': `0b${b.toString(2)}`, 'toString(2)': b.toString(2), '08b': b.toString(2).padStart(8, '0'), '#010b': `0b${b.toString(2).padStart(8, '0')}`, 'oct()': `0o${b.toString(8)}`, "'0' + toString(8)": `0${b.toString(8)}` })[base]!;
+    return { how: `${base} sep ${JSON.stringify(sep)} quote ${quote}`, text: `[${bytes.map((b) => quote + one(b) + quote).join(sep)}]`, middle: bytes.slice(9, 21).map((b) => quote + one(b) + quote).join(sep) };
+  });
+  await fc.assert(fc.asyncProperty(lists, fc.integer({ min: 0, max: 2000 }), async ({ how, text, middle }, at) => {
+    const body = Buffer.from(`{"bytes":${JSON.stringify(text)}} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (out.includes(JSON.stringify(middle).slice(1, -1)) || !out.includes(PH)) throw new Error(`${how} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // Controls: lists of other numbers, binary flags and octal file modes.
+  const numbers = Buffer.from(JSON.stringify({ bits: [...Buffer.from('not the key at all, 0123')].map((b) => `0b${b.toString(2)}`), modes: ['0755', '0644', '0o600', '0700'], flags: '1010101 1100110 0111001', ids: [115, 107, 95] }), 'utf8');
+  for (let cut = 0; cut <= numbers.length; cut += 9) t.same(await collect(new ScrubStream(s), [numbers.subarray(0, cut), numbers.subarray(cut)]), numbers, `lists of other numbers cut at ${cut} pass`);
+});
+
+// Twenty-sixth pass: a key with `/`, `+`, `=` or `&` (an AWS secret access key) as a serializer
+// writes it into a text — PHP's json_encode (`\/`: php-jwt's claims), Go's and Rails' JSON
+// (`\u0026`), a query string or form (`%2F`, `%2f`, `+`), HTML-escaped — and that text in base64
+// (standard or URL-safe, padded or not: a JWT, a signed cookie, an OAuth `state`) or hex: the
+// agent decodes it and reads the key; only base64 of the key's own bytes was matched.
+t.test('twenty-sixth pass: a key escaped by a serializer (PHP or Go JSON, a query, a form, HTML) inside base64, base64url or hex, at any chunk cut; tokens of other claims pass byte for byte', async (t) => {
+  const values = ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'AKIAx+Secret/Value==9f3kQ8Lm2', 'tok_live_8f3K&x9<q>Lm2Zp7Rw4Yt'];
+  const s = new Scrubber(values.map((value) => ({ value, placeholder: PH })));
+  const serialize: Record<string, (claims: Record<string, string>) => string> = {
+    'php json_encode': (c) => JSON.stringify(c).replace(/\//g, '\\/'),
+    'go json': (c) => JSON.stringify(c).replace(/[<>&]/g, (m) => `\\u00${m.charCodeAt(0).toString(16)}`),
+    query: (c) => new URLSearchParams(c).toString().replace(/%20/g, '+'),
+    'query lower hex': (c) => Object.entries(c).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`).join('&'),
+    'python quote': (c) => Object.entries(c).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2F/g, '/')}`).join('&'),
+    html: (c) => Object.entries(c).map(([k, v]) => `<p data-k="${k}">${v.replace(/[&<>"']/g, (m) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' })[m]!)}</p>`).join(''),
+  };
+  const wrap: Record<string, (text: string) => string> = {
+    jwt: (x) => `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(x).toString('base64url')}.c2lnbmF0dXJl`,
+    base64: (x) => Buffer.from(x).toString('base64'),
+    'base64 wrapped': (x) => Buffer.from(x).toString('base64').replace(/.{76}/g, '$&\n'),
+    hex: (x) => Buffer.from(x).toString('hex'),
+  };
+  const decoded = (blob: string, how: string): string => (how === 'hex' ? Buffer.from(blob, 'hex') : how === 'jwt' ? Buffer.from(blob.split('.')[1] ?? '', 'base64url') : Buffer.from(blob.replace(/\n/g, ''), 'base64')).toString('latin1');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...values), fc.constantFrom(...Object.keys(serialize)), fc.constantFrom(...Object.keys(wrap)), fc.string({ maxLength: 5 }), fc.integer({ min: 0, max: 3000 }), async (value, how, outer, pad, at) => {
+    const claims = { sub: `u${pad}`, key: value, iat: '1700000000' };
+    const text = serialize[how]!(claims);
+    const blob = wrap[outer]!(text);
+    // A wrapped blob as a PEM-like block of text (a line break the reading view reads past), others in JSON.
+    const wrapped = outer === 'base64 wrapped';
+    const body = Buffer.from(wrapped ? `-----BEGIN SESSION-----\n${blob}\n-----END SESSION-----\n` : `{"session":"${blob}","ok":true}`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const unscrubbed = decoded(blob, outer);
+    if (!unscrubbed.includes(text.slice(text.indexOf('key') + 4, text.indexOf('key') + 20))) throw new Error(`${how} in ${outer}: the oracle does not read the body`);
+    // What the agent decodes from what it got: no piece of the key's escaped text past its first 8 characters.
+    const left = out.replace(/airlock-ph-[a-z]+-[0-9a-f]+/g, '');
+    const back = decoded(wrapped ? left.split('-----')[2]!.trim() : (JSON.parse(left) as { session: string }).session, outer);
+    const escaped = serialize[how]!({ key: value });
+    const core = escaped.slice(escaped.indexOf(value.slice(0, 4)) + 8, escaped.indexOf(value.slice(0, 4)) + 20);
+    if (back.includes(core) || !out.includes(PH)) throw new Error(`${how} in ${outer} cut at ${cut} passed: ${back}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
+  // Controls: tokens whose claims hold other values with the same characters, whole and cut.
+  const other = Buffer.from(JSON.stringify({ a: wrap.jwt!(serialize['php json_encode']!({ url: 'https://example.com/a/b?c=1&d=2', k: 'wJalrXUtnFEMI/Other/Value' })), b: wrap.base64!(serialize.query!({ next: '/home/x+y=z', k: 'AKIAx+Other/Value==' })), c: wrap.hex!(serialize.html!({ t: 'a & b < c' })) }), 'utf8');
+  for (let cut = 0; cut <= other.length; cut += 11) t.same(await collect(new ScrubStream(s), [other.subarray(0, cut), other.subarray(cut)]), other, `tokens of other claims cut at ${cut} pass`);
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
