@@ -25,7 +25,7 @@ import { parseLenientJson } from '../describe/json-lenient.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { fieldArguments } from '../describe/graphql.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
-import { serverHeaderKey, trimWhere } from '../lib/text.ts';
+import { serverHeaderKey, trimTrailing, trimWhere } from '../lib/text.ts';
 import { appendAll } from '../lib/arrays.ts';
 import type { Rejection } from './enforcers.ts';
 import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.ts';
@@ -2522,7 +2522,17 @@ function tooMany(what: string, bound = MAX_INDICES): Rejection {
  * collection as `$<collection>(…)`, whose documents the search reads (`filter_by=$customers(id:=1)`,
  * `include_fields=$customers(*)`): each is decided as a search of that collection.
  */
-const typesenseSearchPath = /\/collections\/[^/?#]+\/documents\/search\/*(?:[?#].*)?$/;
+/** What comes before `/collections/<name>/documents/search` (trailing slashes allowed) in `pathname`; undefined for another path. A scan: the pattern it replaces was quadratic on a repeated prefix. */
+function typesenseSearchRoot(pathname: string): string | undefined {
+  const suffix = '/documents/search';
+  const path = trimTrailing(pathname, '/');
+  if (!path.endsWith(suffix)) return undefined;
+  const collection = path.slice(0, -suffix.length);
+  const slash = collection.lastIndexOf('/');
+  if (slash < 0 || slash === collection.length - 1) return undefined;
+  const head = collection.slice(0, slash);
+  return head.endsWith('/collections') ? head.slice(0, -'/collections'.length) : undefined;
+}
 const joinParams = new Set(['filter_by', 'include_fields', 'exclude_fields', 'sort_by']);
 function typesenseJoins(pairs: Iterable<[string, unknown]>): string[] {
   const out: string[] = [];
@@ -2534,12 +2544,13 @@ function typesenseJoins(pairs: Iterable<[string, unknown]>): string[] {
 }
 const searchEnginePath = /\/(?:multi-search|multi_search|swap-indexes|(?:aliases|presets)\/[^/?#]+)\/*(?:[?#]|$)/i;
 function searchEngineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
-  if ((requestUrl.includes('$') || /%24/i.test(requestUrl)) && typesenseSearchPath.test(requestUrl)) {
-    const u = new URL(requestUrl);
-    const root = u.pathname.replace(typesenseSearchPath, '');
+  const joined = requestUrl.includes('$') || /%24/i.test(requestUrl) ? URL.parse(requestUrl) : null;
+  const searchRoot = joined ? typesenseSearchRoot(joined.pathname) : undefined;
+  if (joined && searchRoot !== undefined) {
+    const u = joined;
     const joins = [...new Set(typesenseJoins(u.searchParams))];
     if (joins.length > MAX_INDICES) return tooMany('collections joined');
-    return joins.map((j) => ({ method: 'GET', url: new URL(`${root}/collections/${encodeURIComponent(j)}/documents/search`, u).href, why: `its join reads collection ${j.slice(0, 100)}` }));
+    return joins.map((j) => ({ method: 'GET', url: new URL(`${searchRoot}/collections/${encodeURIComponent(j)}/documents/search`, u).href, why: `its join reads collection ${j.slice(0, 100)}` }));
   }
   if (!searchEnginePath.test(requestUrl)) return [];
   const u = new URL(requestUrl);
@@ -2760,7 +2771,7 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
         else {
           const shard = URL.parse(/^https?:\/\//i.test(p) ? p : `http://${p}`);
           if (!shard || !shard.hostname) return refusals.bad(`the Solr request names a shard Airlock cannot read (${JSON.stringify(p.slice(0, 80))})`);
-          target = new URL(`${shard.pathname.replace(/\/+$/, '')}/select`, shard).href;
+          target = new URL(`${trimTrailing(shard.pathname, '/')}/select`, shard).href;
         }
         out.set(target, { method: 'GET', url: target, why: name === 'collection' ? `its collection parameter searches ${p.slice(0, 100)}` : `its shards parameter queries ${p.slice(0, 160)}` });
         if (out.size > MAX_INDICES) return tooMany('Solr collections and shards');
