@@ -2236,3 +2236,128 @@ t.test('twenty-fifth pass: an opening cut across request bodies to one destinati
   }), { numRuns: numRuns * 2, ...seed });
   t.end();
 });
+
+/** A DNS query as RFC 8484 clients send it (id 0, recursion desired), of `type` for each name (labels as Latin-1 bytes). */
+function dnsQuery(names: string[], type = 16): Buffer<ArrayBufferLike> {
+  const head = Buffer.from([0, 0, 1, 0, 0, names.length, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([head, ...names.map((n) => Buffer.concat([...n.split('.').map((l) => Buffer.concat([Buffer.from([Buffer.byteLength(l, 'latin1')]), Buffer.from(l, 'latin1')])), Buffer.from([0, 0, type, 0, 1])]))]);
+}
+/** gRPC's framing of one message (flag 0, its length). */
+const grpcFrame = (m: Buffer): Buffer => { const h = Buffer.alloc(5); h.writeUInt32BE(m.length, 1); return Buffer.concat([h, m]); };
+/** Xray's gRPC transport (`gun`): the stream's bytes as `Hunk {bytes data = 1}`. */
+const hunk = (b: Buffer): Buffer => { const len: number[] = []; let n = b.length; do { len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>= 7; } while (n); return Buffer.concat([Buffer.from([0x0a, ...len]), b]); };
+
+t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport Hunks, pieces a sequence number orders, another agent\'s flood, and DNS-over-HTTPS names', async (t) => {
+  const host = Buffer.from('admin.example');
+  const port = Buffer.from([0, 22]);
+  const hello = await clientHello({ servername: 'admin.example' });
+  const openings = [Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length]), host, port]),
+    Buffer.concat([Buffer.from([0]), crypto.randomBytes(16), Buffer.from([0, 1]), port, Buffer.from([2, host.length]), host]), hello,
+    Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n')];
+  const refusedAlone = (b: Buffer, h: string[], url = 'http://allowed.example/up'): boolean => { const r = bodyTunnel(h, url, { captured: b, truncated: false }); return !!r && 'refusal' in r; };
+  // gRPC-web text joins each message's own base64 (padding mid-text: Node's decoder stopped at the
+  // first `=`); Xray's gRPC transport wraps the stream in `Hunk.data` (two bytes before the opening).
+  const textOf = (msgs: Buffer[]): Buffer => Buffer.from(msgs.map((m) => grpcFrame(m).toString('base64')).join(''));
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.integer({ min: 1, max: 40 }), fc.constantFrom('text', 'text-hunk', 'binary-hunk'), (opening, lead, how) => {
+    const first = Buffer.alloc(lead % 3 === 0 ? lead + 1 : lead, 7);
+    const body = how === 'text' ? textOf([first, opening]) : how === 'text-hunk' ? textOf([hunk(opening)]) : Buffer.concat([grpcFrame(hunk(opening))]);
+    const ct = how === 'binary-hunk' ? 'application/grpc-web+proto' : 'application/grpc-web-text';
+    if (!refusedAlone(body, ['Content-Type', ct])) throw new Error(`${how} ${lead} ${opening.subarray(0, 8).toString('hex')}: not refused`);
+  }), { numRuns, ...seed });
+  // The same cut across a bidi stream's requests (each POST one message): refused where it completes.
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.integer({ min: 1, max: 1000 }), fc.constantFrom('text', 'text-hunk', 'binary-hunk'), (opening, c, how) => {
+    const at = 1 + (c % (opening.length - 1));
+    const streams = new BodyStreams();
+    const ct = how === 'binary-hunk' ? 'application/grpc-web+proto' : 'application/grpc-web-text';
+    for (const [i, piece] of [opening.subarray(0, at), opening.subarray(at)].entries()) {
+      const body = how === 'text' ? textOf([piece]) : how === 'text-hunk' ? textOf([hunk(piece)]) : grpcFrame(hunk(piece));
+      if (refusedAlone(body, ['Content-Type', ct]) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, ['Content-Type', ct], 'http://allowed.example/grpc.Tun/Tun')) return;
+      if (i === 1) throw new Error(`${how} cut at ${at}: never refused`);
+    }
+  }), { numRuns, ...seed });
+  // Controls: gRPC-web text of several protobuf messages (each its own padded base64), and Hunks of random bytes, go on.
+  const protobuf = fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.uint8Array({ maxLength: 40 })), { minLength: 1, maxLength: 6 })
+    .map((fields) => Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([(n << 3) | 2, v.length]), v]))));
+  fc.assert(fc.property(fc.array(protobuf, { minLength: 1, maxLength: 4 }), (msgs) => {
+    if (refusedAlone(textOf(msgs), ['Content-Type', 'application/grpc-web-text'])) throw new Error(msgs.map((m) => m.toString('hex')).join(' '));
+    const streams = new BodyStreams();
+    for (const m of msgs) if (streams.read('agent', 'http://allowed.example', { captured: textOf([m]), truncated: false }, ['Content-Type', 'application/grpc-web-text'])) throw new Error(m.toString('hex'));
+  }), { numRuns, ...seed });
+
+  // XHTTP packet-up: pieces posted to /<path>/<session>/<seq> in any order, the server writing them by seq.
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), fc.constantFrom('raw', 'base64'), (opening, cuts, order, framing) => {
+    const points = [...new Set(cuts.map((c) => 1 + (c % (opening.length - 1))))].sort((a, b) => a - b);
+    const pieces = [0, ...points].map((p, i, all) => opening.subarray(p, all[i + 1] ?? opening.length));
+    // A permutation of the pieces' numbers (the first never first: arrival order would read it).
+    const seqs = pieces.map((_, i) => i).sort((a, b) => (order[a % 4]! - order[b % 4]!) || b - a);
+    if (seqs[0] === 0) seqs.push(seqs.shift()!);
+    const streams = new BodyStreams();
+    for (const [k, seq] of seqs.entries()) {
+      const body = framing === 'raw' ? pieces[seq]! : Buffer.from(pieces[seq]!.toString('base64'));
+      const url = `http://allowed.example/xhttp/6f1c2a/${seq}`;
+      if (refusedAlone(body, [], url) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, [], url)) return;
+      if (k === seqs.length - 1) throw new Error(`${framing} seqs ${seqs.join(',')} of ${opening.subarray(0, 8).toString('hex')} cut at ${points.join(',')}: never refused`);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
+  // Control: numbered uploads of ordinary bodies (chunks of a JSON document, of a file) go on in any order.
+  fc.assert(fc.property(fc.array(fc.oneof(fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null')), fc.uint8Array({ minLength: 1, maxLength: 200 }).map((u) => Buffer.from(u))), { minLength: 2, maxLength: 12 }), (bodies) => {
+    const streams = new BodyStreams();
+    for (const [i, b] of bodies.entries()) {
+      const url = `http://allowed.example/upload/77/${(i * 7) % bodies.length}`;
+      if (refusedAlone(b, [], url)) continue;
+      const r = streams.read('agent', 'http://allowed.example', { captured: b, truncated: false }, [], url);
+      if (r) throw new Error(`${r}: ${bodies.map((x) => x.subarray(0, 8).toString('hex')).join(' ')}`);
+    }
+  }), { numRuns, ...seed });
+
+  // A neighbour posting to 1,100 other origins between two pieces no longer pushes the agent's stream out.
+  const ssh = openings[0]!;
+  const streams = new BodyStreams();
+  t.equal(streams.read('agent', 'http://allowed.example', { captured: ssh.subarray(0, 5), truncated: false }), undefined, 'the first piece goes on');
+  for (let i = 0; i < 1100; i++) streams.read('neighbour', `http://h${i}.example`, { captured: Buffer.from('{"n":1}'), truncated: false });
+  t.match(streams.read('agent', 'http://allowed.example', { captured: ssh.subarray(5), truncated: false }), /SSH/, 'the piece completing it after the neighbour\'s flood is refused');
+
+  // DNS over HTTPS: each name a query asks about is decided as a request to that host.
+  const doh = (url: string, body: Buffer<ArrayBufferLike> = Buffer.alloc(0), headers: string[] = []) => bodyTunnel(headers, url, { captured: body, truncated: false });
+  const hostsOf = (r: ReturnType<typeof doh>): string[] => (Array.isArray(r) ? r.map((x) => new URL(x.request.url).hostname) : []);
+  const data = fc.uint8Array({ minLength: 1, maxLength: 60 }).map((u) => Buffer.from(u).toString('base64url').toLowerCase().replace(/[-_]/g, 'a'));
+  fc.assert(fc.property(data, fc.constantFrom('get', 'post', 'json', 'json-accept'), fc.constantFrom(1, 16, 28, 65), (label, how, type) => {
+    const name = `${label.slice(0, 63)}.t.admin.example`;
+    const q = dnsQuery([name], type);
+    const r = how === 'get' ? doh(`http://allowed.example/dns-query?dns=${q.toString('base64url')}`)
+      : how === 'post' ? doh('http://allowed.example/dns-query', q, ['Content-Type', 'application/dns-message'])
+        : how === 'json' ? doh(`http://allowed.example/resolve?name=${name}&type=TXT`) : doh(`http://allowed.example/q?name=${name}`, Buffer.alloc(0), ['Accept', 'application/dns-json']);
+    if (!hostsOf(r).includes(name)) throw new Error(`${how} ${name}: ${JSON.stringify(r)}`);
+  }), { numRuns, ...seed });
+  // iodine's raw and 8-bit encodings: a label no host is spelled as is refused outright.
+  for (const label of ['a\x80\xff\x01b', 'x/y', 'a b', 'x*']) {
+    const r = doh('http://allowed.example/dns-query', dnsQuery([`${label}.t.admin.example`]), ['Content-Type', 'application/dns-message']);
+    t.ok(r && 'refusal' in r, `a label ${JSON.stringify(label)} is refused`);
+  }
+  const unreadable = doh('http://allowed.example/dns-query', Buffer.from('0000010000010000', 'hex'), ['Content-Type', 'application/dns-message']);
+  t.ok(unreadable && 'refusal' in unreadable, 'a DNS message that cannot be read is refused');
+  t.same(hostsOf(doh(`http://allowed.example/dns-query?dns=${dnsQuery(['_acme-challenge.allowed.example']).toString('base64url')}`)), ['_acme-challenge.allowed.example'], 'an ordinary lookup names its host (the policy decides)');
+  t.equal(doh('http://allowed.example/search?dns=cloudflare&q=resolvers'), undefined, 'a `dns=` parameter that is no DNS message names nothing');
+
+  // Live: a DoH resolver on loopback (the allowed host); a lookup of a denied domain never reaches it.
+  const asked: string[] = [];
+  const resolver = http.createServer((req, res) => { asked.push(req.url ?? ''); req.resume(); req.on('end', () => { res.setHeader('Content-Type', 'application/dns-message'); res.end(Buffer.alloc(12)); }); });
+  await new Promise<void>((r) => resolver.listen(0, '127.0.0.1', r));
+  t.teardown(() => resolver.close());
+  const rp = (resolver.address() as net.AddressInfo).port;
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${rp}`] });
+  const dir = tempDir(t, 'hunt26-doh-');
+  const ask = async (name: string, how: 'get' | 'post') => {
+    const q = dnsQuery([name]);
+    fs.writeFileSync(path.join(dir, 'q'), q);
+    const args = how === 'get' ? [`http://allowed.example:${rp}/dns-query?dns=${q.toString('base64url')}`]
+      : ['-H', 'Content-Type: application/dns-message', '--data-binary', `@${path.join(dir, 'q')}`, `http://allowed.example:${rp}/dns-query`];
+    return (await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', '-x', a.proxyUrl, ...args])).stdout;
+  };
+  t.equal(await ask('nbswy3dpeb3w64tmmq.t.admin.example', 'get'), '403', 'GET ?dns= for a name under a denied domain is denied');
+  t.equal(await ask('nbswy3dpeb3w64tmmq.t.admin.example', 'post'), '403', 'POST application/dns-message for it is denied');
+  t.same(asked, [], 'the resolver was never asked');
+  t.equal(await ask('allowed.example', 'get'), '200', 'a lookup of an allowed host goes on');
+  t.equal(await ask('allowed.example', 'post'), '200', 'so does its POST');
+});
