@@ -548,7 +548,7 @@ export class BodyStreams {
       const scan = lane.scan.clone();
       const found = scan.read(data.subarray(0, room));
       if (found && !excused(found)) return lane.fed ? `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)` : found;
-      if (found) continue;
+      // (An excused reading's stream reads on: an SSH line a value may quote is followed by its KEXINIT in the next piece.)
       // A stream past its start, or past what was captured of this body, is read no further.
       if (data.length < room && !truncated) next.push({ scan, fed: lane.fed + data.length });
     }
@@ -625,7 +625,8 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
       if (!value || v.length >= value.length) value = v;
     }
   }
-  if (/^\s*[[{]/.test(text)) {
+  // (A socket.io packet's JSON after its type digits and namespace, `42["data", …]`, `42/chat,[…]`, is read as JSON too.)
+  if (/^\s*(?:\d{1,20}(?:\/[^,]{0,200},)?)?[[{]/.test(text)) {
     let n = 0;
     value = undefined;
     // (Read as the UTF-8 a JSON body is; a string of bytes under 256 is the bytes a relay writes with `latin1`.)

@@ -2317,6 +2317,44 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
   for (let i = 0; i < 1100; i++) streams.read('neighbour', `http://h${i}.example`, { captured: Buffer.from('{"n":1}'), truncated: false });
   t.match(streams.read('agent', 'http://allowed.example', { captured: ssh.subarray(5), truncated: false }), /SSH/, 'the piece completing it after the neighbour\'s flood is refused');
 
+  // A real OpenSSH client's first bytes (its identification line, then KEXINIT), each piece a JSON
+  // string or a form's bytes: the line alone is excused there (a ticket may quote one), its key exchange is not.
+  const sshd = net.createServer((c) => { c.on('error', () => undefined); c.write('SSH-2.0-OpenSSH_9.6\r\n'); });
+  await new Promise<void>((r) => sshd.listen(0, '127.0.0.1', r));
+  const client = await new Promise<Buffer>((resolve) => {
+    const got: Buffer[] = [];
+    sshd.removeAllListeners('connection');
+    sshd.on('connection', (c) => {
+      c.on('error', () => undefined);
+      c.write('SSH-2.0-OpenSSH_9.6\r\n');
+      c.on('data', (d: Buffer) => { got.push(d); if (Buffer.concat(got).length > 600) { c.destroy(); resolve(Buffer.concat(got)); } });
+      c.on('close', () => resolve(Buffer.concat(got)));
+    });
+    const p = spawn('ssh', ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-p', String((sshd.address() as net.AddressInfo).port), 'x@127.0.0.1'], { stdio: 'ignore' });
+    p.on('error', () => resolve(Buffer.concat(got)));
+    setTimeout(() => { p.kill(); resolve(Buffer.concat(got)); }, 5000).unref();
+  });
+  sshd.close();
+  t.ok(client.subarray(0, 8).toString() === 'SSH-2.0-' && client.length > 200, 'the ssh client sent its line and key exchange');
+  const lineEnd = client.indexOf(0x0a) + 1;
+  fc.assert(fc.property(fc.integer({ min: 0, max: 300 }), fc.constantFrom('jsonString', 'formBytes', 'socketio'), (extra, framing) => {
+    const at = lineEnd + (extra % 40);
+    const streams = new BodyStreams();
+    for (const [i, piece] of [client.subarray(0, at), client.subarray(at, at + 400)].entries()) {
+      const body = framing === 'jsonString' ? Buffer.from(JSON.stringify({ data: piece.toString('latin1') }))
+        : framing === 'socketio' ? Buffer.from(`42${JSON.stringify(['data', piece.toString('latin1')])}`)
+          : Buffer.from(`sid=7&data=${[...piece].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`);
+      const h = ['Content-Type', framing === 'formBytes' ? 'application/x-www-form-urlencoded' : 'application/json'];
+      if (refusedAlone(body, h) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, h)) return;
+      if (i === 1) throw new Error(`${framing} cut at ${at}: never refused`);
+    }
+  }), { numRuns, ...seed });
+  t.equal(new InnerSessionScan().read(client.subarray(lineEnd, lineEnd + 300)), 'an SSH key exchange (KEXINIT)', 'a WebSocket tunnel\'s KEXINIT alone is read too');
+  const ticket = new BodyStreams();
+  for (const b of ['{"note":"SSH-2.0-OpenSSH_9.6 on the jump host\\r\\n"}', '{"note":"ssh-keygen -t ed25519"}', '{"kex":"curve25519-sha256,ecdh-sha2-nistp256"}']) {
+    t.notOk(refusedAlone(Buffer.from(b), ['Content-Type', 'application/json']) || ticket.read('agent', 'http://allowed.example', { captured: Buffer.from(b), truncated: false }, ['Content-Type', 'application/json']), `a ticket's text goes on: ${b}`);
+  }
+
   // DNS over HTTPS: each name a query asks about is decided as a request to that host.
   const doh = (url: string, body: Buffer<ArrayBufferLike> = Buffer.alloc(0), headers: string[] = []) => bodyTunnel(headers, url, { captured: body, truncated: false });
   const hostsOf = (r: ReturnType<typeof doh>): string[] => (Array.isArray(r) ? r.map((x) => new URL(x.request.url).hostname) : []);
