@@ -451,7 +451,7 @@ export class BodyStreams {
   read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string): string | undefined {
     const forms = streamForms(captured, rawHeaders);
     const taken: Array<() => void> = [];
-    const sequenced = url === undefined ? undefined : this.inSequence(agent, url, forms);
+    const sequenced = url === undefined ? undefined : this.inSequence(agent, url, forms, rawHeaders);
     if (typeof sequenced === 'string') return sequenced;
     if (sequenced) taken.push(sequenced);
     for (const [kind, data] of forms) {
@@ -491,14 +491,10 @@ export class BodyStreams {
    * order, from each piece's start up to STREAM_START bytes before it. What it completes, how to
    * take it in, or undefined for a body no sequence names.
    */
-  private inSequence(agent: string, url: string, forms: Array<[StreamForm, Buffer]>): string | (() => void) | undefined {
-    const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)/i.exec(url);
-    const path = (m?.[2] ?? '').replace(/\/+$/, '');
-    const cut = path.lastIndexOf('/');
-    const last = path.slice(cut + 1);
-    if (!m || cut < 0 || !/^\d{1,9}$/.test(last)) return undefined;
-    const seq = Number(last);
-    const key = `${m[1]!.toLowerCase()}${path.slice(0, cut)}`;
+  private inSequence(agent: string, url: string, forms: Array<[StreamForm, Buffer]>, rawHeaders: string[]): string | (() => void) | undefined {
+    const found = sequenceOf(url, rawHeaders);
+    if (!found) return undefined;
+    const { seq, key } = found;
     let sessions = this.sessions.get(agent);
     const session = sessions?.get(key) ?? new Map<number, Map<StreamForm, Buffer>>();
     const mine = new Map(forms.map(([kind, data]) => [kind, data.subarray(0, STREAM_START)]));
@@ -571,6 +567,50 @@ export class BodyStreams {
       }
     };
   }
+}
+
+/** A name a sequence number is given under (`seq`, `X-Seq`, `sequence`, `seq_no`, any case). */
+const SEQUENCE_NAME = /^(?:x)?seq(?:uence)?(?:no|num|number|id)?$/;
+/** Query names of padding (XHTTP's `x_padding`), left out of a session's key. */
+const PADDING_NAME = /pad/i;
+
+/**
+ * The sequence number a tunnel server orders a body's piece by, and the session it belongs to
+ * (twenty-sixth pass): XHTTP places it as the path's last segment by default, or (its
+ * `seqPlacement`) in a query parameter, a header or a cookie under a key of the operator's; a
+ * number under a name that says sequence is read in each. The session is the origin, the path
+ * (without a number read from it) and the query's other parameters but padding (its session id
+ * may be one); undefined when no sequence is named.
+ */
+function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: string } | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)(\?[^#]*)?/i.exec(url);
+  if (!m) return undefined;
+  let path = m[2]!.replace(/\/+$/, '');
+  const nameKey = (k: string): string => k.toLowerCase().replace(/[_.-]/g, '');
+  const number = (v: string): number | undefined => (/^\s*\d{1,9}\s*$/.test(v) ? Number(v) : undefined);
+  let seq: number | undefined;
+  const cut = path.lastIndexOf('/');
+  if (cut >= 0 && /^\d{1,9}$/.test(path.slice(cut + 1))) {
+    seq = Number(path.slice(cut + 1));
+    path = path.slice(0, cut);
+  }
+  const params = new URLSearchParams(m[3] ?? '');
+  const rest: string[] = [];
+  for (const [k, v] of params) {
+    if (seq === undefined && SEQUENCE_NAME.test(nameKey(k)) && number(v) !== undefined) seq = number(v);
+    else if (!PADDING_NAME.test(k)) rest.push(`${k}=${v}`);
+  }
+  for (let i = 0; seq === undefined && i + 1 < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!.toLowerCase();
+    if (SEQUENCE_NAME.test(nameKey(k))) seq = number(rawHeaders[i + 1]!);
+    else if (k === 'cookie') {
+      for (const pair of rawHeaders[i + 1]!.split(';')) {
+        const at = pair.indexOf('=');
+        if (at > 0 && SEQUENCE_NAME.test(nameKey(pair.slice(0, at).trim()))) seq ??= number(pair.slice(at + 1));
+      }
+    }
+  }
+  return seq === undefined ? undefined : { seq, key: `${m[1]!.toLowerCase()}${path}?${rest.sort().join('&')}` };
 }
 
 /** A form value's bytes as PHP and Go hand them over (`+` a space, `%XX` a byte). */

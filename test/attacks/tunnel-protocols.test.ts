@@ -2285,7 +2285,9 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
   }), { numRuns, ...seed });
 
   // XHTTP packet-up: pieces posted to /<path>/<session>/<seq> in any order, the server writing them by seq.
-  fc.assert(fc.property(fc.constantFrom(...openings), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), fc.constantFrom('raw', 'base64'), (opening, cuts, order, framing) => {
+  // (Its `seqPlacement`: the path by default, or a query parameter, a header or a cookie; padding in the query changes each time.)
+  const placements = ['path', 'query', 'header', 'cookie'] as const;
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), fc.constantFrom('raw', 'base64'), fc.constantFrom(...placements), (opening, cuts, order, framing, placement) => {
     const points = [...new Set(cuts.map((c) => 1 + (c % (opening.length - 1))))].sort((a, b) => a - b);
     const pieces = [0, ...points].map((p, i, all) => opening.subarray(p, all[i + 1] ?? opening.length));
     // A permutation of the pieces' numbers (the first never first: arrival order would read it).
@@ -2294,9 +2296,11 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
     const streams = new BodyStreams();
     for (const [k, seq] of seqs.entries()) {
       const body = framing === 'raw' ? pieces[seq]! : Buffer.from(pieces[seq]!.toString('base64'));
-      const url = `http://allowed.example/xhttp/6f1c2a/${seq}`;
-      if (refusedAlone(body, [], url) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, [], url)) return;
-      if (k === seqs.length - 1) throw new Error(`${framing} seqs ${seqs.join(',')} of ${opening.subarray(0, 8).toString('hex')} cut at ${points.join(',')}: never refused`);
+      const pad = `x_padding=${'X'.repeat(100 + k)}`;
+      const url = placement === 'path' ? `http://allowed.example/xhttp/6f1c2a/${seq}?${pad}` : placement === 'query' ? `http://allowed.example/xhttp/6f1c2a?${pad}&seq=${seq}` : `http://allowed.example/xhttp/6f1c2a?${pad}`;
+      const h = placement === 'header' ? ['X-Seq', String(seq)] : placement === 'cookie' ? ['Cookie', `x_seq=${seq}; sid=6f1c2a`] : [];
+      if (refusedAlone(body, h, url) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, h, url)) return;
+      if (k === seqs.length - 1) throw new Error(`${framing} ${placement} seqs ${seqs.join(',')} of ${opening.subarray(0, 8).toString('hex')} cut at ${points.join(',')}: never refused`);
     }
   }), { numRuns: numRuns * 2, ...seed });
   // Control: numbered uploads of ordinary bodies (chunks of a JSON document, of a file) go on in any order.
