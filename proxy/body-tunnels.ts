@@ -467,7 +467,7 @@ export class BodyStreams {
         }
       }
       // (A value's own text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's.)
-      const r = this.lanes(table, key, data, captured.truncated, kind === 'in a value' ? (found) => found.startsWith('an SSH session') : () => false);
+      const r = this.lanes(table, key, data, captured.truncated, kind.startsWith('in a value') ? (found) => found.startsWith('an SSH session') : () => false);
       if (typeof r === 'string') return kind === 'raw' ? r : `${r} (${kind})`;
       taken.push(r);
     }
@@ -512,7 +512,7 @@ export class BodyStreams {
           length += at(n)!.length;
         }
         const found = new InnerSessionScan({ body: true }).read(Buffer.concat(parts).subarray(0, STREAM_START));
-        if (found && !(kind === 'in a value' && found.startsWith('an SSH session'))) {
+        if (found && !(kind.startsWith('in a value') && found.startsWith('an SSH session'))) {
           return `${found}${kind === 'raw' ? '' : ` (${kind})`} (pieces a server puts in order by the sequence number in their paths)`;
         }
         if (start > from) before += at(start - 1)!.length;
@@ -633,7 +633,9 @@ const PIECE_BASE64 = /^[A-Za-z0-9+/_-]{2,}={0,2}$/;
 const FORM_SCAN = 64 * 1024;
 
 /** The stream bytes a body may carry, by how a tunnel server takes them (see BodyStreams.read); a form absent is skipped. */
-type StreamForm = 'raw' | 'in base64' | 'in a value' | 'in gRPC messages';
+type StreamForm = string;
+/** Values read by their names besides the longest (streamForms). */
+const MAX_NAMED_VALUES = 4;
 function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[StreamForm, Buffer]> {
   const headers: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
@@ -657,26 +659,41 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
   const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
   // A form's or a JSON body's longest value (a tunnel's envelope: `data=%16%03…`, `{"data": "\u0016…"}`).
   let value: Buffer | undefined;
+  // Each value by its name too (twenty-sixth pass: `{"sid": "<a 64-character id>", "data": "<one byte>"}` had the id read as the stream).
+  let values = new Map<string, Buffer>();
+  const named = (name: string, v: Buffer): void => {
+    if (v.length && !values.has(name) && values.size < MAX_NAMED_VALUES) values.set(name, v);
+  };
   if (/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) || /^[^=&\s]+=[^&]*(?:&|$)/.test(text)) {
     for (const pair of text.split('&', 1024)) {
       const at = pair.indexOf('=');
       if (at === -1) continue;
       const v = percentBytes(pair.slice(at + 1));
       if (!value || v.length >= value.length) value = v;
+      named(pair.slice(0, at), v);
     }
   }
   // (A socket.io packet's JSON after its type digits and namespace, `42["data", …]`, `42/chat,[…]`, is read as JSON too.)
   if (/^\s*(?:\d{1,20}(?:\/[^,]{0,200},)?)?[[{]/.test(text)) {
     let n = 0;
     value = undefined;
+    values = new Map();
+    let name = '';
     // (Read as the UTF-8 a JSON body is; a string of bytes under 256 is the bytes a relay writes with `latin1`.)
     for (const [literal, key] of jsonStrings(raw.subarray(0, FORM_SCAN).toString('utf8'))) {
       if (++n > MAX_PIECES) break;
-      if (key || (value && literal.length - 2 < value.length)) continue;
+      if (key) {
+        name = literal;
+        continue;
+      }
+      // (A value under a name already read, or past the named ones, is read only when it is the longest.)
+      const wanted = values.size < MAX_NAMED_VALUES && !values.has(name);
+      if (!wanted && value && literal.length - 2 < value.length) continue;
       try {
         const str = JSON.parse(literal) as string;
         const v = Buffer.from(str, /[^\x00-\xff]/.test(str) ? 'utf8' : 'latin1');
         if (!value || v.length >= value.length) value = v;
+        named(name, v);
       } catch {
         // Not a JSON string: no value.
       }
@@ -692,6 +709,13 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
   }
   if (decoded?.length) out.push(['in base64', decoded]);
   if (value?.length) out.push(['in a value', value]);
+  // (The longest too, under its name: which value is longest may change from piece to piece.)
+  for (const [k, v] of values) {
+    const label = k.slice(0, 40);
+    out.push([`in a value (${label})`, v]);
+    const d = b64(v.toString('latin1').trim());
+    if (d?.length) out.push([`in base64 (${label})`, d]);
+  }
   return out;
 }
 

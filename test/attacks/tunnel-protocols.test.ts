@@ -2314,6 +2314,20 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
     }
   }), { numRuns, ...seed });
 
+  // A piece beside a longer value (a session id, a token): read by its name, raw, in base64 and as a form's bytes.
+  fc.assert(fc.property(fc.constantFrom(...openings.slice(1)), fc.integer({ min: 1, max: 1000 }), fc.constantFrom('json', 'jsonBase64', 'form', 'formBase64'), (opening, c, framing) => {
+    const at = 1 + (c % (opening.length - 1));
+    const sid = crypto.randomBytes(48).toString('hex');
+    const streams = new BodyStreams();
+    for (const [i, piece] of [opening.subarray(0, at), opening.subarray(at)].entries()) {
+      const body = framing === 'json' ? Buffer.from(JSON.stringify({ sid, data: piece.toString('latin1') })) : framing === 'jsonBase64' ? Buffer.from(JSON.stringify({ sid, data: piece.toString('base64') }))
+        : framing === 'form' ? Buffer.from(`sid=${sid}&data=${[...piece].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')}`) : Buffer.from(`sid=${sid}&data=${encodeURIComponent(piece.toString('base64'))}`);
+      const h = ['Content-Type', framing.startsWith('json') ? 'application/json' : 'application/x-www-form-urlencoded'];
+      if (refusedAlone(body, h) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, h)) return;
+      if (i === 1) throw new Error(`${framing} cut at ${at}: never refused`);
+    }
+  }), { numRuns, ...seed });
+
   // A neighbour posting to 1,100 other origins between two pieces no longer pushes the agent's stream out.
   const ssh = openings[0]!;
   const streams = new BodyStreams();
