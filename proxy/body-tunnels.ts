@@ -583,7 +583,7 @@ const PADDING_NAME = /pad/i;
  * may be one); undefined when no sequence is named.
  */
 function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: string } | undefined {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)(\?[^#]*)?/i.exec(url);
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)((?:\/[^?#]*)?)(\?[^#]*)?/i.exec(url);
   if (!m) return undefined;
   let path = m[2]!.replace(/\/+$/, '');
   const nameKey = (k: string): string => k.toLowerCase().replace(/[_.-]/g, '');
