@@ -679,6 +679,7 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
     value = undefined;
     values = new Map();
     let name = '';
+    let nameless = 0;
     // (Read as the UTF-8 a JSON body is; a string of bytes under 256 is the bytes a relay writes with `latin1`.)
     for (const [literal, key] of jsonStrings(raw.subarray(0, FORM_SCAN).toString('utf8'))) {
       if (++n > MAX_PIECES) break;
@@ -686,14 +687,17 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
         name = literal;
         continue;
       }
+      // (A value with no name of its own — an array's, socket.io's `42["data", sid, piece]` — by its place among them.)
+      const at = name || `#${nameless++}`;
+      name = '';
       // (A value under a name already read, or past the named ones, is read only when it is the longest.)
-      const wanted = values.size < MAX_NAMED_VALUES && !values.has(name);
+      const wanted = values.size < MAX_NAMED_VALUES && !values.has(at);
       if (!wanted && value && literal.length - 2 < value.length) continue;
       try {
         const str = JSON.parse(literal) as string;
         const v = Buffer.from(str, /[^\x00-\xff]/.test(str) ? 'utf8' : 'latin1');
         if (!value || v.length >= value.length) value = v;
-        named(name, v);
+        named(at, v);
       } catch {
         // Not a JSON string: no value.
       }

@@ -2333,12 +2333,12 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
   }), { numRuns, ...seed });
 
   // A piece beside a longer value (a session id, a token): read by its name, raw, in base64 and as a form's bytes.
-  fc.assert(fc.property(fc.constantFrom(...openings.slice(1)), fc.integer({ min: 1, max: 1000 }), fc.constantFrom('json', 'jsonBase64', 'form', 'formBase64'), (opening, c, framing) => {
+  fc.assert(fc.property(fc.constantFrom(...openings.slice(1)), fc.integer({ min: 1, max: 1000 }), fc.constantFrom('json', 'jsonBase64', 'form', 'formBase64', 'socketio'), (opening, c, framing) => {
     const at = 1 + (c % (opening.length - 1));
     const sid = crypto.randomBytes(48).toString('hex');
     const streams = new BodyStreams();
     for (const [i, piece] of [opening.subarray(0, at), opening.subarray(at)].entries()) {
-      const body = framing === 'json' ? Buffer.from(JSON.stringify({ sid, data: piece.toString('latin1') })) : framing === 'jsonBase64' ? Buffer.from(JSON.stringify({ sid, data: piece.toString('base64') }))
+      const body = framing === 'socketio' ? Buffer.from(`42${JSON.stringify(['data', sid, piece.toString('latin1')])}`) : framing === 'json' ? Buffer.from(JSON.stringify({ sid, data: piece.toString('latin1') })) : framing === 'jsonBase64' ? Buffer.from(JSON.stringify({ sid, data: piece.toString('base64') }))
         : framing === 'form' ? Buffer.from(`sid=${sid}&data=${[...piece].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')}`) : Buffer.from(`sid=${sid}&data=${encodeURIComponent(piece.toString('base64'))}`);
       const h = ['Content-Type', framing.startsWith('json') ? 'application/json' : 'application/x-www-form-urlencoded'];
       if (refusedAlone(body, h) || streams.read('agent', 'http://allowed.example', { captured: body, truncated: false }, h)) return;
