@@ -1648,7 +1648,8 @@ t.test('twenty-third pass: IP packets, IKE, L2TP, PPTP, Nebula, libp2p and Tails
   fc.assert(fc.property(datagram, fc.array(fc.constantFrom('hello', '{"op":1}'), { maxLength: 2 }), ([name, d], before) => {
     const scan = new InnerSessionScan();
     const found = [...before.map((b) => Buffer.from(b)), d].map((m) => scan.read(m)).find(Boolean);
-    if (found !== name) throw new Error(`${d.subarray(0, 32).toString('hex')} after ${before.length}: ${found}`);
+    // (An IKE initiator's random SPI starting 0x38 or 0x50 before the responder's zero SPI is laid out as OpenVPN's reset too: refused either way.)
+    if (found !== name && !(name === 'an IKE session' && found === 'an OpenVPN session' && (d[0] === 0x38 || d[0] === 0x50))) throw new Error(`${d.subarray(0, 32).toString('hex')} after ${before.length}: ${found}`);
   }), { numRuns: numRuns * 4, ...seed });
   const ts2021 = Buffer.concat([Buffer.from([0, 106, 1, 0, 0x60]), crypto.randomBytes(96)]);
   fc.assert(fc.property(
