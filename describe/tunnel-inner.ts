@@ -899,9 +899,10 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
-    const k = this.kexTail.length ? Buffer.concat([this.kexTail, data]) : data;
-    if (sshKexInit(k)) return 'an SSH key exchange (KEXINIT)';
-    this.kexTail = Buffer.from(k.subarray(Math.max(0, k.length - (KEXINIT_HEAD - 1))));
+    // (The bytes across the last read's edge, then this read's own: no copy of a large message.)
+    const edge = this.kexTail.length ? Buffer.concat([this.kexTail, data.subarray(0, KEXINIT_HEAD - 1)]) : undefined;
+    if ((edge && sshKexInit(edge)) || sshKexInit(data)) return 'an SSH key exchange (KEXINIT)';
+    this.kexTail = data.length >= KEXINIT_HEAD - 1 ? Buffer.from(data.subarray(data.length - (KEXINIT_HEAD - 1))) : Buffer.from((edge ?? data).subarray(-(KEXINIT_HEAD - 1)));
     // (Twenty-fifth pass: engine.io's and socket.io's own packets too — `40`, `2probe`, a binary event's
     // head `451-["data",{"_placeholder":true,"num":0}]` — whose binary attachment is the relay's stream.)
     const head = data.subarray(0, 600).toString('latin1');
