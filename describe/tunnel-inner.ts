@@ -55,6 +55,33 @@ function helloAt(b: Buffer, i: number): boolean {
   return b[i + 2]! <= 0x04 || record === 1 || i + 6 >= b.length || b[i + 6]! <= 0x02;
 }
 
+/** Bytes of a KEXINIT packet read to know it: length, padding, type, cookie, the name list's length and its first 16 characters. */
+const KEXINIT_HEAD = 4 + 1 + 1 + 16 + 4 + 16;
+/** The first key exchange method an SSH client or server offers (OpenSSH, Go's x/crypto/ssh, paramiko, dropbear, libssh, PuTTY). */
+const KEX_FIRST = ['curve25519', 'curve448', 'sntrup', 'mlkem', 'diffie-hellman-', 'ecdh-sha2-', 'gss-', 'ext-info-', 'kex-strict-', 'kexguess2'];
+/**
+ * Whether `b` holds an SSH KEXINIT packet (twenty-sixth pass): the binary packet both sides send
+ * right after their identification lines (a uint32 length, padding length, message 20, a 16-byte
+ * cookie, then the key exchange methods as a name list). The identification line alone is excused
+ * where a value's text may quote one (a ticket naming `SSH-2.0-OpenSSH_9.6`: proxy/body-tunnels.ts),
+ * so an SSH client behind a relay whose pieces are JSON strings (`{"data": "SSH-2.0-…\r\n"}`)
+ * went on; its key exchange follows in the next piece, framed as no text is, and is read here
+ * wherever it stands. Random bytes match at a place once in ~10^20.
+ */
+function sshKexInit(b: Buffer): boolean {
+  for (let j = b.indexOf(0x14, 5); j !== -1 && j - 5 + KEXINIT_HEAD <= b.length; j = b.indexOf(0x14, j + 1)) {
+    const i = j - 5;
+    const length = b.readUInt32BE(i);
+    const pad = b[i + 4]!;
+    if (length < 32 || length > 35000 || pad < 4 || pad >= length) continue;
+    const names = b.readUInt32BE(i + 22);
+    if (names < 16 || names > length) continue;
+    const first = b.subarray(i + 26, i + 26 + 16).toString('latin1');
+    if (/^[a-z0-9@.,-]+$/.test(first) && KEX_FIRST.some((k) => first.startsWith(k))) return true;
+  }
+  return false;
+}
+
 /** Bytes of a DTLS record's start that identify a hello in it (the record header 13, the handshake type 1). */
 const DTLS_HEAD = 14;
 
@@ -691,6 +718,8 @@ export class InnerSessionScan {
   private tail = Buffer.alloc(0);
   /** The last bytes of the stream so far, one fewer than HTTP/2's preface: a preface cut across messages or bodies (twenty-fifth pass). */
   private prefaceTail = Buffer.alloc(0);
+  /** The last bytes read, for a KEXINIT cut across reads (sshKexInit). */
+  private kexTail = Buffer.alloc(0);
   /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
   private socks: Buffer | undefined = Buffer.alloc(0);
   /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
@@ -749,6 +778,7 @@ export class InnerSessionScan {
     const c = new InnerSessionScan({ body: this.body, nested: this.nested });
     c.tail = this.tail;
     c.prefaceTail = this.prefaceTail;
+    c.kexTail = this.kexTail;
     c.socks = this.socks;
     c.first = this.first;
     c.lines = new Set(this.lines);
@@ -869,6 +899,10 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
+    // (The bytes across the last read's edge, then this read's own: no copy of a large message.)
+    const edge = this.kexTail.length ? Buffer.concat([this.kexTail, data.subarray(0, KEXINIT_HEAD - 1)]) : undefined;
+    if ((edge && sshKexInit(edge)) || sshKexInit(data)) return 'an SSH key exchange (KEXINIT)';
+    this.kexTail = data.length >= KEXINIT_HEAD - 1 ? Buffer.from(data.subarray(data.length - (KEXINIT_HEAD - 1))) : Buffer.from((edge ?? data).subarray(-(KEXINIT_HEAD - 1)));
     // (Twenty-fifth pass: engine.io's and socket.io's own packets too — `40`, `2probe`, a binary event's
     // head `451-["data",{"_placeholder":true,"num":0}]` — whose binary attachment is the relay's stream.)
     const head = data.subarray(0, 600).toString('latin1');

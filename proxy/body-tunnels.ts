@@ -11,6 +11,7 @@
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
 import { InnerSessionScan, jsonStrings } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
+import { bodilessTarget } from './second-targets.ts';
 import type { SecondTarget } from './second-targets.ts';
 import type { Rejection } from './enforcers.ts';
 import type { CapturedBody } from './request-body.ts';
@@ -36,13 +37,168 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 /** Base64 texts longer than this are not decoded (past a MiB: the capture's bound). */
 const MAX_BASE64_TEXT = 1024 * 1024 + 4;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
+/** Base64 whose padding may end a segment mid-text (gRPC-web text: each message base64'd on its own, joined). */
+const BASE64_SEGMENTS = /^[A-Za-z0-9+/_-][A-Za-z0-9+/_=-]*$/;
+
+/**
+ * Base64 as a decoder that reads it in groups of four reads it (twenty-sixth pass): gRPC-web's
+ * text mode (`application/grpc-web-text`, Envoy's and grpcwebproxy's filters, the JS client)
+ * base64s each message on its own and joins them, so padding may stand mid-text
+ * (`AAAAAAEA…=AAAAAC8W…`). Node's decoder stops at the first `=` and the whole-text test refused
+ * such text, so a hello in the second message went unread. Each run between paddings is decoded
+ * and the bytes joined; undefined for text that is not base64 so read.
+ */
+export function base64Segments(t: string): Buffer | undefined {
+  if (!BASE64_SEGMENTS.test(t)) return undefined;
+  const encoding = /[-_]/.test(t) ? 'base64url' : 'base64';
+  if (!t.includes('=')) return Buffer.from(t, encoding);
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < t.length) {
+    let end = t.indexOf('=', at);
+    if (end === -1) end = t.length;
+    if (end > at) out.push(Buffer.from(t.slice(at, end), encoding));
+    const run = end - at;
+    at = end;
+    // One or two `=` end a group of four (`data=AQAW…` is a form, no such text).
+    let pad = 0;
+    while (t[at] === '=') {
+      if (++pad > 2) return undefined;
+      at++;
+    }
+    if (pad && (run + pad) % 4 !== 0) return undefined;
+  }
+  return Buffer.concat(out);
+}
 
 export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
   const headers: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
   const found = sessionIn(captured, headers, requestUrl);
   if (found) return { refusal: tunnelled(found) };
-  return connectTargets(rawHeaders, headers, requestUrl);
+  const looked = dnsQueryTargets(headers, requestUrl, captured);
+  if (looked && 'refusal' in looked) return looked;
+  const dialled = connectTargets(rawHeaders, headers, requestUrl);
+  if (dialled && 'refusal' in dialled) return dialled;
+  return looked && dialled ? [...looked, ...dialled] : looked ?? dialled;
+}
+
+/** At most this many names in one DNS query are decided; more are refused. */
+const MAX_DNS_NAMES = 8;
+/** Whether a name is spelled as a host is (labels of 1–63 letters, digits, `-`, `_`, not starting or ending in `-`; 253 characters at most). */
+function hostSpelled(name: string): boolean {
+  if (name.length > 253) return false;
+  for (const label of name.split('.')) {
+    if (!label.length || label.length > 63 || label.startsWith('-') || label.endsWith('-')) return false;
+    for (let i = 0; i < label.length; i++) {
+      const c = label.charCodeAt(i);
+      if (!(((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The names a DNS-over-HTTPS query asks about (twenty-sixth pass), each a second target decided as
+ * a request to that host: a DoH resolver the policy allows (RFC 8484: `GET ?dns=<base64url>`,
+ * `POST` of `application/dns-message`; the JSON API's `/resolve?name=`, `/dns-query?name=`) sends
+ * every query on to the name's own name servers, so iodine's and dnstt's data in query names
+ * (`<base32 of the stream>.t.evil.example`, TXT answers back) was a channel both ways to any
+ * domain the agent's server answered for, through an allowed resolver. A name is asked only of
+ * what the policy lets the agent reach (as Airlock resolves no name of a denied request); a name
+ * no host is spelled as (raw bytes in labels, iodine's 8-bit encodings, a dot inside a label) is
+ * refused, as is a query whose message cannot be read.
+ */
+function dnsQueryTargets(headers: Array<[string, string]>, requestUrl: string, captured: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+  let url: URL;
+  try {
+    url = new URL(requestUrl);
+  } catch {
+    return undefined;
+  }
+  const messages: Buffer[] = [];
+  const names: string[] = [];
+  for (const v of url.searchParams.getAll('dns')) {
+    const m = base64Segments(v.trim());
+    if (m && m.length >= 12) messages.push(m);
+  }
+  const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
+  if (/^\s*application\/dns-message\s*(?:;|$)/i.test(contentType) && captured.captured.length) {
+    if (captured.truncated) return badDns('a DNS message longer than Airlock reads');
+    messages.push(captured.captured);
+  }
+  // The JSON API (Google's `/resolve`, Cloudflare's and others' `/dns-query` with `application/dns-json`).
+  const last = url.pathname.replace(/\/+$/, '').split('/').pop()!.toLowerCase();
+  const accept = headers.filter(([k]) => k === 'accept').map(([, v]) => v).join(',');
+  if (last === 'resolve' || last === 'dns-query' || /application\/dns-json/i.test(accept) || /dns-json/i.test(url.searchParams.get('ct') ?? '')) {
+    names.push(...url.searchParams.getAll('name'));
+  }
+  for (const m of messages) {
+    const read = dnsQuestions(m);
+    if (read === undefined) {
+      // A `dns=` parameter that is no DNS message is some other page's; a DNS message body must read.
+      if (m !== captured.captured) continue;
+      return badDns('a DNS message Airlock cannot read');
+    }
+    names.push(...read);
+  }
+  if (!names.length) return undefined;
+  if (names.length > MAX_DNS_NAMES) return badDns(`more than ${MAX_DNS_NAMES} names in one DNS query`);
+  const out: SecondTarget[] = [];
+  for (const given of names) {
+    const name = given.trim().replace(/\.$/, '').toLowerCase();
+    if (!name) continue;
+    if (!hostSpelled(name)) return badDns(`a DNS query for a name no host is spelled as (${JSON.stringify(given.slice(0, 80))})`);
+    out.push(bodilessTarget([], 'GET', `https://${name}/`, `the name its DNS query asks about (${name}), sent on by the resolver to that domain's name servers`));
+  }
+  return out.length ? out : undefined;
+}
+
+const badDns = (what: string): { refusal: Rejection } => ({
+  refusal: { status: 403, type: 'policy-denied', title: 'A DNS query Airlock cannot decide', detail: `the request carries ${what}: a DNS-over-HTTPS resolver sends its names on to their own servers (a channel to any domain)`, outcome: 'denied' },
+});
+
+/**
+ * The question names of a DNS message (RFC 1035 §4.1: a 12-byte header, QDCOUNT questions of a
+ * name, a type and a class; labels of up to 63 bytes, compression pointers followed backwards only),
+ * each label's bytes as Latin-1 (a dot inside a label kept as `\.`, so it never reads as a host);
+ * undefined for what is no query DNS reads.
+ */
+export function dnsQuestions(m: Buffer): string[] | undefined {
+  if (m.length < 12 || m[2]! & 0x80) return undefined;
+  const count = m.readUInt16BE(4);
+  if (count < 1 || count > MAX_DNS_NAMES * 4) return undefined;
+  const names: string[] = [];
+  let at = 12;
+  for (let q = 0; q < count; q++) {
+    const labels: string[] = [];
+    let p = at;
+    let jumped = false;
+    for (let hops = 0; ; hops++) {
+      if (p >= m.length || hops > 128) return undefined;
+      const len = m[p]!;
+      if (len === 0) {
+        if (!jumped) at = p + 1;
+        break;
+      }
+      if ((len & 0xc0) === 0xc0) {
+        if (p + 1 >= m.length) return undefined;
+        const to = ((len & 0x3f) << 8) | m[p + 1]!;
+        if (to >= p) return undefined;
+        if (!jumped) at = p + 2;
+        jumped = true;
+        p = to;
+        continue;
+      }
+      if (len > 63 || p + 1 + len > m.length) return undefined;
+      labels.push(m.subarray(p + 1, p + 1 + len).toString('latin1').replaceAll('.', '\\.'));
+      p += 1 + len;
+    }
+    if (at + 4 > m.length) return undefined;
+    at += 4;
+    names.push(labels.join('.'));
+  }
+  return names;
 }
 
 /**
@@ -60,7 +216,9 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
         const found = new InnerSessionScan({ body: true }).read(m);
         if (found) return found;
       }
-      return undefined;
+      // A tunnel's messages wrap its bytes in a protobuf field (Xray's and V2Ray's gRPC transport, `gun`: `Hunk {bytes data = 1}`): read joined.
+      const carried = protobufPayload(messages);
+      return carried ? new InnerSessionScan({ body: true }).read(carried) : undefined;
     }
     return new InnerSessionScan({ body: true }).read(b);
   };
@@ -76,8 +234,9 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
     }
     if (found || b.length < MIN_BASE64 || b.length > MAX_BASE64_TEXT) return found;
     const t = b.toString('latin1').trim();
-    if (t.length < MIN_BASE64 || !BASE64.test(t)) return undefined;
-    const decoded = read(Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64'));
+    const bytes = t.length < MIN_BASE64 ? undefined : base64Segments(t);
+    if (!bytes) return undefined;
+    const decoded = read(bytes);
     return decoded ? `${decoded} (in base64)` : undefined;
   };
   // Each distinct piece once, MAX_PIECES of them (a value costs ~20 µs: 350,000 `a=&` would be seconds).
@@ -196,11 +355,68 @@ function grpcMessages(b: Buffer, truncated: boolean): Buffer[] | undefined {
   return out.length ? out : undefined;
 }
 
+/** At most this many fields of one protobuf message are read. */
+const MAX_PROTOBUF_FIELDS = 256;
+/**
+ * The bytes a tunnel's gRPC messages carry in a protobuf field (twenty-sixth pass): Xray's and
+ * V2Ray's gRPC transport (`gun`) sends the stream as `Hunk {bytes data = 1}` (or `MultiHunk
+ * {repeated bytes data = 1}`), so each message starts `0a <length>` and VLESS, SOCKS or a hello
+ * stood two bytes into it, where the stream-start readings never looked. Each message read as
+ * protobuf whole (every field's tag, wire type and length agreeing, to its end); the bytes of its
+ * first length-delimited field number, every occurrence in order, joined across messages.
+ * Undefined when a message is no such protobuf or none carries such a field.
+ */
+export function protobufPayload(messages: Buffer[]): Buffer | undefined {
+  const out: Buffer[] = [];
+  let field: number | undefined;
+  for (const m of messages) {
+    let at = 0;
+    let n = 0;
+    const varintAt = (): number | undefined => {
+      let v = 0;
+      for (let shift = 0; shift < 35 && at < m.length; shift += 7) {
+        const c = m[at++]!;
+        v += (c & 0x7f) * 2 ** shift;
+        if (!(c & 0x80)) return v;
+      }
+      return undefined;
+    };
+    while (at < m.length) {
+      if (++n > MAX_PROTOBUF_FIELDS) return undefined;
+      const tag = varintAt();
+      if (tag === undefined || tag < 8) return undefined;
+      const type = tag & 7;
+      if (type === 0) {
+        if (varintAt() === undefined) return undefined;
+      } else if (type === 1 || type === 5) {
+        at += type === 1 ? 8 : 4;
+      } else if (type === 2) {
+        const length = varintAt();
+        if (length === undefined || at + length > m.length) return undefined;
+        field ??= tag >>> 3;
+        if (tag >>> 3 === field) out.push(m.subarray(at, at + length));
+        at += length;
+      } else return undefined;
+      if (at > m.length) return undefined;
+    }
+  }
+  return out.length ? Buffer.concat(out) : undefined;
+}
+
 /** A stream's start read across bodies this far past each body's own start (every opening read there is shorter). */
 const STREAM_START = 2048;
 /** At most this many streams (one begun at each recent body) per agent and destination, and destinations kept. */
 const MAX_LANES = 32;
 const MAX_DESTINATIONS = 1024;
+/** Agents whose tables are kept (each agent's own bound is MAX_DESTINATIONS streams). */
+const MAX_AGENTS = 256;
+/** Pieces of a sequenced session kept (and the run read back from one), and sessions kept in all. */
+const MAX_SEQUENCE_PIECES = 64;
+const SEQUENCE_BYTES = 16 * 1024;
+/** Sequenced sessions kept per agent. */
+const MAX_SEQUENCE_SESSIONS = 16;
+/** Streams kept in all agents' tables together. */
+const MAX_ALL_DESTINATIONS = 8192;
 
 /**
  * A tunnel cut across requests (twenty-fifth pass, left open by the twenty-fourth): a tunnel
@@ -215,7 +431,16 @@ const MAX_DESTINATIONS = 1024;
  * an opening is refused; its bytes are not taken into the streams (the server never gets them).
  */
 export class BodyStreams {
-  private readonly destinations = new Map<string, Array<{ scan: InnerSessionScan; fed: number }>>();
+  /**
+   * Each agent's own table of streams (twenty-sixth pass: one table for all agents let an agent
+   * posting to 1,024 origins push a neighbour's half-sent opening out), the agents themselves in
+   * the order they last posted, at most MAX_AGENTS of them.
+   */
+  private readonly agents = new Map<string, Map<string, Array<{ scan: InnerSessionScan; fed: number }>>>();
+  /** Streams kept in all tables. */
+  private total = 0;
+  /** Sessions whose pieces a sequence number orders (inSequence): each piece's stream forms by its number. */
+  private readonly sessions = new Map<string, Map<string, Map<number, Map<StreamForm, Buffer>>>>();
 
   /**
    * The opening `captured` completes in `agent`'s stream of bodies to `destination`, or undefined
@@ -223,42 +448,169 @@ export class BodyStreams {
    * as they came (its content coding undone, gRPC's frames unwrapped), decoded from base64 (the
    * whole body, or its longest base64 value), and as its longest form value's or JSON string's bytes.
    */
-  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = []): string | undefined {
+  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string): string | undefined {
     const forms = streamForms(captured, rawHeaders);
     const taken: Array<() => void> = [];
+    const sequenced = url === undefined ? undefined : this.inSequence(agent, url, forms, rawHeaders);
+    if (typeof sequenced === 'string') return sequenced;
+    if (sequenced) taken.push(sequenced);
     for (const [kind, data] of forms) {
-      const key = `${agent}\u0000${destination}\u0000${kind}`;
+      const key = `${destination}\u0000${kind}`;
+      let table = this.agents.get(agent);
+      if (!table) {
+        table = new Map();
+        this.agents.set(agent, table);
+        while (this.agents.size > MAX_AGENTS) {
+          const oldest = this.agents.keys().next().value!;
+          this.total -= this.agents.get(oldest)!.size;
+          this.agents.delete(oldest);
+        }
+      }
       // (A value's own text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's.)
-      const r = this.lanes(key, data, captured.truncated, kind === 'in a value' ? (found) => found.startsWith('an SSH session') : () => false);
+      const r = this.lanes(table, key, data, captured.truncated, kind.startsWith('in a value') ? (found) => found.startsWith('an SSH session') : () => false);
       if (typeof r === 'string') return kind === 'raw' ? r : `${r} (${kind})`;
       taken.push(r);
     }
     for (const take of taken) take();
+    // (The agent is the last to have posted: kept longest.)
+    const table = this.agents.get(agent);
+    if (table) {
+      this.agents.delete(agent);
+      this.agents.set(agent, table);
+    }
     return undefined;
   }
 
+  /**
+   * Pieces a server puts in order by a sequence number in the path (twenty-sixth pass, left open
+   * by the twenty-fifth): Xray's XHTTP packet-up posts each piece to `/<path>/<session>/<seq>`
+   * and writes them to its stream by `seq`, whatever order they came in, so `.0-OpenSSH_9.6\r\n`
+   * as seq 1 then `SSH-2` as seq 0 joined on the server, where the lanes (arrival order) read two
+   * fragments. A body whose path ends in a number is a piece of the session the rest of the path
+   * names; each stream form of the run of consecutive numbers it falls in is read in the server's
+   * order, from each piece's start up to STREAM_START bytes before it. What it completes, how to
+   * take it in, or undefined for a body no sequence names.
+   */
+  private inSequence(agent: string, url: string, forms: Array<[StreamForm, Buffer]>, rawHeaders: string[]): string | (() => void) | undefined {
+    const found = sequenceOf(url, rawHeaders);
+    if (!found) return undefined;
+    const { seq, key } = found;
+    let sessions = this.sessions.get(agent);
+    const session = sessions?.get(key) ?? new Map<number, Map<StreamForm, Buffer>>();
+    const mine = new Map(forms.map(([kind, data]) => [kind, data.subarray(0, STREAM_START)]));
+    for (const [kind] of forms) {
+      const at = (n: number): Buffer | undefined => (n === seq ? mine.get(kind) : session.get(n)?.get(kind));
+      let from = seq;
+      while (from > 0 && at(from - 1) && seq - from < MAX_SEQUENCE_PIECES) from--;
+      // Read from each piece's start within STREAM_START bytes before this one, to the run's end (or STREAM_START).
+      let before = 0;
+      for (let start = seq; start >= from && before < STREAM_START; start--) {
+        const parts: Buffer[] = [];
+        let length = 0;
+        for (let n = start; length < STREAM_START && at(n); n++) {
+          parts.push(at(n)!);
+          length += at(n)!.length;
+        }
+        const found = new InnerSessionScan({ body: true }).read(Buffer.concat(parts).subarray(0, STREAM_START));
+        if (found && !(kind.startsWith('in a value') && found.startsWith('an SSH session'))) {
+          return `${found}${kind === 'raw' ? '' : ` (${kind})`} (pieces a server puts in order by the sequence number in their paths)`;
+        }
+        if (start > from) before += at(start - 1)!.length;
+      }
+    }
+    return () => {
+      session.delete(seq);
+      session.set(seq, mine);
+      // A session keeps its last MAX_SEQUENCE_PIECES pieces, SEQUENCE_BYTES of them at most.
+      const bytes = (): number => [...session.values()].reduce((n, f) => n + [...f.values()].reduce((k, b) => k + b.length, 0), 0);
+      while (session.size > 1 && (session.size > MAX_SEQUENCE_PIECES || bytes() > SEQUENCE_BYTES)) session.delete(session.keys().next().value!);
+      if (!sessions) {
+        sessions = new Map();
+        this.sessions.set(agent, sessions);
+        while (this.sessions.size > MAX_AGENTS) this.sessions.delete(this.sessions.keys().next().value!);
+      }
+      sessions.delete(key);
+      sessions.set(key, session);
+      while (sessions.size > MAX_SEQUENCE_SESSIONS) sessions.delete(sessions.keys().next().value!);
+    };
+  }
+
   /** One stream form's lanes read on with `data`: what it completes, or how to take `data` in. */
-  private lanes(key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean): string | (() => void) {
-    const lanes = this.destinations.get(key) ?? [];
+  private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean): string | (() => void) {
+    const lanes = destinations.get(key) ?? [];
     const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
     for (const lane of [...lanes, { scan: new InnerSessionScan({ body: true }), fed: 0 }]) {
       const room = STREAM_START - lane.fed;
       const scan = lane.scan.clone();
       const found = scan.read(data.subarray(0, room));
       if (found && !excused(found)) return lane.fed ? `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)` : found;
-      if (found) continue;
+      // (An excused reading's stream reads on: an SSH line a value may quote is followed by its KEXINIT in the next piece.)
       // A stream past its start, or past what was captured of this body, is read no further.
       if (data.length < room && !truncated) next.push({ scan, fed: lane.fed + data.length });
     }
     return () => {
-      this.destinations.delete(key);
+      const before = destinations.size;
+      destinations.delete(key);
       // A stream whose start readings have all ended reads on only what the oldest one reads too (a
       // hello or preface cut at a body's edge): the oldest is kept, and those still open at their start.
       const kept = next.filter((lane, i) => i === 0 || lane.scan.startOpen());
-      if (kept.length) this.destinations.set(key, kept.length > MAX_LANES ? [kept[0]!, ...kept.slice(1 - MAX_LANES)] : kept);
-      while (this.destinations.size > MAX_DESTINATIONS) this.destinations.delete(this.destinations.keys().next().value!);
+      if (kept.length) destinations.set(key, kept.length > MAX_LANES ? [kept[0]!, ...kept.slice(1 - MAX_LANES)] : kept);
+      while (destinations.size > MAX_DESTINATIONS) destinations.delete(destinations.keys().next().value!);
+      this.total += destinations.size - before;
+      // Past the bound of all agents' streams, the agent holding the most gives up its oldest (never a neighbour's for its own).
+      while (this.total > MAX_ALL_DESTINATIONS) {
+        let most: Map<string, unknown> | undefined;
+        for (const t of this.agents.values()) if (!most || t.size > most.size) most = t;
+        if (!most?.size) break;
+        most.delete(most.keys().next().value!);
+        this.total--;
+      }
     };
   }
+}
+
+/** A name a sequence number is given under (`seq`, `X-Seq`, `sequence`, `seq_no`, any case). */
+const SEQUENCE_NAME = /^(?:x)?seq(?:uence)?(?:no|num|number|id)?$/;
+/** Query names of padding (XHTTP's `x_padding`), left out of a session's key. */
+const PADDING_NAME = /pad/i;
+
+/**
+ * The sequence number a tunnel server orders a body's piece by, and the session it belongs to
+ * (twenty-sixth pass): XHTTP places it as the path's last segment by default, or (its
+ * `seqPlacement`) in a query parameter, a header or a cookie under a key of the operator's; a
+ * number under a name that says sequence is read in each. The session is the origin, the path
+ * (without a number read from it) and the query's other parameters but padding (its session id
+ * may be one); undefined when no sequence is named.
+ */
+function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: string } | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)((?:\/[^?#]*)?)(\?[^#]*)?/i.exec(url);
+  if (!m) return undefined;
+  let path = m[2]!.replace(/\/+$/, '');
+  const nameKey = (k: string): string => k.toLowerCase().replace(/[_.-]/g, '');
+  const number = (v: string): number | undefined => (/^\s*\d{1,9}\s*$/.test(v) ? Number(v) : undefined);
+  let seq: number | undefined;
+  const cut = path.lastIndexOf('/');
+  if (cut >= 0 && /^\d{1,9}$/.test(path.slice(cut + 1))) {
+    seq = Number(path.slice(cut + 1));
+    path = path.slice(0, cut);
+  }
+  const params = new URLSearchParams(m[3] ?? '');
+  const rest: string[] = [];
+  for (const [k, v] of params) {
+    if (seq === undefined && SEQUENCE_NAME.test(nameKey(k)) && number(v) !== undefined) seq = number(v);
+    else if (!PADDING_NAME.test(k)) rest.push(`${k}=${v}`);
+  }
+  for (let i = 0; seq === undefined && i + 1 < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!.toLowerCase();
+    if (SEQUENCE_NAME.test(nameKey(k))) seq = number(rawHeaders[i + 1]!);
+    else if (k === 'cookie') {
+      for (const pair of rawHeaders[i + 1]!.split(';')) {
+        const at = pair.indexOf('=');
+        if (at > 0 && SEQUENCE_NAME.test(nameKey(pair.slice(0, at).trim()))) seq ??= number(pair.slice(at + 1));
+      }
+    }
+  }
+  return seq === undefined ? undefined : { seq, key: `${m[1]!.toLowerCase()}${path}?${rest.sort().join('&')}` };
 }
 
 /** A form value's bytes as PHP and Go hand them over (`+` a space, `%XX` a byte). */
@@ -281,7 +633,10 @@ const PIECE_BASE64 = /^[A-Za-z0-9+/_-]{2,}={0,2}$/;
 const FORM_SCAN = 64 * 1024;
 
 /** The stream bytes a body may carry, by how a tunnel server takes them (see BodyStreams.read); a form absent is skipped. */
-function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<['raw' | 'in base64' | 'in a value', Buffer]> {
+type StreamForm = string;
+/** Values read by their names besides the longest (streamForms). */
+const MAX_NAMED_VALUES = 4;
+function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[StreamForm, Buffer]> {
   const headers: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
   let body = captured.captured;
@@ -296,39 +651,75 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<['raw'
   const messages = grpcMessages(body, captured.truncated);
   const raw = messages ? Buffer.concat(messages) : body;
   if (!raw.length) return [];
-  const out: Array<['raw' | 'in base64' | 'in a value', Buffer]> = [['raw', raw]];
+  const out: Array<[StreamForm, Buffer]> = [['raw', raw]];
+  // gRPC messages whose protobuf field carries the stream (Xray's `gun` Hunk), and gRPC-web text's base64 of framed messages.
+  const carried = messages && protobufPayload(messages);
+  if (carried?.length) out.push(['in gRPC messages', carried]);
   const text = raw.subarray(0, FORM_SCAN).toString('latin1');
   const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
   // A form's or a JSON body's longest value (a tunnel's envelope: `data=%16%03…`, `{"data": "\u0016…"}`).
   let value: Buffer | undefined;
+  // Each value by its name too (twenty-sixth pass: `{"sid": "<a 64-character id>", "data": "<one byte>"}` had the id read as the stream).
+  let values = new Map<string, Buffer>();
+  const named = (name: string, v: Buffer): void => {
+    if (v.length && !values.has(name) && values.size < MAX_NAMED_VALUES) values.set(name, v);
+  };
   if (/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) || /^[^=&\s]+=[^&]*(?:&|$)/.test(text)) {
     for (const pair of text.split('&', 1024)) {
       const at = pair.indexOf('=');
       if (at === -1) continue;
       const v = percentBytes(pair.slice(at + 1));
       if (!value || v.length >= value.length) value = v;
+      named(pair.slice(0, at), v);
     }
   }
-  if (/^\s*[[{]/.test(text)) {
+  // (A socket.io packet's JSON after its type digits and namespace, `42["data", …]`, `42/chat,[…]`, is read as JSON too.)
+  if (/^\s*(?:\d{1,20}(?:\/[^,]{0,200},)?)?[[{]/.test(text)) {
     let n = 0;
     value = undefined;
+    values = new Map();
+    let name = '';
+    let nameless = 0;
     // (Read as the UTF-8 a JSON body is; a string of bytes under 256 is the bytes a relay writes with `latin1`.)
     for (const [literal, key] of jsonStrings(raw.subarray(0, FORM_SCAN).toString('utf8'))) {
       if (++n > MAX_PIECES) break;
-      if (key || (value && literal.length - 2 < value.length)) continue;
+      if (key) {
+        name = literal;
+        continue;
+      }
+      // (A value with no name of its own — an array's, socket.io's `42["data", sid, piece]` — by its place among them.)
+      const at = name || `#${nameless++}`;
+      name = '';
+      // (A value under a name already read, or past the named ones, is read only when it is the longest.)
+      const wanted = values.size < MAX_NAMED_VALUES && !values.has(at);
+      if (!wanted && value && literal.length - 2 < value.length) continue;
       try {
         const str = JSON.parse(literal) as string;
         const v = Buffer.from(str, /[^\x00-\xff]/.test(str) ? 'utf8' : 'latin1');
         if (!value || v.length >= value.length) value = v;
+        named(at, v);
       } catch {
         // Not a JSON string: no value.
       }
     }
   }
-  const b64 = (t: string): Buffer | undefined => (PIECE_BASE64.test(t) ? Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64') : undefined);
-  const decoded = b64(text.trim()) ?? (value ? b64(value.toString('latin1').trim()) : undefined);
+  const b64 = (t: string): Buffer | undefined => (PIECE_BASE64.test(t) ? Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64') : t.length >= 4 ? base64Segments(t) : undefined);
+  let decoded = b64(text.trim()) ?? (value ? b64(value.toString('latin1').trim()) : undefined);
+  const framed = decoded && grpcMessages(decoded, captured.truncated);
+  if (framed) {
+    const inner = protobufPayload(framed);
+    if (inner?.length && !carried?.length) out.push(['in gRPC messages', inner]);
+    decoded = Buffer.concat(framed);
+  }
   if (decoded?.length) out.push(['in base64', decoded]);
   if (value?.length) out.push(['in a value', value]);
+  // (The longest too, under its name: which value is longest may change from piece to piece.)
+  for (const [k, v] of values) {
+    const label = k.slice(0, 40);
+    out.push([`in a value (${label})`, v]);
+    const d = b64(v.toString('latin1').trim());
+    if (d?.length) out.push([`in base64 (${label})`, d]);
+  }
   return out;
 }
 

@@ -486,7 +486,7 @@ export class Pipeline {
       const alone = bodyTunnel(x.head.rawHeaders, x.url, x.body);
       if (alone && 'refusal' in alone) return alone;
       // An opening cut across this agent's bodies to the destination (a tunnel server joins them).
-      const across = this.bodyStreams.read(x.agent!.id, destinationOf(x.url), x.body, x.head.rawHeaders);
+      const across = this.bodyStreams.read(x.agent!.id, destinationOf(x.url), x.body, x.head.rawHeaders, x.url);
       return across ? { refusal: tunnelAcross(across) } : alone;
     };
     const read = reader ?? ((): ReturnType<typeof secondTargets> => bothTargets(tunnel(), secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held)));
