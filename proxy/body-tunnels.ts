@@ -9,6 +9,7 @@
 // - a tunnel command naming the host and port to connect to (reGeorg's `X-CMD: CONNECT` with
 //   `X-TARGET`/`X-PORT`, its older `?cmd=connect&target=…&port=…`): that destination is a second
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
+import { trimTrailing } from '../lib/text.ts';
 import { InnerSessionScan, jsonStrings } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
 import { bodilessTarget } from './second-targets.ts';
@@ -128,7 +129,7 @@ function dnsQueryTargets(headers: Array<[string, string]>, requestUrl: string, c
     messages.push(captured.captured);
   }
   // The JSON API (Google's `/resolve`, Cloudflare's and others' `/dns-query` with `application/dns-json`).
-  const last = url.pathname.replace(/\/+$/, '').split('/').pop()!.toLowerCase();
+  const last = trimTrailing(url.pathname, '/').split('/').pop()!.toLowerCase();
   const accept = headers.filter(([k]) => k === 'accept').map(([, v]) => v).join(',');
   if (last === 'resolve' || last === 'dns-query' || /application\/dns-json/i.test(accept) || /dns-json/i.test(url.searchParams.get('ct') ?? '')) {
     names.push(...url.searchParams.getAll('name'));
@@ -585,7 +586,7 @@ const PADDING_NAME = /pad/i;
 function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: string } | undefined {
   const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)((?:\/[^?#]*)?)(\?[^#]*)?/i.exec(url);
   if (!m) return undefined;
-  let path = m[2]!.replace(/\/+$/, '');
+  let path = trimTrailing(m[2]!, '/');
   const nameKey = (k: string): string => k.toLowerCase().replace(/[_.-]/g, '');
   const number = (v: string): number | undefined => (/^\s*\d{1,9}\s*$/.test(v) ? Number(v) : undefined);
   let seq: number | undefined;
