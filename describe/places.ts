@@ -1024,9 +1024,12 @@ const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink',
 const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 4 && w !== 'post' && w !== 'mark' && w !== 'lock');
 /**
  * Short verbs glued to a noun of three letters or more (`setpod`, `delpod`, `runjob`, `rmfile`,
- * `mvfile`; twenty-third pass), but where the word is a common one they begin (`settings`, `runtime`, `delta`, `payload`).
+ * `mvfile`; twenty-third pass), or of two after `set`, `del` and `run` (`runvm`: a test's draw found it
+ * granted by name alone), but where the word is a common one they begin (`settings`, `runtime`, `delta`, `payload`).
  */
 const shortVerbPrefixes = ['set', 'del', 'rm', 'mv', 'run', 'put', 'pay', 'ban', 'tip', 'dm'];
+/** Those glued to a noun of two letters too (`runvm`, `setdb`, `delvm`: a machine, a database, an address). */
+const shortVerbsBeforeTwo = new Set(['set', 'del', 'run']);
 const shortVerbWords = /^(?:sett(?:ing|le)|setup|setback|run(?:time|ner|ning|way|down|book|e)|del(?:ta|ay|iver|egat|ight|imit|ic|u|l|ph|e)|payload|paypal|payment|payroll|payee|payer|payout|ban(?:ner|k|d|an|ish|jo)|putt|tip(?:s|toe)|dmarc)/;
 
 /** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
@@ -1042,7 +1045,7 @@ export function actsOnObject(name: string, oneWord = true): boolean {
   if (!oneWord || words.length !== 1) return false;
   const w = words[0]!;
   return objectVerbPrefixes.some((v) => w.startsWith(v) && !nounEndings.test(w.slice(v.length)))
-    || (!shortVerbWords.test(w) && shortVerbPrefixes.some((v) => w.startsWith(v) && w.length - v.length >= 3 && !nounEndings.test(w.slice(v.length))));
+    || (!shortVerbWords.test(w) && shortVerbPrefixes.some((v) => w.startsWith(v) && w.length - v.length >= (shortVerbsBeforeTwo.has(v) ? 2 : 3) && !nounEndings.test(w.slice(v.length))));
 }
 const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
 

@@ -2400,6 +2400,9 @@ t.test('the filter of a bulk delete or update is part of what a grant covers (ei
   const filters: Array<[string, unknown, unknown]> = [['filter', { _id: { $oid: '64a1' } }, {}], ['filter', { status: 'spam' }, { status: { $ne: 'x' } }], ['where', { id: 5 }, {}], ['selector', { tag: 'old' }, { tag: { $exists: true } }], ['criteria', 'age > 30', 'true']];
   const shapes = ['mongo', 'rest', 'mcp', 'update', 'delete-method'] as const;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...filters), fc.constantFrom(...shapes), fc.boolean(), async ([name, mine, other], how, same) => {
+    // The Data API reads its filter under `filter` only: a deleteMany without one is every
+    // document (critical since the twenty-sixth pass, no grant at all), whatever the other member says.
+    fc.pre(name === 'filter' || (how !== 'mongo' && how !== 'update'));
     const call = (f: unknown, n: string): RequestDescription => how === 'mongo' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/deleteMany', JSON.stringify({ dataSource: 'c0', database: 'app', collection: 'users', comment: n, [name]: f }))
       : how === 'update' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/updateMany', JSON.stringify({ dataSource: 'c0', database: 'app', collection: 'users', comment: n, [name]: f, update: { $set: { hidden: 1 } } }))
         : how === 'rest' ? call16('POST', 'https://api.example/v1/notes/bulk_delete', JSON.stringify({ comment: n, [name]: f }))
@@ -3674,7 +3677,7 @@ t.test('the object a call that runs, triggers or starts names, and a one-word na
       const args = (v: unknown, n: number): Record<string, unknown> => ({ [name]: v, reason: `try ${n}`, request_id: `r-${n}` });
       t.notOk(await grantedFor(queue, call(how, tool, args(mine, 1), 1), call(how, tool, args(other, 2), 2)), `${how} ${tool} {${name}: ${JSON.stringify(mine)}} then ${JSON.stringify(other)}`);
       return await grantedFor(queue, call(how, tool, args(mine, 1), 1), call(how, tool, args(mine, 2), 2));
-    }), { numRuns: 14, examples: [['run', 'job', styles[0]!, 'mcp', 'name', 'nightly', 'wipe-prod'], ['execute', 'task', styles[0]!, 'mcp', 'name', 'nightly', 'wipe-prod'], ['start', 'vm', styles[0]!, 'mcp', 'vm', 'web-1', 'db-0'],
+    }), { numRuns: 14, examples: [['run', 'job', styles[0]!, 'mcp', 'name', 'nightly', 'wipe-prod'], ['run', 'vm', styles[5]!, 'jsonrpc', 'fn', 'nightly', 'db-0'], ['execute', 'task', styles[0]!, 'mcp', 'name', 'nightly', 'wipe-prod'], ['start', 'vm', styles[0]!, 'mcp', 'vm', 'web-1', 'db-0'],
     ['invoke', 'function', styles[0]!, 'jsonrpc', 'fn', 'nightly', 'wipe-prod'], ['rollout', 'service', styles[0]!, 'mcp', 'name', 'web-1', 'db-0'], ['run', 'job', styles[5]!, 'mcp', 'job', 'nightly', 'wipe-prod']] });
   // Short verbs glued to their object (`setpod`, `delpod`, `rmfile`, `runjob`).
   const mcpCall = (tool: string, args: Record<string, unknown>): RequestDescription => call('mcp', tool, args, 1);

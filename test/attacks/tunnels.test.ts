@@ -26,6 +26,7 @@ import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { HranaReader, JsonMessagesReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
+import { RedisReader, RedisStart } from '../../describe/tunnel-redis.ts';
 import { AGENT_DEFLATE_TUNNELS, DEFLATE_CROWD } from '../../proxy/websocket-forward.ts';
 import { compilePolicy } from '../../engine/compile.ts';
 import { eventually, fixtures, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
@@ -882,7 +883,24 @@ t.test('twenty-first pass: binary framing around one letter of a key (a database
     // leaves, as unread SQL (seventeenth pass; chat so shaped is a documented cost): no hold. The
     // console's reading of the same messages says which is first; it and all after it never return.
     const sql = new JsonMessagesReader();
-    const refusedAt = sent.findIndex((m) => sql.read(m, binary).refused !== undefined);
+    const consoleRefusal = sent.findIndex((m) => sql.read(m, binary).refused !== undefined);
+    // A stream that became a Redis client's (a multibulk command drawn) is read as Redis reads it
+    // from there: JSON with no line end then `*1` is one inline command with unbalanced quotes,
+    // which Redis refuses (and Airlock with it). Each message is echoed before the next, so the
+    // server has answered after the first.
+    const start = new RedisStart();
+    let redis: RedisReader | undefined;
+    const redisRefusal = sent.findIndex((m, i) => {
+      if (!redis) {
+        const from = start.feed(m, i === 0);
+        if (from === undefined) return false;
+        redis = new RedisReader(1024 * 1024);
+        return redis.read(from).refused !== undefined;
+      }
+      return redis.read(m).refused !== undefined;
+    });
+    const refusals = [consoleRefusal, redisRefusal].filter((i) => i >= 0);
+    const refusedAt = refusals.length ? Math.min(...refusals) : -1;
     const ws = new WebSocket(`ws://keyed.example:${keyed.port}/mirror`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` }, perMessageDeflate: false });
     const got: Buffer[] = [];
     let code = 0;
