@@ -21,7 +21,7 @@ export interface IdleResult {
   rssBeforeMiB: number;
   /** RSS 1 s after the last connection opened (the load of opening them just ended). */
   rssWithIdleMiB: number;
-  /** RSS once the connections sat idle 4 s: what an idle proxy holds (Airlock gives back a busy stretch's heap when quiet: lib/quiet-collect.ts). */
+  /** RSS once the connections sat idle 12 s: what an idle proxy holds (Airlock gives back a busy stretch's heap after 10 s quiet: lib/quiet-collect.ts). */
   rssIdleMiB: number;
   perConnectionKiB: number;
 }
@@ -73,7 +73,7 @@ export async function idleConnections(target: Target, pid: number, n = 1000): Pr
     }
     await new Promise((r) => setTimeout(r, 1000));
     const withIdle = rssOf(pid);
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 11_000));
     const idle = rssOf(pid);
     const stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
     return {
