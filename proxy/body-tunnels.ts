@@ -12,6 +12,7 @@
 import { trimTrailing } from '../lib/text.ts';
 import { InnerSessionScan, jsonStrings } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
+import { percentBytes } from './charset-readings.ts';
 import { bodilessTarget } from './second-targets.ts';
 import type { SecondTarget } from './second-targets.ts';
 import type { Rejection } from './enforcers.ts';
@@ -72,9 +73,20 @@ export function base64Segments(t: string): Buffer | undefined {
   return Buffer.concat(out);
 }
 
-export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+/** A head's raw name/value list as pairs, names lower-cased and values trimmed. */
+function lowerPairs(rawHeaders: string[]): Array<[string, string]> {
   const headers: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
+  return headers;
+}
+
+/** The content codings a body was given, in order, `identity` left out. */
+function contentCodings(headers: Array<[string, string]>): string[] {
+  return headers.filter(([k]) => k === 'content-encoding').flatMap(([, v]) => v.split(',')).map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+}
+
+export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+  const headers = lowerPairs(rawHeaders);
   const found = sessionIn(captured, headers, requestUrl);
   if (found) return { refusal: tunnelled(found) };
   const looked = dnsQueryTargets(headers, requestUrl, captured);
@@ -257,7 +269,7 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
 
 /** The pieces of a request a tunnel server may take its stream from, the body first (see sessionIn). */
 function* pieces(captured: CapturedBody, headers: Array<[string, string]>, contentType: string, requestUrl: string): Generator<[Buffer, boolean]> {
-  const codings = headers.filter(([k]) => k === 'content-encoding').flatMap(([, v]) => v.split(',')).map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+  const codings = contentCodings(headers);
   let body = captured.captured;
   if (body.length) yield [body, false];
   if (codings.length && body.length) {
@@ -614,19 +626,6 @@ function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: stri
   return seq === undefined ? undefined : { seq, key: `${m[1]!.toLowerCase()}${path}?${rest.sort().join('&')}` };
 }
 
-/** A form value's bytes as PHP and Go hand them over (`+` a space, `%XX` a byte). */
-function percentBytes(v: string): Buffer {
-  const out: number[] = [];
-  for (let k = 0; k < v.length; k++) {
-    const c = v.charCodeAt(k);
-    const hex = c === 0x25 ? /^[0-9a-fA-F]{2}/.exec(v.slice(k + 1, k + 3)) : null;
-    if (hex) {
-      out.push(parseInt(hex[0], 16));
-      k += 2;
-    } else out.push(c === 0x2b ? 0x20 : c & 0xff);
-  }
-  return Buffer.from(out);
-}
 
 /** Base64 of at least one byte, whole (a piece of a stream may be a byte: `Fg==`). */
 const PIECE_BASE64 = /^[A-Za-z0-9+/_-]{2,}={0,2}$/;
@@ -638,10 +637,9 @@ type StreamForm = string;
 /** Values read by their names besides the longest (streamForms). */
 const MAX_NAMED_VALUES = 4;
 function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[StreamForm, Buffer]> {
-  const headers: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
+  const headers = lowerPairs(rawHeaders);
   let body = captured.captured;
-  const codings = headers.filter(([k]) => k === 'content-encoding').flatMap(([, v]) => v.split(',')).map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+  const codings = contentCodings(headers);
   if (codings.length && body.length) {
     try {
       body = undoContentCoding(body, codings, captured.truncated, true);
@@ -669,7 +667,7 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
     for (const pair of text.split('&', 1024)) {
       const at = pair.indexOf('=');
       if (at === -1) continue;
-      const v = percentBytes(pair.slice(at + 1));
+      const v = percentBytes(pair.slice(at + 1), true); // as PHP and Go hand a form value over
       if (!value || v.length >= value.length) value = v;
       named(pair.slice(0, at), v);
     }
