@@ -880,6 +880,12 @@ function logSinkTargetsOf(url: string, body: ServerBody): NamedTarget[] | Reject
   return [{ method: 'POST', url: target, why: `its log sink writes every matching log entry to ${d.slice(0, 160)}` }];
 }
 
+/** An AWS JSON call's operation: its first `X-Amz-Target` header. */
+function amzTarget(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') return rawHeaders[i + 1]!;
+  return undefined;
+}
+
 /**
  * AWS's log destinations (twenty-fifth pass), JSON APIs named by `X-Amz-Target`: CloudWatch Logs'
  * `CreateExportTask` writes a log group into the S3 bucket `destination` (any account's whose
@@ -891,8 +897,7 @@ function logSinkTargetsOf(url: string, body: ServerBody): NamedTarget[] | Reject
  * subscription, the price of not knowing which account a stream is in.
  */
 function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): NamedTarget[] | Rejection {
-  let target: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+  const target = amzTarget(rawHeaders);
   const action = target?.trim().split('.').pop()?.toLowerCase();
   if (!action || !['createexporttask', 'putsubscriptionfilter', 'createtrail', 'updatetrail'].includes(action) || !body.captured.length) return [];
   if (body.unreadable) return unreadableBody(`an AWS ${action}`, body.unreadable);
@@ -926,8 +931,7 @@ function awsLogDestinationsOf(rawHeaders: readonly string[], body: ServerBody): 
  */
 const scheduleOrPipePath = /\/(?:schedules|v1\/pipes)\/[^/?#]{1,200}\/*(?:[?#]|$)/;
 function awsEventTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
-  let target: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'x-amz-target') target ??= rawHeaders[i + 1]!;
+  const target = amzTarget(rawHeaders);
   const action = target?.trim().split('.').pop()?.toLowerCase();
   const putTargets = action === 'puttargets';
   // (`PutEvents` sends each entry to the bus its `EventBusName` names, an ARN of any account's bus.)
