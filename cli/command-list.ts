@@ -4,10 +4,11 @@
 // folder). Each is a dynamic import: a command loads only its own part of the tree (loading all of
 // them costs much more than one), and in the bundle each is a chunk of its own.
 import type { Command } from 'commander';
+import { lookupTable } from '../lib/records.ts';
 
 export type Registration = (program: Command) => void;
 
-export const commands: Readonly<Record<string, () => Promise<{ register: Registration }>>> = {
+export const commands: Readonly<Record<string, () => Promise<{ register: Registration }>>> = lookupTable({
   agent: () => import('./commands/agent.ts'),
   approvals: () => import('./commands/approvals.ts'),
   build: () => import('./commands/build.ts'),
@@ -25,4 +26,4 @@ export const commands: Readonly<Record<string, () => Promise<{ register: Registr
   start: () => import('./commands/start.ts'),
   test: () => import('./commands/test.ts'),
   totp: () => import('./commands/totp.ts'),
-};
+});

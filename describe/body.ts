@@ -15,6 +15,7 @@ import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
 import { encodedMessageAddresses } from './message-headers.ts';
 import { appendAll } from '../lib/arrays.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -54,11 +55,6 @@ const MAX_SQL_TEXT = 1024 * 1024;
 const MAX_BATCH_TEXT = 256 * 1024;
 /** How much of a git receive-pack body's command section the description keeps. */
 const GIT_COMMANDS_BYTES = 64 * 1024;
-
-/** A name → values map with no prototype: "__proto__" is just another name the agent chose. */
-export function emptyMap<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
-}
 
 /**
  * A query or form as Rack 2 reads it (Ruby servers: Rails, Sinatra, GitHub, Stripe): `;` separates
@@ -181,7 +177,7 @@ export function parameterNames(raw: string): string[] {
  * without case: `?SQL=` is `sql` there): name → values.
  */
 export function paramsByServerName(params: Record<string, string[]>, names: readonly string[], raw?: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = emptyMap();
   const byFolded = new Map(names.map((n) => [n.toLowerCase(), n]));
   for (const [rawKey, rawValues] of Object.entries(withSemicolonSplit(params, raw))) {
     // Classic ASP.NET (HttpUtility.UrlDecode) and IIS also decode `%uXXXX`, which other parsers

@@ -26,6 +26,7 @@
 import { createRequire } from 'node:module';
 import type { Token } from 'acorn';
 import { Parser } from 'htmlparser2';
+import { lookupTable } from '../lib/records.ts';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
 export const MAX_CODE_URLS = 64;
@@ -44,7 +45,7 @@ const hostAssigned = /\.(?:host|hostname)\s*=\s*["'`]([^"'`\s/\\?#]+)["'`]/g;
 const cssHexEscape = /\\0{0,4}(?:[4-7][0-9a-f]|3a|2f|5c)(?![0-9a-f])/i;
 const base64Literal = /["'`]([A-Za-z0-9+/_-]{12,}={0,2})["'`]/g;
 
-const jsLetters: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' };
+const jsLetters: Readonly<Record<string, string>> = lookupTable({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' });
 
 /** The hex number s holds from `from` to `to`, or -1. */
 function hexAt(s: string, from: number, to: number): number {

@@ -27,8 +27,8 @@ import { appendAll } from '../lib/arrays.ts';
 import type {
   AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo, ServiceInfo,
 } from './types.ts';
+import { lookupTable } from '../lib/records.ts';
 
-export { emptyMap } from './body.ts';
 
 export interface RawRequest {
   id?: string;
@@ -246,7 +246,7 @@ const notEgress = new Set(['host', 'proxy-authorization', 'proxy-connection', 'c
 
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const schemes = new Set(['http:', 'https:', 'ws:', 'wss:']);
-const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
+const defaultPorts: Readonly<Record<string, number>> = lookupTable({ 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 });
 
 /**
  * Header names that carry a credential by the service's own naming (`X-Shopify-Access-Token`,

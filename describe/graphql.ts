@@ -20,6 +20,7 @@ import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { actsOnObject, setsByArgument, argumentPlaces, counted, objectArguments, MAX_MCP_PLACES, placeValue, withObjects, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** graphql's parser, loaded by the first GraphQL body (lib/lazy-package.ts). */
 const graphql = lazyPackage<typeof import('graphql')>('graphql');
@@ -145,7 +146,7 @@ function operationOf(op: OperationDefinitionNode, fragments: Map<string, Fragmen
   for (const [node, conditions] of nodes) {
     // Most read fields take no argument: nothing to keep.
     if (op.operation !== 'mutation' && !node.arguments?.length) continue;
-    const args: Record<string, unknown> = {};
+    const args: Record<string, unknown> = emptyMap();
     for (const a of node.arguments ?? []) args[a.name.value] = graphql().valueFromASTUntyped(a.value, values);
     // Whether it runs at all (twenty-second pass): `purge @include(if: $go)` with `go: false` does
     // nothing, with `true` purges; the conditions' values, variables substituted, are its place too.
@@ -256,7 +257,7 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
  * The requests a server may build from repeated parameters: each query under each distinct
  * `operationName` and `variables` value (none given: undefined). Too many distinct values is an error.
  */
-function parameterReadings(queries: string[], names: string[], variables: string[], side: Record<string, string> = {}): OneRequest[] | { error: string } {
+function parameterReadings(queries: string[], names: string[], variables: string[], side: Record<string, string> = emptyMap()): OneRequest[] | { error: string } {
   const n = [...new Set(names)];
   const v = [...new Set(variables)];
   if (n.length > MAX_PARAMETER_VALUES || v.length > MAX_PARAMETER_VALUES) return { error: `more than ${MAX_PARAMETER_VALUES} different operationName or variables values` };
@@ -335,7 +336,7 @@ export function urlGraphqlParams(query: Record<string, string[]>): Partial<Recor
 }
 
 function multiMap(params: URLSearchParams): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = emptyMap();
   for (const [k, v] of params) (out[k] ??= []).push(v);
   return out;
 }

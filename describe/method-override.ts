@@ -22,6 +22,7 @@ import { redisReadCommands, upstashHost } from './adapters/sql-redis.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 import { serverHeaderKey } from '../lib/text.ts';
+import { lookupTable } from '../lib/records.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
@@ -298,7 +299,7 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   return { ...(reason === undefined ? { effective: distinct[0]! } : {}), override, readings };
 }
 
-const effectRank: Record<string, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+const effectRank: Readonly<Record<string, number>> = lookupTable({ read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 });
 
 function methodRank(method: string): number {
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 0;

@@ -5,6 +5,7 @@
 // request. SQL read differently by the grammars a generic endpoint might speak adds its own reason.
 import type { AmbiguityReason, McpInfo, RequestDescription, RequestInfo, ServiceInfo, SqlInfo } from './types.ts';
 import type { BodyReading } from './body.ts';
+import { lookupTable } from '../lib/records.ts';
 
 export interface Recognition {
   mcp?: McpInfo;
@@ -14,7 +15,7 @@ export interface Recognition {
   ambiguity?: AmbiguityReason;
 }
 
-const effectRank: Record<string, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+const effectRank: Readonly<Record<string, number>> = lookupTable({ read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 });
 
 /** The effect, then the flags a body sets that make one operation riskier (a force update, every row). */
 function serviceRank(s: ServiceInfo): number {

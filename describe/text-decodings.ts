@@ -2,18 +2,19 @@
 // printable decoded, line breaks and whitespace removed (wrapped base64 and hex). Detection of
 // placeholders and of real secret values searches each reading for a few exact strings, which is
 // much cheaper on the hot path than matching every spelling (proxy/spellings.ts) directly. Pure.
+import { lookupTable } from '../lib/records.ts';
 
-const namedRefs: Record<string, string> = {
+const namedRefs: Readonly<Record<string, string>> = lookupTable({
   amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", sol: '/', plus: '+', equals: '=', percnt: '%', colon: ':', semi: ';',
   num: '#', excl: '!', quest: '?', commat: '@', lowbar: '_', period: '.', comma: ',', dollar: '$', bsol: '\\', ast: '*',
   lpar: '(', rpar: ')', lsqb: '[', rsqb: ']', lcub: '{', rcub: '}', verbar: '|', grave: '`', Hat: '^', NewLine: '\n', Tab: '\t',
-};
+});
 
 const utf8Latin1 = (cp: number): string => Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1');
 
 /** Every escape family decoded, left to right (latin1 in, latin1 UTF-8 bytes out). */
 const ESCAPES = /%([0-9A-Fa-f]{2})|\\x([0-9A-Fa-f]{2})|\\u([dD][89aAbB][0-9A-Fa-f]{2})\\u([dD][c-fC-F][0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|&#[xX]([0-9A-Fa-f]{1,6});?|&#([0-9]{1,7});?|&([A-Za-z]{2,8});|\\([^A-Za-z0-9])|\\([nrtbfv])/g;
-const shortEscapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' };
+const shortEscapes: Readonly<Record<string, string>> = lookupTable({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' });
 
 /** Every escape family decoded, left to right, and again (up to three times) for doubly encoded text (%2561). */
 export function unescapeAll(text: string): string {

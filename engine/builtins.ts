@@ -14,6 +14,7 @@ import { base64UrlEncodeNoPad, globQuoteMeta, hexDecode, hexEncode, indexOfN, st
 import { cidrIsValid } from './go-net.ts';
 import { jwtDecode, jwtDecodeVerify, jwtVerify, jwtVerifyHs } from './go-jwt.ts';
 import { trimTrailing } from '../lib/text.ts';
+import { emptyMap, lookupTable } from '../lib/records.ts';
 
 export type BuiltinFn = (...args: any[]) => unknown;
 
@@ -49,9 +50,9 @@ export function parseRfc3339Ns(s: string): number {
 // The parsers below are Go's (time.ParseDuration, OPA's parse_bytes.go and parse_units.go) step
 // by step, so a string OPA refuses is refused here (no trimming, no spaces) and one it reads is read
 // to the same number: integers in BigInt, the fraction scaled as Go scales it.
-const durationUnitsNs: Record<string, bigint> = {
+const durationUnitsNs: Readonly<Record<string, bigint>> = lookupTable({
   ns: 1n, us: 1000n, '\u00b5s': 1000n, '\u03bcs': 1000n, ms: 1000000n, s: 1000000000n, m: 60000000000n, h: 3600000000000n,
-};
+});
 const TWO63 = 2n ** 63n;
 
 /** Go's time.ParseDuration. */
@@ -111,7 +112,7 @@ function goParseDuration(orig: string): bigint {
   return d;
 }
 
-const extendedUnitHours: Record<string, number> = { d: 24, w: 7 * 24, y: 365 * 24 };
+const extendedUnitHours: Readonly<Record<string, number>> = lookupTable({ d: 24, w: 7 * 24, y: 365 * 24 });
 
 /** OPA's time.parse_duration_ns: Go's, and days, weeks and years rewritten into hours first. */
 export function parseDurationNs(s: string): number {
@@ -208,11 +209,11 @@ function toFloat64Bits(p: bigint, q: bigint): [bigint, number] {
   return [sign * mant, e];
 }
 
-const byteUnits: Record<string, bigint> = {
+const byteUnits: Readonly<Record<string, bigint>> = lookupTable({
   '': 1n, kb: 1000n, k: 1000n, kib: 1024n, ki: 1024n, mb: 1000n ** 2n, m: 1000n ** 2n, mib: 1024n ** 2n, mi: 1024n ** 2n,
   gb: 1000n ** 3n, g: 1000n ** 3n, gib: 1024n ** 3n, gi: 1024n ** 3n, tb: 1000n ** 4n, t: 1000n ** 4n, tib: 1024n ** 4n, ti: 1024n ** 4n,
   pb: 1000n ** 5n, p: 1000n ** 5n, pib: 1024n ** 5n, pi: 1024n ** 5n, eb: 1000n ** 6n, e: 1000n ** 6n, eib: 1024n ** 6n, ei: 1024n ** 6n,
-};
+});
 
 /** OPA's units.parse_bytes: big.Float (64-bit mantissa) times the unit, truncated to an integer. */
 export function parseBytes(s: string): number {
@@ -351,7 +352,7 @@ function encodeObject(o: unknown): string {
 /** Go's url.ParseQuery: `&`-separated, a `;` or a bad escape anywhere is an error, repeated keys collected. */
 function decodeObject(s: string): Record<string, string[]> {
   if (typeof s !== 'string') throw new Error('urlquery.decode_object: operand 1 must be string');
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = emptyMap();
   for (const pair of s.split('&')) {
     if (pair.includes(';')) throw new Error('invalid semicolon separator in query');
     if (pair === '') continue;

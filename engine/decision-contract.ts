@@ -4,6 +4,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { lazyPackage } from '../lib/lazy-package.ts';
 import type { Decision } from './decision.ts';
+import { lookupTable } from '../lib/records.ts';
 
 const duration = {
   anyOf: [
@@ -103,7 +104,7 @@ function describeError(e: ErrorObject): string {
   return `${where} ${e.message ?? 'is invalid'}`;
 }
 
-const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const unitMs: Readonly<Record<string, number>> = lookupTable({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 });
 
 /**
  * Parses a contract duration ("1h30m", "250ms", or a number of seconds) to milliseconds; NaN for

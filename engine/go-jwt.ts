@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { trimAny } from '../lib/text.ts';
 import { goUtf8 } from './go-utf8.ts';
+import { lookupTable } from '../lib/records.ts';
 
 const ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'EdDSA']);
 // The curves Go's crypto/x509 and ecdsa read.
@@ -166,7 +167,7 @@ function supported(key: crypto.KeyObject): crypto.KeyObject {
 
 type Verify = (key: crypto.KeyObject | Buffer, data: Buffer, signature: Buffer) => boolean;
 
-const hashes: Record<string, string> = { 256: 'sha256', 384: 'sha384', 512: 'sha512' };
+const hashes: Readonly<Record<string, string>> = lookupTable({ 256: 'sha256', 384: 'sha384', 512: 'sha512' });
 
 /** A signature check of one algorithm family; `pssSalt` as OPA's verify_ps* (any length) or decode_verify (the hash's). */
 function verifier(alg: string, pssSalt: 'auto' | 'digest'): Verify | undefined {

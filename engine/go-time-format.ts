@@ -4,11 +4,12 @@
 // database, which JavaScript does not carry (another zone's is refused: undefined).
 
 import { trimTrailing } from '../lib/text.ts';
+import { lookupTable } from '../lib/records.ts';
 
 export interface WallClock { y: number; mo: number; d: number; h: number; mi: number; s: number; wd: number; frac: number; offset: number }
 
 /** OPA's named layouts (acceptedTimeFormats). */
-export const namedLayouts: Record<string, string> = {
+export const namedLayouts: Readonly<Record<string, string>> = lookupTable({
   ANSIC: 'Mon Jan _2 15:04:05 2006',
   UnixDate: 'Mon Jan _2 15:04:05 MST 2006',
   RubyDate: 'Mon Jan 02 15:04:05 -0700 2006',
@@ -19,7 +20,7 @@ export const namedLayouts: Record<string, string> = {
   RFC1123Z: 'Mon, 02 Jan 2006 15:04:05 -0700',
   RFC3339: '2006-01-02T15:04:05Z07:00',
   RFC3339Nano: '2006-01-02T15:04:05.999999999Z07:00',
-};
+});
 
 const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];

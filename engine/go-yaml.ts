@@ -7,6 +7,7 @@
 import type { ScalarTag } from 'yaml';
 import { lazyPackage } from '../lib/lazy-package.ts';
 import { goUtf8 } from './go-utf8.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** The `yaml` package, loaded by the first yaml builtin a policy calls (lib/lazy-package.ts). */
 const yaml = lazyPackage<typeof import('yaml')>('yaml');
@@ -49,7 +50,7 @@ function jsonable(v: unknown): unknown {
   if (typeof v === 'number' && !Number.isFinite(v)) throw new Error('yaml: a number with no JSON form');
   if (Array.isArray(v)) return v.map(jsonable);
   if (v instanceof Map) {
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = emptyMap();
     for (const [k, x] of v) out[keyString(k)] = jsonable(x);
     return out;
   }

@@ -17,6 +17,7 @@ import { delimitedParts } from '../describe/http-batch.ts';
 import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /**
  * Whether a path grant's pattern covers a request path as servers route it (sixteenth pass). `*`
@@ -931,7 +932,7 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   const segments = d.request.path.split('/').map(safeDecode);
   const unnamed = (o: unknown): unknown => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
-    const rest: Record<string, unknown> = {};
+    const rest: Record<string, unknown> = emptyMap();
     for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
       // (A request's own signature, new each time: AWS Query's `Signature`, SigV4's query credentials.)
       if (requestSignatureNames.test(k)) continue;
@@ -1325,7 +1326,7 @@ function placeTarget(d: RequestDescription): string | undefined {
 
 /** A service operation's scalar params no place list holds, as `object.<name>=<value>` (objectArguments' reading). */
 function serviceObjects(operation: string, params: Record<string, unknown>): string[] {
-  const rest: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = emptyMap();
   for (const [k, v] of Object.entries(params)) if (!targetParams.includes(k) && (typeof v === 'string' || typeof v === 'number')) rest[k] = v;
   return objectArguments(rest, operation) ?? ['object=?'];
 }

@@ -1,6 +1,7 @@
 // Small linear-time string helpers for text an agent controls. They stand in for regular
 // expressions like /\.+$/ that backtrack quadratically on long runs (test/fuzz/redos.test.ts
 // checks every regular expression in the tree with a ReDoS checker).
+import { lookupTable } from './records.ts';
 
 /** `text` without any trailing run of `char` (a single character): "a.b.." → "a.b". */
 export function trimTrailing(text: string, char: string): string {
@@ -118,7 +119,7 @@ export function lookalikesEscaped(text: string): string {
   });
 }
 
-const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const jsonLetters: Readonly<Record<string, string>> = lookupTable({ b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' });
 
 /**
  * JSON's string escapes undone in place (`\u0073` → `s`, `\n` → a line break); anything else is

@@ -10,6 +10,7 @@
 import type { LabelArrival, RequestDescription } from '../describe/types.ts';
 import type { Decision } from '../engine/decision.ts';
 import type { SessionEvent } from '../state/audit-log.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** Request ids remembered per session (a session longer than this counts later arrivals as from outside). */
 const MAX_REPLAYED_IDS = 100_000;
@@ -46,7 +47,7 @@ export class SessionSimulation {
         labels[label] = { ...arrival, outside: true } as LabelArrival;
       }
     }
-    const view: Record<string, LabelArrival> = {};
+    const view: Record<string, LabelArrival> = emptyMap();
     for (const [l, a] of this.written) view[l] = a;
     for (const [l, a] of Object.entries(labels ?? {})) view[l] = { request_id: a.request_id, host: a.host, time: a.time };
     return { ...input, session: { ...s, labels: view } };

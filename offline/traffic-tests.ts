@@ -13,6 +13,7 @@ import { PolicyEngine } from '../engine/engine.ts';
 import { normalizeLink } from '../describe/links.ts';
 import type { AgentInfo, Grant, LabelArrival, RequestDescription, Risk } from '../describe/types.ts';
 import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
+import { emptyMap } from '../lib/records.ts';
 
 export interface Expectation {
   action: Action;
@@ -172,7 +173,7 @@ function checkSession(v: unknown, where: string): CaseSession {
 export function applyCaseSession(d: RequestDescription, s: CaseSession | undefined): void {
   if (!s) return;
   const time = d.request.time;
-  const labels: Record<string, LabelArrival> = {};
+  const labels: Record<string, LabelArrival> = emptyMap();
   if (Array.isArray(s.labels)) for (const l of s.labels) labels[l] = { request_id: `earlier-${l}`, host: 'earlier.example', time };
   else for (const [l, a] of Object.entries(s.labels ?? {})) labels[l] = { request_id: a.request_id ?? `earlier-${l}`, host: a.host ?? 'earlier.example', time: a.time ?? time };
   d.session = { id: s.id ?? 'test-session', started: time, labels, requests: s.requests ?? 0, egress_bytes: s.egress_bytes ?? 0 };

@@ -12,6 +12,7 @@ import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 import { urlNamed, holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, namesRouteAction, replyAddressesIn, routeActionStart, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /**
  * Field and member names whose value the server runs as requests (proxy/second-targets.ts reads them
@@ -209,7 +210,7 @@ function urlStart(head: string, undo: (s: string) => string): boolean {
 }
 
 /** JSON's one-letter escapes (a tab in a URL's scheme is dropped by WHATWG parsers: `h\ttps://`). */
-const namedEscapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const namedEscapes: Readonly<Record<string, string>> = lookupTable({ b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' });
 
 function undoJsonEscapes(s: string): string {
   return s.replace(/\\u([0-9a-fA-F]{4})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : namedEscapes[c ?? ''] ?? c ?? ''));

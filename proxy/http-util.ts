@@ -3,6 +3,7 @@
 import { unmappedHost } from '../lib/ip-literal.ts';
 import { otherSeparator, serverHeaderKey, trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
+import { emptyMap, lookupTable } from '../lib/records.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';
 
@@ -16,7 +17,7 @@ export interface Problem {
   [k: string]: unknown;
 }
 
-export function problemBody(status: number, type: string, title: string, detail: string, extra: Record<string, unknown> = {}): string {
+export function problemBody(status: number, type: string, title: string, detail: string, extra: Record<string, unknown> = emptyMap()): string {
   const p: Problem = { type: problemBase + type, title, status, detail, ...extra };
   return JSON.stringify(p);
 }
@@ -173,7 +174,7 @@ export function flatten(pairs: Array<[string, string]>): string[] {
   return out;
 }
 
-const defaultPort: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443 };
+const defaultPort: Readonly<Record<string, number>> = lookupTable({ http: 80, https: 443, ws: 80, wss: 443 });
 
 export interface Authority {
   /** Normalized host: lowercase, punycode, numeric IPv4 forms canonical, IPv6 without brackets, no trailing dot. */

@@ -24,6 +24,7 @@
 //            drawn as Latin ones (ѕ, і, Η) beside ASCII ones, though NFKC keeps them (twentieth pass).
 // The scrubber (proxy/scrubber.ts) also scans this view, around such characters only: text without
 // them pays one scan for them and nothing else.
+import { lookupTable } from '../lib/records.ts';
 
 // Fillers first (UTF-8, HTML references, JSON escapes, <wbr>, markup with a token's characters or
 // other markup on both sides: most of a page's is between words and is left out at once), then the UTF-8 (as latin1) of the
@@ -263,10 +264,10 @@ function dumpTail(text: string): string | undefined {
 const isDump = (m: string): boolean => (m.charCodeAt(0) === 0x20 || m.charCodeAt(0) === 0x0d || m.charCodeAt(0) === 0x0a) && m.includes('\n');
 
 /** Greek and Cyrillic letters no reader tells from a Latin one, by that Latin letter. */
-const CONFUSABLES: Record<string, string> = {
+const CONFUSABLES: Readonly<Record<string, string>> = lookupTable({
   a: 'а', c: 'с', d: 'ԁ', e: 'е', h: 'һ', i: 'і', j: 'ј', l: 'ӏ', o: 'оο', p: 'р', q: 'ԛ', s: 'ѕ', v: 'ν', w: 'ԝ', x: 'х', y: 'у',
   A: 'АΑ', B: 'ВΒ', C: 'С', E: 'ЕΕ', H: 'НΗ', I: 'ІΙ', J: 'Ј', K: 'КΚ', M: 'МΜ', N: 'Ν', O: 'ОΟ', P: 'РΡ', Q: 'Ԛ', S: 'Ѕ', T: 'ТΤ', W: 'Ԝ', X: 'ХΧ', Y: 'ҮΥ', Z: 'Ζ',
-};
+});
 /**
  * Twentieth pass: modifier and subscript letters NFKC reads as plain ones (ˢᵏ, ʰ, ᴬ, ₛ: a
  * "superscript text" generator), apart from the nineteenth pass's folds so each pattern stays quick
@@ -277,9 +278,9 @@ const CONFUSABLES: Record<string, string> = {
  * person and an agent read the letters), read among the modifier letters; both also as JSON
  * escapes (`\u1d0b`, `\u02e2`: Python's `json.dumps` writes every non-ASCII letter so).
  */
-const SMALL_CAPS: Record<string, string> = {
+const SMALL_CAPS: Readonly<Record<string, string>> = lookupTable({
   a: 'ᴀ', b: 'ʙ', c: 'ᴄ', d: 'ᴅ', e: 'ᴇ', f: 'ꜰ', g: 'ɢ', h: 'ʜ', i: 'ɪ', j: 'ᴊ', k: 'ᴋ', l: 'ʟ', m: 'ᴍ', n: 'ɴ', o: 'ᴏ', p: 'ᴘ', q: 'ǫ', r: 'ʀ', s: 'ꜱ', t: 'ᴛ', u: 'ᴜ', v: 'ᴠ', w: 'ᴡ', y: 'ʏ', z: 'ᴢ',
-};
+});
 const MODIFIER_ANY = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]|\\u(?:01[eE][bB]|02(?:6[2aA]|74|8[0fF]|9[9cCfF]|[bBcCdD][0-9a-fA-F]|[eE][0-3])|1[dD](?:[01][0-9a-fA-F]|2[0-9a-fA-F]|[3-5][0-9a-fA-F]|6[0-5]|9[c-fC-F]|[aA][0-9a-fA-F]|[bB][0-9a-bA-B])|207[fF]|209[0-9a-cA-C]|[aA]73[01])/;
 const MODIFIER_EACH = /\xc7\xab|\xc9[\xa2\xaa\xb4]|\xca[\x80\x8f\x99\x9c\x9f\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\x80\x84\x85\x87\x8a\x8b\x8d\x8f\x98\x9b\x9c\xa0-\xa2\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])|\xea\x9c[\xb0\xb1]|\\u(?:01[eE][bB]|02(?:6[2aA]|74|8[0fF]|9[9cCfF]|[bBcCdD][0-9a-fA-F]|[eE][0-3])|1[dD](?:[01][0-9a-fA-F]|2[0-9a-fA-F]|[3-5][0-9a-fA-F]|6[0-5]|9[c-fC-F]|[aA][0-9a-fA-F]|[bB][0-9a-bA-B])|207[fF]|209[0-9a-cA-C]|[aA]73[01])/g;
 /**

@@ -27,6 +27,7 @@ import { decodedBody, multipartText } from './body-readings.ts';
 import { restrictAcceptEncoding } from './credentials.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 import { refusals } from './refusals.ts';
+import { lookupTable } from '../lib/records.ts';
 
 export interface SessionEnforcerOptions {
   store: AgentSessions;
@@ -384,9 +385,9 @@ const textDecoders = {
   },
 };
 
-const linkDecoders: Record<string, () => Transform> = {
+const linkDecoders: Readonly<Record<string, () => Transform>> = lookupTable({
   gzip: zlib.createGunzip, 'x-gzip': zlib.createGunzip, deflate: zlib.createInflate, br: zlib.createBrotliDecompress,
-};
+});
 
 /** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
 function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {

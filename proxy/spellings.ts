@@ -27,6 +27,7 @@
 // base64 and hex without separators), and its first and last WINDOW_BYTES in every spelling: a
 // per-character pattern of the whole value would compile to a regex too large to be fast.
 import { base64Cores } from '../describe/placeholders.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /** A pattern: one character out of a set, a sequence, alternatives, or 0..max repetitions. */
 export type Node =
@@ -159,17 +160,17 @@ const amp = (): Node => seq(set('&'), filler(rep(str('amp;'), 2)));
 const backslash = (): Node => seq(set('\\'), filler(rep(set('\\'), 7)));
 
 /** HTML5 named references of ASCII characters (those a serializer or an encoder may emit). */
-const namedRefs: Record<string, string[]> = {
+const namedRefs: Readonly<Record<string, string[]>> = lookupTable({
   '\t': ['Tab'], '\n': ['NewLine'], '!': ['excl'], '"': ['quot', 'QUOT'], '#': ['num'], $: ['dollar'], '%': ['percnt'],
   '&': ['amp', 'AMP'], "'": ['apos'], '(': ['lpar'], ')': ['rpar'], '*': ['ast', 'midast'], '+': ['plus'], ',': ['comma'],
   '.': ['period'], '/': ['sol'], ':': ['colon'], ';': ['semi'], '<': ['lt', 'LT'], '=': ['equals'], '>': ['gt', 'GT'],
   '?': ['quest'], '@': ['commat'], '[': ['lsqb', 'lbrack'], '\\': ['bsol'], ']': ['rsqb', 'rbrack'], '^': ['Hat'],
   _: ['lowbar', 'UnderBar'], '`': ['grave', 'DiacriticalGrave'], '{': ['lcub', 'lbrace'], '|': ['verbar', 'vert', 'VerticalLine'],
   '}': ['rcub', 'rbrace'],
-};
+});
 /** References HTML still decodes without their semicolon. */
 const legacyRefs = new Set(['amp', 'AMP', 'lt', 'LT', 'gt', 'GT', 'quot', 'QUOT']);
-const jsShortEscapes: Record<string, string> = { '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v' };
+const jsShortEscapes: Readonly<Record<string, string>> = lookupTable({ '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v' });
 
 const isAlnum = (cp: number): boolean => (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
 const str = (s: string): Node => seq(...[...s].map((c) => set(c)));
@@ -669,7 +670,7 @@ export function literalPattern(text: string): Node {
 /** The characters of a latin1 text RegExp's \s (so the walker and the regex agree). */
 const WHITESPACE = ' \t\n\v\f\r\xa0';
 const printable = /^[A-Za-z0-9 !"#%&',:;<=>@_`~-]$/;
-const controlEscapes: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const controlEscapes: Readonly<Record<string, string>> = lookupTable({ '\t': '\\t', '\n': '\\n', '\r': '\\r' });
 
 function esc(ch: string): string {
   if (printable.test(ch)) return ch;

@@ -10,6 +10,7 @@ import { lazyPackage } from '../lib/lazy-package.ts';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from '../proxy/upstream-timeouts.ts';
 import { AUDIT_AGENT_REFUSALS_PER_MINUTE } from '../proxy/audit-budget.ts';
 import { stateFile } from '../state/home.ts';
+import { emptyMap, lookupTable } from '../lib/records.ts';
 
 export interface AirlockConfig {
   /** Policy folder. */
@@ -86,12 +87,12 @@ export interface ConfigFlags extends Partial<Omit<AirlockConfig, 'upstreamTimeou
 }
 
 /** The flag each setting has (for messages about values given as flags). */
-const flagNames: Record<string, string> = {
+const flagNames: Readonly<Record<string, string>> = lookupTable({
   policy: '--policy', proxy: '--proxy', studio: '--studio', allowPrivate: '--allow-private', upstreamCa: '--upstream-ca',
   resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', auditRefusalsPerMinute: 'auditRefusalsPerMinute', evalTimeoutMs: 'evalTimeoutMs',
   approvalWebhook: 'approvalWebhook', provenance: 'provenance', store: '--store', limits: '--limits', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
   'upstreamTimeouts.firstByte': '--upstream-first-byte-timeout', 'upstreamTimeouts.idle': '--upstream-idle-timeout',
-};
+});
 
 const duration = {
   description: 'a duration: "90s", "10m", "1h", "500ms", or a number of seconds; 0 = no limit',
@@ -206,7 +207,7 @@ export type ResolvedConfig = AirlockConfig & { readonly origin: Readonly<Record<
 export function resolveConfig(home: string, flags: ConfigFlags): ResolvedConfig {
   const file = readConfigFile(home);
   const fileName = configFile(home);
-  const origin: Record<string, string> = {};
+  const origin: Record<string, string> = emptyMap();
   const pick = <K extends keyof AirlockConfig>(k: K, flag: unknown): AirlockConfig[K] => {
     const isEmptyList = Array.isArray(flag) && flag.length === 0;
     if (flag !== undefined && !isEmptyList) {

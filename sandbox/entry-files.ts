@@ -17,9 +17,10 @@ import { terminalText } from '../lib/text.ts';
 import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { spent, walkFolders, type WalkBudget } from './walk.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
-const HOME_ENTRIES: Record<string, string> = {
+const HOME_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   '.profile': 'login shells source it',
   '.bash_profile': 'bash login shells source it',
   '.bash_login': 'bash login shells source it',
@@ -380,14 +381,14 @@ const HOME_ENTRIES: Record<string, string> = {
   // Cline's and Roo Code's MCP servers, kept in VS Code's storage of each extension.
   '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json': 'Cline starts the MCP servers (commands) it lists',
   '.config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json': 'Roo Code starts the MCP servers (commands) it lists',
-};
+});
 
 /**
  * Home folder files that run programs outside the sandbox but that the agent's own CLI writes as it
  * runs (Claude Code's settings, Codex's trusted projects, Gemini's chosen login): not bound
  * read-only (the agent inside would fail to start or to save), named after the run when changed.
  */
-const HOME_REPORTED: Record<string, string> = {
+const HOME_REPORTED: Readonly<Record<string, string>> = lookupTable({
   '.claude/settings.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names, outside any sandbox when run outside',
   '.claude/settings.local.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names',
   '.claude/plugins': 'Claude Code runs its plugins\' hooks and MCP servers',
@@ -403,7 +404,7 @@ const HOME_REPORTED: Record<string, string> = {
   '.codex/AGENTS.md': 'Codex takes it as your instructions in every folder',
   '.codex/AGENTS.override.md': 'Codex takes it as your instructions in every folder, in place of AGENTS.md',
   '.gemini/GEMINI.md': 'Gemini CLI takes it as your instructions in every folder',
-};
+});
 
 /**
  * Run by root, the agent writes what root can: the system's own run-on-entry places, which run as
@@ -412,7 +413,7 @@ const HOME_REPORTED: Record<string, string> = {
  * folders are written by package installs, so they are named after the run instead, below).
  * Path → what runs it.
  */
-const SYSTEM_ENTRIES: Record<string, string> = {
+const SYSTEM_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   '/etc/ld.so.preload': 'every program on the machine loads the libraries it names',
   '/etc/crontab': 'cron runs it as root', '/etc/anacrontab': 'anacron runs it as root', '/var/spool/cron': 'cron runs the crontabs in it',
   '/var/spool/at': 'atd runs the jobs in it',
@@ -444,10 +445,10 @@ const SYSTEM_ENTRIES: Record<string, string> = {
   '/etc/pki/tls/openssl.cnf': 'every OpenSSL program (curl, git, Python) loads the engines and providers it names',
   '/etc/nsswitch.conf': 'every name lookup loads the NSS modules it names', '/etc/hosts': 'every program, Airlock too, resolves names through it',
   '/etc/resolv.conf': 'every program, Airlock too, asks the name servers it names', '/etc/gai.conf': 'every program orders addresses by it',
-};
+});
 
 /** Run by root: places package installs write too, named after the run when created or changed (not protected). */
-const SYSTEM_REPORTED: Record<string, string> = {
+const SYSTEM_REPORTED: Readonly<Record<string, string>> = lookupTable({
   '/etc/cron.d': 'cron runs it as root', '/etc/cron.hourly': 'cron runs it as root', '/etc/cron.daily': 'cron runs it as root',
   '/etc/cron.weekly': 'cron runs it as root', '/etc/cron.monthly': 'cron runs it as root', '/etc/systemd/system': 'systemd runs its units as root',
   '/etc/systemd/user': 'systemd runs its units for every user', '/etc/profile.d': 'login shells source it', '/etc/init.d': 'its scripts run as root',
@@ -459,7 +460,7 @@ const SYSTEM_REPORTED: Record<string, string> = {
   // Fourteenth pass: written by package installs (ldconfig, update-ca-certificates), so named, not protected.
   '/etc/ld.so.cache': 'every program on the machine finds its libraries through it', '/etc/ssl/certs': 'curl, git, pip and Python trust the certificates in it',
   '/usr/local/share/ca-certificates': 'update-ca-certificates adds them to what every program trusts', '/etc/pki/ca-trust': 'every program trusts the certificates in it',
-};
+});
 
 /**
  * Missing system files an empty one of which changes nothing: made empty so that they can be bound
@@ -642,7 +643,7 @@ export function rcPathFolders(homeDir: string, variable: 'path' | 'fpath' = 'pat
  * runs (git, ssh, pip, a systemd or desktop login); a missing folder of a tool not in use (fish,
  * nvim, mise) is left missing, and named after the run if the agent makes it.
  */
-const HOME_FOLDERS: Record<string, string> = {
+const HOME_FOLDERS: Readonly<Record<string, string>> = lookupTable({
   '.ssh': '',
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
   '.config/systemd': '.config', '.config/pip': '.config',
@@ -651,7 +652,7 @@ const HOME_FOLDERS: Record<string, string> = {
   // Seventeenth pass: the session bus picks a new service file up at once (inotify), so one the
   // agent made there would be started during the run when any program asks for its name.
   '.local/share/dbus-1': '.local/share',
-};
+});
 
 /**
  * Entries above that are files an empty one of which changes nothing: made empty (0600) when
@@ -663,7 +664,7 @@ const HOME_FOLDERS: Record<string, string> = {
 const NEUTRAL_FILES = ['.gitconfig', '.npmrc', '.curlrc', '.wgetrc'];
 
 /** In the working directory, at any depth: name → what runs it. */
-const FOLDER_ENTRIES: Record<string, string> = {
+const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   '.git': 'a git repository: your prompt or editor runs its config and hooks on entering the folder',
   '.hg': 'a Mercurial repository: hg runs its hooks',
   '.envrc': 'direnv runs it on entering the folder (once allowed)',
@@ -891,7 +892,7 @@ const FOLDER_ENTRIES: Record<string, string> = {
     ['jest.config', 'VS Code\'s Jest extension runs it on opening the folder'],
     ['svelte.config', 'VS Code\'s Svelte extension runs it on opening a .svelte file'],
   ].flatMap(([n, why]) => ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'].map((ext) => [`${n}.${ext}`, why]))),
-};
+});
 
 /**
  * Interpreters and programs installed into the home folder by managers HOME_ENTRIES does not list
@@ -899,7 +900,7 @@ const FOLDER_ENTRIES: Record<string, string> = {
  * not looked through after a run (a conda root holds 100,000 files, more than the walk's budget; an
  * agent cannot change them inside).
  */
-const HOME_INSTALLS: Record<string, string> = {
+const HOME_INSTALLS: Readonly<Record<string, string>> = lookupTable({
   // The same installed by other managers: conda's and mamba's (their base
   // interpreter and every environment; `conda init`'s block in the rc files runs `<root>/bin/conda
   // shell.bash hook` at every shell start), Homebrew's in the home folder (every program it
@@ -917,7 +918,7 @@ const HOME_INSTALLS: Record<string, string> = {
   '.gvm/gos': 'gvm\'s Go versions: every go you run',
   '.julia/juliaup': 'juliaup\'s Julias: every julia you run',
   '.pixi/envs': 'pixi\'s global environments: every command you installed with pixi global',
-};
+});
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
 const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);

@@ -2,6 +2,7 @@
 // CA trusted, secret placeholders where real keys would be, and Airlock's own secrets removed.
 import { credentialVariable } from './env-credentials.ts';
 import { EnvSecretReplacer } from './env-secrets.ts';
+import { emptyMap } from '../lib/records.ts';
 
 export const proxyVars = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'] as const;
 /**
@@ -77,7 +78,7 @@ const reserved = new Set<string>([...proxyVars, ...caVars, 'NODE_USE_ENV_PROXY',
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = emptyMap();
   for (const [k, v] of Object.entries(base)) {
     if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_') || otherProxySetting(k)) continue;
     env[k] = v;

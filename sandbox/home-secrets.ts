@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { xdgMoved } from './entry-files.ts';
 import { isFile, withEditorCopies } from './paths.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /** Shells', REPLs' and editors' history files, relative to the home folder. */
 const HISTORIES = [
@@ -101,7 +102,7 @@ const MUTT_PASSWORD = /(?:imap_pass|smtp_pass|pop_pass)\s*=|(?:imaps?|smtps?|pop
  * properties, git's `http.extraHeader` with an Authorization (what CI checkouts leave), a user and
  * password in curl's or wget's rc file. Read up to 256 KiB; file → what marks a credential.
  */
-const CREDENTIAL_BEARING: Record<string, RegExp> = {
+const CREDENTIAL_BEARING: Readonly<Record<string, RegExp>> = lookupTable({
   '.npmrc': /_authToken|_auth\s*=|_password\s*=|:password\s*=/i,
   '.yarnrc': /_authToken|_auth\s*=|_password/i,
   '.yarnrc.yml': /npmAuth(?:Token|Ident)/,
@@ -118,7 +119,7 @@ const CREDENTIAL_BEARING: Record<string, RegExp> = {
   '.config/mutt/muttrc': MUTT_PASSWORD,
   '.neomuttrc': MUTT_PASSWORD,
   '.config/neomutt/neomuttrc': MUTT_PASSWORD,
-};
+});
 
 /** Those of CREDENTIAL_BEARING in `homeDir` that exist and hold a credential. */
 export function credentialBearingFiles(homeDir: string, env: NodeJS.ProcessEnv = {}): string[] {

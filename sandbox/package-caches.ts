@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inside, isDir, realFolders, realPath } from './paths.ts';
+import { lookupTable } from '../lib/records.ts';
 
 /** A cache folder as the home folder (or the environment) places it, and what runs from it. */
 export interface PackageCache {
@@ -23,7 +24,7 @@ export interface PackageCache {
 }
 
 /** Relative to the home folder: name → default path. The environment may move some (below). */
-const DEFAULTS: Record<string, string> = {
+const DEFAULTS: Readonly<Record<string, string>> = lookupTable({
   npm: '.npm', // _cacache, npx's _npx (packages `npx x` runs)
   yarn: '.cache/yarn',
   'yarn-berry': '.yarn/berry',
@@ -97,7 +98,7 @@ const DEFAULTS: Record<string, string> = {
   // `luacache*`): a chunk is taken in place of the module whose size and modification time its
   // header records, both the writer's to copy, so a forged one runs at the user's next `nvim`.
   nvim: '.cache/nvim',
-};
+});
 /** Caches never made when missing: folders directly in the home folder the tool makes itself. */
 const NOT_MADE = new Set(['ccache-old', 'pylint-old', 'nltk', 'sklearn', 'keras']);
 

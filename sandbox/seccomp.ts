@@ -38,6 +38,7 @@
 //
 // The program is classic BPF as bubblewrap's --seccomp FD expects (struct sock_filter[], native
 // byte order), assembled here so no libseccomp binding is needed.
+import { lookupTable } from '../lib/records.ts';
 
 const AUDIT_ARCH = { x86_64: 0xc000003e, i386: 0x40000003, aarch64: 0xc00000b7, arm: 0x40000028 } as const;
 
@@ -64,7 +65,7 @@ interface ArchSyscalls {
   x32?: boolean;
 }
 
-const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
+const native: Readonly<Record<string, { main: ArchSyscalls; compat: ArchSyscalls }>> = lookupTable({
   x64: {
     main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, ioctl: 16, keys: [248, 249, 250], surface: [298, 321, 323], x32: true,
       modes: [[90, 1], [91, 1], [268, 2], [452, 2], [2, 2, 1], [257, 3, 2], [85, 1], [133, 1], [259, 2]], openat2: 437 },
@@ -77,7 +78,7 @@ const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
     compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, ioctl: 54, keys: [309, 310, 311], surface: [364, 386, 388],
       modes: [[15, 1], [94, 1], [333, 2], [452, 2], [5, 2, 1], [322, 3, 2], [8, 1], [14, 1], [324, 2]], openat2: 437 },
   },
-};
+});
 
 /** Socket families (socket(2)'s domain) a sandboxed process may create. */
 export const AF = { UNIX: 1, INET: 2, INET6: 10, NETLINK: 16 } as const;

@@ -16,6 +16,7 @@ import { openDocument, recordsProblem, type Document } from './document.ts';
 import type { RequestDescription } from '../describe/types.ts';
 import type { RateLimitDirective } from '../engine/decision.ts';
 import { stateFile } from './home.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** What charging reads from a description: its egress bytes, and the agent (who pays for new buckets). */
 export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'>; agent?: { id: string } };
@@ -139,7 +140,7 @@ export class BucketTable {
   /** Set whenever state changed since the last `takeDirty()`. */
   private dirty = false;
 
-  constructor(private readonly now: () => number = Date.now, initial: Record<string, BucketState> = {}) {
+  constructor(private readonly now: () => number = Date.now, initial: Record<string, BucketState> = emptyMap()) {
     for (const [id, b] of Object.entries(initial)) {
       if (validState(b)) {
         this.buckets.set(id, { ...b });
@@ -260,7 +261,7 @@ export class BucketTable {
    */
   snapshot(): Record<string, BucketState> {
     const t = this.now();
-    const out: Record<string, BucketState> = {};
+    const out: Record<string, BucketState> = emptyMap();
     for (const [id, b] of this.buckets) {
       const level = this.level(b, t);
       if (level >= b.limit - EPSILON) {

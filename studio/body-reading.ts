@@ -16,6 +16,7 @@ import { base64Sections } from './app/base64-text.ts';
 import { ASPNET_HOW, PHP_HOW, RACK_HOW, aspNetReading, phpReading, rackReading } from './app/param-names.ts';
 import { xmlReadOtherwise } from '../state/approval-body.ts';
 import YAML from 'yaml';
+import { lookupTable } from '../lib/records.ts';
 
 export interface ServerReading {
   /** How this reading differs from the bytes as sent ("form fields decoded", …). */
@@ -233,7 +234,7 @@ function yamlReading(text: string | undefined, type: string): ServerReading | { 
 }
 
 /** Characters a reference undoes into markup: written as their named entity, so the reading keeps the structure the parser saw. */
-const MARKUP: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
+const MARKUP: Readonly<Record<string, string>> = lookupTable({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' });
 
 /**
  * An XML body (a SOAP envelope, an XML-RPC call) as its parser reads it, when that differs from

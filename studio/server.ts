@@ -36,6 +36,7 @@ import { sessionRoutes } from './api/sessions.ts';
 import { systemRoutes } from './api/system.ts';
 import type { Broadcast, CookieLostAnswer, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, ResumeBody, SessionAnswer, Untrusted } from './api/wire.ts';
 import { proxyAddressText, type StudioServices } from './services.ts';
+import { lookupTable } from '../lib/records.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '..');
@@ -70,7 +71,7 @@ declare module 'fastify' {
   }
 }
 
-const securityHeaders: Record<string, string> = {
+const securityHeaders: Readonly<Record<string, string>> = lookupTable({
   // CodeMirror injects <style> elements, hence 'unsafe-inline' for styles only.
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -79,7 +80,7 @@ const securityHeaders: Record<string, string> = {
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
-};
+});
 
 function clientKey(req: FastifyRequest | IncomingMessage): string {
   const ip = 'ip' in req ? (req as FastifyRequest).ip : req.socket.remoteAddress;

@@ -7,6 +7,7 @@ import { CliError } from '../errors.ts';
 import { existingHome, homeForWriting } from '../state-folder.ts';
 import type { PgAgents } from '../../state/postgres/agents.ts';
 import { sharedAgents, sharedStoreUrl } from '../../runtime/cli-stores.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 async function open(home: string | undefined, adding = false): Promise<{ store: AgentStore | PgAgents; home: string }> {
   const dir = adding ? homeForWriting(home) : existingHome(home);
@@ -20,7 +21,7 @@ async function open(home: string | undefined, adding = false): Promise<{ store: 
 }
 
 function parseLabels(specs: string[] = []): Record<string, string> {
-  const labels: Record<string, string> = {};
+  const labels: Record<string, string> = emptyMap();
   for (const s of specs) {
     const i = s.indexOf('=');
     if (i <= 0) throw new CliError(`--label ${s}: expected KEY=VALUE`);

@@ -27,6 +27,7 @@ import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import { lastPolicy, readRuntimeInfo } from '../../runtime/running.ts';
 import { stateFile } from '../../state/home.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 interface RunOptions {
   agent: string;
@@ -69,7 +70,7 @@ function collect(value: string, prev: string[] = []): string[] {
 /** `--secret NAME` or `--secret NAME=VAR1,VAR2`: which placeholders to export, under which names. */
 function parseSecretFlags(flags: string[]): { only: Set<string>; overrides: Record<string, string[]> } {
   const only = new Set<string>();
-  const overrides: Record<string, string[]> = {};
+  const overrides: Record<string, string[]> = emptyMap();
   for (const f of flags) {
     const eq = f.indexOf('=');
     const name = eq < 0 ? f : f.slice(0, eq);

@@ -8,6 +8,7 @@ import { sqlFromBody } from './sql-body.ts';
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { describeGraphql } from '../graphql.ts';
 import { trimTrailing } from '../../lib/text.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 const Z = '/zones/{zone_id}';
 const A = '/accounts/{account_id}';
@@ -78,7 +79,7 @@ const routes: RouteSpec[] = [
   { route: `POST ${A}/urlscanner/{path+}`, operation: 'url_scanner.scan', effect: 'send' },
 ];
 
-const remoteFetchers: Record<string, string> = { 'browser_rendering.fetch': 'browser_rendering', 'url_scanner.scan': 'url_scanner' };
+const remoteFetchers: Readonly<Record<string, string>> = lookupTable({ 'browser_rendering.fetch': 'browser_rendering', 'url_scanner.scan': 'url_scanner' });
 
 const table = new RouteTable(routes);
 

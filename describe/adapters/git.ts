@@ -8,11 +8,12 @@
 // effect stays `write`: policies ask anyway.
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { ServiceAdapter } from './adapter.ts';
+import { lookupTable } from '../../lib/records.ts';
 
-const services: Record<string, { operation: string; effect: 'read' | 'write' }> = {
+const services: Readonly<Record<string, { operation: string; effect: 'read' | 'write' }>> = lookupTable({
   'git-upload-pack': { operation: 'git.fetch', effect: 'read' },
   'git-receive-pack': { operation: 'git.push', effect: 'write' },
-};
+});
 
 export function gitSmartHttp(name: string, request: RequestInfo): ServiceInfo | undefined {
   const segs = request.segments;

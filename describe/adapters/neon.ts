@@ -5,6 +5,7 @@ import { hostUnder } from './adapter.ts';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { fromTable, jsonObject, RouteTable } from './routes.ts';
 import { isRpcPath, rpcSql, sqlFromBody } from './sql-body.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 const consoleApi = new RouteTable([
   { route: 'GET /api/v2/{path+}', operation: 'api.get', effect: 'read' },
@@ -33,7 +34,7 @@ const consoleApi = new RouteTable([
 ]);
 
 /** The catch-all routes above: one operation for every console call the table does not name. */
-const catchAll: Record<string, string> = { 'api.get': 'get', 'api.update': 'update', 'api.delete': 'delete' };
+const catchAll: Readonly<Record<string, string>> = lookupTable({ 'api.get': 'get', 'api.update': 'update', 'api.delete': 'delete' });
 
 /** Console path words of calls that decide who may connect (JWKS, the Data API) or hand out auth keys (Neon Auth). */
 const accessWords = new Set(['jwks', 'data-api', 'auth']);

@@ -3,6 +3,7 @@
 // Matching works on the description's decoded path segments, so percent-encoding tricks
 // (e.g. "%2F" or dot-segments) cannot dodge a route: the URL was normalized before we see it.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
+import { emptyMap, lookupTable } from '../../lib/records.ts';
 
 export interface RouteSpec {
   /** "GET /repos/{owner}/{repo}"; several methods as "PUT|PATCH /x". `{name+}` captures the rest of the path. */
@@ -29,7 +30,7 @@ export interface RouteMatch {
 }
 
 /** GET-like methods: HEAD and OPTIONS never change state, so they match a route's GET. */
-const readAliases: Record<string, string> = { HEAD: 'GET', OPTIONS: 'GET' };
+const readAliases: Readonly<Record<string, string>> = lookupTable({ HEAD: 'GET', OPTIONS: 'GET' });
 
 export class RouteTable {
   private readonly routes: CompiledRoute[];
@@ -76,7 +77,7 @@ function compile(spec: RouteSpec): CompiledRoute {
 }
 
 function matchParts(parts: CompiledRoute['parts'], segments: string[]): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
+  const params: Record<string, string> = emptyMap();
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
     if ('rest' in p) {

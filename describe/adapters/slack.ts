@@ -6,11 +6,12 @@ import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, jsonObject } from './routes.ts';
 import { phpName } from '../body.ts';
 import { appendAll } from '../../lib/arrays.ts';
+import { emptyMap, lookupTable } from '../../lib/records.ts';
 
 /** Arguments by which Web API methods name the channels they act in. */
 const channelArguments = ['channel', 'channel_id', 'channels', 'channel_ids'];
 
-const exact: Record<string, Effect> = {
+const exact: Readonly<Record<string, Effect>> = lookupTable({
   'chat.postMessage': 'send',
   'chat.postEphemeral': 'send',
   'chat.meMessage': 'send',
@@ -46,7 +47,7 @@ const exact: Record<string, Effect> = {
   'auth.revoke': 'admin',
   'auth.test': 'read',
   'api.test': 'read',
-};
+});
 
 /** Name suffixes that only read. Anything not listed (or unknown) is a write: fail closed. */
 const readVerbs = new Set([
@@ -106,7 +107,7 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   const segs = request.segments;
   if (segs[0] !== 'api' || segs.length !== 2) return { name: 'slack', operation: 'unknown', params: {}, effect: 'write' };
   const method = canonicalName(segs[1]!);
-  const params: Record<string, unknown> = {};
+  const params: Record<string, unknown> = emptyMap();
   const channel = bodyField(request, 'channel') ?? request.query.channel?.[0];
   if (channel !== undefined) params.channel = channel;
   // Slack may take the channel from the body or the URL, a repeated form field's first or last:

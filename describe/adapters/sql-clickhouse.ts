@@ -11,6 +11,7 @@
 // for PostgreSQL's and SQLite's grammars: comments become a blank, strings standard '…' literals,
 // identifiers "…". One linear pass, no regular expressions.
 import { readQuoted } from './sql-quoted.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 /**
  * Characters heredoc searches may read per text (each reads the rest of it for its tag: `SELECT $1,
@@ -178,7 +179,7 @@ const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values
  * JAR 'http://…'` (code loaded), T-SQL and PL/SQL blocks that run text (`DECLARE @s …; EXEC(@s)`,
  * `BEGIN EXECUTE IMMEDIATE '…'; END;`). These words replace statementWords for that starter.
  */
-const starterWords: Record<string, ReadonlySet<string>> = {
+const starterWords: Readonly<Record<string, ReadonlySet<string>>> = lookupTable({
   set: new Set(['global', 'persist', 'persist_only', 'session', 'statement', 'password', 'names', 'sql_log_bin', 'foreign_key_checks', 'unique_checks', 'character_set_client']),
   start: new Set(['replica', 'slave', 'group_replication']),
   stop: new Set(['replica', 'slave', 'group_replication']),
@@ -202,7 +203,7 @@ const starterWords: Record<string, ReadonlySet<string>> = {
   grant: new Set([...['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query'], 'to', 'user', 'role']),
   declare: new Set([...['from', 'into', 'table', 'set', 'where', 'values'], 'exec', 'execute', 'immediate', 'sp_executesql']),
   begin: new Set([...['from', 'into', 'table', 'set', 'where', 'values'], 'exec', 'execute', 'immediate', 'sp_executesql']),
-};
+});
 /** Read starters a phrase may begin with (`show me …`, `explain …`): a call counts once a word a statement holds came first, or right after them. */
 const phraseStarters = new Set(['show', 'describe', 'desc', 'explain', 'exists']);
 /** Words that make a read's text a write: `SELECT … INTO OUTFILE '/var/www/x.php'` (MySQL), `SELECT … INTO t`, `WITH x AS (DELETE …)`. */

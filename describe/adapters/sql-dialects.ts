@@ -12,6 +12,7 @@ import { snowflakeText } from './sql-snowflake.ts';
 import { bigqueryText } from './sql-bigquery.ts';
 import { clickhouseText } from './sql-clickhouse.ts';
 import { dqsText } from './sql-dqs.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -20,7 +21,7 @@ export interface DialectAnalysis extends SqlAnalysis {
 }
 
 /** Kinds two grammars name differently for one statement. */
-const sameKind: Record<string, string> = { create_table_as: 'create_table', select_into: 'create_table' };
+const sameKind: Readonly<Record<string, string>> = lookupTable({ create_table_as: 'create_table', select_into: 'create_table' });
 
 function structure(info: SqlInfo): string {
   return info.statements

@@ -3,19 +3,20 @@
 // expression was judged by a list of operators, and `_ceq: "id"` (`id = id`), `_regex: "a*"`,
 // `_not` of a range below every value, `_similar: "%|x"` were narrow writes).
 import { analyzeSqlIn } from './sql-dialects.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 /** Nodes of an expression read; past them (or deeper than MAX_DEPTH) it is taken to hold for every row. */
 const MAX_NODES = 200;
 const MAX_DEPTH = 12;
 
-const comparisons: Record<string, string> = {
+const comparisons: Readonly<Record<string, string>> = lookupTable({
   _eq: '=', _neq: '<>', _gt: '>', _gte: '>=', _lt: '<', _lte: '<=',
   _like: 'LIKE', _nlike: 'NOT LIKE', _ilike: 'ILIKE', _nilike: 'NOT ILIKE',
   _similar: 'SIMILAR TO', _nsimilar: 'NOT SIMILAR TO',
   _regex: '~', _nregex: '!~', _iregex: '~*', _niregex: '!~*',
-};
+});
 /** Column comparison operators (`{id: {_ceq: "owner_id"}}`, `["$", "id"]` for the root table's). */
-const columnComparisons: Record<string, string> = { _ceq: '=', _cneq: '<>', _cgt: '>', _cgte: '>=', _clt: '<', _clte: '<=' };
+const columnComparisons: Readonly<Record<string, string>> = lookupTable({ _ceq: '=', _cneq: '<>', _cgt: '>', _cgte: '>=', _clt: '<', _clte: '<=' });
 
 class Unread extends Error {}
 

@@ -12,6 +12,7 @@ import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { redisTwin } from './sql-redis.ts';
 import { mongoCondition } from './sql-prisma.ts';
+import { emptyMap, lookupTable } from '../../lib/records.ts';
 
 class Unreadable extends Error {}
 
@@ -181,7 +182,7 @@ export function luceneCondition(s: string): string {
   return `${column(f!)} = ${literal(v!.startsWith('"') ? v!.slice(1, -1) : v!)}`;
 }
 
-const dateUnits: Record<string, string> = { y: 'years', M: 'months', w: 'weeks', d: 'days', h: 'hours', H: 'hours', m: 'minutes', s: 'seconds' };
+const dateUnits: Readonly<Record<string, string>> = lookupTable({ y: 'years', M: 'months', w: 'weeks', d: 'days', h: 'hours', H: 'hours', m: 'minutes', s: 'seconds' });
 /** ES date math (`now-30d`, `now-1M/d`, `2024-01-01||+1d`) as SQL's clock arithmetic; undefined for other text. */
 function dateMath(v: string): string | undefined {
   const m = /^(now|\d{4}-\d{2}-\d{2}[^|]{0,30}\|\|)((?:[+-]\d{1,9}[yMwdhHms])*)(?:\/[yMwdhHms])?$/.exec(v.trim());
@@ -358,7 +359,7 @@ function cypherWhere(tokens: Token[], params: Record<string, unknown>): string |
  * none), CREATE and MERGE an INSERT, DROP a DROP, users, roles and privileges a GRANT, procedures
  * and LOAD CSV a program run on the server. A read has none.
  */
-export function cypherTwins(text: string, params: Record<string, unknown> = {}): string[] {
+export function cypherTwins(text: string, params: Record<string, unknown> = emptyMap()): string[] {
   // Past what the tokenizer reads, a clause could hide beyond it: read as what may run anything.
   if (text.length > MAX_TEXT) return [`COPY neo4j FROM PROGRAM 'unread'`];
   const tokens = cypherTokens(text);
@@ -953,10 +954,10 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
 /** Redis commands Webdis would run from a path that empty a database or act on the server (sql-redis.ts's DROP and COPY twins). */
 const webdisWords = new Set(['flushall', 'flushdb', 'swapdb']);
 /** Container commands whose writing subcommand in the path (in any case) is Webdis's shape: `/config/set/dir/tmp`, `/script/flush`. */
-const webdisWriting: Record<string, ReadonlySet<string>> = {
+const webdisWriting: Readonly<Record<string, ReadonlySet<string>>> = lookupTable({
   config: new Set(['set', 'rewrite', 'resetstat']), script: new Set(['flush', 'load', 'kill']), function: new Set(['flush', 'delete', 'load', 'restore']),
   module: new Set(['load', 'loadex', 'unload']), acl: new Set(['setuser', 'deluser', 'load', 'save']),
-};
+});
 /** A path in Webdis's shape in lowercase: a container and its writing subcommand, `eval|evalsha|fcall/<script>/<numkeys>…`, `replicaof|slaveof/<host>/<port>`. */
 function webdisShaped(args: string[]): boolean {
   const [a, b, c] = args.map((x) => x.toLowerCase().replace(webdisSuffix, ''));
@@ -1021,7 +1022,7 @@ function stepArgs(tokens: Token[], k: number): { args: Token[]; end: number } {
   return { args: tokens.slice(k + 1, j), end: j };
 }
 
-const gremlinPredicates: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+const gremlinPredicates: Readonly<Record<string, string>> = lookupTable({ eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' });
 /** A token as an SQL literal, or undefined. */
 const tokenLiteral = (t: Token | undefined): string | undefined => (t?.kind === 'string' ? literal(t.text) : t?.kind === 'num' && /^\d+(\.\d+)?$/.test(t.text) ? t.text : t?.kind === 'word' && /^(true|false)$/i.test(t.text) ? t.text.toUpperCase() : undefined);
 
@@ -1092,7 +1093,7 @@ function gremlinSql(request: RequestInfo): SqlSource | undefined {
  * documents a `FOR … IN coll` reaches, narrowed by its FILTERs read as SQL's condition (a FILTER
  * Airlock cannot write as SQL narrows nothing); `INSERT`/`UPSERT` an INSERT.
  */
-export function aqlTwins(text: string, params: Record<string, unknown> = {}): string[] {
+export function aqlTwins(text: string, params: Record<string, unknown> = emptyMap()): string[] {
   if (text.length > MAX_TEXT) return [`COPY arango FROM PROGRAM 'unread'`];
   const tokens = cypherTokens(text);
   const up = (i: number): string => (tokens[i]?.kind === 'word' ? tokens[i]!.text.toUpperCase() : '');
@@ -1172,7 +1173,7 @@ function openCypherSql(request: RequestInfo): SqlSource | undefined {
   const json = isObject(request.body.json) ? request.body.json : undefined;
   const form = request.body.json === undefined ? request.body.form : undefined;
   const texts = [...(typeof json?.query === 'string' ? [json.query] : []), ...(form?.query ?? []), ...(request.query.query ?? [])].slice(0, MAX_STATEMENTS);
-  let params: Record<string, unknown> = {};
+  let params: Record<string, unknown> = emptyMap();
   const raw = json?.parameters ?? form?.parameters?.[0] ?? request.query.parameters?.[0];
   try {
     const p = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;

@@ -6,12 +6,13 @@
 // again (sql-dialects.ts). Everything else is copied as it stands; Oracle's strings, "…"
 // identifiers and comments (which do not nest) are skipped so a `q'` inside them is not one.
 // One linear pass, no regular expressions.
+import { lookupTable } from '../../lib/records.ts';
 
 const isIdentChar = (c: number): boolean =>
   (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x24 || c === 0x23 || c >= 0x80;
 
 /** The closing delimiter of an alternative-quoting opening one. */
-const closing: Record<string, string> = { '[': ']', '{': '}', '<': '>', '(': ')' };
+const closing: Readonly<Record<string, string>> = lookupTable({ '[': ']', '{': '}', '<': '>', '(': ')' });
 
 /** The text as Oracle reads it, alternative-quoted strings written as standard literals; the text itself when it holds none. */
 export function oracleText(sql: string): string {

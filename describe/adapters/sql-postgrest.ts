@@ -6,15 +6,16 @@
 import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 const MAX_DEPTH = 8;
 const MAX_NODES = 200;
 
-const comparisons: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE', ilike: 'ILIKE', match: '~', imatch: '~*', isdistinct: 'IS DISTINCT FROM' };
-const isValues: Record<string, string> = { null: 'NULL', not_null: 'NOT NULL', true: 'TRUE', false: 'FALSE', unknown: 'UNKNOWN' };
+const comparisons: Readonly<Record<string, string>> = lookupTable({ eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE', ilike: 'ILIKE', match: '~', imatch: '~*', isdistinct: 'IS DISTINCT FROM' });
+const isValues: Readonly<Record<string, string>> = lookupTable({ null: 'NULL', not_null: 'NOT NULL', true: 'TRUE', false: 'FALSE', unknown: 'UNKNOWN' });
 
 /** PostgreSQL's special date inputs that mean the clock (`expires_at=lt.now()` is `expires_at < now()`). */
-const clockInputs: Record<string, string> = { now: 'now()', 'now()': 'now()', today: 'CURRENT_DATE', yesterday: 'CURRENT_DATE - 1', tomorrow: 'CURRENT_DATE + 1' };
+const clockInputs: Readonly<Record<string, string>> = lookupTable({ now: 'now()', 'now()': 'now()', today: 'CURRENT_DATE', yesterday: 'CURRENT_DATE - 1', tomorrow: 'CURRENT_DATE + 1' });
 
 /**
  * A value as PostgREST binds it: numbers as they are, the clock as the clock, `true`/`false` as the
@@ -221,7 +222,7 @@ export function postgrestSql(request: RequestInfo): SqlSource | undefined {
   return { texts: [`UPDATE ${name} SET ${sets.length ? sets.join(', ') : 'airlock_body = 1'}${cond}`], dialect: 'postgresql' };
 }
 
-const graphqlComparisons: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE', ilike: 'ILIKE', regex: '~', iregex: '~*' };
+const graphqlComparisons: Readonly<Record<string, string>> = lookupTable({ eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE', ilike: 'ILIKE', regex: '~', iregex: '~*' });
 
 /** A pg_graphql value as SQL: numbers as they are, the rest as text the column's type takes. */
 function graphqlLiteral(v: unknown): string {

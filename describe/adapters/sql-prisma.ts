@@ -3,6 +3,7 @@
 // its query engine runs, so the SQL reader judges it as it judges that statement; and MongoDB's
 // Data API actions (`…/action/deleteMany`), read with the same MongoDB rules.
 import type { SqlSource } from './adapter.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 const MAX_OPERATIONS = 1000;
 /** Deepest `where` read, and most conditions in one; past either the statement is unread SQL. */
@@ -45,7 +46,7 @@ function literal(v: unknown): string {
   throw new Unreadable();
 }
 
-const comparisons: Record<string, string> = { equals: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' };
+const comparisons: Readonly<Record<string, string>> = lookupTable({ equals: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' });
 
 /**
  * Prisma's `where` as an SQL condition (nineteenth pass: only an absent or empty `where` was read,
@@ -301,7 +302,7 @@ function mongoLiteral(v: unknown): string {
   return literal(v);
 }
 
-const mongoComparisons: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
+const mongoComparisons: Readonly<Record<string, string>> = lookupTable({ $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' });
 
 
 

@@ -6,6 +6,7 @@
 // DELETE of its keys, another write an UPDATE of its key; reads have no twin.
 import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 /**
  * Redis commands that only read (Upstash's REST API takes `/<command>/<args…>`); every other
@@ -26,7 +27,7 @@ const connectionCommands = new Set([
   'dump', 'touch', 'lcs', 'substr', 'sintercard', 'zrandmember', 'zdiff', 'zinter', 'zunion', 'zintercard', 'xpending', 'geosearch', 'georadius_ro', 'georadiusbymember_ro', 'sort_ro', 'bitfield_ro', 'object', 'memory', 'xinfo', 'latency', 'slowlog', 'pubsub', 'wait', 'waitaof', 'monitor',
 ]);
 /** A container command's subcommands that only read. */
-export const readingSubcommands: Record<string, Set<string>> = {
+export const readingSubcommands: Readonly<Record<string, Set<string>>> = lookupTable({
   config: new Set(['get', 'help']),
   client: new Set(['id', 'info', 'list', 'getname', 'setname', 'setinfo', 'getredir', 'trackinginfo', 'tracking', 'caching', 'reply', 'help']),
   script: new Set(['exists', 'help']),
@@ -34,7 +35,7 @@ export const readingSubcommands: Record<string, Set<string>> = {
   acl: new Set(['whoami', 'cat', 'list', 'users', 'getuser', 'log', 'genpass', 'help']),
   cluster: new Set(['info', 'nodes', 'slots', 'shards', 'myid', 'myshardid', 'keyslot', 'countkeysinslot', 'getkeysinslot', 'links', 'help']),
   module: new Set(['list', 'help']),
-};
+});
 /** Commands that empty a database. */
 const flushes = new Set(['flushall', 'flushdb', 'swapdb']);
 /**

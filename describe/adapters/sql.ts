@@ -7,6 +7,7 @@ import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
 import { readQuoted } from './sql-quoted.ts';
 import { CLOCK_REACH_SECONDS, intervalSeconds, MONTH, sqliteModifierSeconds, YEAR } from './sql-clock.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
@@ -94,11 +95,11 @@ const destructiveFunctions = new Set([
  * Functions that read a whole table, schema or database named by a string (`table_to_xml('auth.users',
  * …)`): the named place is among the statement's tables, so a grant for one table's does not cover another's.
  */
-const namedRelationReaders: Record<string, (name: string) => string> = {
+const namedRelationReaders: Readonly<Record<string, (name: string) => string>> = lookupTable({
   table_to_xml: (n) => n, table_to_xmlschema: (n) => n, table_to_xml_and_xmlschema: (n) => n,
   schema_to_xml: (n) => `${n}.*`, schema_to_xmlschema: (n) => `${n}.*`, schema_to_xml_and_xmlschema: (n) => `${n}.*`,
   database_to_xml: () => '*', database_to_xmlschema: () => '*', database_to_xml_and_xmlschema: () => '*',
-};
+});
 
 /**
  * Operators PostgreSQL and its common extensions (pg_trgm, PostGIS, pgvector, hstore, ltree) define:
@@ -214,17 +215,17 @@ const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_
  * `drop_queue` (the queue's table) and `purge_queue` (every message in it). Keyed as
  * textRunnerFunctions (thirteenth pass).
  */
-const destroyingExtensionFunctions: Record<string, ReadonlySet<string>> = {
+const destroyingExtensionFunctions: Readonly<Record<string, ReadonlySet<string>>> = lookupTable({
   drop_queue: new Set(['pgmq']), purge_queue: new Set(['pgmq']),
-};
+});
 
-const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
+const textRunnerFunctions: Readonly<Record<string, ReadonlySet<string>>> = lookupTable({
   schedule: new Set(['cron']), schedule_in_database: new Set(['cron']), alter_job: new Set(['cron']),
   resolve: new Set(['graphql']), graphql: new Set(['graphql_public']),
   pg_background_launch: new Set(['public', 'extensions']),
   // MySQL's sys schema runs the statement text it is given as a prepared statement (twenty-second pass).
   execute_prepared_stmt: new Set(['sys']),
-};
+});
 
 /**
  * Functions that send what they are given out of the database to whoever listens, past Airlock (as
@@ -232,9 +233,9 @@ const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
  * event, topic, private => false)` reaches every client subscribed to a public topic with the
  * project's anon key, `realtime.broadcast_changes(…)` the same). Keyed as textRunnerFunctions.
  */
-const outboundFunctions: Record<string, ReadonlySet<string>> = {
+const outboundFunctions: Readonly<Record<string, ReadonlySet<string>>> = lookupTable({
   send: new Set(['realtime']), broadcast_changes: new Set(['realtime']),
-};
+});
 
 /** Tables whose rows are sent out as they are written: Supabase Realtime's `realtime.messages` (what `realtime.send` inserts into). */
 const outboundTables = new Set(['realtime.messages']);
@@ -262,12 +263,12 @@ const mysqlResets = new Set(['master', 'slave', 'replica', 'persist']);
  * session, until someone finishes it; COMMIT PREPARED and ROLLBACK PREPARED finish one another session
  * prepared, whose writes land or are thrown away without this request showing them.
  */
-const preparedTransactionKinds: Record<string, string> = {
+const preparedTransactionKinds: Readonly<Record<string, string>> = lookupTable({
   TRANS_STMT_PREPARE: 'prepare_transaction', TRANS_STMT_COMMIT_PREPARED: 'commit_prepared', TRANS_STMT_ROLLBACK_PREPARED: 'rollback_prepared',
-};
+});
 
 /** `ts_rewrite(query, 'SELECT …')`: the two-argument form runs the SELECT given as text. */
-const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
+const runsTextWithArgs: Readonly<Record<string, number>> = lookupTable({ ts_rewrite: 2 });
 
 /**
  * SET parameters that change who the session acts as, or switch off the triggers and foreign-key
@@ -463,7 +464,7 @@ function dropsInvokerRights(subtype: string, def: Node | undefined): boolean {
 /** Top-level statements that can be read-only (their whole tree is checked as well). */
 const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt', 'CopyStmt']);
 
-const kindNames: Record<string, string> = {
+const kindNames: Readonly<Record<string, string>> = lookupTable({
   SelectStmt: 'select', InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge',
   DropdbStmt: 'drop_database', TruncateStmt: 'truncate', CreateStmt: 'create_table', IndexStmt: 'create_index',
   ViewStmt: 'create_view', CreatedbStmt: 'create_database', VariableSetStmt: 'set', VariableShowStmt: 'show',
@@ -473,7 +474,7 @@ const kindNames: Record<string, string> = {
   CreateSeqStmt: 'create_sequence', CreatePolicyStmt: 'create_policy', AlterPolicyStmt: 'alter_policy',
   PrepareStmt: 'prepare', ExecuteStmt: 'execute', DeallocateStmt: 'deallocate', CreateEventTrigStmt: 'create_event_trigger',
   LoadStmt: 'load',
-};
+});
 
 /** Objects whose name others' code calls: renaming or moving one lets another take its place. */
 const codeObjectTypes = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_VIEW', 'OBJECT_AGGREGATE', 'OBJECT_OPERATOR']);
@@ -975,7 +976,7 @@ const fixedValue = (e: unknown): boolean => e !== undefined && columnsOf(e)?.siz
 
 const clockFunctions = new Set(['now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp']);
 /** SQLite's clock (`datetime('now', '-30 days')`, `unixepoch()`), and what a number added to each counts. */
-const sqliteClockFunctions: Record<string, number> = { datetime: 0, date: 86400, time: 0, julianday: 86400, unixepoch: 1, strftime: 0 };
+const sqliteClockFunctions: Readonly<Record<string, number>> = lookupTable({ datetime: 0, date: 86400, time: 0, julianday: 86400, unixepoch: 1, strftime: 0 });
 /** An interval type's bare-number field (`interval '1000' year`): the lowest field its typmod names. */
 function bareIntervalUnit(cast: Node): number {
   const mask = ((((cast.typeName as Node | undefined)?.typmods ?? []) as Array<{ A_Const?: { ival?: { ival?: number } } }>)[0]?.A_Const?.ival?.ival) ?? 0x7fff;
@@ -1049,7 +1050,7 @@ function clockReachesAll(body: Node): boolean {
 }
 
 /** Functions that build a tsquery from text, and whether they read `!` and `-` in it as negations. */
-const tsqueryBuilders: Record<string, 'operators' | 'websearch' | 'words'> = { to_tsquery: 'operators', websearch_to_tsquery: 'websearch', plainto_tsquery: 'words', phraseto_tsquery: 'words' };
+const tsqueryBuilders: Readonly<Record<string, 'operators' | 'websearch' | 'words'>> = lookupTable({ to_tsquery: 'operators', websearch_to_tsquery: 'websearch', plainto_tsquery: 'words', phraseto_tsquery: 'words' });
 
 /** A constant full-text query with a word and no negation (`to_tsquery('english', 'spam')`, `'spam'::tsquery`). */
 function positiveTsquery(expr: unknown): boolean {
@@ -1211,7 +1212,7 @@ function mysqlNumericText(expr: unknown, depth = 0): boolean {
 const INT8_BOUND = 2 ** 63 - 1;
 
 /** A comparison read from the other side (`5 > id` is `id < 5`). */
-const mirrored: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+const mirrored: Readonly<Record<string, string>> = lookupTable({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' });
 
 /**
  * Whose reading of numbers a DELETE's or UPDATE's WHERE is judged by (set around each judgement):
@@ -1860,7 +1861,7 @@ function onlyNames(expr: unknown): boolean {
 }
 
 /** A range comparison's negation (`id < 1` fails exactly where `id >= 1` holds, NULL aside). */
-const negatedRange: Record<string, string> = { '<': '>=', '<=': '>', '>': '<=', '>=': '<' };
+const negatedRange: Readonly<Record<string, string>> = lookupTable({ '<': '>=', '<=': '>', '>': '<=', '>=': '<' });
 
 /**
  * True when a condition holds for no row (`id <> id`, `false`, NOT of a tautology, a range whose

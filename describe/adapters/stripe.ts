@@ -6,6 +6,7 @@ import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, jsonObject } from './routes.ts';
 import { rackTwoParams } from '../body.ts';
+import { lookupTable } from '../../lib/records.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -224,7 +225,7 @@ function v2Pays(operation: string): boolean {
 const v2Admin = ['v2.core.vault.', 'v2.core.accounts', 'v2.core.account_links', 'v2.core.account_tokens', 'v2.core.event_destinations',
   'v2.money_management.outbound_setup_intents', 'v2.money_management.payout_methods', 'v2.money_management.financial_accounts'];
 
-const override: Record<string, Effect> = {
+const override: Readonly<Record<string, Effect>> = lookupTable({
   'invoices.send': 'send',
   // A file link is a public URL to a file (identity documents, dispute evidence): a public link
   // to private data, as Supabase's signed URLs and Slack's public file URLs are.
@@ -233,7 +234,7 @@ const override: Record<string, Effect> = {
   'invoices.void': 'delete',
   'payouts.cancel': 'write',
   'payment_intents.cancel': 'write',
-};
+});
 
 /** A read that hands out a credential (an Apps secret, an expanded card number or CVC) is admin. */
 function readEffect(request: RequestInfo, resource: string): Effect {

@@ -8,6 +8,7 @@ import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { jsonObject } from './routes.ts';
 import { phpName } from '../body.ts';
 import { appendAll } from '../../lib/arrays.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 /** Lower-cased names whose effect is not their prefix's. */
 const exact = new Map<string, Effect>([
@@ -78,7 +79,7 @@ function describeTelegram(request: RequestInfo): ServiceInfo {
   // one spelling must meet every one.
   const method = second.toLowerCase();
   const effect = telegramEffect(method);
-  const params: Record<string, unknown> = {};
+  const params: Record<string, unknown> = emptyMap();
   // Which chat it acts in (a grant for one chat covers no other); more than one spelling: all.
   const chats = [...new Set(argument(request, 'chat_id'))];
   if (chats.length === 1) params.chat_id = chats[0];

@@ -11,6 +11,7 @@ import { listPolicyFiles } from '../../engine/compile.ts';
 import type { Document } from '../document.ts';
 import { stateFile } from '../home.ts';
 import type { PgState } from './db.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 const CHANNEL = 'airlock_policy';
 
@@ -125,7 +126,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
 
   private sources(version: string): Record<string, string> {
     const dir = this.dirOf(version);
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = emptyMap();
     for (const rel of listPolicyFiles(dir)) out[rel.split(path.sep).join('/')] = fs.readFileSync(path.join(dir, rel), 'utf8');
     return out;
   }

@@ -1,5 +1,6 @@
 // The secret store's public face for the rest of Airlock (proxy, `airlock run`, studio).
 import { SecretStore, placeholderEnvironment, type SecretInfo } from './store.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 export * from './store.ts';
 export { MasterKeyError, keyFilePath, type KeySource } from './master-key.ts';
@@ -20,6 +21,6 @@ export async function listSecrets(home: string): Promise<SecretInfo[]> {
 }
 
 /** env var name → placeholder for an agent's environment; `overrides` maps secret → env names. */
-export async function secretEnvironment(home: string, overrides: Record<string, string[]> = {}): Promise<Record<string, string>> {
+export async function secretEnvironment(home: string, overrides: Record<string, string[]> = emptyMap()): Promise<Record<string, string>> {
   return placeholderEnvironment(await listSecrets(home), overrides);
 }

@@ -13,6 +13,7 @@ import { PLACEHOLDER_PREFIX } from '../../describe/placeholders.ts';
 import { StampCheck, openDocument, watchStateFile, type Document } from '../document.ts';
 import { stateFile } from '../home.ts';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 export { MasterKeyError } from './master-key.ts';
 export { PLACEHOLDER_PREFIX };
@@ -354,8 +355,8 @@ export function envClash(env: string, a: string, b: string): string {
   return `secrets "${a}" and "${b}" are both exported as ${env}: give one another variable (airlock secret set ${b} --env OTHER_NAME, or airlock run --secret ${b}=OTHER_NAME) or remove one (airlock secret rm ${b})`;
 }
 
-export function placeholderEnvironment(secrets: SecretInfo[], overrides: Record<string, string[]> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
+export function placeholderEnvironment(secrets: SecretInfo[], overrides: Record<string, string[]> = emptyMap()): Record<string, string> {
+  const env: Record<string, string> = emptyMap();
   const owner = new Map<string, string>();
   for (const s of secrets) {
     for (const name of overrides[s.name] ?? s.env) {

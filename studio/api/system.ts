@@ -11,6 +11,7 @@ import { proxyAddressText } from '../services.ts';
 import type {
   AgentAddBody, AgentAddedAnswer, AgentsAnswer, OkAnswer, RecordsAnswer, SecretSetAnswer, SecretSetBody, SecretsAnswer, StatusAnswer, Untrusted,
 } from './wire.ts';
+import { emptyMap } from '../../lib/records.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 
@@ -107,7 +108,7 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
   app.post<{ Body: Untrusted<AgentAddBody> | undefined; Reply: AgentAddedAnswer }>('/api/agents', async (req) => {
     const b = req.body ?? {};
     if (typeof b.name !== 'string') throw httpError(400, 'name is required');
-    const labels: Record<string, string> = {};
+    const labels: Record<string, string> = emptyMap();
     if (b.labels !== undefined) {
       if (!b.labels || typeof b.labels !== 'object' || Array.isArray(b.labels)) throw httpError(400, 'labels must be an object of strings');
       for (const [k, v] of Object.entries(b.labels as Record<string, unknown>)) {

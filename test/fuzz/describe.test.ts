@@ -297,3 +297,63 @@ t.test('regressions the fuzzer found (each once a counterexample)', async (t) =>
     t.notMatch(JSON.stringify(c), /S3CR3T/, `a Cookie of ${JSON.stringify(v)} keeps no name (no cookie name, or no value)`);
   }
 });
+
+// A name the agent chose, looked up in a table the code wrote (`webdisWriting[word]`) or in a map
+// read from input, answered from Object.prototype when the map had one: `constructor=` posted to
+// any host was a TypeError out of the Webdis reader. Every position a word can reach a reader
+// from, on hosts and paths the readers own, with those names in it.
+t.test('Object.prototype names in any position reach no reader as anything but a name', async (t) => {
+  const vocabulary = fc.constantFrom('api', 'v1', 'v2', 'query', 'graphql', 'mcp', 'rpc', 'sql', 'exec', '_sql', '_search', '_delete_by_query', 'db',
+    'data', 'tx', 'commit', 'action', 'rest', 'repos', 'issues', 'config', 'set', 'script', 'eval', 'FLUSHALL', 'collections', 'indexes', 'delete',
+    'gremlin', 'cypher', 'sparql', 'update', 'write', 'drop', 'documents', 'points', 'buckets', 'tables', 'chat', 'messages', 'send');
+  const word = fc.oneof(protoNames, vocabulary, label);
+  const hostPort = fc.constantFrom('api.github.com', 'github.com', 'api.stripe.com', 'gmail.googleapis.com', 'slack.com', 'api.telegram.org',
+    'abc.supabase.co', 'console.neon.tech', 'api.cloudflare.com', 'api.openai.com', 'api.anthropic.com', 'example.com', 'example.com:7379',
+    'example.com:9200', 'example.com:7474', 'example.com:8086', 'example.com:5984', 'example.com:8529', 'example.com:9090', 'example.com:6333',
+    'example.com:8182', 'example.com:7700', 'example.com:8108', 'example.com:8983', 'data.mongodb-api.com', 'firestore.googleapis.com');
+  const jsonOf = (words: string[]): unknown => {
+    // keys and values from the words, one level nested under the first, and as a JSON-RPC call.
+    const [a = 'x', b = 'y', c = 'z'] = words;
+    const kinds = [{ [a]: b, [b]: { [c]: a }, filter: { [c]: { [a]: 1 } } }, { jsonrpc: '2.0', id: 1, method: a, params: { name: b, arguments: { [c]: a } } },
+      { query: `{ ${a} { ${b} } }`, variables: { [c]: a } }, { statements: [{ statement: `${a} ${b}`, parameters: { [c]: b } }] }, [a, b, c]];
+    return kinds[words.length % kinds.length];
+  };
+  const body = fc.tuple(fc.constantFrom('form', 'form-key', 'json', 'text', 'none'), fc.array(word, { minLength: 1, maxLength: 4 })).map(([kind, words]) => {
+    const enc = encodeURIComponent;
+    if (kind === 'form') return { type: 'application/x-www-form-urlencoded', text: words.map((w, i) => `${enc(w)}=${enc(words[(i + 1) % words.length]!)}`).join('&') };
+    if (kind === 'form-key') return { type: 'application/x-www-form-urlencoded', text: words.map(enc).join('&') };
+    if (kind === 'json') return { type: 'application/json', text: JSON.stringify(jsonOf(words)) };
+    if (kind === 'text') return { type: 'text/plain', text: words.join(' ') };
+    return { type: '', text: '' };
+  });
+  const request = fc.record({
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+    hostPort,
+    path: fc.array(word, { maxLength: 5 }),
+    query: fc.array(fc.tuple(word, word), { maxLength: 3 }),
+    headers: fc.array(fc.tuple(word, word), { maxLength: 2 }),
+    body,
+  });
+  let described = 0;
+  fc.assert(fc.property(request, (r) => {
+    const query = r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    const headers: Array<[string, string]> = r.headers.filter(([k]) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k));
+    if (r.body.type) headers.push(['content-type', r.body.type]);
+    const raw: RawRequest = {
+      method: r.method, url: `http://${r.hostPort}/${r.path.map(encodeURIComponent).join('/')}${query ? `?${query}` : ''}`, headers,
+      body: Buffer.from(r.body.text), bodyTruncated: false,
+    };
+    let d: RequestDescription | undefined;
+    try {
+      d = describeOrDescribeError(raw);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n  for ${raw.method} ${raw.url} ${r.body.type} ${r.body.text}`);
+    }
+    if (d) {
+      described++;
+      checkContract(d, []);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
+  t.ok(described > numRuns, `most were described (${described}/${numRuns * 2})`);
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype was not polluted');
+});
