@@ -159,6 +159,13 @@ export interface Enforcer {
    * stops the request.
    */
   onDestination?(ctx: RequestContext, address: string, port: number): Promise<Rejection | undefined> | Rejection | undefined | void;
+  /**
+   * The request was refused after the enforcers' beforeForward hooks ran (by a later one, the audit
+   * log's check, destination safety, an error thrown on the way), before it was dialed: nothing of
+   * it left. An enforcer undoes here what its beforeForward spent on it (an approval's single use),
+   * before the agent is told (bounded: at most REFUSED_HOOK_MS is waited for).
+   */
+  onRefused?(ctx: RequestContext, rejection: Rejection): void | Promise<void>;
   /** Marks that this enforcer took responsibility for `approve` decisions. */
   readonly handlesApproval?: boolean;
   /** Rewrites the upstream response head and/or returns a transform for its body (scrubbing). */

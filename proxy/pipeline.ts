@@ -168,6 +168,8 @@ const heavyLate = (): Error => new AgentBusyError(`other agents' large requests 
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
+/** How long a refusal waits for the enforcers to undo what they spent on the request (an approval's use written back). */
+const REFUSED_HOOK_MS = 2_000;
 
 /**
  * The headers of a request forwarded with `bare_headers` (a followed link): fixed values, so the
@@ -612,6 +614,41 @@ export class Pipeline {
    * address to dial. `signal` aborts when the agent's connection goes away (a hold ends then).
    */
   async enforce(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
+    let refused: Refusal | undefined;
+    try {
+      refused = await this.enforceSteps(x, signal);
+    } catch (err) {
+      await this.refusedBeforeDial(x, refusals.internal(err));
+      throw err;
+    }
+    if (refused) await this.refusedBeforeDial(x, refused);
+    return refused;
+  }
+
+  /**
+   * Each enforcer hears that the request was refused before it was dialed (nothing of it left),
+   * and what it undoes is done before the agent is told (its retry may follow at once), waited
+   * for at most REFUSED_HOOK_MS. What could not be undone stays done: fail closed.
+   */
+  private async refusedBeforeDial(x: Exchange, r: Refusal): Promise<void> {
+    const ctx = x.context;
+    if (!ctx) return;
+    const undone: Array<Promise<void>> = [];
+    for (const e of this.deps.enforcers) {
+      try {
+        const p = e.onRefused?.(ctx, r);
+        if (p) undone.push(p.catch(() => undefined));
+      } catch {
+        // Left done.
+      }
+    }
+    if (!undone.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(undone), new Promise<void>((resolve) => { timer = setTimeout(resolve, REFUSED_HOOK_MS); })]);
+    clearTimeout(timer);
+  }
+
+  private async enforceSteps(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
     const described = x.described!;
     const decision = x.decision!;
     const headers = decision.bare_headers === true && !x.upgrade ? BARE_HEADERS.map(([k, v]): [string, string] => [k, v]) : endToEnd(x.head.rawHeaders, dropToUpstream);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import t from 'tap';
 import { startReplica, type Airlock } from '../../runtime/airlock.ts';
 import type { Services } from '../../runtime/services.ts';
@@ -426,6 +427,49 @@ if (missing) {
         t.equal(answers.filter((x) => x.status === 200).length, 1, `round ${round}: one retry passed (${answers.map((x) => x.status).join(' ')})`);
         t.equal(upstream.received.filter((x) => x.url === path).length, 1, 'and the upstream got it once');
       }
+    });
+
+    // Twenty-seventh pass: an approval given while Redis was unreachable was spent on a request that
+    // never left (the bucket could not be charged: 503), and its identical retry once Redis was back
+    // was "already used": the person's yes lost to a moment's outage.
+    await t.test('approved on B while Redis is unreachable: the request held on A is 503, nothing leaves, and its identical retry goes once Redis is back (twenty-seventh pass)', async (t) => {
+      const issued = await a.agents.add('redisgone');
+      const auth = `redisgone:${issued.token}`;
+      const body = '{"to":"team@corp.example"}';
+      const held = send(a, auth, 'POST', `${up}/metered/outage`, { body });
+      const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'redisgone' })[0]?.id);
+      await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      await until('B to see the approval', () => b.approvals.list({ status: 'pending', agent: 'redisgone' })[0]?.id);
+      // Kept over the outage (the test's Redis has no persistence): a Redis that lost its buckets
+      // counts them as emptied, which is not what is tested here.
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      await admin.connect();
+      await admin.save();
+      admin.disconnect();
+      await redis.stop();
+      let back = false;
+      t.teardown(async () => { if (!back) await redis.start(); });
+      await b.approvals.approve(id, { by: 'studio' });
+      const res = await held;
+      t.equal(res.status, 503, `refused while Redis is away (${res.body.slice(0, 160)})`);
+      t.match(res.body, /Redis/);
+      t.equal(res.headers['airlock-approval-id'], id, 'naming the approval');
+      const arrived = () => upstream.received.filter((x) => x.url === '/metered/outage').length;
+      t.equal(arrived(), 0, 'nothing reached the upstream');
+      t.equal(a.approvals.get(id).used_at, undefined, 'the approval is not spent on a request that did not leave (written back before the answer)');
+      await redis.start();
+      back = true;
+      const retry = (r: Airlock<Services>) => send(r, auth, 'POST', `${up}/metered/outage`, { body, headers: { 'airlock-approval': id } });
+      const passed = await until('the retry to pass once Redis answers', async () => {
+        const x = await retry(b);
+        return x.status === 503 ? undefined : x;
+      });
+      t.equal(passed.status, 200, `the identical retry through B goes (${passed.body.slice(0, 160)})`);
+      t.equal(arrived(), 1, 'once');
+      const twice = await retry(a);
+      t.equal(twice.status, 403, 'and the approval is spent then');
+      t.match(twice.body, /already used/);
+      t.equal(arrived(), 1);
     });
 
     await t.test('a rate limit charged from both replicas at once is exact', async (t) => {
