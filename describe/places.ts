@@ -131,6 +131,13 @@ export const tenancyWords = ['tenant', 'tenants', 'account', 'accounts', 'org', 
   'company', 'companies', 'business', 'businesses', 'partner', 'partners', 'realm', 'realms', 'subaccount', 'subaccounts',
   'shard', 'shards', 'partition', 'partitions', 'region', 'zone', 'zones', 'cluster', 'namespace', 'keyspace', 'dataset', 'collection',
   'schema', 'schemas', 'db', 'dbs'];
+/**
+ * Words that say whom a call acts as, beside its credential (Kubernetes' `Impersonate-User`,
+ * GitLab's `sudo`, Google's `authuser`, a `run_as`): one list for a header's name
+ * (engine/grant-scope.ts identityWords) and an argument's (twenty-seventh pass: `{"impersonate":
+ * "alice"}` then `"ceo"` was covered, the header was not).
+ */
+export const actingWords = ['impersonate', 'impersonation', 'impersonated', 'sudo', 'authuser', 'runas', 'behalf'];
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
   'port', 'ports', 'region', 'regions'];
@@ -153,7 +160,7 @@ const mcpPlaceWords = new Set([
   // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
-  ...placeReachWords, ...storeWords, ...endWords, ...rankWords, ...tenancyWords,
+  ...placeReachWords, ...storeWords, ...endWords, ...rankWords, ...tenancyWords, ...actingWords,
   // (Twenty-second pass) whom a send reaches, or whom it comes from, under other words: a push
   // notification's `topic`, `segments`, `cohort`, `devices` or `registration_ids`, a campaign's
   // `list_ids` or `distribution`, SMS `numbers` and `phones`, a `dm`, `who`, a `uid`, the `sender`.

@@ -4091,12 +4091,14 @@ t.test('a wire session\'s database, user and settings are part of what a grant c
 // `headers: {"X-Tenant-Id": …}`) covered the same call in another tenant. Property over tenancy words
 // × spellings × placements × (the same tenant or another, content varying): covered exactly when the
 // server reads the same tenant (read here with URLSearchParams and JSON.parse, as Node servers do).
-t.test('the tenant, merchant, company, realm, shard or schema an argument names is part of what a grant covers, as a header\'s is (twenty-seventh pass)', async (t) => {
+t.test('the tenant, merchant, company, realm, shard or schema an argument names, and whom it acts as, are part of what a grant covers, as a header\'s are (twenty-seventh pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   type Placement = 'json' | 'query' | 'form' | 'mcp' | 'mcp-headers';
   const forms = new WeakMap<RequestDescription, string>();
-  const words = ['tenant', 'merchant', 'company', 'realm', 'subaccount', 'shard', 'partition', 'schema', 'db', 'organisation', 'site', 'store', 'shop', 'partner', 'business', 'zone', 'behalf'];
+  const words = ['tenant', 'merchant', 'company', 'realm', 'subaccount', 'shard', 'partition', 'schema', 'db', 'organisation', 'site', 'store', 'shop', 'partner', 'business', 'zone', 'behalf',
+    // and whom it acts as (Kubernetes' Impersonate-User, GitLab's sudo, Google's authuser as arguments).
+    'impersonate', 'sudo', 'authuser'];
   const spell = (w: string, how: number): string => [w, `${w}_id`, `${w}Id`, `${w.toUpperCase()}_ID`, `on_${w}`][how]!;
   const sent = (where: Placement, name: string, tenant: string, note: string): RequestDescription => {
     const args = { [name]: tenant, amount: 5, note };
@@ -4128,7 +4130,7 @@ t.test('the tenant, merchant, company, realm, shard or schema an argument names 
       const first = sent(where, name, a, 'first');
       const later = sent(where, name, b, note);
       return (await grantedFor(queue, first, later)) === (served(first, where, name) === served(later, where, name));
-    }), { numRuns: 40, examples: [['json', 'tenant', 1, 'acme', 'globex', 'first'], ['mcp-headers', 'tenant', 1, 'acme', 'globex', 'first'], ['query', 'merchant', 2, 'acme', 'globex', 'first'], ['form', 'company', 1, 'acme', 'globex', 'second'], ['mcp', 'realm', 0, 'acme', 'globex', 'first'], ['json', 'tenant', 1, 'acme', 'acme', 'second']] });
+    }), { numRuns: 40, examples: [['json', 'tenant', 1, 'acme', 'globex', 'first'], ['mcp-headers', 'tenant', 1, 'acme', 'globex', 'first'], ['query', 'merchant', 2, 'acme', 'globex', 'first'], ['form', 'company', 1, 'acme', 'globex', 'second'], ['mcp', 'realm', 0, 'acme', 'globex', 'first'], ['json', 'impersonate', 0, 'acme', 'globex', 'first'], ['json', 'tenant', 1, 'acme', 'acme', 'second']] });
   // Controls: the same tenant with other content is covered; the grant records the tenant, not the content.
   t.ok(await grantedFor(queue, sent('json', 'tenant_id', 'acme', 'first'), sent('json', 'tenant_id', 'acme', 'second')), 'the same tenant, another note: covered');
   t.ok(JSON.stringify(queue.grants()).includes('acme'), 'the grant names the tenant');
