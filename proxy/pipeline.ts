@@ -29,7 +29,7 @@ import type { AuditTrail, Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate, descriptionWeight, type Capture } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
-import { StreamStop, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
+import { StreamStop, refusedBeforeSending, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
 import type { Exchange, RequestHead, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
@@ -168,8 +168,6 @@ const heavyLate = (): Error => new AgentBusyError(`other agents' large requests 
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
-/** How long a refusal waits for the enforcers to undo what they spent on the request (an approval's use written back). */
-const REFUSED_HOOK_MS = 2_000;
 
 /**
  * The headers of a request forwarded with `bare_headers` (a followed link): fixed values, so the
@@ -625,27 +623,9 @@ export class Pipeline {
     return refused;
   }
 
-  /**
-   * Each enforcer hears that the request was refused before it was dialed (nothing of it left),
-   * and what it undoes is done before the agent is told (its retry may follow at once), waited
-   * for at most REFUSED_HOOK_MS. What could not be undone stays done: fail closed.
-   */
+  /** Each enforcer hears that the request was refused before it was dialed (nothing of it left). */
   private async refusedBeforeDial(x: Exchange, r: Refusal): Promise<void> {
-    const ctx = x.context;
-    if (!ctx) return;
-    const undone: Array<Promise<void>> = [];
-    for (const e of this.deps.enforcers) {
-      try {
-        const p = e.onRefused?.(ctx, r);
-        if (p) undone.push(p.catch(() => undefined));
-      } catch {
-        // Left done.
-      }
-    }
-    if (!undone.length) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(undone), new Promise<void>((resolve) => { timer = setTimeout(resolve, REFUSED_HOOK_MS); })]);
-    clearTimeout(timer);
+    if (x.context) await refusedBeforeSending(this.deps.enforcers, x.context, r);
   }
 
   private async enforceSteps(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {

@@ -19,7 +19,7 @@ import { TotpStore } from '../../state/totp.ts';
 import { VersionStore } from '../../studio/versions.ts';
 import { policyDir, startUpstream } from '../approvals/helpers.ts';
 import { policyCopy, startWeb } from '../sessions/helpers.ts';
-import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
+import { freePort, missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
 import { stateFile } from '../../state/home.ts';
 import { until } from '../helpers/until.ts';
@@ -470,6 +470,33 @@ if (missing) {
       t.equal(twice.status, 403, 'and the approval is spent then');
       t.match(twice.body, /already used/);
       t.equal(arrived(), 1);
+    });
+
+    // The same class at the last step: an upstream that refuses the connection (restarting) when the
+    // approval releases the request. Nothing left (no connection was made); the approval was spent.
+    await t.test('an upstream refusing the connection when the approval releases the request: 502, and the identical retry goes once it listens (twenty-seventh pass)', async (t) => {
+      const issued = await a.agents.add('upgone');
+      const auth = `upgone:${issued.token}`;
+      const port = await freePort();
+      const target = `http://127.0.0.1:${port}/send/upgone`;
+      const body = '{"to":"r"}';
+      const first = await send(a, auth, 'POST', target, { body, headers: { prefer: 'respond-async, wait=0' } });
+      t.equal(first.status, 202);
+      const id = String(first.headers['airlock-approval-id'] ?? '');
+      await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+      await b.approvals.approve(id, { by: 'studio' });
+      const refused = await send(b, auth, 'POST', target, { body, headers: { 'airlock-approval': id } });
+      t.equal(refused.status, 502, `the upstream refuses the connection (${refused.body.slice(0, 160)})`);
+      t.equal(b.approvals.get(id).used_at, undefined, 'the approval is not spent on a request that reached nobody');
+      let got = 0;
+      const server = http.createServer((req, res) => { got++; req.resume(); res.end('{}'); });
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+      const ok = await send(a, auth, 'POST', target, { body, headers: { 'airlock-approval': id } });
+      t.equal(ok.status, 200, `the identical retry through A goes once the upstream listens (${ok.body.slice(0, 160)})`);
+      const again = await send(b, auth, 'POST', target, { body, headers: { 'airlock-approval': id } });
+      t.equal(again.status, 403, 'and the approval is spent then');
+      t.equal(got, 1, 'the upstream got it once');
     });
 
     await t.test('a rate limit charged from both replicas at once is exact', async (t) => {
