@@ -118,6 +118,26 @@ const quantity = (v: unknown): boolean => (typeof v === 'number' && Number.isFin
 export const isSizeName = (key: string): boolean => nameWords(key).some((w) => sizeWords.has(w));
 
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
+/**
+ * Words that say in whose tenant, account, company or partition of a service a call acts, one list
+ * for a header's name (engine/grant-scope.ts placeHeaderWords) and an argument's (twenty-seventh
+ * pass): `X-Tenant-Id: acme` was a place, while `{"tenant_id": "acme"}` in a JSON body, a query, a
+ * form or an MCP call's arguments (or a tool's `headers: {"X-Tenant-Id": …}`) was not, and a grant
+ * for a call in one tenant, merchant, company, realm, shard or schema covered it in another. (Not
+ * `index` nor `cell`: in an argument, as often a position in a list or a sheet as a place.)
+ */
+export const tenancyWords = ['tenant', 'tenants', 'account', 'accounts', 'org', 'orgs', 'organization', 'organisation', 'workspace', 'project', 'team',
+  'shop', 'shops', 'store', 'stores', 'site', 'sites', 'space', 'database', 'bucket', 'behalf', 'customer', 'merchant', 'merchants',
+  'company', 'companies', 'business', 'businesses', 'partner', 'partners', 'realm', 'realms', 'subaccount', 'subaccounts',
+  'shard', 'shards', 'partition', 'partitions', 'region', 'zone', 'zones', 'cluster', 'namespace', 'keyspace', 'dataset', 'collection',
+  'schema', 'schemas', 'db', 'dbs'];
+/**
+ * Words that say whom a call acts as, beside its credential (Kubernetes' `Impersonate-User`,
+ * GitLab's `sudo`, Google's `authuser`, a `run_as`): one list for a header's name
+ * (engine/grant-scope.ts identityWords) and an argument's (twenty-seventh pass: `{"impersonate":
+ * "alice"}` then `"ceo"` was covered, the header was not).
+ */
+export const actingWords = ['impersonate', 'impersonation', 'impersonated', 'sudo', 'authuser', 'runas', 'behalf'];
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
   'port', 'ports', 'region', 'regions'];
@@ -140,7 +160,7 @@ const mcpPlaceWords = new Set([
   // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
-  ...placeReachWords, ...storeWords, ...endWords, ...rankWords,
+  ...placeReachWords, ...storeWords, ...endWords, ...rankWords, ...tenancyWords, ...actingWords,
   // (Twenty-second pass) whom a send reaches, or whom it comes from, under other words: a push
   // notification's `topic`, `segments`, `cohort`, `devices` or `registration_ids`, a campaign's
   // `list_ids` or `distribution`, SMS `numbers` and `phones`, a `dm`, `who`, a `uid`, the `sender`.

@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, tenancyWords, actingWords, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 import { emptyMap } from '../lib/records.ts';
@@ -763,7 +763,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
  * Discourse's `Api-Username`, Google's `X-Goog-AuthUser`, `X-Impersonate-User`, `X-Run-As`,
  * `X-On-Behalf-Of`, `X-User-Role`. `User-Agent` and `Sec-Fetch-User` say nothing of it.
  */
-const identityWords = new Set(['user', 'username', 'userid', 'email', 'login', 'group', 'groups', 'role', 'roles', 'principal', 'identity', 'impersonate', 'impersonation', 'sudo', 'actor', 'authuser', 'behalf', 'runas', 'uid']);
+const identityWords = new Set([...actingWords, 'user', 'username', 'userid', 'email', 'login', 'group', 'groups', 'role', 'roles', 'principal', 'identity', 'actor', 'uid']);
 const notIdentityHeaders = new Set(['user-agent', 'sec-fetch-user', 'x-csrf-token']);
 
 /** A header `actingAs` reads (compared in the target's `|as:`, not again as a place or an effect). */
@@ -1163,7 +1163,8 @@ function safeDecode(s: string): string {
 // Google Ads' `login-customer-id` and `linked-customer-id`, `X-Merchant-Id`, `X-Company-Id`.)
 // (Sixteenth pass: where the server sends, named by a header: a subscription's `X-Callback-Url`,
 // `X-Webhook`, `Reply-To`, `X-Notify-To`, an `X-Endpoint` or `X-Target-Uri`.)
-const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
+// (Twenty-seventh pass: the tenancy words are one list with an argument's, describe/places.ts tenancyWords.)
+const placeHeaderWords = new Set([...tenancyWords, 'channel', 'recipient', 'destination',
   'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward',
   // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
   'cc', 'bcc', 'recipients', 'email', 'emails',

@@ -160,10 +160,22 @@ function refused(detail: string, approvalId?: string): Rejection {
 export const HOLDS_PER_APPROVAL = 2;
 
 /** What the enforcer asks of the approvals store. */
-export type ApprovalHolds = Pick<Approvals, 'matchingGrants' | 'claimRetry' | 'create' | 'wait'>;
+export type ApprovalHolds = Pick<Approvals, 'matchingGrants' | 'claimRetry' | 'create' | 'wait'> & Partial<Pick<Approvals, 'giveBack'>>;
+
+/**
+ * Whether a refusal after an approval released its request leaves the approval to the agent's
+ * identical retry: one that says "try again" (a bucket short, the agent gone, a store, the audit
+ * log, a name or the policy's store unavailable for a moment: 429, 499, 5xx). Not one that says
+ * the approval no longer holds (a newer policy refuses it, the agent's token was revoked) nor a
+ * destination refused: those keep it spent, as before.
+ */
+export function leavesApproval(r: Pick<Rejection, 'status'>): boolean {
+  return r.status === 429 || r.status === 499 || r.status >= 500;
+}
 
 export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOptions = {}): Enforcer {
-  const approvedIds = new WeakMap<RequestContext, string>();
+  // The approval each released request used, and the use it made (what onRefused may undo).
+  const approvedIds = new WeakMap<RequestContext, { id: string; usedAt: string | undefined }>();
   const bodies = opts.bodies;
   const holding = new Tally();
   return {
@@ -205,7 +217,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
           ctx.outgoing.freshConnection = true;
-          approvedIds.set(ctx, claim.approval.id);
+          approvedIds.set(ctx, { id: claim.approval.id, usedAt: claim.approval.used_at });
           if (ctx.refusalHeaders) ctx.refusalHeaders[APPROVAL_ID_HEADER] = claim.approval.id;
           return undefined;
         }
@@ -272,7 +284,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         case 'approved':
           ctx.outgoing.freshConnection = true;
           if (approval.resolution) ctx.audit.approved_by = approval.resolution.by;
-          approvedIds.set(ctx, approval.id);
+          approvedIds.set(ctx, { id: approval.id, usedAt: approval.used_at });
           if (ctx.refusalHeaders) ctx.refusalHeaders[APPROVAL_ID_HEADER] = approval.id;
           return undefined;
         case 'denied':
@@ -292,9 +304,19 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
     },
 
     onResponse(ctx, head) {
-      const id = approvedIds.get(ctx);
-      if (id) head.headers.push([APPROVAL_ID_HEADER, id]);
+      const used = approvedIds.get(ctx);
+      if (used) head.headers.push([APPROVAL_ID_HEADER, used.id]);
       return undefined;
+    },
+
+    // Released, then refused before anything left (a rate limit's Redis or PostgreSQL unreachable,
+    // the audit log unavailable, a bucket short): the use is undone, so the person's yes is not
+    // lost and the identical retry with Airlock-Approval goes once (it is decided again from the start).
+    onRefused(ctx, rejection) {
+      const used = approvedIds.get(ctx);
+      if (!used?.usedAt || !queue.giveBack || !leavesApproval(rejection)) return;
+      approvedIds.delete(ctx);
+      return queue.giveBack(used.id, used.usedAt).catch(() => undefined);
     },
   };
 }

@@ -159,6 +159,14 @@ export interface Enforcer {
    * stops the request.
    */
   onDestination?(ctx: RequestContext, address: string, port: number): Promise<Rejection | undefined> | Rejection | undefined | void;
+  /**
+   * The request was refused after the enforcers' beforeForward hooks ran (by a later one, the audit
+   * log's check, destination safety, an error thrown on the way), before it was dialed: nothing of
+   * it left; or its upstream connection was never made (refused, unreachable). An enforcer undoes
+   * here what its beforeForward spent on it (an approval's single use), before the agent is told
+   * (bounded: at most REFUSED_HOOK_MS is waited for; refusedBeforeSending).
+   */
+  onRefused?(ctx: RequestContext, rejection: Rejection): void | Promise<void>;
   /** Marks that this enforcer took responsibility for `approve` decisions. */
   readonly handlesApproval?: boolean;
   /** Rewrites the upstream response head and/or returns a transform for its body (scrubbing). */
@@ -200,6 +208,30 @@ function firstRefusal<A extends unknown[]>(checks: Array<(...args: A) => Rejecti
     }
     return undefined;
   };
+}
+
+/** How long a refusal waits for the enforcers to undo what they spent on the request (an approval's use written back). */
+export const REFUSED_HOOK_MS = 2_000;
+
+/**
+ * Tells each enforcer that the request was refused before anything of it left (`onRefused`), and
+ * waits for what they undo, at most REFUSED_HOOK_MS, before the agent is told (its retry may follow
+ * at once). What could not be undone stays done: fail closed.
+ */
+export async function refusedBeforeSending(enforcers: readonly Enforcer[], ctx: RequestContext, r: Rejection): Promise<void> {
+  const undone: Array<Promise<void>> = [];
+  for (const e of enforcers) {
+    try {
+      const p = e.onRefused?.(ctx, r);
+      if (p) undone.push(p.catch(() => undefined));
+    } catch {
+      // Left done.
+    }
+  }
+  if (!undone.length) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(undone), new Promise<void>((resolve) => { timer = setTimeout(resolve, REFUSED_HOOK_MS); })]);
+  clearTimeout(timer);
 }
 
 /** The enforcers' egress meters for one request, as one (undefined when none meters it). */

@@ -29,7 +29,7 @@ import type { AuditTrail, Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate, descriptionWeight, type Capture } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
-import { StreamStop, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
+import { StreamStop, refusedBeforeSending, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
 import type { Exchange, RequestHead, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
@@ -612,6 +612,23 @@ export class Pipeline {
    * address to dial. `signal` aborts when the agent's connection goes away (a hold ends then).
    */
   async enforce(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
+    let refused: Refusal | undefined;
+    try {
+      refused = await this.enforceSteps(x, signal);
+    } catch (err) {
+      await this.refusedBeforeDial(x, refusals.internal(err));
+      throw err;
+    }
+    if (refused) await this.refusedBeforeDial(x, refused);
+    return refused;
+  }
+
+  /** Each enforcer hears that the request was refused before it was dialed (nothing of it left). */
+  private async refusedBeforeDial(x: Exchange, r: Refusal): Promise<void> {
+    if (x.context) await refusedBeforeSending(this.deps.enforcers, x.context, r);
+  }
+
+  private async enforceSteps(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
     const described = x.described!;
     const decision = x.decision!;
     const headers = decision.bare_headers === true && !x.upgrade ? BARE_HEADERS.map(([k, v]): [string, string] => [k, v]) : endToEnd(x.head.rawHeaders, dropToUpstream);

@@ -12,7 +12,7 @@ import { processDescriptorBounds } from '../lib/descriptors.ts';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { CREDENTIAL_RECHECK_MS, watchCredentials } from './credential-watch.ts';
 import { DestinationError } from './destination.ts';
-import { StreamStop, egressMeterOf, guardStage, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, guardStage, refusedBeforeSending, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
@@ -551,7 +551,18 @@ class HttpForward {
       const why = upstreamErrorText(err, timedOut);
       this.upReq?.destroy();
       if (err instanceof DestinationError) return this.refuseInstead(refusals.destination(err.message));
-      this.refuseInstead(timedOut ? refusals.timeout(why) : refusals.upstream(why));
+      const r = timedOut ? refusals.timeout(why) : refusals.upstream(why);
+      // No connection was ever made (refused, unreachable): nothing of the request left, and what
+      // the enforcers spent on it (an approval's single use) is undone before the agent is told.
+      if (!timedOut && neverConnected(err)) {
+        this.settled = true;
+        void refusedBeforeSending(this.upstream.opts.enforcers, this.ctx, r).then(() => {
+          this.settled = false;
+          this.refuseInstead(r);
+        });
+        return;
+      }
+      this.refuseInstead(r);
       return;
     }
     this.x.record.detail = upstreamErrorText(err, timedOut);
@@ -568,6 +579,12 @@ class HttpForward {
     this.res.destroy();
     this.done(r.outcome);
   }
+}
+
+/** Errors of a connection that was never made: no byte of the request reached anyone. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+function neverConnected(err: NodeJS.ErrnoException): boolean {
+  return err.code !== undefined && NEVER_CONNECTED.has(err.code) && err.syscall === 'connect';
 }
 
 /**

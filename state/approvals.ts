@@ -779,6 +779,26 @@ export class ApprovalQueue {
   }
 
   /**
+   * Undoes the use `usedAt` of an approval: its request was refused before anything of it left
+   * (the audit log or a rate limit's store unavailable, a bucket short). The approval is unused
+   * again, written before the agent is told, so its identical retry goes once within the window:
+   * a person's yes is not lost to a moment's outage. Any other use (a later claim) is left alone;
+   * a write that fails leaves it used (fail closed).
+   */
+  async giveBack(id: string, usedAt: string): Promise<void> {
+    const a = this.approvals.find((x) => x.id === id);
+    if (!a || a.status !== 'approved' || a.used_at !== usedAt) return;
+    delete a.used_at;
+    try {
+      await this.save(a);
+    } catch (err) {
+      if (a.used_at === undefined) a.used_at = usedAt;
+      throw err;
+    }
+    this.emit({ type: 'resolved', approval: a });
+  }
+
+  /**
    * Claims the single use of an approved approval: false at once when it was used; otherwise a
    * promise that resolves true once the use is on disk, and rejects (the approval unused again)
    * when it could not be written. Claimed in memory before the write (a second claim meanwhile is

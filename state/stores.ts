@@ -103,6 +103,13 @@ export interface Approvals {
   create(description: RequestDescription, decision: EngineDecision, hash: string, id?: string): Promise<ApprovalRecord>;
   /** Holds until resolved, timed out or aborted; 'approved' means this caller used the approval. */
   wait(id: string, opts: { timeoutMs: number; signal?: AbortLike }): Promise<WaitOutcome>;
+  /**
+   * Undoes the use a released request made of an approval (`usedAt`: the use it made, nothing
+   * else) when that request was refused before anything of it left (a store or the audit log
+   * unavailable, a rate limit): the approval is unused again, for the agent's identical retry
+   * within its window. A use that could not be undone stays (fail closed).
+   */
+  giveBack(id: string, usedAt: string): Promise<void>;
   onChange(fn: (event: ApprovalEvent) => void): () => void;
   list(filter?: { status?: ApprovalStatus; agent?: string }): ApprovalRecord[];
   /** By id or a unique prefix of at least 6 characters; throws ApprovalError. */

@@ -189,7 +189,7 @@ export class PgApprovals implements Approvals {
       void this.consume(a, first!).then((ok) => {
         // The hold ended while the claim was in flight (a lock or a slow server held it up): no
         // request used the approval, so it is given back for the agent's retry.
-        if (ok && !this.waiters.get(a.id)?.includes(first!)) return this.giveBack(a);
+        if (ok && !this.waiters.get(a.id)?.includes(first!)) return void this.returnUse(a);
         first!(ok ? 'approved' : 'used');
       }, () => {
         setTimeout(() => this.settleWaiters(a), CLAIM_RETRY_MS).unref();
@@ -463,20 +463,32 @@ export class PgApprovals implements Approvals {
   }
 
   /**
+   * Undoes the use `usedAt` of an approval whose request was refused before anything of it left
+   * (PostgreSQL, Redis or the audit log unavailable for a moment, a bucket short): unused again in
+   * the table, for the agent's identical retry through any replica within its window. Only that
+   * use (`WHERE used_at = …`): a later claim elsewhere is left alone; while the database cannot
+   * take it, tried again a bounded number of times, and the approval stays used meanwhile.
+   */
+  async giveBack(id: string, usedAt: string): Promise<void> {
+    const a = this.approvals.get(id);
+    if (a && a.status === 'approved' && a.used_at === usedAt) await this.returnUse(a);
+  }
+
+  /**
    * Undoes a claim made for a held request that stopped waiting before the claim came back: the
    * approval is unused again (any replica's retry may take it), and "used" is said only of a real
    * use. Tried again while the database cannot take it, a bounded number of times.
    */
-  private giveBack(a: ApprovalRecord, attempt = 0): void {
+  private returnUse(a: ApprovalRecord, attempt = 0): Promise<void> {
     const at = a.used_at;
-    if (!at) return;
-    this.db.query(`UPDATE approvals SET used_at = NULL, record = record - 'used_at' WHERE id = $1 AND used_at = $2`, [a.id, at]).then((r) => {
+    if (!at) return Promise.resolve();
+    return this.db.query(`UPDATE approvals SET used_at = NULL, record = record - 'used_at' WHERE id = $1 AND used_at = $2`, [a.id, at]).then((r) => {
       if (!r.rowCount) return;
       if (a.used_at === at) delete a.used_at;
       this.emit({ type: 'resolved', approval: a });
       this.announce({ type: 'resolved', id: a.id });
     }, () => {
-      if (attempt < 40) setTimeout(() => this.giveBack(a, attempt + 1), CLAIM_RETRY_MS).unref();
+      if (attempt < 40) setTimeout(() => void this.returnUse(a, attempt + 1), CLAIM_RETRY_MS).unref();
     });
   }
 
@@ -600,7 +612,7 @@ export class PgApprovals implements Approvals {
     Object.assign(a, patch);
     if (grant) this.grantList.push(grant);
     // `local` is the live list: a hold that ended during the update has left it.
-    if (patch.used_at && !local.length) this.giveBack(a);
+    if (patch.used_at && !local.length) void this.returnUse(a);
     const [first, ...rest] = local;
     first?.('approved');
     for (const w of rest) w('used');

@@ -282,3 +282,38 @@ t.test('the session cookie alone (what a server on another port of 127.0.0.1 rec
   t.equal((await reply).status, 200);
   t.equal(arrived('/send/own'), 1);
 });
+
+// Twenty-seventh pass: a person's yes is not lost to what stops the released request before
+// anything of it leaves (here a rate limit's bucket, charged only once a request is released; with
+// replicas, Redis or PostgreSQL unreachable: test/scale/replica-attacks.test.ts). The approval was
+// spent all the same, and the identical retry was "already used": the person had to be asked again.
+t.test('an approval released into a short bucket is not lost: the identical retry goes once when it refills (twenty-seventh pass)', async (t) => {
+  const body = '{"to":"team@corp.example"}';
+  const used = async (id: string) => ((await r.api.call('GET', `/api/approvals/${id}`)).body.approval as ApprovalRecord).used_at;
+  // The bucket's one token: a first metered request, held and approved, goes.
+  const first = undiciRequest(r, 'POST', url('api.example', '/metered/1'), { body });
+  const [a] = await r.api.pending(1);
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {})).status, 200);
+  t.equal((await first).status, 200);
+  t.equal(arrived('/metered/1'), 1);
+  // Another, approved while held: the bucket is short, nothing leaves, and the approval is still unused.
+  const held = undiciRequest(r, 'POST', url('api.example', '/metered/2'), { body });
+  const [b] = await r.api.pending(1);
+  t.equal((await r.api.call('POST', `/api/approvals/${b!.id}/approve`, {})).status, 200);
+  const short = await held;
+  t.equal(short.status, 429, 'the released request meets the empty bucket');
+  t.equal(short.headers['airlock-approval-id'], b!.id, 'and is told which approval it was');
+  t.equal(arrived('/metered/2'), 0, 'nothing left');
+  t.equal(await used(b!.id), undefined, 'the approval is not spent on a request that did not leave');
+  const retry = () => undiciRequest(r, 'POST', url('api.example', '/metered/2'), { body, headers: { 'Airlock-Approval': b!.id } });
+  t.equal((await retry()).status, 429, 'its retry while the bucket is short: 429 again');
+  t.equal(await used(b!.id), undefined, 'still not spent');
+  t.equal((await r.api.call('POST', '/api/limits/reset', { key: 'metered:bot' })).status, 200, 'the bucket refills');
+  t.equal((await retry()).status, 200, 'the identical retry goes');
+  t.equal(arrived('/metered/2'), 1);
+  t.ok(await used(b!.id), 'and spends the approval');
+  const again = await retry();
+  t.equal(again.status, 403, 'once');
+  t.match(again.json().detail, /already used/);
+  t.equal(arrived('/metered/2'), 1);
+});

@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import t from 'tap';
-import { ApprovalQueue } from '../../state/approvals.ts';
+import { ApprovalQueue, requestHash } from '../../state/approvals.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
-import { approvalEnforcer, HOLDS_PER_APPROVAL } from '../../proxy/approval-enforcer.ts';
+import { approvalEnforcer, HOLDS_PER_APPROVAL, leavesApproval } from '../../proxy/approval-enforcer.ts';
 import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'al-enf-'));
@@ -131,4 +132,48 @@ t.test('retries held again on one pending approval are bounded; the first holds 
   t.match(await first, { status: 403, type: 'approval-denied' }, 'the first hold gets the answer');
   const all = await Promise.all(holds);
   t.ok(all.some((r) => r?.type === 'approval-denied'), 'so does the retry held beside it');
+});
+
+// Twenty-seventh pass: what stops a released request before anything of it leaves decides whether
+// the person's yes is spent. Property over attempts of one approved request (its retries under
+// Airlock-Approval), each released and then forwarded or refused by a later step: the approval
+// lets exactly one attempt be forwarded; a refusal that says "try again" (a bucket short 429, the
+// agent gone 499, a store, the audit log or a name unavailable 5xx) leaves it to the next attempt;
+// one saying the approval no longer holds (a newer policy's 403, approval-invalid, a revoked
+// token's 407) or a destination refused spends it, as before.
+t.test('a refusal after release leaves the approval to the identical retry exactly when it says try again (twenty-seventh pass)', async (t) => {
+  const refusals: Array<Pick<Rejection, 'status' | 'type'>> = [
+    { status: 429, type: 'rate-limited' }, { status: 499, type: 'client-closed' }, { status: 503, type: 'store-unavailable' }, { status: 502, type: 'upstream-unresolvable' },
+    { status: 500, type: 'internal' }, { status: 403, type: 'policy-denied' }, { status: 403, type: 'approval-invalid' }, { status: 403, type: 'destination-blocked' },
+    { status: 407, type: 'proxy-auth-required' },
+  ];
+  const step = fc.oneof(fc.constant<'forward'>('forward'), fc.constantFrom(...refusals));
+  let run = 0;
+  await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 5 }), async (steps) => {
+    const d = description(`/giveback/${run++}`, 'returner');
+    const headers: Array<[string, string]> = [['content-type', 'application/json']];
+    const a = await queue.create(d, { action: 'approve', reason: 'r', rule: 'r', approval: { risk: 'high' }, policy_version: 'v', decision_us: 1 }, requestHash(d, headers));
+    await queue.approve(a.id, { by: 'api' });
+    let available = true;
+    let forwarded = 0;
+    for (const s of steps) {
+      const c = ctx(d, {}, [['Airlock-Approval', a.id]]);
+      const r = await e.beforeForward!(c);
+      if (!available) {
+        if (r?.type !== 'approval-invalid' || !/already used/.test(r.detail ?? '')) throw new Error(`a spent approval released an attempt: ${JSON.stringify(r)}`);
+        continue;
+      }
+      if (r !== undefined) throw new Error(`the unused approval did not release its identical retry: ${r.detail}`);
+      if (s === 'forward') {
+        forwarded++;
+        available = false;
+        continue;
+      }
+      await e.onRefused!(c, { ...s, title: s.type, detail: s.type, outcome: s.type });
+      available = leavesApproval(s);
+      if (Boolean(queue.get(a.id).used_at) === available) throw new Error(`after ${s.status} ${s.type} the approval is ${available ? 'still spent' : 'unused'}`);
+    }
+    if (forwarded > 1) throw new Error('one approval, two requests forwarded');
+  }), { numRuns: 40 });
+  t.ok(leavesApproval({ status: 503 }) && leavesApproval({ status: 429 }) && !leavesApproval({ status: 403 }) && !leavesApproval({ status: 407 }));
 });

@@ -4084,3 +4084,55 @@ t.test('a wire session\'s database, user and settings are part of what a grant c
   t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'prod', [command(0x02, 'staging')])), 'mysql: back in the approved database by COM_INIT_DB: covered');
   t.ok(await grantedFor(queue, my('app', 'staging'), my('app', 'staging', [command(0x03, "SELECT note FROM notes WHERE note = 'to use'")])), 'mysql: a text that only mentions "use": covered');
 });
+
+// Twenty-seventh pass: the tenant, merchant, company, realm, shard or schema a call acts in was a
+// place as a header (`X-Tenant-Id: acme`) and not as an argument: a grant for `POST /api/invoices
+// {"tenant_id": "acme"}` (or `?tenant_id=`, a form field, an MCP tool's arguments, an HTTP tool's
+// `headers: {"X-Tenant-Id": …}`) covered the same call in another tenant. Property over tenancy words
+// × spellings × placements × (the same tenant or another, content varying): covered exactly when the
+// server reads the same tenant (read here with URLSearchParams and JSON.parse, as Node servers do).
+t.test('the tenant, merchant, company, realm, shard or schema an argument names, and whom it acts as, are part of what a grant covers, as a header\'s are (twenty-seventh pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Placement = 'json' | 'query' | 'form' | 'mcp' | 'mcp-headers';
+  const forms = new WeakMap<RequestDescription, string>();
+  const words = ['tenant', 'merchant', 'company', 'realm', 'subaccount', 'shard', 'partition', 'schema', 'db', 'organisation', 'site', 'store', 'shop', 'partner', 'business', 'zone', 'behalf',
+    // and whom it acts as (Kubernetes' Impersonate-User, GitLab's sudo, Google's authuser as arguments).
+    'impersonate', 'sudo', 'authuser'];
+  const spell = (w: string, how: number): string => [w, `${w}_id`, `${w}Id`, `${w.toUpperCase()}_ID`, `on_${w}`][how]!;
+  const sent = (where: Placement, name: string, tenant: string, note: string): RequestDescription => {
+    const args = { [name]: tenant, amount: 5, note };
+    if (where === 'json') return call16('POST', 'https://billing.example/api/invoices', JSON.stringify(args));
+    if (where === 'query') return call16('POST', `https://billing.example/api/invoices?${new URLSearchParams({ [name]: tenant })}`, JSON.stringify({ amount: 5, note }));
+    if (where === 'form') {
+      const text = String(new URLSearchParams({ [name]: tenant, amount: '5', note }));
+      const d = call16('POST', 'https://billing.example/api/invoices', text, 'application/x-www-form-urlencoded');
+      forms.set(d, text);
+      return d;
+    }
+    const call = where === 'mcp' ? { name: 'create_invoice', arguments: args } : { name: 'http_request', arguments: { url: 'https://billing.example/api/invoices', method: 'POST', headers: { [`X-${name}`]: tenant }, body: JSON.stringify({ amount: 5, note }) } };
+    return call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: call }));
+  };
+  // The server's reading of the tenant, independently of Airlock's readers.
+  const served = (d: RequestDescription, where: Placement, name: string): string | undefined => {
+    const body = d.request.body.json as { params?: { arguments?: Record<string, unknown> } } | undefined;
+    if (where === 'json') return (d.request.body.json as Record<string, string>)[name];
+    if (where === 'query') return new URL(d.request.url).searchParams.get(name) ?? undefined;
+    if (where === 'form') return new URLSearchParams(forms.get(d) ?? '').get(name) ?? undefined;
+    if (where === 'mcp') return body?.params?.arguments?.[name] as string | undefined;
+    return (body?.params?.arguments?.headers as Record<string, string> | undefined)?.[`X-${name}`];
+  };
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom<Placement>('json', 'query', 'form', 'mcp', 'mcp-headers'), fc.constantFrom(...words), fc.integer({ min: 0, max: 4 }),
+    fc.constantFrom('acme', 'globex'), fc.constantFrom('acme', 'globex'), fc.constantFrom('first', 'second'),
+    async (where, word, how, a, b, note) => {
+      const name = spell(word, how);
+      const first = sent(where, name, a, 'first');
+      const later = sent(where, name, b, note);
+      return (await grantedFor(queue, first, later)) === (served(first, where, name) === served(later, where, name));
+    }), { numRuns: 40, examples: [['json', 'tenant', 1, 'acme', 'globex', 'first'], ['mcp-headers', 'tenant', 1, 'acme', 'globex', 'first'], ['query', 'merchant', 2, 'acme', 'globex', 'first'], ['form', 'company', 1, 'acme', 'globex', 'second'], ['mcp', 'realm', 0, 'acme', 'globex', 'first'], ['json', 'impersonate', 0, 'acme', 'globex', 'first'], ['json', 'tenant', 1, 'acme', 'acme', 'second']] });
+  // Controls: the same tenant with other content is covered; the grant records the tenant, not the content.
+  t.ok(await grantedFor(queue, sent('json', 'tenant_id', 'acme', 'first'), sent('json', 'tenant_id', 'acme', 'second')), 'the same tenant, another note: covered');
+  t.ok(JSON.stringify(queue.grants()).includes('acme'), 'the grant names the tenant');
+  t.ok(await grantedFor(queue, sent('mcp', 'site_id', 'acme', 'first'), sent('mcp', 'site_id', 'acme', 'second')), 'an MCP call in the same site, another note: covered');
+});

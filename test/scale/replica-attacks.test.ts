@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import t from 'tap';
 import { startReplica, type Airlock } from '../../runtime/airlock.ts';
 import type { Services } from '../../runtime/services.ts';
@@ -18,7 +19,7 @@ import { TotpStore } from '../../state/totp.ts';
 import { VersionStore } from '../../studio/versions.ts';
 import { policyDir, startUpstream } from '../approvals/helpers.ts';
 import { policyCopy, startWeb } from '../sessions/helpers.ts';
-import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
+import { freePort, missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
 import { stateFile } from '../../state/home.ts';
 import { until } from '../helpers/until.ts';
@@ -426,6 +427,76 @@ if (missing) {
         t.equal(answers.filter((x) => x.status === 200).length, 1, `round ${round}: one retry passed (${answers.map((x) => x.status).join(' ')})`);
         t.equal(upstream.received.filter((x) => x.url === path).length, 1, 'and the upstream got it once');
       }
+    });
+
+    // Twenty-seventh pass: an approval given while Redis was unreachable was spent on a request that
+    // never left (the bucket could not be charged: 503), and its identical retry once Redis was back
+    // was "already used": the person's yes lost to a moment's outage.
+    await t.test('approved on B while Redis is unreachable: the request held on A is 503, nothing leaves, and its identical retry goes once Redis is back (twenty-seventh pass)', async (t) => {
+      const issued = await a.agents.add('redisgone');
+      const auth = `redisgone:${issued.token}`;
+      const body = '{"to":"team@corp.example"}';
+      const held = send(a, auth, 'POST', `${up}/metered/outage`, { body });
+      const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'redisgone' })[0]?.id);
+      await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      await until('B to see the approval', () => b.approvals.list({ status: 'pending', agent: 'redisgone' })[0]?.id);
+      // Kept over the outage (the test's Redis has no persistence): a Redis that lost its buckets
+      // counts them as emptied, which is not what is tested here.
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      await admin.connect();
+      await admin.save();
+      admin.disconnect();
+      await redis.stop();
+      let back = false;
+      t.teardown(async () => { if (!back) await redis.start(); });
+      await b.approvals.approve(id, { by: 'studio' });
+      const res = await held;
+      t.equal(res.status, 503, `refused while Redis is away (${res.body.slice(0, 160)})`);
+      t.match(res.body, /Redis/);
+      t.equal(res.headers['airlock-approval-id'], id, 'naming the approval');
+      const arrived = () => upstream.received.filter((x) => x.url === '/metered/outage').length;
+      t.equal(arrived(), 0, 'nothing reached the upstream');
+      t.equal(a.approvals.get(id).used_at, undefined, 'the approval is not spent on a request that did not leave (written back before the answer)');
+      await redis.start();
+      back = true;
+      const retry = (r: Airlock<Services>) => send(r, auth, 'POST', `${up}/metered/outage`, { body, headers: { 'airlock-approval': id } });
+      const passed = await until('the retry to pass once Redis answers', async () => {
+        const x = await retry(b);
+        return x.status === 503 ? undefined : x;
+      });
+      t.equal(passed.status, 200, `the identical retry through B goes (${passed.body.slice(0, 160)})`);
+      t.equal(arrived(), 1, 'once');
+      const twice = await retry(a);
+      t.equal(twice.status, 403, 'and the approval is spent then');
+      t.match(twice.body, /already used/);
+      t.equal(arrived(), 1);
+    });
+
+    // The same class at the last step: an upstream that refuses the connection (restarting) when the
+    // approval releases the request. Nothing left (no connection was made); the approval was spent.
+    await t.test('an upstream refusing the connection when the approval releases the request: 502, and the identical retry goes once it listens (twenty-seventh pass)', async (t) => {
+      const issued = await a.agents.add('upgone');
+      const auth = `upgone:${issued.token}`;
+      const port = await freePort();
+      const target = `http://127.0.0.1:${port}/send/upgone`;
+      const body = '{"to":"r"}';
+      const first = await send(a, auth, 'POST', target, { body, headers: { prefer: 'respond-async, wait=0' } });
+      t.equal(first.status, 202);
+      const id = String(first.headers['airlock-approval-id'] ?? '');
+      await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+      await b.approvals.approve(id, { by: 'studio' });
+      const refused = await send(b, auth, 'POST', target, { body, headers: { 'airlock-approval': id } });
+      t.equal(refused.status, 502, `the upstream refuses the connection (${refused.body.slice(0, 160)})`);
+      t.equal(b.approvals.get(id).used_at, undefined, 'the approval is not spent on a request that reached nobody');
+      let got = 0;
+      const server = http.createServer((req, res) => { got++; req.resume(); res.end('{}'); });
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+      const ok = await send(a, auth, 'POST', target, { body, headers: { 'airlock-approval': id } });
+      t.equal(ok.status, 200, `the identical retry through A goes once the upstream listens (${ok.body.slice(0, 160)})`);
+      const again = await send(b, auth, 'POST', target, { body, headers: { 'airlock-approval': id } });
+      t.equal(again.status, 403, 'and the approval is spent then');
+      t.equal(got, 1, 'the upstream got it once');
     });
 
     await t.test('a rate limit charged from both replicas at once is exact', async (t) => {
