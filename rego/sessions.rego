@@ -905,6 +905,14 @@ github_counted_for_owner if {
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches
 
+# A model call that runs the model's code in an OpenAI container named by id (a code interpreter's
+# `container: "cntr_…"`, a hosted shell's `container_reference`): the container keeps the network
+# access it was made with (the Containers API's `network_policy`, which a human may have approved
+# before the session read anything), and the call does not show it. The code the model writes there
+# can send what the call holds to those domains (twenty-seventh pass; a container given network in
+# the call itself makes the call a `send`: describe/adapters/openai.ts `containerNetworks`).
+carries_data_out if count(object.get(input, ["service", "params", "containers"], [])) > 0
+
 trifecta_hold if {
 	trifecta_active
 	carries_data_out
