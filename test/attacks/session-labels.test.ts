@@ -12,6 +12,7 @@ import { StoreUnavailableError } from '../../state/unavailable.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import fc from 'fast-check';
 import { describeRequest } from '../../describe/describe.ts';
+import { signsIn } from '../../describe/tunnel-sql.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
@@ -226,6 +227,28 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
     const d = await inTrifecta('POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'x', tools });
     t.equal(d.action, 'allow', 'control: containers without network go on in the trifecta');
   }), { numRuns: 10 });
+  // (Twenty-seventh pass) a WebSocket sign-in in the protocol's own words, as a server's reader
+  // finds it: credential names × spellings (case, `_`/`-`) × framings (a JSON object, nested under
+  // the protocol's envelope, Socket.IO's `42[…]`/`40{…}`, a Phoenix array, JSON held in a string,
+  // an escaped name); controls: messages without a credential's name, or a value too short to be one.
+  const credName = fc.constantFrom('access_token', 'token', 'auth', 'password', 'api_key', 'apiKey', 'authToken', 'jwt', 'cred', 'credentials', 'refresh_token', 'Authorization', 'sessionToken', 'client_secret');
+  const spelled = credName.chain((n) => fc.constantFrom(n, n.toUpperCase(), n.replace(/_/g, '-'), n.replace(/_(.)/g, (_m, c: string) => c.toUpperCase())));
+  const value = fc.stringMatching(/^[A-Za-z0-9._~+/=-]{8,40}$/);
+  const framed = fc.tuple(spelled, value, fc.constantFrom('plain', 'nested', 'socketio', 'phoenix', 'string', 'escaped')).map(([n, v, how]) => {
+    const member = { [n]: v };
+    switch (how) {
+      case 'plain': return JSON.stringify({ type: 'auth', ...member });
+      case 'nested': return JSON.stringify({ event: 'join', data: { params: member } });
+      case 'socketio': return `40${JSON.stringify(member)}`;
+      case 'phoenix': return JSON.stringify(['1', '1', 'room:lobby', 'phx_join', member]);
+      case 'string': return JSON.stringify({ command: 'subscribe', identifier: JSON.stringify({ channel: 'Chat', ...member }) });
+      default: return JSON.stringify(member).replace(/^\{"(.)/, (_m, c: string) => `{"\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    }
+  });
+  fc.assert(fc.property(framed, (text) => signsIn(text)), { numRuns: 60 });
+  for (const text of ['{"type":"ping"}', '{"id":1,"type":"get_states"}', '{"text":"my token expired; the password is hunter2 really"}', '{"auth":"ok"}', '{"pageToken":"abcdefghijkl"}', '42["message",{"body":"a secret key to the castle"}]', '{"type":"subscribe","channel":"ticker","key":"BTC-USD-PERP"}']) {
+    t.notOk(signsIn(text), `control: ${text} signs in to nothing`);
+  }
   for (const [method, url, body] of [
     ['POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }],
     ['POST', 'https://api.anthropic.com/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, container: { skills: [{ type: 'anthropic', skill_id: 'xlsx' }] }, messages: [{ role: 'user', content: 'x' }] }],
@@ -393,6 +416,42 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   t.equal(await gqlOutcome, 'closed 1008', 'the tunnel closes at the operation that brings `private`');
   const gqlSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'gql-bot');
   t.same(contentLabels(gqlSession!.labels), ['private', 'untrusted'], 'an authenticated subscription reads the account\'s data');
+
+  // (Twenty-seventh pass) Any protocol that signs in in its own words: Home Assistant's
+  // `{"type": "auth", "access_token": …}` (then `get_states`: the house's sensors and people). No
+  // SQL, no GraphQL: the socket's answers came in under its 101's `untrusted` alone, and the next
+  // POST carried the account's data to the webhook. The sign-in is judged as an authenticated GET of
+  // the socket's URL: its `private` is new to the session, so the tunnel closes there; the agent's
+  // next socket is decided with what the session holds (the trifecta: held as such).
+  const haAgent = await airlock.agents.add('ha-bot');
+  const haProxy = airlock.proxyUrl('ha-bot', haAgent.token);
+  const ha = new WebSocket(`ws://ws.test:${web.port}/api/websocket`, { agent: new HttpProxyAgent(haProxy) });
+  t.teardown(() => ha.terminate());
+  const haOpen = new Promise<void>((resolve, reject) => { ha.once('open', () => resolve()); ha.once('error', reject); });
+  await approveNext('the Home Assistant upgrade', 'ha-bot');
+  await haOpen;
+  const haOutcome = new Promise<string>((r) => {
+    ha.once('close', (code) => r(`closed ${code}`));
+    ha.on('message', () => r('answered'));
+  });
+  ha.send(JSON.stringify({ type: 'auth', access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJoYSJ9.c2lnbmF0dXJl' }));
+  ha.send(JSON.stringify({ id: 1, type: 'get_states' }));
+  t.equal(await haOutcome, 'closed 1008', 'the tunnel closes at the sign-in that brings `private`');
+  t.notOk(web.hits.some((h) => h.method === 'WS' && /access_token|get_states/.test(h.body)), 'neither message left');
+  const haSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'ha-bot');
+  t.same(contentLabels(haSession!.labels), ['private', 'untrusted'], 'a socket signed in to reads the account\'s data');
+  t.equal((await viaCurl(haProxy, 'POST', `${web.origin('hooks.test')}/send`, '{"states":"home"}', { prefer: 'respond-async' })).status, 202, 'the next POST is held');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
+  // Control: in a session that already holds what the sign-in brings, the tunnel is not closed by it.
+  const again = new WebSocket(`ws://ws.test:${web.port}/api/websocket`, { agent: new HttpProxyAgent(haProxy) });
+  t.teardown(() => again.terminate());
+  const againOpen = new Promise<void>((resolve, reject) => { again.once('open', () => resolve()); again.once('error', reject); });
+  await approveNext('the next upgrade (the trifecta)', 'ha-bot');
+  await againOpen;
+  const answered = new Promise<string>((r) => { again.once('close', (code) => r(`closed ${code}`)); again.once('message', (m: Buffer) => r(m.toString())); });
+  again.send(JSON.stringify({ type: 'auth', access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJoYSJ9.c2lnbmF0dXJl' }));
+  await approveNext('the sign-in, a read of a host no trusted sink in the trifecta,', 'ha-bot');
+  t.match(await answered, /^got /, 'control: once approved, the sign-in goes on (its labels are held: the tunnel is not stale)');
 });
 
 // A stream decided before the session gained a label is stale, and its own answer bringing another
