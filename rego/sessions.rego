@@ -641,6 +641,24 @@ agent_authenticates if {
 
 not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
 
+# A WebSocket's credential given as a subprotocol, where a browser cannot set a header (twenty-seventh
+# pass: read as a page, `untrusted` only, while the socket answers as that account): Kubernetes'
+# `base64url.bearer.authorization.k8s.io.<token>` (a pod's exec, attach and logs), AppSync's
+# `header-<base64 of {"Authorization": …}>`, a JWT, or `access_token, <jwt>` as the list.
+# Subprotocol names are short words (`v4.channel.k8s.io`, `graphql-transport-ws`, `wamp.2.json`):
+# an entry of 40 characters or more, a JWT's start, or a credential's word as a word of it counts.
+agent_authenticates if {
+	some v in object.get(input.request, ["headers", "sec-websocket-protocol"], [])
+	some entry in split(v, ",")
+	subprotocol_credential(trim_space(entry))
+}
+
+subprotocol_credential(e) if count(e) >= 40
+
+subprotocol_credential(e) if startswith(e, "eyJ")
+
+subprotocol_credential(e) if regex.match(`(?i)(?:^|[-_.])(?:bearer|authorization|auth|token|access[-_]?token|jwt|api[-_]?key|secret|password)(?:[-_.]|$)`, e)
+
 # The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`,
 # Google's and Firebase's `?key=` and `?auth=`, the signature and credential of a signed S3, GCS,
 # CloudFront or Azure URL).

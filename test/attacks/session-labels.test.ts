@@ -246,6 +246,26 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
     }
   });
   fc.assert(fc.property(framed, (text) => signsIn(text)), { numRuns: 60 });
+  // The same account given as a WebSocket subprotocol (twenty-seventh pass): Kubernetes' bearer
+  // entry, AppSync's `header-<base64 JSON>`, a bare JWT, `access_token` beside one, at any place of
+  // the list among ordinary names: the 101 brings `private` too. Ordinary names alone: a page's socket.
+  const ordinary = ['v4.channel.k8s.io', 'base64.channel.k8s.io', 'graphql-transport-ws', 'graphql-ws', 'wamp.2.json', 'actioncable-v1-json', 'mqtt', 'hrana3', 'json.webpubsub.azure.v1', 'v12.stomp', 'ocpp2.0.1', 'aws-appsync-event-ws'];
+  const jwt = fc.tuple(fc.base64String({ minLength: 8, maxLength: 24 }), fc.base64String({ minLength: 8, maxLength: 24 })).map(([a, b]) => `eyJhbGciOiJIUzI1NiJ9.${a.replace(/[+/=]/g, '')}.${b.replace(/[+/=]/g, '')}`);
+  const credentialEntries = fc.oneof(
+    jwt.map((j) => [`base64url.bearer.authorization.k8s.io.${Buffer.from(j).toString('base64url')}`]),
+    jwt.map((j) => [`header-${Buffer.from(JSON.stringify({ host: 'appsync.example', Authorization: j })).toString('base64url')}`]),
+    jwt.map((j) => [j]),
+    jwt.map((j) => ['access_token', j]),
+    fc.constantFrom(['Authorization'], ['bearer'], ['x-auth-token']),
+  );
+  const subprotocolDecision = (protocols: string[]) => airlock.engine.decide(describeRequest({
+    method: 'GET', url: 'https://ws.test/socket', headers: [['upgrade', 'websocket'], ['connection', 'Upgrade'], ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['sec-websocket-version', '13'], ['sec-websocket-protocol', protocols.join(', ')]], body: Buffer.alloc(0), bodyTruncated: false,
+  }, { agent: { id: 'prop', labels: {} } }));
+  await fc.assert(fc.asyncProperty(credentialEntries, fc.subarray(ordinary, { maxLength: 3 }), fc.nat(3), async (cred, others, at) => {
+    const d = await subprotocolDecision([...others.slice(0, at), ...cred, ...others.slice(at)]);
+    t.ok(d.labels?.includes('private'), `${cred.join(', ')}: the socket answers as an account`);
+  }), { numRuns: 25 });
+  for (const names of [ordinary.slice(0, 4), ordinary.slice(4, 8), ordinary.slice(8)]) t.notOk((await subprotocolDecision(names)).labels?.includes('private'), `control: ${names.join(', ')} names no account`);
   for (const text of ['{"type":"ping"}', '{"id":1,"type":"get_states"}', '{"text":"my token expired; the password is hunter2 really"}', '{"auth":"ok"}', '{"pageToken":"abcdefghijkl"}', '42["message",{"body":"a secret key to the castle"}]', '{"type":"subscribe","channel":"ticker","key":"BTC-USD-PERP"}']) {
     t.notOk(signsIn(text), `control: ${text} signs in to nothing`);
   }
@@ -711,6 +731,40 @@ t.test('a WebSocket whose own answer completes the trifecta is decided as the tr
   t.equal(result, 'refused 403', 'the socket is refused');
   await heldInstead;
   t.notOk(web.hits.some((h) => h.method === 'WS'), 'nothing reached the chat host');
+
+  // (Twenty-seventh pass) A socket that authenticates by its subprotocol, where a browser cannot set
+  // a header (Kubernetes' `base64url.bearer.authorization.k8s.io.<token>` for a pod's exec or logs):
+  // it answers as that account, but was read as a page's socket (`untrusted` only), so a fresh
+  // session opened it, read the pod's environment, and the next POST carried it out. Its 101 brings
+  // `private` now: with the page's `untrusted` it is the trifecta at once (refused here, deny mode).
+  const opened = (who: string, token: string, protocols: string[]) => new Promise<string>((resolve) => {
+    const ws = new WebSocket(`ws://ws.test:${web.port}/api/v1/namespaces/default/pods/web/exec?command=env`, protocols, { agent: new HttpProxyAgent(`http://${who}:${token}@127.0.0.1:${airlock.proxyAddress.port}`) });
+    ws.once('open', () => { ws.send(`${who} env`); resolve('open'); });
+    ws.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+    ws.once('error', (e) => resolve(`error ${e.message}`));
+    t.teardown(() => ws.terminate());
+  });
+  const approveFor = async (who: string, until: { done: boolean } = { done: false }): Promise<void> => {
+    for (let i = 0; i < 150 && !until.done; i++) {
+      const held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { agent: string }) => a.agent === who) as Array<{ id: string }>;
+      if (held.length) return void (await api('POST', `/api/approvals/${held[0]!.id}/approve`, { accept_unseen_body: true }));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const kube = await airlock.agents.add('kube');
+  const kubeOpen = opened('kube', kube.token, ['base64url.bearer.authorization.k8s.io.ZXlKaGJHY2lPaUpTVXpJMU5pSjkuZXlKemRXSWlPaUp6ZVhOMFpXMDZJbjAuc2ln', 'v4.channel.k8s.io']);
+  const kubeSettled = { done: false };
+  const kubeApproval = approveFor('kube', kubeSettled).catch(() => undefined); // without the fix the upgrade is held as any socket, and approved here
+  const kubeResult = await kubeOpen;
+  kubeSettled.done = true;
+  await kubeApproval;
+  t.equal(kubeResult, 'refused 403', 'the socket signed in by its subprotocol completes the trifecta by itself: refused');
+  t.notOk(web.hits.some((h) => h.method === 'WS' && h.body.startsWith('kube')), 'nothing reached the pod');
+  // Control: a socket with the same channel subprotocol and no credential is a page's: held as any upgrade, approved, it opens.
+  const plain = await airlock.agents.add('plain');
+  const plainOpen = opened('plain', plain.token, ['v4.channel.k8s.io']);
+  await approveFor('plain');
+  t.equal(await plainOpen, 'open', 'control: a socket without a credential opens once approved');
 });
 
 // The same for an upload: decided in a session that had read private data, to a page that answers
