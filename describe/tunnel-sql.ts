@@ -1566,7 +1566,9 @@ export function cdpLoadsOf(text: string, paused?: PausedWrites): { urls: string[
  * body fields HTTP reads (`credentialFieldName`: `token`, `access_token`, `auth`, `password` …):
  * Firebase's `cred`, a JWT named as such, `credentials`.
  */
-const tunnelCredentialNames: ReadonlySet<string> = new Set(['jwt', 'cred', 'credential', 'credentials', 'signature', 'authkey', 'sessionkey', 'apikeysecret']);
+const tunnelCredentialNames: ReadonlySet<string> = new Set(['jwt', 'cred', 'credential', 'credentials', 'signature', 'authkey', 'sessionkey', 'apikeysecret', 'passcode']);
+/** A header line of a text protocol's frame (STOMP's `CONNECT` with `passcode:`, `Authorization:`): name, then `:` or `=`, then 4+ characters. */
+const headerLine = /^[ \t]{0,8}([A-Za-z][A-Za-z0-9_.-]{0,39})[ \t]{0,8}[:=][ \t]{0,8}[^\s]{4}/gm;
 /** A member `"name": "value` in any framing (Socket.IO's `40{…}`, a JSON string inside JSON with its quotes escaped). */
 const memberText = /\\?"([A-Za-z][A-Za-z0-9_.-]{0,39})\\?"\s{0,8}:\s{0,8}\\?"([^"\\]{8})/g;
 /** Longest message read for a sign-in (a sign-in message is short). */
@@ -1590,6 +1592,8 @@ export function signsIn(text: string): boolean {
   if (!/tok|auth|pass|secret|key|cred|jwt|sign|bearer|\\u/i.test(text)) return false;
   memberText.lastIndex = 0;
   for (let m = memberText.exec(text); m; m = memberText.exec(text)) if (signInName(m[1]!)) return true;
+  headerLine.lastIndex = 0;
+  for (let m = headerLine.exec(text); m; m = headerLine.exec(text)) if (signInName(m[1]!)) return true;
   // Parsed (escaped names, JSON held in a string) only while short: a sign-in message is.
   if (text.length > MAX_CREDENTIAL_MESSAGE || (!startsJson(text) && !/^[0-9]{1,4}[[{]/.test(text))) return false;
   let budget = 10_000;
@@ -1604,6 +1608,25 @@ export function signsIn(text: string): boolean {
     return false;
   };
   return readings(text.replace(/^[0-9]{1,4}(?=[[{])/, '')).some((r) => visit(r, 0));
+}
+
+/**
+ * An MQTT CONNECT packet (MQTT over WebSocket, the `mqtt` subprotocol) whose flags say it carries a
+ * user name or a password: the broker answers as that account (twenty-seventh pass). Fixed header
+ * 0x10, the remaining length (1–4 bytes), then the protocol name `MQTT` (3.1.1, 5) or `MQIsdp` (3.1),
+ * its level and the connect flags (0x80 user name, 0x40 password).
+ */
+export function mqttSignsIn(data: Buffer): boolean {
+  if (data.length < 10 || data[0] !== 0x10) return false;
+  let at = 1;
+  while (at < 5 && at < data.length && (data[at]! & 0x80) !== 0) at++;
+  at++;
+  const name = data.length >= at + 2 ? data.readUInt16BE(at) : -1;
+  if (name !== 4 && name !== 6) return false;
+  const proto = data.subarray(at + 2, at + 2 + name).toString('latin1');
+  if (proto !== 'MQTT' && proto !== 'MQIsdp') return false;
+  const flags = data[at + 2 + name + 1];
+  return flags !== undefined && (flags & 0xc0) !== 0;
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */

@@ -14,7 +14,7 @@
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, mqttSignsIn, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -200,7 +200,7 @@ export class TunnelSql {
     // and it closes, as a statement's does (twenty-seventh pass: the account's data came in under the
     // upgrade's labels alone, `untrusted`, and the next POST carried it out).
     // (Hrana's `hello` and GraphQL's `connection_init` are read by their own readers: `credentialed`.)
-    if (!this.signedIn && this.reader?.credentialed === undefined && (kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8'))) {
+    if (!this.signedIn && this.reader?.credentialed === undefined && (mqttSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8'))))) {
       this.signedIn = true;
       const signIn: CarriedStatement = { protocol: 'json', message: 'sign-in', body: {}, signIn: true };
       return (async () => (await this.decide(signIn)) ?? this.judgeMessage(data, kind))();

@@ -12,7 +12,7 @@ import { StoreUnavailableError } from '../../state/unavailable.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import fc from 'fast-check';
 import { describeRequest } from '../../describe/describe.ts';
-import { signsIn } from '../../describe/tunnel-sql.ts';
+import { mqttSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
@@ -234,9 +234,10 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   const credName = fc.constantFrom('access_token', 'token', 'auth', 'password', 'api_key', 'apiKey', 'authToken', 'jwt', 'cred', 'credentials', 'refresh_token', 'Authorization', 'sessionToken', 'client_secret');
   const spelled = credName.chain((n) => fc.constantFrom(n, n.toUpperCase(), n.replace(/_/g, '-'), n.replace(/_(.)/g, (_m, c: string) => c.toUpperCase())));
   const value = fc.stringMatching(/^[A-Za-z0-9._~+/=-]{8,40}$/);
-  const framed = fc.tuple(spelled, value, fc.constantFrom('plain', 'nested', 'socketio', 'phoenix', 'string', 'escaped')).map(([n, v, how]) => {
+  const framed = fc.tuple(spelled, value, fc.constantFrom('plain', 'nested', 'socketio', 'phoenix', 'string', 'escaped', 'stomp')).map(([n, v, how]) => {
     const member = { [n]: v };
     switch (how) {
+      case 'stomp': return `CONNECT\naccept-version:1.2\nhost:broker\n${n}:${v}\n\n\u0000`;
       case 'plain': return JSON.stringify({ type: 'auth', ...member });
       case 'nested': return JSON.stringify({ event: 'join', data: { params: member } });
       case 'socketio': return `40${JSON.stringify(member)}`;
@@ -266,8 +267,15 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
     t.ok(d.labels?.includes('private'), `${cred.join(', ')}: the socket answers as an account`);
   }), { numRuns: 25 });
   for (const names of [ordinary.slice(0, 4), ordinary.slice(4, 8), ordinary.slice(8)]) t.notOk((await subprotocolDecision(names)).labels?.includes('private'), `control: ${names.join(', ')} names no account`);
-  for (const text of ['{"type":"ping"}', '{"id":1,"type":"get_states"}', '{"text":"my token expired; the password is hunter2 really"}', '{"auth":"ok"}', '{"pageToken":"abcdefghijkl"}', '42["message",{"body":"a secret key to the castle"}]', '{"type":"subscribe","channel":"ticker","key":"BTC-USD-PERP"}']) {
-    t.notOk(signsIn(text), `control: ${text} signs in to nothing`);
+  // MQTT over WebSocket: a CONNECT whose flags carry a user name or a password (3.1, 3.1.1, 5).
+  const mqttConnect = (proto: 'MQTT' | 'MQIsdp', flags: number): Buffer => {
+    const body = Buffer.concat([Buffer.from([0, proto.length]), Buffer.from(proto, 'latin1'), Buffer.from([proto === 'MQTT' ? 4 : 3, flags, 0, 60, 0, 2]), Buffer.from('c1'), Buffer.from([0, 3]), Buffer.from('bob'), Buffer.from([0, 8]), Buffer.from('hunter22')]);
+    return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+  };
+  fc.assert(fc.property(fc.constantFrom<'MQTT' | 'MQIsdp'>('MQTT', 'MQIsdp'), fc.constantFrom(0x80, 0x40, 0xc0, 0xc2), (proto, flags) => mqttSignsIn(mqttConnect(proto, flags))), { numRuns: 8 });
+  t.notOk(mqttSignsIn(mqttConnect('MQTT', 0x02)), 'control: an MQTT CONNECT without credentials');
+  for (const text of ['CONNECT\naccept-version:1.2\nhost:broker\nheart-beat:0,0\n\n\u0000', 'SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello\u0000', '{"type":"ping"}', '{"id":1,"type":"get_states"}', '{"text":"my token expired; the password is hunter2 really"}', '{"auth":"ok"}', '{"pageToken":"abcdefghijkl"}', '42["message",{"body":"a secret key to the castle"}]', '{"type":"subscribe","channel":"ticker","key":"BTC-USD-PERP"}']) {
+    t.notOk(signsIn(text), `control: ${JSON.stringify(text)} signs in to nothing`);
   }
   for (const [method, url, body] of [
     ['POST', 'https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }],
