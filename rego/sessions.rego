@@ -716,6 +716,27 @@ agent_authenticates if {
 	credential_named_in(inner)
 }
 
+# ... and in an MCP tool call's arguments, or one level inside them (twenty-seventh pass: a server
+# that takes the account's key as an argument, `{"name": "search_tickets", "arguments": {"api_key":
+# …}}` or `{"auth": {"token": …}}`, answers as that account, but the key sat below the two levels
+# read above: a read-only tool's tickets came in `untrusted` only, and the next POST carried them).
+agent_authenticates if {
+	some c in mcp_calls
+	args := object.get(c, "arguments", {})
+	is_object(args)
+	count(args) <= 256
+	credential_named_in(args)
+}
+
+agent_authenticates if {
+	some c in mcp_calls
+	args := object.get(c, "arguments", {})
+	is_object(args)
+	count(args) <= 256
+	some inner in args
+	credential_named_in(inner)
+}
+
 # A body of thousands of members (a bulk upload) is no call that authenticates: not walked, so a
 # decision costs the same whatever its size (issue 20).
 json_few_members if count(input.request.body.json) <= 256

