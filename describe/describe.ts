@@ -229,6 +229,11 @@ const credentialFields: ReadonlySet<string> = new Set([
 const signedQueryCredentials: ReadonlySet<string> = new Set(['x-amz-credential', 'x-goog-credential', 'awsaccesskeyid', 'googleaccessid']);
 const foldName = (name: string): string => foldCase(name).replace(/[-_.\s]/g, '');
 
+/** Whether a field name (letter case, `_`, `-`, `.` and blanks aside) is one that carries a credential in a body (`credentialFields`). */
+export function credentialFieldName(name: string): boolean {
+  return credentialFields.has(foldName(name)) || credentialParams.has(name.toLowerCase());
+}
+
 export class DescribeError extends Error {
   override name = 'DescribeError';
 }

@@ -45,6 +45,7 @@ import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
 import { lookupTable } from '../lib/records.ts';
+import { credentialFieldName } from './describe.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
@@ -65,6 +66,8 @@ export interface CarriedStatement {
   headers?: Array<[string, string]>;
   /** What carried it (`Q`, `P`, `B`, `startup`, `execute`, …), for the audit record. */
   message: string;
+  /** A message giving the server a credential (`signsIn`): judged as an authenticated GET of the tunnel's URL, whose answers are that account's. */
+  signIn?: true;
 }
 
 export interface TunnelRead {
@@ -1556,6 +1559,74 @@ export function cdpLoadsOf(text: string, paused?: PausedWrites): { urls: string[
   const sent = [...new Set(writes)];
   if (!refused && distinct.length + sent.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length + sent.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
   return { urls: distinct, ...(sent.length ? { writes: sent } : {}), ...(refused ? { refused } : {}) };
+}
+
+/**
+ * Field names a WebSocket protocol's own sign-in message carries its credential under, beside the
+ * body fields HTTP reads (`credentialFieldName`: `token`, `access_token`, `auth`, `password` …):
+ * Firebase's `cred`, a JWT named as such, `credentials`.
+ */
+const tunnelCredentialNames: ReadonlySet<string> = new Set(['jwt', 'cred', 'credential', 'credentials', 'signature', 'authkey', 'sessionkey', 'apikeysecret', 'passcode']);
+/** A header line of a text protocol's frame (STOMP's `CONNECT` with `passcode:`, `Authorization:`): name, then `:` or `=`, then 4+ characters. */
+const headerLine = /^[ \t]{0,8}([A-Za-z][A-Za-z0-9_.-]{0,39})[ \t]{0,8}[:=][ \t]{0,8}[^\s]{4}/gm;
+/** A member `"name": "value` in any framing (Socket.IO's `40{…}`, a JSON string inside JSON with its quotes escaped). */
+const memberText = /\\?"([A-Za-z][A-Za-z0-9_.-]{0,39})\\?"\s{0,8}:\s{0,8}\\?"([^"\\]{8})/g;
+/** Longest message read for a sign-in (a sign-in message is short). */
+const MAX_CREDENTIAL_MESSAGE = 64 * 1024;
+
+function signInName(name: string): boolean {
+  return credentialFieldName(name) || tunnelCredentialNames.has(name.toLowerCase().replace(/[-_.]/g, ''));
+}
+
+/**
+ * Whether a message the agent sends over a WebSocket gives the server a credential in its own
+ * words (twenty-seventh pass): Home Assistant's `{"type": "auth", "access_token": …}`, a Supabase
+ * Realtime or Phoenix `phx_join` with `access_token`, Socket.IO's `40{"token": …}`, Pusher's
+ * `auth`, Firebase's `cred`, ActionCable's identifier holding a token. The socket then answers as
+ * that account, as an HTTP read with `Authorization` does: its answers are the account's data. A
+ * member whose name is a credential's and whose value is a string of 8 characters or more, in the
+ * text as written (any framing) or, for a JSON message, as a parser reads it (escaped names, at any
+ * depth, JSON held in a string, for messages of up to 64 KiB).
+ */
+export function signsIn(text: string): boolean {
+  if (!/tok|auth|pass|secret|key|cred|jwt|sign|bearer|\\u/i.test(text)) return false;
+  memberText.lastIndex = 0;
+  for (let m = memberText.exec(text); m; m = memberText.exec(text)) if (signInName(m[1]!)) return true;
+  headerLine.lastIndex = 0;
+  for (let m = headerLine.exec(text); m; m = headerLine.exec(text)) if (signInName(m[1]!)) return true;
+  // Parsed (escaped names, JSON held in a string) only while short: a sign-in message is.
+  if (text.length > MAX_CREDENTIAL_MESSAGE || (!startsJson(text) && !/^[0-9]{1,4}[[{]/.test(text))) return false;
+  let budget = 10_000;
+  const visit = (v: unknown, depth: number): boolean => {
+    if (--budget < 0 || depth > 16) return false;
+    if (typeof v === 'string') return depth < 16 && (startsJson(v) ? readings(v).some((r) => visit(r, depth + 1)) : false);
+    if (!v || typeof v !== 'object') return false;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof x === 'string' && x.length >= 8 && signInName(k)) return true;
+      if (visit(x, depth + 1)) return true;
+    }
+    return false;
+  };
+  return readings(text.replace(/^[0-9]{1,4}(?=[[{])/, '')).some((r) => visit(r, 0));
+}
+
+/**
+ * An MQTT CONNECT packet (MQTT over WebSocket, the `mqtt` subprotocol) whose flags say it carries a
+ * user name or a password: the broker answers as that account (twenty-seventh pass). Fixed header
+ * 0x10, the remaining length (1–4 bytes), then the protocol name `MQTT` (3.1.1, 5) or `MQIsdp` (3.1),
+ * its level and the connect flags (0x80 user name, 0x40 password).
+ */
+export function mqttSignsIn(data: Buffer): boolean {
+  if (data.length < 10 || data[0] !== 0x10) return false;
+  let at = 1;
+  while (at < 5 && at < data.length && (data[at]! & 0x80) !== 0) at++;
+  at++;
+  const name = data.length >= at + 2 ? data.readUInt16BE(at) : -1;
+  if (name !== 4 && name !== 6) return false;
+  const proto = data.subarray(at + 2, at + 2 + name).toString('latin1');
+  if (proto !== 'MQTT' && proto !== 'MQIsdp') return false;
+  const flags = data[at + 2 + name + 1];
+  return flags !== undefined && (flags & 0xc0) !== 0;
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */

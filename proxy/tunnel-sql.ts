@@ -11,9 +11,10 @@
 //   the tunnel's traffic from the agent waiting meanwhile; relayed once approved;
 // - deny, a refused approval, or a stream that cannot be read: the tunnel is closed (1008) and
 //   the statement never reaches the server.
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, mqttSignsIn, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -192,6 +193,30 @@ export class TunnelSql {
       data = Buffer.from(data.toString('latin1'), 'base64');
       kind = 'binary';
     }
+    // A message that signs in (an access token in the protocol's own words: Home Assistant's `auth`,
+    // a `phx_join`, Socket.IO's `40{"token": …}`) makes the socket answer as that account: judged
+    // first as an authenticated GET of the tunnel's URL, whose labels (labels.authenticated:
+    // `private`) are the session's before it leaves; one new to the session makes the tunnel stale
+    // and it closes, as a statement's does (twenty-seventh pass: the account's data came in under the
+    // upgrade's labels alone, `untrusted`, and the next POST carried it out).
+    // (Hrana's `hello` and GraphQL's `connection_init` are read by their own readers: `credentialed`.)
+    if (!this.signedIn && this.reader?.credentialed === undefined && (mqttSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8'))))) {
+      this.signedIn = true;
+      const signIn: CarriedStatement = { protocol: 'json', message: 'sign-in', body: {}, signIn: true };
+      return (async () => (await this.decide(signIn)) ?? this.judgeMessage(data, kind))();
+    }
+    return this.judgeMessage(data, kind);
+  }
+
+  /** The agent gave the server a credential in one of the tunnel's messages (`signsIn`): its twins are authenticated. */
+  private signedIn = false;
+
+  private signsInHere(text: string): boolean {
+    if (this.reader === undefined && this.sniffedBytes === 0 && (startsHrana(text) || startsGraphqlWs(text))) return false;
+    return signsIn(text);
+  }
+
+  private judgeMessage(data: Buffer, kind: 'text' | 'binary'): Promise<Rejection | undefined> | Rejection | undefined {
     // A session the agent opens inside the tunnel (TLS, SSH, an HTTP request to a bridged server) is never decided here.
     const inner = this.inner.read(data) ?? this.channelRead(data);
     if (inner) return this.refuseUnread(`${inner} inside the tunnel: what it carries is not decided here (send HTTP through the proxy)`);
@@ -369,19 +394,29 @@ export class TunnelSql {
     if (s.target) return this.decideLoad(s, s.target);
     const tunnelUrl = new URL(this.x.url);
     const scheme = tunnelUrl.protocol === 'wss:' ? 'https' : 'http';
+    if (s.signIn) {
+      const acting = this.actingHeaders();
+      return this.decideTwin(s, { method: 'GET', url: `${scheme}://${tunnelUrl.host}${tunnelUrl.pathname}${tunnelUrl.search}`, headers: [['host', tunnelUrl.host], ...acting, ['authorization', 'Bearer (given in the tunnel)']], body: Buffer.alloc(0), bodyTruncated: false });
+    }
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
     const body = s.raw ?? Buffer.from(JSON.stringify(s.body));
     // Escapes can make the twin longer than its message (a control character is six bytes in JSON).
     if (body.length > this.maxStatement) return this.refuseUnread(`a statement whose HTTP twin is ${body.length} bytes, longer than Airlock reads of a request (${this.maxStatement})`);
     // Whom the statement acts as: the upgrade's own headers that choose it, and the session's (GraphQL's connection_init).
+    const acting = this.actingHeaders();
+    const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json'], ...acting, ...(s.headers ?? [])];
+    // Credentials the tunnel gave in its own messages make its twins authenticated reads (labels.authenticated).
+    if (this.reader?.credentialed || this.signedIn) headers.push(['authorization', 'Bearer (given in the tunnel)']);
+    return this.decideTwin(s, { method: 'POST', url, headers, body, bodyTruncated: false });
+  }
+
+  /** Whom the statement acts as: the upgrade's own headers that choose it. */
+  private actingHeaders(): Array<[string, string]> {
     const acting: Array<[string, string]> = [];
     const rawHeaders = this.x.head.rawHeaders ?? [];
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (actingHeader(rawHeaders[i]!)) acting.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!]);
-    const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json'], ...acting, ...(s.headers ?? [])];
-    // Credentials the tunnel gave in its own messages make its twins authenticated reads (labels.authenticated).
-    if (this.reader?.credentialed) headers.push(['authorization', 'Bearer (given in the tunnel)']);
-    return this.decideTwin(s, { method: 'POST', url, headers, body, bodyTruncated: false });
+    return acting;
   }
 
   /**
@@ -403,7 +438,7 @@ export class TunnelSql {
     try {
       // A MongoDB or Redis command's twin is Airlock's writing, not a text a MySQL server runs.
       const dialect = s.protocol === 'postgresql' ? 'postgresql' : s.message === 'mongodb' || s.message === 'redis' ? 'written' : undefined;
-      decided = await this.pipeline.decideCarried(this.x, raw, dialect, s.protocol === 'json' || s.protocol === 'mssql');
+      decided = await this.pipeline.decideCarried(this.x, raw, dialect, !s.signIn && (s.protocol === 'json' || s.protocol === 'mssql'));
     } catch (err) {
       decided = refusals.internal(err);
     }

@@ -641,6 +641,24 @@ agent_authenticates if {
 
 not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
 
+# A WebSocket's credential given as a subprotocol, where a browser cannot set a header (twenty-seventh
+# pass: read as a page, `untrusted` only, while the socket answers as that account): Kubernetes'
+# `base64url.bearer.authorization.k8s.io.<token>` (a pod's exec, attach and logs), AppSync's
+# `header-<base64 of {"Authorization": …}>`, a JWT, or `access_token, <jwt>` as the list.
+# Subprotocol names are short words (`v4.channel.k8s.io`, `graphql-transport-ws`, `wamp.2.json`):
+# an entry of 40 characters or more, a JWT's start, or a credential's word as a word of it counts.
+agent_authenticates if {
+	some v in object.get(input.request, ["headers", "sec-websocket-protocol"], [])
+	some entry in split(v, ",")
+	subprotocol_credential(trim_space(entry))
+}
+
+subprotocol_credential(e) if count(e) >= 40
+
+subprotocol_credential(e) if startswith(e, "eyJ")
+
+subprotocol_credential(e) if regex.match(`(?i)(?:^|[-_.])(?:bearer|authorization|auth|token|access[-_]?token|jwt|api[-_]?key|secret|password)(?:[-_.]|$)`, e)
+
 # The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`,
 # Google's and Firebase's `?key=` and `?auth=`, the signature and credential of a signed S3, GCS,
 # CloudFront or Azure URL).
@@ -695,6 +713,27 @@ agent_authenticates if {
 	some call in input.request.body.json
 	is_object(call)
 	some inner in call
+	credential_named_in(inner)
+}
+
+# ... and in an MCP tool call's arguments, or one level inside them (twenty-seventh pass: a server
+# that takes the account's key as an argument, `{"name": "search_tickets", "arguments": {"api_key":
+# …}}` or `{"auth": {"token": …}}`, answers as that account, but the key sat below the two levels
+# read above: a read-only tool's tickets came in `untrusted` only, and the next POST carried them).
+agent_authenticates if {
+	some c in mcp_calls
+	args := object.get(c, "arguments", {})
+	is_object(args)
+	count(args) <= 256
+	credential_named_in(args)
+}
+
+agent_authenticates if {
+	some c in mcp_calls
+	args := object.get(c, "arguments", {})
+	is_object(args)
+	count(args) <= 256
+	some inner in args
 	credential_named_in(inner)
 }
 
@@ -904,6 +943,14 @@ github_counted_for_owner if {
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches
+
+# A model call that runs the model's code in an OpenAI container named by id (a code interpreter's
+# `container: "cntr_…"`, a hosted shell's `container_reference`): the container keeps the network
+# access it was made with (the Containers API's `network_policy`, which a human may have approved
+# before the session read anything), and the call does not show it. The code the model writes there
+# can send what the call holds to those domains (twenty-seventh pass; a container given network in
+# the call itself makes the call a `send`: describe/adapters/openai.ts `containerNetworks`).
+carries_data_out if count(object.get(input, ["service", "params", "containers"], [])) > 0
 
 trifecta_hold if {
 	trifecta_active

@@ -170,6 +170,78 @@ function fetchesUrls(body: unknown, found: Set<string> = new Set()): boolean {
   return walk(body, 0);
 }
 
+/** A function or custom tool's definition: its parameter schema and grammar name fields the model fills, not settings. */
+const toolSchemaKeys = new Set(['parameters', 'input_schema', 'format', 'schema']);
+
+/**
+ * Where a container the provider runs the model's code in may connect (twenty-seventh pass): a
+ * hosted shell's `environment` or a code interpreter's `container` given a `network_policy`
+ * (`{type: "allowlist", allowed_domains: […]}`, with `domain_secrets` for them) opens outbound
+ * network from OpenAI's servers, and the code the model writes there (`curl https://…/?d=<rows>`)
+ * carries whatever the call holds to those domains, outside Airlock. Read under every tool at any
+ * depth, bounded: each allowed domain is a target `net:<domain>`; a policy of any other shape, or a
+ * list not all names, is `?` (fails closed); `disabled` (or none) reaches nothing.
+ */
+function containerNetworks(configs: Record<string, unknown>[]): string[] {
+  const out = new Set<string>();
+  let budget = 100_000;
+  const walk = (v: unknown, depth: number): void => {
+    if (--budget < 0 || depth > 64) {
+      out.add('?');
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+      return;
+    }
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (toolSchemaKeys.has(k)) continue; // a function's schema names fields freely
+      if (k === 'network_policy') {
+        if (x === null || x === undefined) continue;
+        const { type, allowed_domains: domains } = (typeof x === 'object' && !Array.isArray(x) ? x : {}) as { type?: unknown; allowed_domains?: unknown };
+        if (type === 'disabled') continue;
+        if (type === 'allowlist' && Array.isArray(domains) && domains.length > 0 && domains.every((d) => typeof d === 'string' && d.trim() !== '')) {
+          for (const d of domains as string[]) out.add(`net:${d.trim().toLowerCase()}`);
+        } else out.add('?');
+      } else if (x && typeof x === 'object') walk(x, depth + 1);
+    }
+  };
+  for (const c of configs) walk(c.tools, 0);
+  return [...out].sort();
+}
+
+/**
+ * The containers a call runs the model's code in by id (OpenAI's code interpreter `container:
+ * "cntr_…"`, a hosted shell's `container_reference` `container_id`): such a container keeps the
+ * network access it was made with (the Containers API's `network_policy`, approved by a human
+ * before the session read anything), which the call does not show (`params.containers`; the default
+ * policy holds such a call in the trifecta). At most MAX_REMOTE_TARGETS, then `?`.
+ */
+function namedContainers(configs: Record<string, unknown>[]): string[] {
+  const out = new Set<string>();
+  let budget = 100_000;
+  const walk = (v: unknown, depth: number): void => {
+    if (--budget < 0 || depth > 64) {
+      out.add('?');
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+      return;
+    }
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (toolSchemaKeys.has(k)) continue;
+      if ((k === 'container' || k === 'container_id') && typeof x === 'string' && x.trim() !== '') out.add(targetValue(x.trim()));
+      else if (x && typeof x === 'object') walk(x, depth + 1);
+    }
+  };
+  for (const c of configs) walk(c.tools, 0);
+  const list = [...out].sort();
+  return list.slice(0, MAX_REMOTE_TARGETS).concat(list.length > MAX_REMOTE_TARGETS ? ['?'] : []);
+}
+
 /** Remote places listed per request, at most; past it the list ends in `?` (no grant covers it). */
 const MAX_REMOTE_TARGETS = 50;
 
@@ -303,6 +375,8 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   if (search.length) info.params.search_tools = search;
   const stored = storedReads(info.name, configs, types);
   if (stored.length) info.params.stored_reads = stored;
+  const containers = info.name === 'openai' ? namedContainers(configs) : [];
+  if (containers.length) info.params.containers = containers;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
   // Everything but the tool and MCP server definitions (their addresses are judged above) and
   // metadata (labels the provider stores, never fetches): messages, input, images, system.
@@ -314,6 +388,11 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   ];
   const fetched = new Set<string>();
   if (configs.map((c) => fetchesUrls(contentOf(c), fetched)).some(Boolean)) remote.push('url_content');
+  const networks = containerNetworks(configs);
+  if (networks.length) {
+    remote.push('container_network');
+    for (const n of networks) fetched.add(n);
+  }
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';
