@@ -1424,7 +1424,15 @@ export interface Planted {
   why: string;
 }
 
-/** Whether `p` (not followed) or, for a folder, something below it, changed at or after `since`. */
+/**
+ * Whether `p` or, for a folder, something below it, changed at or after `since`. A symlink counts
+ * as changed when it or what it leads to did (twenty-seventh pass): a project's `.envrc ->
+ * config/envrc`, a `.vscode` linked to a folder shared between projects, a `~/.bash_aliases`
+ * linked into a dotfiles folder is what direnv, the editor and bash read, and the agent rewrote the
+ * file behind the link, whose own name is on no list, leaving the link's times as they were. What
+ * it leads to is followed within the same depth and budget (a link to a folder above counts entries
+ * until the depth bound, never loops).
+ */
 function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): boolean {
   let st: fs.Stats;
   try {
@@ -1433,6 +1441,14 @@ function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): 
     return false;
   }
   if (st.ctimeMs >= since) return true;
+  if (st.isSymbolicLink()) {
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return false; // leads nowhere: nothing behind it to run
+    }
+    if (st.ctimeMs >= since) return true;
+  }
   if (!st.isDirectory() || depth > 6) return false;
   let names: string[];
   try {
