@@ -1430,8 +1430,8 @@ export interface Planted {
  * config/envrc`, a `.vscode` linked to a folder shared between projects, a `~/.bash_aliases`
  * linked into a dotfiles folder is what direnv, the editor and bash read, and the agent rewrote the
  * file behind the link, whose own name is on no list, leaving the link's times as they were. What
- * it leads to is followed within the same depth and budget (a link to a folder above counts entries
- * until the depth bound, never loops).
+ * it leads to is followed within the same depth and budget; a link to a folder only as the entry
+ * itself (a link to a folder above counts entries until the depth bound, never loops).
  */
 function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): boolean {
   let st: fs.Stats;
@@ -1448,6 +1448,10 @@ function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): 
       return false; // leads nowhere: nothing behind it to run
     }
     if (st.ctimeMs >= since) return true;
+    // A link to a folder is walked only as the entry itself: links below it to folders (nix-direnv's
+    // `.direnv/flake-inputs/* -> /nix/store/…`, whole source trees) are the tools' own, and
+    // walking them would spend the budget on every run.
+    if (depth > 0) return false;
   }
   if (!st.isDirectory() || depth > 6) return false;
   let names: string[];
