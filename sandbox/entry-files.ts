@@ -18,6 +18,7 @@ import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { spent, walkFolders, type WalkBudget } from './walk.ts';
 import { lookupTable } from '../lib/records.ts';
+import { hostProgram } from '../lib/plantable.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
 const HOME_ENTRIES: Readonly<Record<string, string>> = lookupTable({
@@ -2101,6 +2102,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   }
   // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
   for (const h of hiddenFromGit(since, [root, ...repositories])) if (!planted.some((f) => f.path === h.path)) planted.push(h);
+  // The git airlock run found before the run, changed during it (twenty-seventh pass): not run for
+  // that review, and the user's next git is it.
+  const git = hostProgram('git');
+  if ('changed' in git && !planted.some((f) => f.path === git.changed)) {
+    planted.push({ path: git.changed, why: 'the git program on your PATH changed during the run (airlock run did not run it for its review of the repository): your next git command runs it; reinstall git unless you updated it yourself' });
+  }
   return { planted, complete: walked && !packageBudget.ranOut && !cacheBudget.ranOut, homeComplete, toolchainsComplete, caches };
 }
 

@@ -22,6 +22,7 @@ import { LaunchError, discardTerminalInput, launchAgent, stdioRefusal, type Agen
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
+import { hostProgram } from '../../lib/plantable.ts';
 import { shellWord, terminalText } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
@@ -478,7 +479,9 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
   let named: string;
   let top = '';
   try {
-    named = execFileSync('git', ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = hostProgram('git');
+    if (!('file' in git)) return [];
+    named = execFileSync(git.file, ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return []; // not set, or no git
   }

@@ -1976,6 +1976,36 @@ t.test('twenty-seventh pass: property: a run-on-entry file reached through a sym
   t.pass('named exactly when what the link leads to changed');
 });
 
+t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
+  // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
+  // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
+  // folder early on PATH (~/.local/bin, ~/.cargo/bin, ~/go/bin, a version manager's shims: all
+  // the user's, so the agent's to write) ran there, outside every namespace, with what the
+  // sandbox hides in reach. Both ways: a folder on PATH with no git before the run, and a folder
+  // whose git the agent rewrites in place.
+  const base = fs.mkdtempSync(path.join(world.dir, 'host-git-'));
+  const work = path.join(base, 'work');
+  const early = path.join(base, 'early-bin');
+  const pinned = path.join(base, 'pinned-bin');
+  for (const d of [work, early, pinned]) fs.mkdirSync(d);
+  execFileSync('git', ['init', '-q'], { cwd: work });
+  // A commit: the review compares the branch tips before and after.
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit', '-q', '--allow-empty', '-m', 'start'], { cwd: work });
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  fs.copyFileSync(realGit, path.join(pinned, 'git'));
+  fs.chmodSync(path.join(pinned, 'git'), 0o755);
+  const marker = path.join(base, 'ran-on-host');
+  // The agent's git: copies the hidden file (in the state folder: empty inside) out, then does as git.
+  const fake = `#!/bin/sh\ncat ${JSON.stringify(hidden)} >> ${JSON.stringify(marker)} 2>/dev/null\necho "ran $*" >> ${JSON.stringify(marker)}\nPATH=/usr/bin:/bin exec git "$@"\n`;
+  const env = { ...process.env, PATH: `${early}:${pinned}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', 'printf "%s" "$3" > "$1/git" && chmod 755 "$1/git" && printf "%s" "$3" > "$2/git" && echo planted=yes', 'sh', early, pinned, fake], { cwd: work, env });
+  t.equal(results(r.stdout).planted, 'yes', `the agent planted both (${r.stderr.slice(0, 300)})`);
+  const ran = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : '';
+  t.notOk(ran.includes('the-hidden-secret'), 'no git of the agent ran on the host (it read the hidden file)');
+  t.equal(ran, '', `nothing ran it after the run (${ran.slice(0, 200)})`);
+  t.match(r.stderr, new RegExp(`${pinned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/git`), 'the rewritten git is named after the run');
+});
+
 t.test('twenty-fifth pass: coding agents\' instruction files (the next agent started here outside the sandbox obeys them) are named when made or changed, also where git ignores them', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
   const work = fs.mkdtempSync(path.join(world.dir, 'twentyfifth-'));
