@@ -1501,6 +1501,21 @@ function localOverride(dir: string, name: string): string | undefined {
 }
 
 /**
+ * The committed original a file stands in for by name (twenty-seventh pass), when it is there
+ * beside it: tools that ship a `.dist` config read the one without `.dist` first, and projects
+ * commit the `.dist` one and ignore the other (PHP CS Fixer's `.php-cs-fixer.php` over
+ * `.php-cs-fixer.dist.php`, code it runs; PHPUnit's `phpunit.xml` over `phpunit.xml.dist` or
+ * `phpunit.dist.xml`, whose bootstrap runs; PHPStan's and Psalm's, Behat's, Codeception's, Task's
+ * `Taskfile.yml`). The twenty-sixth pass named Task's alone; this is the rule its case was of:
+ * `<stem>.dist.<ext>` or `<name>.dist` beside `<name>`.
+ */
+function distOriginal(dir: string, name: string): string | undefined {
+  const dot = name.lastIndexOf('.');
+  const candidates = [`${name}.dist`, ...(dot > 0 ? [`${name.slice(0, dot)}.dist${name.slice(dot)}`] : [])];
+  return candidates.find((c) => isFile(path.join(dir, c)));
+}
+
+/**
  * The value of `core.hooksPath` in a git config file (the last one; undefined: none), unquoted.
  * Git runs the hooks of that folder in place of `.git/hooks` (twenty-sixth pass).
  */
@@ -2087,6 +2102,9 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       ?? localOverride(dir, e.name);
     if (why) {
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+    } else if (!e.isDirectory() && !DOTENV.test(e.name) && changedSince(p, since, budget) && !planted.some((f) => f.path === p) && distOriginal(dir, e.name)) {
+      // (A dotenv file beside its `.dist` is values, named above when one runs code.)
+      planted.push({ path: p, why: 'tools read it in place of the .dist file beside it, the one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Psalm, Behat, Task; an editor\'s fixer on saving a file): code and settings of the agent\'s, in no diff where git ignores it' });
     }
     return !NOT_WALKED.has(e.name);
   });

