@@ -11,6 +11,7 @@
 //   working directory's folders are the agent's to write) is named on the terminal, so the user
 //   looks before their shell, editor or git reads it. A file's change time cannot be set back by
 //   its writer (utimes sets it to now), so "changed since the run started" needs no snapshot.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
@@ -1342,7 +1343,29 @@ export function configNamedFiles(homeDir: string): string[] {
 export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const configs = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)].filter((p): p is string => !!p);
   const out: string[] = [];
+  const named = (key: string, raw: string, value: string): void => {
+    if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir', 'core.hookspath'].includes(key)) {
+      // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
+      // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
+      // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
+      for (const target of homeFilesNamed(raw, homeDir)) if (out.length < 32 && !out.includes(target)) out.push(target);
+      return;
+    }
+    if (!value) return;
+    const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
+    // Twenty-sixth pass: a global `core.hooksPath` is a folder of programs git runs in every
+    // repository (at every commit, checkout, merge, push); relative, it is each repository's own
+    // (named after the run in the working directory's, see repositoryHooks). Not the home folder itself.
+    if (target && key === 'core.hookspath' && path.resolve(target) === path.resolve(homeDir)) return;
+    if (target && !out.includes(target) && out.length < 16) out.push(target);
+  };
   for (const file of [...configs, ...configIncludes(configs, homeDir)]) {
+    // As git reads it (gitConfigEntries); its own reading below where git cannot.
+    const entries = gitConfigEntries(file);
+    if (entries) {
+      for (const [key, value] of entries) named(key, `=${value}`, value);
+      continue;
+    }
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
@@ -1360,28 +1383,52 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
       const eq = line.indexOf('=');
       if (eq < 0 || line.startsWith('#') || line.startsWith(';')) continue;
       const key = `${section}.${line.slice(0, eq).trim().toLowerCase()}`;
-      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir', 'core.hookspath'].includes(key)) {
-        // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
-        // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
-        // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
-        for (const target of homeFilesNamed(line.slice(eq + 1), homeDir)) if (out.length < 32 && !out.includes(target)) out.push(target);
-        continue;
-      }
       let value = line.slice(eq + 1).trim();
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim();
-      if (!value) continue;
-      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
-      // Twenty-sixth pass: a global `core.hooksPath` is a folder of programs git runs in every
-      // repository (at every commit, checkout, merge, push); relative, it is each repository's own
-      // (named after the run in the working directory's, see repositoryHooks). Not the home folder itself.
-      if (target && key === 'core.hookspath' && path.resolve(target) === path.resolve(homeDir)) continue;
-      if (target && !out.includes(target) && out.length < 16) out.push(target);
+      named(key, line.slice(eq + 1), value);
     }
   }
   const template = env.GIT_TEMPLATE_DIR;
   if (template && path.isAbsolute(template) && !out.includes(template)) out.push(template);
   return out;
+}
+
+/**
+ * A git config file's entries as git reads them (twenty-seventh pass): `[section "sub"] key` as
+ * `section.sub.key` (section and key in lower case), values unquoted, escapes undone, a line ended
+ * by a backslash continued, a comment after a value dropped. Read by the git airlock run pinned
+ * before the run (hostProgram), with `--no-includes` (includes are followed by the callers, as
+ * files of their own) and no other config. The readers below split lines themselves: a value
+ * continued on the next line (`path = ../te\` + `am.gitconfig`) or quoted in part (`path =
+ * ../"team".gitconfig`), which git reads as `../team.gitconfig`, was taken for another file, and
+ * the config git obeys stayed the agent's to write. Undefined when git cannot read it (no git, a
+ * file git refuses): the callers' own reading then.
+ */
+export function gitConfigEntries(file: string): Array<[string, string]> | undefined {
+  if (!isFile(file)) return undefined;
+  const git = hostProgram('git');
+  if (!('file' in git)) return undefined;
+  const r = spawnSync(git.file, ['config', '--file', file, '--no-includes', '--null', '--list'], {
+    cwd: '/', encoding: 'utf8', timeout: 5000, maxBuffer: 4 << 20, stdio: ['ignore', 'pipe', 'ignore'],
+    env: { PATH: '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+  });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return undefined;
+  // `key\nvalue\0` each (`key\0` for a key with no `=`).
+  return r.stdout.split('\0').filter(Boolean).slice(0, 4096).map((e): [string, string] => {
+    const nl = e.indexOf('\n');
+    return nl < 0 ? [e, ''] : [e.slice(0, nl), e.slice(nl + 1)];
+  });
+}
+
+/** Whether a git config key (as gitConfigEntries gives it) is an include's path: `include.path`, `includeif.<condition>.path`. */
+function includeKey(key: string): boolean {
+  return key === 'include.path' || (key.startsWith('includeif.') && key.endsWith('.path'));
+}
+
+/** Where a git include's value leads: `~/` in the home folder, a relative path from the including file's folder. */
+function includeTarget(value: string, file: string, homeDir: string): string {
+  return value.startsWith('~/') && homeDir ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
 }
 
 /** The files the git config files `configs` include, nested up to 4 deep (see gitIncludes). */
@@ -1390,6 +1437,17 @@ export function configIncludes(configs: string[], homeDir: string): string[] {
   const queue = configs.map((p) => ({ file: p, depth: 0 }));
   while (queue.length && out.length < 32) {
     const { file, depth } = queue.shift()!;
+    const entries = gitConfigEntries(file);
+    if (entries) {
+      for (const [key, value] of entries) {
+        if (!includeKey(key) || !value) continue;
+        const target = includeTarget(value, file, homeDir);
+        if (out.includes(target)) continue;
+        out.push(target);
+        if (depth < 4) queue.push({ file: target, depth: depth + 1 });
+      }
+      continue;
+    }
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
@@ -1411,7 +1469,7 @@ export function configIncludes(configs: string[], homeDir: string): string[] {
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim(); // a comment after the value
       if (!value) continue;
-      const target = value.startsWith('~/') && homeDir ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
+      const target = includeTarget(value, file, homeDir);
       if (out.includes(target)) continue;
       out.push(target);
       if (depth < 4) queue.push({ file: target, depth: depth + 1 });
@@ -1520,6 +1578,8 @@ function distOriginal(dir: string, name: string): string | undefined {
  * Git runs the hooks of that folder in place of `.git/hooks` (twenty-sixth pass).
  */
 export function hooksPathIn(file: string): string | undefined {
+  const entries = gitConfigEntries(file);
+  if (entries) return entries.filter(([key]) => key === 'core.hookspath').at(-1)?.[1] || undefined;
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);

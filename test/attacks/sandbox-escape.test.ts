@@ -2000,6 +2000,40 @@ t.test('twenty-seventh pass: property: a local config a tool reads in place of t
   t.pass('named exactly when made or changed beside its .dist');
 });
 
+t.test('twenty-seventh pass: property: a repository config\'s include and hooksPath are read as git reads them (a value continued on the next line, quoted in part, a header on the key\'s line, CRLF), so the file git obeys is the one kept read-only', async (t) => {
+  const { configIncludes, hooksPathIn } = await import('../../sandbox/entry-files.ts');
+  const name = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{2,12}$/);
+  // How a value is written: git reads each as the same value.
+  const spell = (v: string, how: string, k: number, j: number): string => {
+    const a = Math.min(k % (v.length + 1), j % (v.length + 1));
+    const b = Math.max(k % (v.length + 1), j % (v.length + 1));
+    if (how === 'quoted') return `"${v}"`;
+    if (how === 'continued') return `${v.slice(0, a)}\\\n${v.slice(a)}`;
+    if (how === 'part-quoted') return `${v.slice(0, a)}"${v.slice(a, b)}"${v.slice(b)}`;
+    if (how === 'commented') return `${v} ; the team's`;
+    return v;
+  };
+  const hows = ['plain', 'quoted', 'continued', 'part-quoted', 'commented'];
+  const headers = ['[include]\n\tpath = ', '[Include]\n  PATH=', '[include]path = ', '[includeIf "gitdir:/"]\n\tpath = '];
+  await fc.assert(fc.asyncProperty(name, name, fc.constantFrom(...hows), fc.constantFrom(...hows), fc.constantFrom(...headers), fc.nat(), fc.nat(), fc.boolean(), async (inc, hooks, howInc, howHooks, header, k, j, crlf) => {
+    const repo = fs.mkdtempSync(path.join(world.dir, 'gitconfig-'));
+    fs.mkdirSync(path.join(repo, '.git'));
+    const includeValue = `../${inc}.gitconfig`;
+    let text = `[core]\n\trepositoryformatversion = 0\n\thooksPath = ${spell(`.${hooks}`, howHooks, k, j)}\n${header}${spell(includeValue, howInc, j, k)}\n`;
+    if (crlf) text = text.replace(/\n/g, '\r\n');
+    const config = path.join(repo, '.git', 'config');
+    fs.writeFileSync(config, text);
+    const got = configIncludes([config], '');
+    if (!got.includes(path.join(repo, `${inc}.gitconfig`))) throw new Error(`include not read as git reads it: ${JSON.stringify(text)} -> ${JSON.stringify(got)}`);
+    if (hooksPathIn(config) !== `.${hooks}`) throw new Error(`hooksPath not read as git reads it: ${JSON.stringify(text)} -> ${hooksPathIn(config)}`);
+  }), { numRuns: 30, ...(seed !== undefined ? { seed } : {}) });
+  // Controls: a `path` outside an include section, and an `[include "x"]` section (git's
+  // `include.x.path`), are no includes.
+  const repo = fs.mkdtempSync(path.join(world.dir, 'gitconfig-'));
+  fs.writeFileSync(path.join(repo, 'config'), '[core]\n\tpath = ../a.gitconfig\n[include "x"]\n\tpath = ../b.gitconfig\n');
+  t.same(configIncludes([path.join(repo, 'config')], ''), [], 'control: no include where git reads none');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
