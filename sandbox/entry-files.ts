@@ -884,6 +884,21 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'gradle.properties': 'Gradle, which your IDE runs on opening the folder, starts the JVM it names (org.gradle.java.home) with its options (org.gradle.jvmargs: a -javaagent runs code)',
   'uv.toml': 'uv installs from the indexes and folders it names (a package\'s build runs at your next uv sync here)',
   '.run': 'JetBrains IDEs list its run configurations (their before-launch tasks run with them)',
+  // Twenty-seventh pass: package managers' project-local configs projects keep out of git (the
+  // docs of each say so), start files REPLs read in the folder they start in, and editors' second
+  // names: Poetry's `poetry.toml` (`poetry config --local`: `virtualenvs.path`, whose python
+  // `poetry run` starts), PDM's `.pdm-python` (the interpreter `pdm use` chose: a path, run by every
+  // pdm command here) and `pdm.toml`, bazelisk's `.bazeliskrc` (`BAZELISK_BASE_URL`: the bazel it
+  // downloads and runs, fetched by the host past Airlock), IEx's and the OCaml toplevel's start
+  // files, Emacs's `.dir-locals-2.el` (read with `.dir-locals.el`).
+  'poetry.toml': 'poetry obeys it here (virtualenvs.path: the environment whose python poetry run starts; sources and installer settings); projects keep it out of git',
+  '.pdm-python': 'pdm runs the interpreter it names for every command here (pdm run, install, sync); git ignores it',
+  'pdm.toml': 'pdm obeys it here (the interpreter, the environment\'s location, the package sources)',
+  '.pdm.toml': 'pdm obeys it here (the interpreter, the environment\'s location, the package sources)',
+  '.bazeliskrc': 'bazelisk downloads and runs the bazel it names (BAZELISK_BASE_URL: where from) at your next bazel here, fetched past Airlock',
+  '.iex.exs': 'IEx runs it when started here (iex -S mix)',
+  '.ocamlinit': 'the OCaml toplevel and utop run it when started here',
+  '.dir-locals-2.el': 'emacs evaluates it with .dir-locals.el',
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
   // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
   // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
@@ -1545,6 +1560,9 @@ function folderEntryWatched(p: string): string[] {
  */
 function localOverride(dir: string, name: string): string | undefined {
   if (path.basename(dir) === '.github' && ['instructions', 'prompts', 'chatmodes'].includes(name)) return 'GitHub Copilot takes its files as your instructions and prompts for this repository';
+  // Yarn's own release (the `yarnPath` of `.yarnrc.yml`, run at every yarn command here) and its
+  // plugins (loaded at every command), rewritten in place with `.yarnrc.yml` unchanged (twenty-seventh pass).
+  if (path.basename(dir) === '.yarn' && (name === 'releases' || name === 'plugins')) return 'yarn runs the release and loads the plugins in it at every command here (.yarnrc.yml\'s yarnPath and plugins)';
   if (/proj\.user$/i.test(name) && name.length > 9) return 'MSBuild imports it into the project beside it at every build (its targets run; the editor\'s design-time build on opening the folder); git ignores *.user';
   // mise's other config names in a folder (an environment's `mise.dev.toml`, `.mise.<env>.toml`, the
   // old `.rtx.toml`, and `config.toml`, `config.<env>.toml` and `conf.d/` in a `mise` or

@@ -1976,7 +1976,7 @@ t.test('twenty-seventh pass: property: a run-on-entry file reached through a sym
   t.pass('named exactly when what the link leads to changed');
 });
 
-t.test('twenty-seventh pass: property: a local config a tool reads in place of the .dist one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Task) is named when made or changed; without a .dist beside it, or unchanged, it is not', async (t) => {
+t.test('twenty-seventh pass: property: a local config a tool reads in place of the .dist one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Task) is named when made or changed; without a .dist beside it, or unchanged, it is not; so are package managers\' project-local configs (poetry.toml, .pdm-python, .bazeliskrc), REPLs\' start files and Yarn\'s own release', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
   // [the local file, its .dist]: the real tools' pairs, and made-up ones of both shapes.
   const real: Array<[string, string]> = [['.php-cs-fixer.php', '.php-cs-fixer.dist.php'], ['phpunit.xml', 'phpunit.xml.dist'], ['phpunit.xml', 'phpunit.dist.xml'], ['phpstan.neon', 'phpstan.neon.dist'],
@@ -1998,6 +1998,21 @@ t.test('twenty-seventh pass: property: a local config a tool reads in place of t
     if (named !== (what === 'made' || what === 'changed')) throw new Error(`${local} beside ${dist} (${what}): named ${named}`);
   }), { numRuns: 24, ...(seed !== undefined ? { seed } : {}) });
   t.pass('named exactly when made or changed beside its .dist');
+  // Package managers' project-local configs kept out of git, REPLs' start files read in the folder,
+  // Emacs's second dir-locals, Yarn's own release and plugins.
+  const work = fs.mkdtempSync(path.join(world.dir, 'local-'));
+  fs.mkdirSync(path.join(work, '.yarn', 'releases'), { recursive: true });
+  fs.writeFileSync(path.join(work, '.yarn', 'releases', 'yarn-4.5.0.cjs'), '// yarn\n');
+  fs.writeFileSync(path.join(work, '.yarnrc.yml'), 'yarnPath: .yarn/releases/yarn-4.5.0.cjs\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  const local = ['poetry.toml', '.pdm-python', 'pdm.toml', '.bazeliskrc', '.iex.exs', '.ocamlinit', '.dir-locals-2.el'];
+  for (const n of local) fs.writeFileSync(path.join(work, n), 'x\n');
+  fs.appendFileSync(path.join(work, '.yarn', 'releases', 'yarn-4.5.0.cjs'), 'require("child_process").execSync("id");\n');
+  const found = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  for (const n of local) t.ok(found.includes(n), `${n} is named`);
+  t.ok(found.includes(path.join('.yarn', 'releases')), 'yarn\'s release rewritten in place is named (.yarnrc.yml unchanged)');
+  t.notOk(found.includes('.yarnrc.yml'), 'control: the unchanged .yarnrc.yml is not');
 });
 
 t.test('twenty-seventh pass: property: a repository config\'s include and hooksPath are read as git reads them (a value continued on the next line, quoted in part, a header on the key\'s line, CRLF), so the file git obeys is the one kept read-only', async (t) => {
