@@ -1421,7 +1421,13 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
  * file git refuses): the callers' own reading then.
  */
 export function gitConfigEntries(file: string): Array<[string, string]> | undefined {
-  if (!isFile(file)) return undefined;
+  try {
+    // Followed (a `~/.gitconfig` kept in a dotfiles folder is a link); what is no regular file (a
+    // FIFO the agent left in a nested repository's `.git/config`) is never read: git would wait on it.
+    if (!fs.statSync(file).isFile()) return [];
+  } catch {
+    return undefined;
+  }
   const git = hostProgram('git');
   if (!('file' in git)) return undefined;
   const r = spawnSync(git.file, ['config', '--file', file, '--no-includes', '--null', '--list'], {

@@ -2047,6 +2047,10 @@ t.test('twenty-seventh pass: property: a repository config\'s include and hooksP
   const repo = fs.mkdtempSync(path.join(world.dir, 'gitconfig-'));
   fs.writeFileSync(path.join(repo, 'config'), '[core]\n\tpath = ../a.gitconfig\n[include "x"]\n\tpath = ../b.gitconfig\n');
   t.same(configIncludes([path.join(repo, 'config')], ''), [], 'control: no include where git reads none');
+  // A global config kept in a dotfiles folder is a link: read as git reads it all the same.
+  fs.writeFileSync(path.join(repo, 'dotfiles.gitconfig'), '[include]\n\tpath = te\\\nam.gitconfig\n');
+  fs.symlinkSync(path.join(repo, 'dotfiles.gitconfig'), path.join(repo, '.gitconfig'));
+  t.same(configIncludes([path.join(repo, '.gitconfig')], ''), [path.join(repo, 'team.gitconfig')], 'a linked config is read as git reads it');
 });
 
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
