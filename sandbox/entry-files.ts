@@ -19,6 +19,7 @@ import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { spent, walkFolders, type WalkBudget } from './walk.ts';
 import { lookupTable } from '../lib/records.ts';
+import { globMatch } from '../lib/glob.ts';
 import { hostProgram } from '../lib/plantable.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
@@ -1064,7 +1065,7 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   }
   // The global ignore and attributes files and the programs git's and ssh's configs name (twentieth
   // pass), where they exist in the home folder.
-  for (const f of [...gitGlobalFiles(homeDir, env), ...sshPrograms(homeDir), ...configNamedFiles(homeDir)]) {
+  for (const f of [...gitGlobalFiles(homeDir, env), ...sshIncludedFiles(homeDir), ...sshPrograms(homeDir), ...configNamedFiles(homeDir)]) {
     if (inside(f, homeDir) && !inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f)) && fs.existsSync(f) && !out.includes(f)) out.push(f);
   }
   // What the user's environment names as startup code, protected like them (missing: named after the run).
@@ -1239,9 +1240,69 @@ function sshCommandValue(line: string): string | undefined {
   return rest.startsWith('=') ? rest.slice(1).trimStart() : rest;
 }
 
+/**
+ * The user's ssh config and the files its `Include` lines name, nested up to 4 deep (twenty-seventh
+ * pass), as ssh reads them: a relative path from `~/.ssh`, `~/` the home folder, several paths a
+ * line, quoted or not, a wildcard (`config.d/*`) in the last part matched against that folder's
+ * files. Container and VM managers add their own outside `~/.ssh`, which the sandbox left writable
+ * (`Include ~/.orbstack/ssh/config`, Colima's `~/.colima/ssh_config`, Lima's, a team's in a
+ * dotfiles folder): a `ProxyCommand` or `Match exec` the agent put there ran at the next `ssh` or
+ * `git push`, and the programs they name were passed over (top-level file only). Existing ones
+ * only; bounded.
+ */
+export function sshConfigFiles(homeDir: string): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir)) return [];
+  const sshDir = path.join(homeDir, '.ssh');
+  const out = [path.join(sshDir, 'config')];
+  for (let i = 0, depth = new Map([[out[0]!, 0]]); i < out.length && out.length < 32; i++) {
+    const file = out[i]!;
+    if ((depth.get(file) ?? 0) >= 4) continue;
+    for (const line of configLines(file)) {
+      const m = /^\s*include(?:\s*=\s*|\s+)(.*)$/i.exec(line);
+      if (!m) continue;
+      // Paths split on blanks, a quoted one kept whole; a comment ends the line.
+      for (const q of m[1]!.matchAll(/"([^"]*)"|([^\s"]+)/g)) {
+        const raw = q[1] ?? q[2]!;
+        if (raw.startsWith('#')) break;
+        const named = raw.startsWith('~/') ? path.join(homeDir, raw.slice(2)) : path.resolve(sshDir, raw);
+        const found = /[*?[]/.test(path.basename(named)) && !/[*?[]/.test(path.dirname(named))
+          ? (() => {
+            try {
+              const shape = path.basename(named);
+              return fs.readdirSync(path.dirname(named)).slice(0, 256).filter((n) => globMatch(shape, n)).sort().map((n) => path.join(path.dirname(named), n));
+            } catch {
+              return [];
+            }
+          })()
+          : [named];
+        for (const f of found) {
+          if (out.length >= 32 || out.includes(f) || !regularFile(f)) continue;
+          out.push(f);
+          depth.set(f, (depth.get(file) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  return out.filter(regularFile);
+}
+
+/** A regular file, through links (a config kept in a dotfiles folder is one). */
+function regularFile(f: string): boolean {
+  try {
+    return fs.statSync(f).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The files sshConfigFiles finds outside `~/.ssh` (which is read-only inside and named whole). */
+export function sshIncludedFiles(homeDir: string): string[] {
+  return sshConfigFiles(homeDir).filter((f) => !inside(f, path.join(homeDir, '.ssh')));
+}
+
 export function sshPrograms(homeDir: string): string[] {
   const out: string[] = [];
-  for (const line of configLines(path.join(homeDir, '.ssh', 'config'))) {
+  for (const line of sshConfigFiles(homeDir).flatMap((f) => configLines(f))) {
     const value = sshCommandValue(line);
     if (value !== undefined) for (const f of homeFilesNamed(value, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
   }
@@ -1934,6 +1995,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of sshIncludedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config includes it: ssh runs its ProxyCommand, LocalCommand and Match exec at your next ssh or git push' });
     for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
     for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'a config of yours names it (npm, tmux, your shell rc files, starship, vim, neovim, a terminal, emacs, direnv, mise, VS Code): it runs or is loaded at the next start' });
     for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff), the template folder (its hooks go into your next git init or clone and run there) or the hooks folder (core.hooksPath: its hooks run at your next commit, checkout or push in every repository)' });

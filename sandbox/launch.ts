@@ -26,6 +26,7 @@ import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
 import { historySecrets, homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
+import { sshConfigFiles } from './entry-files.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags, privatePropagation } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
@@ -430,7 +431,8 @@ export function runtimeFolder(dir: string | undefined, homeDir: string, cwd: str
  */
 export function sshConfigSockets(homeDir: string): string[] {
   const out: string[] = [];
-  for (const line of configLines(path.join(homeDir, '.ssh', 'config'))) {
+  // With the files it includes (twenty-seventh pass: a container manager's own, outside ~/.ssh).
+  for (const line of sshConfigFiles(homeDir).flatMap((f) => configLines(f))) {
     const m = /^\s*(identityagent|controlpath)(?:\s*=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
     if (!m) continue;
     let value = m[2]!.replace(/^"|"$/g, '');
