@@ -14,7 +14,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
-import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, hooksPathIn, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { gitFoldersIn, nestedRepositories } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
@@ -480,8 +480,9 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
   let top = '';
   try {
     const git = hostProgram('git');
-    if (!('file' in git)) return [];
-    named = execFileSync(git.file, ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // No git to trust (only one in a folder of yours): the configs read as the report reads them.
+    if (!('file' in git)) named = hooksPathWithoutGit(cwd, homeDir) ?? '';
+    else named = execFileSync(git.file, ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return []; // not set, or no git
   }
@@ -502,6 +503,25 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
     /* not ours to make */
   }
   return fs.existsSync(dir) ? [dir] : [];
+}
+
+/**
+ * `core.hooksPath` without running git (no git this user could not have planted, see hostProgram):
+ * the nearest repository's own config, else the user's global ones (the last that sets it), `~/`
+ * expanded as git's `--type=path` does.
+ */
+function hooksPathWithoutGit(cwd: string, homeDir: string): string | undefined {
+  let own: string | undefined;
+  for (let d = path.resolve(cwd); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) {
+      own = hooksPathIn(path.join(d, '.git', 'config'));
+      break;
+    }
+    if (d === path.dirname(d)) break;
+  }
+  const global = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config')].map(hooksPathIn).filter((v): v is string => !!v).at(-1);
+  const named = own ?? global;
+  return named?.startsWith('~/') ? path.join(homeDir, named.slice(2)) : named;
 }
 
 /**
