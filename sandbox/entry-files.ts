@@ -2394,6 +2394,47 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
  * `caches`), which the tools make again from the sources. After the run, with the agent gone; a
  * name only, never followed (a link the agent left there is removed, not what it leads to).
  */
+/**
+ * Takes back mise's trust of a config that changed during the run (twenty-seventh pass), so that
+ * mise asks again before it runs the config's env scripts, templates and hooks. mise trusts a
+ * config by its path (a link to it in `<state>/trusted-configs`, with a `.hash` beside it that only
+ * its paranoid mode reads): a trusted `mise.toml` the agent rewrote ran at the user's very next
+ * prompt (mise's shell hook), right after the report that names it was printed, before anyone
+ * could read it. The trust list is read-only inside; this runs on the host after the run. Trust
+ * given to whole folders (`trusted_config_paths`) is not a file here and stays. Returns the configs
+ * whose trust was taken back.
+ */
+export function untrustChanged(since: number, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  if (!homeDir || !path.isAbsolute(homeDir)) return [];
+  const stateHome = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(homeDir, '.local', 'state');
+  const state = env.MISE_STATE_DIR && path.isAbsolute(env.MISE_STATE_DIR) ? env.MISE_STATE_DIR : path.join(stateHome, 'mise');
+  const dir = path.join(state, 'trusted-configs');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).slice(0, 1024);
+  } catch {
+    return [];
+  }
+  const out: Planted[] = [];
+  for (const name of names) {
+    const entry = path.join(dir, name);
+    let target: string;
+    try {
+      if (!fs.lstatSync(entry).isSymbolicLink()) continue;
+      target = path.resolve(dir, fs.readlinkSync(entry));
+      if (fs.statSync(target).ctimeMs < since) continue;
+      fs.unlinkSync(entry);
+    } catch {
+      continue; // not a trust, leads nowhere, unchanged, or not ours to remove
+    }
+    // Rust's `with_extension("hash")`: the entry's extension replaced, or `.hash` added.
+    const dot = name.lastIndexOf('.');
+    fs.rmSync(path.join(dir, `${dot > 0 ? name.slice(0, dot) : name}.hash`), { force: true });
+    out.push({ path: target, why: 'mise trusted it and it changed during the run: its trust is taken back, so mise runs nothing of it until you read it and run mise trust again' });
+  }
+  return out;
+}
+
 export function removeCaches(files: string[]): void {
   for (const f of files) {
     try {

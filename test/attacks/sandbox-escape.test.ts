@@ -2088,6 +2088,31 @@ t.test('twenty-seventh pass: the files ~/.ssh/config includes outside ~/.ssh (Or
   t.notOk(named.includes('.colima/ssh_config'), 'control: an unchanged one is not');
 });
 
+t.test('twenty-seventh pass: mise\'s trust of a config the run changed is taken back (its shell hook would run it at the next prompt, right after the report); an unchanged one keeps it', async (t) => {
+  const { untrustChanged } = await import('../../sandbox/entry-files.ts');
+  const home = fs.mkdtempSync(path.join(world.dir, 'mise-trust-'));
+  const work = path.join(home, 'proj');
+  const other = path.join(home, 'other');
+  const trusted = path.join(home, '.local', 'state', 'mise', 'trusted-configs');
+  for (const d of [work, other, trusted]) fs.mkdirSync(d, { recursive: true });
+  // As `mise trust` leaves it: a link to the config named by a hash of its path, a .hash beside it.
+  const trust = (config: string, name: string): string => {
+    fs.writeFileSync(config, '[tools]\nnode = "22"\n');
+    fs.symlinkSync(config, path.join(trusted, name));
+    fs.writeFileSync(path.join(trusted, `${name}.hash`), 'abc');
+    return path.join(trusted, name);
+  };
+  const changed = trust(path.join(work, 'mise.toml'), 'proj-mise-toml-1f2e');
+  const kept = trust(path.join(other, 'mise.toml'), 'other-mise-toml-9a8b');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  fs.appendFileSync(path.join(work, 'mise.toml'), '[env]\n_.source = "./.cache/x.sh"\n');
+  const out = untrustChanged(since, home, {});
+  t.same(out.map((f) => f.path), [path.join(work, 'mise.toml')], 'the changed config is named');
+  t.notOk(fs.existsSync(changed) || fs.existsSync(`${changed}.hash`), 'and mise no longer trusts it');
+  t.ok(fs.existsSync(kept) && fs.existsSync(`${kept}.hash`), 'control: an unchanged trusted config keeps its trust');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
