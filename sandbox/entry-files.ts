@@ -1258,10 +1258,16 @@ export function sshConfigFiles(homeDir: string): string[] {
     const file = out[i]!;
     if ((depth.get(file) ?? 0) >= 4) continue;
     for (const line of configLines(file)) {
-      const m = /^\s*include(?:\s*=\s*|\s+)(.*)$/i.exec(line);
-      if (!m) continue;
+      // `Include` (any case), then blanks or an `=` between blanks, then the paths (plain string
+      // steps: no regular expression with overlapping runs).
+      const text = line.trimStart();
+      if (text.slice(0, 7).toLowerCase() !== 'include') continue;
+      let rest = text.slice(7);
+      if (!rest || !/^[\s=]/.test(rest)) continue;
+      rest = rest.trimStart();
+      if (rest.startsWith('=')) rest = rest.slice(1);
       // Paths split on blanks, a quoted one kept whole; a comment ends the line.
-      for (const q of m[1]!.matchAll(/"([^"]*)"|([^\s"]+)/g)) {
+      for (const q of rest.matchAll(/"([^"]*)"|([^\s"]+)/g)) {
         const raw = q[1] ?? q[2]!;
         if (raw.startsWith('#')) break;
         const named = raw.startsWith('~/') ? path.join(homeDir, raw.slice(2)) : path.resolve(sshDir, raw);
