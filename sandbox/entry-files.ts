@@ -11,6 +11,7 @@
 //   working directory's folders are the agent's to write) is named on the terminal, so the user
 //   looks before their shell, editor or git reads it. A file's change time cannot be set back by
 //   its writer (utimes sets it to now), so "changed since the run started" needs no snapshot.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
@@ -18,6 +19,8 @@ import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { spent, walkFolders, type WalkBudget } from './walk.ts';
 import { lookupTable } from '../lib/records.ts';
+import { globMatch } from '../lib/glob.ts';
+import { hostProgram } from '../lib/plantable.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
 const HOME_ENTRIES: Readonly<Record<string, string>> = lookupTable({
@@ -882,6 +885,21 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'gradle.properties': 'Gradle, which your IDE runs on opening the folder, starts the JVM it names (org.gradle.java.home) with its options (org.gradle.jvmargs: a -javaagent runs code)',
   'uv.toml': 'uv installs from the indexes and folders it names (a package\'s build runs at your next uv sync here)',
   '.run': 'JetBrains IDEs list its run configurations (their before-launch tasks run with them)',
+  // Twenty-seventh pass: package managers' project-local configs projects keep out of git (the
+  // docs of each say so), start files REPLs read in the folder they start in, and editors' second
+  // names: Poetry's `poetry.toml` (`poetry config --local`: `virtualenvs.path`, whose python
+  // `poetry run` starts), PDM's `.pdm-python` (the interpreter `pdm use` chose: a path, run by every
+  // pdm command here) and `pdm.toml`, bazelisk's `.bazeliskrc` (`BAZELISK_BASE_URL`: the bazel it
+  // downloads and runs, fetched by the host past Airlock), IEx's and the OCaml toplevel's start
+  // files, Emacs's `.dir-locals-2.el` (read with `.dir-locals.el`).
+  'poetry.toml': 'poetry obeys it here (virtualenvs.path: the environment whose python poetry run starts; sources and installer settings); projects keep it out of git',
+  '.pdm-python': 'pdm runs the interpreter it names for every command here (pdm run, install, sync); git ignores it',
+  'pdm.toml': 'pdm obeys it here (the interpreter, the environment\'s location, the package sources)',
+  '.pdm.toml': 'pdm obeys it here (the interpreter, the environment\'s location, the package sources)',
+  '.bazeliskrc': 'bazelisk downloads and runs the bazel it names (BAZELISK_BASE_URL: where from) at your next bazel here, fetched past Airlock',
+  '.iex.exs': 'IEx runs it when started here (iex -S mix)',
+  '.ocamlinit': 'the OCaml toplevel and utop run it when started here',
+  '.dir-locals-2.el': 'emacs evaluates it with .dir-locals.el',
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
   // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
   // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
@@ -1047,7 +1065,7 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   }
   // The global ignore and attributes files and the programs git's and ssh's configs name (twentieth
   // pass), where they exist in the home folder.
-  for (const f of [...gitGlobalFiles(homeDir, env), ...sshPrograms(homeDir), ...configNamedFiles(homeDir)]) {
+  for (const f of [...gitGlobalFiles(homeDir, env), ...sshIncludedFiles(homeDir), ...sshPrograms(homeDir), ...configNamedFiles(homeDir)]) {
     if (inside(f, homeDir) && !inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f)) && fs.existsSync(f) && !out.includes(f)) out.push(f);
   }
   // What the user's environment names as startup code, protected like them (missing: named after the run).
@@ -1222,9 +1240,75 @@ function sshCommandValue(line: string): string | undefined {
   return rest.startsWith('=') ? rest.slice(1).trimStart() : rest;
 }
 
+/**
+ * The user's ssh config and the files its `Include` lines name, nested up to 4 deep (twenty-seventh
+ * pass), as ssh reads them: a relative path from `~/.ssh`, `~/` the home folder, several paths a
+ * line, quoted or not, a wildcard (`config.d/*`) in the last part matched against that folder's
+ * files. Container and VM managers add their own outside `~/.ssh`, which the sandbox left writable
+ * (`Include ~/.orbstack/ssh/config`, Colima's `~/.colima/ssh_config`, Lima's, a team's in a
+ * dotfiles folder): a `ProxyCommand` or `Match exec` the agent put there ran at the next `ssh` or
+ * `git push`, and the programs they name were passed over (top-level file only). Existing ones
+ * only; bounded.
+ */
+export function sshConfigFiles(homeDir: string): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir)) return [];
+  const sshDir = path.join(homeDir, '.ssh');
+  const out = [path.join(sshDir, 'config')];
+  for (let i = 0, depth = new Map([[out[0]!, 0]]); i < out.length && out.length < 32; i++) {
+    const file = out[i]!;
+    if ((depth.get(file) ?? 0) >= 4) continue;
+    for (const line of configLines(file)) {
+      // `Include` (any case), then blanks or an `=` between blanks, then the paths (plain string
+      // steps: no regular expression with overlapping runs).
+      const text = line.trimStart();
+      if (text.slice(0, 7).toLowerCase() !== 'include') continue;
+      let rest = text.slice(7);
+      if (!rest || !/^[\s=]/.test(rest)) continue;
+      rest = rest.trimStart();
+      if (rest.startsWith('=')) rest = rest.slice(1);
+      // Paths split on blanks, a quoted one kept whole; a comment ends the line.
+      for (const q of rest.matchAll(/"([^"]*)"|([^\s"]+)/g)) {
+        const raw = q[1] ?? q[2]!;
+        if (raw.startsWith('#')) break;
+        const named = raw.startsWith('~/') ? path.join(homeDir, raw.slice(2)) : path.resolve(sshDir, raw);
+        const found = /[*?[]/.test(path.basename(named)) && !/[*?[]/.test(path.dirname(named))
+          ? (() => {
+            try {
+              const shape = path.basename(named);
+              return fs.readdirSync(path.dirname(named)).slice(0, 256).filter((n) => globMatch(shape, n)).sort().map((n) => path.join(path.dirname(named), n));
+            } catch {
+              return [];
+            }
+          })()
+          : [named];
+        for (const f of found) {
+          if (out.length >= 32 || out.includes(f) || !regularFile(f)) continue;
+          out.push(f);
+          depth.set(f, (depth.get(file) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  return out.filter(regularFile);
+}
+
+/** A regular file, through links (a config kept in a dotfiles folder is one). */
+function regularFile(f: string): boolean {
+  try {
+    return fs.statSync(f).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The files sshConfigFiles finds outside `~/.ssh` (which is read-only inside and named whole). */
+export function sshIncludedFiles(homeDir: string): string[] {
+  return sshConfigFiles(homeDir).filter((f) => !inside(f, path.join(homeDir, '.ssh')));
+}
+
 export function sshPrograms(homeDir: string): string[] {
   const out: string[] = [];
-  for (const line of configLines(path.join(homeDir, '.ssh', 'config'))) {
+  for (const line of sshConfigFiles(homeDir).flatMap((f) => configLines(f))) {
     const value = sshCommandValue(line);
     if (value !== undefined) for (const f of homeFilesNamed(value, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
   }
@@ -1341,7 +1425,29 @@ export function configNamedFiles(homeDir: string): string[] {
 export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const configs = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)].filter((p): p is string => !!p);
   const out: string[] = [];
+  const named = (key: string, raw: string, value: string): void => {
+    if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir', 'core.hookspath'].includes(key)) {
+      // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
+      // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
+      // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
+      for (const target of homeFilesNamed(raw, homeDir)) if (out.length < 32 && !out.includes(target)) out.push(target);
+      return;
+    }
+    if (!value) return;
+    const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
+    // Twenty-sixth pass: a global `core.hooksPath` is a folder of programs git runs in every
+    // repository (at every commit, checkout, merge, push); relative, it is each repository's own
+    // (named after the run in the working directory's, see repositoryHooks). Not the home folder itself.
+    if (target && key === 'core.hookspath' && path.resolve(target) === path.resolve(homeDir)) return;
+    if (target && !out.includes(target) && out.length < 16) out.push(target);
+  };
   for (const file of [...configs, ...configIncludes(configs, homeDir)]) {
+    // As git reads it (gitConfigEntries); its own reading below where git cannot.
+    const entries = gitConfigEntries(file);
+    if (entries) {
+      for (const [key, value] of entries) named(key, `=${value}`, value);
+      continue;
+    }
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
@@ -1359,28 +1465,58 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
       const eq = line.indexOf('=');
       if (eq < 0 || line.startsWith('#') || line.startsWith(';')) continue;
       const key = `${section}.${line.slice(0, eq).trim().toLowerCase()}`;
-      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir', 'core.hookspath'].includes(key)) {
-        // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
-        // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
-        // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
-        for (const target of homeFilesNamed(line.slice(eq + 1), homeDir)) if (out.length < 32 && !out.includes(target)) out.push(target);
-        continue;
-      }
       let value = line.slice(eq + 1).trim();
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim();
-      if (!value) continue;
-      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
-      // Twenty-sixth pass: a global `core.hooksPath` is a folder of programs git runs in every
-      // repository (at every commit, checkout, merge, push); relative, it is each repository's own
-      // (named after the run in the working directory's, see repositoryHooks). Not the home folder itself.
-      if (target && key === 'core.hookspath' && path.resolve(target) === path.resolve(homeDir)) continue;
-      if (target && !out.includes(target) && out.length < 16) out.push(target);
+      named(key, line.slice(eq + 1), value);
     }
   }
   const template = env.GIT_TEMPLATE_DIR;
   if (template && path.isAbsolute(template) && !out.includes(template)) out.push(template);
   return out;
+}
+
+/**
+ * A git config file's entries as git reads them (twenty-seventh pass): `[section "sub"] key` as
+ * `section.sub.key` (section and key in lower case), values unquoted, escapes undone, a line ended
+ * by a backslash continued, a comment after a value dropped. Read by the git airlock run pinned
+ * before the run (hostProgram), with `--no-includes` (includes are followed by the callers, as
+ * files of their own) and no other config. The readers below split lines themselves: a value
+ * continued on the next line (`path = ../te\` + `am.gitconfig`) or quoted in part (`path =
+ * ../"team".gitconfig`), which git reads as `../team.gitconfig`, was taken for another file, and
+ * the config git obeys stayed the agent's to write. Undefined when git cannot read it (no git, a
+ * file git refuses): the callers' own reading then.
+ */
+export function gitConfigEntries(file: string): Array<[string, string]> | undefined {
+  try {
+    // Followed (a `~/.gitconfig` kept in a dotfiles folder is a link); what is no regular file (a
+    // FIFO the agent left in a nested repository's `.git/config`) is never read: git would wait on it.
+    if (!fs.statSync(file).isFile()) return [];
+  } catch {
+    return undefined;
+  }
+  const git = hostProgram('git');
+  if (!('file' in git)) return undefined;
+  const r = spawnSync(git.file, ['config', '--file', file, '--no-includes', '--null', '--list'], {
+    cwd: '/', encoding: 'utf8', timeout: 5000, maxBuffer: 4 << 20, stdio: ['ignore', 'pipe', 'ignore'],
+    env: { PATH: '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+  });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return undefined;
+  // `key\nvalue\0` each (`key\0` for a key with no `=`).
+  return r.stdout.split('\0').filter(Boolean).slice(0, 4096).map((e): [string, string] => {
+    const nl = e.indexOf('\n');
+    return nl < 0 ? [e, ''] : [e.slice(0, nl), e.slice(nl + 1)];
+  });
+}
+
+/** Whether a git config key (as gitConfigEntries gives it) is an include's path: `include.path`, `includeif.<condition>.path`. */
+function includeKey(key: string): boolean {
+  return key === 'include.path' || (key.startsWith('includeif.') && key.endsWith('.path'));
+}
+
+/** Where a git include's value leads: `~/` in the home folder, a relative path from the including file's folder. */
+function includeTarget(value: string, file: string, homeDir: string): string {
+  return value.startsWith('~/') && homeDir ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
 }
 
 /** The files the git config files `configs` include, nested up to 4 deep (see gitIncludes). */
@@ -1389,6 +1525,17 @@ export function configIncludes(configs: string[], homeDir: string): string[] {
   const queue = configs.map((p) => ({ file: p, depth: 0 }));
   while (queue.length && out.length < 32) {
     const { file, depth } = queue.shift()!;
+    const entries = gitConfigEntries(file);
+    if (entries) {
+      for (const [key, value] of entries) {
+        if (!includeKey(key) || !value) continue;
+        const target = includeTarget(value, file, homeDir);
+        if (out.includes(target)) continue;
+        out.push(target);
+        if (depth < 4) queue.push({ file: target, depth: depth + 1 });
+      }
+      continue;
+    }
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
@@ -1410,7 +1557,7 @@ export function configIncludes(configs: string[], homeDir: string): string[] {
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim(); // a comment after the value
       if (!value) continue;
-      const target = value.startsWith('~/') && homeDir ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
+      const target = includeTarget(value, file, homeDir);
       if (out.includes(target)) continue;
       out.push(target);
       if (depth < 4) queue.push({ file: target, depth: depth + 1 });
@@ -1424,7 +1571,15 @@ export interface Planted {
   why: string;
 }
 
-/** Whether `p` (not followed) or, for a folder, something below it, changed at or after `since`. */
+/**
+ * Whether `p` or, for a folder, something below it, changed at or after `since`. A symlink counts
+ * as changed when it or what it leads to did (twenty-seventh pass): a project's `.envrc ->
+ * config/envrc`, a `.vscode` linked to a folder shared between projects, a `~/.bash_aliases`
+ * linked into a dotfiles folder is what direnv, the editor and bash read, and the agent rewrote the
+ * file behind the link, whose own name is on no list, leaving the link's times as they were. What
+ * it leads to is followed within the same depth and budget; a link to a folder only as the entry
+ * itself (a link to a folder above counts entries until the depth bound, never loops).
+ */
 function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): boolean {
   let st: fs.Stats;
   try {
@@ -1433,6 +1588,18 @@ function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): 
     return false;
   }
   if (st.ctimeMs >= since) return true;
+  if (st.isSymbolicLink()) {
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return false; // leads nowhere: nothing behind it to run
+    }
+    if (st.ctimeMs >= since) return true;
+    // A link to a folder is walked only as the entry itself: links below it to folders (nix-direnv's
+    // `.direnv/flake-inputs/* -> /nix/store/…`, whole source trees) are the tools' own, and
+    // walking them would spend the budget on every run.
+    if (depth > 0) return false;
+  }
   if (!st.isDirectory() || depth > 6) return false;
   let names: string[];
   try {
@@ -1466,6 +1633,9 @@ function folderEntryWatched(p: string): string[] {
  */
 function localOverride(dir: string, name: string): string | undefined {
   if (path.basename(dir) === '.github' && ['instructions', 'prompts', 'chatmodes'].includes(name)) return 'GitHub Copilot takes its files as your instructions and prompts for this repository';
+  // Yarn's own release (the `yarnPath` of `.yarnrc.yml`, run at every yarn command here) and its
+  // plugins (loaded at every command), rewritten in place with `.yarnrc.yml` unchanged (twenty-seventh pass).
+  if (path.basename(dir) === '.yarn' && (name === 'releases' || name === 'plugins')) return 'yarn runs the release and loads the plugins in it at every command here (.yarnrc.yml\'s yarnPath and plugins)';
   if (/proj\.user$/i.test(name) && name.length > 9) return 'MSBuild imports it into the project beside it at every build (its targets run; the editor\'s design-time build on opening the folder); git ignores *.user';
   // mise's other config names in a folder (an environment's `mise.dev.toml`, `.mise.<env>.toml`, the
   // old `.rtx.toml`, and `config.toml`, `config.<env>.toml` and `conf.d/` in a `mise` or
@@ -1480,10 +1650,27 @@ function localOverride(dir: string, name: string): string | undefined {
 }
 
 /**
+ * The committed original a file stands in for by name (twenty-seventh pass), when it is there
+ * beside it: tools that ship a `.dist` config read the one without `.dist` first, and projects
+ * commit the `.dist` one and ignore the other (PHP CS Fixer's `.php-cs-fixer.php` over
+ * `.php-cs-fixer.dist.php`, code it runs; PHPUnit's `phpunit.xml` over `phpunit.xml.dist` or
+ * `phpunit.dist.xml`, whose bootstrap runs; PHPStan's and Psalm's, Behat's, Codeception's, Task's
+ * `Taskfile.yml`). The twenty-sixth pass named Task's alone; this is the rule its case was of:
+ * `<stem>.dist.<ext>` or `<name>.dist` beside `<name>`.
+ */
+function distOriginal(dir: string, name: string): string | undefined {
+  const dot = name.lastIndexOf('.');
+  const candidates = [`${name}.dist`, ...(dot > 0 ? [`${name.slice(0, dot)}.dist${name.slice(dot)}`] : [])];
+  return candidates.find((c) => isFile(path.join(dir, c)));
+}
+
+/**
  * The value of `core.hooksPath` in a git config file (the last one; undefined: none), unquoted.
  * Git runs the hooks of that folder in place of `.git/hooks` (twenty-sixth pass).
  */
 export function hooksPathIn(file: string): string | undefined {
+  const entries = gitConfigEntries(file);
+  if (entries) return entries.filter(([key]) => key === 'core.hookspath').at(-1)?.[1] || undefined;
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
@@ -1814,6 +2001,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of sshIncludedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config includes it: ssh runs its ProxyCommand, LocalCommand and Match exec at your next ssh or git push' });
     for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
     for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'a config of yours names it (npm, tmux, your shell rc files, starship, vim, neovim, a terminal, emacs, direnv, mise, VS Code): it runs or is loaded at the next start' });
     for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff), the template folder (its hooks go into your next git init or clone and run there) or the hooks folder (core.hooksPath: its hooks run at your next commit, checkout or push in every repository)' });
@@ -2066,6 +2254,9 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       ?? localOverride(dir, e.name);
     if (why) {
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+    } else if (!e.isDirectory() && !DOTENV.test(e.name) && changedSince(p, since, budget) && !planted.some((f) => f.path === p) && distOriginal(dir, e.name)) {
+      // (A dotenv file beside its `.dist` is values, named above when one runs code.)
+      planted.push({ path: p, why: 'tools read it in place of the .dist file beside it, the one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Psalm, Behat, Task; an editor\'s fixer on saving a file): code and settings of the agent\'s, in no diff where git ignores it' });
     }
     return !NOT_WALKED.has(e.name);
   });
@@ -2081,6 +2272,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   }
   // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
   for (const h of hiddenFromGit(since, [root, ...repositories])) if (!planted.some((f) => f.path === h.path)) planted.push(h);
+  // The git airlock run found before the run, changed during it (twenty-seventh pass): not run for
+  // that review, and the user's next git is it.
+  const git = hostProgram('git');
+  if ('changed' in git && !planted.some((f) => f.path === git.changed)) {
+    planted.push({ path: git.changed, why: 'the git program on your PATH changed during the run (airlock run did not run it for its review of the repository): your next git command runs it; reinstall git unless you updated it yourself' });
+  }
   return { planted, complete: walked && !packageBudget.ranOut && !cacheBudget.ranOut, homeComplete, toolchainsComplete, caches };
 }
 
@@ -2203,6 +2400,47 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
  * `caches`), which the tools make again from the sources. After the run, with the agent gone; a
  * name only, never followed (a link the agent left there is removed, not what it leads to).
  */
+/**
+ * Takes back mise's trust of a config that changed during the run (twenty-seventh pass), so that
+ * mise asks again before it runs the config's env scripts, templates and hooks. mise trusts a
+ * config by its path (a link to it in `<state>/trusted-configs`, with a `.hash` beside it that only
+ * its paranoid mode reads): a trusted `mise.toml` the agent rewrote ran at the user's very next
+ * prompt (mise's shell hook), right after the report that names it was printed, before anyone
+ * could read it. The trust list is read-only inside; this runs on the host after the run. Trust
+ * given to whole folders (`trusted_config_paths`) is not a file here and stays. Returns the configs
+ * whose trust was taken back.
+ */
+export function untrustChanged(since: number, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  if (!homeDir || !path.isAbsolute(homeDir)) return [];
+  const stateHome = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(homeDir, '.local', 'state');
+  const state = env.MISE_STATE_DIR && path.isAbsolute(env.MISE_STATE_DIR) ? env.MISE_STATE_DIR : path.join(stateHome, 'mise');
+  const dir = path.join(state, 'trusted-configs');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).slice(0, 1024);
+  } catch {
+    return [];
+  }
+  const out: Planted[] = [];
+  for (const name of names) {
+    const entry = path.join(dir, name);
+    let target: string;
+    try {
+      if (!fs.lstatSync(entry).isSymbolicLink()) continue;
+      target = path.resolve(dir, fs.readlinkSync(entry));
+      if (fs.statSync(target).ctimeMs < since) continue;
+      fs.unlinkSync(entry);
+    } catch {
+      continue; // not a trust, leads nowhere, unchanged, or not ours to remove
+    }
+    // Rust's `with_extension("hash")`: the entry's extension replaced, or `.hash` added.
+    const dot = name.lastIndexOf('.');
+    fs.rmSync(path.join(dir, `${dot > 0 ? name.slice(0, dot) : name}.hash`), { force: true });
+    out.push({ path: target, why: 'mise trusted it and it changed during the run: its trust is taken back, so mise runs nothing of it until you read it and run mise trust again' });
+  }
+  return out;
+}
+
 export function removeCaches(files: string[]): void {
   for (const f of files) {
     try {

@@ -7,7 +7,8 @@
 // Read after the run straight from the files, so no git (and nothing of the repository's config)
 // runs on the host; only files changed during the run are hashed. (Packs written during the run
 // are the exception: git's own `index-pack --verify` checks them, outside any repository.)
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
+import { hostProgram } from '../lib/plantable.ts';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -291,10 +292,22 @@ function readUntracked(ext: Buffer, oidLength: number): Map<string, UntrackedFol
 /** At most this many bytes of `git ls-files --others` output are read. */
 const UNTRACKED_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The git `airlock run` found before the run (hostProgram, twenty-seventh pass), never a `git` from
+ * PATH as it is after the run (the agent's, in a folder of the user's early on PATH); none, or one
+ * changed during the run: a failed result, as when git is missing.
+ */
+function spawnGit(args: string[], options: SpawnSyncOptions): SpawnSyncReturns<string | Buffer> {
+  const git = hostProgram('git');
+  if ('file' in git) return spawnSync(git.file, args, options);
+  const empty = options.encoding && options.encoding !== 'buffer' ? '' : Buffer.alloc(0);
+  return { pid: 0, output: [null, empty, empty], stdout: empty, stderr: empty, status: null, signal: null, error: new Error('changed' in git ? `${git.changed} changed during the run` : 'no git') };
+}
+
 /** `git ls-files -z --others --exclude-standard` (and `extra`), with no fsmonitor, no hook, no replace objects. */
-function untrackedFiles(top: string, gitDir: string, extra: string[]): ReturnType<typeof spawnSync> {
+function untrackedFiles(top: string, gitDir: string, extra: string[]): SpawnSyncReturns<string | Buffer> {
   // No transport either: a nested repository's config is the agent's (see gitIn).
-  return spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-c', 'protocol.allow=never', 'ls-files', '-z', '--others', '--exclude-standard', ...extra], {
+  return spawnGit(['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-c', 'protocol.allow=never', 'ls-files', '-z', '--others', '--exclude-standard', ...extra], {
     cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
     // The user's own ignore files (global and system config) count: they are in git status's view too.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1', GIT_NO_LAZY_FETCH: '1' },
@@ -922,7 +935,7 @@ function forgedPacks(since: number, packDir: string, sha256: boolean): Hidden[] 
     }
     bytes += st.size;
     const left = until - Date.now();
-    const r = bytes > PACK_BYTES || left <= 0 ? undefined : spawnSync('git', ['index-pack', '--verify', `--object-format=${sha256 ? 'sha256' : 'sha1'}`, pack], {
+    const r = bytes > PACK_BYTES || left <= 0 ? undefined : spawnGit(['index-pack', '--verify', `--object-format=${sha256 ? 'sha256' : 'sha1'}`, pack], {
       cwd: '/', stdio: 'ignore', timeout: left, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
     });
     if (r?.status === 0) continue;
@@ -1221,11 +1234,11 @@ const FIND_SURE = 5_000;
  * `gpg.program` on a signed commit; so no transport is allowed and no signature read.
  */
 function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): { status: number | null; stdout: string } {
-  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-c', 'protocol.allow=never', '-c', 'log.showSignature=false', ...args], {
+  const r = spawnGit(['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-c', 'protocol.allow=never', '-c', 'log.showSignature=false', ...args], {
     cwd: '/', stdio: ['ignore', 'pipe', 'ignore'], timeout, maxBuffer: 8 * 1024 * 1024, encoding: 'latin1',
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: gitDir, GIT_COMMON_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1', GIT_NO_LAZY_FETCH: '1' },
   });
-  return { status: r.status, stdout: r.stdout ?? '' };
+  return { status: r.status, stdout: typeof r.stdout === 'string' ? r.stdout : '' };
 }
 
 /** The branch tips and HEAD's commit, as git reads them (loose, packed or reftable refs). */

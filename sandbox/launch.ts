@@ -13,6 +13,7 @@
 // Unsandboxed (--no-sandbox): the same relay listens on 127.0.0.1:<ephemeral> on the host and the
 // command only gets environment variables, which a determined agent can ignore.
 import { globMatch } from '../lib/glob.ts';
+import { hostProgram } from '../lib/plantable.ts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +26,7 @@ import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
 import { historySecrets, homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
+import { sshConfigFiles } from './entry-files.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags, privatePropagation } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
@@ -429,7 +431,8 @@ export function runtimeFolder(dir: string | undefined, homeDir: string, cwd: str
  */
 export function sshConfigSockets(homeDir: string): string[] {
   const out: string[] = [];
-  for (const line of configLines(path.join(homeDir, '.ssh', 'config'))) {
+  // With the files it includes (twenty-seventh pass: a container manager's own, outside ~/.ssh).
+  for (const line of sshConfigFiles(homeDir).flatMap((f) => configLines(f))) {
     const m = /^\s*(identityagent|controlpath)(?:\s*=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
     if (!m) continue;
     let value = m[2]!.replace(/^"|"$/g, '');
@@ -712,6 +715,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   // could rewrite it, and a --no-sandbox run's Node would load that code outside any sandbox.
   const runsDir = path.join(home, 'runs');
   fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 });
+  // The git airlock run reads the repository with after the run: found and pinned now, before the
+  // agent can put one of its own early on PATH (hostProgram, twenty-seventh pass).
+  hostProgram('git');
   // Only here: run folders older versions left in the temp folder stay. A tree there is the agent's
   // to shape (same user), and removing one recursively from the host would walk whatever folder or
   // symlink it swaps in meanwhile (rm -rf's race), outside any --read-only confinement.

@@ -11,6 +11,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { hostProgram } from '../lib/plantable.ts';
+import { repositoryOf } from './git-review.ts';
 import { rcSourced } from './entry-files.ts';
 import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
 import { walkFolders, type WalkBudget } from './walk.ts';
@@ -194,7 +196,11 @@ export function historySecrets(cwd: string, values: RealValue[]): HistorySecrets
   const replacer = new EnvSecretReplacer(values);
   if (!values.length) return { secrets: [], complete: true };
   const until = Date.now() + HISTORY_MS;
-  const git = (args: string[], input?: string) => spawnSync('git', ['-c', 'safe.directory=*', '-c', 'core.fsmonitor=false', '-C', cwd, ...args], {
+  // The git found on PATH as the host runs it (hostProgram): not one a former run's agent put early on PATH.
+  const program = hostProgram('git');
+  // None to trust (only one in a folder of the user's, or one changed): unchecked, where there is a repository.
+  if (!('file' in program)) return { secrets: [], complete: repositoryOf(cwd) === undefined };
+  const git = (args: string[], input?: string) => spawnSync(program.file, ['-c', 'safe.directory=*', '-c', 'core.fsmonitor=false', '-C', cwd, ...args], {
     input, maxBuffer: 64 << 20, timeout: Math.max(1, until - Date.now()), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
   });
   const where = git(['rev-parse', '--path-format=absolute', '--git-common-dir']);

@@ -14,7 +14,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
-import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, hooksPathIn, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles, untrustChanged } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { gitFoldersIn, nestedRepositories } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
@@ -22,6 +22,7 @@ import { LaunchError, discardTerminalInput, launchAgent, stdioRefusal, type Agen
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
+import { hostProgram } from '../../lib/plantable.ts';
 import { shellWord, terminalText } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
@@ -361,6 +362,12 @@ export function register(program: Command): void {
         if (sandbox) {
           removeCaches(planted.caches);
           planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env), ...rewrittenRefs(refsBefore));
+          // mise's trust of a config that changed is taken back (its shell hook runs at your next prompt).
+          for (const u of untrustChanged(started, userHome, process.env)) {
+            const named = planted.planted.find((f) => f.path === u.path);
+            if (named) named.why = `${named.why}; ${u.why}`;
+            else planted.planted.push(u);
+          }
         }
         for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);
         for (const p of secretsMissing.filter(lexists)) {
@@ -478,7 +485,10 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
   let named: string;
   let top = '';
   try {
-    named = execFileSync('git', ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = hostProgram('git');
+    // No git to trust (only one in a folder of yours): the configs read as the report reads them.
+    if (!('file' in git)) named = hooksPathWithoutGit(cwd, homeDir) ?? '';
+    else named = execFileSync(git.file, ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return []; // not set, or no git
   }
@@ -499,6 +509,25 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
     /* not ours to make */
   }
   return fs.existsSync(dir) ? [dir] : [];
+}
+
+/**
+ * `core.hooksPath` without running git (no git this user could not have planted, see hostProgram):
+ * the nearest repository's own config, else the user's global ones (the last that sets it), `~/`
+ * expanded as git's `--type=path` does.
+ */
+function hooksPathWithoutGit(cwd: string, homeDir: string): string | undefined {
+  let own: string | undefined;
+  for (let d = path.resolve(cwd); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) {
+      own = hooksPathIn(path.join(d, '.git', 'config'));
+      break;
+    }
+    if (d === path.dirname(d)) break;
+  }
+  const global = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config')].map(hooksPathIn).filter((v): v is string => !!v).at(-1);
+  const named = own ?? global;
+  return named?.startsWith('~/') ? path.join(homeDir, named.slice(2)) : named;
 }
 
 /**
