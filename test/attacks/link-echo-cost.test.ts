@@ -7,6 +7,9 @@
 // is the proxy's: the longest stall while the hostile answer is judged stays far below a second
 // (a generous bound for a loaded box; it was seconds), and the answer's links are still followable.
 import http from 'node:http';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { responseStages, type Enforcer, type RequestContext } from '../../proxy/enforcers.ts';
 import t from 'tap';
 import { LinkScanner, requestSkeletonSteps, type LinkFormat } from '../../describe/links.ts';
 import fc from 'fast-check';
@@ -287,4 +290,30 @@ t.test('reading what a request carried is done in slices, one answer of an agent
     }
     t.ok(longest < 500, `${text.slice(0, 14)}…: the longest step took ${Math.round(longest)} ms of CPU`);
   }
+});
+
+// Twenty-seventh pass (issue 23): an answer's stages (the scrubber, the link scan's tap, the packed
+// reader) read it inside the write of the stage before them, ultimately the socket's 'data'
+// listener: a reader that threw there on a hostile answer (anything but a refusal) was an uncaught
+// exception that ended the process, every agent's requests with it. Every response stage (and body
+// transform) is now contained: the throw is that stream's error (the answer cut or refused, recorded).
+t.test('a response stage whose reader throws fails its own answer, not the process', async (t) => {
+  const reading: Enforcer = {
+    name: 'reader',
+    onResponse: () => new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        if (chunk.includes('boom')) (undefined as unknown as { length: number }).length; // a reader's bug a hostile answer finds
+        cb(null, chunk);
+      },
+    }),
+  };
+  const through = async (body: string[]): Promise<string> => {
+    const [stage] = responseStages([reading], {} as RequestContext, { statusCode: 200, headers: [] });
+    let out = '';
+    await pipeline(Readable.from(body.map((b) => Buffer.from(b))), stage!, new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } }));
+    return out;
+  };
+  t.equal(await through(['an ', 'answer']), 'an answer', 'control: an answer the reader reads goes through whole');
+  await t.rejects(through(['an answer, then ', 'boom']), TypeError, 'the throw is the answer\'s stream error');
+  t.equal(await through(['the next ', 'answer']), 'the next answer', 'the next answer is read as before');
 });
