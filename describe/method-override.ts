@@ -22,7 +22,7 @@ import { redisReadCommands, upstashHost } from './adapters/sql-redis.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 import { serverHeaderKey } from '../lib/text.ts';
-import { lookupTable } from '../lib/records.ts';
+import { entriesOnce, lookupTable } from '../lib/records.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
@@ -278,7 +278,7 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     for (const r of readings) {
       if (r.form) for (const [name, vs] of formEntries(r.form)) if (isParam(name)) for (const v of vs) add('form:_method', v);
       if (r.json && typeof r.json === 'object' && !Array.isArray(r.json)) {
-        for (const [name, value] of Object.entries(r.json)) {
+        for (const [name, value] of entriesOnce(r.json)) {
           if (!isParam(name)) continue;
           if (typeof value === 'string') add('json:_method', value);
           else unseen = 'the JSON body has a _method that is not a string';

@@ -22,6 +22,7 @@ import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { upstashSql } from './sql-redis.ts';
 import { otherLanguageSql } from './sql-languages.ts';
+import { entriesOnce } from '../../lib/records.ts';
 import { postgrestSql } from './sql-postgrest.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
@@ -382,7 +383,7 @@ function nestedSqlFields(o: Record<string, unknown>): { texts: string[]; named: 
       for (const x of v) walk(x, depth + 1, false);
       return;
     }
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    for (const [k, x] of entriesOnce(v as object)) {
       if ((k.toLowerCase().replace(/[_-]/g, '').includes('sql') || (native && k === 'query'))) take(x, k.toLowerCase() === 'sql');
       walk(x, depth + 1, k === 'native');
     }
@@ -739,7 +740,7 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
     } else if (Array.isArray(v)) {
       for (const x of v) walk(x, named, depth + 1, says);
     } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, says(k), depth + 1, says);
+      for (const [k, x] of entriesOnce(v as object)) walk(x, says(k), depth + 1, says);
     }
   };
   // A query's or subscription's fields too, under names that say SQL (sixteenth pass: the server

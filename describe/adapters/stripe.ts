@@ -6,7 +6,7 @@ import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, jsonObject } from './routes.ts';
 import { formEntries, rackTwoParams } from '../body.ts';
-import { lookupTable } from '../../lib/records.ts';
+import { entriesOnce, lookupTable } from '../../lib/records.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -80,7 +80,7 @@ function stripeParams(request: RequestInfo): StripeParams {
   const body = request.body;
   for (const [k, vs] of Object.entries(request.query)) for (const v of vs) add(k, v);
   for (const [k, vs] of formEntries(body.form ?? {})) for (const v of vs) add(k, v);
-  for (const [k, v] of Object.entries(jsonObject(request) ?? {})) add(k, v);
+  for (const [k, v] of entriesOnce(jsonObject(request) ?? {})) add(k, v);
   let unread = body.size > 0 && (body.truncated || body.decode_error !== undefined || body.content_type.startsWith('multipart/'));
   // Rack reads an untyped POST body as a form.
   if (body.content_type === '' && body.json === undefined && body.text !== undefined) {

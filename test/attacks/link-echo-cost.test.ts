@@ -158,7 +158,14 @@ t.test('a form of many distinct names is listed once, as it is parsed, whatever 
       return original[name](x);
     } });
   }
+  // And a JSON body of as many keys (each reader of the parsed object: duplicate and case-folded keys, code loads, `_method`, GraphQL, SQL fields, Stripe's): listed once (lib/records.ts entriesOnce).
+  const json = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ length: names }, (_, i) => [`k${i}`, 1]))));
   try {
+    for (const host of ['example.com', 'api.github.com', 'api.stripe.com', 'slack.com']) {
+      listings.length = 0;
+      describeRequest({ method: 'POST', url: `https://${host}/graphql`, headers: [['content-type', 'application/json']], body: json, bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+      t.ok(listings.length <= 1, `the describe step listed a JSON object of ${names} keys at most once (${host}: ${listings.length})`);
+    }
     // Hosts whose readers differ (none, GitHub's, a Webdis port, Slack's form API, the Graph API's `method`, Stripe's, PostgREST's), a query Rack splits on `;`, a cookie.
     for (const host of ['example.com', 'api.github.com', 'example.com:7379', 'slack.com', 'graph.facebook.com', 'api.stripe.com', 'abc.supabase.co']) {
       for (const query of ['', '?a=1;sql=x']) {
@@ -178,6 +185,11 @@ t.test('a form of many distinct names is listed once, as it is parsed, whatever 
   t.match(statements, /DROP TABLE users/i, 'control: ` sql` (PHP\'s spelling of `sql`) is read as SQL in a large form');
   t.match(statements, /DELETE FROM t/i, 'control: the `statement` after a `;` (Rack 2) is read as SQL in a large form');
   t.equal(sqlForm.request.effective_method, 'DELETE', 'control: `_method` in a large form is read');
+  const bigJson = (extra: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ ...Object.fromEntries(Array.from({ length: names }, (_, i) => [`k${i}`, 1])), ...extra }));
+  const sqlJson = describeRequest({ method: 'POST', url: 'https://example.com/api/run', headers: [['content-type', 'application/json']], body: bigJson({ sql: 'DROP TABLE users', _method: 'DELETE', K0: 2 }), bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+  t.match(JSON.stringify(sqlJson.sql ?? {}), /DROP TABLE users/i, 'control: `sql` in a JSON object of thousands of keys is read');
+  t.equal(sqlJson.request.effective_method, 'DELETE', 'control: `_method` in it is read');
+  t.ok(sqlJson.request.body.ambiguous, 'control: `K0` beside `k0` is still a key a case-insensitive server reads as the same');
 });
 
 t.test('deeply nested elements in an HTML or XML answer are read in linear time', async (t) => {
