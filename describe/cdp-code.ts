@@ -26,7 +26,7 @@
 import { createRequire } from 'node:module';
 import type { Token } from 'acorn';
 import { Parser } from 'htmlparser2';
-import { lookupTable } from '../lib/records.ts';
+import { entriesOnce, lookupTable } from '../lib/records.ts';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
 export const MAX_CODE_URLS = 64;
@@ -1167,7 +1167,7 @@ export function bodyCodeLoads(json: unknown): string | undefined {
     }
     if (!v || typeof v !== 'object' || depth > 16) continue;
     if (Array.isArray(v)) for (const x of v) stack.push([x, key, depth + 1]);
-    else for (const [k, x] of Object.entries(v)) stack.push([x, k.toLowerCase().replace(/[-_]/g, ''), depth + 1]);
+    else for (const [k, x] of entriesOnce(v)) stack.push([x, k.toLowerCase().replace(/[-_]/g, ''), depth + 1]);
   }
   return undefined;
 }

@@ -14,7 +14,7 @@ import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
 import { foldCase, storesData } from './places.ts';
 import { bodyCodeLoads } from './cdp-code.ts';
-import { credentialParams, credentialQueryParams, multiMap, parameterNames, phpName, sessionQueryParam, summarizeBody } from './body.ts';
+import { credentialParams, credentialQueryParams, formEntries, multiMap, parameterNames, phpName, sessionQueryParam, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { refUpdates } from './adapters/git.ts';
@@ -139,7 +139,7 @@ function cookieParameters(rawHeaders: ReadonlyArray<[string, string]>, url: URL,
     params.add(k.toLowerCase());
   };
   for (const k of url.searchParams.keys()) add(k);
-  for (const k of Object.keys(body.form ?? {})) add(k);
+  for (const [k] of formEntries(body.form ?? {})) add(k);
   if (!params.size) return [];
   const out = new Set<string>();
   let seen = 0;
@@ -188,7 +188,7 @@ function ownCredentials(rawHeaders: ReadonlyArray<[string, string]>, url: URL, b
     // A presigned URL (S3's and GCS's query-string signing) names its key beside a signature that changes each time.
     else if (names.some((n) => signedQueryCredentials.has(n.toLowerCase()))) parts.push(`query ${k.toLowerCase()}=${v.split('/')[0]}`);
   }
-  for (const [k, vs] of Object.entries(body.form ?? {})) {
+  for (const [k, vs] of formEntries(body.form ?? {})) {
     if (parameterNames(k).some((n) => credentialParams.has(n.toLowerCase()) || credentialFields.has(foldName(n)))) for (const v of vs) parts.push(`form ${k.toLowerCase()}=${v}`);
   }
   // JSON credential fields at any depth (bounded), named in any case style: Zabbix's `auth`, an

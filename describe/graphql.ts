@@ -20,7 +20,7 @@ import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { actsOnObject, setsByArgument, argumentPlaces, counted, objectArguments, MAX_MCP_PLACES, placeValue, withObjects, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
-import { emptyMap } from '../lib/records.ts';
+import { emptyMap, entriesOnce } from '../lib/records.ts';
 
 /** graphql's parser, loaded by the first GraphQL body (lib/lazy-package.ts). */
 const graphql = lazyPackage<typeof import('graphql')>('graphql');
@@ -305,7 +305,7 @@ function persistedHash(extensions: unknown): unknown {
  */
 function storedDocument(req: Record<string, unknown>, query: unknown): string | undefined {
   if (typeof query !== 'string' || query === '') return undefined;
-  for (const [k, v] of Object.entries(req)) {
+  for (const [k, v] of entriesOnce(req)) {
     const name = k.toLowerCase();
     if (storedDocumentNames.has(name) && v !== null && v !== undefined && v !== '') return `the request names a stored document (${k}) beside its query: a server may run that one instead`;
     if (name === 'extensions') {
@@ -383,7 +383,7 @@ export function namesPersistedQuery(request: RequestInfo): boolean {
   if (urlNamesStoredDocument(request.query, false)) return true;
   const json = request.body.json;
   const members = Array.isArray(json) ? json.slice(0, MAX_BATCH) : [json];
-  return members.some((m) => isObject(m) && Object.entries(m).some(([k, v]) => k.toLowerCase() === 'extensions' && persistedHash(v) !== undefined));
+  return members.some((m) => isObject(m) && entriesOnce(m).some(([k, v]) => k.toLowerCase() === 'extensions' && persistedHash(v) !== undefined));
 }
 
 /** The requests a JSON body (one request or a batch) carries. */

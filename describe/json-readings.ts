@@ -5,6 +5,8 @@
 // nesting cannot overflow the stack), linear in the body length. Run it only on text JSON.parse
 // accepted: it relies on the text being valid JSON.
 
+import { entriesOnce } from '../lib/records.ts';
+
 /** A duplicate key: the JSON path of the object holding it, and the key. */
 export interface DuplicateKey {
   path: string;
@@ -209,7 +211,7 @@ function eachObject(root: unknown, visit: (obj: Record<string, unknown>, path: s
     }
     const obj = v as Record<string, unknown>;
     visit(obj, path, depth, parent);
-    for (const [k, child] of Object.entries(obj)) if (child && typeof child === 'object') stack.push([child, childPath(path, k), depth + 1, k]);
+    for (const [k, child] of entriesOnce(obj)) if (child && typeof child === 'object') stack.push([child, childPath(path, k), depth + 1, k]);
   }
 }
 
@@ -231,13 +233,13 @@ const STRUCTURAL_DEPTH = 1;
  */
 function readWhereItStands(field: string, obj: Record<string, unknown>, depth: number, parent: string | undefined): boolean {
   if (field === 'name' || field === 'arguments') return depth === 1 && parent !== undefined && fold(parent) === 'params';
-  if (field === 'id') return Object.keys(obj).some((k) => fold(k) === 'method' || fold(k) === 'jsonrpc');
+  if (field === 'id') return entriesOnce(obj).some(([k]) => fold(k) === 'method' || fold(k) === 'jsonrpc');
   return true;
 }
 
 /** Each group of keys of `obj` that a case-insensitive server reads as one field, with the field's name when it is structural. */
 function fieldGroups(obj: Record<string, unknown>, depth: number, parent?: string): Array<{ keys: string[]; field?: string }> {
-  const keys = Object.keys(obj);
+  const keys = entriesOnce(obj).map(([k]) => k);
   if (keys.every(folded)) return [];
   const groups = new Map<string, string[]>();
   for (const k of keys) {

@@ -15,14 +15,14 @@
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
 import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
-import { parameterNames, rackTwoParams, type BodyReading } from './body.ts';
+import { formEntries, parameterNames, rackTwoParams, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
 import { redisReadCommands, upstashHost } from './adapters/sql-redis.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 import { serverHeaderKey } from '../lib/text.ts';
-import { lookupTable } from '../lib/records.ts';
+import { entriesOnce, lookupTable } from '../lib/records.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
@@ -276,9 +276,9 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     const read = input.read;
     const readings: Array<{ form?: Record<string, string[]>; json?: unknown }> = read ? [{ form: read.summary.form, json: read.summary.json }, ...read.alternates] : [];
     for (const r of readings) {
-      if (r.form) for (const name of Object.keys(r.form)) if (isParam(name)) for (const v of r.form[name]!) add('form:_method', v);
+      if (r.form) for (const [name, vs] of formEntries(r.form)) if (isParam(name)) for (const v of vs) add('form:_method', v);
       if (r.json && typeof r.json === 'object' && !Array.isArray(r.json)) {
-        for (const [name, value] of Object.entries(r.json)) {
+        for (const [name, value] of entriesOnce(r.json)) {
           if (!isParam(name)) continue;
           if (typeof value === 'string') add('json:_method', value);
           else unseen = 'the JSON body has a _method that is not a string';

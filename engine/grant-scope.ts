@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams, sessionQueryParam } from '../describe/body.ts';
+import { credentialQueryParams, formEntries, formWithSemicolonSplit, multiMap, parameterNames, quotedParams, sessionQueryParam } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
@@ -290,7 +290,7 @@ function namedOperations(d: RequestDescription): string[] {
   // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
   batchCalls(json, out);
   for (const item of typedOperations(json)) out.add(item);
-  for (const values of Object.values(d.request.body?.form ?? {})) {
+  for (const [, values] of formEntries(d.request.body?.form ?? {})) {
     for (const v of values) {
       if (!v.startsWith('[')) continue;
       try {

@@ -3,7 +3,7 @@
 // nested multiparts opened; proxy/mime-parts.ts), a body's content codings, and the strings of a
 // JSON WebSocket message. The guard looks for secrets in these readings with the scrubber's
 // spelling matcher, besides the bytes as sent. Pure.
-import { undoContentCoding } from '../describe/body.ts';
+import { formEntries, undoContentCoding } from '../describe/body.ts';
 import type { RequestDescription } from '../describe/types.ts';
 import type { RequestContext } from './enforcers.ts';
 import { firstAndLast } from './charset-readings.ts';
@@ -26,7 +26,7 @@ function jsonStrings(json: unknown, out: string[]): void {
 /** The keys and string values of a parsed JSON or form body, joined by NUL (latin1 UTF-8), or undefined. */
 export function bodyStrings(body: RequestDescription['request']['body']): string | undefined {
   const out: string[] = [];
-  if (body.form) for (const [k, vs] of Object.entries(body.form)) {
+  if (body.form) for (const [k, vs] of formEntries(body.form)) {
     out.push(k);
     appendAll(out, vs);
   }

@@ -5,7 +5,7 @@
 // parameter's name, the path, the host, the body without a body directive) is refused: it is
 // never substituted, since a service that records that place (a request log, a resource name)
 // would hand the real value back to the agent. Pure.
-import { credentialParams, parameterNames } from '../describe/body.ts';
+import { credentialParams, formEntries, parameterNames } from '../describe/body.ts';
 import { parseLenientJson } from '../describe/json-lenient.ts';
 import type { BodySummary, RequestDescription } from '../describe/types.ts';
 import type { CredentialDirective } from '../engine/decision.ts';
@@ -241,7 +241,7 @@ export function removeOtherCredentials(outgoing: Pick<OutgoingRequest, 'headers'
 export function agentCredentialInBody(body: BodySummary, isBodySlot: (value: string) => boolean): string | undefined {
   const named = (raw: string): boolean => parameterNames(raw).some((n) => CREDENTIAL_PARAMS.has(n.toLowerCase()));
   const own = (v: unknown): boolean => typeof v !== 'string' || !isBodySlot(v);
-  for (const [name, values] of Object.entries(body.form ?? {})) {
+  for (const [name, values] of formEntries(body.form ?? {})) {
     if (named(name) && values.some(own)) return name;
   }
   const json = body.json;

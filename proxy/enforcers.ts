@@ -7,7 +7,7 @@
 // that leaves after the decision (the body past the part the description counted, WebSocket
 // frames to the upstream), and a per-message hook for WebSocket messages in both directions
 // (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
-import { Transform } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { AgentInfo, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
@@ -275,7 +275,37 @@ export function responseStages(enforcers: readonly Enforcer[], ctx: RequestConte
   for (const e of enforcers) {
     if (!e.onResponse) continue;
     const t = e.onResponse(ctx, head);
-    if (t) stages.push(t);
+    if (t) stages.push(contained(t));
   }
   return stages;
+}
+
+/**
+ * A body stage whose own reading never throws out of the stream (twenty-seventh pass): a stage's
+ * transform runs inside the write of the stage before it, ultimately the socket's 'data' listener,
+ * and a reader that threw there on a hostile body (anything but a refusal, which a stage passes to
+ * its callback) was an uncaught exception that stopped the process, every agent's requests and the
+ * studio with it. A throw is the stage's error instead: the body is cut or refused, and recorded,
+ * as any stage's error is (proxy/upstream.ts). Applied to every response stage and body transform.
+ */
+export function contained<T extends Transform>(stage: T): T {
+  const transform = stage._transform.bind(stage);
+  stage._transform = (chunk: unknown, enc: BufferEncoding, cb: TransformCallback): void => {
+    try {
+      transform(chunk, enc, cb);
+    } catch (err) {
+      cb(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  const flush = stage._flush?.bind(stage);
+  if (flush) {
+    stage._flush = (cb: TransformCallback): void => {
+      try {
+        flush(cb);
+      } catch (err) {
+        cb(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+  }
+  return stage;
 }

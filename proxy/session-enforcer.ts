@@ -491,7 +491,11 @@ class LinkScan implements Scan {
   private take(chunk: Buffer): void {
     if (this.stopped) return;
     this.read += chunk.length;
-    this.scanner.write(this.text.decode(chunk, { stream: true }));
+    try {
+      this.scanner.write(this.text.decode(chunk, { stream: true }));
+    } catch (err) {
+      return this.unread(err);
+    }
     if (this.scanner.full || this.read > this.limits.maxChars * 4) {
       // Enough read: the decoder stops now, not after inflating whatever it was given (a few KB
       // of brotli are gigabytes, a minute of a libuv thread that DNS and file writes share).
@@ -502,9 +506,28 @@ class LinkScan implements Scan {
 
   feed(chunk: Buffer): void {
     if (this.stopped) return;
-    if (this.decoder) this.decoder.write(chunk);
-    else this.take(chunk);
+    try {
+      if (this.decoder) this.decoder.write(chunk);
+      else this.take(chunk);
+    } catch (err) {
+      this.unread(err);
+    }
   }
+
+  /**
+   * The reader threw on the answer (twenty-seventh pass): called from the body's stream (its
+   * transform, or the decoder's 'data' listener), the throw went out of the socket's read, an
+   * uncaught exception that stopped the process. Now the scan stops and records no link of this
+   * answer (fails closed: none is followable), and the record says why; the answer goes on.
+   */
+  private unread(err: unknown): void {
+    this.stopped = true;
+    this.failed = true;
+    this.decoder?.destroy();
+    this.ctx.audit.links_unread = `the answer's links could not be read: ${(err as Error)?.message ?? String(err)}`.slice(0, 200);
+  }
+
+  private failed = false;
 
   async finish(): Promise<void> {
     if (this.decoder) {
@@ -513,9 +536,14 @@ class LinkScan implements Scan {
       await this.decoded; // bounded: the decoder is destroyed once maxChars × 4 bytes came out
     }
     if (!this.stopped) {
-      this.scanner.write(this.text.decode());
+      try {
+        this.scanner.write(this.text.decode());
+      } catch (err) {
+        this.unread(err);
+      }
       textDecoders.give(this.text); // flushed: holds no state of this body
     }
+    if (this.failed) return;
     const r = this.ctx.description.request;
     const found = this.scanner.end();
     if (!found.length) return;

@@ -12,7 +12,7 @@ import { processDescriptorBounds } from '../lib/descriptors.ts';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { CREDENTIAL_RECHECK_MS, watchCredentials } from './credential-watch.ts';
 import { DestinationError } from './destination.ts';
-import { StreamStop, egressMeterOf, guardStage, refusedBeforeSending, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, contained, egressMeterOf, guardStage, refusedBeforeSending, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
@@ -214,7 +214,8 @@ class HttpForward {
     const { body } = this.x;
     // An upload past the capture lasts as long as the agent keeps sending: watched from the start.
     if (body.truncated) this.watchCredentials(performance.now());
-    const transforms = this.ctx.outgoing.bodyTransforms;
+    // A transform that throws is the body's error, not the process's (contained).
+    const transforms = this.ctx.outgoing.bodyTransforms.map(contained);
     if (!transforms.length || body.truncated) return this.send();
     // A body held whole goes through its stages (the body guard, a substitution) first and then
     // leaves with a Content-Length, as it came: chunked, it reached servers that read only
@@ -299,7 +300,7 @@ class HttpForward {
       upReq.end(this.whole.length ? this.whole : undefined);
       return;
     }
-    const transforms = this.ctx.outgoing.bodyTransforms;
+    const transforms = this.ctx.outgoing.bodyTransforms.map(contained);
     if (!transforms.length && !body.truncated) {
       upReq.end(body.captured.length ? body.captured : undefined);
       return;

@@ -329,10 +329,37 @@ function sendable(code: number): boolean {
   return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
+/**
+ * A hook's answer, or a refusal when the hook threw (twenty-seventh pass). The hooks read what
+ * either side sends (the scrubber's readers, a tunnel's protocol reader) inside `ws`'s 'message'
+ * listener: a reader that threw on a hostile message threw out of the socket's read, an uncaught
+ * exception that stopped the whole process, every agent's requests and the studio with it. A
+ * message that cannot be read is refused instead: the tunnel is closed and its end recorded.
+ */
+function unreadMessage(err: unknown): Rejection {
+  return { status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be read: ${(err as Error)?.message ?? String(err)}`.slice(0, 300), outcome: 'error' };
+}
+
 /** Relays messages both ways until both sides are closed; resolves with how the tunnel ended. */
 export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks): Promise<TunnelEnd> {
   const stats = { to_upstream: { messages: 0, payload_bytes: 0 }, to_agent: { messages: 0, payload_bytes: 0 } };
   let end: Omit<TunnelEnd, 'to_upstream' | 'to_agent'> | undefined;
+  // The readers' hooks, called from the sockets' listeners, never throw out of them (unreadMessage).
+  const onMessage = (message: RelayedMessage): Rejection | undefined => {
+    try {
+      return hooks.onMessage(message);
+    } catch (err) {
+      return unreadMessage(err);
+    }
+  };
+  const observe = (message: RelayedMessage): Rejection | undefined => {
+    try {
+      hooks.observe?.(message);
+      return undefined;
+    } catch (err) {
+      return unreadMessage(err);
+    }
+  };
   let open = 2;
   return new Promise((resolve) => {
     const closed = (): void => {
@@ -465,7 +492,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           return;
         }
         const message: RelayedMessage = { to: dir, kind, data };
-        const refused = hooks.onMessage(message);
+        const refused = onMessage(message);
         if (refused) {
           dropHeld();
           return stop(refused);
@@ -567,7 +594,8 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       };
       const deliver = (m: RelayedMessage): void => {
         if (end || to.readyState !== WebSocket.OPEN) return;
-        if (dir !== 'upstream') hooks.observe?.(m);
+        const unread = dir !== 'upstream' ? observe(m) : undefined;
+        if (unread) return stop(unread);
         if (!hooks.judge || dir !== 'upstream') return send(m);
         if (judgeQueue.length) {
           judgeQueue.push(m);
@@ -647,7 +675,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         // was held stays a secret's start that nothing ended: never relayed.
         if (!end && held.length) {
           const message: RelayedMessage = { to: dir, kind: 'close', data: reason };
-          const refused = hooks.onMessage(message);
+          const refused = onMessage(message);
           if (refused) dropHeld();
           if (refused) stop(refused);
           else refuseHeld();
@@ -660,7 +688,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           if (code === 1006) to.terminate();
           else {
             const message: RelayedMessage = { to: dir, kind: 'close', data: reason };
-            const charged = hooks.onMessage(message)
+            const charged = onMessage(message)
               ?? (dir === 'upstream' && hooks.meter && sendable(code) ? hooks.meter(frameBytes(2 + Buffer.byteLength(message.data))) : undefined);
             // A close frame is small enough to be metered at once; one that is not leaves without
             // the agent's code and reason (the tunnel ends now, not after the store answered).

@@ -22,10 +22,11 @@ import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { upstashSql } from './sql-redis.ts';
 import { otherLanguageSql } from './sql-languages.ts';
+import { entriesOnce } from '../../lib/records.ts';
 import { postgrestSql } from './sql-postgrest.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
-import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
+import { formEntries, formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -182,7 +183,7 @@ function jsonParamSql(value: string, sqlPath: boolean): string[] {
 /** The values of parameters whose name holds `sql` but is not `sql` itself (`_`, `-`, blanks, brackets and letter case aside), at most MAX_URL_SQL_TEXTS. */
 function sqlNamedValues(params: Record<string, string[]>): string[] {
   const out: string[] = [];
-  for (const [k, vs] of Object.entries(params)) {
+  for (const [k, vs] of formEntries(params)) {
     const folded = k.toLowerCase().replace(/[_\-\s[\]]/g, '');
     if (folded === 'sql' || !folded.includes('sql')) continue;
     for (const v of vs) if (v.trim() !== '' && out.length < MAX_URL_SQL_TEXTS) out.push(v);
@@ -228,7 +229,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     const texts = formSqlNames.flatMap((n) => named[n] ?? []).filter((v) => v.trim() !== '').slice(0, MAX_URL_SQL_TEXTS);
     // Twentieth pass: a field whose value is a JSON object (Hue's `snippet={"statement": "DROP TABLE
     // users"}` to `/notebook/api/execute/sql`) holds SQL where a JSON body would, as a URL parameter's does.
-    for (const vs of Object.values(formFields).slice(0, MAX_URL_SQL_TEXTS)) {
+    for (const [, vs] of formEntries(formFields).slice(0, MAX_URL_SQL_TEXTS)) {
       for (const v of vs.slice(0, MAX_URL_SQL_TEXTS)) for (const x of jsonParamSql(v, sqlPath)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
     }
     // A slash command naming a database (Slack's `command=/sql&text=DROP TABLE users`): its `text` is the statement.
@@ -382,7 +383,7 @@ function nestedSqlFields(o: Record<string, unknown>): { texts: string[]; named: 
       for (const x of v) walk(x, depth + 1, false);
       return;
     }
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    for (const [k, x] of entriesOnce(v as object)) {
       if ((k.toLowerCase().replace(/[_-]/g, '').includes('sql') || (native && k === 'query'))) take(x, k.toLowerCase() === 'sql');
       walk(x, depth + 1, k === 'native');
     }
@@ -739,7 +740,7 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
     } else if (Array.isArray(v)) {
       for (const x of v) walk(x, named, depth + 1, says);
     } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, says(k), depth + 1, says);
+      for (const [k, x] of entriesOnce(v as object)) walk(x, says(k), depth + 1, says);
     }
   };
   // A query's or subscription's fields too, under names that say SQL (sixteenth pass: the server

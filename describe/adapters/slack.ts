@@ -4,7 +4,7 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, jsonObject } from './routes.ts';
-import { phpName } from '../body.ts';
+import { formEntries, phpName } from '../body.ts';
 import { appendAll } from '../../lib/arrays.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
 
@@ -92,7 +92,7 @@ const documented = new Map(Object.keys(exact).map((k) => [k.toLowerCase(), k]));
 function phpValues(request: RequestInfo, key: string): string[] {
   const out: string[] = [];
   for (const source of [request.body.form ?? {}, request.query]) {
-    for (const [name, values] of Object.entries(source)) if (name === key || phpName(name) === key) appendAll(out, values);
+    for (const [name, values] of formEntries(source)) if (name === key || phpName(name) === key) appendAll(out, values);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { jsonObject } from './routes.ts';
+import { formEntries } from '../body.ts';
 
 export interface SqlBodyOptions {
   /** The fields that carry SQL, in the order the service reads them. */
@@ -192,7 +193,7 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   // `query_text`, `sqlQuery` as well as `query`, `sql`), in the object or in each of an array's.
   const json = body.json;
   const objects = (Array.isArray(json) ? json : [json]).filter((o): o is Record<string, unknown> => !!o && typeof o === 'object' && !Array.isArray(o));
-  const formKeys = body.form ? Object.keys(body.form) : [];
+  const formKeys = body.form ? formEntries(body.form).map(([k]) => k) : [];
   const keys = [...new Set([...objects.flatMap((o) => Object.keys(o)), ...formKeys])].filter(sqlArgument).slice(0, 64);
   if (keys.length === 0) return sqlFunctionArguments(request, objects);
   const s = sqlFromBody(request, { keys, dialect: 'postgresql' });
@@ -214,7 +215,7 @@ function sqlFunctionArguments(request: RequestInfo, objects: Array<Record<string
   for (const o of objects.slice(0, 64)) for (const v of Object.values(o).slice(0, 64)) if (typeof v === 'string' && v.trim() !== '') texts.push(v);
   // A JSON array of texts, passed whole to a json parameter.
   if (Array.isArray(request.body.json)) for (const v of request.body.json.slice(0, 64)) if (typeof v === 'string' && v.trim() !== '') texts.push(v);
-  for (const vs of Object.values(request.body.form ?? {}).slice(0, 64)) for (const v of vs) if (v.trim() !== '') texts.push(v);
+  for (const [, vs] of formEntries(request.body.form ?? {}).slice(0, 64)) for (const v of vs) if (v.trim() !== '') texts.push(v);
   if (texts.length === 0) return undefined;
   if (request.body.truncated || request.body.decode_error) return { error: 'request body not fully visible: SQL not read' };
   return { texts: texts.slice(0, 64), dialect: 'postgresql', sniffed: true };

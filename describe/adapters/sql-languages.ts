@@ -13,6 +13,7 @@ import type { SqlSource } from './adapter.ts';
 import { redisTwin } from './sql-redis.ts';
 import { mongoCondition } from './sql-prisma.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
+import { formEntries } from '../body.ts';
 
 class Unreadable extends Error {}
 
@@ -978,8 +979,8 @@ function webdisSql(request: RequestInfo): SqlSource | undefined {
   let args = request.segments.slice(0, 64);
   const body = request.body;
   // curl's `-d 'FLUSHALL'` is typed as a form: its one field with no value is the text.
-  const formKeys = body.form ? Object.keys(body.form) : [];
-  const text = body.text ?? (formKeys.length === 1 && body.form![formKeys[0]!]!.every((v) => v === '') ? formKeys[0] : undefined);
+  const fields = body.form ? formEntries(body.form) : [];
+  const text = body.text ?? (fields.length === 1 && fields[0]![1].every((v) => v === '') ? fields[0]![0] : undefined);
   if (args.length === 0 && request.method === 'POST' && body.json === undefined && text !== undefined && /^[A-Za-z]+(\/|$)/.test(text.trim()) && !body.text_truncated && !body.truncated) {
     args = text.trim().split('/').slice(0, 64).map((a) => {
       try {

@@ -5,8 +5,8 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, jsonObject } from './routes.ts';
-import { rackTwoParams } from '../body.ts';
-import { lookupTable } from '../../lib/records.ts';
+import { formEntries, rackTwoParams } from '../body.ts';
+import { entriesOnce, lookupTable } from '../../lib/records.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -79,8 +79,8 @@ function stripeParams(request: RequestInfo): StripeParams {
   };
   const body = request.body;
   for (const [k, vs] of Object.entries(request.query)) for (const v of vs) add(k, v);
-  for (const [k, vs] of Object.entries(body.form ?? {})) for (const v of vs) add(k, v);
-  for (const [k, v] of Object.entries(jsonObject(request) ?? {})) add(k, v);
+  for (const [k, vs] of formEntries(body.form ?? {})) for (const v of vs) add(k, v);
+  for (const [k, v] of entriesOnce(jsonObject(request) ?? {})) add(k, v);
   let unread = body.size > 0 && (body.truncated || body.decode_error !== undefined || body.content_type.startsWith('multipart/'));
   // Rack reads an untyped POST body as a form.
   if (body.content_type === '' && body.json === undefined && body.text !== undefined) {
@@ -91,7 +91,7 @@ function stripeParams(request: RequestInfo): StripeParams {
   // takes): a value holding `;` may carry more parameters (an encoded `%3B` read so too: more, not less).
   const search = request.url.includes(';') ? new URL(request.url).search : '';
   if (search.includes(';')) for (const [k, v] of rackTwoParams(search)) add(k, v);
-  for (const vs of Object.values(body.form ?? {})) {
+  for (const [, vs] of formEntries(body.form ?? {})) {
     for (const v of vs) if (v.includes(';')) for (const [k, x] of rackTwoParams(v.slice(v.indexOf(';') + 1))) add(k, x);
   }
   return { values, unread };

@@ -7,10 +7,15 @@
 // is the proxy's: the longest stall while the hostile answer is judged stays far below a second
 // (a generous bound for a loaded box; it was seconds), and the answer's links are still followable.
 import http from 'node:http';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { responseStages, type Enforcer, type RequestContext } from '../../proxy/enforcers.ts';
 import t from 'tap';
 import { LinkScanner, requestSkeletonSteps, type LinkFormat } from '../../describe/links.ts';
 import fc from 'fast-check';
-import { formWithSemicolonSplit, multiMap, phpName, phpNested, rackTwoParams, summarizeBody, withSemicolonSplit } from '../../describe/body.ts';
+import { formEntries, formWithSemicolonSplit, multiMap, phpName, phpNested, rackTwoParams, summarizeBody, withSemicolonSplit } from '../../describe/body.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl, viaFetch } from '../sessions/helpers.ts';
@@ -92,7 +97,9 @@ t.test('a form split on `;` reads every piece once, and PHP\'s nested names are 
   const unit = fc.constantFrom('a', 'b', 'sql', '__proto__', '=', ';', '&', '1', 'DROP', '%3B', '%20', ' ');
   fc.assert(fc.property(fc.array(unit, { maxLength: 16 }).map((u) => u.join('')), (raw) => {
     const params = multiMap(new URLSearchParams(raw));
-    return JSON.stringify(formWithSemicolonSplit(params)) === JSON.stringify(oldForm(params)) && JSON.stringify(withSemicolonSplit(params, raw)) === JSON.stringify(oldQuery(params, raw));
+    // The names listed as each map was made (formEntries, twenty-seventh pass) are its names, in order.
+    const listedAsMade = [params, formWithSemicolonSplit(params), withSemicolonSplit(params, raw)].every((m) => JSON.stringify(formEntries(m)) === JSON.stringify(Object.entries(m)));
+    return listedAsMade && JSON.stringify(formWithSemicolonSplit(params)) === JSON.stringify(oldForm(params)) && JSON.stringify(withSemicolonSplit(params, raw)) === JSON.stringify(oldQuery(params, raw));
   }), { numRuns: 40 });
   t.same(formWithSemicolonSplit({ x: ['1;sql=DROP TABLE users'] }).sql, ['DROP TABLE users'], 'control: the piece after `;` is still a field of its own');
   // PHP's nested names (a Graph API batch): an array's next index is its count of keys, as before.
@@ -129,6 +136,60 @@ t.test('a form split on `;` reads every piece once, and PHP\'s nested names are 
   fc.assert(fc.property(fc.array(fc.tuple(fc.array(seg, { maxLength: 4 }).map((s) => `batch${s.join('')}`), fc.constantFrom('GET', 'DELETE')), { maxLength: 10 }), (pairs) => {
     return JSON.stringify(phpNested(pairs, 'batch')) === JSON.stringify(oldNested(pairs));
   }), { numRuns: 40 });
+});
+
+// Twenty-seventh pass (left open by the twenty-sixth: ~0.9 s of event loop a request): a form of
+// ~110,000 distinct names (`k0=1&k1=1…`, 1 MiB) is a map V8 keeps as a dictionary, and every
+// `Object.entries`/`keys`/`values` of it sorts its names again (~100 ms each on a loaded box); the
+// describe step listed it ten times (SQL fields under each server's spelling, the `;` reading, the
+// Webdis text, `_method`, credential fields, cookies named as parameters). Now the names are listed
+// once, as the form is parsed (describe/body.ts formEntries), and each reader walks that list. The
+// listings are counted, not timed: a spy on Object's listings of the form while it is described.
+t.test('a form of many distinct names is listed once, as it is parsed, whatever reads it', async (t) => {
+  await loadAdapters();
+  const names = 3000;
+  const body = Buffer.from(Array.from({ length: names }, (_, i) => `k${i}=1`).join('&'));
+  const theForm = (x: unknown): boolean => typeof x === 'object' && x !== null && Object.hasOwn(x, `k${names - 1}`);
+  const original = { entries: Object.entries, keys: Object.keys, values: Object.values };
+  const listings: string[] = [];
+  for (const name of ['entries', 'keys', 'values'] as const) {
+    Object.defineProperty(Object, name, { configurable: true, writable: true, value: (x: object) => {
+      if (theForm(x)) listings.push(`${name} ${new Error().stack!.split('\n')[2]!.trim()}`);
+      return original[name](x);
+    } });
+  }
+  // And a JSON body of as many keys (each reader of the parsed object: duplicate and case-folded keys, code loads, `_method`, GraphQL, SQL fields, Stripe's): listed once (lib/records.ts entriesOnce).
+  const json = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ length: names }, (_, i) => [`k${i}`, 1]))));
+  try {
+    for (const host of ['example.com', 'api.github.com', 'api.stripe.com', 'slack.com']) {
+      listings.length = 0;
+      describeRequest({ method: 'POST', url: `https://${host}/graphql`, headers: [['content-type', 'application/json']], body: json, bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+      t.ok(listings.length <= 1, `the describe step listed a JSON object of ${names} keys at most once (${host}: ${listings.length})`);
+    }
+    // Hosts whose readers differ (none, GitHub's, a Webdis port, Slack's form API, the Graph API's `method`, Stripe's, PostgREST's), a query Rack splits on `;`, a cookie.
+    for (const host of ['example.com', 'api.github.com', 'example.com:7379', 'slack.com', 'graph.facebook.com', 'api.stripe.com', 'abc.supabase.co']) {
+      for (const query of ['', '?a=1;sql=x']) {
+        listings.length = 0;
+        const d = describeRequest({ method: 'POST', url: `https://${host}/api/query${query}`, headers: [['content-type', 'application/x-www-form-urlencoded'], ['cookie', 'k1=2']], body, bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+        t.equal(original.keys(d.request.body.form ?? {}).length, names, `control: the form is read whole (${host}${query})`);
+        t.same(listings, [], `the describe step listed the form of ${names} names only as it parsed it (${host}${query})`);
+      }
+    }
+  } finally {
+    for (const name of ['entries', 'keys', 'values'] as const) Object.defineProperty(Object, name, { configurable: true, writable: true, value: original[name] });
+  }
+  // Controls: what the readers find in a large form is what they found (SQL under PHP's and Rack's spellings, a `;` piece, `_method`).
+  const many = Array.from({ length: names }, (_, i) => `k${i}=1`).join('&');
+  const sqlForm = describeRequest({ method: 'POST', url: 'https://example.com/api/query', headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(`${many}&%20sql=DROP%20TABLE%20users&x=1;statement=DELETE%20FROM%20t&_method=DELETE`), bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+  const statements = JSON.stringify(sqlForm.sql ?? {});
+  t.match(statements, /DROP TABLE users/i, 'control: ` sql` (PHP\'s spelling of `sql`) is read as SQL in a large form');
+  t.match(statements, /DELETE FROM t/i, 'control: the `statement` after a `;` (Rack 2) is read as SQL in a large form');
+  t.equal(sqlForm.request.effective_method, 'DELETE', 'control: `_method` in a large form is read');
+  const bigJson = (extra: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ ...Object.fromEntries(Array.from({ length: names }, (_, i) => [`k${i}`, 1])), ...extra }));
+  const sqlJson = describeRequest({ method: 'POST', url: 'https://example.com/api/run', headers: [['content-type', 'application/json']], body: bigJson({ sql: 'DROP TABLE users', _method: 'DELETE', K0: 2 }), bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+  t.match(JSON.stringify(sqlJson.sql ?? {}), /DROP TABLE users/i, 'control: `sql` in a JSON object of thousands of keys is read');
+  t.equal(sqlJson.request.effective_method, 'DELETE', 'control: `_method` in it is read');
+  t.ok(sqlJson.request.body.ambiguous, 'control: `K0` beside `k0` is still a key a case-insensitive server reads as the same');
 });
 
 t.test('deeply nested elements in an HTML or XML answer are read in linear time', async (t) => {
@@ -241,4 +302,30 @@ t.test('reading what a request carried is done in slices, one answer of an agent
     }
     t.ok(longest < 500, `${text.slice(0, 14)}…: the longest step took ${Math.round(longest)} ms of CPU`);
   }
+});
+
+// Twenty-seventh pass (issue 23): an answer's stages (the scrubber, the link scan's tap, the packed
+// reader) read it inside the write of the stage before them, ultimately the socket's 'data'
+// listener: a reader that threw there on a hostile answer (anything but a refusal) was an uncaught
+// exception that ended the process, every agent's requests with it. Every response stage (and body
+// transform) is now contained: the throw is that stream's error (the answer cut or refused, recorded).
+t.test('a response stage whose reader throws fails its own answer, not the process', async (t) => {
+  const reading: Enforcer = {
+    name: 'reader',
+    onResponse: () => new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        if (chunk.includes('boom')) (undefined as unknown as { length: number }).length; // a reader's bug a hostile answer finds
+        cb(null, chunk);
+      },
+    }),
+  };
+  const through = async (body: string[]): Promise<string> => {
+    const [stage] = responseStages([reading], {} as RequestContext, { statusCode: 200, headers: [] });
+    let out = '';
+    await pipeline(Readable.from(body.map((b) => Buffer.from(b))), stage!, new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } }));
+    return out;
+  };
+  t.equal(await through(['an ', 'answer']), 'an answer', 'control: an answer the reader reads goes through whole');
+  await t.rejects(through(['an answer, then ', 'boom']), TypeError, 'the throw is the answer\'s stream error');
+  t.equal(await through(['the next ', 'answer']), 'the next answer', 'the next answer is read as before');
 });

@@ -10,8 +10,8 @@ import http from 'node:http';
 import type net from 'node:net';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { Rejection } from '../../proxy/enforcers.ts';
-import { PartialMessages, relay } from '../../proxy/websocket-relay.ts';
+import type { Rejection, RelayedMessage } from '../../proxy/enforcers.ts';
+import { PartialMessages, relay, type RelayHooks, type TunnelEnd } from '../../proxy/websocket-relay.ts';
 
 const MiB = 1024 * 1024;
 const partial = new PartialMessages(4 * MiB, 12 * MiB);
@@ -33,7 +33,9 @@ const upstream = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 6
 upstream.on('connection', (ws, req) => {
   // An upstream slow to close: it reads nothing more, so a close frame sent to it gets no answer.
   if (req.url?.endsWith('/slow-to-close')) (ws as unknown as { _socket: net.Socket })._socket.pause();
-  ws.on('message', (data) => {
+  ws.on('message', (data, binary) => {
+    // `/unread/…`: the upstream answers each message with it (what a hostile server sends back).
+    if (req.url?.startsWith('/unread/')) ws.send(data, { binary });
     const list = got.get(req.url ?? '') ?? [];
     list.push(data as Buffer);
     got.set(req.url ?? '', list);
@@ -42,6 +44,18 @@ upstream.on('connection', (ws, req) => {
 });
 await new Promise((r) => upstream.once('listening', r));
 const upPort = (upstream.address() as { port: number }).port;
+
+/** How each relayed tunnel ended, by path. */
+const ends = new Map<string, TunnelEnd>();
+/** Hooks whose reading throws a TypeError on a message holding `boom` (`/unread/message`: the scrubber's hook; `/unread/observe`: a protocol reader's). */
+function unreadHooks(path: string): Pick<RelayHooks, 'onMessage' | 'observe'> {
+  const reads = (m: RelayedMessage): void => {
+    if (m.data.includes('boom')) (undefined as unknown as { length: number }).length;
+  };
+  return path === '/unread/observe'
+    ? { onMessage: () => undefined, observe: reads }
+    : { onMessage: (m) => (m.to === 'agent' ? (reads(m), undefined) : undefined) };
+}
 
 // The relay: each agent connection (its name is the path's first part) relayed to the upstream.
 const front = new WebSocketServer({ noServer: true, maxPayload: 64 * MiB });
@@ -54,7 +68,10 @@ server.on('upgrade', (req, socket, head) => {
     agentWs.on('error', () => undefined);
     // `/metered`: frames under a byte budget whose large ones the meter answers later (a store shared by replicas).
     const meter = req.url === '/metered' ? laterMeter(10_000) : undefined;
-    up.once('open', () => void relay(agentWs, up, { onMessage: () => undefined, partial: { messages: partial, agent }, ...(meter ? { meter } : {}) }));
+    // `/unread/…`: readers that throw on what they were given (a bug a hostile message finds), on a message to the agent or in `observe`.
+    const reader = req.url?.startsWith('/unread/') ? unreadHooks(req.url) : {};
+    up.once('open', () => void relay(agentWs, up, { onMessage: () => undefined, partial: { messages: partial, agent }, ...(meter ? { meter } : {}), ...reader })
+      .then((end) => ends.set(req.url ?? '', end)));
   });
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -81,6 +98,30 @@ const eventually = async (what: () => boolean, label: string): Promise<void> => 
   for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
   if (!what()) throw new Error(`not reached: ${label}`);
 };
+
+// Twenty-seventh pass (issue 23): the relay's hooks read each message inside `ws`'s 'message'
+// listener, and a reader that threw there (anything but a refusal: a TypeError a hostile message
+// found) threw out of the socket's read, an uncaught exception that ended the process — every
+// agent's tunnels and requests and the studio. Now the tunnel whose message could not be read is
+// closed (1008), its end recorded with why, and the process and the other tunnels go on.
+t.test('a reader that throws on a message closes that tunnel, recorded, and nothing else', async (t) => {
+  const calm = await open('/calm-beside/t');
+  for (const path of ['/unread/message', '/unread/observe']) {
+    const e = await open(path);
+    e.ws.send('hello');
+    await eventually(() => (got.get(path)?.length ?? 0) === 1, `${path}: the first message`);
+    t.equal(e.code, undefined, `${path}: a message the reader reads goes through (control)`);
+    e.ws.send('boom');
+    await eventually(() => e.code !== undefined && ends.has(path), `${path}: the tunnel closed`);
+    t.equal(e.code, 1008, `${path}: the tunnel is closed by the proxy`);
+    t.match(ends.get(path), { by: 'airlock', rejection: { status: 500, type: 'proxy-error' } }, `${path}: its end is recorded as a message that could not be read`);
+    t.match(ends.get(path)?.detail, /could not be read/, `${path}: the record says why`);
+  }
+  calm.ws.send('still here');
+  await eventually(() => (got.get('/calm-beside/t')?.length ?? 0) === 1, "the neighbour's message");
+  t.equal(calm.code, undefined, "a neighbour's tunnel is open and its message arrives");
+  calm.ws.close();
+});
 
 t.test('agents hoarding unfinished messages up to the budget of all: a neighbour\'s message still arrives; the hoarders past their part are closed', async (t) => {
   const piece = Buffer.alloc(MiB / 2, 0x61);
