@@ -9,7 +9,7 @@ import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from 
 import { publicPrefixLength } from '../../proxy/scrubber.ts';
 import { JsonPieces } from '../../proxy/json-pieces.ts';
 import { tarEntry } from '../helpers/tar.ts';
-import { ascii85, pdfTextStreams } from '../helpers/ascii85.ts';
+import { ascii85, fromAscii85, pdfTextStreams } from '../helpers/ascii85.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -1486,6 +1486,111 @@ t.test('twenty-sixth pass: a key escaped by a serializer (PHP or Go JSON, a quer
   for (let cut = 0; cut <= other.length; cut += 11) t.same(await collect(new ScrubStream(s), [other.subarray(0, cut), other.subarray(cut)]), other, `tokens of other claims cut at ${cut} pass`);
 });
 
+// Twenty-seventh pass: the bytes in the base64 alphabets of crypt, bcrypt, xxencode and BinHex 4.0,
+// in crypt's little-endian packing (SHA-crypt's `b64_from_24bit`, phpass, passlib's `h64`) and in
+// Base45 (RFC 9285), inside a larger blob at any byte offset; and the key as a document format
+// escapes it, any subset of its characters so: RTF's `\'hh` and `\uN?` (line breaks and groups
+// between, the document inside a JSON string too), TeX's `^^hh`, `\char N`, `\char"HH`, `\symbol{N}`.
+t.test('twenty-seventh pass: a key in crypt, bcrypt, xxencode, BinHex, h64 or Base45 at any offset, or escaped by RTF or TeX in any mix, at any chunk cut, is replaced; hashes, QR payloads and documents without it pass byte for byte', async (t) => {
+  const values = ['sk_live_51Hx9Qz/Rt+Vb7Kp2Wm4Ns8Ld', 'ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8', 'xoxb-2048-Zq8&Lm<3>Tn9%Yw=Pk'];
+  const s = new Scrubber(values.map((value) => ({ value, placeholder: PH })));
+  const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const alphabets: Record<string, string> = {
+    crypt: './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+    bcrypt: './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+    xxencode: '+-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+    binhex: '!"#$%&\'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr',
+  };
+  const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+  const h64 = (b: Buffer): string => {
+    let out = '';
+    for (let i = 0; i + 3 <= b.length; i += 3) for (let v = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16), k = 0; k < 4; k++, v >>= 6) out += alphabets.crypt![v & 63];
+    return out;
+  };
+  const base45 = (b: Buffer): string => {
+    let out = '';
+    for (let i = 0; i + 2 <= b.length; i += 2) {
+      const n = b[i]! * 256 + b[i + 1]!;
+      out += B45[n % 45]! + B45[Math.floor(n / 45) % 45]! + B45[Math.floor(n / 2025)]!;
+    }
+    return out;
+  };
+  const encode: Record<string, (b: Buffer) => string> = {
+    ...Object.fromEntries(Object.entries(alphabets).map(([name, a]) => [name, (b: Buffer) => b.toString('base64').replace(/=+$/, '').replace(/./g, (c) => a[STD.indexOf(c)]!)])),
+    h64, base45,
+    // The earlier forms' alphabets hold marks a serializer escapes (`"`, `\\`, `/`, `&`, `<`) too.
+    ascii85: (b: Buffer) => ascii85(b).slice(0, -2).replace(/\n/g, ''),
+  };
+  // Decoders at every alignment (what an agent makes of what it got).
+  const decode: Record<string, (x: string) => string> = {
+    ...Object.fromEntries(Object.entries(alphabets).map(([name, a]) => [name, (x: string) => Array.from({ length: 4 }, (_, k) => Buffer.from([...x.slice(k)].map((c) => STD[a.indexOf(c)] ?? '').join(''), 'base64').toString('latin1')).join('\n')])),
+    h64: (x) => Array.from({ length: 4 }, (_, k) => {
+      const six = [...x.slice(k)].map((c) => alphabets.crypt!.indexOf(c));
+      const out: number[] = [];
+      for (let i = 0; i + 4 <= six.length; i += 4) {
+        const v = six[i]! | (six[i + 1]! << 6) | (six[i + 2]! << 12) | (six[i + 3]! << 18);
+        out.push(v & 255, (v >> 8) & 255, (v >> 16) & 255);
+      }
+      return Buffer.from(out).toString('latin1');
+    }).join('\n'),
+    ascii85: (x) => Array.from({ length: 5 }, (_, k) => fromAscii85(x.slice(k).replace(/[^!-u]/g, '')).toString('latin1')).join('\n'),
+    base45: (x) => Array.from({ length: 3 }, (_, k) => {
+      const d = [...x.slice(k)].map((c) => B45.indexOf(c));
+      const out: number[] = [];
+      for (let i = 0; i + 3 <= d.length; i += 3) {
+        const n = d[i]! + d[i + 1]! * 45 + d[i + 2]! * 2025;
+        if (n >= 0 && n < 65536) out.push(n >> 8, n & 255);
+      }
+      return Buffer.from(out).toString('latin1');
+    }).join('\n'),
+  };
+  const rtfRead = (x: string): string => x.replace(/\\\\/g, '\\').replace(/\\r\\n|[\r\n{}]/g, '').replace(/\\'([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\u(\d+) ?\??/g, (_, n: string) => String.fromCharCode(Number(n)));
+  const texRead = (x: string): string => x.replace(/\^\^([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\char"([0-9A-F]+) ?/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\char(\d+) ?/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/\\symbol\{(\d+)\}/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/\\([^A-Za-z0-9])/g, '$1');
+  const rtfEscapes = [(c: string) => `\\'${c.charCodeAt(0).toString(16).padStart(2, '0')}`, (c: string) => `\\'${c.charCodeAt(0).toString(16).toUpperCase()}`, (c: string) => `\\u${c.charCodeAt(0)}?`, (c: string) => `\\u${c.charCodeAt(0)} ?`, (c: string) => c];
+  const texEscapes = [(c: string) => `^^${c.charCodeAt(0).toString(16).padStart(2, '0')}`, (c: string) => `\\char${c.charCodeAt(0)} `, (c: string) => `\\char"${c.charCodeAt(0).toString(16).toUpperCase()} `, (c: string) => `\\symbol{${c.charCodeAt(0)}}`, (c: string) => (/[A-Za-z0-9]/.test(c) ? c : `\\${c}`)];
+  // Written into a JSON string (PHP's `\/` too) or HTML text, as a serializer writes it.
+  const writers: Record<string, [(x: string) => string, (x: string) => string]> = {
+    json: [(x) => `{"hash":${JSON.stringify(x)}}`, (x) => x.slice(9, -2).replace(/\\(["\\/])/g, '$1')],
+    php: [(x) => `{"hash":${JSON.stringify(x).replace(/\//g, '\\/')}}`, (x) => x.slice(9, -2).replace(/\\(["\\/])/g, '$1')],
+    html: [(x) => `<td>${x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</td>`, (x) => x.slice(4, -5).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')],
+  };
+  const binary = fc.record({ how: fc.constantFrom(...Object.keys(encode)), writer: fc.constantFrom(...Object.keys(writers)), before: fc.uint8Array({ maxLength: 5 }), after: fc.uint8Array({ maxLength: 4 }) }).map(({ how, writer, before, after }) => ({
+    how: `${how} in ${writer}`, doc: (v: string) => writers[writer]![0](encode[how]!(Buffer.concat([Buffer.from(before), Buffer.from(v), Buffer.from(after)]))), read: (x: string) => decode[how]!(writers[writer]![1](x)),
+  }));
+  const escaped = fc.record({ how: fc.constantFrom('rtf', 'rtf-json', 'tex'), picks: fc.array(fc.nat(), { minLength: 64, maxLength: 64 }), breakAt: fc.nat() }).map(({ how, picks, breakAt }) => ({
+    how,
+    doc: (v: string) => {
+      const escapes = how === 'tex' ? texEscapes : rtfEscapes;
+      // Each character in any of the escapes (at least every other one escaped); in RTF a line break or a group somewhere between (TeX reads a line break as a blank).
+      const parts = [...v].map((c, i) => escapes[(picks[i]! % (i % 2 ? escapes.length : escapes.length - 1))]!(c));
+      const at = 1 + (breakAt % (parts.length - 1));
+      if (how !== 'tex') parts[at] = (breakAt % 2 ? '\r\n' : '{') + parts[at]! + (breakAt % 2 ? '' : '}');
+      const body = how === 'tex' ? `\\texttt{${parts.join('')}}` : `{\\rtf1\\ansi\\deff0\\f0 ${parts.join('')}\\par}`;
+      return how === 'rtf-json' ? JSON.stringify({ name: 'export.rtf', document: body }) : body;
+    },
+    read: how === 'tex' ? texRead : rtfRead,
+  }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...values), fc.oneof(binary, escaped), fc.integer({ min: 0, max: 4000 }), async (value, form, at) => {
+    const body = Buffer.from(form.doc(value), 'latin1');
+    const core = value.slice(8, 20);
+    if (!form.read(body.toString('latin1')).includes(core)) throw new Error(`${form.how}: the oracle does not read the body`);
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (form.read(out).includes(core) || !out.includes(PH)) throw new Error(`${form.how} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
+  // Controls: hashes and payloads in those alphabets, the same forms of other values, RTF and TeX documents without the key.
+  const other = 'sk_live_51Hx9Qz/Other+Value7Kp2Wm4';
+  const controls = [
+    '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW', '$6$rounds=5000$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/',
+    '$P$BJXh1SJYtbsWtU5Ab1cyGEl2d5.pIo/', 'HC1:6BFOXN*TS0BI$ZD-PHQ7I9AD66V5B22CH9M9ESI9XBHXK-%69LQOGI.*V76GCV4*XUA2P-FHT-HNTI4L6N$Q%UG/YL WO*Z7ON15 BM0VM.JQ$F4W17PG4.VAS5EG4V*BRL0K-RDY5RWOOH6PO9:TUQJAJG9-*NIRICVELZUZM9EN9-O9:PICIG805CZKHKB-43.E3KD3OAJ6*K6ZCY73JC3KD3ZQTWD3E.KLC8M3LP-89B9K+KB2KK3M*EDZI9$JAQJKKIJX2MM+GWHKSKE MCAOI8%MCU5VTQDPIMQK9*O7%NC.UTWA6QK.-T3-SY$NCU5CIQ 52744E09T5OK.W0:ML',
+    ...Object.keys(encode).map((how) => `{"k":"${encode[how]!(Buffer.from(`pad${other}tail`)).replace(/["\\]/g, (m) => `\\${m}`)}"}`),
+    "{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Helvetica;}}\\f0\\pard Caf\\'e9 cr\\'e8me \\u8212? \\u8220?quoted\\u8221? 100\\'25 {\\b bold}\\par\r\n\\'73\\'6b_\\'6c\\'69\\'76\\'65 is how the prefix reads\\par}",
+    JSON.stringify({ document: `{\\rtf1 ${[...other].map((c) => `\\'${c.charCodeAt(0).toString(16)}`).join('')}}` }),
+    `\\documentclass{article}\\begin{document}Costs 5\\% \\& more: \\char92 \\symbol{126} ^^e9t\\'e9 \\texttt{${[...other].map((c, i) => (i % 2 ? `\\char${c.charCodeAt(0)} ` : c)).join('')}}\\end{document}`,
+  ].map((c) => Buffer.from(c, 'latin1'));
+  for (const c of controls) for (let cut = 0; cut <= c.length; cut += 37) t.same(await collect(new ScrubStream(s), [c.subarray(0, cut), c.subarray(cut)]), c, `${c.toString('latin1').slice(0, 24)}… cut at ${cut} passes`);
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
@@ -2090,6 +2195,12 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
     // A page of records, each a gzip blob (Kinesis GetRecords of CloudWatch Logs data): one inflater per record was refused past eight.
     'records-page': (v) => JSON.stringify({ Records: Array.from({ length: 10 }, (_, i) => ({ SequenceNumber: String(i), Data: zlib.gzipSync(i === 9 ? doc(v) : `{"seq":${i}}`).toString('base64') })) }),
     'zip-data-url': (v) => `<a href="data:application/zip;base64,${zipOf(doc(v)).toString('base64')}">export</a>`,
+    // Twenty-seventh pass: `base64.b64encode(zlib.compress(…))` in a JSON field or a line of text, at
+    // every level (78 9c, 78 da, 78 01, 78 5e: `eJ`, `eN`, `eA`, `eF`): only a signed payload's `.eJ` was looked for in a body.
+    ...Object.fromEntries([6, 9, 1, 4].flatMap((level) => [
+      [`zlib-${level}-field`, (v: string) => JSON.stringify({ id: 7, blob: zlib.deflateSync(doc(v), { level }).toString('base64') })],
+      [`zlib-${level}-line`, (v: string) => `id=7\npayload: ${zlib.deflateSync(doc(v), { level }).toString('base64url')}\n`],
+    ])),
   };
   // What a reader gets from the text let out: every base64 run (wraps and JSON escapes undone, a
   // partial quad decoded too) read as gzip, zlib or a zip entry, as far as it inflates.
