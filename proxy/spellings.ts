@@ -467,6 +467,8 @@ function documentForm(value: string): Node {
       seq(backslash(), str('char'), alt(str(String(cp)), seq(set('"'), hex(cp, Math.max(2, cp.toString(16).length)))), num),
       seq(backslash(), str('symbol{'), str(String(cp)), set('}')),
     ];
+    // Java reads a Unicode escape with any number of `u`s (`\uuu0073`: JLS 3.3, what a tool that escapes source again writes).
+    if (cp <= 0xffff) options.push(seq(backslash(), str('uu'), filler(rep(set('u'), 6)), hex(cp, 4)));
     if (cp > 0x20 && cp < 0x80 && !isAlnum(cp)) options.push(seq(backslash(), set(c)));
     out.push(alt(...options));
   });
@@ -479,13 +481,18 @@ function documentForm(value: string): Node {
  * `U+0073, U+006B`; ICU's `uconv -x any-hex/unicode` writes `U+0073U+006B`) and a character as a
  * database writes it back in a query (`CHAR(115)+CHAR(107)` SQL Server, `CHR(115)||CHR(107)` Oracle
  * and PostgreSQL, `CONCAT(CHAR(115),CHAR(107))` MySQL, `NCHAR(115)`).
+ * Twenty-seventh pass: the same call as the languages write and join it — Visual Basic's and VBA's
+ * `Chr(115) & ChrW(107)`, old BASIC's `CHR$(115)`, an Excel formula's `CHAR(115)&CHAR(107)`, PHP's
+ * `chr(115).chr(107)`, Python's `chr(115) + chr(107)` — and Ruby's `115.chr + 107.chr`.
  */
 function callForms(value: string): Node[] {
   const cps = [...value].map((c) => c.codePointAt(0)!);
   const unicode = seq(...cps.map((cp) => seq(set('uU'), set('+'), zeros(), hexMin(cp), filler(rep(set(' ,;'), 2)))));
-  const call = seq(opt(set('nN')), set('cC'), set('hH'), opt(set('aA')), set('rR'), set('('), filler(rep(set(' '), 2)));
-  const sql = seq(...cps.map((cp) => seq(call, str(String(cp)), filler(rep(set(' '), 2)), set(')'), filler(rep(set(' +|,'), 4)))));
-  return [unicode, sql];
+  const call = seq(opt(set('nN')), set('cC'), set('hH'), opt(set('aA')), set('rR'), opt(set('wW$')), set('('), filler(rep(set(' '), 2)));
+  const joins = filler(rep(set(' +|,&.'), 4));
+  const sql = seq(...cps.map((cp) => seq(call, str(String(cp)), filler(rep(set(' '), 2)), set(')'), joins)));
+  const ruby = seq(...cps.map((cp) => seq(str(String(cp)), str('.chr'), filler(rep(set(' +'), 4)))));
+  return [unicode, sql, ruby];
 }
 
 /**
@@ -556,7 +563,7 @@ export function notationSpellingsOf(value: string): Node[] {
 // blanks or a line break between their halves as binaryForm lets; led by one character, `0`.
 // Twenty-sixth pass: commas or quotes between them, a `0b` byte, or two bytes of six or seven bits
 // without their leading zeros (led by `1`).
-export const NOTATION_CUE = /\\(?:'[2-7][0-9a-fA-F]|u[0-9]{2,3}[? \\]|char[0-9"]|symbol\{[0-9])|\^\^[2-7][0-9a-fA-F]| [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n,'"\\nrt]{0,6}0[01]{3}[ \t\r\n]{0,2}[01]{4}|0[bB][01]{6}|1[01]{5,6}[ \t\r\n,'"\\nrt]{1,6}1[01]{5,6}|0[oO]?[0-7]{2,3}[ \t\r\n,'"\\nrt]{1,6}0[oO]?[0-7]{2,3}/;
+export const NOTATION_CUE = /\\(?:'[2-7][0-9a-fA-F]|u[0-9]{2,3}[? \\]|char[0-9"]|symbol\{[0-9]|uu{1,7}00[2-7])|\.chr[ +]{0,4}[0-9]|W\( {0,2}[0-9]|w\( {0,2}[0-9]|\$\( {0,2}[0-9]|\^\^[2-7][0-9a-fA-F]| [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n,'"\\nrt]{0,6}0[01]{3}[ \t\r\n]{0,2}[01]{4}|0[bB][01]{6}|1[01]{5,6}[ \t\r\n,'"\\nrt]{1,6}1[01]{5,6}|0[oO]?[0-7]{2,3}[ \t\r\n,'"\\nrt]{1,6}0[oO]?[0-7]{2,3}/;
 
 /** The exact strings a long value is looked for as (latin1: one character per byte). */
 function canonicalForms(value: string): string[] {

@@ -511,8 +511,8 @@ t.test('2(b) twenty-sixth pass: the record in escaped JWT claims, a base64 query
 // Twenty-seventh pass: the record in base64 of other alphabets (crypt's and bcrypt's `./`,
 // xxencode's, BinHex's), in crypt's little-endian packing (SHA-crypt, phpass, passlib's h64), in
 // Base45 (RFC 9285), as an RTF export (`\'hh` or `\uN?` escapes, also inside a JSON string) and in
-// TeX's escapes (`^^hh`, `\char N`, `\symbol{N}`), and zlib at level 9 in base64 in a JSON field
-// (`"eN…"`): each undone as its reader does, at each alignment.
+// TeX's escapes (`^^hh`, `\char N`, `\symbol{N}`), zlib at level 9 in base64 in a JSON field
+// (`"eN…"`), a macro's `Chr(115) & …` and Java's `\uuu0073`: each undone as its reader does, at each alignment.
 t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex or Base45 alphabets, an RTF export, TeX escapes or zlib in base64 never shows the value', async (t) => {
   await inject();
   const fromAlphabet = (alphabet: string) => (x: string): string => Array.from({ length: 4 }, (_, k) => Buffer.from([...x.slice(k)].map((c) => ALPHABETS64.std[alphabet.indexOf(c)] ?? '').join(''), 'base64').toString('latin1')).join('\n');
@@ -549,6 +549,8 @@ t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex 
     'zlib-field': (x) => [...x.matchAll(/"export":"([A-Za-z0-9+/=]+)/g)].map((m) => {
       try { return zlib.inflateSync(Buffer.from(m[1]!, 'base64'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
     }).join('\n'),
+    'vb-chr': (x) => x.replace(/Chr\((\d+)\)(?: & )?/g, (_, n: string) => String.fromCharCode(Number(n))),
+    'java-uuu': (x) => x.replace(/\\u+([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
     tex: (x) => x.replace(/\^\^([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\char(\d+) ?/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/\\symbol\{(\d+)\}/g, (_, n: string) => String.fromCharCode(Number(n))),
   };
   for (const format of Object.keys(undo) as Array<typeof formats[number]>) {

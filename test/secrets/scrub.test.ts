@@ -988,7 +988,7 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
 // three levels deep, a template escaping a reference again (`&amp;#115;`), Unicode notation
 // (`U+0073 U+006B`, ICU's `U+0073U+006B`), and a character as a database writes it back in a query
 // (`CHAR(115)+CHAR(107)`, `CHR(115)||CHR(107)`, `CONCAT(CHAR(115),…)`, `NCHAR(115)`).
-t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls, at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
+t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const py = (code: string, arg: string): string => {
@@ -1011,6 +1011,13 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
     'Oracle CHR()||': (v) => py("print('||'.join('CHR(%d)' % ord(c) for c in v))", v),
     'PostgreSQL chr() || ': (v) => py("print(' || '.join('chr(%d)' % ord(c) for c in v))", v),
     'MySQL CONCAT(CHAR(),…)': (v) => py("print('CONCAT(' + ','.join('CHAR(%d)' % ord(c) for c in v) + ')')", v),
+    // Twenty-seventh pass: the call as other languages write and join it, and Java's escape with several `u`s.
+    'VB Chr() & ChrW()': (v) => py("print(' & '.join(('ChrW(%d)' if i % 2 else 'Chr(%d)') % ord(c) for i, c in enumerate(v)))", v),
+    'BASIC CHR$()+': (v) => py("print('+'.join('CHR$(%d)' % ord(c) for c in v))", v),
+    'Excel =CHAR()&': (v) => py("print('=' + '&'.join('CHAR(%d)' % ord(c) for c in v))", v),
+    'PHP chr().': (v) => py("print('.'.join('chr(%d)' % ord(c) for c in v))", v),
+    'Ruby 115.chr + ': (v) => py("print(' + '.join('%d.chr' % ord(c) for c in v))", v),
+    'Java \\uuu': (v) => py("print(''.join('\\\\' + 'u' * (2 + i % 3) + '%04x' % ord(c) for i, c in enumerate(v)))", v),
   };
   const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
   const befores = ['{"log":"', "SELECT * FROM t WHERE k = ", 'x '];
@@ -1024,7 +1031,7 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: the same producers over other text (a query's line break, a snowman, an escaped log line), at every 29th cut.
   const other = 'GET /v1/charges?limit=10 \u2603 CR LF\r\n';
-  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n"}`, 'latin1');
+  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
