@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list', 'bcrypt64', 'crypt64', 'h64', 'xxencode', 'binhex', 'base45', 'rtf-hex', 'rtf-u', 'rtf-json', 'tex', 'zlib-field', 'vb-chr', 'java-uuu'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list', 'bcrypt64', 'crypt64', 'h64', 'xxencode', 'binhex', 'base45', 'rtf-hex', 'rtf-u', 'rtf-json', 'tex', 'zlib-field', 'vb-chr', 'java-uuu', 'helm-secret'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -211,6 +211,8 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'vb-chr': return { text: json.replace(/[^\s"]{16,}/g, (w) => `" & ${[...w].map((c) => `Chr(${c.charCodeAt(0)})`).join(' & ')} & "`), type: 'text/plain' };
     case 'java-uuu': return { text: `String log = "${json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => `\\uuu${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')).replace(/"/g, '\\"')}";`, type: 'text/x-java' };
     // Python's `base64.b64encode(zlib.compress(record, 9))` in a JSON field.
+    // The record as a Helm release in a Kubernetes Secret (`kubectl get secret -o json`): base64 of base64 of gzip.
+    case 'helm-secret': return { text: JSON.stringify({ kind: 'Secret', type: 'helm.sh/release.v1', data: { release: Buffer.from(zlib.gzipSync(Buffer.from(json)).toString('base64')).toString('base64') } }), type: 'application/json' };
     case 'zlib-field': return { text: JSON.stringify({ export: zlib.deflateSync(Buffer.from(json), { level: 9 }).toString('base64') }), type: 'application/json' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };

@@ -512,7 +512,8 @@ t.test('2(b) twenty-sixth pass: the record in escaped JWT claims, a base64 query
 // xxencode's, BinHex's), in crypt's little-endian packing (SHA-crypt, phpass, passlib's h64), in
 // Base45 (RFC 9285), as an RTF export (`\'hh` or `\uN?` escapes, also inside a JSON string) and in
 // TeX's escapes (`^^hh`, `\char N`, `\symbol{N}`), zlib at level 9 in base64 in a JSON field
-// (`"eN…"`), a macro's `Chr(115) & …` and Java's `\uuu0073`: each undone as its reader does, at each alignment.
+// (`"eN…"`) or as a Helm release in a Kubernetes Secret (base64 of base64 of gzip), a macro's
+// `Chr(115) & …` and Java's `\uuu0073`: each undone as its reader does, at each alignment.
 t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex or Base45 alphabets, an RTF export, TeX escapes or zlib in base64 never shows the value', async (t) => {
   await inject();
   const fromAlphabet = (alphabet: string) => (x: string): string => Array.from({ length: 4 }, (_, k) => Buffer.from([...x.slice(k)].map((c) => ALPHABETS64.std[alphabet.indexOf(c)] ?? '').join(''), 'base64').toString('latin1')).join('\n');
@@ -548,6 +549,9 @@ t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex 
     'rtf-json': (x) => fromRtf(x.replace(/\\r\\n/g, '').replace(/\\\\/g, '\\')),
     'zlib-field': (x) => [...x.matchAll(/"export":"([A-Za-z0-9+/=]+)/g)].map((m) => {
       try { return zlib.inflateSync(Buffer.from(m[1]!, 'base64'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+    }).join('\n'),
+    'helm-secret': (x) => [...x.matchAll(/"release":"([A-Za-z0-9+/=]+)/g)].map((m) => {
+      try { return zlib.gunzipSync(Buffer.from(Buffer.from(m[1]!, 'base64').toString('latin1'), 'base64'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
     }).join('\n'),
     'vb-chr': (x) => x.replace(/Chr\((\d+)\)(?: & )?/g, (_, n: string) => String.fromCharCode(Number(n))),
     'java-uuu': (x) => x.replace(/\\u+([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),

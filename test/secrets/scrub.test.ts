@@ -2208,10 +2208,15 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
       [`zlib-${level}-field`, (v: string) => JSON.stringify({ id: 7, blob: zlib.deflateSync(doc(v), { level }).toString('base64') })],
       [`zlib-${level}-line`, (v: string) => `id=7\npayload: ${zlib.deflateSync(doc(v), { level }).toString('base64url')}\n`],
     ])),
+    // Twenty-seventh pass: such base64 written as base64 again — a Helm release as `kubectl get secret -o json`
+    // shows it (base64 of base64 of gzip), a zlib payload and a zip in a base64 envelope.
+    'helm-release': (v) => JSON.stringify({ kind: 'Secret', type: 'helm.sh/release.v1', data: { release: Buffer.from(zlib.gzipSync(doc(v)).toString('base64')).toString('base64') } }),
+    ...Object.fromEntries([6, 9, 1, 4].map((level) => [`zlib-${level}-twice`, (v: string) => `{"envelope":"${Buffer.from(zlib.deflateSync(doc(v), { level }).toString('base64')).toString('base64url')}"}`])),
+    'zip-twice': (v) => `<input name="export" value="${Buffer.from(zipOf(doc(v)).toString('base64')).toString('base64')}">`,
   };
   // What a reader gets from the text let out: every base64 run (wraps and JSON escapes undone, a
   // partial quad decoded too) read as gzip, zlib or a zip entry, as far as it inflates.
-  const revealed = (o: string): string => {
+  const revealed = (o: string, depth = 0): string => {
     const out: string[] = [];
     const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
     const inflate = (f: () => Buffer): void => {
@@ -2222,6 +2227,8 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
       inflate(() => zlib.gunzipSync(b, sync));
       inflate(() => zlib.inflateSync(b, sync));
       if (b.length > 30) inflate(() => zlib.inflateRawSync(b.subarray(30 + b.readUInt16LE(26) + b.readUInt16LE(28)), sync));
+      // And the decoded text's own base64 runs (twenty-seventh pass: base64 of base64).
+      if (depth === 0 && b.length > 8) out.push(revealed(b.toString('latin1'), 1));
     }
     return out.join('\n');
   };
@@ -2244,6 +2251,9 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
     [['x-debug-payload', zlib.gzipSync(doc(SECRET)).toString('base64')]],
     // zlib at every level in a header (78 9c, 78 da, 78 01, 78 5e): `eJ`, `eN`, `eA`, `eF`.
     ...[6, 9, 1, 4].map((level) => [['x-state', zlib.deflateSync(doc(SECRET), { level }).toString('base64')]]),
+    // Twenty-seventh pass: base64 of that base64.
+    [['x-state', Buffer.from(zlib.gzipSync(doc(SECRET)).toString('base64')).toString('base64')]],
+    [['set-cookie', `state=${Buffer.from(zlib.deflateSync(doc(SECRET), { level: 9 }).toString('base64')).toString('base64url')}; Path=/`]],
   ] as Array<Array<[string, string]>>) {
     t.throws(() => scrubResponse(scrubber, { statusCode: 200, headers }), /compressed stream/, `${headers[0]![0]}: refused`);
   }
