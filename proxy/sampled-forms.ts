@@ -313,6 +313,26 @@ const FORM_ESCAPES: Array<(text: string) => string> = [
   (text) => text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;')),
 ];
 
+/**
+ * Twenty-seventh pass: the value's bytes in an alphabet holding marks a serializer escapes — base85's
+ * (`"`, `\`, `&`, `<`), BinHex's, crypt's, bcrypt's and xxencode's (`/`), Base45's — as written into
+ * a JSON string (PHP's `\/` too) or HTML text: an Ascii85 or BinHex blob in a JSON field passed.
+ * Only these encodings' forms (in a fixed order, '' where no escape changes one): the text forms'
+ * marks are the value's own (escaping every Caesar, grouped and reversed form too doubled an AWS
+ * key's forms and cost a JSON scan ~10% for marks `&amp;` hit).
+ */
+function escapedFormsOf(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const blobs = [
+    ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
+    ...OTHER_BASE64.flatMap((alphabet) => otherBase64Cores(bytes, alphabet)), ...cryptLittleEndianCores(bytes), ...base45Cores(bytes),
+  ];
+  return blobs.flatMap((text) => FORM_ESCAPES.map((escape) => {
+    const written = escape(text);
+    return written === text ? '' : written;
+  }));
+}
+
 function gramAt(text: string, i: number): number {
   return ((text.charCodeAt(i) << 24) | (text.charCodeAt(i + 1) << 16) | (text.charCodeAt(i + 2) << 8) | text.charCodeAt(i + 3)) >>> 0;
 }
@@ -376,7 +396,7 @@ export class SampledForms {
       if (Buffer.byteLength(whole) < MIN_FORM) continue;
       // A long value (a PEM key, a session token) by its two ends, as its other spellings (proxy/spellings.ts).
       for (const value of Buffer.byteLength(whole) > LONG_VALUE ? endsOf(whole) : [whole]) {
-        const all = (v: string): string[] => [...formsOf(v), ...more(v)];
+        const all = (v: string): string[] => [...formsOf(v), ...escapedFormsOf(v), ...more(v)];
         const texts = all(value);
         const decided = decidedByPrefix(value, texts, value === whole || whole.startsWith(value) ? publicPrefixLength(whole) : 0, all);
         texts.forEach((text, i) => {
@@ -384,14 +404,6 @@ export class SampledForms {
           if (text.length < MIN_FORM || seen.has(text) || text === value) return;
           seen.add(text);
           forms.push({ text, rule, probeMin: decided[i]! + 2 });
-          // Twenty-seventh pass: a form holding a mark a serializer escapes, as written into a JSON
-          // string (PHP's `\/` too) or HTML text: base85's, BinHex's `"`, `\`, `&`, `<`, crypt's `/`.
-          for (const escape of FORM_ESCAPES) {
-            const written = escape(text);
-            if (written === text || seen.has(written)) continue;
-            seen.add(written);
-            forms.push({ text: written, rule, probeMin: escape(text.slice(0, decided[i]!)).length + 2 });
-          }
         });
       }
     }
