@@ -2264,25 +2264,36 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
 });
 
 // Thirteenth pass: a secret a few characters per document of a stream (proxy/json-pieces.ts), at any chunk cuts.
-t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
+t.test('JsonPieces: a secret a piece per event or NDJSON line (twenty-seventh: between another index\'s pieces) is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
   const docs = {
     sse: (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }], n: i })}\n\n`,
     ndjson: (p: string) => `${JSON.stringify({ model: 'm', response: p, done: false })}\n`,
     crlf: (p: string) => `data:${JSON.stringify(['stdout', p])}\r\n\r\n`,
     // Twenty-third pass: a field of a numbered name, the number another each document (`k0`, `k1`, …).
     numbered: (p: string, i: number) => `${JSON.stringify({ model: 'm', [`part_${i}`]: p })}\n`,
+    // Twenty-seventh pass: another stream's pieces between them, told apart by an `index` a client
+    // reassembles by — OpenAI's choices with `n: 2`, parallel tool calls, NDJSON of indexed parts.
+    'choices n=2': (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }] })}\n\ndata: ${JSON.stringify({ id: 'c1', choices: [{ index: 1, delta: { content: ` w${i}` } }] })}\n\n`,
+    'tool calls': (p: string, i: number) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 1, function: { arguments: `{"q":${i}` } }] } }] })}\n\ndata: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: p } }] } }] })}\n\n`,
+    'ndjson index': (p: string, i: number) => `${JSON.stringify({ index: 1, text: `x${i}` })}\n${JSON.stringify({ index: 0, text: p })}\n`,
   } as const;
   const field = (line: string): string => {
     try {
-      const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ delta: { content: string } }>; response?: string } | string[];
+      const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ index: number; delta: { content?: string; tool_calls?: Array<{ index: number; function: { arguments: string } }> } }>; response?: string; index?: number; text?: string } | string[];
       if (!Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (k.startsWith('part_')) return x as string;
-      return Array.isArray(v) ? v[1]! : v.choices?.[0]?.delta.content ?? v.response ?? '';
+      if (Array.isArray(v)) return v[1]!;
+      // What the reader of index 0 joins.
+      if (v.index !== undefined) return v.index === 0 ? v.text ?? '' : '';
+      const c = v.choices?.[0];
+      if (c?.delta.tool_calls) return c.delta.tool_calls[0]!.index === 0 ? c.delta.tool_calls[0]!.function.arguments : '';
+      return c ? (c.index === 0 ? c.delta.content ?? '' : '') : v.response ?? '';
     } catch {
       return '';
     }
   };
+  const lineKinds = new Set(['ndjson', 'numbered', 'ndjson index']);
   const run = (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> =>
-    throughCuts(new ScrubStream(scrubber, undefined, kind !== 'ndjson' && kind !== 'numbered', kind === 'ndjson' || kind === 'numbered'), body, cuts);
+    throughCuts(new ScrubStream(scrubber, undefined, !lineKinds.has(kind), lineKinds.has(kind)), body, cuts);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(docs) as Array<keyof typeof docs>)), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, cuts) => {
     const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
     const body = Buffer.from(pieces.map((p, i) => docs[kind](p, i)).join(''));
