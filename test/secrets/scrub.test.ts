@@ -1595,7 +1595,7 @@ t.test('twenty-seventh pass: a key in crypt, bcrypt, xxencode, BinHex, h64 or Ba
     JSON.stringify({ document: `{\\rtf1 ${[...other].map((c) => `\\'${c.charCodeAt(0).toString(16)}`).join('')}}` }),
     `\\documentclass{article}\\begin{document}Costs 5\\% \\& more: \\char92 \\symbol{126} ^^e9t\\'e9 \\texttt{${[...other].map((c, i) => (i % 2 ? `\\char${c.charCodeAt(0)} ` : c)).join('')}}\\end{document}`,
   ].map((c) => Buffer.from(c, 'latin1'));
-  for (const c of controls) for (let cut = 0; cut <= c.length; cut += 37) t.same(await collect(new ScrubStream(s), [c.subarray(0, cut), c.subarray(cut)]), c, `${c.toString('latin1').slice(0, 24)}… cut at ${cut} passes`);
+  for (const c of controls) for (let cut = 0; cut <= c.length; cut += 59) t.same(await collect(new ScrubStream(s), [c.subarray(0, cut), c.subarray(cut)]), c, `${c.toString('latin1').slice(0, 24)}… cut at ${cut} passes`);
 });
 
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
