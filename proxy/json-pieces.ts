@@ -120,20 +120,31 @@ export class JsonPieces {
     }
     let budget = MAX_VALUES;
     let visits = MAX_VISITS;
-    const walk = (v: unknown, path: string, depth: number): void => {
+    // `keyed`: the same field as a reader that reassembles by an `index` reads it (below), if any.
+    const walk = (v: unknown, path: string, depth: number, keyed?: string): void => {
       if (budget <= 0 || visits-- <= 0 || depth > 32) return;
       if (typeof v === 'string') {
         budget--;
         this.piece(path, v);
+        if (keyed !== undefined) this.piece(keyed, v);
       } else if (Array.isArray(v)) {
         // A short array is a tuple as often as a list (`["stdout","sk_"]`): each place is a field too.
         v.forEach((x, i) => {
-          walk(x, path, depth + 1);
-          if (v.length <= 4) walk(x, `${path}.${i}`, depth + 1);
+          walk(x, path, depth + 1, keyed);
+          if (v.length <= 4) walk(x, `${path}.${i}`, depth + 1, keyed === undefined ? undefined : `${keyed}.${i}`);
         });
       } else if (v && typeof v === 'object') {
+        // Twenty-seventh pass: an object carrying an integer `index` is one of several streams
+        // interleaved in one — OpenAI's choices with `n` > 1 and parallel tool calls, each delta
+        // `{index: 1, …}` at the array's first place: its SDK (and any client) joins each index's
+        // pieces apart, so they are joined by it too, beside the join in the order they came.
+        const index = (v as { index?: unknown }).index;
+        const by = Number.isInteger(index) && (index as number) >= 0 && (index as number) < 32 ? `${keyed ?? path}@${index as number}` : keyed;
         // Twenty-third pass: numbered names (`k0`, `k1`; `part_2`; `"3"`) are one field, a piece each.
-        for (const [k, x] of Object.entries(v)) walk(x, `${path}.${numberedField(k)}`, depth + 1);
+        for (const [k, x] of Object.entries(v)) {
+          const name = numberedField(k);
+          walk(x, `${path}.${name}`, depth + 1, by === undefined ? undefined : `${by}.${name}`);
+        }
       }
     };
     walk(doc, '', 0);

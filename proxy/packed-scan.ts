@@ -33,7 +33,7 @@ import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { containerOf, type ContainerWalk, type MemberStart } from './packed-containers.ts';
-import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, type Base64Packing } from './packed-base64.ts';
+import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, TwiceRun, type Base64Packing } from './packed-base64.ts';
 import { pdfStreamData, STREAM, textRunAt, type TextRun } from './packed-pdf.ts';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -653,9 +653,9 @@ export class PackedScan extends Transform {
         } else if (isZlib(bytes.subarray(data))) this.startZlib(bytes.subarray(data), base + data);
       }
     }
-    for (const { at, kind } of base64Starts(bytes, from)) {
+    for (const { at, kind, twice } of base64Starts(bytes, from)) {
       if (incomplete !== undefined && base + at >= incomplete) break;
-      this.startBase64(kind, base + at, bytes.subarray(at));
+      this.startBase64(kind, base + at, bytes.subarray(at), twice === true);
     }
     const waiting = this.readContainer(bytes, base);
     if (this.failure) return base;
@@ -719,10 +719,10 @@ export class PackedScan extends Transform {
    * there): one that ends in them is decoded and read at once (a page of records, each a gzip blob,
    * must not open an inflater per record); one that goes on is decoded as it streams.
    */
-  private startBase64(kind: Base64Packing, at: number, rest: Buffer): void {
+  private startBase64(kind: Base64Packing, at: number, rest: Buffer, twice = false): void {
     // Its own key: a binary start at the same offset is another reading.
     if (this.startedAt.has(-1 - at)) return;
-    const run = new Base64Run();
+    const run = twice ? new TwiceRun() : new Base64Run();
     const decoded = run.feed(rest);
     if (run.ended) {
       // Read at once, in this turn, only while it inflates to little: within BLOB_AT_ONCE, within
@@ -752,7 +752,7 @@ export class PackedScan extends Transform {
       }
     }
     if (!this.mayStartAt(-1 - at)) return;
-    this.runs.push({ feed: new Base64Feed(kind, this.feedMaker()), fedTo: at });
+    this.runs.push({ feed: new Base64Feed(kind, this.feedMaker(), twice ? new TwiceRun() : new Base64Run()), fedTo: at });
   }
 
   /** The inflater a decoded text run's bytes go to. */

@@ -202,7 +202,63 @@ function formsOf(value: string): string[] {
       const bytes = Buffer.from(text, 'utf8');
       return [...base64Cores(bytes), ...base64Cores(bytes, true), bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
     }),
+    // Twenty-seventh pass: the bytes in the other base64 alphabets, crypt's little-endian packing and Base45.
+    ...OTHER_BASE64.flatMap((alphabet) => otherBase64Cores(bytes, alphabet)), ...cryptLittleEndianCores(bytes), ...base45Cores(bytes),
   ];
+}
+
+/**
+ * Twenty-seventh pass: base64 in the other alphabets libraries write — crypt's and bcrypt's
+ * (`./0-9A-Za-z`, `./A-Za-z0-9`: passlib's `h64big`, `bcrypt.encode_base64`, OpenBSD's), xxencode's
+ * (`+-0-9A-Za-z`) and BinHex 4.0's — each at the value's three byte alignments, as base64Cores
+ * cuts them; and the little-endian packing of crypt's `b64_from_24bit` (SHA-crypt, MD5-crypt,
+ * phpass, passlib's `h64`: each 3 bytes read low byte first, six bits at a time from the low end).
+ */
+const STD64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const CRYPT64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const OTHER_BASE64 = [
+  CRYPT64,
+  './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+  '+-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+  '!"#$%&\'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr',
+];
+
+/** The base64 cores of `bytes` (base64Cores) written in another alphabet of 64 characters. */
+function otherBase64Cores(bytes: Buffer, alphabet: string): string[] {
+  return base64Cores(bytes).map((core) => [...core].map((c) => alphabet[STD64.indexOf(c)]!).join(''));
+}
+
+/** crypt's little-endian packing of the whole 3-byte groups from each of the three byte offsets. */
+function cryptLittleEndianCores(bytes: Buffer): string[] {
+  const cores: string[] = [];
+  for (let from = 0; from < 3; from++) {
+    let out = '';
+    for (let i = from; i + 3 <= bytes.length; i += 3) {
+      let v = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16);
+      for (let k = 0; k < 4; k++, v >>= 6) out += CRYPT64[v & 63];
+    }
+    if (out) cores.push(out);
+  }
+  return cores;
+}
+
+/**
+ * Twenty-seventh pass: Base45 (RFC 9285: EU health certificates' QR payloads, `base45` on npm
+ * and PyPI): each two bytes, as one number, three characters low digit first; a lone last byte
+ * two. The whole pairs from each of the two byte offsets.
+ */
+const BASE45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+function base45Cores(bytes: Buffer): string[] {
+  const cores: string[] = [];
+  for (let from = 0; from < 2; from++) {
+    let out = '';
+    for (let i = from; i + 2 <= bytes.length; i += 2) {
+      const n = bytes[i]! * 256 + bytes[i + 1]!;
+      out += BASE45[n % 45]! + BASE45[Math.floor(n / 45) % 45]! + BASE45[Math.floor(n / 2025)]!;
+    }
+    if (out) cores.push(out);
+  }
+  return cores;
 }
 
 /** The value as serializers write it into a text (each a string in a fixed order; the value itself where it needs no escape). */
@@ -247,6 +303,34 @@ function decidedByPrefix(value: string, forms: string[], p: number, formsOf: (va
     }
     return n;
   });
+}
+
+/** A form's text as JSON writes it into a string, as PHP's `json_encode` does (`\/` too), and as HTML text. */
+const jsonString = (text: string): string => JSON.stringify(text).slice(1, -1);
+const FORM_ESCAPES: Array<(text: string) => string> = [
+  jsonString,
+  (text) => jsonString(text).replace(/\//g, '\\/'),
+  (text) => text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;')),
+];
+
+/**
+ * Twenty-seventh pass: the value's bytes in an alphabet holding marks a serializer escapes — base85's
+ * (`"`, `\`, `&`, `<`), BinHex's, crypt's, bcrypt's and xxencode's (`/`), Base45's — as written into
+ * a JSON string (PHP's `\/` too) or HTML text: an Ascii85 or BinHex blob in a JSON field passed.
+ * Only these encodings' forms (in a fixed order, '' where no escape changes one): the text forms'
+ * marks are the value's own (escaping every Caesar, grouped and reversed form too doubled an AWS
+ * key's forms and cost a JSON scan ~10% for marks `&amp;` hit).
+ */
+function escapedFormsOf(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const blobs = [
+    ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
+    ...OTHER_BASE64.flatMap((alphabet) => otherBase64Cores(bytes, alphabet)), ...cryptLittleEndianCores(bytes), ...base45Cores(bytes),
+  ];
+  return blobs.flatMap((text) => FORM_ESCAPES.map((escape) => {
+    const written = escape(text);
+    return written === text ? '' : written;
+  }));
 }
 
 function gramAt(text: string, i: number): number {
@@ -312,7 +396,7 @@ export class SampledForms {
       if (Buffer.byteLength(whole) < MIN_FORM) continue;
       // A long value (a PEM key, a session token) by its two ends, as its other spellings (proxy/spellings.ts).
       for (const value of Buffer.byteLength(whole) > LONG_VALUE ? endsOf(whole) : [whole]) {
-        const all = (v: string): string[] => [...formsOf(v), ...more(v)];
+        const all = (v: string): string[] => [...formsOf(v), ...escapedFormsOf(v), ...more(v)];
         const texts = all(value);
         const decided = decidedByPrefix(value, texts, value === whole || whole.startsWith(value) ? publicPrefixLength(whole) : 0, all);
         texts.forEach((text, i) => {

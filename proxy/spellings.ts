@@ -442,18 +442,57 @@ function octalListForm(bytes: Buffer): Node {
 }
 
 /**
+ * Twenty-seventh pass: the value as a document format escapes its characters — RTF's `\'73` (a
+ * byte in hex) and `\u115?` (a code point in decimal, a space and a fallback character after it:
+ * Word, LibreOffice, pandoc, PyRTF write text so), TeX's `^^73`, `\char115`, `\char"73` and
+ * LaTeX's `\symbol{115}`, and a mark escaped by a backslash (`\{`, `\_`) — any of them character
+ * by character among the raw ones (either case), line breaks and braces between (an RTF reader
+ * skips both: writers wrap lines at 255 columns and put a group around a styled character; in a
+ * JSON string the breaks are `\r\n` escapes). The
+ * backslash may be escaped again (an RTF document inside a JSON string: `\\'73`). A notation:
+ * its cue is one such escape of an ASCII character.
+ */
+function documentForm(value: string): Node {
+  // As a JSON string holds them, the line breaks are `\r\n` escapes.
+  const gap = filler(rep(alt(set('\r\n{}'), seq(set('\\'), set('rn'))), 4));
+  const num = filler(opt(set(' ')));
+  const out: Node[] = [];
+  [...value].forEach((c, i) => {
+    if (i > 0) out.push(gap);
+    const cp = c.codePointAt(0)!;
+    const bytes = [...Buffer.from(c, 'utf8')];
+    const options: Node[] = [
+      seq(...bytes.map((b) => alt(set(caseless(b)), seq(backslash(), set("'"), hex(b, 2)), seq(str('^^'), hex(b, 2))))),
+      seq(backslash(), set('u'), str(String(cp)), num, filler(opt(set('?')))),
+      seq(backslash(), str('char'), alt(str(String(cp)), seq(set('"'), hex(cp, Math.max(2, cp.toString(16).length)))), num),
+      seq(backslash(), str('symbol{'), str(String(cp)), set('}')),
+    ];
+    // Java reads a Unicode escape with any number of `u`s (`\uuu0073`: JLS 3.3, what a tool that escapes source again writes).
+    if (cp <= 0xffff) options.push(seq(backslash(), str('uu'), filler(rep(set('u'), 6)), hex(cp, 4)));
+    if (cp > 0x20 && cp < 0x80 && !isAlnum(cp)) options.push(seq(backslash(), set(c)));
+    out.push(alt(...options));
+  });
+  return seq(...out);
+}
+
+/**
  * Twenty-second pass, follow-up: notations of a character that are a call or a code, each with the
  * separator or operator after it (spelling nothing of the value): Unicode notation (`U+0073 U+006B`,
  * `U+0073, U+006B`; ICU's `uconv -x any-hex/unicode` writes `U+0073U+006B`) and a character as a
  * database writes it back in a query (`CHAR(115)+CHAR(107)` SQL Server, `CHR(115)||CHR(107)` Oracle
  * and PostgreSQL, `CONCAT(CHAR(115),CHAR(107))` MySQL, `NCHAR(115)`).
+ * Twenty-seventh pass: the same call as the languages write and join it — Visual Basic's and VBA's
+ * `Chr(115) & ChrW(107)`, old BASIC's `CHR$(115)`, an Excel formula's `CHAR(115)&CHAR(107)`, PHP's
+ * `chr(115).chr(107)`, Python's `chr(115) + chr(107)` — and Ruby's `115.chr + 107.chr`.
  */
 function callForms(value: string): Node[] {
   const cps = [...value].map((c) => c.codePointAt(0)!);
   const unicode = seq(...cps.map((cp) => seq(set('uU'), set('+'), zeros(), hexMin(cp), filler(rep(set(' ,;'), 2)))));
-  const call = seq(opt(set('nN')), set('cC'), set('hH'), opt(set('aA')), set('rR'), set('('), filler(rep(set(' '), 2)));
-  const sql = seq(...cps.map((cp) => seq(call, str(String(cp)), filler(rep(set(' '), 2)), set(')'), filler(rep(set(' +|,'), 4)))));
-  return [unicode, sql];
+  const call = seq(opt(set('nN')), set('cC'), set('hH'), opt(set('aA')), set('rR'), opt(set('wW$')), set('('), filler(rep(set(' '), 2)));
+  const joins = filler(rep(set(' +|,&.'), 4));
+  const sql = seq(...cps.map((cp) => seq(call, str(String(cp)), filler(rep(set(' '), 2)), set(')'), joins)));
+  const ruby = seq(...cps.map((cp) => seq(str(String(cp)), str('.chr'), filler(rep(set(' +'), 4)))));
+  return [unicode, sql, ruby];
 }
 
 /**
@@ -502,12 +541,12 @@ export function mayHoldNotation(text: string, from: number): boolean {
   NOTATION_START.lastIndex = from;
   return NOTATION_START.test(text);
 }
-const NOTATION_START = /[0-9a-fA-FnNuU]/g;
+const NOTATION_START = /[0-9a-fA-FnNuU\\^]/g;
 
 export function notationSpellingsOf(value: string): Node[] {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > FULL_SPELLING_MAX) return endsOf(value).flatMap(notationSpellingsOf);
-  const forms = callForms(value);
+  const forms = [...callForms(value), documentForm(value)];
   if (bytes.length * 2 >= MIN_ENCODED_LENGTH + 4) forms.push(binaryForm(bytes), octalListForm(bytes));
   // Wider words only for a value that fills two of them from every alignment (a shorter one's hex is most of its bytes' own).
   for (const size of [4, 8]) if (bytes.length >= 3 * size) forms.push(alt(...Array.from({ length: size }, (_, from) => wordsForm(bytes, from, size))));
@@ -524,7 +563,7 @@ export function notationSpellingsOf(value: string): Node[] {
 // blanks or a line break between their halves as binaryForm lets; led by one character, `0`.
 // Twenty-sixth pass: commas or quotes between them, a `0b` byte, or two bytes of six or seven bits
 // without their leading zeros (led by `1`).
-export const NOTATION_CUE = / [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n,'"\\nrt]{0,6}0[01]{3}[ \t\r\n]{0,2}[01]{4}|0[bB][01]{6}|1[01]{5,6}[ \t\r\n,'"\\nrt]{1,6}1[01]{5,6}|0[oO]?[0-7]{2,3}[ \t\r\n,'"\\nrt]{1,6}0[oO]?[0-7]{2,3}/;
+export const NOTATION_CUE = /\\(?:'[2-7][0-9a-fA-F]|u[0-9]{2,3}[? \\]|char[0-9"]|symbol\{[0-9]|uu{1,7}00[2-7])|\.chr[ +]{0,4}[0-9]|W\( {0,2}[0-9]|w\( {0,2}[0-9]|\$\( {0,2}[0-9]|\^\^[2-7][0-9a-fA-F]| [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n,'"\\nrt]{0,6}0[01]{3}[ \t\r\n]{0,2}[01]{4}|0[bB][01]{6}|1[01]{5,6}[ \t\r\n,'"\\nrt]{1,6}1[01]{5,6}|0[oO]?[0-7]{2,3}[ \t\r\n,'"\\nrt]{1,6}0[oO]?[0-7]{2,3}/;
 
 /** The exact strings a long value is looked for as (latin1: one character per byte). */
 function canonicalForms(value: string): string[] {

@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list', 'bcrypt64', 'crypt64', 'h64', 'xxencode', 'binhex', 'base45', 'rtf-hex', 'rtf-u', 'rtf-json', 'tex', 'zlib-field', 'vb-chr', 'java-uuu', 'helm-secret'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -53,6 +53,48 @@ function quotedPrintable(s: string): string {
 }
 
 const SMALL_CAPS: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwyz'].map((c, i) => [c, [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'][i]!]));
+
+/** Twenty-seventh pass: base64 in another alphabet (big-endian, as base64 packs bits), and crypt's little-endian packing. */
+export const ALPHABETS64 = {
+  std: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/',
+  crypt: './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+  bcrypt: './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+  xxencode: '+-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+  binhex: '!"#$%&\'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr',
+} as const;
+export const otherBase64 = (bytes: Buffer, alphabet: string): string => bytes.toString('base64').replace(/=+$/, '').replace(/[^=]/g, (c) => alphabet[ALPHABETS64.std.indexOf(c)]!);
+/** passlib's `h64`, SHA-crypt's `b64_from_24bit`: each 3 bytes low byte first, six bits at a time from the low end. */
+export function h64(bytes: Buffer): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    let v = bytes[i]! | ((bytes[i + 1] ?? 0) << 8) | ((bytes[i + 2] ?? 0) << 16);
+    for (let k = 0; k < Math.min(4, Math.ceil(((Math.min(3, bytes.length - i)) * 8) / 6)); k++, v >>= 6) out += ALPHABETS64.crypt[v & 63];
+  }
+  return out;
+}
+export const BASE45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+/** RFC 9285 Base45. */
+export function base45(bytes: Buffer): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 2) {
+    if (i + 1 < bytes.length) {
+      const n = bytes[i]! * 256 + bytes[i + 1]!;
+      out += BASE45[n % 45]! + BASE45[Math.floor(n / 45) % 45]! + BASE45[Math.floor(n / 2025)]!;
+    } else {
+      out += BASE45[bytes[i]! % 45]! + BASE45[Math.floor(bytes[i]! / 45)]!;
+    }
+  }
+  return out;
+}
+/** An RTF document of a text: every character as `\'hh` (its UTF-8 bytes) or as `\uN?`, a line break every 16. */
+function rtf(text: string, how: 'hex' | 'u'): string {
+  const escapes = how === 'hex' ? [...Buffer.from(text)].map((b) => `\\'${b.toString(16).padStart(2, '0')}`) : [...text].map((c) => `\\u${c.codePointAt(0)}?`);
+  // A line break every 16 escapes (a writer wraps between them; a reader skips it).
+  const body = escapes.map((e, i) => (i % 16 === 15 ? `${e}\r\n` : e)).join('');
+  return `{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Courier;}}\r\n\\f0\\fs20 ${body}\\par\r\n}`;
+}
+/** TeX: each character in turn as `^^hh`, `\char N `, `\symbol{N}` or itself. */
+const tex = (text: string): string => `\\ttfamily ${[...text].map((c, i) => [`^^${c.charCodeAt(0).toString(16).padStart(2, '0')}`, `\\char${c.charCodeAt(0)} `, `\\symbol{${c.charCodeAt(0)}}`, c][i % 4]).join('')}`;
 
 /** The record in a representation; returns the body text and its media type. */
 export function represent(log: Recorded[], format: Format): { text: string; type: string } {
@@ -152,6 +194,26 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'caesar7-upper': return { text: json.replace(/[^\s"]{16,}/g, (w) => w.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 7) % 26) + 65))), type: 'text/plain' };
     case 'enclosed': return { text: json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => (/[a-z]/.test(c) ? String.fromCodePoint(0x249c + c.charCodeAt(0) - 97) : /[A-Z]/.test(c) ? String.fromCodePoint(0x1f110 + c.charCodeAt(0) - 65) : /[1-9]/.test(c) ? String.fromCodePoint(0x2776 + c.charCodeAt(0) - 49) : c)).join('')), type: 'text/plain; charset=utf-8' };
     case 'bin-list': return { text: JSON.stringify(json.match(/[^\s"]{16,}/g)!.map((w) => `[${[...Buffer.from(w)].map((b) => `'0b${b.toString(2)}'`).join(', ')}]`)), type: 'application/json' };
+    // Twenty-seventh pass: the record in other base64 alphabets (crypt's, bcrypt's, xxencode's,
+    // BinHex's), in crypt's little-endian packing, in Base45, as an RTF export (every character
+    // `\'hh`, or `\uN?`; the document also inside a JSON string), as TeX escapes, and zlib in base64.
+    case 'bcrypt64': return { text: otherBase64(Buffer.from(json), ALPHABETS64.bcrypt), type: 'text/plain' };
+    case 'crypt64': return { text: otherBase64(Buffer.from(json), ALPHABETS64.crypt), type: 'text/plain' };
+    case 'h64': return { text: h64(Buffer.from(json)), type: 'text/plain' };
+    case 'xxencode': return { text: otherBase64(Buffer.from(json), ALPHABETS64.xxencode), type: 'text/plain' };
+    case 'binhex': return { text: otherBase64(Buffer.from(json), ALPHABETS64.binhex), type: 'text/plain' };
+    case 'base45': return { text: base45(Buffer.from(json)), type: 'text/plain' };
+    case 'rtf-hex': return { text: rtf(json, 'hex'), type: 'application/rtf' };
+    case 'rtf-u': return { text: rtf(json, 'u'), type: 'text/rtf' };
+    case 'rtf-json': return { text: JSON.stringify({ name: 'log.rtf', document: rtf(json, 'hex') }), type: 'application/json' };
+    case 'tex': return { text: tex(json), type: 'application/x-tex' };
+    // A macro or a Java source generated from the record: its long tokens as `Chr(115) & Chr(107) & …`, or as `\uuu0073` escapes.
+    case 'vb-chr': return { text: json.replace(/[^\s"]{16,}/g, (w) => `" & ${[...w].map((c) => `Chr(${c.charCodeAt(0)})`).join(' & ')} & "`), type: 'text/plain' };
+    case 'java-uuu': return { text: `String log = "${json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => `\\uuu${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')).replace(/"/g, '\\"')}";`, type: 'text/x-java' };
+    // Python's `base64.b64encode(zlib.compress(record, 9))` in a JSON field.
+    // The record as a Helm release in a Kubernetes Secret (`kubectl get secret -o json`): base64 of base64 of gzip.
+    case 'helm-secret': return { text: JSON.stringify({ kind: 'Secret', type: 'helm.sh/release.v1', data: { release: Buffer.from(zlib.gzipSync(Buffer.from(json)).toString('base64')).toString('base64') } }), type: 'application/json' };
+    case 'zlib-field': return { text: JSON.stringify({ export: zlib.deflateSync(Buffer.from(json), { level: 9 }).toString('base64') }), type: 'application/json' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };

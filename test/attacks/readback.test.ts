@@ -18,12 +18,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import t from 'tap';
 import type { Test } from 'tap';
 import { agentEnv } from '../../sandbox/env.ts';
 import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
-import { binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
+import { ALPHABETS64, BASE45, binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
 import { ciphers, reveal, spelling } from './spelling-oracle.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
@@ -503,6 +504,64 @@ t.test('2(b) twenty-sixth pass: the record in escaped JWT claims, a base64 query
     const secret = lossy ? SECRET.toLowerCase() : SECRET;
     const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
     const run = Array.from({ length: secret.length - least + 1 }, (_, i) => secret.slice(i, i + least)).find((r) => read.includes(r));
+    t.notOk(run, `the record as ${format} shows no ${least} characters of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
+  }
+});
+
+// Twenty-seventh pass: the record in base64 of other alphabets (crypt's and bcrypt's `./`,
+// xxencode's, BinHex's), in crypt's little-endian packing (SHA-crypt, phpass, passlib's h64), in
+// Base45 (RFC 9285), as an RTF export (`\'hh` or `\uN?` escapes, also inside a JSON string) and in
+// TeX's escapes (`^^hh`, `\char N`, `\symbol{N}`), zlib at level 9 in base64 in a JSON field
+// (`"eN…"`) or as a Helm release in a Kubernetes Secret (base64 of base64 of gzip), a macro's
+// `Chr(115) & …` and Java's `\uuu0073`: each undone as its reader does, at each alignment.
+t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex or Base45 alphabets, an RTF export, TeX escapes or zlib in base64 never shows the value', async (t) => {
+  await inject();
+  const fromAlphabet = (alphabet: string) => (x: string): string => Array.from({ length: 4 }, (_, k) => Buffer.from([...x.slice(k)].map((c) => ALPHABETS64.std[alphabet.indexOf(c)] ?? '').join(''), 'base64').toString('latin1')).join('\n');
+  const fromH64 = (x: string): string => Array.from({ length: 4 }, (_, k) => {
+    const out: number[] = [];
+    const six = [...x.slice(k)].map((c) => ALPHABETS64.crypt.indexOf(c)).filter((v) => v >= 0);
+    for (let i = 0; i + 4 <= six.length; i += 4) {
+      const v = six[i]! | (six[i + 1]! << 6) | (six[i + 2]! << 12) | (six[i + 3]! << 18);
+      out.push(v & 255, (v >> 8) & 255, (v >> 16) & 255);
+    }
+    return Buffer.from(out).toString('latin1');
+  }).join('\n');
+  const fromBase45 = (x: string): string => Array.from({ length: 3 }, (_, k) => {
+    const out: number[] = [];
+    const d = [...x.slice(k)].map((c) => BASE45.indexOf(c));
+    for (let i = 0; i + 3 <= d.length; i += 3) {
+      const n = d[i]! + d[i + 1]! * 45 + d[i + 2]! * 2025;
+      if (d[i]! >= 0 && d[i + 1]! >= 0 && d[i + 2]! >= 0 && n < 65536) out.push(n >> 8, n & 255);
+    }
+    return Buffer.from(out).toString('latin1');
+  }).join('\n');
+  const fromRtf = (x: string): string => Buffer.from(x.replace(/\r\n/g, '').replace(/\\'([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\u(\d+) ?\??/g, (_, n: string) => String.fromCodePoint(Number(n))), 'latin1').toString('utf8');
+  const undo: Record<string, (x: string) => string> = {
+    bcrypt64: fromAlphabet(ALPHABETS64.bcrypt),
+    crypt64: fromAlphabet(ALPHABETS64.crypt),
+    xxencode: fromAlphabet(ALPHABETS64.xxencode),
+    binhex: fromAlphabet(ALPHABETS64.binhex),
+    h64: fromH64,
+    base45: fromBase45,
+    'rtf-hex': fromRtf,
+    'rtf-u': fromRtf,
+    // The document as the JSON string holds it: its backslashes doubled, its line breaks `\r\n`.
+    'rtf-json': (x) => fromRtf(x.replace(/\\r\\n/g, '').replace(/\\\\/g, '\\')),
+    'zlib-field': (x) => [...x.matchAll(/"export":"([A-Za-z0-9+/=]+)/g)].map((m) => {
+      try { return zlib.inflateSync(Buffer.from(m[1]!, 'base64'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+    }).join('\n'),
+    'helm-secret': (x) => [...x.matchAll(/"release":"([A-Za-z0-9+/=]+)/g)].map((m) => {
+      try { return zlib.gunzipSync(Buffer.from(Buffer.from(m[1]!, 'base64').toString('latin1'), 'base64'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+    }).join('\n'),
+    'vb-chr': (x) => x.replace(/Chr\((\d+)\)(?: & )?/g, (_, n: string) => String.fromCharCode(Number(n))),
+    'java-uuu': (x) => x.replace(/\\u+([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    tex: (x) => x.replace(/\^\^([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\char(\d+) ?/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/\\symbol\{(\d+)\}/g, (_, n: string) => String.fromCharCode(Number(n))),
+  };
+  for (const format of Object.keys(undo) as Array<typeof formats[number]>) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('latin1'));
+    const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+    const run = Array.from({ length: SECRET.length - least + 1 }, (_, i) => SECRET.slice(i, i + least)).find((r) => read.includes(r));
     t.notOk(run, `the record as ${format} shows no ${least} characters of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
   }
 });

@@ -9,7 +9,7 @@ import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from 
 import { publicPrefixLength } from '../../proxy/scrubber.ts';
 import { JsonPieces } from '../../proxy/json-pieces.ts';
 import { tarEntry } from '../helpers/tar.ts';
-import { ascii85, pdfTextStreams } from '../helpers/ascii85.ts';
+import { ascii85, fromAscii85, pdfTextStreams } from '../helpers/ascii85.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -988,7 +988,7 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
 // three levels deep, a template escaping a reference again (`&amp;#115;`), Unicode notation
 // (`U+0073 U+006B`, ICU's `U+0073U+006B`), and a character as a database writes it back in a query
 // (`CHAR(115)+CHAR(107)`, `CHR(115)||CHR(107)`, `CONCAT(CHAR(115),…)`, `NCHAR(115)`).
-t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls, at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
+t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const py = (code: string, arg: string): string => {
@@ -1011,6 +1011,13 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
     'Oracle CHR()||': (v) => py("print('||'.join('CHR(%d)' % ord(c) for c in v))", v),
     'PostgreSQL chr() || ': (v) => py("print(' || '.join('chr(%d)' % ord(c) for c in v))", v),
     'MySQL CONCAT(CHAR(),…)': (v) => py("print('CONCAT(' + ','.join('CHAR(%d)' % ord(c) for c in v) + ')')", v),
+    // Twenty-seventh pass: the call as other languages write and join it, and Java's escape with several `u`s.
+    'VB Chr() & ChrW()': (v) => py("print(' & '.join(('ChrW(%d)' if i % 2 else 'Chr(%d)') % ord(c) for i, c in enumerate(v)))", v),
+    'BASIC CHR$()+': (v) => py("print('+'.join('CHR$(%d)' % ord(c) for c in v))", v),
+    'Excel =CHAR()&': (v) => py("print('=' + '&'.join('CHAR(%d)' % ord(c) for c in v))", v),
+    'PHP chr().': (v) => py("print('.'.join('chr(%d)' % ord(c) for c in v))", v),
+    'Ruby 115.chr + ': (v) => py("print(' + '.join('%d.chr' % ord(c) for c in v))", v),
+    'Java \\uuu': (v) => py("print(''.join('\\\\' + 'u' * (2 + i % 3) + '%04x' % ord(c) for i, c in enumerate(v)))", v),
   };
   const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
   const befores = ['{"log":"', "SELECT * FROM t WHERE k = ", 'x '];
@@ -1024,7 +1031,7 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: the same producers over other text (a query's line break, a snowman, an escaped log line), at every 29th cut.
   const other = 'GET /v1/charges?limit=10 \u2603 CR LF\r\n';
-  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n"}`, 'latin1');
+  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
@@ -1484,6 +1491,111 @@ t.test('twenty-sixth pass: a key escaped by a serializer (PHP or Go JSON, a quer
   // Controls: tokens whose claims hold other values with the same characters, whole and cut.
   const other = Buffer.from(JSON.stringify({ a: wrap.jwt!(serialize['php json_encode']!({ url: 'https://example.com/a/b?c=1&d=2', k: 'wJalrXUtnFEMI/Other/Value' })), b: wrap.base64!(serialize.query!({ next: '/home/x+y=z', k: 'AKIAx+Other/Value==' })), c: wrap.hex!(serialize.html!({ t: 'a & b < c' })) }), 'utf8');
   for (let cut = 0; cut <= other.length; cut += 11) t.same(await collect(new ScrubStream(s), [other.subarray(0, cut), other.subarray(cut)]), other, `tokens of other claims cut at ${cut} pass`);
+});
+
+// Twenty-seventh pass: the bytes in the base64 alphabets of crypt, bcrypt, xxencode and BinHex 4.0,
+// in crypt's little-endian packing (SHA-crypt's `b64_from_24bit`, phpass, passlib's `h64`) and in
+// Base45 (RFC 9285), inside a larger blob at any byte offset; and the key as a document format
+// escapes it, any subset of its characters so: RTF's `\'hh` and `\uN?` (line breaks and groups
+// between, the document inside a JSON string too), TeX's `^^hh`, `\char N`, `\char"HH`, `\symbol{N}`.
+t.test('twenty-seventh pass: a key in crypt, bcrypt, xxencode, BinHex, h64 or Base45 at any offset, or escaped by RTF or TeX in any mix, at any chunk cut, is replaced; hashes, QR payloads and documents without it pass byte for byte', async (t) => {
+  const values = ['sk_live_51Hx9Qz/Rt+Vb7Kp2Wm4Ns8Ld', 'ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8', 'xoxb-2048-Zq8&Lm<3>Tn9%Yw=Pk'];
+  const s = new Scrubber(values.map((value) => ({ value, placeholder: PH })));
+  const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const alphabets: Record<string, string> = {
+    crypt: './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+    bcrypt: './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+    xxencode: '+-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+    binhex: '!"#$%&\'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr',
+  };
+  const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+  const h64 = (b: Buffer): string => {
+    let out = '';
+    for (let i = 0; i + 3 <= b.length; i += 3) for (let v = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16), k = 0; k < 4; k++, v >>= 6) out += alphabets.crypt![v & 63];
+    return out;
+  };
+  const base45 = (b: Buffer): string => {
+    let out = '';
+    for (let i = 0; i + 2 <= b.length; i += 2) {
+      const n = b[i]! * 256 + b[i + 1]!;
+      out += B45[n % 45]! + B45[Math.floor(n / 45) % 45]! + B45[Math.floor(n / 2025)]!;
+    }
+    return out;
+  };
+  const encode: Record<string, (b: Buffer) => string> = {
+    ...Object.fromEntries(Object.entries(alphabets).map(([name, a]) => [name, (b: Buffer) => b.toString('base64').replace(/=+$/, '').replace(/./g, (c) => a[STD.indexOf(c)]!)])),
+    h64, base45,
+    // The earlier forms' alphabets hold marks a serializer escapes (`"`, `\\`, `/`, `&`, `<`) too.
+    ascii85: (b: Buffer) => ascii85(b).slice(0, -2).replace(/\n/g, ''),
+  };
+  // Decoders at every alignment (what an agent makes of what it got).
+  const decode: Record<string, (x: string) => string> = {
+    ...Object.fromEntries(Object.entries(alphabets).map(([name, a]) => [name, (x: string) => Array.from({ length: 4 }, (_, k) => Buffer.from([...x.slice(k)].map((c) => STD[a.indexOf(c)] ?? '').join(''), 'base64').toString('latin1')).join('\n')])),
+    h64: (x) => Array.from({ length: 4 }, (_, k) => {
+      const six = [...x.slice(k)].map((c) => alphabets.crypt!.indexOf(c));
+      const out: number[] = [];
+      for (let i = 0; i + 4 <= six.length; i += 4) {
+        const v = six[i]! | (six[i + 1]! << 6) | (six[i + 2]! << 12) | (six[i + 3]! << 18);
+        out.push(v & 255, (v >> 8) & 255, (v >> 16) & 255);
+      }
+      return Buffer.from(out).toString('latin1');
+    }).join('\n'),
+    ascii85: (x) => Array.from({ length: 5 }, (_, k) => fromAscii85(x.slice(k).replace(/[^!-u]/g, '')).toString('latin1')).join('\n'),
+    base45: (x) => Array.from({ length: 3 }, (_, k) => {
+      const d = [...x.slice(k)].map((c) => B45.indexOf(c));
+      const out: number[] = [];
+      for (let i = 0; i + 3 <= d.length; i += 3) {
+        const n = d[i]! + d[i + 1]! * 45 + d[i + 2]! * 2025;
+        if (n >= 0 && n < 65536) out.push(n >> 8, n & 255);
+      }
+      return Buffer.from(out).toString('latin1');
+    }).join('\n'),
+  };
+  const rtfRead = (x: string): string => x.replace(/\\\\/g, '\\').replace(/\\r\\n|[\r\n{}]/g, '').replace(/\\'([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\u(\d+) ?\??/g, (_, n: string) => String.fromCharCode(Number(n)));
+  const texRead = (x: string): string => x.replace(/\^\^([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\char"([0-9A-F]+) ?/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\char(\d+) ?/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/\\symbol\{(\d+)\}/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/\\([^A-Za-z0-9])/g, '$1');
+  const rtfEscapes = [(c: string) => `\\'${c.charCodeAt(0).toString(16).padStart(2, '0')}`, (c: string) => `\\'${c.charCodeAt(0).toString(16).toUpperCase()}`, (c: string) => `\\u${c.charCodeAt(0)}?`, (c: string) => `\\u${c.charCodeAt(0)} ?`, (c: string) => c];
+  const texEscapes = [(c: string) => `^^${c.charCodeAt(0).toString(16).padStart(2, '0')}`, (c: string) => `\\char${c.charCodeAt(0)} `, (c: string) => `\\char"${c.charCodeAt(0).toString(16).toUpperCase()} `, (c: string) => `\\symbol{${c.charCodeAt(0)}}`, (c: string) => (/[A-Za-z0-9]/.test(c) ? c : `\\${c}`)];
+  // Written into a JSON string (PHP's `\/` too) or HTML text, as a serializer writes it.
+  const writers: Record<string, [(x: string) => string, (x: string) => string]> = {
+    json: [(x) => `{"hash":${JSON.stringify(x)}}`, (x) => x.slice(9, -2).replace(/\\(["\\/])/g, '$1')],
+    php: [(x) => `{"hash":${JSON.stringify(x).replace(/\//g, '\\/')}}`, (x) => x.slice(9, -2).replace(/\\(["\\/])/g, '$1')],
+    html: [(x) => `<td>${x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</td>`, (x) => x.slice(4, -5).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')],
+  };
+  const binary = fc.record({ how: fc.constantFrom(...Object.keys(encode)), writer: fc.constantFrom(...Object.keys(writers)), before: fc.uint8Array({ maxLength: 5 }), after: fc.uint8Array({ maxLength: 4 }) }).map(({ how, writer, before, after }) => ({
+    how: `${how} in ${writer}`, doc: (v: string) => writers[writer]![0](encode[how]!(Buffer.concat([Buffer.from(before), Buffer.from(v), Buffer.from(after)]))), read: (x: string) => decode[how]!(writers[writer]![1](x)),
+  }));
+  const escaped = fc.record({ how: fc.constantFrom('rtf', 'rtf-json', 'tex'), picks: fc.array(fc.nat(), { minLength: 64, maxLength: 64 }), breakAt: fc.nat() }).map(({ how, picks, breakAt }) => ({
+    how,
+    doc: (v: string) => {
+      const escapes = how === 'tex' ? texEscapes : rtfEscapes;
+      // Each character in any of the escapes (at least every other one escaped); in RTF a line break or a group somewhere between (TeX reads a line break as a blank).
+      const parts = [...v].map((c, i) => escapes[(picks[i]! % (i % 2 ? escapes.length : escapes.length - 1))]!(c));
+      const at = 1 + (breakAt % (parts.length - 1));
+      if (how !== 'tex') parts[at] = (breakAt % 2 ? '\r\n' : '{') + parts[at]! + (breakAt % 2 ? '' : '}');
+      const body = how === 'tex' ? `\\texttt{${parts.join('')}}` : `{\\rtf1\\ansi\\deff0\\f0 ${parts.join('')}\\par}`;
+      return how === 'rtf-json' ? JSON.stringify({ name: 'export.rtf', document: body }) : body;
+    },
+    read: how === 'tex' ? texRead : rtfRead,
+  }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...values), fc.oneof(binary, escaped), fc.integer({ min: 0, max: 4000 }), async (value, form, at) => {
+    const body = Buffer.from(form.doc(value), 'latin1');
+    const core = value.slice(8, 20);
+    if (!form.read(body.toString('latin1')).includes(core)) throw new Error(`${form.how}: the oracle does not read the body`);
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (form.read(out).includes(core) || !out.includes(PH)) throw new Error(`${form.how} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40) });
+  // Controls: hashes and payloads in those alphabets, the same forms of other values, RTF and TeX documents without the key.
+  const other = 'sk_live_51Hx9Qz/Other+Value7Kp2Wm4';
+  const controls = [
+    '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW', '$6$rounds=5000$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/',
+    '$P$BJXh1SJYtbsWtU5Ab1cyGEl2d5.pIo/', 'HC1:6BFOXN*TS0BI$ZD-PHQ7I9AD66V5B22CH9M9ESI9XBHXK-%69LQOGI.*V76GCV4*XUA2P-FHT-HNTI4L6N$Q%UG/YL WO*Z7ON15 BM0VM.JQ$F4W17PG4.VAS5EG4V*BRL0K-RDY5RWOOH6PO9:TUQJAJG9-*NIRICVELZUZM9EN9-O9:PICIG805CZKHKB-43.E3KD3OAJ6*K6ZCY73JC3KD3ZQTWD3E.KLC8M3LP-89B9K+KB2KK3M*EDZI9$JAQJKKIJX2MM+GWHKSKE MCAOI8%MCU5VTQDPIMQK9*O7%NC.UTWA6QK.-T3-SY$NCU5CIQ 52744E09T5OK.W0:ML',
+    ...Object.keys(encode).map((how) => `{"k":"${encode[how]!(Buffer.from(`pad${other}tail`)).replace(/["\\]/g, (m) => `\\${m}`)}"}`),
+    "{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Helvetica;}}\\f0\\pard Caf\\'e9 cr\\'e8me \\u8212? \\u8220?quoted\\u8221? 100\\'25 {\\b bold}\\par\r\n\\'73\\'6b_\\'6c\\'69\\'76\\'65 is how the prefix reads\\par}",
+    JSON.stringify({ document: `{\\rtf1 ${[...other].map((c) => `\\'${c.charCodeAt(0).toString(16)}`).join('')}}` }),
+    `\\documentclass{article}\\begin{document}Costs 5\\% \\& more: \\char92 \\symbol{126} ^^e9t\\'e9 \\texttt{${[...other].map((c, i) => (i % 2 ? `\\char${c.charCodeAt(0)} ` : c)).join('')}}\\end{document}`,
+  ].map((c) => Buffer.from(c, 'latin1'));
+  for (const c of controls) for (let cut = 0; cut <= c.length; cut += 59) t.same(await collect(new ScrubStream(s), [c.subarray(0, cut), c.subarray(cut)]), c, `${c.toString('latin1').slice(0, 24)}… cut at ${cut} passes`);
 });
 
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
@@ -2090,10 +2202,21 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
     // A page of records, each a gzip blob (Kinesis GetRecords of CloudWatch Logs data): one inflater per record was refused past eight.
     'records-page': (v) => JSON.stringify({ Records: Array.from({ length: 10 }, (_, i) => ({ SequenceNumber: String(i), Data: zlib.gzipSync(i === 9 ? doc(v) : `{"seq":${i}}`).toString('base64') })) }),
     'zip-data-url': (v) => `<a href="data:application/zip;base64,${zipOf(doc(v)).toString('base64')}">export</a>`,
+    // Twenty-seventh pass: `base64.b64encode(zlib.compress(…))` in a JSON field or a line of text, at
+    // every level (78 9c, 78 da, 78 01, 78 5e: `eJ`, `eN`, `eA`, `eF`): only a signed payload's `.eJ` was looked for in a body.
+    ...Object.fromEntries([6, 9, 1, 4].flatMap((level) => [
+      [`zlib-${level}-field`, (v: string) => JSON.stringify({ id: 7, blob: zlib.deflateSync(doc(v), { level }).toString('base64') })],
+      [`zlib-${level}-line`, (v: string) => `id=7\npayload: ${zlib.deflateSync(doc(v), { level }).toString('base64url')}\n`],
+    ])),
+    // Twenty-seventh pass: such base64 written as base64 again — a Helm release as `kubectl get secret -o json`
+    // shows it (base64 of base64 of gzip), a zlib payload and a zip in a base64 envelope.
+    'helm-release': (v) => JSON.stringify({ kind: 'Secret', type: 'helm.sh/release.v1', data: { release: Buffer.from(zlib.gzipSync(doc(v)).toString('base64')).toString('base64') } }),
+    ...Object.fromEntries([6, 9, 1, 4].map((level) => [`zlib-${level}-twice`, (v: string) => `{"envelope":"${Buffer.from(zlib.deflateSync(doc(v), { level }).toString('base64')).toString('base64url')}"}`])),
+    'zip-twice': (v) => `<input name="export" value="${Buffer.from(zipOf(doc(v)).toString('base64')).toString('base64')}">`,
   };
   // What a reader gets from the text let out: every base64 run (wraps and JSON escapes undone, a
   // partial quad decoded too) read as gzip, zlib or a zip entry, as far as it inflates.
-  const revealed = (o: string): string => {
+  const revealed = (o: string, depth = 0): string => {
     const out: string[] = [];
     const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
     const inflate = (f: () => Buffer): void => {
@@ -2104,6 +2227,8 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
       inflate(() => zlib.gunzipSync(b, sync));
       inflate(() => zlib.inflateSync(b, sync));
       if (b.length > 30) inflate(() => zlib.inflateRawSync(b.subarray(30 + b.readUInt16LE(26) + b.readUInt16LE(28)), sync));
+      // And the decoded text's own base64 runs (twenty-seventh pass: base64 of base64).
+      if (depth === 0 && b.length > 8) out.push(revealed(b.toString('latin1'), 1));
     }
     return out.join('\n');
   };
@@ -2126,6 +2251,9 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
     [['x-debug-payload', zlib.gzipSync(doc(SECRET)).toString('base64')]],
     // zlib at every level in a header (78 9c, 78 da, 78 01, 78 5e): `eJ`, `eN`, `eA`, `eF`.
     ...[6, 9, 1, 4].map((level) => [['x-state', zlib.deflateSync(doc(SECRET), { level }).toString('base64')]]),
+    // Twenty-seventh pass: base64 of that base64.
+    [['x-state', Buffer.from(zlib.gzipSync(doc(SECRET)).toString('base64')).toString('base64')]],
+    [['set-cookie', `state=${Buffer.from(zlib.deflateSync(doc(SECRET), { level: 9 }).toString('base64')).toString('base64url')}; Path=/`]],
   ] as Array<Array<[string, string]>>) {
     t.throws(() => scrubResponse(scrubber, { statusCode: 200, headers }), /compressed stream/, `${headers[0]![0]}: refused`);
   }
@@ -2136,25 +2264,36 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
 });
 
 // Thirteenth pass: a secret a few characters per document of a stream (proxy/json-pieces.ts), at any chunk cuts.
-t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
+t.test('JsonPieces: a secret a piece per event or NDJSON line (twenty-seventh: between another index\'s pieces) is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
   const docs = {
     sse: (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }], n: i })}\n\n`,
     ndjson: (p: string) => `${JSON.stringify({ model: 'm', response: p, done: false })}\n`,
     crlf: (p: string) => `data:${JSON.stringify(['stdout', p])}\r\n\r\n`,
     // Twenty-third pass: a field of a numbered name, the number another each document (`k0`, `k1`, …).
     numbered: (p: string, i: number) => `${JSON.stringify({ model: 'm', [`part_${i}`]: p })}\n`,
+    // Twenty-seventh pass: another stream's pieces between them, told apart by an `index` a client
+    // reassembles by — OpenAI's choices with `n: 2`, parallel tool calls, NDJSON of indexed parts.
+    'choices n=2': (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }] })}\n\ndata: ${JSON.stringify({ id: 'c1', choices: [{ index: 1, delta: { content: ` w${i}` } }] })}\n\n`,
+    'tool calls': (p: string, i: number) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 1, function: { arguments: `{"q":${i}` } }] } }] })}\n\ndata: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: p } }] } }] })}\n\n`,
+    'ndjson index': (p: string, i: number) => `${JSON.stringify({ index: 1, text: `x${i}` })}\n${JSON.stringify({ index: 0, text: p })}\n`,
   } as const;
   const field = (line: string): string => {
     try {
-      const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ delta: { content: string } }>; response?: string } | string[];
+      const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ index: number; delta: { content?: string; tool_calls?: Array<{ index: number; function: { arguments: string } }> } }>; response?: string; index?: number; text?: string } | string[];
       if (!Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (k.startsWith('part_')) return x as string;
-      return Array.isArray(v) ? v[1]! : v.choices?.[0]?.delta.content ?? v.response ?? '';
+      if (Array.isArray(v)) return v[1]!;
+      // What the reader of index 0 joins.
+      if (v.index !== undefined) return v.index === 0 ? v.text ?? '' : '';
+      const c = v.choices?.[0];
+      if (c?.delta.tool_calls) return c.delta.tool_calls[0]!.index === 0 ? c.delta.tool_calls[0]!.function.arguments : '';
+      return c ? (c.index === 0 ? c.delta.content ?? '' : '') : v.response ?? '';
     } catch {
       return '';
     }
   };
+  const lineKinds = new Set(['ndjson', 'numbered', 'ndjson index']);
   const run = (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> =>
-    throughCuts(new ScrubStream(scrubber, undefined, kind !== 'ndjson' && kind !== 'numbered', kind === 'ndjson' || kind === 'numbered'), body, cuts);
+    throughCuts(new ScrubStream(scrubber, undefined, !lineKinds.has(kind), lineKinds.has(kind)), body, cuts);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(docs) as Array<keyof typeof docs>)), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, cuts) => {
     const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
     const body = Buffer.from(pieces.map((p, i) => docs[kind](p, i)).join(''));
