@@ -632,6 +632,44 @@ function hasuraMetadataTwin(type: unknown, args: unknown): string | undefined {
 const hasuraBulk = (type: unknown): boolean => type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_atomic' || type === 'bulk_keep_going';
 
 /**
+ * An Athena query with its `ExecutionParameters` written in: each `?` outside strings, quoted
+ * names and comments (Trino's lexing: `'…'` and `"…"` with doubled quotes, `--` to the line's end,
+ * `/* … *\/`) replaced by the next parameter's text in parentheses, as Athena binds each as one
+ * literal. A parameter that is not text, or more than 1,000 of them, leaves a `?` no grammar binds
+ * (a list Athena refuses is no list it runs).
+ */
+export function withExecutionParameters(sql: string, params: readonly unknown[]): string {
+  if (params.length === 0 || params.length > 1000 || !params.every((p) => typeof p === 'string')) return sql;
+  const out: string[] = [];
+  let next = 0;
+  let from = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      for (; j < sql.length; j++) {
+        if (sql[j] === c) {
+          if (sql[j + 1] === c) j++;
+          else break;
+        }
+      }
+      i = j;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (c === '?' && next < params.length) {
+      out.push(sql.slice(from, i), ` (${params[next++] as string}) `);
+      from = i + 1;
+    }
+  }
+  out.push(sql.slice(from));
+  return out.join('');
+}
+
+/**
  * SQL under the field names of SQL APIs whose path says nothing: Snowflake's driver API
  * (`/queries/v1/query-request {sqlText}`, what every Snowflake connector sends), and the AWS JSON
  * protocol's (`POST /` with `X-Amz-Target`): Redshift Data `ExecuteStatement {Sql}` and
@@ -645,7 +683,11 @@ function namedFieldSql(o: Record<string, unknown>, last: string): SqlSource | un
   const add = (v: unknown): void => {
     if (typeof v === 'string' && v.trim() !== '') texts.push(v);
   };
-  for (const k of ['sqlText', 'Sql', 'QueryString', 'QueryStatement', 'Statement']) add(o[k]);
+  for (const k of ['sqlText', 'Sql', 'QueryStatement', 'Statement']) add(o[k]);
+  // Athena's `ExecutionParameters` are SQL literals written into the query's `?` in order
+  // (twenty-seventh pass: `DELETE FROM users WHERE email LIKE ?` with `["'%'"]` was judged as the
+  // bare `?`, a narrow write, while Athena deleted every row the pattern matches).
+  add(typeof o.QueryString === 'string' && Array.isArray(o.ExecutionParameters) ? withExecutionParameters(o.QueryString, o.ExecutionParameters) : o.QueryString);
   // Athena writes a query's results to the S3 location its request names (thirteenth pass): read
   // as the INSERT into that place it is, so a grant for one query's results bucket covers no other.
   const output = (o.ResultConfiguration as { OutputLocation?: unknown } | undefined)?.OutputLocation;

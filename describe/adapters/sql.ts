@@ -926,6 +926,99 @@ const ctidOnly = new Set(['ctid']);
 let judgedSystemColumns: ReadonlySet<string> = tableoidOnly;
 /** The judged DELETE's or UPDATE's own CTEs by name (plain SELECTs), set around each judgement. */
 let judgedCtes: ReadonlyMap<string, unknown> = new Map();
+/**
+ * Views the request's own statements made so far, by name as written (`schema.view` or `view`):
+ * a later DELETE or UPDATE through one is judged through its definition too (throughDefinition).
+ * Reset by analyzeSql for each request.
+ */
+let requestViews = new Map<string, unknown>();
+
+/**
+ * A DELETE's or UPDATE's WHERE as it reaches the table below a view the request made, or below the
+ * statement's own CTE (SQL Server and Oracle delete through one): each column the view computes
+ * replaced by its expression, the view's own WHERE ANDed on, and the base table as the target.
+ * Twenty-seventh pass: `CREATE VIEW v AS SELECT id, 1 AS k FROM users; DELETE FROM v WHERE k = 1`
+ * (also `SELECT *, 'a' AS k`, `id AS k` then `WHERE id = k`) deleted or updated every row of a real
+ * PostgreSQL 15 (a view over one table is updatable; its constant columns are values of every row)
+ * and was a narrow medium write. Undefined when the target is neither, or the definition is no
+ * plain SELECT over one table (the server refuses a write through that without rules or triggers).
+ */
+function throughDefinition(relation: Node | undefined, where: unknown): { where: unknown; target: string } | undefined {
+  if (!relation || typeof relation.relname !== 'string') return undefined;
+  const name = relation.relname;
+  const query = relation.schemaname === undefined
+    ? (judgedCtes.get(name) ?? requestViews.get(name) ?? requestViews.get(`public.${name}`))
+    : requestViews.get(`${String(relation.schemaname)}.${name}`);
+  const select = (query as Node | undefined)?.SelectStmt as Node | undefined;
+  const from = (select?.fromClause ?? []) as Array<{ RangeVar?: Node }>;
+  const base = from.length === 1 ? from[0]?.RangeVar : undefined;
+  if (!select || !base || typeof base.relname !== 'string' || (select.op !== undefined && select.op !== 'SETOP_NONE')
+    || select.groupClause !== undefined || select.distinctClause !== undefined || select.havingClause !== undefined) return undefined;
+  const computed = new Map<string, unknown>();
+  for (const item of (select.targetList ?? []) as Array<{ ResTarget?: Node }>) {
+    const target = item.ResTarget;
+    const fields = (((target?.val as Node | undefined)?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+    const out = target?.name ?? fields[fields.length - 1]?.String?.sval;
+    if (typeof out === 'string' && !computed.has(out)) computed.set(out, target!.val);
+  }
+  const alias = String(((relation.alias as Node | undefined)?.aliasname) ?? name);
+  let budget = 20_000;
+  const rewrite = (e: unknown): unknown => {
+    if (--budget < 0) throw new Error('SQL syntax tree too large to analyze');
+    if (Array.isArray(e)) return e.map(rewrite);
+    if (!e || typeof e !== 'object') return e;
+    const ref = (e as Node).ColumnRef as Node | undefined;
+    if (ref) {
+      const fields = (ref.fields ?? []) as Array<{ String?: { sval?: string } }>;
+      const last = fields[fields.length - 1]?.String?.sval;
+      const ours = fields.length === 1 || (fields.length === 2 && fields[0]?.String?.sval === alias);
+      if (ours && last !== undefined && computed.has(last)) return computed.get(last);
+      return ours && last !== undefined ? { ColumnRef: { fields: [{ String: { sval: last } }] } } : e;
+    }
+    // A subquery's own columns are its own tables'; only its comparison's left side is the row's.
+    const link = (e as Node).SubLink as Node | undefined;
+    if (link) return { SubLink: { ...link, testexpr: rewrite(link.testexpr) } };
+    const out: Node = {};
+    for (const [k, v] of Object.entries(e as Node)) out[k] = rewrite(v);
+    return out;
+  };
+  const seen = where === undefined ? undefined : rewrite(where);
+  const own = select.whereClause;
+  const both = seen === undefined ? own : own === undefined ? seen : { BoolExpr: { boolop: 'AND_EXPR', args: [seen, own] } };
+  return { where: both, target: base.relname };
+}
+
+/**
+ * Snowflake's and Databricks' `IDENTIFIER('id')`: the column (or table) the string names, read by
+ * PostgreSQL's grammar as a call. `DELETE FROM users WHERE id = IDENTIFIER('id')` is `WHERE id =
+ * id` there (twenty-seventh pass: a narrow medium write to their statement APIs). On an endpoint
+ * of unknown dialect, each such call with a string is read as the column it names.
+ */
+function identifiersNamed(expr: unknown): unknown {
+  let budget = 20_000;
+  let found = false;
+  const rewrite = (e: unknown): unknown => {
+    if (--budget < 0) throw new Error('SQL syntax tree too large to analyze');
+    if (Array.isArray(e)) return e.map(rewrite);
+    if (!e || typeof e !== 'object') return e;
+    const call = (e as Node).FuncCall as Node | undefined;
+    const args = (call?.args ?? []) as unknown[];
+    if (call && funcName(call).join('.').toLowerCase() === 'identifier' && args.length === 1) {
+      const text = constantText(args[0]);
+      if (text !== undefined && text.length > 0 && text.length <= 255) {
+        found = true;
+        // Unquoted parts fold as the server folds them (either way, a column compared with itself stays one).
+        const parts = text.split('.').map((p) => (/^".*"$/.test(p) ? p.slice(1, -1) : p.toLowerCase()));
+        return { ColumnRef: { fields: parts.map((sval) => ({ String: { sval } })) } };
+      }
+    }
+    const out: Node = {};
+    for (const [k, v] of Object.entries(e as Node)) out[k] = rewrite(v);
+    return out;
+  };
+  const rewritten = rewrite(expr);
+  return found ? rewritten : undefined;
+}
 /** One of `names` (sharedSystemColumns by default), maybe cast or collated (`tableoid::regclass::text`). */
 function sharedSystemColumn(e: unknown, names: ReadonlySet<string> = sharedSystemColumns): boolean {
   const n = e as Node | undefined;
@@ -2017,6 +2110,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           .map((c) => [String(c.CommonTableExpr!.ctename), c.CommonTableExpr!.ctequery])));
         try {
           if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined) || keyConditionHolds(n.whereClause)) destructive = true;
+          // Twenty-seventh pass: the same WHERE as the server reads it in its own dialect (Snowflake's
+          // and Databricks' `IDENTIFIER('id')` a column) and as it reaches the table below a view
+          // or CTE the request made. Each reading only adds: the WHERE as written is judged above.
+          const named = dialect === 'unknown' && n.whereClause !== undefined ? identifiersNamed(n.whereClause) : undefined;
+          if (named !== undefined && (tautological(named, (n.relation as Node | undefined)?.relname as string | undefined) || keyConditionHolds(named))) destructive = true;
+          const below = throughDefinition(n.relation as Node | undefined, named ?? n.whereClause);
+          if (below !== undefined && (tautological(below.where, below.target) || keyConditionHolds(below.where))) destructive = true;
         } finally {
           judgedCtes = new Map();
           judgedSystemColumns = tableoidOnly;
@@ -2172,10 +2272,14 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (n.kind === 'OBJECT_OPERATOR' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), builtinOperators)) destructive = true;
         if (n.kind === 'OBJECT_AGGREGATE' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), readOnlyFunctions)) destructive = true;
         break;
-      case 'ViewStmt':
+      case 'ViewStmt': {
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).
         if (n.replace === true) destructive = true;
+        // Kept for a later write through it in the same request (throughDefinition).
+        const view = n.view as Node | undefined;
+        if (typeof view?.relname === 'string') requestViews.set(view.schemaname === undefined ? view.relname : `${String(view.schemaname)}.${view.relname}`, n.query);
         break;
+      }
       case 'CreatePolicyStmt':
       case 'AlterPolicyStmt':
         // Row-level security policies decide who sees and changes which rows (a permissive one widens access).
@@ -2546,6 +2650,7 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' | 
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());
   if (!chargeSqlReading(texts)) return { ...unparsed(readBudgetError), limited: true };
+  requestViews = new Map();
   const statements: SqlStatement[] = [];
   const sources: Array<{ text: string; of: number }> = [];
   const narrow: boolean[] = [];

@@ -23,6 +23,27 @@ const SUPABASE = 'https://abcdefghijklmnopqrst.supabase.co/pg/query';
 const NEON = 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql';
 const GENERIC = `https://${SQL_HOST}/v1/sql`;
 
+// Twenty-seventh pass: a write through a view or CTE the request itself made (each of the view's
+// forms deleted or updated every row of a real PostgreSQL 15: the check rides in the twenty-second
+// pass's PostgreSQL test below), and the SQL-over-REST services' own spellings of a condition every
+// row meets: Snowflake's and Databricks' `IDENTIFIER('id')` (a column named by a string), Athena's
+// `ExecutionParameters` (SQL literals written into the query's `?`).
+const throughViews: Array<[string, string]> = [
+  ['SELECT id, 1 AS k FROM users', 'k = 1'],
+  ["SELECT *, 'a' AS k FROM users", "k = 'a'"],
+  ['SELECT id, id AS k FROM users', 'id = k'],
+  ['SELECT id, true AS k FROM users', 'k'],
+  ['SELECT id, NULL::int AS k FROM users', 'k IS NULL'],
+  ['SELECT id AS k, email FROM users', 'k > 0'],
+  ['SELECT id, email AS k, email AS e FROM users', 'k = e'],
+];
+const throughViewControls: Array<[string, string]> = [
+  ['SELECT id, 1 AS k FROM users WHERE id = 5', 'k = 1'],
+  ['SELECT id, email AS k FROM users', "k = 'a'"],
+  ['SELECT id, 1 AS k FROM users', 'id = 5'],
+  ['SELECT id AS k, email FROM users', 'k = 7'],
+];
+
 const ident = fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/).filter((s) => !reserved.has(s));
 const reserved = new Set(['do', 'on', 'in', 'is', 'or', 'as', 'by', 'to', 'if', 'of', 'at', 'no', 'all', 'and', 'any', 'asc', 'end', 'for', 'not', 'set', 'use', 'key', 'row', 'add', 'new', 'old', 'off', 'raw', 'sql', 'abort', 'true', 'false', 'null', 'case', 'cast', 'else', 'from', 'into', 'join', 'like', 'then', 'when', 'with', 'desc', 'drop', 'full', 'glob', 'left', 'limit', 'order', 'outer', 'right', 'select', 'table', 'union', 'where', 'view', 'user', 'only', 'some', 'both', 'rows', 'rowid', 'oid', 'first', 'last', 'over', 'plan', 'query', 'temp', 'match', 'range', 'after', 'before', 'begin', 'check', 'group', 'index', 'inner', 'values', 'update', 'delete', 'insert', 'create', 'column', 'default', 'exists', 'having', 'offset', 'except', 'escape', 'filter', 'window', 'array', 'analyse', 'analyze', 'current_date', 'current_time', 'current_user', 'session_user', 'primary', 'unique', 'foreign', 'references', 'returning', 'similar', 'ilike', 'collate', 'between', 'distinct', 'placing', 'leading', 'trailing', 'fetch', 'grant', 'localtime', 'variadic', 'lateral', 'symmetric', 'asymmetric', 'authorization', 'binary', 'natural', 'cross', 'overlaps', 'verbose', 'freeze', 'notnull', 'isnull', 'concurrently', 'tablesample', 'constraint', 'deferrable', 'initially', 'intersect', 'minvalue', 'recursive', 'exclude', 'others', 'ties', 'groups', 'following', 'preceding', 'unbounded', 'current', 'materialized', 'nothing', 'conflict', 'replace', 'ignore', 'fail', 'rollback', 'instead', 'trigger', 'each', 'statement', 'immediate', 'deferred', 'exclusive', 'transaction', 'savepoint', 'release', 'commit', 'vacuum', 'pragma', 'attach', 'detach', 'reindex', 'explain', 'indexed', 'virtual', 'without', 'regexp', 'autoincrement', 'generated', 'always', 'stored', 'nulls', 'do_', 'is_']);
 
@@ -2872,6 +2893,20 @@ t.test('twenty-second pass: on a real PostgreSQL, each bound past every value ho
     INSERT INTO users VALUES (1e308, 99999, '', now()), (-1e308, -5, 'zz', '2000-01-01'), (0, 0, E'\\n', now() + interval '100 years')`);
   const { rows } = await client.query(`SELECT ${pastEveryValue.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   pastEveryValue.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
+  // Twenty-seventh pass: a DELETE through a view the same request made reaches every row of the
+  // table below it (the controls some), on this server (the view's own columns are values of every row).
+  await client.query('CREATE SCHEMA t27; CREATE TABLE t27.users (id int PRIMARY KEY, email text, role text); INSERT INTO t27.users VALUES (1, \'a\', NULL), (2, \'b\', NULL), (3, \'c\', NULL)');
+  for (const [body, where, left] of [...throughViews.map(([b, w]) => [b, w, 0] as const), ...throughViewControls.map(([b, w]) => [b, w, -1] as const)]) {
+    await client.query('BEGIN; SET LOCAL search_path = t27');
+    try {
+      await client.query(`CREATE TEMP VIEW v AS ${body}; DELETE FROM v WHERE ${where}`);
+      const { rows: [r] } = await client.query('SELECT count(*)::int AS n FROM t27.users');
+      if (left === 0) t.equal(r.n, 0, `every row deleted through ${body} WHERE ${where}`);
+      else t.ok(r.n > 0, `control: rows kept through ${body} WHERE ${where}`);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
 });
 
 t.test('twenty-second pass: MySQL\'s hexadecimal and bit literals are the strings they spell where a string is wanted', async (t) => {
@@ -3623,5 +3658,71 @@ t.test('twenty-sixth pass: query languages other than SQL are read in their own 
   for (const [risk, r] of controls) {
     const { decision } = await decide({ method: r.method ?? 'POST', url: r.url, headers: r.headers, body: r.body });
     t.equal(decision.approval?.risk, risk, `${r.method ?? 'POST'} ${r.url} ${r.body}`);
+  }
+});
+
+t.test('twenty-seventh pass: a write through a view or CTE the request made is judged on the table below it', async (t) => {
+  const made = fc.constantFrom('CREATE VIEW v AS', 'CREATE TEMP VIEW v AS', 'create view public.v as', 'CTE');
+  const write = fc.constantFrom('DELETE FROM v WHERE', 'DELETE FROM v AS x WHERE', "UPDATE v SET role = 'admin' WHERE");
+  const where = (w: string, alias: boolean): string => (alias ? w.replace(/\b(k|id|email)\b/g, 'x.$1') : w);
+  const sqlOf = (m: string, body: string, wr: string, w: string): string => {
+    const target = m.includes('public.') ? wr.replace(' v ', ' public.v ') : wr;
+    const cond = where(w, wr.includes(' x '));
+    return m === 'CTE' ? `WITH v AS (${body}) ${wr} ${cond}` : `${m} ${body}; ${target} ${cond}`;
+  };
+  const endpoints = [SUPABASE, NEON, GENERIC, `https://${SQL_HOST}/api/v2/statements`];
+  const send = async (url: string, sql: string): Promise<Decided> =>
+    decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url.endsWith('/statements') ? { statement: sql } : { query: sql }) });
+  await fc.assert(fc.asyncProperty(made, fc.constantFrom(...throughViews), write, fc.constantFrom(...endpoints), async (m, [body, w], wr, url) => {
+    // The UPDATE needs the view to carry `role`: `*` does.
+    const view = wr.startsWith('UPDATE') ? body.replace(/^SELECT /, 'SELECT *, ').replace(/\bid AS k, email\b/, 'id AS k') : body;
+    const sql = sqlOf(m, view, wr, w);
+    const { description, decision } = await send(url, sql);
+    t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+    t.ok(description.sql?.destructive, sql);
+  }), { numRuns: 30, ...seed });
+  for (const [body, w] of throughViewControls) {
+    for (const url of [SUPABASE, GENERIC]) {
+      const sql = sqlOf('CREATE VIEW v AS', body, 'DELETE FROM v WHERE', w);
+      const { description } = await send(url, sql);
+      t.notOk(description.sql?.destructive, `control: ${url} ${sql}`);
+    }
+  }
+});
+
+t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a condition every row meets (IDENTIFIER, Athena parameters)', async (t) => {
+  const snowflake = `https://${SQL_HOST}/api/v2/statements`;
+  const databricks = `https://${SQL_HOST}/api/2.0/sql/statements`;
+  const identifier = fc.record({
+    form: fc.constantFrom("id = IDENTIFIER('id')", "IDENTIFIER('users.id') = id", "identifier('ID') = id", "id = Identifier('\"id\"')", "email = IDENTIFIER('email') AND id > 5 OR IDENTIFIER('id') >= id"),
+    url: fc.constantFrom(snowflake, databricks),
+    update: fc.boolean(),
+  });
+  await fc.assert(fc.asyncProperty(identifier, async ({ form, url, update }) => {
+    const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${form}`;
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: sql, warehouse_id: 'w' }) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+  }), { numRuns: 20, ...seed });
+  const athena = (query: string, params: string[]): Promise<Decided> => decide({
+    url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']],
+    body: JSON.stringify({ QueryString: query, ExecutionParameters: params, WorkGroup: 'primary' }),
+  });
+  const everyRow: Array<[string, string[]]> = [
+    ['DELETE FROM users WHERE email LIKE ?', ["'%'"]],
+    ['DELETE FROM users WHERE id > ?', ['0']],
+    ["DELETE FROM users WHERE email = '?' OR email LIKE ? -- ?", ["'%%'"]],
+    ['DELETE FROM users WHERE id = ? /* ? */ OR email LIKE ?', ['5', "'%'"]],
+    ['UPDATE users SET role = ? WHERE email LIKE ?', ["'admin'", "'%'"]],
+  ];
+  for (const [query, params] of everyRow) t.equal((await athena(query, params)).decision.approval?.risk, 'critical', `${query} ${params.join(', ')}`);
+  // Controls: narrow values stay narrow (the host's own reading of an AWS JSON body may hold them higher).
+  for (const [query, params] of [['DELETE FROM users WHERE email LIKE ?', ["'a%'"]], ['DELETE FROM users WHERE id = ?', ['5']], ["DELETE FROM users WHERE email = '?' AND email LIKE ?", ["'%'"]]] as Array<[string, string[]]>) {
+    const { description, decision } = await athena(query, params);
+    t.notOk(description.sql?.destructive, `control: ${query} ${params.join(', ')}`);
+    t.not(decision.approval?.risk, 'critical', `control: ${query}`);
+  }
+  for (const form of ["id = 5 AND IDENTIFIER('email') = 'a'", "IDENTIFIER('id') = 5 AND email = 'a'"]) {
+    const { description } = await decide({ url: databricks, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: `DELETE FROM users WHERE ${form}`, warehouse_id: 'w' }) });
+    t.notOk(description.sql?.destructive, `control: ${form}`);
   }
 });
