@@ -951,6 +951,57 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+/** Holders whose member's `owner` a PATCH or PUT changes (Unity Catalog's securables, Snowflake's REST resources). */
+const ownedHolders = new Set(['catalogs', 'schemas', 'tables', 'volumes', 'functions', 'databases', 'views', 'external-locations', 'storage-credentials', 'shares']);
+/** Snowflake REST resources whose `…/<name>/grants` POST grants or revokes. */
+const granteeHolders = new Set(['roles', 'users', 'database-roles', 'application-roles', 'shares']);
+
+/**
+ * The REST APIs the SQL services keep beside their SQL ones, read as the statement each call is
+ * (twenty-seventh pass: each was a medium write while its SQL twin was critical):
+ * - a DELETE of `…/catalogs/<name>` or `…/schemas/<name>` (Databricks' Unity Catalog, Snowflake's
+ *   `/api/v2/databases/<db>/schemas/<s>`): `DROP SCHEMA … CASCADE`;
+ * - privileges: Unity Catalog's and Databricks' `PATCH …/permissions/<type>/<name>`, Snowflake's
+ *   `POST …/roles|users|database-roles/<name>/grants` (and `grants:revoke`), Google's
+ *   `…:setIamPolicy`, a BigQuery dataset's `access` list: `GRANT`; an `owner` changed: `ALTER … OWNER`;
+ * - Snowflake's `createMode=orReplace` (CREATE OR REPLACE: the existing object dropped), a table's
+ *   `:swap-with` (its rows replaced by another's) and its `PUT` (CREATE OR ALTER TABLE, which drops
+ *   the columns the definition leaves out);
+ * - a BigQuery table's `expirationTime` (the table deleted at that time) and partition expiry
+ *   (`timePartitioning.expirationMs`: every partition older deleted, every one with `"1"`).
+ */
+function sqlServiceRestSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.method;
+  if (n < 2 || m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined;
+  const twin = (sql: string): SqlSource => ({ texts: [sql], dialect: 'postgresql', written: true });
+  const last = segs[n - 1]!;
+  const o = request.body.json;
+  if (m === 'DELETE' && (lower[n - 2] === 'catalogs' || lower[n - 2] === 'schemas') && last !== '') return twin(`DROP SCHEMA ${table(last)} CASCADE`);
+  const grant = (name: string): SqlSource => twin(`GRANT ALL ON TABLE ${table(name)} TO PUBLIC`);
+  const permissions = lower.lastIndexOf('permissions');
+  if (permissions >= 0 && permissions < n - 1 && (m === 'PATCH' || m === 'PUT' || m === 'POST')) return grant(last);
+  if (/^grants(:|$)/.test(lower[n - 1]!) && n >= 3 && granteeHolders.has(lower[n - 3]!) && (m === 'POST' || m === 'PUT' || m === 'DELETE')) return grant(segs[n - 2]!);
+  if (lower[n - 1]!.endsWith(':setiampolicy') && m === 'POST') return grant(last.slice(0, -':setIamPolicy'.length) || 'resource');
+  if (lower[n - 2] === 'datasets' && (m === 'PATCH' || m === 'PUT') && isObject(o) && Array.isArray(o.access)) return grant(last);
+  if (ownedHolders.has(lower[n - 2]!) && (m === 'PATCH' || m === 'PUT') && isObject(o) && typeof o.owner === 'string') return twin(`ALTER TABLE ${table(last)} OWNER TO ${column(o.owner)}`);
+  const mode = (request.query.createMode ?? request.query.createmode ?? []).map((v) => v.toLowerCase());
+  if (m === 'POST' && mode.includes('orreplace')) return twin(`DROP TABLE ${table(isObject(o) && typeof o.name === 'string' ? o.name : last)}`);
+  if (m === 'POST' && lower[n - 1]!.endsWith(':swap-with')) return twin(`DROP TABLE ${table(last.slice(0, -':swap-with'.length))}`);
+  const apiV2 = lower.indexOf('api') >= 0 && lower[lower.indexOf('api') + 1] === 'v2';
+  if (m === 'PUT' && apiV2 && lower[n - 2] === 'tables' && lower[n - 4] === 'schemas' && lower[n - 6] === 'databases') return twin(`ALTER TABLE ${table(last)} DROP COLUMN unnamed`);
+  if (lower[n - 2] === 'tables' && lower.includes('datasets') && (m === 'PATCH' || m === 'PUT') && isObject(o)) {
+    if (o.expirationTime !== undefined && o.expirationTime !== null) return twin(`DROP TABLE ${table(last)}`);
+    const expiry = isObject(o.timePartitioning) ? o.timePartitioning.expirationMs : undefined;
+    // Every partition older than the expiry, at once: with `"1"`, every row (a retention the table
+    // had kept is no narrower by its length: held as the DELETE of every row it may be).
+    if (expiry !== undefined && expiry !== null) return twin(`DELETE FROM ${table(last)}`);
+  }
+  return undefined;
+}
+
 /** Redis commands Webdis would run from a path that empty a database or act on the server (sql-redis.ts's DROP and COPY twins). */
 const webdisWords = new Set(['flushall', 'flushdb', 'swapdb']);
 /** Container commands whose writing subcommand in the path (in any case) is Webdis's shape: `/config/set/dir/tmp`, `/script/flush`. */
@@ -1240,5 +1291,5 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
 }

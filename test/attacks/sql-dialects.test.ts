@@ -3726,3 +3726,52 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     t.notOk(description.sql?.destructive, `control: ${form}`);
   }
 });
+
+t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, expire or grant are their SQL twins', async (t) => {
+  // Databricks' Unity Catalog, Snowflake's REST API and BigQuery's tables and datasets, on a host
+  // no module owns (each a medium write on main, while the DROP, GRANT or CREATE OR REPLACE it
+  // stands for is critical). Documented request shapes, replayed.
+  const host = `https://${SQL_HOST}`;
+  type Call = { method: string; url: string; body?: unknown };
+  const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
+  const calls = fc.record({ a: name, b: name, c: name, k: fc.integer({ min: 0, max: 17 }), upper: fc.boolean() }).map(({ a, b, c, k, upper }): Call => {
+    const up = (s: string): string => (upper ? s.toUpperCase() : s);
+    return [
+      { method: 'DELETE', url: `${host}/api/2.1/unity-catalog/catalogs/${a}?force=true` },
+      { method: 'DELETE', url: `${host}/api/2.1/unity-catalog/schemas/${a}.${b}` },
+      { method: 'DELETE', url: `${host}/api/v2/databases/${a}/schemas/${b}` },
+      { method: 'PATCH', url: `${host}/api/2.1/unity-catalog/permissions/table/${a}.${b}.${c}`, body: { changes: [{ principal: 'account users', add: ['ALL_PRIVILEGES'] }] } },
+      { method: 'PATCH', url: `${host}/api/2.0/permissions/sql/warehouses/${a}`, body: { access_control_list: [{ group_name: 'users', permission_level: 'CAN_MANAGE' }] } },
+      { method: 'POST', url: `${host}/api/v2/roles/${a}/grants`, body: { securable_type: 'TABLE', securable: { database: b, schema: 'public', name: c }, privileges: ['OWNERSHIP'] } },
+      { method: 'POST', url: `${host}/api/v2/users/${a}/grants`, body: { securable_type: 'ROLE', securable: { name: 'ACCOUNTADMIN' } } },
+      { method: 'POST', url: `${host}/api/v2/database-roles/${a}/grants:revoke`, body: { privileges: ['SELECT'] } },
+      { method: 'POST', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}:setIamPolicy`, body: { policy: { bindings: [{ role: 'roles/bigquery.dataOwner', members: ['allUsers'] }] } } },
+      { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}`, body: { access: [{ role: 'OWNER', specialGroup: 'allAuthenticatedUsers' }] } },
+      { method: 'PATCH', url: `${host}/api/2.1/unity-catalog/tables/${a}.${b}.${c}`, body: { owner: 'eve' } },
+      { method: 'POST', url: `${host}/api/v2/databases/${a}/schemas/${b}/tables?createMode=${up('orReplace')}`, body: { name: c, columns: [{ name: 'id', datatype: 'int' }] } },
+      { method: 'POST', url: `${host}/api/v2/databases/${a}?createMode=orReplace` },
+      { method: 'POST', url: `${host}/api/v2/databases/${a}/schemas/${b}/tables/${c}:swap-with?targetName=empty` },
+      { method: 'PUT', url: `${host}/api/v2/databases/${a}/schemas/${b}/tables/${c}`, body: { name: c, columns: [{ name: 'id', datatype: 'int' }] } },
+      { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { expirationTime: '1' } },
+      { method: 'PUT', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { tableReference: { tableId: b }, expirationTime: String(Date.UTC(2026, 0, 6)) } },
+      { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { timePartitioning: { type: 'DAY', expirationMs: '1' } } },
+    ][k]!;
+  });
+  const send = (c: Call): Promise<Decided> => decide({ method: c.method, url: c.url, headers: c.body === undefined ? [] : [['Content-Type', 'application/json']], body: c.body === undefined ? '' : JSON.stringify(c.body) });
+  await fc.assert(fc.asyncProperty(calls, async (c) => {
+    const { decision } = await send(c);
+    t.equal(decision.approval?.risk, 'critical', `${c.method} ${c.url} ${JSON.stringify(c.body ?? '')}`);
+  }), { numRuns: 40, ...seed });
+  const controls: Array<[string | undefined, Call]> = [
+    ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds/tables/users`, body: { description: 'users' } }],
+    ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds`, body: { description: 'x' } }],
+    ['medium', { method: 'POST', url: `${host}/api/v2/databases/db/schemas/s/tables?createMode=ifNotExists`, body: { name: 't', columns: [] } }],
+    ['medium', { method: 'POST', url: `${host}/api/v2/databases/db/schemas/s/tables`, body: { name: 't', columns: [] } }],
+    ['medium', { method: 'PATCH', url: `${host}/api/2.1/unity-catalog/tables/main.default.users`, body: { comment: 'x' } }],
+    ['medium', { method: 'DELETE', url: `${host}/api/items/5` }],
+    ['medium', { method: 'POST', url: `${host}/api/2.0/sql/statements`, body: { statement: 'SELECT 1', warehouse_id: 'w' } }],
+    [undefined, { method: 'GET', url: `${host}/api/2.1/unity-catalog/permissions/table/main.default.users` }],
+    [undefined, { method: 'GET', url: `${host}/api/v2/roles/analyst/grants` }],
+  ];
+  for (const [risk, c] of controls) t.equal((await send(c)).decision.approval?.risk, risk, `control: ${c.method} ${c.url}`);
+});
