@@ -1002,6 +1002,46 @@ function sqlServiceRestSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+/**
+ * CouchDB (its port 5984, 6984 with TLS, or its own `_`-named endpoints), read as the statements
+ * its calls are (twenty-seventh pass, left open by the twenty-sixth: each was a medium write): a
+ * DELETE of `/<db>` on its port drops the database; `PUT /<db>/_security` replaces who may read and
+ * write it (empty lists make it public); `PUT|DELETE /_node/<node>/_config/<section>/<key>` (and
+ * 1.x's `/_config/…`) sets server admins, authentication and query servers; a write into `_users`
+ * makes or changes an account; `_purge` and `_bulk_docs` with `_deleted` delete the documents they
+ * name (narrow, as their SQL twin says: read, so a grant for one delete covers no other).
+ */
+function couchSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.method;
+  if (n === 0 || m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined;
+  const port = request.port === 5984 || request.port === 6984;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  if (port && m === 'DELETE' && n === 1 && !segs[0]!.startsWith('_') && segs[0] !== '') return twin(`DROP TABLE ${table(segs[0]!)}`);
+  if (n === 2 && lower[1] === '_security' && (m === 'PUT' || m === 'POST')) return twin(`GRANT ALL ON TABLE ${table(segs[0]!)} TO PUBLIC`);
+  const config = lower[0] === '_node' && lower[2] === '_config' ? 3 : lower[0] === '_config' ? 1 : -1;
+  if (config > 0 && n > config && (m === 'PUT' || m === 'DELETE' || m === 'POST')) {
+    return lower[config] === 'admins' ? twin(`CREATE ROLE ${column(segs[config + 1] ?? 'admin')} SUPERUSER`) : twin(`ALTER SYSTEM SET ${column(`${segs[config]}_${segs[config + 1] ?? ''}`)} = DEFAULT`);
+  }
+  if (lower[0] === '_users' && n >= 1 && (m === 'PUT' || m === 'POST' || m === 'DELETE')) return twin(`CREATE ROLE ${column(segs[1] ?? 'user')} LOGIN`);
+  const o = request.body.json;
+  if (m === 'POST' && n === 2 && lower[1] === '_purge' && isObject(o)) {
+    const ids = Object.keys(o).slice(0, MAX_STATEMENTS);
+    return ids.length ? twin(`DELETE FROM ${table(segs[0]!)} WHERE _id IN (${ids.map(literal).join(', ')})`) : undefined;
+  }
+  if (m === 'POST' && n === 2 && lower[1] === '_bulk_docs' && isObject(o) && Array.isArray(o.docs)) {
+    const deleted = o.docs.slice(0, MAX_STATEMENTS).filter((d) => isObject(d) && d._deleted !== undefined && d._deleted !== false && d._deleted !== null);
+    if (deleted.length === 0) return undefined;
+    // A deleted document named by no `_id` is refused by CouchDB; one named twice is deleted once.
+    const ids = deleted.map((d) => (d as Record<string, unknown>)._id);
+    if (!ids.every((id) => typeof id === 'string')) return { error: 'a CouchDB bulk delete of a document it does not name' };
+    return twin(`DELETE FROM ${table(segs[0]!)} WHERE _id IN (${ids.map(literal).join(', ')})`);
+  }
+  return undefined;
+}
+
 /** Redis commands Webdis would run from a path that empty a database or act on the server (sql-redis.ts's DROP and COPY twins). */
 const webdisWords = new Set(['flushall', 'flushdb', 'swapdb']);
 /** Container commands whose writing subcommand in the path (in any case) is Webdis's shape: `/config/set/dir/tmp`, `/script/flush`. */
@@ -1130,11 +1170,60 @@ export function gremlinTwins(text: string): string[] {
   return out;
 }
 
+/**
+ * A Gremlin traversal sent as bytecode (GraphSON's `{"@type": "g:Bytecode", "@value": {step:
+ * [["V"], ["has", "name", "x"], ["drop"]]}}`: what gremlin-python, gremlin-javascript and Java's
+ * drivers send to `op: "bytecode"`) written as the script it stands for (`g.V().has('name',
+ * 'x').drop()`), for gremlinTwins. Typed numbers as themselves, `g:P` predicates as `P.gte(…)`, a
+ * nested traversal as `__.…`, a lambda as `Lambda(…)` (code: unread); another typed value as a
+ * name no rule takes for a value. Undefined when it is no bytecode. Bounded in depth and steps.
+ */
+export function gremlinBytecodeText(b: unknown, depth = 0): string | undefined {
+  const v = isObject(b) && b['@type'] === 'g:Bytecode' ? b['@value'] : b;
+  if (!isObject(v) || !Array.isArray(v.step) || depth > 8) return undefined;
+  const quote = (x: string): string => `'${x.slice(0, 10_000).replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  const arg = (a: unknown, d: number): string => {
+    if (typeof a === 'string') return quote(a);
+    if (typeof a === 'number' || typeof a === 'boolean') return String(a);
+    if (a === null) return 'null';
+    if (Array.isArray(a)) return a.slice(0, 1000).map((x) => arg(x, d + 1)).join(', ');
+    if (!isObject(a) || d > 8) return 'airlock_unread';
+    const type = a['@type'];
+    const value = a['@value'];
+    if (type === 'g:Bytecode') return `__.${(gremlinBytecodeText(a, depth + 1) ?? 'airlock_unread()').replace(/^g\./, '')}`;
+    if (type === 'g:Lambda') return 'Lambda(airlock_unread)';
+    if (type === 'g:P' && isObject(value) && typeof value.predicate === 'string') return `P.${value.predicate.replace(/[^A-Za-z]/g, '')}(${arg(value.value, d + 1)})`;
+    if (type === 'g:List' || type === 'g:Set') return Array.isArray(value) ? arg(value, d + 1) : 'airlock_unread';
+    if (type === 'g:T' && typeof value === 'string') return `T.${value.replace(/[^A-Za-z]/g, '')}`;
+    if (typeof type === 'string' && /^g[x]?:(Int32|Int64|Float|Double|BigInteger|BigDecimal|Byte|Int16)$/.test(type) && (typeof value === 'number' || typeof value === 'string')) return String(Number(value));
+    return 'airlock_unread';
+  };
+  const steps = (v.step as unknown[]).slice(0, MAX_STATEMENTS).map((st) => {
+    if (!Array.isArray(st) || typeof st[0] !== 'string') return 'airlock_unread()';
+    return `${st[0].replace(/[^A-Za-z0-9_]/g, '')}(${st.slice(1).map((a) => arg(a, 0)).join(', ')})`;
+  });
+  return `g.${steps.join('.')}`;
+}
+
+/**
+ * Gremlin Server's request message (`{requestId, op, processor, args: {gremlin, bindings}}`), as
+ * its WebSocket carries it (twenty-seventh pass, left open by the twenty-sixth: a tunnel's
+ * message was judged as a POST of it to `/gremlin`, whose reader took only a top-level `gremlin`):
+ * the script of `op: "eval"`, the bytecode of `op: "bytecode"`.
+ */
+function gremlinRequestTexts(json: unknown): string[] {
+  if (!isObject(json) || typeof json.op !== 'string' || !isObject(json.args)) return [];
+  const g = json.args.gremlin;
+  if (typeof g === 'string') return [g];
+  const text = gremlinBytecodeText(g);
+  return text === undefined ? (g === undefined ? [] : ['g.V().drop().airlock_unread()']) : [text];
+}
+
 function gremlinSql(request: RequestInfo): SqlSource | undefined {
   const last = request.segments[request.segments.length - 1]?.toLowerCase();
   if (last !== 'gremlin') return undefined;
   const json = request.body.json;
-  const texts = [...(isObject(json) && typeof json.gremlin === 'string' ? [json.gremlin] : []), ...(request.query.gremlin ?? [])].slice(0, MAX_STATEMENTS);
+  const texts = [...(isObject(json) && typeof json.gremlin === 'string' ? [json.gremlin] : []), ...gremlinRequestTexts(json), ...(request.query.gremlin ?? [])].slice(0, MAX_STATEMENTS);
   const twins = texts.flatMap((x) => gremlinTwins(x));
   return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
 }
@@ -1291,5 +1380,5 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
 }

@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import pgLib from 'pg';
 import { bodyPolicy, MCP_HOST, SQL_HOST, type Decided } from './body-policy.ts';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
+import { JsonMessagesReader } from '../../describe/tunnel-sql.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -3774,4 +3775,95 @@ t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, e
     [undefined, { method: 'GET', url: `${host}/api/v2/roles/analyst/grants` }],
   ];
   for (const [risk, c] of controls) t.equal((await send(c)).decision.approval?.risk, risk, `control: ${c.method} ${c.url}`);
+});
+
+t.test('twenty-seventh pass: CouchDB\'s calls that drop, open up, configure or delete are read as their twins', async (t) => {
+  // Left open by the twenty-sixth pass (CouchDB's API was not read): each a medium write on an
+  // allowed host. Documented request shapes, replayed.
+  const couch = `http://${SQL_HOST}:5984`;
+  type Call = { method: string; url: string; body?: unknown };
+  const db = fc.stringMatching(/^[a-z][a-z0-9_$()+-]{0,10}$/);
+  const calls = fc.record({ d: db, k: fc.integer({ min: 0, max: 6 }), tls: fc.boolean() }).map(({ d, k, tls }): Call => {
+    const base = tls ? `https://${SQL_HOST}:6984` : couch;
+    return [
+      { method: 'DELETE', url: `${base}/${encodeURIComponent(d)}` },
+      { method: 'PUT', url: `${base}/${d}/_security`, body: { admins: { names: [], roles: [] }, members: { names: [], roles: [] } } },
+      { method: 'PUT', url: `${base}/_node/_local/_config/admins/eve`, body: 'secret' },
+      { method: 'PUT', url: `${base}/_node/nonode@nohost/_config/chttpd/require_valid_user`, body: 'false' },
+      { method: 'DELETE', url: `${base}/_config/admins/admin` },
+      { method: 'PUT', url: `${base}/_users/org.couchdb.user:eve`, body: { name: 'eve', password: 'x', roles: ['admins'], type: 'user' } },
+      { method: 'POST', url: `${base}/_users`, body: { _id: 'org.couchdb.user:eve', name: 'eve', password: 'x', roles: [], type: 'user' } },
+    ][k]!;
+  });
+  const send = (c: Call): Promise<Decided> => decide({ method: c.method, url: c.url, headers: c.body === undefined ? [] : [['Content-Type', 'application/json']], body: c.body === undefined ? '' : JSON.stringify(c.body) });
+  await fc.assert(fc.asyncProperty(calls, async (c) => {
+    t.equal((await send(c)).decision.approval?.risk, 'critical', `${c.method} ${c.url}`);
+  }), { numRuns: 30, ...seed });
+  // _purge and _bulk_docs deletes are read as the DELETE of the documents they name: narrow, and
+  // a grant for one names its ids.
+  const purge = await send({ method: 'POST', url: `${couch}/users/_purge`, body: { a: ['1-x'], b: ['2-y'] } });
+  t.match(purge.description.sql?.statements?.[0]?.text, /DELETE FROM "users" WHERE _id IN \('a', 'b'\)/);
+  const bulk = await send({ method: 'POST', url: `${couch}/users/_bulk_docs`, body: { docs: [{ _id: 'a', _rev: '1-x', _deleted: true }, { _id: 'c', v: 1 }] } });
+  t.match(bulk.description.sql?.statements?.[0]?.text, /DELETE FROM "users" WHERE _id IN \('a'\)/);
+  t.equal(bulk.decision.approval?.risk, 'medium');
+  t.equal((await send({ method: 'POST', url: `${couch}/users/_bulk_docs`, body: { docs: [{ _deleted: true }] } })).decision.approval?.risk, 'critical', 'a bulk delete naming no document');
+  // Controls: a document written or deleted by id, a database created, compaction, reads.
+  const controls: Array<[string | undefined, Call]> = [
+    ['medium', { method: 'PUT', url: `${couch}/users/doc1`, body: { a: 1 } }],
+    ['medium', { method: 'DELETE', url: `${couch}/users/doc1?rev=1-x` }],
+    ['medium', { method: 'PUT', url: `${couch}/newdb` }],
+    ['medium', { method: 'POST', url: `${couch}/users/_compact` }],
+    ['medium', { method: 'POST', url: `${couch}/users/_bulk_docs`, body: { docs: [{ _id: 'a', v: 1 }] } }],
+    ['medium', { method: 'DELETE', url: `http://${SQL_HOST}/users` }],
+    [undefined, { method: 'GET', url: `${couch}/users/_security` }],
+    [undefined, { method: 'GET', url: `${couch}/_node/_local/_config` }],
+  ];
+  for (const [risk, c] of controls) t.equal((await send(c)).decision.approval?.risk, risk, `control: ${c.method} ${c.url}`);
+});
+
+t.test('twenty-seventh pass: Gremlin over a WebSocket is read as Gremlin, a script or GraphSON bytecode, whatever its words', async (t) => {
+  // Left open by the twenty-sixth pass: Gremlin Server's WebSocket request `{op, args: {gremlin}}`
+  // went on undecided (a script's `drop` was judged as a POST whose reader took a top-level
+  // `gremlin` only; `property(…)` and bytecode named no SQL word). Each message as the tunnel
+  // reads it, judged as the proxy judges a carried statement (no SQL found: relayed).
+  const url = `http://${SQL_HOST}:8182/gremlin`;
+  const bc = (steps: unknown[]): unknown => ({ '@type': 'g:Bytecode', '@value': { step: steps } });
+  const int = (n: number): unknown => ({ '@type': 'g:Int64', '@value': n });
+  const framed = (mime: string, o: unknown): Buffer => Buffer.concat([Buffer.from([mime.length]), Buffer.from(mime), Buffer.from(JSON.stringify(o))]);
+  const judged = async (data: Buffer, binary: boolean): Promise<string> => {
+    const r = new JsonMessagesReader().read(data, binary);
+    if (r.refused) return 'refused';
+    let worst = 'relayed';
+    for (const s of r.statements) {
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: s.raw ?? JSON.stringify(s.body) });
+      if (description.sql) worst = decision.approval?.risk ?? decision.action;
+    }
+    return worst;
+  };
+  const every = [
+    { script: 'g.V().drop()', steps: [['V'], ['drop']] },
+    { script: "g.V().hasLabel('User').drop().iterate()", steps: [['V'], ['hasLabel', 'User'], ['drop']] },
+    { script: "g.V().property('role', 'admin')", steps: [['V'], ['property', 'role', 'admin']] },
+    { script: "g.E().has('since').drop()", steps: [['E'], ['has', 'since'], ['drop']] },
+    { script: "g.V().has('age', P.gte(-1000000000000)).property('role', 'admin')", steps: [['V'], ['has', 'age', { '@type': 'g:P', '@value': { predicate: 'gte', value: { '@type': 'g:Int32', '@value': -2147483648 } } }], ['property', 'role', 'admin']] },
+    { script: 'g.V().sideEffect{ it.get().remove() }', steps: [['V'], ['sideEffect', { '@type': 'g:Lambda', '@value': { script: 'it.get().remove()', language: 'gremlin-groovy', arguments: 1 } }]] },
+  ];
+  const shape = fc.record({ k: fc.integer({ min: 0, max: every.length - 1 }), bytecode: fc.boolean(), wire: fc.constantFrom('text', 'v3', 'v2', 'json'), id: fc.uuid() });
+  await fc.assert(fc.asyncProperty(shape, async ({ k, bytecode, wire, id }) => {
+    const e = every[k]!;
+    const msg = bytecode ? { requestId: { '@type': 'g:UUID', '@value': id }, op: 'bytecode', processor: 'traversal', args: { gremlin: bc(e.steps), aliases: { g: 'g' } } }
+      : { requestId: id, op: 'eval', processor: '', args: { gremlin: e.script, language: 'gremlin-groovy' } };
+    const data = wire === 'text' ? Buffer.from(JSON.stringify(msg)) : framed(wire === 'v3' ? 'application/vnd.gremlin-v3.0+json' : wire === 'v2' ? 'application/vnd.gremlin-v2.0+json' : 'application/json', msg);
+    t.equal(await judged(data, wire !== 'text'), 'critical', `${wire} ${bytecode ? JSON.stringify(e.steps) : e.script}`);
+  }), { numRuns: 30, ...seed });
+  // GraphBinary is not read: a step that writes refused, a read relayed.
+  const gb = (word: string): Buffer => Buffer.concat([Buffer.from([32]), Buffer.from('application/vnd.graphbinary-v1.0'), Buffer.from([0x81, 0, 0, 0, word.length]), Buffer.from(word)]);
+  t.equal(await judged(gb('drop'), true), 'refused');
+  t.equal(await judged(gb('V'), true), 'relayed');
+  // Controls: a vertex by id dropped, a property of one set, reads, a session's authentication.
+  t.equal(await judged(framed('application/vnd.gremlin-v3.0+json', { requestId: 'r', op: 'bytecode', processor: 'traversal', args: { gremlin: bc([['V', int(5)], ['drop']]) } }), true), 'medium');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'eval', args: { gremlin: "g.V(7).property('name', 'x')" } })), false), 'medium');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'bytecode', processor: 'traversal', args: { gremlin: bc([['V'], ['hasLabel', 'User'], ['valueMap']]) } })), false), 'relayed');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'eval', args: { gremlin: "g.V().has('name', 'drop table tennis').count()" } })), false), 'relayed');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'authentication', args: { sasl: 'AHVzZXIAcGFzcw==' } })), false), 'relayed');
 });
