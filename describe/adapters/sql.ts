@@ -836,6 +836,11 @@ function tautological(expr: unknown, target?: string): boolean {
       const edge = right !== undefined ? uuidExtreme(right) : uuidExtreme(constantText(body.lexpr));
       const upward = right !== undefined ? ['>=', '>'] : ['<=', '<'];
       if (edge !== undefined && upward.includes(opName(body)) === (edge === 'least')) return true;
+      // Twenty-seventh pass: a UUID held as text (SQLite, MySQL's CHAR(36), a text column):
+      // every one sorts at or above a run of zeros of any length (`uuid > '0'`, `>= '0000'`,
+      // `> '00000000-0000'`), and below a letter past `f` (`uuid < 'g'`).
+      const textEdge = uuidTextEdge(right ?? constantText(body.lexpr), columnSide);
+      if (textEdge !== undefined && upward.includes(opName(body)) === (textEdge === 'least')) return true;
     }
     if (betweenOwnBounds(body, target)) return true;
     // `created_at BETWEEN '0001-01-01' AND '9999-12-31'` (or `'-infinity' AND 'infinity'`): both ends past every timestamp.
@@ -1719,6 +1724,22 @@ function dateYear(text: string | undefined): number | undefined {
  * only the nil UUID, `<= 'ffffffff-…'` none (twenty-fifth pass: a uuid key's lower bound was a narrow
  * write). Spelled as PostgreSQL's uuid input takes it: braces, dashes anywhere, any letter case.
  */
+/**
+ * A bound below or above every UUID written as text, in any length (twenty-seventh pass: only the
+ * whole nil and max UUIDs were read, so `uuid > '0'` on D1 or a MySQL `CHAR(36)` column was a
+ * narrow write): a run of zeros (dashes allowed) is at or below every UUID's text but
+ * those beginning with eight zeros, a text whose first letter sorts past `f` and `F` is above every one.
+ * A run of eight or more zeros, or with a dash, is a UUID's piece whatever the column; a shorter
+ * run or a letter bound only against a column named for UUIDs (`uuid`, `user_uuid`, `guid`).
+ */
+function uuidTextEdge(text: string | undefined, side: unknown): 'least' | 'greatest' | undefined {
+  if (text === undefined || text.length === 0 || text.length > 38) return undefined;
+  const named = /(uuid|guid)$/i.test(columnName(side) ?? '');
+  if (/^0[0-]*$/.test(text) && (named || text.includes('-') || text.length >= 8)) return 'least';
+  if (named && text.charCodeAt(0) > 0x66 && text.charCodeAt(0) < 0x7f) return 'greatest';
+  return undefined;
+}
+
 function uuidExtreme(text: string | undefined): 'least' | 'greatest' | undefined {
   if (text === undefined) return undefined;
   const hex = text.trim().replace(/^\{([^{}]*)\}$/, '$1').replace(/-/g, '');

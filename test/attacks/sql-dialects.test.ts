@@ -3722,6 +3722,32 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     t.notOk(description.sql?.destructive, `control: ${query} ${params.join(', ')}`);
     t.not(decision.approval?.risk, 'critical', `control: ${query}`);
   }
+  // A UUID held as text, bounded by a run of zeros of any length or a letter past `f` (D1 and an
+  // endpoint of unknown dialect: SQLite and MySQL's CHAR(36); a text column on Supabase), each
+  // counted on every row of Python's sqlite3 below.
+  const uuidBounds = ["uuid > '0'", "uuid >= '0000'", "user_uuid > '00000000-0000'", "ref > '0000-'", "id >= '00000000'", "'0' < uuid", "uuid < 'g'", "guid <= 'z'"];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...uuidBounds), fc.constantFrom(D1, GENERIC, SUPABASE), fc.boolean(), async (w, url, update) => {
+    const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${w}`;
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql } : { query: sql }) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+  }), { numRuns: 24, ...seed });
+  const uuidControls = ["uuid = '0'", "uuid > '1'", "guid < 'G'", "amount > '0'", "code > '00'", "uuid > '6f1c0f62'", "uuid > '{0'"];
+  for (const w of uuidControls) {
+    for (const url of [D1, GENERIC]) {
+      const { description } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql: `DELETE FROM users WHERE ${w}` } : { query: `DELETE FROM users WHERE ${w}` }) });
+      t.notOk(description.sql?.destructive, `control: ${url} ${w}`);
+    }
+  }
+  const counted = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json, uuid',
+    'c = sqlite3.connect(":memory:")',
+    'c.execute("CREATE TABLE users (id TEXT, uuid TEXT, user_uuid TEXT, ref TEXT, guid TEXT)")',
+    'for i in range(200):',
+    '  u = [str(uuid.uuid4()) for _ in range(5)]',
+    '  c.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", [u[0], u[1], u[2].upper() if i % 2 else u[2], u[3], u[4]])',
+    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
+  ].join('\n'), JSON.stringify(uuidBounds)], (err, out) => (err ? reject(err) : resolve(out))));
+  t.same(JSON.parse(counted), uuidBounds.map(() => 200), 'each bound held for every row of a real SQLite');
   for (const form of ["id = 5 AND IDENTIFIER('email') = 'a'", "IDENTIFIER('id') = 5 AND email = 'a'"]) {
     const { description } = await decide({ url: databricks, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: `DELETE FROM users WHERE ${form}`, warehouse_id: 'w' }) });
     t.notOk(description.sql?.destructive, `control: ${form}`);
