@@ -183,6 +183,26 @@ const otherDialectFunctions = new Set([
 ]);
 
 /**
+ * Procedures of the engines behind the SQL-over-REST services (Trino and Athena, Spark and
+ * Databricks, Amazon RDS for MySQL, BigQuery) that throw a table's later writes or history away or
+ * end others' work, as `pg_terminate_backend` does (twenty-seventh pass: each a medium write on an
+ * endpoint of unknown dialect, `CALL` of a procedure nothing proves harmless): Iceberg's
+ * `rollback_to_snapshot`/`_timestamp`, `set_current_snapshot`, `cherrypick_snapshot`,
+ * `fast_forward` (the table's state replaced), `expire_snapshots`, `remove_orphan_files` and Delta
+ * Lake's `vacuum` (history removed for good), Trino's `unregister_table`, `unregister_partition`,
+ * `drop_stats`, `sync_partition_metadata` (partitions dropped) and `kill_query`, RDS's `rds_kill`,
+ * `rds_kill_query`, `rds_set_configuration` (binlog retention), `rds_stop_replication`,
+ * `rds_skip_repl_error`, `rds_set_external_master`, BigQuery's `abort_session`. Matched by name in
+ * any schema, called or selected, only where the dialect is not known.
+ */
+const otherDialectProcedures = new Set([
+  'rollback_to_snapshot', 'rollback_to_timestamp', 'set_current_snapshot', 'cherrypick_snapshot', 'fast_forward', 'expire_snapshots',
+  'remove_orphan_files', 'unregister_table', 'unregister_partition', 'drop_stats', 'sync_partition_metadata', 'kill_query',
+  'rds_kill', 'rds_kill_query', 'rds_set_configuration', 'rds_stop_replication', 'rds_skip_repl_error', 'rds_set_external_master',
+  'rds_reset_external_master', 'abort_session',
+]);
+
+/**
  * ClickHouse table engines that read from or write to another server or a program, named in a
  * CREATE (a temporary table too, which a read-only GET may make): `ENGINE = URL('https://…', CSV)`,
  * `ENGINE = Kafka SETTINGS kafka_broker_list = '…'` (no call parentheses needed). Those named like a
@@ -2209,6 +2229,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
+        if (dialect === 'unknown' && (otherDialectProcedures.has(name) || (t === 'CallStmt' && name === 'vacuum'))) destructive = true;
         // DuckDB's `glob('/root/.ssh/*')` lists server files (SQLite's glob takes two arguments).
         if (dialect === 'unknown' && name === 'glob' && ((call.args ?? []) as unknown[]).length === 1) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;

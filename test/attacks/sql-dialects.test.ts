@@ -3748,6 +3748,21 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
   ].join('\n'), JSON.stringify(uuidBounds)], (err, out) => (err ? reject(err) : resolve(out))));
   t.same(JSON.parse(counted), uuidBounds.map(() => 200), 'each bound held for every row of a real SQLite');
+  // The lakehouse engines' and RDS's procedures that discard a table's later writes or history, or
+  // end others' work, by Trino's statement API, Databricks' and PlanetScale's HTTP.
+  const trino = (sql: string): Promise<Decided> => decide({ url: `https://${SQL_HOST}/v1/statement`, headers: [['Content-Type', 'text/plain'], ['X-Trino-User', 'a']], body: sql });
+  const procedures = fc.record({
+    call: fc.constantFrom("iceberg.system.rollback_to_snapshot('db', 'users', 8744736658442914487)", "system.rollback_to_timestamp('db.users', TIMESTAMP '2000-01-01 00:00:00')",
+      "catalog.system.set_current_snapshot(table => 'db.users', snapshot_id => 1)", "delta.system.vacuum('db', 'users', '0s')", "iceberg.system.remove_orphan_files(table => 'db.users')",
+      "system.runtime.kill_query(query_id => '20250101_000000_00001_abcde', message => 'x')", 'mysql.rds_kill(42)', "hive.system.sync_partition_metadata('db', 'users', 'FULL')",
+      "iceberg.system.unregister_table('db', 'users')", "system.expire_snapshots('db.users', TIMESTAMP '2100-01-01 00:00:00', 1)"),
+    upper: fc.boolean(),
+  });
+  await fc.assert(fc.asyncProperty(procedures, async ({ call, upper }) => {
+    const sql = `${upper ? 'CALL' : 'call'} ${call}`;
+    t.equal((await trino(sql)).decision.approval?.risk, 'critical', sql);
+  }), { numRuns: 20, ...seed });
+  for (const sql of ["CALL iceberg.system.rewrite_data_files('db.users')", 'CALL my_proc(1)', "CALL system.flush_metadata_cache()"]) t.notOk((await trino(sql)).description.sql?.destructive, `control: ${sql}`);
   for (const form of ["id = 5 AND IDENTIFIER('email') = 'a'", "IDENTIFIER('id') = 5 AND email = 'a'"]) {
     const { description } = await decide({ url: databricks, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: `DELETE FROM users WHERE ${form}`, warehouse_id: 'w' }) });
     t.notOk(description.sql?.destructive, `control: ${form}`);
