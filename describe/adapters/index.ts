@@ -15,7 +15,7 @@ import { openai } from './openai.ts';
 import { slack } from './slack.ts';
 import { telegram } from './telegram.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
-import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
+import { clickhouseSettingEffect, loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
 import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
@@ -752,12 +752,16 @@ function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | un
   if (queries.length === 0 && body.size === 0) return undefined;
   if (queries.length > 1) return { error: 'several query parameters: which SQL ClickHouse runs is not known' };
   const query = queries[0];
+  // ClickHouse takes the URL's other parameters as settings for the query (twenty-seventh pass:
+  // `?query=INSERT INTO logs …&engine_file_truncate_on_insert=1` emptied the table first, a narrow
+  // INSERT to Airlock): those that change what it does are read as the SET they are.
+  const settings = Object.keys(request.query).slice(0, 256).flatMap((k) => (request.query[k] ?? []).slice(0, 4).filter((v) => clickhouseSettingEffect(k, v) !== undefined).map((v) => `SET ${k.replace(/[^A-Za-z0-9_]/g, '_')} = '${v.slice(0, 64).replaceAll("'", "''")}'`));
   const rowsFollow = query !== undefined ? withoutFormat(query) : undefined;
   // `INSERT INTO t [(a, b)] FORMAT CSV`: the rows are the body, read as one row of defaults.
-  if (rowsFollow !== undefined) return { texts: [/^\s*insert\s/i.test(rowsFollow) ? `${rowsFollow} VALUES (DEFAULT)` : rowsFollow] };
+  if (rowsFollow !== undefined) return { texts: [...settings, /^\s*insert\s/i.test(rowsFollow) ? `${rowsFollow} VALUES (DEFAULT)` : rowsFollow] };
   if (body.size > 0 && (body.truncated || body.text_truncated || body.text === undefined)) return { error: 'the SQL in the request body is not fully visible' };
   const text = query === undefined ? body.text! : body.size > 0 ? `${query}\n${body.text}` : query;
-  return { texts: [withoutFormat(text) ?? text] };
+  return { texts: [...settings, withoutFormat(text) ?? text] };
 }
 
 /** SQL-carrying GraphQL arguments read per request, at most (the rest are not looked at). */

@@ -279,6 +279,25 @@ const mysqlPrivilegeSettings = new Set(['password', 'foreign_key_checks', 'uniqu
 const mysqlResets = new Set(['master', 'slave', 'replica', 'persist']);
 
 /**
+ * ClickHouse's settings that change what a session's later statements do (twenty-seventh pass: set
+ * by `SET` or, on its HTTP interface, by a URL parameter beside the query, each was a plain read or
+ * narrow write): `engine_file_truncate_on_insert`, `s3_truncate_on_insert`,
+ * `hdfs_truncate_on_insert`, `azure_truncate_on_insert` on (an INSERT into a File, S3, HDFS or Azure
+ * table first empties it: TRUNCATE), `log_queries` off (the statements leave no trace in
+ * `system.query_log`, as MySQL's `sql_log_bin = 0` leaves none in the binary log), and
+ * `format_display_secrets_in_show_and_select` on (SHOW CREATE and `system.tables` show the
+ * passwords and keys of the tables' engines). Undefined for any other setting or value.
+ */
+export function clickhouseSettingEffect(name: string, value: string | undefined): 'delete' | 'privilege' | undefined {
+  const n = name.toLowerCase();
+  const on = value === undefined || !/^\s*(0|false|off|no)?\s*$/i.test(value);
+  if (/^(engine_file|s3|hdfs|azure)_truncate_on_insert$/.test(n) && on) return 'delete';
+  if (n === 'log_queries' && !on) return 'privilege';
+  if (n === 'format_display_secrets_in_show_and_select' && on) return 'privilege';
+  return undefined;
+}
+
+/**
  * Two-phase commit: PREPARE TRANSACTION keeps a transaction (its writes and its locks) past the
  * session, until someone finishes it; COMMIT PREPARED and ROLLBACK PREPARED finish one another session
  * prepared, whose writes land or are thrown away without this request showing them.
@@ -2198,6 +2217,11 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // MySQL's own name for it (`SET character_set_client = 'gbk'`: the addslashes bypass), on an endpoint that may be MySQL.
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && String(n.name ?? '').toLowerCase() === 'character_set_client' && !mysqlSafeCharset(constantText(((n.args ?? []) as unknown[])[0]))) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && mysqlPrivilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true;
+        if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE') {
+          const effect = clickhouseSettingEffect(String(n.name ?? ''), constantText(((n.args ?? []) as unknown[])[0]) ?? numberReading(((n.args ?? []) as unknown[])[0], 'pg')?.toString());
+          if (effect) destructive = true;
+          if (effect === 'privilege') privilege = true;
+        }
         if (dialect === 'unknown' && n.kind === 'VAR_RESET' && mysqlResets.has(String(n.name ?? '').toLowerCase())) destructive = true;
         if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;

@@ -3763,6 +3763,28 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     t.equal((await trino(sql)).decision.approval?.risk, 'critical', sql);
   }), { numRuns: 20, ...seed });
   for (const sql of ["CALL iceberg.system.rewrite_data_files('db.users')", 'CALL my_proc(1)', "CALL system.flush_metadata_cache()"]) t.notOk((await trino(sql)).description.sql?.destructive, `control: ${sql}`);
+  // ClickHouse's HTTP interface takes the URL's other parameters as the query's settings: those
+  // that make an INSERT empty its table first, hide the query from the query log, or show engines'
+  // secrets, and the same by SET in a session.
+  const ch = `http://${SQL_HOST}:8123/`;
+  const chSetting = fc.record({
+    set: fc.constantFrom('engine_file_truncate_on_insert=1', 's3_truncate_on_insert=true', 'hdfs_truncate_on_insert=1', 'azure_truncate_on_insert=1', 'log_queries=0', 'log_queries=false', 'format_display_secrets_in_show_and_select=1'),
+    query: fc.constantFrom('INSERT INTO logs VALUES (1)', 'SELECT 1', 'SHOW CREATE TABLE mysql_mirror', "INSERT INTO logs (a) VALUES ('x')"),
+    first: fc.boolean(), get: fc.boolean(),
+  });
+  await fc.assert(fc.asyncProperty(chSetting, async ({ set, query, first, get }) => {
+    const q = `query=${encodeURIComponent(query)}`;
+    const url = `${ch}?${first ? `${set}&${q}` : `${q}&${set}`}`;
+    const method = get && !query.startsWith('INSERT') ? 'GET' : 'POST';
+    t.equal((await decide({ method, url, headers: [], body: '' })).decision.approval?.risk, 'critical', `${method} ${url}`);
+  }), { numRuns: 24, ...seed });
+  for (const sql of ['SET engine_file_truncate_on_insert = 1', 'SET log_queries = 0', "SET format_display_secrets_in_show_and_select = 'true'"]) {
+    t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: sql })).decision.approval?.risk, 'critical', sql);
+  }
+  for (const url of [`${ch}?query=${encodeURIComponent('SELECT 1')}&log_queries=1&max_threads=2`, `${ch}?query=${encodeURIComponent('SELECT 1')}&engine_file_truncate_on_insert=0`]) {
+    t.equal((await decide({ method: 'GET', url, headers: [], body: '' })).decision.action, 'allow', `control: ${url}`);
+  }
+  t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: 'SET max_threads = 4' })).decision.approval?.risk, 'medium', 'control: SET max_threads');
   for (const form of ["id = 5 AND IDENTIFIER('email') = 'a'", "IDENTIFIER('id') = 5 AND email = 'a'"]) {
     const { description } = await decide({ url: databricks, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: `DELETE FROM users WHERE ${form}`, warehouse_id: 'w' }) });
     t.notOk(description.sql?.destructive, `control: ${form}`);
