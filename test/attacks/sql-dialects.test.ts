@@ -3681,7 +3681,7 @@ t.test('twenty-seventh pass: a write through a view or CTE the request made is j
     const { description, decision } = await send(url, sql);
     t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
     t.ok(description.sql?.destructive, sql);
-  }), { numRuns: 30, ...seed });
+  }), { numRuns: 20, ...seed });
   for (const [body, w] of throughViewControls) {
     for (const url of [SUPABASE, GENERIC]) {
       const sql = sqlOf('CREATE VIEW v AS', body, 'DELETE FROM v WHERE', w);
@@ -3703,7 +3703,7 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${form}`;
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: sql, warehouse_id: 'w' }) });
     t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
-  }), { numRuns: 20, ...seed });
+  }), { numRuns: 12, ...seed });
   const athena = (query: string, params: string[]): Promise<Decided> => decide({
     url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']],
     body: JSON.stringify({ QueryString: query, ExecutionParameters: params, WorkGroup: 'primary' }),
@@ -3730,7 +3730,7 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${w}`;
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql } : { query: sql }) });
     t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
-  }), { numRuns: 24, ...seed });
+  }), { numRuns: 16, ...seed });
   const uuidControls = ["uuid = '0'", "uuid > '1'", "guid < 'G'", "amount > '0'", "code > '00'", "uuid > '6f1c0f62'", "uuid > '{0'"];
   for (const w of uuidControls) {
     for (const url of [D1, GENERIC]) {
@@ -3761,7 +3761,7 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
   await fc.assert(fc.asyncProperty(procedures, async ({ call, upper }) => {
     const sql = `${upper ? 'CALL' : 'call'} ${call}`;
     t.equal((await trino(sql)).decision.approval?.risk, 'critical', sql);
-  }), { numRuns: 20, ...seed });
+  }), { numRuns: 12, ...seed });
   for (const sql of ["CALL iceberg.system.rewrite_data_files('db.users')", 'CALL my_proc(1)', "CALL system.flush_metadata_cache()"]) t.notOk((await trino(sql)).description.sql?.destructive, `control: ${sql}`);
   // ClickHouse's HTTP interface takes the URL's other parameters as the query's settings: those
   // that make an INSERT empty its table first, hide the query from the query log, or show engines'
@@ -3777,7 +3777,7 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     const url = `${ch}?${first ? `${set}&${q}` : `${q}&${set}`}`;
     const method = get && !query.startsWith('INSERT') ? 'GET' : 'POST';
     t.equal((await decide({ method, url, headers: [], body: '' })).decision.approval?.risk, 'critical', `${method} ${url}`);
-  }), { numRuns: 24, ...seed });
+  }), { numRuns: 16, ...seed });
   for (const sql of ['SET engine_file_truncate_on_insert = 1', 'SET log_queries = 0', "SET format_display_secrets_in_show_and_select = 'true'"]) {
     t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: sql })).decision.approval?.risk, 'critical', sql);
   }
@@ -3825,7 +3825,7 @@ t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, e
   await fc.assert(fc.asyncProperty(calls, async (c) => {
     const { decision } = await send(c);
     t.equal(decision.approval?.risk, 'critical', `${c.method} ${c.url} ${JSON.stringify(c.body ?? '')}`);
-  }), { numRuns: 40, ...seed });
+  }), { numRuns: 24, ...seed });
   const controls: Array<[string | undefined, Call]> = [
     ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds/tables/users`, body: { description: 'users' } }],
     ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds`, body: { description: 'x' } }],
@@ -3861,7 +3861,7 @@ t.test('twenty-seventh pass: CouchDB\'s calls that drop, open up, configure or d
   const send = (c: Call): Promise<Decided> => decide({ method: c.method, url: c.url, headers: c.body === undefined ? [] : [['Content-Type', 'application/json']], body: c.body === undefined ? '' : JSON.stringify(c.body) });
   await fc.assert(fc.asyncProperty(calls, async (c) => {
     t.equal((await send(c)).decision.approval?.risk, 'critical', `${c.method} ${c.url}`);
-  }), { numRuns: 30, ...seed });
+  }), { numRuns: 16, ...seed });
   // _purge and _bulk_docs deletes are read as the DELETE of the documents they name: narrow, and
   // a grant for one names its ids.
   const purge = await send({ method: 'POST', url: `${couch}/users/_purge`, body: { a: ['1-x'], b: ['2-y'] } });
@@ -3918,7 +3918,7 @@ t.test('twenty-seventh pass: Gremlin over a WebSocket is read as Gremlin, a scri
       : { requestId: id, op: 'eval', processor: '', args: { gremlin: e.script, language: 'gremlin-groovy' } };
     const data = wire === 'text' ? Buffer.from(JSON.stringify(msg)) : framed(wire === 'v3' ? 'application/vnd.gremlin-v3.0+json' : wire === 'v2' ? 'application/vnd.gremlin-v2.0+json' : 'application/json', msg);
     t.equal(await judged(data, wire !== 'text'), 'critical', `${wire} ${bytecode ? JSON.stringify(e.steps) : e.script}`);
-  }), { numRuns: 30, ...seed });
+  }), { numRuns: 20, ...seed });
   // GraphBinary is not read: a step that writes refused, a read relayed.
   const gb = (word: string): Buffer => Buffer.concat([Buffer.from([32]), Buffer.from('application/vnd.graphbinary-v1.0'), Buffer.from([0x81, 0, 0, 0, word.length]), Buffer.from(word)]);
   t.equal(await judged(gb('drop'), true), 'refused');
