@@ -1033,6 +1033,44 @@ function throughDefinition(relation: Node | undefined, where: unknown): { where:
 }
 
 /**
+ * Whether a DELETE's or UPDATE's WHERE names the target's row at all (twenty-seventh pass): a
+ * condition only on another table (`DELETE FROM users USING orders o WHERE o.id = 5`, `UPDATE users
+ * … FROM orders o WHERE o.id = 5`, `WHERE EXISTS (SELECT 1 FROM orders WHERE id = 5)`, `WHERE 5 IN
+ * (SELECT id FROM orders)`) holds for every row of the target or for none: each was a narrow
+ * medium write, and deleted every row of a real PostgreSQL 15. A column of the target is one
+ * unqualified in the statement's own WHERE, or qualified by the target's name or alias outside a
+ * subquery that declares that name again; a name unqualified inside a subquery with its own FROM
+ * is that subquery's (PostgreSQL looks there first). `WHERE CURRENT OF` names the cursor's row.
+ */
+function namesTargetRow(where: unknown, relation: Node | undefined): boolean {
+  const alias = String(((relation?.alias as Node | undefined)?.aliasname) ?? relation?.relname ?? '');
+  let budget = 100_000;
+  const visit = (e: unknown, inner: boolean, shadowed: boolean): boolean => {
+    if (--budget < 0) return true;
+    if (Array.isArray(e)) return e.some((x) => visit(x, inner, shadowed));
+    if (!e || typeof e !== 'object') return false;
+    const node = e as Node;
+    if (node.CurrentOfExpr !== undefined) return true;
+    const ref = node.ColumnRef as Node | undefined;
+    if (ref) {
+      const fields = ((ref.fields ?? []) as Array<{ String?: { sval?: string } }>).map((f) => f.String?.sval);
+      if (fields.length === 1) return !inner;
+      const qualifier = fields[fields.length - 2];
+      return !shadowed && qualifier === alias;
+    }
+    const select = node.SelectStmt as Node | undefined;
+    if (select) {
+      const declared = ((select.fromClause ?? []) as Array<{ RangeVar?: Node; RangeSubselect?: Node }>).map((f) =>
+        String(((f.RangeVar?.alias ?? f.RangeSubselect?.alias) as Node | undefined)?.aliasname ?? f.RangeVar?.relname ?? ''));
+      const hasFrom = declared.length > 0;
+      return Object.values(select).some((v) => visit(v, inner || hasFrom, shadowed || declared.includes(alias)));
+    }
+    return Object.values(node).some((v) => visit(v, inner, shadowed));
+  };
+  return visit(where, false, false);
+}
+
+/**
  * Snowflake's and Databricks' `IDENTIFIER('id')`: the column (or table) the string names, read by
  * PostgreSQL's grammar as a call. `DELETE FROM users WHERE id = IDENTIFIER('id')` is `WHERE id =
  * id` there (twenty-seventh pass: a narrow medium write to their statement APIs). On an endpoint
@@ -2175,6 +2213,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           // or CTE the request made. Each reading only adds: the WHERE as written is judged above.
           const named = dialect === 'unknown' && n.whereClause !== undefined ? identifiersNamed(n.whereClause) : undefined;
           if (named !== undefined && (tautological(named, (n.relation as Node | undefined)?.relname as string | undefined) || keyConditionHolds(named))) destructive = true;
+          // A WHERE that names no column of the target's row holds for all of its rows or none.
+          if (n.whereClause !== undefined && !namesTargetRow(n.whereClause, n.relation as Node | undefined)) destructive = true;
           const below = throughDefinition(n.relation as Node | undefined, named ?? n.whereClause);
           if (below !== undefined && (tautological(below.where, below.target) || keyConditionHolds(below.where))) destructive = true;
         } finally {

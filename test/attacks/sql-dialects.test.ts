@@ -38,6 +38,24 @@ const throughViews: Array<[string, string]> = [
   ['SELECT id AS k, email FROM users', 'k > 0'],
   ['SELECT id, email AS k, email AS e FROM users', 'k = e'],
 ];
+// A WHERE that names only another table's columns: every row of the target, or none.
+const otherTableOnly = [
+  'DELETE FROM users USING orders o WHERE o.id = 1',
+  "UPDATE users SET role = 'admin' FROM orders o WHERE o.id = 1",
+  'DELETE FROM users USING orders WHERE orders.id = 1 AND orders.total > 0',
+  'DELETE FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE orders.id = 1)',
+  'DELETE FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE id = 1)',
+  'DELETE FROM users WHERE (SELECT count(*) FROM orders WHERE id = 1) > 0',
+  'DELETE FROM users WHERE 1 IN (SELECT id FROM orders)',
+  "UPDATE users SET role = 'admin' WHERE EXISTS (SELECT 1 FROM users WHERE users.id = 1)",
+];
+const otherTableControls = [
+  'DELETE FROM users USING orders o WHERE o.user_id = users.id AND o.id = 1',
+  'DELETE FROM users u USING orders o WHERE o.user_id = u.id AND o.id = 7',
+  'DELETE FROM users WHERE id IN (SELECT user_id FROM orders WHERE id = 1)',
+  'DELETE FROM users WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = users.id AND o.id = 1)',
+  "UPDATE users SET role = o.note FROM orders o WHERE users.id = o.user_id",
+];
 const throughViewControls: Array<[string, string]> = [
   ['SELECT id, 1 AS k FROM users WHERE id = 5', 'k = 1'],
   ['SELECT id, email AS k FROM users', "k = 'a'"],
@@ -2908,6 +2926,18 @@ t.test('twenty-second pass: on a real PostgreSQL, each bound past every value ho
       await client.query('ROLLBACK');
     }
   }
+  await client.query('CREATE TABLE t27.orders (id int PRIMARY KEY, user_id int, total int, note text); INSERT INTO t27.orders VALUES (1, 2, 50, \'n\')');
+  for (const [sql, left] of [...otherTableOnly.map((q) => [q, 0] as const), ...otherTableControls.map((q) => [q, -1] as const)]) {
+    await client.query('BEGIN; SET LOCAL search_path = t27');
+    try {
+      await client.query(sql);
+      const { rows: [r] } = await client.query("SELECT count(*) FILTER (WHERE role IS DISTINCT FROM 'admin' AND role IS DISTINCT FROM 'n')::int AS n FROM t27.users");
+      if (left === 0) t.equal(r.n, 0, `every row: ${sql}`);
+      else t.ok(r.n > 0, `control, rows kept: ${sql}`);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
 });
 
 t.test('twenty-second pass: MySQL\'s hexadecimal and bit literals are the strings they spell where a string is wanted', async (t) => {
@@ -3929,4 +3959,23 @@ t.test('twenty-seventh pass: Gremlin over a WebSocket is read as Gremlin, a scri
   t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'bytecode', processor: 'traversal', args: { gremlin: bc([['V'], ['hasLabel', 'User'], ['valueMap']]) } })), false), 'relayed');
   t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'eval', args: { gremlin: "g.V().has('name', 'drop table tennis').count()" } })), false), 'relayed');
   t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'authentication', args: { sasl: 'AHVzZXIAcGFzcw==' } })), false), 'relayed');
+});
+
+t.test('twenty-seventh pass: a WHERE that names only another table\'s columns touches every row or none', async (t) => {
+  // `DELETE FROM users USING orders o WHERE o.id = 1`, an UPDATE … FROM, an uncorrelated EXISTS,
+  // IN or count: each a narrow medium write, each deleting or updating every row of a real
+  // PostgreSQL 15 (the twenty-second pass's PostgreSQL test) when order 1 exists.
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...otherTableOnly), fc.constantFrom(SUPABASE, NEON, GENERIC, D1), fc.boolean(), async (sql, url, lower) => {
+    const text = lower ? sql.replace(/\b(DELETE|FROM|USING|WHERE|UPDATE|SET|EXISTS|SELECT|IN|AND)\b/g, (w) => w.toLowerCase()) : sql;
+    // SQLite has no DELETE … USING or UPDATE … FROM of this shape: D1 takes the subquery forms.
+    fc.pre(url !== D1 || !/USING|FROM orders o WHERE o\.id/.test(sql));
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql: text } : { query: text }) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${text}`);
+  }), { numRuns: 20, ...seed });
+  for (const sql of otherTableControls) {
+    for (const url of [SUPABASE, GENERIC]) {
+      const { description } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      t.notOk(description.sql?.destructive, `control: ${url} ${sql}`);
+    }
+  }
 });
