@@ -778,8 +778,13 @@ function constantText(expr: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-/** Key words: a column so named (`id`, `user_id`, `userId`, `rowid`) holds a key, non-zero in every row. */
-const keyWords = new Set(['id', 'pk', 'rowid', 'oid']);
+/**
+ * Key words: a column so named (`id`, `user_id`, `userId`, `rowid`) holds a key, non-zero in every
+ * row. Twenty-seventh pass: Oracle's pseudocolumns `ROWNUM` (1, 2, 3 … as rows are read) and
+ * `ORA_ROWSCN` (the change number of the row's last write, above 0), which an endpoint of unknown
+ * dialect (ORDS's REST-enabled SQL) may be: `DELETE FROM users WHERE ROWNUM > 0` was a narrow write.
+ */
+const keyWords = new Set(['id', 'pk', 'rowid', 'oid', 'rownum', 'rowscn']);
 export const keyName = (name: string): boolean => keyWords.has(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).pop() ?? '');
 
 /**

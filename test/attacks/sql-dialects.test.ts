@@ -3815,6 +3815,13 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     t.equal((await decide({ method: 'GET', url, headers: [], body: '' })).decision.action, 'allow', `control: ${url}`);
   }
   t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: 'SET max_threads = 4' })).decision.approval?.risk, 'medium', 'control: SET max_threads');
+  // Oracle's pseudocolumns (ORDS's REST-enabled SQL: `application/sql` to `…/_/sql`): ROWNUM counts
+  // rows from 1, ORA_ROWSCN is above 0 in every row.
+  const ords = `https://${SQL_HOST}/ords/hr/_/sql`;
+  for (const w of ['ROWNUM > 0', 'rownum >= 1', 'ORA_ROWSCN > 0', '0 < ROWNUM', 'ROWNUM <> 0']) {
+    t.equal((await decide({ url: ords, headers: [['Content-Type', 'application/sql']], body: `DELETE FROM users WHERE ${w}` })).decision.approval?.risk, 'critical', `ORDS ${w}`);
+  }
+  for (const w of ['ROWNUM = 1', 'ROWNUM > 1000 AND id = 5']) t.notOk((await decide({ url: ords, headers: [['Content-Type', 'application/sql']], body: `DELETE FROM users WHERE ${w}` })).description.sql?.destructive, `control: ORDS ${w}`);
   for (const form of ["id = 5 AND IDENTIFIER('email') = 'a'", "IDENTIFIER('id') = 5 AND email = 'a'"]) {
     const { description } = await decide({ url: databricks, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: `DELETE FROM users WHERE ${form}`, warehouse_id: 'w' }) });
     t.notOk(description.sql?.destructive, `control: ${form}`);
