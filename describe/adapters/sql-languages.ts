@@ -921,8 +921,15 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
-/** Collection names whose last-two-segment DELETE drops a store: BigQuery's datasets and tables, vector and search engines' collections and indexes (Qdrant, Typesense, Chroma, Pinecone, Meilisearch, Algolia), InfluxDB's buckets. */
-const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets']);
+/**
+ * Collection names whose last-two-segment DELETE drops a store: BigQuery's datasets and tables,
+ * vector and search engines' collections and indexes (Qdrant, Typesense, Chroma, Pinecone,
+ * Meilisearch, Algolia), InfluxDB's buckets. Twenty-seventh pass: the database platforms' own
+ * (each a medium DELETE): PlanetScale's, Neon's, Supabase's and Xata's `branches` (each a database
+ * of its own), MongoDB Atlas', CockroachDB Cloud's and Redis Cloud's `clusters`, Astra's and
+ * Cassandra's `keyspaces`, Xata's `dbs`, and the `backups` and `snapshots` a restore would need.
+ */
+const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets', 'branches', 'clusters', 'keyspaces', 'dbs', 'backups', 'snapshots']);
 
 /**
  * Stores dropped or emptied by REST (twenty-sixth pass: each a medium DELETE or POST): a DELETE of
@@ -938,6 +945,8 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
   const m = request.method;
   const twin = (sql: string): SqlSource => ({ texts: [sql], dialect: 'postgresql', written: true });
   if (m === 'DELETE' && n >= 2 && dropHolders.has(lower[n - 2]!) && segs[n - 1] !== '') return twin(`DROP TABLE ${table(segs[n - 1]!)}`);
+  // Astra DB's `POST /v2/databases/<id>/terminate` (twenty-seventh pass): the database deleted.
+  if (m === 'POST' && n >= 3 && lower[n - 1] === 'terminate' && lower[n - 3] === 'databases') return twin(`DROP SCHEMA ${table(segs[n - 2]!)} CASCADE`);
   if (m === 'DELETE' && lower[n - 1] === 'documents' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
   if (m === 'DELETE' && lower[n - 2] === 'configure' && (lower[n - 1] === 'database' || lower[n - 1] === 'table') && lower[n - 3] === 'v3') return twin(`DROP TABLE ${table((request.query.table ?? request.query.db ?? ['influx'])[0]!)}`);
   const o = request.body.json;

@@ -3835,7 +3835,7 @@ t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, e
   const host = `https://${SQL_HOST}`;
   type Call = { method: string; url: string; body?: unknown };
   const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
-  const calls = fc.record({ a: name, b: name, c: name, k: fc.integer({ min: 0, max: 17 }), upper: fc.boolean() }).map(({ a, b, c, k, upper }): Call => {
+  const calls = fc.record({ a: name, b: name, c: name, k: fc.integer({ min: 0, max: 21 }), upper: fc.boolean() }).map(({ a, b, c, k, upper }): Call => {
     const up = (s: string): string => (upper ? s.toUpperCase() : s);
     return [
       { method: 'DELETE', url: `${host}/api/2.1/unity-catalog/catalogs/${a}?force=true` },
@@ -3856,6 +3856,10 @@ t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, e
       { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { expirationTime: '1' } },
       { method: 'PUT', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { tableReference: { tableId: b }, expirationTime: String(Date.UTC(2026, 0, 6)) } },
       { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { timePartitioning: { type: 'DAY', expirationMs: '1' } } },
+      { method: 'DELETE', url: `${host}/v1/organizations/${a}/databases/${b}/branches/${up('main')}` },
+      { method: 'DELETE', url: `${host}/api/atlas/v2/groups/${a}/clusters/${b}` },
+      { method: 'POST', url: `${host}/v2/databases/${a}/terminate` },
+      { method: 'DELETE', url: `${host}/v2/databases/${a}/keyspaces/${b}` },
     ][k]!;
   });
   const send = (c: Call): Promise<Decided> => decide({ method: c.method, url: c.url, headers: c.body === undefined ? [] : [['Content-Type', 'application/json']], body: c.body === undefined ? '' : JSON.stringify(c.body) });
@@ -3873,6 +3877,8 @@ t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, e
     ['medium', { method: 'POST', url: `${host}/api/2.0/sql/statements`, body: { statement: 'SELECT 1', warehouse_id: 'w' } }],
     [undefined, { method: 'GET', url: `${host}/api/2.1/unity-catalog/permissions/table/main.default.users` }],
     [undefined, { method: 'GET', url: `${host}/api/v2/roles/analyst/grants` }],
+    ['medium', { method: 'POST', url: `${host}/v1/organizations/o/databases/d/branches`, body: { name: 'dev', parent_branch: 'main' } }],
+    ['medium', { method: 'DELETE', url: `${host}/v1/organizations/o/databases/d/branches/dev/passwords/p1` }],
   ];
   for (const [risk, c] of controls) t.equal((await send(c)).decision.approval?.risk, risk, `control: ${c.method} ${c.url}`);
 });
