@@ -180,6 +180,8 @@ const otherDialectFunctions = new Set([
   // from it, and Lambda calls.
   'fsdir', 'zipfile', 'bfilename', 'fileopen', 'st_read_meta', 'mysql_scan', 'mysql_attach', 'load_aws_credentials',
   'iceberg_metadata', 'iceberg_snapshots', 'query_export_to_s3', 'table_import_from_s3', 'lambda_sync', 'lambda_async',
+  // Twenty-seventh pass: DuckDB's and MotherDuck's stored credentials listed.
+  'duckdb_secrets', 'which_secret',
 ]);
 
 /**
@@ -2185,8 +2187,12 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
         // A view made over pg_settings updates settings as pg_settings does (see updatesSettings).
         if (type === 'ViewStmt' && n !== body.view && updatesSettings(n)) destructive = privilege = true;
+        if (!(n.schemaname === undefined && ctes.has(String(n.relname))) && readsSecrets(n)) destructive = privilege = true;
         break;
       }
+      case 'VariableShowStmt':
+        if (secretSetting(String(n.name ?? ''))) destructive = privilege = true;
+        break;
       case 'DropStmt':
         destructive = true;
         if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(qualified(stringItems(o)));
@@ -2315,6 +2321,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           const named = constantText(((call.args ?? []) as unknown[])[0]);
           addTable(named === undefined ? '?' : relation(named.trim()));
         }
+        // `current_setting('app.settings.jwt_secret')`: a secret kept as a setting, read (twenty-seventh pass).
+        if (name === 'current_setting' && secretSetting(constantText(((call.args ?? []) as unknown[])[0]) ?? '')) destructive = privilege = true;
         // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.
         if (name === 'set_config') {
           const args = (call.args ?? []) as unknown[];
@@ -2431,6 +2439,27 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
 }
+
+/**
+ * The database's own credential stores (twenty-seventh pass: reading them was a plain read, an
+ * allowed GET where SQL comes in the URL): PostgreSQL's role passwords (`pg_authid`, `pg_shadow`)
+ * and the passwords of user mappings to other servers (`pg_user_mapping`, `pg_user_mappings`,
+ * `information_schema.user_mapping_options`), Supabase Vault's (`vault.decrypted_secrets`,
+ * `vault.secrets`) and pgsodium's keys, MySQL's account table (`mysql.user`, `mysql.global_priv`),
+ * SQL Server's logins (`sys.sql_logins`), ClickHouse's named collections (connection credentials)
+ * and users. Matched by name as written, in that schema or (the catalog's) unqualified.
+ */
+const secretRelations = new Set([
+  'pg_authid', 'pg_shadow', 'pg_user_mapping', 'pg_user_mappings', 'pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping',
+  'pg_catalog.pg_user_mappings', 'information_schema.user_mapping_options', 'vault.decrypted_secrets', 'vault.secrets', 'pgsodium.decrypted_key',
+  'pgsodium.key', 'mysql.user', 'mysql.global_priv', 'sys.sql_logins', 'system.named_collections', 'system.users',
+]);
+function readsSecrets(range: Node): boolean {
+  const name = [range.schemaname, range.relname].filter((p): p is string => typeof p === 'string').join('.').toLowerCase();
+  return secretRelations.has(name);
+}
+/** A setting whose name says it holds a credential (`app.settings.jwt_secret`, `motherduck_token`, `s3_secret_access_key`). */
+const secretSetting = (name: string): boolean => /secret|token|passw|credential|api[-_]?key|access[-_]?key|private[-_]?key/i.test(name);
 
 /**
  * Schemas of the platform's own data, never served by the Data API: Supabase's users and sessions,

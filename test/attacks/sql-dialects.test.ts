@@ -3992,3 +3992,25 @@ t.test('twenty-seventh pass: a WHERE that names only another table\'s columns to
     }
   }
 });
+
+t.test('twenty-seventh pass: reading the database\'s own credential stores is reading secrets, in each dialect', async (t) => {
+  // Each was an allowed read (Supabase's and Neon's SELECTs, a GET's `?sql=`, ClickHouse's GET):
+  // role password hashes, user mappings' passwords to other servers, Vault's decrypted secrets, a
+  // JWT secret kept as a setting, MySQL's accounts, ClickHouse's named collections, DuckDB's secrets.
+  const reads = fc.record({
+    sql: fc.constantFrom('SELECT name, decrypted_secret FROM vault.decrypted_secrets', 'SELECT rolname, rolpassword FROM pg_authid', 'select * from pg_catalog.pg_shadow',
+      'SELECT srvname, umoptions FROM pg_user_mappings', "SELECT current_setting('app.settings.jwt_secret')", 'SHOW app.settings.jwt_secret',
+      "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM vault.secrets)", 'SELECT * FROM information_schema.user_mapping_options'),
+    url: fc.constantFrom(SUPABASE, NEON, GENERIC, 'get'),
+  });
+  await fc.assert(fc.asyncProperty(reads, async ({ sql, url }) => {
+    const r = url === 'get' ? { method: 'GET', url: `${GENERIC}?sql=${encodeURIComponent(sql)}` } : { url, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ query: sql }) };
+    t.equal((await decide(r)).decision.approval?.risk, 'critical', `${url} ${sql}`);
+  }), { numRuns: 20, ...seed });
+  for (const sql of ['SELECT user, authentication_string FROM mysql.user', 'SELECT * FROM duckdb_secrets()', "SELECT current_setting('motherduck_token')", 'SELECT * FROM system.named_collections']) {
+    t.equal((await decide({ method: 'GET', url: `http://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}` })).decision.approval?.risk, 'critical', `unknown dialect: ${sql}`);
+  }
+  for (const sql of ['SELECT * FROM pg_roles', "SELECT current_setting('search_path')", 'SELECT * FROM secrets', 'SHOW search_path', 'SELECT id FROM users']) {
+    t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.action, 'allow', `control: ${sql}`);
+  }
+});
