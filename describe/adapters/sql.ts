@@ -292,7 +292,7 @@ const mysqlResets = new Set(['master', 'slave', 'replica', 'persist']);
  */
 export function clickhouseSettingEffect(name: string, value: string | undefined): 'delete' | 'privilege' | undefined {
   const n = name.toLowerCase();
-  const on = value === undefined || !/^\s*(0|false|off|no)?\s*$/i.test(value);
+  const on = value === undefined || !['', '0', 'false', 'off', 'no'].includes(value.trim().toLowerCase());
   if (/^(engine_file|s3|hdfs|azure)_truncate_on_insert$/.test(n) && on) return 'delete';
   if (n === 'log_queries' && !on) return 'privilege';
   if (n === 'format_display_secrets_in_show_and_select' && on) return 'privilege';
