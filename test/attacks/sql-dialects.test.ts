@@ -3815,6 +3815,15 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
     t.equal((await decide({ method: 'GET', url, headers: [], body: '' })).decision.action, 'allow', `control: ${url}`);
   }
   t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: 'SET max_threads = 4' })).decision.approval?.risk, 'medium', 'control: SET max_threads');
+  // Snowflake's array binding runs the statement once per element.
+  const sf = (statement: string, bindings: unknown): Promise<Decided> => decide({ url: `https://${SQL_HOST}/api/v2/statements`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement, bindings }) });
+  await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom('a@b.example', 'x%', 'q'), { maxLength: 3 }), fc.nat({ max: 3 }), fc.constantFrom('%', '%%'), async (before, at, every) => {
+    const values = [...before.slice(0, at), every, ...before.slice(at)];
+    t.equal((await sf('DELETE FROM users WHERE email LIKE ?', { 1: { type: 'TEXT', value: values } })).decision.approval?.risk, 'critical', JSON.stringify(values));
+  }), { numRuns: 12, ...seed });
+  t.equal((await sf("UPDATE users SET role = ? WHERE id > ?", { 1: { type: 'TEXT', value: 'admin' }, 2: { type: 'FIXED', value: ['100', '0'] } })).decision.approval?.risk, 'critical', 'a scalar beside an array');
+  t.notOk((await sf('DELETE FROM users WHERE id = ?', { 1: { type: 'FIXED', value: ['5', '6'] } })).description.sql?.destructive, 'control: two ids');
+  t.notOk((await sf('INSERT INTO users (email) VALUES (?)', { 1: { type: 'TEXT', value: ['a', '%'] } })).description.sql?.destructive, 'control: a batch insert');
   // Oracle's pseudocolumns (ORDS's REST-enabled SQL: `application/sql` to `…/_/sql`): ROWNUM counts
   // rows from 1, ORA_ROWSCN is above 0 in every row.
   const ords = `https://${SQL_HOST}/ords/hr/_/sql`;
