@@ -2193,6 +2193,17 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'VariableShowStmt':
         if (secretSetting(String(n.name ?? ''))) destructive = privilege = true;
         break;
+      case 'DefElem': {
+        // Athena's and Trino's `CREATE TABLE … WITH (external_location = 's3://…') AS SELECT …`
+        // (also `location`): the rows written to an object store the request names, outside the
+        // database, as Aurora's `query_export_to_s3` does (twenty-seventh pass: a plain CREATE TABLE
+        // AS on an endpoint of unknown dialect, medium).
+        const arg = n.arg as Node | undefined;
+        const value = (arg?.String as Node | undefined)?.sval ?? constantText(arg);
+        if (dialect === 'unknown' && (type === 'CreateStmt' || type === 'CreateTableAsStmt' || type === 'AlterTableStmt')
+          && /^(external_location|location)$/i.test(String(n.defname ?? '')) && typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) destructive = true;
+        break;
+      }
       case 'DropStmt':
         destructive = true;
         if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(qualified(stringItems(o)));

