@@ -3883,6 +3883,16 @@ t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, e
     const { decision } = await send(c);
     t.equal(decision.approval?.risk, 'critical', `${c.method} ${c.url} ${JSON.stringify(c.body ?? '')}`);
   }), { numRuns: 24, ...seed });
+  // BigQuery's multipart job upload: the job's JSON is the first part of a multipart/related body.
+  const upload = (job: unknown, crlf: boolean): Promise<Decided> => {
+    const nl = crlf ? '\r\n' : '\n';
+    const body = `--XB${nl}Content-Type: application/json; charset=UTF-8${nl}${nl}${JSON.stringify(job)}${nl}--XB${nl}Content-Type: application/octet-stream${nl}${nl}a,b${nl}--XB--${nl}`;
+    return decide({ url: `${host}/upload/bigquery/v2/projects/p/jobs?uploadType=multipart`, headers: [['Content-Type', 'multipart/related; boundary=XB']], body });
+  };
+  const load = (disposition: string): unknown => ({ configuration: { load: { destinationTable: { projectId: 'p', datasetId: 'ds', tableId: 'users' }, writeDisposition: disposition, sourceFormat: 'CSV' } } });
+  for (const crlf of [true, false]) t.equal((await upload(load('WRITE_TRUNCATE'), crlf)).decision.approval?.risk, 'critical', `a multipart load job with WRITE_TRUNCATE (${crlf ? 'CRLF' : 'LF'})`);
+  t.notOk((await upload(load('WRITE_APPEND'), true)).description.sql?.destructive, 'control: a multipart load job that appends');
+  t.notOk((await upload({ name: 'report.csv', parents: ['x'] }, true)).description.sql, 'control: another resource\'s metadata part');
   const controls: Array<[string | undefined, Call]> = [
     ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds/tables/users`, body: { description: 'users' } }],
     ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds`, body: { description: 'x' } }],
