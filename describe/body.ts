@@ -661,6 +661,27 @@ function parseJson(text: string): { value: unknown } | undefined {
 const emptySha256 = crypto.createHash('sha256').digest('hex');
 
 /** Summarizes a body: size, hash, media type, and its parsed content read the way servers read it. */
+/** The JSON of a `multipart/related` body's first part when it is a BigQuery job (an object with a `configuration` object). */
+function relatedJobPart(bytes: Buffer, header: string): unknown {
+  const boundary = multipartBoundaries(header)[0];
+  if (boundary === undefined) return undefined;
+  const text = bytes.subarray(0, 1024 * 1024).toString('latin1');
+  const delimiter = `--${boundary}`;
+  const start = text.indexOf(delimiter);
+  if (start < 0) return undefined;
+  const end = text.indexOf(delimiter, start + delimiter.length);
+  const part = text.slice(start + delimiter.length, end < 0 ? undefined : end);
+  const blank = part.search(/\r?\n\r?\n/);
+  if (blank < 0) return undefined;
+  try {
+    const o = JSON.parse(Buffer.from(part.slice(blank).trim(), 'latin1').toString('utf8')) as unknown;
+    const configuration = o && typeof o === 'object' && !Array.isArray(o) ? (o as { configuration?: unknown }).configuration : undefined;
+    return configuration && typeof configuration === 'object' && !Array.isArray(configuration) ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function summarizeBody(input: BodyInput): SummarizedBody {
   const { body, truncated, headers, previewBytes } = input;
   const contentTypes = headers['content-type'] ?? [];
@@ -726,6 +747,16 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
         summary.form = form;
       }
     }
+  }
+
+  // Google's multipart upload (`multipart/related`, `uploadType=multipart`): the first part is the
+  // resource's JSON metadata, the data after it. A BigQuery job's (`{configuration: …}`: a load
+  // with `WRITE_TRUNCATE`, a query) is one more reading of the body, judged as its JSON twin to
+  // `…/jobs` is (twenty-seventh pass: it was a plain medium POST there).
+  if (content_type === 'multipart/related' && !truncated) {
+    const header = contentTypes.find((h) => multipartBoundaries(h).length > 0);
+    const job = header === undefined ? undefined : relatedJobPart(bytes, header);
+    if (job !== undefined) alternates.push({ label: 'multipart/related metadata part', json: job });
   }
 
   if (content_type === 'application/x-git-receive-pack-request') {

@@ -1745,6 +1745,45 @@ function framedRead(data: Buffer): TunnelRead {
   return { statements };
 }
 
+/** Gremlin's steps that write, as GraphBinary carries their names (length-prefixed strings). */
+const gremlinWriteSteps = /drop|property|addV|addE|mergeV|mergeE|sideEffect|call|io|inject|Lambda/;
+
+/**
+ * Gremlin Server's WebSocket request (twenty-seventh pass, left open by the twenty-sixth: over
+ * WebSocket `g.V().drop()` went on undecided, and `g.V().property('role', 'admin')` named no SQL
+ * word at all): a text message, or a binary one led by its MIME type's length and name
+ * (`\x21application/vnd.gremlin-v3.0+json{…}`), holding `{op, args: {gremlin}}` is judged whole
+ * as its POST to the tunnel's URL, read there as Gremlin (a script, or bytecode written as one).
+ * GraphBinary (`application/vnd.graphbinary-v1.0`) is not read: a message in it naming a step
+ * that writes is refused, others go on. Undefined when the message is no Gremlin request.
+ */
+function gremlinRead(data: Buffer): TunnelRead | undefined {
+  let payload = data;
+  const n = data[0] ?? 0;
+  if (n > 0 && n < 0x40 && data.length > n) {
+    const mime = data.subarray(1, 1 + n).toString('latin1').toLowerCase();
+    if (/^application\/vnd\.graphbinary/.test(mime)) {
+      return gremlinWriteSteps.test(data.subarray(1 + n, 1 + n + MAX_JSON_MESSAGE).toString('latin1'))
+        ? { statements: [], refused: 'a Gremlin request in GraphBinary naming a step that writes: Airlock reads Gremlin as a script or GraphSON' }
+        : { statements: [] };
+    }
+    if (/^application\/(vnd\.gremlin-v\d\.\d(\+json)?|json)(;|$)/.test(mime)) payload = data.subarray(1 + n);
+  }
+  if (payload.length > MAX_JSON_MESSAGE || !/^\s*\{/.test(payload.subarray(0, 64).toString('latin1')) || !payload.includes('"op"') || !payload.includes('"args"')) {
+    return payload === data ? undefined : { statements: [], refused: 'a Gremlin request Airlock could not read' };
+  }
+  let msg: unknown;
+  try {
+    msg = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return payload === data ? undefined : { statements: [], refused: 'a Gremlin request that is no JSON' };
+  }
+  const m = msg as { op?: unknown; args?: unknown };
+  if (!msg || typeof msg !== 'object' || typeof m.op !== 'string' || !m.args || typeof m.args !== 'object') return payload === data ? undefined : { statements: [] };
+  if (!('gremlin' in (m.args as object))) return payload === data ? undefined : { statements: [] };
+  return { statements: [{ protocol: 'json', message: 'gremlin', body: {}, raw: Buffer.from(payload) }] };
+}
+
 export class JsonMessagesReader implements TunnelSqlReader {
   readonly protocol = 'json';
   /**
@@ -1800,6 +1839,8 @@ export class JsonMessagesReader implements TunnelSqlReader {
   }
 
   read(data: Buffer, binary: boolean): TunnelRead {
+    const gremlin = gremlinRead(data);
+    if (gremlin) return gremlin;
     // A message with binary framing (control bytes, or not UTF-8: a protocol's header before and
     // after the text it carries) is read for statements in its runs of text (eighteenth pass).
     if (binary && !isUtf8(data)) return framedRead(data);

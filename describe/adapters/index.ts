@@ -15,7 +15,7 @@ import { openai } from './openai.ts';
 import { slack } from './slack.ts';
 import { telegram } from './telegram.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
-import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
+import { clickhouseSettingEffect, loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
 import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
@@ -633,6 +633,44 @@ function hasuraMetadataTwin(type: unknown, args: unknown): string | undefined {
 const hasuraBulk = (type: unknown): boolean => type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_atomic' || type === 'bulk_keep_going';
 
 /**
+ * An Athena query with its `ExecutionParameters` written in: each `?` outside strings, quoted
+ * names and comments (Trino's lexing: `'…'` and `"…"` with doubled quotes, `--` to the line's end,
+ * `/* … *\/`) replaced by the next parameter's text in parentheses, as Athena binds each as one
+ * literal. A parameter that is not text, or more than 1,000 of them, leaves a `?` no grammar binds
+ * (a list Athena refuses is no list it runs).
+ */
+export function withExecutionParameters(sql: string, params: readonly unknown[]): string {
+  if (params.length === 0 || params.length > 1000 || !params.every((p) => typeof p === 'string')) return sql;
+  const out: string[] = [];
+  let next = 0;
+  let from = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      for (; j < sql.length; j++) {
+        if (sql[j] === c) {
+          if (sql[j + 1] === c) j++;
+          else break;
+        }
+      }
+      i = j;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (c === '?' && next < params.length) {
+      out.push(sql.slice(from, i), ` (${params[next++] as string}) `);
+      from = i + 1;
+    }
+  }
+  out.push(sql.slice(from));
+  return out.join('');
+}
+
+/**
  * SQL under the field names of SQL APIs whose path says nothing: Snowflake's driver API
  * (`/queries/v1/query-request {sqlText}`, what every Snowflake connector sends), and the AWS JSON
  * protocol's (`POST /` with `X-Amz-Target`): Redshift Data `ExecuteStatement {Sql}` and
@@ -646,7 +684,11 @@ function namedFieldSql(o: Record<string, unknown>, last: string): SqlSource | un
   const add = (v: unknown): void => {
     if (typeof v === 'string' && v.trim() !== '') texts.push(v);
   };
-  for (const k of ['sqlText', 'Sql', 'QueryString', 'QueryStatement', 'Statement']) add(o[k]);
+  for (const k of ['sqlText', 'Sql', 'QueryStatement', 'Statement']) add(o[k]);
+  // Athena's `ExecutionParameters` are SQL literals written into the query's `?` in order
+  // (twenty-seventh pass: `DELETE FROM users WHERE email LIKE ?` with `["'%'"]` was judged as the
+  // bare `?`, a narrow write, while Athena deleted every row the pattern matches).
+  add(typeof o.QueryString === 'string' && Array.isArray(o.ExecutionParameters) ? withExecutionParameters(o.QueryString, o.ExecutionParameters) : o.QueryString);
   // Athena writes a query's results to the S3 location its request names (thirteenth pass): read
   // as the INSERT into that place it is, so a grant for one query's results bucket covers no other.
   const output = (o.ResultConfiguration as { OutputLocation?: unknown } | undefined)?.OutputLocation;
@@ -711,12 +753,16 @@ function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | un
   if (queries.length === 0 && body.size === 0) return undefined;
   if (queries.length > 1) return { error: 'several query parameters: which SQL ClickHouse runs is not known' };
   const query = queries[0];
+  // ClickHouse takes the URL's other parameters as settings for the query (twenty-seventh pass:
+  // `?query=INSERT INTO logs …&engine_file_truncate_on_insert=1` emptied the table first, a narrow
+  // INSERT to Airlock): those that change what it does are read as the SET they are.
+  const settings = Object.keys(request.query).slice(0, 256).flatMap((k) => (request.query[k] ?? []).slice(0, 4).filter((v) => clickhouseSettingEffect(k, v) !== undefined).map((v) => `SET ${k.replace(/[^A-Za-z0-9_]/g, '_')} = '${v.slice(0, 64).replaceAll("'", "''")}'`));
   const rowsFollow = query !== undefined ? withoutFormat(query) : undefined;
   // `INSERT INTO t [(a, b)] FORMAT CSV`: the rows are the body, read as one row of defaults.
-  if (rowsFollow !== undefined) return { texts: [/^\s*insert\s/i.test(rowsFollow) ? `${rowsFollow} VALUES (DEFAULT)` : rowsFollow] };
+  if (rowsFollow !== undefined) return { texts: [...settings, /^\s*insert\s/i.test(rowsFollow) ? `${rowsFollow} VALUES (DEFAULT)` : rowsFollow] };
   if (body.size > 0 && (body.truncated || body.text_truncated || body.text === undefined)) return { error: 'the SQL in the request body is not fully visible' };
   const text = query === undefined ? body.text! : body.size > 0 ? `${query}\n${body.text}` : query;
-  return { texts: [withoutFormat(text) ?? text] };
+  return { texts: [...settings, withoutFormat(text) ?? text] };
 }
 
 /** SQL-carrying GraphQL arguments read per request, at most (the rest are not looked at). */

@@ -44,6 +44,14 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
   // `{batch: [{sql}]}`) alike: a body that carries both may be run either way.
   const texts = pick(json) ?? [];
   const params: Array<unknown[] | undefined> = texts.map(() => paramsOf(json));
+  // Snowflake's array binding runs the statement once per element (twenty-seventh pass).
+  const batch = batchBindings(json);
+  if (batch && 'error' in batch) return batch;
+  if (batch && texts.length) {
+    const once = texts.splice(0);
+    params.splice(0);
+    for (const text of once) for (const row of batch) texts.push(text), params.push(row);
+  }
   const lists = Array.isArray(json) ? [json] : [jsonObject(request)?.queries, jsonObject(request)?.batch].filter((l) => l !== undefined);
   for (const list of lists) {
     const members = Array.isArray(list) && list.length > 0 ? list.map(pick) : [undefined];
@@ -78,6 +86,39 @@ const valueList = (k: string): boolean => {
   const f = k.toLowerCase().replace(/[_-]/g, '');
   return f !== 'namedargs' && /^(named|query|sql|stmt|statement|bind|parameter|param)?(params?|parameters?|args?|arguments?|bindings?|binds?|vars?|variables?|values?|replacements?|placeholders?|substitutions?)$/.test(f);
 };
+
+/** Rows of an array binding read, at most (more fail closed). */
+const MAX_BATCH_ROWS = 64;
+
+/**
+ * Snowflake's SQL API binds an array as a batch (`bindings: {"1": {type: "TEXT", value: ["a",
+ * "%"]}}`): the statement runs once per element, so `DELETE FROM users WHERE email LIKE ?` with
+ * `["a@b.example", "%"]` deletes every row the second time (twenty-seventh pass: the array was
+ * bound whole, as no value a pattern matches, a narrow write). Each row's values, a scalar binding
+ * repeated in every row; undefined when no binding is such an array (an `ARRAY`, `OBJECT` or
+ * `VARIANT` binding is one value).
+ */
+export function batchBindings(o: unknown): unknown[][] | undefined | { error: string } {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  const b = (o as Record<string, unknown>).bindings;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) return undefined;
+  const slots: Array<{ at: number; type: unknown; value: unknown }> = [];
+  for (const [k, v] of Object.entries(b as Record<string, unknown>).slice(0, 10_000)) {
+    if (!/^\d{1,4}$/.test(k) || !v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    slots.push({ at: Number(k) - 1, type: (v as { type?: unknown }).type, value: (v as { value?: unknown }).value });
+  }
+  const batched = slots.filter((s) => Array.isArray(s.value) && !(typeof s.type === 'string' && /array|object|variant/i.test(s.type)));
+  if (batched.length === 0) return undefined;
+  const rows = Math.max(...batched.map((s) => (s.value as unknown[]).length));
+  if (rows > MAX_BATCH_ROWS) return { error: `an array binding of ${rows} rows: more than ${MAX_BATCH_ROWS} are not read` };
+  const out: unknown[][] = [];
+  for (let r = 0; r < rows; r++) {
+    const row: unknown[] = [];
+    for (const s of slots) row[s.at] = plainValue({ type: s.type, value: batched.includes(s) ? (s.value as unknown[])[r] : s.value });
+    out.push(row);
+  }
+  return out;
+}
 
 /** A value bound to a named parameter (`:id`, `@id`, `$id`), matched by name in the sample run. */
 export interface NamedValue {

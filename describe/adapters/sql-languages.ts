@@ -922,8 +922,15 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
-/** Collection names whose last-two-segment DELETE drops a store: BigQuery's datasets and tables, vector and search engines' collections and indexes (Qdrant, Typesense, Chroma, Pinecone, Meilisearch, Algolia), InfluxDB's buckets. */
-const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets']);
+/**
+ * Collection names whose last-two-segment DELETE drops a store: BigQuery's datasets and tables,
+ * vector and search engines' collections and indexes (Qdrant, Typesense, Chroma, Pinecone,
+ * Meilisearch, Algolia), InfluxDB's buckets. Twenty-seventh pass: the database platforms' own
+ * (each a medium DELETE): PlanetScale's, Neon's, Supabase's and Xata's `branches` (each a database
+ * of its own), MongoDB Atlas', CockroachDB Cloud's and Redis Cloud's `clusters`, Astra's and
+ * Cassandra's `keyspaces`, Xata's `dbs`, and the `backups` and `snapshots` a restore would need.
+ */
+const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets', 'branches', 'clusters', 'keyspaces', 'dbs', 'backups', 'snapshots']);
 
 /**
  * Stores dropped or emptied by REST (twenty-sixth pass: each a medium DELETE or POST): a DELETE of
@@ -939,6 +946,8 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
   const m = request.method;
   const twin = (sql: string): SqlSource => ({ texts: [sql], dialect: 'postgresql', written: true });
   if (m === 'DELETE' && n >= 2 && dropHolders.has(lower[n - 2]!) && segs[n - 1] !== '') return twin(`DROP TABLE ${table(segs[n - 1]!)}`);
+  // Astra DB's `POST /v2/databases/<id>/terminate` (twenty-seventh pass): the database deleted.
+  if (m === 'POST' && n >= 3 && lower[n - 1] === 'terminate' && lower[n - 3] === 'databases') return twin(`DROP SCHEMA ${table(segs[n - 2]!)} CASCADE`);
   if (m === 'DELETE' && lower[n - 1] === 'documents' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
   if (m === 'DELETE' && lower[n - 2] === 'configure' && (lower[n - 1] === 'database' || lower[n - 1] === 'table') && lower[n - 3] === 'v3') return twin(`DROP TABLE ${table((request.query.table ?? request.query.db ?? ['influx'])[0]!)}`);
   const o = request.body.json;
@@ -948,6 +957,97 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
     const f = o.filter;
     const conditions = ['must', 'should', 'must_not', 'min_should'].map((k) => f[k]).filter((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
     if (conditions.length === 0) return twin(`DELETE FROM ${table(segs[n - 3]!)}`);
+  }
+  return undefined;
+}
+
+/** Holders whose member's `owner` a PATCH or PUT changes (Unity Catalog's securables, Snowflake's REST resources). */
+const ownedHolders = new Set(['catalogs', 'schemas', 'tables', 'volumes', 'functions', 'databases', 'views', 'external-locations', 'storage-credentials', 'shares']);
+/** Snowflake REST resources whose `…/<name>/grants` POST grants or revokes. */
+const granteeHolders = new Set(['roles', 'users', 'database-roles', 'application-roles', 'shares']);
+
+/**
+ * The REST APIs the SQL services keep beside their SQL ones, read as the statement each call is
+ * (twenty-seventh pass: each was a medium write while its SQL twin was critical):
+ * - a DELETE of `…/catalogs/<name>` or `…/schemas/<name>` (Databricks' Unity Catalog, Snowflake's
+ *   `/api/v2/databases/<db>/schemas/<s>`): `DROP SCHEMA … CASCADE`;
+ * - privileges: Unity Catalog's and Databricks' `PATCH …/permissions/<type>/<name>`, Snowflake's
+ *   `POST …/roles|users|database-roles/<name>/grants` (and `grants:revoke`), Google's
+ *   `…:setIamPolicy`, a BigQuery dataset's `access` list: `GRANT`; an `owner` changed: `ALTER … OWNER`;
+ * - Snowflake's `createMode=orReplace` (CREATE OR REPLACE: the existing object dropped), a table's
+ *   `:swap-with` (its rows replaced by another's) and its `PUT` (CREATE OR ALTER TABLE, which drops
+ *   the columns the definition leaves out);
+ * - a BigQuery table's `expirationTime` (the table deleted at that time) and partition expiry
+ *   (`timePartitioning.expirationMs`: every partition older deleted, every one with `"1"`).
+ */
+function sqlServiceRestSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.method;
+  if (n < 2 || m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined;
+  const twin = (sql: string): SqlSource => ({ texts: [sql], dialect: 'postgresql', written: true });
+  const last = segs[n - 1]!;
+  const o = request.body.json;
+  if (m === 'DELETE' && (lower[n - 2] === 'catalogs' || lower[n - 2] === 'schemas') && last !== '') return twin(`DROP SCHEMA ${table(last)} CASCADE`);
+  const grant = (name: string): SqlSource => twin(`GRANT ALL ON TABLE ${table(name)} TO PUBLIC`);
+  const permissions = lower.lastIndexOf('permissions');
+  if (permissions >= 0 && permissions < n - 1 && (m === 'PATCH' || m === 'PUT' || m === 'POST')) return grant(last);
+  if (/^grants(:|$)/.test(lower[n - 1]!) && n >= 3 && granteeHolders.has(lower[n - 3]!) && (m === 'POST' || m === 'PUT' || m === 'DELETE')) return grant(segs[n - 2]!);
+  if (lower[n - 1]!.endsWith(':setiampolicy') && m === 'POST') return grant(last.slice(0, -':setIamPolicy'.length) || 'resource');
+  if (lower[n - 2] === 'datasets' && (m === 'PATCH' || m === 'PUT') && isObject(o) && Array.isArray(o.access)) return grant(last);
+  if (ownedHolders.has(lower[n - 2]!) && (m === 'PATCH' || m === 'PUT') && isObject(o) && typeof o.owner === 'string') return twin(`ALTER TABLE ${table(last)} OWNER TO ${column(o.owner)}`);
+  const mode = (request.query.createMode ?? request.query.createmode ?? []).map((v) => v.toLowerCase());
+  if (m === 'POST' && mode.includes('orreplace')) return twin(`DROP TABLE ${table(isObject(o) && typeof o.name === 'string' ? o.name : last)}`);
+  if (m === 'POST' && lower[n - 1]!.endsWith(':swap-with')) return twin(`DROP TABLE ${table(last.slice(0, -':swap-with'.length))}`);
+  const apiV2 = lower.indexOf('api') >= 0 && lower[lower.indexOf('api') + 1] === 'v2';
+  if (m === 'PUT' && apiV2 && lower[n - 2] === 'tables' && lower[n - 4] === 'schemas' && lower[n - 6] === 'databases') return twin(`ALTER TABLE ${table(last)} DROP COLUMN unnamed`);
+  if (lower[n - 2] === 'tables' && lower.includes('datasets') && (m === 'PATCH' || m === 'PUT') && isObject(o)) {
+    if (o.expirationTime !== undefined && o.expirationTime !== null) return twin(`DROP TABLE ${table(last)}`);
+    const expiry = isObject(o.timePartitioning) ? o.timePartitioning.expirationMs : undefined;
+    // Every partition older than the expiry, at once: with `"1"`, every row (a retention the table
+    // had kept is no narrower by its length: held as the DELETE of every row it may be).
+    if (expiry !== undefined && expiry !== null) return twin(`DELETE FROM ${table(last)}`);
+  }
+  return undefined;
+}
+
+/**
+ * CouchDB (its port 5984, 6984 with TLS, or its own `_`-named endpoints), read as the statements
+ * its calls are (twenty-seventh pass, left open by the twenty-sixth: each was a medium write): a
+ * DELETE of `/<db>` on its port drops the database; `PUT /<db>/_security` replaces who may read and
+ * write it (empty lists make it public); `PUT|DELETE /_node/<node>/_config/<section>/<key>` (and
+ * 1.x's `/_config/…`) sets server admins, authentication and query servers; a write into `_users`
+ * makes or changes an account; `_purge` and `_bulk_docs` with `_deleted` delete the documents they
+ * name (narrow, as their SQL twin says: read, so a grant for one delete covers no other).
+ */
+function couchSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.method;
+  if (n === 0 || m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined;
+  const port = request.port === 5984 || request.port === 6984;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  if (port && m === 'DELETE' && n === 1 && !segs[0]!.startsWith('_') && segs[0] !== '') return twin(`DROP TABLE ${table(segs[0]!)}`);
+  if (n === 2 && lower[1] === '_security' && (m === 'PUT' || m === 'POST')) return twin(`GRANT ALL ON TABLE ${table(segs[0]!)} TO PUBLIC`);
+  const config = lower[0] === '_node' && lower[2] === '_config' ? 3 : lower[0] === '_config' ? 1 : -1;
+  if (config > 0 && n > config && (m === 'PUT' || m === 'DELETE' || m === 'POST')) {
+    return lower[config] === 'admins' ? twin(`CREATE ROLE ${column(segs[config + 1] ?? 'admin')} SUPERUSER`) : twin(`ALTER SYSTEM SET ${column(`${segs[config]}_${segs[config + 1] ?? ''}`)} = DEFAULT`);
+  }
+  if (lower[0] === '_users' && n >= 1 && (m === 'PUT' || m === 'POST' || m === 'DELETE')) return twin(`CREATE ROLE ${column(segs[1] ?? 'user')} LOGIN`);
+  const o = request.body.json;
+  if (m === 'POST' && n === 2 && lower[1] === '_purge' && isObject(o)) {
+    const ids = Object.keys(o).slice(0, MAX_STATEMENTS);
+    return ids.length ? twin(`DELETE FROM ${table(segs[0]!)} WHERE _id IN (${ids.map(literal).join(', ')})`) : undefined;
+  }
+  if (m === 'POST' && n === 2 && lower[1] === '_bulk_docs' && isObject(o) && Array.isArray(o.docs)) {
+    const deleted = o.docs.slice(0, MAX_STATEMENTS).filter((d) => isObject(d) && d._deleted !== undefined && d._deleted !== false && d._deleted !== null);
+    if (deleted.length === 0) return undefined;
+    // A deleted document named by no `_id` is refused by CouchDB; one named twice is deleted once.
+    const ids = deleted.map((d) => (d as Record<string, unknown>)._id);
+    if (!ids.every((id) => typeof id === 'string')) return { error: 'a CouchDB bulk delete of a document it does not name' };
+    return twin(`DELETE FROM ${table(segs[0]!)} WHERE _id IN (${ids.map(literal).join(', ')})`);
   }
   return undefined;
 }
@@ -1080,11 +1180,60 @@ export function gremlinTwins(text: string): string[] {
   return out;
 }
 
+/**
+ * A Gremlin traversal sent as bytecode (GraphSON's `{"@type": "g:Bytecode", "@value": {step:
+ * [["V"], ["has", "name", "x"], ["drop"]]}}`: what gremlin-python, gremlin-javascript and Java's
+ * drivers send to `op: "bytecode"`) written as the script it stands for (`g.V().has('name',
+ * 'x').drop()`), for gremlinTwins. Typed numbers as themselves, `g:P` predicates as `P.gte(…)`, a
+ * nested traversal as `__.…`, a lambda as `Lambda(…)` (code: unread); another typed value as a
+ * name no rule takes for a value. Undefined when it is no bytecode. Bounded in depth and steps.
+ */
+export function gremlinBytecodeText(b: unknown, depth = 0): string | undefined {
+  const v = isObject(b) && b['@type'] === 'g:Bytecode' ? b['@value'] : b;
+  if (!isObject(v) || !Array.isArray(v.step) || depth > 8) return undefined;
+  const quote = (x: string): string => `'${x.slice(0, 10_000).replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  const arg = (a: unknown, d: number): string => {
+    if (typeof a === 'string') return quote(a);
+    if (typeof a === 'number' || typeof a === 'boolean') return String(a);
+    if (a === null) return 'null';
+    if (Array.isArray(a)) return a.slice(0, 1000).map((x) => arg(x, d + 1)).join(', ');
+    if (!isObject(a) || d > 8) return 'airlock_unread';
+    const type = a['@type'];
+    const value = a['@value'];
+    if (type === 'g:Bytecode') return `__.${(gremlinBytecodeText(a, depth + 1) ?? 'airlock_unread()').replace(/^g\./, '')}`;
+    if (type === 'g:Lambda') return 'Lambda(airlock_unread)';
+    if (type === 'g:P' && isObject(value) && typeof value.predicate === 'string') return `P.${value.predicate.replace(/[^A-Za-z]/g, '')}(${arg(value.value, d + 1)})`;
+    if (type === 'g:List' || type === 'g:Set') return Array.isArray(value) ? arg(value, d + 1) : 'airlock_unread';
+    if (type === 'g:T' && typeof value === 'string') return `T.${value.replace(/[^A-Za-z]/g, '')}`;
+    if (typeof type === 'string' && /^g[x]?:(Int32|Int64|Float|Double|BigInteger|BigDecimal|Byte|Int16)$/.test(type) && (typeof value === 'number' || typeof value === 'string')) return String(Number(value));
+    return 'airlock_unread';
+  };
+  const steps = (v.step as unknown[]).slice(0, MAX_STATEMENTS).map((st) => {
+    if (!Array.isArray(st) || typeof st[0] !== 'string') return 'airlock_unread()';
+    return `${st[0].replace(/[^A-Za-z0-9_]/g, '')}(${st.slice(1).map((a) => arg(a, 0)).join(', ')})`;
+  });
+  return `g.${steps.join('.')}`;
+}
+
+/**
+ * Gremlin Server's request message (`{requestId, op, processor, args: {gremlin, bindings}}`), as
+ * its WebSocket carries it (twenty-seventh pass, left open by the twenty-sixth: a tunnel's
+ * message was judged as a POST of it to `/gremlin`, whose reader took only a top-level `gremlin`):
+ * the script of `op: "eval"`, the bytecode of `op: "bytecode"`.
+ */
+function gremlinRequestTexts(json: unknown): string[] {
+  if (!isObject(json) || typeof json.op !== 'string' || !isObject(json.args)) return [];
+  const g = json.args.gremlin;
+  if (typeof g === 'string') return [g];
+  const text = gremlinBytecodeText(g);
+  return text === undefined ? (g === undefined ? [] : ['g.V().drop().airlock_unread()']) : [text];
+}
+
 function gremlinSql(request: RequestInfo): SqlSource | undefined {
   const last = request.segments[request.segments.length - 1]?.toLowerCase();
   if (last !== 'gremlin') return undefined;
   const json = request.body.json;
-  const texts = [...(isObject(json) && typeof json.gremlin === 'string' ? [json.gremlin] : []), ...(request.query.gremlin ?? [])].slice(0, MAX_STATEMENTS);
+  const texts = [...(isObject(json) && typeof json.gremlin === 'string' ? [json.gremlin] : []), ...gremlinRequestTexts(json), ...(request.query.gremlin ?? [])].slice(0, MAX_STATEMENTS);
   const twins = texts.flatMap((x) => gremlinTwins(x));
   return twins.length ? { texts: twins, dialect: 'postgresql', written: true } : undefined;
 }
@@ -1241,5 +1390,5 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
 }

