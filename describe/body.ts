@@ -761,9 +761,14 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     const parsed = parseJson(text);
     if (parsed) {
       const scan = scanJson(text, false);
-      // JSON.parse turns 1e999 into Infinity, which is not JSON: read it again with such numbers as text.
-      summary.json = scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
+      // JSON.parse turns 1e999 into Infinity, which is not JSON: read it again with such numbers as
+      // text; and an integer it rounds (past 2^53) as its exact text, so the policy and the person
+      // asked see the digits the server reads (from the scan's reading, which is the same value but
+      // for duplicate keys).
+      summary.json = scan.inexact && !scan.duplicates.length ? scanJson(text, true).firstWins
+        : scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
       if (scan.nonFinite) ambiguous('json_number_out_of_range', 'a number too large for a 64-bit float (servers reject it, saturate it or read it exactly)');
+      if (scan.inexact) ambiguous('json_number_out_of_range', 'an integer past 2^53 that JavaScript, and so the policy, reads rounded to another integer, while Python, Go (into an integer), Java and databases read it exactly: another id or amount than the one decided');
       if (scan.duplicates.length) {
         ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates, scan.duplicateCount)}`);
         alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });
