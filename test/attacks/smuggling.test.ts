@@ -3804,3 +3804,34 @@ t.test('property (twenty-seventh pass): a Content-Type holding a byte outside AS
     },
   ), { numRuns: 24, ...seed });
 });
+
+t.test('property (twenty-seventh pass): a part name spelled with the blanks Python strips (0x1c-0x1f, VT, FF) around the parameter, its value or the header\'s name is read by that name, as Python\'s email and Werkzeug read it', async (t) => {
+  // `Content-Disposition: form-data;\x1fname="batch"` (or `name\x1c=\x1dbatch`, `name=\x1f"batch"`,
+  // `Content-Disposition\x1f:`): Python's str.strip() and `\s` take 0x1c-0x1f for whitespace, so
+  // Python's email package (and Django) and Werkzeug read the part as `batch`; JavaScript's trim
+  // does not, and Airlock read it by no name: the server ran the Graph batch naming /deny.
+  const post = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => postToPyBatch(path, 'multipart/form-data; boundary=X', body, tunnel);
+  const heads: Record<string, (b: string, name: string) => string> = {
+    'before the parameter': (b, name) => `Content-Disposition: form-data;${b}name="${name}"`,
+    'around the equals sign': (b, name) => `Content-Disposition: form-data; name${b}=${b}${name}`,
+    'before a quoted value': (b, name) => `Content-Disposition: form-data; name=${b}"${name}"`,
+    'around a bare value': (b, name) => `Content-Disposition: form-data; name=${b}${name}${b}`,
+    'before the colon': (b, name) => `Content-Disposition${b}: form-data; name=${name}`,
+  };
+  const calls = (target: string): string => JSON.stringify([{ method: 'DELETE', relative_url: target }]);
+  const before0 = pyBatchLog.length;
+  t.match((await post('/', `--X\r\n${heads['before the parameter']!('\x1f', 'batch')}\r\n\r\n${calls('ok/b.txt')}\r\n--X--\r\n`, false)).text, /^HTTP\/1\.1 200/, 'control: such a batch of allowed calls goes through');
+  t.match(pyBatchLog.slice(before0), /FIELD batch=/, 'control: the server read the field by that name');
+  await fc.assert(fc.asyncProperty(
+    fc.record({ head: fc.constantFrom(...Object.keys(heads)), blank: fc.constantFrom('\x1c', '\x1d', '\x1e', '\x1f', '\x0b', '\x0c'), shape: fc.constantFrom('Graph batch', 'form upload key'), tunnel: fc.boolean() }),
+    async ({ head, blank, shape, tunnel }) => {
+      const before = pyBatchLog.length;
+      const [path, body] = shape === 'Graph batch'
+        ? ['/', `--X\r\n${heads[head]!(blank, 'batch')}\r\n\r\n${calls('deny/secret.txt')}\r\n--X--\r\n`]
+        : ['/ok', `--X\r\n${heads[head]!(blank, 'key')}\r\n\r\nprotected/keep.txt\r\n--X\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\ndata\r\n--X--\r\n`];
+      const [res] = parseResponses((await post(path, body, tunnel)).text);
+      const got = pyBatchLog.slice(before);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !got.includes('deny/secret') && !got.includes('protected/');
+    },
+  ), { numRuns: 30, ...seed });
+});
