@@ -203,7 +203,33 @@ export function formDefaultCharsets(body: Buffer, header: string): string[] {
 
 /** Whether a part's head names a file (servers hand its bytes over as they are, undecoded). */
 export function isFileHead(head: string): boolean {
-  return fileHead.test(head);
+  if (!fileHead.test(head)) return false;
+  // An empty file name (`filename=""`, `filename*=utf-8''`) names no file to Go's mime/multipart:
+  // `Part.FileName()` is "" and `ReadForm` (so `r.FormValue`, MinIO's form uploads) keeps the part
+  // as a form value (twenty-seventh pass: a Graph `batch` part with `filename=""` ran its calls
+  // while Airlock's readers skipped it as an upload). Only a name with text in it makes a file.
+  for (const m of head.matchAll(fileHeads)) {
+    if (fileNameValue(head, m.index + m[0].length, m[0].includes('*')) !== '') return true;
+  }
+  return false;
+}
+
+/** A `filename` parameter's value starting at `at` (quoted or a token; of `filename*`, the text after `charset'lang'`). */
+function fileNameValue(head: string, at: number, extended: boolean): string {
+  let i = at;
+  while (head[i] === ' ' || head[i] === '\t') i++;
+  let value = '';
+  if (head[i] === '"') {
+    for (i++; i < head.length && head[i] !== '"'; i++) value += head[i] === '\\' && i + 1 < head.length ? head[++i] : head[i];
+  } else {
+    let end = i;
+    while (end < head.length && head[end] !== ';' && head[end] !== '\r' && head[end] !== '\n' && head[end] !== ' ' && head[end] !== '\t') end++;
+    value = head.slice(i, end);
+  }
+  if (!extended) return value;
+  const first = value.indexOf("'");
+  const second = first < 0 ? -1 : value.indexOf("'", first + 1);
+  return second < 0 ? value : value.slice(second + 1);
 }
 
 /**
@@ -250,6 +276,7 @@ export function unfoldHead(head: string): string {
 
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
+const fileHeads = /;\s*filename\*?\s*=/gi;
 
 /** `strict`: delimiters only as whole lines (RFC 2046, strictDelimiterAt), else wherever they stand; `defaults`: the charsets of a field that declares none (defaultCharsets). */
 function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, strict: boolean, defaults: readonly string[]): MultipartFields {
@@ -274,7 +301,7 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
     if (split >= 0) {
       // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
       const head = unfoldHead(part.slice(0, split));
-      const file = fileHead.test(head);
+      const file = isFileHead(head);
       const value = part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '');
       // And as MIME-aware servers read it (Python's email, Django, python-multipart): its
       // Content-Transfer-Encoding undone (eighteenth pass: a base64 `batch` part ran its calls).
