@@ -208,8 +208,23 @@ export function isFileHead(head: string): boolean {
   // `Part.FileName()` is "" and `ReadForm` (so `r.FormValue`, MinIO's form uploads) keeps the part
   // as a form value (twenty-seventh pass: a Graph `batch` part with `filename=""` ran its calls
   // while Airlock's readers skipped it as an upload). Only a name with text in it makes a file.
+  // And a name Werkzeug (Flask) cannot parse as a parameter (`filename=/etc/x`, `filename=(x)`,
+  // `filename= "a"`, a bare non-ASCII name: not a token or quoted string right after `=`) leaves it
+  // no file name, and Flask's `request.form` holds the part: a file only when both read one.
+  let named = false;
   for (const m of head.matchAll(fileHeads)) {
-    if (fileNameValue(head, m.index + m[0].length, m[0].includes('*')) !== '') return true;
+    if (fileNameValue(head, m.index + m[0].length, m[0].includes('*')) !== '') named = true;
+  }
+  return named && werkzeugFileName(head);
+}
+
+/** Whether Werkzeug's parameter reading (wzOptions) finds a file name on a Content-Disposition line of the head. */
+function werkzeugFileName(head: string): boolean {
+  for (const line of head.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
+    const options = wzOptions(line.slice(colon + 1).trim());
+    if (options.has('filename') || options.has('filename*')) return true;
   }
   return false;
 }
