@@ -218,15 +218,23 @@ export function isFileHead(head: string): boolean {
   return named && werkzeugFileName(head);
 }
 
-/** Whether Werkzeug's parameter reading (wzOptions) finds a file name on a Content-Disposition line of the head. */
+/**
+ * Whether Werkzeug's parameter reading (wzOptions) finds a file name on a Content-Disposition line
+ * of the head, or in `head` itself when it is that header's value alone (proxy/charset-readings.ts).
+ */
 function werkzeugFileName(head: string): boolean {
+  const has = (value: string): boolean => {
+    const options = wzOptions(value.trim());
+    return options.has('filename') || options.has('filename*');
+  };
+  let lines = 0;
   for (const line of head.split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
-    const options = wzOptions(line.slice(colon + 1).trim());
-    if (options.has('filename') || options.has('filename*')) return true;
+    lines++;
+    if (has(line.slice(colon + 1))) return true;
   }
-  return false;
+  return lines === 0 && has(head);
 }
 
 /** A `filename` parameter's value starting at `at` (quoted or a token; of `filename*`, the text after `charset'lang'`). */
