@@ -26,8 +26,17 @@ export function multipartBoundary(header: string): string | undefined {
   return m?.[1] ?? m?.[2];
 }
 
-/** At most this many boundaries of one header are read. */
+/** At most this many boundaries of one header are read (a header that gives this many is refused: boundaryReadingsFull). */
 const MAX_BOUNDARIES = 4;
+
+/**
+ * Whether a Content-Type gives as many boundary readings as are read (MAX_BOUNDARIES), so a
+ * server's may be among those not read (twenty-seventh pass: three more `boundary=` parameters
+ * pushed Python's reading of the first out of the list). A sent form gives one.
+ */
+export function boundaryReadingsFull(header: string): boolean {
+  return multipartBoundaries(header).length >= MAX_BOUNDARIES;
+}
 
 /**
  * Every boundary a server may take from a Content-Type value: PHP and most parsers the first
@@ -41,14 +50,49 @@ export function multipartBoundaries(header: string): string[] {
   };
   const first = multipartBoundary(header);
   if (first) add(first);
+  // (The first parameter as Python's email and cgi read it, next: they take the first one.)
+  const python = emailParamValues(header, 'boundary');
+  if (python[0] !== undefined) add(python[0]);
   const lower = header.toLowerCase();
   // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
   const last = lower.lastIndexOf('boundary=');
   if (last >= 0) for (const b of boundaryValuesAt(header, last)) add(b);
   // (Go's and Python's before the other repeated ones: a repeated plain one is read above.)
   for (const b of parameterReadings(header, 'boundary')) add(b);
+  for (const b of python) add(b);
   for (let at = lower.indexOf('boundary='); at >= 0 && out.length < MAX_BOUNDARIES; at = lower.indexOf('boundary=', at + 1)) {
     for (const b of boundaryValuesAt(header, at)) add(b);
+  }
+  return out;
+}
+
+/**
+ * A parameter's values as Python's `email` package (`Message.get_boundary`, `get_param`) and `cgi`
+ * read them (twenty-seventh pass): the header split at each `;` outside an odd count of unescaped
+ * quotes, name and value stripped, the value unquoted only when it both starts and ends with `"`
+ * (and `<…>` taken off), a boundary's trailing blanks dropped. So `boundary="B"x` is the boundary
+ * `"B"x` and `boundary="B` is `"B` to them, whose delimiter lines Airlock's readings (`B`) never
+ * met: no part of the body was read while the server read every one. One pass.
+ */
+export function emailParamValues(header: string, name: string): string[] {
+  const out: string[] = [];
+  let start = header.indexOf(';');
+  if (start < 0) return out;
+  let inQuotes = false;
+  for (let i = start + 1; i <= header.length; i++) {
+    const c = header[i];
+    if (c === '"' && header[i - 1] !== '\\') inQuotes = !inQuotes;
+    if (i < header.length && (c !== ';' || inQuotes)) continue;
+    const param = header.slice(start + 1, i);
+    start = i;
+    const eq = param.indexOf('=');
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== name) continue;
+    let value = param.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replaceAll('\\\\', '\\').replaceAll('\\"', '"');
+    else if (value.length >= 2 && value.startsWith('<') && value.endsWith('>')) value = value.slice(1, -1);
+    value = value.trimEnd();
+    if (value && !out.includes(value)) out.push(value);
+    if (out.length >= MAX_BOUNDARIES) break;
   }
   return out;
 }

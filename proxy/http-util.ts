@@ -4,6 +4,7 @@ import { unmappedHost } from '../lib/ip-literal.ts';
 import { otherSeparator, serverHeaderKey, trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 import { emptyMap, lookupTable } from '../lib/records.ts';
+import { boundaryReadingsFull } from '../describe/multipart.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';
 
@@ -88,6 +89,8 @@ export function misreadHeader(raw: readonly string[]): string | undefined {
       // multipart, while Node, Go (which refuses it), PHP and Airlock's readers read another type,
       // and no field of it. A media type and its parameters are ASCII (RFC 9110 §8.3.1).
       if (!isAscii(raw[i + 1]!)) return 'a Content-Type holding a byte outside ASCII, which servers read as different types (Python\'s frameworks strip NEL and no-break space around it, Go refuses it, Node keeps it): send the media type in ASCII';
+      // Boundaries read in more ways than Airlock reads: the one a server takes may be unread.
+      if (boundaryReadingsFull(raw[i + 1]!)) return 'a Content-Type whose boundary servers read in more ways than Airlock reads (repeated or malformed boundary parameters): send one boundary';
     }
     if (name.length === 5 && name.toLowerCase() === 'proxy') {
       return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
