@@ -204,8 +204,101 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
       complete &&= lines.complete;
       if (lines.undecodable) appendAll(undecodable, lines.undecodable);
     }
+    // And as Werkzeug (Flask) reads it where a bare CR stands (twenty-seventh pass): its line
+    // breaks are CRLF, LF and CR alone, its blank line `\r\n\r\n`, `\n\n` or `\r\r`, so
+    // `--X\rContent-Disposition: form-data; name="batch"\r\r[...]` is the field `batch` to Flask
+    // and no part to a reader of CRLF and LF lines. Its parts, written again with CRLF, are read too.
+    // And as Python's email package reads lines (universal newlines: CRLF, CR or LF ends a line,
+    // so `\r\r\n` is a line and a blank one): every line break written as CRLF.
+    if (hasBareCr(body)) {
+      const text = body.toString('latin1');
+      for (const canonical of [werkzeugCanonical(text, boundary), text.split(/\r\n|\r|\n/).join('\r\n')]) {
+        if (canonical === undefined) continue;
+        const again = fieldsUnder(Buffer.from(canonical, 'latin1'), boundary, wanted, true, defaults);
+        appendAll(fields, again.fields);
+        complete &&= again.complete;
+        if (again.undecodable) appendAll(undecodable, again.undecodable);
+      }
+    }
   }
   return undecodable.length ? { fields, complete, undecodable } : { fields, complete };
+}
+
+/** Whether a CR stands without an LF after it. */
+function hasBareCr(body: Buffer): boolean {
+  for (let i = body.indexOf(0x0d); i >= 0; i = body.indexOf(0x0d, i + 1)) if (body[i + 1] !== 0x0a) return true;
+  return false;
+}
+
+/** The length of the line break (CRLF, CR or LF, as Werkzeug reads them) at `i`, 0 when none. */
+function breakAt(text: string, i: number): number {
+  if (text[i] === '\r') return text[i + 1] === '\n' ? 2 : 1;
+  return text[i] === '\n' ? 1 : 0;
+}
+
+/** The length of the line break that ends just before `i` (CRLF, CR or LF), 0 when none. */
+function breakBefore(text: string, i: number): number {
+  if (text[i - 1] === '\n') return text[i - 2] === '\r' ? 2 : 1;
+  return text[i - 1] === '\r' ? 1 : 0;
+}
+
+/** Werkzeug's blanks inside a delimiter line (`[^\S\n\r]`: whitespace but CR and LF). */
+const lineBlank = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\x0b' || c === '\x0c' || (c !== undefined && c >= '\x1c' && c <= '\x1f');
+
+/**
+ * A multipart body as Werkzeug's MultipartDecoder splits it (werkzeug/sansio/multipart.py): a
+ * delimiter `--B` at the start or after a line break, then `--` or blanks and a line break; a
+ * part's head up to the first `\r\n\r\n`, `\r\r` or `\n\n`; its data up to the line break
+ * before the next delimiter. Written again with CRLF line breaks (head lines split at CRLF, CR or
+ * LF), closed; undefined when no part is found. One pass, at most MAX_PARTS parts.
+ */
+export function werkzeugCanonical(text: string, boundary: string): string | undefined {
+  const delimiter = `--${boundary}`;
+  /** The position after a delimiter line starting at `at` (-1: not one; -2: the close). */
+  const delimiterEnd = (at: number): number => {
+    let i = at + delimiter.length;
+    if (text.startsWith('--', i)) return -2;
+    while (lineBlank(text[i])) i++;
+    const lb = breakAt(text, i);
+    return lb ? i + lb : -1;
+  };
+  let out = '';
+  let parts = 0;
+  let at = text.startsWith(delimiter) ? 0 : -1;
+  for (let from = 0; at < 0;) {
+    const next = text.indexOf(delimiter, from);
+    if (next < 0) return undefined;
+    if (breakBefore(text, next) && delimiterEnd(next) >= 0) at = next;
+    from = next + 1;
+  }
+  while (at >= 0 && parts < MAX_PARTS) {
+    const start = delimiterEnd(at);
+    if (start < 0) break;
+    const blanks = [text.indexOf('\r\n\r\n', start), text.indexOf('\r\r', start), text.indexOf('\n\n', start)];
+    let blank = -1;
+    let blankLength = 0;
+    for (const [k, b] of blanks.entries()) if (b >= 0 && (blank < 0 || b < blank)) [blank, blankLength] = [b, k === 0 ? 4 : 2];
+    if (blank < 0) break;
+    // The data runs to the line break before the next delimiter line (or the close).
+    let end = -1;
+    for (let from = blank + blankLength; ;) {
+      const next = text.indexOf(delimiter, from);
+      if (next < 0) break;
+      const lb = breakBefore(text, next);
+      if (lb && delimiterEnd(next) !== -1) {
+        end = next;
+        break;
+      }
+      from = next + 1;
+    }
+    if (end < 0) break;
+    // (Werkzeug skips empty head lines: `--X\n\rContent-Disposition: …` names the part.)
+    const head = text.slice(start, blank).split(/\r\n|\r|\n/).filter((line) => line.trim() !== '').join('\r\n');
+    out += `${delimiter}\r\n${head}\r\n\r\n${text.slice(blank + blankLength, end - breakBefore(text, end))}\r\n`;
+    parts++;
+    at = end;
+  }
+  return parts ? `${out}${delimiter}--\r\n` : undefined;
 }
 
 /** At most this many default charsets of one form are read (each costs a decoding of every field without its own). */
