@@ -3918,4 +3918,13 @@ t.test('property (twenty-seventh pass): a multipart body whose lines end with a 
       return (refused || (shape === 'form upload key' && res?.status === 200)) && !got.includes('deny/secret') && !/FIELD key=protected\//.test(got);
     },
   ), { numRuns: 12, ...seed });
+  // Past the capture cap the form tail reads each part head as it leaves (a head a bare CR ends is
+  // read up to the next blank line it knows, or refused as too long): refused as before.
+  for (const tunnel of [false, true]) {
+    const start = pyBatchLog.length;
+    const body = `${part('\r', '\r\r', 'pad', 'p'.repeat(3000))}${part('\r', '\r\r', 'batch', calls('deny/secret.txt'))}--X--\r`;
+    const [res] = parseResponses((await post('/', body, tunnel)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `a bare-CR batch part past the capture cap${tunnel ? ', tunneled' : ''}: refused (${res?.status})`);
+    t.notOk(pyBatchLog.slice(start).includes('deny/secret'), 'and the server never read it');
+  }
 });
