@@ -676,6 +676,8 @@ t.test('property (twenty-seventh pass): an integer JSON.parse rounds (past 2^53)
   // The same integer to a read-only MCP tool: held too (the tool reads another issue than decided).
   const mcp = await decide({ url: MCP, headers: [['content-type', 'application/json']], body: rpc('get_issue', '1', '').replace('"project":"widgets"', '"issue":1234567890123456789') });
   t.equal(mcp.decision.action, 'approve', 'a read-only tool call naming such an integer is held');
+  // A JSON-RPC message's own id is only echoed back: such an id leaves a read a read.
+  t.match((await decide({ url: MCP, headers: [['content-type', 'application/json']], body: rpc('get_issue', '1234567890123456789', '') })).decision, { action: 'allow', rule: 'mcp.read' }, 'control: a read-only tool call whose JSON-RPC id is such an integer stays a read');
   // Controls: integers every reader reads alike (safe, or written back as themselves), floats, exponents.
   for (const lit of ['12', '9007199254740991', '-9007199254740992', '12345678901234567000', '100000000000000000000000', '1e21', '0.1', '9007199254740993.0']) {
     const { description, decision } = await decide({ url: W, headers: [['content-type', 'application/json']], body: `{"id": ${lit}}` });
