@@ -646,6 +646,30 @@ function textKept(type: string, previewBytes: number): number {
   return type === 'multipart/mixed' ? Math.max(previewBytes, MAX_BATCH_TEXT) : previewBytes;
 }
 
+/**
+ * Whether the only places two readings of a JSON body differ in a number (parsed: a double;
+ * exact: the literal's digits as text) are JSON-RPC messages' own `id` (the message, or a batch's
+ * entries, carrying `jsonrpc` or `method`). Iterative, visiting each value once.
+ */
+function onlyRpcIdsDiffer(parsed: unknown, exact: unknown): boolean {
+  const stack: Array<[unknown, unknown, number, string | number | undefined, unknown]> = [[parsed, exact, 0, undefined, undefined]];
+  while (stack.length) {
+    const [a, b, depth, key, holder] = stack.pop()!;
+    if (typeof a === 'number' && typeof b === 'string') {
+      const rpc = holder !== null && typeof holder === 'object' && !Array.isArray(holder) && ('jsonrpc' in holder || 'method' in holder);
+      if (!(key === 'id' && rpc && depth <= 2)) return false;
+      continue;
+    }
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') continue;
+    if (Array.isArray(a) && Array.isArray(b)) {
+      for (let i = 0; i < a.length && i < b.length; i++) stack.push([a[i], b[i], depth + 1, i, a]);
+    } else if (!Array.isArray(a) && !Array.isArray(b)) {
+      for (const k of Object.keys(a)) if (Object.hasOwn(b, k)) stack.push([(a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1, k, a]);
+    }
+  }
+  return true;
+}
+
 /** What a form encoder never leaves raw in a body it writes (URLSearchParams, browsers, curl's `--data-urlencode`). */
 const rawFormText = /[\s()'";`/]/;
 
@@ -839,9 +863,17 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     const parsed = parseJson(text);
     if (parsed) {
       const scan = scanJson(text, false);
-      // JSON.parse turns 1e999 into Infinity, which is not JSON: read it again with such numbers as text.
-      summary.json = scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
+      // JSON.parse turns 1e999 into Infinity, which is not JSON: read it again with such numbers as
+      // text; and an integer it rounds (past 2^53) as its exact text, so the policy and the person
+      // asked see the digits the server reads (from the scan's reading, which is the same value but
+      // for duplicate keys).
+      // (A JSON-RPC message's own `id` is only echoed back: rounded, it changes nothing the server does.)
+      const exact = scan.inexact ? scanJson(text, true).firstWins : undefined;
+      const inexact = exact !== undefined && !onlyRpcIdsDiffer(parsed.value, exact);
+      summary.json = inexact && !scan.duplicates.length ? exact
+        : scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
       if (scan.nonFinite) ambiguous('json_number_out_of_range', 'a number too large for a 64-bit float (servers reject it, saturate it or read it exactly)');
+      if (inexact) ambiguous('json_number_out_of_range', 'an integer past 2^53 that JavaScript, and so the policy, reads rounded to another integer, while Python, Go (into an integer), Java and databases read it exactly: another id or amount than the one decided');
       if (scan.duplicates.length) {
         ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates, scan.duplicateCount)}`);
         alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });

@@ -121,6 +121,21 @@ export function extendedParamValues(params: string[], name: string): string[] {
  * Content-Disposition line.
  */
 export function dispositionNames(raw: string): string[] {
+  // Python's blanks (twenty-seventh pass): str.strip() and `\s` take the separators 0x1c-0x1f for
+  // whitespace, as they do VT and FF, so Python's email package and Django (which strip each
+  // parameter and its value) and Werkzeug (whose patterns skip `\s`, and which strips a header's
+  // name) read `;\x1fname="batch"`, `name\x1c=\x1dbatch` and `Content-Disposition\x1f:` as the
+  // name `batch`, where JavaScript's trim and `\s` leave those bytes in: the part was read by no
+  // name. Such a head is read a second time with them as blanks.
+  if (!pythonBlank.test(raw)) return namesOf(raw);
+  return [...new Set([...namesOf(raw), ...namesOf(raw.replace(pythonBlanks, ' '))])];
+}
+
+/** Bytes Python's str.strip() and `\s` take for blanks that JavaScript's do not (VT and FF for the patterns here too). */
+const pythonBlank = /[\x0b\x0c\x1c-\x1f]/;
+const pythonBlanks = /[\x0b\x0c\x1c-\x1f]/g;
+
+function namesOf(raw: string): string[] {
   const out = new Set<string>();
   // Werkzeug (and other parsers that split a header at `:` and trim) read
   // `Content-Disposition : form-data; name="…"` too.

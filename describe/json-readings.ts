@@ -20,7 +20,9 @@ export interface JsonScan {
   duplicateCount: number;
   /** A number a 64-bit float cannot hold (JSON.parse makes it ±Infinity). */
   nonFinite: boolean;
-  /** The first-wins reading; built only when asked for (and only differs when there are duplicates). */
+  /** An integer JSON.parse rounds to another one (past 2^53), as the policy reads it (inexactInteger). */
+  inexact: boolean;
+  /** The first-wins reading; built only when asked for (and only differs when there are duplicates, or in inexact integers, kept as their exact text). */
   firstWins?: unknown;
 }
 
@@ -87,6 +89,7 @@ export function scanJson(text: string, build: boolean): JsonScan {
   const stack: Frame[] = [];
   let root: unknown;
   let nonFinite = false;
+  let inexact = false;
   let expectKey = false;
   let i = 0;
   const n = text.length;
@@ -155,6 +158,7 @@ export function scanJson(text: string, build: boolean): JsonScan {
     const isNumber = c === 0x2d || (c >= 0x30 && c <= 0x39);
     if (isNumber && (end - i > 15 || /[eE]/.test(text.slice(i, Math.min(end, i + 400))))) {
       if (!Number.isFinite(Number(text.slice(i, end)))) nonFinite = true;
+      else if (!inexact && inexactInteger(text.slice(i, end))) inexact = true;
     }
     const token = isKey || build ? text.slice(i, end) : '';
     i = end;
@@ -169,9 +173,46 @@ export function scanJson(text: string, build: boolean): JsonScan {
       expectKey = false;
       continue;
     }
-    if (build) place(finiteOrText(JSON.parse(token)));
+    // (An integer JSON.parse would round is kept as its exact text, as a non-finite one is.)
+    if (build) place(isNumber && token.length > 15 && inexactInteger(token) ? token : finiteOrText(JSON.parse(token)));
   }
-  return build ? { duplicates, duplicateCount, nonFinite, firstWins: root } : { duplicates, duplicateCount, nonFinite };
+  return build ? { duplicates, duplicateCount, nonFinite, inexact, firstWins: root } : { duplicates, duplicateCount, nonFinite, inexact };
+}
+
+/**
+ * Whether a JSON integer literal (no fraction, no exponent) names another integer than the one the
+ * policy reads: JSON.parse rounds past 2^53 to the nearest double, and the description is written
+ * with JSON.stringify, so `9007199254740993` reaches the policy as `9007199254740992` (and
+ * `1234567890123456789` as `1234567890123456800`), while Python, Go decoding into an integer,
+ * Java's `long` and PostgreSQL's `bigint` read the literal exactly: another id or amount than the
+ * one decided (twenty-seventh pass). A literal the double writes back as itself
+ * (`12345678901234567000`) is read alike.
+ */
+export function inexactInteger(token: string): boolean {
+  for (let k = 0; k < token.length; k++) {
+    const c = token.charCodeAt(k);
+    if (c === 0x2e || c === 0x65 || c === 0x45) return false; // `.`, `e`, `E`: a float to every reader
+  }
+  const value = Number(token);
+  if (!Number.isFinite(value) || Number.isSafeInteger(value)) return false;
+  let exact: bigint;
+  try {
+    exact = BigInt(token);
+  } catch {
+    return false;
+  }
+  return exact !== writtenInteger(JSON.stringify(value));
+}
+
+/** The integer a JSON number as JSON.stringify writes an integral double names: `-123`, `1.2345e+25`. */
+function writtenInteger(text: string): bigint {
+  const e = text.indexOf('e');
+  if (e < 0) return BigInt(text);
+  const mantissa = text.slice(0, e);
+  const dot = mantissa.indexOf('.');
+  const digits = dot < 0 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  const shift = Number(text.slice(e + 1)) - (dot < 0 ? 0 : mantissa.length - dot - 1);
+  return shift >= 0 ? BigInt(digits) * 10n ** BigInt(shift) : BigInt(digits) / 10n ** BigInt(-shift);
 }
 
 /**

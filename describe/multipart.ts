@@ -26,8 +26,17 @@ export function multipartBoundary(header: string): string | undefined {
   return m?.[1] ?? m?.[2];
 }
 
-/** At most this many boundaries of one header are read. */
+/** At most this many boundaries of one header are read (a header that gives this many is refused: boundaryReadingsFull). */
 const MAX_BOUNDARIES = 4;
+
+/**
+ * Whether a Content-Type gives as many boundary readings as are read (MAX_BOUNDARIES), so a
+ * server's may be among those not read (twenty-seventh pass: three more `boundary=` parameters
+ * pushed Python's reading of the first out of the list). A sent form gives one.
+ */
+export function boundaryReadingsFull(header: string): boolean {
+  return multipartBoundaries(header).length >= MAX_BOUNDARIES;
+}
 
 /**
  * Every boundary a server may take from a Content-Type value: PHP and most parsers the first
@@ -41,14 +50,49 @@ export function multipartBoundaries(header: string): string[] {
   };
   const first = multipartBoundary(header);
   if (first) add(first);
+  // (The first parameter as Python's email and cgi read it, next: they take the first one.)
+  const python = emailParamValues(header, 'boundary');
+  if (python[0] !== undefined) add(python[0]);
   const lower = header.toLowerCase();
   // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
   const last = lower.lastIndexOf('boundary=');
   if (last >= 0) for (const b of boundaryValuesAt(header, last)) add(b);
   // (Go's and Python's before the other repeated ones: a repeated plain one is read above.)
   for (const b of parameterReadings(header, 'boundary')) add(b);
+  for (const b of python) add(b);
   for (let at = lower.indexOf('boundary='); at >= 0 && out.length < MAX_BOUNDARIES; at = lower.indexOf('boundary=', at + 1)) {
     for (const b of boundaryValuesAt(header, at)) add(b);
+  }
+  return out;
+}
+
+/**
+ * A parameter's values as Python's `email` package (`Message.get_boundary`, `get_param`) and `cgi`
+ * read them (twenty-seventh pass): the header split at each `;` outside an odd count of unescaped
+ * quotes, name and value stripped, the value unquoted only when it both starts and ends with `"`
+ * (and `<…>` taken off), a boundary's trailing blanks dropped. So `boundary="B"x` is the boundary
+ * `"B"x` and `boundary="B` is `"B` to them, whose delimiter lines Airlock's readings (`B`) never
+ * met: no part of the body was read while the server read every one. One pass.
+ */
+export function emailParamValues(header: string, name: string): string[] {
+  const out: string[] = [];
+  let start = header.indexOf(';');
+  if (start < 0) return out;
+  let inQuotes = false;
+  for (let i = start + 1; i <= header.length; i++) {
+    const c = header[i];
+    if (c === '"' && header[i - 1] !== '\\') inQuotes = !inQuotes;
+    if (i < header.length && (c !== ';' || inQuotes)) continue;
+    const param = header.slice(start + 1, i);
+    start = i;
+    const eq = param.indexOf('=');
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== name) continue;
+    let value = param.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replaceAll('\\\\', '\\').replaceAll('\\"', '"');
+    else if (value.length >= 2 && value.startsWith('<') && value.endsWith('>')) value = value.slice(1, -1);
+    value = value.trimEnd();
+    if (value && !out.includes(value)) out.push(value);
+    if (out.length >= MAX_BOUNDARIES) break;
   }
   return out;
 }
@@ -160,8 +204,101 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
       complete &&= lines.complete;
       if (lines.undecodable) appendAll(undecodable, lines.undecodable);
     }
+    // And as Werkzeug (Flask) reads it where a bare CR stands (twenty-seventh pass): its line
+    // breaks are CRLF, LF and CR alone, its blank line `\r\n\r\n`, `\n\n` or `\r\r`, so
+    // `--X\rContent-Disposition: form-data; name="batch"\r\r[...]` is the field `batch` to Flask
+    // and no part to a reader of CRLF and LF lines. Its parts, written again with CRLF, are read too.
+    // And as Python's email package reads lines (universal newlines: CRLF, CR or LF ends a line,
+    // so `\r\r\n` is a line and a blank one): every line break written as CRLF.
+    if (hasBareCr(body)) {
+      const text = body.toString('latin1');
+      for (const canonical of [werkzeugCanonical(text, boundary), text.split(/\r\n|\r|\n/).join('\r\n')]) {
+        if (canonical === undefined) continue;
+        const again = fieldsUnder(Buffer.from(canonical, 'latin1'), boundary, wanted, true, defaults);
+        appendAll(fields, again.fields);
+        complete &&= again.complete;
+        if (again.undecodable) appendAll(undecodable, again.undecodable);
+      }
+    }
   }
   return undecodable.length ? { fields, complete, undecodable } : { fields, complete };
+}
+
+/** Whether a CR stands without an LF after it. */
+function hasBareCr(body: Buffer): boolean {
+  for (let i = body.indexOf(0x0d); i >= 0; i = body.indexOf(0x0d, i + 1)) if (body[i + 1] !== 0x0a) return true;
+  return false;
+}
+
+/** The length of the line break (CRLF, CR or LF, as Werkzeug reads them) at `i`, 0 when none. */
+function breakAt(text: string, i: number): number {
+  if (text[i] === '\r') return text[i + 1] === '\n' ? 2 : 1;
+  return text[i] === '\n' ? 1 : 0;
+}
+
+/** The length of the line break that ends just before `i` (CRLF, CR or LF), 0 when none. */
+function breakBefore(text: string, i: number): number {
+  if (text[i - 1] === '\n') return text[i - 2] === '\r' ? 2 : 1;
+  return text[i - 1] === '\r' ? 1 : 0;
+}
+
+/** Werkzeug's blanks inside a delimiter line (`[^\S\n\r]`: whitespace but CR and LF). */
+const lineBlank = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\x0b' || c === '\x0c' || (c !== undefined && c >= '\x1c' && c <= '\x1f');
+
+/**
+ * A multipart body as Werkzeug's MultipartDecoder splits it (werkzeug/sansio/multipart.py): a
+ * delimiter `--B` at the start or after a line break, then `--` or blanks and a line break; a
+ * part's head up to the first `\r\n\r\n`, `\r\r` or `\n\n`; its data up to the line break
+ * before the next delimiter. Written again with CRLF line breaks (head lines split at CRLF, CR or
+ * LF), closed; undefined when no part is found. One pass, at most MAX_PARTS parts.
+ */
+export function werkzeugCanonical(text: string, boundary: string): string | undefined {
+  const delimiter = `--${boundary}`;
+  /** The position after a delimiter line starting at `at` (-1: not one; -2: the close). */
+  const delimiterEnd = (at: number): number => {
+    let i = at + delimiter.length;
+    if (text.startsWith('--', i)) return -2;
+    while (lineBlank(text[i])) i++;
+    const lb = breakAt(text, i);
+    return lb ? i + lb : -1;
+  };
+  let out = '';
+  let parts = 0;
+  let at = text.startsWith(delimiter) ? 0 : -1;
+  for (let from = 0; at < 0;) {
+    const next = text.indexOf(delimiter, from);
+    if (next < 0) return undefined;
+    if (breakBefore(text, next) && delimiterEnd(next) >= 0) at = next;
+    from = next + 1;
+  }
+  while (at >= 0 && parts < MAX_PARTS) {
+    const start = delimiterEnd(at);
+    if (start < 0) break;
+    const blanks = [text.indexOf('\r\n\r\n', start), text.indexOf('\r\r', start), text.indexOf('\n\n', start)];
+    let blank = -1;
+    let blankLength = 0;
+    for (const [k, b] of blanks.entries()) if (b >= 0 && (blank < 0 || b < blank)) [blank, blankLength] = [b, k === 0 ? 4 : 2];
+    if (blank < 0) break;
+    // The data runs to the line break before the next delimiter line (or the close).
+    let end = -1;
+    for (let from = blank + blankLength; ;) {
+      const next = text.indexOf(delimiter, from);
+      if (next < 0) break;
+      const lb = breakBefore(text, next);
+      if (lb && delimiterEnd(next) !== -1) {
+        end = next;
+        break;
+      }
+      from = next + 1;
+    }
+    if (end < 0) break;
+    // (Werkzeug skips empty head lines: `--X\n\rContent-Disposition: …` names the part.)
+    const head = text.slice(start, blank).split(/\r\n|\r|\n/).filter((line) => line.trim() !== '').join('\r\n');
+    out += `${delimiter}\r\n${head}\r\n\r\n${text.slice(blank + blankLength, end - breakBefore(text, end))}\r\n`;
+    parts++;
+    at = end;
+  }
+  return parts ? `${out}${delimiter}--\r\n` : undefined;
 }
 
 /** At most this many default charsets of one form are read (each costs a decoding of every field without its own). */
@@ -203,7 +340,56 @@ export function formDefaultCharsets(body: Buffer, header: string): string[] {
 
 /** Whether a part's head names a file (servers hand its bytes over as they are, undecoded). */
 export function isFileHead(head: string): boolean {
-  return fileHead.test(head);
+  if (!fileHead.test(head)) return false;
+  // An empty file name (`filename=""`, `filename*=utf-8''`) names no file to Go's mime/multipart:
+  // `Part.FileName()` is "" and `ReadForm` (so `r.FormValue`, MinIO's form uploads) keeps the part
+  // as a form value (twenty-seventh pass: a Graph `batch` part with `filename=""` ran its calls
+  // while Airlock's readers skipped it as an upload). Only a name with text in it makes a file.
+  // And a name Werkzeug (Flask) cannot parse as a parameter (`filename=/etc/x`, `filename=(x)`,
+  // `filename= "a"`, a bare non-ASCII name: not a token or quoted string right after `=`) leaves it
+  // no file name, and Flask's `request.form` holds the part: a file only when both read one.
+  let named = false;
+  for (const m of head.matchAll(fileHeads)) {
+    if (fileNameValue(head, m.index + m[0].length, m[0].includes('*')) !== '') named = true;
+  }
+  return named && werkzeugFileName(head);
+}
+
+/**
+ * Whether Werkzeug's parameter reading (wzOptions) finds a file name on a Content-Disposition line
+ * of the head, or in `head` itself when it is that header's value alone (proxy/charset-readings.ts).
+ */
+function werkzeugFileName(head: string): boolean {
+  const has = (value: string): boolean => {
+    const options = wzOptions(value.trim());
+    return options.has('filename') || options.has('filename*');
+  };
+  let lines = 0;
+  for (const line of head.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
+    lines++;
+    if (has(line.slice(colon + 1))) return true;
+  }
+  return lines === 0 && has(head);
+}
+
+/** A `filename` parameter's value starting at `at` (quoted or a token; of `filename*`, the text after `charset'lang'`). */
+function fileNameValue(head: string, at: number, extended: boolean): string {
+  let i = at;
+  while (head[i] === ' ' || head[i] === '\t') i++;
+  let value = '';
+  if (head[i] === '"') {
+    for (i++; i < head.length && head[i] !== '"'; i++) value += head[i] === '\\' && i + 1 < head.length ? head[++i] : head[i];
+  } else {
+    let end = i;
+    while (end < head.length && head[end] !== ';' && head[end] !== '\r' && head[end] !== '\n' && head[end] !== ' ' && head[end] !== '\t') end++;
+    value = head.slice(i, end);
+  }
+  if (!extended) return value;
+  const first = value.indexOf("'");
+  const second = first < 0 ? -1 : value.indexOf("'", first + 1);
+  return second < 0 ? value : value.slice(second + 1);
 }
 
 /**
@@ -250,6 +436,7 @@ export function unfoldHead(head: string): string {
 
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
+const fileHeads = /;\s*filename\*?\s*=/gi;
 
 /** `strict`: delimiters only as whole lines (RFC 2046, strictDelimiterAt), else wherever they stand; `defaults`: the charsets of a field that declares none (defaultCharsets). */
 function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, strict: boolean, defaults: readonly string[]): MultipartFields {
@@ -274,7 +461,7 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
     if (split >= 0) {
       // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
       const head = unfoldHead(part.slice(0, split));
-      const file = fileHead.test(head);
+      const file = isFileHead(head);
       const value = part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '');
       // And as MIME-aware servers read it (Python's email, Django, python-multipart): its
       // Content-Transfer-Encoding undone (eighteenth pass: a base64 `batch` part ran its calls).

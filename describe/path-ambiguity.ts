@@ -50,6 +50,24 @@ function decodeSegment(segment: string): string | undefined {
  */
 const bestFitSeparators = /[\u2215\u2044\u29f8\u2216\u29f9\u00a5\u20a9]/;
 
+/**
+ * A character that compatibility normalization (NFKC) turns into ASCII, or undefined: full-width
+ * letters and digits (`ａ` is `a`), ligatures (`ﬁ` is `fi`), the long s (`ſ` is `s`), the Kelvin
+ * sign (`K` is `K`), superscripts, Roman numerals, compatibility spaces. A server that normalizes a
+ * path before routing it (NFKC-normalizing frameworks; Windows' best-fit conversion does the same
+ * to full-width forms) reads `/ａdmin` as `/admin`, a name the policy compared against `ａdmin`.
+ * Characters NFKC keeps outside ASCII (`é` in either form, CJK, half-width kana) are names alike
+ * to both. One code point at a time: composition never yields ASCII.
+ */
+function compatibilityAscii(decoded: string): string | undefined {
+  for (const ch of decoded) {
+    if (ch.charCodeAt(0) < 0x80) continue;
+    const n = ch.normalize('NFKC');
+    if (n !== ch && /[\x00-\x7f]/.test(n)) return ch;
+  }
+  return undefined;
+}
+
 /** What a segment becomes after decoding that a server would treat as structure, or undefined. */
 function decodedStructure(decoded: string): string | undefined {
   if (/[/\\]/.test(decoded)) return 'an encoded "/" or "\\" (nginx, Go and IIS split on it after decoding)';
@@ -82,6 +100,10 @@ export function pathAmbiguity(rawPath: string): string | undefined {
     if (decoded === undefined) return 'an escape that is not valid UTF-8 (overlong forms such as %c0%af decode to "/" in lenient decoders)';
     const why = decodedStructure(decoded) ?? (/[^\x00-\x7f]/.test(decoded) ? decodedStructure(decoded.normalize('NFKC')) : undefined);
     if (why) return why;
+    const compat = /[^\x00-\x7f]/.test(decoded) ? compatibilityAscii(decoded) : undefined;
+    if (compat !== undefined) {
+      return `a character Unicode normalization (NFKC) turns into ASCII (${JSON.stringify(compat)} is ${JSON.stringify(compat.normalize('NFKC'))}: full-width letters, ligatures, ſ, K), which servers that normalize the path read as another name`;
+    }
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { bomOf, phpName } from '../describe/body.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
-import { multipartBoundaries, unfoldHead } from '../describe/multipart.ts';
+import { isFileHead, multipartBoundaries, unfoldHead } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
@@ -736,7 +736,7 @@ class MultipartWatch extends Transform {
           }
         } else {
           r.json = new JsonMemberWatch(false, true);
-          const action = /;\s*filename\*?\s*=/i.test(head) ? undefined : dispositionNames(head).find(namesRouteAction);
+          const action = isFileHead(head) ? undefined : dispositionNames(head).find(namesRouteAction);
           r.action = action === undefined ? undefined : { name: action, head: '' };
         }
       }
@@ -769,7 +769,7 @@ class MultipartWatch extends Transform {
 
 /** A part head's stop: a field that runs calls or names a callback, or a JSON part the server decodes from a transfer encoding. */
 function readHead(head: string): StreamStop | undefined {
-  if (!/;\s*filename\*?\s*=/i.test(head)) {
+  if (!isFileHead(head)) {
     for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name))) return stop(name);
     // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
     for (const name of dispositionNames(head)) if (namesCallback(name)) return callbackStop(name);

@@ -4,6 +4,7 @@ import { unmappedHost } from '../lib/ip-literal.ts';
 import { otherSeparator, serverHeaderKey, trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 import { emptyMap, lookupTable } from '../lib/records.ts';
+import { boundaryReadingsFull } from '../describe/multipart.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';
 
@@ -67,7 +68,8 @@ const framingNames = new Set(['content-length', 'transfer-encoding', 'content-ty
  *   `content_length`, `Content.Type`: lighttpd keys every non-alphanumeric as `_`): such a server
  *   frames or reads the body otherwise than Airlock and the policy did (a chunked terminator in a
  *   body ends it there, and what follows is a request nobody decided);
- * - a second Content-Type header (servers take the first, the last or both);
+ * - a second Content-Type header (servers take the first, the last or both), or one holding a byte
+ *   outside ASCII (Python's frameworks strip NEL and no-break space around the type);
  * - `Proxy` (any case): it becomes `HTTP_PROXY`, the variable HTTP clients take for their proxy,
  *   so the service's own outgoing requests (and what it sends in them) go to the server it names
  *   ("httpoxy": PHP's Guzzle, Go's net/http/cgi, Python under CGI). No client needs to send it.
@@ -79,8 +81,16 @@ export function misreadHeader(raw: readonly string[]): string | undefined {
     // Content-Type is one value (RFC 9110 §8.3): of two, Node and Go read the first, ASP.NET Core
     // joins them, Airlock's readers the one they look for; a batch read under one boundary ran
     // under the other.
-    if (name.length === 12 && name.toLowerCase() === 'content-type' && ++types > 1) {
-      return 'more than one Content-Type header, which servers read differently (the first, the last, or both joined): send one';
+    if (name.length === 12 && name.toLowerCase() === 'content-type') {
+      if (++types > 1) return 'more than one Content-Type header, which servers read differently (the first, the last, or both joined): send one';
+      // A byte outside ASCII (obs-text) in it (twenty-seventh pass): Python's str.strip() drops NEL
+      // (0x85) and a no-break space around the type, so Werkzeug (Flask), Django and Python's email
+      // read `application/x-www-form-urlencoded<NEL>` as a form, and `<NEL>multipart/form-data` as
+      // multipart, while Node, Go (which refuses it), PHP and Airlock's readers read another type,
+      // and no field of it. A media type and its parameters are ASCII (RFC 9110 §8.3.1).
+      if (!isAscii(raw[i + 1]!)) return 'a Content-Type holding a byte outside ASCII, which servers read as different types (Python\'s frameworks strip NEL and no-break space around it, Go refuses it, Node keeps it): send the media type in ASCII';
+      // Boundaries read in more ways than Airlock reads: the one a server takes may be unread.
+      if (boundaryReadingsFull(raw[i + 1]!)) return 'a Content-Type whose boundary servers read in more ways than Airlock reads (repeated or malformed boundary parameters): send one boundary';
     }
     if (name.length === 5 && name.toLowerCase() === 'proxy') {
       return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
@@ -92,6 +102,12 @@ export function misreadHeader(raw: readonly string[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether every character of a header value (Node reads its bytes as Latin-1) is ASCII. */
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**

@@ -645,6 +645,47 @@ t.test('Stripe: a parameter that moves money counts wherever Rack reads it from'
   }
 });
 
+t.test('property (twenty-seventh pass): an integer JSON.parse rounds (past 2^53) is ambiguous, held at high risk, and described by its exact digits; integers every reader reads alike are not', async (t) => {
+  // `{"id": 1234567890123456789}` reached the policy as 1234567890123456800 (JSON.parse rounds it,
+  // JSON.stringify writes the double back): a rule naming the protected id never fired on it, and
+  // the approval card showed another id than the one the server (Python, Go into an int64, Java's
+  // long, a bigint column) acts on; a grant for one id covered its neighbours.
+  const W = `https://${SQL_HOST}/api/items/delete`;
+  // Literals of 16 to 21 digits (JSON.stringify writes such doubles as plain digits: the oracle is
+  // the text the policy reads), kept when that text is another integer.
+  const inexact = fc.tuple(fc.bigInt({ min: 2n ** 53n + 1n, max: 10n ** 21n - 1n }), fc.boolean())
+    .map(([n, neg]) => `${neg ? '-' : ''}${n}`)
+    .filter((lit) => JSON.stringify(Number(lit)) !== lit);
+  const place = fc.constantFrom<(lit: string) => string>(
+    (lit) => `{"id": ${lit}}`,
+    (lit) => `{"record": {"owner": "x", "id": ${lit}}}`,
+    (lit) => `{"ids": [1, ${lit}, 3]}`,
+    (lit) => `[{"delete": ${lit}}]`,
+  );
+  await fc.assert(
+    fc.asyncProperty(inexact, place, spelling, async (lit, where, s) => {
+      const { headers, body } = spell(where(lit), s);
+      const { description, decision } = await decide({ url: W, headers, body });
+      const b = description.request.body;
+      if (!b.ambiguous || !b.ambiguous_reasons?.some((r) => r.code === 'json_number_out_of_range')) throw new Error(`${lit}: not ambiguous ${JSON.stringify(b)}`);
+      if (!JSON.stringify(b.json).includes(`"${lit}"`)) throw new Error(`${lit}: the description does not carry the exact digits: ${JSON.stringify(b.json)}`);
+      if (severity(decision) < 3) throw new Error(`${lit}: decided ${decision.action} ${decision.approval?.risk ?? ''} (${decision.rule})`);
+    }),
+    { numRuns: 40, ...seed },
+  );
+  // The same integer to a read-only MCP tool: held too (the tool reads another issue than decided).
+  const mcp = await decide({ url: MCP, headers: [['content-type', 'application/json']], body: rpc('get_issue', '1', '').replace('"project":"widgets"', '"issue":1234567890123456789') });
+  t.equal(mcp.decision.action, 'approve', 'a read-only tool call naming such an integer is held');
+  // A JSON-RPC message's own id is only echoed back: such an id leaves a read a read.
+  t.match((await decide({ url: MCP, headers: [['content-type', 'application/json']], body: rpc('get_issue', '1234567890123456789', '') })).decision, { action: 'allow', rule: 'mcp.read' }, 'control: a read-only tool call whose JSON-RPC id is such an integer stays a read');
+  // Controls: integers every reader reads alike (safe, or written back as themselves), floats, exponents.
+  for (const lit of ['12', '9007199254740991', '-9007199254740992', '12345678901234567000', '100000000000000000000000', '1e21', '0.1', '9007199254740993.0']) {
+    const { description, decision } = await decide({ url: W, headers: [['content-type', 'application/json']], body: `{"id": ${lit}}` });
+    t.notOk(description.request.body.ambiguous, `${lit}: not ambiguous`);
+    t.match(decision, { action: 'approve', rule: 'host.write', approval: { risk: 'medium' } }, `${lit}: an ordinary write`);
+  }
+});
+
 t.test('live: ambiguous and re-encoded JSON-RPC is held, never forwarded', async (t) => {
   const up = await startUpstream(t);
   // The default policy with the MCP server at the local upstream and a one-second approval wait.

@@ -377,7 +377,10 @@ t.test('property: the placeholder or the value in text a declared charset decode
       const p = declaredPlaces[c.place]!(c.secret === 'value' ? SECRET : PH, c);
       const r = await attempt(`${otherUrl}/notes${p.query ?? ''}`, { method: p.method ?? 'POST', headers: p.headers, ...(p.body ? { body: p.body } : {}) });
       const what = `${c.secret} in ${c.place} (${c.place.startsWith('ISO') ? JSON.stringify(c.shifts) : c.charset}${c.padded ? ', padded' : ''})`;
-      if (r.status !== 403 || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      // (Since the twenty-seventh pass a Content-Type whose boundary reads four or more ways is
+      // refused before any reading: 400 for the repeated boundary with three or more before it.)
+      const crowded = c.place.startsWith('multipart whose boundary parameter is repeated') && c.shifts.length >= 3;
+      if (r.status !== (crowded ? 400 : 403) || !r.problem) throw new Error(`${what}: answered ${r.status}`);
       if (r.reached) throw new Error(`${what}: the target got the request`);
     }),
     { numRuns: Math.max(24, runs), ...(seed !== undefined ? { seed } : {}) },

@@ -87,7 +87,7 @@ const readingsHandler = (req: http.IncomingMessage, res: http.ServerResponse): v
 const up = await startUpstream(t, { handler: readingsHandler });
 const a = await startTestAirlock(t, {
   policy: 'paths',
-  resolve: ['up.test=127.0.0.1', 'optin.test=127.0.0.1', 'any.test=127.0.0.1'],
+  resolve: ['up.test=127.0.0.1', 'optin.test=127.0.0.1', 'any.test=127.0.0.1', 'blocklist.test=127.0.0.1'],
   allowPrivate: [`127.0.0.1:${up.port}`],
 });
 
@@ -184,6 +184,47 @@ t.test('opt-in per host: raw_path lets %2F through for that host only', async (t
   t.notOk(got('optin-2'));
 });
 
+/** A character of `segment` that NFKC turns into ASCII (a name normalizing servers read otherwise), or undefined. */
+function normalizesToAscii(segment: string): string | undefined {
+  for (const ch of segment) if (ch.charCodeAt(0) >= 0x80 && ch.normalize('NFKC') !== ch && /[\x00-\x7f]/.test(ch.normalize('NFKC'))) return ch;
+  return undefined;
+}
+
+t.test('twenty-seventh pass: a name NFKC-normalizing servers read as /admin (full-width letters, modifier and superscript letters, Roman numerals) is refused; names normalization keeps in Unicode pass', async (t) => {
+  // blocklist.test's policy denies /admin and allows the rest, comparing the segment as a policy does.
+  const spellings = [
+    '/%EF%BD%81%EF%BD%84%EF%BD%8D%EF%BD%89%EF%BD%8E/x', // ａｄｍｉｎ
+    '/%EF%BD%81dmin/x', // ａdmin
+    '/%E1%B5%83dmin/x', // ᵃdmin (modifier letter small a)
+    '/adm%E2%81%B1n/x', // admⁱn (superscript i)
+    '/ad%E2%85%BFin/x', // adⅿin (small Roman numeral one thousand)
+    '/public/../%EF%BD%81dmin/x',
+  ];
+  for (const [i, path] of spellings.entries()) {
+    const marker = `nfkc-${i}`;
+    const r = await rawGet('blocklist.test', path, marker);
+    t.equal(r.status, 400, `${path}: 400`);
+    t.ok(isProblem(r) && /can mean two things/.test(JSON.parse(r.body).detail), `${path}: problem+json saying why`);
+    t.notOk(got(marker), `${path}: nothing reached the upstream`);
+  }
+  const tunneled = await exchange(net.connect(a.port, '127.0.0.1'), [
+    `CONNECT blocklist.test:${up.port} HTTP/1.1\r\nHost: blocklist.test:${up.port}\r\nProxy-Authorization: ${a.auth}\r\n\r\n`,
+    `GET /%EF%BD%81dmin/x HTTP/1.1\r\nHost: blocklist.test:${up.port}\r\nX-Case: nfkc-tunnel\r\nConnection: close\r\n\r\n`,
+  ], { responses: 1, gapMs: 50 });
+  const [tr] = parseResponses(tunneled.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''));
+  t.equal(tr?.status, 400, 'in a tunnel: 400');
+  t.notOk(got('nfkc-tunnel'), 'in a tunnel: nothing reached the upstream');
+  t.equal((await rawGet('blocklist.test', '/admin/x', 'nfkc-plain')).status, 403, 'control: /admin itself is denied by the policy');
+  // Controls: names NFKC keeps outside ASCII (é precomposed or not, CJK, half-width kana, µ, €) pass and arrive as sent.
+  for (const [i, path] of ['/caf%C3%A9/x', '/cafe%CC%81/x', '/%E6%97%A5%E6%9C%AC/x', '/%EF%BD%B1/x', '/%C2%B5s/x', '/%E2%82%AC/x'].entries()) {
+    const marker = `nfkc-ok-${i}`;
+    const r = await rawGet('blocklist.test', path, marker);
+    t.equal(r.status, 200, `${path}: passes`);
+    t.equal(got(marker)?.url, path.replace(/%[0-9a-f]{2}/g, (e) => e.toUpperCase()), `${path}: arrives as sent`);
+  }
+  t.notOk(up.received.some((r) => String(r.headers['x-case'] ?? '').startsWith('nfkc') && readings(r.url)['unicode normalizing (NFKC)']![0] === 'admin'), 'no request the upstream normalizes to /admin arrived');
+});
+
 t.test('a header naming another path (X-Original-URL, X-Rewrite-URL: IIS URL Rewrite, older Symfony and Zend) is refused on an allow', async (t) => {
   // The request line says /public/x, so the policy allows it; IIS URL Rewrite runs the header's path.
   const names = ['X-Original-URL', 'x-rewrite-url', 'X-ORIGINAL-URL', 'X_Original_URL', 'x_rewrite_url'];
@@ -216,6 +257,8 @@ const tricky = fc.constantFrom(
   '%00', '%0a', '%09', '%c0%af', '%c0%ae', '%e0%80%af', '%ef%bc%8f', '%ef%bc%8e', '%e2%80%a5', '%ef%b9%94', '%u002f', '%', '%g1', '%2', '', '%20', '..%20',
   '%25u002f', '%25U005C', '%25u002e', '%25%75', '%e2%88%95', '%e2%81%84', '%e2%a7%b8', '%c2%a5', '%e2%82%a9', '%e2%88%96',
   '%3f', '%3F', '%23', '..%3f',
+  // Twenty-seventh pass: characters NFKC turns into ASCII (ａ, ſ, ﬁ, K, ²) and ones it keeps outside it (ｱ, é decomposed).
+  '%ef%bd%81', '%c5%bf', '%ef%ac%81', '%e2%84%aa', '%c2%b2', '%ef%bd%b1', 'e%cc%81',
 );
 const segment = (piece: fc.Arbitrary<string>): fc.Arbitrary<string> => fc.array(piece, { minLength: 1, maxLength: 3 }).map((p) => p.join(''));
 const pathOf = (seg: fc.Arbitrary<string>): fc.Arbitrary<string> =>
@@ -241,9 +284,12 @@ t.test('property: what Airlock accepts, every server reads as the description sa
       const d = recordOf(marker)?.description?.request;
       if (!d) throw new Error(`${path}: no audit record`);
       if (received.url !== d.path) throw new Error(`${path}: upstream got ${received.url}, the policy saw ${d.path}`);
+      // A normalizing server changes characters inside a segment too (é decomposed is é): never
+      // into ASCII (twenty-seventh pass: ａdmin is admin to it, another name than the policy's).
+      const renamed = d.segments.find((seg) => normalizesToAscii(seg) !== undefined);
+      if (renamed !== undefined) throw new Error(`${path}: accepted, and a normalizing server reads ${JSON.stringify(renamed)} as ${JSON.stringify(renamed.normalize('NFKC'))}`);
       for (const [server, segs] of Object.entries(readings(received.url))) {
-        // A normalizing server changes characters inside a segment too (ﬁ is fi): the same
-        // segments, each as that server spells it.
+        // Otherwise the same segments, each as that server spells it.
         const want = server.startsWith('unicode') ? d.segments.map((s) => s.normalize('NFKC')) : d.segments;
         if (JSON.stringify(segs) !== JSON.stringify(want)) {
           throw new Error(`${path}: ${server} reads ${JSON.stringify(segs)}, the policy saw ${JSON.stringify(d.segments)}`);
@@ -281,6 +327,8 @@ t.test('property (no network, many runs): any escape byte, any piece — what pa
       const d = describeRequest({ method: 'GET', url: `http://any.test${path}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'a', labels: {} } }).request;
       if (pathAmbiguity(d.path)) return; // refused too: the proxy checks the forwarded form as well
       passed++;
+      const renamed = d.segments.find((seg) => normalizesToAscii(seg) !== undefined);
+      if (renamed !== undefined) throw new Error(`${path} → ${d.path}: accepted, and a normalizing server reads ${JSON.stringify(renamed)} as ${JSON.stringify(renamed.normalize('NFKC'))}`);
       for (const [server, segs] of Object.entries(readings(d.path))) {
         const want = server.startsWith('unicode') ? d.segments.map((s) => s.normalize('NFKC')) : d.segments;
         if (JSON.stringify(segs) !== JSON.stringify(want)) throw new Error(`${path} → ${d.path}: ${server} reads ${JSON.stringify(segs)}, the policy saw ${JSON.stringify(want)}`);

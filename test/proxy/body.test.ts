@@ -67,7 +67,11 @@ t.test('decoding: byte order marks, charsets, conflicts, bounded content codings
   const big = summarize('{"ok":true,"no":false,"id":1e999,"n":-1E400,"x":12345678901234567890}', { 'content-type': ['application/json'] }).summary;
   t.same(big.json, { ok: true, no: false, id: 'Infinity', n: '-Infinity', x: 12345678901234567890 }, 'non-finite numbers as text, the rest as parsed');
   t.match(big.ambiguous_reasons, [{ code: 'json_number_out_of_range' }]);
-  t.equal(summarize('{"ok":true,"no":false,"e":1e10,"x":123456789012345678}', { 'content-type': ['application/json'] }).summary.ambiguous, undefined, 'booleans and large finite numbers are not out of range');
+  t.equal(summarize('{"ok":true,"no":false,"e":1e10,"x":9007199254740991,"y":12345678901234567000}', { 'content-type': ['application/json'] }).summary.ambiguous, undefined, 'booleans and large finite numbers read alike everywhere are not out of range');
+  // (Twenty-seventh pass) An integer JSON.parse rounds is: servers read it exactly, the policy its exact digits as text.
+  const rounded = summarize('{"ok":true,"x":123456789012345678}', { 'content-type': ['application/json'] }).summary;
+  t.match(rounded.ambiguous_reasons, [{ code: 'json_number_out_of_range', detail: /past 2\^53/ }], 'an integer past 2^53 that rounds is out of range');
+  t.same(rounded.json, { ok: true, x: '123456789012345678' }, 'and read as its exact digits');
   t.equal(summarize(text, { 'content-type': ['text/plain'] }).summary.ambiguous, true, 'JSON under text/plain is ambiguous');
   t.equal(summarize('[INFO] starting', { 'content-type': ['text/plain'] }).summary.ambiguous, undefined, 'text that only starts like JSON is text');
 });
