@@ -598,6 +598,12 @@ export function quotable(found: string, answer: boolean): boolean {
   return found === 'an SSH session' || (answer && SERVER_TEXT.has(found));
 }
 const SERVER_TEXT = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a VNC session']);
+/**
+ * The server greetings that close a WebSocket tunnel when its upstream sends one before the agent
+ * spoke (proxy/tunnel-sql.ts): a line protocol's session behind a bridge. VNC's is not among them
+ * (noVNC's consoles speak RFB over WebSockets by design), nor the databases' (read statement by statement).
+ */
+export const BRIDGED_GREETINGS = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a Telnet session']);
 
 /** A MySQL client's handshake response or SSL request: a length, sequence 1, capabilities with CLIENT_PROTOCOL_41, a max packet size, a charset, 23 zero bytes. */
 function mysqlResponse(b: Buffer): boolean | undefined {

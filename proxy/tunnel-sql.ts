@@ -26,7 +26,7 @@ import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlRes
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 import { answersAsRedis, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
 import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
-import { InnerSessionScan } from '../describe/tunnel-inner.ts';
+import { BRIDGED_GREETINGS, InnerSessionScan } from '../describe/tunnel-inner.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -139,6 +139,13 @@ export class TunnelSql {
     // A remote browser's paused requests, for the commands that continue them (twenty-fifth pass).
     if (this.reader instanceof JsonMessagesReader) this.reader.observe(m.data);
     if (this.reader instanceof TdsReader) this.reader.observe(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+    // Twenty-seventh pass: a server that greets before the agent spoke (an SMTP, FTP, POP3, IMAP or
+    // Telnet server behind a bridge): the agent's replies (`EHLO`, `MAIL FROM:`) open no session
+    // of their own, so the greeting is read, and the agent's next message closes the tunnel.
+    if (!this.spoke && this.serverOpened === undefined && this.serverReads++ < 8) {
+      const found = this.serverStart.read(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+      if (found && BRIDGED_GREETINGS.has(found)) this.serverOpened = found;
+    }
     if (this.greeted && (this.answered || !this.spoke)) return;
     const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
     // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
@@ -167,6 +174,10 @@ export class TunnelSql {
 
   /** The upstream's first message was seen (observe). */
   private greeted = false;
+  /** The upstream's stream before the agent spoke, read for a server's greeting, and what it found (observe). */
+  private readonly serverStart = new InnerSessionScan({ answer: true });
+  private serverReads = 0;
+  private serverOpened: string | undefined;
   /** The agent sent a message before it. */
   private spoke = false;
   /** The upstream sent a message after the agent had spoken. */
@@ -183,6 +194,7 @@ export class TunnelSql {
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
     if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary')) return undefined;
     if (this.lateGreeting) return this.refuseUnread('MySQL bytes sent before the server greeted: read as another protocol');
+    if (this.serverOpened) return this.refuseUnread(`the server behind the tunnel greeted with ${this.serverOpened}: what the agent answers it is not decided here (send HTTP through the proxy)`);
     this.spoke = true;
     let data = m.data;
     let kind = m.kind;

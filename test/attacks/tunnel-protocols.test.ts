@@ -971,8 +971,35 @@ s.serve_forever()
   const bridgeTo = (port: number) => tcpBridge(t, port, (d) => (wrote.get(port) ?? wrote.set(port, []).get(port)!).push(d));
   const httpBridge = await bridgeTo(pyPort);
   const tlsBridge = await bridgeTo((tlsServer.address() as net.AddressInfo).port);
+  // Twenty-seventh pass: a real SMTP server (Python's smtpd) behind a bridge greets first; the agent's replies open nothing.
+  const smtpd = spawn('python3', ['-W', 'ignore', '-u', '-c', [
+    'import smtpd, asyncore',
+    'class S(smtpd.SMTPServer):',
+    '  def process_message(self, peer, mailfrom, rcpttos, data, **kw): print("MAIL", mailfrom, flush=True)',
+    "s = S(('127.0.0.1', 0), None, decode_data=True)",
+    'print(s.socket.getsockname()[1], flush=True)',
+    'asyncore.loop()'].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void smtpd.kill());
+  let smtpOut = '';
+  const smtpPort = await new Promise<number>((r) => smtpd.stdout.on('data', (d: Buffer) => { smtpOut += d.toString(); const m = /^(\d+)\n/.exec(smtpOut); if (m) r(Number(m[1])); }));
+  const smtpBridge = await bridgeTo(smtpPort);
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`] });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`, `127.0.0.1:${smtpBridge.port}`] });
+  // An SMTP client over the WebSocket: it waits for the banner, then answers each reply with its next line.
+  const mail = await new Promise<{ code: number; banner: string }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${smtpBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const lines = ['EHLO agent.example', 'MAIL FROM:<agent@agent.example>', 'RCPT TO:<drop@admin.example>', 'DATA', 'Subject: x\r\n\r\ndata\r\n.', 'QUIT'];
+    let banner = '';
+    ws.on('message', (d: Buffer) => { banner ||= d.toString('latin1'); const line = lines.shift(); if (line) ws.send(Buffer.from(`${line}\r\n`), { binary: true }); });
+    ws.on('close', (code) => resolve({ code, banner }));
+    ws.on('error', () => resolve({ code: -1, banner }));
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  t.match(mail.banner, /^220 /, 'the bridge relays the server\'s banner');
+  t.equal(mail.code, 1008, 'the tunnel is closed at the agent\'s first reply to an SMTP server\'s greeting');
+  await new Promise((res) => setTimeout(res, 100));
+  t.equal(Buffer.concat(wrote.get(smtpPort) ?? []).length, 0, 'the SMTP server got nothing from the agent');
+  t.notMatch(smtpOut, /MAIL/, 'and took no message');
   // (SQL*Plus's `GET file` reading refuses the plainest spellings already; Python splits at more blanks.)
   // (Twenty-second pass: a relative target, which Python serves from its folder as `/deny/all`.)
   for (const line of ['GET\x0b/deny/all\r\n', 'GET\xa0/deny/all', '\x0cGET\x0chttp://admin.example/deny\r\n', 'GET\x0bdeny/all\r\n', 'GET deny%2fall\n']) {
