@@ -98,8 +98,45 @@ export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: C
 
 /** At most this many names in one DNS query are decided; more are refused. */
 const MAX_DNS_NAMES = 8;
+/**
+ * The names of a message that is a DNS query whole (twenty-seventh pass, left open by the
+ * twenty-sixth: DNS over a WebSocket or a UDP/TCP bridge to a resolver): a header with QR 0 and
+ * opcode 0, 1–8 questions and no answer or authority records, at most an EDNS OPT record, each
+ * name in labels without compression, a class DNS defines, nothing after; over TCP behind its
+ * 2-byte length. Undefined for anything else (a binary message is rarely all of that).
+ */
+export function dnsQueryNames(b: Buffer): string[] | undefined {
+  const m = b.length >= 19 && b.readUInt16BE(0) === b.length - 2 ? b.subarray(2) : b;
+  if (m.length < 17 || m[2]! & 0xf8) return undefined;
+  const qd = m.readUInt16BE(4);
+  if (qd < 1 || qd > MAX_DNS_NAMES || m.readUInt16BE(6) !== 0 || m.readUInt16BE(8) !== 0 || m.readUInt16BE(10) > 1) return undefined;
+  const names: string[] = [];
+  let at = 12;
+  for (let q = 0; q < qd; q++) {
+    const labels: string[] = [];
+    for (;;) {
+      const len = m[at];
+      if (len === undefined || len > 63) return undefined;
+      at++;
+      if (len === 0) break;
+      if (at + len > m.length) return undefined;
+      labels.push(m.subarray(at, at + len).toString('latin1').replaceAll('.', '\\.'));
+      at += len;
+    }
+    if (!labels.length || at + 4 > m.length || ![1, 3, 254, 255].includes(m.readUInt16BE(at + 2))) return undefined;
+    at += 4;
+    names.push(labels.join('.'));
+  }
+  if (m.readUInt16BE(10) === 1) {
+    // EDNS's OPT: the root name, type 41, a payload size, a TTL, its data.
+    if (at + 11 > m.length || m[at] !== 0 || m.readUInt16BE(at + 1) !== 41) return undefined;
+    at += 11 + m.readUInt16BE(at + 9);
+  }
+  return at === m.length ? names : undefined;
+}
+
 /** Whether a name is spelled as a host is (labels of 1–63 letters, digits, `-`, `_`, not starting or ending in `-`; 253 characters at most). */
-function hostSpelled(name: string): boolean {
+export function hostSpelled(name: string): boolean {
   if (name.length > 253) return false;
   for (const label of name.split('.')) {
     if (!label.length || label.length > 63 || label.startsWith('-') || label.endsWith('-')) return false;
@@ -131,6 +168,7 @@ function dnsQueryTargets(headers: Array<[string, string]>, requestUrl: string, c
   }
   const messages: Buffer[] = [];
   const names: string[] = [];
+  let bodyMessage: Buffer | undefined;
   for (const v of url.searchParams.getAll('dns')) {
     const m = base64Segments(v.trim());
     if (m && m.length >= 12) messages.push(m);
@@ -139,18 +177,39 @@ function dnsQueryTargets(headers: Array<[string, string]>, requestUrl: string, c
   if (/^\s*application\/dns-message\s*(?:;|$)/i.test(contentType) && captured.captured.length) {
     if (captured.truncated) return badDns('a DNS message longer than Airlock reads');
     messages.push(captured.captured);
+  } else if (!captured.truncated && dnsQueryNames(captured.captured)) {
+    // Twenty-seventh pass: a body that is a DNS query whole, under any type (a tunnel server or bridge
+    // writing it to a resolver), behind DNS over TCP's length or not.
+    const b = captured.captured;
+    bodyMessage = b.length >= 19 && b.readUInt16BE(0) === b.length - 2 && dnsQueryNames(b.subarray(2)) ? b.subarray(2) : b;
+    messages.push(bodyMessage);
   }
   // The JSON API (Google's `/resolve`, Cloudflare's and others' `/dns-query` with `application/dns-json`).
   const last = trimTrailing(url.pathname, '/').split('/').pop()!.toLowerCase();
   const accept = headers.filter(([k]) => k === 'accept').map(([, v]) => v).join(',');
-  if (last === 'resolve' || last === 'dns-query' || /application\/dns-json/i.test(accept) || /dns-json/i.test(url.searchParams.get('ct') ?? '')) {
+  if (last === 'resolve' || last === 'dns-query' || /application\/dns-json/i.test(accept) || /dns-json/i.test(url.searchParams.get('ct') ?? '') || /^\s*application\/dns-json\b/i.test(contentType)) {
     names.push(...url.searchParams.getAll('name'));
+    // Twenty-seventh pass: the JSON API POSTed (`{"name": …, "type": "TXT"}`, or a list of such questions).
+    // (Under a DNS type or to `/dns-query` only: an application's own `/resolve` takes JSON naming other things.)
+    const dnsJson = last === 'dns-query' || /application\/dns-json/i.test(accept) || /^\s*application\/dns-json\b/i.test(contentType);
+    if (dnsJson && captured.captured.length && /^\s*[[{]/.test(captured.captured.subarray(0, 64).toString('latin1'))) {
+      if (captured.truncated) return badDns('a DNS-over-HTTPS JSON body longer than Airlock reads');
+      let doc: unknown;
+      try {
+        doc = JSON.parse(captured.captured.toString('utf8'));
+      } catch {
+        doc = undefined;
+      }
+      for (const q of (Array.isArray(doc) ? doc : [doc, ...(doc && typeof doc === 'object' && Array.isArray((doc as { questions?: unknown }).questions) ? (doc as { questions: unknown[] }).questions : [])])) {
+        if (q && typeof q === 'object' && typeof (q as { name?: unknown }).name === 'string') names.push((q as { name: string }).name);
+      }
+    }
   }
   for (const m of messages) {
     const read = dnsQuestions(m);
     if (read === undefined) {
       // A `dns=` parameter that is no DNS message is some other page's; a DNS message body must read.
-      if (m !== captured.captured) continue;
+      if (m !== captured.captured && m !== bodyMessage) continue;
       return badDns('a DNS message Airlock cannot read');
     }
     names.push(...read);

@@ -27,6 +27,7 @@ import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.t
 import { answersAsRedis, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
 import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
 import { BRIDGED_GREETINGS, InnerSessionScan } from '../describe/tunnel-inner.ts';
+import { dnsQueryNames, hostSpelled } from './body-tunnels.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -207,6 +208,15 @@ export class TunnelSql {
     // A session the agent opens inside the tunnel (TLS, SSH, an HTTP request to a bridged server) is never decided here.
     const inner = this.inner.read(data) ?? this.channelRead(data);
     if (inner) return this.refuseUnread(`${inner} inside the tunnel: what it carries is not decided here (send HTTP through the proxy)`);
+    // Twenty-seventh pass: a DNS query whole in a message (a resolver behind a UDP or TCP bridge, DNS
+    // over a WebSocket) sends its names on to their domains' servers (dnstt's data in the names):
+    // each name is decided as a GET of that host, as a DNS-over-HTTPS query is (proxy/body-tunnels.ts).
+    const asked = kind === 'binary' ? dnsQueryNames(data) : undefined;
+    if (asked) {
+      const bad = asked.find((n) => !hostSpelled(n.replace(/\.$/, '').toLowerCase()));
+      if (bad !== undefined) return this.refuseUnread(`a DNS query for a name no host is spelled as (${JSON.stringify(bad.slice(0, 80))}): a resolver sends its names on to their own servers`);
+      return this.decideAll(asked.map((n): CarriedStatement => ({ protocol: 'dns', message: 'DNS query', body: {}, target: `https://${n.toLowerCase()}/` })));
+    }
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
     const redis = this.redisCommands(data);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import dgram from 'node:dgram';
+import { promises as dnsPromises } from 'node:dns';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { Duplex } from 'node:stream';
@@ -24,7 +25,7 @@ import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { bridgeTargets } from '../../proxy/bridge-targets.ts';
-import { AnswerTunnels, BodyStreams, bodyTunnel } from '../../proxy/body-tunnels.ts';
+import { AnswerTunnels, BodyStreams, bodyTunnel, dnsQueryNames } from '../../proxy/body-tunnels.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -1481,6 +1482,41 @@ t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP br
   // Control: other datagrams go on.
   const dns = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], 'latin1');
   t.not(dns.code, 1008, 'a DNS query goes on');
+
+  // Twenty-seventh pass: DNS through the bridge to a resolver is a channel to any domain (dnstt's
+  // data in the names): each name a query asks about is decided as a request to that host. Node's
+  // own resolver (c-ares) asks through the bridge; also DNS over TCP's framing and iodine's raw labels.
+  got.length = 0;
+  const front2 = dgram.createSocket('udp4');
+  await new Promise<void>((r) => front2.bind(0, '127.0.0.1', r));
+  t.teardown(() => front2.close());
+  const asked = await new Promise<{ code: number; sent: number }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/udp`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    ws.on('open', () => {
+      front2.on('message', (m) => { sent++; if (ws.readyState === WebSocket.OPEN) ws.send(m, { binary: true }); });
+      const resolver = new dnsPromises.Resolver({ timeout: 300, tries: 1 });
+      resolver.setServers([`127.0.0.1:${front2.address().port}`]);
+      resolver.resolveTxt('nbswy3dpeb3w64tmmq.t.admin.example').catch(() => undefined);
+    });
+    ws.on('close', (c) => resolve({ code: c, sent }));
+    ws.on('error', () => resolve({ code: -1, sent }));
+    setTimeout(() => { ws.terminate(); resolve({ code: 0, sent }); }, 8000).unref();
+  });
+  t.ok(asked.sent > 0, 'the resolver sent its query through the bridge');
+  t.equal(asked.code, 1008, 'a query for a name under a denied domain closes the tunnel');
+  const tcpQuery = dnsQuery(['nbswy3dp.t.admin.example']);
+  const framed = Buffer.concat([Buffer.from([tcpQuery.length >> 8, tcpQuery.length & 0xff]), tcpQuery]);
+  for (const [what, m] of [['over TCP\'s framing', framed], ['with an 8-bit label (iodine)', dnsQuery(['a\x80\xff\x01b.t.allowed.example'])]] as const) {
+    t.equal((await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [m], 'latin1')).code, 1008, `a DNS query ${what} closes the tunnel`);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(got, [], 'the resolver behind the bridge was never asked');
+  t.not((await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [dnsQuery(['allowed.example'], 1)], 'latin1')).code, 1008, 'a lookup of an allowed host goes on');
+  for (let i = 0; i < 3; i++) {
+    // (Random datagrams are no DNS query: a query whole is read, nothing less.)
+    t.equal(dnsQueryNames(crypto.randomBytes(40 + i * 30)), undefined, `random bytes ${i} are no query`);
+  }
 });
 
 t.test('twenty-second pass: a PROXY protocol header at a tunnel\'s start is never relayed', async (t) => {
@@ -2530,6 +2566,20 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
   t.ok(unreadable && 'refusal' in unreadable, 'a DNS message that cannot be read is refused');
   t.same(hostsOf(doh(`http://allowed.example/dns-query?dns=${dnsQuery(['_acme-challenge.allowed.example']).toString('base64url')}`)), ['_acme-challenge.allowed.example'], 'an ordinary lookup names its host (the policy decides)');
   t.equal(doh('http://allowed.example/search?dns=cloudflare&q=resolvers'), undefined, 'a `dns=` parameter that is no DNS message names nothing');
+  // Twenty-seventh pass: DoH's JSON API POSTed, and a body that is a DNS query whole under any type (a bridge to a resolver).
+  fc.assert(fc.property(data, fc.constantFrom('json-post', 'json-list', 'octet', 'tcp'), (label, how) => {
+    const name = `${label.slice(0, 63)}.t.admin.example`;
+    const q = dnsQuery([name]);
+    const r = how === 'json-post' ? doh('http://allowed.example/dns-query', Buffer.from(JSON.stringify({ name, type: 'TXT' })), ['Content-Type', 'application/json'])
+      : how === 'json-list' ? doh('http://allowed.example/q', Buffer.from(JSON.stringify([{ name, type: 16 }])), ['Content-Type', 'application/dns-json'])
+        : how === 'octet' ? doh('http://allowed.example/up', q, ['Content-Type', 'application/octet-stream'])
+          : doh('http://allowed.example/up', Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]));
+    if (!hostsOf(r).includes(name)) throw new Error(`${how} ${name}: ${JSON.stringify(r)}`);
+  }), { numRuns, ...seed });
+  t.equal(doh('http://allowed.example/api/identity/resolve', Buffer.from('{"name":"alice"}'), ['Content-Type', 'application/json']), undefined, 'an application\'s own /resolve taking JSON names no host');
+  fc.assert(fc.property(fc.uint8Array({ minLength: 17, maxLength: 300 }), (u) => {
+    if (dnsQueryNames(Buffer.from(u))) throw new Error(Buffer.from(u).toString('hex'));
+  }), { numRuns: numRuns * 8, ...seed });
 
 });
 
