@@ -1326,6 +1326,14 @@ t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s
     const found = bridgeTargets([], `ws://allowed.example/ws?target=${encodeURIComponent(v!)}`);
     t.equal(Array.isArray(found) ? found[0]?.request.url : JSON.stringify(found), want, `?target=${v}`);
   }
+  // Twenty-seventh pass: a single label under a name that means only where to dial (a bridge's own network: `db`, `redis-master`).
+  fc.assert(fc.property(fc.constantFrom('target', 'Target', 'dest', 'destination', 'remote', 'upstream', 'dst', 'target_host', 'remote-host', 'DstHost'),
+    fc.constantFrom('db', 'redis-master', 'postgres', 'admin', 'SSH-box', 'x1'), fc.constantFrom('query', 'referer'), (name, host, place) => {
+      const url = place === 'query' ? `ws://allowed.example/ws?${name}=${host}` : 'ws://allowed.example/wetty/socket.io/?EIO=4&transport=websocket';
+      const found = bridgeTargets(place === 'query' ? [] : ['Referer', `https://allowed.example/app?${name}=${host}`], url);
+      if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url.toLowerCase() !== `ws://${host.toLowerCase()}/`) throw new Error(`${url}: ${JSON.stringify(found)}`);
+    }), { numRuns: numRuns * 2, ...seed });
+  for (const q of ['dest=2', 'target=', 'page=2&dest=10', 'host=eu1&room=lobby', 'address=bob', 'target=_blank', 'remote=true', 'upstream=auto']) t.equal(bridgeTargets([], `ws://allowed.example/ws?${q}`), undefined, `?${q} names no target`);
   // Controls: words of chats and games, a wallet address, a Referer naming nothing.
   for (const [url, headers] of [['ws://allowed.example/ws?host=eu1', []], ['ws://allowed.example/chat?to=alice', []], ['ws://allowed.example/sub?address=0x52908400098527886E0F7030069857D2E4169EE7', []],
     ['ws://allowed.example/ws', ['Referer', 'https://allowed.example/app?tab=2']], ['ws://allowed.example/ws', ['Referer', 'not a url']]] as const) {
