@@ -542,7 +542,7 @@ export class BodyStreams {
    */
   read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string, only?: 'raw' | 'framed'): string | undefined {
     const forms = only === 'raw' ? (captured.captured.length ? [['raw', captured.captured] as [StreamForm, Buffer]] : [])
-      : streamForms(captured, rawHeaders).filter(([kind]) => only !== 'framed' || kind !== 'raw');
+      : [...streamForms(captured, rawHeaders).filter(([kind]) => only !== 'framed' || kind !== 'raw'), ...(url === undefined || this.answer ? [] : queryForms(url))];
     const taken: Array<() => void> = [];
     const sequenced = url === undefined ? undefined : this.inSequence(agent, url, forms, rawHeaders);
     if (typeof sequenced === 'string') return sequenced;
@@ -799,6 +799,37 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
     const d = b64(v.toString('latin1').trim());
     if (d?.length) out.push([`in base64 (${label})`, d]);
   }
+  return out;
+}
+
+/**
+ * The stream bytes a request's query may carry (twenty-seventh pass): a tunnel whose client side
+ * rides GETs (`/t?seq=0&d=U1NILTIu`, then `?seq=1&d=MC1PcGVu…`) had each piece read alone, never
+ * joined. Its values as PHP and Go hand them over (`+` a space, `%XX` a byte), the longest and the
+ * first MAX_NAMED_VALUES by name, each also decoded from base64; read as a value's text is (a
+ * search for `SSH-2.0-…` is none).
+ */
+function queryForms(url: string): Array<[StreamForm, Buffer]> {
+  const q = url.indexOf('?');
+  if (q === -1) return [];
+  const query = url.slice(q + 1).replace(/#.*$/s, '');
+  const out: Array<[StreamForm, Buffer]> = [];
+  let longest: Buffer | undefined;
+  let named = 0;
+  for (const pair of query.split('&', 256)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    const v = percentBytes(pair.slice(at + 1), true);
+    if (!v.length) continue;
+    if (!longest || v.length >= longest.length) longest = v;
+    if (named++ >= MAX_NAMED_VALUES) continue;
+    const label = pair.slice(0, Math.min(at, 40));
+    out.push([`in a value (the query's ${label})`, v]);
+    const t = v.toString('latin1').trim();
+    const d = PIECE_BASE64.test(t) ? Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64') : undefined;
+    if (d?.length) out.push([`in base64 (the query's ${label})`, d]);
+  }
+  if (longest && named > MAX_NAMED_VALUES) out.push(['in a value (the query\'s longest)', longest]);
   return out;
 }
 
