@@ -935,6 +935,8 @@ export class InnerSessionScan {
     this.answer = opts.answer === true;
     this.body = opts.body === true || this.answer;
     this.nested = opts.nested === true;
+    // (A server's stream starts at its first byte: no bridge's JSON header before it in an answer.)
+    if (this.answer) this.beforeStart = false;
     // (A string's words are no HTTP/0.9 request: `GET it?\n` in a chat is one only as a stream's own first line.)
     if (this.body || this.nested) this.first = undefined;
     if (this.body) {
@@ -1099,9 +1101,14 @@ export class InnerSessionScan {
     }
     // A body's line readings end at its first line (Python's http.server reads 65,536 bytes of one).
     const end = this.body ? data.indexOf(0x0a) : -1;
-    for (const c of this.body ? data.subarray(0, end === -1 ? 65_537 : end + 1) : data) {
-      const found = this.step(c);
-      if (found) return found;
+    // (A body's or a string's readings, once all ended, never start again: its bytes are not stepped through.)
+    const idle = (this.body || this.nested) && this.first === undefined && !this.lines.size && !this.ssh.size;
+    if (!idle) {
+      for (const c of this.body ? data.subarray(0, end === -1 ? 65_537 : end + 1) : data) {
+        const found = this.step(c);
+        if (found) return found;
+        if ((this.body || this.nested) && this.first === undefined && !this.lines.size && !this.ssh.size) break;
+      }
     }
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';

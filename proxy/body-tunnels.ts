@@ -939,6 +939,9 @@ export class AnswerTunnels {
     const pieceHeaders = events ? [] : ['content-type', contentType];
     let raw: Buffer[] | undefined = codings.length ? [] : undefined;
     let rawLength = 0;
+    // The answer's length, when it says one: the chunk that completes it is its last (read once, whole).
+    const declared = Number(lower.find(([k]) => k === 'content-length')?.[1] ?? NaN);
+    let came = 0;
     let read = 0;
     let pieces = 0;
     let done = false;
@@ -946,6 +949,8 @@ export class AnswerTunnels {
     let rereads = 0;
     const chunk = (chunk: Buffer): Rejection | undefined => {
       if (done || !chunk.length) return undefined;
+      came += chunk.length;
+      const last = came === declared;
       let data = chunk;
       if (raw) {
         raw.push(chunk);
@@ -975,15 +980,18 @@ export class AnswerTunnels {
         // An event is whole: read in every form. A chunk may cut a document's framing anywhere: its
         // bytes go on the streams as they came; the answer's text so far is read whole, alone (and,
         // at its end, on the streams: end below).
-        const found = events ? this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders)
+        // (An answer whole in one chunk, the usual, is read once in every form, as a body is.)
+        const found = events || (last && whole.length === 1) ? this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders)
           : this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders, undefined, 'raw')
-            ?? (read <= ANSWER_WHOLE && rereads++ < ANSWER_REREADS ? this.streams.readAlone({ captured: whole.length === 1 ? whole[0]! : Buffer.concat(whole), truncated: false }, pieceHeaders) : undefined);
+            ?? (last ? undefined : read <= ANSWER_WHOLE && rereads++ < ANSWER_REREADS ? this.streams.readAlone({ captured: whole.length === 1 ? whole[0]! : Buffer.concat(whole), truncated: false }, pieceHeaders) : undefined)
+            ?? (last ? this.streams.read(agent, destination, { captured: Buffer.concat(whole), truncated: false }, pieceHeaders, undefined, 'framed') : undefined);
         if (found) {
           done = true;
           this.mark(agent, destination, found);
           return answerTunnel(found, destination);
         }
       }
+      if (last) done = true;
       return undefined;
     };
     // At its end, an answer read in chunks is read whole too, its framing's values (JSON, base64)
