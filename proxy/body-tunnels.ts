@@ -1026,7 +1026,8 @@ class EventPieces {
       if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
       at = i + 1;
       if (line === '') {
-        if (this.data.length) yield Buffer.from(this.data.join('\n'), 'latin1');
+        // (An event of one line of text is a line a relay took its line end from: read with it, as its server sent it.)
+        if (this.data.length) yield Buffer.from(this.data.length === 1 && /^[\x20-\x7e\t]+$/.test(this.data[0]!) ? `${this.data[0]!}\r\n` : this.data.join('\n'), 'latin1');
         this.data = [];
         continue;
       }

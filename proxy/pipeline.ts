@@ -492,11 +492,11 @@ export class Pipeline {
     // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
     // large body takes the heavy turn for them too (see `heavy`).
     const held = decision.action !== 'allow';
+    // An origin whose answers opened another protocol's session: the agent's upgrades and requests there carry the client's side.
+    const marked = this.answerTunnels.refused(x.agent!.id, destinationOf(x.url.replace(/^ws(s?):/i, 'http$1:')));
+    if (marked) return { ...marked, ...(decision.rule ? { rule: decision.rule } : {}) };
     // A plain request's body may carry a tunnel, and its command the destination a tunnel dials (proxy/body-tunnels.ts).
     const tunnel = (): ReturnType<typeof bodyTunnel> => {
-      // A destination whose answers opened another protocol's session: its requests carry the client's side.
-      const marked = this.answerTunnels.refused(x.agent!.id, destinationOf(x.url));
-      if (marked) return { refusal: marked };
       const alone = bodyTunnel(x.head.rawHeaders, x.url, x.body);
       if (alone && 'refusal' in alone) return alone;
       // An opening cut across this agent's bodies to the destination (a tunnel server joins them).

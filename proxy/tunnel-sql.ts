@@ -144,7 +144,10 @@ export class TunnelSql {
     // Telnet server behind a bridge): the agent's replies (`EHLO`, `MAIL FROM:`) open no session
     // of their own, so the greeting is read, and the agent's next message closes the tunnel.
     if (!this.spoke && this.serverOpened === undefined && this.serverReads++ < 8) {
-      const found = this.serverStart.read(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+      let greeting = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
+      // (A line bridge, websocketd, sends each line without its end: read with it, as the server sent it.)
+      if (m.kind === 'text' && /^[\x20-\x7e\t]+$/.test(greeting.toString('latin1'))) greeting = Buffer.concat([greeting, Buffer.from('\r\n')]);
+      const found = this.serverStart.read(greeting);
       if (found && BRIDGED_GREETINGS.has(found)) this.serverOpened = found;
     }
     if (this.greeted && (this.answered || !this.spoke)) return;

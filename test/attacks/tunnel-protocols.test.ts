@@ -984,20 +984,33 @@ s.serve_forever()
   let smtpOut = '';
   const smtpPort = await new Promise<number>((r) => smtpd.stdout.on('data', (d: Buffer) => { smtpOut += d.toString(); const m = /^(\d+)\n/.exec(smtpOut); if (m) r(Number(m[1])); }));
   const smtpBridge = await bridgeTo(smtpPort);
+  // A line bridge (websocketd's way): each line the service writes a text message without its end, each message a line to it.
+  const lineBridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const c = net.connect(smtpPort, '127.0.0.1');
+      let rest = '';
+      c.on('data', (d: Buffer) => { const lines = (rest + d.toString('latin1')).split('\r\n'); rest = lines.pop()!; for (const l of lines) ws.send(l); });
+      c.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => { c.write(Buffer.concat([d, Buffer.from('\r\n')])); (wrote.get(smtpPort) ?? wrote.set(smtpPort, []).get(smtpPort)!).push(d); });
+      ws.on('close', () => c.end());
+    },
+  });
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`, `127.0.0.1:${smtpBridge.port}`] });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`, `127.0.0.1:${smtpBridge.port}`, `127.0.0.1:${lineBridge.port}`] });
   // An SMTP client over the WebSocket: it waits for the banner, then answers each reply with its next line.
+  for (const [how, port] of [['raw', smtpBridge.port], ['lines', lineBridge.port]] as const) {
   const mail = await new Promise<{ code: number; banner: string }>((resolve) => {
-    const ws = new WebSocket(`ws://allowed.example:${smtpBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const ws = new WebSocket(`ws://allowed.example:${port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     const lines = ['EHLO agent.example', 'MAIL FROM:<agent@agent.example>', 'RCPT TO:<drop@admin.example>', 'DATA', 'Subject: x\r\n\r\ndata\r\n.', 'QUIT'];
     let banner = '';
-    ws.on('message', (d: Buffer) => { banner ||= d.toString('latin1'); const line = lines.shift(); if (line) ws.send(Buffer.from(`${line}\r\n`), { binary: true }); });
+    ws.on('message', (d: Buffer) => { banner ||= d.toString('latin1'); const line = lines.shift(); if (line) ws.send(how === 'raw' ? Buffer.from(`${line}\r\n`) : line, { binary: how === 'raw' }); });
     ws.on('close', (code) => resolve({ code, banner }));
     ws.on('error', () => resolve({ code: -1, banner }));
     setTimeout(() => ws.terminate(), 8000).unref();
   });
-  t.match(mail.banner, /^220 /, 'the bridge relays the server\'s banner');
-  t.equal(mail.code, 1008, 'the tunnel is closed at the agent\'s first reply to an SMTP server\'s greeting');
+  t.match(mail.banner, /^220 /, `${how}: the bridge relays the server's banner`);
+  t.equal(mail.code, 1008, `${how}: the tunnel is closed at the agent's first reply to an SMTP server's greeting`);
+  }
   await new Promise((res) => setTimeout(res, 100));
   t.equal(Buffer.concat(wrote.get(smtpPort) ?? []).length, 0, 'the SMTP server got nothing from the agent');
   t.notMatch(smtpOut, /MAIL/, 'and took no message');
@@ -2234,7 +2247,11 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
         // The stream-down side of a long poll: SSE events of base64, a chunked raw stream, JSON, gzip.
         const how = req.url.slice('/down/'.length);
         const back = Buffer.concat(sessions.get(session)?.back.splice(0) ?? []);
-        if (how === 'sse') {
+        if (how === 'sse-lines') {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          for (const line of back.toString('latin1').split('\r\n').filter(Boolean)) res.write(`data: ${line}\n\n`);
+          res.end();
+        } else if (how === 'sse') {
           res.writeHead(200, { 'Content-Type': 'text/event-stream' });
           res.write(': ping\n\n');
           for (let i = 0; i < back.length; i += 7) res.write(`event: data\ndata: ${back.subarray(i, i + 7).toString('base64')}\n\n`);
@@ -2324,7 +2341,7 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   t.teardown(() => smtpd.kill());
   let smtpOut = '';
   const smtpPort = await new Promise<number>((r) => smtpd.stdout.on('data', (d: Buffer) => { smtpOut += d.toString(); const m = /^(\d+)\n/.exec(smtpOut); if (m) r(Number(m[1])); }));
-  const answerTunnel = async (name: string, down: 'read' | 'read-base64' | 'sse' | 'stream' | 'json' | 'gzip', lowercase = false) => {
+  const answerTunnel = async (name: string, down: 'read' | 'read-base64' | 'sse' | 'stream' | 'json' | 'gzip' | 'sse-lines', lowercase = false) => {
     const { token } = await a.airlock.agents.add(name);
     const auth = `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
     const send = (method: string, target: string, headers: Record<string, string>, body?: Buffer) => new Promise<{ status: number; body: Buffer; cut: boolean }>((resolve) => {
@@ -2354,7 +2371,7 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
     await new Promise((r) => setTimeout(r, 200));
     return { opened: opened.status, banner, sent };
   };
-  for (const [name, down, lower] of [['a1', 'read', false], ['a2', 'read-base64', true], ['a3', 'sse', true], ['a4', 'stream', true], ['a5', 'json', true], ['a6', 'gzip', true]] as const) {
+  for (const [name, down, lower] of [['a1', 'read', false], ['a2', 'read-base64', true], ['a3', 'sse', true], ['a4', 'stream', true], ['a5', 'json', true], ['a6', 'gzip', true], ['a7', 'sse-lines', true]] as const) {
     dialPort = smtpPort;
     const r = await answerTunnel(name, down, lower);
     t.equal(r.opened, 200, `${down}: the CONNECT to the allowed host goes on`);
@@ -2613,6 +2630,8 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
     base64: (b) => [Buffer.from(b64(b)), [['content-type', 'text/plain']]],
     sse: (b) => [Buffer.from(`: hi\n\n${[...Array(Math.ceil(b.length / 5)).keys()].map((i) => `event: d\ndata: ${b64(b.subarray(i * 5, i * 5 + 5))}\n\n`).join('')}`), [['content-type', 'text/event-stream']]],
     json: (b) => [Buffer.from(JSON.stringify({ id: 'c2f1a9', data: b64(b) })), [['content-type', 'application/json']]],
+    // A relay that sends each line of text as an event, its line end taken off.
+    sseLines: (b) => [Buffer.from(b.toString('latin1').split(/\r?\n/).filter(Boolean).map((l) => `data: ${l}\n\n`).join(''), 'latin1'), [['content-type', 'text/event-stream']]],
     gzip: (b) => [zlib.gzipSync(b), [['content-type', 'application/octet-stream'], ['content-encoding', 'gzip']]],
   };
   const request = { method: 'POST', url: 'http://allowed.example/tunnel', bodyLength: 0 };
@@ -2628,7 +2647,10 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
   };
   fc.assert(fc.property(fc.constantFrom(...greetings), fc.constantFrom(...Object.keys(framings)), fc.integer({ min: 1, max: 3 }), fc.array(fc.nat(), { maxLength: 4 }), ([, greeting], framing, answers, chunkCuts) => {
     // (A value's text may quote a greeting line, as a scanner's API does: in JSON only a binary one is read.)
-    if (framing === 'json' && greeting.every((c) => c >= 0x20 || c === 0x0d || c === 0x0a)) return;
+    const text = greeting.every((c) => (c >= 0x20 && c < 0x7f) || c === 0x0d || c === 0x0a);
+    if (framing === 'json' && text) return;
+    // (Lines as events: a text greeting whole in one answer, cut at its line ends only.)
+    if (framing === 'sseLines' && (!text || answers > 1)) return;
     // The greeting across 1–3 answers (reGeorg's READs), each in chunks.
     const size = Math.ceil(greeting.length / answers);
     const parts = [...Array(answers).keys()].map((i) => framings[framing]!(greeting.subarray(i * size, i * size + size))).filter(([b]) => b.length);
