@@ -586,7 +586,7 @@ const SERVER_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]>
   ['an SMTP or FTP session', (b) => firstLine(b, ['220 ', '220-'], /^220[ -][\x20-\x7e\t]*\r\n$/), LINE_START],
   ['a POP3 or Redis session', (b) => firstLine(b, ['+OK'], /^\+OK(?: [\x20-\x7e\t]*)?\r\n$/), LINE_START],
   ['an IMAP session', (b) => firstLine(b, ['* OK', '* PREAUTH', '* BYE'], /^\* (?:OK|PREAUTH|BYE)[ [][\x20-\x7e\t]*\r\n$/), LINE_START],
-  ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\n$/, true), 12],
+  ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\r?\n$/, true), 13],
   ['a MySQL session', mysqlGreeting, 128], ['a PostgreSQL session', postgresAnswer, 12], ['a Telnet session', telnetStart, 6],
 ];
 /**
@@ -660,6 +660,19 @@ function redisStart(b: Buffer): boolean | undefined {
 }
 
 /**
+ * An SMTP client's commands anywhere in a body's lines (twenty-seventh pass): a server reads every
+ * line as a command, so a body that greets after a line of its own (`NOOP`, a blank) and then
+ * sends mail, pipelined without waiting for any answer, opened a session the first-line reading
+ * missed. A hello line followed by a `MAIL FROM:` line is one (a ticket quoting a transcript so is refused with it).
+ */
+const SMTP_HELLO = /(?:^|\n)[ \t]*(?:EHLO|HELO|LHLO) [\x21-\x7e]{1,255}\r?\n/i;
+const SMTP_MAIL = /(?:^|\n)[ \t]*MAIL FROM: ?</i;
+function smtpTranscript(text: string): boolean {
+  const hello = SMTP_HELLO.exec(text);
+  return hello !== null && SMTP_MAIL.test(text.slice(hello.index + hello[0].length - 1));
+}
+
+/**
  * The client's side of those protocols, and of the databases' own, at the start of a stream an
  * HTTP body carries (twenty-seventh pass): an SMTP `EHLO`/`HELO`/`LHLO`, an IMAP client's tagged
  * first command, POP3's and FTP's `USER`, `CAPA`, `AUTH TLS`, VNC's version reply, and the first
@@ -671,7 +684,7 @@ const BODY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> =
   ['an SMTP session', (b) => firstLine(b, ['EHLO ', 'HELO ', 'LHLO '], /^(?:EHLO|HELO|LHLO) [\x21-\x7e]{1,255}\r?\n$/i, true), LINE_START],
   ['an IMAP session (a client\'s command)', (b) => firstLine(b, /^[A-Za-z0-9.]{0,16}(?: [\x20-\x7e]*)?\r?\n?$/, /^[A-Za-z0-9.]{1,16} (?:CAPABILITY|LOGIN [\x21-\x7e]+ [\x21-\x7e]+|AUTHENTICATE [A-Z0-9-]+(?: [\x21-\x7e]+)?|STARTTLS|ID \([\x20-\x7e]*\)|ID NIL)\r\n$/), LINE_START],
   ['a POP3 or FTP session (a client\'s command)', (b) => firstLine(b, ['USER ', 'CAPA', 'STLS', 'AUTH ', 'APOP '], /^(?:USER [\x21-\x7e]+|CAPA|STLS|AUTH (?:TLS|SSL)|APOP [\x21-\x7e]+ [0-9a-f]{32})\r\n$/), LINE_START],
-  ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\n$/, true), 12],
+  ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\r?\n$/, true), 13],
   ['a PostgreSQL session', postgresStart, 9], ['a MySQL session', mysqlResponse, 36], ['a MongoDB session', mongoStart, 16],
   ['a SQL Server session', tdsPrelogin, 9], ['an RDP session', rdpStart, 8], ['a Redis session', redisStart, 16], ['a Telnet session', telnetStart, 6],
 ];
@@ -1063,6 +1076,7 @@ export class InnerSessionScan {
     const text = data.toString('latin1');
     const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
+    if (this.body && !this.answer && smtpTranscript(text.slice(0, 65_536))) return 'an SMTP session';
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;

@@ -2721,7 +2721,12 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
       if (r) throw new Error(`${r}: ${JSON.stringify(gets)}`);
     }
   }), { numRuns: numRuns * 2, ...seed });
-  for (const body of ['Hello there\r\n', 'USER guide\n', 'help me\r\n', 'Ehlo is a word', 'My LIST\r\n', 'a1 SELECT inbox\r\n', '* OK then\r\n', '*bold* text', 'RFB is a format']) {
+  // SMTP pipelined after a line of its own (a server reads every line as a command).
+  for (const body of ['NOOP\r\nEHLO x.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@admin.example>\r\nDATA\r\n', '\r\nhelo x\r\nmail from:<a@x>\r\n', 'RSET\nLHLO y\nMAIL FROM: <a@y>\n']) {
+    const r = bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(body), truncated: false });
+    t.ok(r && 'refusal' in r, `SMTP pipelined in a body is refused: ${JSON.stringify(body.slice(0, 20))}`);
+  }
+  for (const body of ['Hello there\r\n', 'USER guide\n', 'We say EHLO first, then MAIL FROM:<x> (RFC 5321)\n', 'help me\r\n', 'Ehlo is a word', 'My LIST\r\n', 'a1 SELECT inbox\r\n', '* OK then\r\n', '*bold* text', 'RFB is a format']) {
     t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/notes', { captured: Buffer.from(body), truncated: false }), undefined, `a body ${JSON.stringify(body)} goes on`);
   }
   t.end();
