@@ -1533,7 +1533,15 @@ t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP br
   }
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the resolver behind the bridge was never asked');
-  t.not((await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [dnsQuery(['allowed.example'], 1)], 'latin1')).code, 1008, 'a lookup of an allowed host goes on');
+  // (The service answers nothing: the socket is closed by the client after a moment, not by Airlock.)
+  const allowedLookup = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/udp`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { ws.send(dnsQuery(['allowed.example'], 1), { binary: true }); setTimeout(() => ws.close(1000), 300); });
+    ws.on('close', (c) => resolve(c));
+    ws.on('error', () => resolve(-1));
+  });
+  t.equal(allowedLookup, 1000, 'a lookup of an allowed host goes on');
+  t.equal(got.length, 1, 'and reaches the resolver');
   for (let i = 0; i < 3; i++) {
     // (Random datagrams are no DNS query: a query whole is read, nothing less.)
     t.equal(dnsQueryNames(crypto.randomBytes(40 + i * 30)), undefined, `random bytes ${i} are no query`);
@@ -2361,14 +2369,18 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
     const read = () => down === 'read' || down === 'read-base64' ? send('POST', '/tunnel.jsp', { 'x-cmd': 'READ', ...(down === 'read-base64' ? { 'x-enc': 'base64' } : {}) })
       : send('GET', `/down/${down}`, {});
     const opened = await send('POST', '/tunnel.jsp', { 'x-cmd': 'CONNECT', 'x-target': 'allowed.example', 'x-port': '25' });
-    await new Promise((r) => setTimeout(r, 150));
-    const banner = await read();
+    // (A long poll: asked again while the service has said nothing yet, a bounded number of times.)
+    let banner = await read();
+    const said = (r: typeof banner): string => (down === 'gzip' && r.body.length ? zlib.gunzipSync(r.body, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) : r.body).toString('latin1');
+    for (let i = 0; i < 40 && banner.status === 200 && !banner.cut && /^(?:: ping\n\n)?$/.test(said(banner)); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      banner = await read();
+    }
     const sent: number[] = [];
     for (const line of ['EHLO agent.example', 'MAIL FROM:<agent@agent.example>', 'RCPT TO:<drop@admin.example>', 'DATA', `Subject: ${name}\r\n\r\nthe data\r\n.`]) {
       sent.push((await send('POST', '/tunnel.jsp', { 'x-cmd': 'FORWARD' }, Buffer.from(`${lowercase ? line.replace(/^[A-Z]+/, (w) => w.toLowerCase()) : line}\r\n`))).status);
-      await new Promise((r) => setTimeout(r, 30));
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
     return { opened: opened.status, banner, sent };
   };
   for (const [name, down, lower] of [['a1', 'read', false], ['a2', 'read-base64', true], ['a3', 'sse', true], ['a4', 'stream', true], ['a5', 'json', true], ['a6', 'gzip', true], ['a7', 'sse-lines', true]] as const) {
