@@ -667,10 +667,8 @@ function redisStart(b: Buffer): boolean | undefined {
  */
 const SMTP_HELLO = /(?:^|\n)[ \t]*(?:EHLO|HELO|LHLO) [\x21-\x7e]{1,255}\r?\n/i;
 const SMTP_MAIL = /(?:^|\n)[ \t]*MAIL FROM: ?</i;
-function smtpTranscript(text: string): boolean {
-  const hello = SMTP_HELLO.exec(text);
-  return hello !== null && SMTP_MAIL.test(text.slice(hello.index + hello[0].length - 1));
-}
+/** The last characters of a stream kept to read a hello line cut across reads (longer than any such line). */
+const SMTP_TAIL = 300;
 
 /**
  * The client's side of those protocols, and of the databases' own, at the start of a stream an
@@ -972,6 +970,8 @@ export class InnerSessionScan {
     c.lines = new Set(this.lines);
     c.ssh = new Set(this.ssh);
     c.beforeStart = this.beforeStart;
+    c.smtpHello = this.smtpHello;
+    c.smtpTail = this.smtpTail;
     c.header = this.header;
     c.envelopes = this.envelopes && [this.envelopes[0].clone(), this.envelopes[1].clone()];
     c.envelopeSsh = [...this.envelopeSsh];
@@ -1060,6 +1060,25 @@ export class InnerSessionScan {
     return undefined;
   }
 
+  /** A hello line was read in the stream (SMTP_HELLO), and the stream's last characters (a line cut across reads). */
+  private smtpHello = false;
+  private smtpTail = '';
+
+  /** Whether an SMTP session stands in the stream so far: a hello line, then (in this read or a later one) `MAIL FROM:`. */
+  private smtp(text: string): boolean {
+    let t = this.smtpTail + text;
+    if (!this.smtpHello) {
+      const hello = SMTP_HELLO.exec(t);
+      if (hello) {
+        this.smtpHello = true;
+        t = t.slice(hello.index + hello[0].length - 1);
+      }
+    }
+    if (this.smtpHello && SMTP_MAIL.test(t)) return true;
+    this.smtpTail = t.slice(-SMTP_TAIL);
+    return false;
+  }
+
   /** Whether a reading of the stream's start (a proxy's or VPN's first words, SSH's line, a 0.9 line) may still find one. */
   startOpen(): boolean {
     return this.beforeStart || this.socks !== undefined || this.ssh.size > 0 || this.first !== undefined;
@@ -1076,7 +1095,7 @@ export class InnerSessionScan {
     const text = data.toString('latin1');
     const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
-    if (this.body && !this.answer && smtpTranscript(text.slice(0, 65_536))) return 'an SMTP session';
+    if (this.body && !this.answer && this.smtp(text.slice(0, 65_536))) return 'an SMTP session';
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;

@@ -2737,6 +2737,13 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
   for (const body of ['NOOP\r\nEHLO x.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@admin.example>\r\nDATA\r\n', '\r\nhelo x\r\nmail from:<a@x>\r\n', 'RSET\nLHLO y\nMAIL FROM: <a@y>\n']) {
     const r = bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(body), truncated: false });
     t.ok(r && 'refusal' in r, `SMTP pipelined in a body is refused: ${JSON.stringify(body.slice(0, 20))}`);
+    // Cut across bodies anywhere (a tunnel server joins them): refused where the MAIL FROM: line completes.
+    for (const at of [1, 5, 9, body.indexOf('MAIL') + 2]) {
+      const streams = new BodyStreams();
+      const parts = [body.slice(0, at), body.slice(at)];
+      const refused = parts.some((p) => { const alone = bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(p), truncated: false }); return (alone && 'refusal' in alone) || streams.read('agent', 'http://allowed.example', { captured: Buffer.from(p), truncated: false }, ['Content-Type', 'text/plain']) !== undefined; });
+      t.ok(refused, `and cut at ${at}`);
+    }
   }
   for (const body of ['Hello there\r\n', 'USER guide\n', 'We say EHLO first, then MAIL FROM:<x> (RFC 5321)\n', 'help me\r\n', 'Ehlo is a word', 'My LIST\r\n', 'a1 SELECT inbox\r\n', '* OK then\r\n', '*bold* text', 'RFB is a format']) {
     t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/notes', { captured: Buffer.from(body), truncated: false }), undefined, `a body ${JSON.stringify(body)} goes on`);
