@@ -510,6 +510,183 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
   ['a VPN or encrypted transport', vpnStart, VPN_START], ['a Shadowsocks request (no cipher)', shadowsocksPlainStart, SOCKS_START],
 ];
 
+/** The most of a stream's start a line reading reads (a greeting or command line is shorter; SMTP's limit is 512 with its CRLF). */
+const LINE_START = 512;
+
+/**
+ * A first line, ended by CRLF, that `whole` takes: true once it has come, undefined while it may
+ * still come (printable so far, shorter than LINE_START), false otherwise. The line protocols'
+ * openings (twenty-seventh pass) are read so: a server's greeting, a client's first command.
+ */
+function firstLine(b: Buffer, leads: string[] | RegExp, whole: RegExp, lf = false): boolean | undefined {
+  const end = b.indexOf(0x0a);
+  const line = b.subarray(0, end === -1 ? Math.min(b.length, LINE_START) : end + 1).toString('latin1');
+  // (What has come must agree with the line's lead, or be on its way to it.)
+  const head = whole.flags.includes('i') ? line.toUpperCase() : line;
+  const led = Array.isArray(leads) ? leads.some((l) => (head.length <= l.length ? l.startsWith(head) : head.startsWith(l))) : leads.test(head);
+  if (!led) return false;
+  if (end === -1) return b.length < LINE_START && /^[\x20-\x7e\t]*\r?$/.test(line) ? undefined : false;
+  return (lf || line.endsWith('\r\n')) && whole.test(line);
+}
+
+/** Telnet's option negotiation at a stream's start: two IAC commands (WILL, WON'T, DO, DON'T, each with an option) in a row. */
+function telnetStart(b: Buffer): boolean | undefined {
+  for (let i = 0; i < 6; i++) {
+    if (i >= b.length) return undefined;
+    const c = b[i]!;
+    if (i % 3 === 0 ? c !== 0xff : i % 3 === 1 ? c < 0xfb || c > 0xfe : c > 0x31 && c !== 0xff) return false;
+  }
+  return true;
+}
+
+/**
+ * The openings of protocols whose server speaks first, as their servers send them (twenty-seventh
+ * pass: the answer side of a body tunnel). A tunnel server that carries a stream in HTTP bodies
+ * (reGeorg's `READ`, an SSE or long-poll stream-down, meek's answers, XHTTP's download) hands the
+ * agent its service's bytes in answers while POSTs carry the client's side; an SMTP server behind
+ * it greets first, and the client's replies (`EHLO`, `MAIL FROM:`) are plain lines. Read at an
+ * answer stream's start: an SMTP or FTP greeting (`220 `, `220-`), POP3's `+OK` (and Redis's
+ * simple strings), IMAP's untagged `* OK`/`* PREAUTH`/`* BYE`, VNC's `RFB 003.008`, MySQL's and
+ * MariaDB's initial handshake, PostgreSQL's authentication request or error, Telnet's
+ * negotiation. (A TLS ServerHello, SSH's identification line and its KEXINIT are read as they are
+ * in requests.)
+ */
+function mysqlGreeting(b: Buffer): boolean | undefined {
+  if (b.length > 3 && b[3] !== 0) return false;
+  if (b.length > 4 && b[4] !== 0x0a) return false;
+  if (b.length > 5 && (b[5]! < 0x30 || b[5]! > 0x39)) return false;
+  if (b.length >= 3) {
+    const len = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+    if (len < 30 || len > 1024) return false;
+  }
+  const end = b.indexOf(0, 6);
+  if (end === -1) return b.length < 5 + 64 && b.subarray(5).every((c) => c >= 0x20 && c <= 0x7e) ? undefined : false;
+  if (end > 5 + 64 || !b.subarray(5, end).every((c) => c >= 0x20 && c <= 0x7e)) return false;
+  // A connection id (4), the scramble's first part (8), its filler 0.
+  if (b.length <= end + 13) return undefined;
+  return b[end + 13] === 0;
+}
+/** PostgreSQL's first answer to a startup: an authentication request (`R`, its length, a method the server asks) or an error (`E`, `S` then its severity). */
+function postgresAnswer(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] === 0x52) {
+    if (b.length < 9) return fixedStart(b, Buffer.from([0x52, 0, 0, 0])) === false ? false : undefined;
+    const len = b.readUInt32BE(1);
+    const method = b.readUInt32BE(5);
+    return (method === 0 || method === 3 || method === 7) ? len === 8 : method === 5 ? len === 12 : method === 10 ? len > 8 && len < 128 : false;
+  }
+  if (b[0] === 0x45) {
+    if (b.length < 6) return fixedStart(b, Buffer.from([0x45, 0, 0])) === false ? false : undefined;
+    const rest = b.subarray(5, 12).toString('latin1');
+    return ['SFATAL\0', 'SERROR\0'].some((w) => w.startsWith(rest)) ? (rest.length === 7 ? true : undefined) : false;
+  }
+  return false;
+}
+const SERVER_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
+  ['an SMTP or FTP session', (b) => firstLine(b, ['220 ', '220-'], /^220[ -][\x20-\x7e\t]*\r\n$/), LINE_START],
+  ['a POP3 or Redis session', (b) => firstLine(b, ['+OK'], /^\+OK(?: [\x20-\x7e\t]*)?\r\n$/), LINE_START],
+  ['an IMAP session', (b) => firstLine(b, ['* OK', '* PREAUTH', '* BYE'], /^\* (?:OK|PREAUTH|BYE)[ [][\x20-\x7e\t]*\r\n$/), LINE_START],
+  ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\r?\n$/, true), 13],
+  ['a MySQL session', mysqlGreeting, 128], ['a PostgreSQL session', postgresAnswer, 12], ['a Telnet session', telnetStart, 6],
+];
+/**
+ * Whether an opening found in a value's text (a JSON string, a form value) is one a note may quote
+ * there: an SSH identification line in a request (a ticket naming `SSH-2.0-OpenSSH_9.6`); in an
+ * answer also a server's greeting line (a scanner's API lists services' banners, Shodan's `data`).
+ */
+export function quotable(found: string, answer: boolean): boolean {
+  return found === 'an SSH session' || (answer && SERVER_TEXT.has(found));
+}
+const SERVER_TEXT = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a VNC session']);
+/**
+ * The server greetings that close a WebSocket tunnel when its upstream sends one before the agent
+ * spoke (proxy/tunnel-sql.ts): a line protocol's session behind a bridge. VNC's is not among them
+ * (noVNC's consoles speak RFB over WebSockets by design), nor the databases' (read statement by statement).
+ */
+export const BRIDGED_GREETINGS = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a Telnet session']);
+
+/** A MySQL client's handshake response or SSL request: a length, sequence 1, capabilities with CLIENT_PROTOCOL_41, a max packet size, a charset, 23 zero bytes. */
+function mysqlResponse(b: Buffer): boolean | undefined {
+  if (b.length > 3 && b[3] !== 1) return false;
+  if (b.length >= 3) {
+    const len = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+    if (len < 32 || len > 0x10000) return false;
+  }
+  if (b.length > 5 && !(b[5]! & 0x02)) return false;
+  for (let i = 13; i < Math.min(b.length, 36); i++) if (b[i] !== 0) return false;
+  return b.length >= 36 ? true : undefined;
+}
+/** PostgreSQL's first message: an SSLRequest, GSSENCRequest or CancelRequest (their codes), or a StartupMessage (protocol 3.0, a parameter's name). */
+function postgresStart(b: Buffer): boolean | undefined {
+  if (b.length >= 4) {
+    const len = b.readUInt32BE(0);
+    if (len < 8 || len > 10000) return false;
+  } else return b.every((c) => c === 0) ? undefined : false;
+  const request = b.length >= 8 && b.readUInt16BE(4) === 0x04d2 && [0x162e, 0x162f, 0x1630].includes(b.readUInt16BE(6));
+  if (request) return true;
+  const startup = fixedStart(b.subarray(4), Buffer.from([0, 3, 0, 0]));
+  if (startup === false) return b.length < 8 && [...b.subarray(4)].every((c, i) => c === [4, 0xd2, 0x16][i]) ? undefined : false;
+  if (b.length < 9) return undefined;
+  return b[8]! >= 0x61 && b[8]! <= 0x7a;
+}
+/** MongoDB's wire message: a length, a request id, responseTo 0, OP_MSG, OP_QUERY or OP_COMPRESSED. */
+function mongoStart(b: Buffer): boolean | undefined {
+  if (b.length >= 4) {
+    const len = b.readInt32LE(0);
+    if (len < 21 || len > 48 * 1024 * 1024) return false;
+  }
+  for (let i = 8; i < Math.min(b.length, 12); i++) if (b[i] !== 0) return false;
+  if (b.length < 16) return undefined;
+  return [2013, 2004, 2012].includes(b.readInt32LE(12));
+}
+/** SQL Server's PRELOGIN (TDS type 0x12, end of message, its length, SPID 0, packet 0 or 1, window 0, the VERSION option first). */
+const tdsPrelogin = (b: Buffer): boolean | undefined => {
+  const want = [0x12, 0x01, -1, -1, 0, 0, -2, 0, 0];
+  for (let i = 0; i < Math.min(b.length, want.length); i++) if (want[i] === -2 ? b[i]! > 1 : want[i] !== -1 && b[i] !== want[i]) return false;
+  return b.length >= want.length ? true : undefined;
+};
+/** RDP's first packet: TPKT (version 3, its length) around X.224's Connection Request (its length indicator, CR, zero destination reference). */
+const rdpStart = (b: Buffer): boolean | undefined => {
+  if (b.length > 0 && b[0] !== 3) return false;
+  if (b.length > 1 && b[1] !== 0) return false;
+  if (b.length < 8) return undefined;
+  return b[4] === b.readUInt16BE(2) - 5 && b[5] === 0xe0 && b[6] === 0 && b[7] === 0;
+};
+/** Redis's request (RESP): an array's count then a bulk string's length. */
+function redisStart(b: Buffer): boolean | undefined {
+  const t = b.subarray(0, 16).toString('latin1');
+  if (/^\*[1-9]\d{0,8}\r\n\$\d/.test(t)) return true;
+  return /^\*(?:[1-9]\d{0,8}(?:\r(?:\n\$?)?)?)?$/.test(t) ? undefined : false;
+}
+
+/**
+ * An SMTP client's commands anywhere in a body's lines (twenty-seventh pass): a server reads every
+ * line as a command, so a body that greets after a line of its own (`NOOP`, a blank) and then
+ * sends mail, pipelined without waiting for any answer, opened a session the first-line reading
+ * missed. A hello line followed by a `MAIL FROM:` line is one (a ticket quoting a transcript so is refused with it).
+ */
+const SMTP_HELLO = /(?:^|\n)[ \t]*(?:EHLO|HELO|LHLO) [\x21-\x7e]{1,255}\r?\n/i;
+const SMTP_MAIL = /(?:^|\n)[ \t]*MAIL FROM: ?</i;
+/** The last characters of a stream kept to read a hello line cut across reads (longer than any such line). */
+const SMTP_TAIL = 300;
+
+/**
+ * The client's side of those protocols, and of the databases' own, at the start of a stream an
+ * HTTP body carries (twenty-seventh pass): an SMTP `EHLO`/`HELO`/`LHLO`, an IMAP client's tagged
+ * first command, POP3's and FTP's `USER`, `CAPA`, `AUTH TLS`, VNC's version reply, and the first
+ * message of PostgreSQL, MySQL (its handshake response), MongoDB, SQL Server, RDP and Redis. In
+ * a WebSocket tunnel the databases' sessions are read statement by statement (proxy/tunnel-sql.ts);
+ * in a request body nothing reads them, so a session opened there is refused.
+ */
+const BODY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
+  ['an SMTP session', (b) => firstLine(b, ['EHLO ', 'HELO ', 'LHLO '], /^(?:EHLO|HELO|LHLO) [\x21-\x7e]{1,255}\r?\n$/i, true), LINE_START],
+  ['an IMAP session (a client\'s command)', (b) => firstLine(b, /^[A-Za-z0-9.]{0,16}(?: [\x20-\x7e]*)?\r?\n?$/, /^[A-Za-z0-9.]{1,16} (?:CAPABILITY|LOGIN [\x21-\x7e]+ [\x21-\x7e]+|AUTHENTICATE [A-Z0-9-]+(?: [\x21-\x7e]+)?|STARTTLS|ID \([\x20-\x7e]*\)|ID NIL)\r\n$/), LINE_START],
+  ['a POP3 or FTP session (a client\'s command)', (b) => firstLine(b, ['USER ', 'CAPA', 'STLS', 'AUTH ', 'APOP '], /^(?:USER [\x21-\x7e]+|CAPA|STLS|AUTH (?:TLS|SSL)|APOP [\x21-\x7e]+ [0-9a-f]{32})\r\n$/), LINE_START],
+  ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\r?\n$/, true), 13],
+  ['a PostgreSQL session', postgresStart, 9], ['a MySQL session', mysqlResponse, 36], ['a MongoDB session', mongoStart, 16],
+  ['a SQL Server session', tdsPrelogin, 9], ['an RDP session', rdpStart, 8], ['a Redis session', redisStart, 16], ['a Telnet session', telnetStart, 6],
+];
+
 /**
  * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
  * framing carries and decodes before writing to its service (twenty-third pass, left open by the
@@ -750,6 +927,12 @@ export class InnerSessionScan {
   /** Reading a JSON string's bytes (escapedStrings): its own strings are not read again. */
   private readonly nested: boolean;
   /**
+   * Reading what a server sends back in HTTP answers (twenty-seventh pass: the answer side of a
+   * body tunnel): a body's readings, with the openings a server sends at its stream's start
+   * (SERVER_STARTS) in place of a client's (proxy protocols, BODY_STARTS).
+   */
+  private readonly answer: boolean;
+  /**
    * A WebSocket's JSON envelopes as the stream a relay writes from them, cut across messages
    * (twenty-fifth pass: `42["data","SSH-2"]` then `42["data",".0-OpenSSH…\r\n"]`): each message's
    * last string value, and its longest, each a stream of its own (which string is the payload is
@@ -759,9 +942,12 @@ export class InnerSessionScan {
   /** An envelope stream began with an SSH line whose LF has not come yet (sshd reads the line at its end). */
   private envelopeSsh: [boolean, boolean] = [false, false];
 
-  constructor(opts: { body?: boolean; nested?: boolean } = {}) {
-    this.body = opts.body === true;
+  constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean } = {}) {
+    this.answer = opts.answer === true;
+    this.body = opts.body === true || this.answer;
     this.nested = opts.nested === true;
+    // (A server's stream starts at its first byte: no bridge's JSON header before it in an answer.)
+    if (this.answer) this.beforeStart = false;
     // (A string's words are no HTTP/0.9 request: `GET it?\n` in a chat is one only as a stream's own first line.)
     if (this.body || this.nested) this.first = undefined;
     if (this.body) {
@@ -775,7 +961,7 @@ export class InnerSessionScan {
    * read on a copy, kept only once the body goes on, since a refused one never reaches the server).
    */
   clone(): InnerSessionScan {
-    const c = new InnerSessionScan({ body: this.body, nested: this.nested });
+    const c = new InnerSessionScan({ body: this.body, nested: this.nested, answer: this.answer });
     c.tail = this.tail;
     c.prefaceTail = this.prefaceTail;
     c.kexTail = this.kexTail;
@@ -784,6 +970,8 @@ export class InnerSessionScan {
     c.lines = new Set(this.lines);
     c.ssh = new Set(this.ssh);
     c.beforeStart = this.beforeStart;
+    c.smtpHello = this.smtpHello;
+    c.smtpTail = this.smtpTail;
     c.header = this.header;
     c.envelopes = this.envelopes && [this.envelopes[0].clone(), this.envelopes[1].clone()];
     c.envelopeSsh = [...this.envelopeSsh];
@@ -808,8 +996,8 @@ export class InnerSessionScan {
       const from = text[i] === '4' ? i + 1 : i + 2;
       const end = text.indexOf('\x1e', from);
       const packet = Buffer.from(text.slice(from, end === -1 ? undefined : end), 'latin1');
-      const found = packet.length >= 3 ? new InnerSessionScan({ body: this.body, nested: true }).read(packet) : undefined;
-      if (found && !(this.body && found === 'an SSH session')) return `${found} (in an engine.io message)`;
+      const found = packet.length >= 3 ? new InnerSessionScan({ body: this.body, nested: true, answer: this.answer }).read(packet) : undefined;
+      if (found && !(this.body && quotable(found, this.answer))) return `${found} (in an engine.io message)`;
       if (end === -1) break;
       i = end - 1;
     }
@@ -833,9 +1021,9 @@ export class InnerSessionScan {
         if (/[^\x00-\x7f]/.test(decoded) || !forms.size) forms.set(`u${decoded}`, Buffer.from(decoded, 'utf8'));
       }
       for (const bytes of forms.values()) {
-        const found = new InnerSessionScan({ body: this.body, nested: true }).read(bytes);
+        const found = new InnerSessionScan({ body: this.body, nested: true, answer: this.answer }).read(bytes);
         // (A body's string may quote a banner's line, a ticket's or a log's: as body-tunnels reads a value.)
-        if (found && !(this.body && found === 'an SSH session')) return `${found} (in a JSON string)`;
+        if (found && !(this.body && quotable(found, this.answer))) return `${found} (in a JSON string)`;
       }
     }
     return undefined;
@@ -872,6 +1060,25 @@ export class InnerSessionScan {
     return undefined;
   }
 
+  /** A hello line was read in the stream (SMTP_HELLO), and the stream's last characters (a line cut across reads). */
+  private smtpHello = false;
+  private smtpTail = '';
+
+  /** Whether an SMTP session stands in the stream so far: a hello line, then (in this read or a later one) `MAIL FROM:`. */
+  private smtp(text: string): boolean {
+    let t = this.smtpTail + text;
+    if (!this.smtpHello) {
+      const hello = SMTP_HELLO.exec(t);
+      if (hello) {
+        this.smtpHello = true;
+        t = t.slice(hello.index + hello[0].length - 1);
+      }
+    }
+    if (this.smtpHello && SMTP_MAIL.test(t)) return true;
+    this.smtpTail = t.slice(-SMTP_TAIL);
+    return false;
+  }
+
   /** Whether a reading of the stream's start (a proxy's or VPN's first words, SSH's line, a 0.9 line) may still find one. */
   startOpen(): boolean {
     return this.beforeStart || this.socks !== undefined || this.ssh.size > 0 || this.first !== undefined;
@@ -888,6 +1095,7 @@ export class InnerSessionScan {
     const text = data.toString('latin1');
     const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
+    if (this.body && !this.answer && this.smtp(text.slice(0, 65_536))) return 'an SMTP session';
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
@@ -911,7 +1119,7 @@ export class InnerSessionScan {
     if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
-      for (const [name, read, most] of PROXY_STARTS) {
+      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? [...PROXY_STARTS, ...BODY_STARTS] : PROXY_STARTS) {
         // Past the most a reading reads, one still open is none.
         const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
         if (r) return name;
@@ -926,9 +1134,14 @@ export class InnerSessionScan {
     }
     // A body's line readings end at its first line (Python's http.server reads 65,536 bytes of one).
     const end = this.body ? data.indexOf(0x0a) : -1;
-    for (const c of this.body ? data.subarray(0, end === -1 ? 65_537 : end + 1) : data) {
-      const found = this.step(c);
-      if (found) return found;
+    // (A body's or a string's readings, once all ended, never start again: its bytes are not stepped through.)
+    const idle = (this.body || this.nested) && this.first === undefined && !this.lines.size && !this.ssh.size;
+    if (!idle) {
+      for (const c of this.body ? data.subarray(0, end === -1 ? 65_537 : end + 1) : data) {
+        const found = this.step(c);
+        if (found) return found;
+        if ((this.body || this.nested) && this.first === undefined && !this.lines.size && !this.ssh.size) break;
+      }
     }
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';

@@ -54,9 +54,9 @@ export interface CarriedStatement {
    * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent;
    * `mcp`: an MCP message (JSON-RPC naming an MCP method), as sent.
    */
-  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql' | 'mcp' | 'cdp';
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql' | 'mcp' | 'cdp' | 'dns';
   body: Record<string, unknown>;
-  /** `cdp`: the URL the browser is told to load, judged as its GET (no body, no twin POSTed). */
+  /** `cdp`: the URL the browser is told to load, judged as its GET (no body, no twin POSTed); `dns`: the host a query names. */
   target?: string;
   /** `cdp`: the code sends a write there (judged as a POST, its body not known). */
   writes?: boolean;

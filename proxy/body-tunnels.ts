@@ -10,7 +10,7 @@
 //   `X-TARGET`/`X-PORT`, its older `?cmd=connect&target=…&port=…`): that destination is a second
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
 import { trimTrailing } from '../lib/text.ts';
-import { InnerSessionScan, jsonStrings } from '../describe/tunnel-inner.ts';
+import { InnerSessionScan, jsonStrings, quotable } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
 import { percentBytes } from './charset-readings.ts';
 import { bodilessTarget } from './second-targets.ts';
@@ -98,8 +98,45 @@ export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: C
 
 /** At most this many names in one DNS query are decided; more are refused. */
 const MAX_DNS_NAMES = 8;
+/**
+ * The names of a message that is a DNS query whole (twenty-seventh pass, left open by the
+ * twenty-sixth: DNS over a WebSocket or a UDP/TCP bridge to a resolver): a header with QR 0 and
+ * opcode 0, 1–8 questions and no answer or authority records, at most an EDNS OPT record, each
+ * name in labels without compression, a class DNS defines, nothing after; over TCP behind its
+ * 2-byte length. Undefined for anything else (a binary message is rarely all of that).
+ */
+export function dnsQueryNames(b: Buffer): string[] | undefined {
+  const m = b.length >= 19 && b.readUInt16BE(0) === b.length - 2 ? b.subarray(2) : b;
+  if (m.length < 17 || m[2]! & 0xf8) return undefined;
+  const qd = m.readUInt16BE(4);
+  if (qd < 1 || qd > MAX_DNS_NAMES || m.readUInt16BE(6) !== 0 || m.readUInt16BE(8) !== 0 || m.readUInt16BE(10) > 1) return undefined;
+  const names: string[] = [];
+  let at = 12;
+  for (let q = 0; q < qd; q++) {
+    const labels: string[] = [];
+    for (;;) {
+      const len = m[at];
+      if (len === undefined || len > 63) return undefined;
+      at++;
+      if (len === 0) break;
+      if (at + len > m.length) return undefined;
+      labels.push(m.subarray(at, at + len).toString('latin1').replaceAll('.', '\\.'));
+      at += len;
+    }
+    if (!labels.length || at + 4 > m.length || ![1, 3, 254, 255].includes(m.readUInt16BE(at + 2))) return undefined;
+    at += 4;
+    names.push(labels.join('.'));
+  }
+  if (m.readUInt16BE(10) === 1) {
+    // EDNS's OPT: the root name, type 41, a payload size, a TTL, its data.
+    if (at + 11 > m.length || m[at] !== 0 || m.readUInt16BE(at + 1) !== 41) return undefined;
+    at += 11 + m.readUInt16BE(at + 9);
+  }
+  return at === m.length ? names : undefined;
+}
+
 /** Whether a name is spelled as a host is (labels of 1–63 letters, digits, `-`, `_`, not starting or ending in `-`; 253 characters at most). */
-function hostSpelled(name: string): boolean {
+export function hostSpelled(name: string): boolean {
   if (name.length > 253) return false;
   for (const label of name.split('.')) {
     if (!label.length || label.length > 63 || label.startsWith('-') || label.endsWith('-')) return false;
@@ -131,6 +168,7 @@ function dnsQueryTargets(headers: Array<[string, string]>, requestUrl: string, c
   }
   const messages: Buffer[] = [];
   const names: string[] = [];
+  let bodyMessage: Buffer | undefined;
   for (const v of url.searchParams.getAll('dns')) {
     const m = base64Segments(v.trim());
     if (m && m.length >= 12) messages.push(m);
@@ -139,18 +177,39 @@ function dnsQueryTargets(headers: Array<[string, string]>, requestUrl: string, c
   if (/^\s*application\/dns-message\s*(?:;|$)/i.test(contentType) && captured.captured.length) {
     if (captured.truncated) return badDns('a DNS message longer than Airlock reads');
     messages.push(captured.captured);
+  } else if (!captured.truncated && dnsQueryNames(captured.captured)) {
+    // Twenty-seventh pass: a body that is a DNS query whole, under any type (a tunnel server or bridge
+    // writing it to a resolver), behind DNS over TCP's length or not.
+    const b = captured.captured;
+    bodyMessage = b.length >= 19 && b.readUInt16BE(0) === b.length - 2 && dnsQueryNames(b.subarray(2)) ? b.subarray(2) : b;
+    messages.push(bodyMessage);
   }
   // The JSON API (Google's `/resolve`, Cloudflare's and others' `/dns-query` with `application/dns-json`).
   const last = trimTrailing(url.pathname, '/').split('/').pop()!.toLowerCase();
   const accept = headers.filter(([k]) => k === 'accept').map(([, v]) => v).join(',');
-  if (last === 'resolve' || last === 'dns-query' || /application\/dns-json/i.test(accept) || /dns-json/i.test(url.searchParams.get('ct') ?? '')) {
+  if (last === 'resolve' || last === 'dns-query' || /application\/dns-json/i.test(accept) || /dns-json/i.test(url.searchParams.get('ct') ?? '') || /^\s*application\/dns-json\b/i.test(contentType)) {
     names.push(...url.searchParams.getAll('name'));
+    // Twenty-seventh pass: the JSON API POSTed (`{"name": …, "type": "TXT"}`, or a list of such questions).
+    // (Under a DNS type or to `/dns-query` only: an application's own `/resolve` takes JSON naming other things.)
+    const dnsJson = last === 'dns-query' || /application\/dns-json/i.test(accept) || /^\s*application\/dns-json\b/i.test(contentType);
+    if (dnsJson && captured.captured.length && /^\s*[[{]/.test(captured.captured.subarray(0, 64).toString('latin1'))) {
+      if (captured.truncated) return badDns('a DNS-over-HTTPS JSON body longer than Airlock reads');
+      let doc: unknown;
+      try {
+        doc = JSON.parse(captured.captured.toString('utf8'));
+      } catch {
+        doc = undefined;
+      }
+      for (const q of (Array.isArray(doc) ? doc : [doc, ...(doc && typeof doc === 'object' && Array.isArray((doc as { questions?: unknown }).questions) ? (doc as { questions: unknown[] }).questions : [])])) {
+        if (q && typeof q === 'object' && typeof (q as { name?: unknown }).name === 'string') names.push((q as { name: string }).name);
+      }
+    }
   }
   for (const m of messages) {
     const read = dnsQuestions(m);
     if (read === undefined) {
       // A `dns=` parameter that is no DNS message is some other page's; a DNS message body must read.
-      if (m !== captured.captured) continue;
+      if (m !== captured.captured && m !== bodyMessage) continue;
       return badDns('a DNS message Airlock cannot read');
     }
     names.push(...read);
@@ -444,6 +503,26 @@ const MAX_ALL_DESTINATIONS = 8192;
  * an opening is refused; its bytes are not taken into the streams (the server never gets them).
  */
 export class BodyStreams {
+  /** Reading a server's answers (twenty-seventh pass): its openings, not a client's (InnerSessionScan's `answer`). */
+  private readonly answer: boolean;
+  constructor(opts: { answer?: boolean } = {}) {
+    this.answer = opts.answer === true;
+  }
+
+  /** What one document opens alone, each stream form read from its start (an answer's text cut across chunks: AnswerTunnels). */
+  readAlone(captured: CapturedBody, rawHeaders: string[]): string | undefined {
+    for (const [kind, data] of streamForms(captured, rawHeaders)) {
+      const found = new InnerSessionScan({ body: true, answer: this.answer }).read(data.subarray(0, STREAM_START));
+      if (found && !this.excused(kind, found)) return kind === 'raw' ? found : `${found} (${kind})`;
+    }
+    return undefined;
+  }
+
+  /** A value's text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's (in answers a greeting too). */
+  private excused(kind: StreamForm, found: string): boolean {
+    return kind.startsWith('in a value') && quotable(found.replace(/ \(.*$/s, ''), this.answer);
+  }
+
   /**
    * Each agent's own table of streams (twenty-sixth pass: one table for all agents let an agent
    * posting to 1,024 origins push a neighbour's half-sent opening out), the agents themselves in
@@ -461,8 +540,9 @@ export class BodyStreams {
    * as they came (its content coding undone, gRPC's frames unwrapped), decoded from base64 (the
    * whole body, or its longest base64 value), and as its longest form value's or JSON string's bytes.
    */
-  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string): string | undefined {
-    const forms = streamForms(captured, rawHeaders);
+  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string, only?: 'raw' | 'framed'): string | undefined {
+    const forms = only === 'raw' ? (captured.captured.length ? [['raw', captured.captured] as [StreamForm, Buffer]] : [])
+      : [...streamForms(captured, rawHeaders).filter(([kind]) => only !== 'framed' || kind !== 'raw'), ...(url === undefined || this.answer ? [] : queryForms(url))];
     const taken: Array<() => void> = [];
     const sequenced = url === undefined ? undefined : this.inSequence(agent, url, forms, rawHeaders);
     if (typeof sequenced === 'string') return sequenced;
@@ -480,7 +560,7 @@ export class BodyStreams {
         }
       }
       // (A value's own text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's.)
-      const r = this.lanes(table, key, data, captured.truncated, kind.startsWith('in a value') ? (found) => found.startsWith('an SSH session') : () => false);
+      const r = this.lanes(table, key, data, captured.truncated, (found) => this.excused(kind, found));
       if (typeof r === 'string') return kind === 'raw' ? r : `${r} (${kind})`;
       taken.push(r);
     }
@@ -524,8 +604,8 @@ export class BodyStreams {
           parts.push(at(n)!);
           length += at(n)!.length;
         }
-        const found = new InnerSessionScan({ body: true }).read(Buffer.concat(parts).subarray(0, STREAM_START));
-        if (found && !(kind.startsWith('in a value') && found.startsWith('an SSH session'))) {
+        const found = new InnerSessionScan({ body: true, answer: this.answer }).read(Buffer.concat(parts).subarray(0, STREAM_START));
+        if (found && !this.excused(kind, found)) {
           return `${found}${kind === 'raw' ? '' : ` (${kind})`} (pieces a server puts in order by the sequence number in their paths)`;
         }
         if (start > from) before += at(start - 1)!.length;
@@ -552,7 +632,7 @@ export class BodyStreams {
   private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean): string | (() => void) {
     const lanes = destinations.get(key) ?? [];
     const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
-    for (const lane of [...lanes, { scan: new InnerSessionScan({ body: true }), fed: 0 }]) {
+    for (const lane of [...lanes, { scan: new InnerSessionScan({ body: true, answer: this.answer }), fed: 0 }]) {
       const room = STREAM_START - lane.fed;
       const scan = lane.scan.clone();
       const found = scan.read(data.subarray(0, room));
@@ -722,5 +802,241 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
   return out;
 }
 
+/**
+ * The stream bytes a request's query may carry (twenty-seventh pass): a tunnel whose client side
+ * rides GETs (`/t?seq=0&d=U1NILTIu`, then `?seq=1&d=MC1PcGVu…`) had each piece read alone, never
+ * joined. Its values as PHP and Go hand them over (`+` a space, `%XX` a byte), the longest and the
+ * first MAX_NAMED_VALUES by name, each also decoded from base64; read as a value's text is (a
+ * search for `SSH-2.0-…` is none).
+ */
+function queryForms(url: string): Array<[StreamForm, Buffer]> {
+  const q = url.indexOf('?');
+  if (q === -1) return [];
+  const query = url.slice(q + 1).replace(/#.*$/s, '');
+  const out: Array<[StreamForm, Buffer]> = [];
+  let longest: Buffer | undefined;
+  let named = 0;
+  for (const pair of query.split('&', 256)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    const v = percentBytes(pair.slice(at + 1), true);
+    if (!v.length) continue;
+    if (!longest || v.length >= longest.length) longest = v;
+    if (named++ >= MAX_NAMED_VALUES) continue;
+    const label = pair.slice(0, Math.min(at, 40));
+    out.push([`in a value (the query's ${label})`, v]);
+    const t = v.toString('latin1').trim();
+    const d = PIECE_BASE64.test(t) ? Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64') : undefined;
+    if (d?.length) out.push([`in base64 (the query's ${label})`, d]);
+  }
+  if (longest && named > MAX_NAMED_VALUES) out.push(['in a value (the query\'s longest)', longest]);
+  return out;
+}
+
 /** A refusal for an opening that a body completes across requests (BodyStreams). */
 export const tunnelAcross = (what: string): Rejection => tunnelled(what);
+
+/** Of each answer, this much (decoded) is read for a tunnel's other half; pieces (chunks, events) at most ANSWER_PIECES. */
+const ANSWER_SCAN = 64 * 1024;
+const ANSWER_PIECES = 256;
+/** An answer's text so far is read again whole while it is this short, at most ANSWER_REREADS times (a JSON document cut across chunks). */
+const ANSWER_WHOLE = 16 * 1024;
+const ANSWER_REREADS = 32;
+/** Raw bytes of a content-coded answer kept to decode its start again as it grows. */
+const ANSWER_RAW = 64 * 1024;
+/** How long a destination whose answers opened another protocol's session stays refused to the agent. */
+const MARK_MS = 10 * 60_000;
+/** Destinations so marked, per agent and agents in all. */
+const MAX_MARKS = 64;
+/** Destinations each agent sent bodies to (their answers are read), and agents kept. */
+const MAX_CARRIERS = 1024;
+const MAX_CARRIER_AGENTS = 256;
+
+const answerTunnel = (what: string, destination: string): Rejection => ({
+  status: 502, type: 'policy-denied', title: 'A tunnel in the answers',
+  detail: `${destination} answers with ${what}: a session of another protocol carried back over HTTP answers (a tunnel server's far end), whose traffic is not decided here; this answer is cut and the agent's requests there are refused for ${MARK_MS / 60_000} minutes`,
+  outcome: 'denied',
+});
+
+/**
+ * The answer side of a body tunnel (twenty-seventh pass, left open by the twenty-sixth): a tunnel
+ * server carries its service's bytes back to the agent in answers — reGeorg's `READ`, an SSE
+ * stream's events, meek's answers, XHTTP's stream-down, a long poll's JSON — while POSTs carry the
+ * client's side. For a protocol whose server speaks first (SMTP, FTP, POP3, IMAP, VNC, MySQL) the
+ * client's part is replies that need no opening of their own (`EHLO`, then `MAIL FROM:`), so
+ * nothing was read: an SMTP server behind an allowed tunnel server took mail undecided. Each
+ * agent's answers from one destination are read as the streams they may continue (BodyStreams,
+ * with a server's openings): each chunk or event, its content coding undone, as it came, in
+ * base64, and as its values (JSON, a form). An answer that opens such a session is cut before
+ * that chunk leaves, and the destination is refused to the agent for MARK_MS (its requests would
+ * carry the client's side).
+ */
+export class AnswerTunnels {
+  private readonly streams = new BodyStreams({ answer: true });
+  private readonly marks = new Map<string, Map<string, { what: string; until: number }>>();
+  /** Each agent's destinations that its requests carried data to (a body, a method that sends one): the last MAX_CARRIERS. */
+  private readonly carriers = new Map<string, Set<string>>();
+
+  /**
+   * Whether an answer is read: to a request that carried data (a body, a method other than GET,
+   * HEAD or OPTIONS, a query of 32 characters or more), from a destination the agent carried data
+   * to before (a long poll's GET beside the POSTs), or streamed (no length: SSE, a stream-down,
+   * chunks). A plain page fetched by GET with its length, the most of a browsing agent's traffic,
+   * costs nothing.
+   */
+  private wanted(agent: string, destination: string, method: string, url: string, bodyLength: number, headers: Array<[string, string]>): boolean {
+    const q = url.indexOf('?');
+    const carries = bodyLength > 0 || !['GET', 'HEAD', 'OPTIONS'].includes(method) || (q !== -1 && url.length - q > 32);
+    let mine = this.carriers.get(agent);
+    if (carries) {
+      if (!mine) {
+        mine = new Set();
+        this.carriers.set(agent, mine);
+        while (this.carriers.size > MAX_CARRIER_AGENTS) this.carriers.delete(this.carriers.keys().next().value!);
+      }
+      mine.delete(destination);
+      mine.add(destination);
+      if (mine.size > MAX_CARRIERS) mine.delete(mine.values().next().value!);
+      return true;
+    }
+    return mine?.has(destination) === true || !headers.some(([k]) => k.toLowerCase() === 'content-length');
+  }
+
+  /** A refusal for `agent`'s request to `destination` while its answers are marked as a tunnel's. */
+  refused(agent: string, destination: string): Rejection | undefined {
+    const mine = this.marks.get(agent);
+    const mark = mine?.get(destination);
+    if (!mark) return undefined;
+    if (mark.until < performance.now()) {
+      mine!.delete(destination);
+      return undefined;
+    }
+    return { ...answerTunnel(mark.what, destination), status: 403, title: 'A tunnel server' };
+  }
+
+  private mark(agent: string, destination: string, what: string): void {
+    let mine = this.marks.get(agent);
+    if (!mine) {
+      mine = new Map();
+      this.marks.set(agent, mine);
+      while (this.marks.size > MAX_MARKS * 4) this.marks.delete(this.marks.keys().next().value!);
+    }
+    mine.delete(destination);
+    mine.set(destination, { what, until: performance.now() + MARK_MS });
+    while (mine.size > MAX_MARKS) mine.delete(mine.keys().next().value!);
+  }
+
+  /**
+   * A reader for one answer of `agent` from `destination` (headers as it will be sent): given each
+   * chunk of its body before it leaves, a refusal once it completes another protocol's opening.
+   */
+  watch(agent: string, destination: string, request: { method: string; url: string; bodyLength: number }, headers: Array<[string, string]>): AnswerWatch | undefined {
+    if (!this.wanted(agent, destination, request.method, request.url, request.bodyLength, headers)) return undefined;
+    const lower = lowerPairs(headers.flat());
+    const codings = contentCodings(lower);
+    const contentType = lower.find(([k]) => k === 'content-type')?.[1] ?? '';
+    const events = /^\s*text\/event-stream\b/i.test(contentType) ? new EventPieces() : undefined;
+    const pieceHeaders = events ? [] : ['content-type', contentType];
+    let raw: Buffer[] | undefined = codings.length ? [] : undefined;
+    let rawLength = 0;
+    // The answer's length, when it says one: the chunk that completes it is its last (read once, whole).
+    const declared = Number(lower.find(([k]) => k === 'content-length')?.[1] ?? NaN);
+    let came = 0;
+    let read = 0;
+    let pieces = 0;
+    let done = false;
+    const whole: Buffer[] = [];
+    let rereads = 0;
+    const chunk = (chunk: Buffer): Rejection | undefined => {
+      if (done || !chunk.length) return undefined;
+      came += chunk.length;
+      const last = came === declared;
+      let data = chunk;
+      if (raw) {
+        raw.push(chunk);
+        rawLength += chunk.length;
+        if (rawLength > ANSWER_RAW) {
+          done = true;
+          return undefined;
+        }
+        try {
+          data = undoContentCoding(Buffer.concat(raw), codings, true, true).subarray(read);
+        } catch (err) {
+          if (!(err instanceof DecodeFailure)) throw err;
+          // Not decodable (an unknown coding): read as it came.
+          raw = undefined;
+        }
+      }
+      data = data.subarray(0, ANSWER_SCAN - read);
+      read += data.length;
+      if (read >= ANSWER_SCAN) done = true;
+      if (!events && read <= ANSWER_WHOLE) whole.push(data);
+      for (const piece of events ? events.feed(data) : [data]) {
+        if (++pieces > ANSWER_PIECES) {
+          done = true;
+          return undefined;
+        }
+        if (!piece.length) continue;
+        // An event is whole: read in every form. A chunk may cut a document's framing anywhere: its
+        // bytes go on the streams as they came; the answer's text so far is read whole, alone (and,
+        // at its end, on the streams: end below).
+        // (An answer whole in one chunk, the usual, is read once in every form, as a body is.)
+        const found = events || (last && whole.length === 1) ? this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders)
+          : this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders, undefined, 'raw')
+            ?? (last ? undefined : read <= ANSWER_WHOLE && rereads++ < ANSWER_REREADS ? this.streams.readAlone({ captured: whole.length === 1 ? whole[0]! : Buffer.concat(whole), truncated: false }, pieceHeaders) : undefined)
+            ?? (last ? this.streams.read(agent, destination, { captured: Buffer.concat(whole), truncated: false }, pieceHeaders, undefined, 'framed') : undefined);
+        if (found) {
+          done = true;
+          this.mark(agent, destination, found);
+          return answerTunnel(found, destination);
+        }
+      }
+      if (last) done = true;
+      return undefined;
+    };
+    // At its end, an answer read in chunks is read whole too, its framing's values (JSON, base64)
+    // joined with the answers before and after it: a long poll's documents, each cut across chunks.
+    const end = (): void => {
+      if (done || events || !whole.length) return;
+      done = true;
+      const found = this.streams.read(agent, destination, { captured: Buffer.concat(whole), truncated: false }, pieceHeaders, undefined, 'framed');
+      if (found) this.mark(agent, destination, found);
+    };
+    return { chunk, end };
+  }
+}
+
+/** An answer's reader (AnswerTunnels.watch): each chunk before it leaves (a refusal cuts the answer there), then its end. */
+export interface AnswerWatch {
+  chunk(chunk: Buffer): Rejection | undefined;
+  end(): void;
+}
+
+/** An event stream's events (the HTML standard's parsing): each event's data, its `data:` lines joined by LF, as it completes. */
+class EventPieces {
+  private line = '';
+  private data: string[] = [];
+  *feed(chunk: Buffer): Generator<Buffer> {
+    const text = this.line + chunk.toString('latin1');
+    let at = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 0x0a && c !== 0x0d) continue;
+      const line = text.slice(at, i);
+      if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
+      at = i + 1;
+      if (line === '') {
+        // (An event of one line of text is a line a relay took its line end from: read with it, as its server sent it.)
+        if (this.data.length) yield Buffer.from(this.data.length === 1 && /^[\x20-\x7e\t]+$/.test(this.data[0]!) ? `${this.data[0]!}\r\n` : this.data.join('\n'), 'latin1');
+        this.data = [];
+        continue;
+      }
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      if (field === 'data') this.data.push(colon === -1 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1)));
+      if (this.data.length > 1024) this.data = this.data.slice(-1);
+    }
+    // (A line longer than an answer is read is cut: bounded.)
+    this.line = text.slice(at).slice(-ANSWER_SCAN);
+  }
+}

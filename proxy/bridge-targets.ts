@@ -26,6 +26,15 @@ import { refusals } from './refusals.ts';
 // `{target_host}`/`{target_port}` template, `dst`, `Remote-Addr`, `target[]` were none).
 const HOST_NAMES = new Set(['host', 'hostname', 'target', 'dest', 'destination', 'remote', 'remotehost', 'rhost', 'upstream', 'addr', 'address',
   'dst', 'dsthost', 'dstaddr', 'targethost', 'targetaddr', 'targetaddress', 'desthost', 'destaddr', 'destinationhost', 'destinationaddress', 'remoteaddr', 'remoteaddress', 'connect', 'forward']);
+/**
+ * Of those, the names that mean nothing but where to dial (twenty-seventh pass): a single label
+ * without a port under one of them is a target too (`?target=db`: a bridge in a compose network
+ * or a pod dials its own service `db` at its default port). `host`, `hostname`, `addr` and
+ * `address` are not among them: a game's `?host=eu1`, a wallet's `?address=0x…`.
+ */
+const DIAL_NAMES = new Set(['target', 'dest', 'destination', 'remote', 'remotehost', 'rhost', 'upstream', 'dst', 'dsthost', 'targethost', 'desthost', 'destinationhost']);
+/** Words such a value holds that name no host (a flag, a window's name). */
+const NO_HOST = new Set(['true', 'false', 'yes', 'no', 'on', 'off', 'null', 'none', 'undefined', 'auto', 'default', 'self', 'blank', 'top', 'parent']);
 const PORT_NAMES = new Set(['port', 'remoteport', 'rport', 'rp', 'dport', 'targetport', 'destport', 'dstport', 'destinationport']);
 /** URLs of the protocols a TCP or UDP bridge carries (not web ones: a link to a page is no destination of a bridge). */
 const STREAM_URL = /^\s*(?:tcp|udp|ssh|telnet|socks[45]?h?|postgres(?:ql)?|mysql|redis|rediss|mongodb|amqps?|mqtts?|vnc|rdp):\/\//i;
@@ -48,7 +57,7 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
     return undefined;
   }
   const named: Array<{ host: string; port: string | undefined; why: string }> = [];
-  const add = (given: string, port: string | undefined, why: string): void => {
+  const add = (given: string, port: string | undefined, why: string, dialName = false): void => {
     // A target written as a URL (`tcp://admin.example:22`, `ssh://root@admin.example/`) names its authority.
     const value = given.trim().replace(/^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*).*$/is, '$1');
     // A bare IPv6 literal (`?host=::1`) is dialled as one.
@@ -62,6 +71,8 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
     // Without a port the bridge dials its default: only a host no word of a chat or a game spells.
     const host = m[1]!.replace(/\.$/, '');
     if (host.includes('.') || host.startsWith('[') || host.toLowerCase() === 'localhost') named.push({ host: m[1]!, port: undefined, why });
+    // A single label under a name that means nothing but where to dial (not a number: a page's `?dest=2`).
+    else if (dialName && /[a-z]/i.test(host) && !NO_HOST.has(host.toLowerCase())) named.push({ host, port: undefined, why });
   };
   // The query: a host-naming parameter with its port in it, or beside it; the Referer's as WeTTY reads it.
   const queries: Array<[URLSearchParams, string]> = [[url.searchParams, '']];
@@ -78,7 +89,7 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
     // The port as `parseInt` and `Number('+22')` read it (`22abc`, ` +22`).
     const portOf = (names: (k: string) => boolean): string | undefined => params.map(([k, v]) => (names(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
     const port = portOf((k) => PORT_NAMES.has(k));
-    for (const [k, v, raw] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ${whose}?${raw}= names`);
+    for (const [k, v, raw] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ${whose}?${raw}= names`, DIAL_NAMES.has(k));
     // A value that is a URL of a stream protocol names what a bridge dials, under any name (`?url=tcp://admin.example:22`).
     for (const [k, v, raw] of params) if (!HOST_NAMES.has(k) && STREAM_URL.test(v)) add(v, undefined, `the bridge target its ${whose}?${raw}= names`);
     // RFC 9298's short template (`/masque?h={target_host}&p={target_port}`): `h` names a host beside

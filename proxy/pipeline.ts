@@ -40,7 +40,7 @@ import { bulkTailWatch } from './bulk-tail.ts';
 import { formTailWatches } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { bridgeTargets, socketIoRequest } from './bridge-targets.ts';
-import { BodyStreams, bodyTunnel, tunnelAcross } from './body-tunnels.ts';
+import { AnswerTunnels, BodyStreams, bodyTunnel, tunnelAcross, type AnswerWatch } from './body-tunnels.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -207,6 +207,8 @@ export class Pipeline {
   private readonly heavy = new TurnGate(1, 1);
   /** Each agent's request bodies to a destination read as the streams a tunnel server may join them into (proxy/body-tunnels.ts). */
   private readonly bodyStreams = new BodyStreams();
+  /** Each agent's answers from a destination read for a tunnel's other half (the server's bytes), and the destinations found so. */
+  private readonly answerTunnels = new AnswerTunnels();
   private readonly auditBudget: AuditBudget;
   private readonly refusalRate: RefusalRate;
 
@@ -321,6 +323,15 @@ export class Pipeline {
    * A refusal while records cannot be written (checked again before dialing), or while `agent`'s
    * own records waiting to be written are past its share (state/audit-shares.ts).
    */
+  /**
+   * A reader of an answer's body for the server's side of a tunnel (proxy/body-tunnels.ts
+   * `AnswerTunnels`): given each chunk before it goes to the agent, a refusal that cuts it there.
+   */
+  answerWatch(x: Exchange, headers: Array<[string, string]>): AnswerWatch | undefined {
+    if (!x.agent) return undefined;
+    return this.answerTunnels.watch(x.agent.id, destinationOf(x.url), { method: x.head.method ?? 'GET', url: x.url, bodyLength: x.body.captured.length }, headers);
+  }
+
   auditUnavailable(agent?: string): Rejection | undefined {
     const audit = this.deps.audit;
     if (audit.available === false) return refusals.audit(audit.unavailableReason ?? 'write failed');
@@ -481,6 +492,9 @@ export class Pipeline {
     // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
     // large body takes the heavy turn for them too (see `heavy`).
     const held = decision.action !== 'allow';
+    // An origin whose answers opened another protocol's session: the agent's upgrades and requests there carry the client's side.
+    const marked = this.answerTunnels.refused(x.agent!.id, destinationOf(x.url.replace(/^ws(s?):/i, 'http$1:')));
+    if (marked) return { ...marked, ...(decision.rule ? { rule: decision.rule } : {}) };
     // A plain request's body may carry a tunnel, and its command the destination a tunnel dials (proxy/body-tunnels.ts).
     const tunnel = (): ReturnType<typeof bodyTunnel> => {
       const alone = bodyTunnel(x.head.rawHeaders, x.url, x.body);

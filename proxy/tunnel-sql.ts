@@ -27,7 +27,8 @@ import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlRes
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 import { answersAsRedis, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
 import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
-import { InnerSessionScan } from '../describe/tunnel-inner.ts';
+import { BRIDGED_GREETINGS, InnerSessionScan } from '../describe/tunnel-inner.ts';
+import { dnsQueryNames, hostSpelled } from './body-tunnels.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -140,6 +141,16 @@ export class TunnelSql {
     // A remote browser's paused requests, for the commands that continue them (twenty-fifth pass).
     if (this.reader instanceof JsonMessagesReader) this.reader.observe(m.data);
     if (this.reader instanceof TdsReader) this.reader.observe(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+    // Twenty-seventh pass: a server that greets before the agent spoke (an SMTP, FTP, POP3, IMAP or
+    // Telnet server behind a bridge): the agent's replies (`EHLO`, `MAIL FROM:`) open no session
+    // of their own, so the greeting is read, and the agent's next message closes the tunnel.
+    if (!this.spoke && this.serverOpened === undefined && this.serverReads++ < 8) {
+      let greeting = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
+      // (A line bridge, websocketd, sends each line without its end: read with it, as the server sent it.)
+      if (m.kind === 'text' && /^[\x20-\x7e\t]+$/.test(greeting.toString('latin1'))) greeting = Buffer.concat([greeting, Buffer.from('\r\n')]);
+      const found = this.serverStart.read(greeting);
+      if (found && BRIDGED_GREETINGS.has(found)) this.serverOpened = found;
+    }
     if (this.greeted && (this.answered || !this.spoke)) return;
     const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
     // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
@@ -168,6 +179,10 @@ export class TunnelSql {
 
   /** The upstream's first message was seen (observe). */
   private greeted = false;
+  /** The upstream's stream before the agent spoke, read for a server's greeting, and what it found (observe). */
+  private readonly serverStart = new InnerSessionScan({ answer: true });
+  private serverReads = 0;
+  private serverOpened: string | undefined;
   /** The agent sent a message before it. */
   private spoke = false;
   /** The upstream sent a message after the agent had spoken. */
@@ -184,6 +199,7 @@ export class TunnelSql {
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
     if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary')) return undefined;
     if (this.lateGreeting) return this.refuseUnread('MySQL bytes sent before the server greeted: read as another protocol');
+    if (this.serverOpened) return this.refuseUnread(`the server behind the tunnel greeted with ${this.serverOpened}: what the agent answers it is not decided here (send HTTP through the proxy)`);
     this.spoke = true;
     let data = m.data;
     let kind = m.kind;
@@ -220,6 +236,15 @@ export class TunnelSql {
     // A session the agent opens inside the tunnel (TLS, SSH, an HTTP request to a bridged server) is never decided here.
     const inner = this.inner.read(data) ?? this.channelRead(data);
     if (inner) return this.refuseUnread(`${inner} inside the tunnel: what it carries is not decided here (send HTTP through the proxy)`);
+    // Twenty-seventh pass: a DNS query whole in a message (a resolver behind a UDP or TCP bridge, DNS
+    // over a WebSocket) sends its names on to their domains' servers (dnstt's data in the names):
+    // each name is decided as a GET of that host, as a DNS-over-HTTPS query is (proxy/body-tunnels.ts).
+    const asked = kind === 'binary' ? dnsQueryNames(data) : undefined;
+    if (asked) {
+      const bad = asked.find((n) => !hostSpelled(n.replace(/\.$/, '').toLowerCase()));
+      if (bad !== undefined) return this.refuseUnread(`a DNS query for a name no host is spelled as (${JSON.stringify(bad.slice(0, 80))}): a resolver sends its names on to their own servers`);
+      return this.decideAll(asked.map((n): CarriedStatement => ({ protocol: 'dns', message: 'DNS query', body: {}, target: `https://${n.toLowerCase()}/` })));
+    }
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
     const redis = this.redisCommands(data);

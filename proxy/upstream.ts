@@ -16,6 +16,7 @@ import { StreamStop, contained, egressMeterOf, guardStage, refusedBeforeSending,
 import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
+import type { AnswerWatch } from './body-tunnels.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import { watchDecision } from './lasting-request.ts';
 import { bodyChunks } from './request-body.ts';
@@ -353,7 +354,10 @@ class HttpForward {
     this.lastingTimer = setTimeout(watchLastingResponse, Math.max(0, CREDENTIAL_RECHECK_MS - (performance.now() - this.x.t0)), this).unref();
     const { res, ctx, x } = this;
     const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: responseHeaders(upRes.rawHeaders) };
+    // The answer read for a tunnel's server side, as the upstream sent it (before any stage rewrites it).
+    const watch = ctx.outgoing.method === 'HEAD' ? undefined : this.upstream.opts.pipeline.answerWatch(x, head.headers);
     const stages = responseStages(this.upstream.opts.enforcers, ctx, head);
+    if (watch && stages.length) stages.unshift(contained(watchStage(watch)));
     const guard = responseGuardOf(this.upstream.opts.enforcers, ctx);
     if (stages.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');
     x.record.upstream_status = upRes.statusCode;
@@ -379,26 +383,39 @@ class HttpForward {
       res.once('close', () => {
         if (!res.writableFinished) upRes.destroy();
       });
-      if (guard) this.guardedPipe(upRes, guard);
+      if (guard || watch) this.guardedPipe(upRes, guard, watch);
       else upRes.pipe(res);
       return;
     }
     this.relayThrough(upRes, head, stages, guard);
   }
 
-  /** The plain pipe, with the enforcers' guard asked before each chunk leaves. */
-  private guardedPipe(upRes: http.IncomingMessage, guard: ResponseGuard): void {
+  /** The plain pipe, with the enforcers' guard (and the answer's tunnel reading) asked before each chunk leaves. */
+  private guardedPipe(upRes: http.IncomingMessage, guard: ResponseGuard | undefined, watch: AnswerWatch | undefined): void {
     const { res } = this;
     upRes.on('data', (chunk: Buffer) => {
       if (this.settled) return;
-      const stop = guard();
-      if (stop) return this.stopped(stop);
+      let stop: Refusal | undefined;
+      try {
+        stop = guard?.() ?? watch?.chunk(chunk);
+      } catch (err) {
+        stop = refusals.internal(err); // a reader's throw ends this answer, never the process
+      }
+      if (stop) {
+        upRes.destroy();
+        return this.stopped(stop);
+      }
       if (!res.write(chunk)) {
         upRes.pause();
         res.once('drain', () => upRes.resume());
       }
     });
     upRes.once('end', () => {
+      try {
+        watch?.end();
+      } catch {
+        // What the watch read is lost with it; the answer already left whole.
+      }
       if (!this.settled) res.end();
     });
   }
@@ -484,6 +501,8 @@ class HttpForward {
     for (const s of relay.stages) s.destroy();
     const { res, ctx, x } = this;
     if (ctx.signal.aborted) return this.done('client-aborted');
+    // A stage's refusal (the answer's tunnel reading) once the head left: the response is cut as a refusal, recorded so.
+    if (err instanceof StreamStop && res.headersSent && !this.settled) return this.stopped(err.rejection);
     if (!res.headersSent && !this.settled) return this.withheld(err as NodeJS.ErrnoException);
     x.record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
     res.destroy();
@@ -586,6 +605,21 @@ class HttpForward {
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 function neverConnected(err: NodeJS.ErrnoException): boolean {
   return err.code !== undefined && NEVER_CONNECTED.has(err.code) && err.syscall === 'connect';
+}
+
+/** A response stage asking `watch` of each chunk before it goes on; a refusal stops the answer there. */
+function watchStage(watch: AnswerWatch): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const stop = watch.chunk(chunk);
+      if (stop) cb(new StreamStop(stop));
+      else cb(null, chunk);
+    },
+    flush(cb) {
+      watch.end();
+      cb();
+    },
+  });
 }
 
 /**

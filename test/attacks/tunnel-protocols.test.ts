@@ -10,6 +10,7 @@ import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import dgram from 'node:dgram';
+import { promises as dnsPromises } from 'node:dns';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { Duplex } from 'node:stream';
@@ -24,7 +25,7 @@ import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { bridgeTargets } from '../../proxy/bridge-targets.ts';
-import { BodyStreams, bodyTunnel } from '../../proxy/body-tunnels.ts';
+import { AnswerTunnels, BodyStreams, bodyTunnel, dnsQueryNames } from '../../proxy/body-tunnels.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -971,8 +972,48 @@ s.serve_forever()
   const bridgeTo = (port: number) => tcpBridge(t, port, (d) => (wrote.get(port) ?? wrote.set(port, []).get(port)!).push(d));
   const httpBridge = await bridgeTo(pyPort);
   const tlsBridge = await bridgeTo((tlsServer.address() as net.AddressInfo).port);
+  // Twenty-seventh pass: a real SMTP server (Python's smtpd) behind a bridge greets first; the agent's replies open nothing.
+  const smtpd = spawn('python3', ['-W', 'ignore', '-u', '-c', [
+    'import smtpd, asyncore',
+    'class S(smtpd.SMTPServer):',
+    '  def process_message(self, peer, mailfrom, rcpttos, data, **kw): print("MAIL", mailfrom, flush=True)',
+    "s = S(('127.0.0.1', 0), None, decode_data=True)",
+    'print(s.socket.getsockname()[1], flush=True)',
+    'asyncore.loop()'].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void smtpd.kill());
+  let smtpOut = '';
+  const smtpPort = await new Promise<number>((r) => smtpd.stdout.on('data', (d: Buffer) => { smtpOut += d.toString(); const m = /^(\d+)\n/.exec(smtpOut); if (m) r(Number(m[1])); }));
+  const smtpBridge = await bridgeTo(smtpPort);
+  // A line bridge (websocketd's way): each line the service writes a text message without its end, each message a line to it.
+  const lineBridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const c = net.connect(smtpPort, '127.0.0.1');
+      let rest = '';
+      c.on('data', (d: Buffer) => { const lines = (rest + d.toString('latin1')).split('\r\n'); rest = lines.pop()!; for (const l of lines) ws.send(l); });
+      c.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => { c.write(Buffer.concat([d, Buffer.from('\r\n')])); (wrote.get(smtpPort) ?? wrote.set(smtpPort, []).get(smtpPort)!).push(d); });
+      ws.on('close', () => c.end());
+    },
+  });
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`] });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`, `127.0.0.1:${smtpBridge.port}`, `127.0.0.1:${lineBridge.port}`] });
+  // An SMTP client over the WebSocket: it waits for the banner, then answers each reply with its next line.
+  for (const [how, port] of [['raw', smtpBridge.port], ['lines', lineBridge.port]] as const) {
+  const mail = await new Promise<{ code: number; banner: string }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const lines = ['EHLO agent.example', 'MAIL FROM:<agent@agent.example>', 'RCPT TO:<drop@admin.example>', 'DATA', 'Subject: x\r\n\r\ndata\r\n.', 'QUIT'];
+    let banner = '';
+    ws.on('message', (d: Buffer) => { banner ||= d.toString('latin1'); const line = lines.shift(); if (line) ws.send(how === 'raw' ? Buffer.from(`${line}\r\n`) : line, { binary: how === 'raw' }); });
+    ws.on('close', (code) => resolve({ code, banner }));
+    ws.on('error', () => resolve({ code: -1, banner }));
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  t.match(mail.banner, /^220 /, `${how}: the bridge relays the server's banner`);
+  t.equal(mail.code, 1008, `${how}: the tunnel is closed at the agent's first reply to an SMTP server's greeting`);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+  t.equal(Buffer.concat(wrote.get(smtpPort) ?? []).length, 0, 'the SMTP server got nothing from the agent');
+  t.notMatch(smtpOut, /MAIL/, 'and took no message');
   // (SQL*Plus's `GET file` reading refuses the plainest spellings already; Python splits at more blanks.)
   // (Twenty-second pass: a relative target, which Python serves from its folder as `/deny/all`.)
   for (const line of ['GET\x0b/deny/all\r\n', 'GET\xa0/deny/all', '\x0cGET\x0chttp://admin.example/deny\r\n', 'GET\x0bdeny/all\r\n', 'GET deny%2fall\n']) {
@@ -1298,6 +1339,14 @@ t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s
     const found = bridgeTargets([], `ws://allowed.example/ws?target=${encodeURIComponent(v!)}`);
     t.equal(Array.isArray(found) ? found[0]?.request.url : JSON.stringify(found), want, `?target=${v}`);
   }
+  // Twenty-seventh pass: a single label under a name that means only where to dial (a bridge's own network: `db`, `redis-master`).
+  fc.assert(fc.property(fc.constantFrom('target', 'Target', 'dest', 'destination', 'remote', 'upstream', 'dst', 'target_host', 'remote-host', 'DstHost'),
+    fc.constantFrom('db', 'redis-master', 'postgres', 'admin', 'SSH-box', 'x1'), fc.constantFrom('query', 'referer'), (name, host, place) => {
+      const url = place === 'query' ? `ws://allowed.example/ws?${name}=${host}` : 'ws://allowed.example/wetty/socket.io/?EIO=4&transport=websocket';
+      const found = bridgeTargets(place === 'query' ? [] : ['Referer', `https://allowed.example/app?${name}=${host}`], url);
+      if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url.toLowerCase() !== `ws://${host.toLowerCase()}/`) throw new Error(`${url}: ${JSON.stringify(found)}`);
+    }), { numRuns: numRuns * 2, ...seed });
+  for (const q of ['dest=2', 'target=', 'page=2&dest=10', 'host=eu1&room=lobby', 'address=bob', 'target=_blank', 'remote=true', 'upstream=auto']) t.equal(bridgeTargets([], `ws://allowed.example/ws?${q}`), undefined, `?${q} names no target`);
   // Controls: words of chats and games, a wallet address, a Referer naming nothing.
   for (const [url, headers] of [['ws://allowed.example/ws?host=eu1', []], ['ws://allowed.example/chat?to=alice', []], ['ws://allowed.example/sub?address=0x52908400098527886E0F7030069857D2E4169EE7', []],
     ['ws://allowed.example/ws', ['Referer', 'https://allowed.example/app?tab=2']], ['ws://allowed.example/ws', ['Referer', 'not a url']]] as const) {
@@ -1454,6 +1503,49 @@ t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP br
   // Control: other datagrams go on.
   const dns = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], 'latin1');
   t.not(dns.code, 1008, 'a DNS query goes on');
+
+  // Twenty-seventh pass: DNS through the bridge to a resolver is a channel to any domain (dnstt's
+  // data in the names): each name a query asks about is decided as a request to that host. Node's
+  // own resolver (c-ares) asks through the bridge; also DNS over TCP's framing and iodine's raw labels.
+  got.length = 0;
+  const front2 = dgram.createSocket('udp4');
+  await new Promise<void>((r) => front2.bind(0, '127.0.0.1', r));
+  t.teardown(() => front2.close());
+  const asked = await new Promise<{ code: number; sent: number }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/udp`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    ws.on('open', () => {
+      front2.on('message', (m) => { sent++; if (ws.readyState === WebSocket.OPEN) ws.send(m, { binary: true }); });
+      const resolver = new dnsPromises.Resolver({ timeout: 300, tries: 1 });
+      resolver.setServers([`127.0.0.1:${front2.address().port}`]);
+      resolver.resolveTxt('nbswy3dpeb3w64tmmq.t.admin.example').catch(() => undefined);
+    });
+    ws.on('close', (c) => resolve({ code: c, sent }));
+    ws.on('error', () => resolve({ code: -1, sent }));
+    setTimeout(() => { ws.terminate(); resolve({ code: 0, sent }); }, 8000).unref();
+  });
+  t.ok(asked.sent > 0, 'the resolver sent its query through the bridge');
+  t.equal(asked.code, 1008, 'a query for a name under a denied domain closes the tunnel');
+  const tcpQuery = dnsQuery(['nbswy3dp.t.admin.example']);
+  const framed = Buffer.concat([Buffer.from([tcpQuery.length >> 8, tcpQuery.length & 0xff]), tcpQuery]);
+  for (const [what, m] of [['over TCP\'s framing', framed], ['with an 8-bit label (iodine)', dnsQuery(['a\x80\xff\x01b.t.allowed.example'])]] as const) {
+    t.equal((await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [m], 'latin1')).code, 1008, `a DNS query ${what} closes the tunnel`);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(got, [], 'the resolver behind the bridge was never asked');
+  // (The service answers nothing: the socket is closed by the client after a moment, not by Airlock.)
+  const allowedLookup = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/udp`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { ws.send(dnsQuery(['allowed.example'], 1), { binary: true }); setTimeout(() => ws.close(1000), 300); });
+    ws.on('close', (c) => resolve(c));
+    ws.on('error', () => resolve(-1));
+  });
+  t.equal(allowedLookup, 1000, 'a lookup of an allowed host goes on');
+  t.equal(got.length, 1, 'and reaches the resolver');
+  for (let i = 0; i < 3; i++) {
+    // (Random datagrams are no DNS query: a query whole is read, nothing less.)
+    t.equal(dnsQueryNames(crypto.randomBytes(40 + i * 30)), undefined, `random bytes ${i} are no query`);
+  }
 });
 
 t.test('twenty-second pass: a PROXY protocol header at a tunnel\'s start is never relayed', async (t) => {
@@ -2133,6 +2225,9 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   t.teardown(() => service.close());
   const servicePort = (service.address() as net.AddressInfo).port;
   let conn: net.Socket | undefined;
+  let dialPort = servicePort;
+  const sessions = new Map<string, { conn: net.Socket; back: Buffer[] }>();
+  t.teardown(() => { for (const s of sessions.values()) s.conn.destroy(); });
   const urls: string[] = [];
   const tunnelServer = http.createServer((req, res) => {
     urls.push(req.url ?? '');
@@ -2140,12 +2235,48 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
     req.on('data', (d: Buffer) => chunks.push(d));
     req.on('end', () => {
       const cmd = String(req.headers['x-cmd'] ?? '');
+      const session = String(req.headers['x-session'] ?? '');
       if (cmd === 'CONNECT') {
         dialled.push(`${String(req.headers['x-target'])}:${String(req.headers['x-port'])}`);
-        conn = net.connect(servicePort, '127.0.0.1');
+        conn = net.connect(dialPort, '127.0.0.1');
         conn.on('error', () => undefined);
-      } else if (cmd === 'FORWARD') conn?.write(Buffer.concat(chunks));
-      else got.push(Buffer.concat(chunks));
+        const c = conn;
+        sessions.set(session, { conn: c, back: [] });
+        c.on('data', (d: Buffer) => sessions.get(session)?.back.push(d));
+      } else if (cmd === 'FORWARD') (sessions.get(session)?.conn ?? conn)?.write(Buffer.concat(chunks));
+      else if (cmd === 'READ') {
+        // reGeorg's READ: what the service sent since, raw or base64.
+        const s = sessions.get(session);
+        const back = Buffer.concat(s?.back.splice(0) ?? []);
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.end(req.headers['x-enc'] === 'base64' ? back.toString('base64') : back);
+        return;
+      } else if (req.url?.startsWith('/down/')) {
+        // The stream-down side of a long poll: SSE events of base64, a chunked raw stream, JSON, gzip.
+        const how = req.url.slice('/down/'.length);
+        const back = Buffer.concat(sessions.get(session)?.back.splice(0) ?? []);
+        if (how === 'sse-lines') {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          for (const line of back.toString('latin1').split('\r\n').filter(Boolean)) res.write(`data: ${line}\n\n`);
+          res.end();
+        } else if (how === 'sse') {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          res.write(': ping\n\n');
+          for (let i = 0; i < back.length; i += 7) res.write(`event: data\ndata: ${back.subarray(i, i + 7).toString('base64')}\n\n`);
+          res.end();
+        } else if (how === 'stream') {
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+          for (let i = 0; i < back.length; i += 5) res.write(back.subarray(i, i + 5));
+          res.end();
+        } else if (how === 'json') {
+          res.setHeader('Content-Type', 'application/json');
+          res.end(JSON.stringify({ sid: session, data: back.toString('base64') }));
+        } else {
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Encoding': 'gzip' });
+          res.end(zlib.gzipSync(back));
+        }
+        return;
+      } else got.push(Buffer.concat(chunks));
       res.setHeader('X-STATUS', 'OK');
       res.end();
     });
@@ -2203,6 +2334,65 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   t.same(urls, [], 'the resolver was never asked');
   t.equal(await ask('allowed.example', 'get'), '200', 'a lookup of an allowed host goes on');
   t.equal(await ask('allowed.example', 'post'), '200', 'so does its POST');
+
+  // Twenty-seventh pass, live: the answer side of a body tunnel. A tunnel server (reGeorg's `READ`,
+  // an SSE long poll, XHTTP's stream-down) hands the service's bytes back in answers while POSTs
+  // carry the client's side: a real SMTP server (Python's smtpd) behind it speaks first, and the
+  // agent's answers to its banner are plain lines no opening reading knew. Each way in its own agent.
+  const smtpd = spawn('python3', ['-W', 'ignore', '-u', '-c', [
+    'import smtpd, asyncore, sys',
+    'class S(smtpd.SMTPServer):',
+    '  def process_message(self, peer, mailfrom, rcpttos, data, **kw): print("MAIL", mailfrom, rcpttos, flush=True)',
+    "s = S(('127.0.0.1', 0), None, decode_data=True)",
+    'print(s.socket.getsockname()[1], flush=True)',
+    'asyncore.loop()'].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => smtpd.kill());
+  let smtpOut = '';
+  const smtpPort = await new Promise<number>((r) => smtpd.stdout.on('data', (d: Buffer) => { smtpOut += d.toString(); const m = /^(\d+)\n/.exec(smtpOut); if (m) r(Number(m[1])); }));
+  const answerTunnel = async (name: string, down: 'read' | 'read-base64' | 'sse' | 'stream' | 'json' | 'gzip' | 'sse-lines', lowercase = false) => {
+    const { token } = await a.airlock.agents.add(name);
+    const auth = `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
+    const send = (method: string, target: string, headers: Record<string, string>, body?: Buffer) => new Promise<{ status: number; body: Buffer; cut: boolean }>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: a.port, method, path: `http://allowed.example:${tp}${target}`, agent: false,
+        headers: { 'proxy-authorization': auth, host: `allowed.example:${tp}`, 'x-session': name, ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } });
+      req.setTimeout(5000, () => req.destroy());
+      req.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), cut: true }));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), cut: false }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), cut: true }));
+        res.on('aborted', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), cut: true }));
+      });
+      req.end(body);
+    });
+    const read = () => down === 'read' || down === 'read-base64' ? send('POST', '/tunnel.jsp', { 'x-cmd': 'READ', ...(down === 'read-base64' ? { 'x-enc': 'base64' } : {}) })
+      : send('GET', `/down/${down}`, {});
+    const opened = await send('POST', '/tunnel.jsp', { 'x-cmd': 'CONNECT', 'x-target': 'allowed.example', 'x-port': '25' });
+    // (A long poll: asked again while the service has said nothing yet, a bounded number of times.)
+    let banner = await read();
+    const said = (r: typeof banner): string => (down === 'gzip' && r.body.length ? zlib.gunzipSync(r.body, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) : r.body).toString('latin1');
+    for (let i = 0; i < 40 && banner.status === 200 && !banner.cut && /^(?:: ping\n\n)?$/.test(said(banner)); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      banner = await read();
+    }
+    const sent: number[] = [];
+    for (const line of ['EHLO agent.example', 'MAIL FROM:<agent@agent.example>', 'RCPT TO:<drop@admin.example>', 'DATA', `Subject: ${name}\r\n\r\nthe data\r\n.`]) {
+      sent.push((await send('POST', '/tunnel.jsp', { 'x-cmd': 'FORWARD' }, Buffer.from(`${lowercase ? line.replace(/^[A-Z]+/, (w) => w.toLowerCase()) : line}\r\n`))).status);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    return { opened: opened.status, banner, sent };
+  };
+  for (const [name, down, lower] of [['a1', 'read', false], ['a2', 'read-base64', true], ['a3', 'sse', true], ['a4', 'stream', true], ['a5', 'json', true], ['a6', 'gzip', true], ['a7', 'sse-lines', true]] as const) {
+    dialPort = smtpPort;
+    const r = await answerTunnel(name, down, lower);
+    t.equal(r.opened, 200, `${down}: the CONNECT to the allowed host goes on`);
+    let seen = r.banner.body;
+    if (down === 'gzip') seen = zlib.gunzipSync(seen, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    t.ok(!seen.toString('latin1').includes('220 ') && !seen.toString('latin1').includes('MjIwI'), `${down}: the SMTP banner never reaches the agent (${r.banner.status}, ${seen.subarray(0, 60).toString('latin1')})`);
+    t.ok(r.sent.every((s) => s === 403), `${down}: every line after it is refused (${r.sent.join(',')})`);
+    t.notOk(smtpOut.includes(`MAIL agent@agent.example`), `${down}: the SMTP server never took a message`);
+  }
 });
 
 t.test('twenty-fifth pass: an opening cut across request bodies to one destination is refused where it completes', (t) => {
@@ -2413,5 +2603,150 @@ t.test('twenty-sixth pass: openings in gRPC-web text segments and gRPC transport
   t.ok(unreadable && 'refusal' in unreadable, 'a DNS message that cannot be read is refused');
   t.same(hostsOf(doh(`http://allowed.example/dns-query?dns=${dnsQuery(['_acme-challenge.allowed.example']).toString('base64url')}`)), ['_acme-challenge.allowed.example'], 'an ordinary lookup names its host (the policy decides)');
   t.equal(doh('http://allowed.example/search?dns=cloudflare&q=resolvers'), undefined, 'a `dns=` parameter that is no DNS message names nothing');
+  // Twenty-seventh pass: DoH's JSON API POSTed, and a body that is a DNS query whole under any type (a bridge to a resolver).
+  fc.assert(fc.property(data, fc.constantFrom('json-post', 'json-list', 'octet', 'tcp'), (label, how) => {
+    const name = `${label.slice(0, 63)}.t.admin.example`;
+    const q = dnsQuery([name]);
+    const r = how === 'json-post' ? doh('http://allowed.example/dns-query', Buffer.from(JSON.stringify({ name, type: 'TXT' })), ['Content-Type', 'application/json'])
+      : how === 'json-list' ? doh('http://allowed.example/q', Buffer.from(JSON.stringify([{ name, type: 16 }])), ['Content-Type', 'application/dns-json'])
+        : how === 'octet' ? doh('http://allowed.example/up', q, ['Content-Type', 'application/octet-stream'])
+          : doh('http://allowed.example/up', Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]));
+    if (!hostsOf(r).includes(name)) throw new Error(`${how} ${name}: ${JSON.stringify(r)}`);
+  }), { numRuns, ...seed });
+  t.equal(doh('http://allowed.example/api/identity/resolve', Buffer.from('{"name":"alice"}'), ['Content-Type', 'application/json']), undefined, 'an application\'s own /resolve taking JSON names no host');
+  fc.assert(fc.property(fc.uint8Array({ minLength: 17, maxLength: 300 }), (u) => {
+    if (dnsQueryNames(Buffer.from(u))) throw new Error(Buffer.from(u).toString('hex'));
+  }), { numRuns: numRuns * 8, ...seed });
 
+});
+
+t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cuts them, and the client side of server-first protocols and databases in bodies is refused', (t) => {
+  // What servers that speak first send (Python's smtpd and Postfix, vsftpd, Dovecot's POP3 and
+  // IMAP, a VNC server, MariaDB 10.11, PostgreSQL 15's SCRAM request, a Telnet server, OpenSSH).
+  const mariadb = (() => {
+    const p = Buffer.concat([Buffer.from([0x0a]), Buffer.from('5.5.5-10.11.6-MariaDB-0+deb12u1\0'), Buffer.from('0d000000', 'hex'), crypto.randomBytes(8), Buffer.from([0]),
+      Buffer.from('fef72d0200ff8115000000000000070000', 'hex'), crypto.randomBytes(12), Buffer.from([0]), Buffer.from('mysql_native_password\0')]);
+    return Buffer.concat([Buffer.from([p.length & 0xff, p.length >> 8, 0, 0]), p]);
+  })();
+  const greetings: Array<[string, Buffer]> = [
+    ['smtp', Buffer.from('220 localhost Python SMTP proxy version 0.3\r\n')], ['postfix', Buffer.from('220 mx.example.com ESMTP Postfix (Debian/GNU)\r\n')],
+    ['ftp', Buffer.from('220 (vsFTPd 3.0.3)\r\n')], ['ftp-multi', Buffer.from('220-Welcome\r\n220 ready\r\n')], ['pop3', Buffer.from('+OK Dovecot (Debian) ready.\r\n')],
+    ['imap', Buffer.from('* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.\r\n')],
+    ['vnc', Buffer.from('RFB 003.008\n')], ['mysql', mariadb], ['pg', Buffer.concat([Buffer.from('R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0', 'latin1')])],
+    ['telnet', Buffer.from('fffd18fffd20fffd23fffd27', 'hex')], ['ssh', Buffer.from('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n')],
+  ];
+  const b64 = (b: Buffer) => b.toString('base64');
+  // How a tunnel server hands them back: raw, base64, SSE events of base64, JSON, gzip; each answer in chunks.
+  const framings: Record<string, (b: Buffer) => [Buffer, Array<[string, string]>]> = {
+    raw: (b) => [b, [['content-type', 'application/octet-stream']]],
+    base64: (b) => [Buffer.from(b64(b)), [['content-type', 'text/plain']]],
+    sse: (b) => [Buffer.from(`: hi\n\n${[...Array(Math.ceil(b.length / 5)).keys()].map((i) => `event: d\ndata: ${b64(b.subarray(i * 5, i * 5 + 5))}\n\n`).join('')}`), [['content-type', 'text/event-stream']]],
+    json: (b) => [Buffer.from(JSON.stringify({ id: 'c2f1a9', data: b64(b) })), [['content-type', 'application/json']]],
+    // A relay that sends each line of text as an event, its line end taken off.
+    sseLines: (b) => [Buffer.from(b.toString('latin1').split(/\r?\n/).filter(Boolean).map((l) => `data: ${l}\n\n`).join(''), 'latin1'), [['content-type', 'text/event-stream']]],
+    gzip: (b) => [zlib.gzipSync(b), [['content-type', 'application/octet-stream'], ['content-encoding', 'gzip']]],
+  };
+  const request = { method: 'POST', url: 'http://allowed.example/tunnel', bodyLength: 0 };
+  /** Each answer through its watch, chunk by chunk: whether one was cut. */
+  const cut = (answers: AnswerTunnels, agent: string, parts: Array<[Buffer, Array<[string, string]>]>, chunkCuts: number[]): boolean => {
+    for (const [body, headers] of parts) {
+      const watch = answers.watch(agent, 'http://allowed.example', request, headers);
+      const points = [...new Set(chunkCuts.map((c) => c % body.length))].filter((p) => p > 0).sort((a, b) => a - b);
+      for (const [i, p] of [0, ...points].entries()) if (watch?.chunk(body.subarray(p, [...points, body.length][i]))) return true;
+      watch?.end();
+    }
+    return answers.refused(agent, 'http://allowed.example') !== undefined;
+  };
+  fc.assert(fc.property(fc.constantFrom(...greetings), fc.constantFrom(...Object.keys(framings)), fc.integer({ min: 1, max: 3 }), fc.array(fc.nat(), { maxLength: 4 }), ([, greeting], framing, answers, chunkCuts) => {
+    // (A value's text may quote a greeting line, as a scanner's API does: in JSON only a binary one is read.)
+    const text = greeting.every((c) => (c >= 0x20 && c < 0x7f) || c === 0x0d || c === 0x0a);
+    if (framing === 'json' && text) return;
+    // (Lines as events: a text greeting whole in one answer, cut at its line ends only.)
+    if (framing === 'sseLines' && (!text || answers > 1)) return;
+    // The greeting across 1–3 answers (reGeorg's READs), each in chunks.
+    const size = Math.ceil(greeting.length / answers);
+    const parts = [...Array(answers).keys()].map((i) => framings[framing]!(greeting.subarray(i * size, i * size + size))).filter(([b]) => b.length);
+    const tunnels = new AnswerTunnels();
+    if (!cut(tunnels, 'agent', parts, chunkCuts)) throw new Error(`not cut: ${framing} ${greeting.subarray(0, 16).toString('hex')} in ${answers}`);
+    if (!tunnels.refused('agent', 'http://allowed.example') || tunnels.refused('neighbour', 'http://allowed.example')) throw new Error('the destination is marked for the agent alone');
+  }), { numRuns: numRuns * 2, ...seed });
+  // Controls: answers of the same shapes that must go on (random bytes, JSON, HTML, an SSE chat, a
+  // scanner's banners in JSON strings, media and archives, text that begins with the same words).
+  const innocent = fc.oneof(
+    fc.uint8Array({ minLength: 1, maxLength: 600 }).map((u) => [Buffer.from(u), [['content-type', 'application/octet-stream']]] as [Buffer, Array<[string, string]>]),
+    fc.json().map((j) => [Buffer.from(j), [['content-type', 'application/json']]] as [Buffer, Array<[string, string]>]),
+    fc.string({ maxLength: 80 }).map((s) => [Buffer.from(`data: ${JSON.stringify({ choices: [{ delta: { content: `220 ${s}\r\n` } }] })}\n\n`), [['content-type', 'text/event-stream']]] as [Buffer, Array<[string, string]>]),
+  );
+  fc.assert(fc.property(fc.array(innocent, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 3 }), (parts, chunkCuts) => {
+    if (cut(new AnswerTunnels(), 'agent', parts, chunkCuts)) throw new Error(parts.map(([b]) => b.subarray(0, 16).toString('hex')).join(' '));
+  }), { numRuns: numRuns * 4, ...seed });
+  const shodan = Buffer.from(JSON.stringify({ matches: [{ port: 25, data: '220 mx.google.com ESMTP a1si\r\n' }, { port: 22, data: 'SSH-2.0-OpenSSH_8.9p1 Ubuntu-3\r\n' }, { port: 110, data: '+OK POP3 ready\r\n' }, { port: 5900, data: 'RFB 003.008\n' }] }));
+  for (const [what, body, ct] of [['a scanner\'s banners in JSON', shodan, 'application/json'], ['HTML', Buffer.from('<!doctype html><title>220 volts</title>'), 'text/html'],
+    ['a text file', Buffer.from('220 volts, 50 Hz\n+OK is an answer\n'), 'text/plain'], ['an MP3', Buffer.from('fffb9064000ff000000069000000080000', 'hex'), 'audio/mpeg'],
+    ['a JPEG', Buffer.from('ffd8ffe000104a46494600010100', 'hex'), 'image/jpeg'], ['a health check', Buffer.from('+OK'), 'text/plain'], ['a CSV', Buffer.from('220,volts\r\n230,volts\r\n'), 'text/csv']] as const) {
+    t.notOk(cut(new AnswerTunnels(), 'agent', [[body, [['content-type', ct]]]], []), `${what} goes on`);
+  }
+  t.equal(new AnswerTunnels().watch('agent', 'http://allowed.example', { method: 'GET', url: 'http://allowed.example/page', bodyLength: 0 }, [['content-length', '10']]), undefined, 'a page fetched by GET with its length is not read');
+
+  // The client side of those protocols (and of the databases') as a request body, whole or cut across bodies.
+  const pgStartup = (() => { const p = Buffer.from('\0\x03\0\0user\0app\0database\0app\0\0', 'latin1'); const l = Buffer.alloc(4); l.writeUInt32BE(p.length + 4); return Buffer.concat([l, p]); })();
+  const mongo = (() => { const bson = Buffer.from('130000001068656c6c6f000100000000', 'hex'); const h = Buffer.alloc(21); h.writeInt32LE(21 + bson.length, 0); h.writeInt32LE(7, 4); h.writeInt32LE(2013, 12); return Buffer.concat([h, bson]); })();
+  const clients: Array<[string, Buffer]> = [
+    ['ehlo', Buffer.from('EHLO agent.example\r\n')], ['helo', Buffer.from('helo agent\r\n')], ['lhlo', Buffer.from('LHLO x.example\n')], ['imap', Buffer.from('a001 LOGIN alice s3cret\r\n')],
+    ['imap-cap', Buffer.from('A1 CAPABILITY\r\n')], ['ftp', Buffer.from('USER anonymous\r\n')], ['auth-tls', Buffer.from('AUTH TLS\r\n')], ['vnc', Buffer.from('RFB 003.008\n')],
+    ['pg', pgStartup], ['pg-ssl', Buffer.from('0000000804d2162f', 'hex')], ['mysql', mysqlHandshake()], ['mongo', mongo],
+    ['tds', Buffer.from('1201002f0000010000001a0006010020000102002100010300220004040026000100', 'hex')], ['rdp', Buffer.from('030000130ee000000000000100080003000000', 'hex')],
+    ['redis', Buffer.from('*1\r\n$4\r\nPING\r\n')], ['telnet', Buffer.from('fffb18fffb1f', 'hex')],
+  ];
+  fc.assert(fc.property(fc.constantFrom(...clients), fc.constantFrom('raw', 'base64', 'form-bytes'), fc.nat(), ([, start], framing, at) => {
+    const frame = (b: Buffer) => framing === 'raw' ? b : framing === 'base64' ? Buffer.from(b64(b)) : Buffer.from(`id=7&data=${[...b].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`);
+    const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: frame(start), truncated: false });
+    // (A whole body is decoded from base64 from 12 characters on: a shorter start is read across bodies.)
+    if ((!alone || !('refusal' in alone)) && !(framing === 'base64' && start.length < 9)) throw new Error(`not refused alone: ${framing} ${start.subarray(0, 12).toString('hex')}`);
+    // Cut in two bodies (a tunnel server joins them), the piece completing it refused.
+    const cutAt = 1 + (at % (start.length - 1));
+    const streams = new BodyStreams();
+    const first = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(0, cutAt)), truncated: false });
+    const second = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(cutAt)), truncated: false });
+    if (!first && !second && framing !== 'base64') throw new Error(`not refused across bodies: ${framing} ${start.subarray(0, 12).toString('hex')} cut at ${cutAt}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // A tunnel whose client side rides GETs: an opening cut across the query values of successive requests.
+  const sshLine = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  const socks5 = Buffer.from('050100050100030d61646d696e2e6578616d706c650016', 'hex');
+  const hello = Buffer.from('16030100c4010000c00303' + '00'.repeat(32) + '00', 'hex');
+  fc.assert(fc.property(fc.constantFrom(sshLine, socks5, hello, clients[0]![1], pgStartup), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.constantFrom('base64url', 'bytes'), fc.boolean(), (opening, cuts, framing, padded) => {
+    if (opening === sshLine && framing === 'bytes') return; // (a value's text may quote a banner)
+    const points = [...new Set(cuts.map((c) => 1 + (c % (opening.length - 1))))].sort((a, b) => a - b);
+    const pieces = [0, ...points].map((p, i, all) => opening.subarray(p, all[i + 1] ?? opening.length));
+    const streams = new BodyStreams();
+    for (const [i, piece] of pieces.entries()) {
+      const d = framing === 'base64url' ? piece.toString('base64url') : [...piece].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('');
+      const url = `http://allowed.example/t?${padded ? `x_padding=${'X'.repeat(10 + i * 7)}&` : ''}sid=ab12&d=${d}`;
+      if (streams.read('agent', 'http://allowed.example', { captured: Buffer.alloc(0), truncated: false }, [], url)) return;
+      if (i === pieces.length - 1) throw new Error(`never refused: ${framing} ${opening.subarray(0, 12).toString('hex')} cut at ${points.join(',')}`);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
+  fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('q', 'page', 'search', 'cursor', 'id'), fc.string({ maxLength: 30 })), { minLength: 2, maxLength: 30 }), (gets) => {
+    const streams = new BodyStreams();
+    for (const [k, v] of gets) {
+      const r = streams.read('agent', 'http://allowed.example', { captured: Buffer.alloc(0), truncated: false }, [], `http://allowed.example/s?${k}=${encodeURIComponent(v)}&n=2`);
+      if (r) throw new Error(`${r}: ${JSON.stringify(gets)}`);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
+  // SMTP pipelined after a line of its own (a server reads every line as a command).
+  for (const body of ['NOOP\r\nEHLO x.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@admin.example>\r\nDATA\r\n', '\r\nhelo x\r\nmail from:<a@x>\r\n', 'RSET\nLHLO y\nMAIL FROM: <a@y>\n']) {
+    const r = bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(body), truncated: false });
+    t.ok(r && 'refusal' in r, `SMTP pipelined in a body is refused: ${JSON.stringify(body.slice(0, 20))}`);
+    // Cut across bodies anywhere (a tunnel server joins them): refused where the MAIL FROM: line completes.
+    for (const at of [1, 5, 9, body.indexOf('MAIL') + 2]) {
+      const streams = new BodyStreams();
+      const parts = [body.slice(0, at), body.slice(at)];
+      const refused = parts.some((p) => { const alone = bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/up', { captured: Buffer.from(p), truncated: false }); return (alone && 'refusal' in alone) || streams.read('agent', 'http://allowed.example', { captured: Buffer.from(p), truncated: false }, ['Content-Type', 'text/plain']) !== undefined; });
+      t.ok(refused, `and cut at ${at}`);
+    }
+  }
+  for (const body of ['Hello there\r\n', 'USER guide\n', 'We say EHLO first, then MAIL FROM:<x> (RFC 5321)\n', 'help me\r\n', 'Ehlo is a word', 'My LIST\r\n', 'a1 SELECT inbox\r\n', '* OK then\r\n', '*bold* text', 'RFB is a format']) {
+    t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/notes', { captured: Buffer.from(body), truncated: false }), undefined, `a body ${JSON.stringify(body)} goes on`);
+  }
+  t.end();
 });
