@@ -469,14 +469,22 @@ function muxStart(b: Buffer): boolean | undefined {
     // a server refuses any other): a compressed gRPC message (`01 00 00 00 <length>` then gzip's
     // `1f 8b 08 00`) is not read as a SYN (twenty-fourth pass: a false close).
     if (b.length > SMUX_HEAD && (b[SMUX_HEAD] !== b[0] || (b.length > SMUX_HEAD + 1 && b[SMUX_HEAD + 1]! > 4))) return false;
-    return b.readUInt32LE(4) !== 0;
+    return firstStream(b.readUInt32LE(4));
   }
   if (b[0] !== 0) return false;
   const want = [0, -1, 0, 1];
   for (let i = 1; i < Math.min(b.length, 4); i++) if (want[i] === -1 ? b[i]! > 1 : b[i] !== want[i]) return false;
   if (b.length < YAMUX_HEAD) return undefined;
-  return b.readUInt32BE(4) !== 0;
+  return firstStream(b.readUInt32BE(4));
 }
+
+/**
+ * A session's first frame opens one of its first streams: yamux numbers a client's 1, 3, 5… and a
+ * server's 2, 4…, smux a client's 3, 5… (server 2, 4…). Any stream id let short base64 tokens
+ * joined across an agent's bodies (`AAAA`, then a form's `AQ`: `00 00 00 01`, then anything) read
+ * as a yamux SYN (a false refusal the fuzzer found).
+ */
+const firstStream = (id: number): boolean => id !== 0 && id < 256;
 
 /** PROXY protocol v2's signature (HAProxy's proxy-protocol.txt §2.2). */
 const PROXY_V2 = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
