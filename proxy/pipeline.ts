@@ -320,10 +320,6 @@ export class Pipeline {
   }
 
   /**
-   * A refusal while records cannot be written (checked again before dialing), or while `agent`'s
-   * own records waiting to be written are past its share (state/audit-shares.ts).
-   */
-  /**
    * A reader of an answer's body for the server's side of a tunnel (proxy/body-tunnels.ts
    * `AnswerTunnels`): given each chunk before it goes to the agent, a refusal that cuts it there.
    */
@@ -332,6 +328,10 @@ export class Pipeline {
     return this.answerTunnels.watch(x.agent.id, destinationOf(x.url), { method: x.head.method ?? 'GET', url: x.url, bodyLength: x.body.captured.length }, headers);
   }
 
+  /**
+   * A refusal while records cannot be written (checked again before dialing), or while `agent`'s
+   * own records waiting to be written are past its share (state/audit-shares.ts).
+   */
   auditUnavailable(agent?: string): Rejection | undefined {
     const audit = this.deps.audit;
     if (audit.available === false) return refusals.audit(audit.unavailableReason ?? 'write failed');
