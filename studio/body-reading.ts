@@ -180,8 +180,11 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
       ? [`── as most parsers read it (of duplicate keys the last wins: JavaScript, Python)\n${jsonText(summary.json)}`, ...others.map((r) => `── as ${r.label} parsers read it\n${jsonText(r.json)}`)]
       : [jsonText(summary.json)];
     const inexact = [summary.json, ...others.map((r) => r.json)].some(holdsInexact);
+    // The describe step keeps an integer past 2^53 as the digits sent, in a string (describe/json-readings.ts).
+    const exactDigits = summary.ambiguous_reasons?.some((r) => r.code === 'json_number_out_of_range') === true;
     const how = ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : '', others.length ? `read in ${readings.length} ways: ${(summary.ambiguous_reasons ?? []).map((r) => r.detail).join('; ')}` : '',
-      inexact ? 'numbers this reading cannot hold exactly (past 2^53, or out of range) left for the bytes as sent' : ''];
+      inexact ? 'numbers this reading cannot hold exactly (past 2^53, or out of range) left for the bytes as sent' : '',
+      exactDigits ? 'integers past 2^53 written as the digits sent, in quotes (the server reads the number they write)' : ''];
     return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
   const yaml = yamlReading(summary.text ?? sentText, summary.content_type);

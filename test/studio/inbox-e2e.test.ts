@@ -280,7 +280,7 @@ t.test('an approval whose hold ended waits for the agent to retry, with the same
   t.match(await page.textContent(`[data-approval="${bigId}"] .body-text`), /9007199254740993/, 'the card that read the bytes shows the digits sent');
   const { approval: bigView } = (await (await fetch(`${live.studioBase}/api/approvals/${bigId}`, { headers: await apiHeaders() })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
   t.equal(bigView.body_view.visibility, 'partial', 'the rounded copy is not the body "shown whole"');
-  t.match(bigView.body_view.unseen, /9007199254740992, an integer past 2\^53/, 'and it says why');
+  t.match(bigView.body_view.unseen, /an integer past 2\^53/, 'and it says why');
   const bigRefused = await fetch(`${live.studioBase}/api/approvals/${bigId}/approve`, { method: 'POST', headers: await apiHeaders(), body: JSON.stringify({}) });
   t.match(await bigRefused.json(), { code: 'body-not-shown' }, 'approving it by the copy needs the explicit choice');
   await queue.deny(bigId, { by: 'test' });
@@ -935,7 +935,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     if (p === '/v1/read-big-number') {
       const reading = (await page.textContent(where)) ?? '';
       t.notMatch(reading, /9007199254740992,|"limit": null/, 'no rounded number is shown as the server\'s reading');
-      t.match(reading, /read it in the bytes as sent/);
+      t.match(reading, /"to_account": "9007199254740993"/, 'the digits sent');
+      t.match(reading, /integers past 2\^53 written as the digits sent/, 'and that they are the digits of a number');
     }
   }
   await shot('24-approval-server-readings');
