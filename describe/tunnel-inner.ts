@@ -34,25 +34,94 @@
 //   `GET key` as a stream's very first line (the same bytes), are refused with it.
 import { crc32, gunzipSync } from 'node:zlib';
 
-/** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
-const HEAD = 6;
+/** A hello's first fields: handshake type, length (3), legacy version (2), random (32), session id length. */
+const HELLO_FIELDS = 39;
 
 /**
- * Whether `b` at `i` starts a TLS record whose fragment begins a ClientHello or ServerHello:
- * content type 22, a record version 3.x, a length a record may have, handshake type 1 or 2.
- * Nothing more is asked of it: a hello may be cut into records of one byte each (OpenSSL joins
- * them and answers), so its own length and version may be in the next record. Random bytes match
- * one place in ~10^11.
+ * Whether `b` at `i` starts TLS records whose fragments begin a ClientHello or ServerHello: content
+ * type 22, a record version 3.x (any minor: OpenSSL answers `16 03 09 …`; twenty-first pass), a
+ * length a record may have; then the handshake joined across records (a hello may be cut into
+ * records of one byte each: OpenSSL joins them and answers) read as a hello is laid out, as far as
+ * the bytes go (helloLaidOut). Undefined while they end before its first fields do (the caller
+ * keeps them for the next read); true once those agree and the bytes end, or the hello is whole.
+ * The record header and type alone matched inside PNG images, TrueType fonts and gettext catalogs:
+ * an upload of one, or an answer carrying one from an origin the agent posted to, was refused as a
+ * tunnel.
  */
-function helloAt(b: Buffer, i: number): boolean {
-  if (b[i] !== 0x16 || b[i + 1] !== 0x03) return false;
-  const record = b.readUInt16BE(i + 3);
-  // A record holds at most 2^14 bytes (+2048 of expansion).
-  if (record < 1 || record > 0x4800 || (b[i + 5] !== 0x01 && b[i + 5] !== 0x02)) return false;
-  // OpenSSL takes the first records of any minor version (`16 03 09 …` is answered: twenty-first
-  // pass); past TLS's own (3.0–3.4) the hello's length, when the record holds its first byte, must
-  // be one a hello has (under 2^18), so random bytes match no more often than before.
-  return b[i + 2]! <= 0x04 || record === 1 || i + 6 >= b.length || b[i + 6]! <= 0x02;
+function helloAt(b: Buffer, i: number): boolean | undefined {
+  const hs: number[] = [];
+  let want = HELLO_FIELDS;
+  let at = i;
+  while (hs.length < want) {
+    if (at >= b.length) break;
+    if (b[at] !== 0x16 || (at + 1 < b.length && b[at + 1] !== 0x03)) return false;
+    if (at + 5 > b.length) break;
+    const record = b.readUInt16BE(at + 3);
+    // A record holds at most 2^14 bytes (+2048 of expansion).
+    if (record < 1 || record > 0x4800) return false;
+    const stop = Math.min(at + 5 + record, b.length);
+    for (let k = at + 5; k < stop && hs.length < want; k++) {
+      hs.push(b[k]!);
+      if (hs.length === 4) want = 4 + ((hs[1]! << 16) | (hs[2]! << 8) | hs[3]!);
+    }
+    if (at + 5 + record > b.length) break;
+    at += 5 + record;
+  }
+  const laid = helloLaidOut(hs);
+  if (laid === false) return false;
+  return laid === true || hs.length >= HELLO_FIELDS ? true : undefined;
+}
+
+/**
+ * Whether handshake bytes `h` (as far as they go) are laid out as a ClientHello or ServerHello:
+ * type 1 or 2, a length under 2^17, legacy version 3.0–3.4, 32 random bytes, a session id of at
+ * most 32; a ClientHello's cipher suites (an even length), compression methods (one at least,
+ * null among them) and extensions, a ServerHello's suite, compression and extensions, each length
+ * ending where the hello does. True when whole, undefined when the bytes end first.
+ */
+function helloLaidOut(h: number[]): boolean | undefined {
+  const n = h.length;
+  if (n < 1) return undefined;
+  if (h[0] !== 1 && h[0] !== 2) return false;
+  if (n < 4) return n < 2 || h[1]! <= 1 ? undefined : false;
+  const end = 4 + ((h[1]! << 16) | (h[2]! << 8) | h[3]!);
+  if (h[1]! > 1 || end < 4 + 38) return false;
+  if (n > 4 && h[4] !== 3) return false;
+  if (n > 5 && h[5]! > 4) return false;
+  if (n < HELLO_FIELDS) return undefined;
+  const sid = h[38]!;
+  if (sid > 32) return false;
+  let p = HELLO_FIELDS + sid;
+  const u16 = (at: number): number | undefined => (at + 1 < n ? (h[at]! << 8) | h[at + 1]! : undefined);
+  if (h[0] === 1) {
+    const suites = u16(p);
+    if (suites === undefined) return undefined;
+    if (suites < 2 || suites % 2 !== 0) return false;
+    p += 2 + suites;
+    if (p >= n) return p > end ? false : undefined;
+    const methods = h[p]!;
+    if (methods < 1 || p + 1 + methods > end) return false;
+    if (p + 1 + methods > n) return undefined;
+    let nullMethod = false;
+    for (let k = p + 1; k <= p + methods; k++) nullMethod ||= h[k] === 0;
+    if (!nullMethod) return false;
+    p += 1 + methods;
+  } else {
+    p += 3;
+    if (p > n) return undefined;
+    if (h[p - 1] !== 0) return false; // a ServerHello's compression: null
+  }
+  if (p === end) return true;
+  const extensions = u16(p);
+  if (extensions === undefined) return p + 2 > end ? false : undefined;
+  if (p + 2 + extensions !== end) return false;
+  for (p += 2; p < end; ) {
+    const len = u16(p + 2);
+    if (len === undefined) return undefined;
+    p += 4 + len;
+    if (p > end) return false;
+  }
+  return p === end ? true : undefined;
 }
 
 /** Bytes of a KEXINIT packet read to know it: length, padding, type, cookie, the name list's length and its first 16 characters. */
@@ -1100,11 +1169,18 @@ export class InnerSessionScan {
     return this.beforeStart || this.socks !== undefined || this.ssh.size > 0 || this.first !== undefined;
   }
 
-  read(data: Buffer): string | undefined {
-    if (quicInitial(data)) return 'a QUIC handshake';
-    if (wireGuardInitiation(data)) return 'a WireGuard handshake';
-    if (openVpnReset(data)) return 'an OpenVPN session';
-    if (wispConnect(data)) return 'a Wisp proxy request';
+  /**
+   * `data`, the stream's next bytes. `continued`: they go on a message already begun (an answer's
+   * later chunk, cut where TCP cut it), so the readings of a whole datagram (QUIC, WireGuard,
+   * OpenVPN over UDP, Wisp, IKE, …) do not take its first byte for a message's.
+   */
+  read(data: Buffer, continued = false): string | undefined {
+    if (!continued) {
+      if (quicInitial(data)) return 'a QUIC handshake';
+      if (wireGuardInitiation(data)) return 'a WireGuard handshake';
+      if (openVpnReset(data)) return 'an OpenVPN session';
+      if (wispConnect(data)) return 'a Wisp proxy request';
+    }
     const withPreface = this.prefaceTail.length ? Buffer.concat([this.prefaceTail, data.subarray(0, H2_PREFACE.length - 1)]) : undefined;
     if (data.includes(H2_PREFACE) || withPreface?.includes(H2_PREFACE)) return 'an HTTP/2 connection';
     this.prefaceTail = Buffer.from((withPreface && data.length < H2_PREFACE.length - 1 ? Buffer.concat([this.prefaceTail, data]) : data).subarray(-(H2_PREFACE.length - 1)));
@@ -1112,17 +1188,21 @@ export class InnerSessionScan {
     const encoded = base64Hello(text) ?? (this.body ? undefined : base64Request(text));
     if (encoded) return encoded;
     if (this.body && !this.answer && this.smtp(text.slice(0, 65_536))) return 'an SMTP session';
-    const vpn = vpnDatagram(data);
+    const vpn = continued ? undefined : vpnDatagram(data);
     if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
-    for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
-      if (helloAt(b, i)) return 'a TLS handshake';
+    // The first place a hello may still begin, its fields not all read yet: kept for the next read.
+    let pending = b.length;
+    for (let i = b.indexOf(0x16); i !== -1; i = b.indexOf(0x16, i + 1)) {
+      const hello = helloAt(b, i);
+      if (hello) return 'a TLS handshake';
+      if (hello === undefined) pending = Math.min(pending, i);
       if (i + DTLS_HEAD <= b.length && dtlsHelloAt(b, i)) return 'a DTLS handshake';
     }
     for (let i = b.indexOf(0x01, 2); i !== -1 && i - 2 + V2_HEAD <= b.length; i = b.indexOf(0x01, i + 1)) {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
-    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
+    this.tail = Buffer.from(b.subarray(Math.max(0, Math.min(pending, b.length - (DTLS_HEAD - 1)))));
     // (The bytes across the last read's edge, then this read's own: no copy of a large message.)
     const edge = this.kexTail.length ? Buffer.concat([this.kexTail, data.subarray(0, KEXINIT_HEAD - 1)]) : undefined;
     if ((edge && sshKexInit(edge)) || sshKexInit(data)) return 'an SSH key exchange (KEXINIT)';

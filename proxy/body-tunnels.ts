@@ -540,7 +540,7 @@ export class BodyStreams {
    * as they came (its content coding undone, gRPC's frames unwrapped), decoded from base64 (the
    * whole body, or its longest base64 value), and as its longest form value's or JSON string's bytes.
    */
-  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string, only?: 'raw' | 'framed'): string | undefined {
+  read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string, only?: 'raw' | 'framed', continued = false): string | undefined {
     const forms = only === 'raw' ? (captured.captured.length ? [['raw', captured.captured] as [StreamForm, Buffer]] : [])
       : [...streamForms(captured, rawHeaders).filter(([kind]) => only !== 'framed' || kind !== 'raw'), ...(url === undefined || this.answer ? [] : queryForms(url))];
     const taken: Array<() => void> = [];
@@ -560,7 +560,7 @@ export class BodyStreams {
         }
       }
       // (A value's own text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's.)
-      const r = this.lanes(table, key, data, captured.truncated, (found) => this.excused(kind, found));
+      const r = this.lanes(table, key, data, captured.truncated, (found) => this.excused(kind, found), continued);
       if (typeof r === 'string') return kind === 'raw' ? r : `${r} (${kind})`;
       taken.push(r);
     }
@@ -629,13 +629,14 @@ export class BodyStreams {
   }
 
   /** One stream form's lanes read on with `data`: what it completes, or how to take `data` in. */
-  private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean): string | (() => void) {
+  private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean, continued = false): string | (() => void) {
     const lanes = destinations.get(key) ?? [];
     const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
-    for (const lane of [...lanes, { scan: new InnerSessionScan({ body: true, answer: this.answer }), fed: 0 }]) {
+    // (`continued`: bytes that go on a message begun before, where no stream starts.)
+    for (const lane of continued ? lanes : [...lanes, { scan: new InnerSessionScan({ body: true, answer: this.answer }), fed: 0 }]) {
       const room = STREAM_START - lane.fed;
       const scan = lane.scan.clone();
-      const found = scan.read(data.subarray(0, room));
+      const found = scan.read(data.subarray(0, room), continued && lane.fed > 0);
       if (found && !excused(found)) return lane.fed ? `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)` : found;
       // (An excused reading's stream reads on: an SSH line a value may quote is followed by its KEXINIT in the next piece.)
       // A stream past its start, or past what was captured of this body, is read no further.
@@ -729,8 +730,12 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
   }
   const messages = grpcMessages(body, captured.truncated);
   const raw = messages ? Buffer.concat(messages) : body;
-  if (!raw.length) return [];
-  const out: Array<[StreamForm, Buffer]> = [['raw', raw]];
+  // The bytes as sent are the stream, and gRPC's messages unwrapped another: bytes that only happen
+  // to parse as frames (a piece of a hello whose random is zeros: `00 00 00 00 00` is an empty
+  // message) are what a tunnel server that frames nothing writes.
+  const out: Array<[StreamForm, Buffer]> = body.length ? [['raw', body]] : [];
+  if (messages && raw.length) out.push(['in gRPC frames', raw]);
+  if (!raw.length) return out;
   // gRPC messages whose protobuf field carries the stream (Xray's `gun` Hunk), and gRPC-web text's base64 of framed messages.
   const carried = messages && protobufPayload(messages);
   if (carried?.length) out.push(['in gRPC messages', carried]);
@@ -982,7 +987,7 @@ export class AnswerTunnels {
         // at its end, on the streams: end below).
         // (An answer whole in one chunk, the usual, is read once in every form, as a body is.)
         const found = events || (last && whole.length === 1) ? this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders)
-          : this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders, undefined, 'raw')
+          : this.streams.read(agent, destination, { captured: piece, truncated: false }, pieceHeaders, undefined, 'raw', read > data.length)
             ?? (last ? undefined : read <= ANSWER_WHOLE && rereads++ < ANSWER_REREADS ? this.streams.readAlone({ captured: whole.length === 1 ? whole[0]! : Buffer.concat(whole), truncated: false }, pieceHeaders) : undefined)
             ?? (last ? this.streams.read(agent, destination, { captured: Buffer.concat(whole), truncated: false }, pieceHeaders, undefined, 'framed') : undefined);
         if (found) {

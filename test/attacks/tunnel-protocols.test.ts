@@ -2689,6 +2689,24 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
     t.notOk(cut(new AnswerTunnels(), 'agent', [[body, [['content-type', ct]]]], []), `${what} goes on`);
   }
   t.equal(new AnswerTunnels().watch('agent', 'http://allowed.example', { method: 'GET', url: 'http://allowed.example/page', bodyLength: 0 }, [['content-length', '10']]), undefined, 'a page fetched by GET with its length is not read');
+  // Found at the merge (real files from Debian, read in bulk): a TLS record header and a hello's
+  // type inside a PNG, a TrueType font and a gettext catalog were read as a hello (the hello's own
+  // layout was never asked), and a streamed answer's later chunk starting 0x50 with zeros at 9–13
+  // (an ELF library) as OpenVPN's first datagram; each refused the upload, or cut the answer and
+  // marked its origin a tunnel server for ten minutes.
+  const media: Array<[string, string]> = [
+    ['a PNG', '2a08243a10374005378c46140413121716032811050101137d33faa242245178d044c78851c1b83d88c490b845711c1004dc884159445151d661750686f1a1ef8d6472abefa93e7db69bfb27f572a6efdf555de7f4a9'],
+    ['a TrueType font', '00000122070607231336373633212017160302002901373b022037361202212301abe355592481439e92617701940182b1b24544fe03fe7ffdae14becbba0123bcbc79f7fedcba056a595bba0158670911c5c5fea1fe'],
+    ['a gettext catalog', '000000000e00000005030000be020000160300006d0200005403000078000000a603000000000000000000000000000000000000d5000000560100008c010000bb03000003010000520300003f0100003e0300000000'],
+  ];
+  for (const [what, hex] of media) {
+    const bytes = Buffer.from(hex, 'hex');
+    const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: bytes, truncated: false });
+    t.notOk(alone && 'refusal' in alone, `${what} uploaded goes on`);
+    t.notOk(cut(new AnswerTunnels(), 'agent', [[bytes, [['content-type', 'application/octet-stream']]]], [7, 40]), `${what} in an answer goes on`);
+  }
+  const elfChunk = Buffer.concat([Buffer.from([0x50]), Buffer.from('a1b2c3d4e5f60718', 'hex'), Buffer.alloc(5), crypto.randomBytes(200)]);
+  t.notOk(cut(new AnswerTunnels(), 'agent', [[Buffer.concat([Buffer.from('7f454c46020101', 'hex'), Buffer.alloc(993, 7), elfChunk]), [['content-type', 'application/octet-stream']]]], [1000]), 'a streamed answer whose later chunk starts as an OpenVPN datagram goes on');
 
   // The client side of those protocols (and of the databases') as a request body, whole or cut across bodies.
   const pgStartup = (() => { const p = Buffer.from('\0\x03\0\0user\0app\0database\0app\0\0', 'latin1'); const l = Buffer.alloc(4); l.writeUInt32BE(p.length + 4); return Buffer.concat([l, p]); })();
