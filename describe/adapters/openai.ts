@@ -183,32 +183,16 @@ const toolSchemaKeys = new Set(['parameters', 'input_schema', 'format', 'schema'
  * list not all names, is `?` (fails closed); `disabled` (or none) reaches nothing.
  */
 function containerNetworks(configs: Record<string, unknown>[]): string[] {
-  const out = new Set<string>();
-  let budget = 100_000;
-  const walk = (v: unknown, depth: number): void => {
-    if (--budget < 0 || depth > 64) {
-      out.add('?');
-      return;
-    }
-    if (Array.isArray(v)) {
-      for (const x of v) walk(x, depth + 1);
-      return;
-    }
-    if (!v || typeof v !== 'object') return;
-    for (const [k, x] of Object.entries(v)) {
-      if (toolSchemaKeys.has(k)) continue; // a function's schema names fields freely
-      if (k === 'network_policy') {
-        if (x === null || x === undefined) continue;
-        const { type, allowed_domains: domains } = (typeof x === 'object' && !Array.isArray(x) ? x : {}) as { type?: unknown; allowed_domains?: unknown };
-        if (type === 'disabled') continue;
-        if (type === 'allowlist' && Array.isArray(domains) && domains.length > 0 && domains.every((d) => typeof d === 'string' && d.trim() !== '')) {
-          for (const d of domains as string[]) out.add(`net:${d.trim().toLowerCase()}`);
-        } else out.add('?');
-      } else if (x && typeof x === 'object') walk(x, depth + 1);
-    }
-  };
-  for (const c of configs) walk(c.tools, 0);
-  return [...out].sort();
+  return readTools(configs, (k, x, out) => {
+    if (k !== 'network_policy') return false;
+    if (x === null || x === undefined) return true;
+    const { type, allowed_domains: domains } = (typeof x === 'object' && !Array.isArray(x) ? x : {}) as { type?: unknown; allowed_domains?: unknown };
+    if (type === 'disabled') return true;
+    if (type === 'allowlist' && Array.isArray(domains) && domains.length > 0 && domains.every((d) => typeof d === 'string' && d.trim() !== '')) {
+      for (const d of domains as string[]) out.add(`net:${d.trim().toLowerCase()}`);
+    } else out.add('?');
+    return true;
+  });
 }
 
 /**
@@ -219,6 +203,20 @@ function containerNetworks(configs: Record<string, unknown>[]): string[] {
  * policy holds such a call in the trifecta). At most MAX_REMOTE_TARGETS, then `?`.
  */
 function namedContainers(configs: Record<string, unknown>[]): string[] {
+  const list = readTools(configs, (k, x, out) => {
+    if ((k !== 'container' && k !== 'container_id') || typeof x !== 'string' || x.trim() === '') return false;
+    out.add(targetValue(x.trim()));
+    return true;
+  });
+  return list.slice(0, MAX_REMOTE_TARGETS).concat(list.length > MAX_REMOTE_TARGETS ? ['?'] : []);
+}
+
+/**
+ * What `read` finds in the calls' tools at any depth (a function's schema names fields freely and
+ * is skipped), bounded: past 100,000 values or 64 levels, `?`. `read` adds to the set and says
+ * whether it took the member; a member not taken is walked into.
+ */
+function readTools(configs: Record<string, unknown>[], read: (key: string, value: unknown, out: Set<string>) => boolean): string[] {
   const out = new Set<string>();
   let budget = 100_000;
   const walk = (v: unknown, depth: number): void => {
@@ -233,13 +231,11 @@ function namedContainers(configs: Record<string, unknown>[]): string[] {
     if (!v || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
       if (toolSchemaKeys.has(k)) continue;
-      if ((k === 'container' || k === 'container_id') && typeof x === 'string' && x.trim() !== '') out.add(targetValue(x.trim()));
-      else if (x && typeof x === 'object') walk(x, depth + 1);
+      if (!read(k, x, out) && x && typeof x === 'object') walk(x, depth + 1);
     }
   };
   for (const c of configs) walk(c.tools, 0);
-  const list = [...out].sort();
-  return list.slice(0, MAX_REMOTE_TARGETS).concat(list.length > MAX_REMOTE_TARGETS ? ['?'] : []);
+  return [...out].sort();
 }
 
 /** Remote places listed per request, at most; past it the list ends in `?` (no grant covers it). */
