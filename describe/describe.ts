@@ -280,6 +280,24 @@ export function credentialHeaderNamed(name: string): boolean {
 /** Names that say how to authenticate, not with what (npm's `npm-auth-type: web`). */
 const AUTH_KIND = /(?:^|[-_])auth[-_]?(?:type|method|scheme|mode|source|provider)$/i;
 
+/** Kubernetes' subprotocol entry that carries a bearer token after it. */
+const K8S_BEARER = 'base64url.bearer.authorization.k8s.io.';
+
+/**
+ * A WebSocket's subprotocol list with the entries that carry a credential (where a browser cannot
+ * set a header: Kubernetes' `base64url.bearer.authorization.k8s.io.<token>`, AppSync's
+ * `header-<base64 of {"Authorization": …}>`, a bare JWT) redacted as rego/sessions.rego reads
+ * them: an entry of 40 characters or more, or a JWT's start, becomes `redacted.token` (Kubernetes'
+ * prefix kept), which still reads as a credential there. Subprotocol names are short words.
+ */
+function subprotocolsRedacted(value: string): string {
+  return value.split(',').map((raw) => {
+    const entry = raw.trim();
+    if (entry.length < 40 && !entry.startsWith('eyJ')) return raw;
+    return `${raw.slice(0, raw.length - raw.trimStart().length)}${entry.startsWith(K8S_BEARER) ? K8S_BEARER : ''}redacted.token`;
+  }).join(',');
+}
+
 /** Whether a header's value is redacted: a credential header by name, as CGI-style servers read it (`X_Api_Key` is `x-api-key`). */
 function redacted(name: string): boolean {
   if (credentialHeaders.has(name)) return true;
@@ -288,6 +306,7 @@ function redacted(name: string): boolean {
 }
 
 export function redactHeaderValue(name: string, value: string): string {
+  if (name === 'sec-websocket-protocol') return subprotocolsRedacted(value);
   if (!redacted(name)) return value;
   if (name === 'cookie') return cookieNamesOnly(value);
   if (name === 'authorization' || name === 'proxy-authorization') {
