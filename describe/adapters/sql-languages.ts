@@ -10,7 +10,7 @@
 // conditions every row meets (`IS NOT NULL`, `~ ''`, `>= ''` …) judge them too. Pure and bounded.
 import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
-import { redisTwin } from './sql-redis.ts';
+import { REDIS_SECRET_READ, redisTwin, redisTwinActs } from './sql-redis.ts';
 import { mongoCondition } from './sql-prisma.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
 import { formEntries } from '../body.ts';
@@ -1064,6 +1064,8 @@ function webdisShaped(args: string[]): boolean {
   const [a, b, c] = args.map((x) => x.toLowerCase().replace(webdisSuffix, ''));
   if (a === undefined) return false;
   if (webdisWriting[a]?.has(b ?? '')) return true;
+  // A read of the server's credentials in the path (`/config/get/requirepass`): its twin says so (redisTwin).
+  if (a === 'config' && b === 'get' && redisTwin(args.map((x) => x.replace(webdisSuffix, ''))) === REDIS_SECRET_READ) return true;
   if ((a === 'eval' || a === 'evalsha' || a === 'fcall' || a === 'eval_ro' || a === 'evalsha_ro' || a === 'fcall_ro') && c !== undefined && /^\d{1,6}$/.test(c)) return true;
   return (a === 'replicaof' || a === 'slaveof') && c !== undefined && /^(\d{1,5}|one)$/.test(c);
 }
@@ -1096,7 +1098,7 @@ function webdisSql(request: RequestInfo): SqlSource | undefined {
   const cmd = [first, ...args.slice(1)];
   cmd[cmd.length - 1] = cmd[cmd.length - 1]!.replace(webdisSuffix, '');
   const twin = redisTwin(cmd);
-  return twin && (twin.startsWith('DROP ') || twin.startsWith('COPY ')) ? { texts: [twin], dialect: 'postgresql', written: true } : undefined;
+  return twin && redisTwinActs(twin) ? { texts: [twin], dialect: 'postgresql', written: true } : undefined;
 }
 
 /** A MongoDB Data API many-action without its `filter` (the server takes none as `{}`): every document. */

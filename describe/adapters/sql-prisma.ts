@@ -177,6 +177,43 @@ const raw = new Set(['executeRaw', 'queryRaw']);
 /** MongoDB commands a `runCommandRaw` may run that only read. */
 const mongoReads = new Set(['find', 'count', 'distinct', 'listcollections', 'listindexes', 'dbstats', 'collstats', 'ping', 'buildinfo', 'hello', 'ismaster', 'serverstatus', 'explain', 'getmore', 'killcursors', 'listdatabases', 'connectionstatus']);
 
+/**
+ * The twin of a read of the server's credential store (twenty-eighth pass): `usersInfo` with
+ * `showCredentials` hands back every user's SCRAM salt, stored and server keys, and a `find`,
+ * `aggregate` (its `$lookup`/`$unionWith` too), `count` or `distinct` of `admin.system.users` the
+ * same documents (`system.keys`: the keys that sign cluster time); each was a read that went on.
+ * Read as SQL's twin, PostgreSQL's own store read (the SQL analysis holds it as reading secrets).
+ */
+export const MONGO_SECRET_READ = 'SELECT rolpassword FROM pg_authid';
+const secretCollections = new Set(['system.users', 'system.keys', 'system.external_validation_keys']);
+
+const secretName = (v: unknown): boolean => typeof v === 'string' && secretCollections.has(v);
+
+/** Whether a pipeline's stages read a credential collection (`$lookup`, `$graphLookup`, `$unionWith`, nested pipelines too), bounded: past it, taken as reading one. */
+function pipelineReadsSecrets(p: unknown, budget: { n: number }, depth: number): boolean {
+  if (!Array.isArray(p)) return false;
+  if (depth > 16) return true;
+  return p.some((st) => {
+    if (--budget.n < 0) return true;
+    if (!isObject(st)) return false;
+    return Object.entries(st).some(([op, arg]) => {
+      if (op === '$unionWith' && secretName(arg)) return true;
+      if (!isObject(arg)) return false;
+      if ((op === '$lookup' || op === '$graphLookup' || op === '$unionWith') && (secretName(arg.from) || secretName(arg.coll))) return true;
+      return pipelineReadsSecrets(arg.pipeline, budget, depth + 1) || (op === '$facet' && Object.values(arg).some((x) => pipelineReadsSecrets(x, budget, depth + 1)));
+    });
+  });
+}
+
+/** Whether a command reads the credential store (MONGO_SECRET_READ): `showCredentials` as MongoDB's safeBool reads it (any value but false, 0 and null). */
+function readsMongoSecrets(name: string, cmd: Record<string, unknown>, depth = 0): boolean {
+  if (name === 'usersinfo' && cmd.showCredentials !== undefined && cmd.showCredentials !== false && cmd.showCredentials !== 0 && cmd.showCredentials !== null) return true;
+  const first = Object.keys(cmd)[0] ?? '';
+  if (name === 'explain' && isObject(cmd.explain) && depth < 4) return readsMongoSecrets((Object.keys(cmd.explain)[0] ?? '').toLowerCase(), cmd.explain, depth + 1);
+  if (secretName(cmd[first])) return true;
+  return pipelineReadsSecrets(cmd.pipeline, { n: 10_000 }, 0);
+}
+
 /** Whether an aggregation pipeline writes (`$out`, `$merge`), bounded. */
 const pipelineWrites = (p: unknown): boolean => Array.isArray(p) && p.slice(0, 1000).some((st) => isObject(st) && ('$out' in st || '$merge' in st));
 
@@ -190,6 +227,7 @@ function mongoRaw(action: string, model: string | undefined, args: Record<string
   if (action === 'runCommandRaw') {
     const command = isObject(args.command) ? args.command : undefined;
     const name = command ? Object.keys(command)[0]?.toLowerCase() : undefined;
+    if (name !== undefined && readsMongoSecrets(name, command!)) return MONGO_SECRET_READ;
     if (name === 'aggregate' && !pipelineWrites(command!.pipeline)) return undefined;
     if (name !== undefined && mongoReads.has(name)) return undefined;
     return { error: `a raw MongoDB command (${String(name ?? '?').slice(0, 40)}) Airlock does not read` };
@@ -245,9 +283,9 @@ export function mongoCommandSql(cmd: Record<string, unknown>): string | undefine
   if (name === 'aggregate' || name === 'explain') {
     const written = mongoRaw('aggregateRaw', coll, { pipeline: isObject(cmd.explain) ? cmd.explain.pipeline : cmd.pipeline });
     if (typeof written === 'string') return written;
-    if (name === 'aggregate') return undefined;
+    if (name === 'aggregate') return readsMongoSecrets(name, cmd) ? MONGO_SECRET_READ : undefined;
   }
-  if (mongoReads.has(name) || mongoSessionReads.has(name)) return undefined;
+  if (mongoReads.has(name) || mongoSessionReads.has(name)) return readsMongoSecrets(name, cmd) ? MONGO_SECRET_READ : undefined;
   if (mongoDrops.has(name)) return name === 'dropdatabase' ? 'DROP SCHEMA mongo CASCADE' : name === 'drop' ? `DROP TABLE ${ident(coll)}` : `DROP INDEX ${ident(`${coll}_index`)}`;
   const where = (filter: unknown): string => {
     try {
@@ -385,6 +423,7 @@ export function mongoDataApiSql(o: Record<string, unknown>, segments: readonly s
       const filter = w === 'TRUE' ? '' : ` WHERE ${w}`;
       return { texts: [action === 'deleteMany' ? `DELETE FROM ${ident(o.collection)}${filter}` : `UPDATE ${ident(o.collection)} SET mongo_data = mongo_data${filter}`], written: true };
     }
+    if (/^(find|findOne|aggregate)$/.test(action) && readsMongoSecrets(action.toLowerCase(), { [action]: o.collection, pipeline: o.pipeline })) return { texts: [MONGO_SECRET_READ], written: true };
     if (action === 'aggregate') {
       const written = mongoRaw('aggregateRaw', o.collection, { pipeline: o.pipeline });
       return typeof written === 'string' ? { texts: [written], written: true } : undefined;

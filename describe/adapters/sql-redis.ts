@@ -53,10 +53,92 @@ const deletions = new Set(['del', 'unlink', 'getdel', 'hdel', 'srem', 'zrem', 'l
 
 const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
+/**
+ * The twin of a read of the server's credential store (twenty-eighth pass): `CONFIG GET
+ * requirepass` hands back the password every client authenticates with, in clear (`masterauth` the
+ * one it gives the server it replicates, the TLS keys' passphrases too), and `ACL LIST`/`ACL
+ * GETUSER` every user's password hash; each was a read (Webdis's `GET /CONFIG/GET/requirepass`
+ * allowed, the same through a tunnel relayed). Read as SQL's twin, PostgreSQL's own store read.
+ */
+export const REDIS_SECRET_READ = 'SELECT rolpassword FROM pg_authid';
+/** Whether a twin acts on the server or its data whole: a flush, a program run on it, its credential store read. */
+export const redisTwinActs = (twin: string): boolean => twin.startsWith('DROP ') || twin.startsWith('COPY ') || twin === REDIS_SECRET_READ;
+
+/** The settings CONFIG GET answers with a credential (checked against redis-server 7.0). */
+const secretParameters = ['requirepass', 'masterauth', 'tls-key-file-pass', 'tls-client-key-file-pass'];
+/** Longest CONFIG GET pattern read; a longer one is taken to match (fails closed). */
+const MAX_PATTERN = 512;
+
+/**
+ * Whether a Redis glob (`stringmatchlen`, as CONFIG GET matches names: case-insensitive, `*`, `?`,
+ * `[…]` with `^` and ranges, `\` escaping) matches `name`. One table over pattern × name (no
+ * backtracking); a pattern it cannot read whole (an open `[`, a trailing `\`, too long) matches.
+ */
+export function redisGlobMatches(pattern: string, name: string): boolean {
+  if (pattern.length > MAX_PATTERN) return true;
+  const p = pattern.toLowerCase();
+  type Item = { star: true } | { test: (c: string) => boolean };
+  const items: Item[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '*') items.push({ star: true });
+    else if (c === '?') items.push({ test: () => true });
+    else if (c === '\\') {
+      if (i + 1 >= p.length) return true;
+      const lit = p[++i]!;
+      items.push({ test: (x) => x === lit });
+    } else if (c === '[') {
+      let j = i + 1;
+      const not = p[j] === '^';
+      if (not) j++;
+      const ranges: Array<[string, string]> = [];
+      let closed = false;
+      for (; j < p.length; j++) {
+        if (p[j] === '\\' && j + 1 < p.length) ranges.push([p[j + 1]!, p[++j]!]);
+        else if (p[j] === ']') {
+          closed = true;
+          break;
+        } else if (p[j + 1] === '-' && j + 2 < p.length) {
+          // As redis-server reads it: `[a-]…]` is the range from `a` to `]`.
+          const [a, b] = [p[j]!, p[j + 2]!];
+          ranges.push(a <= b ? [a, b] : [b, a]);
+          j += 2;
+        } else ranges.push([p[j]!, p[j]!]);
+      }
+      if (!closed) return true;
+      i = j;
+      items.push({ test: (x) => ranges.some(([a, b]) => x >= a && x <= b) !== not });
+    } else items.push({ test: (x) => x === c });
+  }
+  // can[k]: the first k items match the name's first j letters (j the outer loop's).
+  let can = new Array<boolean>(items.length + 1).fill(false);
+  can[0] = true;
+  for (let k = 0; k < items.length && 'star' in items[k]!; k++) can[k + 1] = true;
+  for (const ch of name) {
+    const next = new Array<boolean>(items.length + 1).fill(false);
+    for (let k = 0; k < items.length; k++) {
+      const it = items[k]!;
+      next[k + 1] = 'star' in it ? can[k + 1]! || next[k]! : can[k]! && it.test(ch);
+    }
+    can = next;
+  }
+  return can[items.length]!;
+}
+
+/** Whether a command reads the server's credential store (see REDIS_SECRET_READ). */
+function readsRedisSecrets(name: string, sub: string, args: string[]): boolean {
+  if (name === 'acl') return sub === 'list' || sub === 'getuser';
+  if (name !== 'config' || sub !== 'get') return false;
+  // Redis 7 takes several patterns in one CONFIG GET; past 64 of them, taken as matching.
+  if (args.length > 66) return true;
+  return args.slice(2).some((pattern) => secretParameters.some((s) => redisGlobMatches(pattern, s)));
+}
+
 /** The twin of one command, or undefined when it only reads. */
 export function redisTwin(args: string[]): string | undefined {
   const name = (args[0] ?? '').toLowerCase();
   const sub = (args[1] ?? '').toLowerCase();
+  if (readsRedisSecrets(name, sub, args)) return REDIS_SECRET_READ;
   if (name === '' || redisReadCommands.has(name) || connectionCommands.has(name)) return undefined;
   if (readingSubcommands[name]?.has(sub)) return undefined;
   const key = quote(args[1] ?? '');
@@ -105,5 +187,5 @@ export function upstashSql(request: RequestInfo, json: unknown, bodyText: string
   const texts = commands.map(redisTwin).filter((t): t is string => t !== undefined);
   // Only a request that empties a database or acts on the server is read as SQL: a write of keys
   // keeps the reading grants have made of it since the twelfth pass (the same command on the same key).
-  return texts.some((t) => t.startsWith('DROP ') || t.startsWith('COPY ')) ? { texts } : undefined;
+  return texts.some(redisTwinActs) ? { texts } : undefined;
 }

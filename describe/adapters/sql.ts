@@ -2170,6 +2170,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   const tableSet = new Set<string>();
   const functionSet = new Set<string>();
   const settings: string[] = [];
+  /** The statement's column references by name (alone, it may be a table's whole row). */
+  const columnRefs: Array<{ name: string; alone: boolean }> = [];
   const addFunction = (written: string): void => {
     if (!functionSet.has(written)) functions.push(written), functionSet.add(written);
   };
@@ -2193,6 +2195,14 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'VariableShowStmt':
         if (secretSetting(String(n.name ?? ''))) destructive = privilege = true;
         break;
+      case 'ColumnRef': {
+        const fields = (n.fields ?? []) as Array<{ String?: { sval?: string }; A_Star?: unknown }>;
+        const last = fields[fields.length - 1];
+        // A qualified star (`u.*`, in a SELECT list or a function's argument) is that relation's whole row.
+        if (last?.A_Star === undefined) columnRefs.push({ name: String(last?.String?.sval ?? ''), alone: fields.length === 1 });
+        else if (fields.length >= 2) columnRefs.push({ name: String(fields[fields.length - 2]?.String?.sval ?? ''), alone: true });
+        break;
+      }
       case 'DefElem': {
         // Athena's and Trino's `CREATE TABLE … WITH (external_location = 's3://…') AS SELECT …`
         // (also `location`): the rows written to an object store the request names, outside the
@@ -2426,6 +2436,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
     }
   }
   if (publishesInternalRows(type, body, tables)) destructive = privilege = true;
+  if (readsAuthCredentials(all, ctes, columnRefs)) destructive = privilege = true;
   // EXPLAIN ANALYZE runs its statement (fourteenth pass): `EXPLAIN ANALYZE CREATE TABLE public.leak
   // AS SELECT * FROM auth.users` (also SELECT … INTO, CREATE MATERIALIZED VIEW) made the table on a
   // real PostgreSQL, and was an allowed read. The statement is judged as itself, with or without
@@ -2464,11 +2475,67 @@ const secretRelations = new Set([
   'pg_authid', 'pg_shadow', 'pg_user_mapping', 'pg_user_mappings', 'pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping',
   'pg_catalog.pg_user_mappings', 'information_schema.user_mapping_options', 'vault.decrypted_secrets', 'vault.secrets', 'pgsodium.decrypted_key',
   'pgsodium.key', 'mysql.user', 'mysql.global_priv', 'sys.sql_logins', 'system.named_collections', 'system.users',
+  // Twenty-eighth pass: Supabase Auth's stores of live credentials (refresh tokens, one-time tokens'
+  // hashes its verify endpoint takes, TOTP secrets and OTP codes, the OAuth providers' access and
+  // refresh tokens of a login in progress, OAuth clients' secrets), each an allowed read before.
+  'auth.refresh_tokens', 'auth.one_time_tokens', 'auth.mfa_factors', 'auth.mfa_challenges', 'auth.flow_state', 'auth.oauth_clients',
+  // PostgreSQL's subscriptions keep the publisher's connection string, password included.
+  'pg_subscription', 'pg_catalog.pg_subscription',
 ]);
 function readsSecrets(range: Node): boolean {
   const name = [range.schemaname, range.relname].filter((p): p is string => typeof p === 'string').join('.').toLowerCase();
   return secretRelations.has(name);
 }
+/**
+ * Supabase Auth's columns that hold a credential of each user (twenty-eighth pass: `SELECT * FROM
+ * auth.users` to Supabase's SQL endpoint was an allowed read): the password hash, and the tokens
+ * GoTrue keeps for confirmation, recovery, email and phone changes and reauthentication (each the
+ * `token_hash` its verify endpoint takes: a login as that user). Read by name, by `*` or as the
+ * table's whole row (`to_jsonb(u)`); `id`, `email` and the other columns stay a plain read.
+ */
+const authCredentialColumn = (name: string): boolean => /password|token|secret/i.test(name);
+const isAuthUsers = (n: Node): boolean => String(n.relname ?? '').toLowerCase() === 'users' && String(n.schemaname ?? '').toLowerCase() === 'auth';
+/** The names auth.users goes by in a FROM list (its joins too, not its subqueries, whose own SELECT is looked at by itself). */
+function authUsersInFrom(items: unknown[], into: Set<string>, depth = 0): void {
+  if (depth > 64) return;
+  for (const item of items) {
+    const it = item as { RangeVar?: Node; JoinExpr?: Node } | undefined;
+    if (it?.RangeVar && isAuthUsers(it.RangeVar)) {
+      const alias = (it.RangeVar.alias as Node | undefined)?.aliasname;
+      into.add(typeof alias === 'string' ? alias : 'users');
+    } else if (it?.JoinExpr) authUsersInFrom([it.JoinExpr.larg, it.JoinExpr.rarg], into, depth + 1);
+  }
+}
+function readsAuthCredentials(all: Array<[string, Node]>, ctes: ReadonlySet<string>, refs: ReadonlyArray<{ name: string; alone: boolean }>): boolean {
+  const rows = new Set<string>();
+  for (const [t, n] of all) {
+    if (t !== 'RangeVar' || !isAuthUsers(n)) continue;
+    const alias = (n.alias as Node | undefined)?.aliasname;
+    rows.add(typeof alias === 'string' ? alias : 'users');
+  }
+  if (!rows.size) return false;
+  // `COPY auth.users TO STDOUT`: every column, or the ones listed.
+  for (const [t, n] of all) {
+    if (t !== 'CopyStmt' || n.is_from === true || !n.relation || !isAuthUsers(n.relation as Node)) continue;
+    const listed = ((n.attlist ?? []) as Array<{ String?: { sval?: string } }>).map((a) => String(a.String?.sval ?? ''));
+    if (!listed.length || listed.some(authCredentialColumn)) return true;
+  }
+  if (refs.some((r) => authCredentialColumn(r.name) || (r.alone && rows.has(r.name) && !ctes.has(r.name)))) return true;
+  // `*` or `u.*` in a SELECT list whose own FROM holds auth.users (a star over a CTE or subquery of its ids reads only those).
+  for (const [t, n] of all) {
+    if (t !== 'SelectStmt' || !Array.isArray(n.fromClause)) continue;
+    const here = new Set<string>();
+    authUsersInFrom(n.fromClause as unknown[], here);
+    if (!here.size) continue;
+    for (const target of (n.targetList ?? []) as Array<{ ResTarget?: { val?: { ColumnRef?: Node } } }>) {
+      const fields = (target.ResTarget?.val?.ColumnRef?.fields ?? []) as Array<{ String?: { sval?: string }; A_Star?: unknown }>;
+      if (fields[fields.length - 1]?.A_Star === undefined) continue;
+      if (fields.length === 1 || here.has(String(fields[fields.length - 2]?.String?.sval ?? ''))) return true;
+    }
+  }
+  return false;
+}
+
 /** A setting whose name says it holds a credential (`app.settings.jwt_secret`, `motherduck_token`, `s3_secret_access_key`). */
 const secretSetting = (name: string): boolean => /secret|token|passw|credential|api[-_]?key|access[-_]?key|private[-_]?key/i.test(name);
 

@@ -14,6 +14,9 @@ import pgLib from 'pg';
 import { bodyPolicy, MCP_HOST, SQL_HOST, type Decided } from './body-policy.ts';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import { JsonMessagesReader } from '../../describe/tunnel-sql.ts';
+import { redisStatement } from '../../describe/tunnel-redis.ts';
+import { redisGlobMatches } from '../../describe/adapters/sql-redis.ts';
+import { mongoCommandSql } from '../../describe/adapters/sql-prisma.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -4037,6 +4040,70 @@ t.test('twenty-seventh pass: reading the database\'s own credential stores is re
     t.equal((await decide({ method: 'GET', url: `http://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}` })).decision.approval?.risk, 'critical', `unknown dialect: ${sql}`);
   }
   for (const sql of ['SELECT * FROM pg_roles', "SELECT current_setting('search_path')", 'SELECT * FROM secrets', 'SHOW search_path', 'SELECT id FROM users']) {
+    t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.action, 'allow', `control: ${sql}`);
+  }
+});
+
+t.test('twenty-eighth pass: reading a credential store is reading secrets in Redis, MongoDB and Supabase Auth too', async (t) => {
+  // Each was a read: Webdis's `GET /CONFIG/GET/requirepass` (the password every Redis client
+  // authenticates with, in clear; `masterauth` and the TLS keys' passphrases too; ACL LIST and
+  // GETUSER every user's hash) allowed, the same POSTed to a REST bridge a plain medium write;
+  // MongoDB's `usersInfo {showCredentials}` and a `find` of `admin.system.users` went on through a
+  // tunnel; Supabase Auth's refresh tokens, TOTP secrets, providers' tokens, and `auth.users`'
+  // password hashes and recovery tokens (`SELECT *`) allowed reads on Supabase's SQL endpoint.
+  // A CONFIG GET pattern is a Redis glob, matched as redis-server 7.0 matches it (4,000 generated
+  // patterns compared with a real server's answers: none it answers with a secret read otherwise).
+  const secretPatterns = fc.constantFrom('requirepass', 'REQUIREPASS', 're?uirepass', '[r]equirepass', '*', 'r*', '*AUTH', 'r[^x]quirepass', 'tls-*-pass', '*[p-q]ass', 'master\\auth', 'r[a-z]quire*');
+  const redisShapes = fc.constantFrom(
+    (a: string[]) => ({ method: 'GET', url: `http://${SQL_HOST}:7379/${a.map(encodeURIComponent).join('/')}`, body: '' }),
+    (a: string[]) => ({ method: 'GET', url: `http://${SQL_HOST}/${a.map(encodeURIComponent).join('/')}`, body: '' }),
+    (a: string[]) => ({ method: 'POST', url: `https://${SQL_HOST}/`, body: JSON.stringify(a) }),
+    (a: string[]) => ({ method: 'POST', url: `https://${SQL_HOST}/pipeline`, body: JSON.stringify([['GET', 'k'], a]) }),
+  );
+  await fc.assert(fc.asyncProperty(secretPatterns, fc.constantFrom('CONFIG', 'config'), fc.constantFrom('GET', 'get'), redisShapes, async (p, c, g, shape) => {
+    const r = shape([c, g, p]);
+    const { decision } = await decide({ ...r, headers: r.body ? [['Content-Type', 'application/json']] : [] });
+    if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${decision.rule}`);
+  }), { numRuns: 40, ...seed });
+  for (const args of [['ACL', 'LIST'], ['ACL', 'GETUSER', 'default'], ['CONFIG', 'GET', 'maxmemory', 'masterauth']]) {
+    t.equal((await decide({ method: 'GET', url: `http://${SQL_HOST}:7379/${args.join('/')}` })).decision.approval?.risk, 'critical', `Webdis ${args.join(' ')}`);
+  }
+  // Redis through a tunnel: the command's twin is the store's read.
+  t.equal(redisStatement(['CONFIG', 'GET', '*'])?.body.sql, 'SELECT rolpassword FROM pg_authid', 'tunnel: CONFIG GET *');
+  for (const [p, name, hit] of [['*', 'requirepass', true], ['[a-]equirepass', 'requirepass', true], ['max*', 'requirepass', false], ['\\*', 'requirepass', false], ['tls-[^c]*-pass', 'tls-key-file-pass', true], ['tls-[^c]*-pass', 'tls-client-key-file-pass', false]] as const) {
+    t.equal(redisGlobMatches(p, name), hit, `glob ${p} ~ ${name}`);
+  }
+  // MongoDB, as its wire protocol and Prisma's runCommandRaw carry it.
+  for (const cmd of [{ usersInfo: 1, showCredentials: true }, { usersInfo: { user: 'root', db: 'admin' }, showCredentials: 1 }, { find: 'system.users', filter: {} }, { count: 'system.users' },
+    { aggregate: 'x', pipeline: [{ $lookup: { from: 'system.users', as: 'u', pipeline: [] } }], cursor: {} }, { aggregate: 1, pipeline: [{ $documents: [{}] }, { $unionWith: 'system.users' }], cursor: {} },
+    { explain: { find: 'system.users' } }, { aggregate: 'x', pipeline: [{ $facet: { a: [{ $unionWith: { coll: 'system.keys' } }] } }], cursor: {} }]) {
+    const twin = mongoCommandSql({ ...cmd, $db: 'admin' });
+    t.equal(twin, 'SELECT rolpassword FROM pg_authid', `mongo ${JSON.stringify(cmd)}`);
+    const prisma = await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ modelName: 'User', action: 'runCommandRaw', query: { arguments: { command: cmd } } }) });
+    t.equal(prisma.decision.approval?.risk, 'critical', `Prisma runCommandRaw ${JSON.stringify(cmd)}`);
+  }
+  const tunnelTwin = await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: mongoCommandSql({ usersInfo: 1, showCredentials: true, $db: 'admin' }) }) });
+  t.equal(tunnelTwin.decision.approval?.risk, 'critical', 'the twin a tunnel carries is held critical');
+  // Supabase Auth, on Supabase's SQL endpoint and a GET's `?sql=`.
+  const authReads = ['SELECT * FROM auth.users', 'TABLE auth.users', 'SELECT email, encrypted_password FROM auth.users', 'SELECT recovery_token FROM auth.users WHERE email = \'a@b.example\'',
+    'SELECT to_jsonb(u) FROM auth.users u', 'SELECT u.* FROM public.profiles p JOIN auth.users u ON u.id = p.id', 'SELECT json_agg(users) FROM auth.users', 'COPY auth.users TO STDOUT',
+    'SELECT row_to_json(x) FROM (SELECT * FROM auth.users) x', 'SELECT token FROM auth.refresh_tokens', 'SELECT secret FROM auth.mfa_factors', 'SELECT * FROM auth.one_time_tokens',
+    'SELECT provider_access_token FROM auth.flow_state', 'SELECT subconninfo FROM pg_subscription'];
+  for (const sql of authReads) {
+    for (const r of [{ url: SUPABASE, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ query: sql }) }, { method: 'GET', url: `${GENERIC}?sql=${encodeURIComponent(sql)}` }]) {
+      t.equal((await decide(r)).decision.approval?.risk, 'critical', `${r.url.slice(0, 40)} ${sql}`);
+    }
+  }
+  // Controls: other settings, user names, other collections and a user's own fields stay reads.
+  for (const args of [['CONFIG', 'GET', 'maxmemory'], ['CONFIG', 'GET', '*memory*'], ['ACL', 'USERS'], ['GET', 'requirepass']]) {
+    t.equal((await decide({ method: 'GET', url: `http://${SQL_HOST}:7379/${args.map(encodeURIComponent).join('/')}` })).decision.action, 'allow', `control: Webdis ${args.join(' ')}`);
+  }
+  t.equal((await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/json']], body: '["CONFIG","GET","dir"]' })).decision.approval?.risk, 'medium', 'control: bridge CONFIG GET dir');
+  for (const cmd of [{ usersInfo: 1 }, { usersInfo: 1, showCredentials: false }, { find: 'users', filter: { note: 'system.users' } }, { aggregate: 'x', pipeline: [{ $lookup: { from: 'orders', as: 'o' } }], cursor: {} }]) {
+    t.equal(mongoCommandSql({ ...cmd, $db: 'admin' }), undefined, `control: mongo ${JSON.stringify(cmd)}`);
+  }
+  for (const sql of ['SELECT id, email FROM auth.users', 'SELECT count(*) FROM auth.users', "select id, email from auth.users where created_at > now() - interval '1 day'", 'SELECT p.id, u.email FROM public.profiles p JOIN auth.users u ON u.id = p.id',
+    'WITH x AS (SELECT id FROM auth.users) SELECT * FROM x', 'SELECT s.* FROM public.profiles s JOIN auth.users u ON u.id = s.id', 'COPY auth.users (id, email) TO STDOUT', 'SELECT password FROM public.users', 'SELECT * FROM users']) {
     t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.action, 'allow', `control: ${sql}`);
   }
 });
