@@ -21,7 +21,7 @@ import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { upstashSql } from './sql-redis.ts';
-import { otherLanguageSql } from './sql-languages.ts';
+import { cqlText, otherLanguageSql } from './sql-languages.ts';
 import { entriesOnce } from '../../lib/records.ts';
 import { postgrestSql } from './sql-postgrest.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
@@ -57,7 +57,9 @@ export interface Recognized {
  * never lives here): `/sql`, `/query`, Snowflake and Databricks `…/statements`, BigQuery `…/queries`,
  * Trino `/v1/statement`.
  */
-const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'statement', 'statements', 'queries']);
+// `cql`: Stargate's and Astra's CQL over REST (`POST /v2/cql`, `/api/rest/v2/cql?keyspaceQP=…`, the
+// statement as the text body; twenty-eighth pass: `TRUNCATE users` and `DROP KEYSPACE ks` were plain POSTs).
+const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'statement', 'statements', 'queries', 'cql']);
 
 /**
  * SQL in a request no adapter claims: `{sql: "…"}` (JSON or form) anywhere, `{query: "…"}` to an
@@ -246,6 +248,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
+  // Stargate's and Astra's CQL over REST takes the statement as the text body: read as CQL, and
+  // unread where no grammar reads it (a CQL endpoint's body is a statement, never a phrase).
+  if (json === undefined && sqlPath && last === 'cql' && body.size > 0) {
+    return body.text === undefined || body.text_truncated ? { error: 'a CQL body Airlock did not read whole' } : { texts: [cqlText(body.text)] };
+  }
   // Other SQL-looking paths take it so too (ClickHouse-style `/query`, `/sql`): SQL when a grammar
   // reads statements in the text, as a `{query}` elsewhere.
   if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };

@@ -14,6 +14,7 @@ import { REDIS_SECRET_READ, redisTwin, redisTwinActs } from './sql-redis.ts';
 import { mongoCondition } from './sql-prisma.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
 import { formEntries } from '../body.ts';
+import { fieldArguments } from '../graphql.ts';
 
 class Unreadable extends Error {}
 
@@ -1303,6 +1304,80 @@ function arangoSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+/**
+ * A CQL text (Cassandra's, through Stargate's and Astra's `/v2/cql`) written for the SQL grammars:
+ * a KEYSPACE is a schema, a batch (`BEGIN [UNLOGGED|COUNTER] BATCH … APPLY BATCH`) a transaction
+ * of its statements, and the clauses only CQL has that change no row's choice (`ALLOW FILTERING`,
+ * `USING TTL|TIMESTAMP n`) left out. What the grammars still refuse is unread (fails closed).
+ */
+export function cqlText(text: string): string {
+  return text
+    .replace(/\bBEGIN\s+(?:UNLOGGED\s+|COUNTER\s+)?BATCH\b/gi, 'BEGIN;')
+    .replace(/\bAPPLY\s+BATCH\b/gi, 'COMMIT')
+    .replace(/\bKEYSPACES?\b/gi, 'SCHEMA')
+    .replace(/\bALLOW\s+FILTERING\b/gi, ' ')
+    .replace(/\bUSING\s+(?:TTL|TIMESTAMP)\s+\d+(?:\s+AND\s+(?:TTL|TIMESTAMP)\s+\d+)?/gi, ' ');
+}
+
+/**
+ * DataStax Astra DB's and Stargate's Data API (`POST /api/json/v1/<keyspace>/<collection>` of one
+ * command; twenty-eighth pass: each was a plain medium POST): `deleteMany` and `updateMany` the
+ * DELETE or UPDATE of the collection (or table) under their MongoDB-style `filter` (none or `{}`
+ * every document, read as MongoDB's Data API's are: an operator Airlock does not read fails
+ * closed), `deleteCollection`/`dropTable` a DROP TABLE, `dropIndex` a DROP INDEX, `dropKeyspace`
+ * (and `dropNamespace`, its older name) a DROP SCHEMA. One document's commands and reads have none.
+ */
+function astraDataApiSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const at = segs.findIndex((s, i) => s.toLowerCase() === 'json' && /^v\d+$/i.test(segs[i + 1] ?? ''));
+  const o = request.body.json;
+  if (at < 0 || request.method !== 'POST' || !isObject(o)) return undefined;
+  const [keyspace, coll] = [segs[at + 2], segs[at + 3]];
+  const keys = Object.keys(o);
+  if (keys.length !== 1) return keys.some((k) => /^(deleteMany|updateMany|deleteCollection|dropTable|dropKeyspace|dropNamespace|dropIndex)$/.test(k)) ? { error: 'an Astra Data API body of more than one command' } : undefined;
+  const cmd = keys[0]!;
+  const arg = o[cmd];
+  const named = (v: unknown): string | undefined => (isObject(v) && typeof v.name === 'string' ? v.name : undefined);
+  if ((cmd === 'deleteMany' || cmd === 'updateMany') && coll !== undefined) {
+    let cond: string;
+    try {
+      cond = mongoCondition(isObject(arg) ? arg.filter : undefined, { n: MAX_CONDITIONS });
+    } catch {
+      return { error: 'an Astra Data API filter Airlock does not read' };
+    }
+    const target = table(`${keyspace ?? ''}.${coll}`);
+    return { texts: [cmd === 'deleteMany' ? `DELETE FROM ${target}${where(cond)}` : `UPDATE ${target} SET astra_data = astra_data${where(cond)}`], dialect: 'postgresql', written: true };
+  }
+  if ((cmd === 'deleteCollection' || cmd === 'dropTable') && named(arg)) return { texts: [`DROP TABLE ${table(`${keyspace ?? ''}.${named(arg)!}`)}`], dialect: 'postgresql', written: true };
+  if (cmd === 'dropIndex' && named(arg)) return { texts: [`DROP INDEX ${table(named(arg)!)}`], dialect: 'postgresql', written: true };
+  if ((cmd === 'dropKeyspace' || cmd === 'dropNamespace') && named(arg)) return { texts: [`DROP SCHEMA ${table(named(arg)!)} CASCADE`], dialect: 'postgresql', written: true };
+  return undefined;
+}
+
+/**
+ * Stargate's GraphQL schema API (`/graphql-schema`, Astra's `/api/graphql-schema`; twenty-eighth
+ * pass: a plain medium POST): `dropKeyspace` a DROP SCHEMA, `dropTable` and `dropType` a DROP,
+ * `dropIndex` a DROP INDEX, `alterTableDrop` the columns dropped. The document is read by the
+ * GraphQL reader's own parse (fieldArguments: aliases, fragments and variables as the server reads them).
+ */
+function stargateSchemaSql(request: RequestInfo): SqlSource | undefined {
+  if (!request.segments.some((s) => s.toLowerCase() === 'graphql-schema')) return undefined;
+  const o = request.body.json;
+  const query = isObject(o) && typeof o.query === 'string' ? o.query : request.query.query?.[0];
+  if (typeof query !== 'string') return undefined;
+  const fields = fieldArguments(query, isObject(o) ? o.variables : undefined);
+  if (!fields) return undefined;
+  const texts: string[] = [];
+  for (const { field, args } of fields.slice(0, MAX_STATEMENTS)) {
+    const name = (k: string): string => table(String(args[k] ?? '?'));
+    if (field === 'dropKeyspace') texts.push(`DROP SCHEMA ${name('name')} CASCADE`);
+    else if (field === 'dropTable' || field === 'dropType') texts.push(`DROP TABLE ${name('keyspaceName')}.${name(field === 'dropTable' ? 'tableName' : 'typeName')}`);
+    else if (field === 'dropIndex') texts.push(`DROP INDEX ${name('indexName')}`);
+    else if (field === 'alterTableDrop') texts.push(`ALTER TABLE ${name('keyspaceName')}.${name('tableName')} DROP COLUMN stargate_column`);
+  }
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
 /** RESTHeart's bulk writes (`DELETE /db/coll/*?filter={…}`, `PATCH /db/coll/*?filter=…`): the DELETE or UPDATE of the collection under its MongoDB filter. */
 function restheartSql(request: RequestInfo): SqlSource | undefined {
   const segs = request.segments;
@@ -1392,5 +1467,5 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request);
 }

@@ -4064,7 +4064,7 @@ t.test('twenty-eighth pass: reading a credential store is reading secrets in Red
     const r = shape([c, g, p]);
     const { decision } = await decide({ ...r, headers: r.body ? [['Content-Type', 'application/json']] : [] });
     if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${decision.rule}`);
-  }), { numRuns: 40, ...seed });
+  }), { numRuns: 24, ...seed });
   for (const args of [['ACL', 'LIST'], ['ACL', 'GETUSER', 'default'], ['CONFIG', 'GET', 'maxmemory', 'masterauth']]) {
     t.equal((await decide({ method: 'GET', url: `http://${SQL_HOST}:7379/${args.join('/')}` })).decision.approval?.risk, 'critical', `Webdis ${args.join(' ')}`);
   }
@@ -4105,5 +4105,44 @@ t.test('twenty-eighth pass: reading a credential store is reading secrets in Red
   for (const sql of ['SELECT id, email FROM auth.users', 'SELECT count(*) FROM auth.users', "select id, email from auth.users where created_at > now() - interval '1 day'", 'SELECT p.id, u.email FROM public.profiles p JOIN auth.users u ON u.id = p.id',
     'WITH x AS (SELECT id FROM auth.users) SELECT * FROM x', 'SELECT s.* FROM public.profiles s JOIN auth.users u ON u.id = s.id', 'COPY auth.users (id, email) TO STDOUT', 'SELECT password FROM public.users', 'SELECT * FROM users']) {
     t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.action, 'allow', `control: ${sql}`);
+  }
+});
+
+t.test('twenty-eighth pass: Cassandra through Stargate and Astra (CQL over REST, the GraphQL schema API, the Data API) is read as its SQL twin', async (t) => {
+  // Each was a plain medium POST on a host no module owns: a CQL text body to `/v2/cql` (`TRUNCATE`,
+  // `DROP KEYSPACE`, a DELETE of every row inside a batch), `dropTable`/`dropKeyspace` mutations of
+  // Stargate's GraphQL schema API (aliased, by variable, in a fragment), and the Data API's
+  // `deleteMany`/`updateMany` of every document (no filter, `{}`, `$ne`), `deleteCollection`, `dropKeyspace`.
+  const host = `https://${SQL_HOST}`;
+  const text = (path: string, body: string) => ({ url: `${host}${path}`, headers: [['Content-Type', 'text/plain']] as Array<[string, string]>, body });
+  const json = (path: string, o: unknown) => ({ url: `${host}${path}`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify(o) });
+  const cql = fc.constantFrom('TRUNCATE users', 'truncate table ks.users', 'DROP KEYSPACE ks', 'DROP KEYSPACE IF EXISTS ks', 'DROP TABLE ks.users', 'BEGIN BATCH DELETE FROM users WHERE id = 1; DELETE FROM users; APPLY BATCH;',
+    'BEGIN UNLOGGED BATCH USING TIMESTAMP 5 UPDATE users SET role = 1 WHERE id = 1; UPDATE users SET role = 1 WHERE 1 = 1; APPLY BATCH', 'ALTER KEYSPACE ks WITH durable_writes = false');
+  const shapes = fc.oneof(
+    fc.tuple(fc.constantFrom('/v2/cql', '/api/rest/v2/cql?keyspaceQP=ks', '/api/rest/v2/cql'), cql).map(([p, s]) => text(p, s)),
+    fc.constantFrom(
+      json('/api/graphql-schema', { query: 'mutation { dropTable(keyspaceName: "ks", tableName: "users") }' }),
+      json('/graphql-schema', { query: 'mutation D($k: String!) { x: dropKeyspace(name: $k) }', variables: { k: 'ks' } }),
+      json('/api/graphql-schema', { query: 'mutation { ...F } fragment F on Mutation { dropTable(keyspaceName: "ks", tableName: "users") }' }),
+      json('/api/json/v1/ks/users', { deleteMany: {} }),
+      json('/api/json/v1/ks/users', { deleteMany: { filter: {} } }),
+      json('/api/json/v1/ks/users', { deleteMany: { filter: { _id: { $ne: 'x' } } } }),
+      json('/api/json/v1/ks/users', { updateMany: { filter: {}, update: { $set: { role: 'admin' } } } }),
+      json('/api/json/v1/ks', { deleteCollection: { name: 'users' } }),
+      json('/api/json/v1/ks', { dropTable: { name: 'users' } }),
+      json('/api/json/v1', { dropKeyspace: { name: 'ks' } }),
+      json('/api/json/v1', { dropNamespace: { name: 'ks' } }),
+    ),
+  );
+  await fc.assert(fc.asyncProperty(shapes, async (r) => {
+    const { decision } = await decide(r);
+    if (decision.approval?.risk !== 'critical') throw new Error(`${r.url} ${r.body}: ${decision.action} ${decision.rule}`);
+  }), { numRuns: 20, ...seed });
+  // Controls: reads, one row's writes, creating, narrow filters stay medium.
+  for (const r of [text('/v2/cql', 'SELECT * FROM users WHERE a = 1 ALLOW FILTERING'), text('/v2/cql', "INSERT INTO users (id, e) VALUES (1, 'a') USING TTL 3600"), text('/v2/cql', 'DELETE FROM users WHERE id = 1'),
+    json('/api/graphql-schema', { query: '{ keyspaces { name } }' }), json('/api/graphql-schema', { query: 'mutation { createTable(keyspaceName: "ks", tableName: "t", partitionKeys: [{name: "id", type: {basic: INT}}]) }' }),
+    json('/api/json/v1/ks/users', { deleteMany: { filter: { email: 'a@b.example' } } }), json('/api/json/v1/ks/users', { deleteOne: { filter: { _id: 1 } } }), json('/api/json/v1/ks/users', { find: { filter: {} } }),
+    json('/api/json/v1/ks', { createCollection: { name: 'users' } })]) {
+    t.equal((await decide(r)).decision.approval?.risk, 'medium', `control: ${r.url} ${r.body}`);
   }
 });
