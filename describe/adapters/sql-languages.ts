@@ -53,6 +53,21 @@ const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 // ---------------------------------------------------------------- Elasticsearch / OpenSearch
 
+/**
+ * A field of an Elasticsearch query as the twin's column (twenty-eighth pass): `_index` is the
+ * index a document is in, the same for every document of it, so a condition on it chooses whole
+ * indices (`{term: {_index: "logs"}}` on `logs/_delete_by_query` is every document, read as a
+ * narrow equality before): unread, which fails closed. `_seq_no`, `_primary_term` and `_version`
+ * count up from 0 or 1 in every document, as a key does: read as the key `id` (`_seq_no >= 0` is
+ * every document, `> 1000` a part). Other fields as themselves.
+ */
+function esColumn(field: string): string {
+  const f = field.replace(/\.keyword$/, '');
+  if (f === '_index' || f === '_tier') throw new Unreadable();
+  if (f === '_seq_no' || f === '_primary_term' || f === '_version') return 'id';
+  return column(field);
+}
+
 /** One field's value in ES's two spellings: `{f: v}` and `{f: {value: v}}` (`query` for match). */
 function fieldValue(o: unknown, member: string): [string, unknown] {
   if (!isObject(o)) throw new Unreadable();
@@ -89,14 +104,14 @@ export function esCondition(q: unknown, budget = { n: MAX_CONDITIONS }, depth = 
       // `zero_terms_query: all`: a query the analyzer leaves no term of matches every document.
       const options = isObject(v) ? Object.values(v)[0] : undefined;
       if (isObject(options) && options.zero_terms_query !== undefined && String(options.zero_terms_query).toLowerCase() !== 'none') throw new Unreadable();
-      return `${column(f)} = ${literal(x)}`;
+      return `${esColumn(f)} = ${literal(x)}`;
     }
     case 'terms': {
       if (!isObject(v)) throw new Unreadable();
       const entries = Object.entries(v).filter(([k]) => k !== 'boost' && k !== '_name');
       if (entries.length !== 1 || !Array.isArray(entries[0]![1])) throw new Unreadable();
       const list = (entries[0]![1] as unknown[]).slice(0, MAX_CONDITIONS).map(literal);
-      return list.length ? `${column(entries[0]![0])} IN (${list.join(', ')})` : 'FALSE';
+      return list.length ? `${esColumn(entries[0]![0])} IN (${list.join(', ')})` : 'FALSE';
     }
     case 'ids': {
       const values = isObject(v) && Array.isArray(v.values) ? v.values.slice(0, MAX_CONDITIONS).map(literal) : undefined;
@@ -105,13 +120,13 @@ export function esCondition(q: unknown, budget = { n: MAX_CONDITIONS }, depth = 
     }
     case 'exists': {
       if (!isObject(v) || typeof v.field !== 'string') throw new Unreadable();
-      return `${column(v.field)} IS NOT NULL`;
+      return `${esColumn(v.field)} IS NOT NULL`;
     }
     case 'range': {
       if (!isObject(v)) throw new Unreadable();
       const entries = Object.entries(v).filter(([k]) => k !== 'boost' && k !== '_name');
       if (entries.length !== 1 || !isObject(entries[0]![1])) throw new Unreadable();
-      const col = column(entries[0]![0]);
+      const col = esColumn(entries[0]![0]);
       const ops: Record<string, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=', from: '>=', to: '<=' };
       const parts: string[] = [];
       for (const [op, x] of Object.entries(entries[0]![1] as Record<string, unknown>)) {
@@ -127,9 +142,9 @@ export function esCondition(q: unknown, budget = { n: MAX_CONDITIONS }, depth = 
     case 'regexp': {
       const [f, x] = fieldValue(v, 'value');
       if (typeof x !== 'string') throw new Unreadable();
-      if (kind === 'prefix') return `${column(f)} LIKE ${literal(`${likeEscape(x)}%`)}`;
-      if (kind === 'wildcard') return `${column(f)} LIKE ${literal(likeEscape(x).replace(/\*/g, '%').replace(/\?/g, '_'))}`;
-      return `${column(f)} ~ ${literal(`^(?:${x})$`)}`;
+      if (kind === 'prefix') return `${esColumn(f)} LIKE ${literal(`${likeEscape(x)}%`)}`;
+      if (kind === 'wildcard') return `${esColumn(f)} LIKE ${literal(likeEscape(x).replace(/\*/g, '%').replace(/\?/g, '_'))}`;
+      return `${esColumn(f)} ~ ${literal(`^(?:${x})$`)}`;
     }
     case 'bool': {
       if (!isObject(v)) throw new Unreadable();
@@ -178,10 +193,10 @@ export function luceneCondition(s: string): string {
   const term = /^([A-Za-z0-9_.@-]{1,100}):(\*|[A-Za-z0-9_.@-]{1,200}|"[^"\\]{0,200}")$/.exec(q);
   if (!term) throw new Unreadable();
   const [, f, v] = term;
-  if (f === '_exists_') return `${column(v!)} IS NOT NULL`;
-  if (v === '*') return `${column(f!)} IS NOT NULL`;
+  if (f === '_exists_') return `${esColumn(v!)} IS NOT NULL`;
+  if (v === '*') return `${esColumn(f!)} IS NOT NULL`;
   if (v!.includes('*') || v!.includes('?')) throw new Unreadable();
-  return `${column(f!)} = ${literal(v!.startsWith('"') ? v!.slice(1, -1) : v!)}`;
+  return `${esColumn(f!)} = ${literal(v!.startsWith('"') ? v!.slice(1, -1) : v!)}`;
 }
 
 const dateUnits: Readonly<Record<string, string>> = lookupTable({ y: 'years', M: 'months', w: 'weeks', d: 'days', h: 'hours', H: 'hours', m: 'minutes', s: 'seconds' });
