@@ -187,6 +187,8 @@ const mongoReads = new Set(['find', 'count', 'distinct', 'listcollections', 'lis
 export const MONGO_SECRET_READ = 'SELECT rolpassword FROM pg_authid';
 const secretCollections = new Set(['system.users', 'system.keys', 'system.external_validation_keys']);
 
+/** The collections that are MongoDB's accounts and roles (in `admin`). */
+const accountCollections = new Set(['system.users', 'system.roles']);
 const secretName = (v: unknown): boolean => typeof v === 'string' && secretCollections.has(v);
 
 /** Whether a pipeline's stages read a credential collection (`$lookup`, `$graphLookup`, `$unionWith`, nested pipelines too), bounded: past it, taken as reading one. */
@@ -286,6 +288,10 @@ export function mongoCommandSql(cmd: Record<string, unknown>): string | undefine
     if (name === 'aggregate') return readsMongoSecrets(name, cmd) ? MONGO_SECRET_READ : undefined;
   }
   if (mongoReads.has(name) || mongoSessionReads.has(name)) return readsMongoSecrets(name, cmd) ? MONGO_SECRET_READ : undefined;
+  // A write into the accounts or roles themselves (`insert` of a user with chosen credentials and
+  // roles, an `update` adding `root`): who may do what, as createUser/grantRolesToUser are
+  // (twenty-eighth pass: a narrow INSERT or UPDATE before).
+  if (/^(insert|update|delete|findandmodify)$/.test(name) && typeof cmd[first] === 'string' && accountCollections.has(cmd[first] as string)) return 'GRANT ALL ON SCHEMA mongo TO mongo_user';
   if (mongoDrops.has(name)) return name === 'dropdatabase' ? 'DROP SCHEMA mongo CASCADE' : name === 'drop' ? `DROP TABLE ${ident(coll)}` : `DROP INDEX ${ident(`${coll}_index`)}`;
   const where = (filter: unknown): string => {
     try {

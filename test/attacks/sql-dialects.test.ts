@@ -4083,6 +4083,12 @@ t.test('twenty-eighth pass: reading a credential store is reading secrets in Red
     const prisma = await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ modelName: 'User', action: 'runCommandRaw', query: { arguments: { command: cmd } } }) });
     t.equal(prisma.decision.approval?.risk, 'critical', `Prisma runCommandRaw ${JSON.stringify(cmd)}`);
   }
+  // A write into the accounts or roles themselves is a GRANT (a user made with chosen credentials and roles, `root` added).
+  for (const cmd of [{ insert: 'system.users', documents: [{ _id: 'admin.eve', user: 'eve', db: 'admin', roles: [{ role: 'root', db: 'admin' }] }] },
+    { update: 'system.roles', updates: [{ q: { role: 'app' }, u: { $push: { privileges: { resource: { anyResource: true }, actions: ['anyAction'] } } } }] }]) {
+    t.equal(mongoCommandSql({ ...cmd, $db: 'admin' }), 'GRANT ALL ON SCHEMA mongo TO mongo_user', `mongo ${Object.keys(cmd)[0]} into ${Object.values(cmd)[0]}`);
+  }
+  t.equal(mongoCommandSql({ insert: 'users', documents: [{ a: 1 }], $db: 'app' }), 'INSERT INTO users (mongo_data) VALUES (1)', 'control: an insert elsewhere');
   const tunnelTwin = await decide({ url: `https://${SQL_HOST}/`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: mongoCommandSql({ usersInfo: 1, showCredentials: true, $db: 'admin' }) }) });
   t.equal(tunnelTwin.decision.approval?.risk, 'critical', 'the twin a tunnel carries is held critical');
   // Supabase Auth, on Supabase's SQL endpoint and a GET's `?sql=`.
