@@ -77,6 +77,29 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   return bodySql(request) ?? urlSql(request);
 }
 
+/**
+ * Trino's (and Presto's) roles for a statement come in a header, not a statement: its protocol
+ * keeps a session's state on the client, which sends `X-Trino-Role: system=ROLE{admin}` (and
+ * `catalog=ALL`) with each statement to run it in that role (twenty-eighth pass: `SELECT …` under
+ * `X-Trino-Role: system=ROLE{admin}` was the SELECT alone, while `SET ROLE admin` in the text is a
+ * privilege change). Each role a header names is read as the `SET ROLE` it stands for, before the
+ * statement; `NONE` (no role) adds none. The price: a client that keeps sending the role after an
+ * approved `SET ROLE` has each later statement held as that change.
+ */
+function withTrinoRoles(request: RequestInfo, source: SqlSource): SqlSource {
+  if (!('texts' in source)) return source;
+  const values = [...(request.headers['x-trino-role'] ?? []), ...(request.headers['x-presto-role'] ?? [])];
+  if (!values.length) return source;
+  const roles: string[] = [];
+  for (const entry of values.join(',').split(',').slice(0, 64)) {
+    const v = entry.slice(entry.indexOf('=') + 1).trim();
+    if (/^none$/i.test(v)) continue;
+    const named = /^ROLE\{(.{0,200})\}$/i.exec(v);
+    roles.push(`SET ROLE "${(named ? named[1]! : v.slice(0, 200)).replaceAll('"', '""')}"`);
+  }
+  return roles.length ? { ...source, texts: [...roles, ...source.texts], ...(source.params ? { params: [...roles.map(() => undefined), ...source.params] } : {}) } : source;
+}
+
 /** The last path segment as a server routes it: `/v1/query;jsessionid=…` (path parameters, which Java servers drop) and `/v1/query.json` (a format suffix, which Rails and others drop) route to `/v1/query`. */
 function lastSegment(request: RequestInfo): string {
   return (request.segments[request.segments.length - 1]?.toLowerCase() ?? '').split(';')[0]!.replace(/\.(json|xml|csv|txt|sql)$/, '');
@@ -247,7 +270,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (sqlPath && body.size > 0 && binaryStructured.test(body.content_type)) return { error: `an ${body.content_type} body to an SQL endpoint: its SQL is not read` };
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
-  if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
+  if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return withTrinoRoles(request, sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } }));
   // Stargate's and Astra's CQL over REST takes the statement as the text body: read as CQL, and
   // unread where no grammar reads it (a CQL endpoint's body is a statement, never a phrase).
   if (json === undefined && sqlPath && last === 'cql' && body.size > 0) {

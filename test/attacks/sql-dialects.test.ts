@@ -4171,3 +4171,16 @@ t.test('twenty-eighth pass: an Elasticsearch query on a metadata field every doc
     t.equal((await decide({ url: `${es}/logs/_delete_by_query`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query }) })).decision.approval?.risk, 'medium', `control: ${JSON.stringify(query)}`);
   }
 });
+
+t.test('twenty-eighth pass: a Trino or Presto role header is the SET ROLE it stands for', async (t) => {
+  // Trino keeps a session's role on the client, which sends it with each statement: `SELECT …` under
+  // `X-Trino-Role: system=ROLE{admin}` (or `hive=ALL`, Presto's `X-Presto-Role`) ran in that role
+  // and was the SELECT alone (medium), while `SET ROLE admin` in the text is critical.
+  const statement = (headers: Array<[string, string]>, sql = 'SELECT * FROM orders') => decide({ url: `https://${SQL_HOST}/v1/statement`, headers: [['Content-Type', 'text/plain'], ...headers], body: sql });
+  for (const h of [['X-Trino-Role', 'system=ROLE{admin}'], ['x-trino-role', 'hive=ALL'], ['X-Presto-Role', 'system=ROLE{admin}'], ['X-Trino-Role', 'system=NONE,hive=ROLE{etl}']] as Array<[string, string]>) {
+    t.equal((await statement([h])).decision.approval?.risk, 'critical', `${h[0]}: ${h[1]}`);
+  }
+  // Controls: no role, or none.
+  t.equal((await statement([])).decision.approval?.risk, 'medium', 'control: no role header');
+  t.equal((await statement([['X-Trino-Role', 'system=NONE']])).decision.approval?.risk, 'medium', 'control: NONE');
+});
