@@ -2750,8 +2750,8 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
   for (const [k, raw] of values) {
     const name = k.toLowerCase();
     // Solr's SQL (`/sql?stmt=SELECT … FROM other`) and streaming expressions (`/stream?expr=search(other, …)`,
-    // `update(other, …)`) name the collections they read and write in their own languages.
-    if ((handler === 'sql' && name === 'stmt') || (handler === 'stream' && name === 'expr')) {
+    // `update(other, …)`; the `/graph` handler runs them too) name the collections they read and write in their own languages.
+    if ((handler === 'sql' && name === 'stmt') || ((handler === 'stream' || handler === 'graph') && name === 'expr')) {
       for (const v of Array.isArray(raw) ? raw : [raw]) {
         if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
         const sources = name === 'stmt' ? querySources(v, false) : streamCollections(v);
@@ -2786,21 +2786,56 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
 }
 
 /**
- * The collections a Solr streaming expression reads or writes: the first argument of each stream
- * source and sink (`search(c, …)`, `facet`, `stats`, `random`, `timeseries`, `significantTerms`,
- * `nodes`, `shortestPath`, `topic`, `knn`, `features`, `train`, `update`, `delete`, `commit`,
- * `parallel`'s worker collection); a quoted or computed first argument is refused (the string says why).
+ * The collections a Solr streaming expression reads or writes: the collection of each stream source
+ * and sink (`search(c, …)`, `facet`, `stats`, `random`, `timeseries`, `significantTerms`, `nodes`,
+ * `shortestPath`, `topic`, `knn`, `features`, `train`, `update`, `delete`, `commit`, `fetch`,
+ * `shuffle`, `model`, `sql`, `parallel`'s worker collection), wherever it stands: a source is most
+ * often the first argument of a decorator (`select(search(c, …), …)`, `unique(…)`, `rollup(…)`,
+ * `let(a=search(c, …), …)`), and the scan must not consume it while reading the decorator (twenty-
+ * eighth pass: `select(search(deny, …))` ran on `deny` undecided). Solr takes the collection as the
+ * function's first value operand (`topic`'s second: its first is where it keeps its checkpoints);
+ * one that is not a plain word standing alone (quoted, computed, after a named parameter, followed
+ * by anything but `,` or `)`) is refused (the string says why), as is a stream that reads another
+ * cluster or database than the one asked (`zkHost=`, `jdbc(…)`). A `sql` source's `stmt` names
+ * collections in SQL.
  */
-const streamFunctions = new Set(['search', 'facet', 'facet2d', 'stats', 'random', 'timeseries', 'significantterms', 'nodes', 'gathernodes', 'shortestpath', 'topic', 'knn', 'knnsearch', 'features', 'train', 'update', 'delete', 'commit', 'drill', 'parallel']);
+const streamFunctions = new Set(['search', 'facet', 'facet2d', 'stats', 'random', 'timeseries', 'significantterms', 'nodes', 'gathernodes', 'shortestpath', 'topic', 'knn', 'knnsearch', 'features', 'train', 'update', 'delete', 'commit', 'drill', 'parallel', 'fetch', 'shuffle', 'model', 'sql']);
 function streamCollections(expr: string): string[] | string {
   const out = new Set<string>();
-  for (const m of expr.matchAll(/([A-Za-z][A-Za-z0-9]{0,40})\s*\(\s*([^,()\s]{0,256})/g)) {
-    if (!streamFunctions.has(m[1]!.toLowerCase())) continue;
-    if (!/^[\w.-]{1,256}$/.test(m[2]!)) return JSON.stringify(m[2]!);
-    out.add(m[2]!);
+  const elsewhere = /\bzkhost\s*=|\bjdbc\s*\(/i.exec(expr);
+  if (elsewhere) return `${elsewhere[0]}…: a stream read from another cluster or database`;
+  // Only the name and its `(` are consumed: the next function (a source inside a decorator) is
+  // matched in its turn.
+  for (const m of expr.matchAll(/([A-Za-z][A-Za-z0-9]{0,40})\s*\(/g)) {
+    const fn = m[1]!.toLowerCase();
+    if (!streamFunctions.has(fn)) continue;
+    let at = m.index + m[0].length;
+    for (let k = fn === 'topic' ? 2 : 1; k > 0; k--) {
+      const operand = plainOperand(expr, at);
+      if (typeof operand === 'string') return JSON.stringify(`${m[0]}${operand}`.slice(0, 80));
+      out.add(operand.name);
+      at = operand.next;
+    }
     if (out.size > MAX_INDICES) break;
   }
+  for (const m of expr.matchAll(/\bstmt\s*=\s*"([^"]{0,65536})"/gi)) {
+    const sources = querySources(m[1]!, false);
+    if (typeof sources === 'string') return sources;
+    for (const c of sources) out.add(c);
+  }
   return [...out];
+}
+
+/** A streaming expression's operand at `at` when it is a plain word standing alone (then the index past its `,`), else what stands there. */
+function plainOperand(expr: string, at: number): { name: string; next: number } | string {
+  while (at < expr.length && /\s/.test(expr[at]!)) at++;
+  const start = at;
+  while (at < expr.length && at - start <= 256 && !/[\s,()]/.test(expr[at]!)) at++;
+  const name = expr.slice(start, at);
+  while (at < expr.length && /\s/.test(expr[at]!)) at++;
+  const after = expr[at];
+  if (!/^[\w.-]{1,256}$/.test(name) || (after !== ',' && after !== ')')) return expr.slice(start, start + 40);
+  return { name, next: at + 1 };
 }
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */

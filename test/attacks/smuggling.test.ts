@@ -363,11 +363,13 @@ const dav = await startUpstream(t, {
     }
     // (Twenty-sixth pass: Solr searches the collections its `collection` parameter lists, and queries the cores `shards` names.)
     // (Its SQL handler reads the collections FROM names; a streaming expression the first argument of each source and sink.)
-    const solrLang = /^\/solr\/[^/]+\/(sql|stream)$/.exec(src);
+    // (Twenty-eighth pass: a source wherever it stands, inside any decorator; `fetch` and `shuffle` read theirs, `topic` its second; `/graph` runs them too.)
+    const solrLang = /^\/solr\/[^/]+\/(sql|stream|graph)$/.exec(src);
     if (solrLang) {
       const all = new URLSearchParams(`${new URL(req.url ?? '/', 'http://x').search.slice(1)}&${body.toString()}`);
       const text = all.get(solrLang[1] === 'sql' ? 'stmt' : 'expr') ?? '';
-      for (const m of text.matchAll(solrLang[1] === 'sql' ? /\b(?:FROM|JOIN)\s+(\w+)/gi : /\b(?:search|update|facet|random)\(\s*(\w+)/g)) esRan.push(`solr-search ${m[1]}`);
+      if (solrLang[1] === 'sql') for (const m of text.matchAll(/\b(?:FROM|JOIN)\s+(\w+)/gi)) esRan.push(`solr-search ${m[1]}`);
+      else for (const m of text.matchAll(/\b(search|update|facet|random|fetch|shuffle|topic)\(\s*(\w+)(?:\s*,\s*(\w+))?/g)) esRan.push(`solr-search ${m[1] === 'topic' ? m[3] : m[2]}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     const solr = /^\/solr\/([^/]+)\/(?:select|query)$/.exec(src);
@@ -1446,6 +1448,66 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
     t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Solr search naming the denied collection (${path.slice(0, 60)} ${body.slice(0, 40)}): 403 (${res?.status})`);
   }
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the servers never read or swapped the denied index');
+});
+
+t.test('property (twenty-eighth pass): a Solr streaming expression\'s source inside a decorator, a let, fetch, shuffle or topic is decided for the collection it reads', async (t) => {
+  // Solr runs `select(search(deny, …), id)` on `deny`: the reader matched `select(` with the text up
+  // to the next `(` as its argument, which swallowed `search(`, so a source inside any decorator
+  // (`unique`, `rollup`, `top`, `parallel`, `let(a=…)`) was never read; `fetch` and `shuffle` were
+  // not sources to it, `topic` reads its second argument, and `/graph` runs expressions too.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, expr: string, form: boolean, tunnel: boolean): Promise<{ text: string }> => {
+    const body = form ? `expr=${encodeURIComponent(expr)}` : '';
+    const target = form ? path : `${path}?expr=${encodeURIComponent(expr)}`;
+    const head = `${form ? 'Content-Type: application/x-www-form-urlencoded\r\n' : ''}Content-Length: ${body.length}\r\n\r\n`;
+    const method = form ? 'POST' : 'GET';
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${target} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${target} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const sources = (c: string): string[] => [
+    `search(${c}, q="*:*", fl="id", sort="id asc")`,
+    `shuffle(${c}, q="*:*", fl="id", sort="id asc")`,
+    `fetch(${c}, search(public, q="*:*", fl="id", sort="id asc"), fl="email", on="id=id")`,
+    `topic(public, ${c}, q="*:*", fl="id", id="t1")`,
+    `update(${c}, batchSize=10, search(public, q="*:*", fl="id", sort="id asc"))`,
+  ];
+  const decorators: Array<(s: string) => string> = [
+    (s) => s,
+    (s) => `select(${s}, id)`,
+    (s) => `unique(${s}, over="id")`,
+    (s) => `rollup(${s}, over="id", count(*))`,
+    (s) => `top(n=3, ${s}, sort="id asc")`,
+    (s) => `let(a=${s}, get(a))`,
+    (s) => `parallel(public, unique(${s}, over="id"), workers=2, sort="id asc")`,
+  ];
+  for (const [i, expr] of [decorators[1]!(sources('public')[0]!), decorators[5]!(sources('public')[1]!), sources('public')[2]!, decorators[3]!(sources('public')[3]!)].entries()) {
+    t.match((await send(i % 2 ? '/solr/public/graph' : '/solr/public/stream', expr, i > 1, false)).text, /^HTTP\/1\.1 200/, `control: ${expr.slice(0, 50)} over allowed collections goes through`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      source: fc.nat({ max: 4 }),
+      outer: fc.nat({ max: decorators.length - 1 }),
+      inner: fc.nat({ max: decorators.length - 1 }),
+      handler: fc.constantFrom('stream', 'graph'),
+      blank: fc.constantFrom('', ' ', '\n  '),
+      form: fc.boolean(),
+      tunnel: fc.boolean(),
+    }),
+    async ({ source, outer, inner, handler, blank, form, tunnel }) => {
+      const before = esRan.length;
+      const expr = decorators[outer]!(decorators[inner]!(sources('deny')[source]!)).replaceAll('(', `(${blank}`);
+      const [res] = parseResponses((await send(`/solr/public/${handler}`, expr, form, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 30), ...seed, examples: [[{ source: 0, outer: 1, inner: 0, handler: 'stream', blank: '', form: false, tunnel: false }]] });
+  // A stream read from another cluster or database than the one asked is refused.
+  for (const expr of ['search(public, zkHost="127.0.0.2:9983", q="*:*", fl="id", sort="id asc")', 'jdbc(connection="jdbc:postgresql://127.0.0.2/db", sql="select 1", sort="a asc")']) {
+    const [res] = parseResponses((await send('/solr/public/stream', expr, false, false)).text);
+    t.equal(res?.status, 400, `${expr.slice(0, 40)}: 400`);
+  }
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'Solr never read the denied collection');
 });
 
 t.test('a request naming more indices, keys or sources than Airlock decides is refused, not decided by its first ones', async (t) => {
