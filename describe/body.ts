@@ -13,6 +13,7 @@ import { parseLenientJson } from './json-lenient.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
+import { startsXmlRpc } from './xmlrpc.ts';
 import { encodedMessageAddresses } from './message-headers.ts';
 import { appendAll } from '../lib/arrays.ts';
 import { emptyMap } from '../lib/records.ts';
@@ -920,7 +921,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   // raw body run it whatever the Content-Type (Python's xmlrpc.server, WordPress's xmlrpc.php), so
   // its text is kept; under a form type a form reader reads something else: ambiguous.
   const formType = content_type === 'application/x-www-form-urlencoded';
-  if (content_type && trimmed.startsWith('<') && (formType ? trimmed.startsWith('<?xml') || trimmed.startsWith('<methodCall') : !isTextual(content_type))) {
+  if (content_type && trimmed.startsWith('<') && (formType ? trimmed.startsWith('<?xml') || startsXmlRpc(trimmed) : !isTextual(content_type))) {
     const keep = textKept(content_type, previewBytes);
     summary.text = text.slice(0, keep);
     if (truncated || text.length > keep) summary.text_truncated = true;

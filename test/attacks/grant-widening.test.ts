@@ -1314,7 +1314,7 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
 // written and only under an XML type, so a grant for one call covered another sent as text (or as
 // `<methodName >`), and one for a multicall of reads covered a multicall that deletes. Python's
 // xmlrpc.client is the oracle of which methods run, asked once for every sampled body.
-t.test('XML-RPC: a grant covers the methods it was approved for, whatever the type, spelling or multicall (twelfth pass)', async (t) => {
+t.test('XML-RPC: a grant covers the methods it was approved for, whatever the type, spelling or multicall (twelfth pass; twenty-eighth pass: a child element, a namespace prefix)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const spellings: Record<string, (m: string) => string> = {
@@ -1322,10 +1322,15 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     blank: (m) => `<methodName >${m}</methodName >`,
     entity: (m) => `<methodName>${m.replace(/P/g, '&#80;')}</methodName>`,
     cdata: (m) => `<methodName><![CDATA[${m}]]></methodName>`,
+    // (Twenty-eighth pass: Python's Unmarshaller and IXR keep the text since the last start tag, and
+    // Python drops a namespace prefix: these run `m`, and Airlock had read `wp.getPosts` or nothing.)
+    child: (m) => `<methodName>wp.getPosts<x>${m}</x></methodName>`,
+    prefixed: (m) => `<p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
+    'prefixed last': (m) => `<methodName>wp.getPosts</methodName><p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
   };
   const body = (methods: string[], multicall: boolean, spelling: string): string => {
     const name = spellings[spelling]!;
-    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
+    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${spelling === 'child' ? `wp.getPosts<x>${m}</x>` : m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
     return `<?xml version="1.0"?><methodCall>${multicall ? `${name('system.multicall')}<params><param><value><array><data>${calls}</data></array></value></param></params>` : `${name(methods[0]!)}<params/>`}</methodCall>`;
   };
   const shape = fc.record({
@@ -1338,6 +1343,11 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
     { type: 'text/xml', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/plain', spelling: 'cdata', multicall: true, approved: ['wp.getPosts', 'wp.getUsers'], later: ['wp.getUsers'] },
+    { type: 'text/xml', spelling: 'child', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/xml', spelling: 'prefixed', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'application/x-www-form-urlencoded', spelling: 'prefixed', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/plain', spelling: 'prefixed last', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/xml', spelling: 'child', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
     ...fc.sample(shape, 20),
   ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
   // Which methods run: the call's, or a multicall's members'.
