@@ -1348,20 +1348,28 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     { type: 'application/x-www-form-urlencoded', spelling: 'prefixed', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/plain', spelling: 'prefixed last', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/xml', spelling: 'child', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
-    ...fc.sample(shape, 20),
-  ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
+    // (Twenty-eighth pass: UTF-16 without a byte order mark, which expat detects by its NULs whatever the type.)
+    { type: 'text/xml', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'le' },
+    { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'be' },
+    { type: 'text/plain', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'le' },
+    ...fc.sample(fc.tuple(shape, fc.constantFrom(undefined, undefined, 'le', 'be')), 20).map(([c, utf16]) => ({ ...c, utf16 })),
+  ].map((c: { type: string; spelling: string; multicall: boolean; approved: string[]; later: string[]; utf16?: string }) => {
+    // (The bytes, as latin1 characters, for a UTF-16 body.)
+    const wire = (text: string): string => (c.utf16 ? (c.utf16 === 'le' ? Buffer.from(text, 'utf16le') : Buffer.from(text, 'utf16le').swap16()).toString('latin1') : text);
+    return { ...c, first: wire(body(c.approved, c.multicall, c.spelling)), second: wire(body(c.later, c.multicall, c.spelling)) };
+  });
   // Which methods run: the call's, or a multicall's members'.
   const oracle = JSON.parse(execFileSync('python3', ['-c', `
 import json, sys, xmlrpc.client
-def runs(b):
-    params, method = xmlrpc.client.loads(b)
+def runs(b, u):
+    params, method = xmlrpc.client.loads(b.encode('latin-1') if u else b)
     return [c['methodName'] for c in params[0]] if method == 'system.multicall' else [method]
-print(json.dumps([[runs(a), runs(b)] for a, b in json.load(sys.stdin)]))
-`], { input: JSON.stringify(cases.map((c) => [c.first, c.second])) }).toString()) as Array<[string[], string[]]>;
+print(json.dumps([[runs(a, u), runs(b, u)] for a, b, u in json.load(sys.stdin)]))
+`], { input: JSON.stringify(cases.map((c) => [c.first, c.second, Boolean(c.utf16)])) }).toString()) as Array<[string[], string[]]>;
   let covered = 0;
   for (const [i, c] of cases.entries()) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
-    const shape = (text: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: c.type, body: text });
+    const shape = (text: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: c.type, body: text, latin1: Boolean(c.utf16) });
     const approved = describe(shape(c.first));
     // XML under a form type is ambiguous (a form reader reads something else): no grant is given.
     const record = await queue.create(approved, await engine.decide(approved));
