@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
-import { parseLenientJson } from './json-lenient.ts';
+import { NON_EXECUTE_PREFIX, parseLenientJson } from './json-lenient.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
@@ -861,7 +861,8 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
 
   // JSON: declared (any of the family), or sniffed when no type or another type is declared.
   const trimmed = text.trimStart();
-  const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[');
+  // (Gson skips its XSSI guard `)]}'` before the document: twenty-eighth pass.)
+  const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[') || trimmed.startsWith(NON_EXECUTE_PREFIX);
   if (!truncated && (jsonDeclared || looksJson)) {
     // JSON is UTF-8 (RFC 8259): Go, Node (Fastify, Express's raw readers) and Rust read the bytes
     // so whatever `charset` says; servlets and Spring decode them by it. Under SJIS, BIG5 or GBK a

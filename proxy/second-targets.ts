@@ -21,7 +21,7 @@ import type { RawRequest } from '../describe/describe.ts';
 import { bomOf, DecodeFailure, phpName, phpNested, rackTwoParams, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
-import { parseLenientJson } from '../describe/json-lenient.ts';
+import { gsonPrefixed, parseLenientJson } from '../describe/json-lenient.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { fieldArguments } from '../describe/graphql.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
@@ -440,7 +440,8 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   let type = '';
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type = rawHeaders[i + 1]!.trim().toLowerCase();
   const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
-  const json = first === 0x7b || first === 0x5b;
+  // (Or after Gson's XSSI guard `)]}'`, which it skips: twenty-eighth pass.)
+  const json = first === 0x7b || first === 0x5b || (first === 0x29 && gsonPrefixed(bytes));
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
   // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
   // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
@@ -1711,7 +1712,11 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   try {
     json = JSON.parse(text);
   } catch {
-    return undefined; // not JSON: no JSON batch (the server refuses it too)
+    // Not JSON to strict servers; lenient ones (Gson's `=` and `;`, comments, trailing commas) run
+    // its calls (twenty-eighth pass: such a batch was no batch here): read so, then refused below.
+    const lenient = parseLenientJson(text);
+    if (!lenient || !('value' in lenient)) return undefined;
+    json = lenient.value;
   }
   const ambiguous = ambiguousEnvelope(text, json);
   if (ambiguous) return ambiguous;
@@ -1896,7 +1901,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     // encoded in a form, extended in a part's name) is not turned into text (most bodies).
     const bytes = body.captured;
     const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
-    const json = first === 0x7b || first === 0x5b;
+    const json = first === 0x7b || first === 0x5b || (first === 0x29 && gsonPrefixed(bytes));
     const multipart = media.startsWith('multipart/form-data');
     if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%') || (multipart && looseBatchName.test(bytes.toString('latin1')))) {
       if (multipart) {

@@ -464,7 +464,9 @@ const dav = await startUpstream(t, {
       const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
       // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
-      const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
+      // (Under /gson/ as Gson's fromJson reads a body, leniently: its XSSI prefix, `#` comments, `=` or `=>` and `;` as separators; twenty-eighth pass.)
+      const gson = (text: string): unknown => JSON.parse(text.replace(/^\s*\)\]\}'\n/, '').replace(/#[^\n]*\n/g, '\n').replace(/"\s*=>?\s*/g, '": ').replace(/;(\s*")/g, ',$1'));
+      const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : src.includes('/gson/') ? gson(text) : JSON.parse(text);
       // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
       const xmlBound = (raw: string): Record<string, string> => {
         // (Internal entities expanded, as a binder whose parser reads the DTD (.NET's XmlTextReader, Woodstox with DTD support) does.)
@@ -3415,6 +3417,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'junk after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(url)}}]x`],
     'a comment': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{/* the subscription */ "notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}`],
     'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
+    // (Twenty-eighth pass: as Gson's fromJson reads JSON, leniently: `=`, `=>`, `;`, `#` comments, its XSSI prefix.)
+    'Gson = and ;': (url) => ['/ok/gson/subscriptions', 'application/json', `{"name" = "x"; "notificationUrl" = ${JSON.stringify(url)}}`],
+    'Gson => and a # comment': (url) => ['/ok/gson/subscriptions', 'application/json', `{"sub" => {"notificationUrl" => ${JSON.stringify(url)} # the hook\n}}`],
+    'Gson XSSI prefix': (url) => ['/ok/gson/subscriptions', 'application/json', `)]}'\n{"callback_url": ${JSON.stringify(url)}}`],
     // A multipart form's field, bound as a urlencoded one is.
     'multipart field': (url, _o, large) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url}\r\n--mb--\r\n`],
     'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
@@ -3547,6 +3553,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes['XML attribute after a > in a value']!('https://evil.example/cb', allowed, false);
     const [res] = parseResponses((await send(path, type, body, false)).text);
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
+  }
+  // Twenty-eighth pass: JSON only Gson's lenient reading takes, naming another host.
+  for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, false);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-eighth pass: ${name} naming another host: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
   for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large', 'XML entity', 'XML entity, large', 'nested form webhook[url]', 'nested form webhook[url], large'].entries()) {
