@@ -1503,7 +1503,7 @@ t.test('property (twenty-eighth pass): a Solr streaming expression\'s source ins
       const [res] = parseResponses((await send(`/solr/public/${handler}`, expr, form, tunnel)).text);
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
     },
-  ), { numRuns: Math.min(numRuns, 30), ...seed, examples: [[{ source: 0, outer: 1, inner: 0, handler: 'stream', blank: '', form: false, tunnel: false }]] });
+  ), { numRuns: Math.min(numRuns, 20), ...seed, examples: [[{ source: 0, outer: 1, inner: 0, handler: 'stream', blank: '', form: false, tunnel: false }]] });
   // A stream read from another cluster or database than the one asked is refused.
   for (const expr of ['search(public, zkHost="127.0.0.2:9983", q="*:*", fl="id", sort="id asc")', 'jdbc(connection="jdbc:postgresql://127.0.0.2/db", sql="select 1", sort="a asc")']) {
     const [res] = parseResponses((await send('/solr/public/stream', expr, false, false)).text);
