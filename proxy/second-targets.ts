@@ -34,6 +34,7 @@ import { refusals } from './refusals.ts';
 import { serverCharsets } from './charset-readings.ts';
 import { multipartParts } from './mime-parts.ts';
 import { xmlDoctype } from '../describe/xml-doctype.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
 export interface SecondTarget {
@@ -430,7 +431,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
   const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? serverParams(url.slice(q + 1).split('#', 1)[0]!) : [];
-  const fromQuery = [...query, ...snsEndpoints(query), ...jsonValuePairs(query), ...headerCallbacks(rawHeaders)];
+  const fromQuery = [...query, ...snsEndpoints(query), ...jsonValuePairs(query), ...nestedFormPairs(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
@@ -454,10 +455,11 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
-    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || namesRouteAction(n) || (hookPath && hookPathKey(n))));
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || namesRouteAction(n) || (hookPath && hookPathKey(n)) || nestsName(n)));
     // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
     if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
-    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
+    const fields = read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]);
+    return callbackUrls([...fromQuery, ...fields, ...nestedFormPairs(fields), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
   }
   // (Any other multipart body's JSON parts: Google's `multipart/related` uploads carry their metadata so.)
   if (!json && type.startsWith('multipart/')) return callbackUrls([...fromQuery, ...jsonPartCallbacks(bytes, contentTypeOf(rawHeaders) ?? type)], hookPath, url);
@@ -473,6 +475,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     for (const [k, v] of fields) pairs.push([k, v]);
     appendAll(pairs, snsEndpoints(fields));
     appendAll(pairs, jsonValuePairs(fields));
+    appendAll(pairs, nestedFormPairs(fields));
     // (GraphQL sent as a form, as GitHub takes it: `query` and `variables` fields.)
     const query = fields.find(([k]) => k === 'query')?.[1];
     if (query !== undefined) appendAll(pairs, graphqlCallbackPairs(query, fields.find(([k]) => k === 'variables')?.[1]));
@@ -527,6 +530,74 @@ function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]
     if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) out.push([k, x]);
     if (holdsCallback(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (x && typeof x === 'object' && !Array.isArray(x)) heldLeaves(k, x as Record<string, unknown>, out);
   } else if (v && typeof v === 'object' && holdsCallback(k)) heldLeaves(k, v as Record<string, unknown>, out);
+}
+
+/** Whether a form name nests (`a[b]`, `a.b`): servers bind it into an object (nestedFormPairs). */
+const nestsName = (name: string): boolean => name.length <= 256 && (name.includes('[') || name.includes('.'));
+
+/** The deepest a nested form name is read (PHP's own limit is 64). */
+const MAX_FORM_NESTING = 32;
+
+/**
+ * A form's (or query's) nested names as the object servers bind them to (twenty-eighth pass): PHP,
+ * Rack and qs (Express) read `webhooks[0][url]=…` as `{"webhooks": [{"url": …}]}`, Spring's data
+ * binder reads `webhooks[0].url` and `webhook.url` so too; the callback readers read the object as
+ * they read the same JSON (memberCallbackPairs: a holder's `url`, each object of a held list), where
+ * they had read each name as a whole (`webhooks[0][url]` named no callback). An empty subscript
+ * (`a[]`) appends; keys 0…n make a list; prototype-free maps.
+ */
+function nestedFormPairs(fields: ReadonlyArray<readonly [string, unknown]>): Array<[string, unknown]> {
+  let root: Record<string, unknown> | undefined;
+  const sizes = new WeakMap<object, number>();
+  const put = (node: Record<string, unknown>, key: string, value: unknown): void => {
+    if (!Object.hasOwn(node, key)) sizes.set(node, (sizes.get(node) ?? 0) + 1);
+    node[key] = value;
+  };
+  for (const [name, value] of fields) {
+    if (typeof value !== 'string' || !nestsName(name)) continue;
+    // The name's pieces: its head, then each `[key]` or `.key`.
+    const keys: string[] = [];
+    let at = 0;
+    while (at < name.length && name[at] !== '[' && name[at] !== '.') at++;
+    keys.push(name.slice(0, at));
+    while (at < name.length && keys.length <= MAX_FORM_NESTING) {
+      if (name[at] === '[') {
+        const close = name.indexOf(']', at);
+        if (close < 0) break;
+        keys.push(name.slice(at + 1, close));
+        at = close + 1;
+      } else if (name[at] === '.') {
+        let end = at + 1;
+        while (end < name.length && name[end] !== '[' && name[end] !== '.') end++;
+        keys.push(name.slice(at + 1, end));
+        at = end;
+      } else break;
+    }
+    if (keys.length < 2 || keys[0] === '') continue;
+    root ??= emptyMap();
+    let node = root;
+    for (const [n, k] of keys.entries()) {
+      const key = k === '' ? String(sizes.get(node) ?? 0) : k;
+      if (n === keys.length - 1) {
+        put(node, key, value);
+        break;
+      }
+      if (typeof node[key] !== 'object' || node[key] === null) put(node, key, emptyMap());
+      node = node[key] as Record<string, unknown>;
+    }
+  }
+  if (root === undefined) return [];
+  const listed = (x: unknown, depth: number): unknown => {
+    if (x === null || typeof x !== 'object' || depth > MAX_FORM_NESTING) return x;
+    const entries = Object.entries(x).map(([k, y]) => [k, listed(y, depth + 1)] as const);
+    if (entries.length && entries.every(([k], i) => k === String(i))) return entries.map(([, y]) => y);
+    const out = emptyMap<unknown>();
+    for (const [k, y] of entries) out[k] = y;
+    return out;
+  };
+  const out: Array<[string, unknown]> = [];
+  for (const o of objectsIn(listed(root, 0))) for (const [k, v] of Object.entries(o)) memberCallbackPairs(k, v, out);
+  return out;
 }
 
 /** The URL leaves of an object under a holder's name (memberCallbackPairs). */

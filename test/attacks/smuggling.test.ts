@@ -505,6 +505,17 @@ const dav = await startUpstream(t, {
         const u = text.replace(/^\ufeff/, '');
         return u[1] === '\0' ? Buffer.from(u, 'latin1').toString('utf16le') : u;
       };
+      // (Under /spring/ a form bound as Spring's data binder binds property paths: `webhooks[0].url`, `webhook.url`; twenty-eighth pass.)
+      const springVars = (pairs: Array<[string, string]>): Record<string, unknown> => {
+        const root: Record<string, unknown> = {};
+        for (const [n, v] of pairs) {
+          const keys = n.split(/[.[\]]+/).filter(Boolean);
+          let node = root;
+          for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+          node[keys.at(-1)!] = v;
+        }
+        return root;
+      };
       // (A base64 part decoded first, as Jersey's MIMEPull and Jakarta Mail decode a part's transfer encoding.)
       if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n(Content-Transfer-Encoding: base64\r\n)?\r\n([^]*?)\r\n--/g)) walk(JSON.parse(jacksonText(m[1] ? Buffer.from(m[2]!, 'base64').toString() : m[2]!)));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
@@ -513,7 +524,7 @@ const dav = await startUpstream(t, {
         const { query, variables } = JSON.parse(body.toString()) as { query: string; variables?: Record<string, unknown> };
         visitGraphql(parseGraphql(query), { Argument: (node) => void walk(graphqlValue(node.value, variables ?? {}), node.name.value) });
       }
-      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : src.includes('/spring/') ? springVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -3511,6 +3522,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
     'nested form webhook[url], large': (url, o, large) => shapes['nested form webhook[url]']!(url, o, large),
+    // (Twenty-eighth pass: a list of nested objects, as PHP, Rack and qs build `webhooks[0][url]`, and Spring's property paths.)
+    'nested list webhooks[0][url]': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhooks%5B0%5D%5Burl%5D=${encodeURIComponent(url)}`],
+    'Spring webhooks[0].url': (url) => ['/ok/spring/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhooks%5B0%5D.url=${encodeURIComponent(url)}`],
+    'Spring config.webhook.url': (url) => ['/ok/spring/subscriptions', 'application/x-www-form-urlencoded', `name=x&config.webhook.url=${encodeURIComponent(url)}`],
     'Rack 2 form': (url) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `name=x;callback_url=${encodeURIComponent(url)}`],
     'Rack 2 form, large': (url, _o, large) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}` : 'name=x'};callback_url=${encodeURIComponent(url)}`],
     // (A JSON array of subscriptions: the watch past the cap read objects only.)
@@ -3554,8 +3569,8 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [res] = parseResponses((await send(path, type, body, false)).text);
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
-  // Twenty-eighth pass: JSON only Gson's lenient reading takes, naming another host.
-  for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix'].entries()) {
+  // Twenty-eighth pass: JSON only Gson's lenient reading takes, and nested form names as PHP, Rack, qs and Spring bind them, naming another host.
+  for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix', 'nested list webhooks[0][url]', 'Spring webhooks[0].url', 'Spring config.webhook.url'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, false);
     const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
