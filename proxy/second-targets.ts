@@ -2436,8 +2436,21 @@ const MAX_XML_NAMES = 20_000;
 function xmlNamedValues(raw: string): Array<[string, string]> {
   const xml = xmlWithoutMarkup(raw);
   const out: Array<[string, string]> = [];
+  // The open elements' local names (twenty-eighth pass): a binder reads `<webhook><url>…</url></webhook>`
+  // (or `<webhooks><webhook url="…"/></webhooks>`) as the JSON `{"webhook": {"url": …}}`, a holder's
+  // URL leaf, which the JSON readers read (memberCallbackPairs) and this one did not.
+  const open: string[] = [];
+  const held = (leaf: string, value: string, holders: Array<string | undefined>): void => {
+    if (!(isCallbackLeaf(leaf) || urlNamed(leaf)) || namesCallback(leaf)) return;
+    const holder = holders.find((h) => h !== undefined && holdsCallback(h));
+    if (holder !== undefined) out.push([isCallbackKey(holder) ? holder : 'webhookurl', value]);
+  };
   let seen = 0;
   for (let lt = xml.indexOf('<'); lt >= 0 && seen < MAX_XML_NAMES; lt = xml.indexOf('<', lt + 1), seen++) {
+    if (xml[lt + 1] === '/') {
+      open.pop();
+      continue;
+    }
     let end = lt + 1;
     while (end < xml.length && /[\w.:-]/.test(xml[end]!)) end++;
     const name = xml.slice(lt + 1, end);
@@ -2445,6 +2458,7 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
     const gt = xmlTagEnd(xml, end);
     if (gt === -2) continue;
     if (gt < 0) break;
+    const elementName = name.slice(name.lastIndexOf(':') + 1);
     // Attributes: name="value" or name='value'.
     const head = xml.slice(end, gt);
     for (let a = 0; a < head.length && seen < MAX_XML_NAMES; seen++) {
@@ -2459,12 +2473,16 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
       if (close < 0) break;
       const local = attr.slice(attr.lastIndexOf(':') + 1);
       if (namesCallback(local)) out.push([local, xmlText(head.slice(v + 1, close))]);
+      else held(local, xmlText(head.slice(v + 1, close)), [elementName, open.at(-1)]);
       a = close + 1;
     }
-    const local = name.slice(name.lastIndexOf(':') + 1);
-    if (xml[gt - 1] === '/' || !namesCallback(local)) continue;
+    const local = elementName;
+    if (xml[gt - 1] === '/') continue;
     const next = xml.indexOf('<', gt + 1);
-    out.push([local, xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next))]);
+    const text = (): string => xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next));
+    if (namesCallback(local)) out.push([local, text()]);
+    else held(local, text(), [open.at(-1), open.at(-2)]);
+    open.push(local);
   }
   return out;
 }

@@ -3526,6 +3526,9 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'nested list webhooks[0][url]': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhooks%5B0%5D%5Burl%5D=${encodeURIComponent(url)}`],
     'Spring webhooks[0].url': (url) => ['/ok/spring/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhooks%5B0%5D.url=${encodeURIComponent(url)}`],
     'Spring config.webhook.url': (url) => ['/ok/spring/subscriptions', 'application/x-www-form-urlencoded', `name=x&config.webhook.url=${encodeURIComponent(url)}`],
+    // (And the same holders in XML, as Jackson's XML module binds `<webhook><url>`: twenty-eighth pass.)
+    'XML webhook holder': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><name>x</name><webhook><url>${url.replaceAll('&', '&amp;')}</url></webhook></Subscription>`],
+    'XML webhooks list, attribute': (url) => ['/ok/subscriptions', 'text/xml', `<s:Subscription xmlns:s="urn:s"><s:webhooks><s:webhook s:url="${url.replaceAll('&', '&amp;')}"/></s:webhooks></s:Subscription>`],
     'Rack 2 form': (url) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `name=x;callback_url=${encodeURIComponent(url)}`],
     'Rack 2 form, large': (url, _o, large) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}` : 'name=x'};callback_url=${encodeURIComponent(url)}`],
     // (A JSON array of subscriptions: the watch past the cap read objects only.)
@@ -3570,7 +3573,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
   // Twenty-eighth pass: JSON only Gson's lenient reading takes, and nested form names as PHP, Rack, qs and Spring bind them, naming another host.
-  for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix', 'nested list webhooks[0][url]', 'Spring webhooks[0].url', 'Spring config.webhook.url'].entries()) {
+  for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix', 'nested list webhooks[0][url]', 'Spring webhooks[0].url', 'Spring config.webhook.url', 'XML webhook holder', 'XML webhooks list, attribute'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, false);
     const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
