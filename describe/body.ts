@@ -445,7 +445,8 @@ function sniffJsonEncoding(b: Buffer): Encoding | undefined {
  * for one call covered every other). Only a text that so begins with `<` (after blanks).
  */
 function sniffXmlEncoding(b: Buffer): 'utf-16le' | 'utf-16be' | undefined {
-  if (b.length < 4) return undefined;
+  // (An odd length is no UTF-16 text: expat refuses it, so nothing reads it as XML.)
+  if (b.length < 4 || b.length % 2 === 1) return undefined;
   const encoding = b[0] === 0 && b[1] !== 0 ? 'utf-16be' : b[0] !== 0 && b[1] === 0 ? 'utf-16le' : undefined;
   if (!encoding) return undefined;
   for (let i = 0; i + 1 < b.length && i < 512; i += 2) {
