@@ -1324,13 +1324,14 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     cdata: (m) => `<methodName><![CDATA[${m}]]></methodName>`,
     // (Twenty-eighth pass: Python's Unmarshaller and IXR keep the text since the last start tag, and
     // Python drops a namespace prefix: these run `m`, and Airlock had read `wp.getPosts` or nothing.)
-    child: (m) => `<methodName>wp.getPosts<x>${m}</x></methodName>`,
+    // (The decoy a method no case approves or sends: a request listing it is shown with it.)
+    child: (m) => `<methodName>demo.sayHello<x>${m}</x></methodName>`,
     prefixed: (m) => `<p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
-    'prefixed last': (m) => `<methodName>wp.getPosts</methodName><p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
+    'prefixed last': (m) => `<methodName>demo.sayHello</methodName><p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
   };
   const body = (methods: string[], multicall: boolean, spelling: string): string => {
     const name = spellings[spelling]!;
-    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${spelling === 'child' ? `wp.getPosts<x>${m}</x>` : m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
+    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${spelling === 'child' ? `demo.sayHello<x>${m}</x>` : m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
     return `<?xml version="1.0"?><methodCall>${multicall ? `${name('system.multicall')}<params><param><value><array><data>${calls}</data></array></value></param></params>` : `${name(methods[0]!)}<params/>`}</methodCall>`;
   };
   const shape = fc.record({
@@ -1348,6 +1349,10 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     { type: 'application/x-www-form-urlencoded', spelling: 'prefixed', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/plain', spelling: 'prefixed last', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/xml', spelling: 'child', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
+    // (Controls: the same call in those spellings is covered again.)
+    { type: 'text/xml', spelling: 'child', multicall: false, approved: ['wp.getPosts'], later: ['wp.getPosts'] },
+    { type: 'text/xml', spelling: 'prefixed last', multicall: true, approved: ['wp.getPosts', 'wp.getUsers'], later: ['wp.getUsers'] },
+    { type: 'text/plain', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.getPosts'], utf16: 'le' },
     // (Twenty-eighth pass: UTF-16 without a byte order mark, which expat detects by its NULs whatever the type.)
     { type: 'text/xml', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'le' },
     { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'be' },
