@@ -9,10 +9,11 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
-import { parseLenientJson } from './json-lenient.ts';
+import { NON_EXECUTE_PREFIX, parseLenientJson } from './json-lenient.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
+import { startsXmlRpc } from './xmlrpc.ts';
 import { encodedMessageAddresses } from './message-headers.ts';
 import { appendAll } from '../lib/arrays.ts';
 import { emptyMap } from '../lib/records.ts';
@@ -436,6 +437,26 @@ function sniffJsonEncoding(b: Buffer): Encoding | undefined {
   return undefined;
 }
 
+/**
+ * XML's own detection where no byte order mark stands (XML 1.0 Appendix F, as expat reads it, so
+ * Python's xmlrpc.server, ElementTree and lxml given the bytes): a NUL first byte is UTF-16BE, a NUL
+ * second byte UTF-16LE, whatever the Content-Type says (twenty-eighth pass: a UTF-16 XML-RPC call
+ * without a BOM under `text/xml` was read here as UTF-8, a text of NULs naming no method, and a grant
+ * for one call covered every other). Only a text that so begins with `<` (after blanks).
+ */
+function sniffXmlEncoding(b: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  // (An odd length is no UTF-16 text: expat refuses it, so nothing reads it as XML.)
+  if (b.length < 4 || b.length % 2 === 1) return undefined;
+  const encoding = b[0] === 0 && b[1] !== 0 ? 'utf-16be' : b[0] !== 0 && b[1] === 0 ? 'utf-16le' : undefined;
+  if (!encoding) return undefined;
+  for (let i = 0; i + 1 < b.length && i < 512; i += 2) {
+    const c = encoding === 'utf-16le' ? b[i]! | (b[i + 1]! << 8) : (b[i]! << 8) | b[i + 1]!;
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x3c ? encoding : undefined;
+  }
+  return undefined;
+}
+
 /** Charset labels that name one of the Unicode encodings above. */
 export function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | undefined {
   switch (label) {
@@ -806,10 +827,11 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     else if (named === 'utf-32') encoding = 'utf-32be';
     else if (named) encoding = named;
     else other = label;
-    const sniffed = jsonDeclared || !content_type ? sniffJsonEncoding(bytes) : undefined;
+    const sniffed = (jsonDeclared || !content_type ? sniffJsonEncoding(bytes) : undefined) ?? (content_type.startsWith('multipart/') ? undefined : sniffXmlEncoding(bytes));
     if (sniffed && sniffed !== encoding) {
-      // JSON parsers that detect the encoding themselves (RFC 4627) read it as the NUL pattern says.
-      ambiguous('charset_conflict', `charset=${label.slice(0, 40)} but the body's first bytes are ${sniffed.toUpperCase()} JSON`);
+      // JSON parsers that detect the encoding themselves (RFC 4627) read it as the NUL pattern says,
+      // and XML parsers given the bytes (expat) as their own detection says.
+      ambiguous('charset_conflict', `charset=${label.slice(0, 40)} but the body's first bytes are ${sniffed.toUpperCase()} ${jsonDeclared || !content_type ? 'JSON' : 'XML'}`);
       encoding = sniffed;
       other = undefined;
     } else if (!sniffed && (named === 'utf-16' || named === 'utf-32')) {
@@ -818,7 +840,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       ambiguous('charset_conflict', `charset=${label.slice(0, 40)} names no byte order and the body has no byte order mark: servers read it big-endian (RFC 2781, Java) or little-endian (Python, .NET)`);
     }
   } else {
-    encoding = (jsonDeclared || !content_type || !isTextual(content_type) ? sniffJsonEncoding(bytes) : undefined) ?? 'utf-8';
+    encoding = (jsonDeclared || !content_type || !isTextual(content_type) ? sniffJsonEncoding(bytes) : undefined) ?? (content_type.startsWith('multipart/') ? undefined : sniffXmlEncoding(bytes)) ?? 'utf-8';
   }
   if (encoding && encoding !== 'utf-8') summary.charset = encoding;
   else if (other) summary.charset = other;
@@ -840,7 +862,8 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
 
   // JSON: declared (any of the family), or sniffed when no type or another type is declared.
   const trimmed = text.trimStart();
-  const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[');
+  // (Gson skips its XSSI guard `)]}'` before the document: twenty-eighth pass.)
+  const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[') || trimmed.startsWith(NON_EXECUTE_PREFIX);
   if (!truncated && (jsonDeclared || looksJson)) {
     // JSON is UTF-8 (RFC 8259): Go, Node (Fastify, Express's raw readers) and Rust read the bytes
     // so whatever `charset` says; servlets and Spring decode them by it. Under SJIS, BIG5 or GBK a
@@ -920,7 +943,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   // raw body run it whatever the Content-Type (Python's xmlrpc.server, WordPress's xmlrpc.php), so
   // its text is kept; under a form type a form reader reads something else: ambiguous.
   const formType = content_type === 'application/x-www-form-urlencoded';
-  if (content_type && trimmed.startsWith('<') && (formType ? trimmed.startsWith('<?xml') || trimmed.startsWith('<methodCall') : !isTextual(content_type))) {
+  if (content_type && trimmed.startsWith('<') && (formType ? trimmed.startsWith('<?xml') || startsXmlRpc(trimmed) : !isTextual(content_type))) {
     const keep = textKept(content_type, previewBytes);
     summary.text = text.slice(0, keep);
     if (truncated || text.length > keep) summary.text_truncated = true;

@@ -1,7 +1,13 @@
 // JSON as lenient parsers read it. Strict JSON.parse refuses a body with `NaN`, a comment, a trailing
 // comma, single quotes or an unquoted key, but servers run it: Python's json (and FastAPI, pydantic)
 // take NaN and Infinity; Json.NET (ASP.NET, Web API) takes all of them; JSON5 and JSONC readers take
-// comments and trailing commas. A body only such parsers read is one servers disagree on: describe/
+// comments and trailing commas. Gson's `fromJson` (Java servers that bind bodies with Gson: Spark,
+// Ktor's and Spring's Gson converters, hand-written servlets) reads in its lenient mode, as its
+// JsonReader documents (twenty-eighth pass, checked against Gson 2.11): `#` end-of-line comments,
+// `=` or `=>` between a name and its value, `;` between members and elements, names and string
+// values unquoted (`{callback.url = https}`, `{"op": delete}`), `true`/`false`/`null` in any letter
+// case, an element left out of an array (`[1,,2]`: a null), and an XSSI prefix `)]}'` and a newline
+// before the document. A body only such parsers read is one servers disagree on: describe/
 // body.ts reads it this way and marks it ambiguous, so `{"sql": "DROP TABLE users", "n": NaN}` is
 // not a harmless text to Airlock while a Python service drops the table.
 //
@@ -22,8 +28,21 @@ export const MAX_TRAILING_VALUES = 8;
 
 class Stop extends Error {}
 
+const keywords: ReadonlyArray<readonly [string, boolean | null]> = [['true', true], ['false', false], ['null', null]];
+
 const identStart = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === '$';
 const identPart = (c: string): boolean => identStart(c) || (c >= '0' && c <= '9');
+/** A character of an unquoted name or value to Gson (JsonReader.isLiteral): all but these delimiters. */
+const literalPart = (c: string | undefined): boolean => c !== undefined && !'/\\;#={}[]:, \t\f\r\n'.includes(c);
+/** Gson's XSSI guard, skipped before the document in its lenient mode. */
+export const NON_EXECUTE_PREFIX = ")]}'\n";
+
+/** Whether bytes begin (after blanks) with Gson's XSSI guard: a JSON document follows it to Gson. */
+export function gsonPrefixed(bytes: Buffer): boolean {
+  let at = 0;
+  while (at < bytes.length && at < 1024 && (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0a || bytes[at] === 0x0d)) at++;
+  return bytes.toString('latin1', at, at + NON_EXECUTE_PREFIX.length) === NON_EXECUTE_PREFIX;
+}
 
 /**
  * The value of a lenient JSON text (its first value, `trailing` when more follows), `{tooDeep}` past
@@ -32,6 +51,8 @@ const identPart = (c: string): boolean => identStart(c) || (c >= '0' && c <= '9'
 export function parseLenientJson(text: string): LenientResult {
   let i = 0;
   let tooDeep = false;
+  // Whether only Gson reads what was read (it then reads the whole text, or nothing: assertFullConsumption).
+  let gsonOnly = false;
   const fail = (): never => {
     throw new Stop();
   };
@@ -39,8 +60,9 @@ export function parseLenientJson(text: string): LenientResult {
     for (;;) {
       const c = text[i];
       if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\uFEFF' || c === '\u00A0' || c === '\u2028' || c === '\u2029' || c === '\v' || c === '\f') i++;
-      else if (c === '/' && text[i + 1] === '/') {
-        i += 2;
+      else if ((c === '/' && text[i + 1] === '/') || c === '#') {
+        if (c === '#') gsonOnly = true;
+        i += c === '#' ? 1 : 2;
         while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
       } else if (c === '/' && text[i + 1] === '*') {
         const end = text.indexOf('*/', i + 2);
@@ -144,17 +166,19 @@ export function parseLenientJson(text: string): LenientResult {
         let key: string;
         const k = text[i];
         if (k === '"' || k === "'") key = string(k);
-        else if (k !== undefined && identStart(k)) {
-          const from = i;
-          while (i < text.length && identPart(text[i]!)) i++;
-          key = text.slice(from, i);
+        else if (literalPart(k)) {
+          key = literal();
+          if (!identStart(key[0]!) || ![...key].every(identPart)) gsonOnly = true;
         } else return fail();
         blank();
-        if (text[i] !== ':') fail();
-        i++;
+        // (`:`, or Gson's `=` and `=>`.)
+        if (text[i] === '=') (i += text[i + 1] === '>' ? 2 : 1, gsonOnly = true);
+        else if (text[i] === ':') i++;
+        else fail();
         entries.push([key, value(depth + 1)]);
         blank();
-        if (text[i] === ',') i++;
+        if (text[i] === ';') gsonOnly = true;
+        if (text[i] === ',' || text[i] === ';') i++;
         else if (text[i] !== '}') fail();
       }
     }
@@ -167,23 +191,51 @@ export function parseLenientJson(text: string): LenientResult {
           i++;
           return items;
         }
-        items.push(value(depth + 1));
+        // (Gson: an element left out between separators is a null.)
+        if (text[i] === ',' || text[i] === ';') (items.push(null), gsonOnly = true);
+        else items.push(value(depth + 1));
         blank();
-        if (text[i] === ',') i++;
+        if (text[i] === ';') gsonOnly = true;
+        if (text[i] === ',' || text[i] === ';') i++;
         else if (text[i] !== ']') fail();
       }
     }
     if (c === '"' || c === "'") return string(c);
-    if (text.startsWith('true', i)) return ((i += 4), true);
-    if (text.startsWith('false', i)) return ((i += 5), false);
-    if (text.startsWith('null', i)) return ((i += 4), null);
-    if (c !== undefined && (c === '-' || c === '+' || c === '.' || c === 'N' || c === 'I' || (c >= '0' && c <= '9'))) return number();
+    // (Gson takes the keywords in any letter case, when no literal character follows.)
+    for (const [word, v] of keywords) {
+      if (text.slice(i, i + word.length).toLowerCase() === word && !literalPart(text[i + word.length])) {
+        if (!text.startsWith(word, i)) gsonOnly = true;
+        return ((i += word.length), v);
+      }
+    }
+    if (c !== undefined && (c === '-' || c === '+' || c === '.' || c === 'N' || c === 'I' || (c >= '0' && c <= '9'))) {
+      const from = i;
+      try {
+        const n = number();
+        if (depth === 0 || !literalPart(text[i])) return n;
+      } catch (err) {
+        if (!(err instanceof Stop) || depth === 0) throw err;
+      }
+      i = from;
+    }
+    // Gson: any other run of literal characters inside a document is an unquoted string.
+    if (depth > 0 && literalPart(c)) return ((gsonOnly = true), literal());
     return fail();
   };
+  /** A run of Gson's literal characters (an unquoted name or value). */
+  const literal = (): string => {
+    const from = i;
+    while (i < text.length && literalPart(text[i])) i++;
+    if (i === from) fail();
+    return text.slice(from, i);
+  };
   try {
+    blank();
+    if (text.startsWith(NON_EXECUTE_PREFIX, i)) (i += NON_EXECUTE_PREFIX.length, gsonOnly = true);
     const v = value(0);
     blank();
     if (i === text.length) return { value: v };
+    if (gsonOnly) return undefined;
     // The values that follow, as a server reading a stream of them would (up to text that is none).
     const more: unknown[] = [];
     try {

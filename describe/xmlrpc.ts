@@ -3,6 +3,13 @@
 // them: the `<methodName>` of the call (the last one runs when there are several, so every one is
 // listed), and for `system.multicall` the `methodName` member of each struct it carries (one POST
 // that runs a list of calls, the XML-RPC batch).
+//
+// A value is what their parsers keep (twenty-eighth pass): the text since the last start tag, at
+// any depth (Python's Unmarshaller and IXR empty their buffer at every start tag and never at an end
+// tag), so `<methodName>wp.getPosts<x>wp.deletePost</x></methodName>` runs `wp.deletePost`; and a
+// tag is its local name (Python's Unmarshaller drops a namespace prefix: `<p:methodName>` names the
+// method). Airlock had read the text directly inside `<methodName>` and prefixed tags not at all,
+// so a grant for `wp.getPosts` covered such a call to `wp.deletePost`.
 import { createHash } from 'node:crypto';
 import { Parser } from 'htmlparser2';
 
@@ -11,39 +18,47 @@ const MAX_METHODS = 100;
 
 /** Whether a text is an XML-RPC call to read (any Content-Type: those servers read the raw body). */
 export function isXmlRpc(text: string): boolean {
-  return text.includes('<methodCall');
+  return text.includes('<methodCall') || text.includes(':methodCall');
+}
+
+/** A tag's local name, as Python's xmlrpc Unmarshaller reads it (what follows the last `:`). */
+const localName = (name: string): string => name.slice(name.lastIndexOf(':') + 1);
+
+/** Whether a text begins with an XML-RPC call's start tag, prefixed or not (`<methodCall>`, `<p:methodCall …>`). */
+export function startsXmlRpc(text: string): boolean {
+  if (!text.startsWith('<')) return false;
+  let end = 1;
+  while (end < text.length && end < 300 && !' \t\r\n>/'.includes(text[end]!)) end++;
+  return localName(text.slice(1, end)) === 'methodCall';
 }
 
 export function xmlRpcMethods(text: string): string[] {
   const out: string[] = [];
   const stack: string[] = [];
-  let buffer = '';
-  // The text of the current `<name>` in a `<member>`, and whether the member named `methodName`.
-  const members: Array<{ name?: string; value: string; inValue: number }> = [];
+  // The text since the last start tag, as Python's Unmarshaller and IXR keep it.
+  let data = '';
+  // The current `<member>`s: the name they were given, and the value their `<value>` holds.
+  const members: Array<{ name?: string; value: string }> = [];
   const parser = new Parser({
-    onopentag(name) {
+    onopentag(raw) {
+      const name = localName(raw);
       stack.push(name);
-      if (name === 'methodName' || name === 'name') buffer = '';
-      if (name === 'member') members.push({ value: '', inValue: 0 });
-      const m = members[members.length - 1];
-      if (m && name === 'value' && stack[stack.length - 2] === 'member') m.inValue++;
+      data = '';
+      if (name === 'member') members.push({ value: '' });
     },
-    ontext(data) {
-      const top = stack[stack.length - 1];
-      if (top === 'methodName' || top === 'name') buffer += data;
-      const m = members[members.length - 1];
-      if (m && m.inValue > 0) m.value += data;
+    ontext(text) {
+      data += text;
     },
-    onclosetag(name) {
-      stack.pop();
+    onclosetag() {
+      const name = stack.pop();
       const m = members[members.length - 1];
-      if (name === 'methodName' && out.length <= MAX_METHODS) out.push(buffer.trim());
-      else if (name === 'name' && m && stack[stack.length - 1] === 'member') m.name = buffer.trim();
-      else if (name === 'value' && m && stack[stack.length - 1] === 'member') m.inValue--;
+      if (name === 'methodName' && out.length <= MAX_METHODS) out.push(data.trim());
       else if (name === 'member' && m) {
         members.pop();
         if (m.name === 'methodName' && out.length <= MAX_METHODS) out.push(m.value.trim());
-      }
+      } else if (m && stack[stack.length - 1] === 'member' && name === 'name') m.name = data.trim();
+      // (A value's own text or its typed child's: `<value>x</value>`, `<value><string>x</string></value>`.)
+      else if (m && (name === 'value' ? stack[stack.length - 1] === 'member' : stack.includes('value', stack.lastIndexOf('member')))) m.value = data;
     },
   }, { xmlMode: true, decodeEntities: true, recognizeCDATA: true });
   parser.write(text);
@@ -73,7 +88,7 @@ export function xmlArgumentsDigest(text: string, kind: 'xmlrpc' | 'soap'): strin
         return;
       }
       const starts = kind === 'xmlrpc'
-        ? name === 'params' && parent === 'methodCall'
+        ? local(name) === 'params' && parent !== undefined && local(parent) === 'methodCall'
         : local(name) === 'Body' && parent !== undefined && local(parent) === 'Envelope';
       if (starts) {
         depth = stack.length;

@@ -21,7 +21,7 @@ import type { RawRequest } from '../describe/describe.ts';
 import { bomOf, DecodeFailure, phpName, phpNested, rackTwoParams, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
-import { parseLenientJson } from '../describe/json-lenient.ts';
+import { gsonPrefixed, parseLenientJson } from '../describe/json-lenient.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { fieldArguments } from '../describe/graphql.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
@@ -34,6 +34,7 @@ import { refusals } from './refusals.ts';
 import { serverCharsets } from './charset-readings.ts';
 import { multipartParts } from './mime-parts.ts';
 import { xmlDoctype } from '../describe/xml-doctype.ts';
+import { emptyMap } from '../lib/records.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
 export interface SecondTarget {
@@ -430,7 +431,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
   const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? serverParams(url.slice(q + 1).split('#', 1)[0]!) : [];
-  const fromQuery = [...query, ...snsEndpoints(query), ...jsonValuePairs(query), ...headerCallbacks(rawHeaders)];
+  const fromQuery = [...query, ...snsEndpoints(query), ...jsonValuePairs(query), ...nestedFormPairs(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
@@ -440,7 +441,8 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   let type = '';
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type = rawHeaders[i + 1]!.trim().toLowerCase();
   const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
-  const json = first === 0x7b || first === 0x5b;
+  // (Or after Gson's XSSI guard `)]}'`, which it skips: twenty-eighth pass.)
+  const json = first === 0x7b || first === 0x5b || (first === 0x29 && gsonPrefixed(bytes));
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
   // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
   // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
@@ -453,10 +455,11 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
-    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || namesRouteAction(n) || (hookPath && hookPathKey(n))));
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || namesRouteAction(n) || (hookPath && hookPathKey(n)) || nestsName(n)));
     // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
     if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
-    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
+    const fields = read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]);
+    return callbackUrls([...fromQuery, ...fields, ...nestedFormPairs(fields), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
   }
   // (Any other multipart body's JSON parts: Google's `multipart/related` uploads carry their metadata so.)
   if (!json && type.startsWith('multipart/')) return callbackUrls([...fromQuery, ...jsonPartCallbacks(bytes, contentTypeOf(rawHeaders) ?? type)], hookPath, url);
@@ -472,6 +475,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     for (const [k, v] of fields) pairs.push([k, v]);
     appendAll(pairs, snsEndpoints(fields));
     appendAll(pairs, jsonValuePairs(fields));
+    appendAll(pairs, nestedFormPairs(fields));
     // (GraphQL sent as a form, as GitHub takes it: `query` and `variables` fields.)
     const query = fields.find(([k]) => k === 'query')?.[1];
     if (query !== undefined) appendAll(pairs, graphqlCallbackPairs(query, fields.find(([k]) => k === 'variables')?.[1]));
@@ -526,6 +530,74 @@ function memberCallbackPairs(k: string, v: unknown, out: Array<[string, unknown]
     if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) out.push([k, x]);
     if (holdsCallback(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (x && typeof x === 'object' && !Array.isArray(x)) heldLeaves(k, x as Record<string, unknown>, out);
   } else if (v && typeof v === 'object' && holdsCallback(k)) heldLeaves(k, v as Record<string, unknown>, out);
+}
+
+/** Whether a form name nests (`a[b]`, `a.b`): servers bind it into an object (nestedFormPairs). */
+const nestsName = (name: string): boolean => name.length <= 256 && (name.includes('[') || name.includes('.'));
+
+/** The deepest a nested form name is read (PHP's own limit is 64). */
+const MAX_FORM_NESTING = 32;
+
+/**
+ * A form's (or query's) nested names as the object servers bind them to (twenty-eighth pass): PHP,
+ * Rack and qs (Express) read `webhooks[0][url]=…` as `{"webhooks": [{"url": …}]}`, Spring's data
+ * binder reads `webhooks[0].url` and `webhook.url` so too; the callback readers read the object as
+ * they read the same JSON (memberCallbackPairs: a holder's `url`, each object of a held list), where
+ * they had read each name as a whole (`webhooks[0][url]` named no callback). An empty subscript
+ * (`a[]`) appends; keys 0…n make a list; prototype-free maps.
+ */
+function nestedFormPairs(fields: ReadonlyArray<readonly [string, unknown]>): Array<[string, unknown]> {
+  let root: Record<string, unknown> | undefined;
+  const sizes = new WeakMap<object, number>();
+  const put = (node: Record<string, unknown>, key: string, value: unknown): void => {
+    if (!Object.hasOwn(node, key)) sizes.set(node, (sizes.get(node) ?? 0) + 1);
+    node[key] = value;
+  };
+  for (const [name, value] of fields) {
+    if (typeof value !== 'string' || !nestsName(name)) continue;
+    // The name's pieces: its head, then each `[key]` or `.key`.
+    const keys: string[] = [];
+    let at = 0;
+    while (at < name.length && name[at] !== '[' && name[at] !== '.') at++;
+    keys.push(name.slice(0, at));
+    while (at < name.length && keys.length <= MAX_FORM_NESTING) {
+      if (name[at] === '[') {
+        const close = name.indexOf(']', at);
+        if (close < 0) break;
+        keys.push(name.slice(at + 1, close));
+        at = close + 1;
+      } else if (name[at] === '.') {
+        let end = at + 1;
+        while (end < name.length && name[end] !== '[' && name[end] !== '.') end++;
+        keys.push(name.slice(at + 1, end));
+        at = end;
+      } else break;
+    }
+    if (keys.length < 2 || keys[0] === '') continue;
+    root ??= emptyMap();
+    let node = root;
+    for (const [n, k] of keys.entries()) {
+      const key = k === '' ? String(sizes.get(node) ?? 0) : k;
+      if (n === keys.length - 1) {
+        put(node, key, value);
+        break;
+      }
+      if (typeof node[key] !== 'object' || node[key] === null) put(node, key, emptyMap());
+      node = node[key] as Record<string, unknown>;
+    }
+  }
+  if (root === undefined) return [];
+  const listed = (x: unknown, depth: number): unknown => {
+    if (x === null || typeof x !== 'object' || depth > MAX_FORM_NESTING) return x;
+    const entries = Object.entries(x).map(([k, y]) => [k, listed(y, depth + 1)] as const);
+    if (entries.length && entries.every(([k], i) => k === String(i))) return entries.map(([, y]) => y);
+    const out = emptyMap<unknown>();
+    for (const [k, y] of entries) out[k] = y;
+    return out;
+  };
+  const out: Array<[string, unknown]> = [];
+  for (const o of objectsIn(listed(root, 0))) for (const [k, v] of Object.entries(o)) memberCallbackPairs(k, v, out);
+  return out;
 }
 
 /** The URL leaves of an object under a holder's name (memberCallbackPairs). */
@@ -1711,7 +1783,11 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   try {
     json = JSON.parse(text);
   } catch {
-    return undefined; // not JSON: no JSON batch (the server refuses it too)
+    // Not JSON to strict servers; lenient ones (Gson's `=` and `;`, comments, trailing commas) run
+    // its calls (twenty-eighth pass: such a batch was no batch here): read so, then refused below.
+    const lenient = parseLenientJson(text);
+    if (!lenient || !('value' in lenient)) return undefined;
+    json = lenient.value;
   }
   const ambiguous = ambiguousEnvelope(text, json);
   if (ambiguous) return ambiguous;
@@ -1896,7 +1972,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     // encoded in a form, extended in a part's name) is not turned into text (most bodies).
     const bytes = body.captured;
     const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
-    const json = first === 0x7b || first === 0x5b;
+    const json = first === 0x7b || first === 0x5b || (first === 0x29 && gsonPrefixed(bytes));
     const multipart = media.startsWith('multipart/form-data');
     if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%') || (multipart && looseBatchName.test(bytes.toString('latin1')))) {
       if (multipart) {
@@ -2360,8 +2436,21 @@ const MAX_XML_NAMES = 20_000;
 function xmlNamedValues(raw: string): Array<[string, string]> {
   const xml = xmlWithoutMarkup(raw);
   const out: Array<[string, string]> = [];
+  // The open elements' local names (twenty-eighth pass): a binder reads `<webhook><url>…</url></webhook>`
+  // (or `<webhooks><webhook url="…"/></webhooks>`) as the JSON `{"webhook": {"url": …}}`, a holder's
+  // URL leaf, which the JSON readers read (memberCallbackPairs) and this one did not.
+  const open: string[] = [];
+  const held = (leaf: string, value: string, holders: Array<string | undefined>): void => {
+    if (!(isCallbackLeaf(leaf) || urlNamed(leaf)) || namesCallback(leaf)) return;
+    const holder = holders.find((h) => h !== undefined && holdsCallback(h));
+    if (holder !== undefined) out.push([isCallbackKey(holder) ? holder : 'webhookurl', value]);
+  };
   let seen = 0;
   for (let lt = xml.indexOf('<'); lt >= 0 && seen < MAX_XML_NAMES; lt = xml.indexOf('<', lt + 1), seen++) {
+    if (xml[lt + 1] === '/') {
+      open.pop();
+      continue;
+    }
     let end = lt + 1;
     while (end < xml.length && /[\w.:-]/.test(xml[end]!)) end++;
     const name = xml.slice(lt + 1, end);
@@ -2369,6 +2458,7 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
     const gt = xmlTagEnd(xml, end);
     if (gt === -2) continue;
     if (gt < 0) break;
+    const elementName = name.slice(name.lastIndexOf(':') + 1);
     // Attributes: name="value" or name='value'.
     const head = xml.slice(end, gt);
     for (let a = 0; a < head.length && seen < MAX_XML_NAMES; seen++) {
@@ -2383,12 +2473,16 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
       if (close < 0) break;
       const local = attr.slice(attr.lastIndexOf(':') + 1);
       if (namesCallback(local)) out.push([local, xmlText(head.slice(v + 1, close))]);
+      else held(local, xmlText(head.slice(v + 1, close)), [elementName, open.at(-1)]);
       a = close + 1;
     }
-    const local = name.slice(name.lastIndexOf(':') + 1);
-    if (xml[gt - 1] === '/' || !namesCallback(local)) continue;
+    const local = elementName;
+    if (xml[gt - 1] === '/') continue;
     const next = xml.indexOf('<', gt + 1);
-    out.push([local, xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next))]);
+    const text = (): string => xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next));
+    if (namesCallback(local)) out.push([local, text()]);
+    else held(local, text(), [open.at(-1), open.at(-2)]);
+    open.push(local);
   }
   return out;
 }
@@ -2750,8 +2844,8 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
   for (const [k, raw] of values) {
     const name = k.toLowerCase();
     // Solr's SQL (`/sql?stmt=SELECT … FROM other`) and streaming expressions (`/stream?expr=search(other, …)`,
-    // `update(other, …)`) name the collections they read and write in their own languages.
-    if ((handler === 'sql' && name === 'stmt') || (handler === 'stream' && name === 'expr')) {
+    // `update(other, …)`; the `/graph` handler runs them too) name the collections they read and write in their own languages.
+    if ((handler === 'sql' && name === 'stmt') || ((handler === 'stream' || handler === 'graph') && name === 'expr')) {
       for (const v of Array.isArray(raw) ? raw : [raw]) {
         if (typeof v !== 'string') return refusals.bad(`the Solr request's ${name} is no text Airlock can read`);
         const sources = name === 'stmt' ? querySources(v, false) : streamCollections(v);
@@ -2786,21 +2880,56 @@ function solrTargetsOf(rawHeaders: readonly string[], url: string, body: ServerB
 }
 
 /**
- * The collections a Solr streaming expression reads or writes: the first argument of each stream
- * source and sink (`search(c, …)`, `facet`, `stats`, `random`, `timeseries`, `significantTerms`,
- * `nodes`, `shortestPath`, `topic`, `knn`, `features`, `train`, `update`, `delete`, `commit`,
- * `parallel`'s worker collection); a quoted or computed first argument is refused (the string says why).
+ * The collections a Solr streaming expression reads or writes: the collection of each stream source
+ * and sink (`search(c, …)`, `facet`, `stats`, `random`, `timeseries`, `significantTerms`, `nodes`,
+ * `shortestPath`, `topic`, `knn`, `features`, `train`, `update`, `delete`, `commit`, `fetch`,
+ * `shuffle`, `model`, `sql`, `parallel`'s worker collection), wherever it stands: a source is most
+ * often the first argument of a decorator (`select(search(c, …), …)`, `unique(…)`, `rollup(…)`,
+ * `let(a=search(c, …), …)`), and the scan must not consume it while reading the decorator (twenty-
+ * eighth pass: `select(search(deny, …))` ran on `deny` undecided). Solr takes the collection as the
+ * function's first value operand (`topic`'s second: its first is where it keeps its checkpoints);
+ * one that is not a plain word standing alone (quoted, computed, after a named parameter, followed
+ * by anything but `,` or `)`) is refused (the string says why), as is a stream that reads another
+ * cluster or database than the one asked (`zkHost=`, `jdbc(…)`). A `sql` source's `stmt` names
+ * collections in SQL.
  */
-const streamFunctions = new Set(['search', 'facet', 'facet2d', 'stats', 'random', 'timeseries', 'significantterms', 'nodes', 'gathernodes', 'shortestpath', 'topic', 'knn', 'knnsearch', 'features', 'train', 'update', 'delete', 'commit', 'drill', 'parallel']);
+const streamFunctions = new Set(['search', 'facet', 'facet2d', 'stats', 'random', 'timeseries', 'significantterms', 'nodes', 'gathernodes', 'shortestpath', 'topic', 'knn', 'knnsearch', 'features', 'train', 'update', 'delete', 'commit', 'drill', 'parallel', 'fetch', 'shuffle', 'model', 'sql']);
 function streamCollections(expr: string): string[] | string {
   const out = new Set<string>();
-  for (const m of expr.matchAll(/([A-Za-z][A-Za-z0-9]{0,40})\s*\(\s*([^,()\s]{0,256})/g)) {
-    if (!streamFunctions.has(m[1]!.toLowerCase())) continue;
-    if (!/^[\w.-]{1,256}$/.test(m[2]!)) return JSON.stringify(m[2]!);
-    out.add(m[2]!);
+  const elsewhere = /\bzkhost\s*=|\bjdbc\s*\(/i.exec(expr);
+  if (elsewhere) return `${elsewhere[0]}…: a stream read from another cluster or database`;
+  // Only the name and its `(` are consumed: the next function (a source inside a decorator) is
+  // matched in its turn.
+  for (const m of expr.matchAll(/([A-Za-z][A-Za-z0-9]{0,40})\s*\(/g)) {
+    const fn = m[1]!.toLowerCase();
+    if (!streamFunctions.has(fn)) continue;
+    let at = m.index + m[0].length;
+    for (let k = fn === 'topic' ? 2 : 1; k > 0; k--) {
+      const operand = plainOperand(expr, at);
+      if (typeof operand === 'string') return JSON.stringify(`${m[0]}${operand}`.slice(0, 80));
+      out.add(operand.name);
+      at = operand.next;
+    }
     if (out.size > MAX_INDICES) break;
   }
+  for (const m of expr.matchAll(/\bstmt\s*=\s*"([^"]{0,65536})"/gi)) {
+    const sources = querySources(m[1]!, false);
+    if (typeof sources === 'string') return sources;
+    for (const c of sources) out.add(c);
+  }
   return [...out];
+}
+
+/** A streaming expression's operand at `at` when it is a plain word standing alone (then the index past its `,`), else what stands there. */
+function plainOperand(expr: string, at: number): { name: string; next: number } | string {
+  while (at < expr.length && /\s/.test(expr[at]!)) at++;
+  const start = at;
+  while (at < expr.length && at - start <= 256 && !/[\s,()]/.test(expr[at]!)) at++;
+  const name = expr.slice(start, at);
+  while (at < expr.length && /\s/.test(expr[at]!)) at++;
+  const after = expr[at];
+  if (!/^[\w.-]{1,256}$/.test(name) || (after !== ',' && after !== ')')) return expr.slice(start, start + 40);
+  return { name, next: at + 1 };
 }
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */

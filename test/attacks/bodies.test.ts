@@ -440,7 +440,9 @@ t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas
   const destructive = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users');
   // What each lenient reader takes: Python's json and pydantic (NaN, Infinity), Json.NET (all of
   // them), JSON5/JSONC readers (comments, trailing commas, quotes, unquoted keys).
-  const oddity = fc.constantFrom('nan', 'infinity', '-infinity', 'line-comment', 'block-comment', 'trailing-comma', 'single-quotes', 'unquoted-key');
+  // (Twenty-eighth pass: Gson's fromJson, lenient as its JsonReader documents: `=`, `=>`, `;`, `#`
+  // comments, unquoted values, an element left out, its XSSI prefix.)
+  const oddity = fc.constantFrom('nan', 'infinity', '-infinity', 'line-comment', 'block-comment', 'trailing-comma', 'single-quotes', 'unquoted-key', 'gson-equals', 'gson-arrow', 'gson-semicolon', 'gson-hash-comment', 'gson-unquoted-value', 'gson-xssi');
   const build = (key: string, sql: string, odd: string): string => {
     const k = JSON.stringify(key);
     const v = JSON.stringify(sql);
@@ -452,6 +454,12 @@ t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas
       case 'block-comment': return `{/* q */ ${k}: ${v}}`;
       case 'trailing-comma': return `{${k}: ${v},}`;
       case 'single-quotes': return `{'${key}': '${sql}'}`;
+      case 'gson-equals': return `{${k} = ${v}}`;
+      case 'gson-arrow': return `{"n" => 1, ${k} => ${v}}`;
+      case 'gson-semicolon': return `{"n": 1; ${k}: ${v}}`;
+      case 'gson-hash-comment': return `{\n  # the query\n  ${k}: ${v}\n}`;
+      case 'gson-unquoted-value': return `{"mode": append, ${k}: ${v}, "params": [1,,2]}`;
+      case 'gson-xssi': return `)]}'\n{${k}: ${v}}`;
       default: return `{${key}: ${v}}`;
     }
   };

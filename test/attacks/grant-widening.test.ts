@@ -1314,7 +1314,7 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
 // written and only under an XML type, so a grant for one call covered another sent as text (or as
 // `<methodName >`), and one for a multicall of reads covered a multicall that deletes. Python's
 // xmlrpc.client is the oracle of which methods run, asked once for every sampled body.
-t.test('XML-RPC: a grant covers the methods it was approved for, whatever the type, spelling or multicall (twelfth pass)', async (t) => {
+t.test('XML-RPC: a grant covers the methods it was approved for, whatever the type, spelling or multicall (twelfth pass; twenty-eighth pass: a child element, a namespace prefix)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const spellings: Record<string, (m: string) => string> = {
@@ -1322,10 +1322,16 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     blank: (m) => `<methodName >${m}</methodName >`,
     entity: (m) => `<methodName>${m.replace(/P/g, '&#80;')}</methodName>`,
     cdata: (m) => `<methodName><![CDATA[${m}]]></methodName>`,
+    // (Twenty-eighth pass: Python's Unmarshaller and IXR keep the text since the last start tag, and
+    // Python drops a namespace prefix: these run `m`, and Airlock had read `wp.getPosts` or nothing.)
+    // (The decoy a method no case approves or sends: a request listing it is shown with it.)
+    child: (m) => `<methodName>demo.sayHello<x>${m}</x></methodName>`,
+    prefixed: (m) => `<p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
+    'prefixed last': (m) => `<methodName>demo.sayHello</methodName><p:methodName xmlns:p="urn:p">${m}</p:methodName>`,
   };
   const body = (methods: string[], multicall: boolean, spelling: string): string => {
     const name = spellings[spelling]!;
-    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
+    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${spelling === 'child' ? `demo.sayHello<x>${m}</x>` : m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
     return `<?xml version="1.0"?><methodCall>${multicall ? `${name('system.multicall')}<params><param><value><array><data>${calls}</data></array></value></param></params>` : `${name(methods[0]!)}<params/>`}</methodCall>`;
   };
   const shape = fc.record({
@@ -1338,20 +1344,37 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
     { type: 'text/xml', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/plain', spelling: 'cdata', multicall: true, approved: ['wp.getPosts', 'wp.getUsers'], later: ['wp.getUsers'] },
-    ...fc.sample(shape, 20),
-  ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
+    { type: 'text/xml', spelling: 'child', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/xml', spelling: 'prefixed', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'application/x-www-form-urlencoded', spelling: 'prefixed', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/plain', spelling: 'prefixed last', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/xml', spelling: 'child', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
+    // (Controls: the same call in those spellings is covered again.)
+    { type: 'text/xml', spelling: 'child', multicall: false, approved: ['wp.getPosts'], later: ['wp.getPosts'] },
+    { type: 'text/xml', spelling: 'prefixed last', multicall: true, approved: ['wp.getPosts', 'wp.getUsers'], later: ['wp.getUsers'] },
+    { type: 'text/plain', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.getPosts'], utf16: 'le' },
+    // (Twenty-eighth pass: UTF-16 without a byte order mark, which expat detects by its NULs whatever the type.)
+    { type: 'text/xml', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'le' },
+    { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'be' },
+    { type: 'text/plain', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'], utf16: 'le' },
+    ...fc.sample(fc.tuple(shape, fc.constantFrom(undefined, undefined, 'le', 'be')), 20).map(([c, utf16]) => ({ ...c, utf16 })),
+  ].map((c: { type: string; spelling: string; multicall: boolean; approved: string[]; later: string[]; utf16?: string }) => {
+    // (The bytes, as latin1 characters, for a UTF-16 body.)
+    const wire = (text: string): string => (c.utf16 ? (c.utf16 === 'le' ? Buffer.from(text, 'utf16le') : Buffer.from(text, 'utf16le').swap16()).toString('latin1') : text);
+    return { ...c, first: wire(body(c.approved, c.multicall, c.spelling)), second: wire(body(c.later, c.multicall, c.spelling)) };
+  });
   // Which methods run: the call's, or a multicall's members'.
   const oracle = JSON.parse(execFileSync('python3', ['-c', `
 import json, sys, xmlrpc.client
-def runs(b):
-    params, method = xmlrpc.client.loads(b)
+def runs(b, u):
+    params, method = xmlrpc.client.loads(b.encode('latin-1') if u else b)
     return [c['methodName'] for c in params[0]] if method == 'system.multicall' else [method]
-print(json.dumps([[runs(a), runs(b)] for a, b in json.load(sys.stdin)]))
-`], { input: JSON.stringify(cases.map((c) => [c.first, c.second])) }).toString()) as Array<[string[], string[]]>;
+print(json.dumps([[runs(a, u), runs(b, u)] for a, b, u in json.load(sys.stdin)]))
+`], { input: JSON.stringify(cases.map((c) => [c.first, c.second, Boolean(c.utf16)])) }).toString()) as Array<[string[], string[]]>;
   let covered = 0;
   for (const [i, c] of cases.entries()) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
-    const shape = (text: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: c.type, body: text });
+    const shape = (text: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: c.type, body: text, latin1: Boolean(c.utf16) });
     const approved = describe(shape(c.first));
     // XML under a form type is ambiguous (a form reader reads something else): no grant is given.
     const record = await queue.create(approved, await engine.decide(approved));

@@ -363,11 +363,13 @@ const dav = await startUpstream(t, {
     }
     // (Twenty-sixth pass: Solr searches the collections its `collection` parameter lists, and queries the cores `shards` names.)
     // (Its SQL handler reads the collections FROM names; a streaming expression the first argument of each source and sink.)
-    const solrLang = /^\/solr\/[^/]+\/(sql|stream)$/.exec(src);
+    // (Twenty-eighth pass: a source wherever it stands, inside any decorator; `fetch` and `shuffle` read theirs, `topic` its second; `/graph` runs them too.)
+    const solrLang = /^\/solr\/[^/]+\/(sql|stream|graph)$/.exec(src);
     if (solrLang) {
       const all = new URLSearchParams(`${new URL(req.url ?? '/', 'http://x').search.slice(1)}&${body.toString()}`);
       const text = all.get(solrLang[1] === 'sql' ? 'stmt' : 'expr') ?? '';
-      for (const m of text.matchAll(solrLang[1] === 'sql' ? /\b(?:FROM|JOIN)\s+(\w+)/gi : /\b(?:search|update|facet|random)\(\s*(\w+)/g)) esRan.push(`solr-search ${m[1]}`);
+      if (solrLang[1] === 'sql') for (const m of text.matchAll(/\b(?:FROM|JOIN)\s+(\w+)/gi)) esRan.push(`solr-search ${m[1]}`);
+      else for (const m of text.matchAll(/\b(search|update|facet|random|fetch|shuffle|topic)\(\s*(\w+)(?:\s*,\s*(\w+))?/g)) esRan.push(`solr-search ${m[1] === 'topic' ? m[3] : m[2]}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('{}');
     }
     const solr = /^\/solr\/([^/]+)\/(?:select|query)$/.exec(src);
@@ -462,7 +464,9 @@ const dav = await startUpstream(t, {
       const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
       // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
-      const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
+      // (Under /gson/ as Gson's fromJson reads a body, leniently: its XSSI prefix, `#` comments, `=` or `=>` and `;` as separators; twenty-eighth pass.)
+      const gson = (text: string): unknown => JSON.parse(text.replace(/^\s*\)\]\}'\n/, '').replace(/#[^\n]*\n/g, '\n').replace(/"\s*=>?\s*/g, '": ').replace(/;(\s*")/g, ',$1'));
+      const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : src.includes('/gson/') ? gson(text) : JSON.parse(text);
       // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
       const xmlBound = (raw: string): Record<string, string> => {
         // (Internal entities expanded, as a binder whose parser reads the DTD (.NET's XmlTextReader, Woodstox with DTD support) does.)
@@ -501,6 +505,17 @@ const dav = await startUpstream(t, {
         const u = text.replace(/^\ufeff/, '');
         return u[1] === '\0' ? Buffer.from(u, 'latin1').toString('utf16le') : u;
       };
+      // (Under /spring/ a form bound as Spring's data binder binds property paths: `webhooks[0].url`, `webhook.url`; twenty-eighth pass.)
+      const springVars = (pairs: Array<[string, string]>): Record<string, unknown> => {
+        const root: Record<string, unknown> = {};
+        for (const [n, v] of pairs) {
+          const keys = n.split(/[.[\]]+/).filter(Boolean);
+          let node = root;
+          for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+          node[keys.at(-1)!] = v;
+        }
+        return root;
+      };
       // (A base64 part decoded first, as Jersey's MIMEPull and Jakarta Mail decode a part's transfer encoding.)
       if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n(Content-Transfer-Encoding: base64\r\n)?\r\n([^]*?)\r\n--/g)) walk(JSON.parse(jacksonText(m[1] ? Buffer.from(m[2]!, 'base64').toString() : m[2]!)));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
@@ -509,7 +524,7 @@ const dav = await startUpstream(t, {
         const { query, variables } = JSON.parse(body.toString()) as { query: string; variables?: Record<string, unknown> };
         visitGraphql(parseGraphql(query), { Argument: (node) => void walk(graphqlValue(node.value, variables ?? {}), node.name.value) });
       }
-      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : src.includes('/spring/') ? springVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -1446,6 +1461,66 @@ t.test('property (twenty-sixth pass): a Meilisearch multi-search or index swap, 
     t.ok(res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => /deny$/.test(r)), `twenty-sixth pass: a Solr search naming the denied collection (${path.slice(0, 60)} ${body.slice(0, 40)}): 403 (${res?.status})`);
   }
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the servers never read or swapped the denied index');
+});
+
+t.test('property (twenty-eighth pass): a Solr streaming expression\'s source inside a decorator, a let, fetch, shuffle or topic is decided for the collection it reads', async (t) => {
+  // Solr runs `select(search(deny, …), id)` on `deny`: the reader matched `select(` with the text up
+  // to the next `(` as its argument, which swallowed `search(`, so a source inside any decorator
+  // (`unique`, `rollup`, `top`, `parallel`, `let(a=…)`) was never read; `fetch` and `shuffle` were
+  // not sources to it, `topic` reads its second argument, and `/graph` runs expressions too.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, expr: string, form: boolean, tunnel: boolean): Promise<{ text: string }> => {
+    const body = form ? `expr=${encodeURIComponent(expr)}` : '';
+    const target = form ? path : `${path}?expr=${encodeURIComponent(expr)}`;
+    const head = `${form ? 'Content-Type: application/x-www-form-urlencoded\r\n' : ''}Content-Length: ${body.length}\r\n\r\n`;
+    const method = form ? 'POST' : 'GET';
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${target} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${target} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const sources = (c: string): string[] => [
+    `search(${c}, q="*:*", fl="id", sort="id asc")`,
+    `shuffle(${c}, q="*:*", fl="id", sort="id asc")`,
+    `fetch(${c}, search(public, q="*:*", fl="id", sort="id asc"), fl="email", on="id=id")`,
+    `topic(public, ${c}, q="*:*", fl="id", id="t1")`,
+    `update(${c}, batchSize=10, search(public, q="*:*", fl="id", sort="id asc"))`,
+  ];
+  const decorators: Array<(s: string) => string> = [
+    (s) => s,
+    (s) => `select(${s}, id)`,
+    (s) => `unique(${s}, over="id")`,
+    (s) => `rollup(${s}, over="id", count(*))`,
+    (s) => `top(n=3, ${s}, sort="id asc")`,
+    (s) => `let(a=${s}, get(a))`,
+    (s) => `parallel(public, unique(${s}, over="id"), workers=2, sort="id asc")`,
+  ];
+  for (const [i, expr] of [decorators[1]!(sources('public')[0]!), decorators[5]!(sources('public')[1]!), sources('public')[2]!, decorators[3]!(sources('public')[3]!)].entries()) {
+    t.match((await send(i % 2 ? '/solr/public/graph' : '/solr/public/stream', expr, i > 1, false)).text, /^HTTP\/1\.1 200/, `control: ${expr.slice(0, 50)} over allowed collections goes through`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      source: fc.nat({ max: 4 }),
+      outer: fc.nat({ max: decorators.length - 1 }),
+      inner: fc.nat({ max: decorators.length - 1 }),
+      handler: fc.constantFrom('stream', 'graph'),
+      blank: fc.constantFrom('', ' ', '\n  '),
+      form: fc.boolean(),
+      tunnel: fc.boolean(),
+    }),
+    async ({ source, outer, inner, handler, blank, form, tunnel }) => {
+      const before = esRan.length;
+      const expr = decorators[outer]!(decorators[inner]!(sources('deny')[source]!)).replaceAll('(', `(${blank}`);
+      const [res] = parseResponses((await send(`/solr/public/${handler}`, expr, form, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 20), ...seed, examples: [[{ source: 0, outer: 1, inner: 0, handler: 'stream', blank: '', form: false, tunnel: false }]] });
+  // A stream read from another cluster or database than the one asked is refused.
+  for (const expr of ['search(public, zkHost="127.0.0.2:9983", q="*:*", fl="id", sort="id asc")', 'jdbc(connection="jdbc:postgresql://127.0.0.2/db", sql="select 1", sort="a asc")']) {
+    const [res] = parseResponses((await send('/solr/public/stream', expr, false, false)).text);
+    t.equal(res?.status, 400, `${expr.slice(0, 40)}: 400`);
+  }
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'Solr never read the denied collection');
 });
 
 t.test('a request naming more indices, keys or sources than Airlock decides is refused, not decided by its first ones', async (t) => {
@@ -3353,6 +3428,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'junk after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(url)}}]x`],
     'a comment': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{/* the subscription */ "notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}`],
     'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
+    // (Twenty-eighth pass: as Gson's fromJson reads JSON, leniently: `=`, `=>`, `;`, `#` comments, its XSSI prefix.)
+    'Gson = and ;': (url) => ['/ok/gson/subscriptions', 'application/json', `{"name" = "x"; "notificationUrl" = ${JSON.stringify(url)}}`],
+    'Gson => and a # comment': (url) => ['/ok/gson/subscriptions', 'application/json', `{"sub" => {"notificationUrl" => ${JSON.stringify(url)} # the hook\n}}`],
+    'Gson XSSI prefix': (url) => ['/ok/gson/subscriptions', 'application/json', `)]}'\n{"callback_url": ${JSON.stringify(url)}}`],
     // A multipart form's field, bound as a urlencoded one is.
     'multipart field': (url, _o, large) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url}\r\n--mb--\r\n`],
     'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
@@ -3443,6 +3522,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
     'nested form webhook[url], large': (url, o, large) => shapes['nested form webhook[url]']!(url, o, large),
+    // (Twenty-eighth pass: a list of nested objects, as PHP, Rack and qs build `webhooks[0][url]`, and Spring's property paths.)
+    'nested list webhooks[0][url]': (url) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhooks%5B0%5D%5Burl%5D=${encodeURIComponent(url)}`],
+    'Spring webhooks[0].url': (url) => ['/ok/spring/subscriptions', 'application/x-www-form-urlencoded', `name=x&webhooks%5B0%5D.url=${encodeURIComponent(url)}`],
+    'Spring config.webhook.url': (url) => ['/ok/spring/subscriptions', 'application/x-www-form-urlencoded', `name=x&config.webhook.url=${encodeURIComponent(url)}`],
+    // (And the same holders in XML, as Jackson's XML module binds `<webhook><url>`: twenty-eighth pass.)
+    'XML webhook holder': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><name>x</name><webhook><url>${url.replaceAll('&', '&amp;')}</url></webhook></Subscription>`],
+    'XML webhooks list, attribute': (url) => ['/ok/subscriptions', 'text/xml', `<s:Subscription xmlns:s="urn:s"><s:webhooks><s:webhook s:url="${url.replaceAll('&', '&amp;')}"/></s:webhooks></s:Subscription>`],
     'Rack 2 form': (url) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `name=x;callback_url=${encodeURIComponent(url)}`],
     'Rack 2 form, large': (url, _o, large) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}` : 'name=x'};callback_url=${encodeURIComponent(url)}`],
     // (A JSON array of subscriptions: the watch past the cap read objects only.)
@@ -3485,6 +3571,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes['XML attribute after a > in a value']!('https://evil.example/cb', allowed, false);
     const [res] = parseResponses((await send(path, type, body, false)).text);
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
+  }
+  // Twenty-eighth pass: JSON only Gson's lenient reading takes, and nested form names as PHP, Rack, qs and Spring bind them, naming another host.
+  for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix', 'nested list webhooks[0][url]', 'Spring webhooks[0].url', 'Spring config.webhook.url', 'XML webhook holder', 'XML webhooks list, attribute'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, false);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-eighth pass: ${name} naming another host: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
   for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large', 'XML entity', 'XML entity, large', 'nested form webhook[url]', 'nested form webhook[url], large'].entries()) {
