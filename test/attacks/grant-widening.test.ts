@@ -3021,8 +3021,9 @@ t.test('a privilege named by the value, or under perm, membership, authority, ca
   }
   t.ok(await grantedFor(queue, headed('X-Trace', 'abc', 'alpha'), headed('X-Trace', 'abd', 'beta')), 'another header still varies');
   // Control: other texts under such names still vary.
+  // (Twenty-eighth pass: what kind of object a call makes is its place now, so the kind stays the same here.)
   const post = (text: string, kind: string): RequestDescription => call16('POST', 'https://ops.example/api/posts', JSON.stringify({ text, kind }));
-  t.ok(await grantedFor(queue, post('hello', 'note'), post('see you', 'update')), 'other kinds and texts still vary');
+  t.ok(await grantedFor(queue, post('hello', 'note'), post('see you', 'note')), 'other texts still vary');
 });
 
 // Twenty-first pass: a human's path pattern `/items/*`, given for `DELETE /items/5` (any one item),
@@ -4135,4 +4136,55 @@ t.test('the tenant, merchant, company, realm, shard or schema an argument names,
   t.ok(await grantedFor(queue, sent('json', 'tenant_id', 'acme', 'first'), sent('json', 'tenant_id', 'acme', 'second')), 'the same tenant, another note: covered');
   t.ok(JSON.stringify(queue.grants()).includes('acme'), 'the grant names the tenant');
   t.ok(await grantedFor(queue, sent('mcp', 'site_id', 'acme', 'first'), sent('mcp', 'site_id', 'acme', 'second')), 'an MCP call in the same site, another note: covered');
+});
+
+// Twenty-eighth pass (left open by the twenty-seventh): what kind of object a generic call creates or
+// acts on, and under which API or model version, was content on a host no module describes and in
+// MCP calls: a grant for `POST /api/objects {"type": "note"}` covered `{"type": "admin_user"}` (a
+// Django or Rails admin's `model`, Kubernetes' `kind`, FHIR's `resourceType`, Json.NET's `$type`,
+// fastjson's `@type`, an `api_version` routed to an older handler). Property over kind names ×
+// spellings × placements × (the same kind or another, content varying): covered exactly when the
+// server (JSON.parse, URLSearchParams) reads the same kind. Controls: a chat message's parts and a
+// rich message's blocks (`[{type: "text"}]`) still vary, and a `version: {number}` object is read part by part.
+t.test('what kind of object a call acts on, and its API or model version, are part of what a grant covers (twenty-eighth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Placement = 'json' | 'query' | 'form' | 'mcp';
+  const forms = new WeakMap<RequestDescription, string>();
+  const names = ['type', 'object_type', '@type', '$type', '__typename', 'kind', 'resourceType', 'entity', 'model', 'class', 'api_version', 'apiVersion', '@odata.type', 'types'];
+  const sent = (where: Placement, name: string, kind: string, note: string): RequestDescription => {
+    const args = { [name]: kind, title: 'Quarterly numbers', note };
+    if (where === 'json') return call16('POST', 'https://crm.example/api/objects', JSON.stringify(args));
+    if (where === 'query') return call16('POST', `https://crm.example/api/objects?${new URLSearchParams({ [name]: kind })}`, JSON.stringify({ title: 'Quarterly numbers', note }));
+    if (where === 'form') {
+      const d = call16('POST', 'https://crm.example/api/objects', String(new URLSearchParams(args)), 'application/x-www-form-urlencoded');
+      forms.set(d, String(new URLSearchParams(args)));
+      return d;
+    }
+    return call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_object', arguments: args } }));
+  };
+  // The server's reading of the kind, independently of Airlock's readers.
+  const served = (d: RequestDescription, where: Placement, name: string): string | null | undefined => {
+    if (where === 'json') return (d.request.body.json as Record<string, string>)[name];
+    if (where === 'query') return new URL(d.request.url).searchParams.get(name);
+    if (where === 'form') return new URLSearchParams(forms.get(d) ?? '').get(name);
+    return (d.request.body.json as { params: { arguments: Record<string, string> } }).params.arguments[name];
+  };
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom<Placement>('json', 'query', 'form', 'mcp'), fc.constantFrom(...names),
+    fc.constantFrom('note', 'admin_user', 'System.Diagnostics.Process, System'), fc.constantFrom('note', 'admin_user'), fc.constantFrom('first', 'second'),
+    async (where, name, a, b, note) => {
+      const first = sent(where, name, a, 'first');
+      const later = sent(where, name, b, note);
+      return (await grantedFor(queue, first, later)) === (served(first, where, name) === served(later, where, name));
+    }), { numRuns: 30, examples: [['json', 'type', 'note', 'admin_user', 'first'], ['json', '$type', 'note', 'admin_user', 'first'], ['query', 'model', 'note', 'admin_user', 'first'], ['form', 'kind', 'note', 'admin_user', 'second'], ['mcp', 'api_version', 'note', 'admin_user', 'first'], ['json', 'type', 'note', 'note', 'second']] });
+  // Controls: the same kind with other content; a chat message's parts and a rich message's blocks; a version object's number.
+  t.ok(await grantedFor(queue, sent('json', 'type', 'note', 'first'), sent('json', 'type', 'note', 'second')), 'the same kind, another note: covered');
+  t.ok(JSON.stringify(queue.grants()).includes('note'), 'the grant names the kind');
+  const chat = (parts: string[]): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send_message', arguments: { channel: 'C1', content: parts.map((text) => ({ type: 'text', text })) } } }));
+  t.ok(await grantedFor(queue, chat(['hello there']), chat(['see you', 'tomorrow morning'])), 'a message\'s parts (type: text) still vary');
+  const blocks = (n: number, text: string): RequestDescription => call16('POST', 'https://chat.example/api/post', JSON.stringify({ text, blocks: Array.from({ length: n }, () => ({ type: 'section', text: { type: 'mrkdwn', text } })) }));
+  t.ok(await grantedFor(queue, blocks(2, 'Quarterly report'), blocks(2, 'Weekly notes')), 'a rich message\'s blocks (type: section) still vary');
+  const page = (n: number, text: string): RequestDescription => call16('POST', 'https://wiki.example/api/pages', JSON.stringify({ title: 'Runbook', version: { number: n }, body: text }));
+  t.ok(await grantedFor(queue, page(6, 'Quarterly report'), page(6, 'Weekly notes')), 'a version object is read part by part, not as one value');
 });
