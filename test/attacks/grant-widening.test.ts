@@ -4188,3 +4188,36 @@ t.test('what kind of object a call acts on, and its API or model version, are pa
   const page = (n: number, text: string): RequestDescription => call16('POST', 'https://wiki.example/api/pages', JSON.stringify({ title: 'Runbook', version: { number: n }, body: text }));
   t.ok(await grantedFor(queue, page(6, 'Quarterly report'), page(6, 'Weekly notes')), 'a version object is read part by part, not as one value');
 });
+
+// Twenty-eighth pass: a bulk endpoint that takes its calls as rows — a CSV or TSV import, JSON text
+// sequences (RFC 7464) — on a host no module describes: nothing in such a body was read, so a grant
+// for importing `alice,member` covered importing `bob,admin` too, or a hundred rows. Such a body is
+// placed by its digest now, as the unread encodings (protobuf, YAML) are. Property over formats ×
+// (a row added, a value changed, the same rows): covered exactly when the body is the same.
+// Controls: plain text and octet-stream (content a call stores) still vary.
+t.test('a bulk import of rows (CSV, TSV, JSON text sequences) is covered only with the same rows (twenty-eighth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const formats: Array<[string, (rows: string[][]) => string]> = [
+    ['text/csv', (rows) => rows.map((r) => r.join(',')).join('\r\n')],
+    ['text/tab-separated-values', (rows) => rows.map((r) => r.join('\t')).join('\n')],
+    ['application/json-seq', (rows) => rows.slice(1).map((r) => `\u001e${JSON.stringify({ email: r[0], role: r[1] })}\n`).join('')],
+    ['application/geo+json-seq', (rows) => rows.slice(1).map((r) => `\u001e${JSON.stringify({ type: 'Feature', properties: { email: r[0], role: r[1] } })}\n`).join('')],
+    ['text/csv; charset=utf-8', (rows) => rows.map((r) => r.join(';')).join('\n')],
+  ];
+  const header = ['email', 'role'];
+  const rows = { one: [header, ['alice@corp.example', 'member']], two: [header, ['alice@corp.example', 'member'], ['bob@corp.example', 'admin']], other: [header, ['alice@corp.example', 'admin']] };
+  const sent = (type: string, body: string): RequestDescription => call16('POST', 'https://hr.example/api/users/import', body, type);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...formats), fc.constantFrom<keyof typeof rows>('one', 'two', 'other'), async ([type, write], later) => {
+    const approved = write(rows.one);
+    const body = write(rows[later]);
+    return (await grantedFor(queue, sent(type, approved), sent(type, body))) === (body === approved);
+  }), { numRuns: 15, examples: [[formats[0]!, 'two'], [formats[0]!, 'other'], [formats[2]!, 'two'], [formats[1]!, 'one']] });
+  t.ok(await grantedFor(queue, sent('text/csv', write0(rows.one)), sent('text/csv', write0(rows.one))), 'the same rows again: covered');
+  const note = (type: string, text: string): RequestDescription => call16('POST', 'https://notes.example/api/notes', text, type);
+  t.ok(await grantedFor(queue, note('text/plain', 'Quarterly report draft'), note('text/plain', 'Weekly notes for the team')), 'plain text (a note) still varies');
+  t.ok(await grantedFor(queue, note('application/octet-stream', '\u0000\u0001binary-a'), note('application/octet-stream', '\u0000\u0002binary-b')), 'octet-stream (a stored file) still varies');
+  function write0(r: string[][]): string {
+    return formats[0]![1](r);
+  }
+});
