@@ -321,6 +321,14 @@ const effectArgumentWords = new Set([
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
+  // (Twenty-eighth pass) the same under the language's or the runner's name: a code tool's `lua`
+  // (Redis `EVAL`), `js`, `python`, `bash`, `powershell`, a `program`, `snippet` or `function`
+  // (Playwright MCP's `browser_evaluate {function}`), a `handler`, a graph query in `cypher` or
+  // `gremlin`, an Elasticsearch `painless` or Jenkins `groovy` script, a `jinja` template: a grant for
+  // `() => document.title` covers no `() => fetch(…document.cookie)`.
+  'lua', 'js', 'javascript', 'python', 'py', 'ruby', 'perl', 'php', 'bash', 'sh', 'zsh', 'powershell', 'pwsh', 'cmdlet', 'vbscript',
+  'applescript', 'osascript', 'program', 'programs', 'snippet', 'snippets', 'function', 'functions', 'handler', 'handlers',
+  'cypher', 'gremlin', 'groovy', 'painless', 'jinja', 'argv0',
   // (Twenty-second pass) how often what a call does repeats: a payment's or a job's `frequency`,
   // `recurrence`, `schedule`, `cron` (`0 0 * * *` is not `* * * * *`), `cadence`, an RRULE.
   'frequency', 'recurrence', 'recurring', 'repeat', 'repeats', 'schedule', 'cron', 'crontab', 'cadence', 'rrule',
