@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, tenancyWords, actingWords, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, tenancyWords, actingWords, valueDigest, withObjects, isKindName } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 import { emptyMap } from '../lib/records.ts';
@@ -1204,8 +1204,12 @@ function placeHeaders(d: RequestDescription): string[] {
     const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values) || (!clientAddressHeaders.has(key) && isAddress(values)));
     // A CloudEvent in binary mode (`ce-type`, `ce-source`, `ce-subject`: what happened and to what; twenty-second pass).
     const event = key.startsWith('ce-') && cloudEventAttributes.has(key.slice(3));
+    // What kind of object, or which API version, the call acts on, as its arguments say it
+    // (describe/places.ts isKindName; twenty-eighth pass): `X-Resource-Type`, `X-Api-Version`,
+    // `Api-Version`, `Accept-Version` (not `Content-Type`, whose multipart boundary varies by design).
+    const kind = (key.startsWith('x-') && isKindName(key.slice(2))) || key === 'api-version' || key === 'accept-version';
     // (A header sent twice holding a switch or a number is compared whole: repeatedSwitch.)
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked || event)) {
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked || event || kind)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }

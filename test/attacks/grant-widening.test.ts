@@ -478,13 +478,13 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
 // the service-role key that passes row-level security): the card named the secret the approved
 // request was sent with, and the grant covers requests sent with that one only.
 t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
-  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass, and one named as a tier or level since the twenty-first.)
+  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass, one named as a tier or level since the twenty-first, and one naming a kind or version since the twenty-eighth: `x-key-choice` here.)
   const chooser = `package airlock
 
 import rego.v1
 
 secret := "supabase_service_key" if {
-	input.request.headers["x-key-kind"][0] == "service"
+	input.request.headers["x-key-choice"][0] == "service"
 } else := "supabase_anon_key"
 
 creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
@@ -500,14 +500,14 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-key-kind', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-key-choice', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const approved = at(undefined);
   await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
   for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
     const d = at(role);
     d.grants = queue.matchingGrants(d);
     const decision = await chooserEngine.decide(d);
-    t.equal(decision.action, action, `x-key-kind ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
+    t.equal(decision.action, action, `x-key-choice ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
   }
 });
 
@@ -4187,6 +4187,14 @@ t.test('what kind of object a call acts on, and its API or model version, are pa
   t.ok(await grantedFor(queue, blocks(2, 'Quarterly report'), blocks(2, 'Weekly notes')), 'a rich message\'s blocks (type: section) still vary');
   const page = (n: number, text: string): RequestDescription => call16('POST', 'https://wiki.example/api/pages', JSON.stringify({ title: 'Runbook', version: { number: n }, body: text }));
   t.ok(await grantedFor(queue, page(6, 'Quarterly report'), page(6, 'Weekly notes')), 'a version object is read part by part, not as one value');
+  // As a header names it too (one concept, one word list): `X-Resource-Type`, `X-Api-Version`, `Api-Version`, `Accept-Version`.
+  const headed = (name: string, v: string, note: string): RequestDescription => call16('POST', 'https://crm.example/api/objects', JSON.stringify({ title: 'Quarterly numbers', note }), 'application/json', [[name, v]]);
+  for (const [name, mine, other] of [['X-Resource-Type', 'note', 'admin_user'], ['X-Api-Version', '2024-01-01', '2019-01-01'], ['Api-Version', '2', '1'], ['Accept-Version', 'v2', 'v1'], ['X-Entity-Kind', 'note', 'user']]) {
+    t.notOk(await grantedFor(queue, headed(name!, mine!, 'first'), headed(name!, other!, 'second')), `${name}: ${mine} does not cover ${other}`);
+    t.ok(await grantedFor(queue, headed(name!, mine!, 'first'), headed(name!, mine!, 'second')), `${name}: ${mine} covers itself`);
+  }
+  const upload = (boundary: string, text: string): RequestDescription => call16('POST', 'https://crm.example/api/attachments', `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n${text}\r\n--${boundary}--\r\n`, `multipart/form-data; boundary=${boundary}`);
+  t.ok(await grantedFor(queue, upload('b1xyz', 'Quarterly report'), upload('b2abc', 'Weekly notes')), 'Content-Type is no kind: a multipart boundary still varies');
 });
 
 // Twenty-eighth pass: a bulk endpoint that takes its calls as rows — a CSV or TSV import, JSON text
