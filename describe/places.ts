@@ -977,7 +977,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
       else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) sink.add(`${prefix}${name}=${digest(v)}`);
       // What kind of object, or which version, a call acts on (twenty-eighth pass; kindWords): outside lists of objects.
-      else if (reading === 'places' && kindValue(v) && !prefix.includes('[]') && isKindName(k)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // (Under every name a server registers it by, as a place word: PHP's `type%00x`, ASP.NET's `%u0074ype`.)
+      else if (reading === 'places' && kindValue(v) && !prefix.includes('[]') && (isKindName(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && isKindName(n))))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // A switch (`true`/`false` in JSON or as a query or form value, or a mode such as `preview`,
       // `live`, `draft`) says how the call acts, not what it carries, whatever its name (sixteenth
       // pass): `simulate`, `commit`, `apply`, `notify`, `plan-only`, `mode` … a grant for the

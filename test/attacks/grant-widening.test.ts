@@ -4187,6 +4187,15 @@ t.test('what kind of object a call acts on, and its API or model version, are pa
   t.ok(await grantedFor(queue, blocks(2, 'Quarterly report'), blocks(2, 'Weekly notes')), 'a rich message\'s blocks (type: section) still vary');
   const page = (n: number, text: string): RequestDescription => call16('POST', 'https://wiki.example/api/pages', JSON.stringify({ title: 'Runbook', version: { number: n }, body: text }));
   t.ok(await grantedFor(queue, page(6, 'Quarterly report'), page(6, 'Weekly notes')), 'a version object is read part by part, not as one value');
+  // Beside the approved one under a name a server reads as it (PHP cuts at a NUL and drops blanks, Rack 2 reads `[type]`, ASP.NET undoes `%u`).
+  const raw = (query: string, where: string): RequestDescription => where === 'form'
+    ? call16('POST', 'https://crm.example/api/objects', `title=Quarterly&${query}`, 'application/x-www-form-urlencoded')
+    : call16('POST', `https://crm.example/api/objects?${query}`, JSON.stringify({ title: 'Quarterly numbers' }));
+  for (const spelled of ['type%00x', '%20type', '%5Btype%5D', '%u0074ype']) {
+    for (const where of ['query', 'form']) {
+      t.notOk(await grantedFor(queue, raw('type=note', where), raw(`type=note&${spelled}=admin_user`, where)), `${where}: ${spelled}=admin_user beside type=note is not covered`);
+    }
+  }
   // As a header names it too (one concept, one word list): `X-Resource-Type`, `X-Api-Version`, `Api-Version`, `Accept-Version`.
   const headed = (name: string, v: string, note: string): RequestDescription => call16('POST', 'https://crm.example/api/objects', JSON.stringify({ title: 'Quarterly numbers', note }), 'application/json', [[name, v]]);
   for (const [name, mine, other] of [['X-Resource-Type', 'note', 'admin_user'], ['X-Api-Version', '2024-01-01', '2019-01-01'], ['Api-Version', '2', '1'], ['Accept-Version', 'v2', 'v1'], ['X-Entity-Kind', 'note', 'user']]) {
