@@ -138,6 +138,29 @@ export const tenancyWords = ['tenant', 'tenants', 'account', 'accounts', 'org', 
  * "alice"}` then `"ceo"` was covered, the header was not).
  */
 export const actingWords = ['impersonate', 'impersonation', 'impersonated', 'sudo', 'authuser', 'runas', 'behalf'];
+/**
+ * Words of a name that say what kind of object a call creates or acts on, or under which version of
+ * the API or model it runs (twenty-eighth pass, left open by the twenty-seventh): a generic
+ * `POST /api/objects {"type": "note"}` and `{"type": "admin_user"}` are two operations to the server
+ * (a Django or Rails admin's `model: "auth.user"`, Kubernetes' `kind`, a FHIR `resourceType`, a
+ * polymorphic deserializer's `$type`, `@type`, `@class` or `__typename`, an `api_version` that
+ * routes to an older handler), and a grant for the one covered the other. A text value (or a list
+ * of texts) under them is the call's place; numbers are compared by the rules for numbers already,
+ * and an object under them is read part by part (Confluence's `version: {number}` varies by design).
+ * Not inside a list of objects: a chat message's parts (`content: [{type: "text"}]`), a rich
+ * message's blocks, stay content, their count is not the call's kind.
+ */
+const kindWords = new Set(['type', 'types', 'kind', 'kinds', 'resource', 'resources', 'entity', 'entities', 'model', 'models',
+  'class', 'classes', 'version', 'versions']);
+const kindNames = new Set(['typename', 'objecttype', 'resourcetype', 'entitytype', 'modeltype', 'classname', 'apiversion', 'odatatype']);
+export function isKindName(key: string): boolean {
+  const bare = key.replace(/^[@$_]+/, '');
+  if (kindNames.has(foldCase(bare).replace(/[_\-\s.]/g, ''))) return true;
+  return nameWords(bare).some((w) => kindWords.has(w));
+}
+/** A kind's value: a text, or a short list of texts (a query's or form's values are such lists). */
+const kindValue = (v: unknown): boolean =>
+  (typeof v === 'string' && v.length > 0) || (Array.isArray(v) && v.length > 0 && v.length <= 16 && v.every((x) => typeof x === 'string'));
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
   'port', 'ports', 'region', 'regions'];
@@ -298,6 +321,14 @@ const effectArgumentWords = new Set([
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
+  // (Twenty-eighth pass) the same under the language's or the runner's name: a code tool's `lua`
+  // (Redis `EVAL`), `js`, `python`, `bash`, `powershell`, a `program`, `snippet` or `function`
+  // (Playwright MCP's `browser_evaluate {function}`), a `handler`, a graph query in `cypher` or
+  // `gremlin`, an Elasticsearch `painless` or Jenkins `groovy` script, a `jinja` template: a grant for
+  // `() => document.title` covers no `() => fetch(…document.cookie)`.
+  'lua', 'js', 'javascript', 'python', 'py', 'ruby', 'perl', 'php', 'bash', 'sh', 'zsh', 'powershell', 'pwsh', 'cmdlet', 'vbscript',
+  'applescript', 'osascript', 'program', 'programs', 'snippet', 'snippets', 'function', 'functions', 'handler', 'handlers',
+  'cypher', 'gremlin', 'groovy', 'painless', 'jinja', 'argv0',
   // (Twenty-second pass) how often what a call does repeats: a payment's or a job's `frequency`,
   // `recurrence`, `schedule`, `cron` (`0 0 * * *` is not `* * * * *`), `cadence`, an RRULE.
   'frequency', 'recurrence', 'recurring', 'repeat', 'repeats', 'schedule', 'cron', 'crontab', 'cadence', 'rrule',
@@ -945,6 +976,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
       else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) sink.add(`${prefix}${name}=${digest(v)}`);
+      // What kind of object, or which version, a call acts on (twenty-eighth pass; kindWords): outside lists of objects.
+      // (Under every name a server registers it by, as a place word: PHP's `type%00x`, ASP.NET's `%u0074ype`.)
+      else if (reading === 'places' && kindValue(v) && !prefix.includes('[]') && (isKindName(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && isKindName(n))))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // A switch (`true`/`false` in JSON or as a query or form value, or a mode such as `preview`,
       // `live`, `draft`) says how the call acts, not what it carries, whatever its name (sixteenth
       // pass): `simulate`, `commit`, `apply`, `notify`, `plan-only`, `mode` … a grant for the

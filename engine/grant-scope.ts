@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, tenancyWords, actingWords, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, setsByArgument, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, tenancyWords, actingWords, valueDigest, withObjects, isKindName } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 import { emptyMap } from '../lib/records.ts';
@@ -881,7 +881,9 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // A body in an encoding whose fields are not read here (protobuf: gRPC, gRPC-web, Connect;
   // MessagePack, CBOR, BSON, Avro, Thrift; YAML, TOML) names its recipient, account or amount where
   // no place word is seen: placed by its digest, only the same arguments are covered (past the
-  // capture: no grant). Content a call stores (an image, a CSV, octet-stream) is not its arguments.
+  // capture: no grant). So does a table or a sequence of records (CSV, TSV, JSON text sequences:
+  // a bulk import's rows are its calls; twenty-eighth pass). Content a call stores (an image,
+  // octet-stream, plain text) is not its arguments.
   const raw = d.request.body;
   if (raw && raw.size > 0 && unreadEncoding(raw.content_type)) parts.push(`body=${raw.truncated ? '?' : `sha256-${raw.sha256}`}`);
   // A body that is a whole message (`message/rfc822`, a MIME upload as text or base64): whom its
@@ -1125,7 +1127,10 @@ function objectHeader(key: string): boolean {
 }
 
 /** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */
-const unreadEncodings = new Set(['proto', 'protobuf', 'google.protobuf', 'grpc', 'grpc-web', 'grpc-web-text', 'connect', 'msgpack', 'cbor', 'bson', 'ubjson', 'avro', 'avro-binary', 'thrift', 'apache.thrift.binary', 'apache.thrift.compact', 'apache.thrift.json', 'yaml', 'toml', 'edn', 'smile', 'ion', 'amazon.ion', 'capnp', 'flatbuffers']);
+// (Twenty-eighth pass) and records and tables whose rows are calls to a bulk endpoint: a CSV or TSV
+// import (`email,role` — one row `alice,member` then two, or `bob,admin`), JSON text sequences
+// (RFC 7464, `application/json-seq`, records after U+001E that no JSON reader here parses).
+const unreadEncodings = new Set(['csv', 'tab-separated-values', 'tsv', 'json-seq', 'proto', 'protobuf', 'google.protobuf', 'grpc', 'grpc-web', 'grpc-web-text', 'connect', 'msgpack', 'cbor', 'bson', 'ubjson', 'avro', 'avro-binary', 'thrift', 'apache.thrift.binary', 'apache.thrift.compact', 'apache.thrift.json', 'yaml', 'toml', 'edn', 'smile', 'ion', 'amazon.ion', 'capnp', 'flatbuffers']);
 
 function unreadEncoding(type: string): boolean {
   const t = type.trim().toLowerCase();
@@ -1199,8 +1204,12 @@ function placeHeaders(d: RequestDescription): string[] {
     const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values) || (!clientAddressHeaders.has(key) && isAddress(values)));
     // A CloudEvent in binary mode (`ce-type`, `ce-source`, `ce-subject`: what happened and to what; twenty-second pass).
     const event = key.startsWith('ce-') && cloudEventAttributes.has(key.slice(3));
+    // What kind of object, or which API version, the call acts on, as its arguments say it
+    // (describe/places.ts isKindName; twenty-eighth pass): `X-Resource-Type`, `X-Api-Version`,
+    // `Api-Version`, `Accept-Version` (not `Content-Type`, whose multipart boundary varies by design).
+    const kind = (key.startsWith('x-') && isKindName(key.slice(2))) || key === 'api-version' || key === 'accept-version';
     // (A header sent twice holding a switch or a number is compared whole: repeatedSwitch.)
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked || event)) {
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked || event || kind)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }

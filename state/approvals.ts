@@ -158,6 +158,12 @@ export interface ApprovalQueueOptions {
   keepResolvedMs?: number;
   /** Sweep interval for expiries (ms, default 30 s; 0 = none). */
   sweepMs?: number;
+  /**
+   * Whether a use, a decision and the grants document are synced to the disk before they count
+   * (default true; RecordDir.writeText). False only where no disk matters: tests of what a grant
+   * covers, which give a thousand grants.
+   */
+  durable?: boolean;
 }
 
 export interface ApproveOptions {
@@ -539,7 +545,8 @@ export class ApprovalQueue {
   }
 
   static async open(home: string, opts: ApprovalQueueOptions = {}): Promise<ApprovalQueue> {
-    const doc = await openDocument<ApprovalsDoc>(stateFile(home, 'approvals'), { version: 2, grants: [], settings: {} }, { mode: 0o600 });
+    // Durable: a grant revoked (or created and reported) stays so across a power loss.
+    const doc = await openDocument<ApprovalsDoc>(stateFile(home, 'approvals'), { version: 2, grants: [], settings: {} }, { mode: 0o600, durable: opts.durable !== false });
     if ((doc.data.approvals !== undefined && !Array.isArray(doc.data.approvals)) || !Array.isArray(doc.data.grants)) {
       throw new StateFileError(doc.file, 'approvals and grants must be lists');
     }
@@ -597,9 +604,13 @@ export class ApprovalQueue {
     });
   }
 
-  /** Persists one approval's record (its own file only). */
-  private save(a: ApprovalRecord): Promise<void> {
-    return this.records.write(a.id, a);
+  /**
+   * Persists one approval's record (its own file only). `durable` for what must happen once (a use,
+   * a person's decision): on the disk itself before it counts (RecordDir.writeText), so a power
+   * loss after the request left cannot bring the approval back unused for its identical retry.
+   */
+  private save(a: ApprovalRecord, durable = false): Promise<void> {
+    return this.records.write(a.id, a, { durable: durable && this.opts.durable !== false });
   }
 
   /** The whole description an approval was created for (the record keeps a bounded copy). */
@@ -809,7 +820,7 @@ export class ApprovalQueue {
     if (a.used_at) return false;
     const at = new Date(this.now()).toISOString();
     a.used_at = at;
-    return this.save(a).then(() => {
+    return this.save(a, true).then(() => {
       this.emit({ type: 'used', approval: a });
       return true;
     }, (err: unknown) => {
@@ -909,7 +920,7 @@ export class ApprovalQueue {
     if (this.deciding.has(a.id) || a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is ${a.status === 'pending' ? 'being decided' : `already ${a.status}`}`);
     this.deciding.add(a.id);
     try {
-      await this.records.write(a.id, { ...a, ...patch });
+      await this.records.write(a.id, { ...a, ...patch }, { durable: this.opts.durable !== false });
     } finally {
       this.deciding.delete(a.id);
     }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { syncPath } from '../lib/disk-sync.ts';
 import { NotRegularFileError } from '../lib/regular-file.ts';
 import { terminalText } from '../lib/text.ts';
 import { StoreUnavailableError } from './unavailable.ts';
@@ -189,7 +190,7 @@ export function recordsProblem(records: unknown, what: string, check: (record: R
  * folder. `check` names what is wrong with a document of the wrong shape (valid JSON, wrong
  * types): it is refused like unreadable JSON, never used half-way or overwritten.
  */
-export async function openDocument<T extends object>(file: string, defaults: T, opts: { mode?: number; check?: (data: T) => string | undefined } = {}): Promise<Document<T>> {
+export async function openDocument<T extends object>(file: string, defaults: T, opts: { mode?: number; check?: (data: T) => string | undefined; durable?: boolean } = {}): Promise<Document<T>> {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Low<T>(new JSONFile<T>(file), structuredClone(defaults));
   try {
@@ -212,6 +213,13 @@ export async function openDocument<T extends object>(file: string, defaults: T, 
     chain = chain.then(async () => {
       await db.write();
       if (opts.mode !== undefined) fs.chmodSync(file, opts.mode);
+      // `durable`: the new file's data and its rename on the disk itself before the write counts
+      // (lowdb renames a temporary file into place without fsync: a power loss could bring back
+      // the document before the change, a revoked grant with it; twenty-eighth pass).
+      if (opts.durable) {
+        await syncPath(file);
+        await syncPath(path.dirname(file));
+      }
     });
     return chain;
   };

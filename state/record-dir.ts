@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateFileError } from './document.ts';
 import { readRegularFileSync } from '../lib/regular-file.ts';
+import { syncPath } from '../lib/disk-sync.ts';
 
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 
@@ -58,18 +59,37 @@ export class RecordDir {
     return this.readSync(name);
   }
 
-  /** Writes `value` (serialized now) to its own file, atomically. */
-  write(name: string, value: unknown): Promise<void> {
-    return this.writeText(name, JSON.stringify(value));
+  /** Writes `value` (serialized now) to its own file, atomically (and `durable`: see writeText). */
+  write(name: string, value: unknown, opts: { durable?: boolean } = {}): Promise<void> {
+    return this.writeText(name, JSON.stringify(value), opts);
   }
 
-  /** Writes already serialized JSON to its own file, atomically. */
-  writeText(name: string, text: string): Promise<void> {
+  /**
+   * Writes already serialized JSON to its own file, atomically. `durable`: on the disk itself before
+   * the promise resolves, so a power loss or a kernel crash (not only a process restart) cannot
+   * bring back the record as it was — the temporary file's data synced before the rename, the
+   * folder synced after it (ext4 and XFS may otherwise replay the rename without the data, or lose
+   * the rename: twenty-eighth pass, left open by the twenty-sixth). For what must happen once (an
+   * approval's use, a person's decision); other records are written without it.
+   */
+  writeText(name: string, text: string, opts: { durable?: boolean } = {}): Promise<void> {
     const file = this.file(name);
     return this.chain(name, async () => {
       const tmp = path.join(this.dir, `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-      await fs.promises.writeFile(tmp, text, { mode: this.mode });
+      if (!opts.durable) {
+        await fs.promises.writeFile(tmp, text, { mode: this.mode });
+        await fs.promises.rename(tmp, file);
+        return;
+      }
+      const h = await fs.promises.open(tmp, 'w', this.mode);
+      try {
+        await h.writeFile(text);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
       await fs.promises.rename(tmp, file);
+      await syncPath(this.dir);
     });
   }
 

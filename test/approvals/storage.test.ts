@@ -234,3 +234,58 @@ t.test('held approvals: any order of arrivals stays under one and a half bounds;
   }), { numRuns, ...(seed !== undefined ? { seed } : {}) });
   t.pass(`${numRuns} orders of arrival (AIRLOCK_FUZZ_SEED replays one)`);
 });
+
+// Twenty-eighth pass (left open by the twenty-sixth and twenty-seventh): the embedded store renamed
+// each record into place without fsync, so a power loss or a kernel crash (not a process restart)
+// after an approved request left could bring its record back as it was before the use — approved
+// and unused — and the identical retry under Airlock-Approval went a second time; likewise a revoked
+// grant came back. What must happen once is now on the disk itself before it counts: the record's
+// data synced before its rename, its folder synced after, before the claim (or the decision, or the
+// revocation) resolves. Watched here by wrapping fs.promises (a power loss cannot be made in a test).
+t.test('an approval\'s use, its decision and a grant\'s revocation are synced to the disk before they count (twenty-eighth pass)', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.teardown(() => q.close());
+  const log: string[] = [];
+  const open = fs.promises.open;
+  const rename = fs.promises.rename;
+  const rel = (p: unknown): string => path.relative(dir, String(p)).replace(/\.[0-9a-f]{8}\.tmp$/, '.tmp') || '.';
+  fs.promises.open = (async (file: fs.PathLike, ...rest: unknown[]) => {
+    const h = await (open as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(file, ...rest);
+    const sync = h.sync.bind(h);
+    h.sync = async () => {
+      await sync();
+      log.push(`sync ${rel(file)}`);
+    };
+    return h;
+  }) as typeof fs.promises.open;
+  fs.promises.rename = (async (from: fs.PathLike, to: fs.PathLike) => {
+    await rename(from, to);
+    log.push(`rename ${rel(from)} ${rel(to)}`);
+  }) as typeof fs.promises.rename;
+  t.teardown(() => {
+    fs.promises.open = open;
+    fs.promises.rename = rename;
+  });
+  const d = upload('agent', 1, 7);
+  const a = await q.create(d, decision, 'hash-7');
+  const recordsDir = path.relative(dir, path.dirname(path.join(dir, fs.readdirSync(dir, { recursive: true }).map(String).find((f) => f.endsWith(`${a.id}.json`))!)));
+  const file = path.join(recordsDir, `${a.id}.json`);
+  const tmp = path.join(recordsDir, `.${a.id}.json.tmp`);
+  const durable = [`sync ${tmp}`, `rename ${tmp} ${file}`, `sync ${recordsDir}`];
+  log.length = 0;
+  const { grant } = await q.approve(a.id, { by: 'person', grantMinutes: 5, grantHigh: true });
+  t.same(log.filter((l) => l.includes(a.id) || l === `sync ${recordsDir}`).slice(0, 3), durable, 'the decision: data synced, renamed, folder synced, before approve resolves');
+  t.ok(log.includes('sync approvals.json') && log.includes('sync .'), `the grant in approvals.json synced with its folder (${log.join('; ')})`);
+  log.length = 0;
+  const claim = await q.claimRetry(a.id, d, 'hash-7');
+  t.equal(claim.kind, 'approved');
+  t.same(log, durable, 'the use: synced before the retry is let go');
+  log.length = 0;
+  await q.revokeGrant(grant!.id);
+  t.ok(log.includes('sync approvals.json') && log.includes('sync .'), 'a revocation: synced before it resolves');
+  // Control: a record that need not survive a power loss (a new pending approval) is written as before.
+  log.length = 0;
+  await q.create(upload('agent', 1, 8), decision, 'hash-8');
+  t.notOk(log.some((l) => l.startsWith('sync ')), 'a new pending approval is not synced');
+});
