@@ -2441,6 +2441,208 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
   return out;
 }
 
+/**
+ * The words of one line of shell, quotes removed, with the separators (`;`, `&&`, `||`, `|`, `(`,
+ * `)`, `{`, `}`) as words of their own and a comment dropped. A plain scan (no regular
+ * expression), linear in the line; `$…` is kept as written for `direnvPath` to read.
+ */
+function shellWords(line: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  let has = false;
+  const flush = (): void => {
+    if (has) out.push(word);
+    word = '';
+    has = false;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '\'' || c === '"') {
+      const end = line.indexOf(c, i + 1);
+      word += line.slice(i + 1, end < 0 ? line.length : end);
+      has = true;
+      i = end < 0 ? line.length : end;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word += line[++i];
+      has = true;
+    } else if (c === ' ' || c === '\t' || c === '\r') {
+      flush();
+    } else if (c === '#' && !has) {
+      break;
+    } else if (c === ';' || c === '|' || c === '&' || c === '(' || c === ')' || c === '{' || c === '}') {
+      // `$(pwd)` and `${PWD}` stay in the word: their parentheses and braces are not separators.
+      if (c === '(' && word.endsWith('$')) {
+        const end = line.indexOf(')', i);
+        word += line.slice(i, end < 0 ? line.length : end + 1);
+        has = true;
+        i = end < 0 ? line.length : end;
+        continue;
+      }
+      if (c === '{' && word.endsWith('$')) {
+        const end = line.indexOf('}', i);
+        word += line.slice(i, end < 0 ? line.length : end + 1);
+        has = true;
+        i = end < 0 ? line.length : end;
+        continue;
+      }
+      flush();
+      out.push(c);
+    } else {
+      word += c;
+      has = true;
+    }
+  }
+  flush();
+  return out;
+}
+
+/**
+ * A path as an `.envrc` in `dir` names it: relative to `dir` (direnv evaluates the file there),
+ * `~`, `$HOME`, `$PWD`, `$(pwd)` and `$(expand_path …)`'s plain form read; undefined where another
+ * variable or a substitution decides it.
+ */
+function direnvPath(word: string, dir: string, homeDir: string): string | undefined {
+  let w = word;
+  for (const pwd of ['$PWD', '${PWD}', '$(pwd)', '$(pwd -P)']) if (w.startsWith(pwd)) w = dir + w.slice(pwd.length);
+  for (const home of ['$HOME', '${HOME}']) if (w.startsWith(home) && homeDir) w = homeDir + w.slice(home.length);
+  if ((w === '~' || w.startsWith('~/')) && homeDir) w = homeDir + w.slice(1);
+  if (!w || w.includes('$') || w.includes('`') || w.includes('*') || w.includes('?')) return undefined;
+  return path.resolve(dir, w);
+}
+
+/** Words that end one command of a line and start the next (or open a compound's body). */
+const SHELL_SEPARATORS = new Set([';', '|', '&', '(', ')', '{', '}', 'then', 'do', 'else', 'elif', '!', 'if', 'while', 'until']);
+
+/**
+ * What an `.envrc` makes the user's shell run or put first on PATH when direnv loads it, read from
+ * its text as direnv's stdlib reads its commands (twenty-eighth pass): the files it sources
+ * (`source_env FILE|DIR`, `source_env_if_exists`, `source_up [NAME]` — the file of that name, `.envrc`
+ * by default, in each folder above —, bash's `source` and `.`), the dotenv files it loads (`dotenv`,
+ * `dotenv_if_exists`, `.env` by default: every variable of the user's shell, PATH and
+ * PROMPT_COMMAND among them), and the folders it puts on a search path (`PATH_add`, `path_add VAR`,
+ * `load_prefix`'s bin, `PATH=…` with `$PWD`). direnv asks again only when the `.envrc` itself
+ * changes, never when these do. Files sourced are read the same way, 3 deep, 64 in all.
+ */
+export function direnvReads(envrc: string, homeDir: string): { files: string[]; folders: string[] } {
+  const files = new Set<string>();
+  const folders = new Set<string>();
+  // `dir`: the folder the file is evaluated in (source_env enters the sourced file's own folder;
+  // bash's `source` stays where it was).
+  const read = (file: string, dir: string, depth: number): void => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      return;
+    }
+    const sourced: Array<[string, string]> = [];
+    for (const line of text.split('\n').slice(0, 5000)) {
+      const words = shellWords(line);
+      for (let i = 0; i < words.length; i++) {
+        const cmd = words[i]!;
+        if (i > 0 && !SHELL_SEPARATORS.has(words[i - 1]!)) continue; // only a word in command position
+        const args: string[] = [];
+        for (let j = i + 1; j < words.length && !SHELL_SEPARATORS.has(words[j]!) && args.length < 32; j++) args.push(words[j]!);
+        const plain = args.filter((a) => !a.startsWith('-'));
+        const at = (w: string | undefined): string | undefined => (w === undefined ? undefined : direnvPath(w, dir, homeDir));
+        if (cmd === 'source_env' || cmd === 'source_env_if_exists') {
+          const p = at(plain[0]);
+          const f = p && isDir(p) ? path.join(p, '.envrc') : p;
+          if (f) sourced.push([f, path.dirname(f)]);
+        } else if (cmd === 'source' || cmd === '.') {
+          const p = at(plain[0]);
+          if (p) sourced.push([p, dir]);
+        } else if (cmd === 'source_up' || cmd === 'source_up_if_exists') {
+          const name = plain[0] ?? '.envrc';
+          if (!name.includes('$') && !name.includes('/')) {
+            for (let a = dir; a !== path.dirname(a);) {
+              a = path.dirname(a);
+              sourced.push([path.join(a, name), a]);
+            }
+          }
+        } else if (cmd === 'dotenv' || cmd === 'dotenv_if_exists') {
+          const p = at(plain[0] ?? '.env');
+          if (p) files.add(p);
+        } else if (cmd === 'PATH_add') {
+          for (const a of plain) { const p = at(a); if (p) folders.add(p); }
+        } else if (cmd === 'path_add' || cmd === 'MANPATH_add') {
+          for (const a of plain.slice(cmd === 'path_add' ? 1 : 0)) { const p = at(a); if (p) folders.add(p); }
+        } else if (cmd === 'load_prefix') {
+          const p = at(plain[0]);
+          if (p) for (const b of ['bin', 'sbin']) folders.add(path.join(p, b));
+        } else {
+          // `export PATH="$PWD/bin:$PATH"`, `PATH=./node_modules/.bin:$PATH`
+          const assign = cmd === 'export' ? plain[0] : cmd;
+          const eq = assign?.indexOf('=') ?? -1;
+          if (assign && eq > 0 && CODE_PATH_VARIABLES.has(assign.slice(0, eq))) {
+            for (const part of assign.slice(eq + 1).split(':')) { const p = part ? direnvPath(part, dir, homeDir) : undefined; if (p) folders.add(p); }
+          }
+        }
+      }
+    }
+    for (const [s, at] of sourced) {
+      if (files.size >= 64 || files.has(s) || s === envrc) continue;
+      files.add(s);
+      if (depth < 3) read(s, at, depth + 1);
+    }
+  };
+  read(envrc, path.dirname(envrc), 0);
+  return { files: [...files], folders: [...folders] };
+}
+
+/** Search paths whose folders' files are code to what looks there (a program, a module). */
+const CODE_PATH_VARIABLES = new Set(['PATH', 'PYTHONPATH', 'NODE_PATH', 'PERL5LIB', 'RUBYLIB', 'LD_LIBRARY_PATH', 'CLASSPATH', 'GEM_PATH']);
+
+/**
+ * Takes back direnv's permission for an allowed `.envrc` whose sourced files, dotenv files or
+ * search-path folders (`direnvReads`) changed during the run (twenty-eighth pass), so that direnv
+ * asks before it loads that `.envrc` again. direnv allows an `.envrc` by a hash of its path and
+ * content (a file in `<data>/direnv/allow` holding the path): an agent that rewrote what the
+ * `.envrc` sources (`source_env_if_exists .envrc.user`, `dotenv .env.development`, `PATH_add bin`)
+ * had it run by the user's next `cd` there, right after the report, without any question. Every
+ * allowed `.envrc` is read, the working directory's or any other the user allowed (the agent
+ * writes the home folder too). The allow list is read-only inside; this runs on the host after
+ * the run. Returns the changed files and the `.envrc` files whose permission was taken back.
+ */
+export function untrustDirenv(since: number, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  if (!homeDir || !path.isAbsolute(homeDir)) return [];
+  const data = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homeDir, '.local', 'share');
+  const dir = path.join(data, 'direnv', 'allow');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).slice(0, 1024);
+  } catch {
+    return [];
+  }
+  const out: Planted[] = [];
+  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
+  for (const name of names) {
+    const entry = path.join(dir, name);
+    let envrc: string;
+    try {
+      if (!fs.lstatSync(entry).isFile()) continue;
+      envrc = fs.readFileSync(entry, 'utf8').slice(0, 4096).split('\n')[0]!.trim();
+    } catch {
+      continue;
+    }
+    if (!path.isAbsolute(envrc) || !isFile(envrc)) continue;
+    const reads = direnvReads(envrc, homeDir);
+    const changed = [
+      ...reads.files.filter((f) => changedSince(f, since, budget)).map((f) => ({ path: f, why: `your allowed ${envrc} sources or loads it: direnv ran it at your next cd there without asking again` })),
+      ...reads.folders.filter((d) => programsIn(d).some((p) => changedSince(p, since, budget))).map((d) => ({ path: d, why: `your allowed ${envrc} puts this folder on a search path (PATH_add): what is in it ran in place of your programs at your next cd there` })),
+    ];
+    if (!changed.length) continue;
+    for (const c of changed) if (!out.some((o) => o.path === c.path)) out.push(c);
+    try {
+      fs.unlinkSync(entry);
+    } catch {
+      continue; // not ours to remove: the files are named all the same
+    }
+    out.push({ path: envrc, why: 'direnv allowed it and what it sources changed during the run: its permission is taken back, so direnv loads nothing of it until you read them and run direnv allow again' });
+  }
+  return out;
+}
+
 export function removeCaches(files: string[]): void {
   for (const f of files) {
     try {

