@@ -1660,9 +1660,17 @@ function localOverride(dir: string, name: string): string | undefined {
  */
 function distOriginal(dir: string, name: string): string | undefined {
   const dot = name.lastIndexOf('.');
-  const candidates = [`${name}.dist`, ...(dot > 0 ? [`${name.slice(0, dot)}.dist${name.slice(dot)}`] : [])];
+  const candidates = TEMPLATE_MARKS.flatMap((mark) => [`${name}.${mark}`, ...(dot > 0 ? [`${name.slice(0, dot)}.${mark}${name.slice(dot)}`] : [])]);
   return candidates.find((c) => isFile(path.join(dir, c)));
 }
+
+/**
+ * The marks of a committed template whose real file the project keeps out of git (twenty-eighth
+ * pass: the same rule as `.dist`, for the other spellings projects use): Rails' `config/database.yml`
+ * beside `database.yml.example` (Rails runs its ERB, Ruby, at every `rails` command), a
+ * `config.mk` beside `config.mk.sample` that the Makefile includes, `settings.yml.template`.
+ */
+const TEMPLATE_MARKS = ['dist', 'example', 'sample', 'template', 'default'];
 
 /**
  * The value of `core.hooksPath` in a git config file (the last one; undefined: none), unquoted.
@@ -2256,7 +2264,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
     } else if (!e.isDirectory() && !DOTENV.test(e.name) && changedSince(p, since, budget) && !planted.some((f) => f.path === p) && distOriginal(dir, e.name)) {
       // (A dotenv file beside its `.dist` is values, named above when one runs code.)
-      planted.push({ path: p, why: 'tools read it in place of the .dist file beside it, the one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Psalm, Behat, Task; an editor\'s fixer on saving a file): code and settings of the agent\'s, in no diff where git ignores it' });
+      planted.push({ path: p, why: `tools read it in place of the ${distOriginal(dir, e.name)} beside it, the one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Psalm, Behat, Task; an editor's fixer on saving a file; Rails' database.yml, whose ERB is Ruby; a Makefile's included config): code and settings of the agent's, in no diff where git ignores it` });
     }
     return !NOT_WALKED.has(e.name);
   });

