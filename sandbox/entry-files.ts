@@ -814,6 +814,18 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  // Twenty-eighth pass: the same tools' configs in JSON and YAML, which name code to load: Prettier's
+  // `plugins` (a `./plugin.js` runs), ESLint's legacy `parser` and `plugins` (a path is required),
+  // Stylelint's `plugins`, Babel's `plugins` and `presets` (a path runs in every build and in ESLint's
+  // Babel parser): the editor's extension loads them when you open or format a file, before any diff.
+  ...Object.fromEntries(['.prettierrc', '.prettierrc.json', '.prettierrc.json5', '.prettierrc.yaml', '.prettierrc.yml', '.prettierrc.toml']
+    .map((n) => [n, 'VS Code\'s Prettier extension loads the plugins it names (a path to a .js file runs) when you format a file'])),
+  ...Object.fromEntries(['.eslintrc', '.eslintrc.json', '.eslintrc.yaml', '.eslintrc.yml']
+    .map((n) => [n, 'VS Code\'s ESLint extension loads the parser and plugins it names (a path to a .js file runs) on opening a file'])),
+  ...Object.fromEntries(['.stylelintrc', '.stylelintrc.json', '.stylelintrc.yaml', '.stylelintrc.yml']
+    .map((n) => [n, 'VS Code\'s Stylelint extension loads the plugins it names (a path to a .js file runs) on opening a style sheet'])),
+  ...Object.fromEntries(['.babelrc', '.babelrc.json', 'babel.config.json', '.babelrc.js', '.babelrc.cjs', '.babelrc.mjs', 'babel.config.js', 'babel.config.cjs', 'babel.config.mjs']
+    .map((n) => [n, 'Babel runs the plugins and presets it names (a path to a .js file) in every build, and ESLint\'s Babel parser in your editor on opening a file'])),
   // Twenty-first pass: start files that REPLs and debuggers run from the folder they start in (pdb
   // reads `./.pdbrc` after `~/.pdbrc`; irb `./.irbrc`, pry `./.pryrc`, R `./.Rprofile` and
   // `./.Renviron` in place of the home folder's, which RStudio sources on opening the project; GHCi

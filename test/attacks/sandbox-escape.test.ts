@@ -1917,7 +1917,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     // twenty-fifth pass
     'CLAUDE.local.md', 'AGENTS.md', 'copilot-instructions.md',
     // twenty-sixth pass
-    '.direnv/flake-profile-x.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Directory.Build.props', 'nuget.config', 'gradle.properties', '.run/a.run.xml'];
+    '.direnv/flake-profile-x.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Directory.Build.props', 'nuget.config', 'gradle.properties', '.run/a.run.xml',
+    // twenty-eighth pass: JSON and YAML configs that name code the editor's extension loads, CMake's user presets
+    '.prettierrc', '.prettierrc.json', '.eslintrc.json', '.eslintrc.yml', '.stylelintrc.json', '.babelrc', 'babel.config.json', 'CMakeUserPresets.json'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -2387,6 +2389,24 @@ t.test('twenty-eighth pass: property: a file a build file includes by name (make
   fs.writeFileSync(path.join(work, '.env'), `DEBUG := $(shell touch ${marker})\n`);
   execFileSync('make', ['-s'], { cwd: work, stdio: 'ignore' });
   t.ok(fs.existsSync(marker), 'make runs what the included .env says (the attack; a dotenv loader reads the same line as a string)');
+});
+
+t.test('twenty-eighth pass: the JSON and YAML configs of the tools editors run on opening a file (Prettier\'s, ESLint\'s, Stylelint\'s, Babel\'s: a plugin or parser path is code) and CMake\'s user presets are named when made or changed; one made before is not', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const names = ['.prettierrc', '.prettierrc.json', '.prettierrc.yaml', '.eslintrc', '.eslintrc.json', '.eslintrc.yml', '.stylelintrc', '.stylelintrc.json', '.babelrc', 'babel.config.json', 'CMakeUserPresets.json'];
+  const work = fs.mkdtempSync(path.join(world.dir, 'editor-configs-'));
+  fs.mkdirSync(path.join(work, 'before'));
+  fs.mkdirSync(path.join(work, 'web'));
+  for (const n of names) fs.writeFileSync(path.join(work, 'before', n), '{}\n');
+  fs.writeFileSync(path.join(work, 'web', '.eslintrc.json'), '{}\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const n of names) fs.writeFileSync(path.join(work, n), '{ "plugins": ["./tools/plugin.js"], "parser": "./tools/parser.js" }\n');
+  fs.writeFileSync(path.join(work, 'web', '.eslintrc.json'), '{ "parser": "./parser.js" }\n');
+  const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  for (const n of names) t.ok(named.includes(n), `${n} made during the run is named`);
+  t.ok(named.includes(path.join('web', '.eslintrc.json')), 'one changed during the run is named');
+  t.notOk(named.some((n) => n.startsWith('before')), 'control: those made before the run are not');
 });
 
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
