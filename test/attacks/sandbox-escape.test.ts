@@ -2159,7 +2159,8 @@ t.test('twenty-eighth pass: property: what an allowed .envrc sources, loads or p
     fs.mkdirSync(path.join(work, 'tools'));
     fs.mkdirSync(path.join(work, 'prefix', 'bin'), { recursive: true });
     const arg = spellings(d.target)[spelling]!;
-    const line = d.kind === 'assign' ? `export PATH="${arg}:$PATH"` : `${d.cmd} ${arg}`;
+    // In an assignment the spelling goes inside its double quotes (its own quotes taken off).
+    const line = d.kind === 'assign' ? `export PATH="${arg.replace(/^["']|["']$/g, '')}:$PATH"` : `${d.cmd} ${arg}`;
     fs.writeFileSync(path.join(work, '.envrc'), `${around(line)}\n`);
     // What runs: the file itself, `.envrc` in the folder, a program in the folder.
     const runs = d.kind === 'file' ? path.join(work, d.target) : d.kind === 'dir-envrc' ? path.join(work, d.target, '.envrc')
