@@ -2541,7 +2541,8 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
 /**
  * The files and folders a mise config has mise's shell hook source, load or put on PATH
  * (twenty-eighth pass): `[env]`'s `_.source` (a shell script whose exports mise applies), `_.file`
- * (dotenv, JSON or YAML files of variables), `_.path` (folders put first on PATH), in any of their
+ * (dotenv, JSON or YAML files of variables), `_.path` (folders put first on PATH), the scripts its
+ * `[hooks]` commands name by path (run on entering the folder), in any of their
  * forms (a string, an array, possibly over several lines, an inline table `{ path = … }`, `_ = {
  * source = … }`), and the old top-level `env_file`, `dotenv` and `env_path`. Relative paths and
  * `{{config_root}}` are the project's folder (the config's, or the one above `.config`, `.mise` or
@@ -2586,7 +2587,7 @@ export function miseReads(config: string, homeDir: string): string[] {
   for (const raw of text.split('\n').slice(0, 5000)) {
     const line = raw.trim();
     if (open) {
-      for (const s of strings(line)) resolve(s);
+      for (const s of strings(line)) for (const w of table === 'hooks' || table.startsWith('hooks.') ? s.split(/\s+/).filter((x) => x.includes('/') && !x.includes('://')) : [s]) resolve(w);
       for (const c of line) depth += c === '[' || c === '{' ? 1 : c === ']' || c === '}' ? -1 : 0;
       if (depth <= 0) open = false;
       continue;
@@ -2599,11 +2600,17 @@ export function miseReads(config: string, homeDir: string): string[] {
     if (eq < 0) continue;
     const key = line.slice(0, eq).trim().replace(/["']/g, '');
     const full = table ? `${table}.${key}` : key;
-    const wanted = ['env._.source', 'env._.file', 'env._.path', 'env._', 'env_file', 'dotenv', 'env_path'].includes(full)
+    // Hooks (`[hooks] enter = "bash ./scripts/enter.sh"`, `[[hooks.enter]] script = …`) are shell
+    // commands mise runs on entering the folder: a word of one that is a path names a script.
+    const hook = table === 'hooks' || table.startsWith('hooks.');
+    const wanted = hook || ['env._.source', 'env._.file', 'env._.path', 'env._', 'env_file', 'dotenv', 'env_path'].includes(full)
       || (table === 'env._' && ['source', 'file', 'path'].includes(key));
     if (!wanted) continue;
     const value = line.slice(eq + 1);
-    for (const s of strings(value)) resolve(s);
+    for (const s of strings(value)) {
+      if (!hook) resolve(s);
+      else for (const w of s.split(/\s+/)) if (w.includes('/') && !w.includes('://')) resolve(w);
+    }
     depth = 0;
     for (const c of value) depth += c === '[' || c === '{' ? 1 : c === ']' || c === '}' ? -1 : 0;
     open = depth > 0;

