@@ -814,6 +814,18 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  // Twenty-eighth pass: the same tools' configs in JSON and YAML, which name code to load: Prettier's
+  // `plugins` (a `./plugin.js` runs), ESLint's legacy `parser` and `plugins` (a path is required),
+  // Stylelint's `plugins`, Babel's `plugins` and `presets` (a path runs in every build and in ESLint's
+  // Babel parser): the editor's extension loads them when you open or format a file, before any diff.
+  ...Object.fromEntries(['.prettierrc', '.prettierrc.json', '.prettierrc.json5', '.prettierrc.yaml', '.prettierrc.yml', '.prettierrc.toml']
+    .map((n) => [n, 'VS Code\'s Prettier extension loads the plugins it names (a path to a .js file runs) when you format a file'])),
+  ...Object.fromEntries(['.eslintrc', '.eslintrc.json', '.eslintrc.yaml', '.eslintrc.yml']
+    .map((n) => [n, 'VS Code\'s ESLint extension loads the parser and plugins it names (a path to a .js file runs) on opening a file'])),
+  ...Object.fromEntries(['.stylelintrc', '.stylelintrc.json', '.stylelintrc.yaml', '.stylelintrc.yml']
+    .map((n) => [n, 'VS Code\'s Stylelint extension loads the plugins it names (a path to a .js file runs) on opening a style sheet'])),
+  ...Object.fromEntries(['.babelrc', '.babelrc.json', 'babel.config.json', '.babelrc.js', '.babelrc.cjs', '.babelrc.mjs', 'babel.config.js', 'babel.config.cjs', 'babel.config.mjs']
+    .map((n) => [n, 'Babel runs the plugins and presets it names (a path to a .js file) in every build, and ESLint\'s Babel parser in your editor on opening a file'])),
   // Twenty-first pass: start files that REPLs and debuggers run from the folder they start in (pdb
   // reads `./.pdbrc` after `~/.pdbrc`; irb `./.irbrc`, pry `./.pryrc`, R `./.Rprofile` and
   // `./.Renviron` in place of the home folder's, which RStudio sources on opening the project; GHCi
@@ -882,6 +894,20 @@ const FOLDER_ENTRIES: Readonly<Record<string, string>> = lookupTable({
   'Directory.Build.rsp': 'MSBuild reads its switches for every build in this folder and below (a logger or property is code it loads)',
   ...Object.fromEntries(['nuget.config', 'NuGet.config', 'NuGet.Config'].map((n) => [n, 'NuGet restores packages (and the build targets they carry, run at every build) from the feeds it names, here and below'])),
   'local.properties': 'the Android build and Android Studio\'s sync on opening the folder run the SDK\'s, NDK\'s and CMake\'s programs from where it says (sdk.dir, ndk.dir, cmake.dir); git ignores it',
+  // Twenty-eighth pass: Python linters' and type checkers' project configs that run code: pylint's
+  // `init-hook` is Python it runs, mypy's `plugins` are modules it imports by path; VS Code's Pylint
+  // and Mypy extensions run them on opening a file, before any diff is read (a `pyproject.toml`,
+  // `setup.cfg` or `tox.ini` is named when it holds one, see pythonToolHooks). YouCompleteMe imports
+  // `.ycm_extra_conf.py` on opening a file (without asking where the user's globlist covers it).
+  ...Object.fromEntries(['.pylintrc', 'pylintrc', '.pylintrc.toml', 'pylintrc.toml']
+    .map((n) => [n, 'pylint runs its init-hook (Python) and loads its plugins; VS Code\'s Pylint extension on opening a file'])),
+  ...Object.fromEntries(['mypy.ini', '.mypy.ini']
+    .map((n) => [n, 'mypy imports the plugins it names (a path to a .py file runs); VS Code\'s Mypy extension on opening a file'])),
+  '.ycm_extra_conf.py': 'YouCompleteMe imports it (Python) on opening a file here',
+  // Twenty-eighth pass: CMake's per-user presets, which CMake's docs say not to commit: read with
+  // every `cmake --preset` and by VS Code's CMake Tools on opening the folder (its cacheVariables
+  // name the compilers and tools the build runs, its environment the variables).
+  'CMakeUserPresets.json': 'CMake reads it at every cmake --preset, VS Code\'s CMake Tools on opening the folder (the compilers and tools its cacheVariables name run at the build); projects keep it out of git',
   'gradle.properties': 'Gradle, which your IDE runs on opening the folder, starts the JVM it names (org.gradle.java.home) with its options (org.gradle.jvmargs: a -javaagent runs code)',
   'uv.toml': 'uv installs from the indexes and folders it names (a package\'s build runs at your next uv sync here)',
   '.run': 'JetBrains IDEs list its run configurations (their before-launch tasks run with them)',
@@ -1660,9 +1686,17 @@ function localOverride(dir: string, name: string): string | undefined {
  */
 function distOriginal(dir: string, name: string): string | undefined {
   const dot = name.lastIndexOf('.');
-  const candidates = [`${name}.dist`, ...(dot > 0 ? [`${name.slice(0, dot)}.dist${name.slice(dot)}`] : [])];
+  const candidates = TEMPLATE_MARKS.flatMap((mark) => [`${name}.${mark}`, ...(dot > 0 ? [`${name.slice(0, dot)}.${mark}${name.slice(dot)}`] : [])]);
   return candidates.find((c) => isFile(path.join(dir, c)));
 }
+
+/**
+ * The marks of a committed template whose real file the project keeps out of git (twenty-eighth
+ * pass: the same rule as `.dist`, for the other spellings projects use): Rails' `config/database.yml`
+ * beside `database.yml.example` (Rails runs its ERB, Ruby, at every `rails` command), a
+ * `config.mk` beside `config.mk.sample` that the Makefile includes, `settings.yml.template`.
+ */
+const TEMPLATE_MARKS = ['dist', 'example', 'sample', 'template', 'default'];
 
 /**
  * The value of `core.hooksPath` in a git config file (the last one; undefined: none), unquoted.
@@ -1901,6 +1935,69 @@ function outsideVenvs(homeDir: string, env: NodeJS.ProcessEnv): string[] {
   return out;
 }
 
+/**
+ * The files a build file includes by name (twenty-eighth pass), which its tool reads as part of it
+ * and runs as written: make's `include`, `-include` and `sinclude` (recipes, and `$(shell …)` run as
+ * make reads them: `-include .env` to export a project's settings, `include config.mk`, `-include
+ * local.mk`), Bazel's `import` and `try-import` (`try-import %workspace%/user.bazelrc`, which Bazel's
+ * docs suggest for settings kept out of git: `--run_under`, `--workspace_status_command` are
+ * programs), just's `import` and `import?`. A tracked build file's diff shows only the name, and the
+ * included file is often one git ignores. Words with a variable are skipped; a `*` in the last part
+ * of a path is matched against that folder. The include's path is relative to the build file's
+ * folder (where make, bazel and just run it).
+ */
+export function buildIncludes(file: string, workspace = path.dirname(file)): string[] {
+  const name = path.basename(file);
+  const kind = /^(?:GNUmakefile|[Mm]akefile)$/.test(name) || name.endsWith('.mk') ? 'make'
+    : name === '.bazelrc' || name.endsWith('.bazelrc') || name === 'bazel.rc' ? 'bazel'
+      : /^\.?[Jj]ustfile$/.test(name) || name.endsWith('.just') ? 'just' : undefined;
+  if (!kind) return [];
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  const dir = path.dirname(file);
+  const out = new Set<string>();
+  const add = (word: string): void => {
+    let w = word.trim();
+    if (kind === 'bazel') w = w.replaceAll('%workspace%', workspace);
+    if (!w || w.includes('$') || w.includes('%') || out.size >= 64) return;
+    const p = path.resolve(dir, w);
+    const base = path.basename(p);
+    if (!base.includes('*') && !base.includes('?') && !base.includes('[')) {
+      if (!path.dirname(p).includes('*')) out.add(p);
+      return;
+    }
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.dirname(p)).slice(0, 1024);
+    } catch {
+      return;
+    }
+    for (const n of names) if (out.size < 64 && globMatch(base, n)) out.add(path.join(path.dirname(p), n));
+  };
+  for (const raw of text.split('\n').slice(0, 5000)) {
+    const line = raw.trim();
+    const sp = line.search(/\s/);
+    if (sp < 0) continue;
+    const word = line.slice(0, sp);
+    const rest = line.slice(sp + 1).trim();
+    if (kind === 'make' && (word === 'include' || word === '-include' || word === 'sinclude')) {
+      for (const w of rest.split('#')[0]!.split(/\s+/)) add(w);
+    } else if (kind === 'bazel' && (word === 'import' || word === 'try-import')) {
+      add(rest.split('#')[0]!.replace(/^["']|["']$/g, ''));
+    } else if (kind === 'just' && (word === 'import' || word === 'import?')) {
+      const q = rest[0];
+      if (q !== '\'' && q !== '"') continue;
+      const end = rest.indexOf(q, 1);
+      if (end > 0) add(rest.slice(1, end));
+    }
+  }
+  return [...out];
+}
+
 /** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
 const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
 
@@ -1944,6 +2041,34 @@ function namesPath(file: string): boolean {
     const t = line.trim();
     return !t.startsWith('#') && (/[\/\\]/.test(t) || /^[~.]/.test(t));
   });
+}
+
+/**
+ * Whether a Python project file (`pyproject.toml`, `setup.cfg`, `tox.ini`) sets pylint's
+ * `init-hook` (Python pylint runs) or names a mypy plugin by path (twenty-eighth pass): VS Code's
+ * Pylint and Mypy extensions run them on opening a file, before any diff is read. Plain line scan.
+ */
+function pythonToolHooks(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 512 * 1024);
+  } catch {
+    return undefined;
+  }
+  let section = '';
+  for (const raw of text.split('\n').slice(0, 20_000)) {
+    const line = raw.trim();
+    if (line.startsWith('[')) {
+      section = line.toLowerCase();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim().replace(/["']/g, '').toLowerCase();
+    if ((key === 'init-hook' || key === 'init_hook') && section.includes('pylint')) return 'pylint\'s init-hook (Python)';
+    if (key === 'plugins' && section.includes('mypy') && /[\/\\]|\.py\b/.test(line.slice(eq + 1))) return 'a mypy plugin by path';
+  }
+  return undefined;
 }
 
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */
@@ -2242,6 +2367,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     if (e.isFile() && (e.name === '.python-version' || e.name === '.python-versions') && !planted.some((f) => f.path === p) && changedSince(p, since, budget) && namesPath(p)) {
       planted.push({ path: p, why: 'uv runs the interpreter a path in it names (uv run, uv sync, uv venv in this folder)' });
     }
+    // What a build file includes by name (twenty-eighth pass): make, bazel and just read it as part
+    // of the build file and run what it says at the user's next make, bazel or just there.
+    if (e.isFile()) {
+      for (const inc of buildIncludes(p, root)) {
+        if (inside(inc, root) && !planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) {
+          planted.push({ path: inc, why: `${path.basename(p)} includes it (${path.relative(root, p)}): its recipes and commands run at your next ${e.name.includes('bazelrc') ? 'bazel' : /ustfile|\.just$/.test(e.name) ? 'just' : 'make'} here, and the build file's diff shows only its name` });
+        }
+      }
+    }
+    if (e.isFile() && (e.name === 'pyproject.toml' || e.name === 'setup.cfg' || e.name === 'tox.ini') && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
+      const hook = pythonToolHooks(p);
+      if (hook) planted.push({ path: p, why: `it sets ${hook}, which VS Code's Pylint and Mypy extensions run on opening a file here, before you read its diff` });
+    }
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
       const runs = codeVariables(p);
       if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });
@@ -2256,7 +2394,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
     } else if (!e.isDirectory() && !DOTENV.test(e.name) && changedSince(p, since, budget) && !planted.some((f) => f.path === p) && distOriginal(dir, e.name)) {
       // (A dotenv file beside its `.dist` is values, named above when one runs code.)
-      planted.push({ path: p, why: 'tools read it in place of the .dist file beside it, the one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Psalm, Behat, Task; an editor\'s fixer on saving a file): code and settings of the agent\'s, in no diff where git ignores it' });
+      planted.push({ path: p, why: `tools read it in place of the ${distOriginal(dir, e.name)} beside it, the one the project commits (PHP CS Fixer, PHPUnit, PHPStan, Psalm, Behat, Task; an editor's fixer on saving a file; Rails' database.yml, whose ERB is Ruby; a Makefile's included config): code and settings of the agent's, in no diff where git ignores it` });
     }
     return !NOT_WALKED.has(e.name);
   });
@@ -2401,6 +2539,86 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
  * name only, never followed (a link the agent left there is removed, not what it leads to).
  */
 /**
+ * The files and folders a mise config has mise's shell hook source, load or put on PATH
+ * (twenty-eighth pass): `[env]`'s `_.source` (a shell script whose exports mise applies), `_.file`
+ * (dotenv, JSON or YAML files of variables), `_.path` (folders put first on PATH), the scripts its
+ * `[hooks]` commands name by path (run on entering the folder), in any of their
+ * forms (a string, an array, possibly over several lines, an inline table `{ path = … }`, `_ = {
+ * source = … }`), and the old top-level `env_file`, `dotenv` and `env_path`. Relative paths and
+ * `{{config_root}}` are the project's folder (the config's, or the one above `.config`, `.mise` or
+ * `mise` holding it), `~` and `{{env.HOME}}` the home folder. A plain line scan of the TOML.
+ */
+export function miseReads(config: string, homeDir: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(config, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  let root = path.dirname(config);
+  for (const inner of ['mise', '.mise', 'conf.d']) if (path.basename(root) === inner) root = path.dirname(root);
+  if (path.basename(root) === '.config') root = path.dirname(root);
+  const out = new Set<string>();
+  const resolve = (v: string): void => {
+    let p = v.trim();
+    for (const t of ['{{config_root}}', '{{ config_root }}']) if (p.startsWith(t)) p = root + p.slice(t.length);
+    for (const t of ['{{env.HOME}}', '{{ env.HOME }}', '$HOME']) if (p.startsWith(t) && homeDir) p = homeDir + p.slice(t.length);
+    if ((p === '~' || p.startsWith('~/')) && homeDir) p = homeDir + p.slice(1);
+    if (!p || p.includes('{{') || p.includes('$') || p.includes('*')) return;
+    if (out.size < 64) out.add(path.resolve(root, p));
+  };
+  // The quoted strings of a value (TOML's basic and literal strings), read to its end.
+  const strings = (value: string): string[] => {
+    const found: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const q = value[i];
+      if (q === '#') break;
+      if (q !== '"' && q !== '\'') continue;
+      const end = value.indexOf(q, i + 1);
+      if (end < 0) break;
+      found.push(value.slice(i + 1, end));
+      i = end;
+    }
+    return found;
+  };
+  let table = '';
+  let open = false; // inside a value continued on the next lines (an array or inline table)
+  let depth = 0;
+  for (const raw of text.split('\n').slice(0, 5000)) {
+    const line = raw.trim();
+    if (open) {
+      for (const s of strings(line)) for (const w of table === 'hooks' || table.startsWith('hooks.') ? s.split(/\s+/).filter((x) => x.includes('/') && !x.includes('://')) : [s]) resolve(w);
+      for (const c of line) depth += c === '[' || c === '{' ? 1 : c === ']' || c === '}' ? -1 : 0;
+      if (depth <= 0) open = false;
+      continue;
+    }
+    if (line.startsWith('[')) {
+      table = line.replace(/^\[+/, '').split(']')[0]!.trim();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim().replace(/["']/g, '');
+    const full = table ? `${table}.${key}` : key;
+    // Hooks (`[hooks] enter = "bash ./scripts/enter.sh"`, `[[hooks.enter]] script = …`) are shell
+    // commands mise runs on entering the folder: a word of one that is a path names a script.
+    const hook = table === 'hooks' || table.startsWith('hooks.');
+    const wanted = hook || ['env._.source', 'env._.file', 'env._.path', 'env._', 'env_file', 'dotenv', 'env_path'].includes(full)
+      || (table === 'env._' && ['source', 'file', 'path'].includes(key));
+    if (!wanted) continue;
+    const value = line.slice(eq + 1);
+    for (const s of strings(value)) {
+      if (!hook) resolve(s);
+      else for (const w of s.split(/\s+/)) if (w.includes('/') && !w.includes('://')) resolve(w);
+    }
+    depth = 0;
+    for (const c of value) depth += c === '[' || c === '{' ? 1 : c === ']' || c === '}' ? -1 : 0;
+    open = depth > 0;
+  }
+  return [...out];
+}
+
+/**
  * Takes back mise's trust of a config that changed during the run (twenty-seventh pass), so that
  * mise asks again before it runs the config's env scripts, templates and hooks. mise trusts a
  * config by its path (a link to it in `<state>/trusted-configs`, with a `.hash` beside it that only
@@ -2422,13 +2640,20 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
     return [];
   }
   const out: Planted[] = [];
+  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
   for (const name of names) {
     const entry = path.join(dir, name);
     let target: string;
+    let named: string[] = [];
     try {
       if (!fs.lstatSync(entry).isSymbolicLink()) continue;
       target = path.resolve(dir, fs.readlinkSync(entry));
-      if (fs.statSync(target).ctimeMs < since) continue;
+      if (fs.statSync(target).ctimeMs < since) {
+        // What the config sources, loads or puts on PATH (twenty-eighth pass): mise trusts the
+        // config by its path and never looks at these again.
+        named = miseReads(target, homeDir).filter((f) => changedSince(f, since, budget) || (isDir(f) && programsIn(f).some((p) => changedSince(p, since, budget))));
+        if (!named.length) continue;
+      }
       fs.unlinkSync(entry);
     } catch {
       continue; // not a trust, leads nowhere, unchanged, or not ours to remove
@@ -2436,7 +2661,212 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
     // Rust's `with_extension("hash")`: the entry's extension replaced, or `.hash` added.
     const dot = name.lastIndexOf('.');
     fs.rmSync(path.join(dir, `${dot > 0 ? name.slice(0, dot) : name}.hash`), { force: true });
-    out.push({ path: target, why: 'mise trusted it and it changed during the run: its trust is taken back, so mise runs nothing of it until you read it and run mise trust again' });
+    for (const f of named) if (!out.some((o) => o.path === f)) out.push({ path: f, why: `mise's trusted ${target} sources, loads or puts it on PATH ([env] _.source, _.file, _.path): mise's shell hook ran it at your next prompt there without asking again` });
+    out.push({ path: target, why: named.length
+      ? 'mise trusted it and what it sources changed during the run: its trust is taken back, so mise runs nothing of it until you read them and run mise trust again'
+      : 'mise trusted it and it changed during the run: its trust is taken back, so mise runs nothing of it until you read it and run mise trust again' });
+  }
+  return out;
+}
+
+/**
+ * The words of one line of shell, quotes removed, with the separators (`;`, `&&`, `||`, `|`, `(`,
+ * `)`, `{`, `}`) as words of their own and a comment dropped. A plain scan (no regular
+ * expression), linear in the line; `$…` is kept as written for `direnvPath` to read.
+ */
+function shellWords(line: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  let has = false;
+  const flush = (): void => {
+    if (has) out.push(word);
+    word = '';
+    has = false;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '\'' || c === '"') {
+      const end = line.indexOf(c, i + 1);
+      word += line.slice(i + 1, end < 0 ? line.length : end);
+      has = true;
+      i = end < 0 ? line.length : end;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word += line[++i];
+      has = true;
+    } else if (c === ' ' || c === '\t' || c === '\r') {
+      flush();
+    } else if (c === '#' && !has) {
+      break;
+    } else if (c === ';' || c === '|' || c === '&' || c === '(' || c === ')' || c === '{' || c === '}') {
+      // `$(pwd)` and `${PWD}` stay in the word: their parentheses and braces are not separators.
+      if (c === '(' && word.endsWith('$')) {
+        const end = line.indexOf(')', i);
+        word += line.slice(i, end < 0 ? line.length : end + 1);
+        has = true;
+        i = end < 0 ? line.length : end;
+        continue;
+      }
+      if (c === '{' && word.endsWith('$')) {
+        const end = line.indexOf('}', i);
+        word += line.slice(i, end < 0 ? line.length : end + 1);
+        has = true;
+        i = end < 0 ? line.length : end;
+        continue;
+      }
+      flush();
+      out.push(c);
+    } else {
+      word += c;
+      has = true;
+    }
+  }
+  flush();
+  return out;
+}
+
+/**
+ * A path as an `.envrc` in `dir` names it: relative to `dir` (direnv evaluates the file there),
+ * `~`, `$HOME`, `$PWD`, `$(pwd)` and `$(expand_path …)`'s plain form read; undefined where another
+ * variable or a substitution decides it.
+ */
+function direnvPath(word: string, dir: string, homeDir: string): string | undefined {
+  let w = word;
+  for (const pwd of ['$PWD', '${PWD}', '$(pwd)', '$(pwd -P)']) if (w.startsWith(pwd)) w = dir + w.slice(pwd.length);
+  for (const home of ['$HOME', '${HOME}']) if (w.startsWith(home) && homeDir) w = homeDir + w.slice(home.length);
+  if ((w === '~' || w.startsWith('~/')) && homeDir) w = homeDir + w.slice(1);
+  if (!w || w.includes('$') || w.includes('`') || w.includes('*') || w.includes('?')) return undefined;
+  return path.resolve(dir, w);
+}
+
+/** Words that end one command of a line and start the next (or open a compound's body). */
+const SHELL_SEPARATORS = new Set([';', '|', '&', '(', ')', '{', '}', 'then', 'do', 'else', 'elif', '!', 'if', 'while', 'until']);
+
+/**
+ * What an `.envrc` makes the user's shell run or put first on PATH when direnv loads it, read from
+ * its text as direnv's stdlib reads its commands (twenty-eighth pass): the files it sources
+ * (`source_env FILE|DIR`, `source_env_if_exists`, `source_up [NAME]` — the file of that name, `.envrc`
+ * by default, in each folder above —, bash's `source` and `.`), the dotenv files it loads (`dotenv`,
+ * `dotenv_if_exists`, `.env` by default: every variable of the user's shell, PATH and
+ * PROMPT_COMMAND among them), and the folders it puts on a search path (`PATH_add`, `path_add VAR`,
+ * `load_prefix`'s bin, `PATH=…` with `$PWD`). direnv asks again only when the `.envrc` itself
+ * changes, never when these do. Files sourced are read the same way, 3 deep, 64 in all.
+ */
+export function direnvReads(envrc: string, homeDir: string): { files: string[]; folders: string[] } {
+  const files = new Set<string>();
+  const folders = new Set<string>();
+  // `dir`: the folder the file is evaluated in (source_env enters the sourced file's own folder;
+  // bash's `source` stays where it was).
+  const read = (file: string, dir: string, depth: number): void => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      return;
+    }
+    const sourced: Array<[string, string]> = [];
+    for (const line of text.split('\n').slice(0, 5000)) {
+      const words = shellWords(line);
+      for (let i = 0; i < words.length; i++) {
+        const cmd = words[i]!;
+        if (i > 0 && !SHELL_SEPARATORS.has(words[i - 1]!)) continue; // only a word in command position
+        const args: string[] = [];
+        for (let j = i + 1; j < words.length && !SHELL_SEPARATORS.has(words[j]!) && args.length < 32; j++) args.push(words[j]!);
+        const plain = args.filter((a) => !a.startsWith('-'));
+        const at = (w: string | undefined): string | undefined => (w === undefined ? undefined : direnvPath(w, dir, homeDir));
+        if (cmd === 'source_env' || cmd === 'source_env_if_exists') {
+          const p = at(plain[0]);
+          const f = p && isDir(p) ? path.join(p, '.envrc') : p;
+          if (f) sourced.push([f, path.dirname(f)]);
+        } else if (cmd === 'source' || cmd === '.') {
+          const p = at(plain[0]);
+          if (p) sourced.push([p, dir]);
+        } else if (cmd === 'source_up' || cmd === 'source_up_if_exists') {
+          const name = plain[0] ?? '.envrc';
+          if (!name.includes('$') && !name.includes('/')) {
+            for (let a = dir; a !== path.dirname(a);) {
+              a = path.dirname(a);
+              sourced.push([path.join(a, name), a]);
+            }
+          }
+        } else if (cmd === 'dotenv' || cmd === 'dotenv_if_exists') {
+          const p = at(plain[0] ?? '.env');
+          if (p) files.add(p);
+        } else if (cmd === 'PATH_add') {
+          for (const a of plain) { const p = at(a); if (p) folders.add(p); }
+        } else if (cmd === 'path_add' || cmd === 'MANPATH_add') {
+          for (const a of plain.slice(cmd === 'path_add' ? 1 : 0)) { const p = at(a); if (p) folders.add(p); }
+        } else if (cmd === 'load_prefix') {
+          const p = at(plain[0]);
+          if (p) for (const b of ['bin', 'sbin']) folders.add(path.join(p, b));
+        } else {
+          // `export PATH="$PWD/bin:$PATH"`, `PATH=./node_modules/.bin:$PATH`
+          const assign = cmd === 'export' ? plain[0] : cmd;
+          const eq = assign?.indexOf('=') ?? -1;
+          if (assign && eq > 0 && CODE_PATH_VARIABLES.has(assign.slice(0, eq))) {
+            for (const part of assign.slice(eq + 1).split(':')) { const p = part ? direnvPath(part, dir, homeDir) : undefined; if (p) folders.add(p); }
+          }
+        }
+      }
+    }
+    for (const [s, at] of sourced) {
+      if (files.size >= 64 || files.has(s) || s === envrc) continue;
+      files.add(s);
+      if (depth < 3) read(s, at, depth + 1);
+    }
+  };
+  read(envrc, path.dirname(envrc), 0);
+  return { files: [...files], folders: [...folders] };
+}
+
+/** Search paths whose folders' files are code to what looks there (a program, a module). */
+const CODE_PATH_VARIABLES = new Set(['PATH', 'PYTHONPATH', 'NODE_PATH', 'PERL5LIB', 'RUBYLIB', 'LD_LIBRARY_PATH', 'CLASSPATH', 'GEM_PATH']);
+
+/**
+ * Takes back direnv's permission for an allowed `.envrc` whose sourced files, dotenv files or
+ * search-path folders (`direnvReads`) changed during the run (twenty-eighth pass), so that direnv
+ * asks before it loads that `.envrc` again. direnv allows an `.envrc` by a hash of its path and
+ * content (a file in `<data>/direnv/allow` holding the path): an agent that rewrote what the
+ * `.envrc` sources (`source_env_if_exists .envrc.user`, `dotenv .env.development`, `PATH_add bin`)
+ * had it run by the user's next `cd` there, right after the report, without any question. Every
+ * allowed `.envrc` is read, the working directory's or any other the user allowed (the agent
+ * writes the home folder too). The allow list is read-only inside; this runs on the host after
+ * the run. Returns the changed files and the `.envrc` files whose permission was taken back.
+ */
+export function untrustDirenv(since: number, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  if (!homeDir || !path.isAbsolute(homeDir)) return [];
+  const data = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homeDir, '.local', 'share');
+  const dir = path.join(data, 'direnv', 'allow');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).slice(0, 1024);
+  } catch {
+    return [];
+  }
+  const out: Planted[] = [];
+  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
+  for (const name of names) {
+    const entry = path.join(dir, name);
+    let envrc: string;
+    try {
+      if (!fs.lstatSync(entry).isFile()) continue;
+      envrc = fs.readFileSync(entry, 'utf8').slice(0, 4096).split('\n')[0]!.trim();
+    } catch {
+      continue;
+    }
+    if (!path.isAbsolute(envrc) || !isFile(envrc)) continue;
+    const reads = direnvReads(envrc, homeDir);
+    const changed = [
+      ...reads.files.filter((f) => changedSince(f, since, budget)).map((f) => ({ path: f, why: `your allowed ${envrc} sources or loads it: direnv ran it at your next cd there without asking again` })),
+      ...reads.folders.filter((d) => programsIn(d).some((p) => changedSince(p, since, budget))).map((d) => ({ path: d, why: `your allowed ${envrc} puts this folder on a search path (PATH_add): what is in it ran in place of your programs at your next cd there` })),
+    ];
+    if (!changed.length) continue;
+    for (const c of changed) if (!out.some((o) => o.path === c.path)) out.push(c);
+    try {
+      fs.unlinkSync(entry);
+    } catch {
+      continue; // not ours to remove: the files are named all the same
+    }
+    out.push({ path: envrc, why: 'direnv allowed it and what it sources changed during the run: its permission is taken back, so direnv loads nothing of it until you read them and run direnv allow again' });
   }
   return out;
 }

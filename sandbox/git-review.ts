@@ -447,13 +447,25 @@ const OUTPUT_SURE = 5000;
 const COMPILED = /\.(?:so(?:\.[\d.]+)?|dylib|node|dll|exe|pyd|wasm|jar|war|class|a|o|rlib|rmeta|bundle|html?|xhtml|beam|pyc|pyz|pex|phar|asar|bat|cmd|ps1|whl|egg|tgz|tar\.gz|crate|gem|nupkg|vsix|deb|rpm|apk|AppImage|msi|dmg)$/i;
 
 /**
+ * Build files whose commands a build tool runs as they are written (twenty-eighth pass), which
+ * projects keep out of git because a tool generates them: autotools' `Makefile` (from the tracked
+ * `Makefile.in`; `make` reads it, not the template), a `config.mk` or `local.mk` a tracked Makefile
+ * includes, CMake's build folder (`build/Makefile`, `CMakeFiles/*.dir/build.make`, `build.ninja`,
+ * `CMakeCache.txt`, whose compiler and tool paths every `cmake --build` runs), meson's `build.ninja`,
+ * configure's `config.status` and `libtool`: a recipe the agent added there ran at the user's next
+ * `make`, `ninja` or `cmake --build`, outside the sandbox, and no diff showed it (none has an exec
+ * bit or a source file's extension).
+ */
+const BUILD_FILES = /^(?:GNUmakefile|[Mm]akefile(?:\.[\w-]+)?|.*\.(?:mk|make|ninja|cmake)|CMakeCache\.txt|CMakeUserPresets\.json|config\.status|libtool)$/;
+
+/**
  * Whether an ignored file is code the host runs or loads: a source, compiled code, a link, Python
  * entry points, or a program: an exec bit on a name with no extension (`bin/server`, a shell reads
  * one with no `#!` as a script) or on a file starting as a script or a binary does (`#!`, ELF,
  * Mach-O, PE); a `test.log` with the bit set on a filesystem that sets it on all is no program.
  */
 function isCode(name: string, st: fs.Stats, file?: Buffer | string): boolean {
-  if (SOURCE.test(name) || COMPILED.test(name) || name === 'entry_points.txt' || st.isSymbolicLink()) return true;
+  if (SOURCE.test(name) || COMPILED.test(name) || BUILD_FILES.test(name) || name === 'entry_points.txt' || st.isSymbolicLink()) return true;
   if (!st.isFile() || (st.mode & 0o111) === 0) return false;
   if (!/\.[^.]+$/.test(name.replace(/^\.+/, '')) || file === undefined) return true;
   const head = Buffer.alloc(4);

@@ -98,6 +98,25 @@ const DEFAULTS: Readonly<Record<string, string>> = lookupTable({
   // `luacache*`): a chunk is taken in place of the module whose size and modification time its
   // header records, both the writer's to copy, so a forged one runs at the user's next `nvim`.
   nvim: '.cache/nvim',
+  // Twenty-eighth pass: programs and code host tools run from a cache without checking them again:
+  // the bazel binary bazelisk downloaded (run at every `bazel`), the Maven distribution `./mvnw`
+  // unpacked (its `bin/mvn` runs at every `./mvnw`, and the IDE's on opening the folder), Zig's
+  // package and build caches (a dependency's `build.zig` and the compiled build runner, found by a
+  // hash of the inputs, run at every `zig build`), Conan's recipes (Python run at every `conan
+  // install`) and binaries, Gradle's native library (loaded by every Gradle daemon) and the JDKs its
+  // toolchains provisioned (the compiler it runs), stack's GHCs and built snapshots, conda's user
+  // package cache (linked into every new environment as extracted), rebar3's plugins and packages.
+  bazelisk: '.cache/bazelisk',
+  'maven-wrapper': '.m2/wrapper',
+  zig: '.cache/zig',
+  conan: '.conan2/p',
+  'conan-old': '.conan/data',
+  'gradle-native': '.gradle/native',
+  'gradle-jdks': '.gradle/jdks',
+  'stack-programs': '.stack/programs',
+  'stack-snapshots': '.stack/snapshots',
+  'conda-pkgs': '.conda/pkgs',
+  rebar3: '.cache/rebar3',
 });
 /** Caches never made when missing: folders directly in the home folder the tool makes itself. */
 const NOT_MADE = new Set(['ccache-old', 'pylint-old', 'nltk', 'sklearn', 'keras']);
@@ -122,6 +141,12 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
   // The first depot of JULIA_DEPOT_PATH is where Julia writes.
   const julia = env.JULIA_DEPOT_PATH?.split(':').find((p) => path.isAbsolute(p));
   const pub = env1(env, 'PUB_CACHE');
+  const maven = env1(env, 'MAVEN_USER_HOME');
+  const conan = env1(env, 'CONAN_HOME');
+  const conanOld = env1(env, 'CONAN_USER_HOME');
+  const stack = env1(env, 'STACK_ROOT');
+  // conda's first package folder (CONDA_PKGS_DIRS is a comma-separated list).
+  const condaPkgs = env.CONDA_PKGS_DIRS?.split(',').map((p) => p.trim()).find((p) => path.isAbsolute(p));
   switch (name) {
     case 'npm': return env1(env, 'npm_config_cache');
     case 'pip': return env1(env, 'PIP_CACHE_DIR');
@@ -162,6 +187,16 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
     case 'go-build': return env1(env, 'GOCACHE');
     case 'gradle-caches': return gradle && path.join(gradle, 'caches');
     case 'gradle-wrapper': return gradle && path.join(gradle, 'wrapper', 'dists');
+    case 'gradle-native': return gradle && path.join(gradle, 'native');
+    case 'gradle-jdks': return gradle && path.join(gradle, 'jdks');
+    case 'bazelisk': return env1(env, 'BAZELISK_HOME');
+    case 'maven-wrapper': return maven && path.join(maven, 'wrapper');
+    case 'zig': return env1(env, 'ZIG_GLOBAL_CACHE_DIR');
+    case 'conan': return conan && path.join(conan, 'p');
+    case 'conan-old': return conanOld && path.join(conanOld, '.conan', 'data');
+    case 'stack-programs': return stack && path.join(stack, 'programs');
+    case 'stack-snapshots': return stack && path.join(stack, 'snapshots');
+    case 'conda-pkgs': return condaPkgs;
     default: return undefined;
   }
 }

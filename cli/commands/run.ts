@@ -14,7 +14,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
-import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, hooksPathIn, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles, untrustChanged } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, hooksPathIn, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles, untrustChanged, untrustDirenv } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { gitFoldersIn, nestedRepositories } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
@@ -363,7 +363,9 @@ export function register(program: Command): void {
           removeCaches(planted.caches);
           planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env), ...rewrittenRefs(refsBefore));
           // mise's trust of a config that changed is taken back (its shell hook runs at your next prompt).
-          for (const u of untrustChanged(started, userHome, process.env)) {
+          // So is direnv's permission of an allowed .envrc whose sourced files or PATH folders
+          // changed (twenty-eighth pass): direnv asks again only when the .envrc itself changes.
+          for (const u of [...untrustChanged(started, userHome, process.env), ...untrustDirenv(started, userHome, process.env)]) {
             const named = planted.planted.find((f) => f.path === u.path);
             if (named) named.why = `${named.why}; ${u.why}`;
             else planted.planted.push(u);

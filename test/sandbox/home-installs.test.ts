@@ -114,6 +114,20 @@ const CACHES: Record<string, string> = {
   // Twenty-first pass: Neovim's Lua chunk cache (vim.loader), taken in place of a module whose size
   // and time it records.
   nvim: '.cache/nvim/luac/%2fhome%2fu%2f.config%2fnvim%2flua%2fplugins%2finit.luac',
+  // Twenty-eighth pass: the bazel bazelisk runs, the Maven ./mvnw runs, Zig's packages' build.zig,
+  // Conan's recipes, Gradle's native library and provisioned JDKs, stack's GHC and snapshots,
+  // conda's package cache, rebar3's plugins.
+  bazelisk: '.cache/bazelisk/downloads/bazelbuild/bazel-7.4.1-linux-x86_64/bin/bazel',
+  'maven-wrapper': '.m2/wrapper/dists/apache-maven-3.9.9-bin/3477a4f1/apache-maven-3.9.9/bin/mvn',
+  zig: '.cache/zig/p/1220abcdef/build.zig',
+  conan: '.conan2/p/zlib0123abcd/e/conanfile.py',
+  'conan-old': '.conan/data/zlib/1.3/_/_/export/conanfile.py',
+  'gradle-native': '.gradle/native/0123abcd/linux-amd64/libnative-platform.so',
+  'gradle-jdks': '.gradle/jdks/eclipse_adoptium-21-amd64-linux/bin/java',
+  'stack-programs': '.stack/programs/x86_64-linux/ghc-9.6.6/bin/ghc',
+  'stack-snapshots': '.stack/snapshots/x86_64-linux/abcd/9.6.6/lib/libHSaeson.a',
+  'conda-pkgs': '.conda/pkgs/requests-2.32.3-pyhd8ed1ab_0/site-packages/requests/__init__.py',
+  rebar3: '.cache/rebar3/plugins/rebar3_hex/ebin/rebar3_hex.beam',
 };
 
 t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
@@ -140,6 +154,16 @@ t.test('the caches host tools run programs and code from are the agent\'s own in
   t.equal(byTools.get('pylint'), path.join(fs.realpathSync(home), 'pl'), 'PYLINT_HOME');
   t.equal(byTools.get('black'), path.join(fs.realpathSync(home), 'bl'), 'BLACK_CACHE_DIR');
   t.equal(byTools.get('pub'), path.join(fs.realpathSync(home), 'pc', 'hosted'), 'PUB_CACHE');
+  // Twenty-eighth pass: where their tools' variables move the new ones.
+  const homes = { BAZELISK_HOME: path.join(home, 'bz'), MAVEN_USER_HOME: path.join(home, 'mv'), ZIG_GLOBAL_CACHE_DIR: path.join(home, 'zg'), STACK_ROOT: path.join(home, 'st'), CONDA_PKGS_DIRS: `${path.join(home, 'cp')},/opt/conda/pkgs` };
+  for (const d of ['bz', 'mv/wrapper', 'zg', 'st/programs', 'cp']) fs.mkdirSync(path.join(home, d), { recursive: true });
+  const byHomes = new Map(packageCaches(home, homes, work).map((c) => [c.name, c.path]));
+  const real = fs.realpathSync(home);
+  t.equal(byHomes.get('bazelisk'), path.join(real, 'bz'), 'BAZELISK_HOME');
+  t.equal(byHomes.get('maven-wrapper'), path.join(real, 'mv', 'wrapper'), 'MAVEN_USER_HOME');
+  t.equal(byHomes.get('zig'), path.join(real, 'zg'), 'ZIG_GLOBAL_CACHE_DIR');
+  t.equal(byHomes.get('stack-programs'), path.join(real, 'st', 'programs'), 'STACK_ROOT');
+  t.equal(byHomes.get('conda-pkgs'), path.join(real, 'cp'), 'CONDA_PKGS_DIRS (its first folder)');
   // pylint (and ccache) use the old folder once it exists: never made.
   const bare = tempDir(t, 'hunt19-sandbox-caches-');
   fs.mkdirSync(path.join(bare, '.cache'));
