@@ -67,6 +67,32 @@ export interface SandboxSpec {
   allowUnixSockets?: boolean;
   /** Read-only filesystem except the working directory, the temp folder and these paths. */
   readOnly?: { writable: string[] };
+  /** Run by root: the system's folders (SYSTEM_FOLDERS) read-only, except these paths inside them (and the working directory, the temp folders). */
+  systemReadOnly?: { writable: string[] };
+}
+
+/**
+ * What a root run may not write unless asked (`airlock run --writable-system`): what the host runs
+ * and loads, during the run too (cron reads /etc/cron.d every minute; every process maps the
+ * libraries under /usr) — the rest of the filesystem stays as writable as it is.
+ */
+export const SYSTEM_FOLDERS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/opt', '/var', '/srv'];
+
+/** The bind arguments of a root run's read-only system: each system folder, then the paths inside them that stay writable. */
+export function systemReadOnlyArgs(writable: string[]): string[] {
+  const args: string[] = [];
+  const folders = SYSTEM_FOLDERS.filter((f) => {
+    try {
+      return fs.lstatSync(f).isDirectory(); // a merged-/usr link (/bin -> usr/bin) is covered by its target
+    } catch {
+      return false;
+    }
+  });
+  for (const f of folders) args.push('--ro-bind', f, f);
+  for (const p of new Set(writable.map((w) => realPath(w)))) {
+    if (folders.some((f) => inside(p, f)) && isDir(p)) args.push('--bind', p, p);
+  }
+  return args;
 }
 
 /** Who the agent is and which secrets its environment may show: as for agentEnv(). */
@@ -125,6 +151,8 @@ export function bwrapArgs(o: {
   mounts?: string[];
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
+  /** Run by root: the system's folders read-only except these (systemReadOnlyArgs). */
+  systemWritable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
   protect?: string[];
   /** Device nodes of the run's own (privateDevices) to put over bubblewrap's binds of the host's. */
@@ -142,6 +170,7 @@ export function bwrapArgs(o: {
     for (const p of o.writable) if (fs.existsSync(p)) args.push('--bind', p, p);
   } else {
     args.push('--bind', '/', '/');
+    if (o.systemWritable) args.push(...systemReadOnlyArgs(o.systemWritable));
   }
   // An agent that rewrites the policy or Airlock's code would be obeyed by the next start, with no
   // human having said yes: those stay read-only, also inside a writable working directory. A
@@ -155,7 +184,7 @@ export function bwrapArgs(o: {
   // `-try`: a folder removed between this list and bubblewrap's mounts (another project's state
   // folder deleted meanwhile: test suites make and remove them by the dozen) has nothing left to
   // keep, and must not make the run fail.
-  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide, ...(o.privateCaches ?? []).map(([, p]) => p)], o.writable)) args.push('--bind-try', a, a);
+  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide, ...(o.privateCaches ?? []).map(([, p]) => p)], o.writable, o.systemWritable)) args.push('--bind-try', a, a);
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind-try', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
@@ -600,7 +629,7 @@ export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
  * The folders above `paths` (outer first) whose parent the agent could write, so could rename them:
  * writable by this user on the host, or, read-only (`writable` given), inside a writable folder.
  */
-export function renamableAncestors(paths: string[], writable?: string[]): string[] {
+export function renamableAncestors(paths: string[], writable?: string[], systemWritable?: string[]): string[] {
   const out = new Set<string>();
   for (const p of paths) {
     if (!fs.existsSync(p)) continue;
@@ -608,7 +637,10 @@ export function renamableAncestors(paths: string[], writable?: string[]): string
     for (let a = path.dirname(p); a !== path.dirname(a); a = path.dirname(a)) chain.unshift(a);
     for (const a of chain) {
       const parent = path.dirname(a);
-      const renamable = writable ? writable.some((w) => inside(parent, w)) : canWrite(parent);
+      // Run by root with the system read-only: a system folder is a mount point (never renamed), and
+      // what is inside one is renamed only in the writable paths there.
+      const readOnlySystem = systemWritable !== undefined && SYSTEM_FOLDERS.some((f) => inside(a, f)) && !systemWritable.some((w) => inside(parent, w));
+      const renamable = writable ? writable.some((w) => inside(parent, w)) : canWrite(parent) && !readOnlySystem;
       if (renamable) out.add(a);
     }
   }
@@ -770,6 +802,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
+      const systemWritable = o.sandbox.systemReadOnly ? [cwd, os.tmpdir(), '/var/tmp', ...o.sandbox.systemReadOnly.writable.map((p) => path.resolve(p))] : undefined;
       const modes = [0, 1, 2].map(stdioMode);
       const refused = stdioRefusal(modes);
       if (refused) throw new LaunchError(refused);
@@ -823,7 +856,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         }
         for (const p of names) watched.set(p, { id: pathIdentity(p), kind: 'hidden' });
       }
-      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches,
+      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, ...(systemWritable ? { systemWritable } : {}), devices, masked, privateCaches,
         mounts: remoteMounts([cwd, realPath(o.userHome ?? os.homedir()), realPath(process.execPath), realPath(insideScript), ...(o.sandbox.bwrap ? [realPath(o.sandbox.bwrap)] : []),
           ...(path.isAbsolute(o.command[0] ?? '') ? [realPath(o.command[0]!)] : [])]) });
       // Run by root, RLIMIT_NPROC binds nothing: a pids cgroup does, joined by bubblewrap before it

@@ -13,10 +13,11 @@ export interface RunDefaults {
   allowUnixSockets?: boolean;
   readOnly?: boolean;
   writable?: string[];
+  writableSystem?: boolean;
   tokenTtl?: string;
 }
 
-export const savableKeys = ['secret', 'secrets', 'hide', 'allowUnixSockets', 'readOnly', 'writable', 'tokenTtl'] as const satisfies ReadonlyArray<keyof RunDefaults>;
+export const savableKeys = ['secret', 'secrets', 'hide', 'allowUnixSockets', 'readOnly', 'writable', 'writableSystem', 'tokenTtl'] as const satisfies ReadonlyArray<keyof RunDefaults>;
 
 interface RunDefaultsFile {
   version: 1;
@@ -35,7 +36,7 @@ function check(file: string, agent: string, d: unknown): RunDefaults {
   const r = d as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!(savableKeys as readonly string[]).includes(k)) bad(`unknown setting "${k}"`);
   for (const k of ['secret', 'hide', 'writable'] as const) if (r[k] !== undefined && !isStringList(r[k])) bad(`"${k}" must be a list of strings`);
-  for (const k of ['secrets', 'allowUnixSockets', 'readOnly'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') bad(`"${k}" must be true or false`);
+  for (const k of ['secrets', 'allowUnixSockets', 'readOnly', 'writableSystem'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') bad(`"${k}" must be true or false`);
   if (r.tokenTtl !== undefined && typeof r.tokenTtl !== 'string') bad('"tokenTtl" must be a string like "8h"');
   return r as RunDefaults;
 }

@@ -41,6 +41,7 @@ interface RunOptions {
   allowUnixSockets?: boolean;
   readOnly?: boolean;
   writable?: string[];
+  writableSystem?: boolean;
   saveDefaults?: boolean;
   forgetDefaults?: boolean;
   reportDenials: boolean;
@@ -123,6 +124,15 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
   }
 }
 
+/** The top folder of the git repository holding `dir` (where the agent commits), when there is one. */
+function repositoryTop(dir: string): string[] {
+  for (let d = path.resolve(dir), i = 0; i < 64; d = path.dirname(d), i++) {
+    if (fs.existsSync(path.join(d, '.git'))) return [d];
+    if (path.dirname(d) === d) break;
+  }
+  return [];
+}
+
 /** A path as the user knows it: relative in the working directory, `~/…` in the home folder. */
 function shownPath(p: string, userHome: string): string {
   const rel = path.relative(process.cwd(), p);
@@ -130,7 +140,7 @@ function shownPath(p: string, userHome: string): string {
 }
 
 /** Saved defaults that only mean something inside the sandbox. */
-const sandboxOnlyKeys = new Set<string>(['readOnly', 'writable', 'hide', 'allowUnixSockets']);
+const sandboxOnlyKeys = new Set<string>(['readOnly', 'writable', 'writableSystem', 'hide', 'allowUnixSockets']);
 
 /** A saved default as the flag that gives it: `--secret github_token=GH_TOKEN`, `--read-only`, `--no-secrets`. */
 function flagOf(key: string, value: unknown): string {
@@ -197,10 +207,11 @@ export function register(program: Command): void {
     .option('--hide <path>', 'also hide this file or folder inside the sandbox (repeatable)', collect)
     .option('--allow-unix-sockets', 'let the sandboxed command create Unix sockets (tools such as the tsx CLI need them); host sockets in shared folders then become reachable')
     .option('--read-only', 'the sandboxed command can write only the working directory and the temp folder (plus --writable paths)')
-    .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
+    .option('--writable <path>', 'with --read-only (or run by root): also let the command write here, e.g. ~/.cache (repeatable)', collect)
+    .option('--writable-system', 'run by root: let the command write the system\'s folders as root can (/usr, /etc, …; apt install inside), which the host then runs, even during the run')
     .option('--no-report-denials', 'do not print a line here when Airlock refuses one of the agent\'s requests')
     .option('--forget-defaults', 'drop this agent\'s saved defaults (then run with the flags given here)')
-    .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
+    .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --writable-system, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('[command...]', 'the command and its arguments, after -- (or after the first word that is not an option of run)')
     // `airlock run --agent coder sh -c '…'` without `--`: sh's options are sh's, not unknown ones of run.
     .passThroughOptions()
@@ -219,9 +230,17 @@ export function register(program: Command): void {
       const caCert = caCertPath(home);
       if (!fs.existsSync(caCert)) throw new CliError(`Airlock's CA certificate ${caCert} is missing (airlock start creates it)`);
 
-      if (opts.writable?.length && !opts.readOnly) throw new CliError('--writable only makes sense with --read-only');
+      // Run by root, the system is read-only inside unless asked otherwise: root writes what the host
+      // runs while the agent still runs (a job in /etc/cron.d, which cron reads every minute, runs
+      // outside every namespace with the host's network; a library rewritten in place changes every
+      // host process that maps it, Airlock's own included), not only what it runs later.
+      const rootRun = process.getuid?.() === 0;
+      if (opts.writableSystem && !rootRun) throw new CliError('--writable-system is for runs by root (any other user cannot write the system\'s folders anyway)');
+      if (opts.writableSystem && opts.readOnly) throw new CliError('choose --read-only or --writable-system, not both');
+      const systemReadOnly = rootRun && opts.sandbox && !opts.readOnly && !opts.writableSystem;
+      if (opts.writable?.length && !opts.readOnly && !systemReadOnly) throw new CliError(rootRun ? '--writable only makes sense without --writable-system' : '--writable only makes sense with --read-only');
       if (opts.readOnly && !opts.sandbox) throw new CliError('--read-only needs the sandbox; it cannot be combined with --no-sandbox');
-      let sandbox: { bwrap: string; userNamespace: boolean; nested: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
+      let sandbox: { bwrap: string; userNamespace: boolean; nested: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] }; systemReadOnly?: { writable: string[] } } | false = false;
       if (opts.sandbox) {
         // Before any work (the probe sandbox, the token): stdio that would lead out is refused anyway.
         const refused = stdioRefusal();
@@ -236,7 +255,13 @@ export function register(program: Command): void {
         sandbox = {
           bwrap: support.bwrap, userNamespace: support.userNamespace, nested: support.nested, allowUnixSockets: !!opts.allowUnixSockets,
           ...(opts.readOnly ? { readOnly: { writable: opts.writable ?? [] } } : {}),
+          // A root run's default: the system's folders read-only but for the working directory (and
+          // its repository), the temp folders, root's home folder and --writable paths inside them.
+          ...(systemReadOnly ? { systemReadOnly: { writable: [os.homedir(), ...repositoryTop(process.cwd()), ...(opts.writable ?? [])] } } : {}),
         };
+        if (systemReadOnly) {
+          process.stderr.write('airlock: run by root: the system\'s folders (/usr, /etc, /opt, /var, …) are read-only inside but for the working directory, the temp folders and your home folder (--writable-system lets the agent change the system, e.g. for apt install)\n');
+        }
         if (!support.nested) {
           process.stderr.write('airlock: warning: this machine refuses a user namespace inside the sandbox, so the agent runs in the sandbox\'s own: it can take over the sandbox\'s bridge and its channel to airlock run (which only relays to the proxy)\n');
         }

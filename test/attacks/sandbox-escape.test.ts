@@ -786,7 +786,9 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const sysPlant = fs.existsSync('/usr/local/bin') ? `/usr/local/bin/.airlock-probe-${process.pid}` : '';
   t.teardown(() => sysPlant && fs.rmSync(sysPlant, { force: true }));
   Object.assign(env, { PROBE_SYSTEM: system.join(':'), PROBE_SYSWRITE: sysEntries.join(':'), PROBE_SYSPLANT: process.getuid!() === 0 ? sysPlant : '' });
-  const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
+  // Run by root with --writable-system (the system writable, as apt install inside needs): the
+  // run-on-entry places below stay read-only all the same.
+  const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, ...(process.getuid!() === 0 ? ['--writable-system'] : []), '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
   // Bounded (a loaded machine starts a sandbox slowly); it returns as soon as the agent is ready.
   for (let i = 0; i < 1000 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
   t.ok(fs.existsSync(ready), 'control: the agent got ready');
@@ -897,6 +899,35 @@ t.test('credential files of database clients, sops, object stores and registries
   fs.writeFileSync(path.join(tmp, `hsperfdata_${os.userInfo().username}`, '4242'), 'sun.rt.javaCommand=app.jar --db-password=x');
   fs.writeFileSync(path.join(tmp, 'hsperfdata_file'), 'x');
   t.same(tempSecretFiles({}, [tmp], fake), [path.join(tmp, `hsperfdata_${os.userInfo().username}`)], 'a JVM performance-data folder is hidden (not a file of that name)');
+});
+
+// Twenty-eighth pass: run by root, the whole system was writable (so that apt install works
+// inside), and some of it the host runs while the agent still runs: cron reads /etc/cron.d every
+// minute and runs a job there as root outside every namespace, with the host's network; a shared
+// library rewritten in place changes every host process that maps it (Airlock's own Node among
+// them). Only named after the run, which is too late. Now read-only unless --writable-system.
+t.test('twenty-eighth pass: run by root, the system\'s folders (/usr, /etc, /opt, /var, …) are read-only inside unless --writable-system; the working directory, the temp folder and the home folder stay writable', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async (t) => {
+  const libc = ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib64/libc.so.6'].find((p) => fs.existsSync(p)) ?? '/usr/bin/env';
+  const places = [libc, '/etc/cron.d', '/usr/local/bin', '/etc/systemd/system', '/usr/lib/udev/rules.d', '/etc/apt/apt.conf.d', '/opt'].filter((p) => fs.existsSync(p));
+  const probe = `import os, json, tempfile
+print('writable=' + json.dumps([p for p in ${JSON.stringify(places)} if os.access(p, os.W_OK)]))
+ok = []
+for d in [os.getcwd(), tempfile.gettempdir(), os.path.expanduser('~')]:
+    try:
+        f = os.path.join(d, '.airlock-root-probe')
+        open(f, 'w').close(); os.remove(f); ok.append(d)
+    except OSError as e:
+        print('failed=' + d + ': ' + e.strerror)
+print('ok=' + json.dumps(ok))`;
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', probe], { cwd: world.work });
+  const out = results(r.stdout);
+  t.same(JSON.parse(out.writable ?? 'null'), [], `no system folder or library is writable inside (${r.stderr.slice(-300)})`);
+  t.equal(JSON.parse(out.ok ?? '[]').length, 3, `control: the working directory, the temp folder and the home folder are writable (${out.failed ?? ''})`);
+  t.match(r.stderr, /run by root: the system's folders \(\/usr, \/etc, \/opt, \/var, …\) are read-only inside/, 'the run says so, and how to lift it');
+  const open = await runAirlock(['--home', world.home, '--agent', world.agent, '--writable-system', '--', 'python3', '-c', probe], { cwd: world.work });
+  t.ok(JSON.parse(results(open.stdout).writable ?? '[]').includes(libc), 'with --writable-system the system is writable as root (apt install inside)');
+  const both = await runAirlock(['--home', world.home, '--agent', world.agent, '--read-only', '--writable-system', '--', 'true'], { cwd: world.work });
+  t.not(both.code, 0, '--read-only and --writable-system are refused together');
 });
 
 t.test('thirteenth pass: caches of live credentials, configs holding a token, and (run by root) the system\'s and other users\' secrets are hidden', async (t) => {
