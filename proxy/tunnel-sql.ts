@@ -219,10 +219,38 @@ export class TunnelSql {
     if (!this.signedIn && this.reader?.credentialed === undefined && (mqttSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8'))))) {
       this.signedIn = true;
       const signIn: CarriedStatement = { protocol: 'json', message: 'sign-in', body: {}, signIn: true };
-      return (async () => (await this.decide(signIn)) ?? this.judgeMessage(data, kind))();
+      return (async () => (await this.decide(signIn)) ?? this.withDatabaseRead(this.judgeMessage(data, kind)))();
     }
-    return this.judgeMessage(data, kind);
+    return this.withDatabaseRead(this.judgeMessage(data, kind));
   }
+
+  /**
+   * A database's answers are its records, whichever command asked for them (twenty-eighth pass): a
+   * Redis `GET`/`HGETALL`/`SCAN` or a MongoDB `find`/`aggregate`/`getMore` over a WebSocket bridge
+   * only reads, so no statement was decided for it, and the rows came in under the upgrade's labels
+   * alone (a plain host's `untrusted`): the next POST carried them out. Once the agent's stream is
+   * known to be such a database's (its reader is Redis's or MongoDB's), the tunnel is judged, once,
+   * as a sign-in is: an authenticated GET of its URL (a database answers with your records whoever
+   * wrote them, as an account does: `labels.authenticated`, `private`, unless `labels.hosts` names
+   * the host), before the message that showed it leaves; a label new to the session makes the tunnel
+   * stale there, as a statement's does. A read, not a write: nothing waits for a human outside the
+   * trifecta. (PostgreSQL, MySQL, SQL Server and Hrana read every query as its SQL, a SELECT included.)
+   */
+  private withDatabaseRead(judged: Promise<Rejection | undefined> | Rejection | undefined): Promise<Rejection | undefined> | Rejection | undefined {
+    if (this.databaseRead || this.signedIn) return judged;
+    const db = this.redis !== undefined ? 'redis' : this.reader instanceof MongoReader ? 'mongodb' : undefined;
+    if (db === undefined) return judged;
+    const read = (): Promise<Rejection | undefined> => {
+      if (this.databaseRead) return Promise.resolve(undefined);
+      this.databaseRead = true;
+      return this.decide({ protocol: 'json', message: `${db} read`, body: {}, signIn: true });
+    };
+    if (judged instanceof Promise) return judged.then((r) => r ?? read());
+    return judged ?? read();
+  }
+
+  /** A read of the database behind the tunnel was judged (withDatabaseRead). */
+  private databaseRead = false;
 
   /** The agent gave the server a credential in one of the tunnel's messages (`signsIn`): its twins are authenticated. */
   private signedIn = false;

@@ -487,6 +487,75 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   again.send(JSON.stringify({ type: 'auth', access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJoYSJ9.c2lnbmF0dXJl' }));
   await approveNext('the sign-in, a read of a host no trusted sink in the trifecta,', 'ha-bot');
   t.match(await answered, /^got /, 'control: once approved, the sign-in goes on (its labels are held: the tunnel is not stale)');
+
+  // (Twenty-eighth pass) A database behind a WebSocket bridge whose commands only read: Redis's
+  // `GET` (RESP, as ioredis and node-redis write it) and MongoDB's `find` (OP_MSG). Only commands
+  // that may write were judged, so the records came in under the upgrade's `untrusted` alone and the
+  // POST to the webhook went out. A read of the database is now judged once per tunnel as its twin
+  // SELECT (`private`): new to the session, it closes the tunnel before the command leaves.
+  const bson = (pairs: Array<[string, string]>): Buffer => {
+    const els = pairs.map(([k, v]) => Buffer.concat([Buffer.from([0x02]), Buffer.from(`${k}\0`), Buffer.from([v.length + 1, 0, 0, 0]), Buffer.from(`${v}\0`)]));
+    const body = Buffer.concat([...els, Buffer.from([0])]);
+    const len = Buffer.alloc(4);
+    len.writeInt32LE(body.length + 4);
+    return Buffer.concat([len, body]);
+  };
+  const opMsg = (doc: Buffer): Buffer => {
+    const head = Buffer.alloc(21);
+    head.writeInt32LE(21 + doc.length, 0);
+    head.writeInt32LE(7, 4); // requestID
+    head.writeInt32LE(0, 8); // responseTo
+    head.writeInt32LE(2013, 12); // OP_MSG
+    head.writeUInt32LE(0, 16); // flag bits
+    head[20] = 0; // a body section
+    return Buffer.concat([head, doc]);
+  };
+  const reads: Array<[string, string, Buffer, RegExp]> = [
+    ['redis', '/redis', Buffer.from('*2\r\n$3\r\nGET\r\n$10\r\ncustomer:1\r\n'), /customer:1/],
+    ['mongo', '/mongo', opMsg(bson([['find', 'customers'], ['$db', 'shop']])), /customers/],
+  ];
+  for (const [name, path, message, sent] of reads) {
+    const who = `${name}-reader`;
+    const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+    const sock = new WebSocket(`ws://ws.test:${web.port}${path}`, { agent: new HttpProxyAgent(proxy) });
+    t.teardown(() => sock.terminate());
+    const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+    await approveNext(`the ${name} upgrade`, who);
+    await opened;
+    const outcome = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.once('message', (m: Buffer) => r(m.toString())); });
+    sock.send(message);
+    t.equal(await outcome, 'closed 1008', `${name}: the tunnel closes at the read that brings \`private\``);
+    t.notOk(web.hits.some((h) => h.method === 'WS' && sent.test(h.body)), `${name}: the read never left`);
+    const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+    t.same(contentLabels(labelled!.labels), ['private', 'untrusted'], `${name}: its records are private data`);
+    t.equal((await viaCurl(proxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' })).status, 202, `${name}: the next POST is held`);
+    t.notOk(web.hits.some((h) => h.host === 'hooks.test'), `${name}: nothing reached the webhook`);
+  }
+  // The class: any read command of either database, a Redis command cut anywhere across two
+  // messages (a bridge relays a byte stream), each in a fresh session: the read brings `private`.
+  const resp = (args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const redisReads = [['GET', 'customer:1'], ['HGETALL', 'user:7'], ['MGET', 'a', 'b'], ['LRANGE', 'orders', '0', '-1'], ['SCAN', '0', 'MATCH', 'card:*'], ['KEYS', '*'], ['SMEMBERS', 'emails'], ['XRANGE', 'events', '-', '+']];
+  const mongoReads: Array<[string, string]> = [['find', 'customers'], ['aggregate', 'orders'], ['count', 'users'], ['distinct', 'emails'], ['listCollections', '1']];
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.oneof(
+      fc.tuple(fc.constantFrom(...redisReads), fc.double({ min: 0, max: 1, noNaN: true })).map(([args, at]) => { const b = Buffer.from(resp(args)); const cut = Math.max(1, Math.floor(b.length * at)); return cut >= b.length ? [b] : [b.subarray(0, cut), b.subarray(cut)]; }),
+      fc.constantFrom(...mongoReads).map(([cmd, coll]) => [opMsg(bson([[cmd, coll], ['$db', 'shop']]))]),
+    ),
+    async (pieces) => {
+      const who = `db-read-${n++}`;
+      const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+      const sock = new WebSocket(`ws://ws.test:${web.port}/db`, { agent: new HttpProxyAgent(proxy) });
+      const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+      await approveNext(`${who}'s upgrade`, who);
+      await opened;
+      const closed = new Promise<number>((r) => sock.once('close', (code) => r(code)));
+      for (const p of pieces) sock.send(p);
+      const code = await closed;
+      const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+      return code === 1008 && contentLabels(labelled!.labels).includes('private');
+    },
+  ), { numRuns: 8 });
 });
 
 // A stream decided before the session gained a label is stale, and its own answer bringing another
