@@ -82,6 +82,10 @@ function canonicalBase64(b: Buffer): boolean {
   return true;
 }
 
+/** A sign-in cut across messages is read within the stream's first this many messages and bytes (signsInStream). */
+const SIGN_IN_MESSAGES = 16;
+const SIGN_IN_BYTES = 64 * 1024;
+
 export class TunnelSql {
   /** undefined: not known yet. */
   private reader: TunnelSqlReader | undefined;
@@ -216,7 +220,7 @@ export class TunnelSql {
     // and it closes, as a statement's does (twenty-seventh pass: the account's data came in under the
     // upgrade's labels alone, `untrusted`, and the next POST carried it out).
     // (Hrana's `hello` and GraphQL's `connection_init` are read by their own readers: `credentialed`.)
-    if (!this.signedIn && this.reader?.credentialed === undefined && (mqttSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8'))))) {
+    if (!this.signedIn && this.reader?.credentialed === undefined && (this.signsInMessage(data, kind) || this.signsInStream(data))) {
       this.signedIn = true;
       const signIn: CarriedStatement = { protocol: 'json', message: 'sign-in', body: {}, signIn: true };
       return (async () => (await this.decide(signIn)) ?? this.withDatabaseRead(this.judgeMessage(data, kind)))();
@@ -251,6 +255,35 @@ export class TunnelSql {
 
   /** A read of the database behind the tunnel was judged (withDatabaseRead). */
   private databaseRead = false;
+
+  private signsInMessage(data: Buffer, kind: 'text' | 'binary'): boolean {
+    return mqttSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8')));
+  }
+
+  /**
+   * A sign-in cut across messages (twenty-eighth pass, left open by the twenty-seventh): MQTT over
+   * WebSocket is a byte stream ("a receiver MUST NOT assume that MQTT Control Packets are aligned on
+   * WebSocket frame boundaries"), as STOMP is to RabbitMQ's Web-STOMP (stomp.js splits large frames),
+   * so a CONNECT whose user name and password come in the second message, or a `passcode:` line cut
+   * in two, signed in unread. The stream's start, its first messages joined (at most
+   * SIGN_IN_MESSAGES of them, SIGN_IN_BYTES in all), is read as one message is, at each message.
+   */
+  private signsInStream(data: Buffer): boolean {
+    if (this.streamStart === undefined) return false;
+    this.streamStart.push(data);
+    this.streamStartBytes += data.length;
+    if (this.streamStart.length > SIGN_IN_MESSAGES || this.streamStartBytes > SIGN_IN_BYTES) {
+      this.streamStart = undefined; // past the start: a sign-in comes first
+      return false;
+    }
+    if (this.streamStart.length < 2) return false; // read alone already
+    const joined = Buffer.concat(this.streamStart);
+    return mqttSignsIn(joined) || (isUtf8(joined) && this.signsInHere(joined.toString('utf8')));
+  }
+
+  /** The agent's first messages, for a sign-in cut across them (signsInStream); undefined past them. */
+  private streamStart: Buffer[] | undefined = [];
+  private streamStartBytes = 0;
 
   /** The agent gave the server a credential in one of the tunnel's messages (`signsIn`): its twins are authenticated. */
   private signedIn = false;

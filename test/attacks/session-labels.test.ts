@@ -556,6 +556,47 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
       return code === 1008 && contentLabels(labelled!.labels).includes('private');
     },
   ), { numRuns: 8 });
+
+  // (Twenty-eighth pass, left open by the twenty-seventh) A sign-in cut across messages: MQTT over
+  // WebSocket is a byte stream (packets need not align with messages), and so is STOMP to RabbitMQ's
+  // Web-STOMP. A CONNECT whose password is in the second message, or a `passcode:` line cut in two,
+  // signed in unread: the broker's answers (retained messages, a queue's contents) came in under
+  // the 101's `untrusted` alone. The stream's first messages are read joined.
+  const mqttWith = (flags: number): Buffer => {
+    const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, flags, 0, 60, 0, 2]), Buffer.from('c1'), ...(flags & 0x80 ? [Buffer.from([0, 3]), Buffer.from('bob')] : []), ...(flags & 0x40 ? [Buffer.from([0, 8]), Buffer.from('hunter22')] : [])]);
+    return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+  };
+  const stomp = Buffer.from('CONNECT\naccept-version:1.2\nhost:/\nlogin:bob\npasscode:hunter22\n\n\0');
+  const signIns = fc.oneof(
+    fc.tuple(fc.constantFrom(0xc2, 0x80, 0x40), fc.double({ min: 0, max: 1, noNaN: true })).map(([flags, at]) => ({ bytes: mqttWith(flags), at })),
+    fc.double({ min: 0, max: 1, noNaN: true }).map((at) => ({ bytes: stomp, at })),
+  ).map(({ bytes, at }) => { const cut = Math.min(bytes.length - 1, Math.max(1, Math.floor(bytes.length * at))); return [bytes.subarray(0, cut), bytes.subarray(cut)]; });
+  const splitSocket = async (who: string, pieces: Buffer[]): Promise<{ code: number | undefined; labels: string[] }> => {
+    const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+    const sock = new WebSocket(`ws://ws.test:${web.port}/mqtt`, { agent: new HttpProxyAgent(proxy) });
+    t.teardown(() => sock.terminate());
+    const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+    await approveNext(`${who}'s upgrade`, who);
+    await opened;
+    let answers = 0;
+    const settled = new Promise<number | undefined>((r) => { sock.once('close', (code) => r(code)); sock.on('message', () => { if (++answers === pieces.length) r(undefined); }); });
+    for (const p of pieces) sock.send(p);
+    const code = await settled;
+    const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+    return { code, labels: contentLabels(labelled!.labels) };
+  };
+  let m = 0;
+  await fc.assert(fc.asyncProperty(signIns, async (pieces) => {
+    const { code, labels } = await splitSocket(`split-${m++}`, pieces);
+    return code === 1008 && labels.includes('private');
+  }), { numRuns: 6 });
+  // Controls: a CONNECT without credentials cut in two, and chat messages whose words join into none, go on.
+  const plain = mqttWith(0x02);
+  for (const [who, pieces] of [['split-plain', [plain.subarray(0, 5), plain.subarray(5)]], ['split-chat', [Buffer.from('{"type":"subscribe","topic":"pass"}'), Buffer.from('{"type":"publish","text":"word: hello there"}')]]] as const) {
+    const { code, labels } = await splitSocket(who, [...pieces]);
+    t.equal(code, undefined, `control: ${who} goes on`);
+    t.same(labels, ['untrusted'], `control: ${who} brings the 101's label only`);
+  }
 });
 
 // A stream decided before the session gained a label is stale, and its own answer bringing another
