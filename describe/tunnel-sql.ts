@@ -1629,6 +1629,45 @@ export function mqttSignsIn(data: Buffer): boolean {
   return flags !== undefined && (flags & 0xc0) !== 0;
 }
 
+/** SASL mechanisms whose exchange carries a credential (a password, a token, a proof of one). */
+const SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'XOAUTH2', 'OAUTHBEARER', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-512-PLUS', 'NTLM', 'GSSAPI'];
+/**
+ * A text protocol's sign-in line or element: XMPP's `<auth … mechanism='PLAIN'>` (RFC 7395 over
+ * WebSocket), IRC's `AUTHENTICATE PLAIN` and `PASS`, IMAP's `a1 LOGIN user pass` and `AUTHENTICATE`,
+ * SMTP's and POP3's `AUTH PLAIN …`, POP3's and FTP's `PASS`.
+ */
+const textSignIn = /mechanism\s{0,4}=\s{0,4}["']([A-Z0-9-]{2,20})["']|^(?:[A-Za-z0-9.]{1,20} )?(?:AUTHENTICATE|AUTH) ([A-Z0-9-]{2,20})\b|^(?:[A-Za-z0-9.]{1,20} )?LOGIN \S{1,200} \S{4}|^PASS :?\S{4}/gm;
+
+/**
+ * A message naming a SASL mechanism that carries a credential, in a protocol's own words
+ * (twenty-eighth pass: a binary sign-in was left open by the twenty-seventh). Text: see textSignIn.
+ * Binary: the mechanism's name as a protocol writes a string, its length before it — AMQP 1.0's
+ * `sasl-init` (a symbol: `0xa3`, a length byte), AMQP 0-9-1's `Connection.StartOk` (a short string:
+ * a length byte), Kafka's `SaslHandshake` (a 16-bit length), BSON's (a 32-bit length counting its
+ * NUL). The server then answers as that account.
+ */
+export function saslSignsIn(data: Buffer): boolean {
+  const bytes = data.length > MAX_CREDENTIAL_MESSAGE ? data.subarray(0, MAX_CREDENTIAL_MESSAGE) : data;
+  const text = bytes.toString('latin1');
+  textSignIn.lastIndex = 0;
+  for (let m = textSignIn.exec(text); m; m = textSignIn.exec(text)) {
+    const mech = m[1] ?? m[2];
+    if (mech === undefined || SASL_MECHANISMS.includes(mech)) return true;
+  }
+  for (const mech of SASL_MECHANISMS) {
+    if (mech === 'LOGIN') continue; // a word a binary message may well hold as a string (an event's type): text only
+    for (let at = text.indexOf(mech); at >= 0; at = text.indexOf(mech, at + 1)) {
+      const after = bytes[at + mech.length];
+      if (after !== undefined && ((after >= 0x41 && after <= 0x5a) || (after >= 0x30 && after <= 0x39) || after === 0x2d)) continue; // part of a longer name
+      const n = mech.length;
+      if (at >= 1 && bytes[at - 1] === n && (at < 2 || bytes[at - 2] === 0xa3 || after === undefined || after < 0x20 || after >= 0x80)) return true; // sym8 or shortstr
+      if (at >= 2 && bytes[at - 2] === 0 && bytes[at - 1] === n) return true; // 16-bit length
+      if (at >= 4 && bytes.readInt32LE(at - 4) === n + 1 && after === 0) return true; // BSON string
+    }
+  }
+  return false;
+}
+
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */
 function readings(text: string): unknown[] {
   let msg: unknown;

@@ -12,7 +12,7 @@ import { StoreUnavailableError } from '../../state/unavailable.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import fc from 'fast-check';
 import { describeRequest } from '../../describe/describe.ts';
-import { mqttSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
+import { mqttSignsIn, saslSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
@@ -590,6 +590,38 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
     const { code, labels } = await splitSocket(`split-${m++}`, pieces);
     return code === 1008 && labels.includes('private');
   }), { numRuns: 6 });
+  // (Twenty-eighth pass, left open by the twenty-seventh) A sign-in in a binary protocol's words:
+  // AMQP 1.0's `sasl-init` (the `amqp` subprotocol of Azure Service Bus, ActiveMQ Artemis, Qpid)
+  // naming PLAIN with `\0bob\0hunter22`. Not UTF-8, so it was never read; now read as SASL.
+  const amqpSasl = (mech: string, response: string): Buffer => {
+    const fields = Buffer.concat([Buffer.from([0xa3, mech.length]), Buffer.from(mech), Buffer.from([0xa0, response.length]), Buffer.from(response, 'latin1'), Buffer.from([0xa1, 4]), Buffer.from('host')]);
+    const body = Buffer.concat([Buffer.from([0x00, 0x53, 0x41, 0xc0, fields.length + 1, 3]), fields]);
+    const frame = Buffer.alloc(8);
+    frame.writeUInt32BE(8 + body.length, 0);
+    frame[4] = 2; frame[5] = 1;
+    return Buffer.concat([Buffer.from('AMQP\x03\x01\x00\x00', 'latin1'), frame, body]);
+  };
+  const amqp = await splitSocket('amqp-sasl', [amqpSasl('PLAIN', '\0bob\0hunter22')]);
+  t.equal(amqp.code, 1008, 'an AMQP 1.0 SASL PLAIN sign-in closes the tunnel that did not hold `private`');
+  t.ok(amqp.labels.includes('private'), 'its broker answers as that account');
+  // The class, read alone (no Airlock): SASL in AMQP 1.0, AMQP 0-9-1 `Connection.StartOk`, Kafka's
+  // `SaslHandshake`, XMPP's `<auth>`, IRC's `AUTHENTICATE` and `PASS`, IMAP's `LOGIN`, SMTP's `AUTH`.
+  const shortstr = (v: string): Buffer => Buffer.concat([Buffer.from([v.length]), Buffer.from(v)]);
+  const startOk = (mech: string): Buffer => Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 40, 0, 10, 0, 11, 0, 0, 0, 0]), shortstr(mech), Buffer.from([0, 0, 0, 12, 0]), Buffer.from('guest\0guest'), shortstr('en_US'), Buffer.from([0xce])]);
+  const kafka = (mech: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 20, 0, 17, 0, 1, 0, 0, 0, 1, 0, 1]), Buffer.from('c'), Buffer.from([0, mech.length]), Buffer.from(mech)]);
+  const mechs = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'XOAUTH2', 'OAUTHBEARER', 'CRAM-MD5'];
+  const saslShapes: Array<(mech: string) => Buffer> = [
+    (mech) => amqpSasl(mech, '\0bob\0hunter22'), startOk, kafka,
+    (mech) => Buffer.from(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='${mech}'>AGJvYgBodW50ZXIyMg==</auth>`),
+    (mech) => Buffer.from(`CAP REQ :sasl\r\nAUTHENTICATE ${mech}\r\n`),
+    (mech) => Buffer.from(`AUTH ${mech} AGJvYgBodW50ZXIyMg==\r\n`),
+  ];
+  fc.assert(fc.property(fc.constantFrom(...saslShapes), fc.constantFrom(...mechs), (shape, mech) => saslSignsIn(shape(mech))), { numRuns: 40 });
+  for (const line of ['PASS hunter22\r\nNICK bob\r\n', 'a1 LOGIN bob hunter22\r\n']) t.ok(saslSignsIn(Buffer.from(line)), `a sign-in line: ${JSON.stringify(line)}`);
+  const ordinary = ['the PLAIN text version, please', '{"format":"PLAIN","auth":"none"}', 'AUTH is down again', 'a1 SELECT INBOX\r\n', 'PRIVMSG #c :PASS the salt\r\n', '<message><body>mechanism is PLAIN</body></message>'];
+  for (const text of ordinary) t.notOk(saslSignsIn(Buffer.from(text)), `control: ${JSON.stringify(text)}`);
+  t.notOk(saslSignsIn(Buffer.concat([Buffer.from([0x0a, 5]), Buffer.from('LOGIN'), Buffer.from([0x10, 1])])), 'control: a protobuf string "LOGIN" (an event type)');
+  t.notOk(saslSignsIn(amqpSasl('ANONYMOUS', '')), 'control: an AMQP SASL ANONYMOUS sign-in carries no credential');
   // Controls: a CONNECT without credentials cut in two, and chat messages whose words join into none, go on.
   const plain = mqttWith(0x02);
   for (const [who, pieces] of [['split-plain', [plain.subarray(0, 5), plain.subarray(5)]], ['split-chat', [Buffer.from('{"type":"subscribe","topic":"pass"}'), Buffer.from('{"type":"publish","text":"word: hello there"}')]]] as const) {
