@@ -68,6 +68,8 @@ export interface CarriedStatement {
   message: string;
   /** A message giving the server a credential (`signsIn`): judged as an authenticated GET of the tunnel's URL, whose answers are that account's. */
   signIn?: true;
+  /** A read of the tunnel's own upstream (withDatabaseRead): its labels keep the tunnel current. */
+  ownRead?: true;
 }
 
 export interface TunnelRead {

@@ -371,6 +371,9 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       (statement.audit.session as Record<string, unknown> | undefined ?? (statement.audit.session = { id: s.id }) as Record<string, unknown>).labels = [...labels];
       const ended = restate(statement, s.id, []);
       if (ended && !(ended instanceof Promise)) return ended;
+      // A read of the tunnel's own upstream (a database socket's records) keeps the tunnel current,
+      // as its 101's labels do, unless it was stale already.
+      if (statement.carriedRead && tunnel) return Promise.resolve(arrive(tunnel, s.id, s.labels, labels, true)).then(() => streamCheck(tunnel));
       return Promise.resolve(arrive(statement, s.id, s.labels, labels, false)).then(() => (tunnel ? streamCheck(tunnel) : undefined));
     },
 

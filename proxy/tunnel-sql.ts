@@ -236,9 +236,10 @@ export class TunnelSql {
    * known to be such a database's (its reader is Redis's or MongoDB's), the tunnel is judged, once,
    * as a sign-in is: an authenticated GET of its URL (a database answers with your records whoever
    * wrote them, as an account does: `labels.authenticated`, `private`, unless `labels.hosts` names
-   * the host), before the message that showed it leaves; a label new to the session makes the tunnel
-   * stale there, as a statement's does. A read, not a write: nothing waits for a human outside the
-   * trifecta. (PostgreSQL, MySQL, SQL Server and Hrana read every query as its SQL, a SELECT included.)
+   * the host), before the message that showed it leaves. Its labels keep this tunnel current, as a
+   * 101's do (its statements that may write are each decided with them; the reads go on, as they did);
+   * other streams of the session are stale. Judged for its labels only: what the policy says of the
+   * twin refuses nothing (the reads went on before, and still do), and a deny brings none. (PostgreSQL, MySQL, SQL Server and Hrana read every query as its SQL, a SELECT included.)
    */
   private withDatabaseRead(judged: Promise<Rejection | undefined> | Rejection | undefined): Promise<Rejection | undefined> | Rejection | undefined {
     if (this.databaseRead || this.signedIn) return judged;
@@ -247,7 +248,7 @@ export class TunnelSql {
     const read = (): Promise<Rejection | undefined> => {
       if (this.databaseRead) return Promise.resolve(undefined);
       this.databaseRead = true;
-      return this.decide({ protocol: 'json', message: `${db} read`, body: {}, signIn: true });
+      return this.decide({ protocol: 'json', message: `${db} read`, body: {}, signIn: true, ownRead: true });
     };
     if (judged instanceof Promise) return judged.then((r) => r ?? read());
     return judged ?? read();
@@ -532,17 +533,23 @@ export class TunnelSql {
     if (decided === undefined) return undefined;
     if ('status' in decided) {
       this.pipeline.append(this.record(s, url, decided, undefined, raw.method));
-      return decided;
+      // A database read is judged for its labels only (withDatabaseRead): it goes on as it did.
+      return s.ownRead ? undefined : decided;
     }
     const { described, decision } = decided;
     const ctx: RequestContext = {
       description: described, decision, audit: {}, signal: this.ended, refusalHeaders: {},
       outgoing: { method: raw.method, url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },
       body: { bytes: body, truncated: false },
+      ...(s.ownRead ? { carriedRead: true as const } : {}),
     };
     let refusal: Rejection | undefined;
     const encoding = s.protocol === 'postgresql' ? encodingChange(described.sql?.statements) : undefined;
-    if (encoding) refusal = unreadable(encoding);
+    // A database read is judged for what it brings only (withDatabaseRead): the reads went on before
+    // and still do, whatever the policy says of its twin (a policy that allows the socket need not
+    // know the twin); its labels are the session's before the message leaves.
+    if (s.ownRead) ctx.audit.labels_only = true;
+    else if (encoding) refusal = unreadable(encoding);
     else if (decision.action === 'deny') refusal = denial(decision);
     else if (decision.action === 'approve' && s.message === 'B' && this.approvedParse(s, decision)) {
       // The human approved this statement's text when it was parsed, at this risk or higher: its
@@ -560,7 +567,7 @@ export class TunnelSql {
         }
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
-    if (!refusal) refusal = await this.charge(ctx, s);
+    if (!refusal && !s.ownRead) refusal = await this.charge(ctx, s);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
     // Its answer comes back over the tunnel: what it brings (the rows a SELECT reads: `private`) is
     // the session's before the statement leaves (twelfth pass: only the upgrade's labels counted).

@@ -541,8 +541,9 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   // (Twenty-eighth pass) A database behind a WebSocket bridge whose commands only read: Redis's
   // `GET` (RESP, as ioredis and node-redis write it) and MongoDB's `find` (OP_MSG). Only commands
   // that may write were judged, so the records came in under the upgrade's `untrusted` alone and the
-  // POST to the webhook went out. A read of the database is now judged once per tunnel as its twin
-  // SELECT (`private`): new to the session, it closes the tunnel before the command leaves.
+  // POST to the webhook went out. The socket is now judged once, when its stream shows the
+  // database, as an authenticated read of it (`private`), before the command leaves; the read goes
+  // on (the tunnel stays current: its writes are each decided with the new label).
   const bson = (pairs: Array<[string, string]>): Buffer => {
     const els = pairs.map(([k, v]) => Buffer.concat([Buffer.from([0x02]), Buffer.from(`${k}\0`), Buffer.from([v.length + 1, 0, 0, 0]), Buffer.from(`${v}\0`)]));
     const body = Buffer.concat([...els, Buffer.from([0])]);
@@ -574,8 +575,8 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
     await opened;
     const outcome = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.once('message', (m: Buffer) => r(m.toString())); });
     sock.send(message);
-    t.equal(await outcome, 'closed 1008', `${name}: the tunnel closes at the read that brings \`private\``);
-    t.notOk(web.hits.some((h) => h.method === 'WS' && sent.test(h.body)), `${name}: the read never left`);
+    t.match(await outcome, /^got /, `${name}: the read goes on`);
+    t.ok(web.hits.some((h) => h.method === 'WS' && sent.test(h.body)), `${name}: the database got it`);
     const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
     t.same(contentLabels(labelled!.labels), ['private', 'untrusted'], `${name}: its records are private data`);
     t.equal((await viaCurl(proxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' })).status, 202, `${name}: the next POST is held`);
@@ -599,11 +600,13 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
       const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
       await approveNext(`${who}'s upgrade`, who);
       await opened;
-      const closed = new Promise<number>((r) => sock.once('close', (code) => r(code)));
+      let answers = 0;
+      const settled = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.on('message', () => { if (++answers === pieces.length) r('answered'); }); });
       for (const p of pieces) sock.send(p);
-      const code = await closed;
+      const outcome = await settled;
+      sock.terminate();
       const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
-      return code === 1008 && contentLabels(labelled!.labels).includes('private');
+      return outcome === 'answered' && contentLabels(labelled!.labels).includes('private');
     },
   ), { numRuns: 5 });
 
