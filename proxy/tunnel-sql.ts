@@ -14,7 +14,7 @@
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, mqttSignsIn, saslSignsIn, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, mqttSignsIn, packedSignsIn, saslSignsIn, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -258,7 +258,8 @@ export class TunnelSql {
   private databaseRead = false;
 
   private signsInMessage(data: Buffer, kind: 'text' | 'binary'): boolean {
-    return mqttSignsIn(data) || saslSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8')));
+    const text = kind === 'text' || isUtf8(data);
+    return mqttSignsIn(data) || saslSignsIn(data) || (text ? this.signsInHere(data.toString('utf8')) : packedSignsIn(data));
   }
 
   /**
@@ -279,7 +280,7 @@ export class TunnelSql {
     }
     if (this.streamStart.length < 2) return false; // read alone already
     const joined = Buffer.concat(this.streamStart);
-    return mqttSignsIn(joined) || saslSignsIn(joined) || (isUtf8(joined) && this.signsInHere(joined.toString('utf8')));
+    return mqttSignsIn(joined) || saslSignsIn(joined) || (isUtf8(joined) ? this.signsInHere(joined.toString('utf8')) : packedSignsIn(joined));
   }
 
   /** The agent's first messages, for a sign-in cut across them (signsInStream); undefined past them. */

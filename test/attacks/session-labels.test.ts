@@ -12,7 +12,7 @@ import { StoreUnavailableError } from '../../state/unavailable.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import fc from 'fast-check';
 import { describeRequest } from '../../describe/describe.ts';
-import { mqttSignsIn, saslSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
+import { mqttSignsIn, packedSignsIn, saslSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
@@ -675,6 +675,37 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   for (const text of ordinary) t.notOk(saslSignsIn(Buffer.from(text)), `control: ${JSON.stringify(text)}`);
   t.notOk(saslSignsIn(Buffer.concat([Buffer.from([0x0a, 5]), Buffer.from('LOGIN'), Buffer.from([0x10, 1])])), 'control: a protobuf string "LOGIN" (an event type)');
   t.notOk(saslSignsIn(amqpSasl('ANONYMOUS', '')), 'control: an AMQP SASL ANONYMOUS sign-in carries no credential');
+  // (Twenty-eighth pass, left open by the twenty-seventh) A sign-in in MessagePack or CBOR (Socket.IO's
+  // msgpack parser, SignalR's MessagePack protocol): a map member named as a credential with a long
+  // string. Not UTF-8, so never read. A small encoder of both (maps of strings and numbers).
+  type Packed = string | number | { [k: string]: Packed };
+  const encode = (v: Packed, cbor: boolean): Buffer => {
+    if (typeof v === 'number') return Buffer.from([cbor ? v & 0x17 : v & 0x7f]);
+    if (typeof v === 'string') {
+      const bytes = Buffer.from(v);
+      const head = cbor ? (bytes.length < 24 ? [0x60 + bytes.length] : [0x78, bytes.length]) : bytes.length < 32 ? [0xa0 + bytes.length] : [0xd9, bytes.length];
+      return Buffer.concat([Buffer.from(head), bytes]);
+    }
+    const entries = Object.entries(v);
+    return Buffer.concat([Buffer.from([(cbor ? 0xa0 : 0x80) + entries.length]), ...entries.flatMap(([k, x]) => [encode(k, cbor), encode(x, cbor)])]);
+  };
+  const jwtish = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl';
+  const packed = await splitSocket('msgpack-auth', [encode({ type: 0, data: { token: jwtish }, nsp: '/' }, false)]);
+  t.equal(packed.code, 1008, 'a Socket.IO msgpack CONNECT with a token closes the tunnel that did not hold `private`');
+  t.ok(packed.labels.includes('private'), 'its server answers as that account');
+  fc.assert(fc.property(
+    fc.constantFrom('token', 'access_token', 'accessToken', 'password', 'jwt', 'auth', 'api_key', 'cred', 'Authorization'),
+    fc.boolean(), fc.boolean(), fc.nat(3),
+    (name, cbor, nested, at) => {
+      const members: Array<[string, Packed]> = [['type', 'auth'], ['id', 7], ['v', '1.0']];
+      members.splice(at % (members.length + 1), 0, [name, jwtish]);
+      const inner = Object.fromEntries(members) as Packed;
+      return packedSignsIn(encode(nested ? { event: 'connect', payload: inner } : inner, cbor));
+    },
+  ), { numRuns: 40 });
+  for (const [what, v] of [['a subscription', { type: 'subscribe', channel: 'prices' }], ['a short token', { token: 'abc' }], ['a cursor', { cursor: 'c2lnbmF0dXJlMTIz' }], ['a number', { password: 7 }]] as const) {
+    t.notOk(packedSignsIn(encode(v as Packed, false)) || packedSignsIn(encode(v as Packed, true)), `control: ${what}`);
+  }
   // Controls: a CONNECT without credentials cut in two, and chat messages whose words join into none, go on.
   const plain = mqttWith(0x02);
   for (const [who, pieces] of [['split-plain', [plain.subarray(0, 5), plain.subarray(5)]], ['split-chat', [Buffer.from('{"type":"subscribe","topic":"pass"}'), Buffer.from('{"type":"publish","text":"word: hello there"}')]]] as const) {
