@@ -259,7 +259,11 @@ export class TunnelSql {
 
   private signsInMessage(data: Buffer, kind: 'text' | 'binary'): boolean {
     const text = kind === 'text' || isUtf8(data);
-    return mqttSignsIn(data) || saslSignsIn(data) || (text ? this.signsInHere(data.toString('utf8')) : packedSignsIn(data));
+    if (mqttSignsIn(data) || (text && this.signsInHere(data.toString('utf8')))) return true;
+    // SASL and packed maps are read in the stream's first messages only (a sign-in comes first): a
+    // socket that streams megabytes is not searched at every message.
+    if (this.streamStart === undefined) return false;
+    return saslSignsIn(data) || (!text && packedSignsIn(data));
   }
 
   /**
