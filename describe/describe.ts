@@ -70,13 +70,13 @@ const notIdentityHeaders = new Set(['x-csrf-token', 'x-xsrf-token']);
  * Cookie names that say they carry a session or a credential (`_gitlab_session`, `grafana_session`,
  * `auth_token`, `connect.sid`, WordPress's `wordpress_logged_in_…` and `wordpress_sec_…`).
  */
-const sessionCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
+const sessionCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])|aspnetcore\.(?:cookies|identity)/i;
 /**
  * The credential words of `sessionCookie`: the others (`user`, `account`, `ident`) name whom a cookie
  * says the request acts as (`account_id=acct_1…`, `current_user=42`), which is no credential unless
  * its value is shaped as one (`credentialValue`).
  */
-const credentialCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
+const credentialCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|secret|pass|key|(?:^|[-_])sec(?:$|[-_])|aspnetcore\.(?:cookies|identity)/i;
 /**
  * A value shaped as a credential: a JWT, an Express signed cookie (`s%3A…`, `s:…`), or 32 and more
  * token characters and nothing else (base64, hex, Slack's `xoxd-…%2F…`), but for a UUID, which
@@ -356,6 +356,27 @@ const HELD_COOKIE_CHARS = 4096;
  * as a credential (`user=eyJ…`, Slack's `d=xoxd-…`) is not shown, whatever its name. A value past HELD_COOKIE_CHARS is cut and
  * says so; past HELD_COOKIES cookies the last entry says how many more were sent.
  */
+/**
+ * The names of the cookies a request carries that are named as a session or credential
+ * (`credentialCookie`), sorted, at most 32: a host answers a request carrying one as the account it
+ * signs in (the session stage takes out those an answer of the session set: RequestSummary.credential_cookies).
+ */
+function credentialCookies(headers: ReadonlyArray<[string, string]>): string[] {
+  const names = new Set<string>();
+  let seen = 0;
+  for (const [n, value] of headers) {
+    if (n.toLowerCase() !== 'cookie') continue;
+    for (const piece of value.split(';')) {
+      if (++seen > MAX_COOKIES || names.size >= 32) break;
+      const eq = piece.indexOf('=');
+      const name = eq > 0 ? piece.slice(0, eq).trim() : '';
+      // A CSRF cookie (Django's `csrftoken`, `XSRF-TOKEN`) is handed to every visitor: no login.
+      if (name !== '' && name.length <= 128 && credentialCookie.test(name) && !/csrf|xsrf/i.test(name) && piece.slice(eq + 1).trim() !== '') names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
 /** A cookie name whose value a held request's card shows (unless the value is shaped as a credential): not one named as a session or credential. */
 export function cookieShownWhileHeld(name: string): boolean {
   return name !== '' && !credentialCookie.test(name);
@@ -761,6 +782,8 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   if (own !== undefined) request.own_credentials = own;
   const cookieParams = cookieParameters(raw.headers, url, body);
   if (cookieParams.length) request.cookie_params = cookieParams;
+  const loginCookies = credentialCookies(raw.headers);
+  if (loginCookies.length) request.credential_cookies = loginCookies;
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
   // SQL in a read's URL that writes (`GET /v1/sql?sql=UPDATE users SET role = 'admin' WHERE id = 7`,

@@ -68,6 +68,8 @@ export interface CarriedStatement {
   message: string;
   /** A message giving the server a credential (`signsIn`): judged as an authenticated GET of the tunnel's URL, whose answers are that account's. */
   signIn?: true;
+  /** A read of the tunnel's own upstream (withDatabaseRead): its labels keep the tunnel current. */
+  ownRead?: true;
 }
 
 export interface TunnelRead {
@@ -1627,6 +1629,150 @@ export function mqttSignsIn(data: Buffer): boolean {
   if (proto !== 'MQTT' && proto !== 'MQIsdp') return false;
   const flags = data[at + 2 + name + 1];
   return flags !== undefined && (flags & 0xc0) !== 0;
+}
+
+/** A walk of one packed value: where it ends, whether a map in it holds a sign-in member. */
+interface PackedWalk {
+  b: Buffer;
+  /** Values left to look at (bounds the walk). */
+  budget: number;
+  found: boolean;
+}
+
+/** A string or bytes value at `i` (MessagePack or CBOR): its text and where it ends, else undefined. */
+type PackedText = { text?: string; bytes: number; end: number };
+
+/** Reads one MessagePack value at `i`; returns where it ends (undefined: not MessagePack). */
+function msgpackValue(w: PackedWalk, i: number, depth: number, text?: (t: PackedText) => void): number | undefined {
+  const { b } = w;
+  if (--w.budget < 0 || depth > 32 || i >= b.length) return undefined;
+  const c = b[i]!;
+  const sized = (n: number, at: number): number | undefined => (at + n <= b.length ? at + n : undefined);
+  const u = (at: number, n: number): number | undefined => (at + n > b.length ? undefined : n === 1 ? b[at]! : n === 2 ? b.readUInt16BE(at) : b.readUInt32BE(at));
+  const str = (len: number | undefined, at: number, isText: boolean): number | undefined => {
+    if (len === undefined || at + len > b.length) return undefined;
+    text?.({ ...(isText ? { text: b.toString('latin1', at, at + len) } : {}), bytes: len, end: at + len });
+    return at + len;
+  };
+  if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) return i + 1;
+  if (c >= 0xa0 && c <= 0xbf) return str(c - 0xa0, i + 1, true);
+  if (c === 0xd9 || c === 0xda || c === 0xdb) { const n = c === 0xd9 ? 1 : c === 0xda ? 2 : 4; return str(u(i + 1, n), i + 1 + n, true); }
+  if (c === 0xc4 || c === 0xc5 || c === 0xc6) { const n = c === 0xc4 ? 1 : c === 0xc5 ? 2 : 4; return str(u(i + 1, n), i + 1 + n, false); }
+  if (c === 0xca) return sized(5, i);
+  if (c === 0xcb) return sized(9, i);
+  if (c >= 0xcc && c <= 0xd3) return sized(1 + [1, 2, 4, 8][(c - 0xcc) % 4]!, i);
+  if (c >= 0xd4 && c <= 0xd8) return sized(2 + [1, 2, 4, 8, 16][c - 0xd4]!, i);
+  if (c === 0xc7 || c === 0xc8 || c === 0xc9) { const n = c === 0xc7 ? 1 : c === 0xc8 ? 2 : 4; const len = u(i + 1, n); return len === undefined ? undefined : sized(len + 1, i + 1 + n); }
+  let count: number | undefined;
+  let at: number;
+  let map: boolean;
+  if (c >= 0x80 && c <= 0x8f) [count, at, map] = [c - 0x80, i + 1, true];
+  else if (c >= 0x90 && c <= 0x9f) [count, at, map] = [c - 0x90, i + 1, false];
+  else if (c === 0xde || c === 0xdf) [count, at, map] = [u(i + 1, c === 0xde ? 2 : 4), i + (c === 0xde ? 3 : 5), true];
+  else if (c === 0xdc || c === 0xdd) [count, at, map] = [u(i + 1, c === 0xdc ? 2 : 4), i + (c === 0xdc ? 3 : 5), false];
+  else return undefined;
+  return packedItems(w, at, count, map, depth, msgpackValue);
+}
+
+/** Reads one CBOR value at `i` (definite lengths); returns where it ends (undefined: not CBOR). */
+function cborValue(w: PackedWalk, i: number, depth: number, text?: (t: PackedText) => void): number | undefined {
+  const { b } = w;
+  if (--w.budget < 0 || depth > 32 || i >= b.length) return undefined;
+  const major = b[i]! >> 5;
+  const ai = b[i]! & 0x1f;
+  if (ai > 27) return undefined; // indefinite lengths are not read (fails closed: no sign-in seen)
+  const extra = ai < 24 ? 0 : [1, 2, 4, 8][ai - 24]!;
+  if (i + 1 + extra > b.length) return undefined;
+  const arg = ai < 24 ? ai : extra === 1 ? b[i + 1]! : extra === 2 ? b.readUInt16BE(i + 1) : extra === 4 ? b.readUInt32BE(i + 1) : Number(b.readBigUInt64BE(i + 1));
+  const at = i + 1 + extra;
+  if (major === 0 || major === 1 || major === 7) return at;
+  if (major === 2 || major === 3) {
+    if (at + arg > b.length) return undefined;
+    text?.({ ...(major === 3 ? { text: b.toString('latin1', at, at + arg) } : {}), bytes: arg, end: at + arg });
+    return at + arg;
+  }
+  if (major === 6) return cborValue(w, at, depth + 1);
+  return packedItems(w, at, arg, major === 5, depth, cborValue);
+}
+
+/** A map's or array's items; a map member named as a credential whose value is text or bytes of 8 or more sets `found`. */
+function packedItems(w: PackedWalk, at: number, count: number | undefined, map: boolean, depth: number, value: typeof msgpackValue): number | undefined {
+  if (count === undefined || count > w.b.length) return undefined;
+  for (let k = 0; k < count; k++) {
+    if (!map) {
+      const next = value(w, at, depth + 1);
+      if (next === undefined) return undefined;
+      at = next;
+      continue;
+    }
+    let name: string | undefined;
+    const afterKey = value(w, at, depth + 1, (t) => (name = t.text));
+    if (afterKey === undefined) return undefined;
+    let long = false;
+    const afterValue = value(w, afterKey, depth + 1, (t) => (long = t.end > afterKey && t.bytes >= 8));
+    if (afterValue === undefined) return undefined;
+    if (long && name !== undefined && name.length <= 40 && signInName(name)) w.found = true;
+    at = afterValue;
+  }
+  return at;
+}
+
+/**
+ * A sign-in in a binary serialization of JSON's shape (twenty-eighth pass, left open by the
+ * twenty-seventh): MessagePack (Socket.IO's msgpack parser, SignalR's MessagePack protocol after its
+ * length prefix, Centrifugo's) or CBOR, decoded as such (a value whole from the message's start or
+ * just after a length prefix of up to 5 bytes), holding a map member whose key is named as a
+ * credential (`token`, `access_token`, `password`, `jwt`, `cred` …) and whose value is a string or
+ * bytes of 8 or more. Read in messages that are not UTF-8 text, up to MAX_CREDENTIAL_MESSAGE bytes.
+ */
+export function packedSignsIn(data: Buffer): boolean {
+  const b = data.length > MAX_CREDENTIAL_MESSAGE ? data.subarray(0, MAX_CREDENTIAL_MESSAGE) : data;
+  for (const value of [msgpackValue, cborValue]) {
+    for (let from = 0; from <= 5 && from < b.length; from++) {
+      const w: PackedWalk = { b, budget: 10_000, found: false };
+      if (value(w, from, 0) !== undefined && w.found) return true;
+    }
+  }
+  return false;
+}
+
+/** SASL mechanisms whose exchange carries a credential (a password, a token, a proof of one). */
+const SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'XOAUTH2', 'OAUTHBEARER', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-512-PLUS', 'NTLM', 'GSSAPI'];
+/**
+ * A text protocol's sign-in line or element: XMPP's `<auth … mechanism='PLAIN'>` (RFC 7395 over
+ * WebSocket), IRC's `AUTHENTICATE PLAIN` and `PASS`, IMAP's `a1 LOGIN user pass` and `AUTHENTICATE`,
+ * SMTP's and POP3's `AUTH PLAIN …`, POP3's and FTP's `PASS`.
+ */
+const textSignIn = /mechanism\s{0,4}=\s{0,4}["']([A-Z0-9-]{2,20})["']|^(?:[A-Za-z0-9.]{1,20} )?(?:AUTHENTICATE|AUTH) ([A-Z0-9-]{2,20})\b|^(?:[A-Za-z0-9.]{1,20} )?LOGIN \S{1,200} \S{4}|^PASS :?\S{4}/gm;
+
+/**
+ * A message naming a SASL mechanism that carries a credential, in a protocol's own words
+ * (twenty-eighth pass: a binary sign-in was left open by the twenty-seventh). Text: see textSignIn.
+ * Binary: the mechanism's name as a protocol writes a string, its length before it — AMQP 1.0's
+ * `sasl-init` (a symbol: `0xa3`, a length byte), AMQP 0-9-1's `Connection.StartOk` (a short string:
+ * a length byte), Kafka's `SaslHandshake` (a 16-bit length), BSON's (a 32-bit length counting its
+ * NUL). The server then answers as that account.
+ */
+export function saslSignsIn(data: Buffer): boolean {
+  const bytes = data.length > MAX_CREDENTIAL_MESSAGE ? data.subarray(0, MAX_CREDENTIAL_MESSAGE) : data;
+  const text = bytes.toString('latin1');
+  textSignIn.lastIndex = 0;
+  for (let m = textSignIn.exec(text); m; m = textSignIn.exec(text)) {
+    const mech = m[1] ?? m[2];
+    if (mech === undefined || SASL_MECHANISMS.includes(mech)) return true;
+  }
+  for (const mech of SASL_MECHANISMS) {
+    if (mech === 'LOGIN') continue; // a word a binary message may well hold as a string (an event's type): text only
+    for (let at = text.indexOf(mech); at >= 0; at = text.indexOf(mech, at + 1)) {
+      const after = bytes[at + mech.length];
+      if (after !== undefined && ((after >= 0x41 && after <= 0x5a) || (after >= 0x30 && after <= 0x39) || after === 0x2d)) continue; // part of a longer name
+      const n = mech.length;
+      if (at >= 1 && bytes[at - 1] === n && (at < 2 || bytes[at - 2] === 0xa3 || after === undefined || after < 0x20 || after >= 0x80)) return true; // sym8 or shortstr
+      if (at >= 2 && bytes[at - 2] === 0 && bytes[at - 1] === n) return true; // 16-bit length
+      if (at >= 4 && bytes.readInt32LE(at - 4) === n + 1 && after === 0) return true; // BSON string
+    }
+  }
+  return false;
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */

@@ -83,6 +83,14 @@ export interface RequestInfo {
    */
   cookie_params?: string[];
   /**
+   * Names of the cookies the request carries that are named as a session or credential (`session`,
+   * `JSESSIONID`, `_gitlab_session`, `auth_token`, `wordpress_logged_in_…`; the values stay
+   * redacted), less those an answer of the same session set from the host (twenty-eighth pass: the
+   * proxy's session stage takes those out, so what is left is a login the agent brought). Absent
+   * when there are none.
+   */
+  credential_cookies?: string[];
+  /**
    * Whether this exact URL (normalized as `url` is) appeared in a response earlier in the same
    * session, and which request brought it (docs/policies.md, "Link provenance"). Present when the
    * proxy tracks links for the loaded policy.

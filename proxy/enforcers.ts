@@ -70,6 +70,12 @@ export interface RequestContext {
    * (proxy/lasting-request.ts); the decision's own until then.
    */
   meteredLimits?: EngineDecision['rate_limits'];
+  /**
+   * A tunnel's read of its own upstream judged as a twin (a database behind a WebSocket bridge read
+   * as a sign-in: proxy/tunnel-sql.ts `withDatabaseRead`): what it brings keeps that tunnel current,
+   * as a WebSocket's 101 does (its further statements are each decided with the new labels).
+   */
+  readonly carriedRead?: true;
 }
 
 export interface ResponseHead {

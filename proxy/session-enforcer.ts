@@ -112,6 +112,39 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
 
   /** The generation each description was decided under (recorded when it was described). */
   const describedAt = new WeakMap<object, number>();
+  /**
+   * Per session, the cookie names each host set in its answers (`Set-Cookie`), host by host (the
+   * exact host: a `Domain` attribute is not followed). A cookie named as a login
+   * (`request.credential_cookies`) that the host itself handed out in this session is that page's
+   * own (an anonymous `PHPSESSID`, a cookie jar's round trip); one it never set here is a login the
+   * agent brought, and the host answers as that account (twenty-eighth pass: such a read came in as
+   * a page, `untrusted` only). Kept in memory only: after a restart every such cookie counts as
+   * brought (fails closed). Bounded: 10,000 sessions, 256 hosts each, 64 names a host.
+   */
+  const cookiesSet = new Map<string, Map<string, Set<string>>>();
+  const noteCookiesSet = (session: string, host: string, head: ResponseHead): void => {
+    let hosts: Map<string, Set<string>> | undefined;
+    for (const [k, v] of head.headers) {
+      if (k.toLowerCase() !== 'set-cookie') continue;
+      const eq = v.indexOf('=');
+      const name = eq > 0 ? v.slice(0, eq).trim() : '';
+      if (name === '' || name.length > 128) continue;
+      if (!hosts) {
+        hosts = cookiesSet.get(session);
+        if (!hosts) {
+          if (cookiesSet.size >= 10_000) cookiesSet.clear();
+          cookiesSet.set(session, (hosts = new Map()));
+        }
+      }
+      let names = hosts.get(host);
+      if (!names) {
+        if (hosts.size >= 256) continue;
+        hosts.set(host, (names = new Set()));
+      }
+      if (names.size < 64) names.add(name);
+    }
+  };
+
   /** The session each token was last described in (at most 10,000 tokens). */
   const sessionOfToken = new Map<string, string>();
 
@@ -256,6 +289,13 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         entered = await store.enter(d.agent.id, key, r.time, link);
       }
       d.session = entered.session;
+      // A login cookie the host set in this session is its own; the others are the agent's (cookiesSet).
+      if (r.credential_cookies) {
+        const own = cookiesSet.get(entered.session.id)?.get(r.host);
+        const brought = own ? r.credential_cookies.filter((n) => !own.has(n)) : r.credential_cookies;
+        if (brought.length) r.credential_cookies = brought;
+        else delete r.credential_cookies;
+      }
       if (entered.session.requests <= 1) await inheritWritten(d.agent.id, entered.session);
       // Where any session sent data, for the browsing rules (the session's record is left as it is).
       if (track) for (const [l, a] of writtenAnywhere) if (!d.session.labels[l]) d.session.labels[l] = a;
@@ -331,6 +371,9 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       (statement.audit.session as Record<string, unknown> | undefined ?? (statement.audit.session = { id: s.id }) as Record<string, unknown>).labels = [...labels];
       const ended = restate(statement, s.id, []);
       if (ended && !(ended instanceof Promise)) return ended;
+      // A read of the tunnel's own upstream (a database socket's records) keeps the tunnel current,
+      // as its 101's labels do, unless it was stale already.
+      if (statement.carriedRead && tunnel) return Promise.resolve(arrive(tunnel, s.id, s.labels, labels, true)).then(() => streamCheck(tunnel));
       return Promise.resolve(arrive(statement, s.id, s.labels, labels, false)).then(() => (tunnel ? streamCheck(tunnel) : undefined));
     },
 
@@ -341,6 +384,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       // brings its content into the agent's context as much as a 200 does (a host that serves an
       // injection chooses its status too). Links come from successful answers only.
       const ok = (head.statusCode >= 200 && head.statusCode < 300) || head.statusCode === 101;
+      noteCookiesSet(s.id, ctx.description.request.host, head);
       const labels = ctx.decision.labels ?? [];
       let stored: Promise<unknown> | undefined;
       if (labels.length) {

@@ -14,7 +14,7 @@
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, mqttSignsIn, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, mqttSignsIn, packedSignsIn, saslSignsIn, signsIn, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -81,6 +81,10 @@ function canonicalBase64(b: Buffer): boolean {
   }
   return true;
 }
+
+/** A sign-in cut across messages is read within the stream's first this many messages and bytes (signsInStream). */
+const SIGN_IN_MESSAGES = 16;
+const SIGN_IN_BYTES = 64 * 1024;
 
 export class TunnelSql {
   /** undefined: not known yet. */
@@ -216,13 +220,76 @@ export class TunnelSql {
     // and it closes, as a statement's does (twenty-seventh pass: the account's data came in under the
     // upgrade's labels alone, `untrusted`, and the next POST carried it out).
     // (Hrana's `hello` and GraphQL's `connection_init` are read by their own readers: `credentialed`.)
-    if (!this.signedIn && this.reader?.credentialed === undefined && (mqttSignsIn(data) || ((kind === 'text' || isUtf8(data)) && this.signsInHere(data.toString('utf8'))))) {
+    if (!this.signedIn && this.reader?.credentialed === undefined && (this.signsInMessage(data, kind) || this.signsInStream(data))) {
       this.signedIn = true;
       const signIn: CarriedStatement = { protocol: 'json', message: 'sign-in', body: {}, signIn: true };
-      return (async () => (await this.decide(signIn)) ?? this.judgeMessage(data, kind))();
+      return (async () => (await this.decide(signIn)) ?? this.withDatabaseRead(this.judgeMessage(data, kind)))();
     }
-    return this.judgeMessage(data, kind);
+    return this.withDatabaseRead(this.judgeMessage(data, kind));
   }
+
+  /**
+   * A database's answers are its records, whichever command asked for them (twenty-eighth pass): a
+   * Redis `GET`/`HGETALL`/`SCAN` or a MongoDB `find`/`aggregate`/`getMore` over a WebSocket bridge
+   * only reads, so no statement was decided for it, and the rows came in under the upgrade's labels
+   * alone (a plain host's `untrusted`): the next POST carried them out. Once the agent's stream is
+   * known to be such a database's (its reader is Redis's or MongoDB's), the tunnel is judged, once,
+   * as a sign-in is: an authenticated GET of its URL (a database answers with your records whoever
+   * wrote them, as an account does: `labels.authenticated`, `private`, unless `labels.hosts` names
+   * the host), before the message that showed it leaves. Its labels keep this tunnel current, as a
+   * 101's do (its statements that may write are each decided with them; the reads go on, as they did);
+   * other streams of the session are stale. Judged for its labels only: what the policy says of the
+   * twin refuses nothing (the reads went on before, and still do), and a deny brings none. (PostgreSQL, MySQL, SQL Server and Hrana read every query as its SQL, a SELECT included.)
+   */
+  private withDatabaseRead(judged: Promise<Rejection | undefined> | Rejection | undefined): Promise<Rejection | undefined> | Rejection | undefined {
+    if (this.databaseRead || this.signedIn) return judged;
+    const db = this.redis !== undefined ? 'redis' : this.reader instanceof MongoReader ? 'mongodb' : undefined;
+    if (db === undefined) return judged;
+    const read = (): Promise<Rejection | undefined> => {
+      if (this.databaseRead) return Promise.resolve(undefined);
+      this.databaseRead = true;
+      return this.decide({ protocol: 'json', message: `${db} read`, body: {}, signIn: true, ownRead: true });
+    };
+    if (judged instanceof Promise) return judged.then((r) => r ?? read());
+    return judged ?? read();
+  }
+
+  /** A read of the database behind the tunnel was judged (withDatabaseRead). */
+  private databaseRead = false;
+
+  private signsInMessage(data: Buffer, kind: 'text' | 'binary'): boolean {
+    const text = kind === 'text' || isUtf8(data);
+    if (mqttSignsIn(data) || (text && this.signsInHere(data.toString('utf8')))) return true;
+    // SASL and packed maps are read in the stream's first messages only (a sign-in comes first): a
+    // socket that streams megabytes is not searched at every message.
+    if (this.streamStart === undefined) return false;
+    return saslSignsIn(data) || (!text && packedSignsIn(data));
+  }
+
+  /**
+   * A sign-in cut across messages (twenty-eighth pass, left open by the twenty-seventh): MQTT over
+   * WebSocket is a byte stream ("a receiver MUST NOT assume that MQTT Control Packets are aligned on
+   * WebSocket frame boundaries"), as STOMP is to RabbitMQ's Web-STOMP (stomp.js splits large frames),
+   * so a CONNECT whose user name and password come in the second message, or a `passcode:` line cut
+   * in two, signed in unread. The stream's start, its first messages joined (at most
+   * SIGN_IN_MESSAGES of them, SIGN_IN_BYTES in all), is read as one message is, at each message.
+   */
+  private signsInStream(data: Buffer): boolean {
+    if (this.streamStart === undefined) return false;
+    this.streamStart.push(data);
+    this.streamStartBytes += data.length;
+    if (this.streamStart.length > SIGN_IN_MESSAGES || this.streamStartBytes > SIGN_IN_BYTES) {
+      this.streamStart = undefined; // past the start: a sign-in comes first
+      return false;
+    }
+    if (this.streamStart.length < 2) return false; // read alone already
+    const joined = Buffer.concat(this.streamStart);
+    return mqttSignsIn(joined) || saslSignsIn(joined) || (isUtf8(joined) ? this.signsInHere(joined.toString('utf8')) : packedSignsIn(joined));
+  }
+
+  /** The agent's first messages, for a sign-in cut across them (signsInStream); undefined past them. */
+  private streamStart: Buffer[] | undefined = [];
+  private streamStartBytes = 0;
 
   /** The agent gave the server a credential in one of the tunnel's messages (`signsIn`): its twins are authenticated. */
   private signedIn = false;
@@ -471,17 +538,23 @@ export class TunnelSql {
     if (decided === undefined) return undefined;
     if ('status' in decided) {
       this.pipeline.append(this.record(s, url, decided, undefined, raw.method));
-      return decided;
+      // A database read is judged for its labels only (withDatabaseRead): it goes on as it did.
+      return s.ownRead ? undefined : decided;
     }
     const { described, decision } = decided;
     const ctx: RequestContext = {
       description: described, decision, audit: {}, signal: this.ended, refusalHeaders: {},
       outgoing: { method: raw.method, url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },
       body: { bytes: body, truncated: false },
+      ...(s.ownRead ? { carriedRead: true as const } : {}),
     };
     let refusal: Rejection | undefined;
     const encoding = s.protocol === 'postgresql' ? encodingChange(described.sql?.statements) : undefined;
-    if (encoding) refusal = unreadable(encoding);
+    // A database read is judged for what it brings only (withDatabaseRead): the reads went on before
+    // and still do, whatever the policy says of its twin (a policy that allows the socket need not
+    // know the twin); its labels are the session's before the message leaves.
+    if (s.ownRead) ctx.audit.labels_only = true;
+    else if (encoding) refusal = unreadable(encoding);
     else if (decision.action === 'deny') refusal = denial(decision);
     else if (decision.action === 'approve' && s.message === 'B' && this.approvedParse(s, decision)) {
       // The human approved this statement's text when it was parsed, at this risk or higher: its
@@ -499,7 +572,7 @@ export class TunnelSql {
         }
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
-    if (!refusal) refusal = await this.charge(ctx, s);
+    if (!refusal && !s.ownRead) refusal = await this.charge(ctx, s);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
     // Its answer comes back over the tunnel: what it brings (the rows a SELECT reads: `private`) is
     // the session's before the statement leaves (twelfth pass: only the upgrade's labels counted).

@@ -641,6 +641,13 @@ agent_authenticates if {
 
 not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
 
+# A login cookie the agent brought (twenty-eighth pass): a cookie named as a session or credential
+# (`JSESSIONID`, `_gitlab_session`, `auth_token` …) that no answer of this session set from the host
+# (the proxy takes those out of `request.credential_cookies`: a page's own anonymous session cookie
+# does not count). A session cookie copied from a browser signs the agent in as a token does: the
+# tracker's tickets came in as a page, `untrusted` only, and the next GET carried them out.
+agent_authenticates if count(object.get(input.request, "credential_cookies", [])) > 0
+
 # A WebSocket's credential given as a subprotocol, where a browser cannot set a header (twenty-seventh
 # pass: read as a page, `untrusted` only, while the socket answers as that account): Kubernetes'
 # `base64url.bearer.authorization.k8s.io.<token>` (a pod's exec, attach and logs), AppSync's
