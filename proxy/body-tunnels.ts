@@ -10,7 +10,7 @@
 //   `X-TARGET`/`X-PORT`, its older `?cmd=connect&target=…&port=…`): that destination is a second
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
 import { trimTrailing } from '../lib/text.ts';
-import { InnerSessionScan, jsonStrings, quotable } from '../describe/tunnel-inner.ts';
+import { InnerSessionScan, jsonStrings, printableOpening, quotable } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
 import { percentBytes } from './charset-readings.ts';
 import { bodilessTarget } from './second-targets.ts';
@@ -296,14 +296,14 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
   };
   // A value's own text may quote a banner (a search for `SSH-2.0-OpenSSH_9.6`): as it came, only a
   // body's is read so; decoded from base64, any is. (Every other opening holds a byte no printable
-  // text does, a line's CRLF at least.)
+  // text does, a line's CRLF at least; XMPP's, whose session is all printable, is read there too.)
   const both = (b: Buffer, value: boolean): string | undefined => {
     let found: string | undefined;
     if (!value) found = read(b);
     else if (!PRINTABLE.test(b.toString('latin1'))) {
       found = read(b);
       if (found === 'an SSH session') found = undefined;
-    }
+    } else found = printableOpening(b);
     if (found || b.length < MIN_BASE64 || b.length > MAX_BASE64_TEXT) return found;
     const t = b.toString('latin1').trim();
     const bytes = t.length < MIN_BASE64 ? undefined : base64Segments(t);
