@@ -2836,7 +2836,7 @@ function ber(tag: number, content: Buffer, long = 0): Buffer {
 }
 const berInt = (v: number): Buffer => { const b: number[] = []; do { b.unshift(v & 0xff); v = Math.floor(v / 256); } while (v); if (b[0]! & 0x80) b.unshift(0); return ber(0x02, Buffer.from(b)); };
 
-t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB openings are never relayed, in a WebSocket tunnel or in bodies, and their servers\' first words cut a body tunnel\'s answers', (t) => {
+t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB openings are never relayed, in a WebSocket tunnel or in bodies (compressed gRPC messages too), and their servers\' first words cut a body tunnel\'s answers', (t) => {
   // Protocols that reach past their server (a directory's every entry, a realm's KDC, a chat or
   // news network, a desktop, a file share) whose first words are text or BER: no reading knew them,
   // so through a bridge or a body tunnel each session went on undecided.
@@ -2937,6 +2937,24 @@ t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB opening
     t.equal(scan.read(Buffer.from(header)), undefined, `${header} is a bridge's header`);
     t.equal(scan.read(LDAP_BIND), 'an LDAP session', `and the stream after ${header} is read from its start`);
   }
+  // gRPC's per-message compression (flag 1, `grpc-encoding: gzip` or `deflate`): a tunnel's
+  // messages (raw or in Xray's Hunk) hid any opening from every reading, also one padded to
+  // inflate past what is read (its start is read then).
+  const grpcFrame = (m: Buffer, flag: number): Buffer => { const h = Buffer.alloc(5); h[0] = flag; h.writeUInt32BE(m.length, 1); return Buffer.concat([h, m]); };
+  const socksConnect = Buffer.from('050100050100030d61646d696e2e6578616d706c650016', 'hex');
+  fc.assert(fc.property(fc.constantFrom(Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), socksConnect, LDAP_BIND, KINIT_TCP), fc.constantFrom('gzip', 'deflate'), fc.constantFrom('raw', 'hunk', 'padded'), fc.boolean(),
+    (start, coding, how, before) => {
+      const payload = how === 'hunk' ? Buffer.concat([Buffer.from(start.length < 0x80 ? [0x0a, start.length] : [0x0a, 0x80 | (start.length & 0x7f), start.length >> 7]), start]) : how === 'padded' ? Buffer.concat([start, Buffer.alloc(1200 * 1024)]) : start;
+      const packed = coding === 'gzip' ? zlib.gzipSync(payload) : zlib.deflateSync(payload);
+      const body = Buffer.concat([...(before ? [grpcFrame(zlib.gzipSync(Buffer.alloc(0)), 1)] : []), grpcFrame(packed, 1)]);
+      const r = bodyTunnel(['Content-Type', 'application/grpc', 'grpc-encoding', coding], 'http://allowed.example/svc.Tunnel/Stream', { captured: body, truncated: false });
+      if (!r || !('refusal' in r)) throw new Error(`not refused: ${coding} ${how} ${start.subarray(0, 8).toString('hex')}`);
+    }), { numRuns: numRuns * 2, ...seed });
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 4 }), fc.constantFrom('gzip', 'deflate'), (msgs, coding) => {
+    const body = Buffer.concat(msgs.map((m) => grpcFrame(coding === 'gzip' ? zlib.gzipSync(m) : zlib.deflateSync(m), 1)));
+    const r = bodyTunnel(['Content-Type', 'application/grpc', 'grpc-encoding', coding], 'http://allowed.example/svc.Api/Call', { captured: body, truncated: false });
+    if (r) throw new Error(`compressed messages refused: ${msgs.map((m) => Buffer.from(m).subarray(0, 8).toString('hex')).join(' ')}`);
+  }), { numRuns: numRuns * 2, ...seed });
   // Controls: DER keys and certificates, SNMP, MQTT and STOMP, IRCv3 and XMPP over WebSocket by
   // design (a line a message without its end; RFC 7395's `<open>`), prose and XML, `200 OK` answers.
   const keys = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
