@@ -1203,6 +1203,10 @@ function jsonEnvelope(text: string): boolean {
 const CONTROL_ESCAPE = /\\[rnbf]|\\u00[01][0-9a-fA-F]|\\u007[fF]/;
 /** Of each payload string, this much is read on as the envelope's stream (its openings are shorter). */
 const ENVELOPE_START = 4096;
+/** A message's or envelope string's text that is base64 whole (standard or URL-safe; a one-byte piece's `BQ==` or unpadded `BQ` too). */
+/** A stream may begin at each of the first this many messages carrying base64 (a relay's header or two first), each read on as a lane of its own. */
+const DECODED_LANES = 4;
+const ENVELOPE_BASE64 = /^(?:[A-Za-z0-9+/]{2,}={0,2}|[A-Za-z0-9_-]{2,}={0,2})$/;
 /** At most this many distinct escaped strings of one message or body are read. */
 const MAX_ESCAPED_STRINGS = 4096;
 
@@ -1320,6 +1324,16 @@ export class InnerSessionScan {
   private envelopes: [InnerSessionScan, InnerSessionScan] | undefined;
   /** An envelope stream began with an SSH line whose LF has not come yet (sshd reads the line at its end). */
   private envelopeSsh: [boolean, boolean] = [false, false];
+  /**
+   * The same streams decoded from base64 (twenty-eighth pass): a relay whose envelope carries the
+   * bytes in base64 (`{"type": "data", "data": "BQEABQEAAw1h…"}`, a bare base64 text message,
+   * socket.io's `42["data", "<base64>"]`) writes the decoded bytes to its service, where only a
+   * TLS hello, SSH's line and an HTTP request were read in base64: a SOCKS request, VLESS, a PROXY
+   * header, an LDAP bind and every other opening of a stream's start went on.
+   */
+  private decodedEnvelopes: [InnerSessionScan, InnerSessionScan] | undefined;
+  private decodedLanes: [InnerSessionScan[], InnerSessionScan[]] = [[], []];
+  private decodedPieces = 0;
 
   constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean } = {}) {
     this.answer = opts.answer === true;
@@ -1354,6 +1368,9 @@ export class InnerSessionScan {
     c.header = this.header;
     c.envelopes = this.envelopes && [this.envelopes[0].clone(), this.envelopes[1].clone()];
     c.envelopeSsh = [...this.envelopeSsh];
+    c.decodedEnvelopes = this.decodedEnvelopes && [this.decodedEnvelopes[0].clone(), this.decodedEnvelopes[1].clone()];
+    c.decodedLanes = [this.decodedLanes[0].map((l) => l.clone()), this.decodedLanes[1].map((l) => l.clone())];
+    c.decodedPieces = this.decodedPieces;
     return c;
   }
 
@@ -1404,6 +1421,47 @@ export class InnerSessionScan {
         // (A body's string may quote a banner's line, a ticket's or a log's: as body-tunnels reads a value.)
         if (found && !(this.body && quotable(found, this.answer))) return `${found} (in a JSON string)`;
       }
+    }
+    return undefined;
+  }
+
+  /** A WebSocket message's base64 payload, decoded, read on as the relay's stream (see `decodedEnvelopes`): a bare base64 text, or an envelope's last and longest strings. */
+  private decodedStream(text: string): string | undefined {
+    if (this.body) return undefined;
+    const strings: string[] = [];
+    if (ENVELOPE_BASE64.test(text.trim())) strings.push(text.trim());
+    else if (jsonEnvelope(text)) {
+      let last: string | undefined;
+      let longest: string | undefined;
+      let n = 0;
+      for (const [literal, key] of jsonStrings(text)) {
+        if (++n > MAX_ESCAPED_STRINGS) break;
+        if (key) continue;
+        last = literal;
+        if (!longest || literal.length > longest.length) longest = literal;
+      }
+      for (const literal of [last, longest]) {
+        // (A string of base64 has no escapes but `\/`.)
+        const str = literal?.slice(1, -1).replace(/\\\//g, '/');
+        strings.push(str !== undefined && ENVELOPE_BASE64.test(str) ? str : '');
+      }
+    }
+    if (!strings.some(Boolean)) return undefined;
+    this.decodedPieces++;
+    this.decodedEnvelopes ??= [new InnerSessionScan({ nested: true }), new InnerSessionScan({ nested: true })];
+    for (const [i, t] of strings.entries()) {
+      if (!t) continue;
+      const bytes = Buffer.from(t.slice(0, (ENVELOPE_START / 3) * 4), /[-_]/.test(t) ? 'base64url' : 'base64');
+      // Read on from the first piece, and from each of the last few pieces as a stream's start of
+      // its own (a relay's header may hold base64-like words, `"hello"`, before the stream begins);
+      // a lane whose start readings all ended is dropped.
+      // (Pieces are parts of a stream, not datagrams: `continued`.)
+      const lanes = [this.decodedEnvelopes[i]!, ...this.decodedLanes[i]!, ...(this.decodedPieces < DECODED_LANES ? [new InnerSessionScan({ nested: true })] : [])];
+      for (const lane of lanes) {
+        const found = lane.read(bytes, true);
+        if (found) return `${found} (in base64 across messages)`;
+      }
+      this.decodedLanes[i] = lanes.slice(1).filter((lane) => lane.startOpen());
     }
     return undefined;
   }
@@ -1536,7 +1594,7 @@ export class InnerSessionScan {
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
     // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
-    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text);
+    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */

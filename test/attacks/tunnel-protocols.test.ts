@@ -2955,6 +2955,35 @@ t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB opening
     const r = bodyTunnel(['Content-Type', 'application/grpc', 'grpc-encoding', coding], 'http://allowed.example/svc.Api/Call', { captured: body, truncated: false });
     if (r) throw new Error(`compressed messages refused: ${msgs.map((m) => Buffer.from(m).subarray(0, 8).toString('hex')).join(' ')}`);
   }), { numRuns: numRuns * 2, ...seed });
+  // A relay whose envelope carries the bytes in base64 (`{"type": "data", "data": "<base64>"}`, a
+  // bare base64 text, socket.io's `42["data", "<base64>"]`), each piece encoded on its own: only a
+  // TLS hello, SSH's line and an HTTP request were read in base64 there (on main: a SOCKS CONNECT went on).
+  const trojanReq = Buffer.concat([Buffer.from('a'.repeat(56) + '\r\n'), Buffer.from([1, 3, 13]), Buffer.from('admin.example'), Buffer.from([0, 22, 13, 10])]);
+  const vlessReq = Buffer.concat([Buffer.from([0]), crypto.randomBytes(16), Buffer.from([0, 1, 0, 22, 2, 13]), Buffer.from('admin.example')]);
+  fc.assert(fc.property(fc.oneof(fc.constantFrom(socksConnect, trojanReq, vlessReq, Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n'), LDAP_BIND, KINIT_TCP), irc),
+    fc.constantFrom('json', 'bare', 'socket.io', 'url'), fc.array(fc.nat(), { maxLength: 2 }), fc.boolean(),
+    (start, envelope, cuts, greet) => {
+      const points = [...new Set(cuts.map((c) => 1 + (c % (start.length - 1))))].sort((a, b) => a - b);
+      const pieces = [0, ...points].map((p, i, all) => start.subarray(p, all[i + 1] ?? start.length));
+      const scan = new InnerSessionScan();
+      let found = greet ? scan.read(Buffer.from('{"type":"hello","version":1}')) : undefined;
+      for (const piece of pieces) {
+        const b64 = envelope === 'url' ? piece.toString('base64url') : piece.toString('base64');
+        const m = envelope === 'json' || envelope === 'url' ? JSON.stringify({ type: 'data', data: b64 }) : envelope === 'bare' ? b64 : `42${JSON.stringify(['data', b64])}`;
+        found ??= scan.read(Buffer.from(m));
+      }
+      if (!found) throw new Error(`not seen: ${envelope} ${start.subarray(0, 12).toString('hex')} cut at ${points.join(',')}`);
+    }), { numRuns: numRuns * 4, ...seed });
+  // Controls: base64 payloads of the same envelopes that are no opening (a realtime API's audio after its session JSON, images, random bytes), and chat of words.
+  fc.assert(fc.property(fc.array(fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 900 }).map((u) => JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(u).toString('base64') })),
+    fc.uint8Array({ minLength: 1, maxLength: 300 }).map((u) => Buffer.from(u).toString('base64')), fc.json(),
+    fc.array(fc.constantFrom('ok', 'thanks', 'hello', 'data', 'AAPL', 'NICK', 'done', 'Tg'), { minLength: 1, maxLength: 3 }).map((w) => JSON.stringify({ type: 'chat', text: w.join(' '), tag: w[0] }))), { minLength: 1, maxLength: 8 }),
+  (msgs) => {
+    const scan = new InnerSessionScan();
+    scan.read(Buffer.from('{"type":"session.update","session":{"modalities":["audio"]}}'));
+    const found = msgs.map((m) => scan.read(Buffer.from(m))).find(Boolean);
+    if (found) throw new Error(`${found}: ${msgs.map((m) => m.slice(0, 40)).join(' | ')}`);
+  }), { numRuns: numRuns * 4, ...seed });
   // Controls: DER keys and certificates, SNMP, MQTT and STOMP, IRCv3 and XMPP over WebSocket by
   // design (a line a message without its end; RFC 7395's `<open>`), prose and XML, `200 OK` answers.
   const keys = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
