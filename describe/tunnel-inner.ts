@@ -595,6 +595,210 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
   ['a VPN or encrypted transport', vpnStart, VPN_START], ['a Shadowsocks request (no cipher)', shadowsocksPlainStart, SOCKS_START],
 ];
 
+/**
+ * A BER length at `at` (definite: short form, or 1–4 bytes of long form): its value and where
+ * the content starts; undefined while the bytes are still to come, null for no length a writer makes.
+ */
+function berLength(b: Buffer, at: number): { length: number; start: number } | undefined | null {
+  if (b.length <= at) return undefined;
+  const first = b[at]!;
+  if (first < 0x80) return { length: first, start: at + 1 };
+  const n = first & 0x7f;
+  if (n < 1 || n > 4) return null;
+  if (b.length <= at + n) return undefined;
+  let length = 0;
+  for (let i = 1; i <= n; i++) length = length * 256 + b[at + i]!;
+  return { length, start: at + 1 + n };
+}
+
+/** LDAP's requests a session may open with (RFC 4511 §4.2–4.14): bind, search, modify, add, delete, modify DN, compare, extended (StartTLS). */
+const LDAP_REQUESTS = new Set([0x60, 0x63, 0x66, 0x68, 0x4a, 0x6c, 0x6e, 0x77]);
+
+/**
+ * An LDAP message at the stream's start (twenty-eighth pass: a directory behind a bridge or a
+ * body tunnel, every bind, search, add and delete undecided): BER's SEQUENCE, a messageID
+ * (INTEGER of 1–4 bytes, not 0), a request's application tag, its length ending where the
+ * message does (or its controls, `a0`, behind it). As OpenLDAP's `ldapsearch` writes it
+ * (`30 0c 02 01 01 60 07 02 01 03 04 00 80 00`); a bind's version (2 or 3) and name read too.
+ * Certificates and keys (`30 82 … 30`, `02 01 00`) have no request there.
+ */
+function ldapStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] !== 0x30) return false;
+  const outer = berLength(b, 1);
+  if (!outer) return outer === null ? false : undefined;
+  const end = outer.start + outer.length;
+  let at = outer.start;
+  if (b.length <= at + 1) return b.length <= at || b[at] === 0x02 ? undefined : false;
+  if (b[at] !== 0x02 || b[at + 1]! < 1 || b[at + 1]! > 4) return false;
+  const idLength = b[at + 1]!;
+  if (b.length < at + 2 + idLength + 2) return undefined;
+  const id = b.subarray(at + 2, at + 2 + idLength);
+  if (id[0]! & 0x80 || id.every((c) => c === 0)) return false;
+  at += 2 + idLength;
+  const tag = b[at]!;
+  if (!LDAP_REQUESTS.has(tag)) return false;
+  const op = berLength(b, at + 1);
+  if (!op) return op === null ? false : undefined;
+  const opEnd = op.start + op.length;
+  if (opEnd > end) return false;
+  if (opEnd < end) {
+    if (b.length <= opEnd) return opEnd - at > 600 ? false : undefined;
+    if (b[opEnd] !== 0xa0) return false;
+  }
+  if (tag !== 0x60) return true;
+  // A bind: version 2 or 3, then the name's OCTET STRING.
+  const want = [0x02, 0x01, -1, 0x04];
+  for (let i = 0; i < want.length; i++) {
+    const c = b[op.start + i];
+    if (c === undefined) return undefined;
+    if (want[i] === -1 ? c !== 2 && c !== 3 : c !== want[i]) return false;
+  }
+  return true;
+}
+
+/** A KDC request's fixed fields after its SEQUENCE: pvno [1] INTEGER 5, msg-type [2] INTEGER (10 AS, 12 TGS). */
+const KDC_REQ_FIELDS = [0xa1, 0x03, 0x02, 0x01, 0x05, 0xa2, 0x03, 0x02, 0x01];
+
+/**
+ * A Kerberos KDC request at the stream's start (twenty-eighth pass: a KDC behind a bridge, or an
+ * MS-KKDCP proxy that sends each message to the realm it names): an AS-REQ or TGS-REQ
+ * (`6a`/`6c`, its SEQUENCE, pvno 5, msg-type 10 or 12) as a UDP datagram, behind TCP's 4-byte
+ * length, or inside a KDC proxy message (`30 … a0 … 04 …` around the TCP form). As MIT's `kinit` sends it.
+ */
+function kerberosStart(b: Buffer, depth = 0): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] === 0x30 && depth === 0) {
+    // KDC-PROXY-MESSAGE ::= SEQUENCE { kerb-message [0] OCTET STRING, target-domain [1] … }
+    const outer = berLength(b, 1);
+    if (!outer) return outer === null ? false : undefined;
+    if (b.length <= outer.start) return undefined;
+    if (b[outer.start] !== 0xa0) return false;
+    const tagged = berLength(b, outer.start + 1);
+    if (!tagged) return tagged === null ? false : undefined;
+    if (b.length <= tagged.start) return undefined;
+    if (b[tagged.start] !== 0x04) return false;
+    const str = berLength(b, tagged.start + 1);
+    if (!str) return str === null ? false : undefined;
+    return kerberosStart(b.subarray(str.start), 1);
+  }
+  let at = 0;
+  if (b[0] === 0x00) {
+    if (b.length < 4) return b.length < 2 || b[1]! < 0x80 ? undefined : false;
+    const length = b.readUInt32BE(0);
+    if (length < 20 || length > 0xffffff) return false;
+    at = 4;
+  } else if (depth > 0) return false;
+  if (b.length <= at) return undefined;
+  const type = b[at]!;
+  if (type !== 0x6a && type !== 0x6c) return false;
+  const app = berLength(b, at + 1);
+  if (!app) return app === null ? false : undefined;
+  if (b.length <= app.start) return undefined;
+  if (b[app.start] !== 0x30) return false;
+  const seq = berLength(b, app.start + 1);
+  if (!seq) return seq === null ? false : undefined;
+  const want = [...KDC_REQ_FIELDS, type === 0x6a ? 0x0a : 0x0c];
+  for (let i = 0; i < want.length; i++) {
+    const c = b[seq.start + i];
+    if (c === undefined) return undefined;
+    if (c !== want[i]) return false;
+  }
+  return true;
+}
+
+/** IRC's registration commands (RFC 2812 §3.1, IRCv3's capability negotiation), one a line. */
+const IRC_REGISTRATION = /^(?:CAP LS(?: \d{3})?|CAP REQ :[\x20-\x7e]*|CAP END|PASS [\x21-\x7e]+|NICK [\x21-\x7e]+|USER [\x21-\x7e]+ [\x21-\x7e]+ [\x21-\x7e]+ [\x20-\x7e]*)$/i;
+const IRC_COMMANDS = ['CAP', 'PASS', 'NICK', 'USER'];
+/** The most of a stream's start IRC's registration is read in (each line at most 512 bytes). */
+const IRC_START = 1024;
+
+/**
+ * An IRC client registering at the stream's start (twenty-eighth pass: an IRC server behind a
+ * bridge or a body tunnel, a channel to everyone on its network): lines of registration commands
+ * (`CAP LS 302`, `PASS`, `NICK`, `USER`, any case, CRLF or LF) holding both `NICK` and `USER`.
+ * IRC over WebSocket by design (IRCv3's `text.ircv3.net`: a line a message, no line end) is not
+ * this: its lines never run on in one stream.
+ */
+function ircStart(b: Buffer): boolean | undefined {
+  const text = b.subarray(0, IRC_START).toString('latin1');
+  let nick = false;
+  let user = false;
+  let at = 0;
+  for (let lines = 0; lines < 8; lines++) {
+    const lf = text.indexOf('\n', at);
+    const raw = text.slice(at, lf === -1 ? undefined : lf);
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (lf === -1) {
+      // A line still coming: printable, its command one of registration's (or on its way to one).
+      const word = line.split(' ')[0]!.toUpperCase();
+      const led = line.includes(' ') ? IRC_COMMANDS.includes(word) : IRC_COMMANDS.some((c) => c.startsWith(word));
+      return led && /^[\x20-\x7e]*\r?$/.test(raw) && b.length < IRC_START ? undefined : false;
+    }
+    if (!IRC_REGISTRATION.test(line)) return false;
+    const word = line.slice(0, 4).toUpperCase();
+    nick ||= word === 'NICK';
+    user ||= word === 'USER';
+    if (nick && user) return true;
+    at = lf + 1;
+  }
+  return false;
+}
+
+/** XMPP's stream namespace (RFC 6120 §4.8.5): a stream header names it. */
+const XMPP_STREAMS = 'http://etherx.jabber.org/streams';
+/** The most of a stream's start an XMPP stream header is read in. */
+const XMPP_START = 2048;
+
+/**
+ * An XMPP stream header at the stream's start (twenty-eighth pass: an XMPP server behind a
+ * bridge or a body tunnel; its messages go to any address on any federated domain): an optional
+ * XML declaration, then an element named `stream` (any prefix) in the streams namespace, as a
+ * client opens its stream and a server answers it. XMPP over WebSocket by design (RFC 7395's
+ * `<open xmlns="urn:ietf:params:xml:ns:xmpp-framing">`, the `xmpp` subprotocol) and BOSH's
+ * `<body>` are not this.
+ */
+function xmppStart(b: Buffer): boolean | undefined {
+  let text = b.subarray(0, XMPP_START).toString('latin1');
+  if (text.length < 3 && '\xef\xbb\xbf'.startsWith(text) && text) return undefined;
+  if (text.startsWith('\xef\xbb\xbf')) text = text.slice(3);
+  let at = 0;
+  const skipBlanks = (): void => {
+    while (at < text.length && ' \t\r\n'.includes(text[at]!)) at++;
+  };
+  skipBlanks();
+  if (at === text.length) return b.length < XMPP_START ? undefined : false;
+  if (text[at] !== '<') return false;
+  if (text.startsWith('<?', at) || '<?xml'.startsWith(text.slice(at, at + 5))) {
+    if (text.length - at < 5) return undefined;
+    if (!text.startsWith('<?xml', at)) return false;
+    const close = text.indexOf('?>', at);
+    if (close === -1) return text.length < XMPP_START && text.length - at < 200 ? undefined : false;
+    at = close + 2;
+    skipBlanks();
+    if (at === text.length) return b.length < XMPP_START ? undefined : false;
+    if (text[at] !== '<') return false;
+  }
+  // The element's name: `stream` or `prefix:stream`.
+  let end = at + 1;
+  while (end < text.length && /[A-Za-z0-9:_.-]/.test(text[end]!)) end++;
+  const name = text.slice(at + 1, end);
+  if (end === text.length) return name.length < 64 && b.length < XMPP_START ? undefined : false;
+  if (name !== 'stream' && !name.endsWith(':stream')) return false;
+  const tagEnd = text.indexOf('>', end);
+  const tag = text.slice(end, tagEnd === -1 ? undefined : tagEnd);
+  if (tag.includes(XMPP_STREAMS)) return true;
+  return tagEnd === -1 && b.length < XMPP_START ? undefined : false;
+}
+
+/**
+ * An NNTP client's first command (twenty-eighth pass: a news server behind a bridge or a body
+ * tunnel, posting to any group): `MODE READER`, `CAPABILITIES`, `AUTHINFO USER …`, a line of its own.
+ */
+const nntpStart = (b: Buffer): boolean | undefined =>
+  firstLine(b, ['MODE READER', 'CAPABILITIES', 'AUTHINFO USER '], /^(?:MODE READER|CAPABILITIES|AUTHINFO USER [\x21-\x7e]+)\r?\n$/i, true);
+
+
 /** The most of a stream's start a line reading reads (a greeting or command line is shorter; SMTP's limit is 512 with its CRLF). */
 const LINE_START = 512;
 
@@ -673,7 +877,34 @@ const SERVER_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]>
   ['an IMAP session', (b) => firstLine(b, ['* OK', '* PREAUTH', '* BYE'], /^\* (?:OK|PREAUTH|BYE)[ [][\x20-\x7e\t]*\r\n$/), LINE_START],
   ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\r?\n$/, true), 13],
   ['a MySQL session', mysqlGreeting, 128], ['a PostgreSQL session', postgresAnswer, 12], ['a Telnet session', telnetStart, 6],
+  // (Twenty-eighth pass) an NNTP server's greeting (`200`/`201`, not a bare `200 OK`), an IRC server's first notice, an XMPP server's stream header.
+  ['an NNTP session', nntpGreeting, LINE_START],
+  ['an IRC session', ircNotice, LINE_START],
+  ['an XMPP stream', xmppStart, XMPP_START],
 ];
+/** An IRC server's first words (most servers notice a connection before it registers): `:server NOTICE * :*** …` or `NOTICE AUTH :*** …`. */
+function ircNotice(b: Buffer): boolean | undefined {
+  const lf = b.indexOf(0x0a);
+  const line = b.subarray(0, lf === -1 ? LINE_START : lf + 1).toString('latin1');
+  if (lf === -1) {
+    const led = line.startsWith(':') || (line.length < 6 ? 'NOTICE'.startsWith(line) : line.startsWith('NOTICE'));
+    return led && b.length < LINE_START && /^[\x20-\x7e]*\r?$/.test(line) ? undefined : false;
+  }
+  return /^(?::[\x21-\x7e]+ )?NOTICE (?:\*|AUTH) :\*\*\* [\x20-\x7e]*\r?\n$/.test(line);
+}
+/**
+ * An opening a value's printable text holds (proxy/body-tunnels.ts reads a form's or JSON's
+ * printable values for nothing else, as notes quote banners and request lines): XMPP's stream
+ * header, whose whole session is printable XML (twenty-eighth pass).
+ */
+export function printableOpening(b: Buffer): string | undefined {
+  return xmppStart(b) ? 'an XMPP stream' : undefined;
+}
+/** NNTP's greeting (RFC 3977 §5.1): `200` or `201`, then text, CRLF; `200 OK` alone is any text service's word. */
+function nntpGreeting(b: Buffer): boolean | undefined {
+  const r = firstLine(b, ['200 ', '201 '], /^20[01] [\x20-\x7e\t]*\r\n$/);
+  return r && /^20[01] OK\b/i.test(b.subarray(0, 8).toString('latin1')) ? false : r;
+}
 /**
  * Whether an opening found in a value's text (a JSON string, a form value) is one a note may quote
  * there: an SSH identification line in a request (a ticket naming `SSH-2.0-OpenSSH_9.6`); in an
@@ -682,13 +913,13 @@ const SERVER_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]>
 export function quotable(found: string, answer: boolean): boolean {
   return found === 'an SSH session' || (answer && SERVER_TEXT.has(found));
 }
-const SERVER_TEXT = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a VNC session']);
+const SERVER_TEXT = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a VNC session', 'an NNTP session', 'an IRC session']);
 /**
  * The server greetings that close a WebSocket tunnel when its upstream sends one before the agent
  * spoke (proxy/tunnel-sql.ts): a line protocol's session behind a bridge. VNC's is not among them
  * (noVNC's consoles speak RFB over WebSockets by design), nor the databases' (read statement by statement).
  */
-export const BRIDGED_GREETINGS = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a Telnet session']);
+export const BRIDGED_GREETINGS = new Set(['an SMTP or FTP session', 'a POP3 or Redis session', 'an IMAP session', 'a Telnet session', 'an NNTP session']);
 
 /** A MySQL client's handshake response or SSL request: a length, sequence 1, capabilities with CLIENT_PROTOCOL_41, a max packet size, a charset, 23 zero bytes. */
 function mysqlResponse(b: Buffer): boolean | undefined {
@@ -769,8 +1000,33 @@ const BODY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> =
   ['a POP3 or FTP session (a client\'s command)', (b) => firstLine(b, ['USER ', 'CAPA', 'STLS', 'AUTH ', 'APOP '], /^(?:USER [\x21-\x7e]+|CAPA|STLS|AUTH (?:TLS|SSL)|APOP [\x21-\x7e]+ [0-9a-f]{32})\r\n$/), LINE_START],
   ['a VNC session', (b) => firstLine(b, ['RFB '], /^RFB \d{3}\.\d{3}\r?\n$/, true), 13],
   ['a PostgreSQL session', postgresStart, 9], ['a MySQL session', mysqlResponse, 36], ['a MongoDB session', mongoStart, 16],
-  ['a SQL Server session', tdsPrelogin, 9], ['an RDP session', rdpStart, 8], ['a Redis session', redisStart, 16], ['a Telnet session', telnetStart, 6],
+  ['a SQL Server session', tdsPrelogin, 9], ['a Redis session', redisStart, 16], ['a Telnet session', telnetStart, 6],
 ];
+
+/** SMB's first message behind NetBIOS's session header (`00`, a 3-byte length): SMB1's `ff 'SMB'` or SMB2's `fe 'SMB'` negotiate (a file share behind a bridge). */
+function smbStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] !== 0) return false;
+  if (b.length >= 4 && b.readUInt32BE(0) < 32) return false;
+  if (b.length > 4 && b[4] !== 0xff && b[4] !== 0xfe) return false;
+  const sig = Buffer.from('SMB');
+  for (let i = 5; i < Math.min(b.length, 8); i++) if (b[i] !== sig[i - 5]) return false;
+  return b.length >= 8 ? true : undefined;
+}
+
+/**
+ * Client openings read at a stream's start both in a WebSocket tunnel and in bodies (twenty-eighth
+ * pass): protocols that reach others past their server (a directory, a KDC, a chat or news
+ * network, a desktop), whose first words are text or BER that looked like data to the other readings.
+ */
+const SESSION_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
+  ['an LDAP session', ldapStart, SOCKS_START], ['a Kerberos request', (b) => kerberosStart(b), SOCKS_START],
+  ['an IRC session', ircStart, IRC_START], ['an XMPP stream', xmppStart, XMPP_START], ['an NNTP session', nntpStart, LINE_START],
+  ['an RDP session', rdpStart, 8], ['an SMB session', smbStart, 8],
+];
+/** What a WebSocket tunnel's and a body's stream starts are read for. */
+const TUNNEL_READINGS = [...PROXY_STARTS, ...SESSION_STARTS];
+const BODY_READINGS = [...PROXY_STARTS, ...BODY_STARTS, ...SESSION_STARTS];
 
 /**
  * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
@@ -884,6 +1140,44 @@ export function* jsonStrings(text: string): Generator<[string, boolean]> {
     i = j;
   }
 }
+/** A first message parsed whole to say it is a bridge's JSON header, up to this size; past it, its bytes and its end are asked. */
+const HEADER_PARSE = 65_536;
+/** Bytes JSON's text never holds raw (only tab, CR and LF between its tokens). */
+const JSON_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+/**
+ * Whether a message taken for a bridge's JSON header (`{"connect": "db:5432"}`, socket.io's
+ * `42["data", …]`) is JSON indeed (twenty-eighth pass): the envelope test asks only for a `{`,
+ * `[` or `"` after engine.io's digits, so a binary opening whose first byte is one (an LDAP
+ * message 0x22 long: `30 22 02 …` read as `0"`; a MySQL handshake response of 91 bytes: `5b 00 00 01`;
+ * a MongoDB message of 123) was skipped as a header, its stream's start never read. The text after
+ * the envelope's digits is parsed (up to HEADER_PARSE; past it, no control byte and a closing
+ * `}`, `]` or `"` at its end).
+ */
+function jsonHeader(text: string): boolean {
+  // (engine.io's and socket.io's own before the JSON, as jsonEnvelope reads them: a type, attachments `451-`, a namespace `/chat,`, an id.)
+  let i = 0;
+  const skip = (chars: string): void => { while (i < text.length && i < 512 && chars.includes(text[i]!)) i++; };
+  skip(' \t\r\n');
+  skip('0123456789');
+  if (text[i] === '-') { i++; skip('0123456789'); }
+  if (text[i] === '/') {
+    const comma = text.indexOf(',', i);
+    if (comma === -1 || comma - i > 256) return false;
+    i = comma + 1;
+  }
+  skip('0123456789');
+  const json = text.slice(i);
+  if (JSON_CONTROL.test(json)) return false;
+  if (json.length > HEADER_PARSE) return /[}\]"][\t\r\n ]*$/.test(json.slice(-64));
+  try {
+    JSON.parse(json);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whether a text is a JSON envelope, as a relay's parser takes one: JSON (an object, a list, a
  * string) after blanks, or after socket.io's packet head (a type digit, `<n>-` attachments, a
@@ -909,6 +1203,10 @@ function jsonEnvelope(text: string): boolean {
 const CONTROL_ESCAPE = /\\[rnbf]|\\u00[01][0-9a-fA-F]|\\u007[fF]/;
 /** Of each payload string, this much is read on as the envelope's stream (its openings are shorter). */
 const ENVELOPE_START = 4096;
+/** A message's or envelope string's text that is base64 whole (standard or URL-safe; a one-byte piece's `BQ==` or unpadded `BQ` too). */
+/** A stream may begin at each of the first this many messages carrying base64 (a relay's header or two first), each read on as a lane of its own. */
+const DECODED_LANES = 4;
+const ENVELOPE_BASE64 = /^(?:[A-Za-z0-9+/]{2,}={0,2}|[A-Za-z0-9_-]{2,}={0,2})$/;
 /** At most this many distinct escaped strings of one message or body are read. */
 const MAX_ESCAPED_STRINGS = 4096;
 
@@ -1026,6 +1324,16 @@ export class InnerSessionScan {
   private envelopes: [InnerSessionScan, InnerSessionScan] | undefined;
   /** An envelope stream began with an SSH line whose LF has not come yet (sshd reads the line at its end). */
   private envelopeSsh: [boolean, boolean] = [false, false];
+  /**
+   * The same streams decoded from base64 (twenty-eighth pass): a relay whose envelope carries the
+   * bytes in base64 (`{"type": "data", "data": "BQEABQEAAw1h…"}`, a bare base64 text message,
+   * socket.io's `42["data", "<base64>"]`) writes the decoded bytes to its service, where only a
+   * TLS hello, SSH's line and an HTTP request were read in base64: a SOCKS request, VLESS, a PROXY
+   * header, an LDAP bind and every other opening of a stream's start went on.
+   */
+  private decodedEnvelopes: [InnerSessionScan, InnerSessionScan] | undefined;
+  private decodedLanes: [InnerSessionScan[], InnerSessionScan[]] = [[], []];
+  private decodedPieces = 0;
 
   constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean } = {}) {
     this.answer = opts.answer === true;
@@ -1060,6 +1368,9 @@ export class InnerSessionScan {
     c.header = this.header;
     c.envelopes = this.envelopes && [this.envelopes[0].clone(), this.envelopes[1].clone()];
     c.envelopeSsh = [...this.envelopeSsh];
+    c.decodedEnvelopes = this.decodedEnvelopes && [this.decodedEnvelopes[0].clone(), this.decodedEnvelopes[1].clone()];
+    c.decodedLanes = [this.decodedLanes[0].map((l) => l.clone()), this.decodedLanes[1].map((l) => l.clone())];
+    c.decodedPieces = this.decodedPieces;
     return c;
   }
 
@@ -1110,6 +1421,47 @@ export class InnerSessionScan {
         // (A body's string may quote a banner's line, a ticket's or a log's: as body-tunnels reads a value.)
         if (found && !(this.body && quotable(found, this.answer))) return `${found} (in a JSON string)`;
       }
+    }
+    return undefined;
+  }
+
+  /** A WebSocket message's base64 payload, decoded, read on as the relay's stream (see `decodedEnvelopes`): a bare base64 text, or an envelope's last and longest strings. */
+  private decodedStream(text: string): string | undefined {
+    if (this.body) return undefined;
+    const strings: string[] = [];
+    if (ENVELOPE_BASE64.test(text.trim())) strings.push(text.trim());
+    else if (jsonEnvelope(text)) {
+      let last: string | undefined;
+      let longest: string | undefined;
+      let n = 0;
+      for (const [literal, key] of jsonStrings(text)) {
+        if (++n > MAX_ESCAPED_STRINGS) break;
+        if (key) continue;
+        last = literal;
+        if (!longest || literal.length > longest.length) longest = literal;
+      }
+      for (const literal of [last, longest]) {
+        // (A string of base64 has no escapes but `\/`.)
+        const str = literal?.slice(1, -1).replace(/\\\//g, '/');
+        strings.push(str !== undefined && ENVELOPE_BASE64.test(str) ? str : '');
+      }
+    }
+    if (!strings.some(Boolean)) return undefined;
+    this.decodedPieces++;
+    this.decodedEnvelopes ??= [new InnerSessionScan({ nested: true }), new InnerSessionScan({ nested: true })];
+    for (const [i, t] of strings.entries()) {
+      if (!t) continue;
+      const bytes = Buffer.from(t.slice(0, (ENVELOPE_START / 3) * 4), /[-_]/.test(t) ? 'base64url' : 'base64');
+      // Read on from the first piece, and from each of the last few pieces as a stream's start of
+      // its own (a relay's header may hold base64-like words, `"hello"`, before the stream begins);
+      // a lane whose start readings all ended is dropped.
+      // (Pieces are parts of a stream, not datagrams: `continued`.)
+      const lanes = [this.decodedEnvelopes[i]!, ...this.decodedLanes[i]!, ...(this.decodedPieces < DECODED_LANES ? [new InnerSessionScan({ nested: true })] : [])];
+      for (const lane of lanes) {
+        const found = lane.read(bytes, true);
+        if (found) return `${found} (in base64 across messages)`;
+      }
+      this.decodedLanes[i] = lanes.slice(1).filter((lane) => lane.startOpen());
     }
     return undefined;
   }
@@ -1210,12 +1562,12 @@ export class InnerSessionScan {
     // (Twenty-fifth pass: engine.io's and socket.io's own packets too — `40`, `2probe`, a binary event's
     // head `451-["data",{"_placeholder":true,"num":0}]` — whose binary attachment is the relay's stream.)
     const head = data.subarray(0, 600).toString('latin1');
-    this.header = this.beforeStart && data.length > 0 && (JSON_START.test(head) || ENGINE_IO_CONTROL.test(head) || (/^[0-9]/.test(head) && jsonEnvelope(head)));
+    this.header = this.beforeStart && data.length > 0 && (ENGINE_IO_CONTROL.test(head) || ((JSON_START.test(head) || (/^[0-9]/.test(head) && jsonEnvelope(head))) && jsonHeader(text)));
     this.beforeStart &&= this.header || data.length === 0;
     if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
-      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? [...PROXY_STARTS, ...BODY_STARTS] : PROXY_STARTS) {
+      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? BODY_READINGS : TUNNEL_READINGS) {
         // Past the most a reading reads, one still open is none.
         const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
         if (r) return name;
@@ -1242,7 +1594,7 @@ export class InnerSessionScan {
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
     // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
-    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text);
+    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */

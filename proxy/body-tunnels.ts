@@ -9,8 +9,9 @@
 // - a tunnel command naming the host and port to connect to (reGeorg's `X-CMD: CONNECT` with
 //   `X-TARGET`/`X-PORT`, its older `?cmd=connect&target=…&port=…`): that destination is a second
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
+import zlib from 'node:zlib';
 import { trimTrailing } from '../lib/text.ts';
-import { InnerSessionScan, jsonStrings, quotable } from '../describe/tunnel-inner.ts';
+import { InnerSessionScan, jsonStrings, printableOpening, quotable } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
 import { percentBytes } from './charset-readings.ts';
 import { bodilessTarget } from './second-targets.ts';
@@ -296,14 +297,14 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
   };
   // A value's own text may quote a banner (a search for `SSH-2.0-OpenSSH_9.6`): as it came, only a
   // body's is read so; decoded from base64, any is. (Every other opening holds a byte no printable
-  // text does, a line's CRLF at least.)
+  // text does, a line's CRLF at least; XMPP's, whose session is all printable, is read there too.)
   const both = (b: Buffer, value: boolean): string | undefined => {
     let found: string | undefined;
     if (!value) found = read(b);
     else if (!PRINTABLE.test(b.toString('latin1'))) {
       found = read(b);
       if (found === 'an SSH session') found = undefined;
-    }
+    } else found = printableOpening(b);
     if (found || b.length < MIN_BASE64 || b.length > MAX_BASE64_TEXT) return found;
     const t = b.toString('latin1').trim();
     const bytes = t.length < MIN_BASE64 ? undefined : base64Segments(t);
@@ -416,15 +417,51 @@ const MAX_GRPC_MESSAGES = 256;
 function grpcMessages(b: Buffer, truncated: boolean): Buffer[] | undefined {
   const out: Buffer[] = [];
   let at = 0;
+  let budget = GRPC_INFLATE_BUDGET;
   while (at < b.length) {
     if (out.length >= MAX_GRPC_MESSAGES || at + 5 > b.length || (b[at]! & 0x7e) !== 0) return undefined;
     const length = b.readUInt32BE(at + 1);
-    const m = b.subarray(at + 5, at + 5 + length);
+    let m = b.subarray(at + 5, at + 5 + length);
     if (at + 5 + length > b.length && !truncated) return undefined;
+    // A compressed message (flag 1, not a gRPC-web trailer): read as the server inflates it.
+    if (b[at] === 1 && m.length && budget > 0) {
+      const inflated = grpcInflate(m, budget);
+      if (inflated) {
+        budget -= inflated.length;
+        m = inflated;
+      }
+    }
     out.push(m);
     at += 5 + length;
   }
   return out.length ? out : undefined;
+}
+
+/** What one body's compressed gRPC messages may inflate to, in all (a bomb stops there). */
+const GRPC_INFLATE_BUDGET = 1024 * 1024;
+/**
+ * A compressed gRPC message inflated (twenty-eighth pass): gRPC's per-message compression
+ * (`grpc-encoding: gzip` or `deflate`, grpc-go's and grpc-java's compressors; flag 1 before the
+ * length) hid any opening in a tunnel's messages (a VLESS request, a hello, SSH's line, in a
+ * Hunk or raw) from every reading. gzip by its magic, zlib's deflate by its header; at most
+ * `most` bytes out, cut input read as far as it goes; undefined for anything else.
+ */
+function grpcInflate(m: Buffer, most: number): Buffer | undefined {
+  const gzip = m[0] === 0x1f && m[1] === 0x8b;
+  const deflate = m.length > 1 && (m[0]! & 0x0f) === 8 && ((m[0]! << 8) | m[1]!) % 31 === 0;
+  if (!gzip && !deflate) return undefined;
+  const opts = { maxOutputLength: most, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  // (A message inflating past `most` is read from a shorter start of its input: an opening stands first, before any padding.)
+  for (const input of [m.length, 4096, 512, 64]) {
+    if (input > m.length) continue;
+    try {
+      const part = m.subarray(0, input);
+      return gzip ? zlib.gunzipSync(part, opts) : zlib.inflateSync(part, opts);
+    } catch {
+      // Past `most`, or not compressed data after all: a shorter start, then none.
+    }
+  }
+  return undefined;
 }
 
 /** At most this many fields of one protobuf message are read. */

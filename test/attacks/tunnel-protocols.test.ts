@@ -995,8 +995,56 @@ s.serve_forever()
       ws.on('close', () => c.end());
     },
   });
+  // Twenty-eighth pass: a directory, a KDC or an IRC server behind a bridge (a service recording what
+  // it gets; permessage-deflate on), and a news server that greets first (`200 … ready`).
+  const listening = async (server: net.Server): Promise<number> => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => server.close());
+    return (server.address() as net.AddressInfo).port;
+  };
+  const recordPort = await listening(net.createServer((s) => s.on('error', () => undefined).resume()));
+  const newsPort = await listening(net.createServer((s) => { s.on('error', () => undefined).resume(); s.write('200 news.example NNTP Service Ready, posting permitted\r\n'); }));
+  const recordBridge = await startWsUpstream(t, {
+    perMessageDeflate: true,
+    onConnection: (ws) => {
+      const s = net.connect(recordPort, '127.0.0.1');
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => { s.write(d); (wrote.get(recordPort) ?? wrote.set(recordPort, []).get(recordPort)!).push(d); });
+      ws.on('close', () => s.end());
+    },
+  });
+  const newsBridge = await bridgeTo(newsPort);
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`, `127.0.0.1:${smtpBridge.port}`, `127.0.0.1:${lineBridge.port}`] });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`, `127.0.0.1:${smtpBridge.port}`, `127.0.0.1:${lineBridge.port}`, `127.0.0.1:${recordBridge.port}`, `127.0.0.1:${newsBridge.port}`] });
+  // Each opening in WebSocket fragments (continuation frames), compressed: ldapsearch's bind and StartTLS, kinit's AS-REQ, an IRC registration, an XMPP stream.
+  for (const [what, opening] of [['ldapsearch\'s bind', LDAP_BIND], ['ldapsearch -ZZ\'s StartTLS', LDAP_STARTTLS], ['kinit\'s AS-REQ', KINIT_TCP],
+    ['an IRC registration', Buffer.from('CAP LS 302\r\nNICK agent\r\nUSER agent 0 * :Agent\r\n')],
+    ['an XMPP stream header', Buffer.from(`<?xml version='1.0'?><stream:stream to='evil.example' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`)]] as const) {
+    const code = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://allowed.example:${recordBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: { threshold: 0 } });
+      ws.on('open', () => {
+        const cut = Math.floor(opening.length / 3);
+        ws.send(opening.subarray(0, cut), { binary: true, fin: false, compress: true });
+        ws.send(opening.subarray(cut, 2 * cut), { binary: true, fin: false, compress: true });
+        ws.send(opening.subarray(2 * cut), { binary: true, fin: true, compress: true });
+      });
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', () => resolve(-1));
+      setTimeout(() => ws.terminate(), 8000).unref();
+    });
+    t.equal(code, 1008, `the tunnel is closed at ${what}`);
+  }
+  // The news server greets; the agent's first line (a command no opening reading knows) closes the tunnel.
+  const nntp = await new Promise<{ code: number; banner: string }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${newsBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let banner = '';
+    ws.on('message', (d: Buffer) => { banner ||= d.toString('latin1'); ws.send(Buffer.from('GROUP alt.test\r\n')); });
+    ws.on('close', (code) => resolve({ code, banner }));
+    ws.on('error', () => resolve({ code: -1, banner }));
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  t.match(nntp.banner, /^200 /, 'the bridge relays the news server\'s greeting');
+  t.equal(nntp.code, 1008, 'the tunnel is closed at the agent\'s first reply to it');
   // An SMTP client over the WebSocket: it waits for the banner, then answers each reply with its next line.
   for (const [how, port] of [['raw', smtpBridge.port], ['lines', lineBridge.port]] as const) {
   const mail = await new Promise<{ code: number; banner: string }>((resolve) => {
@@ -1038,6 +1086,8 @@ s.serve_forever()
   t.equal(ran, '', 'Python\'s server ran no request');
   t.equal(Buffer.concat(wrote.get((tlsServer.address() as net.AddressInfo).port) ?? []).length, 0, 'the TLS server got no hello');
   t.equal(Buffer.concat(wrote.get(pyPort) ?? []).length, 0, 'the HTTP server got no request line');
+  t.equal(Buffer.concat(wrote.get(recordPort) ?? []).length, 0, 'the directory, KDC, IRC and XMPP service got nothing');
+  t.equal(Buffer.concat(wrote.get(newsPort) ?? []).length, 0, 'the news server got nothing');
   // Control: chat goes on (the in-process controls above show a 0.9-shaped line after the first is not read as one).
   const chat = await bridgeSession(httpBridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
   t.not(chat.code, 1008, 'chat goes on');
@@ -2767,6 +2817,195 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
   }
   for (const body of ['Hello there\r\n', 'USER guide\n', 'We say EHLO first, then MAIL FROM:<x> (RFC 5321)\n', 'help me\r\n', 'Ehlo is a word', 'My LIST\r\n', 'a1 SELECT inbox\r\n', '* OK then\r\n', '*bold* text', 'RFB is a format']) {
     t.equal(bodyTunnel(['Content-Type', 'text/plain'], 'http://allowed.example/notes', { captured: Buffer.from(body), truncated: false }), undefined, `a body ${JSON.stringify(body)} goes on`);
+  }
+  t.end();
+});
+
+/** OpenLDAP 2.5's `ldapsearch -x -D cn=admin,dc=example,dc=org -w secret` and `-ZZ` (StartTLS), MIT krb5 1.20's `kinit admin@EVIL.EXAMPLE` over TCP, as they wrote them on loopback. */
+const LDAP_BIND = Buffer.from('302c0201016027020103041a636e3d61646d696e2c64633d6578616d706c652c64633d6f72678006736563726574', 'hex');
+const LDAP_STARTTLS = Buffer.from('301d02010177188016312e332e362e312e342e312e313436362e3230303337', 'hex');
+const KINIT_TCP = Buffer.from('000000b96a81b63081b3a103020105a20302010aa31a3018300aa10402020096a2020400300aa10402020095a2020400a4818a308187a00703050000000010a1123010a003020101a10930071b0561646d696ea20e1b0c4556494c2e4558414d504c45a321301fa003020102a11830161b066b72627467741b0c4556494c2e4558414d504c45a511180f32303236313230383231303232305aa706020451db5a01a81a301802011202011102011402011302011002011702011902011a', 'hex');
+
+/** A BER element: its tag, a length in short form or in `long` bytes of long form (Novell's and .NET's writers use four), its content. */
+function ber(tag: number, content: Buffer, long = 0): Buffer {
+  if (!long && content.length < 0x80) return Buffer.concat([Buffer.from([tag, content.length]), content]);
+  const n = Math.max(long, content.length > 0xffff ? 3 : content.length > 0xff ? 2 : 1);
+  const len = Buffer.alloc(n);
+  len.writeUIntBE(content.length, 0, n);
+  return Buffer.concat([Buffer.from([tag, 0x80 | n]), len, content]);
+}
+const berInt = (v: number): Buffer => { const b: number[] = []; do { b.unshift(v & 0xff); v = Math.floor(v / 256); } while (v); if (b[0]! & 0x80) b.unshift(0); return ber(0x02, Buffer.from(b)); };
+
+t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB openings are never relayed, in a WebSocket tunnel or in bodies (compressed gRPC messages too), and their servers\' first words cut a body tunnel\'s answers', (t) => {
+  // Protocols that reach past their server (a directory's every entry, a realm's KDC, a chat or
+  // news network, a desktop, a file share) whose first words are text or BER: no reading knew them,
+  // so through a bridge or a body tunnel each session went on undecided.
+  const long = fc.constantFrom(0, 0, 1, 4);
+  const ldap = fc.tuple(fc.integer({ min: 1, max: 0x7fffffff }), fc.constantFrom('bind', 'sasl', 'search', 'starttls', 'add', 'delete'), fc.stringMatching(/^[a-z]{1,12}$/), long, long).map(([id, op, word, l1, l2]) => {
+    const dn = Buffer.from(`cn=${word},dc=example,dc=org`);
+    const body = {
+      bind: ber(0x60, Buffer.concat([berInt(3), ber(0x04, dn), ber(0x80, Buffer.from('s3cret'))]), l2),
+      sasl: ber(0x60, Buffer.concat([berInt(3), ber(0x04, Buffer.alloc(0)), ber(0xa3, ber(0x04, Buffer.from('GSSAPI')))]), l2),
+      search: ber(0x63, Buffer.concat([ber(0x04, dn), ber(0x0a, Buffer.from([2])), ber(0x0a, Buffer.from([0])), berInt(0), berInt(0), ber(0x01, Buffer.from([0])), ber(0x87, Buffer.from('objectClass')), ber(0x30, Buffer.alloc(0))]), l2),
+      starttls: ber(0x77, ber(0x80, Buffer.from('1.3.6.1.4.1.1466.20037')), l2),
+      add: ber(0x68, Buffer.concat([ber(0x04, dn), ber(0x30, ber(0x30, Buffer.concat([ber(0x04, Buffer.from('cn')), ber(0x31, ber(0x04, Buffer.from(word)))])))]), l2),
+      delete: ber(0x4a, dn, l2),
+    }[op]!;
+    return ber(0x30, Buffer.concat([berInt(id), body]), l1);
+  });
+  const kerberos = fc.tuple(fc.constantFrom('tcp', 'udp', 'kkdcp'), fc.constantFrom(0x6a, 0x6c)).map(([how, type]) => {
+    const req = Buffer.from(KINIT_TCP.subarray(4));
+    req[0] = type;
+    req[KINIT_TCP.indexOf(Buffer.from('a20302010a', 'hex')) - 4 + 4] = type === 0x6a ? 0x0a : 0x0c;
+    const tcp = Buffer.concat([Buffer.alloc(4), req]);
+    tcp.writeUInt32BE(req.length);
+    // MS-KKDCP (a KDC proxy over HTTPS sends it to the realm it names): the TCP form in an OCTET STRING, then the realm.
+    return how === 'udp' ? req : how === 'tcp' ? tcp : ber(0x30, Buffer.concat([ber(0xa0, ber(0x04, tcp)), ber(0xa1, ber(0x1b, Buffer.from('EVIL.EXAMPLE')))]));
+  });
+  const eol = fc.constantFrom('\r\n', '\n');
+  const irc = fc.tuple(fc.boolean(), fc.boolean(), fc.boolean(), fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), eol, fc.boolean()).map(([cap, pass, userFirst, nick, e, lower]) => {
+    const lines = [...(cap ? ['CAP LS 302'] : []), ...(pass ? ['PASS hunter2'] : []), ...(userFirst ? [`USER ${nick} 0 * :Agent`, `NICK ${nick}`] : [`NICK ${nick}`, `USER ${nick} 0 * :Agent`])];
+    return Buffer.from(lines.map((l) => (lower ? l.replace(/^[A-Z]+/, (w) => w.toLowerCase()) : l) + e).join(''));
+  });
+  const xmpp = fc.tuple(fc.boolean(), fc.boolean(), fc.constantFrom('\'', '"'), fc.constantFrom('stream:stream', 's:stream'), fc.constantFrom('', '\n', '  ')).map(([bom, decl, q, name, blank]) => {
+    const prefix = name.split(':')[0]!;
+    return Buffer.from(`${bom ? '\xef\xbb\xbf' : ''}${decl ? `<?xml version=${q}1.0${q} encoding=${q}UTF-8${q}?>` : ''}${blank}<${name} to=${q}evil.example${q} xmlns=${q}jabber:client${q} xmlns:${prefix}=${q}http://etherx.jabber.org/streams${q} version=${q}1.0${q}>`, 'latin1');
+  });
+  const nntp = fc.constantFrom('MODE READER\r\n', 'CAPABILITIES\r\n', 'AUTHINFO USER news\r\n', 'mode reader\n').map((l) => Buffer.from(l));
+  const other = fc.constantFrom(
+    Buffer.from('0300002b26e00000000000436f6f6b69653a206d737473686173683d61646d696e0d0a0100080003000000', 'hex'), // mstsc's X.224 with its cookie
+    Buffer.from('030000130ee000000000000100080003000000', 'hex'),
+    Buffer.from('00000054ff534d4272000000001843c80000000000000000000000000000fffe00000000', 'hex'), // SMB1 negotiate
+    Buffer.from('000000b4fe534d424000010000000000000000000000000000000000000000000000000000', 'hex'), // SMB2 negotiate
+  );
+  const opening = fc.oneof(ldap, kerberos, irc, xmpp, nntp, other, fc.constantFrom(LDAP_BIND, LDAP_STARTTLS, KINIT_TCP));
+  // In a WebSocket tunnel: cut anywhere, after a bridge's JSON header or not.
+  fc.assert(fc.property(opening, fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(), (start, cuts, header) => {
+    const scan = new InnerSessionScan();
+    const first = header ? scan.read(Buffer.from('{"connect":"svc:389"}')) : undefined;
+    const points = [...new Set(cuts.map((c) => c % start.length))].sort((a, b) => a - b);
+    let found = first;
+    let at = 0;
+    for (const p of [...points, start.length]) { found ??= scan.read(start.subarray(at, p)); at = p; }
+    if (!found) throw new Error(`not seen: ${JSON.stringify(start.subarray(0, 40).toString('latin1'))} cut at ${points.join(',')}`);
+  }), { numRuns: numRuns * 4, ...seed });
+  // As a request body, raw, in base64 or as a form's bytes; and cut across two bodies a tunnel server joins.
+  fc.assert(fc.property(opening, fc.constantFrom('raw', 'base64', 'form-bytes'), fc.nat(), (start, framing, at) => {
+    const frame = (b: Buffer) => framing === 'raw' ? b : framing === 'base64' ? Buffer.from(b.toString('base64')) : Buffer.from(`id=7&data=${[...b].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`);
+    const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: frame(start), truncated: false });
+    if (!alone || !('refusal' in alone)) throw new Error(`not refused alone: ${framing} ${start.subarray(0, 16).toString('hex')}`);
+    const cutAt = 1 + (at % (start.length - 1));
+    const streams = new BodyStreams();
+    const first = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(0, cutAt)), truncated: false });
+    const second = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(cutAt)), truncated: false });
+    if (!first && !second && framing !== 'base64') throw new Error(`not refused across bodies: ${framing} ${start.subarray(0, 16).toString('hex')} cut at ${cutAt}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // Their servers' first words in a body tunnel's answers (reGeorg's READ, a stream-down): the answer is cut, the origin marked.
+  const request = { method: 'POST', url: 'http://allowed.example/tunnel', bodyLength: 0 };
+  const servers = [
+    Buffer.from('200 news.example.com InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n'), Buffer.from('201 NNTP Service Ready, posting prohibited\r\n'),
+    Buffer.from(':irc.example.net NOTICE * :*** Looking up your hostname...\r\n'), Buffer.from('NOTICE AUTH :*** Checking Ident\r\n'),
+    Buffer.from('<?xml version=\'1.0\'?><stream:stream xmlns=\'jabber:client\' xmlns:stream=\'http://etherx.jabber.org/streams\' id=\'4f2a\' from=\'evil.example\' version=\'1.0\'>'),
+  ];
+  fc.assert(fc.property(fc.constantFrom(...servers), fc.constantFrom('raw', 'base64'), fc.array(fc.nat(), { maxLength: 3 }), (greeting, framing, cuts) => {
+    const body = framing === 'raw' ? greeting : Buffer.from(greeting.toString('base64'));
+    const answers = new AnswerTunnels();
+    const watch = answers.watch('agent', 'http://allowed.example', request, [['content-type', 'application/octet-stream']]);
+    const points = [...new Set(cuts.map((c) => c % body.length))].filter((p) => p > 0).sort((a, b) => a - b);
+    const cutIt = [0, ...points].some((p, i) => watch?.chunk(body.subarray(p, [...points, body.length][i])));
+    if (!cutIt && !(watch?.end(), answers.refused('agent', 'http://allowed.example'))) throw new Error(`not cut: ${framing} ${JSON.stringify(greeting.subarray(0, 30).toString())}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // A binary opening whose first byte reads as a JSON envelope's (`"`, `[`, `{`, or a digit before
+  // one) was skipped as a bridge's JSON header, its stream's start never read (on main too: a MySQL
+  // handshake response of 91 bytes, `5b 00 00 01`, as a body; an LDAP message 0x22 long, `0"`).
+  /** A MySQL handshake response whose payload is `n` long: capabilities, max packet, charset, 23 zeros, a user name. */
+  const sized = (n: number): Buffer => {
+    const p = Buffer.concat([Buffer.from('85a2bf000000000121', 'hex'), Buffer.alloc(23), Buffer.from('r'.repeat(n - 33)), Buffer.alloc(1)]);
+    return Buffer.concat([Buffer.from([p.length, 0, 0, 1]), p]);
+  };
+  const ldapOf = (n: number): Buffer => ber(0x30, Buffer.concat([berInt(1), ber(0x4a, Buffer.from('x'.repeat(n - 5)))]));
+  fc.assert(fc.property(fc.constantFrom(0x22, 0x5b, 0x7b), fc.boolean(), fc.array(fc.nat(), { maxLength: 2 }), (first, mysql, cuts) => {
+    const start = mysql ? sized(first) : ldapOf(first);
+    if (start[mysql ? 0 : 1] !== first) throw new Error(`laid out wrong: ${start.subarray(0, 4).toString('hex')}`);
+    const { found } = scanCut(start, cuts);
+    const body = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: start, truncated: false });
+    // (A MySQL session in a WebSocket is read statement by statement, proxy/tunnel-sql.ts: the body is what refuses it.)
+    if ((!mysql && !found) || !body || !('refusal' in body)) throw new Error(`not refused: ${start.subarray(0, 8).toString('hex')}: ${found}`);
+  }), { numRuns, ...seed });
+  for (const header of ['{"connect":"db:5432"}', '42["data","x"]', '42/chat,["msg",1]', '451-["data",{"_placeholder":true,"num":0}]']) {
+    const scan = new InnerSessionScan();
+    t.equal(scan.read(Buffer.from(header)), undefined, `${header} is a bridge's header`);
+    t.equal(scan.read(LDAP_BIND), 'an LDAP session', `and the stream after ${header} is read from its start`);
+  }
+  // gRPC's per-message compression (flag 1, `grpc-encoding: gzip` or `deflate`): a tunnel's
+  // messages (raw or in Xray's Hunk) hid any opening from every reading, also one padded to
+  // inflate past what is read (its start is read then).
+  const grpcFrame = (m: Buffer, flag: number): Buffer => { const h = Buffer.alloc(5); h[0] = flag; h.writeUInt32BE(m.length, 1); return Buffer.concat([h, m]); };
+  const socksConnect = Buffer.from('050100050100030d61646d696e2e6578616d706c650016', 'hex');
+  fc.assert(fc.property(fc.constantFrom(Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), socksConnect, LDAP_BIND, KINIT_TCP), fc.constantFrom('gzip', 'deflate'), fc.constantFrom('raw', 'hunk', 'padded'), fc.boolean(),
+    (start, coding, how, before) => {
+      const payload = how === 'hunk' ? Buffer.concat([Buffer.from(start.length < 0x80 ? [0x0a, start.length] : [0x0a, 0x80 | (start.length & 0x7f), start.length >> 7]), start]) : how === 'padded' ? Buffer.concat([start, Buffer.alloc(1200 * 1024)]) : start;
+      const packed = coding === 'gzip' ? zlib.gzipSync(payload) : zlib.deflateSync(payload);
+      const body = Buffer.concat([...(before ? [grpcFrame(zlib.gzipSync(Buffer.alloc(0)), 1)] : []), grpcFrame(packed, 1)]);
+      const r = bodyTunnel(['Content-Type', 'application/grpc', 'grpc-encoding', coding], 'http://allowed.example/svc.Tunnel/Stream', { captured: body, truncated: false });
+      if (!r || !('refusal' in r)) throw new Error(`not refused: ${coding} ${how} ${start.subarray(0, 8).toString('hex')}`);
+    }), { numRuns: numRuns * 2, ...seed });
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 4 }), fc.constantFrom('gzip', 'deflate'), (msgs, coding) => {
+    const body = Buffer.concat(msgs.map((m) => grpcFrame(coding === 'gzip' ? zlib.gzipSync(m) : zlib.deflateSync(m), 1)));
+    const r = bodyTunnel(['Content-Type', 'application/grpc', 'grpc-encoding', coding], 'http://allowed.example/svc.Api/Call', { captured: body, truncated: false });
+    if (r) throw new Error(`compressed messages refused: ${msgs.map((m) => Buffer.from(m).subarray(0, 8).toString('hex')).join(' ')}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // A relay whose envelope carries the bytes in base64 (`{"type": "data", "data": "<base64>"}`, a
+  // bare base64 text, socket.io's `42["data", "<base64>"]`), each piece encoded on its own: only a
+  // TLS hello, SSH's line and an HTTP request were read in base64 there (on main: a SOCKS CONNECT went on).
+  const trojanReq = Buffer.concat([Buffer.from('a'.repeat(56) + '\r\n'), Buffer.from([1, 3, 13]), Buffer.from('admin.example'), Buffer.from([0, 22, 13, 10])]);
+  const vlessReq = Buffer.concat([Buffer.from([0]), crypto.randomBytes(16), Buffer.from([0, 1, 0, 22, 2, 13]), Buffer.from('admin.example')]);
+  fc.assert(fc.property(fc.oneof(fc.constantFrom(socksConnect, trojanReq, vlessReq, Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n'), LDAP_BIND, KINIT_TCP), irc),
+    fc.constantFrom('json', 'bare', 'socket.io', 'url'), fc.array(fc.nat(), { maxLength: 2 }), fc.boolean(),
+    (start, envelope, cuts, greet) => {
+      const points = [...new Set(cuts.map((c) => 1 + (c % (start.length - 1))))].sort((a, b) => a - b);
+      const pieces = [0, ...points].map((p, i, all) => start.subarray(p, all[i + 1] ?? start.length));
+      const scan = new InnerSessionScan();
+      let found = greet ? scan.read(Buffer.from('{"type":"hello","version":1}')) : undefined;
+      for (const piece of pieces) {
+        const b64 = envelope === 'url' ? piece.toString('base64url') : piece.toString('base64');
+        const m = envelope === 'json' || envelope === 'url' ? JSON.stringify({ type: 'data', data: b64 }) : envelope === 'bare' ? b64 : `42${JSON.stringify(['data', b64])}`;
+        found ??= scan.read(Buffer.from(m));
+      }
+      if (!found) throw new Error(`not seen: ${envelope} ${start.subarray(0, 12).toString('hex')} cut at ${points.join(',')}`);
+    }), { numRuns: numRuns * 4, ...seed });
+  // Controls: base64 payloads of the same envelopes that are no opening (a realtime API's audio after its session JSON, images, random bytes), and chat of words.
+  fc.assert(fc.property(fc.array(fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 900 }).map((u) => JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(u).toString('base64') })),
+    fc.uint8Array({ minLength: 1, maxLength: 300 }).map((u) => Buffer.from(u).toString('base64')), fc.json(),
+    fc.array(fc.constantFrom('ok', 'thanks', 'hello', 'data', 'AAPL', 'NICK', 'done', 'Tg'), { minLength: 1, maxLength: 3 }).map((w) => JSON.stringify({ type: 'chat', text: w.join(' '), tag: w[0] }))), { minLength: 1, maxLength: 8 }),
+  (msgs) => {
+    const scan = new InnerSessionScan();
+    scan.read(Buffer.from('{"type":"session.update","session":{"modalities":["audio"]}}'));
+    const found = msgs.map((m) => scan.read(Buffer.from(m))).find(Boolean);
+    if (found) throw new Error(`${found}: ${msgs.map((m) => m.slice(0, 40)).join(' | ')}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // Controls: DER keys and certificates, SNMP, MQTT and STOMP, IRCv3 and XMPP over WebSocket by
+  // design (a line a message without its end; RFC 7395's `<open>`), prose and XML, `200 OK` answers.
+  const keys = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const der = [keys.privateKey.export({ type: 'pkcs1', format: 'der' }), keys.privateKey.export({ type: 'pkcs8', format: 'der' }), keys.publicKey.export({ type: 'spki', format: 'der' }),
+    Buffer.from(new crypto.X509Certificate(fs.readFileSync(upstreamCert(tempDir(t, 'airlock-der-'), ['localhost']).certFile)).raw)];
+  const snmp = ber(0x30, Buffer.concat([berInt(1), ber(0x04, Buffer.from('public')), ber(0xa0, Buffer.concat([berInt(7), berInt(0), berInt(0), ber(0x30, Buffer.alloc(0))]))]));
+  const controls: Buffer[][] = [...der.map((d) => [d]), [snmp], [Buffer.from('101000044d5154540402003c000461626364', 'hex')], [Buffer.from('CONNECT\naccept-version:1.2\nhost:x\n\n\0')],
+    [Buffer.from('CAP LS 302'), Buffer.from('NICK agent'), Buffer.from('USER agent 0 * :Agent'), Buffer.from('PRIVMSG #c :hi')],
+    [Buffer.from('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="example.com" version="1.0"/>')],
+    [Buffer.from('NICK is my name\nUSER guide below\n')], [Buffer.from('<?xml version="1.0"?><rss version="2.0"><channel/></rss>')], [Buffer.from('<stream id="1">data</stream>')],
+    [Buffer.from('MODE READER is described in RFC 3977\n')], [Buffer.from('0000000000000000', 'hex')]];
+  for (const msgs of controls) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, `in a tunnel: ${msgs[0]!.subarray(0, 20).toString('hex')}`);
+    const body = Buffer.concat(msgs);
+    const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: body, truncated: false });
+    t.notOk(alone && 'refusal' in alone, `as a body: ${body.subarray(0, 20).toString('hex')}`);
+  }
+  for (const text of ['200 OK\r\n', '200 OK\r\nmore\r\n', '{"status": 200}', '200 volts\n']) {
+    const answers = new AnswerTunnels();
+    const watch = answers.watch('agent', 'http://allowed.example', request, [['content-type', 'text/plain']]);
+    t.notOk(watch?.chunk(Buffer.from(text)) ?? (watch?.end(), answers.refused('agent', 'http://allowed.example')), `an answer ${JSON.stringify(text)} goes on`);
   }
   t.end();
 });
