@@ -2246,7 +2246,10 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   }), { numRuns, ...seed });
   // Controls: random binary uploads, gRPC(-web) protobuf messages, an image, a zip, text quoting a
   // request line or a banner past its first line, `GET milk`, a form, READ without a target.
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), fc.constantFrom('application/octet-stream', 'image/png', ''), (u, ct) => {
+  // (Bodies that are a whole SOCKS5 greeting, `05 01 00` and the like, are one: fast-check's bias
+  // toward short arrays of small bytes makes them now and then; they are no control.)
+  const socks5Greeting = (u: Uint8Array): boolean => u.length >= 3 && u[0] === 5 && u[1]! > 0 && u.length === 2 + u[1]!;
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }).filter((u) => !socks5Greeting(u)), fc.constantFrom('application/octet-stream', 'image/png', ''), (u, ct) => {
     if (scan(Buffer.from(u), ct)) throw new Error(Buffer.from(u).subarray(0, 24).toString('hex'));
   }), { numRuns: numRuns * 8, ...seed });
   const protobuf = fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.uint8Array({ maxLength: 40 })), { minLength: 1, maxLength: 8 })
