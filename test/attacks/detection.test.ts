@@ -27,12 +27,23 @@ const runs = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 60);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
 
 /** What the bound host answers on /answer (twenty-sixth pass: an answer is hostile input too). */
-let answer: { headers: Array<[string, string]>; body: Buffer | string } = { headers: [], body: 'ok' };
+let answer: { headers: Array<[string, string]>; body: Buffer | string; drip?: number } = { headers: [], body: 'ok' };
 const allowed = await startUpstream(t, {
   handler: (req, res) => {
     if (!req.url?.startsWith('/answer')) return void res.end('ok');
     for (const [k, v] of answer.headers) res.appendHeader(k, v);
-    res.end(answer.body);
+    // (Twenty-eighth pass: `drip` writes the body that many bytes at a time, a turn apart: a read each.)
+    const { body, drip } = answer;
+    if (!drip) return void res.end(body);
+    let at = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (at >= body.length) return void res.end();
+      res.write(body.slice(at, at + drip));
+      at += drip;
+      setTimeout(next, 0);
+    };
+    next();
   },
 });
 const other = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
@@ -606,8 +617,8 @@ t.test('an answer\'s runs of markup after a word, and an event stream\'s comment
   const auth = `Basic ${Buffer.from(`markup:${token}`).toString('base64')}`;
   const url = `http://allowed.example:${allowed.port}/answer`;
   const clock = ownThreadClock();
-  const fetchAnswer = async (headers: Array<[string, string]>, body: string): Promise<{ status: number; body: string; stallMs: number; cpuMs: number }> => {
-    answer = { headers, body };
+  const fetchAnswer = async (headers: Array<[string, string]>, body: string, drip?: number): Promise<{ status: number; body: string; stallMs: number; cpuMs: number }> => {
+    answer = { headers, body, drip };
     const c0 = clock?.cpuMs() ?? 0;
     const stalls = watchLoopStalls();
     const r = await viaProxy(a.port, url, { auth }).catch(() => ({ status: 0, headers: {}, body: '' }));
@@ -633,6 +644,14 @@ t.test('an answer\'s runs of markup after a word, and an event stream\'s comment
   t.equal(sse.status, 200, 'an event stream of 1 MiB of keep-alive comments after an event ending in `s` passes');
   t.equal(sse.body, comments, 'whole');
   t.ok(sse.stallMs < BOUND && sse.cpuMs < 1500, `and was read in ${Math.round(sse.cpuMs)} ms of CPU, at most ${Math.round(sse.stallMs)} ms at once (~3.4 s, 0.8 s at once before)`);
+  // A key's first character and fillers after it, dripped 64 bytes a write: the held tail was read
+  // again with each (~20 s of CPU for 64 KiB); now once it grew by half. It passes whole.
+  for (const filler of ['<b></b>', '&shy;', '\x1b[0m']) {
+    const dripped = `<p>items${filler.repeat(Math.ceil(32 * 1024 / filler.length))} and more</p>`;
+    const d = await fetchAnswer([['content-type', 'text/html']], dripped, 64);
+    t.ok(d.status === 200 && d.body === dripped, `32 KiB of ${JSON.stringify(filler)} after \`items\`, dripped 64 bytes a write: passed whole (${d.status})`);
+    t.ok(d.cpuMs < 1000, `and read in ${Math.round(d.cpuMs)} ms of CPU (seconds before)`);
+  }
   const completed = await fetchAnswer([['content-type', 'text/event-stream']], `data: ${SECRET.slice(0, 1)}\n\n${': keepalive\n'.repeat(100)}data: ${SECRET.slice(1)}\n\n`);
   t.ok(completed.status === 502 || completed.status === 0 || !completed.body.includes(SECRET.slice(1)), `control: a key completed by the next event after the comments is still refused or cut (${completed.status})`);
 });
