@@ -890,6 +890,8 @@ const ANSWER_RAW = 64 * 1024;
 const MARK_MS = 10 * 60_000;
 /** Destinations so marked, per agent and agents in all. */
 const MAX_MARKS = 64;
+/** The mark that refuses every destination to an agent (AnswerTunnels.mark). */
+const EVERY_DESTINATION = '*';
 /** Destinations each agent sent bodies to (their answers are read), and agents kept. */
 const MAX_CARRIERS = 1024;
 const MAX_CARRIER_AGENTS = 256;
@@ -947,11 +949,12 @@ export class AnswerTunnels {
   /** A refusal for `agent`'s request to `destination` while its answers are marked as a tunnel's. */
   refused(agent: string, destination: string): Rejection | undefined {
     const mine = this.marks.get(agent);
-    const mark = mine?.get(destination);
+    const key = mine?.has(destination) ? destination : EVERY_DESTINATION;
+    const mark = mine?.get(key);
     if (!mark) return undefined;
     if (mark.until < performance.now()) {
-      mine!.delete(destination);
-      return undefined;
+      mine!.delete(key);
+      return key === destination ? this.refused(agent, destination) : undefined;
     }
     return { ...answerTunnel(mark.what, destination), status: 403, title: 'A tunnel server' };
   }
@@ -963,9 +966,18 @@ export class AnswerTunnels {
       this.marks.set(agent, mine);
       while (this.marks.size > MAX_MARKS * 4) this.marks.delete(this.marks.keys().next().value!);
     }
+    const now = performance.now();
     mine.delete(destination);
-    mine.set(destination, { what, until: performance.now() + MARK_MS });
-    while (mine.size > MAX_MARKS) mine.delete(mine.keys().next().value!);
+    mine.set(destination, { what, until: now + MARK_MS });
+    if (mine.size <= MAX_MARKS) return;
+    // Twenty-eighth pass: the oldest mark was dropped past MAX_MARKS, so an agent that had 64 other
+    // destinations (servers of its own) answer with a banner had its first destination's mark
+    // dropped and tunnelled there again. Expired marks go; if none has, every destination is
+    // refused to the agent until the newest mark expires (an agent with 64 tunnels in 10 minutes).
+    for (const [d, m] of mine) if (m.until < now) mine.delete(d);
+    if (mine.size <= MAX_MARKS) return;
+    mine.clear();
+    mine.set(EVERY_DESTINATION, { what: `${what} (and ${MAX_MARKS} destinations more within ${MARK_MS / 60_000} minutes)`, until: now + MARK_MS });
   }
 
   /**

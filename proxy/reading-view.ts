@@ -875,11 +875,7 @@ function tokenChar(text: string, i: number, edge = -1): boolean {
 /** The longest tag the seventeenth pass read past (`<` and 14 characters and `>`); a longer one is read around short pieces only. */
 const SHORT_TAG = 16;
 /** Whether the run of fillers that abut one another around unread item `k` holds a tag longer than SHORT_TAG. */
-function longTagIn(unread: Unread, k: number): boolean {
-  for (let j = k; j >= 0 && (j === k || unread.end[j] === unread.start[j + 1]); j--) if (unread.end[j]! - unread.start[j]! > SHORT_TAG) return true;
-  for (let j = k + 1; j < unread.start.length && unread.start[j] === unread.end[j - 1]; j++) if (unread.end[j]! - unread.start[j]! > SHORT_TAG) return true;
-  return false;
-}
+const longTagIn = (k: number, chains: Chains): boolean => chains.long[chains.last[k]!] === 1;
 /** Whether the token characters right before `a` and right after `b` are at most 4 each (a character or a few in each tag). */
 function shortPiecesBeside(text: string, a: number, b: number): boolean {
   let n = 0;
@@ -889,17 +885,36 @@ function shortPiecesBeside(text: string, a: number, b: number): boolean {
   for (let i = b; i < text.length && n <= 4 && tokenChar(text, i); i++) n++;
   return n <= 4;
 }
+/**
+ * The runs of fillers and folds that abut one another: per unread item, the first and last item of
+ * its run, and per run's last item whether the run holds a tag longer than SHORT_TAG. Found in one
+ * pass each way (twenty-eighth pass): each item walked its whole run, so `items<b></b><b></b>…`
+ * (a run of 9,000 tags after a word, 64 KiB of an answer from a host that got a secret) held the
+ * event loop 2.7 s in one scan, 128 KiB 14 s.
+ */
+interface Chains {
+  first: Int32Array;
+  last: Int32Array;
+  long: Uint8Array;
+}
+function chainsOf(unread: Unread): Chains {
+  const n = unread.start.length;
+  const first = new Int32Array(n);
+  const last = new Int32Array(n);
+  const long = new Uint8Array(n);
+  let anyLong = 0;
+  for (let k = 0; k < n; k++) {
+    const joined = k > 0 && unread.end[k - 1] === unread.start[k];
+    first[k] = joined ? first[k - 1]! : k;
+    anyLong = (joined ? anyLong : 0) | (unread.end[k]! - unread.start[k]! > SHORT_TAG ? 1 : 0);
+    long[k] = anyLong;
+  }
+  for (let k = n - 1; k >= 0; k--) last[k] = k < n - 1 && unread.start[k + 1] === unread.end[k] ? last[k + 1]! : k;
+  return { first, last, long };
+}
 /** Where the run of fillers and folds that abut one another around unread item `k` starts and ends. */
-function chainStart(unread: Unread, k: number): number {
-  let at = unread.start[k]!;
-  for (let j = k - 1; j >= 0 && unread.end[j] === at; j--) at = unread.start[j]!;
-  return at;
-}
-function chainEnd(unread: Unread, k: number): number {
-  let at = unread.end[k]!;
-  for (let j = k + 1; j < unread.start.length && unread.start[j] === at; j++) at = unread.end[j]!;
-  return at;
-}
+const chainStart = (unread: Unread, k: number, chains: Chains): number => unread.start[chains.first[k]!]!;
+const chainEnd = (unread: Unread, k: number, chains: Chains): number => unread.end[chains.last[k]!]!;
 
 /**
  * The stretches of `text` a match read through fillers or folds may lie in, each with its view
@@ -912,6 +927,7 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
   if (!mayHoldUnread(text)) return [];
   const unread = unreadIn(text);
   const windows: Array<[number, number, number]> = [];
+  let chains: Chains | undefined;
   for (let k = 0; k < unread.start.length; k++) {
     const s0 = unread.start[k]!;
     const e0 = unread.end[k]!;
@@ -921,13 +937,14 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
     // markup beside it): ordinary pages put it between words and tags, and reading every page
     // through it cost a scrub pass over it all (3.5× slower HTML).
     if (isMarkup(text, s0)) {
-      const a0 = chainStart(unread, k);
-      const b0 = chainEnd(unread, k);
+      chains ??= chainsOf(unread);
+      const a0 = chainStart(unread, k, chains);
+      const b0 = chainEnd(unread, k, chains);
       if (!(tokenChar(text, a0 - 1) && tokenChar(text, b0))) continue;
       // Twenty-second pass: long tags (a `<span style="color:#ff0000">` around each character) only
       // between short pieces of a token: a page's long tags between words and numbers opened windows
       // over most of it (1.5–1.9× slower HTML). A key in pieces of 12 or more is matched by its runs.
-      if (longTagIn(unread, k) && !shortPiecesBeside(text, a0, b0)) continue;
+      if (longTagIn(k, chains) && !shortPiecesBeside(text, a0, b0)) continue;
     }
     const a = Math.max(0, s0 - reach);
     const b = Math.min(text.length, e0 + reach);

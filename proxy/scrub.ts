@@ -40,6 +40,10 @@ export type ScrubberSource = Scrubber | (() => Scrubber);
  */
 /** How long a long start may stay held in an answer or an upload before it counts as dropped. */
 const PROBE_HOLD_MS = 10_000;
+/** A held tail this long is read again only once it grew by half (ChunkScrubber.feed). */
+const DEFER_HELD = 4 * 1024;
+/** A long start of a key (the probe's) with this much held after it unresolved trips the probe at once (ChunkScrubber.feed). */
+const PROBE_HELD = 8 * 1024;
 
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
@@ -47,6 +51,8 @@ const PROBE_HOLD_MS = 10_000;
  */
 export class ChunkScrubber {
   private rest = '';
+  /** How long the held tail was when last read (feed: DEFER_HELD). */
+  private scanned = 0;
   /** Whether every secret was ASCII when the head was checked (a charset was accepted on that ground). */
   private readonly asciiAtHead: boolean;
   /** An event stream: whether what comes next starts a line (nothing or a line end let out before it). */
@@ -194,9 +200,22 @@ export class ChunkScrubber {
     if (!input) return undefined;
     const before = this.rest;
     const text = before + input.toString('latin1');
+    // Twenty-eighth pass: a long held tail is read again only once it grew by half (or at the end):
+    // read again with every chunk, a key's first character followed by fillers (`s` and `<b></b>`,
+    // `&shy;`, colour sequences) dripped 64 bytes at a time cost the main thread ~20 s for 64 KiB.
+    // Holding more than was held is safe (nothing goes out unread); a long start (the probe's) is
+    // read as it comes.
+    if (this.scanned >= DEFER_HELD && !this.probing && text.length < this.scanned * 1.5) {
+      this.rest = text;
+      return undefined;
+    }
     try {
+      // A long start held (PROBE_START or more characters of a key's) while more than PROBE_HELD
+      // follows it unresolved is the probe's case, decided now as the timer would decide it.
+      if (this.probing && text.length > PROBE_HELD) this.trip(this.probing);
       const { out, rest } = this.scrub(text, false);
       this.rest = rest;
+      this.scanned = rest.length;
       // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
       if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
       const joined = this.pieces && out ? this.pieces.take(out, false) : out;

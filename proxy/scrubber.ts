@@ -566,8 +566,11 @@ export class Scrubber {
     if (final || held >= viewLength) {
       hold = text.length;
     } else if (held < behind.length) {
-      // Still the start begun before this text: all of it waits (what is out stays out).
-      hold = 0;
+      // Still the start begun before this text: its data waits (what is out stays out). The
+      // framing before that data goes out (twenty-eighth pass): it cannot continue the start, and
+      // held it was read again with every chunk — an event ending in `s` followed by keep-alive
+      // comments held each comment until the next data, a MiB of them ~3 s of CPU (quadratic).
+      hold = raw(behind.length);
       next = behind;
     } else if (opts.boundary && opts.shortHold !== undefined && !this.spellsAtEnd(tail, opts.shortHold)) {
       hold = text.length;

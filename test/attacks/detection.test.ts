@@ -17,6 +17,7 @@ import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, star
 import { encodeDoc, reveal, spelling, type Spelled } from './spelling-oracle.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
+import { ownThreadClock } from '../../engine/thread-cpu.ts';
 import { packedTexts } from '../../proxy/packed-scan.ts';
 import { UnscrubbableEncodingError } from '../../proxy/scrubbable.ts';
 
@@ -26,12 +27,23 @@ const runs = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 60);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
 
 /** What the bound host answers on /answer (twenty-sixth pass: an answer is hostile input too). */
-let answer: { headers: Array<[string, string]>; body: Buffer | string } = { headers: [], body: 'ok' };
+let answer: { headers: Array<[string, string]>; body: Buffer | string; drip?: number } = { headers: [], body: 'ok' };
 const allowed = await startUpstream(t, {
   handler: (req, res) => {
     if (!req.url?.startsWith('/answer')) return void res.end('ok');
     for (const [k, v] of answer.headers) res.appendHeader(k, v);
-    res.end(answer.body);
+    // (Twenty-eighth pass: `drip` writes the body that many bytes at a time, a turn apart: a read each.)
+    const { body, drip } = answer;
+    if (!drip) return void res.end(body);
+    let at = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (at >= body.length) return void res.end();
+      res.write(body.slice(at, at + drip));
+      at += drip;
+      setTimeout(next, 0);
+    };
+    next();
   },
 });
 const other = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
@@ -592,4 +604,54 @@ t.test('an answer\'s compressed blobs, magics and headers are read a piece a tur
     }),
   { numRuns: 15, ...(seed !== undefined ? { seed } : {}) });
   t.pass('property: no blob held the event loop, no key passed, small blobs were read');
+});
+
+t.test('an answer\'s runs of markup after a word, and an event stream\'s comments after an event, are read in linear time (twenty-eighth pass)', async (t) => {
+  // The answer of a host that got a secret is read through fillers (tags, `<wbr>`, soft hyphens):
+  // each tag walked the whole run of tags abutting it (proxy/reading-view.ts readingWindows), so
+  // `<p>items` and 64 KiB of `<b></b>` held the event loop 2.7 s in one scan, 128 KiB 14 s. And an
+  // event whose data ends in a character a key may start with (`s`) had every comment after it
+  // (keep-alives) held and read again with each chunk until the next data: a MiB of `: keepalive`
+  // ~3.4 s of CPU, 0.8 s at once. Measured in the thread's CPU time.
+  const { token } = await a.airlock.agents.add('markup');
+  const auth = `Basic ${Buffer.from(`markup:${token}`).toString('base64')}`;
+  const url = `http://allowed.example:${allowed.port}/answer`;
+  const clock = ownThreadClock();
+  const fetchAnswer = async (headers: Array<[string, string]>, body: string, drip?: number): Promise<{ status: number; body: string; stallMs: number; cpuMs: number }> => {
+    answer = { headers, body, drip };
+    const c0 = clock?.cpuMs() ?? 0;
+    const stalls = watchLoopStalls();
+    const r = await viaProxy(a.port, url, { auth }).catch(() => ({ status: 0, headers: {}, body: '' }));
+    return { status: r.status, body: r.body, stallMs: stalls.stop().cpuMs, cpuMs: (clock?.cpuMs() ?? 0) - c0 };
+  };
+  const BOUND = 400;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('<b></b>', '<wbr>', '<i></i>', '<span></span>', '<br>'), fc.constantFrom('items', 'news', 'is', 'Status:'), fc.integer({ min: 40, max: 52 }),
+    async (tag, word, kib) => {
+      const body = `<p>${word}${tag.repeat(Math.ceil((kib * 1024) / tag.length))}</p>`;
+      const r = await fetchAnswer([['content-type', 'text/html']], body);
+      if (r.stallMs >= BOUND) throw new Error(`${word} and ${kib} KiB of ${tag}: the event loop held ${Math.round(r.stallMs)} ms`);
+      if (r.status !== 200 || r.body !== body) throw new Error(`${word} and ${kib} KiB of ${tag}: not passed whole (${r.status})`);
+    }),
+  { numRuns: 3, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('property: a run of tags after a word is read in linear time and passes whole');
+  const between = `<p>${[...SECRET].join('<b></b>')}</p>`;
+  const spelled = await fetchAnswer([['content-type', 'text/html']], between);
+  t.ok(!spelled.body.includes(between) && !spelled.body.includes([...SECRET.slice(8)].join('<b></b>')), `control: the key spelled between tags is still scrubbed (${spelled.status})`);
+
+  const comments = `data: this is\n\n${': keepalive\n'.repeat(88 * 1024)}data: done\n\n`;
+  const sse = await fetchAnswer([['content-type', 'text/event-stream']], comments);
+  t.equal(sse.status, 200, 'an event stream of 1 MiB of keep-alive comments after an event ending in `s` passes');
+  t.equal(sse.body, comments, 'whole');
+  t.ok(sse.stallMs < BOUND && sse.cpuMs < 1500, `and was read in ${Math.round(sse.cpuMs)} ms of CPU, at most ${Math.round(sse.stallMs)} ms at once (~3.4 s, 0.8 s at once before)`);
+  // A key's first character and fillers after it, dripped 64 bytes a write: the held tail was read
+  // again with each (~2 s of CPU for 24 KiB, ~20 s for 64 KiB); now once it grew by half. It passes whole.
+  for (const filler of ['<b></b>', '\x1b[0m']) {
+    const dripped = `<p>items${filler.repeat(Math.ceil(24 * 1024 / filler.length))} and more</p>`;
+    const d = await fetchAnswer([['content-type', 'text/html']], dripped, 64);
+    t.ok(d.status === 200 && d.body === dripped, `24 KiB of ${JSON.stringify(filler)} after \`items\`, dripped 64 bytes a write: passed whole (${d.status})`);
+    t.ok(d.cpuMs < 1000, `and read in ${Math.round(d.cpuMs)} ms of CPU (seconds before)`);
+  }
+  const completed = await fetchAnswer([['content-type', 'text/event-stream']], `data: ${SECRET.slice(0, 1)}\n\n${': keepalive\n'.repeat(100)}data: ${SECRET.slice(1)}\n\n`);
+  t.ok(completed.status === 502 || completed.status === 0 || !completed.body.includes(SECRET.slice(1)), `control: a key completed by the next event after the comments is still refused or cut (${completed.status})`);
 });

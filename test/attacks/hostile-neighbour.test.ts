@@ -24,6 +24,7 @@ import WebSocket from 'ws';
 import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 import { MongoReader } from '../../describe/tunnel-mongo.ts';
 import { RedisReader } from '../../describe/tunnel-redis.ts';
+import { AnswerTunnels } from '../../proxy/body-tunnels.ts';
 import { wsProtocols } from '../../studio/auth.ts';
 import { AgentStore } from '../../state/agents.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
@@ -358,4 +359,19 @@ t.test('twenty-fifth pass: a database command sent in small reads is read in lin
     return JSON.stringify(readAll(new MysqlReader(), my, cuts)) === JSON.stringify(new MysqlReader().read(my))
       && JSON.stringify(readAll(new RedisReader(4096), rd, cuts)) === JSON.stringify(new RedisReader(4096).read(rd));
   }), { numRuns: 40 });
+});
+
+t.test('twenty-eighth pass: an agent cannot drop its own tunnel mark by having more destinations marked, nor mark one for another', async (t) => {
+  // Each agent's destinations whose answers opened another protocol's session (AnswerTunnels) are
+  // refused to it for ten minutes; past 64 the oldest mark was dropped, so an agent that had 64
+  // servers of its own answer with an SMTP banner tunnelled through the first again.
+  const tunnels = new AnswerTunnels();
+  const banner = Buffer.from('220 mx.example.net ESMTP Postfix\r\n');
+  const marked = (agent: string, destination: string): boolean => tunnels.watch(agent, destination, { method: 'POST', url: `${destination}/t`, bodyLength: 12 }, [['content-type', 'application/octet-stream']])?.chunk(banner) !== undefined;
+  t.ok(marked('bot', 'http://first.example'), 'an SMTP banner in an answer marks its destination');
+  for (let i = 0; i < 100; i++) marked('bot', `http://own${i}.example`);
+  t.ok(tunnels.refused('bot', 'http://first.example'), 'after 100 more destinations marked, the first is still refused to the agent');
+  t.notOk(tunnels.refused('neighbour', 'http://first.example'), 'and to no other agent');
+  t.ok(marked('other', 'http://a.example') && tunnels.refused('other', 'http://a.example'), 'control: another agent\'s mark');
+  t.notOk(tunnels.refused('other', 'http://b.example'), 'control: a few marks refuse only their destinations');
 });
