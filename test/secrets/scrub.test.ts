@@ -988,7 +988,13 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
 // three levels deep, a template escaping a reference again (`&amp;#115;`), Unicode notation
 // (`U+0073 U+006B`, ICU's `U+0073U+006B`), and a character as a database writes it back in a query
 // (`CHAR(115)+CHAR(107)`, `CHR(115)||CHR(107)`, `CONCAT(CHAR(115),…)`, `NCHAR(115)`).
-t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
+/** International Morse code as a Python dict `M` (the suite's producer: a table written out, as such tools carry it). */
+const MORSE_PY = `M = dict(zip('abcdefghijklmnopqrstuvwxyz0123456789_/+=&', '.- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. ..--.- -..-. .-.-. -...- .-...'.split()))`;
+
+/** The NATO alphabet as a Python dict `W`. */
+const NATO_PY = `W = dict(zip('abcdefghijklmnopqrstuvwxyz0123456789', 'Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu Zero One Two Three Four Five Six Seven Eight Nine'.split()))\nW['_'] = 'Underscore'`;
+
+t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu; twenty-eighth: Python\'s and Perl\'s \\N{…}, Morse code, the NATO alphabet), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const py = (code: string, arg: string): string => {
@@ -1018,6 +1024,18 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
     'PHP chr().': (v) => py("print('.'.join('chr(%d)' % ord(c) for c in v))", v),
     'Ruby 115.chr + ': (v) => py("print(' + '.join('%d.chr' % ord(c) for c in v))", v),
     'Java \\uuu': (v) => py("print(''.join('\\\\' + 'u' * (2 + i % 3) + '%04x' % ord(c) for i, c in enumerate(v)))", v),
+    // Twenty-eighth pass: a character by its Unicode name (Python's and Perl's `\N{…}`, any case; Perl's
+    // `\N{U+73}`; in a JSON string too), and the value in Morse code (a code a character; blanks, ` / `
+    // or `|` between; upper-cased first; a character Morse has no code for left out or `?`).
+    'Python \\N{name}': (v) => py("import unicodedata\nprint(''.join('\\\\N{%s}' % unicodedata.name(c) if unicodedata.name(c, '') else c for c in v))", v),
+    'Python \\N{name} lower, in JSON': (v) => py("import unicodedata\nprint(json.dumps(''.join('\\\\N{%s}' % unicodedata.name(c).lower() if unicodedata.name(c, '') else c for c in v))[1:-1])", v),
+    'Perl \\N{U+…}': (v) => py("print(''.join('\\\\N{U+%X}' % ord(c) for c in v))", v),
+    ...Object.fromEntries([[' ', 'lower'], [' / ', 'upper'], [' | ', 'upper'], ['  ', 'lower']].map(([gap, kase]) => [`Morse '${gap}' ${kase}`, (v: string) => py(`${MORSE_PY}\nprint(${JSON.stringify(gap)}.join(M.get(c.lower(), '?') for c in v.${kase}()))`, v)])),
+    // The NATO alphabet: a word a character, the case said before a capital or by the word's case, or not at all.
+    'NATO words': (v) => py(`${NATO_PY}\nprint(' '.join(W.get(c.lower(), c) for c in v))`, v),
+    'NATO capital': (v) => py(`${NATO_PY}\nprint(' '.join(('capital ' if c.isupper() else '') + W.get(c.lower(), c) for c in v))`, v),
+    'NATO word case, dashes': (v) => py(`${NATO_PY}\nprint(' - '.join(W.get(c.lower(), c).upper() if c.isupper() else W.get(c.lower(), c).lower() for c in v))`, v),
+    'NATO commas, lines': (v) => py(`${NATO_PY}\nprint(',\\n'.join(W.get(c.lower(), '?') for c in v))`, v),
   };
   const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
   const befores = ['{"log":"', "SELECT * FROM t WHERE k = ", 'x '];
@@ -1031,7 +1049,7 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: the same producers over other text (a query's line break, a snowman, an escaped log line), at every 29th cut.
   const other = 'GET /v1/charges?limit=10 \u2603 CR LF\r\n';
-  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
+  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"py":"dash = '\\\\N{EM DASH}\\\\N{latin small letter e with acute}'","morse":"... --- ... / .... . .-.. .-.. --- / .-- --- .-. .-.. -..","rule":"- - - . . . - - - | -- -- -- . . .","nato":"Alpha and Bravo teams met at the Hotel India in Lima, Sierra Leone: call sign Kilo Echo Zero One, capital Delta","q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
