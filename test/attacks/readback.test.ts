@@ -569,7 +569,7 @@ t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex 
 // Twenty-eighth pass (left open since the twenty-sixth): the record spelt out — in Morse code, in the
 // NATO alphabet, or as Python's `\N{…}` character names. Morse and the NATO words carry no case (a
 // reader tries the cases, or the service takes the key in any): read back case-folded.
-t.test('2(b) twenty-eighth pass: the record in Morse code, the NATO alphabet or Python\'s \\N{} names never shows the value', async (t) => {
+t.test('2(b) twenty-eighth pass: the record in Morse code, the NATO alphabet or Python\'s \\N{} names, base64 three deep, hex in base64 or ROT13 of base64 never shows the value', async (t) => {
   await inject();
   const fromMorse = Object.fromEntries(Object.entries(MORSE).map(([c, code]) => [code, c]));
   const fromNato = Object.fromEntries(Object.entries(NATO).map(([c, word]) => [word.toLowerCase(), c]));
@@ -579,10 +579,15 @@ t.test('2(b) twenty-eighth pass: the record in Morse code, the NATO alphabet or 
     const digit = 'ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE'.split(' ').indexOf(m[1]!);
     return digit >= 0 ? String(digit) : n.includes('SMALL') ? m[1]!.toLowerCase() : m[1]!;
   });
+  /** The export's `data` field, as the record's reader takes it out. */
+  const field = (x: string): string => /"data":"([^"]*)"/.exec(x)?.[1] ?? '';
   const undo: Record<string, (x: string) => string> = {
     morse: (x) => x.replace(/[.-]+(?: [.-]+| \?)*/g, (run) => run.split(' ').map((code) => fromMorse[code] ?? '').join('')),
     nato: (x) => x.replace(/(?:(?:capital )?[A-Za-z-]+(?:, |(?=[ "])))+/g, (run) => run.split(', ').map((w) => fromNato[w.replace(/^capital /, '').trim().toLowerCase()] ?? w.trim()).join('')),
     'py-names': names,
+    'base64-thrice': (x) => [0, 1, 2].reduce((t) => Buffer.from(t, 'base64').toString('latin1'), field(x)),
+    'hex-base64': (x) => Buffer.from(Buffer.from(field(x), 'base64').toString('latin1'), 'hex').toString('latin1'),
+    'rot13-base64': (x) => Buffer.from(field(x).replace(/[A-Za-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - (c <= 'Z' ? 65 : 97) + 13) % 26) + (c <= 'Z' ? 65 : 97))), 'base64').toString('latin1'),
   };
   for (const format of Object.keys(undo) as Array<typeof formats[number]>) {
     const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
