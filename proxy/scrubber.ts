@@ -237,7 +237,7 @@ function widen(text: string, start: number, end: number): { start: number; end: 
  * so each is compiled once per process and shared by every scrubber that looks for that value.
  */
 class Matcher {
-  readonly regexes: RegExp[] = [];
+  private builtRegexes: RegExp[] | undefined;
   private readonly sources: string[] = [];
   private caselessRegexes: RegExp[] | undefined;
 
@@ -248,22 +248,47 @@ class Matcher {
    * mixed case. Only the reading view's windows (text around such characters) pay for them.
    */
   caseless(): RegExp[] {
-    return (this.caselessRegexes ??= this.sources.map((src) => new RegExp(src, 'gi')));
+    return (this.caselessRegexes ??= this.regexes.length ? this.sources.map((src) => new RegExp(src, 'gi')) : []);
   }
-  readonly prefixes: PrefixAutomaton;
+  private builtPrefixes: PrefixAutomaton | undefined;
   readonly maxLength: number;
   /** When set, the regexes scan only a text this finds something in. */
   readonly gate: RegExp | undefined;
   /** When set, the automaton reads a tail only where this says a start may be (else every tail). */
   readonly mayHold: ((text: string, from: number) => boolean) | undefined;
+  /** The patterns, until the regexes and the automaton are built (`lazy`: at first use). */
+  private patterns: Node[] | undefined;
 
-  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean, caselessStarts = false) {
+  /**
+   * `lazy` (twenty-eighth pass: the spelt-out spellings): the regexes and the automaton are built when
+   * first asked for — behind a gate, by the first text that holds its cue or a tail that may start
+   * one — so a scrubber whose answers never hold one (most) does not compile them (~10–20 ms a key).
+   */
+  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean, private readonly caselessStarts = false, lazy = false) {
     this.gate = gate;
     this.mayHold = mayHold;
     this.maxLength = Math.max(...patterns.map(maxLength));
+    this.patterns = patterns;
+    if (!lazy) this.build();
+  }
+
+  get regexes(): RegExp[] {
+    if (!this.builtRegexes) this.build();
+    return this.builtRegexes!;
+  }
+
+  get prefixes(): PrefixAutomaton {
+    if (!this.builtPrefixes) this.build();
+    return this.builtPrefixes!;
+  }
+
+  private build(): void {
+    const patterns = this.patterns!;
+    this.patterns = undefined;
     // A key cut short or a run of it (caselessStarts) is held at a tail in either case, as caseless() matches it in a reading view.
-    this.prefixes = new PrefixAutomaton(caselessStarts ? patterns.map(eitherCase) : patterns);
+    this.builtPrefixes = new PrefixAutomaton(this.caselessStarts ? patterns.map(eitherCase) : patterns);
     // As few regexes as stay under V8's size limit for optimized matching.
+    const regexes: RegExp[] = [];
     let batch: string[] = [];
     let size = 0;
     const flush = (): void => {
@@ -275,7 +300,7 @@ class Matcher {
       re.lastIndex = 0;
       re.exec('warm up');
       re.lastIndex = 0;
-      this.regexes.push(re);
+      regexes.push(re);
       batch = [];
       size = 0;
     };
@@ -285,6 +310,7 @@ class Matcher {
       size += src.length + 5;
     }
     flush();
+    this.builtRegexes = regexes;
   }
 }
 
@@ -333,7 +359,7 @@ function matcherFor(value: string | undefined, forms: string[] | undefined, cut:
       if (cut === 'spoken') {
         const spelt = spokenSpellingsOf(value);
         if (!spelt.length) return undefined;
-        m = new Matcher(spelt, SPOKEN_CUE, mayHoldSpoken);
+        m = new Matcher(spelt, SPOKEN_CUE, mayHoldSpoken, false, true);
       } else {
         m = cut === 'again' ? new Matcher(againSpellingsOf(value), AGAIN_CUE, mayHoldAgain) : new Matcher(notationSpellingsOf(value), NOTATION_CUE, mayHoldNotation);
       }

@@ -994,6 +994,32 @@ const MORSE_PY = `M = dict(zip('abcdefghijklmnopqrstuvwxyz0123456789_/+=&', '.- 
 /** The NATO alphabet as a Python dict `W`. */
 const NATO_PY = `W = dict(zip('abcdefghijklmnopqrstuvwxyz0123456789', 'Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu Zero One Two Three Four Five Six Seven Eight Nine'.split()))\nW['_'] = 'Underscore'`;
 
+/**
+ * Twenty-eighth pass: the key spelt out — by Unicode names (Python's and Perl's `\\N{…}`, any case; Perl's
+ * `\\N{U+73}`; in a JSON string too), in Morse code (blanks, ` / ` or `|` between; upper-cased first; a
+ * character Morse has no code for `?`), in the NATO alphabet (the case said before a capital or by the
+ * word's case, or not at all) — written by Python, all in one run (`out`: name → form).
+ */
+const SPELT_OUT = ['Python \\N{name}', 'Python \\N{name} lower, in JSON', 'Perl \\N{U+…}', "Morse ' ' lower", "Morse ' / ' upper", "Morse ' | ' upper", "Morse '  ' lower", 'NATO words', 'NATO capital', 'NATO word case, dashes', 'NATO commas, lines'];
+const SPELT_PY = `import unicodedata
+${MORSE_PY}
+${NATO_PY}
+name = lambda c: '\\\\N{%s}' % unicodedata.name(c) if unicodedata.name(c, '') else c
+out = dict(zip(${JSON.stringify(SPELT_OUT)}, [
+  ''.join(name(c) for c in v),
+  json.dumps(''.join('\\\\N{%s}' % unicodedata.name(c).lower() if unicodedata.name(c, '') else c for c in v))[1:-1],
+  ''.join('\\\\N{U+%X}' % ord(c) for c in v),
+  ' '.join(M.get(c.lower(), '?') for c in v.lower()),
+  ' / '.join(M.get(c.lower(), '?') for c in v.upper()),
+  ' | '.join(M.get(c.lower(), '?') for c in v.upper()),
+  '  '.join(M.get(c.lower(), '?') for c in v.lower()),
+  ' '.join(W.get(c.lower(), c) for c in v),
+  ' '.join(('capital ' if c.isupper() else '') + W.get(c.lower(), c) for c in v),
+  ' - '.join(W.get(c.lower(), c).upper() if c.isupper() else W.get(c.lower(), c).lower() for c in v),
+  ',\\n'.join(W.get(c.lower(), '?') for c in v),
+]))
+print(json.dumps(out))`;
+
 t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu; twenty-eighth: Python\'s and Perl\'s \\N{…}, Morse code, the NATO alphabet), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
@@ -1001,6 +1027,13 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
     const r = spawnSync('python3', ['-c', `import json, sys\nv = sys.argv[1]\n${code}`, arg]);
     if (r.status !== 0) throw new Error(r.stderr.toString());
     return r.stdout.toString('latin1').replace(/\n$/, '');
+  };
+  // Twenty-eighth pass: every spelt-out form of a value from one Python run (a run each cost ~1 s of the file's CPU).
+  const speltCache = new Map<string, Record<string, string>>();
+  const spelt = (v: string): Record<string, string> => {
+    let got = speltCache.get(v);
+    if (!got) speltCache.set(v, (got = JSON.parse(py(SPELT_PY, v)) as Record<string, string>));
+    return got;
   };
   // The producers: Python's json (ensure_ascii escapes of each character, dumped again), html, ICU's uconv.
   const producers: Record<string, (v: string) => string> = {
@@ -1027,15 +1060,7 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
     // Twenty-eighth pass: a character by its Unicode name (Python's and Perl's `\N{…}`, any case; Perl's
     // `\N{U+73}`; in a JSON string too), and the value in Morse code (a code a character; blanks, ` / `
     // or `|` between; upper-cased first; a character Morse has no code for left out or `?`).
-    'Python \\N{name}': (v) => py("import unicodedata\nprint(''.join('\\\\N{%s}' % unicodedata.name(c) if unicodedata.name(c, '') else c for c in v))", v),
-    'Python \\N{name} lower, in JSON': (v) => py("import unicodedata\nprint(json.dumps(''.join('\\\\N{%s}' % unicodedata.name(c).lower() if unicodedata.name(c, '') else c for c in v))[1:-1])", v),
-    'Perl \\N{U+…}': (v) => py("print(''.join('\\\\N{U+%X}' % ord(c) for c in v))", v),
-    ...Object.fromEntries([[' ', 'lower'], [' / ', 'upper'], [' | ', 'upper'], ['  ', 'lower']].map(([gap, kase]) => [`Morse '${gap}' ${kase}`, (v: string) => py(`${MORSE_PY}\nprint(${JSON.stringify(gap)}.join(M.get(c.lower(), '?') for c in v.${kase}()))`, v)])),
-    // The NATO alphabet: a word a character, the case said before a capital or by the word's case, or not at all.
-    'NATO words': (v) => py(`${NATO_PY}\nprint(' '.join(W.get(c.lower(), c) for c in v))`, v),
-    'NATO capital': (v) => py(`${NATO_PY}\nprint(' '.join(('capital ' if c.isupper() else '') + W.get(c.lower(), c) for c in v))`, v),
-    'NATO word case, dashes': (v) => py(`${NATO_PY}\nprint(' - '.join(W.get(c.lower(), c).upper() if c.isupper() else W.get(c.lower(), c).lower() for c in v))`, v),
-    'NATO commas, lines': (v) => py(`${NATO_PY}\nprint(',\\n'.join(W.get(c.lower(), '?') for c in v))`, v),
+    ...Object.fromEntries(SPELT_OUT.map((name) => [name, (v: string) => spelt(v)[name]!])),
   };
   const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
   const befores = ['{"log":"', "SELECT * FROM t WHERE k = ", 'x '];
@@ -1049,7 +1074,8 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: the same producers over other text (a query's line break, a snowman, an escaped log line), at every 29th cut.
   const other = 'GET /v1/charges?limit=10 \u2603 CR LF\r\n';
-  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"py":"dash = '\\\\N{EM DASH}\\\\N{latin small letter e with acute}'","morse":"... --- ... / .... . .-.. .-.. --- / .-- --- .-. .-.. -..","rule":"- - - . . . - - - | -- -- -- . . .","nato":"Alpha and Bravo teams met at the Hotel India in Lima, Sierra Leone: call sign Kilo Echo Zero One, capital Delta","q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
+  // (The spelt-out producers over a short text only, and the texts below: their forms of `other` are kilobytes, and every cut reads the whole body.)
+  const plain = Buffer.from(`{"logs":[${Object.entries(producers).filter(([k]) => !SPELT_OUT.includes(k)).map(([, f]) => JSON.stringify(f(other))).join(',')},${JSON.stringify(SPELT_OUT.map((k) => spelt('GET /v1')[k]).join(' '))}],"py":"dash = '\\\\N{EM DASH}\\\\N{latin small letter e with acute}'","morse":"... --- ... / .... . .-.. .-.. --- / .-- --- .-. .-.. -..","rule":"- - - . . . - - - | -- -- -- . . .","nato":"Alpha and Bravo teams met at the Hotel India in Lima, Sierra Leone: call sign Kilo Echo Zero One, capital Delta","q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
