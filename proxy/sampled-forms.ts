@@ -215,6 +215,10 @@ function formsOf(value: string): string[] {
     }),
     ...[bytes.toString('hex'), bytes.toString('hex').toUpperCase()].flatMap((hex) => [...base64Cores(Buffer.from(hex, 'latin1')), ...base64Cores(Buffer.from(hex, 'latin1'), true)]),
     ...[...base64Cores(bytes), ...base64Cores(bytes, true)].map(rot13),
+    // Twenty-eighth pass: the bytes as one number in octal (Python's `oct(int.from_bytes(…))`, Ruby's
+    // `to_s(8)`, `BigInt#toString(8)`) and in base 36 upper-cased (Java's `BigInteger.toString(36)`
+    // shown upper-case, a ticket id): decimal, base 36, 58 and 62 were forms since the twenty-fourth.
+    wholeNumber(bytes, '01234567'), wholeNumber(bytes, BASE36).toUpperCase(),
   ];
 }
 

@@ -1669,7 +1669,7 @@ t.test('eighteenth pass: full-width and styled letters as JSON escapes, numeric 
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `escaped CJK text cut at ${cut} passes`);
 });
 
-t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex; twenty-eighth: base64 three deep, hex in base64, ROT13 of base64): at any offset and chunk cut', async (t) => {
+t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex; twenty-eighth: base64 three deep, hex in base64, ROT13 of base64, the bytes as an octal or upper-cased base-36 number): at any offset and chunk cut', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const blob = (v: Buffer, pad: number): Buffer => Buffer.concat([Buffer.alloc(pad, 0x61), v, Buffer.alloc(8, 0x62)]);
@@ -1723,6 +1723,9 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'base64url-of-base64-twice': (pad) => blob(Buffer.from(`{"data":"${blob(Buffer.from(blob(bytes, (pad * 2) % 3).toString('base64')), pad).toString('base64')}"}`), pad).toString('base64url'),
     'base64-of-hex': (pad) => blob(Buffer.from(blob(bytes, pad).toString('hex')), (pad + 1) % 3).toString('base64'),
     'base64url-of-HEX': (pad) => blob(Buffer.from(bytes.toString('hex').toUpperCase()), pad).toString('base64url'),
+    // The bytes as one number in octal, and in base 36 upper-cased.
+    'octal-number': () => BigInt(`0x${bytes.toString('hex')}`).toString(8),
+    'base36-number-upper': () => BigInt(`0x${bytes.toString('hex')}`).toString(36).toUpperCase(),
     'rot13-of-base64': (pad) => blob(bytes, pad).toString('base64').replace(/[A-Za-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - (c <= 'Z' ? 65 : 97) + 13) % 26) + (c <= 'Z' ? 65 : 97))),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
