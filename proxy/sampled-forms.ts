@@ -204,6 +204,21 @@ function formsOf(value: string): string[] {
     }),
     // Twenty-seventh pass: the bytes in the other base64 alphabets, crypt's little-endian packing and Base45.
     ...OTHER_BASE64.flatMap((alphabet) => otherBase64Cores(bytes, alphabet)), ...cryptLittleEndianCores(bytes), ...base45Cores(bytes),
+    // Twenty-eighth pass (left open by the twenty-seventh: base64 three layers deep, hex inside
+    // base64): base64 of base64 of base64 (a manifest holding a Secret's `data` stored base64 again:
+    // a GitOps store, a Helm value, a CI variable), the outer layer standard or URL-safe; the value's
+    // hex written as base64 (a digest-like field encoded for transport); and base64 under ROT13 (a
+    // record of a Basic credential or a base64 token shown rotated).
+    ...base64Cores(bytes).flatMap((inner) => base64Cores(Buffer.from(inner, 'latin1'))).flatMap((middle) => {
+      const text = Buffer.from(middle, 'latin1');
+      return [...base64Cores(text), ...base64Cores(text, true)];
+    }),
+    ...[bytes.toString('hex'), bytes.toString('hex').toUpperCase()].flatMap((hex) => [...base64Cores(Buffer.from(hex, 'latin1')), ...base64Cores(Buffer.from(hex, 'latin1'), true)]),
+    ...[...base64Cores(bytes), ...base64Cores(bytes, true)].map(rot13),
+    // Twenty-eighth pass: the bytes as one number in octal (Python's `oct(int.from_bytes(…))`, Ruby's
+    // `to_s(8)`, `BigInt#toString(8)`) and in base 36 upper-cased (Java's `BigInteger.toString(36)`
+    // shown upper-case, a ticket id): decimal, base 36, 58 and 62 were forms since the twenty-fourth.
+    wholeNumber(bytes, '01234567'), wholeNumber(bytes, BASE36).toUpperCase(),
   ];
 }
 

@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, againSpellingsOf, eitherCase, literalPattern, mayHoldAgain, mayHoldNotation, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
+import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, SPOKEN_CUE, againSpellingsOf, eitherCase, literalPattern, mayHoldAgain, mayHoldNotation, mayHoldSpoken, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, spokenSpellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -237,7 +237,7 @@ function widen(text: string, start: number, end: number): { start: number; end: 
  * so each is compiled once per process and shared by every scrubber that looks for that value.
  */
 class Matcher {
-  readonly regexes: RegExp[] = [];
+  private builtRegexes: RegExp[] | undefined;
   private readonly sources: string[] = [];
   private caselessRegexes: RegExp[] | undefined;
 
@@ -248,22 +248,47 @@ class Matcher {
    * mixed case. Only the reading view's windows (text around such characters) pay for them.
    */
   caseless(): RegExp[] {
-    return (this.caselessRegexes ??= this.sources.map((src) => new RegExp(src, 'gi')));
+    return (this.caselessRegexes ??= this.regexes.length ? this.sources.map((src) => new RegExp(src, 'gi')) : []);
   }
-  readonly prefixes: PrefixAutomaton;
+  private builtPrefixes: PrefixAutomaton | undefined;
   readonly maxLength: number;
   /** When set, the regexes scan only a text this finds something in. */
   readonly gate: RegExp | undefined;
   /** When set, the automaton reads a tail only where this says a start may be (else every tail). */
   readonly mayHold: ((text: string, from: number) => boolean) | undefined;
+  /** The patterns, until the regexes and the automaton are built (`lazy`: at first use). */
+  private patterns: Node[] | undefined;
 
-  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean, caselessStarts = false) {
+  /**
+   * `lazy` (twenty-eighth pass: the spelt-out spellings): the regexes and the automaton are built when
+   * first asked for — behind a gate, by the first text that holds its cue or a tail that may start
+   * one — so a scrubber whose answers never hold one (most) does not compile them (~10–20 ms a key).
+   */
+  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean, private readonly caselessStarts = false, lazy = false) {
     this.gate = gate;
     this.mayHold = mayHold;
     this.maxLength = Math.max(...patterns.map(maxLength));
+    this.patterns = patterns;
+    if (!lazy) this.build();
+  }
+
+  get regexes(): RegExp[] {
+    if (!this.builtRegexes) this.build();
+    return this.builtRegexes!;
+  }
+
+  get prefixes(): PrefixAutomaton {
+    if (!this.builtPrefixes) this.build();
+    return this.builtPrefixes!;
+  }
+
+  private build(): void {
+    const patterns = this.patterns!;
+    this.patterns = undefined;
     // A key cut short or a run of it (caselessStarts) is held at a tail in either case, as caseless() matches it in a reading view.
-    this.prefixes = new PrefixAutomaton(caselessStarts ? patterns.map(eitherCase) : patterns);
+    this.builtPrefixes = new PrefixAutomaton(this.caselessStarts ? patterns.map(eitherCase) : patterns);
     // As few regexes as stay under V8's size limit for optimized matching.
+    const regexes: RegExp[] = [];
     let batch: string[] = [];
     let size = 0;
     const flush = (): void => {
@@ -275,7 +300,7 @@ class Matcher {
       re.lastIndex = 0;
       re.exec('warm up');
       re.lastIndex = 0;
-      this.regexes.push(re);
+      regexes.push(re);
       batch = [];
       size = 0;
     };
@@ -285,6 +310,7 @@ class Matcher {
       size += src.length + 5;
     }
     flush();
+    this.builtRegexes = regexes;
   }
 }
 
@@ -316,9 +342,10 @@ const matchers = new Map<string, Matcher>();
 /**
  * The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of
  * the value cut short only (truncatedForm, runForm); `notation`: of its notation spellings only
- * (notationSpellingsOf: scanned where their cue is); `again`: of its escapes escaped again only (againSpellingsOf).
+ * (notationSpellingsOf: scanned where their cue is); `again`: of its escapes escaped again only (againSpellingsOf);
+ * `spoken`: of it spelt out only (spokenSpellingsOf: names, Morse, the NATO alphabet; scanned where their cue is).
  */
-function matcherFor(value: string | undefined, forms: string[] | undefined, cut: boolean | 'notation' | 'again' = false): Matcher | undefined {
+function matcherFor(value: string | undefined, forms: string[] | undefined, cut: boolean | 'notation' | 'again' | 'spoken' = false): Matcher | undefined {
   const exact = (forms ?? []).filter(Boolean);
   if (!value && !exact.length) return undefined;
   const key = JSON.stringify([value ?? null, exact, cut]);
@@ -327,9 +354,15 @@ function matcherFor(value: string | undefined, forms: string[] | undefined, cut:
     // Most recently used last: the first entry is the one to evict.
     matchers.delete(key);
   } else {
-    if (cut === 'notation' || cut === 'again') {
+    if (cut === 'notation' || cut === 'again' || cut === 'spoken') {
       if (!value || Buffer.byteLength(value) < MIN_NOTATION) return undefined;
-      m = cut === 'again' ? new Matcher(againSpellingsOf(value), AGAIN_CUE, mayHoldAgain) : new Matcher(notationSpellingsOf(value), NOTATION_CUE, mayHoldNotation);
+      if (cut === 'spoken') {
+        const spelt = spokenSpellingsOf(value);
+        if (!spelt.length) return undefined;
+        m = new Matcher(spelt, SPOKEN_CUE, mayHoldSpoken, false, true);
+      } else {
+        m = cut === 'again' ? new Matcher(againSpellingsOf(value), AGAIN_CUE, mayHoldAgain) : new Matcher(notationSpellingsOf(value), NOTATION_CUE, mayHoldNotation);
+      }
     } else if (cut) {
       const short = value ? truncatedForm(value, truncatedLeast(value)) : undefined;
       if (!short) return undefined;
@@ -406,6 +439,11 @@ export class Scrubber {
         const gated = matcherFor(r.value, undefined, kind);
         if (gated) this.parts.push({ matcher: gated, rule: this.rules.length });
       }
+      // Twenty-eighth pass: a secret of this process's own (what comes back) spelt out — by its
+      // characters' Unicode names, in Morse code, in the NATO alphabet (spokenSpellingsOf). Not for
+      // the audit log's redaction (extra rules): every audit line would pay for its cue.
+      const spoken = own.includes(r) ? matcherFor(r.value, undefined, 'spoken') : undefined;
+      if (spoken) this.parts.push({ matcher: spoken, rule: this.rules.length });
       // A secret of this process's own (what comes back): also cut short (truncatedForm) or its end
       // without its start (runForm), a part of its own that a held start's tripwire does not take
       // for the key completed, nor count (startsAtEnd: a page showing a key's middle is no probe).

@@ -476,6 +476,167 @@ function documentForm(value: string): Node {
 }
 
 /**
+ * Twenty-eighth pass (left open since the twenty-sixth): the value spelt out — each character by its
+ * Unicode name (`namesForm`), in Morse code (`morseForm`) or in the NATO alphabet (`spokenForm`).
+ * Matched only in what comes back (a scrubber's own secrets, not the audit log's redaction), where
+ * their cue is (SPOKEN_CUE): a separate automaton, so the notation spellings' scan and the audit
+ * lines' redaction cost what they did.
+ */
+export function spokenSpellingsOf(value: string): Node[] {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > FULL_SPELLING_MAX) return endsOf(value).flatMap(spokenSpellingsOf);
+  return [namesForm(value), morseForm(value), spokenForm(value)].filter((n): n is Node => n !== undefined);
+}
+/**
+ * What those spellings hold: a `\\N{` and a name's first letter; two Morse codes after a blank; two
+ * words of the NATO alphabet in a row (one such word is common English: `Delta`, `echo`, `Hotel`),
+ * after a blank, a line break or a dash.
+ */
+export const SPOKEN_CUE = /\\N\{[A-Za-z]| (?:[.-]{1,6} [ \/|]{0,2}[.-]|(?:[Aa](?:lfa|LFA)|[Aa](?:lpha|LPHA)|[Bb](?:ravo|RAVO)|[Cc](?:harlie|HARLIE)|[Dd](?:elta|ELTA)|[Ee](?:cho|CHO)|[Ff](?:oxtrot|OXTROT)|[Gg](?:olf|OLF)|[Hh](?:otel|OTEL)|[Ii](?:ndia|NDIA)|[Jj](?:uliet|ULIET)|[Kk](?:ilo|ILO)|[Ll](?:ima|IMA)|[Mm](?:ike|IKE)|[Nn](?:ovember|OVEMBER)|[Oo](?:scar|SCAR)|[Pp](?:apa|APA)|[Qq](?:uebec|UEBEC)|[Rr](?:omeo|OMEO)|[Ss](?:ierra|IERRA)|[Tt](?:ango|ANGO)|[Uu](?:niform|NIFORM)|[Vv](?:ictor|ICTOR)|[Ww](?:hisk|HISK)|[Xx](?:-ray|-RAY)|[Xx](?:ray|RAY)|[Yy](?:ankee|ANKEE)|[Zz](?:ulu|ULU))[a-zA-Z]{0,3}[ ,\/|\r\n-]{1,4}(?:[Cc]apital |CAPITAL )?(?:[Aa](?:lfa|LFA)|[Aa](?:lpha|LPHA)|[Bb](?:ravo|RAVO)|[Cc](?:harlie|HARLIE)|[Dd](?:elta|ELTA)|[Ee](?:cho|CHO)|[Ff](?:oxtrot|OXTROT)|[Gg](?:olf|OLF)|[Hh](?:otel|OTEL)|[Ii](?:ndia|NDIA)|[Jj](?:uliet|ULIET)|[Kk](?:ilo|ILO)|[Ll](?:ima|IMA)|[Mm](?:ike|IKE)|[Nn](?:ovember|OVEMBER)|[Oo](?:scar|SCAR)|[Pp](?:apa|APA)|[Qq](?:uebec|UEBEC)|[Rr](?:omeo|OMEO)|[Ss](?:ierra|IERRA)|[Tt](?:ango|ANGO)|[Uu](?:niform|NIFORM)|[Vv](?:ictor|ICTOR)|[Ww](?:hisk|HISK)|[Xx](?:-ray|-RAY)|[Xx](?:ray|RAY)|[Yy](?:ankee|ANKEE)|[Zz](?:ulu|ULU)))|[\n-](?:[Aa](?:lfa|LFA)|[Aa](?:lpha|LPHA)|[Bb](?:ravo|RAVO)|[Cc](?:harlie|HARLIE)|[Dd](?:elta|ELTA)|[Ee](?:cho|CHO)|[Ff](?:oxtrot|OXTROT)|[Gg](?:olf|OLF)|[Hh](?:otel|OTEL)|[Ii](?:ndia|NDIA)|[Jj](?:uliet|ULIET)|[Kk](?:ilo|ILO)|[Ll](?:ima|IMA)|[Mm](?:ike|IKE)|[Nn](?:ovember|OVEMBER)|[Oo](?:scar|SCAR)|[Pp](?:apa|APA)|[Qq](?:uebec|UEBEC)|[Rr](?:omeo|OMEO)|[Ss](?:ierra|IERRA)|[Tt](?:ango|ANGO)|[Uu](?:niform|NIFORM)|[Vv](?:ictor|ICTOR)|[Ww](?:hisk|HISK)|[Xx](?:-ray|-RAY)|[Xx](?:ray|RAY)|[Yy](?:ankee|ANKEE)|[Zz](?:ulu|ULU))[a-zA-Z]{0,3}[ ,\/|\r\n-]{1,4}(?:[Cc]apital |CAPITAL )?(?:[Aa](?:lfa|LFA)|[Aa](?:lpha|LPHA)|[Bb](?:ravo|RAVO)|[Cc](?:harlie|HARLIE)|[Dd](?:elta|ELTA)|[Ee](?:cho|CHO)|[Ff](?:oxtrot|OXTROT)|[Gg](?:olf|OLF)|[Hh](?:otel|OTEL)|[Ii](?:ndia|NDIA)|[Jj](?:uliet|ULIET)|[Kk](?:ilo|ILO)|[Ll](?:ima|IMA)|[Mm](?:ike|IKE)|[Nn](?:ovember|OVEMBER)|[Oo](?:scar|SCAR)|[Pp](?:apa|APA)|[Qq](?:uebec|UEBEC)|[Rr](?:omeo|OMEO)|[Ss](?:ierra|IERRA)|[Tt](?:ango|ANGO)|[Uu](?:niform|NIFORM)|[Vv](?:ictor|ICTOR)|[Ww](?:hisk|HISK)|[Xx](?:-ray|-RAY)|[Xx](?:ray|RAY)|[Yy](?:ankee|ANKEE)|[Zz](?:ulu|ULU))/;
+/** Where a spelt-out start may be in a tail: a backslash, a Morse code (not a sentence's full stop), a word of the alphabet. */
+export function mayHoldSpoken(text: string, from: number): boolean {
+  SPOKEN_START.lastIndex = from;
+  if (SPOKEN_START.test(text)) return true;
+  // A word of the alphabet (or a case said) cut by the end of the text: its letters so far.
+  let at = text.length;
+  while (at > from && text.length - at < SAID_LONGEST && /[A-Za-z-]/.test(text[at - 1]!)) at--;
+  return at < text.length && (at === 0 || !/[0-9A-Za-z]/.test(text[at - 1]!)) && saidPrefixes().has(text.slice(at).toLowerCase());
+}
+/** Every start of a word spokenForm reads (the alphabet, digits, marks, a case said), lower-cased. */
+let prefixes: Set<string> | undefined;
+function saidPrefixes(): Set<string> {
+  if (prefixes) return prefixes;
+  prefixes = new Set();
+  for (const word of [...Object.values(SPOKEN).flat(), ...CASE_SAID]) for (let i = 1; i <= word.length; i++) prefixes.add(word.slice(0, i));
+  return prefixes;
+}
+const SAID_LONGEST = 12;
+const SPOKEN_START = /\\|(?<![0-9A-Za-z.-])[.-]{1,6}(?:[ \t\r\n\/|]|$)|(?:[Aa](?:lfa|LFA)|[Aa](?:lpha|LPHA)|[Bb](?:ravo|RAVO)|[Cc](?:harlie|HARLIE)|[Dd](?:elta|ELTA)|[Ee](?:cho|CHO)|[Ff](?:oxtrot|OXTROT)|[Gg](?:olf|OLF)|[Hh](?:otel|OTEL)|[Ii](?:ndia|NDIA)|[Jj](?:uliet|ULIET)|[Kk](?:ilo|ILO)|[Ll](?:ima|IMA)|[Mm](?:ike|IKE)|[Nn](?:ovember|OVEMBER)|[Oo](?:scar|SCAR)|[Pp](?:apa|APA)|[Qq](?:uebec|UEBEC)|[Rr](?:omeo|OMEO)|[Ss](?:ierra|IERRA)|[Tt](?:ango|ANGO)|[Uu](?:niform|NIFORM)|[Vv](?:ictor|ICTOR)|[Ww](?:hisk|HISK)|[Xx](?:-ray|-RAY)|[Xx](?:ray|RAY)|[Yy](?:ankee|ANKEE)|[Zz](?:ulu|ULU))/g;
+
+/**
+ * A character by its Unicode name — Python's and Perl's `\N{LATIN SMALL LETTER S}` (any case) — or
+ * Perl's `\N{U+73}`, each character so or as itself (a generator naming some, a JSON string's
+ * backslash doubled).
+ */
+function namesForm(value: string): Node | undefined {
+  const out: Node[] = [];
+  let named = 0;
+  for (const c of value) {
+    const cp = c.codePointAt(0)!;
+    const name = unicodeName(cp);
+    if (!name) {
+      out.push(set(c));
+      continue;
+    }
+    named++;
+    out.push(alt(set(c), seq(backslash(), str('N{'), alt(seq(...[...name].map((n) => set(caseless(n.charCodeAt(0))))), seq(set('uU'), set('+'), zeros(), hexMin(cp))), set('}'))));
+  }
+  return named >= 4 ? seq(...out) : undefined;
+}
+
+/** Unicode's names of the ASCII punctuation a key may hold (letters and digits are named by rule). */
+const PUNCTUATION_NAMES: Readonly<Record<string, string>> = lookupTable({
+  '!': 'EXCLAMATION MARK', '"': 'QUOTATION MARK', '#': 'NUMBER SIGN', $: 'DOLLAR SIGN', '%': 'PERCENT SIGN', '&': 'AMPERSAND', "'": 'APOSTROPHE',
+  '(': 'LEFT PARENTHESIS', ')': 'RIGHT PARENTHESIS', '*': 'ASTERISK', '+': 'PLUS SIGN', ',': 'COMMA', '-': 'HYPHEN-MINUS', '.': 'FULL STOP',
+  '/': 'SOLIDUS', ':': 'COLON', ';': 'SEMICOLON', '<': 'LESS-THAN SIGN', '=': 'EQUALS SIGN', '>': 'GREATER-THAN SIGN', '?': 'QUESTION MARK',
+  '@': 'COMMERCIAL AT', '[': 'LEFT SQUARE BRACKET', '\\': 'REVERSE SOLIDUS', ']': 'RIGHT SQUARE BRACKET', '^': 'CIRCUMFLEX ACCENT', _: 'LOW LINE',
+  '`': 'GRAVE ACCENT', '{': 'LEFT CURLY BRACKET', '|': 'VERTICAL LINE', '}': 'RIGHT CURLY BRACKET', '~': 'TILDE',
+});
+const DIGIT_NAMES = ['ZERO', 'ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE'];
+
+/** An ASCII character's Unicode name (what `\N{…}` takes), or undefined. */
+function unicodeName(cp: number): string | undefined {
+  if (cp >= 0x61 && cp <= 0x7a) return `LATIN SMALL LETTER ${String.fromCharCode(cp - 0x20)}`;
+  if (cp >= 0x41 && cp <= 0x5a) return `LATIN CAPITAL LETTER ${String.fromCharCode(cp)}`;
+  if (cp >= 0x30 && cp <= 0x39) return `DIGIT ${DIGIT_NAMES[cp - 0x30]!}`;
+  return cp < 0x80 ? PUNCTUATION_NAMES[String.fromCharCode(cp)] : undefined;
+}
+
+/** International Morse code of the letters, digits and marks it has (ITU-R M.1677-1, and `_` as most tables write it). */
+const MORSE: Readonly<Record<string, string>> = lookupTable({
+  a: '.-', b: '-...', c: '-.-.', d: '-..', e: '.', f: '..-.', g: '--.', h: '....', i: '..', j: '.---', k: '-.-', l: '.-..', m: '--',
+  n: '-.', o: '---', p: '.--.', q: '--.-', r: '.-.', s: '...', t: '-', u: '..-', v: '...-', w: '.--', x: '-..-', y: '-.--', z: '--..',
+  0: '-----', 1: '.----', 2: '..---', 3: '...--', 4: '....-', 5: '.....', 6: '-....', 7: '--...', 8: '---..', 9: '----.',
+  '.': '.-.-.-', ',': '--..--', '?': '..--..', "'": '.----.', '!': '-.-.--', '/': '-..-.', '(': '-.--.', ')': '-.--.-', '&': '.-...',
+  ':': '---...', ';': '-.-.-.', '=': '-...-', '+': '.-.-.', '-': '-....-', _: '..--.-', '"': '.-..-.', $: '...-..-', '@': '.--.-.',
+});
+
+/**
+ * Twenty-eighth pass (left open since the twenty-sixth): the value in Morse code — a code a
+ * character, blanks (or `/`, `|`) between — as a "spell it out" service, a chat bot or a CTF-style
+ * tool writes it. Morse has no case: a reader gets the key's letters and tries the cases (or the
+ * service takes it in any case). A character Morse has no code for is left out, kept as it is or
+ * written `?`, `#` or `*`.
+ */
+const MORSE_GAP = ' /|\t\r\n';
+function morseForm(value: string): Node | undefined {
+  const gap = filler(seq(set(MORSE_GAP), rep(set(MORSE_GAP), 7)));
+  const out: Node[] = [];
+  let coded = 0;
+  let uncoded: Node[] = [];
+  for (const c of value.toLowerCase()) {
+    const code = MORSE[c];
+    if (!isAlnum(c.charCodeAt(0))) {
+      // A mark in its code, left out (the gaps before and after it then meet), written as `?` or as itself.
+      uncoded.push(opt(seq(alt(filler(set('?#*')), ...(code ? [str(code)] : []), ...(MORSE_GAP.includes(c) ? [] : [set(c)])), gap)));
+      continue;
+    }
+    if (!code) return undefined;
+    if (out.length) out.push(gap, ...uncoded);
+    uncoded = [];
+    out.push(str(code));
+    coded++;
+  }
+  // A value Morse writes too little of (a few characters) would match innocent dots and dashes.
+  return coded >= 8 ? seq(...out) : undefined;
+}
+
+/** The NATO (ICAO) spelling alphabet, with the spellings in common use, and the words said for digits and marks. */
+const SPOKEN: Readonly<Record<string, string[]>> = lookupTable({
+  a: ['alfa', 'alpha'], b: ['bravo'], c: ['charlie'], d: ['delta'], e: ['echo'], f: ['foxtrot'], g: ['golf'], h: ['hotel'], i: ['india'],
+  j: ['juliett', 'juliet'], k: ['kilo'], l: ['lima'], m: ['mike'], n: ['november'], o: ['oscar'], p: ['papa'], q: ['quebec'], r: ['romeo'],
+  s: ['sierra'], t: ['tango'], u: ['uniform'], v: ['victor'], w: ['whiskey', 'whisky'], x: ['x-ray', 'xray', 'x ray'], y: ['yankee'], z: ['zulu'],
+  0: ['zero'], 1: ['one', 'wun'], 2: ['two', 'too'], 3: ['three', 'tree'], 4: ['four', 'fower'], 5: ['five', 'fife'], 6: ['six'],
+  7: ['seven'], 8: ['eight', 'ait'], 9: ['nine', 'niner'],
+  _: ['underscore', 'low line'], '-': ['dash', 'hyphen', 'minus'], '.': ['dot', 'period', 'point', 'full stop'], '/': ['slash', 'forward slash'],
+  '+': ['plus'], '=': ['equals', 'equal'], '&': ['ampersand', 'and'], ':': ['colon'], '@': ['at'], '%': ['percent'], '~': ['tilde'],
+  '<': ['less than'], '>': ['greater than'], '#': ['hash', 'pound'], '!': ['exclamation'], '*': ['asterisk', 'star'], '$': ['dollar'],
+});
+/** How a letter's case is said before its word. */
+const CASE_SAID = ['capital', 'cap', 'uppercase', 'upper case', 'upper', 'lowercase', 'lower case', 'lower', 'small'];
+const caselessWord = (w: string): Node => seq(...[...w].map((c) => set(caseless(c.charCodeAt(0)))));
+
+/**
+ * Twenty-eighth pass (left open since the twenty-sixth): the value spelled out in the NATO alphabet
+ * (`Sierra Kilo Underscore Lima …`: a "spell it out" helper, a support bot reading a code over the
+ * phone, a text-to-speech script), a word a character, blanks, `-`, `,` or `/` between, a letter's
+ * case said before it (`capital`, `uppercase`, `lower`) or by the word's own case, or not at all.
+ * Read in any case: the words carry the letters, and a reader tries the cases that are not said.
+ */
+const SPOKEN_GAP = ' ,-/|\t\r\n';
+function spokenForm(value: string): Node | undefined {
+  const gap = filler(seq(set(SPOKEN_GAP), rep(set(SPOKEN_GAP), 7)));
+  const said = filler(opt(seq(alt(...CASE_SAID.map(caselessWord)), gap)));
+  const out: Node[] = [];
+  let spoken = 0;
+  let unsaid: Node[] = [];
+  for (const c of value) {
+    const words = SPOKEN[c.toLowerCase()];
+    if (!isAlnum(c.charCodeAt(0))) {
+      // A mark said, left out, written as `?` or as itself.
+      unsaid.push(opt(seq(alt(filler(set('?')), ...(words ?? []).map(caselessWord), ...(SPOKEN_GAP.includes(c) ? [] : [set(c)])), gap)));
+      continue;
+    }
+    if (!words) return undefined;
+    if (out.length) out.push(gap, ...unsaid);
+    unsaid = [];
+    out.push(said, alt(...words.map(caselessWord)));
+    spoken++;
+  }
+  return spoken >= 8 ? seq(...out) : undefined;
+}
+
+/**
  * Twenty-second pass, follow-up: notations of a character that are a call or a code, each with the
  * separator or operator after it (spelling nothing of the value): Unicode notation (`U+0073 U+006B`,
  * `U+0073, U+006B`; ICU's `uconv -x any-hex/unicode` writes `U+0073U+006B`) and a character as a

@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list', 'bcrypt64', 'crypt64', 'h64', 'xxencode', 'binhex', 'base45', 'rtf-hex', 'rtf-u', 'rtf-json', 'tex', 'zlib-field', 'vb-chr', 'java-uuu', 'helm-secret'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd', 'rows-md', 'rows-json', 'rows-csv', 'tags', 'braille', 'digits-fa', 'regional', 'rev-rot13', 'rows-wide', 'jwt-php', 'jwt-go', 'state-query', 'small-caps', 'caesar7-upper', 'enclosed', 'bin-list', 'bcrypt64', 'crypt64', 'h64', 'xxencode', 'binhex', 'base45', 'rtf-hex', 'rtf-u', 'rtf-json', 'tex', 'zlib-field', 'vb-chr', 'java-uuu', 'helm-secret', 'morse', 'nato', 'py-names', 'base64-thrice', 'hex-base64', 'rot13-base64'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -95,6 +95,20 @@ function rtf(text: string, how: 'hex' | 'u'): string {
 }
 /** TeX: each character in turn as `^^hh`, `\char N `, `\symbol{N}` or itself. */
 const tex = (text: string): string => `\\ttfamily ${[...text].map((c, i) => [`^^${c.charCodeAt(0).toString(16).padStart(2, '0')}`, `\\char${c.charCodeAt(0)} `, `\\symbol{${c.charCodeAt(0)}}`, c][i % 4]).join('')}`;
+
+/** Twenty-eighth pass: International Morse code and the NATO alphabet, as "spell it out" tools carry them. */
+export const MORSE: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz0123456789_/+=&.:'].map((c, i) => [c, '.- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. ..--.- -..-. .-.-. -...- .-... .-.-.- ---...'.split(' ')[i]!])));
+export const NATO: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz0123456789_/+='].map((c, i) => [c, 'Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu Zero One Two Three Four Five Six Seven Eight Nine Underscore Slash Plus Equals'.split(' ')[i]!])));
+const PUNCTUATION_NAMES: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, { '_': 'LOW LINE', '/': 'SOLIDUS', '+': 'PLUS SIGN', '=': 'EQUALS SIGN', '&': 'AMPERSAND', '<': 'LESS-THAN SIGN', '>': 'GREATER-THAN SIGN', '%': 'PERCENT SIGN', '~': 'TILDE', '-': 'HYPHEN-MINUS', '.': 'FULL STOP', ':': 'COLON', '\\': 'REVERSE SOLIDUS' });
+/** Python's `\N{…}` of a character (its Unicode name), or the character where it has none here. */
+const pyName = (c: string): string => {
+  if (/[a-z]/.test(c)) return `\\N{LATIN SMALL LETTER ${c.toUpperCase()}}`;
+  if (/[A-Z]/.test(c)) return `\\N{LATIN CAPITAL LETTER ${c}}`;
+  if (/[0-9]/.test(c)) return `\\N{DIGIT ${'ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE'.split(' ')[Number(c)]!}}`;
+  return PUNCTUATION_NAMES[c] ? `\\N{${PUNCTUATION_NAMES[c]}}` : c;
+};
+/** Each run of 16 or more characters (a token) of the record's JSON spelt out by `spell`. */
+const spelt = (json: string, spell: (word: string) => string): string => json.replace(/[^\s"]{16,}/g, spell);
 
 /** The record in a representation; returns the body text and its media type. */
 export function represent(log: Recorded[], format: Format): { text: string; type: string } {
@@ -212,6 +226,16 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'java-uuu': return { text: `String log = "${json.replace(/[^\s"]{16,}/g, (w) => [...w].map((c) => `\\uuu${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')).replace(/"/g, '\\"')}";`, type: 'text/x-java' };
     // Python's `base64.b64encode(zlib.compress(record, 9))` in a JSON field.
     // The record as a Helm release in a Kubernetes Secret (`kubectl get secret -o json`): base64 of base64 of gzip.
+    // Twenty-eighth pass: a "spell it out" view of each token — Morse code (a mark it has no code for
+    // as `?`), the NATO alphabet (`capital` before an upper-case letter, a mark as itself), Python's
+    // `\N{…}` names (an `ascii()`-like dump that names each character).
+    case 'morse': return { text: spelt(json, (w) => ` ${[...w.toLowerCase()].map((c) => MORSE[c] ?? '?').join(' ')} `), type: 'text/plain' };
+    case 'nato': return { text: spelt(json, (w) => ` ${[...w].map((c) => (/[A-Z]/.test(c) ? 'capital ' : '') + (NATO[c.toLowerCase()] ?? c)).join(', ')} `), type: 'text/plain' };
+    case 'py-names': return { text: spelt(json, (w) => [...w].map(pyName).join('')), type: 'text/plain' };
+    // Twenty-eighth pass: the record base64 three layers deep, its hex as base64, its base64 under ROT13, in a JSON export's field.
+    case 'base64-thrice': return { text: JSON.stringify({ kind: 'Export', id: 7, data: Buffer.from(Buffer.from(Buffer.from(json).toString('base64')).toString('base64')).toString('base64') }), type: 'application/json' };
+    case 'hex-base64': return { text: JSON.stringify({ kind: 'Export', id: 7, data: Buffer.from(Buffer.from(json).toString('hex')).toString('base64') }), type: 'application/json' };
+    case 'rot13-base64': return { text: JSON.stringify({ kind: 'Export', id: 7, data: rot13(Buffer.from(json).toString('base64')) }), type: 'application/json' };
     case 'helm-secret': return { text: JSON.stringify({ kind: 'Secret', type: 'helm.sh/release.v1', data: { release: Buffer.from(zlib.gzipSync(Buffer.from(json)).toString('base64')).toString('base64') } }), type: 'application/json' };
     case 'zlib-field': return { text: JSON.stringify({ export: zlib.deflateSync(Buffer.from(json), { level: 9 }).toString('base64') }), type: 'application/json' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };

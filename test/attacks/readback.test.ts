@@ -24,7 +24,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { agentEnv } from '../../sandbox/env.ts';
 import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
-import { ALPHABETS64, BASE45, binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
+import { ALPHABETS64, BASE45, MORSE, NATO, binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
 import { ciphers, reveal, spelling } from './spelling-oracle.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
@@ -563,6 +563,40 @@ t.test('2(b) twenty-seventh pass: the record in crypt, bcrypt, xxencode, BinHex 
     const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
     const run = Array.from({ length: SECRET.length - least + 1 }, (_, i) => SECRET.slice(i, i + least)).find((r) => read.includes(r));
     t.notOk(run, `the record as ${format} shows no ${least} characters of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
+  }
+});
+
+// Twenty-eighth pass (left open since the twenty-sixth): the record spelt out — in Morse code, in the
+// NATO alphabet, or as Python's `\N{…}` character names. Morse and the NATO words carry no case (a
+// reader tries the cases, or the service takes the key in any): read back case-folded.
+t.test('2(b) twenty-eighth pass: the record in Morse code, the NATO alphabet or Python\'s \\N{} names, base64 three deep, hex in base64 or ROT13 of base64 never shows the value', async (t) => {
+  await inject();
+  const fromMorse = Object.fromEntries(Object.entries(MORSE).map(([c, code]) => [code, c]));
+  const fromNato = Object.fromEntries(Object.entries(NATO).map(([c, word]) => [word.toLowerCase(), c]));
+  const names = (x: string): string => x.replace(/\\N\{([A-Z -]+)\}/g, (_, n: string) => {
+    const m = /^(?:LATIN (?:SMALL|CAPITAL) LETTER|DIGIT) (.+)$/.exec(n);
+    if (!m) return ({ 'LOW LINE': '_', SOLIDUS: '/', 'PLUS SIGN': '+', 'EQUALS SIGN': '=', AMPERSAND: '&', 'LESS-THAN SIGN': '<', 'GREATER-THAN SIGN': '>', 'PERCENT SIGN': '%', TILDE: '~', 'HYPHEN-MINUS': '-', 'FULL STOP': '.', COLON: ':' } as Record<string, string>)[n] ?? '';
+    const digit = 'ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE'.split(' ').indexOf(m[1]!);
+    return digit >= 0 ? String(digit) : n.includes('SMALL') ? m[1]!.toLowerCase() : m[1]!;
+  });
+  /** The export's `data` field, as the record's reader takes it out. */
+  const field = (x: string): string => /"data":"([^"]*)"/.exec(x)?.[1] ?? '';
+  const undo: Record<string, (x: string) => string> = {
+    morse: (x) => x.replace(/[.-]+(?: [.-]+| \?)*/g, (run) => run.split(' ').map((code) => fromMorse[code] ?? '').join('')),
+    nato: (x) => x.replace(/(?:(?:capital )?[A-Za-z-]+(?:, |(?=[ "])))+/g, (run) => run.split(', ').map((w) => fromNato[w.replace(/^capital /, '').trim().toLowerCase()] ?? w.trim()).join('')),
+    'py-names': names,
+    'base64-thrice': (x) => [0, 1, 2].reduce((t) => Buffer.from(t, 'base64').toString('latin1'), field(x)),
+    'hex-base64': (x) => Buffer.from(Buffer.from(field(x), 'base64').toString('latin1'), 'hex').toString('latin1'),
+    'rot13-base64': (x) => Buffer.from(field(x).replace(/[A-Za-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - (c <= 'Z' ? 65 : 97) + 13) % 26) + (c <= 'Z' ? 65 : 97))), 'base64').toString('latin1'),
+  };
+  for (const format of Object.keys(undo) as Array<typeof formats[number]>) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('latin1')).toLowerCase();
+    const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+    // Letters and digits only: a mark Morse has no code for is `?` there.
+    const key = SECRET.toLowerCase().replace(/[^a-z0-9]/g, '');
+    const run = Array.from({ length: key.length - least + 1 }, (_, i) => key.slice(i, i + least)).find((r) => read.replace(/[^a-z0-9]/g, '').includes(r));
+    t.notOk(run, `the record as ${format} shows no ${least} letters and digits of the value in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
   }
 });
 

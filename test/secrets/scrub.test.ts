@@ -988,13 +988,52 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
 // three levels deep, a template escaping a reference again (`&amp;#115;`), Unicode notation
 // (`U+0073 U+006B`, ICU's `U+0073U+006B`), and a character as a database writes it back in a query
 // (`CHAR(115)+CHAR(107)`, `CHR(115)||CHR(107)`, `CONCAT(CHAR(115),…)`, `NCHAR(115)`).
-t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
+/** International Morse code as a Python dict `M` (the suite's producer: a table written out, as such tools carry it). */
+const MORSE_PY = `M = dict(zip('abcdefghijklmnopqrstuvwxyz0123456789_/+=&', '.- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. ..--.- -..-. .-.-. -...- .-...'.split()))`;
+
+/** The NATO alphabet as a Python dict `W`. */
+const NATO_PY = `W = dict(zip('abcdefghijklmnopqrstuvwxyz0123456789', 'Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu Zero One Two Three Four Five Six Seven Eight Nine'.split()))\nW['_'] = 'Underscore'`;
+
+/**
+ * Twenty-eighth pass: the key spelt out — by Unicode names (Python's and Perl's `\\N{…}`, any case; Perl's
+ * `\\N{U+73}`; in a JSON string too), in Morse code (blanks, ` / ` or `|` between; upper-cased first; a
+ * character Morse has no code for `?`), in the NATO alphabet (the case said before a capital or by the
+ * word's case, or not at all) — written by Python, all in one run (`out`: name → form).
+ */
+const SPELT_OUT = ['Python \\N{name}', 'Python \\N{name} lower, in JSON', 'Perl \\N{U+…}', "Morse ' ' lower", "Morse ' / ' upper", "Morse ' | ' upper", "Morse '  ' lower", 'NATO words', 'NATO capital', 'NATO word case, dashes', 'NATO commas, lines'];
+const SPELT_PY = `import unicodedata
+${MORSE_PY}
+${NATO_PY}
+name = lambda c: '\\\\N{%s}' % unicodedata.name(c) if unicodedata.name(c, '') else c
+out = dict(zip(${JSON.stringify(SPELT_OUT)}, [
+  ''.join(name(c) for c in v),
+  json.dumps(''.join('\\\\N{%s}' % unicodedata.name(c).lower() if unicodedata.name(c, '') else c for c in v))[1:-1],
+  ''.join('\\\\N{U+%X}' % ord(c) for c in v),
+  ' '.join(M.get(c.lower(), '?') for c in v.lower()),
+  ' / '.join(M.get(c.lower(), '?') for c in v.upper()),
+  ' | '.join(M.get(c.lower(), '?') for c in v.upper()),
+  '  '.join(M.get(c.lower(), '?') for c in v.lower()),
+  ' '.join(W.get(c.lower(), c) for c in v),
+  ' '.join(('capital ' if c.isupper() else '') + W.get(c.lower(), c) for c in v),
+  ' - '.join(W.get(c.lower(), c).upper() if c.isupper() else W.get(c.lower(), c).lower() for c in v),
+  ',\\n'.join(W.get(c.lower(), '?') for c in v),
+]))
+print(json.dumps(out))`;
+
+t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls (twenty-seventh: VB, BASIC, Excel, PHP and Ruby calls, Java\'s \\uuu; twenty-eighth: Python\'s and Perl\'s \\N{…}, Morse code, the NATO alphabet), at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const py = (code: string, arg: string): string => {
     const r = spawnSync('python3', ['-c', `import json, sys\nv = sys.argv[1]\n${code}`, arg]);
     if (r.status !== 0) throw new Error(r.stderr.toString());
     return r.stdout.toString('latin1').replace(/\n$/, '');
+  };
+  // Twenty-eighth pass: every spelt-out form of a value from one Python run (a run each cost ~1 s of the file's CPU).
+  const speltCache = new Map<string, Record<string, string>>();
+  const spelt = (v: string): Record<string, string> => {
+    let got = speltCache.get(v);
+    if (!got) speltCache.set(v, (got = JSON.parse(py(SPELT_PY, v)) as Record<string, string>));
+    return got;
   };
   // The producers: Python's json (ensure_ascii escapes of each character, dumped again), html, ICU's uconv.
   const producers: Record<string, (v: string) => string> = {
@@ -1018,6 +1057,10 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
     'PHP chr().': (v) => py("print('.'.join('chr(%d)' % ord(c) for c in v))", v),
     'Ruby 115.chr + ': (v) => py("print(' + '.join('%d.chr' % ord(c) for c in v))", v),
     'Java \\uuu': (v) => py("print(''.join('\\\\' + 'u' * (2 + i % 3) + '%04x' % ord(c) for i, c in enumerate(v)))", v),
+    // Twenty-eighth pass: a character by its Unicode name (Python's and Perl's `\N{…}`, any case; Perl's
+    // `\N{U+73}`; in a JSON string too), and the value in Morse code (a code a character; blanks, ` / `
+    // or `|` between; upper-cased first; a character Morse has no code for left out or `?`).
+    ...Object.fromEntries(SPELT_OUT.map((name) => [name, (v: string) => spelt(v)[name]!])),
   };
   const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
   const befores = ['{"log":"', "SELECT * FROM t WHERE k = ", 'x '];
@@ -1031,7 +1074,8 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: the same producers over other text (a query's line break, a snowman, an escaped log line), at every 29th cut.
   const other = 'GET /v1/charges?limit=10 \u2603 CR LF\r\n';
-  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
+  // (The spelt-out producers over a short text only, and the texts below: their forms of `other` are kilobytes, and every cut reads the whole body.)
+  const plain = Buffer.from(`{"logs":[${Object.entries(producers).filter(([k]) => !SPELT_OUT.includes(k)).map(([, f]) => JSON.stringify(f(other))).join(',')},${JSON.stringify(SPELT_OUT.map((k) => spelt('GET /v1')[k]).join(' '))}],"py":"dash = '\\\\N{EM DASH}\\\\N{latin small letter e with acute}'","morse":"... --- ... / .... . .-.. .-.. --- / .-- --- .-. .-.. -..","rule":"- - - . . . - - - | -- -- -- . . .","nato":"Alpha and Bravo teams met at the Hotel India in Lima, Sierra Leone: call sign Kilo Echo Zero One, capital Delta","q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n","vb":"s = \\"a\\" & Chr(13) & Chr(10) & ChrW(8364)","xl":"=A1&CHAR(10)&B1","php":"$nl = chr(13).chr(10);","rb":"10.chr + 13.chr","java":"char e = '\\\\uuu00e9';","sh":"n=$(1+2)"}`, 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
@@ -1625,7 +1669,7 @@ t.test('eighteenth pass: full-width and styled letters as JSON escapes, numeric 
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `escaped CJK text cut at ${cut} passes`);
 });
 
-t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex): at any offset and chunk cut', async (t) => {
+t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex; twenty-eighth: base64 three deep, hex in base64, ROT13 of base64, the bytes as an octal or upper-cased base-36 number): at any offset and chunk cut', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const blob = (v: Buffer, pad: number): Buffer => Buffer.concat([Buffer.alloc(pad, 0x61), v, Buffer.alloc(8, 0x62)]);
@@ -1673,6 +1717,16 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'dockerconfig-base64': (pad) => Buffer.from(`{"auths":{"${'r'.repeat(pad)}.example":{"auth":"${Buffer.from(`${'u'.repeat(4 - pad)}:${value}`).toString('base64')}"}}}`).toString('base64'),
     'base64url-of-base64': (pad) => blob(Buffer.from(blob(bytes, pad).toString('base64')), (pad * 2) % 3).toString('base64url'),
     'hex-of-base64': (pad) => Buffer.from(`${'x'.repeat(pad)}${blob(bytes, (pad + 1) % 3).toString('base64')}`).toString('hex'),
+    // Twenty-eighth pass: base64 three layers deep (the outer standard or URL-safe), the value's hex as
+    // base64, base64 under ROT13 — each layer at another alignment.
+    'base64-three-deep': (pad) => blob(Buffer.from(blob(Buffer.from(blob(bytes, pad).toString('base64')), (pad + 1) % 3).toString('base64')), (pad + 2) % 3).toString('base64'),
+    'base64url-of-base64-twice': (pad) => blob(Buffer.from(`{"data":"${blob(Buffer.from(blob(bytes, (pad * 2) % 3).toString('base64')), pad).toString('base64')}"}`), pad).toString('base64url'),
+    'base64-of-hex': (pad) => blob(Buffer.from(blob(bytes, pad).toString('hex')), (pad + 1) % 3).toString('base64'),
+    'base64url-of-HEX': (pad) => blob(Buffer.from(bytes.toString('hex').toUpperCase()), pad).toString('base64url'),
+    // The bytes as one number in octal, and in base 36 upper-cased.
+    'octal-number': () => BigInt(`0x${bytes.toString('hex')}`).toString(8),
+    'base36-number-upper': () => BigInt(`0x${bytes.toString('hex')}`).toString(36).toUpperCase(),
+    'rot13-of-base64': (pad) => blob(bytes, pad).toString('base64').replace(/[A-Za-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - (c <= 'Z' ? 65 : 97) + 13) % 26) + (c <= 'Z' ? 65 : 97))),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
     const form = shown[name]!(pad);
