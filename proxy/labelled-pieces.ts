@@ -104,6 +104,8 @@ export class LabelledPieces {
   private readonly columns: string[] = new Array<string>(MAX_COLUMNS).fill('');
   /** The column under way at the end of the text read (cellsOf's state). */
   private col = 0;
+  /** The text ended inside a tag whose name began with `t` (a `<tr` cut after its `t`: cellsOf's state). */
+  private row = false;
 
   /**
    * Held text let out: refused when the scrubber replaced a secret inside it (twenty-fourth pass:
@@ -164,13 +166,14 @@ export class LabelledPieces {
   private walk(input: string, final: boolean): void {
     const text = this.pending ? this.pending + input : input;
     this.pending = '';
-    const found = cellsOf(Buffer.from(text, 'latin1'), this.chars, this.pairs, { tag: this.tag, skip: this.skip, head: this.head, col: this.col });
+    const found = cellsOf(Buffer.from(text, 'latin1'), this.chars, this.pairs, { tag: this.tag, skip: this.skip, head: this.head, col: this.col, row: this.row });
     const spans = found.spans;
     for (let k = 0; k < found.count; k += 4) this.cell(text, spans[k]!, spans[k + 1]!, spans[k + 2] === 1, spans[k + 3]!);
     const { first, last, skip, tag } = found;
     this.head = found.head;
     // The cell under way is read again with the next text, from its column.
     this.col = found.col;
+    this.row = found.row;
     if (final) {
       if (!skip && first >= 0 && tag === -1) this.cell(text, first, last + 1, found.within, found.col);
       this.skip = false;
@@ -256,11 +259,21 @@ export class LabelledPieces {
   /** Columns whose join holds two or more cells. */
   private colOpen = 0;
 
-  /** A join of a secret's part: refused when it reads as the secret (whole, cut short, its end). */
+  /**
+   * A join of a secret's part: refused when it reads as the secret (whole, cut short, its end), also
+   * when its cells are in another case (a table that upper-cases them: twenty-eighth pass, a key's
+   * end in capitals passed where its start was not joined), read as the secret's own case.
+   */
   private check(join: string): void {
-    if (this.scrubber!.scrubString(join) !== join) {
-      throw new UnscrubbableEncodingError('a secret was handed out a piece per labelled row or field (short cells of this body, read down a column, spell it)');
+    const scrubber = this.scrubber!;
+    let reads = scrubber.scrubString(join) !== join;
+    const lower = join.toLowerCase();
+    for (let i = 0; !reads && i < this.folded.length; i++) {
+      const at = this.folded[i]!.indexOf(lower);
+      const cased = at < 0 ? join : scrubber.ownCased[i]!.slice(at, at + join.length);
+      reads = cased !== join && scrubber.scrubString(cased) !== cased;
     }
+    if (reads) throw new UnscrubbableEncodingError('a secret was handed out a piece per labelled row or field (short cells of this body, read down a column, spell it)');
   }
 }
 
@@ -281,7 +294,7 @@ let SPANS = new Int32Array(4 * 4096);
  * own, touching no object: the cells are taken after it (called from a method, it was deoptimized
  * on every call).
  */
-function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { tag: number; skip: boolean; head: boolean; col: number }): { spans: Int32Array; count: number; first: number; last: number; within: boolean; skip: boolean; tag: number; head: boolean; col: number } {
+function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { tag: number; skip: boolean; head: boolean; col: number; row: boolean }): { spans: Int32Array; count: number; first: number; last: number; within: boolean; skip: boolean; tag: number; head: boolean; col: number; row: boolean } {
   if (SPANS.length < bytes.length * 2 + 4) SPANS = new Int32Array(bytes.length * 2 + 4);
   const spans = SPANS;
   let count = 0;
@@ -290,8 +303,8 @@ function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { 
   let head = at.head;
   /** The cell's column: the marks before it on its line. */
   let col = at.col;
-  /** Inside a tag: its name began with `t` (a `<tr` may follow). */
-  let row = false;
+  /** Inside a tag: its name began with `t` (a `<tr` may follow; carried across texts: a chunk may end after the `t`). */
+  let row = at.row;
   /** The cell's first and last characters that are no blank (-1: none yet), a blank between them, all of them in a secret. */
   let first = -1;
   let last = -1;
@@ -341,5 +354,5 @@ function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { 
       within = true;
     }
   }
-  return { spans, count, first, last, within, skip, tag, head, col };
+  return { spans, count, first, last, within, skip, tag, head, col, row };
 }

@@ -405,6 +405,8 @@ export class Scrubber {
   private readonly overlong: number | undefined;
   /** This process's own secrets as latin1 (UTF-8 bytes), lower-cased, each also reversed: what a labelled piece may be part of (proxy/labelled-pieces.ts). */
   readonly ownFolded: string[];
+  /** The same in their own case, entry for entry (what a join of cells in another case stands for). */
+  readonly ownCased: string[];
   /**
    * The placeholders of this process's own secrets matched whole in every spelling (at most
    * FULL_SPELLING_MAX bytes; latin1): labelled pieces held around one refuse the body. A longer
@@ -418,10 +420,11 @@ export class Scrubber {
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
   constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
     const own = secrets.filter((s) => s.value).map((s): MatchRule => ({ value: s.value, replace: s.placeholder }));
-    this.ownFolded = own.flatMap((r) => {
-      const folded = Buffer.from(r.value!, 'utf8').toString('latin1').toLowerCase();
-      return [folded, [...folded].reverse().join('')];
+    this.ownCased = own.flatMap((r) => {
+      const cased = Buffer.from(r.value!, 'utf8').toString('latin1');
+      return [cased, [...cased].reverse().join('')];
     });
+    this.ownFolded = this.ownCased.map((c) => c.toLowerCase());
     this.ownPlaceholders = own.filter((r) => Buffer.byteLength(r.value!) <= FULL_SPELLING_MAX).map((r) => Buffer.from(r.replace!, 'utf8').toString('latin1'));
     const all: MatchRule[] = [...own, ...extra];
     // Longest values first: where one secret contains another, the whole of it is replaced.
