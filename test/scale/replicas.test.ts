@@ -171,7 +171,7 @@ if (missing) {
         const { stdout } = await run(process.execPath, [cli, 'replay', '--store', store, '--policy', policyDir, '--against-log', '--json'], { env: { ...process.env }, maxBuffer: 16 * 1024 * 1024 });
         const r = JSON.parse(stdout) as { decided: number };
         return r.decided >= 8 ? r : undefined;
-      });
+      }, 60_000); // each try starts a CLI: on the loaded suite (five files at once) one took seconds, and 20 s ran out once
       t.ok(report.decided >= 8, `${report.decided} decided requests from both replicas`);
       const filtered = await run(process.execPath, [cli, 'replay', '--store', store, '--policy', policyDir, '--against-log', '--json', '--host', '127.0.0.1', '--since', '1h'], { env: { ...process.env }, maxBuffer: 16 * 1024 * 1024 });
       const cliCount = (JSON.parse(filtered.stdout) as { decided: number }).decided;
