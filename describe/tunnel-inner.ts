@@ -1178,6 +1178,20 @@ function jsonHeader(text: string): boolean {
   }
 }
 
+/** An envelope's last string value and its longest (as JSON literals, quotes kept; names left out), the first MAX_ESCAPED_STRINGS strings read. */
+function envelopeStrings(text: string): { last: string | undefined; longest: string | undefined } {
+  let last: string | undefined;
+  let longest: string | undefined;
+  let n = 0;
+  for (const [literal, key] of jsonStrings(text)) {
+    if (++n > MAX_ESCAPED_STRINGS) break;
+    if (key) continue;
+    last = literal;
+    if (!longest || literal.length > longest.length) longest = literal;
+  }
+  return { last, longest };
+}
+
 /**
  * Whether a text is a JSON envelope, as a relay's parser takes one: JSON (an object, a list, a
  * string) after blanks, or after socket.io's packet head (a type digit, `<n>-` attachments, a
@@ -1431,15 +1445,7 @@ export class InnerSessionScan {
     const strings: string[] = [];
     if (ENVELOPE_BASE64.test(text.trim())) strings.push(text.trim());
     else if (jsonEnvelope(text)) {
-      let last: string | undefined;
-      let longest: string | undefined;
-      let n = 0;
-      for (const [literal, key] of jsonStrings(text)) {
-        if (++n > MAX_ESCAPED_STRINGS) break;
-        if (key) continue;
-        last = literal;
-        if (!longest || literal.length > longest.length) longest = literal;
-      }
+      const { last, longest } = envelopeStrings(text);
       for (const literal of [last, longest]) {
         // (A string of base64 has no escapes but `\/`.)
         const str = literal?.slice(1, -1).replace(/\\\//g, '/');
@@ -1469,15 +1475,7 @@ export class InnerSessionScan {
   /** A WebSocket message's payload string read on as the relay's stream (see `envelopes`). */
   private envelopeStream(text: string): string | undefined {
     if (this.body || !jsonEnvelope(text)) return undefined;
-    let last: string | undefined;
-    let longest: string | undefined;
-    let n = 0;
-    for (const [literal, key] of jsonStrings(text)) {
-      if (++n > MAX_ESCAPED_STRINGS) break;
-      if (key) continue;
-      last = literal;
-      if (!longest || literal.length > longest.length) longest = literal;
-    }
+    const { last, longest } = envelopeStrings(text);
     if (last === undefined || longest === undefined) return undefined;
     this.envelopes ??= [new InnerSessionScan({ nested: true }), new InnerSessionScan({ nested: true })];
     for (const [i, literal] of [last, longest].entries()) {

@@ -2101,7 +2101,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   const caches: string[] = [];
   // The first entries are read whatever the time here too: under load the home folder's checks ran
   // out of time and passed over what they had not read as unchanged, with no note.
-  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
+  const budget = walkBudget();
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
     try {
@@ -2618,6 +2618,20 @@ export function miseReads(config: string, homeDir: string): string[] {
   return [...out];
 }
 
+/** The entries of a tool's trust folder (mise's trusted configs, direnv's allow list), the first 1,024; none when it cannot be read. */
+function trustEntries(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).slice(0, 1024).map((name) => path.join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/** A fresh budget for one walk after the run (WALK_ENTRIES entries, WALK_MS, the first SURE_ENTRIES whatever the time). */
+function walkBudget(): WalkBudget {
+  return { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
+}
+
 /**
  * Takes back mise's trust of a config that changed during the run (twenty-seventh pass), so that
  * mise asks again before it runs the config's env scripts, templates and hooks. mise trusts a
@@ -2633,16 +2647,9 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
   const stateHome = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(homeDir, '.local', 'state');
   const state = env.MISE_STATE_DIR && path.isAbsolute(env.MISE_STATE_DIR) ? env.MISE_STATE_DIR : path.join(stateHome, 'mise');
   const dir = path.join(state, 'trusted-configs');
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir).slice(0, 1024);
-  } catch {
-    return [];
-  }
   const out: Planted[] = [];
-  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
-  for (const name of names) {
-    const entry = path.join(dir, name);
+  const budget = walkBudget();
+  for (const entry of trustEntries(dir)) {
     let target: string;
     let named: string[] = [];
     try {
@@ -2659,6 +2666,7 @@ export function untrustChanged(since: number, homeDir: string, env: NodeJS.Proce
       continue; // not a trust, leads nowhere, unchanged, or not ours to remove
     }
     // Rust's `with_extension("hash")`: the entry's extension replaced, or `.hash` added.
+    const name = path.basename(entry);
     const dot = name.lastIndexOf('.');
     fs.rmSync(path.join(dir, `${dot > 0 ? name.slice(0, dot) : name}.hash`), { force: true });
     for (const f of named) if (!out.some((o) => o.path === f)) out.push({ path: f, why: `mise's trusted ${target} sources, loads or puts it on PATH ([env] _.source, _.file, _.path): mise's shell hook ran it at your next prompt there without asking again` });
@@ -2836,16 +2844,9 @@ export function untrustDirenv(since: number, homeDir: string, env: NodeJS.Proces
   if (!homeDir || !path.isAbsolute(homeDir)) return [];
   const data = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homeDir, '.local', 'share');
   const dir = path.join(data, 'direnv', 'allow');
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir).slice(0, 1024);
-  } catch {
-    return [];
-  }
   const out: Planted[] = [];
-  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
-  for (const name of names) {
-    const entry = path.join(dir, name);
+  const budget = walkBudget();
+  for (const entry of trustEntries(dir)) {
     let envrc: string;
     try {
       if (!fs.lstatSync(entry).isFile()) continue;
