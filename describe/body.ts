@@ -94,45 +94,68 @@ const PHP_MAX_NESTING = 64;
  * it), undefined when none is nested there. Prototype-free maps: `__proto__` is just a key.
  */
 export function phpNested(pairs: Iterable<readonly [string, string]>, base: string): unknown {
-  let root: Record<string, unknown> | undefined;
-  // Each array's count of keys, kept as keys are added (twenty-fifth pass): counted per `[]`, a form
-  // of 40,000 `batch[]=1` (360 KB) to any host held the event loop for 35 s.
-  const sizes = new WeakMap<object, number>();
-  const put = (node: Record<string, unknown>, key: string, value: unknown): void => {
-    if (!Object.hasOwn(node, key)) sizes.set(node, (sizes.get(node) ?? 0) + 1);
-    node[key] = value;
-  };
+  const paths: Array<[string[], string]> = [];
+  let named = false;
   for (const [raw, value] of pairs) {
     if (phpName(raw) !== base) continue;
     const nul = raw.indexOf('\0');
     const name = nul >= 0 ? raw.slice(0, nul) : raw;
     let at = name.indexOf('[');
     if (at < 0) continue;
-    root ??= emptyMap();
-    let node = root;
-    let key: string | undefined;
+    const keys = [base];
     for (let depth = 0; name[at] === '[' && depth < PHP_MAX_NESTING; depth++) {
       const close = name.indexOf(']', at);
       if (close < 0) break;
-      const k = name.slice(at + 1, close);
-      if (key !== undefined) {
-        if (typeof node[key] !== 'object' || node[key] === null) put(node, key, emptyMap());
-        node = node[key] as Record<string, unknown>;
-      }
-      key = k === '' ? String(sizes.get(node) ?? 0) : k;
+      keys.push(name.slice(at + 1, close));
       at = close + 1;
     }
-    if (key !== undefined) put(node, key, value);
+    named = true;
+    if (keys.length > 1) paths.push([keys, value]);
   }
-  const listed = (x: unknown): unknown => {
-    if (x === null || typeof x !== 'object') return x;
-    const entries = Object.entries(x).map(([k, y]) => [k, listed(y)] as const);
-    if (entries.every(([k], i) => k === String(i))) return entries.map(([, y]) => y);
+  // (A name whose first subscript never closes registers the base, empty.)
+  return named ? (boundNested(paths, PHP_MAX_NESTING + 1) as Record<string, unknown> | undefined)?.[base] ?? [] : undefined;
+}
+
+/**
+ * The object servers bind from nested names given as key paths (`a[b][]=v` as `["a", "b", ""]`: PHP,
+ * Rack and qs; Spring's `a.b` too): an empty key appends, a map whose keys are 0…n is a list (as a
+ * JSON encoder writes it), undefined when no path is given. Prototype-free maps: `__proto__` is
+ * just a key. Paths past `maxDepth` keys are read to that depth.
+ */
+export function boundNested(paths: Iterable<readonly [readonly string[], unknown]>, maxDepth: number): unknown {
+  let root: Record<string, unknown> | undefined;
+  // Each map's count of keys, kept as keys are added (twenty-fifth pass): counted per `[]`, a form
+  // of 40,000 `batch[]=1` (360 KB) to any host held the event loop for 35 s.
+  const sizes = new WeakMap<object, number>();
+  const put = (node: Record<string, unknown>, key: string, value: unknown): void => {
+    if (!Object.hasOwn(node, key)) sizes.set(node, (sizes.get(node) ?? 0) + 1);
+    node[key] = value;
+  };
+  for (const [keys, value] of paths) {
+    if (!keys.length) continue;
+    root ??= emptyMap();
+    let node = root;
+    const last = Math.min(keys.length, maxDepth) - 1;
+    for (let n = 0; n <= last; n++) {
+      const k = keys[n]!;
+      const key = k === '' ? String(sizes.get(node) ?? 0) : k;
+      if (n === last) {
+        put(node, key, value);
+        break;
+      }
+      if (typeof node[key] !== 'object' || node[key] === null) put(node, key, emptyMap());
+      node = node[key] as Record<string, unknown>;
+    }
+  }
+  const listed = (x: unknown, depth: number): unknown => {
+    if (x === null || typeof x !== 'object' || depth > maxDepth) return x;
+    const entries = Object.entries(x).map(([k, y]) => [k, listed(y, depth + 1)] as const);
+    if (entries.length && entries.every(([k], i) => k === String(i))) return entries.map(([, y]) => y);
     const out = emptyMap<unknown>();
     for (const [k, y] of entries) out[k] = y;
     return out;
   };
-  return root === undefined ? undefined : listed(root);
+  return root === undefined ? undefined : listed(root, 0);
 }
 
 /** Form field names that carry SQL to some server (adapters/index.ts reads them), looked for in multipart bodies. */

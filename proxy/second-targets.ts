@@ -18,7 +18,7 @@
 //   watches, WS-Addressing replies): decided as the request it will make there.
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
-import { bomOf, DecodeFailure, phpName, phpNested, rackTwoParams, undoContentCoding, unicodeText } from '../describe/body.ts';
+import { bomOf, boundNested, DecodeFailure, phpName, phpNested, rackTwoParams, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { gsonPrefixed, parseLenientJson } from '../describe/json-lenient.ts';
@@ -547,12 +547,7 @@ const MAX_FORM_NESTING = 32;
  * (`a[]`) appends; keys 0…n make a list; prototype-free maps.
  */
 function nestedFormPairs(fields: ReadonlyArray<readonly [string, unknown]>): Array<[string, unknown]> {
-  let root: Record<string, unknown> | undefined;
-  const sizes = new WeakMap<object, number>();
-  const put = (node: Record<string, unknown>, key: string, value: unknown): void => {
-    if (!Object.hasOwn(node, key)) sizes.set(node, (sizes.get(node) ?? 0) + 1);
-    node[key] = value;
-  };
+  const paths: Array<[string[], unknown]> = [];
   for (const [name, value] of fields) {
     if (typeof value !== 'string' || !nestsName(name)) continue;
     // The name's pieces: its head, then each `[key]` or `.key`.
@@ -573,30 +568,12 @@ function nestedFormPairs(fields: ReadonlyArray<readonly [string, unknown]>): Arr
         at = end;
       } else break;
     }
-    if (keys.length < 2 || keys[0] === '') continue;
-    root ??= emptyMap();
-    let node = root;
-    for (const [n, k] of keys.entries()) {
-      const key = k === '' ? String(sizes.get(node) ?? 0) : k;
-      if (n === keys.length - 1) {
-        put(node, key, value);
-        break;
-      }
-      if (typeof node[key] !== 'object' || node[key] === null) put(node, key, emptyMap());
-      node = node[key] as Record<string, unknown>;
-    }
+    if (keys.length >= 2 && keys[0] !== '') paths.push([keys, value]);
   }
-  if (root === undefined) return [];
-  const listed = (x: unknown, depth: number): unknown => {
-    if (x === null || typeof x !== 'object' || depth > MAX_FORM_NESTING) return x;
-    const entries = Object.entries(x).map(([k, y]) => [k, listed(y, depth + 1)] as const);
-    if (entries.length && entries.every(([k], i) => k === String(i))) return entries.map(([, y]) => y);
-    const out = emptyMap<unknown>();
-    for (const [k, y] of entries) out[k] = y;
-    return out;
-  };
+  const bound = boundNested(paths, MAX_FORM_NESTING + 1);
+  if (bound === undefined) return [];
   const out: Array<[string, unknown]> = [];
-  for (const o of objectsIn(listed(root, 0))) for (const [k, v] of Object.entries(o)) memberCallbackPairs(k, v, out);
+  for (const o of objectsIn(bound)) for (const [k, v] of Object.entries(o)) memberCallbackPairs(k, v, out);
   return out;
 }
 
