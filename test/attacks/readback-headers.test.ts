@@ -180,7 +180,8 @@ function unpacked(body: Buffer, depth = 0): string {
     // A gzip member read raw past its 10-byte header, as a reader that ignores what follows it does.
     if (body[i] === 0x1f && body[i + 1] === 0x8b) tryInflate(() => zlib.inflateRawSync(body.subarray(i + 10), sync));
     if (body[i] === 0x78) tryInflate(() => zlib.inflateSync(body.subarray(i), sync));
-    if (body.readUInt32LE(Math.min(i, body.length - 4)) === 0x04034b50 && i + 30 <= body.length) tryInflate(() => zlib.inflateRawSync(body.subarray(i + 30 + body.readUInt16LE(i + 26) + body.readUInt16LE(i + 28)), sync));
+    // (An unpacked piece may be shorter than a zip header: read only where one fits.)
+    if (i + 30 <= body.length && body.readUInt32LE(i) === 0x04034b50) tryInflate(() => zlib.inflateRawSync(body.subarray(i + 30 + body.readUInt16LE(i + 26) + body.readUInt16LE(i + 28)), sync));
   }
   for (const d of pdfTextStreams(body.toString('latin1'))) tryInflate(() => zlib.inflateSync(d, sync));
   return [out[0], ...out.slice(1).map((o) => unpacked(Buffer.from(o, 'latin1'), depth + 1))].join('\n');
