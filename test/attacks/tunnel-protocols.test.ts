@@ -35,6 +35,21 @@ import { WebSocket, createWebSocketStream } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 
 /**
+ * An opening sent as a tunnel's client sends it in POST bodies — raw, base64, or a form field of
+ * %-escaped bytes — whole in one body, then cut at `at` across two bodies to one origin (a tunnel
+ * server joins them): whether the lone body is refused, and whether either piece is.
+ */
+function sentInBodies(start: Buffer, framing: string, at: number): { alone: boolean; across: boolean; cutAt: number } {
+  const frame = (b: Buffer): Buffer => framing === 'raw' ? b : framing === 'base64' ? Buffer.from(b.toString('base64')) : Buffer.from(`id=7&data=${[...b].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`);
+  const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: frame(start), truncated: false });
+  const cutAt = 1 + (at % (start.length - 1));
+  const streams = new BodyStreams();
+  const first = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(0, cutAt)), truncated: false });
+  const second = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(cutAt)), truncated: false });
+  return { alone: !!alone && 'refusal' in alone, across: !!first || !!second, cutAt };
+}
+
+/**
  * `stream` read by a fresh InnerSessionScan in pieces cut at `cuts` (taken modulo its length),
  * after an empty piece first when `emptyFirst`: the first session it names, and the cut points.
  */
@@ -2772,16 +2787,10 @@ t.test('twenty-seventh pass: a server\'s opening in a body tunnel\'s answers cut
     ['redis', Buffer.from('*1\r\n$4\r\nPING\r\n')], ['telnet', Buffer.from('fffb18fffb1f', 'hex')],
   ];
   fc.assert(fc.property(fc.constantFrom(...clients), fc.constantFrom('raw', 'base64', 'form-bytes'), fc.nat(), ([, start], framing, at) => {
-    const frame = (b: Buffer) => framing === 'raw' ? b : framing === 'base64' ? Buffer.from(b64(b)) : Buffer.from(`id=7&data=${[...b].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`);
-    const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: frame(start), truncated: false });
+    const sent = sentInBodies(start, framing, at);
     // (A whole body is decoded from base64 from 12 characters on: a shorter start is read across bodies.)
-    if ((!alone || !('refusal' in alone)) && !(framing === 'base64' && start.length < 9)) throw new Error(`not refused alone: ${framing} ${start.subarray(0, 12).toString('hex')}`);
-    // Cut in two bodies (a tunnel server joins them), the piece completing it refused.
-    const cutAt = 1 + (at % (start.length - 1));
-    const streams = new BodyStreams();
-    const first = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(0, cutAt)), truncated: false });
-    const second = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(cutAt)), truncated: false });
-    if (!first && !second && framing !== 'base64') throw new Error(`not refused across bodies: ${framing} ${start.subarray(0, 12).toString('hex')} cut at ${cutAt}`);
+    if (!sent.alone && !(framing === 'base64' && start.length < 9)) throw new Error(`not refused alone: ${framing} ${start.subarray(0, 12).toString('hex')}`);
+    if (!sent.across && framing !== 'base64') throw new Error(`not refused across bodies: ${framing} ${start.subarray(0, 12).toString('hex')} cut at ${sent.cutAt}`);
   }), { numRuns: numRuns * 2, ...seed });
   // A tunnel whose client side rides GETs: an opening cut across the query values of successive requests.
   const sshLine = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
@@ -2894,14 +2903,9 @@ t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB opening
   }), { numRuns: numRuns * 4, ...seed });
   // As a request body, raw, in base64 or as a form's bytes; and cut across two bodies a tunnel server joins.
   fc.assert(fc.property(opening, fc.constantFrom('raw', 'base64', 'form-bytes'), fc.nat(), (start, framing, at) => {
-    const frame = (b: Buffer) => framing === 'raw' ? b : framing === 'base64' ? Buffer.from(b.toString('base64')) : Buffer.from(`id=7&data=${[...b].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`);
-    const alone = bodyTunnel(['Content-Type', 'application/octet-stream'], 'http://allowed.example/up', { captured: frame(start), truncated: false });
-    if (!alone || !('refusal' in alone)) throw new Error(`not refused alone: ${framing} ${start.subarray(0, 16).toString('hex')}`);
-    const cutAt = 1 + (at % (start.length - 1));
-    const streams = new BodyStreams();
-    const first = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(0, cutAt)), truncated: false });
-    const second = streams.read('agent', 'http://allowed.example', { captured: frame(start.subarray(cutAt)), truncated: false });
-    if (!first && !second && framing !== 'base64') throw new Error(`not refused across bodies: ${framing} ${start.subarray(0, 16).toString('hex')} cut at ${cutAt}`);
+    const sent = sentInBodies(start, framing, at);
+    if (!sent.alone) throw new Error(`not refused alone: ${framing} ${start.subarray(0, 16).toString('hex')}`);
+    if (!sent.across && framing !== 'base64') throw new Error(`not refused across bodies: ${framing} ${start.subarray(0, 16).toString('hex')} cut at ${sent.cutAt}`);
   }), { numRuns: numRuns * 2, ...seed });
   // Their servers' first words in a body tunnel's answers (reGeorg's READ, a stream-down): the answer is cut, the origin marked.
   const request = { method: 'POST', url: 'http://allowed.example/tunnel', bodyLength: 0 };
