@@ -403,8 +403,18 @@ const BOUND_SOCKETS = 512;
  * directory's own stay reachable (the project's services), and so does every socket the agent
  * makes during the run: what the flag is for. A service that binds its socket only after the run
  * started is not hidden.
+ *
+ * The table keeps the name a socket was bound with, which need not be where it is now (twenty-ninth
+ * pass): OpenSSH's ControlMaster binds `<ControlPath>.<random>`, links the ControlPath to it and
+ * removes the first name; a service binds a temporary name and renames it into place; one binds a
+ * relative name in its own folder (shown as given). A name that is gone, or is no socket now, stands
+ * for every socket file in its folder (rename and link stay on one filesystem, and in practice in
+ * one folder); a relative one is read against the folder of the process holding the socket (found
+ * by the socket's inode among /proc/PID/fd: this user's processes, within a budget). Other names
+ * of a bound socket (hard links) are found with the hidden files' (otherNames). Left open: a socket
+ * whose folder itself was renamed since, and one of a process this user cannot look into.
  */
-export function boundSockets(cwd: string, table = '/proc/net/unix'): string[] {
+export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/proc'): string[] {
   let text: string;
   try {
     text = fs.readFileSync(table, 'utf8');
@@ -412,19 +422,94 @@ export function boundSockets(cwd: string, table = '/proc/net/unix'): string[] {
     return [];
   }
   const out = new Set<string>();
+  const add = (p: string): void => {
+    if (out.size < BOUND_SOCKETS && !inside(p, cwd) && isSocket(p)) out.add(p);
+  };
+  /** Folders of names that are gone or no socket now (see above). */
+  const folders = new Set<string>();
+  /** Socket inode → relative name as bound. */
+  const relative = new Map<string, string>();
   // Num RefCount Protocol Flags Type St Inode Path: the path is the rest of the line (spaces too).
   for (const line of text.split('\n')) {
     if (out.size >= BOUND_SOCKETS) break;
-    const bound = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){6} (\/.*)$/.exec(line)?.[1];
-    const p = bound && realPath(bound);
-    if (!p || inside(p, cwd)) continue;
-    try {
-      if (fs.lstatSync(p).isSocket()) out.add(p);
-    } catch {
-      /* gone, or bound in another mount namespace (a container's) */
+    const m = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){5}\s+(\d+) (.+)$/.exec(line);
+    if (!m) continue;
+    const [, inode, bound] = m as unknown as [string, string, string];
+    if (bound.startsWith('@')) continue; // abstract: cut off by the network namespace
+    if (!bound.startsWith('/')) {
+      if (relative.size < 64) relative.set(inode, bound);
+      continue;
     }
+    const p = realPath(bound);
+    if (isSocket(p)) add(p);
+    else if (folders.size < 64) folders.add(realPath(path.dirname(bound)));
+  }
+  for (const [inode, folder] of socketFolders(new Set(relative.keys()), proc)) {
+    const p = realPath(path.resolve(folder, relative.get(inode)!));
+    if (isSocket(p)) add(p);
+    else if (folders.size < 128) folders.add(realPath(path.dirname(p)));
+  }
+  for (const dir of folders) {
+    if (inside(dir, cwd)) continue; // the project's own sockets stay reachable
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir).slice(0, 4096);
+    } catch {
+      continue; // gone too (a folder renamed since: left open), or bound in another mount namespace
+    }
+    for (const n of names) add(path.join(dir, n));
   }
   return [...out];
+}
+
+function isSocket(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSocket();
+  } catch {
+    return false; // gone, or bound in another mount namespace (a container's)
+  }
+}
+
+/**
+ * The working folder (`/proc/PID/cwd`) of a process holding each socket inode of `inodes`, among
+ * those this user may look into; at most 4096 processes and 100,000 descriptors looked at.
+ */
+function socketFolders(inodes: Set<string>, proc: string): Map<string, string> {
+  const found = new Map<string, string>();
+  if (!inodes.size) return found;
+  let pids: string[];
+  try {
+    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n)).slice(0, 4096);
+  } catch {
+    return found;
+  }
+  let budget = 100_000;
+  for (const pid of pids) {
+    if (found.size === inodes.size || budget <= 0) break;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(path.join(proc, pid, 'fd'));
+    } catch {
+      continue; // another user's, or gone
+    }
+    for (const fd of fds) {
+      if (--budget < 0) break;
+      let link: string;
+      try {
+        link = fs.readlinkSync(path.join(proc, pid, 'fd', fd));
+      } catch {
+        continue;
+      }
+      const inode = link.startsWith('socket:[') ? link.slice(8, -1) : undefined;
+      if (!inode || !inodes.has(inode) || found.has(inode)) continue;
+      try {
+        found.set(inode, fs.readlinkSync(path.join(proc, pid, 'cwd')));
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+  return found;
 }
 
 /** The user's name as programs put it in their socket folders' names (the environment's, the password database's). */
@@ -820,7 +905,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const linkedHidden = hide.filter((p) => {
         try {
           const st = fs.lstatSync(p);
-          return st.isFile() && st.nlink > 1;
+          // A host socket too (twenty-ninth pass): a second name of it reaches the same service.
+          return (st.isFile() || st.isSocket()) && st.nlink > 1;
         } catch {
           return false;
         }

@@ -243,7 +243,7 @@ export function historySecrets(cwd: string, values: RealValue[]): HistorySecrets
 }
 
 /**
- * The other names (hard links) of files holding a real value. The sandbox shows the agent a copy by
+ * The other names (hard links) of files holding a real value (and of hidden files and sockets). The sandbox shows the agent a copy by
  * binding it over the file's path, and a mount sits on a path, not on the file: another name of the
  * same file (`ln .env notes.txt`, left by an earlier run before the user put the token in `.env`)
  * showed the real value. Looked for under `roots` only when a file has more than one name (one
@@ -256,7 +256,8 @@ export function otherNames(files: string[], roots: string[], budget: WalkBudget 
   for (const f of files) {
     try {
       const st = fs.statSync(f);
-      if (st.isFile() && st.nlink > 1) wanted.set(`${st.dev}:${st.ino}`, { file: f, nlink: st.nlink, found: new Set(), names: 0, seen: new Set(withMountAliases([f])) });
+      // A socket file too (twenty-ninth pass): a host service's socket hidden by one name is reached by any other.
+      if ((st.isFile() || st.isSocket()) && st.nlink > 1) wanted.set(`${st.dev}:${st.ino}`, { file: f, nlink: st.nlink, found: new Set(), names: 0, seen: new Set(withMountAliases([f])) });
     } catch {
       /* gone */
     }
@@ -273,7 +274,7 @@ export function otherNames(files: string[], roots: string[], budget: WalkBudget 
     }
     walkFolders(root, budget, (dir, e) => {
       if (e.isDirectory()) return true;
-      if (!e.isFile()) return false;
+      if (!e.isFile() && !e.isSocket()) return false;
       const p = path.join(dir, e.name);
       try {
         const st = fs.lstatSync(p);

@@ -225,6 +225,61 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   Object.assign(session, { mysql: path.join(places, 'var-lib-mysql', 'mysql.sock'), keybase: path.join(places, '.config', 'keybase', 'keybased.sock') });
   unlisted.forEach(([dir, name], i) => (session[`unlisted_${'abcdefgh'[i]}`] = path.join(places, `${i}${dir}`, `${name}.sock`)));
   for (const k of Object.keys(session).filter((n) => n === 'mysql' || n === 'keybase' || n.startsWith('unlisted_'))) fs.mkdirSync(path.dirname(session[k]!), { recursive: true });
+  // Twenty-ninth pass: sockets whose name in the kernel's table is not where they are now, which
+  // no list names either. OpenSSH's ControlMaster (mux.c) binds `<ControlPath>.<16 random>`, links
+  // the ControlPath to it and removes the first name, so the table keeps a name that is gone (a
+  // ControlPath given on the command line: ansible's ~/.ansible/cp, a script's `ssh -o ControlPath=`;
+  // `ssh -S` then runs commands on the remote host through the user's open connection); a service
+  // renames its socket into place; one binds a relative name in its own folder (the table shows
+  // it as given); one keeps a second name (a hard link) in the home folder. Names picked by fast-check.
+  const moved = fs.mkdtempSync(path.join(world.dir, 'mv-'));
+  const movedNames = fc.sample(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9 ._-]{0,6}$/), fc.stringMatching(/^[a-z][a-z0-9@:._-]{0,8}$/)), { numRuns: 4, ...(seed !== undefined ? { seed } : {}) });
+  let movedHits = 0;
+  const movedServers: net.Server[] = [];
+  const movedTargets: Record<string, string> = {};
+  const listenAt = (p: string): Promise<void> => {
+    const srv = net.createServer((c) => {
+      movedHits++;
+      c.destroy();
+    });
+    movedServers.push(srv);
+    return new Promise<void>((resolve) => srv.listen(p, resolve));
+  };
+  t.teardown(() => movedServers.forEach((srv) => srv.close()));
+  for (const [i, kind] of (['link', 'rename', 'relative', 'hardlink'] as const).entries()) {
+    const [dir, name] = movedNames[i]!;
+    const folder = path.join(moved, `${i}${dir}`);
+    fs.mkdirSync(folder);
+    const final = path.join(folder, name);
+    if (kind === 'link') {
+      await listenAt(`${final}.Xq3ab1Zr9PkL0mWd`);
+      fs.linkSync(`${final}.Xq3ab1Zr9PkL0mWd`, final);
+      fs.unlinkSync(`${final}.Xq3ab1Zr9PkL0mWd`);
+    } else if (kind === 'rename') {
+      await listenAt(path.join(folder, '.tmp'));
+      fs.renameSync(path.join(folder, '.tmp'), final);
+    } else if (kind === 'hardlink') {
+      await listenAt(final);
+      fs.mkdirSync(path.join(sshHome, '.local'), { recursive: true });
+      movedTargets.moved_hardlink_other = path.join(sshHome, '.local', `${name}-2`);
+      fs.linkSync(final, movedTargets.moved_hardlink_other);
+    } else {
+      // A real python3 server of another process, bound by a relative name in its own folder.
+      const py = spawn('python3', ['-c', `import socket,sys
+s=socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+print('ready', flush=True)
+while True:
+    c, _ = s.accept(); print('hit', flush=True); c.close()`, name], { cwd: folder, stdio: ['ignore', 'pipe', 'ignore'] });
+      t.teardown(() => py.kill());
+      await new Promise<void>((resolve) => py.stdout.on('data', (d: Buffer) => {
+        if (d.includes('ready')) resolve();
+        if (d.includes('hit')) movedHits++;
+      }));
+    }
+    movedTargets[`moved_${kind}`] = final;
+  }
   const projectSocket = path.join(world.work, 'dev-service.sock');
   let projectHits = 0;
   const projectServer = net.createServer((c) => {
@@ -250,7 +305,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
     XDG_RUNTIME_DIR: runtime, WAYLAND_DISPLAY: 'wayland-0', PULSE_SERVER: `unix:${session.pulse}`,
   };
   // One Node for every connection attempt (each start inside costs ~0.1 s).
-  const targets = JSON.stringify({ unix: hostSocket, project: projectSocket, ...session }).replace(/"/g, '\\"');
+  const targets = JSON.stringify({ unix: hostSocket, project: projectSocket, ...session, ...movedTargets }).replace(/"/g, '\\"');
   const script = [
     `node -e "for (const [n, p] of Object.entries(JSON.parse('${targets}'))) require('net').connect(p).on('connect',()=>console.log(n+'=CONNECTED')).on('error',e=>console.log(n+'='+e.code))"`,
     `curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-allow-unix 2>/dev/null; echo curl=$?`,
@@ -268,6 +323,8 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   t.equal(r.own, 'yes', 'control: a socket the agent makes during the run works');
   for (const name of Object.keys(session)) t.ok(r[name] && r[name] !== 'CONNECTED', `${name}: hidden (${r[name]})`);
   t.equal(sessionHits, 0, 'no session socket was reached');
+  for (const name of Object.keys(movedTargets)) t.ok(r[name] && r[name] !== 'CONNECTED', `twenty-ninth pass: ${name} (its name in the table is gone, relative, or one of two): hidden (${r[name]})`);
+  t.equal(movedHits, 0, 'no socket known by another name than the table\'s was reached');
   t.notOk(fs.existsSync(planted), `no tmux server socket of the agent's on the host (the agent ${r.tmux_planted ? 'listened in its private copy' : 'could not listen'})`);
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
 });
@@ -284,8 +341,8 @@ t.test('twenty-third pass: the host\'s bound sockets are read from the kernel\'s
   fs.writeFileSync(path.join(dir, 'file'), '');
   const row = (i: number, p: string): string => `00000000${i}0000000: 00000002 00000000 00010000 0001 01 ${1000 + i} ${p}`;
   const table = path.join(dir, 'unix');
-  fs.writeFileSync(table, ['Num       RefCount Protocol Flags    Type St Inode Path', ...listening.map((p, i) => row(i, p)), row(7, '@abstract/name'), row(8, path.join(dir, 'file')), row(9, path.join(dir, 'gone.sock')), '00000000a0000000: 00000003 00000000 00000000 0001 03 8071775', ''].join('\n'));
-  t.same(boundSockets(project, table).sort(), listening.slice(0, 2).sort(), 'the two outside the project, the space kept');
+  fs.writeFileSync(table, ['Num       RefCount Protocol Flags    Type St Inode Path', ...listening.map((p, i) => row(i, p)), row(7, '@abstract/name'), row(8, path.join(dir, 'file')), row(9, path.join(dir, 'gone.sock')), row(5, path.join(project, 'gone.sock')), row(6, 'relative-nobody-holds.sock'), '00000000a0000000: 00000003 00000000 00000000 0001 03 8071775', ''].join('\n'));
+  t.same(boundSockets(project, table).sort(), listening.slice(0, 2).sort(), 'the two outside the project, the space kept; control (twenty-ninth pass): a name gone from the project\'s folder takes none of the project\'s sockets, and a relative name no process holds takes nothing');
   t.same(boundSockets(project, path.join(dir, 'missing')), [], 'no table: nothing');
 });
 
