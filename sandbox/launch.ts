@@ -197,8 +197,15 @@ export function bwrapArgs(o: {
   // reader its own namespaces' values as the new /proc's does.
   if (fs.existsSync('/proc/sys')) args.push('--ro-bind', '/proc/sys', '/proc/sys');
   // The same interfaces mounted elsewhere (a chroot's or a container root's /proc and /sys, a
-  // debugfs or tracefs outside /sys): read-only too.
-  for (const p of kernelMounts()) args.push('--ro-bind-try', p, p);
+  // debugfs or tracefs outside /sys): read-only too. A procfs is hidden whole (twenty-ninth pass):
+  // it is the host's PID namespace's, and read-only is no bar to reading it — every host process's
+  // command line (a `mysql -p…`, `sshpass -p`, a bearer token on curl's), its mounts, its network
+  // namespace's sockets; the sandbox's own /proc shows the sandbox's processes only.
+  const procfs = procMounts();
+  for (const p of kernelMounts()) {
+    if (procfs.includes(p)) args.push('--tmpfs', p);
+    else if (!procfs.some((q) => inside(p, q))) args.push('--ro-bind-try', p, p);
+  }
   // sysfs is the host's, and the kernel asks nothing but file permissions of most of it: an agent
   // running as root (no capabilities needed) could set /sys/kernel/uevent_helper, which the kernel
   // then runs as root outside every namespace, or change the host's cgroups. Read-only, with its
@@ -739,6 +746,11 @@ export function renamableAncestors(paths: string[], writable?: string[], systemW
  */
 export function kernelMounts(mountinfo?: string): string[] {
   return mountPoints((type) => KERNEL_FS.has(type), mountinfo);
+}
+
+/** Mount points of procfs outside /proc (a chroot's, a build root's): hidden inside (see bwrapArgs). */
+export function procMounts(mountinfo?: string): string[] {
+  return mountPoints((type) => type === 'proc', mountinfo);
 }
 
 /**

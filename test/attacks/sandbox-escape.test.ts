@@ -31,7 +31,7 @@ import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
 import { credentialBearingFiles, homeSecretFiles, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { homeEntryFiles, rcSourced } from '../../sandbox/entry-files.ts';
-import { kernelMounts, remoteMounts, runtimeFolder, sessionSockets } from '../../sandbox/launch.ts';
+import { kernelMounts, procMounts, remoteMounts, runtimeFolder, sessionSockets } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -1071,6 +1071,40 @@ t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bo
   for (const p of ['srv/chroot a/proc', 'srv/chroot a/sys', 'mnt/debug', 'srv/data']) fs.mkdirSync(path.join(dir, p), { recursive: true });
   const found = kernelMounts(info.replaceAll(' /srv/', ` ${dir}/srv/`).replaceAll(' /mnt/', ` ${dir}/mnt/`));
   t.same(found.sort(), [`${dir}/mnt/debug`, `${dir}/srv/chroot a/proc`, `${dir}/srv/chroot a/sys`].sort(), 'a chroot\'s proc and sysfs and a debugfs, not a disk nor /proc, /sys, /dev');
+  t.same(procMounts(info.replaceAll(' /srv/', ` ${dir}/srv/`)), [`${dir}/srv/chroot a/proc`], 'twenty-ninth pass: of these the chroot\'s procfs is hidden whole, not /proc itself');
+});
+
+// Twenty-ninth pass: a second procfs of the host's PID namespace (a chroot's /proc, a build root's,
+// bound from the host's) was bound read-only, and read-only is no bar to reading: through it the
+// agent read the environment of the host's processes (`airlock start`'s master key, a shell's
+// tokens) and walked `/proc/PID/root` (the host process's own root, in the host's mount namespace)
+// to the files the sandbox hides. A real bind of /proc (root only) and a real host process holding
+// a secret in its environment.
+t.test('twenty-ninth pass: a procfs mounted outside /proc (a chroot\'s) shows the agent no host process: no environment, no /proc/PID/root into what the sandbox hides', { skip: process.getuid?.() !== 0 ? 'mounting needs root' : false }, async (t) => {
+  const chroot = fs.mkdtempSync(path.join(world.dir, 'chroot-'));
+  const proc = path.join(chroot, 'proc');
+  fs.mkdirSync(proc);
+  try {
+    execFileSync('mount', ['--bind', '/proc', proc], { stdio: 'ignore' });
+  } catch {
+    t.comment('this machine refuses a bind mount even to root');
+    return;
+  }
+  t.teardown(() => execFileSync('umount', ['-l', proc], { stdio: 'ignore' }));
+  // A command line with a password on it (mysql -p…, sshpass -p, curl -H 'Authorization: …'):
+  // anyone who sees the process reads it, no ptrace check asked.
+  const holder = spawn('sh', ['-c', 'sleep 120', 'mysql -pcmdline-password-29'], { env: { PATH: process.env.PATH, HOST_TOKEN: 'host-process-token-29' }, stdio: 'ignore' });
+  t.teardown(() => holder.kill());
+  const pid = holder.pid!;
+  const script = `cat '${proc}/${pid}/environ' 2>/dev/null | tr '\\0' '\\n' | grep HOST_TOKEN; cat '${proc}'/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; cat '${proc}/${pid}/root${hidden}' 2>/dev/null; cat '${proc}/1/root${hidden}' 2>/dev/null; echo seen=$(ls '${proc}' 2>/dev/null | grep -c '^[0-9]'); echo done=1`;
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
+  const out = results(r.stdout);
+  t.equal(out.done, '1', `the agent ran (${r.stderr.slice(0, 300)})`);
+  t.notMatch(r.stdout, /cmdline-password-29/, 'no host process\'s command line (a password on it) was read');
+  t.notMatch(r.stdout, /host-process-token-29/, 'no host process\'s environment was read');
+  t.notMatch(r.stdout, /the-hidden-secret/, 'no hidden file was read through a host process\'s root');
+  t.equal(out.seen, '0', 'no host process is listed there');
+  t.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1'), /cmdline-password-29/, 'control: the host process shows the password');
 });
 
 // Twenty-third pass: a network filesystem or FUSE mount on the host (sshfs to a production host,
