@@ -421,16 +421,18 @@ const BOUND_SOCKETS = 512;
  * of a bound socket (hard links) are found with the hidden files' (otherNames). Left open: a socket
  * whose folder itself was renamed since, and one of a process this user cannot look into.
  */
-export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/proc'): string[] {
+export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/proc', homeDir: string = os.homedir()): string[] {
   let text: string;
   try {
     text = fs.readFileSync(table, 'utf8');
   } catch {
     return [];
   }
+  const project = projectFolder(cwd, homeDir);
+  const own = (p: string): boolean => project !== undefined && inside(p, project);
   const out = new Set<string>();
   const add = (p: string): void => {
-    if (out.size < BOUND_SOCKETS && !inside(p, cwd) && isSocket(p)) out.add(p);
+    if (out.size < BOUND_SOCKETS && !own(p) && isSocket(p)) out.add(p);
   };
   /** Folders of names that are gone or no socket now (see above). */
   const folders = new Set<string>();
@@ -457,7 +459,7 @@ export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/pro
     else if (folders.size < 128) folders.add(realPath(path.dirname(p)));
   }
   for (const dir of folders) {
-    if (inside(dir, cwd)) continue; // the project's own sockets stay reachable
+    if (own(dir)) continue; // the project's own sockets stay reachable
     let names: string[];
     try {
       names = fs.readdirSync(dir).slice(0, 4096);
@@ -467,6 +469,19 @@ export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/pro
     for (const n of names) add(path.join(dir, n));
   }
   return [...out];
+}
+
+/**
+ * The working directory as a project whose own sockets stay reachable (see boundSockets), or none
+ * when it is no project's folder (twenty-ninth pass): the home folder or one above it (`airlock
+ * run` started in ~ left every socket of the user's tools there reachable: an ssh ControlMaster's
+ * under ~/.ansible/cp, a Jupyter kernel's, a keybase service's), the root, or a temp folder itself.
+ */
+export function projectFolder(cwd: string, homeDir: string): string | undefined {
+  const real = realPath(cwd);
+  if (real === path.parse(real).root || inside(realPath(homeDir), real)) return undefined;
+  if ([os.tmpdir(), '/tmp', '/var/tmp'].some((t) => realPath(t) === real)) return undefined;
+  return real;
 }
 
 function isSocket(p: string): boolean {
@@ -883,7 +898,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env, os.homedir(), cwd) : [];
       // Not watched for replacement after the run: services come and go (see boundSockets).
-      const bound = new Set(o.sandbox.allowUnixSockets ? boundSockets(realPath(cwd)).filter((p) => !sockets.includes(p)) : []);
+      const bound = new Set(o.sandbox.allowUnixSockets ? boundSockets(realPath(cwd), '/proc/net/unix', '/proc', o.userHome ?? os.homedir()).filter((p) => !sockets.includes(p)) : []);
       const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets, ...bound]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // The home folder's package caches (run later by the host's installs and builds): the agent's own.

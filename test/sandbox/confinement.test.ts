@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { namespaceFlags, sandboxSupport } from '../../sandbox/support.ts';
-import { boundSockets, SANDBOX_TASKS } from '../../sandbox/launch.ts';
+import { boundSockets, projectFolder, SANDBOX_TASKS } from '../../sandbox/launch.ts';
 import { pidsHierarchy, taskCgroup } from '../../sandbox/task-cgroup.ts';
 import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
@@ -344,6 +344,14 @@ t.test('twenty-third pass: the host\'s bound sockets are read from the kernel\'s
   fs.writeFileSync(table, ['Num       RefCount Protocol Flags    Type St Inode Path', ...listening.map((p, i) => row(i, p)), row(7, '@abstract/name'), row(8, path.join(dir, 'file')), row(9, path.join(dir, 'gone.sock')), row(5, path.join(project, 'gone.sock')), row(6, 'relative-nobody-holds.sock'), '00000000a0000000: 00000003 00000000 00000000 0001 03 8071775', ''].join('\n'));
   t.same(boundSockets(project, table).sort(), listening.slice(0, 2).sort(), 'the two outside the project, the space kept; control (twenty-ninth pass): a name gone from the project\'s folder takes none of the project\'s sockets, and a relative name no process holds takes nothing');
   t.same(boundSockets(project, path.join(dir, 'missing')), [], 'no table: nothing');
+  // Twenty-ninth pass: started in the home folder (or above it, or in a temp folder itself), the
+  // working directory is no project: the sockets of the user's tools there (an ssh ControlMaster's
+  // under ~/.ansible/cp) were reachable as "the project's own". Read from the kernel's real table.
+  const real = boundSockets(dir, '/proc/net/unix', '/proc', dir);
+  t.ok(listening.every((p) => real.includes(p)), 'started in the home folder: every socket bound below it is hidden, the one in a project folder too');
+  t.ok(listening.every((p) => boundSockets('/', '/proc/net/unix', '/proc', dir).includes(p)), 'started at the root: the same');
+  t.notOk(boundSockets(project, '/proc/net/unix', '/proc', dir).includes(listening[2]!), 'control: a project folder inside the home folder keeps its own socket reachable');
+  t.equal(projectFolder(os.tmpdir(), dir), undefined, 'a temp folder itself is no project');
 });
 
 t.test('--read-only: writes only to the working directory, the temp folder and --writable paths', async (t) => {
