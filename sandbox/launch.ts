@@ -472,6 +472,93 @@ export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/pro
 }
 
 /**
+ * Socket files bound in other network namespaces (twenty-ninth pass): the kernel's table lists
+ * only this namespace's, but a socket file on the shared filesystem is reached from any: a
+ * container's database bound on a folder of the host's (Docker's official PostgreSQL image trusts
+ * every local connection), another sandbox's agent's own services, anything started under
+ * `unshare -n`. Each namespace's table is read through one of its processes this user may look
+ * into (/proc/PID/net/unix), and each name as that process sees it (its root, its mounts) is
+ * turned into the host's path of the same file (device and inode checked). The project's own
+ * stay reachable, as in boundSockets; at most 4096 processes and 256 namespaces are looked at.
+ */
+export function foreignSockets(cwd: string, homeDir: string = os.homedir(), proc = '/proc'): string[] {
+  const project = projectFolder(cwd, homeDir);
+  const out = new Set<string>();
+  let own: string;
+  let pids: string[];
+  try {
+    own = fs.readlinkSync(path.join(proc, 'self', 'ns', 'net'));
+    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n)).slice(0, 4096);
+  } catch {
+    return [];
+  }
+  const seen = new Set([own]);
+  let hostMounts: MountEntry[] | undefined;
+  for (const pid of pids) {
+    if (seen.size > 256 || out.size >= BOUND_SOCKETS) break;
+    let text: string;
+    try {
+      const ns = fs.readlinkSync(path.join(proc, pid, 'ns', 'net'));
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      text = fs.readFileSync(path.join(proc, pid, 'net', 'unix'), 'utf8');
+    } catch {
+      continue; // another user's, or gone
+    }
+    let theirs: MountEntry[] | undefined;
+    for (const line of text.split('\n')) {
+      if (out.size >= BOUND_SOCKETS) break;
+      const bound = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){6} (\/.*)$/.exec(line)?.[1];
+      if (!bound) continue;
+      let file: fs.Stats | undefined;
+      try {
+        file = fs.statSync(path.join(proc, pid, 'root', bound));
+      } catch {
+        /* not looked into: the name as the host has it, below */
+      }
+      const same = (p: string): boolean => {
+        try {
+          const st = fs.lstatSync(p);
+          return st.isSocket() && (!file || (st.dev === file.dev && st.ino === file.ino));
+        } catch {
+          return false;
+        }
+      };
+      let host: string | undefined = same(bound) ? bound : undefined;
+      if (!host && file?.isSocket()) {
+        // Another mount namespace: the filesystem path of the mount it sits in, found again among the host's.
+        theirs ??= mountEntries(path.join(proc, pid, 'mountinfo'));
+        hostMounts ??= mountEntries(path.join(proc, 'self', 'mountinfo'));
+        const m = theirs.filter((e) => inside(bound, e.point)).sort((a, b) => b.point.length - a.point.length)[0];
+        const within = m && path.join(m.root, path.relative(m.point, bound));
+        for (const h of within ? hostMounts.filter((e) => e.device === m.device && inside(within, e.root)) : []) {
+          const candidate = path.join(h.point, path.relative(h.root, within!));
+          if (same(candidate)) {
+            host = candidate;
+            break;
+          }
+        }
+      }
+      if (host && !(project !== undefined && inside(realPath(host), project))) out.add(realPath(host));
+    }
+  }
+  return [...out];
+}
+
+interface MountEntry { device: string; root: string; point: string }
+
+/** A mount table's entries (mountinfo: id parent major:minor root point …), at most 4096. */
+function mountEntries(file: string): MountEntry[] {
+  const unescape = (p: string): string => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(0, 4096).map((l) => l.split(' ')).filter((f) => f.length > 4)
+      .map((f) => ({ device: f[2]!, root: unescape(f[3]!), point: unescape(f[4]!) }));
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The working directory as a project whose own sockets stay reachable (see boundSockets), or none
  * when it is no project's folder (twenty-ninth pass): the home folder or one above it (`airlock
  * run` started in ~ left every socket of the user's tools there reachable: an ssh ControlMaster's
@@ -898,7 +985,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env, os.homedir(), cwd) : [];
       // Not watched for replacement after the run: services come and go (see boundSockets).
-      const bound = new Set(o.sandbox.allowUnixSockets ? boundSockets(realPath(cwd), '/proc/net/unix', '/proc', o.userHome ?? os.homedir()).filter((p) => !sockets.includes(p)) : []);
+      const bound = new Set(o.sandbox.allowUnixSockets ? [...boundSockets(realPath(cwd), '/proc/net/unix', '/proc', o.userHome ?? os.homedir()), ...foreignSockets(realPath(cwd), o.userHome ?? os.homedir())].filter((p) => !sockets.includes(p)) : []);
       const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets, ...bound]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // The home folder's package caches (run later by the host's installs and builds): the agent's own.

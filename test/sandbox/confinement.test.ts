@@ -246,6 +246,19 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
     return new Promise<void>((resolve) => srv.listen(p, resolve));
   };
   t.teardown(() => movedServers.forEach((srv) => srv.close()));
+  /** A real python3 server (under `wrap`, in `cwd`) listening at `name`; false when it could not start. */
+  const pyServer = (wrap: string[], name: string, cwd?: string): Promise<boolean> => {
+    const argv = [...wrap, 'python3', '-c', "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen()\nprint('ready', flush=True)\nwhile True:\n    c, _ = s.accept(); print('hit', flush=True); c.close()", name];
+    const py = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'ignore'] });
+    t.teardown(() => py.kill());
+    return new Promise<boolean>((resolve) => {
+      py.on('exit', () => resolve(false));
+      py.stdout.on('data', (d: Buffer) => {
+        if (d.includes('ready')) resolve(true);
+        if (d.includes('hit')) movedHits++;
+      });
+    });
+  };
   for (const [i, kind] of (['link', 'rename', 'relative', 'hardlink'] as const).entries()) {
     const [dir, name] = movedNames[i]!;
     const folder = path.join(moved, `${i}${dir}`);
@@ -265,21 +278,20 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
       fs.linkSync(final, movedTargets.moved_hardlink_other);
     } else {
       // A real python3 server of another process, bound by a relative name in its own folder.
-      const py = spawn('python3', ['-c', `import socket,sys
-s=socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen()
-print('ready', flush=True)
-while True:
-    c, _ = s.accept(); print('hit', flush=True); c.close()`, name], { cwd: folder, stdio: ['ignore', 'pipe', 'ignore'] });
-      t.teardown(() => py.kill());
-      await new Promise<void>((resolve) => py.stdout.on('data', (d: Buffer) => {
-        if (d.includes('ready')) resolve();
-        if (d.includes('hit')) movedHits++;
-      }));
+      await pyServer([], name, folder);
     }
     movedTargets[`moved_${kind}`] = final;
   }
+  // Sockets bound in another network namespace, which the host's table does not list: one started
+  // under `unshare -n` at a host path, and a container's (its own mounts too) bound on a folder of
+  // the host's it mounts at another path (a database container with its socket folder mounted).
+  const foreign = path.join(moved, 'netns');
+  const ctrRoot = path.join(moved, 'ctr-run');
+  fs.mkdirSync(foreign);
+  fs.mkdirSync(ctrRoot);
+  if (await pyServer(['unshare', '-rn'], path.join(foreign, 'db.sock'))) movedTargets.netns_same_path = path.join(foreign, 'db.sock');
+  if (await pyServer(['unshare', '-rnm', 'sh', '-c', `mount --bind '${foreign}' '${ctrRoot}' && exec "$@"`, 'sh'], path.join(ctrRoot, '.s.PGSQL.5432'))) movedTargets.netns_container = path.join(foreign, '.s.PGSQL.5432');
+  t.ok(movedTargets.netns_same_path && movedTargets.netns_container, 'the servers in other network namespaces started (unshare -rn, -rnm)');
   const projectSocket = path.join(world.work, 'dev-service.sock');
   let projectHits = 0;
   const projectServer = net.createServer((c) => {
@@ -323,8 +335,8 @@ while True:
   t.equal(r.own, 'yes', 'control: a socket the agent makes during the run works');
   for (const name of Object.keys(session)) t.ok(r[name] && r[name] !== 'CONNECTED', `${name}: hidden (${r[name]})`);
   t.equal(sessionHits, 0, 'no session socket was reached');
-  for (const name of Object.keys(movedTargets)) t.ok(r[name] && r[name] !== 'CONNECTED', `twenty-ninth pass: ${name} (its name in the table is gone, relative, or one of two): hidden (${r[name]})`);
-  t.equal(movedHits, 0, 'no socket known by another name than the table\'s was reached');
+  for (const name of Object.keys(movedTargets)) t.ok(r[name] && r[name] !== 'CONNECTED', `twenty-ninth pass: ${name} (its name in the table is gone, relative, one of two, or bound in another network namespace): hidden (${r[name]})`);
+  t.equal(movedHits, 0, 'no socket known by another name than the table\'s, or bound in another network namespace, was reached');
   t.notOk(fs.existsSync(planted), `no tmux server socket of the agent's on the host (the agent ${r.tmux_planted ? 'listened in its private copy' : 'could not listen'})`);
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
 });
