@@ -30,6 +30,9 @@ const CREDENTIALS = [
   '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.terraform.d/credentials.tfrc.json', '.vault-token',
   '.config/op', '.local/share/keyrings', '.config/glab-cli', '.config/hcloud', '.config/doctl', '.fly', '.netlify',
   '.config/netlify', '.vercel', '.config/stripe', '.config/configstore',
+  // Twenty-ninth pass: the X session's cookies (MIT-MAGIC-COOKIE: whoever presents it to the display,
+  // or to ssh's forwarded one, types into every window of the user's) and the session manager's ICE ones.
+  '.Xauthority', '.ICEauthority',
   // Database passwords (libpq, MySQL clients), decryption keys of sops-encrypted secrets, object
   // store and registry credentials, model hub tokens.
   '.pgpass', '.my.cnf', '.mylogin.cnf', '.config/sops/age', '.config/rclone/rclone.conf', '.s3cfg', '.boto',
@@ -275,6 +278,7 @@ export function homeSecretPaths(homeDir: string, env: NodeJS.ProcessEnv, cwd: st
     // Where the environment moved a credential store (or names a key file: a service account's JSON).
     env.GOOGLE_APPLICATION_CREDENTIALS, env.AWS_SHARED_CREDENTIALS_FILE, env.DOCKER_CONFIG, env.GNUPGHOME, env.PASSWORD_STORE_DIR,
     env.CLOUDSDK_CONFIG, env.AZURE_CONFIG_DIR, env.GH_CONFIG_DIR, env.NETRC, ...(env.KUBECONFIG ?? '').split(path.delimiter),
+    env.XAUTHORITY, env.ICEAUTHORITY,
   ].filter((p): p is string => !!p && path.isAbsolute(p));
   const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
   const inHome = !homeOk ? [] : [...[...HISTORIES, ...CREDENTIALS].flatMap((p) => [path.join(homeDir, p), xdgMoved(homeDir, p, env) ?? []].flat()), ...ideCredentialStores(homeDir, env)];

@@ -26,6 +26,8 @@ const STORES = [
   '.newrelic/credentials.json', '.config/atlascli/config.toml', '.config/influxdb2/configs', '.cassandra/cqlshrc',
   '.minikube/profiles/minikube/client.key', '.docker/contexts/tls/remote/docker/key.pem', '.config/exoscale/exoscale.toml',
   '.vultr-cli.yaml', '.config/upctl.yaml', '.tccli/default.credential', '.offlineimaprc', '.config/aerc/accounts.conf',
+  // Twenty-ninth pass: the X session's cookie (types into the user's windows) and ICE's.
+  '.Xauthority', '.ICEauthority',
 ];
 // Read by their programs inside too: hidden only when they hold a password.
 const BEARING: Record<string, string> = {
@@ -52,6 +54,10 @@ t.test('each store is on the hidden list; a mail rc file without a password is n
   for (const rel of [...STORES, ...Object.keys(BEARING)]) t.ok(covers(rel), `~/${rel}`);
   fs.writeFileSync(path.join(home, '.muttrc'), 'set editor = vim\nset imap_user = me\n');
   t.notOk(covers('.muttrc'), 'a muttrc holding no password stays readable');
+  // Twenty-ninth pass: a display manager's cookie named by $XAUTHORITY (SDDM's /tmp/xauth_*).
+  const cookie = path.join(home, 'xauth_Ab12Cd');
+  fs.writeFileSync(cookie, 'cookie', { mode: 0o600 });
+  t.ok(homeSecretFiles(home, { XAUTHORITY: cookie }, path.join(home, 'work')).includes(cookie), 'the X cookie $XAUTHORITY names');
 });
 
 t.test('inside the sandbox the agent reads none of them', async (t) => {
