@@ -292,6 +292,10 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   if (await pyServer(['unshare', '-rn'], path.join(foreign, 'db.sock'))) movedTargets.netns_same_path = path.join(foreign, 'db.sock');
   if (await pyServer(['unshare', '-rnm', 'sh', '-c', `mount --bind '${foreign}' '${ctrRoot}' && exec "$@"`, 'sh'], path.join(ctrRoot, '.s.PGSQL.5432'))) movedTargets.netns_container = path.join(foreign, '.s.PGSQL.5432');
   t.ok(movedTargets.netns_same_path && movedTargets.netns_container, 'the servers in other network namespaces started (unshare -rn, -rnm)');
+  // An abstract socket of the host's (X11's `@/tmp/.X11-unix/X0`, a `unix:abstract=` D-Bus): the
+  // abstract namespace is the network namespace's, so none is reached (checked, not a change).
+  await listenAt(`\0airlock-hunt29-abstract-${process.pid}`);
+  movedTargets.abstract = `@airlock-hunt29-abstract-${process.pid}`;
   const projectSocket = path.join(world.work, 'dev-service.sock');
   let projectHits = 0;
   const projectServer = net.createServer((c) => {
@@ -319,7 +323,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   // One Node for every connection attempt (each start inside costs ~0.1 s).
   const targets = JSON.stringify({ unix: hostSocket, project: projectSocket, ...session, ...movedTargets }).replace(/"/g, '\\"');
   const script = [
-    `node -e "for (const [n, p] of Object.entries(JSON.parse('${targets}'))) require('net').connect(p).on('connect',()=>console.log(n+'=CONNECTED')).on('error',e=>console.log(n+'='+e.code))"`,
+    `node -e "for (const [n, p] of Object.entries(JSON.parse('${targets}'))) require('net').connect(p.startsWith('@') ? '\\0' + p.slice(1) : p).on('connect',()=>console.log(n+'=CONNECTED')).on('error',e=>console.log(n+'='+e.code))"`,
     `curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-allow-unix 2>/dev/null; echo curl=$?`,
     `mkdir -p -m 700 '${path.dirname(planted)}' 2>/dev/null; python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); print('tmux_planted=yes')" '${planted}' 2>/dev/null`,
   ].join('\n');
