@@ -476,45 +476,52 @@ export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/pro
  * only this namespace's, but a socket file on the shared filesystem is reached from any: a
  * container's database bound on a folder of the host's (Docker's official PostgreSQL image trusts
  * every local connection), another sandbox's agent's own services, anything started under
- * `unshare -n`. Each namespace's table is read through one of its processes this user may look
- * into (/proc/PID/net/unix), and each name as that process sees it (its root, its mounts) is
- * turned into the host's path of the same file (device and inode checked). The project's own
+ * `unshare -n`. Each namespace's table is read through one of its processes (/proc/PID/net/unix,
+ * which any user may read), and each name as that process sees it (its mounts: /proc/PID/mountinfo)
+ * is turned into the host's path of the same file (device and inode checked where this user may
+ * look into the process's root; a root-run container's is taken unchecked). The project's own
  * stay reachable, as in boundSockets; at most 4096 processes and 256 namespaces are looked at.
  */
 export function foreignSockets(cwd: string, homeDir: string = os.homedir(), proc = '/proc'): string[] {
   const project = projectFolder(cwd, homeDir);
   const out = new Set<string>();
-  let own: string;
+  // A namespace is known by its table's inode (each network namespace has its own): unlike
+  // /proc/PID/ns/net, it can be read of another user's process too (a container run by root's).
+  const tableOf = (pid: string): string => {
+    const st = fs.statSync(path.join(proc, pid, 'net', 'unix'));
+    return `${st.dev}:${st.ino}`;
+  };
   let pids: string[];
+  const seen = new Set<string>();
   try {
-    own = fs.readlinkSync(path.join(proc, 'self', 'ns', 'net'));
+    seen.add(tableOf('self'));
     pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n)).slice(0, 4096);
   } catch {
     return [];
   }
-  const seen = new Set([own]);
   let hostMounts: MountEntry[] | undefined;
   for (const pid of pids) {
     if (seen.size > 256 || out.size >= BOUND_SOCKETS) break;
     let text: string;
     try {
-      const ns = fs.readlinkSync(path.join(proc, pid, 'ns', 'net'));
+      const ns = tableOf(pid);
       if (seen.has(ns)) continue;
       seen.add(ns);
       text = fs.readFileSync(path.join(proc, pid, 'net', 'unix'), 'utf8');
     } catch {
-      continue; // another user's, or gone
+      continue; // gone, or not to be read
     }
     let theirs: MountEntry[] | undefined;
     for (const line of text.split('\n')) {
       if (out.size >= BOUND_SOCKETS) break;
       const bound = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){6} (\/.*)$/.exec(line)?.[1];
       if (!bound) continue;
+      // The file as the process sees it, where this user may look into its root (not another user's).
       let file: fs.Stats | undefined;
       try {
         file = fs.statSync(path.join(proc, pid, 'root', bound));
       } catch {
-        /* not looked into: the name as the host has it, below */
+        /* not looked into: unchecked below */
       }
       const same = (p: string): boolean => {
         try {
@@ -525,7 +532,7 @@ export function foreignSockets(cwd: string, homeDir: string = os.homedir(), proc
         }
       };
       let host: string | undefined = same(bound) ? bound : undefined;
-      if (!host && file?.isSocket()) {
+      if (!host && (file === undefined || file.isSocket())) {
         // Another mount namespace: the filesystem path of the mount it sits in, found again among the host's.
         theirs ??= mountEntries(path.join(proc, pid, 'mountinfo'));
         hostMounts ??= mountEntries(path.join(proc, 'self', 'mountinfo'));

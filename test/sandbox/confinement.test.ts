@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { namespaceFlags, sandboxSupport } from '../../sandbox/support.ts';
-import { boundSockets, projectFolder, SANDBOX_TASKS } from '../../sandbox/launch.ts';
+import { boundSockets, foreignSockets, projectFolder, SANDBOX_TASKS } from '../../sandbox/launch.ts';
 import { pidsHierarchy, taskCgroup } from '../../sandbox/task-cgroup.ts';
 import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
@@ -368,6 +368,22 @@ t.test('twenty-third pass: the host\'s bound sockets are read from the kernel\'s
   t.ok(listening.every((p) => boundSockets('/', '/proc/net/unix', '/proc', dir).includes(p)), 'started at the root: the same');
   t.notOk(boundSockets(project, '/proc/net/unix', '/proc', dir).includes(listening[2]!), 'control: a project folder inside the home folder keeps its own socket reachable');
   t.equal(projectFolder(os.tmpdir(), dir), undefined, 'a temp folder itself is no project');
+  // Twenty-ninth pass: a container run by root (or another user) binds its socket in a network
+  // namespace of its own, on a host folder it mounts elsewhere; airlock run, not root, may read that
+  // process's table and mount table but not look into its root. A /proc as such a user sees it.
+  const fake = path.join(dir, 'proc');
+  const header = 'Num       RefCount Protocol Flags    Type St Inode Path\n';
+  for (const [pid, rows, mounts, ns] of [
+    ['self', '', '27 1 254:0 / / rw - ext4 /dev/vda rw\n', 'net:[1]'],
+    ['4242', `${row(1, '/ctr/run/svc one.sock')}\n${row(2, '/ctr/proj/dev.sock')}\n`, `66 46 254:0 ${path.join(dir, 'a b').replace(/ /g, '\\040')} /ctr/run rw - ext4 /dev/vda rw\n67 46 254:0 ${project} /ctr/proj rw - ext4 /dev/vda rw\n`, 'net:[2]'],
+  ] as const) {
+    fs.mkdirSync(path.join(fake, pid, 'net'), { recursive: true });
+    fs.mkdirSync(path.join(fake, pid, 'ns'), { recursive: true });
+    fs.writeFileSync(path.join(fake, pid, 'net', 'unix'), header + rows);
+    fs.writeFileSync(path.join(fake, pid, 'mountinfo'), mounts);
+    fs.symlinkSync(ns, path.join(fake, pid, 'ns', 'net'));
+  }
+  t.same(foreignSockets(project, '/nonexistent-home', fake), [listening[0]], 'a container\'s socket whose root airlock run cannot look into is found through its mount table; control: the project\'s own, bound there too, is not taken');
 });
 
 t.test('--read-only: writes only to the working directory, the temp folder and --writable paths', async (t) => {
