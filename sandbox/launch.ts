@@ -438,6 +438,8 @@ export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/pro
   const folders = new Set<string>();
   /** Socket inode → relative name as bound. */
   const relative = new Map<string, string>();
+  /** Socket inode → absolute name as bound, no socket on the host now (another mount namespace's, or moved). */
+  const gone = new Map<string, string>();
   // Num RefCount Protocol Flags Type St Inode Path: the path is the rest of the line (spaces too).
   for (const line of text.split('\n')) {
     if (out.size >= BOUND_SOCKETS) break;
@@ -451,10 +453,28 @@ export function boundSockets(cwd: string, table = '/proc/net/unix', proc = '/pro
     }
     const p = realPath(bound);
     if (isSocket(p)) add(p);
-    else if (folders.size < 64) folders.add(realPath(path.dirname(bound)));
+    else {
+      if (folders.size < 64) folders.add(realPath(path.dirname(bound)));
+      if (gone.size < 64) gone.set(inode, bound);
+    }
   }
-  for (const [inode, folder] of socketFolders(new Set(relative.keys()), proc)) {
-    const p = realPath(path.resolve(folder, relative.get(inode)!));
+  const mounts = mountTables(proc);
+  for (const [inode, pid] of socketOwners(new Set([...relative.keys(), ...gone.keys()]), proc)) {
+    const rel = relative.get(inode);
+    if (rel === undefined) {
+      // Bound in another mount namespace (a container on the host's network, a snap's private
+      // /tmp): the name as that process sees it, turned into the host's path.
+      const host = hostPathOf(proc, pid, gone.get(inode)!, mounts);
+      if (host) add(realPath(host));
+      continue;
+    }
+    let folder: string;
+    try {
+      folder = fs.readlinkSync(path.join(proc, pid, 'cwd'));
+    } catch {
+      continue; // gone meanwhile
+    }
+    const p = realPath(path.resolve(folder, rel));
     if (isSocket(p)) add(p);
     else if (folders.size < 128) folders.add(realPath(path.dirname(p)));
   }
@@ -499,7 +519,7 @@ export function foreignSockets(cwd: string, homeDir: string = os.homedir(), proc
   } catch {
     return [];
   }
-  let hostMounts: MountEntry[] | undefined;
+  const mounts = mountTables(proc);
   for (const pid of pids) {
     if (seen.size > 256 || out.size >= BOUND_SOCKETS) break;
     let text: string;
@@ -511,41 +531,11 @@ export function foreignSockets(cwd: string, homeDir: string = os.homedir(), proc
     } catch {
       continue; // gone, or not to be read
     }
-    let theirs: MountEntry[] | undefined;
     for (const line of text.split('\n')) {
       if (out.size >= BOUND_SOCKETS) break;
       const bound = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){6} (\/.*)$/.exec(line)?.[1];
       if (!bound) continue;
-      // The file as the process sees it, where this user may look into its root (not another user's).
-      let file: fs.Stats | undefined;
-      try {
-        file = fs.statSync(path.join(proc, pid, 'root', bound));
-      } catch {
-        /* not looked into: unchecked below */
-      }
-      const same = (p: string): boolean => {
-        try {
-          const st = fs.lstatSync(p);
-          return st.isSocket() && (!file || (st.dev === file.dev && st.ino === file.ino));
-        } catch {
-          return false;
-        }
-      };
-      let host: string | undefined = same(bound) ? bound : undefined;
-      if (!host && (file === undefined || file.isSocket())) {
-        // Another mount namespace: the filesystem path of the mount it sits in, found again among the host's.
-        theirs ??= mountEntries(path.join(proc, pid, 'mountinfo'));
-        hostMounts ??= mountEntries(path.join(proc, 'self', 'mountinfo'));
-        const m = theirs.filter((e) => inside(bound, e.point)).sort((a, b) => b.point.length - a.point.length)[0];
-        const within = m && path.join(m.root, path.relative(m.point, bound));
-        for (const h of within ? hostMounts.filter((e) => e.device === m.device && inside(within, e.root)) : []) {
-          const candidate = path.join(h.point, path.relative(h.root, within!));
-          if (same(candidate)) {
-            host = candidate;
-            break;
-          }
-        }
-      }
+      const host = hostPathOf(proc, pid, bound, mounts);
       if (host && !(project !== undefined && inside(realPath(host), project))) out.add(realPath(host));
     }
   }
@@ -553,6 +543,49 @@ export function foreignSockets(cwd: string, homeDir: string = os.homedir(), proc
 }
 
 interface MountEntry { device: string; root: string; point: string }
+
+/** The mount tables of the host (`self`) and of each process, each read once. */
+function mountTables(proc: string): (pid: string) => MountEntry[] {
+  const read = new Map<string, MountEntry[]>();
+  return (pid) => {
+    let t = read.get(pid);
+    if (!t) read.set(pid, (t = mountEntries(path.join(proc, pid, 'mountinfo'))));
+    return t;
+  };
+}
+
+/**
+ * The host's path of the socket file `bound` names as process `pid` sees it: the same name where
+ * it is a socket on the host too, else the filesystem path of the process's mount it sits in, found
+ * again among the host's mounts. Device and inode are checked where this user may look into the
+ * process's root (`/proc/PID/root`); another user's process (a root-run container) is taken unchecked.
+ */
+function hostPathOf(proc: string, pid: string, bound: string, mounts: (pid: string) => MountEntry[]): string | undefined {
+  let file: fs.Stats | undefined;
+  try {
+    file = fs.statSync(path.join(proc, pid, 'root', bound));
+  } catch {
+    /* not looked into: unchecked below */
+  }
+  const same = (p: string): boolean => {
+    try {
+      const st = fs.lstatSync(p);
+      return st.isSocket() && (!file || (st.dev === file.dev && st.ino === file.ino));
+    } catch {
+      return false;
+    }
+  };
+  if (same(bound)) return bound;
+  if (file !== undefined && !file.isSocket()) return undefined;
+  const m = mounts(pid).filter((e) => inside(bound, e.point)).sort((a, b) => b.point.length - a.point.length)[0];
+  if (!m) return undefined;
+  const within = path.join(m.root, path.relative(m.point, bound));
+  for (const h of mounts('self').filter((e) => e.device === m.device && inside(within, e.root))) {
+    const candidate = path.join(h.point, path.relative(h.root, within));
+    if (same(candidate)) return candidate;
+  }
+  return undefined;
+}
 
 /** A mount table's entries (mountinfo: id parent major:minor root point …), at most 4096. */
 function mountEntries(file: string): MountEntry[] {
@@ -587,10 +620,10 @@ function isSocket(p: string): boolean {
 }
 
 /**
- * The working folder (`/proc/PID/cwd`) of a process holding each socket inode of `inodes`, among
- * those this user may look into; at most 4096 processes and 100,000 descriptors looked at.
+ * A process holding each socket inode of `inodes`, among those this user may look into; at most
+ * 4096 processes and 100,000 descriptors looked at.
  */
-function socketFolders(inodes: Set<string>, proc: string): Map<string, string> {
+function socketOwners(inodes: Set<string>, proc: string): Map<string, string> {
   const found = new Map<string, string>();
   if (!inodes.size) return found;
   let pids: string[];
@@ -617,12 +650,7 @@ function socketFolders(inodes: Set<string>, proc: string): Map<string, string> {
         continue;
       }
       const inode = link.startsWith('socket:[') ? link.slice(8, -1) : undefined;
-      if (!inode || !inodes.has(inode) || found.has(inode)) continue;
-      try {
-        found.set(inode, fs.readlinkSync(path.join(proc, pid, 'cwd')));
-      } catch {
-        /* gone meanwhile */
-      }
+      if (inode && inodes.has(inode) && !found.has(inode)) found.set(inode, pid);
     }
   }
   return found;

@@ -291,7 +291,14 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   fs.mkdirSync(ctrRoot);
   if (await pyServer(['unshare', '-rn'], path.join(foreign, 'db.sock'))) movedTargets.netns_same_path = path.join(foreign, 'db.sock');
   if (await pyServer(['unshare', '-rnm', 'sh', '-c', `mount --bind '${foreign}' '${ctrRoot}' && exec "$@"`, 'sh'], path.join(ctrRoot, '.s.PGSQL.5432'))) movedTargets.netns_container = path.join(foreign, '.s.PGSQL.5432');
-  t.ok(movedTargets.netns_same_path && movedTargets.netns_container, 'the servers in other network namespaces started (unshare -rn, -rnm)');
+  // And one on the host's network but in a mount namespace of its own (a container run with the
+  // host's network, a snap's private /tmp): the host's table names it by a path only it sees.
+  const mntHost = path.join(moved, 'mnt-host');
+  const mntCtr = path.join(moved, 'mnt-ctr');
+  fs.mkdirSync(mntHost);
+  fs.mkdirSync(mntCtr);
+  if (await pyServer(['unshare', '-rm', 'sh', '-c', `mount --bind '${mntHost}' '${mntCtr}' && exec "$@"`, 'sh'], path.join(mntCtr, 'api.sock'))) movedTargets.mountns_host_network = path.join(mntHost, 'api.sock');
+  t.ok(movedTargets.netns_same_path && movedTargets.netns_container && movedTargets.mountns_host_network, 'the servers in other namespaces started (unshare -rn, -rnm, -rm)');
   // An abstract socket of the host's (X11's `@/tmp/.X11-unix/X0`, a `unix:abstract=` D-Bus): the
   // abstract namespace is the network namespace's, so none is reached (checked, not a change).
   await listenAt(`\0airlock-hunt29-abstract-${process.pid}`);
@@ -339,7 +346,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   t.equal(r.own, 'yes', 'control: a socket the agent makes during the run works');
   for (const name of Object.keys(session)) t.ok(r[name] && r[name] !== 'CONNECTED', `${name}: hidden (${r[name]})`);
   t.equal(sessionHits, 0, 'no session socket was reached');
-  for (const name of Object.keys(movedTargets)) t.ok(r[name] && r[name] !== 'CONNECTED', `twenty-ninth pass: ${name} (its name in the table is gone, relative, one of two, or bound in another network namespace): hidden (${r[name]})`);
+  for (const name of Object.keys(movedTargets)) t.ok(r[name] && r[name] !== 'CONNECTED', `twenty-ninth pass: ${name} (its name in the table is gone, relative, one of two, or bound in another namespace): hidden (${r[name]})`);
   t.equal(movedHits, 0, 'no socket known by another name than the table\'s, or bound in another network namespace, was reached');
   t.notOk(fs.existsSync(planted), `no tmux server socket of the agent's on the host (the agent ${r.tmux_planted ? 'listened in its private copy' : 'could not listen'})`);
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
