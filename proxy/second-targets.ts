@@ -537,6 +537,11 @@ const nestsName = (name: string): boolean => name.length <= 256 && (name.include
 
 /** The deepest a nested form name is read (PHP's own limit is 64). */
 const MAX_FORM_NESTING = 32;
+/** The keys of nested form names bound at most into one object (nestedFormPairs): ~20 ms of the event loop. */
+const MAX_BOUND_KEYS = 8192;
+
+/** Whether a form value may register something where it is bound (memberCallbackPairs: a URL, a route action's call). */
+const registersMaybe = (v: unknown): v is string => typeof v === 'string' && (mayBeHttpUrl(v) || routeActionArguments(v).length > 0);
 
 /**
  * A form's (or query's) nested names as the object servers bind them to (twenty-eighth pass): PHP,
@@ -570,7 +575,29 @@ function nestedFormPairs(fields: ReadonlyArray<readonly [string, unknown]>): Arr
     }
     if (keys.length >= 2 && keys[0] !== '') paths.push([keys, value]);
   }
-  const bound = boundNested(paths, MAX_FORM_NESTING + 1);
+  // Twenty-ninth pass: only the names under a head some value of which may register something are
+  // bound (a name's head is its own member of the form: heads never meet), and at most
+  // MAX_BOUND_KEYS keys of them. A 1 MiB form of `a<n>[0]…[0]=x` bound whole held the event loop
+  // ~1.4 s per request, every agent and the studio waiting; most large nested forms (Rails' nested
+  // attributes) carry no URL at all and now cost nothing here.
+  const heads = new Set<string>();
+  for (const [keys, value] of paths) if (registersMaybe(value)) heads.add(keys[0]!);
+  if (!heads.size) return [];
+  const kept = heads.size === paths.length ? paths : paths.filter(([keys]) => heads.has(keys[0]!));
+  let size = 0;
+  for (const [keys] of kept) size += Math.min(keys.length, MAX_FORM_NESTING + 1);
+  if (size > MAX_BOUND_KEYS) {
+    // Past it, each value that may register something is taken as registering it (the policy
+    // decides every such URL, and more than MAX_INDICES are refused): read at that cost, never less.
+    const out: Array<[string, unknown]> = [];
+    for (const [keys, value] of kept) {
+      if (!registersMaybe(value)) continue;
+      const leaf = keys[Math.min(keys.length, MAX_FORM_NESTING + 1) - 1]!;
+      out.push([namesRouteAction(leaf) ? leaf : 'webhookurl', value]);
+    }
+    return out;
+  }
+  const bound = boundNested(kept, MAX_FORM_NESTING + 1);
   if (bound === undefined) return [];
   const out: Array<[string, unknown]> = [];
   for (const o of objectsIn(bound)) for (const [k, v] of Object.entries(o)) memberCallbackPairs(k, v, out);
