@@ -16,6 +16,10 @@ import fc from 'fast-check';
 import { formEntries, formWithSemicolonSplit, multiMap, phpName, phpNested, rackTwoParams, summarizeBody, withSemicolonSplit } from '../../describe/body.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { secondTargets } from '../../proxy/second-targets.ts';
+import { xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../../describe/xmlrpc.ts';
+import { markupParts } from '../../describe/cdp-code.ts';
+import { operationScope, opaqueScope } from '../../engine/grant-scope.ts';
+import { Parser } from 'htmlparser2';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { watchLoopStalls } from '../helpers/loop-stall.ts';
 import { tempDir } from '../temp-dir.ts';
@@ -108,6 +112,71 @@ t.test('twenty-ninth pass: nested form names are bound only under heads that may
   t.match(found('webhooks[0][url]=https%3A%2F%2Fevil.test%2Fcb&webhooks[0][events][]=push'), /evil\.test/, 'control: `webhooks[0][url]` registers its URL');
   t.match(found(`${Array.from({ length: 3000 }, (_, i) => `webhooks[${i}][events][]=push`).join('&')}&webhooks[3000][url]=https%3A%2F%2Fevil.test%2Fcb`), /evil\.test/, 'and past the bound (12,000 keys under its head), the URL is still read');
   t.equal(found(`${Array.from({ length: 3000 }, (_, i) => `rows[${i}][cells][0]=x`).join('&')}&note=hello`), '[]', 'control: a large nested form with no URL registers nothing');
+});
+
+t.test('twenty-ninth pass: deeply nested XML and markup are read in linear time (XML-RPC past a depth: not read, so no grant stands in)', async (t) => {
+  const cpu = (f: () => unknown): [unknown, number] => {
+    const before = process.cpuUsage();
+    const r = f();
+    const spent = process.cpuUsage(before);
+    return [r, (spent.user + spent.system) / 1000];
+  };
+  // htmlparser2 copies its whole stack of open elements per open tag, and the XML-RPC reader
+  // searched its own per end tag: a call of 40,000 elements nested in a member (280 KB) held the
+  // event loop ~3 s whenever a grant was checked against it or made of it (engine/grant-scope.ts;
+  // a body kept as text up to 1 MiB, as `application/sql` is); 80,000 nested `<div>`s in a CDP
+  // command's markup 1.5 s.
+  const deep = 40_000;
+  const call = `<?xml version="1.0"?><methodCall><methodName>wp.getPosts</methodName><params><param><value><struct><member>${'<a>'.repeat(deep)}${'</a>'.repeat(deep)}</member></struct></value></param></params><methodName>wp.deletePost</methodName></methodCall>`;
+  const d = describeRequest({ method: 'POST', url: 'https://blog.example.com/xmlrpc.php', headers: [['content-type', 'application/sql']], body: Buffer.from(call), bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+  t.equal(d.request.body.text?.length, call.length, 'the call is kept whole as the body\'s text');
+  const [scope, scopeMs] = cpu(() => operationScope(d));
+  t.ok(scopeMs < 400, `a grant's scope of the call took ${Math.round(scopeMs)} ms of CPU (it was ~3 s)`);
+  t.ok(opaqueScope(scope as string[]).length > 0, 'nested past the depth read, the call is opaque to grants (approved one at a time)');
+  const [, digestMs] = cpu(() => [xmlArgumentsDigest(call, 'xmlrpc'), xmlFields(call)]);
+  t.ok(digestMs < 400, `its arguments' digest and fields took ${Math.round(digestMs)} ms (it was ~2 s)`);
+  t.equal(xmlArgumentsDigest(call, 'xmlrpc'), '?', 'its arguments are not read (`?`)');
+  const html = `${'<div>'.repeat(80_000)}<img src="/c?d=1">${'</div>'.repeat(80_000)}`;
+  const [parts, markupMs] = cpu(() => markupParts(html));
+  t.ok(markupMs < 400, `markup of 80,000 nested elements took ${Math.round(markupMs)} ms (it was seconds)`);
+  t.same((parts as ReturnType<typeof markupParts>).attributes, [['src', '/c?d=1']], 'and its innermost attribute is read');
+
+  // The reader as it was (its own stack searched per end tag, the text written whole), as the reference within the depth.
+  const reference = (text: string): string[] => {
+    const out: string[] = [];
+    const stack: string[] = [];
+    let data = '';
+    const members: Array<{ name?: string; value: string }> = [];
+    const local = (n: string): string => n.slice(n.lastIndexOf(':') + 1);
+    const p = new Parser({
+      onopentag(raw) { const n = local(raw); stack.push(n); data = ''; if (n === 'member') members.push({ value: '' }); },
+      ontext(x) { data += x; },
+      onclosetag() {
+        const n = stack.pop();
+        const m = members[members.length - 1];
+        if (n === 'methodName' && out.length <= 100) out.push(data.trim());
+        else if (n === 'member' && m) { members.pop(); if (m.name === 'methodName' && out.length <= 100) out.push(m.value.trim()); }
+        else if (m && stack[stack.length - 1] === 'member' && n === 'name') m.name = data.trim();
+        else if (m && (n === 'value' ? stack[stack.length - 1] === 'member' : stack.includes('value', stack.lastIndexOf('member')))) m.value = data;
+      },
+    }, { xmlMode: true, decodeEntities: true, recognizeCDATA: true });
+    p.write(text);
+    p.end();
+    return out.length > 100 ? [...out.slice(0, 100), '?'] : out;
+  };
+  type Node = string | { tag: string; kids: Node[] };
+  const tag = fc.constantFrom('methodCall', 'methodName', 'params', 'param', 'value', 'struct', 'member', 'name', 'string', 'array', 'data', 'p:methodName', 'x:member', 'b');
+  const leaf = fc.constantFrom('wp.getPosts', 'wp.deletePost', 'methodName', ' ', 'system.multicall', '&amp;x', '<![CDATA[wp.editPost]]>');
+  const { node } = fc.letrec<{ node: Node }>((tie) => ({ node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ tag, kids: fc.array(tie('node'), { maxLength: 4 }) })) }));
+  const xml = (n: Node): string => (typeof n === 'string' ? n : `<${n.tag}>${n.kids.map(xml).join('')}</${n.tag}>`);
+  fc.assert(fc.property(fc.array(node, { maxLength: 4 }), fc.oneof(fc.nat(900), fc.integer({ min: 1024, max: 1300 })), fc.boolean(), (kids, wrap, cut) => {
+    const doc = `<methodCall>${kids.map(xml).join('')}</methodCall>`;
+    if (JSON.stringify(xmlRpcMethods(doc)) !== JSON.stringify(reference(doc))) return false;
+    // Wrapped in more elements than the depth read (an unclosed one too): the methods so far, then `?`; within it, as before.
+    const wrapped = `<methodCall>${'<b>'.repeat(wrap)}${kids.map(xml).join('')}${cut ? '' : '</b>'.repeat(wrap)}</methodCall>`;
+    const read = xmlRpcMethods(wrapped);
+    return wrap >= 1024 ? read[read.length - 1] === '?' : JSON.stringify(read) === JSON.stringify(reference(wrapped));
+  }), { numRuns: 40 });
 });
 
 t.test('a form split on `;` reads every piece once, and PHP\'s nested names are read, as before', async (t) => {
