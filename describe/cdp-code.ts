@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import type { Token } from 'acorn';
 import { Parser } from 'htmlparser2';
 import { entriesOnce, lookupTable } from '../lib/records.ts';
+import { writeForgetting } from './markup-slices.ts';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
 export const MAX_CODE_URLS = 64;
@@ -758,8 +759,9 @@ export function markupParts(html: string): { attributes: Array<[string, string]>
       if (inStyle > 0) styles[styles.length - 1] += text;
     },
   }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true });
-  p.write(html);
-  p.end();
+  // (In slices, the outer elements of deep nesting forgotten: nothing here reads the nesting, and
+  // 80,000 nested `<div>`s written whole held the event loop 1.5 s: describe/markup-slices.ts.)
+  writeForgetting(p, html);
   return { attributes, text: texts.join('\n'), styles, refreshes, more };
 }
 
