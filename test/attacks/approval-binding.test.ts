@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
 import fs from 'node:fs';
-import { ApprovalQueue, requestHash, retryExceedsApproval } from '../../state/approvals.ts';
+import { ApprovalQueue, requestHash, retryExceedsApproval, retryNotFor } from '../../state/approvals.ts';
 import { serverHeaderKey } from '../../lib/text.ts';
 import { compilePolicy } from '../../engine/compile.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -385,4 +385,15 @@ t.test('an approval is used only by the session it was given in: another run of 
   const meanwhile = await sendAs(otherAuth, r2, [['Airlock-Approval', pendingId], ['Prefer', 'respond-async']]);
   t.equal(meanwhile.status, 403, 'a pending approval of another session is not waited on from this one');
   t.match(meanwhile.problem?.type, /approval-invalid$/);
+});
+
+t.test('property: a retry is taken exactly when it is the same request of the same agent in the session the approval was given in, or one recorded without a session (twenty-ninth pass)', async (t) => {
+  const sessions = fc.constantFrom(undefined, 's_1', 's_2', 's_10');
+  fc.assert(fc.property(fc.constantFrom('coder', 'other'), fc.constantFrom('h1', 'h2'), sessions, sessions, (agent, hash, recorded, sent) => {
+    const record = { id: 'ap_0123456789abcdef', agent: 'coder', request_hash: 'h1', ...(recorded !== undefined ? { session: recorded } : {}) };
+    const d = { agent: { id: agent }, ...(sent !== undefined ? { session: { id: sent } } : {}) } as never;
+    const taken = retryNotFor(record, d, hash) === undefined;
+    return taken === (agent === 'coder' && hash === 'h1' && (recorded === undefined || recorded === sent));
+  }), { numRuns: 60, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('checked');
 });
