@@ -183,3 +183,24 @@ t.test('the CLI never sends the admin token, even to an address named by --studi
   t.notOk(received.some((r) => r.includes(token)), 'it never received the token');
   t.notOk(received.some((r) => r.includes('/api/approvals')), 'nor any call past the login');
 });
+
+t.test('property: a login proof holds only for its token, label, nonces and one use (twenty-ninth pass)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { CLI_PROOF, STUDIO_PROOF, LoginChallenges, loginNonce, loginProof } = await import('../../studio/auth.ts');
+  const nonce = fc.stringMatching(/^[A-Za-z0-9_-]{22,40}$/);
+  const token = fc.stringMatching(/^[A-Za-z0-9_-]{43}$/);
+  fc.assert(fc.property(token, token, nonce, nonce, (a, b, c, s) => {
+    const studio = loginProof(a, STUDIO_PROOF, c, s);
+    if (!loginNonce(c) || !loginNonce(s)) return false;
+    // The studio's answer is never a CLI's proof (an impostor cannot relay it), another token's never matches.
+    return studio !== loginProof(a, CLI_PROOF, c, s) && (a === b) === (studio === loginProof(b, STUDIO_PROOF, c, s));
+  }), { numRuns: 40 });
+  const challenges = new LoginChallenges(4);
+  const given = challenges.give('c'.repeat(22));
+  t.notOk(challenges.take('d'.repeat(22), given), 'a challenge given for another client nonce is refused');
+  t.notOk(challenges.take('c'.repeat(22), given), 'and spent by that try');
+  const again = challenges.give('c'.repeat(22));
+  t.ok(challenges.take('c'.repeat(22), again), 'its own client takes it once');
+  t.notOk(challenges.take('c'.repeat(22), again), 'once only');
+  for (const bad of ['', 'short', 'x'.repeat(129), 'a'.repeat(21) + '!', 'a'.repeat(30) + '\n']) t.notOk(loginNonce(bad), `not a nonce: ${JSON.stringify(bad.slice(0, 24))}`);
+});
