@@ -2,11 +2,13 @@
 // token of the state folder, so the running proxy sees a change at once (approvals, grants, rate
 // limits). Where no studio answers, commands fall back to the state files, but never for a change
 // while Airlock runs: editing a file behind the running process's back would be lost.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { airlockRunning, readRuntimeInfo } from '../runtime/running.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { resolveHome, stateFile } from '../state/home.ts';
 import { CliError } from './errors.ts';
+import { CLI_PROOF, STUDIO_PROOF, loginNonce, loginProof, tokensEqual } from '../studio/auth.ts';
 
 /** The studio's base URL: --studio, AIRLOCK_STUDIO, the config file's `studio`, or the default. */
 export function studioUrl(home: string, flag?: string): string {
@@ -45,12 +47,32 @@ export class StudioClient {
       if (err instanceof CliError) throw err;
       return undefined; // no studio has ever run with this state folder
     }
+    // The token never leaves this process (twenty-ninth pass): whatever answers at `base` (an
+    // address planted in AIRLOCK_STUDIO, a listener on a port the studio left) first proves it
+    // holds the token over a nonce of ours; then this side proves it holds it too.
+    const clientNonce = crypto.randomBytes(24).toString('base64url');
     let res: Response;
+    try {
+      res = await fetch(`${base}/api/login/challenge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_nonce: clientNonce }),
+        signal: AbortSignal.timeout(3000),
+      });
+    } catch {
+      return undefined;
+    }
+    const challenge = res.ok ? ((await res.json().catch(() => ({}))) as { server_nonce?: unknown; proof?: unknown }) : {};
+    const serverNonce = challenge.server_nonce;
+    if (!loginNonce(serverNonce) || typeof challenge.proof !== 'string' || !tokensEqual(challenge.proof, loginProof(token, STUDIO_PROOF, clientNonce, serverNonce))) {
+      // Not this state folder's studio (or not a studio): it learns nothing, and nothing is sent.
+      return 'refused';
+    }
     try {
       res = await fetch(`${base}/api/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token }),
+        body: JSON.stringify({ client_nonce: clientNonce, server_nonce: serverNonce, proof: loginProof(token, CLI_PROOF, clientNonce, serverNonce) }),
         signal: AbortSignal.timeout(3000),
       });
     } catch {
@@ -115,8 +137,8 @@ export async function channel(opts: CommonOpts, write: boolean): Promise<{ kind:
     const probe = await client.call<{ available?: boolean }>('GET', '/api/approvals?status=pending');
     if (probe.available !== false) return { kind: 'rest', client };
   }
-  if (client === 'refused' && running) {
-    throw new CliError(`the studio at ${base} refused the admin token in ${stateFile(home, 'studioToken')} (it belongs to another state folder?); pass --studio HOST:PORT`);
+  if (client === 'refused' && (running || named)) {
+    throw new CliError(`the studio at ${base} does not hold the admin token in ${stateFile(home, 'studioToken')} (another state folder's studio, or not a studio): nothing was sent to it; pass --studio HOST:PORT of this state folder's studio`);
   }
   if (running) {
     if (write) throw new CliError(`Airlock is running with ${home} but ${spec ? `its studio is not reachable at ${base}` : 'without a studio'}; pass --studio HOST:PORT (or start it with a studio) so the running proxy sees the change`);

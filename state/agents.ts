@@ -165,7 +165,7 @@ export class AgentStore {
 
   /** `stalledMs`: how long the file's disk may take to answer a change check (state/document.ts STALLED_DISK_MS). */
   static async open(home: string, opts: { stalledMs?: number } = {}): Promise<AgentStore> {
-    const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem });
+    const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem, durable: true });
     const look = new StampCheck(doc.file, opts.stalledMs);
     return new AgentStore(home, doc, look, await look.now());
   }
@@ -195,7 +195,7 @@ export class AgentStore {
     }
     this.reloading ??= (async () => {
       try {
-        this.doc = await openDocument<AgentsFile>(stateFile(this.home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem });
+        this.doc = await openDocument<AgentsFile>(stateFile(this.home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem, durable: true });
         this.broken = undefined;
       } catch (err) {
         this.broken = err as Error;

@@ -199,6 +199,25 @@ export function requestHash(d: RequestDescription, headers: ReadonlyArray<readon
     .digest('hex');
 }
 
+/**
+ * Why a retry under `Airlock-Approval` is not the request the approval was given for, or undefined
+ * when it is: the same request (requestHash: method, URL, body, end-to-end headers, agent and its
+ * registration) from the same session. A session is one token's life — one `airlock run`, or a
+ * long-lived token until a human resets it — and the person approved the request of that one: the
+ * agent's other runs (another sandbox, another task, a context nobody looked at) may not take its
+ * single use, nor its answer (twenty-ninth pass). An approval recorded without a session (a proxy
+ * that keeps none) is bound by the hash alone.
+ */
+export function retryNotFor(a: Pick<ApprovalRecord, 'id' | 'agent' | 'request_hash' | 'session'>, description: RequestDescription, hash: string): string | undefined {
+  if (a.agent !== description.agent.id || a.request_hash !== hash) {
+    return `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`;
+  }
+  if (a.session !== undefined && a.session !== description.session?.id) {
+    return `approval ${a.id} was given for a request of another session of agent ${a.agent} (another run or token, or a session since reset): only that session may use it; send the request without Airlock-Approval to ask a human again`;
+  }
+  return undefined;
+}
+
 const riskOrder: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
 /**
@@ -760,9 +779,8 @@ export class ApprovalQueue {
       a = undefined;
     }
     if (!a) return { kind: 'refused', reason: `no approval ${id.trim().slice(0, 40)}` };
-    if (a.agent !== description.agent.id || a.request_hash !== hash) {
-      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`, approval: a };
-    }
+    const other = retryNotFor(a, description, hash);
+    if (other) return { kind: 'refused', reason: other, approval: a };
     if (!a.body_complete || description.request.body.truncated) {
       return { kind: 'refused', reason: `approval ${a.id} cannot be reused: the body is larger than the capture cap, so its hash does not cover it`, approval: a };
     }

@@ -91,7 +91,9 @@ export class TotpStore {
   }
 
   private open() {
-    return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600, check: totpProblem });
+    // Durable (twenty-ninth pass): a power loss must not bring back a replaced secret (the lost
+    // phone's), a used code's step or the wrong codes counted.
+    return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600, check: totpProblem, durable: true });
   }
 
   /**

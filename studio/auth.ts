@@ -100,6 +100,49 @@ export function sessionCookieValues(header: string | undefined): string[] {
   return out;
 }
 
+/**
+ * The CLI's login without sending the admin token (twenty-ninth pass). The CLI sent the token to
+ * whatever answered at the address it was given (`--studio`, `AIRLOCK_STUDIO`): one planted in an
+ * environment file the person's shell loads, or a listener on a port the studio left, received it,
+ * and with it every approval. Now each side proves it holds the token over both sides' nonces,
+ * under its own label, and the token itself never crosses the wire.
+ */
+export const STUDIO_PROOF = 'airlock-studio-proof';
+export const CLI_PROOF = 'airlock-cli-login';
+export function loginProof(token: string, label: string, clientNonce: string, serverNonce: string): string {
+  return crypto.createHmac('sha256', token).update(`${label}\n${clientNonce}\n${serverNonce}`).digest('base64url');
+}
+/** A nonce as a login sends it: 22 to 128 base64url characters. */
+export function loginNonce(v: unknown): v is string {
+  if (typeof v !== 'string' || v.length < 22 || v.length > 128) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Challenges the studio gave the CLI, each single-use for a minute; at most `max` (the oldest go first). */
+export class LoginChallenges {
+  private readonly open = new Map<string, { client: string; expires: number }>();
+  constructor(private readonly max = 256, private readonly ttlMs = 60_000, private readonly now: () => number = Date.now) {}
+
+  give(client: string): string {
+    const server = crypto.randomBytes(24).toString('base64url');
+    this.open.set(server, { client, expires: this.now() + this.ttlMs });
+    while (this.open.size > this.max) this.open.delete(this.open.keys().next().value!);
+    return server;
+  }
+
+  /** Whether `server` was given for `client` and is still open; it is spent either way. */
+  take(client: string, server: string): boolean {
+    const c = this.open.get(server);
+    this.open.delete(server);
+    return !!c && c.client === client && c.expires > this.now();
+  }
+}
+
 export function tokensEqual(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();

@@ -22,7 +22,7 @@ import fastifyStatic from '@fastify/static';
 import { WebSocketServer } from 'ws';
 import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../state/home.ts';
-import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, sessionCookieValues, sessionKeyFrom, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
+import { CLI_PROOF, CSRF_HEADER, LoginChallenges, LoginLimiter, STUDIO_PROOF, loginNonce, loginProof, OriginPolicy, SESSION_COOKIE, SessionStore, sessionCookieValues, sessionKeyFrom, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
 import { STUDIO_HEADER_BYTES, STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
 import { StudioContext } from './context.ts';
@@ -34,7 +34,7 @@ import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
 import { sessionRoutes } from './api/sessions.ts';
 import { systemRoutes } from './api/system.ts';
-import type { Broadcast, CookieLostAnswer, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, ResumeBody, SessionAnswer, Untrusted } from './api/wire.ts';
+import type { Broadcast, CookieLostAnswer, ErrorAnswer, LiveEvents, LoginBody, LoginChallengeAnswer, LoginChallengeBody, OkAnswer, ResumeBody, SessionAnswer, Untrusted } from './api/wire.ts';
 import { proxyAddressText, type StudioServices } from './services.ts';
 import { lookupTable } from '../lib/records.ts';
 
@@ -95,6 +95,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   const token = deps.token ?? ensureAdminToken(home).token;
   const sessions = new SessionStore();
   const limiter = deps.loginLimiter ?? new LoginLimiter();
+  const challenges = new LoginChallenges();
   const ctx = await StudioContext.open(home, deps.services, deps.projectRoot ?? projectRoot);
 
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false, requestTimeout: STUDIO_REQUEST_MS, http: { maxHeaderSize: STUDIO_HEADER_BYTES } });
@@ -135,7 +136,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     // Decide on the matched route, not the raw URL: the router decodes percent-escapes
     // ("/%61pi/status" is "/api/status"), a prefix check on req.url would not.
     const route = req.routeOptions.url;
-    if (route === '/api/login' || route === '/api/session/resume') return;
+    if (route === '/api/login' || route === '/api/login/challenge' || route === '/api/session/resume') return;
     const isAsset = (req.method === 'GET' || req.method === 'HEAD') && (route === undefined || !route.startsWith('/api'));
     if (isAsset) return; // the app shell and bundle (or the not-found page): no data in them
     const candidates = sessionsOf(req.headers.cookie);
@@ -178,11 +179,15 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   app.post<{ Body: Untrusted<LoginBody> | undefined; Reply: SessionAnswer | ErrorAnswer }>('/api/login', async (req, reply) => {
     const key = clientKey(req);
     const given = req.body?.token;
+    const b = req.body;
+    // The CLI's login: its proof over a challenge this studio gave it (the token never sent).
+    const proven = b !== undefined && loginNonce(b.client_nonce) && loginNonce(b.server_nonce) && typeof b.proof === 'string'
+      && challenges.take(b.client_nonce, b.server_nonce) && tokensEqual(b.proof, loginProof(token, CLI_PROOF, b.client_nonce, b.server_nonce));
     // The right token always logs in, even past the limit: every process of this machine (another
     // user's too, who cannot read the token file) shares 127.0.0.1, so refusing the right token
     // would let any of them keep the person's browser and CLI out by sending wrong ones. Guessing
     // stays hopeless (256 random bits); the limit only slows wrong tries down.
-    if (typeof given !== 'string' || !tokensEqual(given.trim(), token)) {
+    if (!proven && (typeof given !== 'string' || !tokensEqual(given.trim(), token))) {
       const wait = limiter.retryAfter(key);
       if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
       limiter.fail(key);
@@ -202,6 +207,16 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     const s = sessions.create(pageKey);
     setSessionCookie(req, reply, s);
     return { ok: true, csrf: s.csrf };
+  });
+
+  // The CLI asks first, with a nonce of its own: the studio proves it holds the admin token (its
+  // proof under its own label), so the CLI logs in only where the token already is, and never
+  // sends it (twenty-ninth pass). Nothing is learnt here that logs anyone in.
+  app.post<{ Body: Untrusted<LoginChallengeBody> | undefined; Reply: LoginChallengeAnswer | ErrorAnswer }>('/api/login/challenge', async (req, reply) => {
+    const client = req.body?.client_nonce;
+    if (!loginNonce(client)) return reply.code(400).send({ error: 'client_nonce must be 22 to 128 base64url characters' });
+    const server = challenges.give(client);
+    return { server_nonce: server, proof: loginProof(token, STUDIO_PROOF, client, server) };
   });
 
   // The page whose cookie another port replaced or evicted takes its session back: its token (the

@@ -17,7 +17,7 @@ import type { Grant, RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import type { AbortLike } from '../../lib/abort-flag.ts';
 import {
-  ApprovalError, checkCapacity, cleanMessage, grantsMatching, newApprovalRecord, pastRetryWindow, planGrant, publicSummary, requestHash,
+  ApprovalError, checkCapacity, cleanMessage, grantsMatching, newApprovalRecord, pastRetryWindow, planGrant, publicSummary, requestHash, retryNotFor,
   type ApprovalEvent, type ApprovalQueueOptions, type ApprovalRecord, type ApprovalStatus, type ApproveOptions, type GrantRecord,
   type RetryClaim, type WaitOutcome,
 } from '../approvals.ts';
@@ -497,9 +497,8 @@ export class PgApprovals implements Approvals {
     // The table is the truth here: the approval may have been resolved a moment ago anywhere.
     const a = /^ap_[0-9a-f]{16}$/.test(wanted) ? await this.fetch(wanted) : undefined;
     if (!a) return { kind: 'refused', reason: `no approval ${wanted.slice(0, 40)}` };
-    if (a.agent !== description.agent.id || a.request_hash !== hash) {
-      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`, approval: a };
-    }
+    const other = retryNotFor(a, description, hash);
+    if (other) return { kind: 'refused', reason: other, approval: a };
     if (!a.body_complete || description.request.body.truncated) {
       return { kind: 'refused', reason: `approval ${a.id} cannot be reused: the body is larger than the capture cap, so its hash does not cover it`, approval: a };
     }

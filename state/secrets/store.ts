@@ -149,7 +149,7 @@ export class SecretStore {
 
   /** Opens (or prepares) the store; throws StateFileError / SecretStoreError for a corrupt file. */
   static async open(home: string): Promise<SecretStore> {
-    const doc = await openDocument<StoreData>(stateFile(home, 'secrets'), { version: 1, wrap: null, secrets: {} }, { mode: 0o600 });
+    const doc = await openDocument<StoreData>(stateFile(home, 'secrets'), { version: 1, wrap: null, secrets: {} }, { mode: 0o600, durable: true });
     const store = new SecretStore(home, doc);
     store.validate();
     return store;

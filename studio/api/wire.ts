@@ -49,13 +49,32 @@ export interface SessionAnswer {
 
 /** POST /api/login */
 export interface LoginBody {
-  token: string;
+  /** The admin token (the browser's login URL). The CLI sends none: it proves it holds it (below). */
+  token?: string;
+  /**
+   * The CLI's login (twenty-ninth pass): the token never leaves it. It asked POST
+   * /api/login/challenge with `client_nonce`, checked the studio's proof, and sends its own:
+   * HMAC-SHA256 keyed by the token over `airlock-cli-login\n<client_nonce>\n<server_nonce>`.
+   */
+  client_nonce?: string;
+  server_nonce?: string;
+  proof?: string;
   /**
    * The public half (an ECDSA P-256 JWK) of a key the page made unextractable and keeps in its
    * origin's IndexedDB: with it the page takes its session back when another port of this host
    * replaced or evicted the cookie (POST /api/session/resume). Optional (the CLI sends none).
    */
   key?: JsonWebKey;
+}
+
+/** POST /api/login/challenge {client_nonce}: the studio proves it holds the admin token before the CLI logs in. */
+export interface LoginChallengeBody {
+  client_nonce: string;
+}
+export interface LoginChallengeAnswer {
+  server_nonce: string;
+  /** HMAC-SHA256 keyed by the admin token over `airlock-studio-proof\n<client_nonce>\n<server_nonce>`, base64url. */
+  proof: string;
 }
 
 /** 401 `cookie-lost`: the request carried a live session's token but not its cookie; sign `challenge`. */

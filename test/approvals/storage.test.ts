@@ -7,6 +7,10 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue, checkCapacity, type ApprovalRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
+import { AgentStore } from '../../state/agents.ts';
+import { TotpStore } from '../../state/totp.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import * as OTPAuth from 'otpauth';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 
@@ -288,4 +292,50 @@ t.test('an approval\'s use, its decision and a grant\'s revocation are synced to
   log.length = 0;
   await q.create(upload('agent', 1, 8), decision, 'hash-8');
   t.notOk(log.some((l) => l.startsWith('sync ')), 'a new pending approval is not synced');
+});
+
+// Twenty-ninth pass (left open by the twenty-eighth): who can say yes lived in documents renamed
+// into place without fsync. After a power loss or a kernel crash a revoked agent token could come
+// back (the agent a person cut off acting again), a TOTP secret replaced with `enroll --force` (the
+// lost phone's) could be the one step-up checks again, a used code's step unused, and a removed
+// secret back. Each change is now on the disk itself (the file and its folder synced) before it
+// counts. Watched by wrapping fs.promises, as above.
+t.test('an agent token\'s revocation, a TOTP enrollment and a used code, and a secret\'s removal are synced to the disk before they count (twenty-ninth pass)', async (t) => {
+  const dir = home(t);
+  const agents = await AgentStore.open(dir);
+  const issued = await agents.add('coder');
+  const totp = new TotpStore(dir);
+  const { secret } = await totp.enroll();
+  process.env.AIRLOCK_MASTER_KEY ??= '11'.repeat(32);
+  const secrets = await SecretStore.open(dir);
+  await secrets.set('gh', 'ghp_' + 'a'.repeat(36));
+  const log: string[] = [];
+  const open = fs.promises.open;
+  fs.promises.open = (async (file: fs.PathLike, ...rest: unknown[]) => {
+    const h = await (open as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(file, ...rest);
+    const sync = h.sync.bind(h);
+    h.sync = async () => {
+      await sync();
+      log.push(path.relative(dir, String(file)) || '.');
+    };
+    return h;
+  }) as typeof fs.promises.open;
+  t.teardown(() => {
+    fs.promises.open = open;
+  });
+  const synced = (what: string, file: string): void => {
+    t.ok(log.includes(file) && log.includes('.'), `${what}: ${file} and its folder synced (${log.join('; ')})`);
+    log.length = 0;
+  };
+  t.ok(await agents.revokeToken('coder', issued.id), 'revoked');
+  synced('a revoked token', path.basename(agents.file));
+  await totp.enroll({ force: true });
+  synced('a new TOTP secret', path.basename(totp.file));
+  const now = (JSON.parse(fs.readFileSync(totp.file, 'utf8')) as { secret: string }).secret;
+  t.not(now, secret, 'the new secret is the one enrolled');
+  const code = new OTPAuth.TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(now) }).generate();
+  t.ok(await totp.verify(code), 'a right code');
+  synced('a used code', path.basename(totp.file));
+  t.ok(await secrets.remove('gh'), 'removed');
+  synced('a removed secret', path.basename(secrets.file));
 });

@@ -140,3 +140,67 @@ t.test('the CLI never sends the admin token to an address no running Airlock hol
   t.notOk(received.some((r) => r.includes(token)), 'the listener on the configured address never received the token');
   t.same(received, [], 'nothing was sent to it at all');
 });
+
+// Twenty-ninth pass: an address the person "named" may not be one they chose — `AIRLOCK_STUDIO`
+// planted in an environment file their shell loads (a project's `.envrc`), a `--studio` in a
+// script — and the CLI posted the admin token to whatever answered there. Now the studio proves
+// it holds the token over the CLI's nonce before the CLI proves the same: the token never leaves.
+t.test('the CLI never sends the admin token, even to an address named by --studio or AIRLOCK_STUDIO (twenty-ninth pass)', async (t) => {
+  const http = await import('node:http');
+  const { execFile } = await import('node:child_process');
+  const { ensureAdminToken } = await import('../../studio/auth.ts');
+  const home = tempDir(t, 'airlock-token-named-');
+  const token = ensureAdminToken(home).token;
+  const received: string[] = [];
+  // Answers every request as a studio would, whatever it is sent.
+  const listener = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'airlock_session=x' }).end('{"ok":true,"csrf":"x","server_nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","proof":"x","approvals":[]}');
+    });
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  t.teardown(() => listener.close());
+  const port = (listener.address() as import('node:net').AddressInfo).port;
+  const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [bin, ...args, '--home', home], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+    });
+  const bare: NodeJS.ProcessEnv = { ...process.env };
+  delete bare.AIRLOCK_STUDIO;
+  for (const [what, args, env] of [
+    ['--studio', ['approvals', 'list', '--studio', `127.0.0.1:${port}`], bare],
+    ['AIRLOCK_STUDIO', ['approvals', 'approve', 'ap_0123456789abcdef'], { ...bare, AIRLOCK_STUDIO: `http://127.0.0.1:${port}` }],
+  ] as const) {
+    const r = await cli([...args], env);
+    t.not(r.code, 0, `${what}: the command fails`);
+    t.match(r.out, /does not hold the admin token/, `${what}: saying the studio there does not hold the token`);
+  }
+  t.ok(received.length > 0, 'the listener was asked');
+  t.notOk(received.some((r) => r.includes(token)), 'it never received the token');
+  t.notOk(received.some((r) => r.includes('/api/approvals')), 'nor any call past the login');
+});
+
+t.test('property: a login proof holds only for its token, label, nonces and one use (twenty-ninth pass)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { CLI_PROOF, STUDIO_PROOF, LoginChallenges, loginNonce, loginProof } = await import('../../studio/auth.ts');
+  const nonce = fc.stringMatching(/^[A-Za-z0-9_-]{22,40}$/);
+  const token = fc.stringMatching(/^[A-Za-z0-9_-]{43}$/);
+  fc.assert(fc.property(token, token, nonce, nonce, (a, b, c, s) => {
+    const studio = loginProof(a, STUDIO_PROOF, c, s);
+    if (!loginNonce(c) || !loginNonce(s)) return false;
+    // The studio's answer is never a CLI's proof (an impostor cannot relay it), another token's never matches.
+    return studio !== loginProof(a, CLI_PROOF, c, s) && (a === b) === (studio === loginProof(b, STUDIO_PROOF, c, s));
+  }), { numRuns: 40 });
+  const challenges = new LoginChallenges(4);
+  const given = challenges.give('c'.repeat(22));
+  t.notOk(challenges.take('d'.repeat(22), given), 'a challenge given for another client nonce is refused');
+  t.notOk(challenges.take('c'.repeat(22), given), 'and spent by that try');
+  const again = challenges.give('c'.repeat(22));
+  t.ok(challenges.take('c'.repeat(22), again), 'its own client takes it once');
+  t.notOk(challenges.take('c'.repeat(22), again), 'once only');
+  for (const bad of ['', 'short', 'x'.repeat(129), 'a'.repeat(21) + '!', 'a'.repeat(30) + '\n']) t.notOk(loginNonce(bad), `not a nonce: ${JSON.stringify(bad.slice(0, 24))}`);
+});

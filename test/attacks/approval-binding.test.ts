@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
 import fs from 'node:fs';
-import { ApprovalQueue, requestHash, retryExceedsApproval } from '../../state/approvals.ts';
+import { ApprovalQueue, requestHash, retryExceedsApproval, retryNotFor } from '../../state/approvals.ts';
 import { serverHeaderKey } from '../../lib/text.ts';
 import { compilePolicy } from '../../engine/compile.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -344,4 +344,56 @@ t.test('a retry decided riskier than approved (a policy published meanwhile) is 
   t.match(retryExceedsApproval(record, { approval: { risk: 'medium' }, credentials: [{ secret: 'stripe_live', in: 'header', name: 'Authorization' }] } as never), /did not say the request would carry stripe_live/);
   t.match(retryExceedsApproval({ ...record, risk: 'critical' }, { approval: { risk: 'critical', step_up: true }, credentials: record.credentials } as never), /without step-up/, 'critical without a code is not critical with step-up');
   t.equal(retryExceedsApproval({ ...record, resolution: { by: 'studio', at: '', step_up: true } }, { approval: { risk: 'medium', step_up: true }, credentials: record.credentials } as never), undefined, 'unless a code was checked');
+});
+
+// Twenty-ninth pass (who the yes was for): a session is one token's life (one `airlock run`, or a
+// long-lived token until a human resets it). A person approved a request one run of the agent
+// made; another run of the same agent (another token: another sandbox, another task, a context the
+// person never looked at) retried it under `Airlock-Approval` and took the single use — and the
+// answer — away from the run the person had approved it for.
+t.test('an approval is used only by the session it was given in: another run of the same agent is refused, the approved run still passes once (twenty-ninth pass)', async (t) => {
+  const agents = (a.airlock as unknown as { agents: { issueToken(name: string, o: { ttlMs: number; label: string }): Promise<{ token: string }> } }).agents;
+  const other = await agents.issueToken(a.agent, { ttlMs: 600_000, label: 'airlock run other (pid 2)' });
+  const otherAuth = `Basic ${Buffer.from(`${a.agent}:${other.token}`).toString('base64')}`;
+  /** Sends `r` through the proxy with another of the agent's tokens (Proxy-Authorization replaced). */
+  const sendAs = async (auth: string, r: Req, extra: Array<[string, string]>): Promise<{ status: number; body: string; problem?: { type?: string } }> => {
+    const lines = [`${r.method} http://pay.test:${up.port}${r.path} HTTP/1.1`, `Host: pay.test:${up.port}`, `Proxy-Authorization: ${auth}`];
+    for (const [k, v] of [...r.headers, ...extra]) lines.push(`${k}: ${v}`);
+    lines.push(`Content-Length: ${Buffer.byteLength(r.body)}`, 'Connection: close', '', '');
+    const reply = await rawToProxy(a.port, lines.join('\r\n') + r.body, { responses: 1, maxMs: 10_000 });
+    const [res] = parseResponses(reply.text);
+    return { status: res?.status ?? 0, body: res?.body ?? reply.text, ...(res?.headers['content-type']?.startsWith('application/problem+json') ? { problem: JSON.parse(res.body) as { type?: string } } : {}) };
+  };
+  const r = charge();
+  const id = await approvedAfterTimeout(r);
+  const record = queue.get(id);
+  t.ok(record.session, 'the approval names the session its request came from');
+  const stolen = await sendAs(otherAuth, r, [['Airlock-Approval', id]]);
+  t.equal(stolen.status, 403, 'another session of the same agent: refused');
+  t.match(stolen.problem?.type, /approval-invalid$/);
+  t.match(stolen.body, /session/);
+  t.equal(arrived(r.path), 0, 'nothing reached the upstream');
+  t.notOk(queue.get(id).used_at, 'the approval is still unused');
+  const own = await send(r, [['Airlock-Approval', id]]);
+  t.equal(own.status, 200, 'the session the person approved it for: passes');
+  t.equal(arrived(r.path), 1, 'once');
+  // Held in one session, retried from another while still pending: not held on it either.
+  const r2 = charge();
+  const first = await send(r2);
+  t.match(first.problem?.type, /approval-timeout$/);
+  const pendingId = first.problem!.approval_id!;
+  const meanwhile = await sendAs(otherAuth, r2, [['Airlock-Approval', pendingId], ['Prefer', 'respond-async']]);
+  t.equal(meanwhile.status, 403, 'a pending approval of another session is not waited on from this one');
+  t.match(meanwhile.problem?.type, /approval-invalid$/);
+});
+
+t.test('property: a retry is taken exactly when it is the same request of the same agent in the session the approval was given in, or one recorded without a session (twenty-ninth pass)', async (t) => {
+  const sessions = fc.constantFrom(undefined, 's_1', 's_2', 's_10');
+  fc.assert(fc.property(fc.constantFrom('coder', 'other'), fc.constantFrom('h1', 'h2'), sessions, sessions, (agent, hash, recorded, sent) => {
+    const record = { id: 'ap_0123456789abcdef', agent: 'coder', request_hash: 'h1', ...(recorded !== undefined ? { session: recorded } : {}) };
+    const d = { agent: { id: agent }, ...(sent !== undefined ? { session: { id: sent } } : {}) } as never;
+    const taken = retryNotFor(record, d, hash) === undefined;
+    return taken === (agent === 'coder' && hash === 'h1' && (recorded === undefined || recorded === sent));
+  }), { numRuns: 60, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('checked');
 });

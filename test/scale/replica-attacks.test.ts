@@ -429,6 +429,29 @@ if (missing) {
       }
     });
 
+    // Twenty-ninth pass: the approval names the session (one token's life) its request came from;
+    // another token of the same agent (another run), through the other replica, cannot take it.
+    await t.test('approved on B for a session of A: another session of the same agent retrying through B is refused, the approved session passes once (twenty-ninth pass)', async (t) => {
+      const issued = await a.agents.add('twosessions');
+      const auth = `twosessions:${issued.token}`;
+      const other = await b.agents.issueToken('twosessions', { ttlMs: 600_000, label: 'another run' });
+      const otherAuth = `twosessions:${other.token}`;
+      const path = '/send/sessions';
+      const body = JSON.stringify({ to: 'alice' });
+      const first = await send(a, auth, 'POST', `${up}${path}`, { body, headers: { prefer: 'respond-async, wait=0' } });
+      t.equal(first.status, 202);
+      const id = String(first.headers['airlock-approval-id'] ?? '');
+      await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+      await b.approvals.approve(id, { by: 'studio' });
+      const stolen = await send(b, otherAuth, 'POST', `${up}${path}`, { body, headers: { 'airlock-approval': id } });
+      t.equal(stolen.status, 403, `another session: refused (${stolen.body.slice(0, 200)})`);
+      t.match(stolen.body, /another session/);
+      t.equal(upstream.received.filter((x) => x.url === path).length, 0, 'nothing reached the upstream');
+      const own = await send(b, auth, 'POST', `${up}${path}`, { body, headers: { 'airlock-approval': id } });
+      t.equal(own.status, 200, 'the approved session passes');
+      t.equal(upstream.received.filter((x) => x.url === path).length, 1, 'once');
+    });
+
     // Twenty-seventh pass: an approval given while Redis was unreachable was spent on a request that
     // never left (the bucket could not be charged: 503), and its identical retry once Redis was back
     // was "already used": the person's yes lost to a moment's outage.
