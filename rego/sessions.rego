@@ -648,6 +648,13 @@ not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotenc
 # tracker's tickets came in as a page, `untrusted` only, and the next GET carried them out.
 agent_authenticates if count(object.get(input.request, "credential_cookies", [])) > 0
 
+# A query parameter, form field or JSON member (three objects deep) named by a credential's words
+# (`request.credential_params`, twenty-ninth pass): WooCommerce's `consumer_key`/`consumer_secret`,
+# OAuth 1.0's `oauth_token`, DeepL's `auth_key`, HubSpot's `hapikey`, an `appSecret`. The exact
+# lists here missed them, so a shop's orders read with its keys came in `untrusted` only and the
+# next POST to a webhook went out. Not a cursor (`page_token`), a CSRF token or a `sort_key`.
+agent_authenticates if count(object.get(input.request, "credential_params", [])) > 0
+
 # A WebSocket's credential given as a subprotocol, where a browser cannot set a header (twenty-seventh
 # pass: read as a page, `untrusted` only, while the socket answers as that account): Kubernetes'
 # `base64url.bearer.authorization.k8s.io.<token>` (a pod's exec, attach and logs), AppSync's

@@ -178,6 +178,47 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   }), { numRuns: 10 });
   t.same((await decide('POST', 'https://api.github.com/repos/oss/lib/releases', { tag_name: 'v1', body: 'notes' })).labels ?? [], [], 'control: notes the agent wrote bring nothing');
 
+  // (Twenty-ninth pass) a key given under a name the exact lists did not hold: WooCommerce's REST API
+  // takes `consumer_key`/`consumer_secret` in the query (its orders: customers' names and addresses),
+  // OAuth 1.0 `oauth_token`, DeepL `auth_key`, HubSpot `hapikey`. The read came in as a web page,
+  // `untrusted` only, so the POST to the webhook that followed went out with the orders.
+  const shop = await airlock.agents.add('shop-keys');
+  const viaShop = airlock.proxyUrl('shop-keys', shop.token);
+  t.equal((await viaCurl(viaShop, 'GET', `${web.origin('ws.test')}/wp-json/wc/v3/orders?consumer_key=ck_5e1f0c2a9b&consumer_secret=cs_77a1d0e4c3&s=200`)).status, 200);
+  t.equal((await viaCurl(viaShop, 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' })).status, 202, 'after a read keyed by consumer_key the POST is held');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'the orders did not reach the webhook');
+  // The class: a credential's words in any case style, separator or glued, as a query parameter, a
+  // form field, a JSON member, a JSON-RPC call's params or an MCP tool call's arguments (one inside
+  // them too) make the read an authenticated one; cursors, CSRF tokens, keys that name records and
+  // switches do not (controls).
+  const credWords = fc.constantFrom(['oauth', 'token'], ['consumer', 'key'], ['consumer', 'secret'], ['auth', 'key'], ['license', 'key'], ['app', 'secret'], ['user', 'token'], ['api', 'secret'], ['oauth', 'signature'], ['write', 'key'], ['private', 'key'], ['db', 'password'], ['hapikey'], ['usertoken']);
+  const notCred = fc.constantFrom(['page', 'token'], ['next', 'page', 'token'], ['csrf', 'token'], ['sort', 'key'], ['issue', 'key'], ['project', 'key'], ['max', 'tokens'], ['idempotency', 'key'], ['continuation', 'token'], ['public', 'key'], ['key', 'id']);
+  const spell = (words: readonly string[], how: number): string => how === 0 ? words.join('_') : how === 1 ? words.join('-') : how === 2 ? words.map((w, i) => (i ? w[0]!.toUpperCase() + w.slice(1) : w)).join('')
+    : how === 3 ? words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('') : how === 4 ? words.join('_').toUpperCase() : words.join('.');
+  const placed = (name: string, value: string, where: number): [string, string, unknown] => {
+    const enc = encodeURIComponent(name);
+    if (where === 0) return ['GET', `https://ws.test/api/orders?per_page=5&${enc}=${value}`, undefined];
+    if (where === 1) return ['POST', 'https://ws.test/api/orders', `${enc}=${value}&per_page=5`];
+    if (where === 2) return ['POST', 'https://ws.test/api/orders', { per_page: 5, [name]: value }];
+    if (where === 3) return ['POST', 'https://ws.test/rpc', { jsonrpc: '2.0', id: 1, method: 'orders.list', params: { filter: { status: 'any' }, [name]: value } }];
+    return ['POST', 'https://ws.test/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_orders', arguments: { status: 'any', auth: { [name]: value } } } }];
+  };
+  const decideAt = (method: string, url: string, body: unknown) => airlock.engine.decide(describeRequest(
+    { method, url, headers: typeof body === 'string' ? [['content-type', 'application/x-www-form-urlencoded']] : [['content-type', 'application/json']], body: body === undefined ? Buffer.alloc(0) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), bodyTruncated: false },
+    { agent: { id: 'prop', labels: {} } }));
+  const keyValue = fc.stringMatching(/^[A-Za-z0-9]{8,24}$/);
+  await fc.assert(fc.asyncProperty(credWords, fc.nat(5), fc.nat(4), keyValue, async (words, how, where, v) => {
+    const name = spell(words, how);
+    const d = await decideAt(...placed(name, v, where));
+    t.ok((d.labels ?? []).includes('private'), `${name} (placement ${where}) is an authenticated read`);
+  }), { numRuns: 30 });
+  await fc.assert(fc.asyncProperty(notCred, fc.nat(5), fc.nat(2), keyValue, async (words, how, where, v) => {
+    const name = spell(words, how);
+    const d = await decideAt(...placed(name, v, where));
+    t.notOk((d.labels ?? []).includes('private'), `control: ${name} (placement ${where}) is no credential`);
+  }), { numRuns: 20 });
+  t.notOk(((await decideAt('GET', 'https://ws.test/settings?two_factor_auth=true', undefined)).labels ?? []).includes('private'), 'control: a switch named auth is no credential');
+
   // A model call over a container or skill named by id (files put there earlier, by any session),
   // wherever the body names it, among other tools: both labels; a new container or the provider's own skills: none.
   const other = fc.subarray([{ type: 'function', name: 'f', parameters: { type: 'object', properties: { container: { type: 'string' } } } }, { type: 'image_generation' }]);
