@@ -809,6 +809,35 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
       return packedSignsIn(encode(nested ? { event: 'connect', payload: inner } : inner, cbor));
     },
   ), { numRuns: 40 });
+  // (Twenty-ninth pass, left open by the twenty-eighth) CBOR with indefinite lengths: Jackson's CBOR
+  // generator (a Java client) writes every object as `0xbf … 0xff`, and streaming encoders write
+  // strings in chunks (`0x7f`, definite chunks, `0xff`). Not read, so no sign-in was seen.
+  const indefinite = (v: Packed, cuts: number[]): Buffer => {
+    if (typeof v === 'number') return Buffer.from([v & 0x17]);
+    if (typeof v === 'string') {
+      const bytes = Buffer.from(v);
+      const at = cuts.length ? Math.min(bytes.length, cuts[0]! % (bytes.length + 1)) : -1;
+      const chunk = (c: Buffer): Buffer => Buffer.concat([Buffer.from(c.length < 24 ? [0x60 + c.length] : [0x78, c.length]), c]);
+      return at < 0 ? chunk(bytes) : Buffer.concat([Buffer.from([0x7f]), chunk(bytes.subarray(0, at)), chunk(bytes.subarray(at)), Buffer.from([0xff])]);
+    }
+    return Buffer.concat([Buffer.from([0xbf]), ...Object.entries(v).flatMap(([k, x], n) => [indefinite(k, cuts.slice(n % 2)), indefinite(x, cuts.slice(1))]), Buffer.from([0xff])]);
+  };
+  const jackson = await splitSocket('cbor-indefinite', [indefinite({ op: 'hello', auth: { token: jwtish } }, [])]);
+  t.equal(jackson.code, 1008, 'an indefinite-length CBOR sign-in closes the tunnel that did not hold `private`');
+  t.ok(jackson.labels.includes('private'), 'its server answers as that account');
+  fc.assert(fc.property(
+    fc.constantFrom('token', 'access_token', 'password', 'jwt', 'api_key', 'cred'), fc.boolean(), fc.nat(3), fc.array(fc.nat(60), { maxLength: 2 }),
+    (name, nested, at, cuts) => {
+      const members: Array<[string, Packed]> = [['type', 'auth'], ['id', 7], ['v', '1.0']];
+      members.splice(at % (members.length + 1), 0, [name, jwtish]);
+      const inner = Object.fromEntries(members) as Packed;
+      return packedSignsIn(indefinite(nested ? { event: 'connect', payload: inner } : inner, cuts));
+    },
+  ), { numRuns: 30 });
+  for (const [what, v] of [['a subscription', { type: 'subscribe', channel: 'prices' }], ['a short token', { token: 'abc' }], ['a cursor', { cursor: 'c2lnbmF0dXJlMTIz' }]] as const) {
+    t.notOk(packedSignsIn(indefinite(v as Packed, [3])), `control: ${what} (indefinite)`);
+  }
+  t.notOk(packedSignsIn(Buffer.from([0xbf, 0x65, ...Buffer.from('token'), 0x7f, 0x68, ...Buffer.from('eyJhbGci')])), 'control: an unfinished indefinite string is no sign-in');
   for (const [what, v] of [['a subscription', { type: 'subscribe', channel: 'prices' }], ['a short token', { token: 'abc' }], ['a cursor', { cursor: 'c2lnbmF0dXJlMTIz' }], ['a number', { password: 7 }]] as const) {
     t.notOk(packedSignsIn(encode(v as Packed, false)) || packedSignsIn(encode(v as Packed, true)), `control: ${what}`);
   }
