@@ -615,6 +615,9 @@ agent_authenticates if {
 	name in agent_credential_headers
 }
 
+# (Twenty-ninth pass) also a request signed or carrying a token under such a word: RFC 9421's
+# `Signature`/`Signature-Input` (Mastodon's authorized fetch answers followers-only posts to a
+# signed GET), WSO2's `X-JWT-Assertion`, a `X-Bearer`, a `X-Passcode`.
 # Services name their key headers as they like (Shopify's `X-Shopify-Access-Token`, Datadog's
 # `DD-API-KEY`, Figma's `X-Figma-Token`, Azure's `Ocp-Apim-Subscription-Key`, RapidAPI's
 # `X-RapidAPI-Key`, GitLab CI's `JOB-TOKEN`, Vault's `X-Vault-Token`): a header whose name has a
@@ -625,7 +628,7 @@ agent_authenticates if {
 	some name, _ in object.get(input.request, "headers", {})
 	not name in agent_credential_headers
 	not name in not_credential_headers
-	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
+	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|passcode|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey|signature|jwt|bearer)(?:[-_.].*)?$`, name)
 	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
 	not regex.match(`(?:^|[-_.])auth[-_.]?(?:type|method|scheme|mode|source|provider)$`, name) # npm's `npm-auth-type: web` names how, not who
 }

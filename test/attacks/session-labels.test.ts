@@ -221,6 +221,18 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
     t.notOk((d.labels ?? []).includes('private'), `control: ${name} (placement ${where}) is no credential`);
   }), { numRuns: 20 });
   t.notOk(((await decideAt('GET', 'https://ws.test/settings?two_factor_auth=true', undefined)).labels ?? []).includes('private'), 'control: a switch named auth is no credential');
+  // A request signed with the agent's key, or carrying a token under a header the word rule did not
+  // hold: RFC 9421's `Signature`/`Signature-Input` (Mastodon's authorized fetch answers followers-only
+  // posts to a signed GET), the Cavage draft's `Signature`, WSO2's `X-JWT-Assertion`.
+  const withHeader = (name: string, value: string) => airlock.engine.decide(describeRequest(
+    { method: 'GET', url: 'https://ws.test/users/alice/outbox', headers: [[name, value]], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'prop', labels: {} } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom('Signature', 'Signature-Input', 'X-JWT-Assertion', 'X-Jwt', 'X-Bearer', 'X-Passcode', 'X-Hub-Signature-256'), fc.boolean(), async (name, lower) => {
+    const d = await withHeader(lower ? name.toLowerCase() : name, 'sig1=:aGVsbG8gd29ybGQ=:');
+    t.ok((d.labels ?? []).includes('private'), `${name}: a signed or token-bearing read is authenticated`);
+  }), { numRuns: 10 });
+  for (const name of ['X-Request-Id', 'X-Correlation-Id', 'X-Signed-Url-Expires']) {
+    t.notOk(((await withHeader(name, 'abc123')).labels ?? []).includes('private'), `control: ${name}`);
+  }
 
   // A model call over a container or skill named by id (files put there earlier, by any session),
   // wherever the body names it, among other tools: both labels; a new container or the provider's own skills: none.
