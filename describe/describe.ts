@@ -470,6 +470,48 @@ const HELD_COOKIE_CHARS = 4096;
  * (`credentialCookie`), sorted, at most 32: a host answers a request carrying one as the account it
  * signs in (the session stage takes out those an answer of the session set: RequestSummary.credential_cookies).
  */
+/** The key of `cookieValueDigest`, drawn when the process starts and never written. */
+const cookieKey = crypto.randomBytes(32);
+
+/**
+ * A keyed digest of a cookie's name and value: the session stage compares what a request sends with
+ * what the host handed out by `Set-Cookie` in the same session (values are never kept or shown).
+ */
+export function cookieValueDigest(name: string, value: string): string {
+  return crypto.createHmac('sha256', cookieKey).update(name).update('\0').update(value).digest('base64url').slice(0, 22);
+}
+
+/**
+ * The digests (`cookieValueDigest`) of each credential cookie's values a request carries, by name:
+ * for the session stage only (twenty-ninth pass: a login cookie's value put under a name the host
+ * had handed out, an anonymous `PHPSESSID`, passed as the page's own). Not in the description.
+ */
+const sentCookieDigests = new WeakMap<object, Map<string, string[]>>();
+
+/** What `sentCookieDigests` holds for a description's request, if it carries credential cookies. */
+export function credentialCookieDigests(request: object): ReadonlyMap<string, readonly string[]> | undefined {
+  return sentCookieDigests.get(request);
+}
+
+function credentialCookieValues(headers: ReadonlyArray<[string, string]>, names: readonly string[]): Map<string, string[]> {
+  const wanted = new Set(names);
+  const out = new Map<string, string[]>();
+  let seen = 0;
+  for (const [n, value] of headers) {
+    if (n.toLowerCase() !== 'cookie') continue;
+    for (const piece of value.split(';')) {
+      if (++seen > MAX_COOKIES) return out;
+      const eq = piece.indexOf('=');
+      const name = eq > 0 ? piece.slice(0, eq).trim() : '';
+      if (!wanted.has(name)) continue;
+      const list = out.get(name) ?? [];
+      if (list.length < 8) list.push(cookieValueDigest(name, piece.slice(eq + 1).trim()));
+      out.set(name, list);
+    }
+  }
+  return out;
+}
+
 function credentialCookies(headers: ReadonlyArray<[string, string]>): string[] {
   const names = new Set<string>();
   let seen = 0;
@@ -892,7 +934,10 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   const cookieParams = cookieParameters(raw.headers, url, body);
   if (cookieParams.length) request.cookie_params = cookieParams;
   const loginCookies = credentialCookies(raw.headers);
-  if (loginCookies.length) request.credential_cookies = loginCookies;
+  if (loginCookies.length) {
+    request.credential_cookies = loginCookies;
+    sentCookieDigests.set(request, credentialCookieValues(raw.headers, loginCookies));
+  }
   const keyedBy = credentialParamNames(url, body);
   if (keyedBy.length) request.credential_params = keyedBy;
   request.effective_method = override.effective ?? methods[0] ?? method;

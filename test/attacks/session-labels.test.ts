@@ -394,6 +394,21 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   t.equal((await viaCurl(jar, 'GET', `${web.origin('notes.test')}/page/2?s=200`, undefined, { cookie: `PHPSESSID=${handedOut}; theme=light` })).status, 200);
   t.equal((await viaCurl(jar, 'GET', `${web.origin('notes.test')}/page/3?s=200`, undefined, { cookie: '_ga=GA1.2.3; theme=dark; consent=yes' })).status, 200);
   t.equal((await viaCurl(jar, 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200, 'control: after the page\'s own cookie and cookies of no login the POST goes on');
+  // (Twenty-ninth pass) The name alone vouched: the page handed out an anonymous PHPSESSID, and a
+  // login value the agent brought, sent under that name, passed as the page's own (the account's
+  // tickets came in as a page, `untrusted` only, and the POST went out). The value must be one the
+  // host handed out in this session; a session ID the host rotates (Set-Cookie again) is its own too.
+  const swap = airlock.proxyUrl('cookie-swap', (await airlock.agents.add('cookie-swap')).token);
+  const anon = await viaCurl(swap, 'GET', `${web.origin('notes.test')}/page?s=200&cookie=PHPSESSID`);
+  const anonValue = /PHPSESSID=([^;\r\n]+)/.exec(anon.headers['set-cookie'] ?? '')?.[1];
+  t.ok(anonValue, 'the page handed out an anonymous session cookie');
+  t.equal((await viaCurl(swap, 'GET', `${web.origin('notes.test')}/rest/tickets?s=200`, undefined, { cookie: 'PHPSESSID=9b2e71c0d4a84f1e8c3b5a6d7e8f9012' })).status, 200);
+  t.equal((await viaCurl(swap, 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' })).status, 202, 'a login value under the name the page handed out is brought: the POST is held');
+  const rotate = airlock.proxyUrl('cookie-rotate', (await airlock.agents.add('cookie-rotate')).token);
+  await viaCurl(rotate, 'GET', `${web.origin('notes.test')}/page?s=200&cookie=PHPSESSID`);
+  const rotated = /PHPSESSID=([^;\r\n]+)/.exec((await viaCurl(rotate, 'GET', `${web.origin('notes.test')}/login?s=200&cookie=PHPSESSID`)).headers['set-cookie'] ?? '')?.[1];
+  t.equal((await viaCurl(rotate, 'GET', `${web.origin('notes.test')}/page/2?s=200`, undefined, { cookie: `PHPSESSID=${rotated}` })).status, 200);
+  t.equal((await viaCurl(rotate, 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200, 'control: a value the host rotated to in this session is its own');
   // The same cookie name handed out by another host of the session does not vouch for this one.
   const elsewhere = airlock.proxyUrl('cookie-elsewhere', (await airlock.agents.add('cookie-elsewhere')).token);
   await viaCurl(elsewhere, 'GET', `${web.origin('news.test')}/page?s=200&cookie=JSESSIONID`);
