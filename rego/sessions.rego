@@ -478,6 +478,33 @@ response_labels contains label if {
 	some label in object.get(label_config, "sql", ["private"])
 }
 
+# (Twenty-ninth pass) An MCP call that reads your stores through the server: SQL in a tool call's
+# arguments (a database server's `query {sql: "SELECT …"}`, read in every dialect as `mcp[].sql`)
+# answers with the rows, as SQL anywhere does; and a resource read of a file or a database by URI
+# (`file:///home/dev/.env`, `postgres://…/customers`) answers with that file or table, your data
+# (labels.authenticated), unless the server's own `labels` or a labels.hosts entry decide. The
+# server's labels (`untrusted`) came alone, and after a grant for the tool or the read the next
+# POST to a webhook carried the rows out.
+response_labels contains label if {
+	some c in mcp_calls
+	count(object.get(c, ["sql", "statements"], [])) > 0
+	some label in object.get(label_config, "sql", ["private"])
+}
+
+mcp_store_schemes := {
+	"file", "postgres", "postgresql", "mysql", "mariadb", "sqlite", "sqlite3", "mongodb", "mongodb+srv",
+	"redis", "rediss", "s3", "gs", "git", "ssh", "sftp", "smb", "ftp", "db",
+}
+
+response_labels contains label if {
+	authenticated_labels_apply
+	some c in mcp_calls
+	c.method in {"resources/read", "resources/subscribe"}
+	scheme := lower(split(object.get(c, "uri", ""), ":")[0])
+	scheme in mcp_store_schemes
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
 # MCP servers: their own "labels" entry, else labels.mcp. Every request to the server, not only a
 # JSON-RPC call: its transport stream (GET) carries what the server sends on its own (requests,
 # notifications) and, with the older HTTP+SSE transport, the results of every call.
