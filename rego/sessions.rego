@@ -491,6 +491,37 @@ response_labels contains label if {
 	some label in object.get(label_config, "sql", ["private"])
 }
 
+# ... and a tool call that reads a file by path (the reference filesystem server's `read_file`,
+# `read_text_file`, `read_multiple_files`, `list_directory`, `search_files`, `directory_tree`: their
+# `path`/`paths` are your files, relative to the folders it serves; a tool named otherwise with a
+# `file_path`, `filepath`, `filename`, `directory`): its answer is that file (twenty-ninth pass: a
+# read-only tool's answer came in `untrusted` only).
+mcp_path_arguments := {"path", "paths", "file", "files", "file_path", "filepath", "filename", "file_name", "directory", "dir", "folder"}
+
+response_labels contains label if {
+	authenticated_labels_apply
+	some c in mcp_calls
+	c.method == "tools/call"
+	args := object.get(c, "arguments", {})
+	is_object(args)
+	count(args) <= 256
+	some name, v in args
+	lower(name) in mcp_path_arguments
+	mcp_path_value(v)
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
+mcp_path_value(v) if {
+	is_string(v)
+	v != ""
+}
+
+mcp_path_value(v) if {
+	is_array(v)
+	some x in v
+	is_string(x)
+}
+
 mcp_store_schemes := {
 	"file", "postgres", "postgresql", "mysql", "mariadb", "sqlite", "sqlite3", "mongodb", "mongodb+srv",
 	"redis", "rediss", "s3", "gs", "git", "ssh", "sftp", "smb", "ftp", "db",

@@ -1203,7 +1203,12 @@ t.test('a WebSocket whose own answer completes the trifecta is decided as the tr
     const args = nested ? { input: { [name]: sql } } : { [name]: sql };
     t.ok((await mcpAt(call(args))).labels?.includes('private'), `${name}: ${sql}: the rows are your data`);
   }), { numRuns: 12 });
-  for (const [what, body] of [['a docs resource', read('docs://guide/intro')], ['an https resource', read('ui://widget/1')], ['a search phrase', call({ query: 'open tickets about login' })]] as const) {
+  // A tool that reads files by path (the reference filesystem server's tools), among other arguments.
+  const tool = (name: string, args: unknown) => JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: args } });
+  await fc.assert(fc.asyncProperty(fc.constantFrom('read_file', 'read_text_file', 'list_directory', 'directory_tree', 'open_document'), fc.constantFrom<[string, unknown]>(['path', '/home/dev/app/.env'], ['path', 'src/config.ts'], ['paths', ['a.txt', 'b.txt']], ['file_path', '~/notes.md'], ['filename', 'report.csv'], ['Path', 'C:\\Users\\dev\\secrets.txt']), fc.boolean(), async (name, [key, value], more) => {
+    t.ok((await mcpAt(tool(name, { ...(more ? { head: 20 } : {}), [key]: value }))).labels?.includes('private'), `${name} {${key}}: the file is your data`);
+  }), { numRuns: 12 });
+  for (const [what, body] of [['a docs resource', read('docs://guide/intro')], ['an https resource', read('ui://widget/1')], ['a search phrase', call({ query: 'open tickets about login' })], ['a tool without a path', tool('get_weather', { city: 'Oslo' })]] as const) {
     t.notOk((await mcpAt(body)).labels?.includes('private'), `control: ${what}`);
   }
 });
