@@ -234,6 +234,115 @@ export function credentialFieldName(name: string): boolean {
   return credentialFields.has(foldName(name)) || credentialParams.has(name.toLowerCase());
 }
 
+/**
+ * A parameter's name read as words (`consumer_key`, `oauthToken`, `X-API-Key`, `api.secret`): the
+ * separators `-_.`, blanks and brackets, and letter case changes (`appSecret`, `APIKey`) part them.
+ */
+function nameWords(name: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if (c === '-' || c === '_' || c === '.' || c === ' ' || c === '[' || c === ']' || c === '\t') {
+      if (cur) words.push(cur);
+      cur = '';
+      continue;
+    }
+    const upper = c >= 'A' && c <= 'Z';
+    const prev = name[i - 1] ?? '';
+    const next = name[i + 1] ?? '';
+    // `appSecret` → app|Secret; `APIKey` → API|Key (an upper letter before a lower one starts a word).
+    if (upper && cur && ((prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9') || (prev >= 'A' && prev <= 'Z' && next >= 'a' && next <= 'z'))) {
+      words.push(cur);
+      cur = '';
+    }
+    cur += c;
+  }
+  if (cur) words.push(cur);
+  return words.map((w) => w.toLowerCase());
+}
+
+/** Last words that name a credential whatever comes before them (bar `notCredentialWords`). */
+const credentialLastWords: ReadonlySet<string> = new Set([
+  'token', 'secret', 'password', 'passwd', 'passphrase', 'pwd', 'pass', 'credential', 'credentials', 'signature', 'sig',
+  'apikey', 'accesskey', 'authkey', 'auth', 'jwt', 'bearer',
+]);
+/** Words before `key` that make it a credential (`consumer_key`, `license_key`, `writeKey`); a `sort_key`, `issueKey` or `projectKey` is none. */
+const keyQualifiers: ReadonlySet<string> = new Set([
+  'api', 'access', 'secret', 'private', 'auth', 'license', 'licence', 'consumer', 'client', 'app', 'application', 'user',
+  'account', 'master', 'dev', 'developer', 'service', 'subscription', 'session', 'signing', 'admin', 'partner', 'merchant',
+  'write', 'read', 'hmac', 'shared', 'integration', 'server', 'sdk', 'secure',
+]);
+/** Words that make a token or key something else: a page's cursor, a CSRF token, an idempotency key, a count of tokens. */
+const notCredentialWords: ReadonlySet<string> = new Set([
+  'page', 'next', 'prev', 'previous', 'continuation', 'sync', 'resume', 'resumption', 'cursor', 'pagination', 'csrf', 'xsrf',
+  'idempotency', 'max', 'min', 'num', 'count', 'captcha', 'recaptcha', 'hcaptcha', 'turnstile', 'public', 'site',
+]);
+/** Glued endings (`hapikey`, `usertoken`, `appsecret`, `oauthtoken`) read as the header rule reads `X-TrackerToken`. */
+const gluedCredentialEndings = ['token', 'apikey', 'secret', 'password', 'passwd', 'passphrase'];
+/** Values that switch something rather than sign in (`two_factor_auth=true`). */
+const switchValues: ReadonlySet<string> = new Set(['', 'true', 'false', 'yes', 'no', 'on', 'off', 'null', 'none', 'undefined', '0', '1']);
+
+/**
+ * Whether a query, form or JSON member named so, holding `value`, carries a credential of the agent's
+ * own by its words (twenty-ninth pass): the last word is a credential's (`oauth_token`,
+ * `consumer_secret`, DeepL's `auth_key`, HubSpot's `hapikey`, `appSecret`), `key` after a word that
+ * makes it one (`consumer_key`, `license_key`), none of the words makes it a cursor or a CSRF token
+ * (`page_token`, `csrf_token`, `max_tokens`), and the value is no switch (`true`, `0`).
+ */
+export function credentialParamName(name: string, value?: unknown): boolean {
+  if (name.length === 0 || name.length > 64) return false;
+  if (typeof value === 'string' && switchValues.has(value.trim().toLowerCase())) return false;
+  if (typeof value === 'boolean' || typeof value === 'number') return false;
+  if (credentialParams.has(name.toLowerCase()) || credentialQueryParams.has(name.toLowerCase()) || credentialFields.has(foldName(name))) return true;
+  const words = nameWords(name);
+  if (!words.length || words.length > 8 || words.some((w) => notCredentialWords.has(w))) return false;
+  const last = words[words.length - 1]!;
+  if (credentialLastWords.has(last)) return true;
+  if (last === 'key') return words.length > 1 && keyQualifiers.has(words[words.length - 2]!);
+  for (const end of gluedCredentialEndings) {
+    if (last.length > end.length && last.endsWith(end) && !notCredentialWords.has(last.slice(0, -end.length))) return true;
+  }
+  if (last.length > 3 && last.endsWith('key') && keyQualifiers.has(last.slice(0, -3))) return true;
+  return false;
+}
+
+/**
+ * The names of the query parameters, form fields and JSON members (three objects deep: a JSON-RPC
+ * call's `params`, an MCP tool call's `arguments` and one inside them; at most 512 members) that
+ * carry a credential of the agent's own by their name (`credentialParamName`), sorted, at most 8.
+ */
+function credentialParamNames(url: URL, body: BodySummary): string[] {
+  const names = new Set<string>();
+  const note = (name: string, value: unknown): void => {
+    if (names.size < 8 && credentialParamName(name, value)) names.add(name.slice(0, 64));
+  };
+  let seen = 0;
+  for (const [k, v] of url.searchParams) {
+    if (++seen > 512) break;
+    for (const n of parameterNames(k)) note(n, v);
+  }
+  for (const [k, vs] of formEntries(body.form ?? {})) {
+    if (++seen > 1024) break;
+    for (const n of parameterNames(k)) for (const v of vs.slice(0, 4)) note(n, v);
+  }
+  const walk = (o: unknown, depth: number): void => {
+    if (!o || typeof o !== 'object' || depth > 3 || seen > 1536) return;
+    if (Array.isArray(o)) {
+      for (let i = 0; i < o.length && seen <= 1536; i++, seen++) walk(o[i], depth);
+      return;
+    }
+    for (const k in o) {
+      if (++seen > 1536) return;
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== null && typeof v === 'object') walk(v, depth + 1);
+      else note(k, v);
+    }
+  };
+  walk(body.json, 0);
+  return [...names].sort();
+}
+
 export class DescribeError extends Error {
   override name = 'DescribeError';
 }
@@ -361,6 +470,48 @@ const HELD_COOKIE_CHARS = 4096;
  * (`credentialCookie`), sorted, at most 32: a host answers a request carrying one as the account it
  * signs in (the session stage takes out those an answer of the session set: RequestSummary.credential_cookies).
  */
+/** The key of `cookieValueDigest`, drawn when the process starts and never written. */
+const cookieKey = crypto.randomBytes(32);
+
+/**
+ * A keyed digest of a cookie's name and value: the session stage compares what a request sends with
+ * what the host handed out by `Set-Cookie` in the same session (values are never kept or shown).
+ */
+export function cookieValueDigest(name: string, value: string): string {
+  return crypto.createHmac('sha256', cookieKey).update(name).update('\0').update(value).digest('base64url').slice(0, 22);
+}
+
+/**
+ * The digests (`cookieValueDigest`) of each credential cookie's values a request carries, by name:
+ * for the session stage only (twenty-ninth pass: a login cookie's value put under a name the host
+ * had handed out, an anonymous `PHPSESSID`, passed as the page's own). Not in the description.
+ */
+const sentCookieDigests = new WeakMap<object, Map<string, string[]>>();
+
+/** What `sentCookieDigests` holds for a description's request, if it carries credential cookies. */
+export function credentialCookieDigests(request: object): ReadonlyMap<string, readonly string[]> | undefined {
+  return sentCookieDigests.get(request);
+}
+
+function credentialCookieValues(headers: ReadonlyArray<[string, string]>, names: readonly string[]): Map<string, string[]> {
+  const wanted = new Set(names);
+  const out = new Map<string, string[]>();
+  let seen = 0;
+  for (const [n, value] of headers) {
+    if (n.toLowerCase() !== 'cookie') continue;
+    for (const piece of value.split(';')) {
+      if (++seen > MAX_COOKIES) return out;
+      const eq = piece.indexOf('=');
+      const name = eq > 0 ? piece.slice(0, eq).trim() : '';
+      if (!wanted.has(name)) continue;
+      const list = out.get(name) ?? [];
+      if (list.length < 8) list.push(cookieValueDigest(name, piece.slice(eq + 1).trim()));
+      out.set(name, list);
+    }
+  }
+  return out;
+}
+
 function credentialCookies(headers: ReadonlyArray<[string, string]>): string[] {
   const names = new Set<string>();
   let seen = 0;
@@ -783,7 +934,12 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   const cookieParams = cookieParameters(raw.headers, url, body);
   if (cookieParams.length) request.cookie_params = cookieParams;
   const loginCookies = credentialCookies(raw.headers);
-  if (loginCookies.length) request.credential_cookies = loginCookies;
+  if (loginCookies.length) {
+    request.credential_cookies = loginCookies;
+    sentCookieDigests.set(request, credentialCookieValues(raw.headers, loginCookies));
+  }
+  const keyedBy = credentialParamNames(url, body);
+  if (keyedBy.length) request.credential_params = keyedBy;
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
   // SQL in a read's URL that writes (`GET /v1/sql?sql=UPDATE users SET role = 'admin' WHERE id = 7`,

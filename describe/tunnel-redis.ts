@@ -93,6 +93,38 @@ function inlineWrite(args: string[], crlf: boolean): boolean {
 }
 
 /**
+ * Reads Redis runs from an inline line, by their arity (as `inlineWrites`): a bridge's first
+ * `GET customer:1\r\n` answers with the record before the server's answer shows the stream is
+ * Redis's (twenty-ninth pass, left open by the twenty-eighth: that first answer came in under the
+ * upgrade's labels). English words (`get`, `keys`, `type`, `info` …) count only on a CRLF line end.
+ */
+const inlineReads: Readonly<Record<string, { n?: number; min?: number; word?: true }>> = lookupTable({
+  get: { n: 2, word: true }, mget: { min: 2 }, getrange: { n: 4 }, substr: { n: 4 }, strlen: { n: 2 }, getbit: { n: 3 }, bitcount: { min: 2 }, lcs: { min: 3 },
+  exists: { min: 2, word: true }, type: { n: 2, word: true }, ttl: { n: 2 }, pttl: { n: 2 }, keys: { n: 2, word: true }, scan: { min: 2, word: true },
+  randomkey: { n: 1 }, dbsize: { n: 1 }, dump: { n: 2, word: true }, sort_ro: { min: 2 }, info: { min: 1, word: true },
+  hget: { n: 3 }, hmget: { min: 3 }, hgetall: { n: 2 }, hkeys: { n: 2 }, hvals: { n: 2 }, hlen: { n: 2 }, hexists: { n: 3 }, hstrlen: { n: 3 }, hscan: { min: 3 }, hrandfield: { min: 2 },
+  lrange: { n: 4 }, lindex: { n: 3 }, llen: { n: 2 }, lpos: { min: 3 },
+  smembers: { n: 2 }, sismember: { n: 3 }, smismember: { min: 3 }, scard: { n: 2 }, srandmember: { min: 2 }, sscan: { min: 3 }, sinter: { min: 2 }, sunion: { min: 2 }, sdiff: { min: 2 },
+  zrange: { min: 4 }, zrangebyscore: { min: 4 }, zrangebylex: { min: 4 }, zrevrange: { min: 4 }, zrevrangebyscore: { min: 4 }, zscore: { n: 3 }, zmscore: { min: 3 }, zcard: { n: 2 }, zscan: { min: 3 }, zrank: { min: 3 }, zrandmember: { min: 2 },
+  xrange: { min: 4 }, xrevrange: { min: 4 }, xread: { min: 4 }, xlen: { n: 2 }, xinfo: { min: 2 },
+  pfcount: { min: 2 }, geopos: { min: 2 }, geosearch: { min: 4 }, 'json.get': { min: 2 }, 'json.mget': { min: 3 }, 'ft.search': { min: 3 },
+});
+
+/**
+ * Whether a line of the agent's stream, before the server answered, is an inline read Redis runs
+ * (`inlineReads`): the stream's records reach the agent in the server's first answer.
+ */
+export function inlineRedisRead(line: Buffer): boolean {
+  if (line.length > MAX_INLINE) return false;
+  const crlf = line.length > 0 && line[line.length - 1] === 0x0d;
+  const args = splitArgs((crlf ? line.subarray(0, -1) : line).toString('latin1'));
+  if (!args?.length) return false;
+  const r = inlineReads[args[0]!.toLowerCase()];
+  if (!r || (r.word && !crlf)) return false;
+  return r.n !== undefined ? args.length === r.n : args.length >= r.min!;
+}
+
+/**
  * Whether an upstream's first message is a Redis server's answer (`+OK`, `-ERR …`, `:1`, `$5`, `*2`,
  * RESP3's `_`, `%1`, `#t`): the stream is Redis's from the agent's next message on, whatever its
  * first was (an inline command of a name Airlock has no arity for).

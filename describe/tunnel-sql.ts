@@ -1680,7 +1680,10 @@ function cborValue(w: PackedWalk, i: number, depth: number, text?: (t: PackedTex
   if (--w.budget < 0 || depth > 32 || i >= b.length) return undefined;
   const major = b[i]! >> 5;
   const ai = b[i]! & 0x1f;
-  if (ai > 27) return undefined; // indefinite lengths are not read (fails closed: no sign-in seen)
+  // Indefinite lengths (RFC 8949 3.2.2; twenty-ninth pass, left open by the twenty-eighth: Jackson's
+  // CBOR generator writes every object as `0xbf … 0xff`, streaming encoders write strings in chunks).
+  if (ai === 31) return cborIndefinite(w, i, major, depth, text);
+  if (ai > 27) return undefined;
   const extra = ai < 24 ? 0 : [1, 2, 4, 8][ai - 24]!;
   if (i + 1 + extra > b.length) return undefined;
   const arg = ai < 24 ? ai : extra === 1 ? b[i + 1]! : extra === 2 ? b.readUInt16BE(i + 1) : extra === 4 ? b.readUInt32BE(i + 1) : Number(b.readBigUInt64BE(i + 1));
@@ -1695,10 +1698,46 @@ function cborValue(w: PackedWalk, i: number, depth: number, text?: (t: PackedTex
   return packedItems(w, at, arg, major === 5, depth, cborValue);
 }
 
-/** A map's or array's items; a map member named as a credential whose value is text or bytes of 8 or more sets `found`. */
+/**
+ * A CBOR item of indefinite length: a text or byte string as definite chunks of its own major type
+ * up to a break (`0xff`), read as the chunks joined; an array or map as items up to a break.
+ */
+function cborIndefinite(w: PackedWalk, i: number, major: number, depth: number, text?: (t: PackedText) => void): number | undefined {
+  const { b } = w;
+  if (major === 4 || major === 5) return packedItems(w, i + 1, -1, major === 5, depth, cborValue);
+  if (major !== 2 && major !== 3) return undefined; // not well-formed (a lone break, an integer or tag)
+  let at = i + 1;
+  let joined = '';
+  let bytes = 0;
+  for (;;) {
+    if (--w.budget < 0 || at >= b.length) return undefined;
+    if (b[at] === 0xff) break;
+    const ai = b[at]! & 0x1f;
+    if (b[at]! >> 5 !== major || ai > 27) return undefined; // a chunk is a definite string of the same type
+    const extra = ai < 24 ? 0 : [1, 2, 4, 8][ai - 24]!;
+    if (at + 1 + extra > b.length) return undefined;
+    const n = ai < 24 ? ai : extra === 1 ? b[at + 1]! : extra === 2 ? b.readUInt16BE(at + 1) : extra === 4 ? b.readUInt32BE(at + 1) : Number(b.readBigUInt64BE(at + 1));
+    const from = at + 1 + extra;
+    if (from + n > b.length) return undefined;
+    if (major === 3 && joined.length <= 64) joined += b.toString('latin1', from, from + n);
+    bytes += n;
+    at = from + n;
+  }
+  text?.({ ...(major === 3 ? { text: joined } : {}), bytes, end: at + 1 });
+  return at + 1;
+}
+
+/**
+ * A map's or array's items (`count` -1: CBOR's indefinite length, items up to a break); a map member
+ * named as a credential whose value is text or bytes of 8 or more sets `found`.
+ */
 function packedItems(w: PackedWalk, at: number, count: number | undefined, map: boolean, depth: number, value: typeof msgpackValue): number | undefined {
   if (count === undefined || count > w.b.length) return undefined;
-  for (let k = 0; k < count; k++) {
+  for (let k = 0; count < 0 || k < count; k++) {
+    if (count < 0) {
+      if (at >= w.b.length || --w.budget < 0) return undefined;
+      if (w.b[at] === 0xff) return at + 1;
+    }
     if (!map) {
       const next = value(w, at, depth + 1);
       if (next === undefined) return undefined;

@@ -91,6 +91,14 @@ export interface RequestInfo {
    */
   credential_cookies?: string[];
   /**
+   * Names of the query parameters, form fields and JSON members (three objects deep) that carry a
+   * credential of the agent's own by their words (`oauth_token`, `consumer_key`, `auth_key`,
+   * `hapikey`, `appSecret`; not `page_token`, `csrf_token`, `sort_key`, nor a switch such as
+   * `two_factor_auth=true`); values never shown. The default policy reads a request carrying one as
+   * one the agent authenticates (`labels.authenticated`). Absent when there are none (twenty-ninth pass).
+   */
+  credential_params?: string[];
+  /**
    * Whether this exact URL (normalized as `url` is) appeared in a response earlier in the same
    * session, and which request brought it (docs/policies.md, "Link provenance"). Present when the
    * proxy tracks links for the loaded policy.

@@ -24,6 +24,7 @@ import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import { isStoreUnavailable } from '../state/unavailable.ts';
 import { decodedBody, multipartText } from './body-readings.ts';
+import { cookieValueDigest, credentialCookieDigests } from '../describe/describe.ts';
 import { restrictAcceptEncoding } from './credentials.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 import { refusals } from './refusals.ts';
@@ -118,8 +119,10 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
    * (`request.credential_cookies`) that the host itself handed out in this session is that page's
    * own (an anonymous `PHPSESSID`, a cookie jar's round trip); one it never set here is a login the
    * agent brought, and the host answers as that account (twenty-eighth pass: such a read came in as
-   * a page, `untrusted` only). Kept in memory only: after a restart every such cookie counts as
-   * brought (fails closed). Bounded: 10,000 sessions, 256 hosts each, 64 names a host.
+   * a page, `untrusted` only). Kept as digests of name and value (`cookieValueDigest`; twenty-ninth
+   * pass: by name alone, a login value sent under a name the host had handed out passed as its own).
+   * Kept in memory only: after a restart every such cookie counts as brought (fails closed).
+   * Bounded: 10,000 sessions, 256 hosts each, 256 values a host.
    */
   const cookiesSet = new Map<string, Map<string, Set<string>>>();
   const noteCookiesSet = (session: string, host: string, head: ResponseHead): void => {
@@ -129,6 +132,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       const eq = v.indexOf('=');
       const name = eq > 0 ? v.slice(0, eq).trim() : '';
       if (name === '' || name.length > 128) continue;
+      const semi = v.indexOf(';', eq + 1);
+      const value = v.slice(eq + 1, semi < 0 ? undefined : semi).trim();
       if (!hosts) {
         hosts = cookiesSet.get(session);
         if (!hosts) {
@@ -141,7 +146,9 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         if (hosts.size >= 256) continue;
         hosts.set(host, (names = new Set()));
       }
-      if (names.size < 64) names.add(name);
+      // The value handed out, as a digest (twenty-ninth pass): a login cookie's value the agent puts
+      // under that name is not the page's own.
+      if (names.size < 256) names.add(cookieValueDigest(name, value));
     }
   };
 
@@ -292,7 +299,10 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       // A login cookie the host set in this session is its own; the others are the agent's (cookiesSet).
       if (r.credential_cookies) {
         const own = cookiesSet.get(entered.session.id)?.get(r.host);
-        const brought = own ? r.credential_cookies.filter((n) => !own.has(n)) : r.credential_cookies;
+        // Own only when every value sent under the name is one the host handed out here (twenty-ninth
+        // pass: the name alone let a brought login value ride under the page's anonymous PHPSESSID).
+        const sent = credentialCookieDigests(r);
+        const brought = own ? r.credential_cookies.filter((n) => !(sent?.get(n) ?? []).length || !sent!.get(n)!.every((dg) => own.has(dg))) : r.credential_cookies;
         if (brought.length) r.credential_cookies = brought;
         else delete r.credential_cookies;
       }

@@ -25,7 +25,7 @@ import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
-import { answersAsRedis, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
+import { answersAsRedis, inlineRedisRead, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
 import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
 import { BRIDGED_GREETINGS, InnerSessionScan } from '../describe/tunnel-inner.ts';
 import { dnsQueryNames, hostSpelled } from './body-tunnels.ts';
@@ -225,8 +225,38 @@ export class TunnelSql {
       const signIn: CarriedStatement = { protocol: 'json', message: 'sign-in', body: {}, signIn: true };
       return (async () => (await this.decide(signIn)) ?? this.withDatabaseRead(this.judgeMessage(data, kind)))();
     }
+    this.noteInlineRead(data);
     return this.withDatabaseRead(this.judgeMessage(data, kind));
   }
+
+  /**
+   * The agent's stream before the server's first answer, read for an inline Redis read (`GET k`,
+   * `HGETALL k`, `KEYS *`), its lines joined across messages (at most 4 KiB): the server's first
+   * answer is that record, so the tunnel is judged as a database read before the line leaves
+   * (twenty-ninth pass: it was judged only at the agent's next message, once that answer had shown
+   * the stream to be Redis's, and the record came in under the upgrade's labels).
+   */
+  private noteInlineRead(data: Buffer): void {
+    if (this.inlineRead || this.answered || this.redis !== undefined || this.databaseRead) return;
+    if (this.reader !== undefined && !(this.reader instanceof JsonMessagesReader)) return;
+    if (this.preAnswer.length >= 4096) return;
+    const joined = Buffer.concat([this.preAnswer, data.subarray(0, 4096 - this.preAnswer.length)]);
+    let from = 0;
+    for (let nl = joined.indexOf(0x0a); nl >= 0; nl = joined.indexOf(0x0a, from)) {
+      if (inlineRedisRead(joined.subarray(from, nl))) {
+        this.inlineRead = true;
+        this.preAnswer = Buffer.alloc(0);
+        return;
+      }
+      from = nl + 1;
+    }
+    this.preAnswer = joined.subarray(from);
+  }
+
+  /** An inline Redis read was seen before the server answered (noteInlineRead). */
+  private inlineRead = false;
+  /** The agent's unfinished line before the server's first answer (noteInlineRead). */
+  private preAnswer: Buffer = Buffer.alloc(0);
 
   /**
    * A database's answers are its records, whichever command asked for them (twenty-eighth pass): a
@@ -243,7 +273,7 @@ export class TunnelSql {
    */
   private withDatabaseRead(judged: Promise<Rejection | undefined> | Rejection | undefined): Promise<Rejection | undefined> | Rejection | undefined {
     if (this.databaseRead || this.signedIn) return judged;
-    const db = this.redis !== undefined ? 'redis' : this.reader instanceof MongoReader ? 'mongodb' : undefined;
+    const db = this.redis !== undefined || this.inlineRead ? 'redis' : this.reader instanceof MongoReader ? 'mongodb' : undefined;
     if (db === undefined) return judged;
     const read = (): Promise<Rejection | undefined> => {
       if (this.databaseRead) return Promise.resolve(undefined);

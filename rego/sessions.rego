@@ -478,6 +478,64 @@ response_labels contains label if {
 	some label in object.get(label_config, "sql", ["private"])
 }
 
+# (Twenty-ninth pass) An MCP call that reads your stores through the server: SQL in a tool call's
+# arguments (a database server's `query {sql: "SELECT …"}`, read in every dialect as `mcp[].sql`)
+# answers with the rows, as SQL anywhere does; and a resource read of a file or a database by URI
+# (`file:///home/dev/.env`, `postgres://…/customers`) answers with that file or table, your data
+# (labels.authenticated), unless the server's own `labels` or a labels.hosts entry decide. The
+# server's labels (`untrusted`) came alone, and after a grant for the tool or the read the next
+# POST to a webhook carried the rows out.
+response_labels contains label if {
+	some c in mcp_calls
+	count(object.get(c, ["sql", "statements"], [])) > 0
+	some label in object.get(label_config, "sql", ["private"])
+}
+
+# ... and a tool call that reads a file by path (the reference filesystem server's `read_file`,
+# `read_text_file`, `read_multiple_files`, `list_directory`, `search_files`, `directory_tree`: their
+# `path`/`paths` are your files, relative to the folders it serves; a tool named otherwise with a
+# `file_path`, `filepath`, `filename`, `directory`): its answer is that file (twenty-ninth pass: a
+# read-only tool's answer came in `untrusted` only).
+mcp_path_arguments := {"path", "paths", "file", "files", "file_path", "filepath", "filename", "file_name", "directory", "dir", "folder"}
+
+response_labels contains label if {
+	authenticated_labels_apply
+	some c in mcp_calls
+	c.method == "tools/call"
+	args := object.get(c, "arguments", {})
+	is_object(args)
+	count(args) <= 256
+	some name, v in args
+	lower(name) in mcp_path_arguments
+	mcp_path_value(v)
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
+mcp_path_value(v) if {
+	is_string(v)
+	v != ""
+}
+
+mcp_path_value(v) if {
+	is_array(v)
+	some x in v
+	is_string(x)
+}
+
+mcp_store_schemes := {
+	"file", "postgres", "postgresql", "mysql", "mariadb", "sqlite", "sqlite3", "mongodb", "mongodb+srv",
+	"redis", "rediss", "s3", "gs", "git", "ssh", "sftp", "smb", "ftp", "db",
+}
+
+response_labels contains label if {
+	authenticated_labels_apply
+	some c in mcp_calls
+	c.method in {"resources/read", "resources/subscribe"}
+	scheme := lower(split(object.get(c, "uri", ""), ":")[0])
+	scheme in mcp_store_schemes
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
 # MCP servers: their own "labels" entry, else labels.mcp. Every request to the server, not only a
 # JSON-RPC call: its transport stream (GET) carries what the server sends on its own (requests,
 # notifications) and, with the older HTTP+SSE transport, the results of every call.
@@ -615,6 +673,9 @@ agent_authenticates if {
 	name in agent_credential_headers
 }
 
+# (Twenty-ninth pass) also a request signed or carrying a token under such a word: RFC 9421's
+# `Signature`/`Signature-Input` (Mastodon's authorized fetch answers followers-only posts to a
+# signed GET), WSO2's `X-JWT-Assertion`, a `X-Bearer`, a `X-Passcode`.
 # Services name their key headers as they like (Shopify's `X-Shopify-Access-Token`, Datadog's
 # `DD-API-KEY`, Figma's `X-Figma-Token`, Azure's `Ocp-Apim-Subscription-Key`, RapidAPI's
 # `X-RapidAPI-Key`, GitLab CI's `JOB-TOKEN`, Vault's `X-Vault-Token`): a header whose name has a
@@ -625,7 +686,7 @@ agent_authenticates if {
 	some name, _ in object.get(input.request, "headers", {})
 	not name in agent_credential_headers
 	not name in not_credential_headers
-	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
+	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|passcode|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey|signature|jwt|bearer)(?:[-_.].*)?$`, name)
 	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
 	not regex.match(`(?:^|[-_.])auth[-_.]?(?:type|method|scheme|mode|source|provider)$`, name) # npm's `npm-auth-type: web` names how, not who
 }
@@ -647,6 +708,13 @@ not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotenc
 # does not count). A session cookie copied from a browser signs the agent in as a token does: the
 # tracker's tickets came in as a page, `untrusted` only, and the next GET carried them out.
 agent_authenticates if count(object.get(input.request, "credential_cookies", [])) > 0
+
+# A query parameter, form field or JSON member (three objects deep) named by a credential's words
+# (`request.credential_params`, twenty-ninth pass): WooCommerce's `consumer_key`/`consumer_secret`,
+# OAuth 1.0's `oauth_token`, DeepL's `auth_key`, HubSpot's `hapikey`, an `appSecret`. The exact
+# lists here missed them, so a shop's orders read with its keys came in `untrusted` only and the
+# next POST to a webhook went out. Not a cursor (`page_token`), a CSRF token or a `sort_key`.
+agent_authenticates if count(object.get(input.request, "credential_params", [])) > 0
 
 # A WebSocket's credential given as a subprotocol, where a browser cannot set a header (twenty-seventh
 # pass: read as a page, `untrusted` only, while the socket answers as that account): Kubernetes'

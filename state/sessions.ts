@@ -659,12 +659,29 @@ export class JournalSessionStore {
     }
   }
 
-  /** Ended sessions (reset, or their token no longer exists) beyond the newest N are dropped. */
+  /**
+   * Ended sessions (reset, or their token no longer exists) beyond the newest N are dropped, but for
+   * the newest holder of each `wrote:` label no kept session holds: that host still serves what the
+   * session stored there, and every session is decided as holding the `wrote:` labels of all
+   * (twenty-ninth pass: past 500 ended runs a compaction forgot them, and after a restart a paste an
+   * old run stored was a followable link again). At most one session per such label stays.
+   */
   private pruneEnded(): void {
     const live = this.opts.liveTokens?.();
-    const ended = [...this.sessions.values()].filter(({ rec }) => rec.ended || (live !== undefined && !live.has(rec.token)));
+    const isEnded = (rec: SessionRecord): boolean => Boolean(rec.ended || (live !== undefined && !live.has(rec.token)));
+    const ended = [...this.sessions.values()].filter(({ rec }) => isEnded(rec));
     ended.sort((a, b) => b.rec.last_seen.localeCompare(a.rec.last_seen));
+    const written = new Set<string>();
+    const noteWritten = (rec: SessionRecord): void => {
+      for (const l of Object.keys(rec.labels)) if (l.startsWith('wrote:')) written.add(l);
+    };
+    for (const { rec } of this.sessions.values()) if (!isEnded(rec)) noteWritten(rec);
+    for (const s of ended.slice(0, this.limits.endedSessionsKept)) noteWritten(s.rec);
     for (const s of ended.slice(this.limits.endedSessionsKept)) {
+      if (Object.keys(s.rec.labels).some((l) => l.startsWith('wrote:') && !written.has(l))) {
+        noteWritten(s.rec);
+        continue;
+      }
       this.sessions.delete(s.rec.id);
       this.linkBytes -= s.rec.link_bytes;
       const k = tokenKey(s.rec.agent, s.rec.token);

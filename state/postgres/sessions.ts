@@ -358,12 +358,15 @@ export class PgSessions implements AgentSessions {
     );
   }
 
-  /** Ended sessions beyond the newest N go; over the total, the least recently active sessions' links go. */
+  /** Ended sessions beyond the newest N go (but the newest holder of each `wrote:` label); over the total, the least recently active sessions' links go. */
   async sweep(): Promise<void> {
     const live = this.opts.liveTokens?.();
     const gone = await this.db.query<{ id: string }>(
       `DELETE FROM sessions WHERE id IN (
-         SELECT id FROM sessions WHERE ended IS NOT NULL OR ($1::text[] IS NOT NULL AND NOT (token = ANY($1::text[])))
+         SELECT id FROM sessions WHERE (ended IS NOT NULL OR ($1::text[] IS NOT NULL AND NOT (token = ANY($1::text[]))))
+            -- the newest holder of each wrote: label stays: every session is decided with them (twenty-ninth pass)
+            AND id NOT IN (SELECT DISTINCT ON (l.label) l.session FROM session_labels l JOIN sessions k ON k.id = l.session
+                            WHERE l.label LIKE 'wrote:%' ORDER BY l.label, k.last_seen DESC)
           ORDER BY last_seen DESC OFFSET $2)
        RETURNING id`,
       [live ? [...live] : null, this.limits.endedSessionsKept],

