@@ -15,6 +15,7 @@ import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
 import { startsXmlRpc } from './xmlrpc.ts';
 import { encodedMessageAddresses } from './message-headers.ts';
+import { yamlReadings, yamlType } from './yaml-body.ts';
 import { appendAll } from '../lib/arrays.ts';
 import { emptyMap } from '../lib/records.ts';
 
@@ -1006,6 +1007,12 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       }
     }
     return finish();
+  }
+  // A YAML body: what a server that binds YAML reads, as JSON readings (describe/yaml-body.ts).
+  if (!truncated && yamlType(content_type)) {
+    const yaml = yamlReadings(text);
+    for (const r of yaml.readings) alternates.push(r);
+    if (yaml.duplicateKeys) ambiguous('json_duplicate_key', 'a YAML mapping gives a key twice (PyYAML, SnakeYAML and Jackson take the last, Go\'s yaml.v3 refuses the body)');
   }
   if (isTextual(content_type) || !content_type) {
     const keep = textKept(content_type, previewBytes);

@@ -548,6 +548,51 @@ t.test('property (twenty-ninth pass): SQL in the query beside a body, or in a co
   t.notOk(phrase.description.sql?.destructive, 'control: no destructive SQL');
 });
 
+// Twenty-ninth pass: a body declared as YAML is bound as JSON is by the servers that take YAML
+// (Jackson's and Spring's YAML converters, PyYAML or Go's yaml behind a handler, Elasticsearch):
+// Airlock kept it as text, so its SQL, override or tool call went unread. PyYAML is the oracle.
+t.test('property (twenty-ninth pass): SQL, a method override or a tool call in a YAML body is read as the server binds it', async (t) => {
+  const drop = 'DROP TABLE users';
+  // Spellings of `sql: DROP TABLE users` (a key and its value) that YAML parsers read alike.
+  const spellings: Record<string, (k: string, v: string) => string> = {
+    plain: (k, v) => `${k}: ${v}\n`,
+    double: (k, v) => `"${k}": "\\x${v.charCodeAt(0).toString(16)}${v.slice(1)}"\n`,
+    single: (k, v) => `'${k}': '${v}'\n`,
+    literal: (k, v) => `${k}: |-\n  ${v}\n`,
+    folded: (k, v) => `${k}: >-\n  ${v.split(' ').join('\n  ')}\n`,
+    flow: (k, v) => `{${k}: ${v}, note: x}\n`,
+    anchor: (k, v) => `x: &v ${v}\n${k}: *v\n`,
+    merge: (k, v) => `base: &b {${k}: ${v}}\n<<: *b\nnote: x\n`,
+    'second document': (k, v) => `note: x\n---\n${k}: ${v}\n`,
+    'key given twice': (k, v) => `${k}: SELECT 1\n${k}: ${v}\n`,
+  };
+  const oracle = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys,yaml; print(json.dumps([[d.get("sql") for d in yaml.safe_load_all(x) if d] for x in json.loads(sys.argv[1])]))', JSON.stringify(Object.values(spellings).map((f) => f('sql', drop)))], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  for (const [i, docs] of (JSON.parse(oracle) as Array<Array<string | null>>).entries()) t.ok(docs.includes(drop), `PyYAML reads the DROP in the ${Object.keys(spellings)[i]} spelling`);
+  const types = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/vnd.oai.openapi+yaml'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(spellings)), fc.constantFrom(...types), fc.constantFrom('sql', 'override'), async (spelling, type, what) => {
+      const spell = spellings[spelling]!;
+      const r = what === 'sql' ? { url: `https://${SQL_HOST}/v1/run`, body: spell('sql', drop) } : { url: 'https://api.github.com/repos/acme/widgets', body: spell('_method', 'DELETE') };
+      const { description, decision } = await decide({ ...r, headers: [['Content-Type', type]] });
+      if (what === 'sql' && !description.sql?.destructive) throw new Error(`${spelling} ${type}: the DROP is not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${what} ${spelling} ${type}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: 30, ...seed, examples: [['plain', 'application/yaml', 'sql'], ['merge', 'application/x-yaml', 'override']] },
+  );
+  // Controls: a YAML read stays a read's write, a configuration is an ordinary write, and the tool
+  // call an MCP server would bind from YAML is judged as that call.
+  const select = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/yaml']], body: 'sql: SELECT 1\n' });
+  t.notOk(select.description.sql?.destructive, 'control: a YAML SELECT is no destructive SQL');
+  t.not(select.decision.approval?.risk, 'critical', 'control: a YAML SELECT is not critical');
+  const config = await decide({ url: `https://${SQL_HOST}/v1/config`, headers: [['Content-Type', 'application/yaml']], body: 'name: web\nreplicas: 3\nenabled: yes\n' });
+  t.equal(config.decision.approval?.risk, 'medium', 'control: a YAML configuration is an ordinary write');
+  const tool = await decide({ url: MCP, headers: [['Content-Type', 'application/yaml']], body: 'jsonrpc: "2.0"\nid: 1\nmethod: tools/call\nparams:\n  name: delete_project\n  arguments: {}\n' });
+  t.equal(tool.description.mcp?.tool, 'delete_project', 'the YAML tool call is read');
+  t.ok(severity(tool.decision) >= 3, `and held (${tool.decision.rule})`);
+});
+
 // Ninth pass: places that carry SQL only sometimes, each read on its own (a decoy that is no SQL
 // hid the statement beside it), and classic ASP.NET's `%uXXXX` escapes in the URL and a form.
 t.test('SQL beside a decoy that is no SQL, or spelled with %u escapes, is judged, never allowed', async (t) => {
