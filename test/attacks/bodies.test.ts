@@ -210,6 +210,15 @@ t.test('keys equal but for letter case (Go and other case-insensitive parsers): 
     const { decision, description } = await decide({ url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/db1/query', headers: [['Authorization', 'Bearer x'], ['Content-Type', 'application/json']], body: `{"sql": "SELECT 1", "${alias}": "DROP TABLE users"}` });
     t.ok(description.request.body.ambiguous && decision.approval?.risk === 'critical', `D1 ${alias}: the DROP is seen (${decision.rule} ${decision.approval?.risk})`);
   }
+  // Twenty-ninth pass: `statement` and `stmt` (read to an SQL path) in another case, alone or beside
+  // the field's own spelling, as ASP.NET Core's web defaults and Go's encoding/json bind them.
+  for (const body of ['{"STATEMENT": "DROP TABLE users"}', '{"Statement": "DELETE FROM users"}', '{"\u017ftatement": "DROP TABLE users"}', '{"Stmt": "DROP TABLE users"}', '{"statement": "SELECT 1", "STATEMENT": "DROP TABLE users"}']) {
+    const { decision, description } = await decide({ url: `https://${SQL_HOST}/v1/sql`, headers: [['Content-Type', 'application/json']], body });
+    t.ok(description.sql?.destructive && decision.approval?.risk === 'critical', `twenty-ninth pass: ${body}: the statement is seen (${decision.rule} ${decision.approval?.risk})`);
+  }
+  // Controls: an IAM policy's `Statement` list is no SQL and no ambiguity.
+  const policy = await decide({ url: `https://${SQL_HOST}/v1/policy`, headers: [['Content-Type', 'application/json']], body: '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}' });
+  t.notOk(policy.description.request.body.ambiguous, 'control: an IAM policy\'s Statement list is not ambiguous');
   // Control: capitalized keys inside a read tool's arguments are data, not fields Airlock reads by.
   const read = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: READ_ONLY_TOOLS[0], arguments: { Query: 'x', Name: 'y', Method: 'z' } } }) });
   t.equal(read.decision.action, 'allow', 'a read tool call with capitalized argument names is still allowed');
