@@ -602,6 +602,39 @@ t.test('property (twenty-ninth pass): SQL, a method override or a tool call in a
   t.ok(severity(tool.decision) >= 3, `and held (${tool.decision.rule})`);
 });
 
+// Twenty-ninth pass: an XML body bound to the handler's object (Jackson's XML module under Spring,
+// ASP.NET Core's XML formatters, JAXB) is the JSON of its root's children: `<Request><sql>…</sql>`
+// is `{"sql": …}`. Airlock kept it as text. ElementTree is the oracle for each spelling's text.
+t.test('property (twenty-ninth pass): SQL or a method override in an XML body bound as JSON is read as the server binds it', async (t) => {
+  const drop = 'DROP TABLE users';
+  const spellings: Record<string, (k: string, v: string) => string> = {
+    element: (k, v) => `<Request><${k}>${v}</${k}></Request>`,
+    attribute: (k, v) => `<Request ${k}="${v}"/>`,
+    prefixed: (k, v) => `<r:Request xmlns:r="urn:r"><r:${k}>${v}</r:${k}></r:Request>`,
+    cdata: (k, v) => `<Request><note>x</note><${k}><![CDATA[${v}]]></${k}></Request>`,
+    'character references': (k, v) => `<Request><${k}>&#x${v.charCodeAt(0).toString(16)};${v.slice(1)}</${k}></Request>`,
+    'declaration and wrapper': (k, v) => `<?xml version="1.0" encoding="UTF-8"?>\n<Request>\n  <${k}>${v}</${k}>\n  <limit>10</limit>\n</Request>`,
+  };
+  const oracle = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys; import xml.etree.ElementTree as E\nout=[]\nfor x in json.loads(sys.argv[1]):\n  r=E.fromstring(x); out.append([(e.text or "").strip() for e in r.iter() if e.tag.split("}")[-1]=="sql"] + [v for k,v in r.attrib.items() if k=="sql"])\nprint(json.dumps(out))', JSON.stringify(Object.values(spellings).map((f) => f('sql', drop)))], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  for (const [i, texts] of (JSON.parse(oracle) as string[][]).entries()) t.ok(texts.includes(drop), `ElementTree reads the DROP in the ${Object.keys(spellings)[i]} spelling`);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(spellings)), fc.constantFrom('application/xml', 'text/xml', 'application/vnd.acme.request+xml'), fc.constantFrom('sql', 'override'), async (spelling, type, what) => {
+      const spell = spellings[spelling]!;
+      const r = what === 'sql' ? { url: `https://${SQL_HOST}/v1/run`, body: spell('sql', drop) } : { url: 'https://api.github.com/repos/acme/widgets', body: spell('_method', 'DELETE') };
+      const { description, decision } = await decide({ ...r, headers: [['Content-Type', type]] });
+      if (what === 'sql' && !description.sql?.destructive) throw new Error(`${spelling} ${type}: the DROP is not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${what} ${spelling} ${type}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: 24, ...seed, examples: [['element', 'application/xml', 'sql']] },
+  );
+  const select = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/xml']], body: '<Request><sql>SELECT 1</sql></Request>' });
+  t.not(select.decision.approval?.risk, 'critical', 'control: an XML SELECT is not critical');
+  const doc = await decide({ url: `https://${SQL_HOST}/v1/notes`, headers: [['Content-Type', 'application/xml']], body: '<note><to>Tove</to><body>Drop the table by the window</body></note>' });
+  t.equal(doc.decision.approval?.risk, 'medium', 'control: an XML document is an ordinary write');
+});
+
 // Ninth pass: places that carry SQL only sometimes, each read on its own (a decoy that is no SQL
 // hid the statement beside it), and classic ASP.NET's `%uXXXX` escapes in the URL and a form.
 t.test('SQL beside a decoy that is no SQL, or spelled with %u escapes, is judged, never allowed', async (t) => {
