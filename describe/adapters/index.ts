@@ -157,10 +157,12 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   // Docker images: `request_order` unset, so `EGPCS`, the cookie last and winning) and classic
   // ASP.NET's `Request["sql"]` (query, form, then cookies) bind the parameter from a cookie:
   // `GET /run?sql=SELECT 1` with `Cookie: sql=DROP+TABLE+users` was an allowed read.
-  const cookies = cookieParams(request);
-  if (cookies) {
-    const named = paramsByServerName(cookies, names);
-    for (const v of [...names.flatMap((n) => named[n] ?? []), ...sqlNamedValues(cookies)]) if (v.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  // And in a path segment's matrix parameters (`/v1/run;sql=DROP%20TABLE%20users`), which JAX-RS's
+  // `@MatrixParam` (Jersey, RESTEasy) and Spring's `@MatrixVariable` bind.
+  for (const params of [cookieParams(request), matrixParams(request.path)]) {
+    if (!params) continue;
+    const named = paramsByServerName(params, names);
+    for (const v of [...names.flatMap((n) => named[n] ?? []), ...sqlNamedValues(params)]) if (v.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
   }
   // Seventeenth pass: a parameter whose value is a JSON object or list (`?q={"sql": "DELETE FROM
   // users"}`, `?params=[{"sql": …}]`: a body carried in the URL, as servers that take one read it)
@@ -260,6 +262,39 @@ function cookieParams(request: RequestInfo): Record<string, string[]> | undefine
     for (const [name, value] of [[n, v], [decoded(n), decoded(v)]] as const) {
       const list = (out[name] ??= []);
       if (!list.includes(value)) list.push(value);
+    }
+  }
+  return out;
+}
+
+/** Matrix parameters read per path, at most. */
+const MAX_MATRIX_PARAMS = 64;
+
+/**
+ * A path's matrix parameters (`;name=value` after a segment, split on the raw `;` as JAX-RS and
+ * Spring split them, each name and value percent-decoded).
+ * Undefined when the path has none.
+ */
+function matrixParams(path: string): Record<string, string[]> | undefined {
+  if (!path.includes(';')) return undefined;
+  const out = emptyMap<string[]>();
+  let n = 0;
+  const decoded = (x: string): string => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  for (const segment of path.split('/')) {
+    const pieces = segment.split(';');
+    for (const piece of pieces.slice(1)) {
+      if (++n > MAX_MATRIX_PARAMS) return out;
+      const eq = piece.indexOf('=');
+      if (eq <= 0) continue;
+      const name = decoded(piece.slice(0, eq));
+      const value = decoded(piece.slice(eq + 1));
+      (out[name] ??= []).push(value);
     }
   }
   return out;

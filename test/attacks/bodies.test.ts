@@ -518,7 +518,7 @@ t.test('SQL under a parameter name PHP, Rack 2 or ASP.NET reads as `sql` (query 
 // query over the body, Spring's `@RequestParam` and Flask's `request.values` take the query's value
 // first, PHP's `$_REQUEST` (no php.ini: `EGPCS`) and classic ASP.NET's `Request[…]` read cookies.
 // The URL was read only when the body held no SQL, and cookies never: a DROP rode beside a SELECT.
-t.test('property (twenty-ninth pass): SQL in the query beside a body, or in a cookie, is judged as the SQL the server binds, never allowed', async (t) => {
+t.test('property (twenty-ninth pass): SQL in the query beside a body, in a cookie or a matrix parameter, is judged as the SQL the server binds, never allowed', async (t) => {
   // Werkzeug (Flask's `request.values`) as the oracle: the query's value is the one it binds.
   const oracle = await new Promise<string>((resolve, reject) =>
     execFile('python3', ['-c', [
@@ -531,7 +531,7 @@ t.test('property (twenty-ninth pass): SQL in the query beside a body, or in a co
   t.equal(oracle, 'DROP TABLE users', 'Werkzeug binds the query\'s sql over the form\'s');
   const name = fc.constantFrom('sql', 'SQL', 'sql_query', 'rawSql', '%20sql', 'sql%5B%5D');
   const statement = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'UPDATE users SET admin = true');
-  const where = fc.constantFrom('query+json', 'query+form', 'query+text', 'cookie-get', 'cookie+query-get', 'cookie+form');
+  const where = fc.constantFrom('query+json', 'query+form', 'query+text', 'cookie-get', 'cookie+query-get', 'cookie+form', 'matrix-get', 'matrix+json');
   const cookieValue = fc.constantFrom('percent', 'plus', 'raw');
   await fc.assert(
     fc.asyncProperty(name, statement, where, cookieValue, async (n, sql, w, cv) => {
@@ -542,12 +542,15 @@ t.test('property (twenty-ninth pass): SQL in the query beside a body, or in a co
         : w === 'query+text' ? { url: `https://${SQL_HOST}/v1/sql?${n}=${q}`, headers: [['Content-Type', 'text/plain']] as Array<[string, string]>, body: 'SELECT 1' }
         : w === 'cookie-get' ? { method: 'GET', url: `https://${SQL_HOST}/v1/run`, headers: [['Cookie', cookie]] as Array<[string, string]>, body: '' }
         : w === 'cookie+query-get' ? { method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=SELECT%201`, headers: [['Cookie', cookie]] as Array<[string, string]>, body: '' }
+        // (A path segment's matrix parameter, as JAX-RS's `@MatrixParam` and Spring's `@MatrixVariable` bind it.)
+        : w === 'matrix-get' ? { method: 'GET', url: `https://${SQL_HOST}/v1/run;jsessionid=x;${n}=${q}?sql=SELECT%201`, headers: [] as Array<[string, string]>, body: '' }
+        : w === 'matrix+json' ? { url: `https://${SQL_HOST}/v1;${n}=${q}/run`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: '{"sql": "SELECT 1"}' }
         : { url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded'], ['Cookie', cookie]] as Array<[string, string]>, body: 'sql=SELECT+1' };
       const { description, decision } = await decide(r);
       if (!description.sql?.destructive) throw new Error(`${w} ${n}: the statement is not seen (${JSON.stringify(description.sql)})`);
       if (decision.approval?.risk !== 'critical') throw new Error(`${w} ${n}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
     }),
-    { numRuns: 30, ...seed, examples: [['sql', 'DROP TABLE users', 'query+form', 'percent'], ['sql', 'DROP TABLE users', 'cookie-get', 'plus']] },
+    { numRuns: 30, ...seed, examples: [['sql', 'DROP TABLE users', 'query+form', 'percent'], ['sql', 'DROP TABLE users', 'cookie-get', 'plus'], ['sql', 'DROP TABLE users', 'matrix-get', 'percent']] },
   );
   // Controls: cookies and URL parameters that hold no statement change nothing.
   const session = await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=SELECT%201`, headers: [['Cookie', 'session=abc123; theme=dark; _ga=GA1.2.3; sql=red+shoes']], body: '' });
@@ -555,6 +558,8 @@ t.test('property (twenty-ninth pass): SQL in the query beside a body, or in a co
   const phrase = await decide({ url: `https://${SQL_HOST}/v1/run?sql=red%20shoes&page=2`, headers: [['Content-Type', 'application/json']], body: '{"sql": "SELECT 1"}' });
   t.not(phrase.decision.approval?.risk, 'critical', 'control: a phrase in the URL beside the body\'s read adds nothing');
   t.notOk(phrase.description.sql?.destructive, 'control: no destructive SQL');
+  const jsession = await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run;jsessionid=abc123?sql=SELECT%201`, headers: [], body: '' });
+  t.equal(jsession.decision.action, 'allow', 'control: a session id in the path changes nothing');
 });
 
 // Twenty-ninth pass: a body declared as YAML is bound as JSON is by the servers that take YAML
