@@ -1018,6 +1018,9 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   if (!truncated && xmlBodyType(content_type) && trimmed.startsWith('<') && text.length <= MAX_BOUND_XML) {
     const bound = xmlBoundJson(text);
     if (bound !== undefined) alternates.push({ label: 'XML (bound as JSON)', json: bound });
+    // (.NET names an element by its property, `<Sql>`: read as the field it binds, as in JSON.)
+    const folds = bound === undefined ? undefined : caseFoldedReadings(bound);
+    if (folds) alternates.push({ label: 'XML (bound as JSON, case-folded)', json: folds.last });
   }
   // A YAML body: what a server that binds YAML reads, as JSON readings (describe/yaml-body.ts).
   if (!truncated && yamlType(content_type)) {

@@ -619,9 +619,11 @@ t.test('property (twenty-ninth pass): SQL or a method override in an XML body bo
     cdata: (k, v) => `<Request><note>x</note><${k}><![CDATA[${v}]]></${k}></Request>`,
     'character references': (k, v) => `<Request><${k}>&#x${v.charCodeAt(0).toString(16)};${v.slice(1)}</${k}></Request>`,
     'declaration and wrapper': (k, v) => `<?xml version="1.0" encoding="UTF-8"?>\n<Request>\n  <${k}>${v}</${k}>\n  <limit>10</limit>\n</Request>`,
+    // (.NET's XmlSerializer names an element by its property: `<Sql>` binds `Sql`.)
+    'PascalCase': (k, v) => `<ExecuteRequest><${k === 'sql' ? 'Sql' : k}>${v}</${k === 'sql' ? 'Sql' : k}></ExecuteRequest>`,
   };
   const oracle = await new Promise<string>((resolve, reject) =>
-    execFile('python3', ['-c', 'import json,sys; import xml.etree.ElementTree as E\nout=[]\nfor x in json.loads(sys.argv[1]):\n  r=E.fromstring(x); out.append([(e.text or "").strip() for e in r.iter() if e.tag.split("}")[-1]=="sql"] + [v for k,v in r.attrib.items() if k=="sql"])\nprint(json.dumps(out))', JSON.stringify(Object.values(spellings).map((f) => f('sql', drop)))], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+    execFile('python3', ['-c', 'import json,sys; import xml.etree.ElementTree as E\nout=[]\nfor x in json.loads(sys.argv[1]):\n  r=E.fromstring(x); out.append([(e.text or "").strip() for e in r.iter() if e.tag.split("}")[-1].lower()=="sql"] + [v for k,v in r.attrib.items() if k=="sql"])\nprint(json.dumps(out))', JSON.stringify(Object.values(spellings).map((f) => f('sql', drop)))], (err, out) => (err ? reject(err) : resolve(out.trim()))),
   );
   for (const [i, texts] of (JSON.parse(oracle) as string[][]).entries()) t.ok(texts.includes(drop), `ElementTree reads the DROP in the ${Object.keys(spellings)[i]} spelling`);
   await fc.assert(
@@ -632,8 +634,13 @@ t.test('property (twenty-ninth pass): SQL or a method override in an XML body bo
       if (what === 'sql' && !description.sql?.destructive) throw new Error(`${spelling} ${type}: the DROP is not seen (${JSON.stringify(description.sql)})`);
       if (decision.approval?.risk !== 'critical') throw new Error(`${what} ${spelling} ${type}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
     }),
-    { numRuns: 24, ...seed, examples: [['element', 'application/xml', 'sql']] },
+    { numRuns: 24, ...seed, examples: [['element', 'application/xml', 'sql'], ['PascalCase', 'text/xml', 'sql']] },
   );
+  // .NET's XmlSerializer names an element by its property (`<Statement>` binds `Statement`), read as the field.
+  for (const body of ['<ExecuteRequest><Statement>DROP TABLE users</Statement></ExecuteRequest>', '<Q><QUERY>DELETE FROM users</QUERY></Q>']) {
+    const pascal = await decide({ url: `https://${SQL_HOST}/v1/sql`, headers: [['Content-Type', 'application/xml']], body });
+    t.ok(pascal.description.sql?.destructive && pascal.decision.approval?.risk === 'critical', `${body}: the statement is seen (${pascal.decision.rule})`);
+  }
   const select = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/xml']], body: '<Request><sql>SELECT 1</sql></Request>' });
   t.not(select.decision.approval?.risk, 'critical', 'control: an XML SELECT is not critical');
   const doc = await decide({ url: `https://${SQL_HOST}/v1/notes`, headers: [['Content-Type', 'application/xml']], body: '<note><to>Tove</to><body>Drop the table by the window</body></note>' });
