@@ -161,10 +161,23 @@ function firstWord(value: string): string {
  */
 function changingOperationParam(url: URL, headers: ReadonlyArray<[string, string]>): string | undefined {
   const cookies = cookieHeaders(headers);
-  if ((url.search.length < 4 && !cookies.length) || ownedHost(url.hostname.toLowerCase())) return undefined;
+  const matrix = url.pathname.includes(';');
+  if ((url.search.length < 4 && !cookies.length && !matrix) || ownedHost(url.hostname.toLowerCase())) return undefined;
   for (const [name, value] of url.searchParams) {
     if (!parameterNames(name).some((n) => operationParamNames.has(n.toLowerCase()))) continue;
     if (changingWords.has(firstWord(value))) return name;
+  }
+  // And a path segment's matrix parameter (`/admin/collections;action=DELETE`), as JAX-RS's
+  // `@MatrixParam` and Spring's `@MatrixVariable` bind it (twenty-ninth pass).
+  if (matrix) {
+    let n = 0;
+    for (const segment of url.pathname.split('/')) {
+      for (const piece of segment.split(';').slice(1)) {
+        if (++n > MAX_COOKIES) break;
+        const pair = new URLSearchParams(piece.replaceAll('&', '%26'));
+        for (const [name, v] of pair) if (operationParamNames.has(name.trim().toLowerCase()) && changingWords.has(firstWord(v))) return `path ${name}`;
+      }
+    }
   }
   // Twenty-ninth pass: in a cookie too. PHP's `$_REQUEST` (no php.ini: `EGPCS`, the cookie merged
   // last, over the query) and classic ASP.NET's `Request["action"]` bind the parameter from a
@@ -258,7 +271,7 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // `?action=DELETE&name=orders` (Solr's collection admin API) removes like a POST.
   if ((input.method === 'GET' || input.method === 'HEAD') && action === undefined) {
     const named = changingOperationParam(input.url, input.headers);
-    if (named !== undefined) add(named.startsWith('cookie ') ? 'cookie:action' : 'query:action', 'POST');
+    if (named !== undefined) add(named.startsWith('cookie ') ? 'cookie:action' : named.startsWith('path ') ? 'path:action' : 'query:action', 'POST');
   }
   // A body on a GET, HEAD or OPTIONS (Airlock forwards it, framed): a server that routes a path
   // whatever the method reads it as it reads a POST's (Go's `http.HandleFunc` without a method in

@@ -169,6 +169,13 @@ t.test('property (twenty-ninth pass): a cookie naming an operation that changes 
     }),
     { numRuns: 40, examples: [['action', 'delete', '?action=LIST&name=orders', 'last']] },
   );
+  // And a path segment's matrix parameter, as JAX-RS's `@MatrixParam` and Spring's `@MatrixVariable` bind it.
+  for (const p of ['/solr/admin/collections;action=DELETE?name=orders', '/api;jsessionid=x;cmd=purge_all/run', '/admin;op=drop%5Fall']) {
+    const d = describeRequest({ method: 'GET', url: `https://docs.example.org${p}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    t.not((await hostsEngine.decide(d)).action, 'allow', `${p}: no read`);
+  }
+  const session = describeRequest({ method: 'GET', url: 'https://docs.example.org/admin;jsessionid=abc;action=view', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  t.equal((await hostsEngine.decide(session)).action, 'allow', 'control: a session id and a read action in the path read');
   for (const c of ['session=abc; action=view; theme=dark', 'action=LIST', 'deleted=1; cmd_history=drop']) {
     const d = describeRequest({ method: 'GET', url: 'https://docs.example.org/admin.php?action=LIST', headers: [['Cookie', c]], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
     t.equal((await hostsEngine.decide(d)).action, 'allow', `control: ${c} reads`);
