@@ -27,6 +27,7 @@ import { appendAll } from '../lib/arrays.ts';
 import type {
   AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo, ServiceInfo,
 } from './types.ts';
+import { requestCookies } from './types.ts';
 import { lookupTable } from '../lib/records.ts';
 
 
@@ -124,6 +125,20 @@ function identityIn(name: string, value: string): string {
 
 /** Cookie names looked at per request (a header of thousands of cookies is read up to this many). */
 const MAX_COOKIES = 200;
+
+/** The cookies of a request's Cookie headers as (name, value) pairs, at most MAX_COOKIES (a piece without `=` is none). */
+function cookiePairs(rawHeaders: ReadonlyArray<[string, string]>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [n, value] of rawHeaders) {
+    if (n.toLowerCase() !== 'cookie') continue;
+    for (const piece of value.split(';')) {
+      if (out.length >= MAX_COOKIES) return out;
+      const eq = piece.indexOf('=');
+      if (eq > 0) out.push([piece.slice(0, eq).trim(), piece.slice(eq + 1).trim()]);
+    }
+  }
+  return out;
+}
 
 /**
  * The cookies a request carries under the name of one of its query or form parameters, as PHP
@@ -878,6 +893,8 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     egress_bytes: Buffer.byteLength(url.host) + Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
   };
   if (upgrade) request.upgrade = upgrade;
+  const cookies = cookiePairs(raw.headers);
+  if (cookies.length) request[requestCookies] = cookies;
   // The name in Unicode, for policy data written that way (`wiki.bücher.example`): requests carry punycode.
   if (request.host.includes('xn--')) {
     const unicode = domainToUnicode(request.host);

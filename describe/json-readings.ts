@@ -262,7 +262,7 @@ function eachObject(root: unknown, visit: (obj: Record<string, unknown>, path: s
  * `\u017Fql` for `sql`) is that field to a case-insensitive server. Deeper (tool arguments, GraphQL
  * variables) only keys that fold together in one object count.
  */
-const structural = ['jsonrpc', 'id', 'method', 'params', 'name', 'arguments', 'query', 'sql', 'queries', 'batch', 'operationName', 'variables', 'extensions', '_method', 'force'];
+const structural = ['jsonrpc', 'id', 'method', 'params', 'name', 'arguments', 'query', 'sql', 'queries', 'statement', 'stmt', 'batch', 'operationName', 'variables', 'extensions', '_method', 'force'];
 const structuralByFold = new Map(structural.map((c) => [fold(c), c]));
 const STRUCTURAL_DEPTH = 1;
 
@@ -272,8 +272,11 @@ const STRUCTURAL_DEPTH = 1;
  * read in a `params` object only, and a JSON-RPC `id` beside a `method` or `jsonrpc` only: a .NET,
  * OData or AWS body's own `{"Name": …, "Id": 5}` is no call to anyone, and no ambiguity.
  */
-function readWhereItStands(field: string, obj: Record<string, unknown>, depth: number, parent: string | undefined): boolean {
+function readWhereItStands(field: string, obj: Record<string, unknown>, depth: number, parent: string | undefined, value?: unknown): boolean {
   if (field === 'name' || field === 'arguments') return depth === 1 && parent !== undefined && fold(parent) === 'params';
+  // (Twenty-ninth pass) an SQL text under `Statement`, `STMT`, `ſtatement` (an ASP.NET Core or Go
+  // handler binds it to `statement`); an IAM policy's `Statement` list is no SQL, and no ambiguity.
+  if (field === 'statement' || field === 'stmt') return typeof value === 'string';
   if (field === 'id') return entriesOnce(obj).some(([k]) => fold(k) === 'method' || fold(k) === 'jsonrpc');
   return true;
 }
@@ -292,7 +295,7 @@ function fieldGroups(obj: Record<string, unknown>, depth: number, parent?: strin
   const out: Array<{ keys: string[]; field?: string }> = [];
   for (const [f, g] of groups) {
     const field = depth <= STRUCTURAL_DEPTH ? structuralByFold.get(f) : undefined;
-    if (g.length > 1 || (field !== undefined && g[0] !== field && readWhereItStands(field, obj, depth, parent))) out.push({ keys: g, ...(field !== undefined ? { field } : {}) });
+    if (g.length > 1 || (field !== undefined && g[0] !== field && readWhereItStands(field, obj, depth, parent, obj[g[0]!]))) out.push({ keys: g, ...(field !== undefined ? { field } : {}) });
   }
   return out;
 }

@@ -159,13 +159,53 @@ function firstWord(value: string): string {
  * A URL parameter naming an operation that changes state (`action=DELETE`, `cmd=purge`) on a host no
  * service module describes: such APIs run it whatever the method. Names as PHP and Rack 2 read them.
  */
-function changingOperationParam(url: URL): string | undefined {
-  if (url.search.length < 4 || ownedHost(url.hostname.toLowerCase())) return undefined;
+function changingOperationParam(url: URL, headers: ReadonlyArray<[string, string]>): string | undefined {
+  const cookies = cookieHeaders(headers);
+  const matrix = url.pathname.includes(';');
+  if ((url.search.length < 4 && !cookies.length && !matrix) || ownedHost(url.hostname.toLowerCase())) return undefined;
   for (const [name, value] of url.searchParams) {
     if (!parameterNames(name).some((n) => operationParamNames.has(n.toLowerCase()))) continue;
     if (changingWords.has(firstWord(value))) return name;
   }
+  // And a path segment's matrix parameter (`/admin/collections;action=DELETE`), as JAX-RS's
+  // `@MatrixParam` and Spring's `@MatrixVariable` bind it (twenty-ninth pass).
+  if (matrix) {
+    let n = 0;
+    for (const segment of url.pathname.split('/')) {
+      for (const piece of segment.split(';').slice(1)) {
+        if (++n > MAX_COOKIES) break;
+        const pair = new URLSearchParams(piece.replaceAll('&', '%26'));
+        for (const [name, v] of pair) if (operationParamNames.has(name.trim().toLowerCase()) && changingWords.has(firstWord(v))) return `path ${name}`;
+      }
+    }
+  }
+  // Twenty-ninth pass: in a cookie too. PHP's `$_REQUEST` (no php.ini: `EGPCS`, the cookie merged
+  // last, over the query) and classic ASP.NET's `Request["action"]` bind the parameter from a
+  // cookie, so `GET /admin.php?action=LIST` with `Cookie: action=delete` deletes there. Names and
+  // values as sent and URL-decoded (PHP decodes both).
+  let seen = 0;
+  for (const value of cookies) {
+    for (const piece of value.split(';')) {
+      if (++seen > MAX_COOKIES) return undefined;
+      const eq = piece.indexOf('=');
+      if (eq <= 0) continue;
+      const pair = new URLSearchParams(`${piece.slice(0, eq).trim().replaceAll('&', '%26')}=${piece.slice(eq + 1).trim().replaceAll('&', '%26')}`);
+      for (const [name, v] of pair) {
+        if (!parameterNames(name).some((n) => operationParamNames.has(n.toLowerCase()))) continue;
+        if (changingWords.has(firstWord(v))) return `cookie ${name}`;
+      }
+    }
+  }
   return undefined;
+}
+
+/** Cookies looked at per request for an operation's name. */
+const MAX_COOKIES = 200;
+
+function cookieHeaders(headers: ReadonlyArray<[string, string]>): string[] {
+  const out: string[] = [];
+  for (const [n, v] of headers) if (n.length === 6 && n.toLowerCase() === 'cookie') out.push(v);
+  return out;
 }
 
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
@@ -229,7 +269,10 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   if (command !== undefined && !redisReadCommands.has(command) && (input.method === 'GET' || input.method === 'HEAD')) add('path:redis-command', 'POST');
   // An RPC-style API runs the operation its URL names whatever the method: a GET
   // `?action=DELETE&name=orders` (Solr's collection admin API) removes like a POST.
-  if ((input.method === 'GET' || input.method === 'HEAD') && action === undefined && changingOperationParam(input.url) !== undefined) add('query:action', 'POST');
+  if ((input.method === 'GET' || input.method === 'HEAD') && action === undefined) {
+    const named = changingOperationParam(input.url, input.headers);
+    if (named !== undefined) add(named.startsWith('cookie ') ? 'cookie:action' : named.startsWith('path ') ? 'path:action' : 'query:action', 'POST');
+  }
   // A body on a GET, HEAD or OPTIONS (Airlock forwards it, framed): a server that routes a path
   // whatever the method reads it as it reads a POST's (Go's `http.HandleFunc` without a method in
   // the pattern, Flask's `methods=['GET', 'POST']` with `request.get_json()`, Express's `app.all`,

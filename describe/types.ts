@@ -40,7 +40,16 @@ export interface AmbiguityReason {
   detail: string;
 }
 
+/**
+ * The cookies a request carries, as (name, value) pairs (at most 200), kept off the description: a
+ * symbol key, so no policy input, audit record or approval holds their values. PHP's `$_REQUEST`
+ * (`request_order` unset: `EGPCS`, the cookie last) and classic ASP.NET's `Request[…]` bind a
+ * handler's parameters from them (twenty-ninth pass: describe/adapters/index.ts `cookieParams`).
+ */
+export const requestCookies: unique symbol = Symbol('request cookies');
+
 export interface RequestInfo {
+  [requestCookies]?: Array<[string, string]>;
   id: string;
   /** RFC 3339 time the proxy received the request. During replay, time builtins return this. */
   time: string;

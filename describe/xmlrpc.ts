@@ -158,3 +158,63 @@ export function xmlFields(text: string): Record<string, string[]> | undefined {
   if (!writeBounded(parser, text, () => deepest)) return undefined;
   return over ? undefined : out;
 }
+
+/** Elements an XML body is bound as JSON through, at most (past it, no reading). */
+const MAX_BOUND_ELEMENTS = 4096;
+/** Nesting bound as JSON, at most (deeper elements are left out). */
+const MAX_BOUND_DEPTH = 64;
+
+/**
+ * An XML body as servers that bind XML to the handler's object read it (twenty-ninth pass):
+ * Jackson's XML module (Spring with jackson-dataformat-xml), ASP.NET Core's XML formatters and
+ * JAXB bind `<Request><sql>DROP TABLE users</sql></Request>` as the JSON `{"sql": "DROP TABLE
+ * users"}`: the root element's children are its members, an element holding only text is that
+ * text, attributes are members too, a name given twice is a list; names are local (no prefix).
+ * Undefined when the body holds no element, or past MAX_BOUND_ELEMENTS.
+ */
+export function xmlBoundJson(text: string): Record<string, unknown> | undefined {
+  type Frame = { name: string; obj: Record<string, unknown>; text: string; members: boolean };
+  const stack: Frame[] = [];
+  let root: Record<string, unknown> | undefined;
+  let count = 0;
+  const local = (name: string): string => name.slice(name.indexOf(':') + 1);
+  const put = (obj: Record<string, unknown>, k: string, v: unknown): void => {
+    const had = Object.prototype.hasOwnProperty.call(obj, k) ? obj[k] : undefined;
+    const value = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+    Object.defineProperty(obj, k, { value, writable: true, enumerable: true, configurable: true });
+  };
+  const parser = new Parser({
+    onopentag(name, attrs) {
+      if (++count > MAX_BOUND_ELEMENTS) return;
+      const frame: Frame = { name: local(name), obj: Object.create(null) as Record<string, unknown>, text: '', members: false };
+      for (const [k, v] of Object.entries(attrs)) {
+        if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+        put(frame.obj, local(k), v);
+        frame.members = true;
+      }
+      stack.push(frame);
+    },
+    ontext(data) {
+      const top = stack[stack.length - 1];
+      if (top && top.text.length < 1_000_000) top.text += data;
+    },
+    onclosetag() {
+      if (count > MAX_BOUND_ELEMENTS) return;
+      const e = stack.pop();
+      if (!e) return;
+      const parent = stack[stack.length - 1];
+      if (!parent) {
+        root = e.members ? e.obj : undefined;
+        return;
+      }
+      parent.members = true;
+      if (stack.length > MAX_BOUND_DEPTH) return;
+      put(parent.obj, e.name, e.members ? e.obj : e.text);
+    },
+  }, { xmlMode: true, decodeEntities: true, recognizeCDATA: true });
+  parser.write(text);
+  parser.end();
+  if (count > MAX_BOUND_ELEMENTS || !root) return undefined;
+  // A plain object, as JSON readers hand one over.
+  return JSON.parse(JSON.stringify(root)) as Record<string, unknown>;
+}

@@ -34,6 +34,7 @@ import { refusals } from './refusals.ts';
 import { serverCharsets } from './charset-readings.ts';
 import { multipartParts } from './mime-parts.ts';
 import { xmlDoctype } from '../describe/xml-doctype.ts';
+import { MAX_YAML_TEXT, yamlReadings, yamlType } from '../describe/yaml-body.ts';
 import { emptyMap } from '../lib/records.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
@@ -418,6 +419,15 @@ function isWebhookPath(pathname: string): boolean {
 // leaf; a JSON document in a field; a route's `action`; a GraphQL `query`.)
 const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint|address|href|action|query)"|\\u/i;
 const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint|address|href|action)\]?=|%|[{[]/i;
+/**
+ * A YAML text too long to parse here that may register a callback off a hook path: a callback,
+ * webhook or notification member (a CRD's conversion `webhook.clientConfig`), or a name spelled by
+ * an escape. Narrow on purpose: large YAML documents (OpenAPI specs, manifests) name `url`s of
+ * their own and are uploaded as files.
+ */
+const yamlCallbackMark = /callback|hook|notif|clientconfig|\\[xuU]/i;
+/** A YAML text that may name a callback member (what callbackJsonMark finds in JSON), or spell one by an escape: parsed only then off a hook path. */
+const yamlReadMark = /url|uri|callback|webhook|endpoint|address|href|action|query|\\/i;
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
@@ -463,6 +473,23 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   }
   // (Any other multipart body's JSON parts: Google's `multipart/related` uploads carry their metadata so.)
   if (!json && type.startsWith('multipart/')) return callbackUrls([...fromQuery, ...jsonPartCallbacks(bytes, contentTypeOf(rawHeaders) ?? type)], hookPath, url);
+  // A YAML body (twenty-ninth pass): Kubernetes' API server takes `application/yaml` for every
+  // object (a ValidatingWebhookConfiguration's `clientConfig.url` receives every admission review,
+  // Secrets included), and Spring's and Jackson's YAML converters bind it as they bind JSON: read
+  // as the JSON its documents make (describe/yaml-body.ts). One too long to parse here (16 KiB) is
+  // refused on a hook path, and elsewhere when it may name a callback (yamlCallbackMark): what it
+  // registers cannot be read.
+  const media = type.split(';', 1)[0]!.trim();
+  if (!json && yamlType(media)) {
+    const text = bytes.toString('utf8');
+    if (text.length > MAX_YAML_TEXT) {
+      return hookPath || yamlCallbackMark.test(text) ? refusals.bad(`the YAML body is longer than the ${MAX_YAML_TEXT / 1024} KiB Airlock parses and may register a callback URL it cannot read; send it as JSON`) : fromHead();
+    }
+    if (!hookPath && !yamlReadMark.test(text)) return fromHead();
+    const pairs: Array<[string, unknown]> = [...fromQuery];
+    for (const r of yamlReadings(text).readings) appendAll(pairs, jsonCallbackPairs(JSON.stringify(r.json)) ?? []);
+    return callbackUrls(pairs, hookPath, url);
+  }
   if (!json && !form) return fromHead();
   if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return fromHead();
   const pairs: Array<[string, unknown]> = [...fromQuery];

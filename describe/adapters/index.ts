@@ -2,7 +2,7 @@
 // and what SQL it carries (`input.sql`). Pure and synchronous; SQL is read once loadAdapters() has
 // resolved (sql-engines.ts: the proxy loads the engines when SQL first arrives).
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
-import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
+import { requestCookies, type AmbiguityReason, type RequestInfo, type ServiceInfo, type SqlInfo } from '../types.ts';
 import { namesPersistedQuery, urlGraphqlParams, urlNamesStoredDocument, type GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
@@ -22,7 +22,7 @@ import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { upstashSql } from './sql-redis.ts';
 import { cqlText, otherLanguageSql } from './sql-languages.ts';
-import { entriesOnce } from '../../lib/records.ts';
+import { emptyMap, entriesOnce } from '../../lib/records.ts';
 import { postgrestSql } from './sql-postgrest.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
@@ -74,7 +74,29 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   if (clickhouse) return clickhouse;
   const postgrest = postgrestSql(request);
   if (postgrest) return postgrest;
-  return bodySql(request) ?? urlSql(request);
+  return bodyAndUrlSql(request.method, bodySql(request), urlSql(request));
+}
+
+/**
+ * A body's SQL and the URL's together (twenty-ninth pass). Servers bind a handler's parameter from
+ * the query and the body merged, and not all give the body the last word: Rails' `params` merges
+ * the query over the body (`request_parameters.merge(query_parameters)`), Spring's `@RequestParam`
+ * and a servlet's `getParameter` take the query's value first, Flask's `request.values.get` too,
+ * Express handlers often read `req.query.sql ?? req.body.sql`. So `POST /v1/run?sql=DROP TABLE
+ * users` with `{"sql": "SELECT 1"}` (or the form `sql=SELECT+1`) runs the DROP there, while the
+ * URL was read only when the body held no SQL: the SELECT alone was judged. Both are read now; a
+ * URL text no grammar reads statements in (`?sql=red shoes`) adds nothing, as on its own.
+ */
+function bodyAndUrlSql(method: string, body: SqlSource | undefined, url: SqlSource | undefined): SqlSource | undefined {
+  if (!body || !url) return body ?? url;
+  if ('error' in body) return body;
+  if ('error' in url) return url;
+  // The URL's texts are SQL only when a grammar reads statements in them (they are sniffed).
+  const kept = body.sniffed === true ? url : eachSniffed(url, method);
+  if (!kept || !('texts' in kept) || kept.texts.length === 0) return body;
+  const texts = [...body.texts, ...kept.texts];
+  const params = body.params ? [...body.params, ...kept.texts.map(() => undefined)] : undefined;
+  return { ...body, texts, ...(params ? { params } : {}) };
 }
 
 /**
@@ -131,6 +153,17 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   // Other names that say SQL, on any path (sixteenth pass): phpMyAdmin's `sql_query`, `sqlQuery`,
   // `rawSql` (as MCP arguments are named), each SQL when a grammar reads statements in it.
   for (const v of sqlNamedValues(request.query)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  // Twenty-ninth pass: the same names in a cookie. PHP's `$_REQUEST` (no php.ini, as in the official
+  // Docker images: `request_order` unset, so `EGPCS`, the cookie last and winning) and classic
+  // ASP.NET's `Request["sql"]` (query, form, then cookies) bind the parameter from a cookie:
+  // `GET /run?sql=SELECT 1` with `Cookie: sql=DROP+TABLE+users` was an allowed read.
+  // And in a path segment's matrix parameters (`/v1/run;sql=DROP%20TABLE%20users`), which JAX-RS's
+  // `@MatrixParam` (Jersey, RESTEasy) and Spring's `@MatrixVariable` bind.
+  for (const params of [cookieParams(request), matrixParams(request.path)]) {
+    if (!params) continue;
+    const named = paramsByServerName(params, names);
+    for (const v of [...names.flatMap((n) => named[n] ?? []), ...sqlNamedValues(params)]) if (v.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  }
   // Seventeenth pass: a parameter whose value is a JSON object or list (`?q={"sql": "DELETE FROM
   // users"}`, `?params=[{"sql": …}]`: a body carried in the URL, as servers that take one read it)
   // holds SQL where a JSON body would; and a segment after an SQL path name is a statement
@@ -212,6 +245,57 @@ function sqlNamedValues(params: Record<string, string[]>): string[] {
     const folded = k.toLowerCase().replace(/[_\-\s[\]]/g, '');
     if (folded === 'sql' || !folded.includes('sql')) continue;
     for (const v of vs) if (v.trim() !== '' && out.length < MAX_URL_SQL_TEXTS) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * A request's cookies as the parameters PHP and classic ASP.NET bind from them: each name and value
+ * as sent (ASP.NET) and URL-decoded (PHP decodes both, `+` as a blank). Undefined when there are none.
+ */
+function cookieParams(request: RequestInfo): Record<string, string[]> | undefined {
+  const pairs = request[requestCookies];
+  if (!pairs?.length) return undefined;
+  const out = emptyMap<string[]>();
+  const decoded = (x: string): string => new URLSearchParams(`a=${x.replaceAll('&', '%26')}`).get('a') ?? x;
+  for (const [n, v] of pairs) {
+    for (const [name, value] of [[n, v], [decoded(n), decoded(v)]] as const) {
+      const list = (out[name] ??= []);
+      if (!list.includes(value)) list.push(value);
+    }
+  }
+  return out;
+}
+
+/** Matrix parameters read per path, at most. */
+const MAX_MATRIX_PARAMS = 64;
+
+/**
+ * A path's matrix parameters (`;name=value` after a segment, split on the raw `;` as JAX-RS and
+ * Spring split them, each name and value percent-decoded).
+ * Undefined when the path has none.
+ */
+function matrixParams(path: string): Record<string, string[]> | undefined {
+  if (!path.includes(';')) return undefined;
+  const out = emptyMap<string[]>();
+  let n = 0;
+  const decoded = (x: string): string => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  for (const segment of path.split('/')) {
+    const pieces = segment.split(';');
+    for (const piece of pieces.slice(1)) {
+      if (++n > MAX_MATRIX_PARAMS) return out;
+      const eq = piece.indexOf('=');
+      if (eq <= 0) continue;
+      const name = decoded(piece.slice(0, eq));
+      const value = decoded(piece.slice(eq + 1));
+      (out[name] ??= []).push(value);
+    }
   }
   return out;
 }

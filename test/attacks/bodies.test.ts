@@ -210,6 +210,15 @@ t.test('keys equal but for letter case (Go and other case-insensitive parsers): 
     const { decision, description } = await decide({ url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/db1/query', headers: [['Authorization', 'Bearer x'], ['Content-Type', 'application/json']], body: `{"sql": "SELECT 1", "${alias}": "DROP TABLE users"}` });
     t.ok(description.request.body.ambiguous && decision.approval?.risk === 'critical', `D1 ${alias}: the DROP is seen (${decision.rule} ${decision.approval?.risk})`);
   }
+  // Twenty-ninth pass: `statement` and `stmt` (read to an SQL path) in another case, alone or beside
+  // the field's own spelling, as ASP.NET Core's web defaults and Go's encoding/json bind them.
+  for (const body of ['{"STATEMENT": "DROP TABLE users"}', '{"Statement": "DELETE FROM users"}', '{"\u017ftatement": "DROP TABLE users"}', '{"Stmt": "DROP TABLE users"}', '{"statement": "SELECT 1", "STATEMENT": "DROP TABLE users"}']) {
+    const { decision, description } = await decide({ url: `https://${SQL_HOST}/v1/sql`, headers: [['Content-Type', 'application/json']], body });
+    t.ok(description.sql?.destructive && decision.approval?.risk === 'critical', `twenty-ninth pass: ${body}: the statement is seen (${decision.rule} ${decision.approval?.risk})`);
+  }
+  // Controls: an IAM policy's `Statement` list is no SQL and no ambiguity.
+  const policy = await decide({ url: `https://${SQL_HOST}/v1/policy`, headers: [['Content-Type', 'application/json']], body: '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}' });
+  t.notOk(policy.description.request.body.ambiguous, 'control: an IAM policy\'s Statement list is not ambiguous');
   // Control: capitalized keys inside a read tool's arguments are data, not fields Airlock reads by.
   const read = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: READ_ONLY_TOOLS[0], arguments: { Query: 'x', Name: 'y', Method: 'z' } } }) });
   t.equal(read.decision.action, 'allow', 'a read tool call with capitalized argument names is still allowed');
@@ -503,6 +512,139 @@ t.test('SQL under a parameter name PHP, Rack 2 or ASP.NET reads as `sql` (query 
     { numRuns: 16, ...seed },
   );
   t.pass('checked');
+});
+
+// Twenty-ninth pass: where a server binds a handler's parameter from. Rails' `params` merges the
+// query over the body, Spring's `@RequestParam` and Flask's `request.values` take the query's value
+// first, PHP's `$_REQUEST` (no php.ini: `EGPCS`) and classic ASP.NET's `Request[…]` read cookies.
+// The URL was read only when the body held no SQL, and cookies never: a DROP rode beside a SELECT.
+t.test('property (twenty-ninth pass): SQL in the query beside a body, in a cookie or a matrix parameter, is judged as the SQL the server binds, never allowed', async (t) => {
+  // Werkzeug (Flask's `request.values`) as the oracle: the query's value is the one it binds.
+  const oracle = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', [
+      'from werkzeug.test import EnvironBuilder',
+      'from werkzeug.wrappers import Request',
+      "e = EnvironBuilder(method='POST', path='/v1/run', query_string='sql=DROP%20TABLE%20users', data='sql=SELECT+1', content_type='application/x-www-form-urlencoded').get_environ()",
+      "print(Request(e).values.get('sql'))",
+    ].join('\n')], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  t.equal(oracle, 'DROP TABLE users', 'Werkzeug binds the query\'s sql over the form\'s');
+  const name = fc.constantFrom('sql', 'SQL', 'sql_query', 'rawSql', '%20sql', 'sql%5B%5D');
+  const statement = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'UPDATE users SET admin = true');
+  const where = fc.constantFrom('query+json', 'query+form', 'query+text', 'cookie-get', 'cookie+query-get', 'cookie+form', 'matrix-get', 'matrix+json');
+  const cookieValue = fc.constantFrom('percent', 'plus', 'raw');
+  await fc.assert(
+    fc.asyncProperty(name, statement, where, cookieValue, async (n, sql, w, cv) => {
+      const q = encodeURIComponent(sql);
+      const cookie = `theme=dark; ${n}=${cv === 'percent' ? q : cv === 'plus' ? sql.replaceAll(' ', '+').replaceAll('=', '%3D') : sql.replaceAll('=', '%3D')}; session=abc123`;
+      const r = w === 'query+json' ? { url: `https://${SQL_HOST}/v1/run?${n}=${q}`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: '{"sql": "SELECT 1"}' }
+        : w === 'query+form' ? { url: `https://${SQL_HOST}/v1/run?${n}=${q}`, headers: [['Content-Type', 'application/x-www-form-urlencoded']] as Array<[string, string]>, body: 'sql=SELECT+1' }
+        : w === 'query+text' ? { url: `https://${SQL_HOST}/v1/sql?${n}=${q}`, headers: [['Content-Type', 'text/plain']] as Array<[string, string]>, body: 'SELECT 1' }
+        : w === 'cookie-get' ? { method: 'GET', url: `https://${SQL_HOST}/v1/run`, headers: [['Cookie', cookie]] as Array<[string, string]>, body: '' }
+        : w === 'cookie+query-get' ? { method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=SELECT%201`, headers: [['Cookie', cookie]] as Array<[string, string]>, body: '' }
+        // (A path segment's matrix parameter, as JAX-RS's `@MatrixParam` and Spring's `@MatrixVariable` bind it.)
+        : w === 'matrix-get' ? { method: 'GET', url: `https://${SQL_HOST}/v1/run;jsessionid=x;${n}=${q}?sql=SELECT%201`, headers: [] as Array<[string, string]>, body: '' }
+        : w === 'matrix+json' ? { url: `https://${SQL_HOST}/v1;${n}=${q}/run`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: '{"sql": "SELECT 1"}' }
+        : { url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded'], ['Cookie', cookie]] as Array<[string, string]>, body: 'sql=SELECT+1' };
+      const { description, decision } = await decide(r);
+      if (!description.sql?.destructive) throw new Error(`${w} ${n}: the statement is not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${w} ${n}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: 30, ...seed, examples: [['sql', 'DROP TABLE users', 'query+form', 'percent'], ['sql', 'DROP TABLE users', 'cookie-get', 'plus'], ['sql', 'DROP TABLE users', 'matrix-get', 'percent']] },
+  );
+  // Controls: cookies and URL parameters that hold no statement change nothing.
+  const session = await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=SELECT%201`, headers: [['Cookie', 'session=abc123; theme=dark; _ga=GA1.2.3; sql=red+shoes']], body: '' });
+  t.equal(session.decision.action, 'allow', 'control: a read beside ordinary cookies is allowed');
+  const phrase = await decide({ url: `https://${SQL_HOST}/v1/run?sql=red%20shoes&page=2`, headers: [['Content-Type', 'application/json']], body: '{"sql": "SELECT 1"}' });
+  t.not(phrase.decision.approval?.risk, 'critical', 'control: a phrase in the URL beside the body\'s read adds nothing');
+  t.notOk(phrase.description.sql?.destructive, 'control: no destructive SQL');
+  const jsession = await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run;jsessionid=abc123?sql=SELECT%201`, headers: [], body: '' });
+  t.equal(jsession.decision.action, 'allow', 'control: a session id in the path changes nothing');
+});
+
+// Twenty-ninth pass: a body declared as YAML is bound as JSON is by the servers that take YAML
+// (Jackson's and Spring's YAML converters, PyYAML or Go's yaml behind a handler, Elasticsearch):
+// Airlock kept it as text, so its SQL, override or tool call went unread. PyYAML is the oracle.
+t.test('property (twenty-ninth pass): SQL, a method override or a tool call in a YAML body is read as the server binds it', async (t) => {
+  const drop = 'DROP TABLE users';
+  // Spellings of `sql: DROP TABLE users` (a key and its value) that YAML parsers read alike.
+  const spellings: Record<string, (k: string, v: string) => string> = {
+    plain: (k, v) => `${k}: ${v}\n`,
+    double: (k, v) => `"${k}": "\\x${v.charCodeAt(0).toString(16)}${v.slice(1)}"\n`,
+    single: (k, v) => `'${k}': '${v}'\n`,
+    literal: (k, v) => `${k}: |-\n  ${v}\n`,
+    folded: (k, v) => `${k}: >-\n  ${v.split(' ').join('\n  ')}\n`,
+    flow: (k, v) => `{${k}: ${v}, note: x}\n`,
+    anchor: (k, v) => `x: &v ${v}\n${k}: *v\n`,
+    merge: (k, v) => `base: &b {${k}: ${v}}\n<<: *b\nnote: x\n`,
+    'second document': (k, v) => `note: x\n---\n${k}: ${v}\n`,
+    'key given twice': (k, v) => `${k}: SELECT 1\n${k}: ${v}\n`,
+  };
+  const oracle = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys,yaml; print(json.dumps([[d.get("sql") for d in yaml.safe_load_all(x) if d] for x in json.loads(sys.argv[1])]))', JSON.stringify(Object.values(spellings).map((f) => f('sql', drop)))], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  for (const [i, docs] of (JSON.parse(oracle) as Array<Array<string | null>>).entries()) t.ok(docs.includes(drop), `PyYAML reads the DROP in the ${Object.keys(spellings)[i]} spelling`);
+  const types = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/vnd.oai.openapi+yaml'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(spellings)), fc.constantFrom(...types), fc.constantFrom('sql', 'override'), async (spelling, type, what) => {
+      const spell = spellings[spelling]!;
+      const r = what === 'sql' ? { url: `https://${SQL_HOST}/v1/run`, body: spell('sql', drop) } : { url: 'https://api.github.com/repos/acme/widgets', body: spell('_method', 'DELETE') };
+      const { description, decision } = await decide({ ...r, headers: [['Content-Type', type]] });
+      if (what === 'sql' && !description.sql?.destructive) throw new Error(`${spelling} ${type}: the DROP is not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${what} ${spelling} ${type}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: 30, ...seed, examples: [['plain', 'application/yaml', 'sql'], ['merge', 'application/x-yaml', 'override']] },
+  );
+  // Controls: a YAML read stays a read's write, a configuration is an ordinary write, and the tool
+  // call an MCP server would bind from YAML is judged as that call.
+  const select = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/yaml']], body: 'sql: SELECT 1\n' });
+  t.notOk(select.description.sql?.destructive, 'control: a YAML SELECT is no destructive SQL');
+  t.not(select.decision.approval?.risk, 'critical', 'control: a YAML SELECT is not critical');
+  const config = await decide({ url: `https://${SQL_HOST}/v1/config`, headers: [['Content-Type', 'application/yaml']], body: 'name: web\nreplicas: 3\nenabled: yes\n' });
+  t.equal(config.decision.approval?.risk, 'medium', 'control: a YAML configuration is an ordinary write');
+  const tool = await decide({ url: MCP, headers: [['Content-Type', 'application/yaml']], body: 'jsonrpc: "2.0"\nid: 1\nmethod: tools/call\nparams:\n  name: delete_project\n  arguments: {}\n' });
+  t.equal(tool.description.mcp?.tool, 'delete_project', 'the YAML tool call is read');
+  t.ok(severity(tool.decision) >= 3, `and held (${tool.decision.rule})`);
+});
+
+// Twenty-ninth pass: an XML body bound to the handler's object (Jackson's XML module under Spring,
+// ASP.NET Core's XML formatters, JAXB) is the JSON of its root's children: `<Request><sql>…</sql>`
+// is `{"sql": …}`. Airlock kept it as text. ElementTree is the oracle for each spelling's text.
+t.test('property (twenty-ninth pass): SQL or a method override in an XML body bound as JSON is read as the server binds it', async (t) => {
+  const drop = 'DROP TABLE users';
+  const spellings: Record<string, (k: string, v: string) => string> = {
+    element: (k, v) => `<Request><${k}>${v}</${k}></Request>`,
+    attribute: (k, v) => `<Request ${k}="${v}"/>`,
+    prefixed: (k, v) => `<r:Request xmlns:r="urn:r"><r:${k}>${v}</r:${k}></r:Request>`,
+    cdata: (k, v) => `<Request><note>x</note><${k}><![CDATA[${v}]]></${k}></Request>`,
+    'character references': (k, v) => `<Request><${k}>&#x${v.charCodeAt(0).toString(16)};${v.slice(1)}</${k}></Request>`,
+    'declaration and wrapper': (k, v) => `<?xml version="1.0" encoding="UTF-8"?>\n<Request>\n  <${k}>${v}</${k}>\n  <limit>10</limit>\n</Request>`,
+    // (.NET's XmlSerializer names an element by its property: `<Sql>` binds `Sql`.)
+    'PascalCase': (k, v) => `<ExecuteRequest><${k === 'sql' ? 'Sql' : k}>${v}</${k === 'sql' ? 'Sql' : k}></ExecuteRequest>`,
+  };
+  const oracle = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys; import xml.etree.ElementTree as E\nout=[]\nfor x in json.loads(sys.argv[1]):\n  r=E.fromstring(x); out.append([(e.text or "").strip() for e in r.iter() if e.tag.split("}")[-1].lower()=="sql"] + [v for k,v in r.attrib.items() if k=="sql"])\nprint(json.dumps(out))', JSON.stringify(Object.values(spellings).map((f) => f('sql', drop)))], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  for (const [i, texts] of (JSON.parse(oracle) as string[][]).entries()) t.ok(texts.includes(drop), `ElementTree reads the DROP in the ${Object.keys(spellings)[i]} spelling`);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(spellings)), fc.constantFrom('application/xml', 'text/xml', 'application/vnd.acme.request+xml'), fc.constantFrom('sql', 'override'), async (spelling, type, what) => {
+      const spell = spellings[spelling]!;
+      const r = what === 'sql' ? { url: `https://${SQL_HOST}/v1/run`, body: spell('sql', drop) } : { url: 'https://api.github.com/repos/acme/widgets', body: spell('_method', 'DELETE') };
+      const { description, decision } = await decide({ ...r, headers: [['Content-Type', type]] });
+      if (what === 'sql' && !description.sql?.destructive) throw new Error(`${spelling} ${type}: the DROP is not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${what} ${spelling} ${type}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: 24, ...seed, examples: [['element', 'application/xml', 'sql'], ['PascalCase', 'text/xml', 'sql']] },
+  );
+  // .NET's XmlSerializer names an element by its property (`<Statement>` binds `Statement`), read as the field.
+  for (const body of ['<ExecuteRequest><Statement>DROP TABLE users</Statement></ExecuteRequest>', '<Q><QUERY>DELETE FROM users</QUERY></Q>']) {
+    const pascal = await decide({ url: `https://${SQL_HOST}/v1/sql`, headers: [['Content-Type', 'application/xml']], body });
+    t.ok(pascal.description.sql?.destructive && pascal.decision.approval?.risk === 'critical', `${body}: the statement is seen (${pascal.decision.rule})`);
+  }
+  const select = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/xml']], body: '<Request><sql>SELECT 1</sql></Request>' });
+  t.not(select.decision.approval?.risk, 'critical', 'control: an XML SELECT is not critical');
+  const doc = await decide({ url: `https://${SQL_HOST}/v1/notes`, headers: [['Content-Type', 'application/xml']], body: '<note><to>Tove</to><body>Drop the table by the window</body></note>' });
+  t.equal(doc.decision.approval?.risk, 'medium', 'control: an XML document is an ordinary write');
 });
 
 // Ninth pass: places that carry SQL only sometimes, each read on its own (a decoy that is no SQL

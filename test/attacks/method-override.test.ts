@@ -153,6 +153,35 @@ t.test('a GET whose URL names an operation that changes state is no read on an a
   }
 });
 
+// Twenty-ninth pass: the same parameter in a cookie. PHP's `$_REQUEST` (no php.ini: `EGPCS`, the
+// cookie merged last) and classic ASP.NET's `Request["action"]` bind it from a cookie, so a GET
+// with `Cookie: action=delete` (beside `?action=LIST`, or alone) runs the deletion.
+t.test('property (twenty-ninth pass): a cookie naming an operation that changes state makes a GET no read on an allowed host', async (t) => {
+  const name = fc.constantFrom('action', 'ACTION', 'op', 'cmd', 'command', '%20action', 'action%5B%5D', 'act.ion');
+  const changing = fc.constantFrom('DELETE', 'delete', 'deleteIndex', 'UNLOAD', 'purge_all', 'drop', 'Remove%20all', 'shutdown');
+  const query = fc.constantFrom('', '?name=orders', '?action=LIST&name=orders');
+  await fc.assert(
+    fc.asyncProperty(name, changing, query, fc.constantFrom('first', 'last'), async (n, v, q, at) => {
+      const cookies = at === 'first' ? `${n}=${v}; session=abc; theme=dark` : `session=abc; theme=dark;${n}=${v}`;
+      const d = describeRequest({ method: 'GET', url: `https://docs.example.org/admin.php${q}`, headers: [['Cookie', cookies]], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+      // (`act.ion` is PHP's `act_ion`: no operation name; the rest are.)
+      return ((await hostsEngine.decide(d)).action !== 'allow') === (n !== 'act.ion');
+    }),
+    { numRuns: 40, examples: [['action', 'delete', '?action=LIST&name=orders', 'last']] },
+  );
+  // And a path segment's matrix parameter, as JAX-RS's `@MatrixParam` and Spring's `@MatrixVariable` bind it.
+  for (const p of ['/solr/admin/collections;action=DELETE?name=orders', '/api;jsessionid=x;cmd=purge_all/run', '/admin;op=drop%5Fall']) {
+    const d = describeRequest({ method: 'GET', url: `https://docs.example.org${p}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    t.not((await hostsEngine.decide(d)).action, 'allow', `${p}: no read`);
+  }
+  const session = describeRequest({ method: 'GET', url: 'https://docs.example.org/admin;jsessionid=abc;action=view', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  t.equal((await hostsEngine.decide(session)).action, 'allow', 'control: a session id and a read action in the path read');
+  for (const c of ['session=abc; action=view; theme=dark', 'action=LIST', 'deleted=1; cmd_history=drop']) {
+    const d = describeRequest({ method: 'GET', url: 'https://docs.example.org/admin.php?action=LIST', headers: [['Cookie', c]], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    t.equal((await hostsEngine.decide(d)).action, 'allow', `control: ${c} reads`);
+  }
+});
+
 t.test('an override that cannot be read one way is never allowed', async (t) => {
   const unclear = fc.oneof(
     fc.stringMatching(/^[A-Z]{3,10}$/).filter((v) => !['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].includes(v)).map((v): Placement => ({ headers: [['X-HTTP-Method-Override', v]], query: '' })),

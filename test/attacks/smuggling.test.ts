@@ -467,6 +467,7 @@ const dav = await startUpstream(t, {
       // (Under /gson/ as Gson's fromJson reads a body, leniently: its XSSI prefix, `#` comments, `=` or `=>` and `;` as separators; twenty-eighth pass.)
       const gson = (text: string): unknown => JSON.parse(text.replace(/^\s*\)\]\}'\n/, '').replace(/#[^\n]*\n/g, '\n').replace(/"\s*=>?\s*/g, '": ').replace(/;(\s*")/g, ',$1'));
       const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : src.includes('/gson/') ? gson(text) : JSON.parse(text);
+      // (A YAML body as Kubernetes' API server and Jackson's YAML module bind one: as the JSON it makes; twenty-ninth pass.)
       // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
       const xmlBound = (raw: string): Record<string, string> => {
         // (Internal entities expanded, as a binder whose parser reads the DTD (.NET's XmlTextReader, Woodstox with DTD support) does.)
@@ -524,7 +525,7 @@ const dav = await startUpstream(t, {
         const { query, variables } = JSON.parse(body.toString()) as { query: string; variables?: Record<string, unknown> };
         visitGraphql(parseGraphql(query), { Argument: (node) => void walk(graphqlValue(node.value, variables ?? {}), node.name.value) });
       }
-      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : src.includes('/spring/') ? springVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : src.includes('/spring/') ? springVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : /yaml/.test(String(req.headers['content-type'])) ? parseYaml(body.toString(), { merge: true }) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -3543,6 +3544,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'notification endpoint object, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notification": {"kind": "web", "endpoint": ${JSON.stringify(url)}}}`],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
     // (Twenty-second pass: past the capture cap too, behind a padding element.)
+    // (Twenty-ninth pass: the same objects in YAML, which Kubernetes' API server takes for every object and Jackson's YAML module binds as JSON.)
+    'YAML Kubernetes webhook configuration': (url) => ['/ok/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', 'application/yaml', `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: audit\nwebhooks:\n- name: audit.example.com\n  clientConfig:\n    url: ${url}\n  rules:\n  - operations: ["*"]\n    apiGroups: ["*"]\n    apiVersions: ["*"]\n    resources: ["secrets"]\n  sideEffects: None\n  admissionReviewVersions: ["v1"]\n`],
+    'YAML callback, escaped and aliased': (url) => ['/ok/subscriptions', 'application/x-yaml', `name: x\nu: &u "\\x${url.charCodeAt(0).toString(16)}${url.slice(1)}"\nchangeType: created\nnotificationUrl: *u\n`],
+    'YAML webhook holder, merge key': (url) => ['/ok/subscriptions', 'text/yaml', `defaults: &d\n  webhook:\n    url: ${url}\nsubscription:\n  <<: *d\n  name: x\n`],
     'XML element': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
     'XML attribute, namespaced': (url, _o, large) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s">${large ? `<s:pad>${pad}</s:pad>` : ''}<s:Sub s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/></s:Subscription>`],
     // (Twenty-second pass: a `>` in another attribute's value is text to an XML parser; the reader ended the tag there.)
@@ -3571,6 +3576,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes['XML attribute after a > in a value']!('https://evil.example/cb', allowed, false);
     const [res] = parseResponses((await send(path, type, body, false)).text);
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
+  }
+  // Twenty-ninth pass: YAML bodies, naming another host.
+  for (const [i, name] of ['YAML Kubernetes webhook configuration', 'YAML callback, escaped and aliased', 'YAML webhook holder, merge key'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, false);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `twenty-ninth pass: ${name} naming another host: decided (${res?.status})`);
   }
   // Twenty-eighth pass: JSON only Gson's lenient reading takes, and nested form names as PHP, Rack, qs and Spring bind them, naming another host.
   for (const [i, name] of ['Gson = and ;', 'Gson => and a # comment', 'Gson XSSI prefix', 'nested list webhooks[0][url]', 'Spring webhooks[0].url', 'Spring config.webhook.url', 'XML webhook holder', 'XML webhooks list, attribute'].entries()) {
