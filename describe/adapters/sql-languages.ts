@@ -15,6 +15,7 @@ import { mongoCondition } from './sql-prisma.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
 import { formEntries } from '../body.ts';
 import { fieldArguments } from '../graphql.ts';
+import { Parser } from 'htmlparser2';
 
 class Unreadable extends Error {}
 
@@ -1477,10 +1478,343 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
   }
 }
 
+// ---------------------------------------------------------------- Firebase Realtime Database, object stores
+
+/** Hosts of Firebase's Realtime Database (its emulator is marked by `?ns=`). */
+const rtdbHost = (request: RequestInfo): boolean => /\.(firebaseio\.com|firebasedatabase\.app)$/.test(request.host) || request.query.ns !== undefined;
+
+/**
+ * Firebase's Realtime Database REST API (`<path>.json`): one JSON tree, whose top-level nodes are
+ * its tables. `PUT /.json` replaces the whole tree and `DELETE /.json` deletes it, on any host (no
+ * other API has that shape); on a Realtime Database host `PUT|DELETE /users.json` replaces or deletes
+ * every record of `users`, and a PATCH replaces each child it names (`PATCH /.json {"users": null}`
+ * is every user). The method may come by `?x-http-method-override=` (effective_method). A write
+ * deeper than a top-level node's child is narrow.
+ */
+function rtdbSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const n = segs.length;
+  if (n === 0 || !segs[n - 1]!.endsWith('.json')) return undefined;
+  const m = request.effective_method ?? request.method;
+  if (m !== 'PUT' && m !== 'DELETE' && m !== 'PATCH') return undefined;
+  const path = [...segs.slice(0, -1), segs[n - 1]!.slice(0, -'.json'.length)].filter((x) => x !== '');
+  if (path.length > 0 && !rtdbHost(request)) return undefined;
+  const twin = (depth: string[]): string => (depth.length === 0 ? 'DROP SCHEMA rtdb CASCADE' : depth.length === 1 ? `DELETE FROM ${table(depth[0]!)}` : `UPDATE ${table(depth[0]!)} SET rtdb_value = 1 WHERE id = ${literal(depth[1]!)}`);
+  if (m !== 'PATCH') return { texts: [twin(path)], dialect: 'postgresql', written: true };
+  const o = request.body.json;
+  if (!isObject(o)) return path.length < 2 ? { error: 'a Realtime Database PATCH whose children Airlock does not read' } : undefined;
+  const texts = Object.keys(o).slice(0, MAX_STATEMENTS).map((k) => twin([...path, ...k.split('/').filter((x) => x !== '')]));
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+interface XmlNode {
+  name: string;
+  text: string;
+  children: XmlNode[];
+}
+
+/** An XML document as a tree of local names (htmlparser2 in XML mode: comments, CDATA and entities as a server's parser reads them). */
+function xmlTree(text: string): XmlNode {
+  const root: XmlNode = { name: '', text: '', children: [] };
+  const stack = [root];
+  let count = 0;
+  const parser = new Parser({
+    onopentag(raw) {
+      const node: XmlNode = { name: raw.slice(raw.lastIndexOf(':') + 1), text: '', children: [] };
+      if (++count > 10_000) throw new Unreadable();
+      stack[stack.length - 1]!.children.push(node);
+      stack.push(node);
+    },
+    ontext(t) {
+      stack[stack.length - 1]!.text += t;
+    },
+    onclosetag() {
+      if (stack.length > 1) stack.pop();
+    },
+  }, { xmlMode: true, decodeEntities: true, recognizeCDATA: true });
+  parser.write(text.slice(0, MAX_TEXT));
+  parser.end();
+  return root;
+}
+const xmlChild = (node: XmlNode | undefined, name: string): XmlNode | undefined => node?.children.find((c) => c.name === name);
+const xmlAll = (node: XmlNode | undefined, name: string): XmlNode[] => node?.children.filter((c) => c.name === name) ?? [];
+
+/**
+ * An object store's lifecycle rule as its SQL twin: a rule that expires objects (`Expiration`,
+ * `NoncurrentVersionExpiration`; Google's `Delete` action) deletes those its filter chooses, every
+ * object when the filter names no prefix, tag or size (`<Filter/>`, `<Prefix></Prefix>`, `{age: 0}`).
+ */
+function lifecycleTwin(bucket: string, prefixes: string[], narrowed: boolean): string {
+  const named = prefixes.filter((p) => p !== '');
+  if (narrowed && named.length === 0) return `DELETE FROM ${table(bucket)} WHERE object_tag = 'lifecycle'`;
+  return `DELETE FROM ${table(bucket)}${named.length ? ` WHERE ${named.map((p) => `object_key LIKE ${literal(`${likeEscape(p)}%`)}`).join(' AND ')}` : ''}`;
+}
+
+/**
+ * S3-compatible stores (AWS, MinIO, R2, Ceph, Wasabi) and Google Cloud Storage, by the calls that
+ * empty a bucket or open it to others (each was a medium write): S3's `PUT ?lifecycle` whose rule
+ * expires every object, `PUT ?policy`, `PUT ?acl` (and an `x-amz-acl` of a bucket), `DELETE
+ * ?publicAccessBlock` and `PUT ?versioning` suspended (what a restore would need, turned off); GCS's
+ * JSON API `PATCH|PUT /storage/v1/b/<bucket>` with a `lifecycle` rule that deletes every object, and
+ * its `…/iam` and `acl` writes. A named multi-object delete (`POST ?delete`) names its keys (narrow).
+ */
+function objectStoreSql(request: RequestInfo): SqlSource | undefined {
+  const m = request.effective_method ?? request.method;
+  if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined;
+  const segs = request.segments;
+  const q = request.query;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  // The bucket: the path's first segment, or the host's first label (virtual-hosted style).
+  const bucket = segs[0] || request.host.split('.')[0]!;
+  const bare = (k: string): boolean => q[k] !== undefined && q[k]!.every((v) => v === '');
+  const grant = `GRANT ALL ON TABLE ${table(bucket)} TO PUBLIC`;
+  if (segs.length <= 1) {
+    if (bare('lifecycle') && m === 'PUT') {
+      try {
+        const doc = xmlChild(xmlTree(request.body.text ?? ''), 'LifecycleConfiguration');
+        if (!doc) return { error: 'a lifecycle configuration Airlock does not read' };
+        const texts: string[] = [];
+        for (const rule of xmlAll(doc, 'Rule').slice(0, MAX_STATEMENTS)) {
+          if ((xmlChild(rule, 'Status')?.text.trim() ?? '') !== 'Enabled') continue;
+          const exp = xmlChild(rule, 'Expiration');
+          const expires = (exp && (xmlChild(exp, 'Days') || xmlChild(exp, 'Date'))) || xmlChild(rule, 'NoncurrentVersionExpiration');
+          if (!expires) continue;
+          const filter = xmlChild(rule, 'Filter');
+          const and = xmlChild(filter, 'And');
+          const prefixes = [xmlChild(rule, 'Prefix'), xmlChild(filter, 'Prefix'), xmlChild(and, 'Prefix')].filter((x): x is XmlNode => !!x).map((x) => x.text);
+          const narrowed = [filter, and].some((f) => f?.children.some((c) => c.name === 'Tag' || c.name === 'ObjectSizeGreaterThan' || c.name === 'ObjectSizeLessThan'));
+          texts.push(lifecycleTwin(bucket, prefixes, !!narrowed));
+        }
+        return texts.length ? twin(...texts) : undefined;
+      } catch (e) {
+        if (e instanceof Unreadable) return { error: 'a lifecycle configuration Airlock does not read' };
+        throw e;
+      }
+    }
+    if ((bare('policy') && m === 'PUT') || (bare('acl') && m === 'PUT') || (bare('publicaccessblock') && m === 'DELETE') || (bare('publicAccessBlock') && m === 'DELETE')) return twin(grant);
+    if (segs.length === 1 && m === 'PUT' && request.headers['x-amz-acl']?.some((v) => /public|authenticated/i.test(v))) return twin(grant);
+    if (bare('versioning') && m === 'PUT' && /<Status>\s*Suspended\s*</.test(request.body.text ?? '')) return twin(`ALTER TABLE ${table(bucket)} DISABLE TRIGGER ALL`);
+  }
+  // Google Cloud Storage's JSON API: `/storage/v1/b/<bucket>[/iam|/acl…]`.
+  const lower = segs.map((x) => x.toLowerCase());
+  const b = lower.indexOf('b');
+  if (lower[0] === 'storage' && b === 2 && segs[3]) {
+    const name = segs[3];
+    if (lower[4] === 'iam' || lower[4] === 'acl' || lower[4] === 'defaultobjectacl') return twin(`GRANT ALL ON TABLE ${table(name)} TO PUBLIC`);
+    const o = request.body.json;
+    if (segs.length === 4 && (m === 'PATCH' || m === 'PUT') && isObject(o)) {
+      const texts: string[] = [];
+      if (Array.isArray(o.acl) || Array.isArray(o.defaultObjectAcl) || isObject(o.iamConfiguration)) texts.push(`GRANT ALL ON TABLE ${table(name)} TO PUBLIC`);
+      const rules = isObject(o.lifecycle) && Array.isArray(o.lifecycle.rule) ? o.lifecycle.rule.slice(0, MAX_STATEMENTS) : [];
+      for (const r of rules) {
+        if (!isObject(r) || !isObject(r.action) || String(r.action.type).toLowerCase() !== 'delete') continue;
+        const c = isObject(r.condition) ? r.condition : {};
+        const prefixes = Array.isArray(c.matchesPrefix) ? c.matchesPrefix.map(String) : [];
+        const narrowed = Object.keys(c).some((k) => ['matchesSuffix', 'matchesStorageClass', 'numNewerVersions', 'isLive', 'daysSinceNoncurrentTime', 'noncurrentTimeBefore'].includes(k));
+        // A prefix list any object name starts with (`[""]`) is no narrowing.
+        texts.push(prefixes.length && prefixes.every((p) => p !== '') ? `DELETE FROM ${table(name)} WHERE ${prefixes.map((p) => `object_key LIKE ${literal(`${likeEscape(p)}%`)}`).join(' OR ')}` : lifecycleTwin(name, [], narrowed));
+      }
+      if (texts.length) return twin(...texts);
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- SurrealDB (SurrealQL)
+
+/** SurrealQL's tokens: Cypher's, with its other comments (`--`, `#`) and `⟨…⟩` names. Bounded by the text. */
+function surrealTokens(s: string): Token[] {
+  const n = Math.min(s.length, MAX_TEXT);
+  let out = '';
+  // Comments and strings at once, so a `#` or `--` in a string stays: `--`/`#` comments become `//` for cypherTokens.
+  for (let i = 0; i < n; i++) {
+    const c = s[i]!;
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < n && s[j] !== c) j += s[j] === '\\' ? 2 : 1;
+      out += s.slice(i, j + 1);
+      i = j;
+    } else if (c === '#' || (c === '-' && s[i + 1] === '-')) {
+      const e = s.indexOf('\n', i);
+      out += '\n';
+      i = e < 0 ? n : e;
+    } else if (c === '\u27e8') {
+      const e = s.indexOf('\u27e9', i + 1);
+      out += `\`${s.slice(i + 1, e < 0 ? n : e).replaceAll('`', '')}\``;
+      i = e < 0 ? n : e;
+    } else out += c;
+  }
+  return cypherTokens(out);
+}
+
+/** A SurrealQL WHERE as SQL's condition; undefined where a token has no SQL twin (then it narrows nothing). */
+function surrealWhere(tokens: Token[]): string | undefined {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const up = t.text.toUpperCase();
+    if (t.kind === 'string') out.push(literal(t.text));
+    else if (t.kind === 'num') out.push(/^\d+(\.\d+)?([eE][-+]?\d+)?$/.test(t.text) ? t.text : 'NULL');
+    else if (t.kind === 'word') {
+      if (['AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'IN', 'LIKE'].includes(up)) out.push(up);
+      else if (up === 'NONE') out.push('NULL');
+      else if (tokens[i + 1]?.text === '(' || tokens[i + 1]?.text === '::') return undefined;
+      else {
+        let name = t.text;
+        while (tokens[i + 1]?.text === '.' && tokens[i + 2]?.kind === 'word') {
+          name += `_${tokens[i + 2]!.text}`;
+          i += 2;
+        }
+        out.push(column(name));
+      }
+    } else if (['=', '<', '>', '<=', '>=', '(', ')', ',', '+', '-', '*', '/'].includes(t.text)) out.push(t.text);
+    else if (t.text === '==') out.push('=');
+    else if (t.text === '!=') out.push('<>');
+    else if (t.text === '&&') out.push('AND');
+    else if (t.text === '||') out.push('OR');
+    else if (t.text === '!') out.push('NOT');
+    else if (t.text === '[') out.push('(');
+    else if (t.text === ']') out.push(')');
+    else return undefined;
+  }
+  return out.length ? out.join(' ') : undefined;
+}
+
+/** One SurrealQL target (`user`, `user:tobie`, `user:1..9`, `user:..`) as a table and the condition choosing its records. */
+function surrealTarget(tokens: Token[]): { table: string; cond: string } {
+  const first = tokens[0];
+  if (first?.kind !== 'word') throw new Unreadable();
+  if (tokens.length === 1) return { table: first.text, cond: 'TRUE' };
+  if (tokens[1]?.text !== ':' && tokens[1]?.text !== '::') throw new Unreadable();
+  const id = tokens.slice(2);
+  const range = id.findIndex((x) => x.text === '..');
+  const value = (ts: Token[]): string => {
+    if (ts.length !== 1 || ts[0]!.kind === 'param' || ts[0]!.kind === 'sym') throw new Unreadable();
+    return ts[0]!.kind === 'num' && /^\d+$/.test(ts[0]!.text) ? ts[0]!.text : literal(ts[0]!.text);
+  };
+  if (range < 0) return { table: first.text, cond: `id = ${value(id)}` };
+  // A record range: each bound that is given narrows it (`user:..` is every record).
+  const bounds = [...(range > 0 ? [`id >= ${value(id.slice(0, range))}`] : []), ...(range < id.length - 1 ? [`id <= ${value(id.slice(range + 1).filter((x) => x.text !== '='))}`] : [])];
+  return { table: first.text, cond: bounds.length ? bounds.join(' AND ') : 'TRUE' };
+}
+
+const surrealClauseEnds = new Set(['WHERE', 'RETURN', 'TIMEOUT', 'PARALLEL', 'EXPLAIN', 'SET', 'CONTENT', 'MERGE', 'REPLACE', 'PATCH', 'UNSET', 'WITH']);
+const surrealWriting = new Set(['DELETE', 'UPDATE', 'UPSERT', 'REMOVE', 'DEFINE', 'ALTER', 'INSERT', 'CREATE', 'RELATE', 'KILL', 'ACCESS', 'REBUILD', 'IMPORT']);
+
+/** The twins of one SurrealQL statement's tokens. */
+function surrealStatement(ts: Token[]): string[] {
+  const up = (i: number): string => (ts[i]?.kind === 'word' ? ts[i]!.text.toUpperCase() : '');
+  const head = up(0);
+  // Anything that writes or calls out inside another statement (a subquery, a block, `http::post`) is not read.
+  const nested = ts.slice(1).some((x, i) => (x.kind === 'word' && surrealWriting.has(x.text.toUpperCase()) && ts[i]!.text !== '.') || x.text === '{' || x.text === '::');
+  if (head === 'DELETE' || head === 'UPDATE' || head === 'UPSERT') {
+    let i = 1;
+    if (up(i) === 'FROM' && head === 'DELETE') i++;
+    if (up(i) === 'ONLY') i++;
+    const targets: Token[][] = [[]];
+    for (; i < ts.length && !surrealClauseEnds.has(up(i)); i++) {
+      if (ts[i]!.text === ',') targets.push([]);
+      else targets[targets.length - 1]!.push(ts[i]!);
+    }
+    const w = ts.findIndex((x, k) => k >= i && x.kind === 'word' && x.text.toUpperCase() === 'WHERE');
+    let cond = 'TRUE';
+    if (w >= 0) {
+      let e = w + 1;
+      while (e < ts.length && !['RETURN', 'TIMEOUT', 'PARALLEL', 'EXPLAIN'].includes(up(e))) e++;
+      const c = surrealWhere(ts.slice(w + 1, e));
+      if (c !== undefined) cond = `(${c})`;
+    }
+    // A write or an outside call inside the statement (`SET x = (DELETE …)`, `http::post`) is not read.
+    const inner = ts.slice(1).some((x) => (x.kind === 'word' && surrealWriting.has(x.text.toUpperCase())) || x.text === '::');
+    return [...(inner ? ['COPY surreal FROM PROGRAM \'unread\''] : []), ...targets.map((tk) => {
+      const target = surrealTarget(tk);
+      const c = target.cond === 'TRUE' ? cond : cond === 'TRUE' ? target.cond : `${target.cond} AND ${cond}`;
+      return head === 'DELETE' ? `DELETE FROM ${table(target.table)}${where(c)}` : `UPDATE ${table(target.table)} SET surreal_record = 1${where(c)}`;
+    })];
+  }
+  if (head === 'REMOVE') {
+    const kind = up(1);
+    let i = 2;
+    if (up(i) === 'IF' && up(i + 1) === 'EXISTS') i += 2;
+    const name = ts[i]?.text ?? 'surreal';
+    const on = ts.findIndex((x, k) => k > i && x.kind === 'word' && x.text.toUpperCase() === 'ON');
+    const onTable = on >= 0 ? (up(on + 1) === 'TABLE' ? ts[on + 2]?.text : ts[on + 1]?.text) ?? 'surreal' : 'surreal';
+    if (kind === 'TABLE') return [`DROP TABLE ${table(name)}`];
+    if (kind === 'NAMESPACE' || kind === 'NS' || kind === 'DATABASE' || kind === 'DB') return [`DROP SCHEMA ${table(name)} CASCADE`];
+    if (kind === 'FIELD') return [`ALTER TABLE ${table(onTable)} DROP COLUMN ${column(name)}`];
+    if (kind === 'USER' || kind === 'ACCESS' || kind === 'TOKEN' || kind === 'SCOPE') return [`DROP ROLE ${column(name)}`];
+    return [`DROP TABLE ${table(`${kind.toLowerCase()}_${name}`)}`];
+  }
+  if (head === 'DEFINE') {
+    const kind = up(1);
+    const words = new Set(ts.filter((x) => x.kind === 'word').map((x) => x.text.toUpperCase()));
+    if (kind === 'USER' || kind === 'ACCESS' || kind === 'TOKEN' || kind === 'SCOPE' || words.has('PERMISSIONS')) return ['GRANT ALL ON SCHEMA surreal TO surreal_user'];
+    if (kind === 'EVENT') return ['CREATE TRIGGER surreal_event AFTER INSERT ON surreal FOR EACH ROW EXECUTE FUNCTION surreal_event()'];
+    // OVERWRITE replaces what was there (a table's definition with `DROP` or `AS SELECT` discards its records).
+    if (words.has('OVERWRITE') || (kind === 'TABLE' && (words.has('DROP') || words.has('AS')))) return [`DROP TABLE ${table(ts[2]?.text ?? 'surreal')}`];
+    return nested ? ['COPY surreal FROM PROGRAM \'unread\''] : [`CREATE TABLE IF NOT EXISTS ${table(`surreal_${kind.toLowerCase()}`)} (id int)`];
+  }
+  if (nested) return ['COPY surreal FROM PROGRAM \'unread\''];
+  if (head === 'CREATE' || head === 'INSERT' || head === 'RELATE') return [`INSERT INTO ${table(ts[head === 'INSERT' ? (up(1) === 'INTO' ? 2 : up(1) === 'IGNORE' ? 3 : 1) : 1]?.text ?? 'surreal')} (surreal_record) VALUES (1)`];
+  if (['SELECT', 'INFO', 'SHOW', 'RETURN', 'LET', 'USE', 'BEGIN', 'COMMIT', 'CANCEL', 'OPTION', 'SLEEP', 'LIVE'].includes(head)) return ['SELECT 1'];
+  return ['COPY surreal FROM PROGRAM \'unread\''];
+}
+
+/** SurrealQL statements: a text cut at `;` outside strings and comments (the tokens keep them apart). */
+export function surrealTwins(text: string): string[] {
+  if (text.length > MAX_TEXT) return ['COPY surreal FROM PROGRAM \'unread\''];
+  const statements: Token[][] = [[]];
+  for (const tk of surrealTokens(text)) {
+    if (tk.kind === 'sym' && tk.text === ';') statements.push([]);
+    else if (statements.length <= MAX_STATEMENTS) statements[statements.length - 1]!.push(tk);
+  }
+  try {
+    return statements.filter((x) => x.length).flatMap(surrealStatement);
+  } catch (e) {
+    if (e instanceof Unreadable) return ['COPY surreal FROM PROGRAM \'unread\''];
+    throw e;
+  }
+}
+
+/** Words that open a statement only SurrealQL has: `DELETE user`, `REMOVE TABLE`, `DEFINE …`, `UPSERT`, `INFO FOR`. */
+const surrealOnly = /(^|;)\s*(REMOVE|DEFINE|UPSERT|RELATE|INFO\s+FOR|DELETE\s+(?!FROM\b)[A-Za-z_`\u27e8])/i;
+
+/**
+ * SurrealDB's HTTP API: a SurrealQL text POSTed to `/sql` (marked by its `surreal-ns`/`surreal-db`
+ * headers or by a statement only SurrealQL has), its RPC (`POST /rpc {method: "query"|"delete"|
+ * "update"|…, params}`) and its key API (`DELETE /key/<table>` is every record). Each was a medium
+ * write: `DELETE user;` deletes every record of `user` and is no SQL a grammar reads, `REMOVE
+ * TABLE` drops it, `DEFINE USER … ROLES OWNER` makes an owner.
+ */
+function surrealSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.effective_method ?? request.method;
+  const twins = (texts: string[]): SqlSource | undefined => (texts.length ? { texts, dialect: 'postgresql', written: true } : undefined);
+  const h = request.headers;
+  const marked = ['surreal-ns', 'surreal-db', 'ns', 'db', 'surreal-auth-ns'].some((k) => h[k] !== undefined);
+  const text = request.body.text;
+  if (segs[n - 1] === 'sql' && m === 'POST' && typeof text === 'string' && request.body.json === undefined && (marked || surrealOnly.test(text.slice(0, MAX_TEXT)))) return twins(surrealTwins(text));
+  const o = request.body.json;
+  if (segs[n - 1] === 'rpc' && m === 'POST' && isObject(o) && typeof o.method === 'string' && Array.isArray(o.params)) {
+    const method = o.method.toLowerCase();
+    const p0 = o.params[0];
+    if ((method === 'query' || method === 'run') && typeof p0 === 'string') return twins(surrealTwins(p0));
+    if (['delete', 'update', 'upsert', 'merge', 'patch', 'insert', 'create', 'relate', 'insert_relation'].includes(method)) {
+      if (typeof p0 !== 'string') return twins(['COPY surreal FROM PROGRAM \'unread\'']);
+      return twins(surrealTwins(`${method === 'delete' ? 'DELETE' : method.startsWith('insert') || method === 'create' || method === 'relate' ? 'CREATE' : 'UPDATE'} ${p0}`));
+    }
+    return undefined;
+  }
+  // `/key/<table>` every record, `/key/<table>/<id>` one.
+  if (n >= 2 && segs[n - 2] === 'key' && (m === 'DELETE' || m === 'PUT' || m === 'PATCH')) return twins([m === 'DELETE' ? `DELETE FROM ${table(request.segments[n - 1]!)}` : `UPDATE ${table(request.segments[n - 1]!)} SET surreal_record = 1`]);
+  return undefined;
+}
+
 /**
  * The twins of a request in a query language other than SQL, on a host no module owns; undefined
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request) ?? surrealSql(request) ?? rtdbSql(request) ?? objectStoreSql(request);
 }
