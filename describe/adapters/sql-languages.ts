@@ -772,7 +772,42 @@ function influxCondition(s: string): string | undefined {
       else out.push(column(word));
     }
   }
-  return out.length ? out.join(' ') : undefined;
+  return out.length ? influxChoices(out).join(' ') : undefined;
+}
+
+/**
+ * What an InfluxDB condition's twin must say of its own columns (twenty-ninth pass): `_measurement`
+ * names the measurement, the table itself, so a comparison of it chooses whole tables (`_measurement
+ * = "cpu"` over all time is every point of `cpu`, read as a narrow equality before): TRUE, the rest
+ * of the condition narrowing. `time` is each point's own timestamp, written when it happened, so
+ * `time < now()` (`<=`, flipped, moved later by a constant) holds for every point (InfluxQL's `DELETE
+ * WHERE time < now()`); a cut-off before now (`now() - 30d`) stays a part.
+ */
+function influxChoices(out: string[]): string[] {
+  const res: string[] = [];
+  const ops = new Set(['=', '<>', '~', '!~']);
+  for (let i = 0; i < out.length; i++) {
+    const [a, op, b] = [out[i], out[i + 1], out[i + 2]];
+    if (a === '_measurement' && ops.has(op ?? '') && b !== undefined) {
+      res.push('TRUE');
+      i += 2;
+      continue;
+    }
+    const later = (k: number): boolean => out[k] !== '-' && (out[k] === undefined || out[k] === '+' || out[k] === ')' || out[k] === 'AND' || out[k] === 'OR');
+    if (a === 'time' && (op === '<' || op === '<=') && b === 'now()' && later(i + 3)) {
+      res.push('TRUE');
+      i += 2;
+      if (out[i + 1] === '+' && out[i + 2]?.startsWith('interval')) i += 2;
+      continue;
+    }
+    if (a === 'now()' && (op === '>' || op === '>=') && b === 'time') {
+      res.push('TRUE');
+      i += 2;
+      continue;
+    }
+    res.push(a!);
+  }
+  return res;
 }
 
 /** InfluxQL statements split on `;` outside quotes. */
@@ -862,6 +897,17 @@ function influxSql(request: RequestInfo): SqlSource | undefined {
     const cond = [...window, ...(predicate === 'TRUE' ? [] : [`(${predicate})`])].join(' AND ') || 'TRUE';
     return { texts: [`DELETE FROM ${bucket}${where(cond)}`], dialect: 'postgresql', written: true };
   }
+  // A bucket's retention shortened (`PATCH /api/v2/buckets/<id> {retentionRules: [{everySeconds: 1}]}`):
+  // every point older goes, as InfluxQL's ALTER RETENTION POLICY (twenty-ninth pass: a medium write).
+  const o = request.body.json;
+  if (segs[segs.length - 2] === 'buckets' && segs.includes('api') && (request.method === 'PATCH' || request.method === 'PUT') && isObject(o) && Array.isArray(o.retentionRules)) {
+    const expires = o.retentionRules.some((r) => isObject(r) && typeof r.everySeconds === 'number' && r.everySeconds > 0);
+    return expires ? { texts: [`DELETE FROM ${table(request.segments[segs.length - 1]!)}`], dialect: 'postgresql', written: true } : undefined;
+  }
+  if (last === 'query' && segs[segs.length - 2] === 'v2' && segs[segs.length - 3] === 'api') {
+    const flux = isObject(o) && typeof o.query === 'string' && (o.type === undefined || o.type === 'flux') ? o.query : /vnd\.flux/i.test(request.headers['content-type']?.[0] ?? '') ? request.body.text : undefined;
+    if (typeof flux === 'string') return { texts: fluxTwins(flux), dialect: 'postgresql', written: true };
+  }
   if (last !== 'query' && last !== 'query_influxql') return undefined;
   const form = request.body.json === undefined ? request.body.form : undefined;
   const qs = [...(request.query.q ?? []), ...(form?.q ?? [])];
@@ -872,6 +918,41 @@ function influxSql(request: RequestInfo): SqlSource | undefined {
     texts.push(...(twins ?? []));
   }
   return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+/** Flux packages that only compute or read this InfluxDB (any other reaches outside it: `http`, `sql`, `csv`, `experimental/mqtt` …). */
+const fluxPackages = new Set(['array', 'date', 'dict', 'math', 'regexp', 'strings', 'timezone', 'types', 'json', 'universe', 'contrib/tomhollingworth/events',
+  'influxdata/influxdb/schema', 'influxdata/influxdb/v1', 'influxdata/influxdb/monitor', 'experimental/aggregate', 'experimental/table', 'interpolate', 'join']);
+
+/**
+ * A Flux script's twins (InfluxDB v2's `/api/v2/query`, JSON `{query}` or an `application/vnd.flux`
+ * body; twenty-ninth pass: the text body was a plain medium write, whatever it imported): an import
+ * of a package that reaches outside (`http.post`, `sql.to`, `csv.from(url:)`) or a `to()` that names
+ * another server's `host` is a program run with the data; `to()` into this server an INSERT; a
+ * script without either a read.
+ */
+export function fluxTwins(text: string): string[] {
+  if (text.length > MAX_TEXT) return [`COPY influx FROM PROGRAM 'unread'`];
+  const tokens = cypherTokens(text);
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'word' && t.text === 'import' && tokens[i + 1]?.kind === 'string') {
+      if (!fluxPackages.has(tokens[i + 1]!.text)) return [`COPY influx TO PROGRAM ${literal(`flux ${tokens[i + 1]!.text}`)}`];
+    } else if (t.kind === 'word' && (t.text === 'to' || t.text === 'wideTo') && tokens[i + 1]?.text === '(' && tokens[i - 1]?.text !== '.') {
+      let j = i + 2;
+      let depth = 1;
+      let host = false;
+      for (; j < tokens.length && depth > 0; j++) {
+        if (tokens[j]!.text === '(') depth++;
+        else if (tokens[j]!.text === ')') depth--;
+        else if (depth === 1 && tokens[j]!.kind === 'word' && (tokens[j]!.text === 'host' || tokens[j]!.text === 'url') && tokens[j + 1]?.text === ':') host = true;
+      }
+      if (host) return [`COPY influx TO PROGRAM 'flux to another host'`];
+      out.push(`INSERT INTO ${table('influx_to')} (x) VALUES (1)`);
+    }
+  }
+  return out.length ? out : ['SELECT 1'];
 }
 
 /** A Prometheus series selector (`up{job=~".+"}`, `{__name__=~".+"}`) as an SQL condition over the series, or undefined when it does not read. */
@@ -1471,6 +1552,14 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
     case 'PutResourcePolicy':
     case 'DeleteResourcePolicy':
       return { texts: [`GRANT ALL ON ${name} TO dynamodb_principal`], dialect: 'postgresql', written: true };
+    // Twenty-ninth pass: Time to Live turned on deletes each item whose attribute holds a time
+    // passed (`created_at`: every item), and point-in-time recovery turned off drops what a restore
+    // needs (each was held high as an unread body). A retention is no narrower by the attribute's
+    // name: held as the DELETE of every item it may be, as BigQuery's partition expiry is.
+    case 'UpdateTimeToLive':
+      return isObject(o.TimeToLiveSpecification) && o.TimeToLiveSpecification.Enabled === true ? { texts: [`DELETE FROM ${name}`], dialect: 'postgresql', written: true } : undefined;
+    case 'UpdateContinuousBackups':
+      return isObject(o.PointInTimeRecoverySpecification) && o.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled === false ? { texts: [`ALTER TABLE ${name} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true } : undefined;
     case 'UpdateTable':
       return o.DeletionProtectionEnabled === false ? { texts: [`ALTER TABLE ${name} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true } : undefined;
     default:
