@@ -12,6 +12,7 @@ import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { REDIS_SECRET_READ, redisTwin, redisTwinActs } from './sql-redis.ts';
 import { mongoCondition } from './sql-prisma.ts';
+import { pgGraphqlFilterSql } from './sql-postgrest.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
 import { formEntries } from '../body.ts';
 import { fieldArguments } from '../graphql.ts';
@@ -1709,6 +1710,292 @@ function objectStoreSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+// ---------------------------------------------------------------- pg_graphql, search engines' filters and keys
+
+/**
+ * pg_graphql's collection mutations on a host no module owns (self-hosted PostgreSQL behind
+ * `/graphql/v1`, a gateway's `/graphql`; twenty-ninth pass: Supabase's own was read, any other host's
+ * `deleteFromUsersCollection(atMost: 1000)` was a plain medium POST): `deleteFrom<T>Collection` and
+ * `update<T>Collection` as the DELETE and UPDATE they run under their `filter` (none is every row up
+ * to `atMost`, and pg_graphql rolls back past it: a table that small loses every row).
+ */
+function pgGraphqlSql(request: RequestInfo): SqlSource | undefined {
+  if (!request.segments.some((x) => x.toLowerCase() === 'graphql')) return undefined;
+  const o = request.body.json;
+  const query = isObject(o) && typeof o.query === 'string' ? o.query : undefined;
+  if (query === undefined || !/Collection\b/.test(query)) return undefined;
+  const fields = fieldArguments(query, isObject(o) ? o.variables : undefined);
+  if (!fields) return undefined;
+  const texts: string[] = [];
+  for (const { field, args } of fields.slice(0, MAX_STATEMENTS)) {
+    const m = /^(deleteFrom|update)(.+)Collection$/.exec(field);
+    if (!m) continue;
+    const cond = pgGraphqlFilterSql(args.filter);
+    if (cond === undefined) return { error: 'a pg_graphql filter past what Airlock reads' };
+    texts.push(m[1] === 'update' ? `UPDATE ${table(m[2]!)} SET pg_graphql_row = 1${where(cond)}` : `DELETE FROM ${table(m[2]!)}${where(cond)}`);
+  }
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+/** A filter value as SQL: numbers as numbers, the rest as text. */
+const filterValue = (v: string): string => (/^-?\d+(\.\d+)?$/.test(v) ? v : literal(v));
+
+/**
+ * Meilisearch's filter expression (`genre = horror AND year 1990 TO 2000`, `id EXISTS`, `tag IN
+ * [a, b]`, `NOT …`, a list of them ANDed, a nested list ORed) as SQL's condition; unread
+ * (`_geoRadius`, an operator it has not) throws.
+ */
+export function meiliFilter(f: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH) throw new Unreadable();
+  if (Array.isArray(f)) {
+    const parts = f.slice(0, MAX_CONDITIONS).map((x) => (Array.isArray(x) ? `(${x.map((y) => `(${meiliFilter(y, depth + 1)})`).join(' OR ') || 'FALSE'})` : `(${meiliFilter(x, depth + 1)})`));
+    return parts.length ? parts.join(' AND ') : 'TRUE';
+  }
+  if (typeof f !== 'string' || f.length > 10_000) throw new Unreadable();
+  const toks: string[] = [];
+  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(!=|>=|<=|[=<>()[\],])|([^\s"'!=<>()[\],]+))/y;
+  let at = 0;
+  const end = f.trimEnd().length;
+  const quoted = new Set<number>();
+  while (at < end) {
+    re.lastIndex = at;
+    const m = re.exec(f);
+    if (!m) throw new Unreadable();
+    at = re.lastIndex;
+    if (m[1] !== undefined || m[2] !== undefined) quoted.add(toks.length);
+    toks.push((m[1] ?? m[2] ?? m[3] ?? m[4]!).replace(/\\(.)/g, '$1'));
+  }
+  let i = 0;
+  const up = (k: number): string => (quoted.has(k) ? '' : (toks[k] ?? '').toUpperCase());
+  const val = (): string => {
+    const t = toks[i++];
+    if (t === undefined) throw new Unreadable();
+    return quoted.has(i - 1) ? literal(t) : filterValue(t);
+  };
+  const or = (): string => {
+    const parts = [and()];
+    while (up(i) === 'OR') i++, parts.push(and());
+    return parts.length > 1 ? `(${parts.join(' OR ')})` : parts[0]!;
+  };
+  const and = (): string => {
+    const parts = [not()];
+    while (up(i) === 'AND') i++, parts.push(not());
+    return parts.join(' AND ');
+  };
+  const not = (): string => {
+    if (up(i) === 'NOT') return i++, `NOT (${not()})`;
+    if (toks[i] === '(' && !quoted.has(i)) {
+      i++;
+      const inner = or();
+      if (toks[i++] !== ')') throw new Unreadable();
+      return `(${inner})`;
+    }
+    const name = toks[i++];
+    if (name === undefined || (name.startsWith('_geo') && !quoted.has(i - 1))) throw new Unreadable();
+    const col = column(name);
+    const op = up(i);
+    if (['=', '!=', '>', '>=', '<', '<='].includes(toks[i] ?? '') && !quoted.has(i)) {
+      const o = toks[i++]!;
+      return `${col} ${o === '!=' ? '<>' : o} ${val()}`;
+    }
+    if (op === 'EXISTS') return i++, `${col} IS NOT NULL`;
+    if (op === 'NOT' && up(i + 1) === 'EXISTS') return (i += 2), `${col} IS NULL`;
+    if (op === 'IS') {
+      const neg = up(i + 1) === 'NOT';
+      const what = up(i + (neg ? 2 : 1));
+      i += neg ? 3 : 2;
+      if (what === 'NULL') return `${col} IS ${neg ? 'NOT ' : ''}NULL`;
+      if (what === 'EMPTY') return `${col} ${neg ? '<>' : '='} ''`;
+      throw new Unreadable();
+    }
+    const inList = (negated: boolean): string => {
+      if (toks[i++] !== '[') throw new Unreadable();
+      const vs: string[] = [];
+      while (i < toks.length && toks[i] !== ']') {
+        if (toks[i] === ',') i++;
+        else vs.push(val());
+      }
+      i++;
+      return vs.length ? `${col} ${negated ? 'NOT IN' : 'IN'} (${vs.join(', ')})` : negated ? 'TRUE' : 'FALSE';
+    };
+    if (op === 'IN') return i++, inList(false);
+    if (op === 'NOT' && up(i + 1) === 'IN') return (i += 2), inList(true);
+    if (op === 'CONTAINS') return i++, `${col} LIKE ${literal(`%${likeEscape(toks[i++] ?? '')}%`)}`;
+    if (op === 'STARTS' && up(i + 1) === 'WITH') return (i += 2), `${col} LIKE ${literal(`${likeEscape(toks[i++] ?? '')}%`)}`;
+    // `attr low TO high`.
+    if (toks[i + 1] !== undefined && up(i + 1) === 'TO') {
+      const lo = val();
+      i++;
+      return `${col} BETWEEN ${lo} AND ${val()}`;
+    }
+    throw new Unreadable();
+  };
+  const out = or();
+  if (i < toks.length) throw new Unreadable();
+  return out;
+}
+
+/**
+ * Typesense's `filter_by` (`num_pages:>100 && author:=x`, `tags:[a,b]`, `year:[1990..2000]`,
+ * `name:fo*`, `id:!=x`, `||`, parentheses, backticked values) as SQL's condition; unread throws.
+ */
+export function typesenseFilter(f: string): string {
+  if (f.length > 10_000) throw new Unreadable();
+  let i = 0;
+  const ws = (): void => {
+    while (i < f.length && /\s/.test(f[i]!)) i++;
+  };
+  const value = (): string => {
+    ws();
+    if (f[i] === '`') {
+      const e = f.indexOf('`', i + 1);
+      if (e < 0) throw new Unreadable();
+      const v = f.slice(i + 1, e);
+      i = e + 1;
+      return literal(v);
+    }
+    let j = i;
+    while (j < f.length && !/[,\])&|\s]/.test(f[j]!)) j++;
+    const v = f.slice(i, j);
+    i = j;
+    if (v === '') throw new Unreadable();
+    return v.endsWith('*') ? `LIKE:${v.slice(0, -1)}` : filterValue(v);
+  };
+  const atom = (): string => {
+    ws();
+    if (f[i] === '(') {
+      i++;
+      const inner = or();
+      ws();
+      if (f[i++] !== ')') throw new Unreadable();
+      return `(${inner})`;
+    }
+    const colon = f.indexOf(':', i);
+    if (colon < 0) throw new Unreadable();
+    const col = column(f.slice(i, colon).trim());
+    i = colon + 1;
+    ws();
+    let op = '=';
+    for (const o of ['!=', '>=', '<=', '>', '<', '=']) {
+      if (f.startsWith(o, i)) {
+        op = o;
+        i += o.length;
+        break;
+      }
+    }
+    const sqlOp = op === '!=' ? '<>' : op;
+    const one = (v: string): string => {
+      if (v.startsWith('LIKE:')) return `${col} ${op === '!=' ? 'NOT LIKE' : 'LIKE'} ${literal(`${likeEscape(v.slice(5))}%`)}`;
+      return `${col} ${sqlOp} ${v}`;
+    };
+    ws();
+    if (f[i] === '[') {
+      i++;
+      const parts: string[] = [];
+      for (let n = 0; n < MAX_CONDITIONS; n++) {
+        ws();
+        if (f[i] === ']') break;
+        const a = value();
+        // A range: `[lo..hi]`.
+        const range = /^(-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?)$/.exec(a);
+        parts.push(range ? `${col} BETWEEN ${range[1]} AND ${range[2]}` : one(a));
+        ws();
+        if (f[i] === ',') i++;
+      }
+      if (f[i++] !== ']') throw new Unreadable();
+      return parts.length ? `(${parts.join(op === '!=' ? ' AND ' : ' OR ')})` : 'FALSE';
+    }
+    return one(value());
+  };
+  const and = (): string => {
+    const parts = [atom()];
+    for (ws(); f.startsWith('&&', i); ws()) i += 2, parts.push(atom());
+    return parts.join(' AND ');
+  };
+  const or = (): string => {
+    const parts = [and()];
+    for (ws(); f.startsWith('||', i); ws()) i += 2, parts.push(and());
+    return parts.length > 1 ? `(${parts.join(' OR ')})` : parts[0]!;
+  };
+  const out = or();
+  ws();
+  if (i < f.length) throw new Unreadable();
+  return out;
+}
+
+/**
+ * Search engines' deletes and updates by filter, and their keys (twenty-ninth pass: each a plain
+ * medium write): Meilisearch's `POST /indexes/<uid>/documents/delete {filter}` (`id > 0`, `id
+ * EXISTS`: every document), `POST /swap-indexes` (each index's documents replaced by the other's);
+ * Typesense's `DELETE|PATCH /collections/<c>/documents?filter_by=…` and `?truncate=true`; an API key
+ * made or changed (`POST|PATCH /keys {actions}`: Meilisearch's and Typesense's, `["*"]` every action)
+ * a GRANT. The filters are written as SQL's condition, so the SQL reader's rules judge them.
+ */
+function searchEngineSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.effective_method ?? request.method;
+  const o = request.body.json;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  try {
+    if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'documents' && lower[n - 4] === 'indexes' && isObject(o) && o.filter !== undefined) {
+      return twin(`DELETE FROM ${table(segs[n - 3]!)}${where(meiliFilter(o.filter))}`);
+    }
+    if (m === 'POST' && lower[n - 1] === 'swap-indexes' && Array.isArray(o)) {
+      const names = o.slice(0, MAX_STATEMENTS).flatMap((x) => (isObject(x) && Array.isArray(x.indexes) ? x.indexes.map(String) : []));
+      return names.length ? twin(...names.map((x) => `DROP TABLE ${table(x)}`)) : undefined;
+    }
+    if ((m === 'DELETE' || m === 'PATCH') && lower[n - 1] === 'documents' && lower[n - 3] === 'collections') {
+      const name = table(segs[n - 2]!);
+      if (m === 'DELETE' && request.query.truncate?.some((v) => v.toLowerCase() === 'true')) return twin(`DELETE FROM ${name}`);
+      const fb = request.query.filter_by;
+      if (fb === undefined) return undefined;
+      if (fb.length !== 1) throw new Unreadable();
+      const cond = typesenseFilter(fb[0]!);
+      return twin(m === 'DELETE' ? `DELETE FROM ${name}${where(cond)}` : `UPDATE ${name} SET typesense_document = 1${where(cond)}`);
+    }
+  } catch (e) {
+    if (e instanceof Unreadable) return { error: 'a search engine filter Airlock does not read' };
+    throw e;
+  }
+  if ((m === 'POST' || m === 'PATCH') && (lower[n - 1] === 'keys' || lower[n - 2] === 'keys') && isObject(o) && Array.isArray(o.actions)) return twin('GRANT ALL ON SCHEMA search TO search_key');
+  // Typesense's schema change: `PATCH /collections/<c> {fields: [{name, drop: true}]}` drops the field from every document.
+  if (m === 'PATCH' && lower[n - 2] === 'collections' && isObject(o) && Array.isArray(o.fields)) {
+    const dropped = o.fields.slice(0, MAX_STATEMENTS).filter((x) => isObject(x) && x.drop === true);
+    if (dropped.length) return twin(...dropped.map((x) => `ALTER TABLE ${table(segs[n - 1]!)} DROP COLUMN ${column(String((x as Record<string, unknown>).name ?? 'field'))}`));
+  }
+  return undefined;
+}
+
+/**
+ * Elasticsearch's and OpenSearch's retention and protections (twenty-ninth pass: each a plain
+ * medium write): an ILM policy with a `delete` phase (`PUT _ilm/policy/<p>`; every index it
+ * manages deleted once past `min_age`, `0ms` at once), an ISM policy with a `delete` action, a data
+ * stream's `_lifecycle {data_retention}`, a snapshot deleted (`DELETE _snapshot/<repo>/<snap>`,
+ * what a restore needs), and `action.destructive_requires_name: false` (the guard on `DELETE /*`
+ * turned off).
+ */
+function esRetentionSql(request: RequestInfo): SqlSource | undefined {
+  const lower = request.segments.map((x) => x.toLowerCase());
+  const n = lower.length;
+  const m = request.effective_method ?? request.method;
+  if (m === 'GET' || m === 'HEAD') return undefined;
+  const o = request.body.json;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  const policy = isObject(o) && isObject(o.policy) ? o.policy : undefined;
+  if (lower[0] === '_ilm' && lower[1] === 'policy' && n === 3 && policy && isObject(policy.phases) && isObject(policy.phases.delete)) return twin(`DROP TABLE ${table(`ilm_${request.segments[2]}`)}`);
+  const ism = (lower[0] === '_plugins' && lower[1] === '_ism') || lower[0] === '_opendistro';
+  if (ism && lower.includes('policies') && policy && Array.isArray(policy.states) && JSON.stringify(policy.states).includes('"delete"')) return twin(`DROP TABLE ${table(`ism_${request.segments[n - 1]}`)}`);
+  if (lower[0] === '_data_stream' && lower[2] === '_lifecycle' && isObject(o) && o.data_retention !== undefined && o.data_retention !== null) return twin(`DELETE FROM ${table(request.segments[1]!)}`);
+  if (lower[0] === '_snapshot' && n === 3 && m === 'DELETE') return twin(`DROP TABLE ${table(`snapshot_${request.segments[2]}`)}`);
+  if (lower[0] === '_cluster' && lower[1] === 'settings' && isObject(o)) {
+    const flat = JSON.stringify(o);
+    if (/"(action\.)?destructive_requires_name"\s*:\s*(false|"false")/.test(flat) || (/"destructive_requires_name"\s*:\s*(false|"false")/.test(flat))) return twin('ALTER TABLE elasticsearch DISABLE TRIGGER ALL');
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------- SurrealDB (SurrealQL)
 
 /** SurrealQL's tokens: Cypher's, with its other comments (`--`, `#`) and `⟨…⟩` names. Bounded by the text. */
@@ -1905,5 +2192,5 @@ function surrealSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request) ?? surrealSql(request) ?? rtdbSql(request) ?? objectStoreSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request) ?? surrealSql(request) ?? rtdbSql(request) ?? objectStoreSql(request) ?? pgGraphqlSql(request) ?? searchEngineSql(request) ?? esRetentionSql(request);
 }
