@@ -2136,6 +2136,8 @@ function surrealStatement(ts: Token[]): string[] {
   return ['COPY surreal FROM PROGRAM \'unread\''];
 }
 
+const surrealHeads = new Set(['SELECT', 'DELETE', 'UPDATE', 'UPSERT', 'CREATE', 'INSERT', 'RELATE', 'REMOVE', 'DEFINE', 'INFO', 'SHOW', 'RETURN', 'LET', 'USE', 'BEGIN', 'COMMIT', 'CANCEL', 'OPTION', 'SLEEP', 'LIVE', 'KILL', 'ALTER', 'REBUILD', 'THROW', 'IF', 'FOR', 'ACCESS']);
+
 /** SurrealQL statements: a text cut at `;` outside strings and comments (the tokens keep them apart). */
 export function surrealTwins(text: string): string[] {
   if (text.length > MAX_TEXT) return ['COPY surreal FROM PROGRAM \'unread\''];
@@ -2144,8 +2146,11 @@ export function surrealTwins(text: string): string[] {
     if (tk.kind === 'sym' && tk.text === ';') statements.push([]);
     else if (statements.length <= MAX_STATEMENTS) statements[statements.length - 1]!.push(tk);
   }
+  const heads = statements.filter((x) => x.length);
+  // Words that open no SurrealQL statement (`red shoes` as a JSON-RPC query's text) are not SurrealQL.
+  if (!heads.some((x) => x[0]!.kind === 'word' && surrealHeads.has(x[0]!.text.toUpperCase()))) return [];
   try {
-    return statements.filter((x) => x.length).flatMap(surrealStatement);
+    return heads.flatMap(surrealStatement);
   } catch (e) {
     if (e instanceof Unreadable) return ['COPY surreal FROM PROGRAM \'unread\''];
     throw e;
