@@ -4240,7 +4240,7 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
     if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body ?? ''}: ${decision.action} ${decision.rule}`);
   }), { numRuns: 40, ...seed });
   // Controls: one record, a narrow filter, a prefix, a day's window, a cut-off, a read, a write into this server stay medium or allowed.
-  const controls = [
+  const controls: Array<{ method?: string; url: string; headers?: Array<[string, string]>; body?: string }> = [
     text(`http://${SQL_HOST}:8000/sql`, 'DELETE user:tobie;'), text(`http://${SQL_HOST}:8000/sql`, 'DELETE user WHERE age < 18', [['surreal-ns', 'app']]), text(`http://${SQL_HOST}:8000/sql`, 'UPDATE user:tobie SET name = \'x\'; CREATE post SET a = 1', [['surreal-ns', 'app']]),
     text(`http://${SQL_HOST}:8000/sql`, 'SELECT * FROM user WHERE age > 18', [['surreal-ns', 'app']]), json('POST', `http://${SQL_HOST}:8000/rpc`, { id: 1, method: 'delete', params: ['user:tobie'] }), { method: 'DELETE', url: `http://${SQL_HOST}:8000/key/user/tobie` },
     json('PATCH', `${h}/.json`, { 'users/u1/name': 'x', 'posts/p1': null }), { method: 'DELETE', url: `${h}/users/u1.json?ns=demo` }, json('PUT', `${h}/settings.json`, { a: 1 }),
