@@ -4235,7 +4235,7 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
       json('PUT', `http://${SQL_HOST}:9200/_cluster/settings`, { persistent: { action: { destructive_requires_name: false } } }),
     ),
   );
-  await fc.assert(fc.asyncProperty(attacks, async (r) => {
+  await fc.assert(fc.asyncProperty(attacks, async (r: { method?: string; url: string; headers?: Array<[string, string]>; body?: string }) => {
     const { decision } = await decide(r);
     if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body ?? ''}: ${decision.action} ${decision.rule}`);
   }), { numRuns: 40, ...seed });
