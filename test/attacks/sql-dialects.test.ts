@@ -4260,3 +4260,21 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
     t.ok(decision.action === 'allow' || decision.approval?.risk === 'medium', `control: ${r.method} ${r.url} ${r.body ?? ''} (${decision.action} ${decision.approval?.risk ?? ''})`);
   }
 });
+
+t.test('twenty-ninth pass: MariaDB runs an executable comment opened inside another, and one */ closes both', async (t) => {
+  // `DELETE FROM users WHERE id = 1 /*!50000 AND 1 /*!50000 OR 1 */` deleted every row of a real
+  // MariaDB 10.11 (checked by hand, with `/*M!`, bare `/*!`, and ` -- */` after for PostgreSQL's
+  // nested comments), while every reading Airlock made took the inner one for a plain comment: a
+  // narrow medium write on an endpoint of unknown dialect.
+  const marker = fc.constantFrom('/*!50000', '/*M!100100', '/*!', '/*M!', '/*!100000');
+  await fc.assert(fc.asyncProperty(marker, marker, fc.constantFrom('OR 1', 'OR TRUE', 'OR id > 0', 'OR id = id'), fc.constantFrom('', ' -- */'), fc.constantFrom('DELETE FROM users', "UPDATE users SET role = 'admin'"), fc.boolean(), async (outer, inner, hidden, tail, head, get) => {
+    const sql = `${head} WHERE id = 1 ${outer} AND 1 ${inner} ${hidden} */${tail}`;
+    const r = get ? { method: 'GET', url: `${GENERIC}?sql=${encodeURIComponent(sql)}` } : { url: GENERIC, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ sql }) };
+    const { decision } = await decide(r);
+    if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule}`);
+  }), { numRuns: 20, ...seed });
+  // Controls: one executable comment, and a plain comment inside one, name one row (MariaDB deleted one).
+  for (const sql of ['DELETE FROM users WHERE id = 1 /*!50000 AND 1 */', 'DELETE FROM users WHERE id = 1 /*!50000 AND 1 /* OR 1 */ */', 'DELETE FROM users WHERE id = 1 /*M! AND email = \'a\' */']) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) })).decision.approval?.risk, 'medium', `control: ${sql}`);
+  }
+});
