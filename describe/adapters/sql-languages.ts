@@ -1014,6 +1014,15 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
     const ids = isObject(o) && Array.isArray(o.collectionIds) ? o.collectionIds.filter((x): x is string => typeof x === 'string') : [];
     return { texts: ids.length ? ids.slice(0, MAX_STATEMENTS).map((c) => `DELETE FROM ${table(c)}`) : ['DROP SCHEMA firestore CASCADE'], dialect: 'postgresql', written: true };
   }
+  // Twenty-ninth pass (each a medium write): `:exportDocuments` sends every document to the bucket
+  // it names, `:importDocuments` overwrites the documents it brings (an upsert of every one), and a
+  // database's delete protection or point-in-time recovery turned off lets a drop through.
+  if (/:exportdocuments$/i.test(last) && request.method === 'POST') return { texts: [`COPY firestore TO PROGRAM ${literal(`export ${String(isObject(request.body.json) ? request.body.json.outputUriPrefix ?? '?' : '?').slice(0, 200)}`)}`], dialect: 'postgresql', written: true };
+  if (/:importdocuments$/i.test(last) && request.method === 'POST') return { texts: ['INSERT INTO firestore (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = excluded.id'], dialect: 'postgresql', written: true };
+  const patch = request.body.json;
+  if (request.method === 'PATCH' && segs[segs.length - 2]?.toLowerCase() === 'databases' && isObject(patch) && (patch.deleteProtectionState === 'DELETE_PROTECTION_DISABLED' || patch.pointInTimeRecoveryEnablement === 'POINT_IN_TIME_RECOVERY_DISABLED')) {
+    return { texts: [`ALTER TABLE ${table(last)} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true };
+  }
   // A DELETE of `…/databases/<name>` (Firestore, Spanner, Cloud SQL's Admin API) drops the database.
   if (request.method === 'DELETE' && segs.length >= 2 && segs[segs.length - 2]!.toLowerCase() === 'databases' && last !== '') {
     return { texts: [`DROP SCHEMA ${column(last)} CASCADE`], dialect: 'postgresql', written: true };
@@ -1996,6 +2005,135 @@ function esRetentionSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+// ---------------------------------------------------------------- Couchbase (SQL++), Loki
+
+/**
+ * A SQL++ (N1QL) statement written for the SQL grammars: `"…"` strings as '…' literals, `` `…` ``
+ * names as "…" names, `IS [NOT] MISSING` and `IS [NOT] VALUED` as the NULL tests they are for a
+ * row's choice (`META().id IS NOT MISSING` holds for every document), `META(…).id` as a column.
+ */
+export function sqlppText(text: string): string {
+  let out = '';
+  const n = Math.min(text.length, MAX_TEXT);
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      let v = '';
+      while (j < n) {
+        if (text[j] === '\\' && j + 1 < n) {
+          v += text[j + 1];
+          j += 2;
+        } else if (text[j] === c && text[j + 1] === c) {
+          v += c;
+          j += 2;
+        } else if (text[j] === c) break;
+        else v += text[j++];
+      }
+      out += c === '`' ? `"${v.replaceAll('"', '""')}"` : `'${v.replaceAll("'", "''")}'`;
+      i = j;
+    } else out += c;
+  }
+  return out
+    .replace(/\bIS\s+NOT\s+MISSING\b|\bIS\s+VALUED\b/gi, 'IS NOT NULL')
+    .replace(/\bIS\s+MISSING\b|\bIS\s+NOT\s+VALUED\b/gi, 'IS NULL')
+    .replace(/\bMETA\s*\([A-Za-z0-9_" ]{0,130}\)\.([A-Za-z_][A-Za-z0-9_]{0,62})/gi, 'meta_$1')
+    .replace(/\bMETA\s*\([A-Za-z0-9_" ]{0,130}\)/gi, 'meta_document');
+}
+
+/**
+ * Couchbase (twenty-ninth pass: each a plain medium write): a SQL++ write POSTed to its query
+ * service (`/query/service`, `/analytics/service`; `{statement}`, a form or `?statement=`) is read as
+ * SQL (sqlppText), so a condition every document meets (`IS NOT MISSING`), `DROP COLLECTION|BUCKET`,
+ * `MERGE … THEN DELETE` and statements no grammar reads fail closed; `USE KEYS` names its documents.
+ * A read is left as before. Its cluster API: a bucket's `controller/doFlush` empties it, an RBAC
+ * user or group written is a GRANT.
+ */
+function couchbaseSql(request: RequestInfo): SqlSource | undefined {
+  const lower = request.segments.map((x) => x.toLowerCase());
+  const n = lower.length;
+  const m = request.effective_method ?? request.method;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  if (m === 'POST' && lower[n - 1] === 'doflush' && lower[n - 2] === 'controller' && lower[n - 4] === 'buckets') return twin(`DELETE FROM ${table(request.segments[n - 3]!)}`);
+  if (lower[0] === 'settings' && lower[1] === 'rbac' && (lower[2] === 'users' || lower[2] === 'groups') && m !== 'GET' && m !== 'HEAD') return twin('GRANT ALL ON SCHEMA couchbase TO couchbase_user');
+  if (!(lower[n - 1] === 'service' && (lower[n - 2] === 'query' || lower[n - 2] === 'analytics'))) return undefined;
+  const o = request.body.json;
+  const form = o === undefined ? request.body.form : undefined;
+  const statements = [...(isObject(o) && typeof o.statement === 'string' ? [o.statement] : []), ...(form?.statement ?? []), ...(request.query.statement ?? [])];
+  const texts: string[] = [];
+  for (const st of statements.slice(0, MAX_STATEMENTS)) {
+    const head = /^\s*(?:\/\*[\s\S]*?\*\/\s*)*([A-Za-z]+)/.exec(st)?.[1]?.toUpperCase() ?? '';
+    if (['SELECT', 'EXPLAIN', 'ADVISE', 'INFER', 'WITH'].includes(head) && !/\bCURL\s*\(/i.test(st)) continue;
+    if (/\bCURL\s*\(/i.test(st)) {
+      texts.push(`COPY couchbase TO PROGRAM 'curl'`);
+      continue;
+    }
+    // An INSERT or UPSERT writes the documents its keys name (`(KEY, VALUE) VALUES ("k", {…})`, JSON no grammar reads).
+    const target = /^\s*(?:INSERT|UPSERT)\s+INTO\s+([^\s(;]+)/i.exec(st);
+    if (target && (head === 'INSERT' || head === 'UPSERT')) {
+      texts.push(`INSERT INTO ${table(target[1]!.replace(/[`"]/g, ''))} (couchbase_document) VALUES (1)`);
+      continue;
+    }
+    const keyed = /\bUSE\s+(?:PRIMARY\s+)?KEYS\b/i.exec(st);
+    const into = /^\s*(?:DELETE\s+FROM|UPDATE)\s+([^\s;]+)/i.exec(st);
+    if (keyed && into) {
+      texts.push(head === 'DELETE' ? `DELETE FROM ${table(into[1]!.replace(/[`"]/g, ''))} WHERE meta_id = 'use keys'` : `UPDATE ${table(into[1]!.replace(/[`"]/g, ''))} SET couchbase_document = 1 WHERE meta_id = 'use keys'`);
+      continue;
+    }
+    texts.push(sqlppText(st));
+  }
+  if (!texts.length) return undefined;
+  const args = isObject(o) && Array.isArray(o.args) ? o.args : undefined;
+  return { texts, ...(args && texts.length === 1 ? { params: [args] } : {}) };
+}
+
+/** A time a Loki or InfluxDB delete names (Unix seconds, nanoseconds or RFC 3339) in milliseconds, NaN when absent. */
+function instant(v: string | undefined): number {
+  if (v === undefined || v === '') return NaN;
+  if (/^\d+(\.\d+)?$/.test(v)) {
+    const x = Number(v);
+    return x > 1e17 ? x / 1e6 : x > 1e14 ? x / 1e3 : x > 1e11 ? x : x * 1000;
+  }
+  return Date.parse(v);
+}
+
+/**
+ * Loki's log deletion (`POST|PUT /loki/api/v1/delete?query=…&start=…&end=…`; twenty-ninth pass: a
+ * plain medium write): its stream selector read as Prometheus's (`{job=~".+"}` is every stream),
+ * line filters as a narrowing, and a window from before 1970's second day to after the request is
+ * all time.
+ */
+function lokiSql(request: RequestInfo): SqlSource | undefined {
+  const lower = request.segments.map((x) => x.toLowerCase());
+  const n = lower.length;
+  const m = request.effective_method ?? request.method;
+  if (!(lower[n - 1] === 'delete' && lower.includes('loki') && (m === 'POST' || m === 'PUT'))) return undefined;
+  const form = request.body.json === undefined ? request.body.form : undefined;
+  const queries = [...(request.query.query ?? []), ...(form?.query ?? [])];
+  if (queries.length !== 1) return { error: 'a Loki delete whose query Airlock does not read' };
+  const q = queries[0]!.trim();
+  const close = q.indexOf('}');
+  const cond = close > 0 ? promSelector(q.slice(0, close + 1)) : undefined;
+  if (cond === undefined) return { error: 'a Loki delete whose selector Airlock does not read' };
+  const filters: string[] = [];
+  const re = /\s*(\|=|!=|\|~|!~)\s*"((?:[^"\\]|\\.)*)"/y;
+  let at = close + 1;
+  while (at < q.length) {
+    re.lastIndex = at;
+    const f = re.exec(q);
+    if (!f) return { error: 'a Loki delete whose line filter Airlock does not read' };
+    at = re.lastIndex;
+    const v = f[2]!.replace(/\\(.)/g, '$1');
+    filters.push(f[1] === '|=' ? `log_line LIKE ${literal(`%${likeEscape(v)}%`)}` : f[1] === '!=' ? `log_line NOT LIKE ${literal(`%${likeEscape(v)}%`)}` : `log_line ${f[1] === '|~' ? '~' : '!~'} ${literal(v)}`);
+  }
+  const start = instant(request.query.start?.[0] ?? form?.start?.[0]);
+  const end = instant(request.query.end?.[0] ?? form?.end?.[0]);
+  const whole = !(start > Date.parse('1970-01-02T00:00:00Z')) && !(end < Date.parse(request.time));
+  const window = whole ? [] : ['log_time BETWEEN 1 AND 2'];
+  const all = [...window, ...(cond === 'TRUE' ? [] : [`(${cond})`]), ...filters].join(' AND ') || 'TRUE';
+  return { texts: [`DELETE FROM loki${where(all)}`], dialect: 'postgresql', written: true };
+}
+
 // ---------------------------------------------------------------- SurrealDB (SurrealQL)
 
 /** SurrealQL's tokens: Cypher's, with its other comments (`--`, `#`) and `⟨…⟩` names. Bounded by the text. */
@@ -2197,5 +2335,5 @@ function surrealSql(request: RequestInfo): SqlSource | undefined {
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request) ?? surrealSql(request) ?? rtdbSql(request) ?? objectStoreSql(request) ?? pgGraphqlSql(request) ?? searchEngineSql(request) ?? esRetentionSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request) ?? surrealSql(request) ?? rtdbSql(request) ?? objectStoreSql(request) ?? pgGraphqlSql(request) ?? searchEngineSql(request) ?? esRetentionSql(request) ?? couchbaseSql(request) ?? lokiSql(request);
 }
