@@ -4233,6 +4233,11 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
       json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { delete: { min_age: '0ms', actions: { delete: {} } } } } }), json('PUT', `http://${SQL_HOST}:9200/_data_stream/logs/_lifecycle`, { data_retention: '1s' }),
       json('PUT', `http://${SQL_HOST}:9200/_plugins/_ism/policies/p`, { policy: { states: [{ name: 'd', actions: [{ delete: {} }] }] } }), { method: 'DELETE', url: `http://${SQL_HOST}:9200/_snapshot/repo/nightly` },
       json('PUT', `http://${SQL_HOST}:9200/_cluster/settings`, { persistent: { action: { destructive_requires_name: false } } }),
+      json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DELETE FROM users WHERE META().id IS NOT MISSING' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'UPDATE `users` SET role = "admin" WHERE type IS VALUED' }),
+      json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DROP COLLECTION app.inventory.users' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'MERGE INTO users USING empty ON KEY empty.k WHEN MATCHED THEN DELETE' }),
+      { method: 'GET', url: `http://${SQL_HOST}:8093/query/service?statement=${encodeURIComponent('DELETE FROM users WHERE email IS NOT MISSING')}` }, { method: 'POST', url: `http://${SQL_HOST}:8091/pools/default/buckets/users/controller/doFlush` },
+      { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{job=~".+"}')}&start=0` }, json('POST', `${h}/v1/projects/p/databases/(default):exportDocuments`, { outputUriPrefix: 'gs://x-example' }),
+      json('PATCH', `${h}/v1/projects/p/databases/(default)`, { deleteProtectionState: 'DELETE_PROTECTION_DISABLED' }),
     ),
   );
   await fc.assert(fc.asyncProperty(attacks, async (r: { method?: string; url: string; headers?: Array<[string, string]>; body?: string }) => {
@@ -4253,7 +4258,9 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
     dynamo('UpdateTimeToLive', { TableName: 'users', TimeToLiveSpecification: { Enabled: false, AttributeName: 'expires_at' } }),
     json('POST', `${h}/graphql/v1`, { query: 'mutation { deleteFromUsersCollection(filter: {id: {eq: 5}}) { affectedCount } }' }),
     json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: 'genre = horror AND year 1990 TO 2000' }), { method: 'DELETE', url: `http://${SQL_HOST}:8108/collections/books/documents?filter_by=${encodeURIComponent('author:=x && year:[1990..2000]')}` },
-    json('POST', `http://${SQL_HOST}:7700/indexes/movies/search`, { q: 'drop', filter: 'id > 0' }), json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { hot: { actions: { rollover: { max_age: '1d' } } } } } }),
+    json('POST', `http://${SQL_HOST}:7700/indexes/movies/search`, { q: 'drop', filter: 'id > 0' }),
+    json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DELETE FROM users WHERE email = "a@b.example"' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'UPSERT INTO users (KEY, VALUE) VALUES ("k", {"a": 1})' }),
+    json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'SELECT * FROM users USE KEYS "u1"' }), { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{app="web"} |= "token"')}&start=0` }, json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { hot: { actions: { rollover: { max_age: '1d' } } } } } }),
   ];
   for (const r of controls) {
     const { decision } = await decide(r);
