@@ -2295,8 +2295,8 @@ export function surrealTwins(text: string): string[] {
   }
 }
 
-/** Words that open a statement only SurrealQL has: `DELETE user`, `REMOVE TABLE`, `DEFINE …`, `UPSERT`, `INFO FOR`. */
-const surrealOnly = /(^|;)\s*(REMOVE|DEFINE|UPSERT|RELATE|INFO\s+FOR|DELETE\s+(?!FROM\b)[A-Za-z_`\u27e8])/i;
+/** Words that open a statement only SurrealQL has (`DELETE user`, `REMOVE TABLE`, `DEFINE …`, `UPSERT`, `INFO FOR`, `USE NS`, a write to a record id `user:1`), or its `http::` functions. */
+const surrealOnly = /(^|[;(])\s*(REMOVE|DEFINE|UPSERT|RELATE|INFO\s+FOR|USE\s+(NS|NAMESPACE|DB|DATABASE)\b|DELETE\s+(?!FROM\b)[A-Za-z_`\u27e8]|(UPDATE|DELETE\s+FROM|CREATE)\s+(ONLY\s+)?[A-Za-z0-9_]{1,64}:[A-Za-z0-9_\u27e8`'"])|\bhttp::/i;
 
 /**
  * SurrealDB's HTTP API: a SurrealQL text POSTed to `/sql` (marked by its `surreal-ns`/`surreal-db`
@@ -2318,9 +2318,11 @@ function surrealSql(request: RequestInfo): SqlSource | undefined {
   if (segs[n - 1] === 'rpc' && m === 'POST' && isObject(o) && typeof o.method === 'string' && Array.isArray(o.params)) {
     const method = o.method.toLowerCase();
     const p0 = o.params[0];
-    if ((method === 'query' || method === 'run') && typeof p0 === 'string') return twins(surrealTwins(p0));
+    // JSON-RPC's `query` is SQL's too (sql.ts reads it in every grammar): SurrealQL only where a statement says so.
+    if ((method === 'query' || method === 'run') && typeof p0 === 'string') return marked || surrealOnly.test(p0.slice(0, MAX_TEXT)) ? twins(surrealTwins(p0)) : undefined;
     if (['delete', 'update', 'upsert', 'merge', 'patch', 'insert', 'create', 'relate', 'insert_relation'].includes(method)) {
-      if (typeof p0 !== 'string') return twins(['COPY surreal FROM PROGRAM \'unread\'']);
+      // A table or record id (`user`, `user:tobie`): anything else is another JSON-RPC server's call.
+      if (typeof p0 !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}(:|$)/.test(p0)) return undefined;
       return twins(surrealTwins(`${method === 'delete' ? 'DELETE' : method.startsWith('insert') || method === 'create' || method === 'relate' ? 'CREATE' : 'UPDATE'} ${p0}`));
     }
     return undefined;
