@@ -430,7 +430,7 @@ export function isJsonType(type: string): boolean {
 /** Media types of a stream of JSON values (NDJSON, JSON Lines, JSON text sequences). */
 const streamTypes = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines', 'application/json-seq']);
 
-const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/sparql-update', 'application/sparql-query', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
+const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/sparql-update', 'application/sparql-query', 'application/vnd.flux', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
 
 function isTextual(type: string): boolean {
   // (`message/rfc822`, `message/global`: a mail message, whose header block names whom it reaches.)
