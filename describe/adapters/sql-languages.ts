@@ -2201,6 +2201,12 @@ function surrealTarget(tokens: Token[]): { table: string; cond: string } {
   if (tokens.length === 1) return { table: first.text, cond: 'TRUE' };
   if (tokens[1]?.text !== ':' && tokens[1]?.text !== '::') throw new Unreadable();
   const id = tokens.slice(2);
+  // A number's token may hold the range (`1..5`, `1..`): split it where the range is.
+  const dotted = id.findIndex((x) => x.kind === 'num' && x.text.includes('..'));
+  if (dotted >= 0) {
+    const [lo, hi] = [id[dotted]!.text.slice(0, id[dotted]!.text.indexOf('..')), id[dotted]!.text.slice(id[dotted]!.text.indexOf('..') + 2)];
+    id.splice(dotted, 1, ...(lo ? [{ kind: 'num' as const, text: lo }] : []), { kind: 'sym', text: '..' }, ...(hi ? [{ kind: 'num' as const, text: hi }] : []));
+  }
   const range = id.findIndex((x) => x.text === '..');
   const value = (ts: Token[]): string => {
     if (ts.length !== 1 || ts[0]!.kind === 'param' || ts[0]!.kind === 'sym') throw new Unreadable();
@@ -2295,8 +2301,32 @@ export function surrealTwins(text: string): string[] {
   }
 }
 
-/** Words that open a statement only SurrealQL has (`DELETE user`, `REMOVE TABLE`, `DEFINE …`, `UPSERT`, `INFO FOR`, `USE NS`, a write to a record id `user:1`), or its `http::` functions. */
-const surrealOnly = /(^|[;(])\s*(REMOVE|DEFINE|UPSERT|RELATE|INFO\s+FOR|USE\s+(NS|NAMESPACE|DB|DATABASE)\b|DELETE\s+(?!FROM\b)[A-Za-z_`\u27e8]|(UPDATE|DELETE\s+FROM|CREATE)\s+(ONLY\s+)?[A-Za-z0-9_]{1,64}:[A-Za-z0-9_\u27e8`'"])|\bhttp::/i;
+/**
+ * Whether a text holds what only SurrealQL has, read in its tokens (comments dropped): a statement
+ * opened by `REMOVE`, `DEFINE`, `UPSERT`, `RELATE`, `INFO`, `USE NS|DB`, a `DELETE` of a table
+ * without FROM (at a statement's start or in parentheses), a write to a record id (`user:1`), or
+ * its `http::` functions.
+ */
+export function isSurrealQL(text: string): boolean {
+  const ts = surrealTokens(text.slice(0, MAX_TEXT));
+  const up = (k: number): string => (ts[k]?.kind === 'word' ? ts[k]!.text.toUpperCase() : '');
+  for (let k = 0; k < ts.length; k++) {
+    const w = up(k);
+    if (w === 'HTTP' && ts[k + 1]?.text === '::') return true;
+    const opens = k === 0 || ts[k - 1]!.text === ';' || ts[k - 1]!.text === '(';
+    if (!opens || !w) continue;
+    if (['REMOVE', 'DEFINE', 'UPSERT', 'RELATE', 'INFO'].includes(w)) return true;
+    if (w === 'USE' && ['NS', 'NAMESPACE', 'DB', 'DATABASE'].includes(up(k + 1))) return true;
+    if (w === 'DELETE' && up(k + 1) !== 'FROM' && ts[k + 1]?.kind === 'word') return true;
+    if (w === 'UPDATE' || w === 'DELETE' || w === 'CREATE') {
+      let j = k + 1;
+      if (up(j) === 'FROM') j++;
+      if (up(j) === 'ONLY') j++;
+      if (ts[j]?.kind === 'word' && ts[j + 1]?.text === ':') return true;
+    }
+  }
+  return false;
+}
 
 /**
  * SurrealDB's HTTP API: a SurrealQL text POSTed to `/sql` (marked by its `surreal-ns`/`surreal-db`
@@ -2313,13 +2343,13 @@ function surrealSql(request: RequestInfo): SqlSource | undefined {
   const h = request.headers;
   const marked = ['surreal-ns', 'surreal-db', 'ns', 'db', 'surreal-auth-ns'].some((k) => h[k] !== undefined);
   const text = request.body.text;
-  if (segs[n - 1] === 'sql' && m === 'POST' && typeof text === 'string' && request.body.json === undefined && (marked || surrealOnly.test(text.slice(0, MAX_TEXT)))) return twins(surrealTwins(text));
+  if (segs[n - 1] === 'sql' && m === 'POST' && typeof text === 'string' && request.body.json === undefined && (marked || isSurrealQL(text))) return twins(surrealTwins(text));
   const o = request.body.json;
   if (segs[n - 1] === 'rpc' && m === 'POST' && isObject(o) && typeof o.method === 'string' && Array.isArray(o.params)) {
     const method = o.method.toLowerCase();
     const p0 = o.params[0];
     // JSON-RPC's `query` is SQL's too (sql.ts reads it in every grammar): SurrealQL only where a statement says so.
-    if ((method === 'query' || method === 'run') && typeof p0 === 'string') return marked || surrealOnly.test(p0.slice(0, MAX_TEXT)) ? twins(surrealTwins(p0)) : undefined;
+    if ((method === 'query' || method === 'run') && typeof p0 === 'string') return marked || isSurrealQL(p0) ? twins(surrealTwins(p0)) : undefined;
     if (['delete', 'update', 'upsert', 'merge', 'patch', 'insert', 'create', 'relate', 'insert_relation'].includes(method)) {
       // A table or record id (`user`, `user:tobie`): anything else is another JSON-RPC server's call.
       if (typeof p0 !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}(:|$)/.test(p0)) return undefined;
