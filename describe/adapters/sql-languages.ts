@@ -2041,6 +2041,21 @@ export function sqlppText(text: string): string {
     .replace(/\bMETA\s*\([A-Za-z0-9_" ]{0,130}\)/gi, 'meta_document');
 }
 
+/** A statement's first word in upper case, after blanks and block comments (a plain scan). */
+function firstWord(st: string): string {
+  let i = 0;
+  for (let k = 0; k < 64; k++) {
+    while (i < st.length && /\s/.test(st[i]!)) i++;
+    if (!st.startsWith('/*', i)) break;
+    const e = st.indexOf('*/', i + 2);
+    if (e < 0) return '';
+    i = e + 2;
+  }
+  let j = i;
+  while (j < st.length && j - i < 32 && /[A-Za-z]/.test(st[j]!)) j++;
+  return st.slice(i, j).toUpperCase();
+}
+
 /**
  * Couchbase (twenty-ninth pass: each a plain medium write): a SQL++ write POSTed to its query
  * service (`/query/service`, `/analytics/service`; `{statement}`, a form or `?statement=`) is read as
@@ -2062,7 +2077,7 @@ function couchbaseSql(request: RequestInfo): SqlSource | undefined {
   const statements = [...(isObject(o) && typeof o.statement === 'string' ? [o.statement] : []), ...(form?.statement ?? []), ...(request.query.statement ?? [])];
   const texts: string[] = [];
   for (const st of statements.slice(0, MAX_STATEMENTS)) {
-    const head = /^\s*(?:\/\*[\s\S]*?\*\/\s*)*([A-Za-z]+)/.exec(st)?.[1]?.toUpperCase() ?? '';
+    const head = firstWord(st);
     if (['SELECT', 'EXPLAIN', 'ADVISE', 'INFER', 'WITH'].includes(head) && !/\bCURL\s*\(/i.test(st)) continue;
     if (/\bCURL\s*\(/i.test(st)) {
       texts.push(`COPY couchbase TO PROGRAM 'curl'`);
