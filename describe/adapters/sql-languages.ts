@@ -1038,7 +1038,7 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
  * of its own), MongoDB Atlas', CockroachDB Cloud's and Redis Cloud's `clusters`, Astra's and
  * Cassandra's `keyspaces`, Xata's `dbs`, and the `backups` and `snapshots` a restore would need.
  */
-const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets', 'branches', 'clusters', 'keyspaces', 'dbs', 'backups', 'snapshots']);
+const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets', 'branches', 'clusters', 'keyspaces', 'dbs', 'backups', 'snapshots', 'colls', 'schema']);
 
 /**
  * Stores dropped or emptied by REST (twenty-sixth pass: each a medium DELETE or POST): a DELETE of
@@ -1062,11 +1062,102 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
   if (m === 'POST' && lower[n - 1] === 'clear' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
   if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'vectors' && isObject(o) && o.deleteAll === true) return twin(`DELETE FROM ${table(String(o.namespace ?? 'pinecone'))}`);
   if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'points' && lower[n - 4] === 'collections' && isObject(o) && isObject(o.filter)) {
-    const f = o.filter;
-    const conditions = ['must', 'should', 'must_not', 'min_should'].map((k) => f[k]).filter((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
-    if (conditions.length === 0) return twin(`DELETE FROM ${table(segs[n - 3]!)}`);
+    // Twenty-ninth pass: the filter as the SQL condition it is (`must_not: [{has_id: [9]}]` names the one point spared).
+    try {
+      return twin(`DELETE FROM ${table(segs[n - 3]!)}${where(qdrantFilter(o.filter))}`);
+    } catch (e) {
+      if (e instanceof Unreadable) return { error: 'a Qdrant filter Airlock does not read' };
+      throw e;
+    }
+  }
+  // Twenty-ninth pass: Milvus's REST (`/v2/vectordb/collections/drop`, `databases/drop`,
+  // `entities/delete {filter}`), Cosmos DB's stored procedure run (`POST …/sprocs/<name>`: code on the server).
+  if (m === 'POST' && lower[n - 1] === 'drop' && lower.includes('vectordb') && isObject(o)) {
+    return lower[n - 2] === 'databases' ? twin(`DROP SCHEMA ${table(String(o.dbName ?? 'milvus'))} CASCADE`) : twin(`DROP ${lower[n - 2] === 'partitions' ? 'TABLE' : lower[n - 2] === 'indexes' ? 'INDEX' : 'TABLE'} ${table(String(o.collectionName ?? o.partitionName ?? o.indexName ?? 'milvus'))}`);
+  }
+  if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'entities' && lower.includes('vectordb') && isObject(o)) {
+    const name = table(String(o.collectionName ?? 'milvus'));
+    if (typeof o.filter !== 'string' || o.filter.trim() === '') return Array.isArray(o.ids) || Array.isArray(o.id) ? twin(`DELETE FROM ${name} WHERE id IN (1)`) : twin(`DELETE FROM ${name}`);
+    const cond = surrealWhere(cypherTokens(o.filter.slice(0, 10_000)));
+    return cond === undefined ? { error: 'a Milvus filter Airlock does not read' } : twin(`DELETE FROM ${name} WHERE ${cond}`);
+  }
+  // Weaviate's batch delete (`DELETE /v1/batch/objects {match: {class, where}}`): its `where` as SQL's condition.
+  if (m === 'DELETE' && lower[n - 1] === 'objects' && lower[n - 2] === 'batch' && isObject(o) && isObject(o.match)) {
+    try {
+      return twin(`DELETE FROM ${table(String(o.match.class ?? o.match.collection ?? 'weaviate'))}${where(o.match.where === undefined ? 'TRUE' : weaviateWhere(o.match.where))}`);
+    } catch (e) {
+      if (e instanceof Unreadable) return { error: 'a Weaviate filter Airlock does not read' };
+      throw e;
+    }
   }
   return undefined;
+}
+
+/** Weaviate's `where` filter (`{operator, path, value*}`, `And`/`Or`/`Not` of `operands`) as SQL's condition; unread throws. */
+export function weaviateWhere(w: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH || !isObject(w) || typeof w.operator !== 'string') throw new Unreadable();
+  const op = w.operator;
+  if (op === 'And' || op === 'Or' || op === 'Not') {
+    const inner = (Array.isArray(w.operands) ? w.operands.slice(0, MAX_CONDITIONS) : []).map((x) => `(${weaviateWhere(x, depth + 1)})`);
+    if (op === 'Not') return `NOT (${inner.join(' AND ') || 'TRUE'})`;
+    return inner.length ? inner.join(op === 'And' ? ' AND ' : ' OR ') : op === 'And' ? 'TRUE' : 'FALSE';
+  }
+  const path = Array.isArray(w.path) ? w.path.map(String) : typeof w.path === 'string' ? [w.path] : [];
+  if (!path.length) throw new Unreadable();
+  const col = column(path.join('_'));
+  const valueKey = Object.keys(w).find((k) => /^value[A-Z]/.test(k));
+  const v = valueKey === undefined ? undefined : w[valueKey];
+  const lit = (x: unknown): string => literal(x);
+  const comparisons: Readonly<Record<string, string>> = lookupTable({ Equal: '=', NotEqual: '<>', GreaterThan: '>', GreaterThanEqual: '>=', LessThan: '<', LessThanEqual: '<=' });
+  if (comparisons[op] && v !== undefined && !Array.isArray(v)) return `${col} ${comparisons[op]} ${lit(v)}`;
+  // Like: `*` any run, `?` one character.
+  if (op === 'Like' && typeof v === 'string') return `${col} LIKE ${literal(likeEscape(v).replaceAll('*', '%').replaceAll('?', '_'))}`;
+  if (op === 'IsNull' && typeof v === 'boolean') return `${col} IS ${v ? '' : 'NOT '}NULL`;
+  if ((op === 'ContainsAny' || op === 'ContainsAll') && Array.isArray(v)) return v.length ? `${col} IN (${v.slice(0, MAX_CONDITIONS).map(lit).join(', ')})` : 'FALSE';
+  throw new Unreadable();
+}
+
+/** A Qdrant filter (`must`, `should`, `must_not`, `min_should`; `match`, `range`, `has_id`, `is_empty`, `is_null`, nested `filter`) as SQL's condition; unread throws. */
+export function qdrantFilter(f: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH || !isObject(f)) throw new Unreadable();
+  const parts: string[] = [];
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v.slice(0, MAX_CONDITIONS) : v === undefined ? [] : [v]);
+  const cond = (c: unknown): string => {
+    if (!isObject(c)) throw new Unreadable();
+    if (c.filter !== undefined || c.must !== undefined || c.should !== undefined || c.must_not !== undefined) return `(${qdrantFilter(isObject(c.filter) ? c.filter : c, depth + 1)})`;
+    if (Array.isArray(c.has_id)) return c.has_id.length ? `id IN (${c.has_id.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : 'FALSE';
+    if (isObject(c.is_empty) && typeof c.is_empty.key === 'string') return `${column(c.is_empty.key)} IS NULL`;
+    if (isObject(c.is_null) && typeof c.is_null.key === 'string') return `${column(c.is_null.key)} IS NULL`;
+    if (typeof c.key !== 'string') throw new Unreadable();
+    const col = column(c.key);
+    if (isObject(c.match)) {
+      if (c.match.value !== undefined) return `${col} = ${literal(c.match.value)}`;
+      if (Array.isArray(c.match.any)) return c.match.any.length ? `${col} IN (${c.match.any.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : 'FALSE';
+      if (Array.isArray(c.match.except)) return c.match.except.length ? `${col} NOT IN (${c.match.except.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : `${col} IS NOT NULL`;
+      if (typeof c.match.text === 'string') return `${col} LIKE ${literal(`%${likeEscape(c.match.text)}%`)}`;
+      throw new Unreadable();
+    }
+    if (isObject(c.range)) {
+      const ops: Array<[string, string]> = [['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']];
+      const r = c.range;
+      const bounds = ops.filter(([k]) => r[k] !== undefined && r[k] !== null).map(([k, op]) => `${col} ${op} ${literal(r[k])}`);
+      return bounds.length ? bounds.join(' AND ') : 'TRUE';
+    }
+    throw new Unreadable();
+  };
+  const must = list(f.must).map(cond);
+  if (must.length) parts.push(must.join(' AND '));
+  const should = list(f.should).map(cond);
+  if (should.length) parts.push(`(${should.join(' OR ')})`);
+  const not = list(f.must_not).map(cond);
+  if (not.length) parts.push(`NOT (${not.join(' OR ')})`);
+  if (f.min_should !== undefined) {
+    const ms = f.min_should;
+    if (!isObject(ms) || !Array.isArray(ms.conditions) || typeof ms.min_count !== 'number') throw new Unreadable();
+    // At least `min_count` of them: 0 holds always; otherwise at least one of them.
+    if (ms.min_count > 0 && ms.conditions.length) parts.push(`(${ms.conditions.slice(0, MAX_CONDITIONS).map(cond).join(' OR ')})`);
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
 }
 
 /** Holders whose member's `owner` a PATCH or PUT changes (Unity Catalog's securables, Snowflake's REST resources). */

@@ -4238,6 +4238,11 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
       { method: 'GET', url: `http://${SQL_HOST}:8093/query/service?statement=${encodeURIComponent('DELETE FROM users WHERE email IS NOT MISSING')}` }, { method: 'POST', url: `http://${SQL_HOST}:8091/pools/default/buckets/users/controller/doFlush` },
       { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{job=~".+"}')}&start=0` }, json('POST', `${h}/v1/projects/p/databases/(default):exportDocuments`, { outputUriPrefix: 'gs://x-example' }),
       json('PATCH', `${h}/v1/projects/p/databases/(default)`, { deleteProtectionState: 'DELETE_PROTECTION_DISABLED' }),
+      { method: 'DELETE', url: `${h}/dbs/app/colls/users` }, { method: 'DELETE', url: `http://${SQL_HOST}:8080/v1/schema/Article` },
+      json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Like', path: ['id'], valueText: '*' } } }),
+      json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Not', operands: [{ operator: 'Equal', path: ['id'], valueText: 'x' }] } } }),
+      json('POST', `http://${SQL_HOST}:19530/v2/vectordb/collections/drop`, { collectionName: 'users' }), json('POST', `http://${SQL_HOST}:19530/v2/vectordb/entities/delete`, { collectionName: 'users', filter: 'id > 0' }),
+      json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { must_not: [{ has_id: [999999] }] } }), json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { min_should: { conditions: [{ key: 'a', match: { value: 1 } }], min_count: 0 } } }),
     ),
   );
   await fc.assert(fc.asyncProperty(attacks, async (r: { method?: string; url: string; headers?: Array<[string, string]>; body?: string }) => {
@@ -4260,7 +4265,9 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
     json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: 'genre = horror AND year 1990 TO 2000' }), { method: 'DELETE', url: `http://${SQL_HOST}:8108/collections/books/documents?filter_by=${encodeURIComponent('author:=x && year:[1990..2000]')}` },
     json('POST', `http://${SQL_HOST}:7700/indexes/movies/search`, { q: 'drop', filter: 'id > 0' }),
     json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DELETE FROM users WHERE email = "a@b.example"' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'UPSERT INTO users (KEY, VALUE) VALUES ("k", {"a": 1})' }),
-    json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'SELECT * FROM users USE KEYS "u1"' }), { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{app="web"} |= "token"')}&start=0` }, json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { hot: { actions: { rollover: { max_age: '1d' } } } } } }),
+    json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'SELECT * FROM users USE KEYS "u1"' }),
+    json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Equal', path: ['title'], valueText: 'x' } } }),
+    json('POST', `http://${SQL_HOST}:19530/v2/vectordb/entities/delete`, { collectionName: 'users', filter: 'id in [1, 2]' }), json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { must: [{ has_id: [7] }] } }), { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{app="web"} |= "token"')}&start=0` }, json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { hot: { actions: { rollover: { max_age: '1d' } } } } } }),
   ];
   for (const r of controls) {
     const { decision } = await decide(r);
