@@ -1070,8 +1070,7 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
       throw e;
     }
   }
-  // Twenty-ninth pass: Milvus's REST (`/v2/vectordb/collections/drop`, `databases/drop`,
-  // `entities/delete {filter}`), Cosmos DB's stored procedure run (`POST …/sprocs/<name>`: code on the server).
+  // Twenty-ninth pass: Milvus's REST (`/v2/vectordb/collections/drop`, `databases/drop`, `entities/delete {filter}`).
   if (m === 'POST' && lower[n - 1] === 'drop' && lower.includes('vectordb') && isObject(o)) {
     return lower[n - 2] === 'databases' ? twin(`DROP SCHEMA ${table(String(o.dbName ?? 'milvus'))} CASCADE`) : twin(`DROP ${lower[n - 2] === 'partitions' ? 'TABLE' : lower[n - 2] === 'indexes' ? 'INDEX' : 'TABLE'} ${table(String(o.collectionName ?? o.partitionName ?? o.indexName ?? 'milvus'))}`);
   }
