@@ -296,6 +296,10 @@ export function clickhouseSettingEffect(name: string, value: string | undefined)
   if (/^(engine_file|s3|hdfs|azure)_truncate_on_insert$/.test(n) && on) return 'delete';
   if (n === 'log_queries' && !on) return 'privilege';
   if (n === 'format_display_secrets_in_show_and_select' && on) return 'privilege';
+  // Trino's and Presto's Hive connector (twenty-ninth pass): `SET SESSION hive.insert_existing_partitions_behavior
+  // = 'OVERWRITE'` (or the `X-Trino-Session` header) makes each later INSERT replace the partitions it
+  // writes, as `INSERT OVERWRITE` does (a plain setting before).
+  if (/(^|\.)insert_existing_partitions_behavior$/.test(n) && value !== undefined && value.trim().toLowerCase() === 'overwrite') return 'delete';
   return undefined;
 }
 

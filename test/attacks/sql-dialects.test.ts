@@ -4273,6 +4273,15 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
     const { decision } = await decide(r);
     t.ok(decision.action === 'allow' || decision.approval?.risk === 'medium', `control: ${r.method} ${r.url} ${r.body ?? ''} (${decision.action} ${decision.approval?.risk ?? ''})`);
   }
+  // Trino's Hive connector: a session property that makes each later INSERT replace the partitions it writes, by SET SESSION or a header.
+  const trino = (headers: Array<[string, string]>, sql: string) => decide(text(`${h}/v1/statement`, sql, headers));
+  for (const [hs, sql] of [[[], "SET SESSION hive.insert_existing_partitions_behavior = 'OVERWRITE'"], [[['X-Trino-Session', 'hive.insert_existing_partitions_behavior=OVERWRITE']], 'INSERT INTO hive.web.events SELECT * FROM hive.web.staging'],
+    [[['X-Presto-Session', 'query_max_run_time=1h,lake.insert_existing_partitions_behavior=%4Fverwrite']], 'INSERT INTO lake.web.events VALUES (1)']] as Array<[Array<[string, string]>, string]>) {
+    t.equal((await trino(hs, sql)).decision.approval?.risk, 'critical', `Trino ${JSON.stringify(hs)} ${sql}`);
+  }
+  for (const [hs, sql] of [[[['X-Trino-Session', 'query_max_run_time=1h']], 'SELECT 1'], [[['X-Trino-Session', 'hive.insert_existing_partitions_behavior=APPEND']], 'INSERT INTO hive.web.events VALUES (1)']] as Array<[Array<[string, string]>, string]>) {
+    t.equal((await trino(hs, sql)).decision.approval?.risk, 'medium', `control: Trino ${JSON.stringify(hs)} ${sql}`);
+  }
 });
 
 t.test('twenty-ninth pass: MariaDB runs an executable comment opened inside another, and one */ closes both', async (t) => {
