@@ -89,6 +89,11 @@ const destructiveFunctions = new Set([
   'pg_create_logical_replication_slot', 'pg_create_physical_replication_slot', 'pg_copy_logical_replication_slot',
   'pg_copy_physical_replication_slot', 'pg_logical_slot_get_changes', 'pg_logical_slot_get_binary_changes',
   'pg_logical_slot_peek_changes', 'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance',
+  // Twenty-ninth pass: TimescaleDB's and pg_partman's retention, data thrown away by time rather
+  // than by a statement (`drop_chunks('conditions', older_than => now())` is every row;
+  // `add_retention_policy` deletes each chunk older than its interval from then on, held as every row
+  // it may be, as BigQuery's partition expiry is): each was a SELECT of a function nobody proves read-only.
+  'drop_chunks', 'add_retention_policy', 'drop_partition_time', 'drop_partition_id',
 ]);
 
 /**

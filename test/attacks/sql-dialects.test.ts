@@ -4282,6 +4282,11 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
   for (const [hs, sql] of [[[['X-Trino-Session', 'query_max_run_time=1h']], 'SELECT 1'], [[['X-Trino-Session', 'hive.insert_existing_partitions_behavior=APPEND']], 'INSERT INTO hive.web.events VALUES (1)']] as Array<[Array<[string, string]>, string]>) {
     t.equal((await trino(hs, sql)).decision.approval?.risk, 'medium', `control: Trino ${JSON.stringify(hs)} ${sql}`);
   }
+  // TimescaleDB's and pg_partman's retention on PostgreSQL endpoints: every chunk older than now, or a retention from then on.
+  for (const [url, sql] of [[NEON, "SELECT drop_chunks('conditions', older_than => now())"], [SUPABASE, "SELECT public.add_retention_policy('conditions', INTERVAL '1 day')"], [GENERIC, "SELECT partman.drop_partition_time('public.events', '1 day')"]]) {
+    t.equal((await decide({ url: url!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.approval?.risk, 'critical', `${url!.slice(8, 30)} ${sql}`);
+  }
+  t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "SELECT show_chunks('conditions')" }) })).decision.approval?.risk ?? 'allow', 'medium', 'control: show_chunks (a function nobody proves read-only)');
 });
 
 t.test('twenty-ninth pass: MariaDB runs an executable comment opened inside another, and one */ closes both', async (t) => {
