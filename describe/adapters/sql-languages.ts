@@ -1784,6 +1784,26 @@ function objectStoreSql(request: RequestInfo): SqlSource | undefined {
     if (segs.length === 1 && m === 'PUT' && request.headers['x-amz-acl']?.some((v) => /public|authenticated/i.test(v))) return twin(grant);
     if (bare('versioning') && m === 'PUT' && /<Status>\s*Suspended\s*</.test(request.body.text ?? '')) return twin(`ALTER TABLE ${table(bucket)} DISABLE TRIGGER ALL`);
   }
+  // Azure Storage's lifecycle (`PUT …/storageAccounts/<a>/managementPolicies/default`): a rule whose
+  // actions delete base blobs, snapshots or versions, over every blob when no `prefixMatch` narrows it.
+  const mp = segs.findIndex((x) => x.toLowerCase() === 'managementpolicies');
+  const body = request.body.json;
+  if (mp >= 1 && m === 'PUT' && isObject(body) && isObject(body.properties) && isObject(body.properties.policy) && Array.isArray(body.properties.policy.rules)) {
+    const account = segs[mp - 1]!;
+    const texts: string[] = [];
+    for (const r of body.properties.policy.rules.slice(0, MAX_STATEMENTS)) {
+      const def = isObject(r) && r.enabled !== false && isObject(r.definition) ? r.definition : undefined;
+      const actions = def && isObject(def.actions) ? def.actions : undefined;
+      if (!actions || !Object.values(actions).some((a) => isObject(a) && a.delete !== undefined)) continue;
+      const filters = isObject(def!.filters) ? def!.filters : {};
+      const narrowed = Array.isArray(filters.blobIndexMatch) && filters.blobIndexMatch.length > 0;
+      // A prefix starts with a container's name: the container is the table, the rest of the prefix narrows it (`logs` alone is all of `logs`).
+      const prefixes = Array.isArray(filters.prefixMatch) ? filters.prefixMatch.slice(0, MAX_STATEMENTS).map(String) : [];
+      if (!prefixes.length) texts.push(lifecycleTwin(account, [], narrowed));
+      for (const x of prefixes) texts.push(lifecycleTwin(x.split('/')[0]!, [x.split('/').slice(1).join('/')], narrowed));
+    }
+    if (texts.length) return twin(...texts);
+  }
   // Google Cloud Storage's JSON API: `/storage/v1/b/<bucket>[/iam|/acl…]`.
   const lower = segs.map((x) => x.toLowerCase());
   const b = lower.indexOf('b');

