@@ -431,7 +431,7 @@ export function isJsonType(type: string): boolean {
 /** Media types of a stream of JSON values (NDJSON, JSON Lines, JSON text sequences). */
 const streamTypes = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines', 'application/json-seq']);
 
-const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/sparql-update', 'application/sparql-query', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
+const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/sparql-update', 'application/sparql-query', 'application/vnd.flux', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
 
 /** The media types servers bind as XML: `application/xml`, `text/xml`, `…+xml` (SOAP 1.2's `application/soap+xml` among them). */
 const xmlBodyType = (type: string): boolean => type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml');

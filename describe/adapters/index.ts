@@ -111,9 +111,26 @@ function bodyAndUrlSql(method: string, body: SqlSource | undefined, url: SqlSour
 function withTrinoRoles(request: RequestInfo, source: SqlSource): SqlSource {
   if (!('texts' in source)) return source;
   const values = [...(request.headers['x-trino-role'] ?? []), ...(request.headers['x-presto-role'] ?? [])];
-  if (!values.length) return source;
-  const roles: string[] = [];
-  for (const entry of values.join(',').split(',').slice(0, 64)) {
+  // Twenty-ninth pass: session properties come the same way (`X-Trino-Session: hive.insert_existing_partitions_behavior=OVERWRITE`),
+  // each read as the setting it stands for (`SET name = 'value'`; values percent-encoded, as Trino's client sends them).
+  const sessions: string[] = [];
+  for (const entry of [...(request.headers['x-trino-session'] ?? []), ...(request.headers['x-presto-session'] ?? [])].join(',').split(',').slice(0, 64)) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) continue;
+    let v = entry.slice(eq + 1).trim();
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      // (kept as sent)
+    }
+    const name = entry.slice(0, eq).trim();
+    // A property's name is an identifier, or a catalog's and its own (`hive.x`); Trino refuses others.
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}(\.[A-Za-z_][A-Za-z0-9_]{0,127})?$/.test(name)) continue;
+    sessions.push(`SET ${name} = '${v.slice(0, 1000).replaceAll("'", "''").replaceAll('\\', '\\\\')}'`);
+  }
+  if (!values.length && !sessions.length) return source;
+  const roles: string[] = [...sessions];
+  for (const entry of values.length ? values.join(',').split(',').slice(0, 64) : []) {
     const v = entry.slice(entry.indexOf('=') + 1).trim();
     if (/^none$/i.test(v)) continue;
     const named = /^ROLE\{(.{0,200})\}$/i.exec(v);

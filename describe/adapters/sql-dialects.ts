@@ -312,7 +312,7 @@ function withPathTables(a: DialectAnalysis): DialectAnalysis {
 export const MAX_MYSQL_READING_CHARS = 256 * 1024;
 
 const modeName = (m: MysqlMode): string =>
-  [m.ansiQuotes ? 'ANSI_QUOTES' : '', m.noBackslashEscapes ? 'NO_BACKSLASH_ESCAPES' : ''].filter(Boolean).join(',') || 'default sql_mode';
+  ([m.ansiQuotes ? 'ANSI_QUOTES' : '', m.noBackslashEscapes ? 'NO_BACKSLASH_ESCAPES' : ''].filter(Boolean).join(',') || 'default sql_mode') + (m.mariadbNesting ? ', MariaDB' : '');
 
 /**
  * The other servers' readings of a text of unknown dialect, each written out for PostgreSQL's and

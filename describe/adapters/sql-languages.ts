@@ -12,9 +12,11 @@ import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { REDIS_SECRET_READ, redisTwin, redisTwinActs } from './sql-redis.ts';
 import { mongoCondition } from './sql-prisma.ts';
+import { pgGraphqlFilterSql } from './sql-postgrest.ts';
 import { emptyMap, lookupTable } from '../../lib/records.ts';
 import { formEntries } from '../body.ts';
 import { fieldArguments } from '../graphql.ts';
+import { Parser } from 'htmlparser2';
 
 class Unreadable extends Error {}
 
@@ -771,7 +773,42 @@ function influxCondition(s: string): string | undefined {
       else out.push(column(word));
     }
   }
-  return out.length ? out.join(' ') : undefined;
+  return out.length ? influxChoices(out).join(' ') : undefined;
+}
+
+/**
+ * What an InfluxDB condition's twin must say of its own columns (twenty-ninth pass): `_measurement`
+ * names the measurement, the table itself, so a comparison of it chooses whole tables (`_measurement
+ * = "cpu"` over all time is every point of `cpu`, read as a narrow equality before): TRUE, the rest
+ * of the condition narrowing. `time` is each point's own timestamp, written when it happened, so
+ * `time < now()` (`<=`, flipped, moved later by a constant) holds for every point (InfluxQL's `DELETE
+ * WHERE time < now()`); a cut-off before now (`now() - 30d`) stays a part.
+ */
+function influxChoices(out: string[]): string[] {
+  const res: string[] = [];
+  const ops = new Set(['=', '<>', '~', '!~']);
+  for (let i = 0; i < out.length; i++) {
+    const [a, op, b] = [out[i], out[i + 1], out[i + 2]];
+    if (a === '_measurement' && ops.has(op ?? '') && b !== undefined) {
+      res.push('TRUE');
+      i += 2;
+      continue;
+    }
+    const later = (k: number): boolean => out[k] !== '-' && (out[k] === undefined || out[k] === '+' || out[k] === ')' || out[k] === 'AND' || out[k] === 'OR');
+    if (a === 'time' && (op === '<' || op === '<=') && b === 'now()' && later(i + 3)) {
+      res.push('TRUE');
+      i += 2;
+      if (out[i + 1] === '+' && out[i + 2]?.startsWith('interval')) i += 2;
+      continue;
+    }
+    if (a === 'now()' && (op === '>' || op === '>=') && b === 'time') {
+      res.push('TRUE');
+      i += 2;
+      continue;
+    }
+    res.push(a!);
+  }
+  return res;
 }
 
 /** InfluxQL statements split on `;` outside quotes. */
@@ -861,6 +898,17 @@ function influxSql(request: RequestInfo): SqlSource | undefined {
     const cond = [...window, ...(predicate === 'TRUE' ? [] : [`(${predicate})`])].join(' AND ') || 'TRUE';
     return { texts: [`DELETE FROM ${bucket}${where(cond)}`], dialect: 'postgresql', written: true };
   }
+  // A bucket's retention shortened (`PATCH /api/v2/buckets/<id> {retentionRules: [{everySeconds: 1}]}`):
+  // every point older goes, as InfluxQL's ALTER RETENTION POLICY (twenty-ninth pass: a medium write).
+  const o = request.body.json;
+  if (segs[segs.length - 2] === 'buckets' && segs.includes('api') && (request.method === 'PATCH' || request.method === 'PUT') && isObject(o) && Array.isArray(o.retentionRules)) {
+    const expires = o.retentionRules.some((r) => isObject(r) && typeof r.everySeconds === 'number' && r.everySeconds > 0);
+    return expires ? { texts: [`DELETE FROM ${table(request.segments[segs.length - 1]!)}`], dialect: 'postgresql', written: true } : undefined;
+  }
+  if (last === 'query' && segs[segs.length - 2] === 'v2' && segs[segs.length - 3] === 'api') {
+    const flux = isObject(o) && typeof o.query === 'string' && (o.type === undefined || o.type === 'flux') ? o.query : /vnd\.flux/i.test(request.headers['content-type']?.[0] ?? '') ? request.body.text : undefined;
+    if (typeof flux === 'string') return { texts: fluxTwins(flux), dialect: 'postgresql', written: true };
+  }
   if (last !== 'query' && last !== 'query_influxql') return undefined;
   const form = request.body.json === undefined ? request.body.form : undefined;
   const qs = [...(request.query.q ?? []), ...(form?.q ?? [])];
@@ -871,6 +919,41 @@ function influxSql(request: RequestInfo): SqlSource | undefined {
     texts.push(...(twins ?? []));
   }
   return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+/** Flux packages that only compute or read this InfluxDB (any other reaches outside it: `http`, `sql`, `csv`, `experimental/mqtt` …). */
+const fluxPackages = new Set(['array', 'date', 'dict', 'math', 'regexp', 'strings', 'timezone', 'types', 'json', 'universe', 'contrib/tomhollingworth/events',
+  'influxdata/influxdb/schema', 'influxdata/influxdb/v1', 'influxdata/influxdb/monitor', 'experimental/aggregate', 'experimental/table', 'interpolate', 'join']);
+
+/**
+ * A Flux script's twins (InfluxDB v2's `/api/v2/query`, JSON `{query}` or an `application/vnd.flux`
+ * body; twenty-ninth pass: the text body was a plain medium write, whatever it imported): an import
+ * of a package that reaches outside (`http.post`, `sql.to`, `csv.from(url:)`) or a `to()` that names
+ * another server's `host` is a program run with the data; `to()` into this server an INSERT; a
+ * script without either a read.
+ */
+export function fluxTwins(text: string): string[] {
+  if (text.length > MAX_TEXT) return [`COPY influx FROM PROGRAM 'unread'`];
+  const tokens = cypherTokens(text);
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'word' && t.text === 'import' && tokens[i + 1]?.kind === 'string') {
+      if (!fluxPackages.has(tokens[i + 1]!.text)) return [`COPY influx TO PROGRAM ${literal(`flux ${tokens[i + 1]!.text}`)}`];
+    } else if (t.kind === 'word' && (t.text === 'to' || t.text === 'wideTo') && tokens[i + 1]?.text === '(' && tokens[i - 1]?.text !== '.') {
+      let j = i + 2;
+      let depth = 1;
+      let host = false;
+      for (; j < tokens.length && depth > 0; j++) {
+        if (tokens[j]!.text === '(') depth++;
+        else if (tokens[j]!.text === ')') depth--;
+        else if (depth === 1 && tokens[j]!.kind === 'word' && (tokens[j]!.text === 'host' || tokens[j]!.text === 'url') && tokens[j + 1]?.text === ':') host = true;
+      }
+      if (host) return [`COPY influx TO PROGRAM 'flux to another host'`];
+      out.push(`INSERT INTO ${table('influx_to')} (x) VALUES (1)`);
+    }
+  }
+  return out.length ? out : ['SELECT 1'];
 }
 
 /** A Prometheus series selector (`up{job=~".+"}`, `{__name__=~".+"}`) as an SQL condition over the series, or undefined when it does not read. */
@@ -931,6 +1014,15 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
     const ids = isObject(o) && Array.isArray(o.collectionIds) ? o.collectionIds.filter((x): x is string => typeof x === 'string') : [];
     return { texts: ids.length ? ids.slice(0, MAX_STATEMENTS).map((c) => `DELETE FROM ${table(c)}`) : ['DROP SCHEMA firestore CASCADE'], dialect: 'postgresql', written: true };
   }
+  // Twenty-ninth pass (each a medium write): `:exportDocuments` sends every document to the bucket
+  // it names, `:importDocuments` overwrites the documents it brings (an upsert of every one), and a
+  // database's delete protection or point-in-time recovery turned off lets a drop through.
+  if (/:exportdocuments$/i.test(last) && request.method === 'POST') return { texts: [`COPY firestore TO PROGRAM ${literal(`export ${String(isObject(request.body.json) ? request.body.json.outputUriPrefix ?? '?' : '?').slice(0, 200)}`)}`], dialect: 'postgresql', written: true };
+  if (/:importdocuments$/i.test(last) && request.method === 'POST') return { texts: ['INSERT INTO firestore (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = excluded.id'], dialect: 'postgresql', written: true };
+  const patch = request.body.json;
+  if (request.method === 'PATCH' && segs[segs.length - 2]?.toLowerCase() === 'databases' && isObject(patch) && (patch.deleteProtectionState === 'DELETE_PROTECTION_DISABLED' || patch.pointInTimeRecoveryEnablement === 'POINT_IN_TIME_RECOVERY_DISABLED')) {
+    return { texts: [`ALTER TABLE ${table(last)} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true };
+  }
   // A DELETE of `…/databases/<name>` (Firestore, Spanner, Cloud SQL's Admin API) drops the database.
   if (request.method === 'DELETE' && segs.length >= 2 && segs[segs.length - 2]!.toLowerCase() === 'databases' && last !== '') {
     return { texts: [`DROP SCHEMA ${column(last)} CASCADE`], dialect: 'postgresql', written: true };
@@ -946,7 +1038,7 @@ function firestoreSql(request: RequestInfo): SqlSource | undefined {
  * of its own), MongoDB Atlas', CockroachDB Cloud's and Redis Cloud's `clusters`, Astra's and
  * Cassandra's `keyspaces`, Xata's `dbs`, and the `backups` and `snapshots` a restore would need.
  */
-const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets', 'branches', 'clusters', 'keyspaces', 'dbs', 'backups', 'snapshots']);
+const dropHolders = new Set(['datasets', 'tables', 'collections', 'indexes', 'indices', 'buckets', 'branches', 'clusters', 'keyspaces', 'dbs', 'backups', 'snapshots', 'colls', 'schema']);
 
 /**
  * Stores dropped or emptied by REST (twenty-sixth pass: each a medium DELETE or POST): a DELETE of
@@ -970,11 +1062,101 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
   if (m === 'POST' && lower[n - 1] === 'clear' && lower[n - 3] === 'indexes') return twin(`DELETE FROM ${table(segs[n - 2]!)}`);
   if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'vectors' && isObject(o) && o.deleteAll === true) return twin(`DELETE FROM ${table(String(o.namespace ?? 'pinecone'))}`);
   if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'points' && lower[n - 4] === 'collections' && isObject(o) && isObject(o.filter)) {
-    const f = o.filter;
-    const conditions = ['must', 'should', 'must_not', 'min_should'].map((k) => f[k]).filter((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
-    if (conditions.length === 0) return twin(`DELETE FROM ${table(segs[n - 3]!)}`);
+    // Twenty-ninth pass: the filter as the SQL condition it is (`must_not: [{has_id: [9]}]` names the one point spared).
+    try {
+      return twin(`DELETE FROM ${table(segs[n - 3]!)}${where(qdrantFilter(o.filter))}`);
+    } catch (e) {
+      if (e instanceof Unreadable) return { error: 'a Qdrant filter Airlock does not read' };
+      throw e;
+    }
+  }
+  // Twenty-ninth pass: Milvus's REST (`/v2/vectordb/collections/drop`, `databases/drop`, `entities/delete {filter}`).
+  if (m === 'POST' && lower[n - 1] === 'drop' && lower.includes('vectordb') && isObject(o)) {
+    return lower[n - 2] === 'databases' ? twin(`DROP SCHEMA ${table(String(o.dbName ?? 'milvus'))} CASCADE`) : twin(`DROP ${lower[n - 2] === 'partitions' ? 'TABLE' : lower[n - 2] === 'indexes' ? 'INDEX' : 'TABLE'} ${table(String(o.collectionName ?? o.partitionName ?? o.indexName ?? 'milvus'))}`);
+  }
+  if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'entities' && lower.includes('vectordb') && isObject(o)) {
+    const name = table(String(o.collectionName ?? 'milvus'));
+    if (typeof o.filter !== 'string' || o.filter.trim() === '') return Array.isArray(o.ids) || Array.isArray(o.id) ? twin(`DELETE FROM ${name} WHERE id IN (1)`) : twin(`DELETE FROM ${name}`);
+    const cond = surrealWhere(cypherTokens(o.filter.slice(0, 10_000)));
+    return cond === undefined ? { error: 'a Milvus filter Airlock does not read' } : twin(`DELETE FROM ${name} WHERE ${cond}`);
+  }
+  // Weaviate's batch delete (`DELETE /v1/batch/objects {match: {class, where}}`): its `where` as SQL's condition.
+  if (m === 'DELETE' && lower[n - 1] === 'objects' && lower[n - 2] === 'batch' && isObject(o) && isObject(o.match)) {
+    try {
+      return twin(`DELETE FROM ${table(String(o.match.class ?? o.match.collection ?? 'weaviate'))}${where(o.match.where === undefined ? 'TRUE' : weaviateWhere(o.match.where))}`);
+    } catch (e) {
+      if (e instanceof Unreadable) return { error: 'a Weaviate filter Airlock does not read' };
+      throw e;
+    }
   }
   return undefined;
+}
+
+/** Weaviate's `where` filter (`{operator, path, value*}`, `And`/`Or`/`Not` of `operands`) as SQL's condition; unread throws. */
+export function weaviateWhere(w: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH || !isObject(w) || typeof w.operator !== 'string') throw new Unreadable();
+  const op = w.operator;
+  if (op === 'And' || op === 'Or' || op === 'Not') {
+    const inner = (Array.isArray(w.operands) ? w.operands.slice(0, MAX_CONDITIONS) : []).map((x) => `(${weaviateWhere(x, depth + 1)})`);
+    if (op === 'Not') return `NOT (${inner.join(' AND ') || 'TRUE'})`;
+    return inner.length ? inner.join(op === 'And' ? ' AND ' : ' OR ') : op === 'And' ? 'TRUE' : 'FALSE';
+  }
+  const path = Array.isArray(w.path) ? w.path.map(String) : typeof w.path === 'string' ? [w.path] : [];
+  if (!path.length) throw new Unreadable();
+  const col = column(path.join('_'));
+  const valueKey = Object.keys(w).find((k) => /^value[A-Z]/.test(k));
+  const v = valueKey === undefined ? undefined : w[valueKey];
+  const lit = (x: unknown): string => literal(x);
+  const comparisons: Readonly<Record<string, string>> = lookupTable({ Equal: '=', NotEqual: '<>', GreaterThan: '>', GreaterThanEqual: '>=', LessThan: '<', LessThanEqual: '<=' });
+  if (comparisons[op] && v !== undefined && !Array.isArray(v)) return `${col} ${comparisons[op]} ${lit(v)}`;
+  // Like: `*` any run, `?` one character.
+  if (op === 'Like' && typeof v === 'string') return `${col} LIKE ${literal(likeEscape(v).replaceAll('*', '%').replaceAll('?', '_'))}`;
+  if (op === 'IsNull' && typeof v === 'boolean') return `${col} IS ${v ? '' : 'NOT '}NULL`;
+  if ((op === 'ContainsAny' || op === 'ContainsAll') && Array.isArray(v)) return v.length ? `${col} IN (${v.slice(0, MAX_CONDITIONS).map(lit).join(', ')})` : 'FALSE';
+  throw new Unreadable();
+}
+
+/** A Qdrant filter (`must`, `should`, `must_not`, `min_should`; `match`, `range`, `has_id`, `is_empty`, `is_null`, nested `filter`) as SQL's condition; unread throws. */
+export function qdrantFilter(f: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH || !isObject(f)) throw new Unreadable();
+  const parts: string[] = [];
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v.slice(0, MAX_CONDITIONS) : v === undefined ? [] : [v]);
+  const cond = (c: unknown): string => {
+    if (!isObject(c)) throw new Unreadable();
+    if (c.filter !== undefined || c.must !== undefined || c.should !== undefined || c.must_not !== undefined) return `(${qdrantFilter(isObject(c.filter) ? c.filter : c, depth + 1)})`;
+    if (Array.isArray(c.has_id)) return c.has_id.length ? `id IN (${c.has_id.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : 'FALSE';
+    if (isObject(c.is_empty) && typeof c.is_empty.key === 'string') return `${column(c.is_empty.key)} IS NULL`;
+    if (isObject(c.is_null) && typeof c.is_null.key === 'string') return `${column(c.is_null.key)} IS NULL`;
+    if (typeof c.key !== 'string') throw new Unreadable();
+    const col = column(c.key);
+    if (isObject(c.match)) {
+      if (c.match.value !== undefined) return `${col} = ${literal(c.match.value)}`;
+      if (Array.isArray(c.match.any)) return c.match.any.length ? `${col} IN (${c.match.any.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : 'FALSE';
+      if (Array.isArray(c.match.except)) return c.match.except.length ? `${col} NOT IN (${c.match.except.slice(0, MAX_CONDITIONS).map(literal).join(', ')})` : `${col} IS NOT NULL`;
+      if (typeof c.match.text === 'string') return `${col} LIKE ${literal(`%${likeEscape(c.match.text)}%`)}`;
+      throw new Unreadable();
+    }
+    if (isObject(c.range)) {
+      const ops: Array<[string, string]> = [['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']];
+      const r = c.range;
+      const bounds = ops.filter(([k]) => r[k] !== undefined && r[k] !== null).map(([k, op]) => `${col} ${op} ${literal(r[k])}`);
+      return bounds.length ? bounds.join(' AND ') : 'TRUE';
+    }
+    throw new Unreadable();
+  };
+  const must = list(f.must).map(cond);
+  if (must.length) parts.push(must.join(' AND '));
+  const should = list(f.should).map(cond);
+  if (should.length) parts.push(`(${should.join(' OR ')})`);
+  const not = list(f.must_not).map(cond);
+  if (not.length) parts.push(`NOT (${not.join(' OR ')})`);
+  if (f.min_should !== undefined) {
+    const ms = f.min_should;
+    if (!isObject(ms) || !Array.isArray(ms.conditions) || typeof ms.min_count !== 'number') throw new Unreadable();
+    // At least `min_count` of them: 0 holds always; otherwise at least one of them.
+    if (ms.min_count > 0 && ms.conditions.length) parts.push(`(${ms.conditions.slice(0, MAX_CONDITIONS).map(cond).join(' OR ')})`);
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
 }
 
 /** Holders whose member's `owner` a PATCH or PUT changes (Unity Catalog's securables, Snowflake's REST resources). */
@@ -1470,6 +1652,14 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
     case 'PutResourcePolicy':
     case 'DeleteResourcePolicy':
       return { texts: [`GRANT ALL ON ${name} TO dynamodb_principal`], dialect: 'postgresql', written: true };
+    // Twenty-ninth pass: Time to Live turned on deletes each item whose attribute holds a time
+    // passed (`created_at`: every item), and point-in-time recovery turned off drops what a restore
+    // needs (each was held high as an unread body). A retention is no narrower by the attribute's
+    // name: held as the DELETE of every item it may be, as BigQuery's partition expiry is.
+    case 'UpdateTimeToLive':
+      return isObject(o.TimeToLiveSpecification) && o.TimeToLiveSpecification.Enabled === true ? { texts: [`DELETE FROM ${name}`], dialect: 'postgresql', written: true } : undefined;
+    case 'UpdateContinuousBackups':
+      return isObject(o.PointInTimeRecoverySpecification) && o.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled === false ? { texts: [`ALTER TABLE ${name} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true } : undefined;
     case 'UpdateTable':
       return o.DeletionProtectionEnabled === false ? { texts: [`ALTER TABLE ${name} DISABLE TRIGGER ALL`], dialect: 'postgresql', written: true } : undefined;
     default:
@@ -1477,10 +1667,830 @@ function dynamoSql(request: RequestInfo): SqlSource | undefined {
   }
 }
 
+// ---------------------------------------------------------------- Firebase Realtime Database, object stores
+
+/** Hosts of Firebase's Realtime Database (its emulator is marked by `?ns=`). */
+const rtdbHost = (request: RequestInfo): boolean => /\.(firebaseio\.com|firebasedatabase\.app)$/.test(request.host) || request.query.ns !== undefined;
+
+/**
+ * Firebase's Realtime Database REST API (`<path>.json`): one JSON tree, whose top-level nodes are
+ * its tables. `PUT /.json` replaces the whole tree and `DELETE /.json` deletes it, on any host (no
+ * other API has that shape); on a Realtime Database host `PUT|DELETE /users.json` replaces or deletes
+ * every record of `users`, and a PATCH replaces each child it names (`PATCH /.json {"users": null}`
+ * is every user). The method may come by `?x-http-method-override=` (effective_method). A write
+ * deeper than a top-level node's child is narrow.
+ */
+function rtdbSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const n = segs.length;
+  if (n === 0 || !segs[n - 1]!.endsWith('.json')) return undefined;
+  const m = request.effective_method ?? request.method;
+  if (m !== 'PUT' && m !== 'DELETE' && m !== 'PATCH') return undefined;
+  const path = [...segs.slice(0, -1), segs[n - 1]!.slice(0, -'.json'.length)].filter((x) => x !== '');
+  if (path.length > 0 && !rtdbHost(request)) return undefined;
+  const twin = (depth: string[]): string => (depth.length === 0 ? 'DROP SCHEMA rtdb CASCADE' : depth.length === 1 ? `DELETE FROM ${table(depth[0]!)}` : `UPDATE ${table(depth[0]!)} SET rtdb_value = 1 WHERE id = ${literal(depth[1]!)}`);
+  if (m !== 'PATCH') return { texts: [twin(path)], dialect: 'postgresql', written: true };
+  const o = request.body.json;
+  if (!isObject(o)) return path.length < 2 ? { error: 'a Realtime Database PATCH whose children Airlock does not read' } : undefined;
+  const texts = Object.keys(o).slice(0, MAX_STATEMENTS).map((k) => twin([...path, ...k.split('/').filter((x) => x !== '')]));
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+interface XmlNode {
+  name: string;
+  text: string;
+  children: XmlNode[];
+}
+
+/** An XML document as a tree of local names (htmlparser2 in XML mode: comments, CDATA and entities as a server's parser reads them). */
+function xmlTree(text: string): XmlNode {
+  const root: XmlNode = { name: '', text: '', children: [] };
+  const stack = [root];
+  let count = 0;
+  const parser = new Parser({
+    onopentag(raw) {
+      const node: XmlNode = { name: raw.slice(raw.lastIndexOf(':') + 1), text: '', children: [] };
+      if (++count > 10_000) throw new Unreadable();
+      stack[stack.length - 1]!.children.push(node);
+      stack.push(node);
+    },
+    ontext(t) {
+      stack[stack.length - 1]!.text += t;
+    },
+    onclosetag() {
+      if (stack.length > 1) stack.pop();
+    },
+  }, { xmlMode: true, decodeEntities: true, recognizeCDATA: true });
+  parser.write(text.slice(0, MAX_TEXT));
+  parser.end();
+  return root;
+}
+const xmlChild = (node: XmlNode | undefined, name: string): XmlNode | undefined => node?.children.find((c) => c.name === name);
+const xmlAll = (node: XmlNode | undefined, name: string): XmlNode[] => node?.children.filter((c) => c.name === name) ?? [];
+
+/**
+ * An object store's lifecycle rule as its SQL twin: a rule that expires objects (`Expiration`,
+ * `NoncurrentVersionExpiration`; Google's `Delete` action) deletes those its filter chooses, every
+ * object when the filter names no prefix, tag or size (`<Filter/>`, `<Prefix></Prefix>`, `{age: 0}`).
+ */
+function lifecycleTwin(bucket: string, prefixes: string[], narrowed: boolean): string {
+  const named = prefixes.filter((p) => p !== '');
+  if (narrowed && named.length === 0) return `DELETE FROM ${table(bucket)} WHERE object_tag = 'lifecycle'`;
+  return `DELETE FROM ${table(bucket)}${named.length ? ` WHERE ${named.map((p) => `object_key LIKE ${literal(`${likeEscape(p)}%`)}`).join(' AND ')}` : ''}`;
+}
+
+/**
+ * S3-compatible stores (AWS, MinIO, R2, Ceph, Wasabi) and Google Cloud Storage, by the calls that
+ * empty a bucket or open it to others (each was a medium write): S3's `PUT ?lifecycle` whose rule
+ * expires every object, `PUT ?policy`, `PUT ?acl` (and an `x-amz-acl` of a bucket), `DELETE
+ * ?publicAccessBlock` and `PUT ?versioning` suspended (what a restore would need, turned off); GCS's
+ * JSON API `PATCH|PUT /storage/v1/b/<bucket>` with a `lifecycle` rule that deletes every object, and
+ * its `…/iam` and `acl` writes. A named multi-object delete (`POST ?delete`) names its keys (narrow).
+ */
+function objectStoreSql(request: RequestInfo): SqlSource | undefined {
+  const m = request.effective_method ?? request.method;
+  if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined;
+  const segs = request.segments;
+  const q = request.query;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  // The bucket: the path's first segment, or the host's first label (virtual-hosted style).
+  const bucket = segs[0] || request.host.split('.')[0]!;
+  const bare = (k: string): boolean => q[k] !== undefined && q[k]!.every((v) => v === '');
+  const grant = `GRANT ALL ON TABLE ${table(bucket)} TO PUBLIC`;
+  if (segs.length <= 1) {
+    if (bare('lifecycle') && m === 'PUT') {
+      try {
+        const doc = xmlChild(xmlTree(request.body.text ?? ''), 'LifecycleConfiguration');
+        if (!doc) return { error: 'a lifecycle configuration Airlock does not read' };
+        const texts: string[] = [];
+        for (const rule of xmlAll(doc, 'Rule').slice(0, MAX_STATEMENTS)) {
+          if ((xmlChild(rule, 'Status')?.text.trim() ?? '') !== 'Enabled') continue;
+          const exp = xmlChild(rule, 'Expiration');
+          const expires = (exp && (xmlChild(exp, 'Days') || xmlChild(exp, 'Date'))) || xmlChild(rule, 'NoncurrentVersionExpiration');
+          if (!expires) continue;
+          const filter = xmlChild(rule, 'Filter');
+          const and = xmlChild(filter, 'And');
+          const prefixes = [xmlChild(rule, 'Prefix'), xmlChild(filter, 'Prefix'), xmlChild(and, 'Prefix')].filter((x): x is XmlNode => !!x).map((x) => x.text);
+          const narrowed = [filter, and].some((f) => f?.children.some((c) => c.name === 'Tag' || c.name === 'ObjectSizeGreaterThan' || c.name === 'ObjectSizeLessThan'));
+          texts.push(lifecycleTwin(bucket, prefixes, !!narrowed));
+        }
+        return texts.length ? twin(...texts) : undefined;
+      } catch (e) {
+        if (e instanceof Unreadable) return { error: 'a lifecycle configuration Airlock does not read' };
+        throw e;
+      }
+    }
+    if ((bare('policy') && m === 'PUT') || (bare('acl') && m === 'PUT') || (bare('publicaccessblock') && m === 'DELETE') || (bare('publicAccessBlock') && m === 'DELETE')) return twin(grant);
+    if (segs.length === 1 && m === 'PUT' && request.headers['x-amz-acl']?.some((v) => /public|authenticated/i.test(v))) return twin(grant);
+    if (bare('versioning') && m === 'PUT' && /<Status>\s*Suspended\s*</.test(request.body.text ?? '')) return twin(`ALTER TABLE ${table(bucket)} DISABLE TRIGGER ALL`);
+  }
+  // Azure Storage's lifecycle (`PUT …/storageAccounts/<a>/managementPolicies/default`): a rule whose
+  // actions delete base blobs, snapshots or versions, over every blob when no `prefixMatch` narrows it.
+  const mp = segs.findIndex((x) => x.toLowerCase() === 'managementpolicies');
+  const body = request.body.json;
+  if (mp >= 1 && m === 'PUT' && isObject(body) && isObject(body.properties) && isObject(body.properties.policy) && Array.isArray(body.properties.policy.rules)) {
+    const account = segs[mp - 1]!;
+    const texts: string[] = [];
+    for (const r of body.properties.policy.rules.slice(0, MAX_STATEMENTS)) {
+      const def = isObject(r) && r.enabled !== false && isObject(r.definition) ? r.definition : undefined;
+      const actions = def && isObject(def.actions) ? def.actions : undefined;
+      if (!actions || !Object.values(actions).some((a) => isObject(a) && a.delete !== undefined)) continue;
+      const filters = isObject(def!.filters) ? def!.filters : {};
+      const narrowed = Array.isArray(filters.blobIndexMatch) && filters.blobIndexMatch.length > 0;
+      // A prefix starts with a container's name: the container is the table, the rest of the prefix narrows it (`logs` alone is all of `logs`).
+      const prefixes = Array.isArray(filters.prefixMatch) ? filters.prefixMatch.slice(0, MAX_STATEMENTS).map(String) : [];
+      if (!prefixes.length) texts.push(lifecycleTwin(account, [], narrowed));
+      for (const x of prefixes) texts.push(lifecycleTwin(x.split('/')[0]!, [x.split('/').slice(1).join('/')], narrowed));
+    }
+    if (texts.length) return twin(...texts);
+  }
+  // Google Cloud Storage's JSON API: `/storage/v1/b/<bucket>[/iam|/acl…]`.
+  const lower = segs.map((x) => x.toLowerCase());
+  const b = lower.indexOf('b');
+  if (lower[0] === 'storage' && b === 2 && segs[3]) {
+    const name = segs[3];
+    if (lower[4] === 'iam' || lower[4] === 'acl' || lower[4] === 'defaultobjectacl') return twin(`GRANT ALL ON TABLE ${table(name)} TO PUBLIC`);
+    const o = request.body.json;
+    if (segs.length === 4 && (m === 'PATCH' || m === 'PUT') && isObject(o)) {
+      const texts: string[] = [];
+      if (Array.isArray(o.acl) || Array.isArray(o.defaultObjectAcl) || isObject(o.iamConfiguration)) texts.push(`GRANT ALL ON TABLE ${table(name)} TO PUBLIC`);
+      const rules = isObject(o.lifecycle) && Array.isArray(o.lifecycle.rule) ? o.lifecycle.rule.slice(0, MAX_STATEMENTS) : [];
+      for (const r of rules) {
+        if (!isObject(r) || !isObject(r.action) || String(r.action.type).toLowerCase() !== 'delete') continue;
+        const c = isObject(r.condition) ? r.condition : {};
+        const prefixes = Array.isArray(c.matchesPrefix) ? c.matchesPrefix.map(String) : [];
+        const narrowed = Object.keys(c).some((k) => ['matchesSuffix', 'matchesStorageClass', 'numNewerVersions', 'isLive', 'daysSinceNoncurrentTime', 'noncurrentTimeBefore'].includes(k));
+        // A prefix list any object name starts with (`[""]`) is no narrowing.
+        texts.push(prefixes.length && prefixes.every((p) => p !== '') ? `DELETE FROM ${table(name)} WHERE ${prefixes.map((p) => `object_key LIKE ${literal(`${likeEscape(p)}%`)}`).join(' OR ')}` : lifecycleTwin(name, [], narrowed));
+      }
+      if (texts.length) return twin(...texts);
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- pg_graphql, search engines' filters and keys
+
+/**
+ * pg_graphql's collection mutations on a host no module owns (self-hosted PostgreSQL behind
+ * `/graphql/v1`, a gateway's `/graphql`; twenty-ninth pass: Supabase's own was read, any other host's
+ * `deleteFromUsersCollection(atMost: 1000)` was a plain medium POST): `deleteFrom<T>Collection` and
+ * `update<T>Collection` as the DELETE and UPDATE they run under their `filter` (none is every row up
+ * to `atMost`, and pg_graphql rolls back past it: a table that small loses every row).
+ */
+function pgGraphqlSql(request: RequestInfo): SqlSource | undefined {
+  if (!request.segments.some((x) => x.toLowerCase() === 'graphql')) return undefined;
+  const o = request.body.json;
+  const query = isObject(o) && typeof o.query === 'string' ? o.query : undefined;
+  if (query === undefined || !/Collection\b/.test(query)) return undefined;
+  const fields = fieldArguments(query, isObject(o) ? o.variables : undefined);
+  if (!fields) return undefined;
+  const texts: string[] = [];
+  for (const { field, args } of fields.slice(0, MAX_STATEMENTS)) {
+    const m = /^(deleteFrom|update)(.+)Collection$/.exec(field);
+    if (!m) continue;
+    const cond = pgGraphqlFilterSql(args.filter);
+    if (cond === undefined) return { error: 'a pg_graphql filter past what Airlock reads' };
+    texts.push(m[1] === 'update' ? `UPDATE ${table(m[2]!)} SET pg_graphql_row = 1${where(cond)}` : `DELETE FROM ${table(m[2]!)}${where(cond)}`);
+  }
+  return texts.length ? { texts, dialect: 'postgresql', written: true } : undefined;
+}
+
+/** A filter value as SQL: numbers as numbers, the rest as text. */
+const filterValue = (v: string): string => (/^-?\d+(\.\d+)?$/.test(v) ? v : literal(v));
+
+/**
+ * Meilisearch's filter expression (`genre = horror AND year 1990 TO 2000`, `id EXISTS`, `tag IN
+ * [a, b]`, `NOT …`, a list of them ANDed, a nested list ORed) as SQL's condition; unread
+ * (`_geoRadius`, an operator it has not) throws.
+ */
+export function meiliFilter(f: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH) throw new Unreadable();
+  if (Array.isArray(f)) {
+    const parts = f.slice(0, MAX_CONDITIONS).map((x) => (Array.isArray(x) ? `(${x.map((y) => `(${meiliFilter(y, depth + 1)})`).join(' OR ') || 'FALSE'})` : `(${meiliFilter(x, depth + 1)})`));
+    return parts.length ? parts.join(' AND ') : 'TRUE';
+  }
+  if (typeof f !== 'string' || f.length > 10_000) throw new Unreadable();
+  const toks: string[] = [];
+  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(!=|>=|<=|[=<>()[\],])|([^\s"'!=<>()[\],]+))/y;
+  let at = 0;
+  const end = f.trimEnd().length;
+  const quoted = new Set<number>();
+  while (at < end) {
+    re.lastIndex = at;
+    const m = re.exec(f);
+    if (!m) throw new Unreadable();
+    at = re.lastIndex;
+    if (m[1] !== undefined || m[2] !== undefined) quoted.add(toks.length);
+    toks.push((m[1] ?? m[2] ?? m[3] ?? m[4]!).replace(/\\(.)/g, '$1'));
+  }
+  let i = 0;
+  const up = (k: number): string => (quoted.has(k) ? '' : (toks[k] ?? '').toUpperCase());
+  const val = (): string => {
+    const t = toks[i++];
+    if (t === undefined) throw new Unreadable();
+    return quoted.has(i - 1) ? literal(t) : filterValue(t);
+  };
+  const or = (): string => {
+    const parts = [and()];
+    while (up(i) === 'OR') i++, parts.push(and());
+    return parts.length > 1 ? `(${parts.join(' OR ')})` : parts[0]!;
+  };
+  const and = (): string => {
+    const parts = [not()];
+    while (up(i) === 'AND') i++, parts.push(not());
+    return parts.join(' AND ');
+  };
+  const not = (): string => {
+    if (up(i) === 'NOT') return i++, `NOT (${not()})`;
+    if (toks[i] === '(' && !quoted.has(i)) {
+      i++;
+      const inner = or();
+      if (toks[i++] !== ')') throw new Unreadable();
+      return `(${inner})`;
+    }
+    const name = toks[i++];
+    if (name === undefined || (name.startsWith('_geo') && !quoted.has(i - 1))) throw new Unreadable();
+    const col = column(name);
+    const op = up(i);
+    if (['=', '!=', '>', '>=', '<', '<='].includes(toks[i] ?? '') && !quoted.has(i)) {
+      const o = toks[i++]!;
+      return `${col} ${o === '!=' ? '<>' : o} ${val()}`;
+    }
+    if (op === 'EXISTS') return i++, `${col} IS NOT NULL`;
+    if (op === 'NOT' && up(i + 1) === 'EXISTS') return (i += 2), `${col} IS NULL`;
+    if (op === 'IS') {
+      const neg = up(i + 1) === 'NOT';
+      const what = up(i + (neg ? 2 : 1));
+      i += neg ? 3 : 2;
+      if (what === 'NULL') return `${col} IS ${neg ? 'NOT ' : ''}NULL`;
+      if (what === 'EMPTY') return `${col} ${neg ? '<>' : '='} ''`;
+      throw new Unreadable();
+    }
+    const inList = (negated: boolean): string => {
+      if (toks[i++] !== '[') throw new Unreadable();
+      const vs: string[] = [];
+      while (i < toks.length && toks[i] !== ']') {
+        if (toks[i] === ',') i++;
+        else vs.push(val());
+      }
+      i++;
+      return vs.length ? `${col} ${negated ? 'NOT IN' : 'IN'} (${vs.join(', ')})` : negated ? 'TRUE' : 'FALSE';
+    };
+    if (op === 'IN') return i++, inList(false);
+    if (op === 'NOT' && up(i + 1) === 'IN') return (i += 2), inList(true);
+    if (op === 'CONTAINS') return i++, `${col} LIKE ${literal(`%${likeEscape(toks[i++] ?? '')}%`)}`;
+    if (op === 'STARTS' && up(i + 1) === 'WITH') return (i += 2), `${col} LIKE ${literal(`${likeEscape(toks[i++] ?? '')}%`)}`;
+    // `attr low TO high`.
+    if (toks[i + 1] !== undefined && up(i + 1) === 'TO') {
+      const lo = val();
+      i++;
+      return `${col} BETWEEN ${lo} AND ${val()}`;
+    }
+    throw new Unreadable();
+  };
+  const out = or();
+  if (i < toks.length) throw new Unreadable();
+  return out;
+}
+
+/**
+ * Typesense's `filter_by` (`num_pages:>100 && author:=x`, `tags:[a,b]`, `year:[1990..2000]`,
+ * `name:fo*`, `id:!=x`, `||`, parentheses, backticked values) as SQL's condition; unread throws.
+ */
+export function typesenseFilter(f: string): string {
+  if (f.length > 10_000) throw new Unreadable();
+  let i = 0;
+  const ws = (): void => {
+    while (i < f.length && /\s/.test(f[i]!)) i++;
+  };
+  const value = (): string => {
+    ws();
+    if (f[i] === '`') {
+      const e = f.indexOf('`', i + 1);
+      if (e < 0) throw new Unreadable();
+      const v = f.slice(i + 1, e);
+      i = e + 1;
+      return literal(v);
+    }
+    let j = i;
+    while (j < f.length && !/[,\])&|\s]/.test(f[j]!)) j++;
+    const v = f.slice(i, j);
+    i = j;
+    if (v === '') throw new Unreadable();
+    return v.endsWith('*') ? `LIKE:${v.slice(0, -1)}` : filterValue(v);
+  };
+  const atom = (): string => {
+    ws();
+    if (f[i] === '(') {
+      i++;
+      const inner = or();
+      ws();
+      if (f[i++] !== ')') throw new Unreadable();
+      return `(${inner})`;
+    }
+    const colon = f.indexOf(':', i);
+    if (colon < 0) throw new Unreadable();
+    const col = column(f.slice(i, colon).trim());
+    i = colon + 1;
+    ws();
+    let op = '=';
+    for (const o of ['!=', '>=', '<=', '>', '<', '=']) {
+      if (f.startsWith(o, i)) {
+        op = o;
+        i += o.length;
+        break;
+      }
+    }
+    const sqlOp = op === '!=' ? '<>' : op;
+    const one = (v: string): string => {
+      if (v.startsWith('LIKE:')) return `${col} ${op === '!=' ? 'NOT LIKE' : 'LIKE'} ${literal(`${likeEscape(v.slice(5))}%`)}`;
+      return `${col} ${sqlOp} ${v}`;
+    };
+    ws();
+    if (f[i] === '[') {
+      i++;
+      const parts: string[] = [];
+      for (let n = 0; n < MAX_CONDITIONS; n++) {
+        ws();
+        if (f[i] === ']') break;
+        const a = value();
+        // A range: `[lo..hi]`.
+        const range = /^(-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?)$/.exec(a);
+        parts.push(range ? `${col} BETWEEN ${range[1]} AND ${range[2]}` : one(a));
+        ws();
+        if (f[i] === ',') i++;
+      }
+      if (f[i++] !== ']') throw new Unreadable();
+      return parts.length ? `(${parts.join(op === '!=' ? ' AND ' : ' OR ')})` : 'FALSE';
+    }
+    return one(value());
+  };
+  const and = (): string => {
+    const parts = [atom()];
+    for (ws(); f.startsWith('&&', i); ws()) i += 2, parts.push(atom());
+    return parts.join(' AND ');
+  };
+  const or = (): string => {
+    const parts = [and()];
+    for (ws(); f.startsWith('||', i); ws()) i += 2, parts.push(and());
+    return parts.length > 1 ? `(${parts.join(' OR ')})` : parts[0]!;
+  };
+  const out = or();
+  ws();
+  if (i < f.length) throw new Unreadable();
+  return out;
+}
+
+/**
+ * Search engines' deletes and updates by filter, and their keys (twenty-ninth pass: each a plain
+ * medium write): Meilisearch's `POST /indexes/<uid>/documents/delete {filter}` (`id > 0`, `id
+ * EXISTS`: every document), `POST /swap-indexes` (each index's documents replaced by the other's);
+ * Typesense's `DELETE|PATCH /collections/<c>/documents?filter_by=…` and `?truncate=true`; an API key
+ * made or changed (`POST|PATCH /keys {actions}`: Meilisearch's and Typesense's, `["*"]` every action)
+ * a GRANT. The filters are written as SQL's condition, so the SQL reader's rules judge them.
+ */
+function searchEngineSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments;
+  const lower = segs.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.effective_method ?? request.method;
+  const o = request.body.json;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  try {
+    if (m === 'POST' && lower[n - 1] === 'delete' && lower[n - 2] === 'documents' && lower[n - 4] === 'indexes' && isObject(o) && o.filter !== undefined) {
+      return twin(`DELETE FROM ${table(segs[n - 3]!)}${where(meiliFilter(o.filter))}`);
+    }
+    if (m === 'POST' && lower[n - 1] === 'swap-indexes' && Array.isArray(o)) {
+      const names = o.slice(0, MAX_STATEMENTS).flatMap((x) => (isObject(x) && Array.isArray(x.indexes) ? x.indexes.map(String) : []));
+      return names.length ? twin(...names.map((x) => `DROP TABLE ${table(x)}`)) : undefined;
+    }
+    if ((m === 'DELETE' || m === 'PATCH') && lower[n - 1] === 'documents' && lower[n - 3] === 'collections') {
+      const name = table(segs[n - 2]!);
+      if (m === 'DELETE' && request.query.truncate?.some((v) => v.toLowerCase() === 'true')) return twin(`DELETE FROM ${name}`);
+      const fb = request.query.filter_by;
+      if (fb === undefined) return undefined;
+      if (fb.length !== 1) throw new Unreadable();
+      const cond = typesenseFilter(fb[0]!);
+      return twin(m === 'DELETE' ? `DELETE FROM ${name}${where(cond)}` : `UPDATE ${name} SET typesense_document = 1${where(cond)}`);
+    }
+  } catch (e) {
+    if (e instanceof Unreadable) return { error: 'a search engine filter Airlock does not read' };
+    throw e;
+  }
+  if ((m === 'POST' || m === 'PATCH') && (lower[n - 1] === 'keys' || lower[n - 2] === 'keys') && isObject(o) && Array.isArray(o.actions)) return twin('GRANT ALL ON SCHEMA search TO search_key');
+  // Typesense's schema change: `PATCH /collections/<c> {fields: [{name, drop: true}]}` drops the field from every document.
+  if (m === 'PATCH' && lower[n - 2] === 'collections' && isObject(o) && Array.isArray(o.fields)) {
+    const dropped = o.fields.slice(0, MAX_STATEMENTS).filter((x) => isObject(x) && x.drop === true);
+    if (dropped.length) return twin(...dropped.map((x) => `ALTER TABLE ${table(segs[n - 1]!)} DROP COLUMN ${column(String((x as Record<string, unknown>).name ?? 'field'))}`));
+  }
+  return undefined;
+}
+
+/**
+ * Elasticsearch's and OpenSearch's retention and protections (twenty-ninth pass: each a plain
+ * medium write): an ILM policy with a `delete` phase (`PUT _ilm/policy/<p>`; every index it
+ * manages deleted once past `min_age`, `0ms` at once), an ISM policy with a `delete` action, a data
+ * stream's `_lifecycle {data_retention}`, a snapshot deleted (`DELETE _snapshot/<repo>/<snap>`,
+ * what a restore needs), and `action.destructive_requires_name: false` (the guard on `DELETE /*`
+ * turned off).
+ */
+function esRetentionSql(request: RequestInfo): SqlSource | undefined {
+  const lower = request.segments.map((x) => x.toLowerCase());
+  const n = lower.length;
+  const m = request.effective_method ?? request.method;
+  if (m === 'GET' || m === 'HEAD') return undefined;
+  const o = request.body.json;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  const policy = isObject(o) && isObject(o.policy) ? o.policy : undefined;
+  if (lower[0] === '_ilm' && lower[1] === 'policy' && n === 3 && policy && isObject(policy.phases) && isObject(policy.phases.delete)) return twin(`DROP TABLE ${table(`ilm_${request.segments[2]}`)}`);
+  const ism = (lower[0] === '_plugins' && lower[1] === '_ism') || lower[0] === '_opendistro';
+  if (ism && lower.includes('policies') && policy && Array.isArray(policy.states) && JSON.stringify(policy.states).includes('"delete"')) return twin(`DROP TABLE ${table(`ism_${request.segments[n - 1]}`)}`);
+  if (lower[0] === '_data_stream' && lower[2] === '_lifecycle' && isObject(o) && o.data_retention !== undefined && o.data_retention !== null) return twin(`DELETE FROM ${table(request.segments[1]!)}`);
+  if (lower[0] === '_snapshot' && n === 3 && m === 'DELETE') return twin(`DROP TABLE ${table(`snapshot_${request.segments[2]}`)}`);
+  if (lower[0] === '_cluster' && lower[1] === 'settings' && isObject(o)) {
+    const flat = JSON.stringify(o);
+    if (/"(action\.)?destructive_requires_name"\s*:\s*(false|"false")/.test(flat) || (/"destructive_requires_name"\s*:\s*(false|"false")/.test(flat))) return twin('ALTER TABLE elasticsearch DISABLE TRIGGER ALL');
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- Couchbase (SQL++), Loki
+
+/**
+ * A SQL++ (N1QL) statement written for the SQL grammars: `"…"` strings as '…' literals, `` `…` ``
+ * names as "…" names, `IS [NOT] MISSING` and `IS [NOT] VALUED` as the NULL tests they are for a
+ * row's choice (`META().id IS NOT MISSING` holds for every document), `META(…).id` as a column.
+ */
+export function sqlppText(text: string): string {
+  let out = '';
+  const n = Math.min(text.length, MAX_TEXT);
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      let v = '';
+      while (j < n) {
+        if (text[j] === '\\' && j + 1 < n) {
+          v += text[j + 1];
+          j += 2;
+        } else if (text[j] === c && text[j + 1] === c) {
+          v += c;
+          j += 2;
+        } else if (text[j] === c) break;
+        else v += text[j++];
+      }
+      out += c === '`' ? `"${v.replaceAll('"', '""')}"` : `'${v.replaceAll("'", "''")}'`;
+      i = j;
+    } else out += c;
+  }
+  return out
+    .replace(/\bIS\s+NOT\s+MISSING\b|\bIS\s+VALUED\b/gi, 'IS NOT NULL')
+    .replace(/\bIS\s+MISSING\b|\bIS\s+NOT\s+VALUED\b/gi, 'IS NULL')
+    .replace(/\bMETA\s*\([A-Za-z0-9_" ]{0,130}\)\.([A-Za-z_][A-Za-z0-9_]{0,62})/gi, 'meta_$1')
+    .replace(/\bMETA\s*\([A-Za-z0-9_" ]{0,130}\)/gi, 'meta_document');
+}
+
+/** A statement's first word in upper case, after blanks and block comments (a plain scan). */
+function firstWord(st: string): string {
+  let i = 0;
+  for (let k = 0; k < 64; k++) {
+    while (i < st.length && /\s/.test(st[i]!)) i++;
+    if (!st.startsWith('/*', i)) break;
+    const e = st.indexOf('*/', i + 2);
+    if (e < 0) return '';
+    i = e + 2;
+  }
+  let j = i;
+  while (j < st.length && j - i < 32 && /[A-Za-z]/.test(st[j]!)) j++;
+  return st.slice(i, j).toUpperCase();
+}
+
+/**
+ * Couchbase (twenty-ninth pass: each a plain medium write): a SQL++ write POSTed to its query
+ * service (`/query/service`, `/analytics/service`; `{statement}`, a form or `?statement=`) is read as
+ * SQL (sqlppText), so a condition every document meets (`IS NOT MISSING`), `DROP COLLECTION|BUCKET`,
+ * `MERGE … THEN DELETE` and statements no grammar reads fail closed; `USE KEYS` names its documents.
+ * A read is left as before. Its cluster API: a bucket's `controller/doFlush` empties it, an RBAC
+ * user or group written is a GRANT.
+ */
+function couchbaseSql(request: RequestInfo): SqlSource | undefined {
+  const lower = request.segments.map((x) => x.toLowerCase());
+  const n = lower.length;
+  const m = request.effective_method ?? request.method;
+  const twin = (...texts: string[]): SqlSource => ({ texts, dialect: 'postgresql', written: true });
+  if (m === 'POST' && lower[n - 1] === 'doflush' && lower[n - 2] === 'controller' && lower[n - 4] === 'buckets') return twin(`DELETE FROM ${table(request.segments[n - 3]!)}`);
+  if (lower[0] === 'settings' && lower[1] === 'rbac' && (lower[2] === 'users' || lower[2] === 'groups') && m !== 'GET' && m !== 'HEAD') return twin('GRANT ALL ON SCHEMA couchbase TO couchbase_user');
+  if (!(lower[n - 1] === 'service' && (lower[n - 2] === 'query' || lower[n - 2] === 'analytics'))) return undefined;
+  const o = request.body.json;
+  const form = o === undefined ? request.body.form : undefined;
+  const statements = [...(isObject(o) && typeof o.statement === 'string' ? [o.statement] : []), ...(form?.statement ?? []), ...(request.query.statement ?? [])];
+  const texts: string[] = [];
+  for (const st of statements.slice(0, MAX_STATEMENTS)) {
+    const head = firstWord(st);
+    if (['SELECT', 'EXPLAIN', 'ADVISE', 'INFER', 'WITH'].includes(head) && !/\bCURL\s*\(/i.test(st)) continue;
+    if (/\bCURL\s*\(/i.test(st)) {
+      texts.push(`COPY couchbase TO PROGRAM 'curl'`);
+      continue;
+    }
+    // An INSERT or UPSERT writes the documents its keys name (`(KEY, VALUE) VALUES ("k", {…})`, JSON no grammar reads).
+    const target = /^\s*(?:INSERT|UPSERT)\s+INTO\s+([^\s(;]+)/i.exec(st);
+    if (target && (head === 'INSERT' || head === 'UPSERT')) {
+      texts.push(`INSERT INTO ${table(target[1]!.replace(/[`"]/g, ''))} (couchbase_document) VALUES (1)`);
+      continue;
+    }
+    const keyed = /\bUSE\s+(?:PRIMARY\s+)?KEYS\b/i.exec(st);
+    const into = /^\s*(?:DELETE\s+FROM|UPDATE)\s+([^\s;]+)/i.exec(st);
+    if (keyed && into) {
+      texts.push(head === 'DELETE' ? `DELETE FROM ${table(into[1]!.replace(/[`"]/g, ''))} WHERE meta_id = 'use keys'` : `UPDATE ${table(into[1]!.replace(/[`"]/g, ''))} SET couchbase_document = 1 WHERE meta_id = 'use keys'`);
+      continue;
+    }
+    texts.push(sqlppText(st));
+  }
+  if (!texts.length) return undefined;
+  const args = isObject(o) && Array.isArray(o.args) ? o.args : undefined;
+  return { texts, ...(args && texts.length === 1 ? { params: [args] } : {}) };
+}
+
+/** A time a Loki or InfluxDB delete names (Unix seconds, nanoseconds or RFC 3339) in milliseconds, NaN when absent. */
+function instant(v: string | undefined): number {
+  if (v === undefined || v === '') return NaN;
+  if (/^\d+(\.\d+)?$/.test(v)) {
+    const x = Number(v);
+    return x > 1e17 ? x / 1e6 : x > 1e14 ? x / 1e3 : x > 1e11 ? x : x * 1000;
+  }
+  return Date.parse(v);
+}
+
+/**
+ * Loki's log deletion (`POST|PUT /loki/api/v1/delete?query=…&start=…&end=…`; twenty-ninth pass: a
+ * plain medium write): its stream selector read as Prometheus's (`{job=~".+"}` is every stream),
+ * line filters as a narrowing, and a window from before 1970's second day to after the request is
+ * all time.
+ */
+function lokiSql(request: RequestInfo): SqlSource | undefined {
+  const lower = request.segments.map((x) => x.toLowerCase());
+  const n = lower.length;
+  const m = request.effective_method ?? request.method;
+  if (!(lower[n - 1] === 'delete' && lower.includes('loki') && (m === 'POST' || m === 'PUT'))) return undefined;
+  const form = request.body.json === undefined ? request.body.form : undefined;
+  const queries = [...(request.query.query ?? []), ...(form?.query ?? [])];
+  if (queries.length !== 1) return { error: 'a Loki delete whose query Airlock does not read' };
+  const q = queries[0]!.trim();
+  const close = q.indexOf('}');
+  const cond = close > 0 ? promSelector(q.slice(0, close + 1)) : undefined;
+  if (cond === undefined) return { error: 'a Loki delete whose selector Airlock does not read' };
+  const filters: string[] = [];
+  const re = /\s*(\|=|!=|\|~|!~)\s*"((?:[^"\\]|\\.)*)"/y;
+  let at = close + 1;
+  while (at < q.length) {
+    re.lastIndex = at;
+    const f = re.exec(q);
+    if (!f) return { error: 'a Loki delete whose line filter Airlock does not read' };
+    at = re.lastIndex;
+    const v = f[2]!.replace(/\\(.)/g, '$1');
+    filters.push(f[1] === '|=' ? `log_line LIKE ${literal(`%${likeEscape(v)}%`)}` : f[1] === '!=' ? `log_line NOT LIKE ${literal(`%${likeEscape(v)}%`)}` : `log_line ${f[1] === '|~' ? '~' : '!~'} ${literal(v)}`);
+  }
+  const start = instant(request.query.start?.[0] ?? form?.start?.[0]);
+  const end = instant(request.query.end?.[0] ?? form?.end?.[0]);
+  const whole = !(start > Date.parse('1970-01-02T00:00:00Z')) && !(end < Date.parse(request.time));
+  const window = whole ? [] : ['log_time BETWEEN 1 AND 2'];
+  const all = [...window, ...(cond === 'TRUE' ? [] : [`(${cond})`]), ...filters].join(' AND ') || 'TRUE';
+  return { texts: [`DELETE FROM loki${where(all)}`], dialect: 'postgresql', written: true };
+}
+
+// ---------------------------------------------------------------- SurrealDB (SurrealQL)
+
+/** SurrealQL's tokens: Cypher's, with its other comments (`--`, `#`) and `⟨…⟩` names. Bounded by the text. */
+function surrealTokens(s: string): Token[] {
+  const n = Math.min(s.length, MAX_TEXT);
+  let out = '';
+  // Comments and strings at once, so a `#` or `--` in a string stays: `--`/`#` comments become `//` for cypherTokens.
+  for (let i = 0; i < n; i++) {
+    const c = s[i]!;
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < n && s[j] !== c) j += s[j] === '\\' ? 2 : 1;
+      out += s.slice(i, j + 1);
+      i = j;
+    } else if (c === '#' || (c === '-' && s[i + 1] === '-')) {
+      const e = s.indexOf('\n', i);
+      out += '\n';
+      i = e < 0 ? n : e;
+    } else if (c === '\u27e8') {
+      const e = s.indexOf('\u27e9', i + 1);
+      out += `\`${s.slice(i + 1, e < 0 ? n : e).replaceAll('`', '')}\``;
+      i = e < 0 ? n : e;
+    } else out += c;
+  }
+  return cypherTokens(out);
+}
+
+/** A SurrealQL WHERE as SQL's condition; undefined where a token has no SQL twin (then it narrows nothing). */
+function surrealWhere(tokens: Token[]): string | undefined {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const up = t.text.toUpperCase();
+    if (t.kind === 'string') out.push(literal(t.text));
+    else if (t.kind === 'num') out.push(/^\d+(\.\d+)?([eE][-+]?\d+)?$/.test(t.text) ? t.text : 'NULL');
+    else if (t.kind === 'word') {
+      if (['AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'IN', 'LIKE'].includes(up)) out.push(up);
+      else if (up === 'NONE') out.push('NULL');
+      else if (tokens[i + 1]?.text === '(' || tokens[i + 1]?.text === '::') return undefined;
+      else {
+        let name = t.text;
+        while (tokens[i + 1]?.text === '.' && tokens[i + 2]?.kind === 'word') {
+          name += `_${tokens[i + 2]!.text}`;
+          i += 2;
+        }
+        out.push(column(name));
+      }
+    } else if (['=', '<', '>', '<=', '>=', '(', ')', ',', '+', '-', '*', '/'].includes(t.text)) out.push(t.text);
+    else if (t.text === '==') out.push('=');
+    else if (t.text === '!=') out.push('<>');
+    else if (t.text === '&&') out.push('AND');
+    else if (t.text === '||') out.push('OR');
+    else if (t.text === '!') out.push('NOT');
+    else if (t.text === '[') out.push('(');
+    else if (t.text === ']') out.push(')');
+    else return undefined;
+  }
+  return out.length ? out.join(' ') : undefined;
+}
+
+/** One SurrealQL target (`user`, `user:tobie`, `user:1..9`, `user:..`) as a table and the condition choosing its records. */
+function surrealTarget(tokens: Token[]): { table: string; cond: string } {
+  const first = tokens[0];
+  if (first?.kind !== 'word') throw new Unreadable();
+  if (tokens.length === 1) return { table: first.text, cond: 'TRUE' };
+  if (tokens[1]?.text !== ':' && tokens[1]?.text !== '::') throw new Unreadable();
+  const id = tokens.slice(2);
+  // A number's token may hold the range (`1..5`, `1..`): split it where the range is.
+  const dotted = id.findIndex((x) => x.kind === 'num' && x.text.includes('..'));
+  if (dotted >= 0) {
+    const [lo, hi] = [id[dotted]!.text.slice(0, id[dotted]!.text.indexOf('..')), id[dotted]!.text.slice(id[dotted]!.text.indexOf('..') + 2)];
+    id.splice(dotted, 1, ...(lo ? [{ kind: 'num' as const, text: lo }] : []), { kind: 'sym', text: '..' }, ...(hi ? [{ kind: 'num' as const, text: hi }] : []));
+  }
+  const range = id.findIndex((x) => x.text === '..');
+  const value = (ts: Token[]): string => {
+    if (ts.length !== 1 || ts[0]!.kind === 'param' || ts[0]!.kind === 'sym') throw new Unreadable();
+    return ts[0]!.kind === 'num' && /^\d+$/.test(ts[0]!.text) ? ts[0]!.text : literal(ts[0]!.text);
+  };
+  if (range < 0) return { table: first.text, cond: `id = ${value(id)}` };
+  // A record range: each bound that is given narrows it (`user:..` is every record).
+  const bounds = [...(range > 0 ? [`id >= ${value(id.slice(0, range))}`] : []), ...(range < id.length - 1 ? [`id <= ${value(id.slice(range + 1).filter((x) => x.text !== '='))}`] : [])];
+  return { table: first.text, cond: bounds.length ? bounds.join(' AND ') : 'TRUE' };
+}
+
+const surrealClauseEnds = new Set(['WHERE', 'RETURN', 'TIMEOUT', 'PARALLEL', 'EXPLAIN', 'SET', 'CONTENT', 'MERGE', 'REPLACE', 'PATCH', 'UNSET', 'WITH']);
+const surrealWriting = new Set(['DELETE', 'UPDATE', 'UPSERT', 'REMOVE', 'DEFINE', 'ALTER', 'INSERT', 'CREATE', 'RELATE', 'KILL', 'ACCESS', 'REBUILD', 'IMPORT']);
+
+/** The twins of one SurrealQL statement's tokens. */
+function surrealStatement(ts: Token[]): string[] {
+  const up = (i: number): string => (ts[i]?.kind === 'word' ? ts[i]!.text.toUpperCase() : '');
+  const head = up(0);
+  // Anything that writes or calls out inside another statement (a subquery, a block, `http::post`) is not read.
+  const nested = ts.slice(1).some((x, i) => (x.kind === 'word' && surrealWriting.has(x.text.toUpperCase()) && ts[i]!.text !== '.') || x.text === '{' || x.text === '::');
+  if (head === 'DELETE' || head === 'UPDATE' || head === 'UPSERT') {
+    let i = 1;
+    if (up(i) === 'FROM' && head === 'DELETE') i++;
+    if (up(i) === 'ONLY') i++;
+    const targets: Token[][] = [[]];
+    for (; i < ts.length && !surrealClauseEnds.has(up(i)); i++) {
+      if (ts[i]!.text === ',') targets.push([]);
+      else targets[targets.length - 1]!.push(ts[i]!);
+    }
+    const w = ts.findIndex((x, k) => k >= i && x.kind === 'word' && x.text.toUpperCase() === 'WHERE');
+    let cond = 'TRUE';
+    if (w >= 0) {
+      let e = w + 1;
+      while (e < ts.length && !['RETURN', 'TIMEOUT', 'PARALLEL', 'EXPLAIN'].includes(up(e))) e++;
+      const c = surrealWhere(ts.slice(w + 1, e));
+      if (c !== undefined) cond = `(${c})`;
+    }
+    // A write or an outside call inside the statement (`SET x = (DELETE …)`, `http::post`) is not read.
+    const inner = ts.slice(1).some((x) => (x.kind === 'word' && surrealWriting.has(x.text.toUpperCase())) || x.text === '::');
+    return [...(inner ? ['COPY surreal FROM PROGRAM \'unread\''] : []), ...targets.map((tk) => {
+      const target = surrealTarget(tk);
+      const c = target.cond === 'TRUE' ? cond : cond === 'TRUE' ? target.cond : `${target.cond} AND ${cond}`;
+      return head === 'DELETE' ? `DELETE FROM ${table(target.table)}${where(c)}` : `UPDATE ${table(target.table)} SET surreal_record = 1${where(c)}`;
+    })];
+  }
+  if (head === 'REMOVE') {
+    const kind = up(1);
+    let i = 2;
+    if (up(i) === 'IF' && up(i + 1) === 'EXISTS') i += 2;
+    const name = ts[i]?.text ?? 'surreal';
+    const on = ts.findIndex((x, k) => k > i && x.kind === 'word' && x.text.toUpperCase() === 'ON');
+    const onTable = on >= 0 ? (up(on + 1) === 'TABLE' ? ts[on + 2]?.text : ts[on + 1]?.text) ?? 'surreal' : 'surreal';
+    if (kind === 'TABLE') return [`DROP TABLE ${table(name)}`];
+    if (kind === 'NAMESPACE' || kind === 'NS' || kind === 'DATABASE' || kind === 'DB') return [`DROP SCHEMA ${table(name)} CASCADE`];
+    if (kind === 'FIELD') return [`ALTER TABLE ${table(onTable)} DROP COLUMN ${column(name)}`];
+    if (kind === 'USER' || kind === 'ACCESS' || kind === 'TOKEN' || kind === 'SCOPE') return [`DROP ROLE ${column(name)}`];
+    return [`DROP TABLE ${table(`${kind.toLowerCase()}_${name}`)}`];
+  }
+  if (head === 'DEFINE') {
+    const kind = up(1);
+    const words = new Set(ts.filter((x) => x.kind === 'word').map((x) => x.text.toUpperCase()));
+    if (kind === 'USER' || kind === 'ACCESS' || kind === 'TOKEN' || kind === 'SCOPE' || words.has('PERMISSIONS')) return ['GRANT ALL ON SCHEMA surreal TO surreal_user'];
+    if (kind === 'EVENT') return ['CREATE TRIGGER surreal_event AFTER INSERT ON surreal FOR EACH ROW EXECUTE FUNCTION surreal_event()'];
+    // OVERWRITE replaces what was there (a table's definition with `DROP` or `AS SELECT` discards its records).
+    if (words.has('OVERWRITE') || (kind === 'TABLE' && (words.has('DROP') || words.has('AS')))) return [`DROP TABLE ${table(ts[2]?.text ?? 'surreal')}`];
+    return nested ? ['COPY surreal FROM PROGRAM \'unread\''] : [`CREATE TABLE IF NOT EXISTS ${table(`surreal_${kind.toLowerCase()}`)} (id int)`];
+  }
+  if (nested) return ['COPY surreal FROM PROGRAM \'unread\''];
+  if (head === 'CREATE' || head === 'INSERT' || head === 'RELATE') return [`INSERT INTO ${table(ts[head === 'INSERT' ? (up(1) === 'INTO' ? 2 : up(1) === 'IGNORE' ? 3 : 1) : 1]?.text ?? 'surreal')} (surreal_record) VALUES (1)`];
+  if (['SELECT', 'INFO', 'SHOW', 'RETURN', 'LET', 'USE', 'BEGIN', 'COMMIT', 'CANCEL', 'OPTION', 'SLEEP', 'LIVE'].includes(head)) return ['SELECT 1'];
+  return ['COPY surreal FROM PROGRAM \'unread\''];
+}
+
+const surrealHeads = new Set(['SELECT', 'DELETE', 'UPDATE', 'UPSERT', 'CREATE', 'INSERT', 'RELATE', 'REMOVE', 'DEFINE', 'INFO', 'SHOW', 'RETURN', 'LET', 'USE', 'BEGIN', 'COMMIT', 'CANCEL', 'OPTION', 'SLEEP', 'LIVE', 'KILL', 'ALTER', 'REBUILD', 'THROW', 'IF', 'FOR', 'ACCESS']);
+
+/** SurrealQL statements: a text cut at `;` outside strings and comments (the tokens keep them apart). */
+export function surrealTwins(text: string): string[] {
+  if (text.length > MAX_TEXT) return ['COPY surreal FROM PROGRAM \'unread\''];
+  const statements: Token[][] = [[]];
+  for (const tk of surrealTokens(text)) {
+    if (tk.kind === 'sym' && tk.text === ';') statements.push([]);
+    else if (statements.length <= MAX_STATEMENTS) statements[statements.length - 1]!.push(tk);
+  }
+  const heads = statements.filter((x) => x.length);
+  // Words that open no SurrealQL statement (`red shoes` as a JSON-RPC query's text) are not SurrealQL.
+  if (!heads.some((x) => x[0]!.kind === 'word' && surrealHeads.has(x[0]!.text.toUpperCase()))) return [];
+  try {
+    return heads.flatMap(surrealStatement);
+  } catch (e) {
+    if (e instanceof Unreadable) return ['COPY surreal FROM PROGRAM \'unread\''];
+    throw e;
+  }
+}
+
+/**
+ * Whether a text holds what only SurrealQL has, read in its tokens (comments dropped): a statement
+ * opened by `REMOVE`, `DEFINE`, `UPSERT`, `RELATE`, `INFO`, `USE NS|DB`, a `DELETE` of a table
+ * without FROM (at a statement's start or in parentheses), a write to a record id (`user:1`), or
+ * its `http::` functions.
+ */
+export function isSurrealQL(text: string): boolean {
+  const ts = surrealTokens(text.slice(0, MAX_TEXT));
+  const up = (k: number): string => (ts[k]?.kind === 'word' ? ts[k]!.text.toUpperCase() : '');
+  for (let k = 0; k < ts.length; k++) {
+    const w = up(k);
+    if (w === 'HTTP' && ts[k + 1]?.text === '::') return true;
+    const opens = k === 0 || ts[k - 1]!.text === ';' || ts[k - 1]!.text === '(';
+    if (!opens || !w) continue;
+    if (['REMOVE', 'DEFINE', 'UPSERT', 'RELATE', 'INFO'].includes(w)) return true;
+    if (w === 'USE' && ['NS', 'NAMESPACE', 'DB', 'DATABASE'].includes(up(k + 1))) return true;
+    if (w === 'DELETE' && up(k + 1) !== 'FROM' && ts[k + 1]?.kind === 'word') return true;
+    if (w === 'UPDATE' || w === 'DELETE' || w === 'CREATE') {
+      let j = k + 1;
+      if (up(j) === 'FROM') j++;
+      if (up(j) === 'ONLY') j++;
+      if (ts[j]?.kind === 'word' && ts[j + 1]?.text === ':') return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * SurrealDB's HTTP API: a SurrealQL text POSTed to `/sql` (marked by its `surreal-ns`/`surreal-db`
+ * headers or by a statement only SurrealQL has), its RPC (`POST /rpc {method: "query"|"delete"|
+ * "update"|…, params}`) and its key API (`DELETE /key/<table>` is every record). Each was a medium
+ * write: `DELETE user;` deletes every record of `user` and is no SQL a grammar reads, `REMOVE
+ * TABLE` drops it, `DEFINE USER … ROLES OWNER` makes an owner.
+ */
+function surrealSql(request: RequestInfo): SqlSource | undefined {
+  const segs = request.segments.map((x) => x.toLowerCase());
+  const n = segs.length;
+  const m = request.effective_method ?? request.method;
+  const twins = (texts: string[]): SqlSource | undefined => (texts.length ? { texts, dialect: 'postgresql', written: true } : undefined);
+  const h = request.headers;
+  const marked = ['surreal-ns', 'surreal-db', 'ns', 'db', 'surreal-auth-ns'].some((k) => h[k] !== undefined);
+  const text = request.body.text;
+  if (segs[n - 1] === 'sql' && m === 'POST' && typeof text === 'string' && request.body.json === undefined && (marked || isSurrealQL(text))) return twins(surrealTwins(text));
+  const o = request.body.json;
+  if (segs[n - 1] === 'rpc' && m === 'POST' && isObject(o) && typeof o.method === 'string' && Array.isArray(o.params)) {
+    const method = o.method.toLowerCase();
+    const p0 = o.params[0];
+    // JSON-RPC's `query` is SQL's too (sql.ts reads it in every grammar): SurrealQL only where a statement says so.
+    if ((method === 'query' || method === 'run') && typeof p0 === 'string') return marked || isSurrealQL(p0) ? twins(surrealTwins(p0)) : undefined;
+    if (['delete', 'update', 'upsert', 'merge', 'patch', 'insert', 'create', 'relate', 'insert_relation'].includes(method)) {
+      // A table or record id (`user`, `user:tobie`): anything else is another JSON-RPC server's call.
+      if (typeof p0 !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}(:|$)/.test(p0)) return undefined;
+      return twins(surrealTwins(`${method === 'delete' ? 'DELETE' : method.startsWith('insert') || method === 'create' || method === 'relate' ? 'CREATE' : 'UPDATE'} ${p0}`));
+    }
+    return undefined;
+  }
+  // `/key/<table>` every record, `/key/<table>/<id>` one.
+  if (n >= 2 && segs[n - 2] === 'key' && (m === 'DELETE' || m === 'PUT' || m === 'PATCH')) return twins([m === 'DELETE' ? `DELETE FROM ${table(request.segments[n - 1]!)}` : `UPDATE ${table(request.segments[n - 1]!)} SET surreal_record = 1`]);
+  return undefined;
+}
+
 /**
  * The twins of a request in a query language other than SQL, on a host no module owns; undefined
  * when it carries none (the SQL readers then look at it as before).
  */
 export function otherLanguageSql(request: RequestInfo): SqlSource | undefined {
-  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request);
+  return elasticsearchSql(request) ?? esAdminSql(request) ?? cypherSql(request) ?? openCypherSql(request) ?? gremlinSql(request) ?? arangoSql(request) ?? restheartSql(request) ?? sparqlSql(request) ?? influxSql(request) ?? prometheusSql(request) ?? firestoreSql(request) ?? dynamoSql(request) ?? sqlServiceRestSql(request) ?? couchSql(request) ?? restStoreSql(request) ?? mongoManyWithoutFilter(request) ?? webdisSql(request) ?? astraDataApiSql(request) ?? stargateSchemaSql(request) ?? surrealSql(request) ?? rtdbSql(request) ?? objectStoreSql(request) ?? pgGraphqlSql(request) ?? searchEngineSql(request) ?? esRetentionSql(request) ?? couchbaseSql(request) ?? lokiSql(request);
 }

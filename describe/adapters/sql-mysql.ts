@@ -19,6 +19,13 @@ export interface MysqlMode {
   ansiQuotes: boolean;
   /** sql_mode NO_BACKSLASH_ESCAPES: a backslash in a string is a plain character. */
   noBackslashEscapes: boolean;
+  /**
+   * MariaDB's lexer (twenty-ninth pass, checked on MariaDB 10.11): `/*!` or `/*M!` inside an
+   * executable comment opens another, whose code runs, and the first `*\/` closes both
+   * (`DELETE … WHERE id = 1 /*!50000 AND 1 /*!50000 OR 1 *\/` deletes every row). Read otherwise,
+   * the inner one is a plain comment to its `*\/`, as MySQL's reading here keeps it.
+   */
+  mariadbNesting?: boolean;
 }
 
 /** The server settings under which MySQL reads one text differently. */
@@ -27,6 +34,11 @@ export const mysqlModes: MysqlMode[] = [
   { ansiQuotes: true, noBackslashEscapes: false },
   { ansiQuotes: false, noBackslashEscapes: true },
   { ansiQuotes: true, noBackslashEscapes: true },
+  // MariaDB's readings: the same as MySQL's (and so not read again) unless an executable comment opens inside one.
+  { ansiQuotes: false, noBackslashEscapes: false, mariadbNesting: true },
+  { ansiQuotes: true, noBackslashEscapes: false, mariadbNesting: true },
+  { ansiQuotes: false, noBackslashEscapes: true, mariadbNesting: true },
+  { ansiQuotes: true, noBackslashEscapes: true, mariadbNesting: true },
 ];
 
 const isIdentChar = (c: number): boolean =>
@@ -99,7 +111,9 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
         const close = sql.indexOf(']', bang);
         bang = close >= 0 && close - bang <= 64 ? close + 1 : -1;
       }
-      if (bang >= 0 && !versioned) {
+      // MariaDB: an executable comment inside one is code too (not TiDB's `/*T!`, which MariaDB does not know).
+      const nestedCode = versioned && mode.mariadbNesting === true && bang >= 0 && sql[i + 2] !== 'T';
+      if (bang >= 0 && (!versioned || nestedCode)) {
         let j = bang;
         while (j < n && j < bang + 6 && sql.charCodeAt(j) >= 0x30 && sql.charCodeAt(j) <= 0x39) j++;
         out.push(' ');

@@ -272,6 +272,12 @@ function graphqlFilterSql(filter: unknown, budget: { n: number }, depth: number)
   return parts.length ? parts.join(' AND ') : 'TRUE';
 }
 
+/** A pg_graphql `filter` as the SQL condition it runs (`TRUE` for none), undefined past the bounds. */
+export function pgGraphqlFilterSql(filter: unknown): string | undefined {
+  if (filter === undefined || filter === null) return 'TRUE';
+  return graphqlFilterSql(filter, { n: MAX_NODES }, 0);
+}
+
 /** Whether a pg_graphql `filter` holds for every row, as the SQL reader judges the statement it runs. */
 export function pgGraphqlHoldsForEveryRow(filter: unknown): boolean {
   const condition = graphqlFilterSql(filter, { n: MAX_NODES }, 0);

@@ -89,6 +89,11 @@ const destructiveFunctions = new Set([
   'pg_create_logical_replication_slot', 'pg_create_physical_replication_slot', 'pg_copy_logical_replication_slot',
   'pg_copy_physical_replication_slot', 'pg_logical_slot_get_changes', 'pg_logical_slot_get_binary_changes',
   'pg_logical_slot_peek_changes', 'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance',
+  // Twenty-ninth pass: TimescaleDB's and pg_partman's retention, data thrown away by time rather
+  // than by a statement (`drop_chunks('conditions', older_than => now())` is every row;
+  // `add_retention_policy` deletes each chunk older than its interval from then on, held as every row
+  // it may be, as BigQuery's partition expiry is): each was a SELECT of a function nobody proves read-only.
+  'drop_chunks', 'add_retention_policy', 'drop_partition_time', 'drop_partition_id',
 ]);
 
 /**
@@ -296,6 +301,10 @@ export function clickhouseSettingEffect(name: string, value: string | undefined)
   if (/^(engine_file|s3|hdfs|azure)_truncate_on_insert$/.test(n) && on) return 'delete';
   if (n === 'log_queries' && !on) return 'privilege';
   if (n === 'format_display_secrets_in_show_and_select' && on) return 'privilege';
+  // Trino's and Presto's Hive connector (twenty-ninth pass): `SET SESSION hive.insert_existing_partitions_behavior
+  // = 'OVERWRITE'` (or the `X-Trino-Session` header) makes each later INSERT replace the partitions it
+  // writes, as `INSERT OVERWRITE` does (a plain setting before).
+  if (/(^|\.)insert_existing_partitions_behavior$/.test(n) && value !== undefined && value.trim().toLowerCase() === 'overwrite') return 'delete';
   return undefined;
 }
 

