@@ -1027,6 +1027,13 @@ const SESSION_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]
 /** What a WebSocket tunnel's and a body's stream starts are read for. */
 const TUNNEL_READINGS = [...PROXY_STARTS, ...SESSION_STARTS];
 const BODY_READINGS = [...PROXY_STARTS, ...BODY_STARTS, ...SESSION_STARTS];
+/**
+ * A stream carried as byte numbers or hex (twenty-ninth pass) is read for every opening but a
+ * multiplexer's: lists of small numbers that are data (a grid's `[0,1]`, `[0,1]`, `[0,0]`, `[0,3]`)
+ * join into a yamux header's layout, and no bridge writes a multiplexer's frames as numbers.
+ */
+const CARRIED_TUNNEL_READINGS = TUNNEL_READINGS.filter(([, read]) => read !== muxStart);
+const CARRIED_BODY_READINGS = BODY_READINGS.filter(([, read]) => read !== muxStart);
 
 /**
  * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
@@ -1224,6 +1231,76 @@ const ENVELOPE_BASE64 = /^(?:[A-Za-z0-9+/]{2,}={0,2}|[A-Za-z0-9_-]{2,}={0,2})$/;
 /** At most this many distinct escaped strings of one message or body are read. */
 const MAX_ESCAPED_STRINGS = 4096;
 
+/** Of a text, this much is looked through for lists of byte numbers (byteLists). */
+const BYTE_LIST_SCAN = 64 * 1024;
+/** At most this many lists of one text are taken. */
+const MAX_BYTE_LISTS = 256;
+
+/**
+ * The flat lists of byte numbers in a text (twenty-ninth pass): a relay that writes its stream's
+ * bytes as JSON numbers — Node's `JSON.stringify(buffer)` (`{"type":"Buffer","data":[22,3,1,…]}`),
+ * `Array.from(chunk)`, Python's `list(data)`, socket.io's `42["data",[5,1,0,…]]` — and writes
+ * `Buffer.from(list)` to its service: every opening went on, read only as the digits and commas
+ * they are written in. Each `[` followed by integers 0–255 separated by commas (JSON's blanks
+ * around them) up to its `]`, as bytes (which may begin a stream: startsCarried). Linear: a list
+ * that fails ends where it fails, and the next `[` is looked for from there.
+ */
+export function byteLists(text: string): Buffer[] {
+  const out: Buffer[] = [];
+  const end = Math.min(text.length, BYTE_LIST_SCAN);
+  let i = text.indexOf('[');
+  while (i !== -1 && i < end && out.length < MAX_BYTE_LISTS) {
+    const bytes: number[] = [];
+    let j = i + 1;
+    let ok = false;
+    for (;;) {
+      while (j < end && ' \t\r\n'.includes(text[j]!)) j++;
+      if (!bytes.length && text[j] === ']') break;
+      let v = 0;
+      let digits = 0;
+      while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
+        v = v * 10 + text.charCodeAt(j) - 0x30;
+        digits++;
+        j++;
+      }
+      if (!digits || v > 255) break;
+      bytes.push(v);
+      while (j < end && ' \t\r\n'.includes(text[j]!)) j++;
+      if (text[j] === ',') {
+        j++;
+        continue;
+      }
+      ok = text[j] === ']';
+      break;
+    }
+    if (ok) out.push(Buffer.from(bytes));
+    i = text.indexOf('[', Math.max(i + 1, j));
+  }
+  return out;
+}
+
+/** A text that is hex whole, one byte at least (`050100`, `1603010200…`, either case). */
+const HEX_TEXT = /^(?:[0-9a-fA-F]{2})+$/;
+/** A text's bytes in hex (twenty-ninth pass: a relay's hex envelope hid every opening but a TLS hello's, SSH's line and HTTP/2's preface), or undefined. */
+export function hexBytes(text: string): Buffer | undefined {
+  if (text.length > BYTE_LIST_SCAN + 1024) return undefined;
+  const t = text.trim();
+  return t.length <= BYTE_LIST_SCAN && HEX_TEXT.test(t) ? Buffer.from(t, 'hex') : undefined;
+}
+/** A stream carried as byte numbers or hex may begin at each of its first this many pieces (held until they may begin one: startsCarried). */
+export const MAX_HELD_PIECES = 16;
+/** A stream carried as byte numbers or hex begins with this much at least (a `[5,1,0]` version list alone is no SOCKS greeting). */
+const MIN_CARRIED_BYTES = 4;
+/**
+ * Whether bytes carried as numbers or hex may begin a stream: MIN_CARRIED_BYTES of them, one
+ * above 9 among them. A list of small numbers (a countdown `[5,4,3,2,1,0]`, a version, an enum's
+ * values: the real-file corpus's Python sources held one) reads as a SOCKS greeting alone, and a
+ * greeting alone opens nothing: every opening read here has a byte above 9 in its first words (a
+ * SOCKS request its address, a multiplexer's frame its data behind the header), and a list of
+ * flags (`[0,1,0,1,0,0,0,1,…]`, a yamux header's layout) begins none.
+ */
+export const startsCarried = (b: Buffer): boolean => b.length >= MIN_CARRIED_BYTES && b.some((c) => c > 9);
+
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d && c !== 0x0a) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0;
@@ -1348,11 +1425,22 @@ export class InnerSessionScan {
   private decodedEnvelopes: [InnerSessionScan, InnerSessionScan] | undefined;
   private decodedLanes: [InnerSessionScan[], InnerSessionScan[]] = [[], []];
   private decodedPieces = 0;
+  /**
+   * The relay's stream written as lists of byte numbers or as hex (twenty-ninth pass: see
+   * byteLists, hexBytes), by which of a message's lists or hex strings carries it (its last, its
+   * longest): a stream begun at each of its first MAX_HELD_PIECES pieces (held until they may
+   * begin one: startsCarried), the first read on to its end, the others while their start is open.
+   */
+  private carried = new Map<string, { pending: Buffer[]; first: InnerSessionScan | undefined; lanes: InnerSessionScan[]; pieces: number }>();
 
-  constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean } = {}) {
+  /** Reading a stream carried as byte numbers or hex (CARRIED_TUNNEL_READINGS). */
+  private readonly carriedBytes: boolean;
+
+  constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean; carried?: boolean } = {}) {
     this.answer = opts.answer === true;
     this.body = opts.body === true || this.answer;
     this.nested = opts.nested === true;
+    this.carriedBytes = opts.carried === true;
     // (A server's stream starts at its first byte: no bridge's JSON header before it in an answer.)
     if (this.answer) this.beforeStart = false;
     // (A string's words are no HTTP/0.9 request: `GET it?\n` in a chat is one only as a stream's own first line.)
@@ -1368,7 +1456,7 @@ export class InnerSessionScan {
    * read on a copy, kept only once the body goes on, since a refused one never reaches the server).
    */
   clone(): InnerSessionScan {
-    const c = new InnerSessionScan({ body: this.body, nested: this.nested, answer: this.answer });
+    const c = new InnerSessionScan({ body: this.body, nested: this.nested, answer: this.answer, carried: this.carriedBytes });
     c.tail = this.tail;
     c.prefaceTail = this.prefaceTail;
     c.kexTail = this.kexTail;
@@ -1385,6 +1473,7 @@ export class InnerSessionScan {
     c.decodedEnvelopes = this.decodedEnvelopes && [this.decodedEnvelopes[0].clone(), this.decodedEnvelopes[1].clone()];
     c.decodedLanes = [this.decodedLanes[0].map((l) => l.clone()), this.decodedLanes[1].map((l) => l.clone())];
     c.decodedPieces = this.decodedPieces;
+    for (const [k, v] of this.carried) c.carried.set(k, { pending: [...v.pending], first: v.first?.clone(), lanes: v.lanes.map((l) => l.clone()), pieces: v.pieces });
     return c;
   }
 
@@ -1468,6 +1557,61 @@ export class InnerSessionScan {
         if (found) return `${found} (in base64 across messages)`;
       }
       this.decodedLanes[i] = lanes.slice(1).filter((lane) => lane.startOpen());
+    }
+    return undefined;
+  }
+
+  /** A WebSocket message's bytes written as byte numbers or hex, read on as the relay's stream (see `carried`). */
+  private carriedStream(text: string): string | undefined {
+    if (this.body) return undefined;
+    const forms: Array<[string, Buffer]> = [];
+    const lists = byteLists(text);
+    if (lists.length) {
+      let longest = lists[0]!;
+      for (const l of lists) if (l.length > longest.length) longest = l;
+      forms.push(['in byte numbers', lists[lists.length - 1]!], ['in byte numbers (the longest list)', longest]);
+    }
+    const bare = hexBytes(text);
+    if (bare) forms.push(['in hex', bare], ['in hex (the longest string)', bare]);
+    else if (text.length <= ENVELOPE_START * 16 && jsonEnvelope(text)) {
+      const { last, longest } = envelopeStrings(text);
+      const hex = (literal: string | undefined): Buffer | undefined => (literal === undefined ? undefined : hexBytes(literal.slice(1, -1)));
+      const l = hex(last);
+      const g = hex(longest);
+      if (l) forms.push(['in hex', l]);
+      if (g) forms.push(['in hex (the longest string)', g]);
+    }
+    for (const [kind, bytes] of forms) {
+      let st = this.carried.get(kind);
+      if (!st) {
+        st = { pending: [], first: undefined, lanes: [], pieces: 0 };
+        this.carried.set(kind, st);
+      }
+      const data = bytes.subarray(0, ENVELOPE_START);
+      for (const lane of st.first ? [st.first, ...st.lanes] : []) {
+        const found = lane.read(data, true);
+        if (found) return `${found} (${kind} across messages)`;
+      }
+      // A stream may begin at each of the first MAX_HELD_PIECES pieces, once it and those after it
+      // may begin one (startsCarried): pieces that may not yet are held (`[5]`, `[1]`, `[0,5,1,0,3,13,…]`;
+      // a header's `"version":[1,2,0]` before the stream's first byte).
+      const fresh: InnerSessionScan[] = [];
+      if (st.pieces++ < MAX_HELD_PIECES) {
+        const pending = [...st.pending, data];
+        let k = 0;
+        for (; k < pending.length; k++) {
+          const start = Buffer.concat(pending.slice(k)).subarray(0, ENVELOPE_START);
+          if (!startsCarried(start)) break;
+          const lane = new InnerSessionScan({ nested: true, carried: true });
+          const found = lane.read(start, true);
+          if (found) return `${found} (${kind} across messages)`;
+          fresh.push(lane);
+        }
+        st.pending = pending.slice(k);
+      } else st.pending = [];
+      // (The first stream is read on whatever it holds: a hello may follow a header of the relay's own; the rest while a start reading is open.)
+      if (!st.first) st.first = fresh.shift();
+      st.lanes = [...st.lanes, ...fresh].filter((lane) => lane.startOpen());
     }
     return undefined;
   }
@@ -1565,7 +1709,7 @@ export class InnerSessionScan {
     if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
-      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? BODY_READINGS : TUNNEL_READINGS) {
+      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? (this.carriedBytes ? CARRIED_BODY_READINGS : BODY_READINGS) : this.carriedBytes ? CARRIED_TUNNEL_READINGS : TUNNEL_READINGS) {
         // Past the most a reading reads, one still open is none.
         const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
         if (r) return name;
@@ -1592,7 +1736,7 @@ export class InnerSessionScan {
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
     // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
-    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text);
+    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text) ?? this.carriedStream(text);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
