@@ -33,6 +33,7 @@
 //   `/deny/x` (twenty-second pass). A chat's first message `GET /help`, and Redis's inline
 //   `GET key` as a stream's very first line (the same bytes), are refused with it.
 import { crc32, gunzipSync } from 'node:zlib';
+import { packedPayloads } from './tunnel-sql.ts';
 
 /** A hello's first fields: handshake type, length (3), legacy version (2), random (32), session id length. */
 const HELLO_FIELDS = 39;
@@ -1029,11 +1030,13 @@ const TUNNEL_READINGS = [...PROXY_STARTS, ...SESSION_STARTS];
 const BODY_READINGS = [...PROXY_STARTS, ...BODY_STARTS, ...SESSION_STARTS];
 /**
  * A stream carried as byte numbers or hex (twenty-ninth pass) is read for every opening but a
- * multiplexer's: lists of small numbers that are data (a grid's `[0,1]`, `[0,1]`, `[0,0]`, `[0,3]`)
- * join into a yamux header's layout, and no bridge writes a multiplexer's frames as numbers.
+ * multiplexer's and VLESS's, whose layouts take runs of small numbers: lists that are data (a
+ * grid's `[0,1]`, `[0,1]`, `[0,0]`, `[0,3]`; flags; counts) join into a yamux header, or into a
+ * zero, sixteen bytes of anything and an IPv4 request (VLESS); no bridge writes either as numbers.
  */
-const CARRIED_TUNNEL_READINGS = TUNNEL_READINGS.filter(([, read]) => read !== muxStart);
-const CARRIED_BODY_READINGS = BODY_READINGS.filter(([, read]) => read !== muxStart);
+const carriedReadings = (readings: typeof TUNNEL_READINGS): typeof TUNNEL_READINGS => readings.filter(([, read]) => read !== muxStart && read !== vlessStart);
+const CARRIED_TUNNEL_READINGS = carriedReadings(TUNNEL_READINGS);
+const CARRIED_BODY_READINGS = carriedReadings(BODY_READINGS);
 
 /**
  * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
@@ -1292,14 +1295,23 @@ export const MAX_HELD_PIECES = 16;
 /** A stream carried as byte numbers or hex begins with this much at least (a `[5,1,0]` version list alone is no SOCKS greeting). */
 const MIN_CARRIED_BYTES = 4;
 /**
- * Whether bytes carried as numbers or hex may begin a stream: MIN_CARRIED_BYTES of them, one
- * above 9 among them. A list of small numbers (a countdown `[5,4,3,2,1,0]`, a version, an enum's
- * values: the real-file corpus's Python sources held one) reads as a SOCKS greeting alone, and a
- * greeting alone opens nothing: every opening read here has a byte above 9 in its first words (a
- * SOCKS request its address, a multiplexer's frame its data behind the header), and a list of
- * flags (`[0,1,0,1,0,0,0,1,…]`, a yamux header's layout) begins none.
+ * Whether bytes carried as numbers or hex may begin a stream: MIN_CARRIED_BYTES of them, and
+ * CARRIED_HIGH of 0x20 or more among the first CARRIED_LOOK. Lists of small numbers that are data
+ * (a countdown `[5,4,3,2,1,0]`, a version, flags, counts: the real-file corpus's Python sources held
+ * one) read as a SOCKS greeting alone, and joined across messages as VLESS's loose layout (a zero,
+ * sixteen bytes of anything, …); every opening read here has such bytes in its first words (a host
+ * name, a version string, a UUID, a hello's random), but for a SOCKS request to an IPv4 address
+ * whose bytes are mostly under 32 (`10.0.0.1:22`), read once the bytes after it come.
  */
-export const startsCarried = (b: Buffer): boolean => b.length >= MIN_CARRIED_BYTES && b.some((c) => c > 9);
+export function startsCarried(b: Buffer): boolean {
+  if (b.length < MIN_CARRIED_BYTES) return false;
+  let high = 0;
+  for (let i = 0; i < b.length && i < CARRIED_LOOK; i++) if (b[i]! >= 0x20 && ++high >= CARRIED_HIGH) return true;
+  return false;
+}
+/** Where a stream carried as numbers begins, CARRIED_HIGH bytes of 0x20 or more come within this many (startsCarried). */
+const CARRIED_LOOK = 64;
+const CARRIED_HIGH = 4;
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -1562,9 +1574,13 @@ export class InnerSessionScan {
   }
 
   /** A WebSocket message's bytes written as byte numbers or hex, read on as the relay's stream (see `carried`). */
-  private carriedStream(text: string): string | undefined {
+  private carriedStream(text: string, data: Buffer): string | undefined {
     if (this.body) return undefined;
     const forms: Array<[string, Buffer]> = [];
+    // A packed envelope's byte strings (MessagePack, CBOR: packedPayloads).
+    const packed = data.length && (data[0]! >= 0x80 || data[0]! <= 0x05) ? packedPayloads(data) : undefined;
+    if (packed?.last) forms.push(['in MessagePack or CBOR bytes', packed.last]);
+    if (packed?.longest) forms.push(['in MessagePack or CBOR bytes (the longest string)', packed.longest]);
     const lists = byteLists(text);
     if (lists.length) {
       let longest = lists[0]!;
@@ -1736,7 +1752,8 @@ export class InnerSessionScan {
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
     // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
-    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text) ?? this.carriedStream(text);
+    // (Bytes carried as numbers are the stream itself, no envelope of a relay's: `4` then a greeting's bytes is no engine.io message.)
+    return this.nested || this.carriedBytes ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text) ?? this.carriedStream(text, data);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */

@@ -20,6 +20,7 @@ import type { Rejection } from './enforcers.ts';
 import type { CapturedBody } from './request-body.ts';
 import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
 import { multipartFields } from '../describe/multipart.ts';
+import { packedPayloads } from '../describe/tunnel-sql.ts';
 
 /** A body that opens another protocol's session: nothing after its handshake is decided here. */
 const tunnelled = (what: string): Rejection => ({
@@ -326,7 +327,7 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
       if (seen.size > MAX_PIECES) return undefined;
     }
     const found = carried ? read(piece, true) : both(piece, value);
-    if (found) return carried ? `${found} (in byte numbers)` : found;
+    if (found) return carried ? `${found} (in byte numbers or packed bytes)` : found;
   }
   return undefined;
 }
@@ -356,6 +357,9 @@ function* pieces(captured: CapturedBody, headers: Array<[string, string]>, conte
     for (const m of text.slice(0, MAX_BASE64_TEXT).matchAll(/"([A-Za-z0-9+/_-]{12,}={0,2})"/g)) yield [Buffer.from(m[1]!, 'latin1'), true];
     // Lists of byte numbers (twenty-ninth pass: Node's `{"type":"Buffer","data":[…]}`, `Array.from(chunk)`), each read as the bytes a relay writes.
     for (const list of byteLists(text)) if (startsCarried(list)) yield [list, false, true];
+    // A MessagePack or CBOR body's byte strings (a relay's packed envelope: packedPayloads).
+    const packed = body[0]! >= 0x80 || body[0]! <= 0x05 ? packedPayloads(body) : undefined;
+    for (const b of [packed?.last, packed?.longest]) if (b && startsCarried(b)) yield [b, false, true];
     if (/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) || /^[^=&\s]+=[^&]*(?:&|$)/.test(text)) yield* formValues(text);
   }
   const q = requestUrl.indexOf('?');
@@ -672,7 +676,9 @@ export class BodyStreams {
           parts.push(at(n)!);
           length += at(n)!.length;
         }
-        const found = new InnerSessionScan({ body: true, answer: this.answer, carried: carriedForm(kind) }).read(Buffer.concat(parts).subarray(0, STREAM_START));
+        const joined = Buffer.concat(parts).subarray(0, STREAM_START);
+        // (Hex or byte numbers begin a stream only as startsCarried says: `/items/050100` is no SOCKS greeting.)
+        const found = carriedShort(kind, joined) ? undefined : new InnerSessionScan({ body: true, answer: this.answer, carried: carriedForm(kind) }).read(joined);
         if (found && !this.excused(kind, found)) {
           return `${found}${kind === 'raw' ? '' : ` (${kind})`} (pieces a server puts in order by the sequence number in their paths)`;
         }
@@ -780,7 +786,7 @@ function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: stri
 
 
 /** A stream form of hex or byte numbers (twenty-ninth pass), and one that may not begin a stream (startsCarried: too short, or small numbers only). */
-const carriedForm = (kind: StreamForm): boolean => kind.startsWith('in hex') || kind === 'in byte numbers';
+const carriedForm = (kind: StreamForm): boolean => kind.startsWith('in hex') || kind === 'in byte numbers' || kind === 'in packed bytes';
 const carriedShort = (kind: StreamForm, data: Buffer): boolean => carriedForm(kind) && !startsCarried(data);
 
 /** Base64 of at least one byte, whole (a piece of a stream may be a byte: `Fg==`). */
@@ -876,6 +882,8 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
   if (hex?.length) out.push(['in hex', hex]);
   const lists = byteLists(text);
   if (lists.length) out.push(['in byte numbers', lists.reduce((a, l) => (l.length > a.length ? l : a))]);
+  const packed = raw[0]! >= 0x80 || raw[0]! <= 0x05 ? packedPayloads(raw) : undefined;
+  if (packed?.last) out.push(['in packed bytes', packed.last]);
   if (value?.length) out.push(['in a value', value]);
   // (The longest too, under its name: which value is longest may change from piece to piece.)
   for (const [k, v] of values) {

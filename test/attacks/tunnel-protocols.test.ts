@@ -3019,18 +3019,17 @@ t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB opening
   t.end();
 });
 
-t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s Buffer JSON, Array.from, Python\'s list) or in hex is never relayed, in a WebSocket tunnel or in bodies, nor in a GET\'s path, cookies or headers', async (t) => {
+t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s Buffer JSON, Array.from, Python\'s list), in hex or in a MessagePack or CBOR bin is never relayed, in a WebSocket tunnel or in bodies, nor in a GET\'s path, cookies or headers', async (t) => {
   // A relay that writes its stream's bytes as JSON numbers — `JSON.stringify(chunk)` of a Node
   // Buffer (`{"type":"Buffer","data":[22,3,1,…]}`), `Array.from(chunk)`, Python's `list(data)`,
   // socket.io's `42["data",[…]]` — or as hex, and writes `Buffer.from(…)` to its service: the
   // openings were read in the digits (hex only for a TLS hello, SSH's line, HTTP/2's preface).
   const host = Buffer.from('admin.example');
   const socks = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length]), host, Buffer.from([0, 22])]);
-  const vless = Buffer.concat([Buffer.from([0]), crypto.randomBytes(16), Buffer.from([0, 1, 0, 22, 2, host.length]), host]);
   const trojan = Buffer.concat([Buffer.from('a'.repeat(56) + '\r\n'), Buffer.from([1, 3, host.length]), host, Buffer.from([0, 22, 13, 10])]);
   const hello = await clientHello({ servername: 'admin.example' });
-  // (A multiplexer's frames are not read in numbers: lists of small numbers that are data join into a yamux header.)
-  const openings = [socks, vless, trojan, hello, Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n'), LDAP_BIND, KINIT_TCP,
+  // (A multiplexer's frames and VLESS are not read in numbers: lists of small numbers that are data join into their layouts.)
+  const openings = [socks, trojan, hello, Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n'), Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n'), LDAP_BIND, KINIT_TCP,
     Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')];
   const list = (b: Buffer, blanks: boolean): string => `[${[...b].join(blanks ? ', ' : ',')}]`;
   const envelopes: Record<string, (b: Buffer) => string> = {
@@ -3087,6 +3086,34 @@ t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s
     }
   }), { numRuns: numRuns * 2, ...seed });
 
+  // A packed envelope (Socket.IO's msgpack parser, a bridge's `{type: "data", data: <bin>}` in
+  // MessagePack or CBOR): the bin's bytes are the relay's stream, past the message's start.
+  const mpStr = (v: string): Buffer => Buffer.concat([Buffer.from(v.length < 32 ? [0xa0 + v.length] : [0xd9, v.length]), Buffer.from(v)]);
+  const mpBin = (b: Buffer): Buffer => Buffer.concat([Buffer.from(b.length < 256 ? [0xc4, b.length] : [0xc5, b.length >> 8, b.length & 0xff]), b]);
+  const cbStr = (v: string): Buffer => Buffer.concat([Buffer.from(v.length < 24 ? [0x60 + v.length] : [0x78, v.length]), Buffer.from(v)]);
+  const cbBin = (b: Buffer): Buffer => Buffer.concat([Buffer.from(b.length < 24 ? [0x40 + b.length] : b.length < 256 ? [0x58, b.length] : [0x59, b.length >> 8, b.length & 0xff]), b]);
+  const packedOf: Record<string, (b: Buffer) => Buffer> = {
+    'msgpack': (b) => Buffer.concat([Buffer.from([0x82]), mpStr('type'), mpStr('data'), mpStr('data'), mpBin(b)]),
+    'socket.io-msgpack': (b) => Buffer.concat([Buffer.from([0x83]), mpStr('type'), Buffer.from([2]), mpStr('data'), Buffer.from([0x92]), mpStr('data'), mpBin(b), mpStr('nsp'), mpStr('/')]),
+    'cbor': (b) => Buffer.concat([Buffer.from([0xa2]), cbStr('op'), cbStr('write'), cbStr('data'), cbBin(b)]),
+  };
+  fc.assert(fc.property(fc.constantFrom(...openings), fc.constantFrom(...Object.keys(packedOf)), fc.array(fc.nat(), { maxLength: 3 }), (start, how, cuts) => {
+    const points = [...new Set(cuts.map((c) => 1 + (c % (start.length - 1))))].sort((a, b) => a - b);
+    const scan = new InnerSessionScan();
+    let found: string | undefined;
+    for (const [i, p] of [0, ...points].entries()) found ??= scan.read(packedOf[how]!(start.subarray(p, points[i] ?? start.length)));
+    if (!found) throw new Error(`not seen: ${how} ${start.subarray(0, 12).toString('hex')} cut at ${points.join(',')}`);
+    const body = bodyTunnel(['Content-Type', 'application/msgpack'], 'http://allowed.example/up', { captured: packedOf[how]!(start), truncated: false });
+    if (!body || !('refusal' in body)) throw new Error(`not refused as a body: ${how} ${start.subarray(0, 12).toString('hex')}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // Controls: packed messages of data (random bins, an image's bytes, text), as messages and bodies.
+  fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom(...Object.keys(packedOf)), fc.uint8Array({ minLength: 1, maxLength: 200 })), { minLength: 1, maxLength: 5 }), (msgs) => {
+    const scan = new InnerSessionScan();
+    for (const [how, u] of msgs) {
+      const m = packedOf[how]!(Buffer.from(u));
+      if (scan.read(m)) throw new Error(`${how} ${Buffer.from(u).subarray(0, 16).toString('hex')}`);
+    }
+  }), { numRuns: numRuns * 2, ...seed });
   // A GET long-poll tunnel's pieces in the path, a cookie or a header of its own (no body): alone and cut across two GETs.
   const headOf: Record<string, (b: Buffer) => { url: string; headers: string[] }> = {
     'path': (b) => ({ url: `http://allowed.example/t/7/${b.toString('base64url')}`, headers: [] }),
