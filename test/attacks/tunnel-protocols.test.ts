@@ -3148,6 +3148,15 @@ t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s
     }
   }), { numRuns: numRuns * 2, ...seed });
 
+  // The answer side: a server's greeting in a list or in hex cuts a body tunnel's answer; a JSON answer of numbers goes on.
+  const answerRequest = { method: 'POST', url: 'http://allowed.example/tunnel', bodyLength: 10 };
+  for (const [what, body, cut] of [['an SMTP greeting in a list', JSON.stringify({ data: [...Buffer.from('220 mail.example ESMTP Postfix\r\n')] }), true],
+    ['an SSH line in hex', Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n').toString('hex'), true], ['scores', JSON.stringify({ data: [1, 2, 3, 200, 100, 50] }), false]] as const) {
+    const answers = new AnswerTunnels();
+    const watch = answers.watch('agent', 'http://allowed.example', answerRequest, [['content-type', 'application/json']]);
+    t.equal(!!(watch?.chunk(Buffer.from(body)) ?? (watch?.end(), answers.refused('agent', 'http://allowed.example'))), cut, `an answer of ${what}: ${cut ? 'cut' : 'goes on'}`);
+  }
+
   // Live: a bridge that writes `Buffer.from(msg.data)` (Node's Buffer JSON, a list) or a hex text's bytes to its service.
   const got: Buffer[] = [];
   const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => {
