@@ -1279,6 +1279,51 @@ export function byteLists(text: string): Buffer[] {
     if (ok) out.push(Buffer.from(bytes));
     i = text.indexOf('[', Math.max(i + 1, j));
   }
+  return [...out, ...indexedBytes(text, end)];
+}
+
+/**
+ * A typed array's JSON (`JSON.stringify(new Uint8Array(chunk))`: `{"0":22,"1":3,"2":1,…}`, keys
+ * counting up from 0), as bytes: a relay that sends a Uint8Array so writes the same stream as one
+ * sending a list. Linear as byteLists is: each `{"0":` read to where it fails.
+ */
+function indexedBytes(text: string, end: number): Buffer[] {
+  const out: Buffer[] = [];
+  const blank = (j: number): number => { while (j < end && ' \t\r\n'.includes(text[j]!)) j++; return j; };
+  for (let i = text.indexOf('"0"'); i !== -1 && i < end && out.length < MAX_BYTE_LISTS; i = text.indexOf('"0"', i + 1)) {
+    // (The object's own `{` before the first key.)
+    let k = i - 1;
+    while (k >= 0 && ' \t\r\n'.includes(text[k]!)) k--;
+    if (text[k] !== '{') continue;
+    const bytes: number[] = [];
+    let j = i;
+    let ok = false;
+    for (;;) {
+      const key = `"${bytes.length}"`;
+      if (!text.startsWith(key, j)) break;
+      j = blank(j + key.length);
+      if (text[j] !== ':') break;
+      j = blank(j + 1);
+      let v = 0;
+      let digits = 0;
+      while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
+        v = v * 10 + text.charCodeAt(j) - 0x30;
+        digits++;
+        j++;
+      }
+      if (!digits || v > 255) break;
+      bytes.push(v);
+      j = blank(j);
+      if (text[j] === ',') {
+        j = blank(j + 1);
+        continue;
+      }
+      ok = text[j] === '}';
+      break;
+    }
+    if (ok) out.push(Buffer.from(bytes));
+    i = Math.max(i, j - 1);
+  }
   return out;
 }
 

@@ -3019,7 +3019,7 @@ t.test('twenty-eighth pass: LDAP, Kerberos, IRC, XMPP, NNTP, RDP and SMB opening
   t.end();
 });
 
-t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s Buffer JSON, Array.from, Python\'s list), in hex or in a MessagePack or CBOR bin is never relayed, in a WebSocket tunnel or in bodies, nor in a GET\'s path, cookies or headers', async (t) => {
+t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s Buffer JSON, Array.from, Python\'s list, a Uint8Array\'s JSON), in hex or in a MessagePack or CBOR bin is never relayed, in a WebSocket tunnel or in bodies, nor in a GET\'s path, cookies or headers', async (t) => {
   // A relay that writes its stream's bytes as JSON numbers — `JSON.stringify(chunk)` of a Node
   // Buffer (`{"type":"Buffer","data":[22,3,1,…]}`), `Array.from(chunk)`, Python's `list(data)`,
   // socket.io's `42["data",[…]]` — or as hex, and writes `Buffer.from(…)` to its service: the
@@ -3037,6 +3037,7 @@ t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s
     'array': (b) => list(b, false),
     'python-list': (b) => `{"op": "write", "data": ${list(b, true)}}`,
     'socket.io': (b) => `42["data",${list(b, false)}]`,
+    'uint8array': (b) => JSON.stringify({ seq: 1, chunk: Uint8Array.from(b) }), // {"0":22,"1":3,…}
     'hex': (b) => b.toString('hex'),
     'HEX-json': (b) => JSON.stringify({ sid: 'c1', data: b.toString('hex').toUpperCase() }),
   };
@@ -3051,7 +3052,7 @@ t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s
   }), { numRuns: numRuns * 3, ...seed });
   // As request bodies: alone, and cut across two bodies a tunnel server joins (each piece in its own envelope).
   const bodyOf: Record<string, (b: Buffer) => Buffer> = {
-    'node-buffer': (b) => Buffer.from(JSON.stringify({ data: b })), 'array': (b) => Buffer.from(list(b, false)), 'python-list': (b) => Buffer.from(`{"data": ${list(b, true)}}`),
+    'node-buffer': (b) => Buffer.from(JSON.stringify({ data: b })), 'array': (b) => Buffer.from(list(b, false)), 'uint8array': (b) => Buffer.from(JSON.stringify(Uint8Array.from(b))), 'python-list': (b) => Buffer.from(`{"data": ${list(b, true)}}`),
     'hex': (b) => Buffer.from(b.toString('hex')), 'hex-json': (b) => Buffer.from(JSON.stringify({ data: b.toString('hex') })), 'hex-form': (b) => Buffer.from(`id=7&data=${b.toString('hex')}`),
   };
   fc.assert(fc.property(fc.constantFrom(...openings), fc.constantFrom(...Object.keys(bodyOf)), fc.nat(), (start, how, at) => {
