@@ -2017,13 +2017,30 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
     try {
       // (Twenty-fifth pass: a socket.io relay's `42["data", <string>]` writes the string itself, as Node's socket.write does.)
       if (d.toString('latin1').startsWith('42[')) got.push(Buffer.from((JSON.parse(d.toString().slice(2)) as [string, string])[1]));
-      else got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'));
+      else {
+        // (Twenty-ninth pass: `Buffer.from(msg.data)` of a list or Node's Buffer JSON, as a relay writes it.)
+        const data = (JSON.parse(d.toString()) as { data: string | number[] | { data: number[] } }).data;
+        got.push(typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(Array.isArray(data) ? data : data.data));
+      }
     } catch {
-      got.push(d);
+      // (A hex text's bytes, twenty-ninth pass.)
+      got.push(/^(?:[0-9a-f]{2})+$/i.test(d.toString('latin1')) ? Buffer.from(d.toString('latin1'), 'hex') : d);
     }
   }) });
+  // Twenty-ninth pass: a GET long-poll tunnel server that takes each piece from the path's last segment, a cookie or its own header.
+  const carried: Buffer[] = [];
+  const getTunnel = http.createServer((req, res) => {
+    const segment = decodeURIComponent(req.url!.split('?')[0]!.split('/').pop()!);
+    const cookie = /(?:^|;\s*)d=([^;]*)/.exec(req.headers.cookie ?? '')?.[1];
+    const header = req.headers['x-data'];
+    for (const v of [segment, cookie, typeof header === 'string' ? header : undefined]) if (v && v !== 'poll' && /^[A-Za-z0-9_-]{2,}$/.test(v)) carried.push(Buffer.from(v, 'base64url'));
+    res.end('ok');
+  });
+  await new Promise<void>((r) => getTunnel.listen(0, '127.0.0.1', r));
+  t.teardown(() => getTunnel.close());
+  const gp = (getTunnel.address() as net.AddressInfo).port;
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`, `127.0.0.1:${gp}`] });
   const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: hellos[0]!.toString('base64') }))], 'latin1');
   t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
   // Twenty-fifth pass: an SSH line and a SOCKS greeting as the JSON string of a socket.io event
@@ -2058,6 +2075,38 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   got.length = 0;
   t.equal(await k8s('v4.channel.k8s.io', [Buffer.from('\x00ls -la\n', 'latin1'), Buffer.from('\x04{"Width":80,"Height":24}', 'latin1')]), 1000, 'exec\'s stdin and a resize go on');
   t.equal(got.length, 2, 'both reached the bridge');
+
+  // Twenty-ninth pass (live): an opening as a list of byte numbers (Node's Buffer JSON, a list) or
+  // in hex, to a bridge that writes `Buffer.from(msg.data)` or the hex text's bytes; and a GET
+  // long-poll tunnel's pieces in a path, a cookie or a header. Fails without the twenty-ninth
+  // pass's readings: every opening reached the service (no close, 200).
+  const host29 = Buffer.from('admin.example');
+  const socks29 = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host29.length]), host29, Buffer.from([0, 22])]);
+  const ssh29 = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  for (const [what, opening, msg] of [
+    ['a SOCKS request as Node Buffer JSON', socks29, JSON.stringify({ data: socks29 })],
+    ['an SSH line as a list', ssh29, JSON.stringify({ data: [...ssh29] })],
+    ['a TLS hello as a list', hellos[0]!, JSON.stringify({ data: [...hellos[0]!] })],
+    ['a SOCKS request in hex', socks29, socks29.toString('hex')],
+  ] as const) {
+    got.length = 0;
+    const r29 = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(msg)], 'latin1');
+    t.equal(r29.code, 1008, `${what}: the tunnel is closed`);
+    t.notOk(Buffer.concat(got).includes(opening), `${what}: the bridge never wrote it to its service`);
+  }
+  got.length = 0;
+  const ok29 = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: [5, 1, 0] }))], 'latin1');
+  t.not(ok29.code, 1008, 'a small list of numbers goes on');
+  const get = async (pathname: string, headers: string[] = []): Promise<string> => (await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', '-x', a.proxyUrl, ...headers.flatMap((h) => ['-H', h]), `http://allowed.example:${gp}${pathname}`])).stdout;
+  const b64 = (b: Buffer): string => b.toString('base64url');
+  t.equal(await get(`/poll/${b64(socks29)}`), '403', 'a SOCKS request in a GET\'s path is refused');
+  t.equal(await get('/poll', [`Cookie: sid=1; d=${b64(ssh29)}`]), '403', 'an SSH line in a cookie is refused');
+  t.equal(await get('/poll', [`X-Data: ${b64(hellos[0]!)}`]), '403', 'a TLS hello in a header of the tunnel\'s own is refused');
+  t.equal(await get(`/poll/${b64(ssh29.subarray(0, 6))}`), '200', 'an SSH line\'s first piece in a path goes on (nothing yet)');
+  t.equal(await get(`/poll/${b64(ssh29.subarray(6))}`), '403', 'and the next GET completing it is refused');
+  t.notOk(carried.some((c) => c.includes(socks29) || c.includes(ssh29) || c.includes(hellos[0]!.subarray(0, 64))), 'the tunnel server never got an opening whole');
+  t.equal(await get('/static/app.3f2a9c1b.js', [`Cookie: sid=${crypto.randomBytes(16).toString('hex')}`, `X-Request-Id: ${crypto.randomUUID()}`]), '200', 'an asset with a session goes on');
+  t.equal(await get(`/objects/${crypto.randomBytes(12).toString('base64url')}`, [`X-Amz-Content-Sha256: ${crypto.createHash('sha256').update('').digest('hex')}`]), '200', 'an object by id goes on');
 });
 
 t.test('twenty-fifth pass: an opening written into a JSON string with escapes (SockJS, socket.io, engine.io, a data envelope) closes the tunnel', (t) => {
@@ -3158,58 +3207,5 @@ t.test('twenty-ninth pass: an opening carried as a list of byte numbers (Node\'s
     t.equal(!!(watch?.chunk(Buffer.from(body)) ?? (watch?.end(), answers.refused('agent', 'http://allowed.example'))), cut, `an answer of ${what}: ${cut ? 'cut' : 'goes on'}`);
   }
 
-  // Live: a bridge that writes `Buffer.from(msg.data)` (Node's Buffer JSON, a list) or a hex text's bytes to its service.
-  const got: Buffer[] = [];
-  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => {
-    const text = d.toString('latin1');
-    try {
-      const m = JSON.parse(text) as { data?: { data?: number[] } | number[] };
-      got.push(Buffer.from(Array.isArray(m.data) ? m.data : m.data!.data!));
-    } catch {
-      got.push(/^[0-9a-f]+$/i.test(text) ? Buffer.from(text, 'hex') : d);
-    }
-    ws.send('{"ok":true}');
-  }) });
-  // And a GET long-poll tunnel server that takes each piece from the path's last segment, a cookie or its own header.
-  const carried: Buffer[] = [];
-  const getTunnel = http.createServer((req, res) => {
-    const segment = decodeURIComponent(req.url!.split('?')[0]!.split('/').pop()!);
-    const cookie = /(?:^|;\s*)d=([^;]*)/.exec(req.headers.cookie ?? '')?.[1];
-    const header = req.headers['x-data'];
-    for (const v of [segment, cookie, typeof header === 'string' ? header : undefined]) if (v && v !== 'poll' && /^[A-Za-z0-9_-]{2,}$/.test(v)) carried.push(Buffer.from(v, 'base64url'));
-    res.end('ok');
-  });
-  await new Promise<void>((r) => getTunnel.listen(0, '127.0.0.1', r));
-  t.teardown(() => getTunnel.close());
-  const gp = (getTunnel.address() as net.AddressInfo).port;
-  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`, `127.0.0.1:${gp}`] });
-  const sshLine = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
-  for (const [what, opening, msgs] of [
-    ['a SOCKS request as Node Buffer JSON', socks, [socks.subarray(0, 3), socks.subarray(3)].map((p) => JSON.stringify({ data: p }))],
-    ['an SSH line as a list', sshLine, [JSON.stringify({ data: [...sshLine] })]],
-    ['a TLS hello as a list in two pieces', hello, [hello.subarray(0, 5), hello.subarray(5)].map((p) => JSON.stringify({ data: [...p] }))],
-    ['a SOCKS request in hex', socks, [socks.toString('hex')]],
-  ] as const) {
-    got.length = 0;
-    const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', msgs.map((m) => Buffer.from(m)), 'latin1');
-    t.equal(r.code, 1008, `${what}: the tunnel is closed`);
-    t.notOk(Buffer.concat(got).includes(opening), `${what}: the bridge never wrote it to its service`);
-  }
-  // Control: a chat whose messages hold numbers (scores, a version) goes on.
-  got.length = 0;
-  const ok = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [JSON.stringify({ data: [5, 1, 0] }), JSON.stringify({ data: [3, 7, 12, 4] }), JSON.stringify({ data: [200, 201, 202] })].map((m) => Buffer.from(m)), 'latin1');
-  t.not(ok.code, 1008, 'small lists of numbers go on');
-  const get = async (pathname: string, headers: string[] = []): Promise<string> => (await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', '-x', a.proxyUrl, ...headers.flatMap((h) => ['-H', h]), `http://allowed.example:${gp}${pathname}`])).stdout;
-  const b64 = (b: Buffer): string => b.toString('base64url');
-  t.equal(await get(`/poll/${b64(socks)}`), '403', 'a SOCKS request in a GET\'s path is refused');
-  t.equal(await get('/poll', [`Cookie: sid=1; d=${b64(sshLine)}`]), '403', 'an SSH line in a cookie is refused');
-  t.equal(await get('/poll', [`X-Data: ${b64(hello)}`]), '403', 'a TLS hello in a header of the tunnel\'s own is refused');
-  t.equal(await get(`/poll/${b64(sshLine.subarray(0, 6))}`), '200', 'an SSH line\'s first piece in a path goes on (nothing yet)');
-  t.equal(await get(`/poll/${b64(sshLine.subarray(6))}`), '403', 'and the next GET completing it is refused');
-  t.notOk(carried.some((c) => c.includes(socks) || c.includes(sshLine) || c.includes(hello.subarray(0, 64))), 'the tunnel server never got an opening whole');
-  // Controls: a page, a hashed asset, a session cookie, a request id and an S3 signature's hash go on.
-  t.equal(await get('/static/app.3f2a9c1b.js', [`Cookie: sid=${crypto.randomBytes(16).toString('hex')}`, `X-Request-Id: ${crypto.randomUUID()}`]), '200', 'an asset with a session goes on');
-  t.equal(await get(`/objects/${crypto.randomBytes(12).toString('base64url')}`, [`X-Amz-Content-Sha256: ${crypto.createHash('sha256').update('').digest('hex')}`]), '200', 'an object by id goes on');
   t.end();
 });
