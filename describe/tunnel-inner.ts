@@ -33,6 +33,7 @@
 //   `/deny/x` (twenty-second pass). A chat's first message `GET /help`, and Redis's inline
 //   `GET key` as a stream's very first line (the same bytes), are refused with it.
 import { crc32, gunzipSync } from 'node:zlib';
+import { packedPayloads } from './tunnel-sql.ts';
 
 /** A hello's first fields: handshake type, length (3), legacy version (2), random (32), session id length. */
 const HELLO_FIELDS = 39;
@@ -1027,6 +1028,15 @@ const SESSION_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]
 /** What a WebSocket tunnel's and a body's stream starts are read for. */
 const TUNNEL_READINGS = [...PROXY_STARTS, ...SESSION_STARTS];
 const BODY_READINGS = [...PROXY_STARTS, ...BODY_STARTS, ...SESSION_STARTS];
+/**
+ * A stream carried as byte numbers or hex (twenty-ninth pass) is read for every opening but a
+ * multiplexer's and VLESS's, whose layouts take runs of small numbers: lists that are data (a
+ * grid's `[0,1]`, `[0,1]`, `[0,0]`, `[0,3]`; flags; counts) join into a yamux header, or into a
+ * zero, sixteen bytes of anything and an IPv4 request (VLESS); no bridge writes either as numbers.
+ */
+const carriedReadings = (readings: typeof TUNNEL_READINGS): typeof TUNNEL_READINGS => readings.filter(([, read]) => read !== muxStart && read !== vlessStart);
+const CARRIED_TUNNEL_READINGS = carriedReadings(TUNNEL_READINGS);
+const CARRIED_BODY_READINGS = carriedReadings(BODY_READINGS);
 
 /**
  * A TLS hello or an SSH identification line in base64 (standard or URL-safe) that a bridge's own
@@ -1224,6 +1234,130 @@ const ENVELOPE_BASE64 = /^(?:[A-Za-z0-9+/]{2,}={0,2}|[A-Za-z0-9_-]{2,}={0,2})$/;
 /** At most this many distinct escaped strings of one message or body are read. */
 const MAX_ESCAPED_STRINGS = 4096;
 
+/** Of a text, this much is looked through for lists of byte numbers (byteLists). */
+const BYTE_LIST_SCAN = 64 * 1024;
+/** At most this many lists of one text are taken. */
+const MAX_BYTE_LISTS = 256;
+
+/**
+ * The flat lists of byte numbers in a text (twenty-ninth pass): a relay that writes its stream's
+ * bytes as JSON numbers — Node's `JSON.stringify(buffer)` (`{"type":"Buffer","data":[22,3,1,…]}`),
+ * `Array.from(chunk)`, Python's `list(data)`, socket.io's `42["data",[5,1,0,…]]` — and writes
+ * `Buffer.from(list)` to its service: every opening went on, read only as the digits and commas
+ * they are written in. Each `[` followed by integers 0–255 separated by commas (JSON's blanks
+ * around them) up to its `]`, as bytes (which may begin a stream: startsCarried). Linear: a list
+ * that fails ends where it fails, and the next `[` is looked for from there.
+ */
+export function byteLists(text: string): Buffer[] {
+  const out: Buffer[] = [];
+  const end = Math.min(text.length, BYTE_LIST_SCAN);
+  let i = text.indexOf('[');
+  while (i !== -1 && i < end && out.length < MAX_BYTE_LISTS) {
+    const bytes: number[] = [];
+    let j = i + 1;
+    let ok = false;
+    for (;;) {
+      while (j < end && ' \t\r\n'.includes(text[j]!)) j++;
+      if (!bytes.length && text[j] === ']') break;
+      let v = 0;
+      let digits = 0;
+      while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
+        v = v * 10 + text.charCodeAt(j) - 0x30;
+        digits++;
+        j++;
+      }
+      if (!digits || v > 255) break;
+      bytes.push(v);
+      while (j < end && ' \t\r\n'.includes(text[j]!)) j++;
+      if (text[j] === ',') {
+        j++;
+        continue;
+      }
+      ok = text[j] === ']';
+      break;
+    }
+    if (ok) out.push(Buffer.from(bytes));
+    i = text.indexOf('[', Math.max(i + 1, j));
+  }
+  return [...out, ...indexedBytes(text, end)];
+}
+
+/**
+ * A typed array's JSON (`JSON.stringify(new Uint8Array(chunk))`: `{"0":22,"1":3,"2":1,…}`, keys
+ * counting up from 0), as bytes: a relay that sends a Uint8Array so writes the same stream as one
+ * sending a list. Linear as byteLists is: each `{"0":` read to where it fails.
+ */
+function indexedBytes(text: string, end: number): Buffer[] {
+  const out: Buffer[] = [];
+  const blank = (j: number): number => { while (j < end && ' \t\r\n'.includes(text[j]!)) j++; return j; };
+  for (let i = text.indexOf('"0"'); i !== -1 && i < end && out.length < MAX_BYTE_LISTS; i = text.indexOf('"0"', i + 1)) {
+    // (The object's own `{` before the first key.)
+    let k = i - 1;
+    while (k >= 0 && ' \t\r\n'.includes(text[k]!)) k--;
+    if (text[k] !== '{') continue;
+    const bytes: number[] = [];
+    let j = i;
+    let ok = false;
+    for (;;) {
+      const key = `"${bytes.length}"`;
+      if (!text.startsWith(key, j)) break;
+      j = blank(j + key.length);
+      if (text[j] !== ':') break;
+      j = blank(j + 1);
+      let v = 0;
+      let digits = 0;
+      while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
+        v = v * 10 + text.charCodeAt(j) - 0x30;
+        digits++;
+        j++;
+      }
+      if (!digits || v > 255) break;
+      bytes.push(v);
+      j = blank(j);
+      if (text[j] === ',') {
+        j = blank(j + 1);
+        continue;
+      }
+      ok = text[j] === '}';
+      break;
+    }
+    if (ok) out.push(Buffer.from(bytes));
+    i = Math.max(i, j - 1);
+  }
+  return out;
+}
+
+/** A text that is hex whole, one byte at least (`050100`, `1603010200…`, either case). */
+const HEX_TEXT = /^(?:[0-9a-fA-F]{2})+$/;
+/** A text's bytes in hex (twenty-ninth pass: a relay's hex envelope hid every opening but a TLS hello's, SSH's line and HTTP/2's preface), or undefined. */
+export function hexBytes(text: string): Buffer | undefined {
+  if (text.length > BYTE_LIST_SCAN + 1024) return undefined;
+  const t = text.trim();
+  return t.length <= BYTE_LIST_SCAN && HEX_TEXT.test(t) ? Buffer.from(t, 'hex') : undefined;
+}
+/** A stream carried as byte numbers or hex may begin at each of its first this many pieces (held until they may begin one: startsCarried). */
+export const MAX_HELD_PIECES = 16;
+/** A stream carried as byte numbers or hex begins with this much at least (a `[5,1,0]` version list alone is no SOCKS greeting). */
+const MIN_CARRIED_BYTES = 4;
+/**
+ * Whether bytes carried as numbers or hex may begin a stream: MIN_CARRIED_BYTES of them, and
+ * CARRIED_HIGH of 0x20 or more among the first CARRIED_LOOK. Lists of small numbers that are data
+ * (a countdown `[5,4,3,2,1,0]`, a version, flags, counts: the real-file corpus's Python sources held
+ * one) read as a SOCKS greeting alone, and joined across messages as VLESS's loose layout (a zero,
+ * sixteen bytes of anything, …); every opening read here has such bytes in its first words (a host
+ * name, a version string, a UUID, a hello's random), but for a SOCKS request to an IPv4 address
+ * whose bytes are mostly under 32 (`10.0.0.1:22`), read once the bytes after it come.
+ */
+export function startsCarried(b: Buffer): boolean {
+  if (b.length < MIN_CARRIED_BYTES) return false;
+  let high = 0;
+  for (let i = 0; i < b.length && i < CARRIED_LOOK; i++) if (b[i]! >= 0x20 && ++high >= CARRIED_HIGH) return true;
+  return false;
+}
+/** Where a stream carried as numbers begins, CARRIED_HIGH bytes of 0x20 or more come within this many (startsCarried). */
+const CARRIED_LOOK = 64;
+const CARRIED_HIGH = 4;
+
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d && c !== 0x0a) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0;
@@ -1348,11 +1482,22 @@ export class InnerSessionScan {
   private decodedEnvelopes: [InnerSessionScan, InnerSessionScan] | undefined;
   private decodedLanes: [InnerSessionScan[], InnerSessionScan[]] = [[], []];
   private decodedPieces = 0;
+  /**
+   * The relay's stream written as lists of byte numbers or as hex (twenty-ninth pass: see
+   * byteLists, hexBytes), by which of a message's lists or hex strings carries it (its last, its
+   * longest): a stream begun at each of its first MAX_HELD_PIECES pieces (held until they may
+   * begin one: startsCarried), the first read on to its end, the others while their start is open.
+   */
+  private carried = new Map<string, { pending: Buffer[]; first: InnerSessionScan | undefined; lanes: InnerSessionScan[]; pieces: number }>();
 
-  constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean } = {}) {
+  /** Reading a stream carried as byte numbers or hex (CARRIED_TUNNEL_READINGS). */
+  private readonly carriedBytes: boolean;
+
+  constructor(opts: { body?: boolean; nested?: boolean; answer?: boolean; carried?: boolean } = {}) {
     this.answer = opts.answer === true;
     this.body = opts.body === true || this.answer;
     this.nested = opts.nested === true;
+    this.carriedBytes = opts.carried === true;
     // (A server's stream starts at its first byte: no bridge's JSON header before it in an answer.)
     if (this.answer) this.beforeStart = false;
     // (A string's words are no HTTP/0.9 request: `GET it?\n` in a chat is one only as a stream's own first line.)
@@ -1368,7 +1513,7 @@ export class InnerSessionScan {
    * read on a copy, kept only once the body goes on, since a refused one never reaches the server).
    */
   clone(): InnerSessionScan {
-    const c = new InnerSessionScan({ body: this.body, nested: this.nested, answer: this.answer });
+    const c = new InnerSessionScan({ body: this.body, nested: this.nested, answer: this.answer, carried: this.carriedBytes });
     c.tail = this.tail;
     c.prefaceTail = this.prefaceTail;
     c.kexTail = this.kexTail;
@@ -1385,6 +1530,7 @@ export class InnerSessionScan {
     c.decodedEnvelopes = this.decodedEnvelopes && [this.decodedEnvelopes[0].clone(), this.decodedEnvelopes[1].clone()];
     c.decodedLanes = [this.decodedLanes[0].map((l) => l.clone()), this.decodedLanes[1].map((l) => l.clone())];
     c.decodedPieces = this.decodedPieces;
+    for (const [k, v] of this.carried) c.carried.set(k, { pending: [...v.pending], first: v.first?.clone(), lanes: v.lanes.map((l) => l.clone()), pieces: v.pieces });
     return c;
   }
 
@@ -1468,6 +1614,65 @@ export class InnerSessionScan {
         if (found) return `${found} (in base64 across messages)`;
       }
       this.decodedLanes[i] = lanes.slice(1).filter((lane) => lane.startOpen());
+    }
+    return undefined;
+  }
+
+  /** A WebSocket message's bytes written as byte numbers or hex, read on as the relay's stream (see `carried`). */
+  private carriedStream(text: string, data: Buffer): string | undefined {
+    if (this.body) return undefined;
+    const forms: Array<[string, Buffer]> = [];
+    // A packed envelope's byte strings (MessagePack, CBOR: packedPayloads).
+    const packed = data.length && (data[0]! >= 0x80 || data[0]! <= 0x05) ? packedPayloads(data) : undefined;
+    if (packed?.last) forms.push(['in MessagePack or CBOR bytes', packed.last]);
+    if (packed?.longest) forms.push(['in MessagePack or CBOR bytes (the longest string)', packed.longest]);
+    const lists = byteLists(text);
+    if (lists.length) {
+      let longest = lists[0]!;
+      for (const l of lists) if (l.length > longest.length) longest = l;
+      forms.push(['in byte numbers', lists[lists.length - 1]!], ['in byte numbers (the longest list)', longest]);
+    }
+    const bare = hexBytes(text);
+    if (bare) forms.push(['in hex', bare], ['in hex (the longest string)', bare]);
+    else if (text.length <= ENVELOPE_START * 16 && jsonEnvelope(text)) {
+      const { last, longest } = envelopeStrings(text);
+      const hex = (literal: string | undefined): Buffer | undefined => (literal === undefined ? undefined : hexBytes(literal.slice(1, -1)));
+      const l = hex(last);
+      const g = hex(longest);
+      if (l) forms.push(['in hex', l]);
+      if (g) forms.push(['in hex (the longest string)', g]);
+    }
+    for (const [kind, bytes] of forms) {
+      let st = this.carried.get(kind);
+      if (!st) {
+        st = { pending: [], first: undefined, lanes: [], pieces: 0 };
+        this.carried.set(kind, st);
+      }
+      const data = bytes.subarray(0, ENVELOPE_START);
+      for (const lane of st.first ? [st.first, ...st.lanes] : []) {
+        const found = lane.read(data, true);
+        if (found) return `${found} (${kind} across messages)`;
+      }
+      // A stream may begin at each of the first MAX_HELD_PIECES pieces, once it and those after it
+      // may begin one (startsCarried): pieces that may not yet are held (`[5]`, `[1]`, `[0,5,1,0,3,13,…]`;
+      // a header's `"version":[1,2,0]` before the stream's first byte).
+      const fresh: InnerSessionScan[] = [];
+      if (st.pieces++ < MAX_HELD_PIECES) {
+        const pending = [...st.pending, data];
+        let k = 0;
+        for (; k < pending.length; k++) {
+          const start = Buffer.concat(pending.slice(k)).subarray(0, ENVELOPE_START);
+          if (!startsCarried(start)) break;
+          const lane = new InnerSessionScan({ nested: true, carried: true });
+          const found = lane.read(start, true);
+          if (found) return `${found} (${kind} across messages)`;
+          fresh.push(lane);
+        }
+        st.pending = pending.slice(k);
+      } else st.pending = [];
+      // (The first stream is read on whatever it holds: a hello may follow a header of the relay's own; the rest while a start reading is open.)
+      if (!st.first) st.first = fresh.shift();
+      st.lanes = [...st.lanes, ...fresh].filter((lane) => lane.startOpen());
     }
     return undefined;
   }
@@ -1565,7 +1770,7 @@ export class InnerSessionScan {
     if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
-      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? BODY_READINGS : TUNNEL_READINGS) {
+      for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? (this.carriedBytes ? CARRIED_BODY_READINGS : BODY_READINGS) : this.carriedBytes ? CARRIED_TUNNEL_READINGS : TUNNEL_READINGS) {
         // Past the most a reading reads, one still open is none.
         const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
         if (r) return name;
@@ -1592,7 +1797,8 @@ export class InnerSessionScan {
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
     if (!this.header && whole09(this.first)) return 'an HTTP request';
     // An envelope's strings and engine.io's packets, once the message's own bytes named nothing (twenty-fifth pass).
-    return this.nested ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text);
+    // (Bytes carried as numbers are the stream itself, no envelope of a relay's: `4` then a greeting's bytes is no engine.io message.)
+    return this.nested || this.carriedBytes ? undefined : this.escapedStrings(text) ?? this.envelopeStream(text) ?? this.decodedStream(text) ?? this.carriedStream(text, data);
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */

@@ -1637,6 +1637,8 @@ interface PackedWalk {
   /** Values left to look at (bounds the walk). */
   budget: number;
   found: boolean;
+  /** Collecting the strings and byte strings of the value (packedPayloads): each, and whether it is bytes. */
+  strings?: Array<[Buffer, boolean]>;
 }
 
 /** A string or bytes value at `i` (MessagePack or CBOR): its text and where it ends, else undefined. */
@@ -1651,6 +1653,7 @@ function msgpackValue(w: PackedWalk, i: number, depth: number, text?: (t: Packed
   const u = (at: number, n: number): number | undefined => (at + n > b.length ? undefined : n === 1 ? b[at]! : n === 2 ? b.readUInt16BE(at) : b.readUInt32BE(at));
   const str = (len: number | undefined, at: number, isText: boolean): number | undefined => {
     if (len === undefined || at + len > b.length) return undefined;
+    if (w.strings && len && w.strings.length < MAX_PACKED_STRINGS) w.strings.push([b.subarray(at, at + len), !isText]);
     text?.({ ...(isText ? { text: b.toString('latin1', at, at + len) } : {}), bytes: len, end: at + len });
     return at + len;
   };
@@ -1691,6 +1694,7 @@ function cborValue(w: PackedWalk, i: number, depth: number, text?: (t: PackedTex
   if (major === 0 || major === 1 || major === 7) return at;
   if (major === 2 || major === 3) {
     if (at + arg > b.length) return undefined;
+    if (w.strings && arg && w.strings.length < MAX_PACKED_STRINGS) w.strings.push([b.subarray(at, at + arg), major === 2]);
     text?.({ ...(major === 3 ? { text: b.toString('latin1', at, at + arg) } : {}), bytes: arg, end: at + arg });
     return at + arg;
   }
@@ -1773,6 +1777,32 @@ export function packedSignsIn(data: Buffer): boolean {
     }
   }
   return false;
+}
+
+/** At most this many strings of one packed value are collected (packedPayloads). */
+const MAX_PACKED_STRINGS = 4096;
+
+/**
+ * The byte strings a MessagePack or CBOR value carries (twenty-ninth pass: a relay whose envelope
+ * is packed — Socket.IO's msgpack parser, SignalR's MessagePack protocol, a bridge's
+ * `{type: "data", data: <bin>}` — writes the bin's bytes to its service, and a stream's opening
+ * inside it stood past the message's start, where no reading of a stream's start looked): a value
+ * that is the whole message (from its start or after a length prefix of up to 5 bytes), its last
+ * byte string (MessagePack's bin, CBOR's major type 2) and its longest string of either kind.
+ */
+export function packedPayloads(data: Buffer): { last?: Buffer; longest?: Buffer } | undefined {
+  const b = data.length > MAX_CREDENTIAL_MESSAGE ? data.subarray(0, MAX_CREDENTIAL_MESSAGE) : data;
+  for (const value of [msgpackValue, cborValue]) {
+    for (let from = 0; from <= 5 && from < b.length; from++) {
+      const w: PackedWalk = { b, budget: 10_000, found: false, strings: [] };
+      if (value(w, from, 0) !== b.length || !w.strings!.some(([, bytes]) => bytes)) continue;
+      const bins = w.strings!.filter(([, bytes]) => bytes);
+      let longest = bins[0]![0];
+      for (const [str] of w.strings!) if (str.length > longest.length) longest = str;
+      return { last: bins[bins.length - 1]![0], longest };
+    }
+  }
+  return undefined;
 }
 
 /** SASL mechanisms whose exchange carries a credential (a password, a token, a proof of one). */

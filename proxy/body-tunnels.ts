@@ -11,7 +11,7 @@
 //   target decided as the connection it amounts to (proxy/bridge-targets.ts), the strictest decision winning.
 import zlib from 'node:zlib';
 import { trimTrailing } from '../lib/text.ts';
-import { InnerSessionScan, jsonStrings, printableOpening, quotable } from '../describe/tunnel-inner.ts';
+import { InnerSessionScan, MAX_HELD_PIECES, byteLists, hexBytes, jsonStrings, printableOpening, quotable, startsCarried } from '../describe/tunnel-inner.ts';
 import { bridgeTargets } from './bridge-targets.ts';
 import { percentBytes } from './charset-readings.ts';
 import { bodilessTarget } from './second-targets.ts';
@@ -20,6 +20,7 @@ import type { Rejection } from './enforcers.ts';
 import type { CapturedBody } from './request-body.ts';
 import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
 import { multipartFields } from '../describe/multipart.ts';
+import { packedPayloads } from '../describe/tunnel-sql.ts';
 
 /** A body that opens another protocol's session: nothing after its handshake is decided here. */
 const tunnelled = (what: string): Rejection => ({
@@ -281,7 +282,8 @@ export function dnsQuestions(m: Buffer): string[] | undefined {
  */
 function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, requestUrl: string): string | undefined {
   const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
-  const read = (b: Buffer): string | undefined => {
+  const read = (b: Buffer, carried = false): string | undefined => {
+    if (carried) return new InnerSessionScan({ body: true, carried: true }).read(b);
     // gRPC's length-prefixed messages (gRPC, gRPC-web) start with zeros a proxy start reads too: each message is read instead.
     const messages = grpcMessages(b, captured.truncated);
     if (messages) {
@@ -305,30 +307,33 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
       found = read(b);
       if (found === 'an SSH session') found = undefined;
     } else found = printableOpening(b);
-    if (found || b.length < MIN_BASE64 || b.length > MAX_BASE64_TEXT) return found;
+    if (found || b.length < MIN_PIECE || b.length > MAX_BASE64_TEXT) return found;
     const t = b.toString('latin1').trim();
     const bytes = t.length < MIN_BASE64 ? undefined : base64Segments(t);
-    if (!bytes) return undefined;
-    const decoded = read(bytes);
-    return decoded ? `${decoded} (in base64)` : undefined;
+    const decoded = bytes && read(bytes);
+    if (decoded) return `${decoded} (in base64)`;
+    // (Twenty-ninth pass: in hex, every opening; it was read there only for a TLS hello, SSH's line and HTTP/2's preface.)
+    const hex = hexBytes(t);
+    const inHex = hex && startsCarried(hex) ? read(hex, true) : undefined;
+    return inHex ? `${inHex} (in hex)` : undefined;
   };
   // Each distinct piece once, MAX_PIECES of them (a value costs ~20 µs: 350,000 `a=&` would be seconds).
   const seen = new Set<string>();
-  for (const [piece, value] of pieces(captured, headers, contentType, requestUrl)) {
+  for (const [piece, value, carried] of pieces(captured, headers, contentType, requestUrl)) {
     if (value) {
       const key = piece.length <= 256 ? piece.toString('latin1') : undefined;
       if (piece.length < MIN_PIECE || (key !== undefined && seen.has(key))) continue;
       if (key !== undefined) seen.add(key);
       if (seen.size > MAX_PIECES) return undefined;
     }
-    const found = both(piece, value);
-    if (found) return found;
+    const found = carried ? read(piece, true) : both(piece, value);
+    if (found) return carried ? `${found} (in byte numbers or packed bytes)` : found;
   }
   return undefined;
 }
 
 /** The pieces of a request a tunnel server may take its stream from, the body first (see sessionIn). */
-function* pieces(captured: CapturedBody, headers: Array<[string, string]>, contentType: string, requestUrl: string): Generator<[Buffer, boolean]> {
+function* pieces(captured: CapturedBody, headers: Array<[string, string]>, contentType: string, requestUrl: string): Generator<[Buffer, boolean, boolean?]> {
   const codings = contentCodings(headers);
   let body = captured.captured;
   if (body.length) yield [body, false];
@@ -350,10 +355,17 @@ function* pieces(captured: CapturedBody, headers: Array<[string, string]>, conte
       }
     }
     for (const m of text.slice(0, MAX_BASE64_TEXT).matchAll(/"([A-Za-z0-9+/_-]{12,}={0,2})"/g)) yield [Buffer.from(m[1]!, 'latin1'), true];
+    // Lists of byte numbers (twenty-ninth pass: Node's `{"type":"Buffer","data":[…]}`, `Array.from(chunk)`), each read as the bytes a relay writes.
+    for (const list of byteLists(text)) if (startsCarried(list)) yield [list, false, true];
+    // A MessagePack or CBOR body's byte strings (a relay's packed envelope: packedPayloads).
+    const packed = body[0]! >= 0x80 || body[0]! <= 0x05 ? packedPayloads(body) : undefined;
+    for (const b of [packed?.last, packed?.longest]) if (b && startsCarried(b)) yield [b, false, true];
     if (/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) || /^[^=&\s]+=[^&]*(?:&|$)/.test(text)) yield* formValues(text);
   }
   const q = requestUrl.indexOf('?');
   if (q !== -1) yield* formValues(requestUrl.slice(q + 1).replace(/#.*$/s, ''));
+  // The path's segments, cookies and the tunnel's own headers (twenty-ninth pass: see headValues), as values.
+  for (const [, v] of headValues(requestUrl, headers.flat())) yield [v, true];
 }
 
 /** A form's (or a query's) values as the bytes PHP and Go hand a program: `+` a space, `%XX` a byte (one pass, no copy per value). */
@@ -549,7 +561,8 @@ export class BodyStreams {
   /** What one document opens alone, each stream form read from its start (an answer's text cut across chunks: AnswerTunnels). */
   readAlone(captured: CapturedBody, rawHeaders: string[]): string | undefined {
     for (const [kind, data] of streamForms(captured, rawHeaders)) {
-      const found = new InnerSessionScan({ body: true, answer: this.answer }).read(data.subarray(0, STREAM_START));
+      if (carriedShort(kind, data)) continue;
+      const found = new InnerSessionScan({ body: true, answer: this.answer, carried: carriedForm(kind) }).read(data.subarray(0, STREAM_START));
       if (found && !this.excused(kind, found)) return kind === 'raw' ? found : `${found} (${kind})`;
     }
     return undefined;
@@ -568,6 +581,8 @@ export class BodyStreams {
   private readonly agents = new Map<string, Map<string, Array<{ scan: InnerSessionScan; fed: number }>>>();
   /** Streams kept in all tables. */
   private total = 0;
+  /** Each agent's and destination's pieces of hex or byte numbers held until they may begin a stream (twenty-ninth pass: startsCarried). */
+  private readonly held = new Map<string, Buffer[]>();
   /** Sessions whose pieces a sequence number orders (inSequence): each piece's stream forms by its number. */
   private readonly sessions = new Map<string, Map<string, Map<number, Map<StreamForm, Buffer>>>>();
 
@@ -579,7 +594,7 @@ export class BodyStreams {
    */
   read(agent: string, destination: string, captured: CapturedBody, rawHeaders: string[] = [], url?: string, only?: 'raw' | 'framed', continued = false): string | undefined {
     const forms = only === 'raw' ? (captured.captured.length ? [['raw', captured.captured] as [StreamForm, Buffer]] : [])
-      : [...streamForms(captured, rawHeaders).filter(([kind]) => only !== 'framed' || kind !== 'raw'), ...(url === undefined || this.answer ? [] : queryForms(url))];
+      : [...streamForms(captured, rawHeaders).filter(([kind]) => only !== 'framed' || kind !== 'raw'), ...(url === undefined || this.answer ? [] : [...queryForms(url), ...headForms(url, rawHeaders)])];
     const taken: Array<() => void> = [];
     const sequenced = url === undefined ? undefined : this.inSequence(agent, url, forms, rawHeaders);
     if (typeof sequenced === 'string') return sequenced;
@@ -597,7 +612,27 @@ export class BodyStreams {
         }
       }
       // (A value's own text may quote a banner, as sessionIn reads one: an SSH line there is a ticket's or a log's.)
-      const r = this.lanes(table, key, data, captured.truncated, (found) => this.excused(kind, found), continued);
+      // A piece in hex or byte numbers that may not begin a stream (a version's `[5,1,0]`, a SOCKS
+      // greeting alone) goes on the streams begun before and is held: the next piece of that form
+      // begins one with it (`[5,1,0]` then `[5,1,0,3,13,97,…]` is a SOCKS request).
+      const carried = carriedForm(kind);
+      const heldKey = `${agent}\u0000${key}`;
+      const pending = carried ? [...(this.held.get(heldKey) ?? []), data.subarray(0, STREAM_START)].slice(-MAX_HELD_PIECES) : [data];
+      // A stream begins at each held piece that, with those after it, may begin one (the first held may be a header's list); the rest stay held.
+      const starts: Buffer[] = [];
+      while (carried && starts.length < pending.length) {
+        const start = Buffer.concat(pending.slice(starts.length));
+        if (!startsCarried(start)) break;
+        starts.push(start);
+      }
+      const r = this.lanes(table, key, data, captured.truncated, (found) => this.excused(kind, found), continued || (carried && !starts.length), carried ? starts : [data], carried);
+      if (carried && typeof r !== 'string') {
+        taken.push(() => {
+          this.held.delete(heldKey);
+          if (starts.length < pending.length) this.held.set(heldKey, pending.slice(starts.length));
+          while (this.held.size > MAX_DESTINATIONS) this.held.delete(this.held.keys().next().value!);
+        });
+      }
       if (typeof r === 'string') return kind === 'raw' ? r : `${r} (${kind})`;
       taken.push(r);
     }
@@ -641,7 +676,9 @@ export class BodyStreams {
           parts.push(at(n)!);
           length += at(n)!.length;
         }
-        const found = new InnerSessionScan({ body: true, answer: this.answer }).read(Buffer.concat(parts).subarray(0, STREAM_START));
+        const joined = Buffer.concat(parts).subarray(0, STREAM_START);
+        // (Hex or byte numbers begin a stream only as startsCarried says: `/items/050100` is no SOCKS greeting.)
+        const found = carriedShort(kind, joined) ? undefined : new InnerSessionScan({ body: true, answer: this.answer, carried: carriedForm(kind) }).read(joined);
         if (found && !this.excused(kind, found)) {
           return `${found}${kind === 'raw' ? '' : ` (${kind})`} (pieces a server puts in order by the sequence number in their paths)`;
         }
@@ -666,18 +703,21 @@ export class BodyStreams {
   }
 
   /** One stream form's lanes read on with `data`: what it completes, or how to take `data` in. */
-  private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean, continued = false): string | (() => void) {
+  private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean, continued = false, starts: Buffer[] = [data], carried = false): string | (() => void) {
     const lanes = destinations.get(key) ?? [];
     const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
-    // (`continued`: bytes that go on a message begun before, where no stream starts.)
-    for (const lane of continued ? lanes : [...lanes, { scan: new InnerSessionScan({ body: true, answer: this.answer }), fed: 0 }]) {
+    // (`continued`: bytes that go on a message begun before, where no stream starts. `starts`: what
+    // each new stream begins with, this body's bytes or pieces held before them too: streamForms' hex and byte numbers.)
+    const fresh = continued ? [] : starts.map((start) => ({ scan: new InnerSessionScan({ body: true, answer: this.answer, carried }), fed: 0, start }));
+    for (const lane of [...lanes.map((l) => ({ ...l, start: data })), ...fresh]) {
+      const bytes = lane.start;
       const room = STREAM_START - lane.fed;
       const scan = lane.scan.clone();
-      const found = scan.read(data.subarray(0, room), continued && lane.fed > 0);
+      const found = scan.read(bytes.subarray(0, room), continued && lane.fed > 0);
       if (found && !excused(found)) return lane.fed ? `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)` : found;
       // (An excused reading's stream reads on: an SSH line a value may quote is followed by its KEXINIT in the next piece.)
       // A stream past its start, or past what was captured of this body, is read no further.
-      if (data.length < room && !truncated) next.push({ scan, fed: lane.fed + data.length });
+      if (bytes.length < room && !truncated) next.push({ scan, fed: lane.fed + bytes.length });
     }
     return () => {
       const before = destinations.size;
@@ -744,6 +784,10 @@ function sequenceOf(url: string, rawHeaders: string[]): { seq: number; key: stri
   return seq === undefined ? undefined : { seq, key: `${m[1]!.toLowerCase()}${path}?${rest.sort().join('&')}` };
 }
 
+
+/** A stream form of hex or byte numbers (twenty-ninth pass), and one that may not begin a stream (startsCarried: too short, or small numbers only). */
+const carriedForm = (kind: StreamForm): boolean => kind.startsWith('in hex') || kind === 'in byte numbers' || kind === 'in packed bytes';
+const carriedShort = (kind: StreamForm, data: Buffer): boolean => carriedForm(kind) && !startsCarried(data);
 
 /** Base64 of at least one byte, whole (a piece of a stream may be a byte: `Fg==`). */
 const PIECE_BASE64 = /^[A-Za-z0-9+/_-]{2,}={0,2}$/;
@@ -833,6 +877,13 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
     decoded = Buffer.concat(framed);
   }
   if (decoded?.length) out.push(['in base64', decoded]);
+  // (Twenty-ninth pass) the whole body or its longest value in hex, and its longest list of byte numbers (see byteLists).
+  const hex = hexBytes(text) ?? (value ? hexBytes(value.toString('latin1')) : undefined);
+  if (hex?.length) out.push(['in hex', hex]);
+  const lists = byteLists(text);
+  if (lists.length) out.push(['in byte numbers', lists.reduce((a, l) => (l.length > a.length ? l : a))]);
+  const packed = raw[0]! >= 0x80 || raw[0]! <= 0x05 ? packedPayloads(raw) : undefined;
+  if (packed?.last) out.push(['in packed bytes', packed.last]);
   if (value?.length) out.push(['in a value', value]);
   // (The longest too, under its name: which value is longest may change from piece to piece.)
   for (const [k, v] of values) {
@@ -840,6 +891,8 @@ function streamForms(captured: CapturedBody, rawHeaders: string[]): Array<[Strea
     out.push([`in a value (${label})`, v]);
     const d = b64(v.toString('latin1').trim());
     if (d?.length) out.push([`in base64 (${label})`, d]);
+    const h = hexBytes(v.toString('latin1'));
+    if (h?.length) out.push([`in hex (${label})`, h]);
   }
   return out;
 }
@@ -872,6 +925,77 @@ function queryForms(url: string): Array<[StreamForm, Buffer]> {
     if (d?.length) out.push([`in base64 (the query's ${label})`, d]);
   }
   if (longest && named > MAX_NAMED_VALUES) out.push(['in a value (the query\'s longest)', longest]);
+  return out;
+}
+
+/**
+ * Headers a request's own machinery writes (framing, content negotiation, the handshake, Airlock's
+ * own credential), whose values carry no stream of the agent's; any other header's may (headForms).
+ */
+const MACHINERY_HEADERS = new Set(['host', 'connection', 'proxy-connection', 'keep-alive', 'content-length', 'content-type', 'content-encoding', 'transfer-encoding', 'te', 'trailer',
+  'upgrade', 'expect', 'proxy-authorization', 'accept', 'accept-encoding', 'accept-language', 'accept-charset', 'user-agent', 'referer', 'origin', 'cache-control', 'pragma', 'date',
+  'range', 'if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol',
+  'sec-fetch-site', 'sec-fetch-mode', 'sec-fetch-dest', 'sec-fetch-user', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'dnt', 'priority', 'cookie']);
+/** At most this many of a request's headers and cookies are looked at. */
+const MAX_HEAD_VALUES = 64;
+
+/**
+ * The values of a request's head a tunnel's client may carry its stream in besides the query
+ * (twenty-ninth pass): a GET long-poll whose path carries each piece (`/t/<seq>/U1NILTIu…`), a
+ * cookie (Cobalt Strike's default profile sends its metadata so; a malleable profile puts data in
+ * any header), a header of the tunnel's own (`X-Data: BQEA…`, `Authorization: Bearer <base64>`):
+ * nothing read them, so a stream of GETs with no body carried any opening. The path's last and
+ * longest segments (%-decoded), each cookie's value (as PHP and Go decode it) and each other
+ * header's last word, as [label, bytes].
+ */
+function headValues(url: string, rawHeaders: string[]): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = [];
+  const q = url.search(/[?#]/);
+  const path = (q === -1 ? url : url.slice(0, q)).replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  const segments = path.split('/').filter(Boolean).slice(-256);
+  if (segments.length) {
+    const last = segments[segments.length - 1]!;
+    const longest = segments.reduce((a, b) => (b.length > a.length ? b : a));
+    out.push(['the path\'s last segment', percentBytes(last, false)]);
+    if (longest !== last) out.push(['the path\'s longest segment', percentBytes(longest, false)]);
+  }
+  let seen = 0;
+  for (let i = 0; i + 1 < rawHeaders.length && seen < MAX_HEAD_VALUES; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    if (name === 'cookie') {
+      for (const pair of value.split(';', MAX_HEAD_VALUES)) {
+        const at = pair.indexOf('=');
+        if (at === -1 || seen++ >= MAX_HEAD_VALUES) continue;
+        out.push([`the cookie ${pair.slice(0, at).trim().slice(0, 40)}`, percentBytes(pair.slice(at + 1).trim(), false)]);
+      }
+    } else if (!MACHINERY_HEADERS.has(name)) {
+      seen++;
+      const words = value.trim().split(/[ \t]/);
+      out.push([`the header ${name.slice(0, 40)}`, Buffer.from(words[words.length - 1]!, 'latin1')]);
+    }
+  }
+  return out.filter(([, v]) => v.length > 0);
+}
+
+/**
+ * The stream forms of a request's head (headValues) for BodyStreams: the path's last segment,
+ * the longest cookie value and the longest other header's value, each as it is, from base64 and from hex.
+ */
+function headForms(url: string, rawHeaders: string[]): Array<[StreamForm, Buffer]> {
+  const values = headValues(url, rawHeaders);
+  const pick = (prefix: string): [string, Buffer] | undefined => values.filter(([k]) => k.startsWith(prefix)).reduce<[string, Buffer] | undefined>((a, v) => (!a || v[1].length > a[1].length ? v : a), undefined);
+  const out: Array<[StreamForm, Buffer]> = [];
+  for (const [label, prefix] of [['the path', 'the path\'s last'], ['a cookie', 'the cookie '], ['a header', 'the header ']] as const) {
+    const v = pick(prefix);
+    if (!v) continue;
+    const t = v[1].toString('latin1').trim();
+    out.push([`in a value (${label})`, v[1]]);
+    const d = PIECE_BASE64.test(t) ? Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64') : undefined;
+    if (d?.length) out.push([`in base64 (${label})`, d]);
+    const h = hexBytes(t);
+    if (h?.length) out.push([`in hex (${label})`, h]);
+  }
   return out;
 }
 
