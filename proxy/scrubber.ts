@@ -5,6 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
+import { encodedRunTail, encodedWordRuns } from './encoded-words.ts';
 import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, SPOKEN_CUE, againSpellingsOf, eitherCase, literalPattern, mayHoldAgain, mayHoldNotation, mayHoldSpoken, maxLength, spokenMarks, notationSpellingsOf, regexSource, runForm, spellingsOf, spokenSpellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
@@ -763,6 +764,13 @@ export class Scrubber {
         }
       }
     }
+    // Twenty-ninth pass: MIME encoded-words side by side, as a decoder joins them (proxy/encoded-words.ts):
+    // a run whose text holds a key is replaced whole.
+    for (const run of encodedWordRuns(text)) {
+      if (run.start >= hold) break;
+      const inner = this.spans(run.text, run.text.length, true, reading, withCut);
+      if (inner.length) found.push({ start: run.start, end: run.end, rule: inner[0]!.rule, enc: 'utf8' });
+    }
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     // A forbidden match anywhere wins over a replacement it overlaps.
     const merged: Span[] = [];
@@ -808,6 +816,8 @@ export class Scrubber {
       if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
     if (this.sampled) held = Math.min(held, this.sampled.earliestPrefix(text));
+    // A run of MIME encoded-words the next bytes may continue (proxy/encoded-words.ts).
+    held = Math.min(held, encodedRunTail(text));
     // A spelling under way read through fillers or folds (or one cut inside such a character).
     const filled = reading ? this.readTail(text) : undefined;
     if (filled) {
