@@ -504,8 +504,8 @@ export const SPOKEN_CUE = /\\N\{[A-Za-z]| (?:[.-]{1,6} [ \/|]{0,2}[.-]|(?:[Aa](?
  * last `"`, `}` or `>`, and prose at its last word that is none of the alphabet's.
  */
 export function mayHoldSpoken(text: string, from: number, marks = ''): number {
-  // A character's name: a backslash in the tail (one native search).
-  if (text.indexOf('\\', from) >= 0) return from;
+  // A character's name: `\N` in the tail, or a backslash ending it (a JSON string's `\n` or `\"` starts none).
+  if (text.indexOf('\\N', from) >= 0 || text.endsWith('\\')) return from;
   return Math.min(morseStart(text, from, marks), saidStart(text, from, marks));
 }
 /** The key's marks (what Morse and the NATO spelling may write as themselves), for mayHoldSpoken. */
