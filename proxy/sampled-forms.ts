@@ -145,7 +145,10 @@ function formsOf(value: string): string[] {
   const cased = (s: string): string[] => [s, s.toLowerCase(), s.toUpperCase()];
   // The value's UTF-16 bytes encoded (PowerShell's `-EncodedCommand`, .NET's `Encoding.Unicode`
   // then base64 or hex, a Java `char[]` dumped): each of those bytes in base64 or hex.
-  const wide = [Buffer.from(value, 'utf16le'), Buffer.from(value, 'utf16le').swap16()];
+  // Twenty-ninth pass (left open by the twenty-eighth): and its UTF-32 bytes (Python's
+  // `v.encode('utf-32-le')`, a `wchar_t` dump on Linux, .NET's `Encoding.UTF32`) so.
+  const utf32 = Buffer.from([...value].flatMap((c) => { const cp = c.codePointAt(0)!; return [cp & 0xff, (cp >> 8) & 0xff, cp >> 16, 0]; }));
+  const wide = [Buffer.from(value, 'utf16le'), Buffer.from(value, 'utf16le').swap16(), utf32, Buffer.from(utf32).swap32()];
   return [
     ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
     ...base32Cores(bytes).map((c) => c.toLowerCase()),

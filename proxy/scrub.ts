@@ -14,6 +14,7 @@
 // on, since the service may record it and push it down this very stream.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import { encodedWordRuns } from './encoded-words.ts';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces, numberAt } from './json-pieces.ts';
@@ -766,30 +767,6 @@ function reassembled(headers: Array<[string, string]>): string[] {
   ];
 }
 
-/** RFC 2047 encoded-words (base64 or Q) in charsets read as bytes here; others are refused by checkHeaderCharsets. */
-const ENCODED_WORD = /=\?(utf-8|us-ascii|iso-8859-1|latin1)(?:\*[^?]*)?\?([BbQq])\?([^?\s]*)\?=/gi;
-
-/** The decoded text (latin1 of its bytes) of each run of two or more encoded-words with only blanks between. */
-function encodedWordRuns(value: string): string[] {
-  const runs: string[] = [];
-  let run = '';
-  let count = 0;
-  let end = -1;
-  for (const m of value.matchAll(ENCODED_WORD)) {
-    if (end < 0 || !/^[ \t\r\n]*$/.test(value.slice(end, m.index))) {
-      if (count > 1) runs.push(run);
-      run = '';
-      count = 0;
-    }
-    const text = m[3]!;
-    run += m[2]!.toLowerCase() === 'b' ? Buffer.from(text, 'base64').toString('latin1') : text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-    count++;
-    end = m.index + m[0].length;
-  }
-  if (count > 1) runs.push(run);
-  return runs;
-}
-
 /**
  * A header parameter or list item: its name (or none: a quoted string, a `<…>` reference) and value;
  * anything else one character at a time (no group set). Every start consumes what it read (a
@@ -834,7 +811,7 @@ function parametersJoined(headers: Array<[string, string]>): string {
   const cookieNames = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => v.split('=', 1)[0]!.trim());
   if (cookieNames.length > 1) lines.push(cookieNames.join(''));
   // MIME encoded-words side by side are one text to a decoder (RFC 2047 §6.2: the blanks between them are dropped).
-  for (const [, value] of headers) if (value.includes('=?')) lines.push(...encodedWordRuns(value));
+  for (const [, value] of headers) if (value.includes('=?')) lines.push(...encodedWordRuns(value).map((r) => r.text));
   for (const list of byName.values()) {
     if (list.length < 2) continue;
     lines.push(list.map((p) => p.part).join(''));

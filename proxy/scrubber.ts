@@ -5,7 +5,8 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, SPOKEN_CUE, againSpellingsOf, eitherCase, literalPattern, mayHoldAgain, mayHoldNotation, mayHoldSpoken, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, spokenSpellingsOf, truncatedForm, type Node } from './spellings.ts';
+import { encodedRunTail, encodedWordRuns } from './encoded-words.ts';
+import { AGAIN_CUE, FULL_SPELLING_MAX, NOTATION_CUE, PrefixAutomaton, SPOKEN_CUE, againSpellingsOf, eitherCase, literalPattern, mayHoldAgain, mayHoldNotation, mayHoldSpoken, maxLength, spokenMarks, notationSpellingsOf, regexSource, runForm, spellingsOf, spokenSpellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -236,6 +237,8 @@ function widen(text: string, start: number, end: number): { start: number; end: 
  * Compiling costs tens of milliseconds (V8 compiles a large regex twice: bytecode, then native),
  * so each is compiled once per process and shared by every scrubber that looks for that value.
  */
+type MayHold = (text: string, from: number) => boolean | number;
+
 class Matcher {
   private builtRegexes: RegExp[] | undefined;
   private readonly sources: string[] = [];
@@ -254,8 +257,11 @@ class Matcher {
   readonly maxLength: number;
   /** When set, the regexes scan only a text this finds something in. */
   readonly gate: RegExp | undefined;
-  /** When set, the automaton reads a tail only where this says a start may be (else every tail). */
-  readonly mayHold: ((text: string, from: number) => boolean) | undefined;
+  /**
+   * When set, the automaton reads a tail only where this says a start may be (else every tail): from
+   * `from` when true, from the place it gives when a number (text.length: nowhere).
+   */
+  readonly mayHold: MayHold | undefined;
   /** The patterns, until the regexes and the automaton are built (`lazy`: at first use). */
   private patterns: Node[] | undefined;
 
@@ -264,7 +270,7 @@ class Matcher {
    * first asked for — behind a gate, by the first text that holds its cue or a tail that may start
    * one — so a scrubber whose answers never hold one (most) does not compile them (~10–20 ms a key).
    */
-  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean, private readonly caselessStarts = false, lazy = false) {
+  constructor(patterns: Node[], gate?: RegExp, mayHold?: MayHold, private readonly caselessStarts = false, lazy = false) {
     this.gate = gate;
     this.mayHold = mayHold;
     this.maxLength = Math.max(...patterns.map(maxLength));
@@ -333,7 +339,9 @@ function cuesOf(text: string): (matcher: Matcher) => boolean {
 /** Where a spelling of the matcher's may be under way at the end of `text` (text.length: nowhere). */
 function earliestIn(matcher: Matcher, text: string): number {
   const from = Math.max(0, text.length - matcher.maxLength + 1);
-  return !matcher.mayHold || matcher.mayHold(text, from) ? matcher.prefixes.earliestPrefix(text, from) : text.length;
+  const may = matcher.mayHold ? matcher.mayHold(text, from) : true;
+  if (may === false || may === text.length) return text.length;
+  return matcher.prefixes.earliestPrefix(text, may === true ? from : Math.max(from, may));
 }
 
 const MAX_MATCHERS = 512;
@@ -359,7 +367,8 @@ function matcherFor(value: string | undefined, forms: string[] | undefined, cut:
       if (cut === 'spoken') {
         const spelt = spokenSpellingsOf(value);
         if (!spelt.length) return undefined;
-        m = new Matcher(spelt, SPOKEN_CUE, mayHoldSpoken, false, true);
+        const marks = spokenMarks(value);
+        m = new Matcher(spelt, SPOKEN_CUE, (text, from) => mayHoldSpoken(text, from, marks), false, true);
       } else {
         m = cut === 'again' ? new Matcher(againSpellingsOf(value), AGAIN_CUE, mayHoldAgain) : new Matcher(notationSpellingsOf(value), NOTATION_CUE, mayHoldNotation);
       }
@@ -755,6 +764,13 @@ export class Scrubber {
         }
       }
     }
+    // Twenty-ninth pass: MIME encoded-words side by side, as a decoder joins them (proxy/encoded-words.ts):
+    // a run whose text holds a key is replaced whole.
+    for (const run of encodedWordRuns(text)) {
+      if (run.start >= hold) break;
+      const inner = this.spans(run.text, run.text.length, true, reading, withCut);
+      if (inner.length) found.push({ start: run.start, end: run.end, rule: inner[0]!.rule, enc: 'utf8' });
+    }
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     // A forbidden match anywhere wins over a replacement it overlaps.
     const merged: Span[] = [];
@@ -800,6 +816,8 @@ export class Scrubber {
       if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
     if (this.sampled) held = Math.min(held, this.sampled.earliestPrefix(text));
+    // A run of MIME encoded-words the next bytes may continue (proxy/encoded-words.ts).
+    held = Math.min(held, encodedRunTail(text));
     // A spelling under way read through fillers or folds (or one cut inside such a character).
     const filled = reading ? this.readTail(text) : undefined;
     if (filled) {

@@ -449,9 +449,23 @@ export function readbackService(): Service {
           // A multipart answer (or a message/rfc822 export) whose part declares its own charset,
           // as MIME readers (Python's email package, mail clients) decode it; the envelope has none.
           const headerLines = `Content-Type: text/plain; charset=${charset}\r\n\r\n`;
+          // Twenty-ninth pass: ?words=b12 / q7 — the record also as the Subject, RFC 2047 encoded-words
+          // (B or Q) of that many bytes each, as a mailer's header encoder splits a long value (Python's
+          // email.header: at its line length), blanks (or, with ?fold=1, a folded line) between.
+          const words = url.searchParams.get('words');
+          const subject = words ? encodedWords(text, words[0] === 'q' ? 'q' : 'b', Math.max(1, Number(words.slice(1)) || 1), url.searchParams.get('fold') === '1' ? '\r\n ' : ' ') : 'request log';
           const page = part === 'message/rfc822'
-            ? Buffer.concat([Buffer.from(`Subject: request log\r\n${headerLines}`), transcode(text, charset, false)])
+            ? Buffer.concat([Buffer.from(`Subject: ${subject}\r\n${headerLines}`), transcode(words ? 'see the subject' : text, charset, false)])
             : Buffer.concat([Buffer.from(`--part-b\r\n${headerLines}`), transcode(text, charset, false), Buffer.from('\r\n--part-b--\r\n')]);
+          const cut = url.searchParams.get('cut');
+          if (words && cut !== null) {
+            // Written in two pieces (a chunk boundary inside the run of words).
+            const at = Math.min(page.length, Number(cut));
+            res.writeHead(200, { 'content-type': part });
+            res.write(page.subarray(0, at));
+            setTimeout(() => res.end(page.subarray(at)), 15);
+            return;
+          }
           sendRepresentation(req, res, page, part === 'message/rfc822' ? part : `${part}; boundary=part-b`);
           return;
         }
@@ -583,4 +597,16 @@ function xxd(bytes: Buffer): string {
     lines.push(`${at.toString(16).padStart(8, '0')}: ${hex.padEnd(39)}  ${[...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('')}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `text` as RFC 2047 encoded-words in UTF-8, `size` bytes each (B: base64; Q: Python's quoprimime.header_encode), `gap` between. */
+export function encodedWords(text: string, kind: 'b' | 'q', size: number, gap: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; i += size) {
+    const piece = bytes.subarray(i, i + size);
+    const body = kind === 'b' ? piece.toString('base64') : [...piece].map((b) => (b === 0x20 ? '_' : /[A-Za-z0-9!*+\-/]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+    out.push(`=?utf-8?${kind}?${body}?=`);
+  }
+  return out.join(gap);
 }

@@ -656,6 +656,27 @@ t.test('2(b): a multipart or message answer with a part in UTF-7 or EBCDIC never
   }), { numRuns: Math.min(numRuns, 8), ...seed });
 });
 
+// Twenty-ninth pass: a message export (`message/rfc822`: an `.eml` download, a mail catcher's raw
+// message) whose Subject is the record as MIME encoded-words, B or Q, split every few bytes: a
+// reader joins words side by side (RFC 2047 §6.2; Python's email package under its default policy,
+// read here as the agent would), and no word held a spelling of the key. A head's runs were read;
+// a body's were not (on main: Python read the value out of every such Subject, status 200).
+t.test('2(b) twenty-ninth pass: a message export whose Subject holds the record as encoded-words split anywhere never shows the value', async (t) => {
+  await inject();
+  const bodies: string[] = [];
+  const cases = fc.record({ kind: fc.constantFrom('b', 'q'), size: fc.integer({ min: 3, max: 40 }), fold: fc.boolean(), cut: fc.nat() });
+  await fc.assert(fc.asyncProperty(cases, async ({ kind, size, fold, cut }) => {
+    const r = await send(`${origin('svc.example')}/log?only=authorization&part=message%2Frfc822&words=${kind}${size}&fold=${fold ? 1 : 0}${cut % 3 ? `&cut=${9 + (cut % 240)}` : ''}`);
+    if (r.status === 200) bodies.push(r.body.toString('latin1'));
+  }), { numRuns: Math.min(numRuns, 24), ...seed });
+  t.ok(bodies.length, 'the exports were answered');
+  // Python's email package reads every answer's Subject, as an agent's script would.
+  const read = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', 'import email, email.policy, json, sys\nprint(json.dumps([str(email.message_from_string(b, policy=email.policy.default)["subject"]) for b in json.load(sys.stdin)]))'], (err, out) => (err ? reject(err) : resolve(out))).stdin!.end(JSON.stringify(bodies)));
+  const subjects = JSON.parse(read) as string[];
+  t.equal(subjects.filter((s) => s.includes(SECRET.slice(8, 30))).length, 0, 'no Subject a reader decodes shows the value');
+  t.ok(subjects.some((s) => s.includes(PH)), 'the record is shown with the placeholder');
+});
+
 t.test('2(b): Range, If-Range and Accept-Charset never reach a host that got a secret; 206 and undeclarable text are refused', async (t) => {
   await inject();
   const before = service.log('svc.example').length;

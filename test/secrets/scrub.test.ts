@@ -1145,7 +1145,8 @@ t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server
     } catch {
       refused = true;
     }
-    if (!refused) throw new Error(`${name} in pieces of ${n} passed: ${JSON.stringify(head.headers)}`);
+    // Twenty-ninth pass: a run of encoded-words is read as its decoder joins it wherever it is (proxy/encoded-words.ts): the run is the placeholder.
+    if (!refused && !(name === 'encoded-words side by side' && head.headers[0]![1] === PH)) throw new Error(`${name} in pieces of ${n} passed: ${JSON.stringify(head.headers)}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: ordinary heads of many parameters pass unchanged; the key whole in one parameter is its placeholder.
   const ordinary: Array<[string, string]> = [
@@ -2537,4 +2538,50 @@ t.test('twenty-eighth pass: a chunk cut inside `<tr` keeps the row\'s columns, a
     const got = await throughCuts(new ScrubStream(keyed), body, [7]);
     t.ok(!got.err && got.out.equals(body), `control ${JSON.stringify(cells)} passes byte for byte`);
   }
+});
+
+// Twenty-ninth pass: MIME encoded-words side by side are one text to a reader (RFC 2047 §6.2: the
+// blanks and folds between them dropped), so a key split across two or more — B or Q, any split,
+// in a message export's or a multipart part's header in the body — was read whole by Python's email
+// package while no word held a spelling of it (the head's runs were read, a body's not). Property:
+// any split, blanks or a fold between, at any two chunk cuts: the run comes out replaced; controls:
+// other encoded-words (accented names, a subject in pieces) pass byte for byte at every cut.
+t.test('twenty-ninth pass: the key in MIME encoded-words side by side (B or Q, any split, blanks or folds between) at any two chunk cuts is replaced; other encoded-words pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const { encodedWords } = await import('../attacks/readback-service.ts');
+  await fc.assert(fc.asyncProperty(fc.constantFrom<'b' | 'q'>('b', 'q'), fc.integer({ min: 1, max: 24 }), fc.constantFrom(' ', '\r\n ', '\r\n\t', '  '), fc.nat(), fc.nat(), async (kind, size, gap, a, b) => {
+    const words = encodedWords(`token ${value} rotated`, kind, size, gap);
+    const body = Buffer.from(`From: ci@example.com\r\nSubject: ${words}\r\nContent-Type: text/plain\r\n\r\nsee the subject\r\n`, 'latin1');
+    const [c1, c2] = [a % (body.length + 1), b % (body.length + 1)].sort((x, y) => x - y);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, c1), body.subarray(c1, c2), body.subarray(c2)])).toString('latin1');
+    if (!out.includes(`Subject: ${PH}`)) throw new Error(`${kind}${size} ${JSON.stringify(gap)} cut at ${c1}, ${c2}: ${out.slice(0, 200)}`);
+  }), { numRuns: 40, ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  const { encodedWords: ew } = await import('../attacks/readback-service.ts');
+  const plain = Buffer.from(`Subject: ${ew('Café au lait — Ünïcode subject in pieces, sk_live is a prefix', 'b', 7, '\r\n ')}\r\nFrom: =?utf-8?q?Ren=C3=A9?= <r@example.com>\r\nX-Note: ${ew('sk_live_51Hx and nothing more', 'q', 5, ' ')}\r\n\r\nbody =?utf-8?b?aGk=?=\r\n`, 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other encoded-words cut at ${cut} pass`);
+});
+
+// Twenty-ninth pass (left open by the twenty-eighth): the key's UTF-32 bytes (Python's
+// `v.encode('utf-32-le')`, a `wchar_t` dump, .NET's `Encoding.UTF32`) as base64 or hex: only its
+// UTF-8 and UTF-16 bytes were read so. Property: little or big endian, after 0–5 other characters,
+// base64 (standard or URL-safe) or hex (either case), at any two chunk cuts; controls: other text's.
+t.test('twenty-ninth pass: the key\'s UTF-32 bytes as base64 or hex at any alignment and two chunk cuts are replaced; other UTF-32 base64 and hex pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const utf32 = (text: string, be: boolean): Buffer => {
+    const b = Buffer.alloc(4 * [...text].length);
+    [...text].forEach((c, i) => (be ? b.writeUInt32BE(c.codePointAt(0)!, 4 * i) : b.writeUInt32LE(c.codePointAt(0)!, 4 * i)));
+    return b;
+  };
+  const shown = (b: Buffer, how: number): string => [b.toString('base64'), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase()][how]!;
+  await fc.assert(fc.asyncProperty(fc.boolean(), fc.string({ unit: fc.constantFrom(...'abc xyz:'), maxLength: 5 }), fc.integer({ min: 0, max: 3 }), fc.nat(), fc.nat(), async (be, before, how, a, b) => {
+    const body = Buffer.from(`{"w":"${shown(utf32(`${before}${value}`, be), how)}"}`, 'latin1');
+    const [c1, c2] = [a % (body.length + 1), b % (body.length + 1)].sort((x, y) => x - y);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, c1), body.subarray(c1, c2), body.subarray(c2)])).toString('latin1');
+    if (!out.includes(PH)) throw new Error(`UTF-32 ${be ? 'BE' : 'LE'} after ${JSON.stringify(before)} as ${how} cut at ${c1}, ${c2}: ${out.slice(0, 120)}`);
+  }), { numRuns: 40, ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  const other = ['sk_test_other value, not the key', 'Grüße aus Köln 😀', value.slice(0, 12)];
+  const plain = Buffer.from(JSON.stringify(other.flatMap((o) => [false, true].flatMap((be) => [0, 1, 2, 3].map((how) => shown(utf32(o, be), how))))), 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 37) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other UTF-32 text cut at ${cut} passes`);
 });
