@@ -46,7 +46,8 @@ export function encodedWordRuns(text: string): Array<{ start: number; end: numbe
   return runs;
 }
 
-const WORD_AT_END = new RegExp(`${ENCODED_WORD.source}$`, 'i');
+/** ENCODED_WORD at the text's end (a literal, so the ReDoS guard reads it as written). */
+const WORD_AT_END = /=\?(utf-8|us-ascii|iso-8859-1|latin1)(?:\*[^?]*)?\?([BbQq])\?([^?\s]*)\?=$/i;
 /** An encoded-word cut by the end of the text (`=?utf-8?b?c2tf`), or a whole one with blanks after it. */
 const OPEN_WORD = /=(?:\?(?:[A-Za-z0-9*_-]{0,40}(?:\?(?:[BbQq](?:\?[^?\s]*\??)?)?)?)?)?$/;
 /** How far back a run under way at the end is held (a key is 256 bytes at most in every spelling: a few dozen words). */
