@@ -341,20 +341,21 @@ function credentialParamNames(url: URL, body: BodySummary): string[] {
     if (++seen > 1024) break;
     for (const n of parameterNames(k)) for (const v of vs.slice(0, 4)) note(n, v);
   }
-  const walk = (o: unknown, depth: number): void => {
-    if (!o || typeof o !== 'object' || depth > 3 || seen > 1536) return;
+  // `nesting` counts arrays too: arrays nested 50,000 deep (no object among them) overflowed the stack.
+  const walk = (o: unknown, depth: number, nesting: number): void => {
+    if (!o || typeof o !== 'object' || depth > 3 || nesting > 16 || seen > 1536) return;
     if (Array.isArray(o)) {
-      for (let i = 0; i < o.length && seen <= 1536; i++, seen++) walk(o[i], depth);
+      for (let i = 0; i < o.length && seen <= 1536; i++, seen++) walk(o[i], depth, nesting + 1);
       return;
     }
     for (const k in o) {
       if (++seen > 1536) return;
       const v = (o as Record<string, unknown>)[k];
-      if (v !== null && typeof v === 'object') walk(v, depth + 1);
+      if (v !== null && typeof v === 'object') walk(v, depth + 1, nesting + 1);
       else note(k, v);
     }
   };
-  walk(body.json, 0);
+  walk(body.json, 0, 0);
   return [...names].sort();
 }
 
