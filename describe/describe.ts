@@ -518,7 +518,7 @@ function credentialCookieValues(headers: ReadonlyArray<[string, string]>, names:
     for (const piece of value.split(';')) {
       if (++seen > MAX_COOKIES) return out;
       const eq = piece.indexOf('=');
-      const name = eq > 0 ? piece.slice(0, eq).trim() : '';
+      const name = shownCookieName(eq > 0 ? piece.slice(0, eq).trim() : '');
       if (!wanted.has(name)) continue;
       const list = out.get(name) ?? [];
       if (list.length < 8) list.push(cookieValueDigest(name, piece.slice(eq + 1).trim()));
@@ -538,11 +538,20 @@ function credentialCookies(headers: ReadonlyArray<[string, string]>): string[] {
       const eq = piece.indexOf('=');
       const name = eq > 0 ? piece.slice(0, eq).trim() : '';
       // A CSRF cookie (Django's `csrftoken`, `XSRF-TOKEN`) is handed to every visitor: no login.
-      if (name !== '' && name.length <= 128 && credentialCookie.test(name) && !/csrf|xsrf/i.test(name) && piece.slice(eq + 1).trim() !== '') names.add(name);
+      if (name !== '' && name.length <= 128 && credentialCookie.test(name) && !/csrf|xsrf/i.test(name) && piece.slice(eq + 1).trim() !== '') names.add(shownCookieName(name));
     }
   }
   return [...names].sort();
 }
+
+/** RFC 6265's cookie-name (an HTTP token). */
+const COOKIE_NAME_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * A cookie's name as the description may show it: a name that is no token (blanks, commas: a
+ * Cookie header's text that is not a list of cookies, which may hold a credential's value) is
+ * listed as a marker, never as written.
+ */
+const shownCookieName = (name: string): string => (name === '' || COOKIE_NAME_TOKEN.test(name) ? name : '[a cookie whose name is not a token]');
 
 /** A cookie name whose value a held request's card shows (unless the value is shaped as a credential): not one named as a session or credential. */
 export function cookieShownWhileHeld(name: string): boolean {
