@@ -1421,15 +1421,18 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
  * line of their own (websocketd), at each message too: the readings from both are kept at once,
  * as a set of states (at most a dozen, whatever the number of messages).
  */
+/** The empty start of every scan's buffers (shared: they are replaced, never written into; one each was a third of a scan's making). */
+const NO_BYTES = Buffer.alloc(0);
+
 export class InnerSessionScan {
   /** The last DTLS_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
-  private tail = Buffer.alloc(0);
+  private tail = NO_BYTES;
   /** The last bytes of the stream so far, one fewer than HTTP/2's preface: a preface cut across messages or bodies (twenty-fifth pass). */
-  private prefaceTail = Buffer.alloc(0);
+  private prefaceTail = NO_BYTES;
   /** The last bytes read, for a KEXINIT cut across reads (sshKexInit). */
-  private kexTail = Buffer.alloc(0);
+  private kexTail = NO_BYTES;
   /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
-  private socks: Buffer | undefined = Buffer.alloc(0);
+  private socks: Buffer | undefined = NO_BYTES;
   /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
 
   private first: number | undefined = 0;
@@ -1772,7 +1775,7 @@ export class InnerSessionScan {
       let open = false;
       for (const [name, read, most] of this.answer ? SERVER_STARTS : this.body ? (this.carriedBytes ? CARRIED_BODY_READINGS : BODY_READINGS) : this.carriedBytes ? CARRIED_TUNNEL_READINGS : TUNNEL_READINGS) {
         // Past the most a reading reads, one still open is none.
-        const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
+        const r = read(start.length > most ? start.subarray(0, most) : start) ?? (start.length > most ? false : undefined);
         if (r) return name;
         open ||= r === undefined;
       }
