@@ -551,6 +551,39 @@ const MAX_ALL_DESTINATIONS = 8192;
  * readings as one body, carried across), for its first STREAM_START bytes. A body that completes
  * an opening is refused; its bytes are not taken into the streams (the server never gets them).
  */
+/**
+ * A stream a BodyStreams lane reads: its scan, the bytes fed so far, and, while the stream is one
+ * piece sent `times` times over (`run`), that piece; `times` is -1 once it is anything else.
+ */
+interface Lane {
+  scan: InnerSessionScan;
+  fed: number;
+  run: string;
+  times: number;
+}
+
+/** Pieces up to this long are remembered as runs (a path's segment, a cookie, a poll's small body). */
+const MAX_RUN_PIECE = 256;
+/** Runs looked up to this many pieces (the streams a poll keeps open at their start are its last few; the oldest reads on). */
+const MAX_RUN_TIMES = 16;
+/** Readings of runs remembered, for every agent and destination: each is the same for all of them. */
+const MAX_SCAN_RUNS = 1024;
+/**
+ * What reading a piece sent n times over (from a stream's start, never continued) finds, and the
+ * scan after it: a pure function of the piece, n and the scan's options, so an agent that polls
+ * one path (each request starting a stream of its own and going on with those begun before: a
+ * dozen readings a request) pays for each (piece, n) once. Keyed by options, n and the piece.
+ */
+const scanRuns = new Map<string, { scan: InnerSessionScan; found: string | undefined }>();
+/** Forgets every remembered run (tests compare readings with and without them). */
+export function forgetScanRuns(): void {
+  scanRuns.clear();
+}
+function rememberRun(key: string, value: { scan: InnerSessionScan; found: string | undefined }): void {
+  scanRuns.set(key, value);
+  while (scanRuns.size > MAX_SCAN_RUNS) scanRuns.delete(scanRuns.keys().next().value!);
+}
+
 export class BodyStreams {
   /** Reading a server's answers (twenty-seventh pass): its openings, not a client's (InnerSessionScan's `answer`). */
   private readonly answer: boolean;
@@ -578,7 +611,7 @@ export class BodyStreams {
    * posting to 1,024 origins push a neighbour's half-sent opening out), the agents themselves in
    * the order they last posted, at most MAX_AGENTS of them.
    */
-  private readonly agents = new Map<string, Map<string, Array<{ scan: InnerSessionScan; fed: number }>>>();
+  private readonly agents = new Map<string, Map<string, Lane[]>>();
   /** Streams kept in all tables. */
   private total = 0;
   /** Each agent's and destination's pieces of hex or byte numbers held until they may begin a stream (twenty-ninth pass: startsCarried). */
@@ -703,21 +736,36 @@ export class BodyStreams {
   }
 
   /** One stream form's lanes read on with `data`: what it completes, or how to take `data` in. */
-  private lanes(destinations: Map<string, Array<{ scan: InnerSessionScan; fed: number }>>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean, continued = false, starts: Buffer[] = [data], carried = false): string | (() => void) {
+  private lanes(destinations: Map<string, Lane[]>, key: string, data: Buffer, truncated: boolean, excused: (found: string) => boolean, continued = false, starts: Buffer[] = [data], carried = false): string | (() => void) {
     const lanes = destinations.get(key) ?? [];
-    const next: Array<{ scan: InnerSessionScan; fed: number }> = [];
+    const next: Lane[] = [];
     // (`continued`: bytes that go on a message begun before, where no stream starts. `starts`: what
     // each new stream begins with, this body's bytes or pieces held before them too: streamForms' hex and byte numbers.)
-    const fresh = continued ? [] : starts.map((start) => ({ scan: new InnerSessionScan({ body: true, answer: this.answer, carried }), fed: 0, start }));
+    const fresh = continued ? [] : starts.map((start) => ({ scan: new InnerSessionScan({ body: true, answer: this.answer, carried }), fed: 0, start, run: '', times: 0 }));
+    const dataText = !continued && data.length <= MAX_RUN_PIECE ? data.toString('latin1') : undefined;
     for (const lane of [...lanes.map((l) => ({ ...l, start: data })), ...fresh]) {
       const bytes = lane.start;
       const room = STREAM_START - lane.fed;
-      const scan = lane.scan.clone();
-      const found = scan.read(bytes.subarray(0, room), continued && lane.fed > 0);
+      // A stream that so far is one piece sent again and again (a poll's path, the same body) reads
+      // on as every such stream does: its reading is looked up, not repeated (scanRuns).
+      const text = lane.times === 0 ? (!continued && bytes.length <= MAX_RUN_PIECE ? bytes.toString('latin1') : undefined) : dataText;
+      const inRun = text !== undefined && bytes.length < room && (lane.times === 0 || (lane.times > 0 && lane.run === text));
+      const runKey = inRun && lane.times < MAX_RUN_TIMES ? `${this.answer ? 1 : 0}${carried ? 1 : 0}${lane.times + 1}\u0000${text}` : undefined;
+      const known = runKey === undefined ? undefined : scanRuns.get(runKey);
+      let scan: InnerSessionScan;
+      let found: string | undefined;
+      if (known) {
+        scan = known.scan.clone();
+        found = known.found;
+      } else {
+        scan = lane.scan.clone();
+        found = scan.read(bytes.subarray(0, room), continued && lane.fed > 0);
+        if (runKey !== undefined) rememberRun(runKey, { scan: scan.clone(), found });
+      }
       if (found && !excused(found)) return lane.fed ? `${found} (begun ${lane.fed} bytes before, in earlier requests to the same destination)` : found;
       // (An excused reading's stream reads on: an SSH line a value may quote is followed by its KEXINIT in the next piece.)
       // A stream past its start, or past what was captured of this body, is read no further.
-      if (bytes.length < room && !truncated) next.push({ scan, fed: lane.fed + bytes.length });
+      if (bytes.length < room && !truncated) next.push({ scan, fed: lane.fed + bytes.length, run: inRun ? text! : '', times: inRun ? lane.times + 1 : -1 });
     }
     return () => {
       const before = destinations.size;
