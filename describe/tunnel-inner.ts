@@ -1259,15 +1259,10 @@ export function byteLists(text: string): Buffer[] {
     for (;;) {
       while (j < end && ' \t\r\n'.includes(text[j]!)) j++;
       if (!bytes.length && text[j] === ']') break;
-      let v = 0;
-      let digits = 0;
-      while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
-        v = v * 10 + text.charCodeAt(j) - 0x30;
-        digits++;
-        j++;
-      }
-      if (!digits || v > 255) break;
-      bytes.push(v);
+      const byte = byteNumberAt(text, j, end);
+      if (!byte) break;
+      bytes.push(byte.value);
+      j = byte.next;
       while (j < end && ' \t\r\n'.includes(text[j]!)) j++;
       if (text[j] === ',') {
         j++;
@@ -1280,6 +1275,18 @@ export function byteLists(text: string): Buffer[] {
     i = text.indexOf('[', Math.max(i + 1, j));
   }
   return [...out, ...indexedBytes(text, end)];
+}
+
+/** A byte written as a decimal number at `j` (0–255, at most four digits: `022` too), and where it ends. */
+function byteNumberAt(text: string, j: number, end: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let digits = 0;
+  while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
+    value = value * 10 + text.charCodeAt(j) - 0x30;
+    digits++;
+    j++;
+  }
+  return digits && value <= 255 ? { value, next: j } : undefined;
 }
 
 /**
@@ -1304,16 +1311,10 @@ function indexedBytes(text: string, end: number): Buffer[] {
       j = blank(j + key.length);
       if (text[j] !== ':') break;
       j = blank(j + 1);
-      let v = 0;
-      let digits = 0;
-      while (j < end && digits < 4 && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
-        v = v * 10 + text.charCodeAt(j) - 0x30;
-        digits++;
-        j++;
-      }
-      if (!digits || v > 255) break;
-      bytes.push(v);
-      j = blank(j);
+      const byte = byteNumberAt(text, j, end);
+      if (!byte) break;
+      bytes.push(byte.value);
+      j = blank(byte.next);
       if (text[j] === ',') {
         j = blank(j + 1);
         continue;
