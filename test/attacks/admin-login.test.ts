@@ -3,7 +3,7 @@
 // login URL carries the admin token, with which the agent approves its own requests. A real
 // `airlock start` child runs once with stdout piped and once under a pseudo-terminal (script(1)):
 // the token reaches the terminal only; otherwise it sits in <home>/studio-login-url, mode 0600.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -97,6 +97,32 @@ t.test('stdout is a terminal: the login URL is shown there', async (t) => {
   t.notOk(fs.existsSync(path.join(home, 'studio-login-url')), 'no login URL file is written');
 });
 
+/** A listener on 127.0.0.1 that answers every request with `answer` (and a session cookie) and records what it was sent. */
+async function recordingListener(t: Test, answer: string): Promise<{ received: string[]; port: number }> {
+  const http = await import('node:http');
+  const received: string[] = [];
+  const listener = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'airlock_session=x' }).end(answer);
+    });
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  t.teardown(() => listener.close());
+  return { received, port: (listener.address() as import('node:net').AddressInfo).port };
+}
+
+/** The real CLI on state folder `home`, with `env`: its exit code and what it printed. */
+async function cliIn(home: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--home', home], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+  });
+}
+
 // The CLI logs in to the running studio with the admin token (`airlock approvals`, `limits`,
 // `sessions`). Before, it posted the token to the configured or default studio address
 // (127.0.0.1:8081) even when no Airlock ran there — so whoever listened on that port (another
@@ -106,35 +132,17 @@ t.test('stdout is a terminal: the login URL is shown there', async (t) => {
 // runtime.json) or to an address the person named (--studio, AIRLOCK_STUDIO); otherwise the CLI
 // reads the state files and sends nothing.
 t.test('the CLI never sends the admin token to an address no running Airlock holds', async (t) => {
-  const http = await import('node:http');
-  const { execFile } = await import('node:child_process');
   const { ensureAdminToken } = await import('../../studio/auth.ts');
   const home = tempDir(t, 'airlock-token-');
   const token = ensureAdminToken(home).token;
-  const received: string[] = [];
-  const listener = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
-      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'airlock_session=x' }).end('{"csrf":"x","approvals":[]}');
-    });
-  });
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  t.teardown(() => listener.close());
-  const port = (listener.address() as import('node:net').AddressInfo).port;
+  const { received, port } = await recordingListener(t, '{"csrf":"x","approvals":[]}');
   // The studio address from config.json (the same path as the default 127.0.0.1:8081, on a port
   // this test may use); no Airlock runs on this state folder.
   fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ studio: `127.0.0.1:${port}` }));
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.AIRLOCK_STUDIO;
-  const cli = (args: string[]): Promise<{ code: number; out: string }> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [bin, ...args, '--home', home], { env, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
-    });
   for (const args of [['approvals', 'list'], ['limits'], ['sessions', 'list']]) {
-    const r = await cli(args);
+    const r = await cliIn(home, args, env);
     t.notOk(r.out.includes(token), `${args.join(' ')}: the token is not printed`);
   }
   t.notOk(received.some((r) => r.includes(token)), 'the listener on the configured address never received the token');
@@ -146,36 +154,18 @@ t.test('the CLI never sends the admin token to an address no running Airlock hol
 // script — and the CLI posted the admin token to whatever answered there. Now the studio proves
 // it holds the token over the CLI's nonce before the CLI proves the same: the token never leaves.
 t.test('the CLI never sends the admin token, even to an address named by --studio or AIRLOCK_STUDIO (twenty-ninth pass)', async (t) => {
-  const http = await import('node:http');
-  const { execFile } = await import('node:child_process');
   const { ensureAdminToken } = await import('../../studio/auth.ts');
   const home = tempDir(t, 'airlock-token-named-');
   const token = ensureAdminToken(home).token;
-  const received: string[] = [];
   // Answers every request as a studio would, whatever it is sent.
-  const listener = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
-      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'airlock_session=x' }).end('{"ok":true,"csrf":"x","server_nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","proof":"x","approvals":[]}');
-    });
-  });
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  t.teardown(() => listener.close());
-  const port = (listener.address() as import('node:net').AddressInfo).port;
-  const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [bin, ...args, '--home', home], { env, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
-    });
+  const { received, port } = await recordingListener(t, '{"ok":true,"csrf":"x","server_nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","proof":"x","approvals":[]}');
   const bare: NodeJS.ProcessEnv = { ...process.env };
   delete bare.AIRLOCK_STUDIO;
   for (const [what, args, env] of [
     ['--studio', ['approvals', 'list', '--studio', `127.0.0.1:${port}`], bare],
     ['AIRLOCK_STUDIO', ['approvals', 'approve', 'ap_0123456789abcdef'], { ...bare, AIRLOCK_STUDIO: `http://127.0.0.1:${port}` }],
   ] as const) {
-    const r = await cli([...args], env);
+    const r = await cliIn(home, [...args], env);
     t.not(r.code, 0, `${what}: the command fails`);
     t.match(r.out, /does not hold the admin token/, `${what}: saying the studio there does not hold the token`);
   }
