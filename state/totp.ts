@@ -14,11 +14,13 @@
 // a stolen studio session would find one in minutes). The failures are kept in the file, so every
 // process sharing the state folder counts them.
 import fs from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as OTPAuth from 'otpauth';
 import { StateFileError, isJsonObject, openDocument, watchStateFile, withinStall } from './document.ts';
 import { stateFile } from './home.ts';
 import { readRegularFile, readRegularFileSync } from '../lib/regular-file.ts';
+import { syncPath } from '../lib/disk-sync.ts';
 
 interface TotpDoc {
   version: 1;
@@ -170,7 +172,11 @@ export class TotpStore {
   async unenroll(): Promise<boolean> {
     return this.serial(async () => {
       this.known = undefined;
-      return fs.promises.rm(this.file).then(() => true, (err: unknown) => (missing(err) ? false : Promise.reject(err)));
+      const removed = await fs.promises.rm(this.file).then(() => true, (err: unknown) => (missing(err) ? false : Promise.reject(err)));
+      // The removal on the disk itself before it counts: after a power loss the old enrollment (a
+      // lost phone's secret) must not come back.
+      if (removed) await syncPath(path.dirname(this.file));
+      return removed;
     });
   }
 

@@ -300,7 +300,7 @@ t.test('an approval\'s use, its decision and a grant\'s revocation are synced to
 // lost phone's) could be the one step-up checks again, a used code's step unused, and a removed
 // secret back. Each change is now on the disk itself (the file and its folder synced) before it
 // counts. Watched by wrapping fs.promises, as above.
-t.test('an agent token\'s revocation, a TOTP enrollment and a used code, and a secret\'s removal are synced to the disk before they count (twenty-ninth pass)', async (t) => {
+t.test('an agent token\'s revocation, a TOTP enrollment, a used code and a removed one, and a secret\'s removal are synced to the disk before they count (twenty-ninth pass)', async (t) => {
   const dir = home(t);
   const agents = await AgentStore.open(dir);
   const issued = await agents.add('coder');
@@ -338,4 +338,6 @@ t.test('an agent token\'s revocation, a TOTP enrollment and a used code, and a s
   synced('a used code', path.basename(totp.file));
   t.ok(await secrets.remove('gh'), 'removed');
   synced('a removed secret', path.basename(secrets.file));
+  t.ok(await totp.unenroll(), 'the enrollment removed');
+  t.ok(log.includes('.'), `a removed enrollment: its folder synced (${log.join('; ')})`);
 });
