@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
-import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
+import { configLines, configText, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { spent, walkFolders, type WalkBudget } from './walk.ts';
 import { lookupTable } from '../lib/records.ts';
@@ -612,12 +612,8 @@ export function rcPathFolders(homeDir: string, variable: 'path' | 'fpath' = 'pat
   if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const out = new Set<string>();
   for (const file of [...RC_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)]) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-    } catch {
-      continue;
-    }
+    const text = configText(file);
+    if (text === undefined) continue;
     for (const raw of text.split('\n').slice(0, 5000)) {
       const assignment = variable === 'path' ? /\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g : /\b(?:FPATH=|fpath\+?=\(?)("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g;
       for (const m of raw.matchAll(assignment)) {
@@ -1474,12 +1470,8 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
       for (const [key, value] of entries) named(key, `=${value}`, value);
       continue;
     }
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-    } catch {
-      continue;
-    }
+    const text = configText(file);
+    if (text === undefined) continue;
     let section = '';
     for (const raw of text.split('\n')) {
       let line = raw.trim();
@@ -1562,12 +1554,8 @@ export function configIncludes(configs: string[], homeDir: string): string[] {
       }
       continue;
     }
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-    } catch {
-      continue;
-    }
+    const text = configText(file);
+    if (text === undefined) continue;
     let including = false;
     for (const raw of text.split('\n')) {
       let line = raw.trim();
@@ -1705,12 +1693,8 @@ const TEMPLATE_MARKS = ['dist', 'example', 'sample', 'template', 'default'];
 export function hooksPathIn(file: string): string | undefined {
   const entries = gitConfigEntries(file);
   if (entries) return entries.filter(([key]) => key === 'core.hookspath').at(-1)?.[1] || undefined;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-  } catch {
-    return undefined;
-  }
+  const text = configText(file);
+  if (text === undefined) return undefined;
   let core = false;
   let found: string | undefined;
   for (const raw of text.split('\n')) {
@@ -1952,12 +1936,8 @@ export function buildIncludes(file: string, workspace = path.dirname(file)): str
     : name === '.bazelrc' || name.endsWith('.bazelrc') || name === 'bazel.rc' ? 'bazel'
       : /^\.?[Jj]ustfile$/.test(name) || name.endsWith('.just') ? 'just' : undefined;
   if (!kind) return [];
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-  } catch {
-    return [];
-  }
+  const text = configText(file);
+  if (text === undefined) return [];
   const dir = path.dirname(file);
   const out = new Set<string>();
   const add = (word: string): void => {
@@ -2073,12 +2053,8 @@ function pythonToolHooks(file: string): string | undefined {
 
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */
 function codeVariables(file: string): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-  } catch {
-    return undefined;
-  }
+  const text = configText(file);
+  if (text === undefined) return undefined;
   const found = new Set<string>();
   for (const line of text.split('\n').slice(0, 5000)) {
     const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*[=:]/.exec(line)?.[1];
@@ -2549,12 +2525,8 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
  * `mise` holding it), `~` and `{{env.HOME}}` the home folder. A plain line scan of the TOML.
  */
 export function miseReads(config: string, homeDir: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(config, 'utf8').slice(0, 256 * 1024);
-  } catch {
-    return [];
-  }
+  const text = configText(config);
+  if (text === undefined) return [];
   let root = path.dirname(config);
   for (const inner of ['mise', '.mise', 'conf.d']) if (path.basename(root) === inner) root = path.dirname(root);
   if (path.basename(root) === '.config') root = path.dirname(root);
@@ -2765,12 +2737,8 @@ export function direnvReads(envrc: string, homeDir: string): { files: string[]; 
   // `dir`: the folder the file is evaluated in (source_env enters the sourced file's own folder;
   // bash's `source` stays where it was).
   const read = (file: string, dir: string, depth: number): void => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
-    } catch {
-      return;
-    }
+    const text = configText(file);
+    if (text === undefined) return;
     const sourced: Array<[string, string]> = [];
     for (const line of text.split('\n').slice(0, 5000)) {
       const words = shellWords(line);

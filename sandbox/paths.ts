@@ -63,11 +63,16 @@ export function withEditorCopies(p: string): string[] {
   return [p, ...['~', '.bak', '.orig', '.old', '.save', '.swp'].map((x) => `${p}${x}`), path.join(dir, `#${base}#`), ...(base.startsWith('.') ? [] : [path.join(dir, `.${base}.swp`)])];
 }
 
-/** A config file's lines (its first 256 KiB: what a user writes by hand), none when it cannot be read. */
-export function configLines(file: string): string[] {
+/** A config file's text (its first 256 KiB: what a user writes by hand), undefined when it cannot be read. */
+export function configText(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8').slice(0, 256 * 1024).split('\n');
+    return fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** A config file's lines (see configText), none when it cannot be read. */
+export function configLines(file: string): string[] {
+  return configText(file)?.split('\n') ?? [];
 }
