@@ -305,7 +305,7 @@ const switchValues: ReadonlySet<string> = new Set(['', 'true', 'false', 'yes', '
  * makes it one (`consumer_key`, `license_key`), none of the words makes it a cursor or a CSRF token
  * (`page_token`, `csrf_token`, `max_tokens`), and the value is no switch (`true`, `0`).
  */
-export function credentialParamName(name: string, value?: unknown): boolean {
+function credentialParamName(name: string, value?: unknown): boolean {
   if (name.length === 0 || name.length > 64) return false;
   if (typeof value === 'string' && switchValues.has(value.trim().toLowerCase())) return false;
   if (typeof value === 'boolean' || typeof value === 'number') return false;

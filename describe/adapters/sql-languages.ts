@@ -932,7 +932,7 @@ const fluxPackages = new Set(['array', 'date', 'dict', 'math', 'regexp', 'string
  * another server's `host` is a program run with the data; `to()` into this server an INSERT; a
  * script without either a read.
  */
-export function fluxTwins(text: string): string[] {
+function fluxTwins(text: string): string[] {
   if (text.length > MAX_TEXT) return [`COPY influx FROM PROGRAM 'unread'`];
   const tokens = cypherTokens(text);
   const out: string[] = [];
@@ -1093,7 +1093,7 @@ function restStoreSql(request: RequestInfo): SqlSource | undefined {
 }
 
 /** Weaviate's `where` filter (`{operator, path, value*}`, `And`/`Or`/`Not` of `operands`) as SQL's condition; unread throws. */
-export function weaviateWhere(w: unknown, depth = 0): string {
+function weaviateWhere(w: unknown, depth = 0): string {
   if (depth > MAX_DEPTH || !isObject(w) || typeof w.operator !== 'string') throw new Unreadable();
   const op = w.operator;
   if (op === 'And' || op === 'Or' || op === 'Not') {
@@ -1117,7 +1117,7 @@ export function weaviateWhere(w: unknown, depth = 0): string {
 }
 
 /** A Qdrant filter (`must`, `should`, `must_not`, `min_should`; `match`, `range`, `has_id`, `is_empty`, `is_null`, nested `filter`) as SQL's condition; unread throws. */
-export function qdrantFilter(f: unknown, depth = 0): string {
+function qdrantFilter(f: unknown, depth = 0): string {
   if (depth > MAX_DEPTH || !isObject(f)) throw new Unreadable();
   const parts: string[] = [];
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v.slice(0, MAX_CONDITIONS) : v === undefined ? [] : [v]);
@@ -1867,7 +1867,7 @@ const filterValue = (v: string): string => (/^-?\d+(\.\d+)?$/.test(v) ? v : lite
  * [a, b]`, `NOT …`, a list of them ANDed, a nested list ORed) as SQL's condition; unread
  * (`_geoRadius`, an operator it has not) throws.
  */
-export function meiliFilter(f: unknown, depth = 0): string {
+function meiliFilter(f: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) throw new Unreadable();
   if (Array.isArray(f)) {
     const parts = f.slice(0, MAX_CONDITIONS).map((x) => (Array.isArray(x) ? `(${x.map((y) => `(${meiliFilter(y, depth + 1)})`).join(' OR ') || 'FALSE'})` : `(${meiliFilter(x, depth + 1)})`));
@@ -1961,7 +1961,7 @@ export function meiliFilter(f: unknown, depth = 0): string {
  * Typesense's `filter_by` (`num_pages:>100 && author:=x`, `tags:[a,b]`, `year:[1990..2000]`,
  * `name:fo*`, `id:!=x`, `||`, parentheses, backticked values) as SQL's condition; unread throws.
  */
-export function typesenseFilter(f: string): string {
+function typesenseFilter(f: string): string {
   if (f.length > 10_000) throw new Unreadable();
   let i = 0;
   const ws = (): void => {
@@ -2125,7 +2125,7 @@ function esRetentionSql(request: RequestInfo): SqlSource | undefined {
  * names as "…" names, `IS [NOT] MISSING` and `IS [NOT] VALUED` as the NULL tests they are for a
  * row's choice (`META().id IS NOT MISSING` holds for every document), `META(…).id` as a column.
  */
-export function sqlppText(text: string): string {
+function sqlppText(text: string): string {
   let out = '';
   const n = Math.min(text.length, MAX_TEXT);
   for (let i = 0; i < n; i++) {
@@ -2411,7 +2411,7 @@ function surrealStatement(ts: Token[]): string[] {
 const surrealHeads = new Set(['SELECT', 'DELETE', 'UPDATE', 'UPSERT', 'CREATE', 'INSERT', 'RELATE', 'REMOVE', 'DEFINE', 'INFO', 'SHOW', 'RETURN', 'LET', 'USE', 'BEGIN', 'COMMIT', 'CANCEL', 'OPTION', 'SLEEP', 'LIVE', 'KILL', 'ALTER', 'REBUILD', 'THROW', 'IF', 'FOR', 'ACCESS']);
 
 /** SurrealQL statements: a text cut at `;` outside strings and comments (the tokens keep them apart). */
-export function surrealTwins(text: string): string[] {
+function surrealTwins(text: string): string[] {
   if (text.length > MAX_TEXT) return ['COPY surreal FROM PROGRAM \'unread\''];
   const statements: Token[][] = [[]];
   for (const tk of surrealTokens(text)) {
@@ -2435,7 +2435,7 @@ export function surrealTwins(text: string): string[] {
  * without FROM (at a statement's start or in parentheses), a write to a record id (`user:1`), or
  * its `http::` functions.
  */
-export function isSurrealQL(text: string): boolean {
+function isSurrealQL(text: string): boolean {
   const ts = surrealTokens(text.slice(0, MAX_TEXT));
   const up = (k: number): string => (ts[k]?.kind === 'word' ? ts[k]!.text.toUpperCase() : '');
   for (let k = 0; k < ts.length; k++) {
