@@ -512,34 +512,22 @@ export function credentialCookieDigests(request: object): ReadonlyMap<string, re
 function credentialCookieValues(headers: ReadonlyArray<[string, string]>, names: readonly string[]): Map<string, string[]> {
   const wanted = new Set(names);
   const out = new Map<string, string[]>();
-  let seen = 0;
-  for (const [n, value] of headers) {
-    if (n.toLowerCase() !== 'cookie') continue;
-    for (const piece of value.split(';')) {
-      if (++seen > MAX_COOKIES) return out;
-      const eq = piece.indexOf('=');
-      const name = shownCookieName(eq > 0 ? piece.slice(0, eq).trim() : '');
-      if (!wanted.has(name)) continue;
-      const list = out.get(name) ?? [];
-      if (list.length < 8) list.push(cookieValueDigest(name, piece.slice(eq + 1).trim()));
-      out.set(name, list);
-    }
+  for (const [sent, value] of cookiePairs(headers)) {
+    const name = shownCookieName(sent);
+    if (!wanted.has(name)) continue;
+    const list = out.get(name) ?? [];
+    if (list.length < 8) list.push(cookieValueDigest(name, value));
+    out.set(name, list);
   }
   return out;
 }
 
 function credentialCookies(headers: ReadonlyArray<[string, string]>): string[] {
   const names = new Set<string>();
-  let seen = 0;
-  for (const [n, value] of headers) {
-    if (n.toLowerCase() !== 'cookie') continue;
-    for (const piece of value.split(';')) {
-      if (++seen > MAX_COOKIES || names.size >= 32) break;
-      const eq = piece.indexOf('=');
-      const name = eq > 0 ? piece.slice(0, eq).trim() : '';
-      // A CSRF cookie (Django's `csrftoken`, `XSRF-TOKEN`) is handed to every visitor: no login.
-      if (name !== '' && name.length <= 128 && credentialCookie.test(name) && !/csrf|xsrf/i.test(name) && piece.slice(eq + 1).trim() !== '') names.add(shownCookieName(name));
-    }
+  for (const [name, value] of cookiePairs(headers)) {
+    if (names.size >= 32) break;
+    // A CSRF cookie (Django's `csrftoken`, `XSRF-TOKEN`) is handed to every visitor: no login.
+    if (name !== '' && name.length <= 128 && credentialCookie.test(name) && !/csrf|xsrf/i.test(name) && value !== '') names.add(shownCookieName(name));
   }
   return [...names].sort();
 }
